@@ -1,0 +1,152 @@
+//! Accounts: create, find, list, change password or role, remove.
+//!
+//! Names are unique case-insensitively: the `name_key` column (NFC + lowercase, see
+//! [`crate::name_key`]) carries the UNIQUE constraint, so the database itself settles a race
+//! between two registrations of `Kim` and `kim`, and the loser gets [`StoreError::Conflict`].
+//! These are synchronous writes (not through the batched writer): the caller needs the answer.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::error::StoreError;
+use crate::model::{Account, NewAccount, Role, display_name_form, from_ms, limits, name_key, now, to_ms};
+use crate::store::Store;
+
+const ACCOUNT_COLUMNS: &str = "id, name, password_hash, role, student_id, display_name, created_at_ms";
+
+impl Store {
+    /// Creates an account. [`StoreError::Conflict`] if the name is taken (in any letter case);
+    /// [`StoreError::Invalid`] if a field is empty or too long (see [`crate::limits`]).
+    pub async fn add_account(&self, a: &NewAccount) -> Result<Account, StoreError> {
+        let name = display_name_form(a.name.trim());
+        check_len("name", &name, 1, limits::NAME_MAX_CHARS)?;
+        check_len("password hash", &a.password_hash, 1, limits::PASSWORD_HASH_MAX_CHARS)?;
+        if let Some(s) = &a.student_id {
+            check_len("student id", s, 0, limits::STUDENT_ID_MAX_CHARS)?;
+        }
+        if let Some(s) = &a.display_name {
+            check_len("display name", s, 0, limits::NAME_MAX_CHARS)?;
+        }
+        let key = name_key(&name);
+        let mut tx = self.pool.begin().await?;
+        let inserted = self
+            .query(
+                "INSERT INTO accounts \
+                 (name, name_key, password_hash, role, student_id, display_name, created_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(name.clone())
+            .bind(key.clone())
+            .bind(a.password_hash.clone())
+            .bind(a.role.as_str())
+            .bind(a.student_id.clone())
+            .bind(a.display_name.clone())
+            .bind(to_ms(now()))
+            .execute(&mut *tx)
+            .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) => {
+                return Err(match StoreError::from(e) {
+                    StoreError::Conflict(_) => {
+                        StoreError::Conflict(format!("account name {name:?} is already taken"))
+                    }
+                    other => other,
+                });
+            }
+        }
+        // Read it back in the same transaction: portable (MySQL has no RETURNING) and gives the
+        // id and stored forms exactly as a later find_account will.
+        let row = self
+            .query(
+                "SELECT id, name, password_hash, role, student_id, display_name, created_at_ms \
+                 FROM accounts WHERE name_key = $1",
+            )
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+        let account = account_from_row(&row)?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    /// The account named `name` (any letter case), if there is one.
+    pub async fn find_account(&self, name: &str) -> Result<Option<Account>, StoreError> {
+        let row = self
+            .query(
+                "SELECT id, name, password_hash, role, student_id, display_name, created_at_ms \
+                 FROM accounts WHERE name_key = $1",
+            )
+            .bind(name_key(name.trim()))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// Every account, ordered by name (case-insensitively).
+    pub async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let mut b = self.buf();
+        b.push("SELECT ").push(ACCOUNT_COLUMNS).push(" FROM accounts ORDER BY name_key");
+        let rows = b.build()?.fetch_all(&self.pool).await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    /// Replaces the password hash. `false` if there is no such account.
+    pub async fn set_password_hash(&self, name: &str, hash: &str) -> Result<bool, StoreError> {
+        check_len("password hash", hash, 1, limits::PASSWORD_HASH_MAX_CHARS)?;
+        let done = self
+            .query("UPDATE accounts SET password_hash = $1 WHERE name_key = $2")
+            .bind(hash.to_string())
+            .bind(name_key(name.trim()))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Changes the role. `false` if there is no such account.
+    pub async fn set_role(&self, name: &str, role: Role) -> Result<bool, StoreError> {
+        let done = self
+            .query("UPDATE accounts SET role = $1 WHERE name_key = $2")
+            .bind(role.as_str())
+            .bind(name_key(name.trim()))
+            .execute(&self.pool)
+            .await?;
+        // sqlx asks MySQL for CLIENT_FOUND_ROWS, so "already that role" counts as a match on
+        // every backend.
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Deletes the account. `false` if there was none. The logs keep the name as text, so they
+    /// are not affected.
+    pub async fn remove_account(&self, name: &str) -> Result<bool, StoreError> {
+        let done = self
+            .query("DELETE FROM accounts WHERE name_key = $1")
+            .bind(name_key(name.trim()))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+fn check_len(what: &str, value: &str, min: usize, max: usize) -> Result<(), StoreError> {
+    let n = value.chars().count();
+    if n < min {
+        return Err(StoreError::Invalid(format!("{what} must not be empty")));
+    }
+    if n > max {
+        return Err(StoreError::Invalid(format!("{what} is too long ({n} characters, at most {max})")));
+    }
+    Ok(())
+}
+
+fn account_from_row(row: &AnyRow) -> Result<Account, StoreError> {
+    Ok(Account {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        password_hash: row.try_get("password_hash")?,
+        role: row.try_get::<String, _>("role")?.parse()?,
+        student_id: row.try_get("student_id")?,
+        display_name: row.try_get("display_name")?,
+        created_at: from_ms(row.try_get("created_at_ms")?)?,
+    })
+}

@@ -1,0 +1,100 @@
+//! Mute state: who is muted, until when, by whom.
+//!
+//! Unlike the moderation *log* (queued to the batched writer), the mute *state* is written
+//! synchronously: when an admin is told "muted", the row is committed, so a server restart a
+//! second later still refuses the user's messages. One row per target (`target_key` is the
+//! primary key); setting a mute again replaces it. Expired rows are not deleted eagerly: they
+//! are simply not active (queries compare `until_ms` with the caller's `now`), and the next
+//! `set_mute` or `clear_mute` for that name replaces or removes them.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::error::StoreError;
+use crate::model::{Mute, clip, display_name_form, from_ms, limits, name_key, to_ms};
+use crate::store::{Backend, Store};
+
+impl Store {
+    /// Mutes `m.target` (replacing any earlier mute of that name, active or expired).
+    pub async fn set_mute(&self, m: &Mute) -> Result<(), StoreError> {
+        let target = display_name_form(m.target.trim());
+        if target.is_empty() {
+            return Err(StoreError::Invalid("mute target must not be empty".into()));
+        }
+        // An upsert is one atomic statement on every backend; only its spelling differs.
+        let sql = match self.backend() {
+            Backend::MySql => {
+                "INSERT INTO mutes (target_key, target, until_ms, reason, actor, at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON DUPLICATE KEY UPDATE target = VALUES(target), until_ms = VALUES(until_ms), \
+                 reason = VALUES(reason), actor = VALUES(actor), at_ms = VALUES(at_ms)"
+            }
+            Backend::Sqlite | Backend::Postgres => {
+                "INSERT INTO mutes (target_key, target, until_ms, reason, actor, at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (target_key) DO UPDATE SET target = excluded.target, \
+                 until_ms = excluded.until_ms, reason = excluded.reason, \
+                 actor = excluded.actor, at_ms = excluded.at_ms"
+            }
+        };
+        self.query(sql)
+            .bind(name_key(&target))
+            .bind(clip(&target, limits::NAME_MAX_CHARS).into_owned())
+            .bind(m.until.map(to_ms))
+            .bind(m.reason.as_deref().map(|r| clip(r, limits::REASON_MAX_CHARS).into_owned()))
+            .bind(clip(&m.actor, limits::NAME_MAX_CHARS).into_owned())
+            .bind(to_ms(m.at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Lifts the mute on `target`. `true` if there was a mute row to remove (active or
+    /// expired), `false` if the name was not muted at all.
+    pub async fn clear_mute(&self, target: &str) -> Result<bool, StoreError> {
+        let done = self
+            .query("DELETE FROM mutes WHERE target_key = $1")
+            .bind(name_key(target.trim()))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The mute on `target` in force at `now`, if any.
+    pub async fn active_mute(&self, target: &str, now: DateTime<Utc>) -> Result<Option<Mute>, StoreError> {
+        let row = self
+            .query(
+                "SELECT target, until_ms, reason, actor, at_ms FROM mutes \
+                 WHERE target_key = $1 AND (until_ms IS NULL OR until_ms > $2)",
+            )
+            .bind(name_key(target.trim()))
+            .bind(to_ms(now))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(mute_from_row).transpose()
+    }
+
+    /// Every mute in force at `now`, by target name (e.g. to load at startup).
+    pub async fn active_mutes(&self, now: DateTime<Utc>) -> Result<Vec<Mute>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT target, until_ms, reason, actor, at_ms FROM mutes \
+                 WHERE until_ms IS NULL OR until_ms > $1 ORDER BY target_key",
+            )
+            .bind(to_ms(now))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(mute_from_row).collect()
+    }
+}
+
+fn mute_from_row(row: &AnyRow) -> Result<Mute, StoreError> {
+    Ok(Mute {
+        target: row.try_get("target")?,
+        until: row.try_get::<Option<i64>, _>("until_ms")?.map(from_ms).transpose()?,
+        reason: row.try_get("reason")?,
+        actor: row.try_get("actor")?,
+        at: from_ms(row.try_get("at_ms")?)?,
+    })
+}

@@ -1,0 +1,322 @@
+//! The chat protocol: requests, events, and the text-mode grammar.
+//!
+//! JSON mode maps one-to-one onto [`ChatRequest`] and [`ChatEvent`]. Text mode is for people
+//! typing into `nc`: [`parse_text`] turns a typed line into the same [`ChatRequest`] (what a line
+//! means depends on the session's [`Phase`]: before login a plain line is a name, after it a
+//! message), and [`ChatEvent`]'s [`Wire`] impl renders the text lines (`[alice] hi`,
+//! `>>> [to bob] psst`, `[bob] joined (3 online)`, `! name_taken: ...`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, ErrorEvent};
+use crate::notice;
+use crate::secret::Secret;
+use crate::time::{self, Timestamp};
+use crate::wire::{Wire, json_line, text_line};
+
+/// A request from a chat client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatRequest {
+    /// Enter the room under `name` (with the account's password when the name has one).
+    Login {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<Secret>,
+    },
+    /// Say something to everyone.
+    Say { text: String },
+    /// Say something to one user only.
+    Whisper { to: String, text: String },
+    /// List who is online.
+    Who,
+    /// List the commands.
+    Help,
+    /// Leave.
+    Quit,
+}
+
+impl crate::json::Request for ChatRequest {
+    const TYPES: &'static [&'static str] = &["login", "say", "whisper", "who", "help", "quit"];
+}
+
+/// One line of `/help`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelpEntry {
+    pub usage: String,
+    pub does: String,
+}
+
+/// What a prompt asks for (text mode only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptField {
+    Name,
+    Password { name: String },
+}
+
+/// An event sent by the chat service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatEvent {
+    /// Login succeeded.
+    Welcome { name: String, online: usize },
+    /// A public message. `history` marks messages sent before the recipient joined.
+    Message {
+        from: String,
+        text: String,
+        #[serde(with = "time::ms")]
+        at: Timestamp,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        history: bool,
+    },
+    /// A private message; both the sender and the target receive it.
+    Whisper {
+        from: String,
+        to: String,
+        text: String,
+        #[serde(with = "time::ms")]
+        at: Timestamp,
+        /// True on the sender's copy. Not on the wire (a client compares `from` with its own
+        /// name); text mode uses it to mark the line `>>>` rather than `<<<`.
+        #[serde(skip)]
+        outgoing: bool,
+    },
+    /// Who is online, sorted.
+    Users { names: Vec<String> },
+    /// Someone entered the room.
+    Joined { name: String, online: usize },
+    /// Someone left the room.
+    Left { name: String, online: usize },
+    /// The command list.
+    Help { commands: Vec<HelpEntry> },
+    /// A request failed; the session goes on.
+    Error(ErrorEvent),
+    /// The last line before the server closes the connection.
+    Bye { reason: String },
+    /// Text mode asks the user for something (JSON clients get no prompt).
+    Prompt { field: PromptField },
+}
+
+impl ChatEvent {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ChatEvent::Error(ErrorEvent::new(code, message))
+    }
+}
+
+/// The command list for `/help`.
+pub fn help() -> Vec<HelpEntry> {
+    [
+        ("text", "say text to everyone"),
+        ("/w name text", "whisper to one user (also /msg)"),
+        ("/who", "list who is online"),
+        ("/help", "this list"),
+        ("/quit", "leave (also quit or q alone on a line)"),
+        ("//text", "say text that starts with /"),
+    ]
+    .into_iter()
+    .map(|(usage, does)| HelpEntry { usage: usage.into(), does: does.into() })
+    .collect()
+}
+
+impl Wire for ChatEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        if !matches!(self, ChatEvent::Prompt { .. }) {
+            json_line(self, out);
+        }
+    }
+
+    fn write_text(&self, out: &mut Vec<u8>) {
+        let line = match self {
+            ChatEvent::Welcome { name, online } => {
+                format!("* Welcome, {name}! {online} online. Type /help for commands.")
+            }
+            ChatEvent::Message { from, text, history: false, .. } => format!("[{from}] {text}"),
+            ChatEvent::Message { from, text, at, history: true } => {
+                format!("({}) [{from}] {text}", time::clock(at))
+            }
+            ChatEvent::Whisper { to, text, outgoing: true, .. } => format!(">>> [to {to}] {text}"),
+            ChatEvent::Whisper { from, text, outgoing: false, .. } => format!("<<< [from {from}] {text}"),
+            ChatEvent::Users { names } => format!("* {} online: {}", names.len(), names.join(", ")),
+            ChatEvent::Joined { name, online } => format!("[{name}] joined ({online} online)"),
+            ChatEvent::Left { name, online } => format!("[{name}] left ({online} online)"),
+            ChatEvent::Help { commands } => {
+                let width = commands.iter().map(|c| c.usage.chars().count()).max().unwrap_or(0);
+                for c in commands {
+                    text_line(out, format!("*   {:width$}  {}", c.usage, c.does));
+                }
+                return;
+            }
+            ChatEvent::Error(e) => notice::error_text(e),
+            ChatEvent::Bye { reason } => notice::bye_text(reason),
+            ChatEvent::Prompt { field: PromptField::Name } => "* Your name?".to_owned(),
+            ChatEvent::Prompt { field: PromptField::Password { name } } => {
+                format!("* Password for {name}?")
+            }
+        };
+        text_line(out, line);
+    }
+}
+
+/// Where a chat session is, which decides what a plain text line means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for a name: a plain line is the name.
+    Name,
+    /// Waiting for the password of `name`: a plain line is the password.
+    Password { name: String },
+    /// In the room: a plain line is a message.
+    Room,
+}
+
+/// True for the lines that leave in any phase: `quit`, `q`, `/quit`, `/q`, `/exit`.
+pub fn is_quit(line: &str) -> bool {
+    matches!(line.trim(), "quit" | "q" | "/quit" | "/q" | "/exit")
+}
+
+/// Parse one text-mode line. `Ok(None)` means "nothing to do" (an empty line).
+pub fn parse_text(line: &str, phase: &Phase) -> Result<Option<ChatRequest>, ErrorEvent> {
+    let line = line.trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    if is_quit(line) {
+        return Ok(Some(ChatRequest::Quit));
+    }
+    let request = match phase {
+        Phase::Password { name } if !line.starts_with('/') => {
+            ChatRequest::Login { name: name.clone(), password: Some(Secret::new(line)) }
+        }
+        Phase::Name if !line.starts_with('/') => ChatRequest::Login { name: line.to_owned(), password: None },
+        Phase::Room if line.starts_with("//") => ChatRequest::Say { text: line[1..].to_owned() },
+        Phase::Room if !line.starts_with('/') => ChatRequest::Say { text: line.to_owned() },
+        _ => parse_command(line)?,
+    };
+    Ok(Some(request))
+}
+
+fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
+    let (command, rest) = split_word(&line[1..]);
+    let usage = |u: &str| ErrorEvent::new(ErrorCode::BadRequest, format!("usage: {u}"));
+    Ok(match command {
+        "w" | "msg" | "whisper" => {
+            let (to, text) = split_word(rest);
+            if to.is_empty() || text.is_empty() {
+                return Err(usage("/w name text"));
+            }
+            ChatRequest::Whisper { to: to.to_owned(), text: text.to_owned() }
+        }
+        "who" => ChatRequest::Who,
+        "help" => ChatRequest::Help,
+        "login" => {
+            let (name, password) = split_word(rest);
+            if name.is_empty() {
+                return Err(usage("/login name [password]"));
+            }
+            ChatRequest::Login {
+                name: name.to_owned(),
+                password: (!password.is_empty()).then(|| Secret::new(password)),
+            }
+        }
+        _ => {
+            return Err(ErrorEvent::new(
+                ErrorCode::UnknownCommand,
+                format!("unknown command /{command}; type /help for the list"),
+            ));
+        }
+    })
+}
+
+/// Split off the first whitespace-separated word; the rest is trimmed.
+pub fn split_word(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.find(char::is_whitespace) {
+        Some(i) => (&s[..i], s[i..].trim()),
+        None => (s, ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Mode, render};
+
+    fn parse(line: &str, phase: &Phase) -> ChatRequest {
+        parse_text(line, phase).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_plain_line_means_name_password_or_message_by_phase() {
+        assert_eq!(parse("alice", &Phase::Name), ChatRequest::Login { name: "alice".into(), password: None });
+        assert_eq!(
+            parse("s3cret", &Phase::Password { name: "alice".into() }),
+            ChatRequest::Login { name: "alice".into(), password: Some(Secret::new("s3cret")) }
+        );
+        assert_eq!(parse(" 안녕하세요 ", &Phase::Room), ChatRequest::Say { text: "안녕하세요".into() });
+        assert_eq!(parse("//slash", &Phase::Room), ChatRequest::Say { text: "/slash".into() });
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(
+            parse("/w bob  hi there", &Phase::Room),
+            ChatRequest::Whisper { to: "bob".into(), text: "hi there".into() }
+        );
+        assert_eq!(
+            parse("/msg bob x", &Phase::Room),
+            ChatRequest::Whisper { to: "bob".into(), text: "x".into() }
+        );
+        assert_eq!(parse("/who", &Phase::Room), ChatRequest::Who);
+        for quit in ["q", "quit", "/quit", " /q ", "/exit"] {
+            assert_eq!(parse(quit, &Phase::Name), ChatRequest::Quit);
+            assert_eq!(parse(quit, &Phase::Room), ChatRequest::Quit);
+        }
+        assert_eq!(parse_text("   ", &Phase::Room).unwrap(), None);
+        assert_eq!(parse_text("/dance", &Phase::Room).unwrap_err().code, ErrorCode::UnknownCommand);
+        assert_eq!(parse_text("/w bob", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
+        assert_eq!(
+            parse("/login alice pw", &Phase::Name),
+            ChatRequest::Login { name: "alice".into(), password: Some(Secret::new("pw")) }
+        );
+    }
+
+    #[test]
+    fn text_rendering() {
+        let at = time::now();
+        let w = |outgoing| ChatEvent::Whisper {
+            from: "alice".into(),
+            to: "bob".into(),
+            text: "psst".into(),
+            at,
+            outgoing,
+        };
+        assert_eq!(render(&w(true), Mode::Text), ">>> [to bob] psst\n");
+        assert_eq!(render(&w(false), Mode::Text), "<<< [from alice] psst\n");
+        assert_eq!(
+            render(&ChatEvent::Joined { name: "민수".into(), online: 3 }, Mode::Text),
+            "[민수] joined (3 online)\n"
+        );
+        assert_eq!(
+            render(&ChatEvent::error(ErrorCode::NameTaken, "already registered user"), Mode::Text),
+            "! name_taken: already registered user\n"
+        );
+        assert_eq!(render(&ChatEvent::Prompt { field: PromptField::Name }, Mode::Json), "");
+    }
+
+    #[test]
+    fn json_shapes() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-21T06:11:48.123Z").unwrap().to_utc();
+        let msg = ChatEvent::Message { from: "alice".into(), text: "hi".into(), at, history: false };
+        assert_eq!(
+            render(&msg, Mode::Json),
+            "{\"type\":\"message\",\"from\":\"alice\",\"text\":\"hi\",\"at\":\"2026-11-21T06:11:48.123Z\"}\n"
+        );
+        let err = ChatEvent::error(ErrorCode::NoSuchUser, "no one called bob");
+        assert_eq!(
+            render(&err, Mode::Json),
+            "{\"type\":\"error\",\"code\":\"no_such_user\",\"message\":\"no one called bob\"}\n"
+        );
+        let back: ChatEvent = serde_json::from_str(render(&msg, Mode::Json).trim()).unwrap();
+        assert_eq!(back, msg);
+    }
+}

@@ -1,0 +1,110 @@
+//! Stable error codes.
+//!
+//! Every error a client can receive carries one of these codes as a snake_case string
+//! (`{"type":"error","code":"name_taken","message":"..."}` in JSON mode, `! name_taken: ...` in
+//! text mode). Programs match on the code; the message is for people and may change. Codes are
+//! only ever added, never renamed.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! error_codes {
+    ($( $(#[doc = $doc:literal])* $variant:ident => $wire:literal, )*) => {
+        /// A stable, machine-readable error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $( $(#[doc = $doc])* #[serde(rename = $wire)] $variant, )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order (for documentation and tests).
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The code as it appears on the wire.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $wire,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // --- framing and parsing, shared by every service ---
+    /// The line was longer than the limit and was discarded.
+    LineTooLong => "line_too_long",
+    /// The line was not valid UTF-8 and was discarded.
+    InvalidUtf8 => "invalid_utf8",
+    /// A JSON-mode line was not a JSON object.
+    BadJson => "bad_json",
+    /// A JSON object with a known `type` but missing or malformed fields.
+    BadRequest => "bad_request",
+    /// A command (`/something`, or a JSON `type`) this service does not know.
+    UnknownCommand => "unknown_command",
+    /// Too many messages too fast; this one was not processed.
+    RateLimited => "rate_limited",
+    /// The request needs a logged-in session.
+    NotLoggedIn => "not_logged_in",
+    /// `login` sent by a session that is already logged in.
+    AlreadyLoggedIn => "already_logged_in",
+    /// The server has as many connections as it accepts; try again later.
+    ServerFull => "server_full",
+    /// Something went wrong on the server's side; the details are in the server log.
+    Internal => "internal",
+    /// A database or another part the request needs is unavailable for now; try again.
+    Unavailable => "unavailable",
+
+    // --- names, accounts, moderation ---
+    /// The name is in use by someone online ("already registered user").
+    NameTaken => "name_taken",
+    /// The name breaks the naming rules (length, whitespace, control characters).
+    InvalidName => "invalid_name",
+    /// No such user is online.
+    NoSuchUser => "no_such_user",
+    /// A message with no text.
+    EmptyMessage => "empty_message",
+    /// The name belongs to an account: send its password.
+    PasswordRequired => "password_required",
+    /// Wrong name or password (the same reply whether or not the name exists).
+    BadCredentials => "bad_credentials",
+    /// Too many failed logins: wait before trying again.
+    TooManyAttempts => "too_many_attempts",
+    /// Only registered members may enter this server.
+    AccountRequired => "account_required",
+    /// Only admins may do this.
+    Forbidden => "forbidden",
+    /// The sender is muted.
+    Muted => "muted",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error message every service sends: `{"type":"error","code":...,"message":...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorEvent {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ErrorEvent {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), *code);
+        }
+    }
+}

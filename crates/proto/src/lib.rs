@@ -1,0 +1,28 @@
+//! Wire types and codecs shared by the sockhub server and its clients.
+//!
+//! Everything a peer sends or receives is defined here, and nothing here knows about sockets,
+//! databases or tasks: the server and the clients both depend on this crate, so a change of the
+//! protocol is a change in one place.
+//!
+//! - [`codec`]: the newline-delimited line codec with a length limit and UTF-8 checking. Bad
+//!   lines are reported as items, not stream errors, so one bad line never ends a connection.
+//! - [`wire`]: how a server message becomes bytes in each mode (JSON line or text line).
+//! - [`error`]: the stable error codes every service replies with.
+//! - [`notice`]: errors, final "bye" lines and notices that any service may send.
+//! - [`chat`]: chat requests and events, plus the text-mode grammar that `nc` users type.
+//! - [`json`]: decoding a JSON request line with errors that say what was wrong.
+//! - [`secret`]: a string type for passwords that never shows up in logs.
+//! - [`time`]: the timestamp formats used on the wire and in logs.
+
+pub mod chat;
+pub mod codec;
+pub mod error;
+pub mod json;
+pub mod notice;
+pub mod secret;
+pub mod time;
+pub mod wire;
+
+pub use codec::{LineCodec, LineItem};
+pub use error::{ErrorCode, ErrorEvent};
+pub use wire::{Mode, Wire};

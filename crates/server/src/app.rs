@@ -1,0 +1,123 @@
+//! Assembling a server: bind every enabled service, run the accept loops, shut down in one path.
+//!
+//! [`Server::bind`] binds all listeners first (port 0 picks a free port), so the caller learns the
+//! real addresses before anything runs — tests bind port 0, `sockhub serve` writes them to the
+//! ready file. [`Server::run`] serves until the [`Hub`]'s shutdown token is cancelled, then stops
+//! accepting (the ports are free again at once), lets every connection send its `bye` and close,
+//! and returns within `shutdown_grace_secs` whatever the clients do.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::metrics::Registry;
+use crate::net::limits::Limits;
+use crate::net::listener::{self, NetContext};
+use crate::service::chat::ChatService;
+use crate::session::Service;
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr} for {service}: {source}")]
+    Bind { service: &'static str, addr: SocketAddr, source: std::io::Error },
+}
+
+/// The running services and what every transport needs to reach them. The web crate takes a
+/// clone of this to open WebSocket sessions on the same services.
+#[derive(Clone)]
+pub struct Hub {
+    pub config: Arc<Config>,
+    pub net: NetContext,
+    pub metrics: Registry,
+    pub chat: Option<Arc<ChatService>>,
+}
+
+impl Hub {
+    /// The token whose cancellation shuts everything down.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.net.shutdown
+    }
+}
+
+/// A server whose listeners are bound.
+pub struct Server {
+    hub: Hub,
+    listeners: Vec<(&'static str, TcpListener)>,
+}
+
+impl Server {
+    /// Create the services and bind a listener for each enabled one.
+    pub async fn bind(config: Config) -> Result<Server, StartError> {
+        let config = Arc::new(config);
+        let shutdown = CancellationToken::new();
+        let net = NetContext {
+            limits: Arc::new(Limits::from(&config.limits)),
+            shutdown: shutdown.clone(),
+            tracker: TaskTracker::new(),
+            slots: Arc::new(Semaphore::new(config.limits.max_connections)),
+            next_id: Arc::new(AtomicU64::new(1)),
+        };
+        let mut hub = Hub { config: Arc::clone(&config), net, metrics: Registry::default(), chat: None };
+        let mut listeners = Vec::new();
+
+        if config.chat.enabled {
+            let chat = Arc::new(ChatService::new(&config.chat, shutdown.clone()));
+            listeners.push(bind_service(&*chat, config.listen_addr(config.chat.port))?);
+            hub.metrics.register("chat", Arc::clone(chat.metrics()));
+            hub.chat = Some(chat);
+        }
+        Ok(Server { hub, listeners })
+    }
+
+    /// The bound address of each service, by name.
+    pub fn addrs(&self) -> BTreeMap<String, SocketAddr> {
+        self.listeners.iter().filter_map(|(name, l)| Some((name.to_string(), l.local_addr().ok()?))).collect()
+    }
+
+    /// The shared state, for other transports (the web page) to attach to.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Serve until the hub's shutdown token is cancelled, then close every connection gracefully.
+    pub async fn run(self) {
+        let Server { hub, listeners } = self;
+        let net = &hub.net;
+        for (name, listener) in listeners {
+            match name {
+                "chat" => {
+                    let chat = Arc::clone(hub.chat.as_ref().expect("chat listener implies chat service"));
+                    net.tracker.spawn(listener::accept_loop(listener, chat, net.clone()));
+                }
+                other => unreachable!("no accept loop for {other}"),
+            }
+        }
+        net.shutdown.cancelled().await;
+        info!("shutting down: telling clients and closing connections");
+        net.tracker.close();
+        let grace = Duration::from_secs(hub.config.server.shutdown_grace_secs);
+        if tokio::time::timeout(grace, net.tracker.wait()).await.is_err() {
+            warn!(
+                remaining = net.tracker.len(),
+                "{} connections did not close within {grace:?}; leaving them",
+                net.tracker.len()
+            );
+        }
+        info!("shutdown complete");
+    }
+}
+
+fn bind_service(service: &impl Service, addr: SocketAddr) -> Result<(&'static str, TcpListener), StartError> {
+    let name = service.name();
+    listener::bind(addr).map(|l| (name, l)).map_err(|source| StartError::Bind { service: name, addr, source })
+}

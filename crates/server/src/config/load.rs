@@ -1,0 +1,172 @@
+//! Loading: defaults, then the file, then environment variables, then flags, into one TOML table
+//! that is deserialized (and so type-checked) once at the end.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::{Table, Value};
+
+use super::Config;
+
+/// A single `section.key = value` set from outside the file (environment or flag).
+#[derive(Debug, Clone)]
+pub struct Override {
+    pub section: String,
+    pub key: String,
+    pub value: String,
+    /// Where it came from, for error messages (`SOCKHUB_CHAT_PORT`, `--chat-port`).
+    pub origin: String,
+}
+
+impl Override {
+    pub fn new(section: &str, key: &str, value: impl Into<String>, origin: impl Into<String>) -> Self {
+        Override { section: section.into(), key: key.into(), value: value.into(), origin: origin.into() }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path} is not valid TOML: {source}")]
+    Parse { path: String, source: toml::de::Error },
+    #[error("{origin}: `{section}` is not a table")]
+    NotATable { origin: String, section: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Load the effective configuration. `env` is usually `std::env::vars()`; only variables named
+/// `SOCKHUB_<SECTION>_<KEY>` for a known section are read, so `SOCKHUB_LOG` or
+/// `SOCKHUB_TEST_*` are left alone.
+pub fn load(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+    flags: &[Override],
+) -> Result<Config, ConfigError> {
+    let defaults = Table::try_from(Config::default()).expect("the default configuration serializes");
+    let mut table = match file {
+        Some(path) => {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+            text.parse::<Table>().map_err(|source| ConfigError::Parse { path: shown, source })?
+        }
+        None => defaults.clone(),
+    };
+    let env_overrides = env.into_iter().filter_map(|(name, value)| from_env(&name, value));
+    for o in env_overrides.chain(flags.iter().cloned()) {
+        apply(&mut table, &defaults, &o)?;
+    }
+    let config = Config::deserialize(Value::Table(table)).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    config.validate().map_err(ConfigError::Invalid)?;
+    Ok(config)
+}
+
+fn from_env(name: &str, value: String) -> Option<Override> {
+    let rest = name.strip_prefix("SOCKHUB_")?.to_ascii_lowercase();
+    Config::SECTIONS.iter().find_map(|s| {
+        let key = rest.strip_prefix(s.name)?.strip_prefix('_')?;
+        (!key.is_empty()).then(|| Override::new(s.name, key, value.clone(), name))
+    })
+}
+
+fn apply(table: &mut Table, defaults: &Table, o: &Override) -> Result<(), ConfigError> {
+    let section = table.entry(o.section.clone()).or_insert_with(|| Value::Table(Table::new()));
+    let Value::Table(section) = section else {
+        return Err(ConfigError::NotATable { origin: o.origin.clone(), section: o.section.clone() });
+    };
+    let default = defaults.get(&o.section).and_then(|s| s.get(&o.key));
+    section.insert(o.key.clone(), typed(default, &o.value));
+    Ok(())
+}
+
+/// Give a raw string the type the key has: a string key takes the text as is; anything else is
+/// read as a TOML value (`7100`, `true`, `[0, 5]`), falling back to a string.
+fn typed(default: Option<&Value>, raw: &str) -> Value {
+    if matches!(default, Some(Value::String(_))) {
+        return Value::String(raw.to_owned());
+    }
+    format!("v = {raw}")
+        .parse::<Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| Value::String(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn no_file_runs_everything_with_defaults() {
+        let c = load(None, env(&[]), &[]).unwrap();
+        assert_eq!(c, Config::default());
+        assert!(c.chat.enabled);
+    }
+
+    #[test]
+    fn a_file_without_a_section_turns_it_off() {
+        let f = file("[server]\nbind = \"0.0.0.0\"\n");
+        let c = load(Some(f.path()), env(&[]), &[]).unwrap();
+        assert!(!c.chat.enabled);
+        assert_eq!(c.server.bind.to_string(), "0.0.0.0");
+        let f = file("[chat]\nport = 0\n");
+        let c = load(Some(f.path()), env(&[]), &[]).unwrap();
+        assert!(c.chat.enabled);
+        assert_eq!(c.chat.port, 0);
+    }
+
+    #[test]
+    fn env_then_flags_override_the_file() {
+        let f = file("[chat]\nport = 7100\n[server]\ndata_dir = \"from-file\"\n");
+        let c = load(
+            Some(f.path()),
+            env(&[
+                ("SOCKHUB_CHAT_PORT", "7200"),
+                ("SOCKHUB_SERVER_DATA_DIR", "1234"),
+                ("SOCKHUB_TEST_MYSQL_URL", "ignored"),
+                ("SOCKHUB_LOG", "ignored"),
+            ]),
+            &[Override::new("chat", "port", "7300", "--chat-port")],
+        )
+        .unwrap();
+        assert_eq!(c.chat.port, 7300);
+        assert_eq!(c.server.data_dir, std::path::PathBuf::from("1234"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let f = file("[chat]\nprot = 1\n");
+        let e = load(Some(f.path()), env(&[]), &[]).unwrap_err().to_string();
+        assert!(e.contains("prot"), "{e}");
+        let e = load(None, env(&[("SOCKHUB_CHAT_PORT", "seventy")]), &[]).unwrap_err().to_string();
+        assert!(e.contains("port") || e.contains("invalid"), "{e}");
+        let e = load(None, env(&[("SOCKHUB_LIMITS_MAX_LINE_BYTES", "3")]), &[]).unwrap_err().to_string();
+        assert!(e.contains("max_line_bytes"), "{e}");
+    }
+
+    #[test]
+    fn every_key_is_documented() {
+        let defaults = Table::try_from(Config::default()).unwrap();
+        for (name, section) in &defaults {
+            let doc = Config::SECTIONS.iter().find(|s| s.name == name);
+            let doc = doc.unwrap_or_else(|| panic!("section [{name}] is not in Config::SECTIONS"));
+            for key in section.as_table().unwrap().keys() {
+                assert!(doc.keys.iter().any(|(k, _)| k == key), "[{name}] {key} has no entry in DOCS");
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Configuration: one struct per concern, loaded from TOML, environment and flags.
+//!
+//! Precedence, lowest first: built-in defaults, the `--config` file, `SOCKHUB_<SECTION>_<KEY>`
+//! environment variables (e.g. `SOCKHUB_CHAT_PORT=7100`), then command-line flags. With no file
+//! every service runs with its defaults; with a file, a service whose section is missing (or says
+//! `enabled = false`) is off — setting one of its keys through the environment or a flag turns the
+//! section on. Unknown keys are errors, so a typo never silently falls back to a default.
+//!
+//! Every key is documented once, in the `DOCS` table next to its section struct; `sockhub config`
+//! prints the effective configuration with those comments, and a test fails if a key has none.
+
+mod load;
+mod render;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{ConfigError, Override, load};
+
+/// A key's documentation: `(key, doc)`.
+pub type KeyDoc = (&'static str, &'static str);
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default = "ChatConfig::off")]
+    pub chat: ChatConfig,
+}
+
+impl Default for Config {
+    /// Everything on, for `sockhub serve` without a file.
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            limits: LimitsConfig::default(),
+            chat: ChatConfig::default(),
+        }
+    }
+}
+
+/// A section's name, what it is for, and its keys.
+pub struct Section {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub keys: &'static [KeyDoc],
+}
+
+impl Config {
+    /// Every section, in the order `sockhub config` prints them.
+    pub const SECTIONS: &'static [Section] = &[
+        Section { name: "server", about: "Process-wide settings.", keys: ServerConfig::DOCS },
+        Section {
+            name: "limits",
+            about: "Per-connection limits, shared by every service.",
+            keys: LimitsConfig::DOCS,
+        },
+        Section { name: "chat", about: "The chat service (MISSION.md section 1).", keys: ChatConfig::DOCS },
+    ];
+
+    /// The address a service with `port` listens on.
+    pub fn listen_addr(&self, port: u16) -> SocketAddr {
+        SocketAddr::new(self.server.bind, port)
+    }
+
+    /// Check values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), String> {
+        let l = &self.limits;
+        if l.max_line_bytes < 64 {
+            return Err(format!("limits.max_line_bytes must be at least 64 (is {})", l.max_line_bytes));
+        }
+        if l.outbound_queue == 0 {
+            return Err("limits.outbound_queue must be at least 1".into());
+        }
+        if l.max_connections == 0 {
+            return Err("limits.max_connections must be at least 1".into());
+        }
+        if l.rate_per_sec < 0.0 || !l.rate_per_sec.is_finite() {
+            return Err("limits.rate_per_sec must be 0 (off) or positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// `[server]`: process-wide settings. Env: `SOCKHUB_SERVER_<KEY>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: IpAddr,
+    pub data_dir: PathBuf,
+    pub log_level: String,
+    pub shutdown_grace_secs: u64,
+}
+
+impl ServerConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        ("bind", "Address every service listens on (0.0.0.0 for all interfaces). Default 127.0.0.1."),
+        ("data_dir", "Where logs and the embedded database live. Default \"sockhub-data\"."),
+        (
+            "log_level",
+            "Log filter: error, warn, info, debug, trace, or a tracing directive list. Default info.",
+        ),
+        (
+            "shutdown_grace_secs",
+            "On SIGINT/SIGTERM, how long clients get to receive the notice and close. Default 5.",
+        ),
+    ];
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            data_dir: PathBuf::from("sockhub-data"),
+            log_level: "info".into(),
+            shutdown_grace_secs: 5,
+        }
+    }
+}
+
+/// `[limits]`: what one connection may cost. Env: `SOCKHUB_LIMITS_<KEY>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub max_connections: usize,
+    pub max_line_bytes: usize,
+    pub outbound_queue: usize,
+    pub rate_per_sec: f64,
+    pub burst: u32,
+    pub idle_timeout_secs: u64,
+    pub write_timeout_secs: u64,
+    pub linger_ms: u64,
+}
+
+impl LimitsConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        (
+            "max_connections",
+            "Open connections the server accepts, all services together; more are told server_full. Default 10000.",
+        ),
+        (
+            "max_line_bytes",
+            "Longest line a client may send; longer ones get line_too_long and are discarded. Default 8192.",
+        ),
+        (
+            "outbound_queue",
+            "Messages that may wait for one slow reader; when full it is disconnected as too slow. Default 1024.",
+        ),
+        ("rate_per_sec", "Flood control: messages per second per connection (0 = off). Default 10."),
+        (
+            "burst",
+            "Flood control: messages a connection may send at once before rate_per_sec applies. Default 20.",
+        ),
+        ("idle_timeout_secs", "Disconnect a client that sends nothing for this long (0 = never). Default 0."),
+        ("write_timeout_secs", "Give up on a client whose socket accepts no data for this long. Default 10."),
+        (
+            "linger_ms",
+            "After the last line to a client, how long to drain its input before closing. Default 1000.",
+        ),
+    ];
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_connections: 10_000,
+            max_line_bytes: 8192,
+            outbound_queue: 1024,
+            rate_per_sec: 10.0,
+            burst: 20,
+            idle_timeout_secs: 0,
+            write_timeout_secs: 10,
+            linger_ms: 1000,
+        }
+    }
+}
+
+/// `[chat]`: the chat service. Env: `SOCKHUB_CHAT_<KEY>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    pub enabled: bool,
+    pub port: u16,
+    pub history: usize,
+}
+
+impl ChatConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        ("enabled", "Run the chat service. Default true when the section exists."),
+        ("port", "TCP port for chat (0 = any free port). Default 7001."),
+        ("history", "Public messages a client receives when it joins. Default 20."),
+    ];
+
+    /// The value of a missing `[chat]` section in a config file.
+    pub fn off() -> Self {
+        ChatConfig { enabled: false, ..Self::default() }
+    }
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig { enabled: true, port: 7001, history: 20 }
+    }
+}

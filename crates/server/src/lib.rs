@@ -1,0 +1,28 @@
+//! The sockhub server.
+//!
+//! How a line travels: a [`net::listener`] accepts a TCP connection and spawns its
+//! [`net::connection`] task; the task frames bytes into lines and feeds them to
+//! [`session::Inbound`], which decides the connection's mode (text or JSON), applies flood control
+//! and hands typed requests to the service's [`session::Session`]. The session answers by pushing
+//! frames into the connection's [`net::outbox::Outbox`]; shared state (the chat room) pushes the
+//! same frame into many outboxes. The connection's writer drains its outbox in batches.
+//!
+//! Map of the crate:
+//! - [`app`]: bind every service, run, shut down ([`app::Server`], [`app::Hub`]).
+//! - [`config`]: the configuration, its loading and its documentation.
+//! - [`net`]: listeners, connections, outboxes, limits.
+//! - [`session`]: the transport-independent service/session traits and inbound handling.
+//! - [`service`]: the services themselves (chat, ...).
+//! - [`metrics`]: counters rendered for Prometheus.
+//! - [`logging`]: the log format and log files.
+
+pub mod app;
+pub mod config;
+pub mod logging;
+pub mod metrics;
+pub mod net;
+pub mod service;
+pub mod session;
+
+pub use app::{Hub, Server, StartError};
+pub use config::Config;

@@ -1,0 +1,114 @@
+//! Counters and gauges, kept as plain atomics and rendered in the Prometheus text format.
+//!
+//! Each service owns a [`ServiceMetrics`]; connections and sessions bump its counters. Nothing
+//! here locks or allocates on the hot path: a counter is one relaxed atomic add.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// A monotonically increasing count.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub fn inc(&self) {
+        self.add(1);
+    }
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A value that goes up and down.
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicI64);
+
+impl Gauge {
+    pub fn inc(&self) -> i64 {
+        self.0.fetch_add(1, Ordering::Relaxed) + 1
+    }
+    pub fn dec(&self) -> i64 {
+        self.0.fetch_sub(1, Ordering::Relaxed) - 1
+    }
+    pub fn set(&self, v: i64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The counters every service has.
+#[derive(Debug, Default)]
+pub struct ServiceMetrics {
+    /// Open connections now.
+    pub connections: Gauge,
+    /// Connections accepted since start.
+    pub connections_total: Counter,
+    /// Connections refused because the server was full.
+    pub connections_refused: Counter,
+    /// Lines (or WebSocket messages) received.
+    pub lines_in: Counter,
+    /// Frames written to clients (one per recipient).
+    pub frames_out: Counter,
+    /// Error replies sent.
+    pub errors: Counter,
+    /// Messages dropped by flood control.
+    pub rate_limited: Counter,
+    /// Clients disconnected because they did not read fast enough.
+    pub slow_disconnects: Counter,
+    /// Logged-in users now (chat members, quiz players, calculator students).
+    pub users: Gauge,
+}
+
+/// A metric family: name, type, help, and how to read it from a service's metrics.
+type Family = (&'static str, &'static str, &'static str, fn(&ServiceMetrics) -> f64);
+
+/// All services' metrics, for `/metrics`.
+#[derive(Debug, Default, Clone)]
+pub struct Registry {
+    services: Vec<(&'static str, Arc<ServiceMetrics>)>,
+}
+
+impl Registry {
+    pub fn register(&mut self, service: &'static str, metrics: Arc<ServiceMetrics>) {
+        self.services.push((service, metrics));
+    }
+
+    /// Render in the Prometheus text exposition format.
+    pub fn render_prometheus(&self) -> String {
+        let mut out = String::new();
+        let families: [Family; 9] = [
+            ("sockhub_connections", "gauge", "Open connections.", |m| m.connections.get() as f64),
+            ("sockhub_connections_total", "counter", "Connections accepted.", |m| {
+                m.connections_total.get() as f64
+            }),
+            ("sockhub_connections_refused_total", "counter", "Connections refused (server full).", |m| {
+                m.connections_refused.get() as f64
+            }),
+            ("sockhub_lines_in_total", "counter", "Lines received.", |m| m.lines_in.get() as f64),
+            ("sockhub_frames_out_total", "counter", "Frames written (one per recipient).", |m| {
+                m.frames_out.get() as f64
+            }),
+            ("sockhub_errors_total", "counter", "Error replies sent.", |m| m.errors.get() as f64),
+            ("sockhub_rate_limited_total", "counter", "Messages dropped by flood control.", |m| {
+                m.rate_limited.get() as f64
+            }),
+            ("sockhub_slow_disconnects_total", "counter", "Clients disconnected for not reading.", |m| {
+                m.slow_disconnects.get() as f64
+            }),
+            ("sockhub_users", "gauge", "Logged-in users.", |m| m.users.get() as f64),
+        ];
+        for (name, kind, help, value) in families {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (service, m) in &self.services {
+                let _ = writeln!(out, "{name}{{service=\"{service}\"}} {}", value(m));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,286 @@
+//! The per-connection outbound queue, and the shared, encode-once [`Frame`].
+//!
+//! Every connection has one [`Outbox`]: a bounded FIFO of frames waiting to be written. Services
+//! push into it without blocking and without touching the socket; the connection's writer drains
+//! *everything* queued in one go and writes it with one system call, so a busy recipient gets
+//! fewer, larger writes instead of one per message.
+//!
+//! A frame is encoded lazily, at most once per [`Mode`], and the bytes are shared by every
+//! recipient (a broadcast to a thousand JSON clients serializes once).
+//!
+//! Bounds: a push onto a full queue does not grow it. The queue is cleared, a final
+//! "too slow" [`Notice`] is queued in its place, and the outbox closes: a client that stops reading
+//! is disconnected instead of costing memory, and nobody else waits for it.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use sockhub_proto::Mode;
+use sockhub_proto::wire::Wire;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use sockhub_proto::notice::Notice;
+
+/// A message ready to be sent to any number of connections.
+pub struct Frame {
+    msg: Box<dyn Wire>,
+    json: OnceLock<Bytes>,
+    text: OnceLock<Bytes>,
+}
+
+impl Frame {
+    /// Wrap a message for sending.
+    pub fn new(msg: impl Wire) -> Arc<Frame> {
+        Arc::new(Frame { msg: Box::new(msg), json: OnceLock::new(), text: OnceLock::new() })
+    }
+
+    /// The frame's bytes in `mode` (one or more `\n`-terminated lines, or nothing), encoded on
+    /// first use and shared afterwards.
+    pub fn encoded(&self, mode: Mode) -> &Bytes {
+        let (cell, write): (_, fn(&dyn Wire, &mut Vec<u8>)) = match mode {
+            Mode::Json => (&self.json, |m, out| m.write_json(out)),
+            Mode::Text => (&self.text, |m, out| m.write_text(out)),
+        };
+        cell.get_or_init(|| {
+            let mut out = Vec::with_capacity(96);
+            write(&*self.msg, &mut out);
+            Bytes::from(out)
+        })
+    }
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Frame(")?;
+        f.write_str(&String::from_utf8_lossy(self.encoded(Mode::Json)))?;
+        f.write_str(")")
+    }
+}
+
+/// What happened to a pushed frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Push {
+    /// Queued for writing.
+    Queued,
+    /// The queue was full: the connection is now being closed as too slow.
+    Overflow,
+    /// The connection is already closing; the frame was not queued.
+    Closed,
+}
+
+/// A bounded outbound queue shared by a connection and the services that send to it.
+#[derive(Clone)]
+pub struct Outbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    /// Wakes the writer when the queue goes from empty to non-empty, or closes.
+    wake: Notify,
+    /// Cancelled once the outbox is closing, for anyone who must stop when the writer will.
+    closing: CancellationToken,
+    capacity: usize,
+}
+
+struct State {
+    queue: VecDeque<Arc<Frame>>,
+    closing: bool,
+    /// The outbox closed because it was full (the client was too slow).
+    overflowed: bool,
+}
+
+impl Outbox {
+    /// An outbox that holds at most `capacity` frames.
+    pub fn new(capacity: usize) -> Self {
+        Outbox {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State { queue: VecDeque::new(), closing: false, overflowed: false }),
+                wake: Notify::new(),
+                closing: CancellationToken::new(),
+                capacity: capacity.max(1),
+            }),
+        }
+    }
+
+    /// Queue a frame without blocking.
+    pub fn push(&self, frame: &Arc<Frame>) -> Push {
+        let mut state = self.inner.state.lock();
+        if state.closing {
+            return Push::Closed;
+        }
+        if state.queue.len() >= self.inner.capacity {
+            let dropped = state.queue.len();
+            state.queue.clear();
+            state.queue.push_back(Frame::new(Notice::Bye {
+                reason: format!("too slow: {dropped} messages were waiting for you to read them"),
+            }));
+            state.closing = true;
+            state.overflowed = true;
+            drop(state);
+            self.signal_closing();
+            return Push::Overflow;
+        }
+        let was_empty = state.queue.is_empty();
+        state.queue.push_back(Arc::clone(frame));
+        drop(state);
+        if was_empty {
+            self.inner.wake.notify_one();
+        }
+        Push::Queued
+    }
+
+    /// Queue a message for this connection alone.
+    pub fn send(&self, msg: impl Wire) -> Push {
+        self.push(&Frame::new(msg))
+    }
+
+    /// Close the outbox after what is queued, with `last` as the final frame. Later pushes are
+    /// refused. Returns false (and queues nothing) if it was already closing.
+    pub fn close_with(&self, last: Option<Arc<Frame>>) -> bool {
+        let mut state = self.inner.state.lock();
+        if state.closing {
+            return false;
+        }
+        state.closing = true;
+        if let Some(last) = last {
+            state.queue.push_back(last);
+        }
+        drop(state);
+        self.signal_closing();
+        true
+    }
+
+    /// Close at once, dropping whatever is queued (the writer is gone).
+    pub fn abort(&self) {
+        let mut state = self.inner.state.lock();
+        state.closing = true;
+        state.queue.clear();
+        drop(state);
+        self.signal_closing();
+    }
+
+    fn signal_closing(&self) {
+        self.inner.closing.cancel();
+        self.inner.wake.notify_one();
+    }
+
+    /// True once the outbox is closing (nothing more will be queued).
+    pub fn is_closing(&self) -> bool {
+        self.inner.closing.is_cancelled()
+    }
+
+    /// Resolves once the outbox is closing.
+    pub async fn closing(&self) {
+        self.inner.closing.cancelled().await
+    }
+
+    /// True if the outbox closed because the client did not keep up.
+    pub fn overflowed(&self) -> bool {
+        self.inner.state.lock().overflowed
+    }
+
+    /// Frames waiting to be written.
+    pub fn len(&self) -> usize {
+        self.inner.state.lock().queue.len()
+    }
+
+    /// True when nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Wait for frames and move all of them into `batch`. Returns false once the outbox is closed
+    /// and everything has been handed out: the batch then holds the last frames, if any.
+    pub async fn next_batch(&self, batch: &mut Vec<Arc<Frame>>) -> bool {
+        loop {
+            // Register interest before looking, so a push between the look and the wait is seen.
+            let notified = self.inner.wake.notified();
+            {
+                let mut state = self.inner.state.lock();
+                if !state.queue.is_empty() || state.closing {
+                    batch.extend(state.queue.drain(..));
+                    return !state.closing;
+                }
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sockhub_proto::wire::render;
+
+    fn frame(text: &str) -> Arc<Frame> {
+        Frame::new(Notice::info(text))
+    }
+
+    fn texts(batch: &[Arc<Frame>]) -> Vec<String> {
+        batch.iter().map(|f| String::from_utf8_lossy(f.encoded(Mode::Text)).into_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn drains_everything_queued_in_one_batch_in_order() {
+        let outbox = Outbox::new(10);
+        for t in ["a", "b", "c"] {
+            assert_eq!(outbox.push(&frame(t)), Push::Queued);
+        }
+        let mut batch = Vec::new();
+        assert!(outbox.next_batch(&mut batch).await);
+        assert_eq!(texts(&batch), ["* a\n", "* b\n", "* c\n"]);
+    }
+
+    #[tokio::test]
+    async fn overflow_replaces_the_queue_with_a_final_notice_and_closes() {
+        let outbox = Outbox::new(2);
+        outbox.push(&frame("a"));
+        outbox.push(&frame("b"));
+        assert_eq!(outbox.push(&frame("c")), Push::Overflow);
+        assert!(outbox.is_closing());
+        assert_eq!(outbox.push(&frame("d")), Push::Closed);
+        let mut batch = Vec::new();
+        assert!(!outbox.next_batch(&mut batch).await);
+        assert_eq!(batch.len(), 1);
+        assert!(texts(&batch)[0].starts_with("* bye: too slow"));
+    }
+
+    #[tokio::test]
+    async fn close_keeps_what_is_queued_then_the_last_frame() {
+        let outbox = Outbox::new(10);
+        outbox.push(&frame("a"));
+        assert!(outbox.close_with(Some(frame("last"))));
+        assert!(!outbox.close_with(Some(frame("again"))));
+        let mut batch = Vec::new();
+        assert!(!outbox.next_batch(&mut batch).await);
+        assert_eq!(texts(&batch), ["* a\n", "* last\n"]);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_writer_is_woken_by_a_push() {
+        let outbox = Outbox::new(10);
+        let writer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move {
+                let mut batch = Vec::new();
+                outbox.next_batch(&mut batch).await;
+                texts(&batch)
+            }
+        });
+        tokio::task::yield_now().await;
+        outbox.push(&frame("x"));
+        assert_eq!(writer.await.unwrap(), ["* x\n"]);
+    }
+
+    #[test]
+    fn a_frame_encodes_once_per_mode() {
+        let f = frame("hi");
+        let a = f.encoded(Mode::Json).as_ptr();
+        assert_eq!(a, f.encoded(Mode::Json).as_ptr());
+        assert_eq!(render(&Notice::info("hi"), Mode::Json), "{\"type\":\"info\",\"text\":\"hi\"}\n");
+    }
+}

@@ -1,0 +1,6 @@
+//! The services. Each is a [`crate::session::Service`]: shared state plus one session per
+//! connection, with no knowledge of sockets or wire formats.
+//!
+//! - [`chat`]: the chat room: names, messages, whispers, presence.
+
+pub mod chat;

@@ -1,0 +1,61 @@
+//! Subcommands. Each file holds one command (or one family of commands) with its arguments.
+//!
+//! - `serve` ([`serve`]): run the server.
+//! - `config` ([`config`]): print the effective configuration with comments.
+//! - `chat` ([`chat`]): the terminal chat client.
+
+mod chat;
+mod config;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use sockhub_server::config::Override;
+
+/// sockhub: a multi-client TCP server for chat, a timed quiz, a shared calculator and a lossless
+/// log relay, reachable with nc, the terminal clients, or a browser.
+#[derive(Debug, Parser)]
+#[command(name = "sockhub", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (every service, with embedded defaults unless configured otherwise).
+    Serve(serve::ServeArgs),
+    /// Print the effective configuration, with every key documented.
+    Config(ConfigFile),
+    /// Chat from the terminal.
+    Chat(chat::ChatArgs),
+}
+
+/// `--config FILE`, shared by every command that reads server settings or data.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigFile {
+    /// TOML configuration file (see `sockhub config`). Without one, built-in defaults apply.
+    #[arg(long, short = 'c', env = "SOCKHUB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    /// Load the configuration with environment overrides and the given flag overrides.
+    pub fn load(&self, flags: &[Override]) -> anyhow::Result<sockhub_server::Config> {
+        Ok(sockhub_server::config::load(self.config.as_deref(), std::env::vars(), flags)?)
+    }
+}
+
+/// Run the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Config(args) => config::run(args),
+            Command::Chat(args) => chat::run(args).await,
+        }
+    })
+}

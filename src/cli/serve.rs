@@ -1,0 +1,115 @@
+//! `sockhub serve`: load the configuration, bind every enabled service, report the addresses
+//! (console and `--ready-file`), and serve until SIGINT or SIGTERM.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use sockhub_server::config::Override;
+use sockhub_server::{Server, logging};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use super::ConfigFile;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    config: ConfigFile,
+    /// Address every service listens on (overrides [server] bind).
+    #[arg(long)]
+    bind: Option<IpAddr>,
+    /// Directory for logs and the embedded database (overrides [server] data_dir).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Chat port; 0 picks a free one (overrides [chat] port).
+    #[arg(long, value_name = "PORT")]
+    chat_port: Option<u16>,
+    /// Log filter, e.g. `debug` (overrides [server] log_level).
+    #[arg(long, value_name = "FILTER")]
+    log_level: Option<String>,
+    /// Once every listener is bound, write their addresses here as JSON: {"chat": "127.0.0.1:7001"}.
+    #[arg(long, value_name = "PATH")]
+    ready_file: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn overrides(&self) -> Vec<Override> {
+        let mut o = Vec::new();
+        let mut flag = |section: &str, key: &str, value: Option<String>, name: &str| {
+            if let Some(value) = value {
+                o.push(Override::new(section, key, value, name));
+            }
+        };
+        flag("server", "bind", self.bind.map(|b| b.to_string()), "--bind");
+        flag("server", "data_dir", self.data_dir.as_ref().map(|d| d.display().to_string()), "--data-dir");
+        flag("server", "log_level", self.log_level.clone(), "--log-level");
+        flag("chat", "port", self.chat_port.map(|p| p.to_string()), "--chat-port");
+        o
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config.load(&args.overrides())?;
+    let data_dir = config.server.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data_dir {}", data_dir.display()))?;
+    let _logs = logging::init(&config.server.log_level, Some(&data_dir.join("logs")))
+        .with_context(|| format!("opening the log directory under {}", data_dir.display()))?;
+
+    let server = Server::bind(config).await?;
+    let addrs = server.addrs();
+    if addrs.is_empty() {
+        anyhow::bail!("no service is enabled; check the configuration (`sockhub config`)");
+    }
+    for (service, addr) in &addrs {
+        println!("{service} listening on {addr}");
+        info!("{service} listening on {addr}");
+    }
+    if let Some(path) = &args.ready_file {
+        write_ready_file(path, &addrs).with_context(|| format!("writing {}", path.display()))?;
+    }
+
+    let shutdown = server.hub().shutdown_token().clone();
+    tokio::spawn(stop_on_signal(shutdown));
+    server.run().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write the addresses atomically (write a temporary file, then rename), so a watcher never reads
+/// a half-written file.
+fn write_ready_file(path: &Path, addrs: &BTreeMap<String, SocketAddr>) -> std::io::Result<()> {
+    let json: BTreeMap<&str, String> = addrs.iter().map(|(k, v)| (k.as_str(), v.to_string())).collect();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&json)?)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Cancel `shutdown` on the first SIGINT or SIGTERM; a second one exits at once.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let name = wait_for_signal().await;
+    info!("{name} received; shutting down (send it again to exit at once)");
+    shutdown.cancel();
+    let name = wait_for_signal().await;
+    eprintln!("{name} received again; exiting now");
+    std::process::exit(130);
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> &'static str {
+    let _ = tokio::signal::ctrl_c().await;
+    "Ctrl-C"
+}

@@ -1,0 +1,104 @@
+//! Starting, stopping and restarting: the shutdown notice, signals on the real binary, and binding
+//! the same port again at once.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{Client, TestServer, test_config};
+
+#[tokio::test]
+async fn shutdown_tells_every_client_then_closes() {
+    let server = TestServer::start().await;
+    let mut text = Client::chat_text(server.chat(), "alice").await;
+    let mut json = Client::chat_json(server.chat(), "bob").await;
+    let mut anonymous = Client::connect(server.chat()).await;
+    anonymous.until("* Your name?").await;
+    text.line().await; // bob joined
+
+    server.stop().await;
+    assert_eq!(text.closed().await, ["* bye: server shutting down"]);
+    let rest = json.closed().await;
+    assert_eq!(rest.len(), 1, "{rest:?}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&rest[0]).unwrap(),
+        json!({"type": "bye", "reason": "server shutting down"})
+    );
+    assert_eq!(anonymous.closed().await, ["* bye: server shutting down"]);
+}
+
+#[tokio::test]
+async fn the_same_port_can_be_bound_again_at_once_after_a_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::from_config(test_config(dir.path())).await;
+    let addr = server.chat();
+    let mut clients = Vec::new();
+    for i in 0..5 {
+        let mut c = Client::chat_text(addr, &format!("user{i}")).await;
+        c.send("hello").await;
+        clients.push(c);
+    }
+    server.stop().await;
+    for c in &mut clients {
+        c.closed().await;
+    }
+    // The server closed first, so its side of each connection is in TIME_WAIT now.
+    let mut config = test_config(dir.path());
+    config.chat.port = addr.port();
+    let again = TestServer::from_config(config).await;
+    assert_eq!(again.chat(), addr);
+    let mut c = Client::chat_text(addr, "back").await;
+    c.send("works").await;
+    assert_eq!(c.line().await, "[back] works");
+    again.stop().await;
+}
+
+/// The real binary: SIGTERM makes it tell clients, close and exit 0 within the grace period.
+#[tokio::test]
+async fn sigterm_stops_the_real_binary_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
+        .args(["serve", "--chat-port", "0", "--ready-file"])
+        .arg(&ready)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let addrs = wait_for_ready_file(&ready).await;
+    let addr: std::net::SocketAddr = addrs["chat"].as_str().unwrap().parse().unwrap();
+    let mut c = Client::chat_text(addr, "alice").await;
+
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert_eq!(c.closed().await, ["* bye: server shutting down"]);
+    let started = Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "exit status {status}");
+    assert!(started.elapsed() < Duration::from_secs(6));
+
+    let log = std::fs::read_to_string(dir.path().join("data/logs/server.log")).unwrap();
+    let joined = log.lines().find(|l| l.contains("alice joined (1 online)")).expect("join is logged");
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(&joined[..19], "%Y-%m-%d %H:%M:%S").is_ok()
+            && joined[19..].starts_with(" [INFO]: "),
+        "log lines look like `2026-11-21 15:11:48 [INFO]: ...`: {joined}"
+    );
+    assert!(log.contains("connected (1 connections)"));
+    assert!(log.contains("shutdown complete"));
+}
+
+/// Wait for `--ready-file` to appear and parse it.
+pub async fn wait_for_ready_file(path: &std::path::Path) -> serde_json::Value {
+    for _ in 0..200 {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return serde_json::from_str(&text).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} never appeared", path.display());
+}

@@ -1,0 +1,223 @@
+//! Shared test helpers: a server on port 0 with a temporary data directory, and a raw TCP client
+//! that reads lines with a timeout so a missing reply fails the test instead of hanging it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use sockhub_server::{Config, Server};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How long a test waits for an expected line before failing.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A configuration for tests: every port 0, data in `dir`, generous flood control.
+pub fn test_config(dir: &Path) -> Config {
+    let mut c = Config::default();
+    c.server.data_dir = dir.to_path_buf();
+    c.chat.port = 0;
+    c.limits.rate_per_sec = 1000.0;
+    c.limits.burst = 1000;
+    c.limits.linger_ms = 200;
+    c
+}
+
+/// A server running in this process.
+pub struct TestServer {
+    pub addrs: BTreeMap<String, SocketAddr>,
+    shutdown: CancellationToken,
+    handle: JoinHandle<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Start with the test defaults.
+    pub async fn start() -> TestServer {
+        Self::with(|_| {}).await
+    }
+
+    /// Start with the test defaults changed by `f`.
+    pub async fn with(f: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path());
+        f(&mut config);
+        let mut s = Self::from_config(config).await;
+        s._dir = Some(dir);
+        s
+    }
+
+    /// Start with exactly this configuration.
+    pub async fn from_config(config: Config) -> TestServer {
+        let server = Server::bind(config).await.expect("server binds");
+        let addrs = server.addrs();
+        let shutdown = server.hub().shutdown_token().clone();
+        let handle = tokio::spawn(server.run());
+        TestServer { addrs, shutdown, handle, _dir: None }
+    }
+
+    pub fn addr(&self, service: &str) -> SocketAddr {
+        self.addrs[service]
+    }
+
+    pub fn chat(&self) -> SocketAddr {
+        self.addr("chat")
+    }
+
+    /// Shut down as on SIGTERM and wait until the server has finished.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(PATIENCE, self.handle).await.expect("server stops in time").unwrap();
+    }
+}
+
+/// A raw line client.
+pub struct Client {
+    pub reader: BufReader<OwnedReadHalf>,
+    pub writer: OwnedWriteHalf,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let (r, w) = stream.into_split();
+        Client { reader: BufReader::new(r), writer: w }
+    }
+
+    /// Connect with a small receive buffer, for clients that are meant to fall behind.
+    pub async fn connect_with_recv_buffer(addr: SocketAddr, bytes: u32) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(bytes).unwrap();
+        let stream = socket.connect(addr).await.expect("connect");
+        let (r, w) = stream.into_split();
+        Client { reader: BufReader::new(r), writer: w }
+    }
+
+    /// Send raw bytes.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.expect("send");
+    }
+
+    /// Send one line (adds `\n`).
+    pub async fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\n").as_bytes()).await;
+    }
+
+    /// Send a JSON value as one line.
+    pub async fn send_json(&mut self, v: Value) {
+        self.send(&v.to_string()).await;
+    }
+
+    /// The next line, without its newline. Panics on EOF or timeout.
+    pub async fn line(&mut self) -> String {
+        self.try_line().await.expect("expected a line, got end of stream")
+    }
+
+    /// The next line, or `None` at end of stream. Panics on timeout.
+    pub async fn try_line(&mut self) -> Option<String> {
+        let mut buf = Vec::new();
+        let n = tokio::time::timeout(PATIENCE, self.reader.read_until(b'\n', &mut buf))
+            .await
+            .expect("timed out waiting for a line")
+            .unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+        let s = String::from_utf8(buf).expect("server sent invalid UTF-8");
+        Some(s.trim_end_matches('\n').to_owned())
+    }
+
+    /// Read lines until one equals `expected`; returns the lines skipped before it.
+    pub async fn until(&mut self, expected: &str) -> Vec<String> {
+        let mut skipped = Vec::new();
+        loop {
+            let line = self.line().await;
+            if line == expected {
+                return skipped;
+            }
+            skipped.push(line);
+        }
+    }
+
+    /// The next JSON line, skipping text lines (the greeting).
+    pub async fn json(&mut self) -> Value {
+        loop {
+            let line = self.line().await;
+            if line.starts_with('{') {
+                return serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad JSON {line:?}: {e}"));
+            }
+        }
+    }
+
+    /// The next JSON message whose type is `ty`, skipping others.
+    pub async fn json_of(&mut self, ty: &str) -> Value {
+        loop {
+            let v = self.json().await;
+            if v["type"] == ty {
+                return v;
+            }
+        }
+    }
+
+    /// Assert the server closes the connection (EOF or reset) within the patience window,
+    /// returning the lines that came before.
+    pub async fn closed(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match tokio::time::timeout(PATIENCE, self.reader.read_until(b'\n', &mut buf)).await {
+                Err(_) => panic!("the server did not close the connection; lines so far: {lines:?}"),
+                Ok(Ok(0)) | Ok(Err(_)) => return lines,
+                Ok(Ok(_)) => lines.push(String::from_utf8_lossy(&buf).trim_end().to_owned()),
+            }
+        }
+    }
+
+    /// Assert nothing arrives for `wait`.
+    pub async fn silent_for(&mut self, wait: Duration) {
+        let mut byte = [0u8; 1];
+        if let Ok(r) = tokio::time::timeout(wait, self.reader.read(&mut byte)).await {
+            panic!("expected silence, got {r:?} ({:?})", byte[0] as char);
+        }
+    }
+
+    /// Connect to chat in text mode and enter as `name`; the welcome line has been read.
+    pub async fn chat_text(addr: SocketAddr, name: &str) -> Client {
+        let mut c = Client::connect(addr).await;
+        c.until("* Your name?").await;
+        c.send(name).await;
+        let welcome = c.line().await;
+        assert!(welcome.starts_with(&format!("* Welcome, {name}!")), "{welcome}");
+        c
+    }
+
+    /// Connect to chat in JSON mode and log in as `name`; the welcome has been read.
+    pub async fn chat_json(addr: SocketAddr, name: &str) -> Client {
+        let mut c = Client::connect(addr).await;
+        c.send_json(serde_json::json!({"type": "login", "name": name})).await;
+        let welcome = c.json().await;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        assert_eq!(welcome["name"], name);
+        c
+    }
+}
+
+impl Client {
+    /// Collect whatever lines arrive until nothing has come for `quiet`.
+    pub async fn silent_or_lines(&mut self, quiet: Duration) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let mut buf = Vec::new();
+            match tokio::time::timeout(quiet, self.reader.read_until(b'\n', &mut buf)).await {
+                Ok(Ok(n)) if n > 0 => lines.push(String::from_utf8_lossy(&buf).trim_end().to_owned()),
+                _ => return lines,
+            }
+        }
+    }
+}

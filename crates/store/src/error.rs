@@ -147,8 +147,8 @@ fn db_error_kind(db: &dyn DatabaseError) -> DbKind {
             // BUSY, LOCKED, IOERR, FULL, CANTOPEN, PROTOCOL: another connection holds the lock,
             // or the file system is in trouble; both may clear up.
             Some(5 | 6 | 10 | 13 | 14 | 15) => DbKind::Unavailable,
-            // TOOBIG, MISMATCH, CONSTRAINT (not covered by kind()).
-            Some(18 | 20 | 19) => DbKind::Invalid,
+            // TOOBIG (18), CONSTRAINT not covered by kind() (19: e.g. a trigger), MISMATCH (20).
+            Some(18..=20) => DbKind::Invalid,
             _ => DbKind::Other,
         };
     }

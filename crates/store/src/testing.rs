@@ -76,6 +76,8 @@ pub struct TestDb {
     /// The server database's name (`None` for SQLite).
     pub name: Option<String>,
     base_url: Option<String>,
+    /// The database's own URL, never through a proxy (for [`TestDb::execute_raw`]).
+    direct_url: Option<String>,
     dir: Option<tempfile::TempDir>,
     cleaned: bool,
 }
@@ -108,6 +110,7 @@ impl TestDb {
                 backend: Backend::Sqlite,
                 name: None,
                 base_url: None,
+                direct_url: None,
                 dir: Some(dir),
                 cleaned: false,
             };
@@ -131,6 +134,7 @@ impl TestDb {
         }
         opts.url = Some(with_database(base, &name));
         TestDb {
+            direct_url: opts.url.clone(),
             opts,
             backend: b.backend,
             name: Some(name),
@@ -169,6 +173,37 @@ impl TestDb {
         match Store::open(&self.opts).await {
             Ok(s) => s,
             Err(e) => panic!("cannot open test store on {}: {e}", self.backend),
+        }
+    }
+
+    /// Runs `sql` on the test database over a connection of its own (never through the
+    /// proxy): for tests that need to set up something the store's API does not offer, such
+    /// as a constraint that makes the database refuse a record.
+    pub async fn execute_raw(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        let result = match (&self.direct_url, self.backend) {
+            (None, _) => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&self.opts.sqlite_path);
+                let mut c = sqlx::SqliteConnection::connect_with(&opts).await.expect("connect");
+                let r = c.execute(sql).await.map(|_| ());
+                let _ = c.close().await;
+                r
+            }
+            (Some(url), Backend::MySql) => {
+                let mut c = sqlx::MySqlConnection::connect(url).await.expect("connect");
+                let r = c.execute(sql).await.map(|_| ());
+                let _ = c.close().await;
+                r
+            }
+            (Some(url), _) => {
+                let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+                let r = c.execute(sql).await.map(|_| ());
+                let _ = c.close().await;
+                r
+            }
+        };
+        if let Err(e) = result {
+            panic!("raw SQL failed on {}: {e}", self.backend);
         }
     }
 

@@ -1,0 +1,48 @@
+//! Opening and migrating: idempotent, reports what it applied, works on every backend.
+
+use sockhub_store::Store;
+use sockhub_store::testing::{TestDb, backends};
+
+use crate::common::init_tracing;
+
+#[tokio::test]
+async fn migrations_apply_once_and_are_idempotent() {
+    init_tracing();
+    for b in backends() {
+        let db = TestDb::create(&b).await;
+        // connect() does not migrate, so the first migrate() reports what it applied.
+        let store = Store::connect(&db.opts).await.expect("connect");
+        assert_eq!(store.backend(), b.backend);
+        assert_eq!(store.migrate().await.expect("migrate"), vec!["0001_accounts_chat"]);
+        assert!(store.migrate().await.expect("migrate again").is_empty(), "{}", b.name());
+        // open() on a migrated database is a no-op migration.
+        let again = Store::open(&db.opts).await.expect("open migrated");
+        assert!(again.migrate().await.unwrap().is_empty());
+        again.ping().await.expect("ping");
+        assert!(!format!("{again:?}").is_empty());
+        again.close().await;
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn sqlite_default_creates_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = sockhub_store::StoreOptions::sqlite(dir.path().join("a/b/c/sockhub.db"));
+    let store = Store::open(&opts).await.expect("open");
+    assert_eq!(store.backend(), sockhub_store::Backend::Sqlite);
+    store.ping().await.unwrap();
+    store.close().await;
+    assert!(dir.path().join("a/b/c/sockhub.db").exists());
+}
+
+#[tokio::test]
+async fn unreachable_server_is_unavailable() {
+    // Port 9 (discard) on loopback: nothing listens there, so the connection is refused.
+    let mut opts = sockhub_store::StoreOptions::url("postgres://u:secret@127.0.0.1:9/x");
+    opts.connect_timeout = std::time::Duration::from_millis(500);
+    let err = Store::open(&opts).await.expect_err("must fail");
+    assert!(err.is_retryable(), "{err:?}");
+    assert!(!err.to_string().contains("secret"));
+}

@@ -381,8 +381,11 @@ impl SqlBuf {
             self.error.get_or_insert(e);
         }
         match self.backend {
-            Backend::MySql => self.sql.push('?'),
-            Backend::Sqlite | Backend::Postgres => {
+            // Anonymous positional parameters. For SQLite this matters for big multi-row
+            // INSERTs: it looks named parameters (`$1` counts as a name) up in a list, which
+            // makes preparing a statement with thousands of them quadratic.
+            Backend::MySql | Backend::Sqlite => self.sql.push('?'),
+            Backend::Postgres => {
                 use std::fmt::Write;
                 let _ = write!(self.sql, "${}", self.args.len());
             }

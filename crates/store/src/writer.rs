@@ -625,7 +625,7 @@ impl Task {
         }
         let mut tx = store.pool.begin().await?;
         for stmt in insert_statements(store, recs) {
-            stmt.build()?.persistent(false).execute(&mut *tx).await?;
+            stmt.build()?.execute(&mut *tx).await?;
         }
         // Earlier markers of this writer are settled (it moves on only after settling a
         // batch), so they go; this batch's marker comes.
@@ -667,10 +667,18 @@ impl Task {
 /// PostgreSQL.
 const MAX_PARAMS: usize = 30_000;
 /// Most rows in one INSERT: past a few hundred, bigger statements stop paying.
-const MAX_ROWS: usize = 500;
+const MAX_ROWS: usize = 512;
 
-/// Multi-row INSERTs for `recs`: one per table (in order of first appearance), rows in queue
-/// order, split to stay under the parameter limits.
+/// Multi-row INSERTs for `recs`: one group per table (in order of first appearance), rows in
+/// queue order.
+///
+/// Each group is cut into chunks whose row counts are powers of two (300 rows become chunks of
+/// 256, 32, 8 and 4). That keeps the number of distinct statement texts per table to about
+/// ten, so they all stay in sqlx's per-connection prepared-statement cache. It matters on
+/// MySQL: a statement that is not cached is closed after use with COM_STMT_CLOSE, a message the
+/// server does not answer, and since sqlx does not set TCP_NODELAY the next request then waits
+/// for the server's delayed ACK (about 40 ms). Measured with one-off statements: 22
+/// transactions/s and 5 500 records/s in batches of 512; with cached ones, 2 200 and 156 000.
 fn insert_statements(store: &Store, recs: &[&Record]) -> Vec<SqlBuf> {
     let mut tables: Vec<&'static Table> = Vec::new();
     for r in recs {
@@ -681,8 +689,12 @@ fn insert_statements(store: &Store, recs: &[&Record]) -> Vec<SqlBuf> {
     let mut out = Vec::new();
     for table in tables {
         let rows: Vec<&Record> = recs.iter().copied().filter(|r| r.table().name == table.name).collect();
-        let per_stmt = (MAX_PARAMS / table.columns.len()).clamp(1, MAX_ROWS);
-        for chunk in rows.chunks(per_stmt) {
+        let max_rows = prev_power_of_two((MAX_PARAMS / table.columns.len()).clamp(1, MAX_ROWS));
+        let mut rest = &rows[..];
+        while !rest.is_empty() {
+            let take = prev_power_of_two(rest.len()).min(max_rows);
+            let (chunk, tail) = rest.split_at(take);
+            rest = tail;
             let mut b = store.buf();
             b.push("INSERT INTO ")
                 .push(table.name)
@@ -699,6 +711,11 @@ fn insert_statements(store: &Store, recs: &[&Record]) -> Vec<SqlBuf> {
         }
     }
     out
+}
+
+/// The largest power of two not above `n` (`n` ≥ 1).
+fn prev_power_of_two(n: usize) -> usize {
+    1 << (usize::BITS - 1 - n.max(1).leading_zeros())
 }
 
 /// Keeps outage logging to a few lines: WARN on the first failure, then at most every 30 s
@@ -759,5 +776,18 @@ impl OutageLog {
             self.failures = 0;
             self.last_warn = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prev_power_of_two;
+
+    #[test]
+    fn chunk_sizes_are_powers_of_two() {
+        assert_eq!(prev_power_of_two(1), 1);
+        assert_eq!(prev_power_of_two(300), 256);
+        assert_eq!(prev_power_of_two(512), 512);
+        assert_eq!(prev_power_of_two(513), 512);
     }
 }

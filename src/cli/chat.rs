@@ -1,4 +1,5 @@
-//! `sockhub chat`: the terminal chat client.
+//! `sockhub chat`: the terminal chat client — full screen on a terminal, line by line when stdin
+//! or stdout is a pipe or a file (so it can be scripted).
 
 use std::process::ExitCode;
 
@@ -17,6 +18,6 @@ pub struct ChatArgs {
 
 pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     let opts = ChatOptions { addr: args.addr, name: args.name, password: None };
-    let ok = chat::run_lines(opts).await?;
+    let ok = chat::run(opts).await?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

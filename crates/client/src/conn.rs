@@ -2,7 +2,8 @@
 //!
 //! The server greets every new connection in text (it cannot know the client's mode before the
 //! client's first line); JSON clients skip lines that do not start with `{` until the first JSON
-//! reply. [`JsonConn`] does that and then reads and writes one JSON object per line.
+//! reply. [`connect`] returns a [`JsonReader`] that does that and a [`JsonWriter`]; both then
+//! carry one JSON object per line.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

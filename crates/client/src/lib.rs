@@ -1,7 +1,10 @@
 //! sockhub's client side: a JSON-lines connection and the terminal clients built on it.
 //!
-//! - [`conn`]: [`conn::JsonConn`], a TCP connection speaking JSON mode, used by every client.
-//! - [`chat`]: `sockhub chat`, the terminal chat client.
+//! - [`conn`]: a TCP connection speaking JSON mode ([`conn::connect`]), used by every client.
+//! - [`tui`]: the pieces every full-screen client is made of (terminal setup and restore, the
+//!   input line, the scrollback pane, the status bar); they know nothing about any service.
+//! - [`chat`]: `sockhub chat`, the terminal chat client (full screen on a terminal, line by line
+//!   when scripted).
 //!
 //! The clients parse what the user types with the same text grammar the server uses for `nc`
 //! users (`sockhub_proto::chat::parse_text`) and send the resulting request as JSON, so `/w bob
@@ -9,3 +12,4 @@
 
 pub mod chat;
 pub mod conn;
+pub mod tui;

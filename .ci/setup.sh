@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond the Rust toolchain, only when it is missing:
+# tmux, the real terminal in which the full-screen client's end-to-end test runs.
+set -euo pipefail
+
+command -v tmux >/dev/null || (apt-get update && apt-get install -y tmux)

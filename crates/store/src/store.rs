@@ -5,7 +5,7 @@
 //! style `$1, $2, ...` placeholders, which SQLite accepts as they are; for MySQL the text is
 //! rewritten to `?` once per statement and cached (see [`Store::sql`]). Dynamic queries
 //! (optional filters, multi-row inserts) are built with [`SqlBuf`], which writes each backend's
-//! placeholder directly.
+//! placeholder directly (`$N` for PostgreSQL, `?` for the other two).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -194,8 +194,16 @@ impl Store {
             None => (sqlite_url(&opts.sqlite_path)?, Backend::Sqlite),
         };
         let busy_ms = opts.connect_timeout.as_millis().min(i32::MAX as u128) as i64;
+        // An in-memory SQLite database lives as long as its one connection, and every new
+        // connection would get a different, empty one: keep exactly one, forever.
+        let in_memory =
+            backend == Backend::Sqlite && (url.contains(":memory:") || url.contains("mode=memory"));
+        let max_connections = if in_memory { 1 } else { opts.max_connections.max(1) };
         let pool = AnyPoolOptions::new()
-            .max_connections(opts.max_connections.max(1))
+            .max_connections(max_connections)
+            .min_connections(u32::from(in_memory))
+            .idle_timeout((!in_memory).then_some(Duration::from_secs(600)))
+            .max_lifetime((!in_memory).then_some(Duration::from_secs(1800)))
             .acquire_timeout(opts.connect_timeout)
             // A connection that went stale while the server restarted is found out here, not
             // by the caller's query.
@@ -216,7 +224,7 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        if backend == Backend::Sqlite {
+        if backend == Backend::Sqlite && !in_memory {
             // WAL is a property of the file, set once; it needs a moment with no other writer.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }

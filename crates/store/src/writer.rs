@@ -458,7 +458,9 @@ struct Task {
 
 impl Task {
     async fn run(mut self, mut ctl: Control) -> Leftovers {
-        self.sweep_stale_markers().await;
+        // On its own task: with the database down it would wait a connect timeout, and the
+        // writer must not start (or shut down) late for housekeeping.
+        tokio::spawn(sweep_stale_markers(self.store.clone()));
         let mut buf: Vec<Queued> = Vec::with_capacity(self.opts.max_batch);
         let mut left = Leftovers::default();
         loop {
@@ -646,20 +648,19 @@ impl Task {
         tx.commit().await?;
         Ok(false)
     }
+}
 
-    /// Deletes markers left by writers that died mid-life (a day is far beyond any retry).
-    /// Best effort: if the database is down now, the next start will do it.
-    async fn sweep_stale_markers(&self) {
-        let cutoff = to_ms(now()) - 24 * 3600 * 1000;
-        let res = self
-            .store
-            .query("DELETE FROM store_writer_batches WHERE at_ms < $1")
-            .bind(cutoff)
-            .execute(&self.store.pool)
-            .await;
-        if let Err(e) = res {
-            debug!(error = %e, "store writer: could not sweep old batch markers");
-        }
+/// Deletes markers left by writers that died mid-life (a day is far beyond any retry).
+/// Best effort: if the database is down now, the next start will do it.
+async fn sweep_stale_markers(store: Store) {
+    let cutoff = to_ms(now()) - 24 * 3600 * 1000;
+    let res = store
+        .query("DELETE FROM store_writer_batches WHERE at_ms < $1")
+        .bind(cutoff)
+        .execute(&store.pool)
+        .await;
+    if let Err(e) = res {
+        debug!(error = %e, "store writer: could not sweep old batch markers");
     }
 }
 

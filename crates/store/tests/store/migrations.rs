@@ -46,3 +46,15 @@ async fn unreachable_server_is_unavailable() {
     assert!(err.is_retryable(), "{err:?}");
     assert!(!err.to_string().contains("secret"));
 }
+
+#[tokio::test]
+async fn sqlite_in_memory_keeps_one_database() {
+    let store = Store::open(&sockhub_store::StoreOptions::url("sqlite::memory:")).await.expect("open");
+    let hash = sockhub_store::password::hash_blocking("pw").unwrap();
+    store.add_account(&sockhub_store::NewAccount::member("mem", hash)).await.unwrap();
+    // Several queries at once: they all see the same (only) in-memory database.
+    let (a, b) = tokio::join!(store.find_account("mem"), store.list_accounts());
+    assert!(a.unwrap().is_some());
+    assert_eq!(b.unwrap().len(), 1);
+    store.close().await;
+}

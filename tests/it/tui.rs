@@ -6,9 +6,8 @@
 //! against what actually went over the wire. Nothing sleeps for a fixed time: every check polls
 //! the screen until it matches or [`PATIENCE`] runs out, and then fails with the last screen.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
@@ -18,10 +17,12 @@ use crate::support::{Client, PATIENCE, TestServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sockhub");
 
-/// One tmux server of our own (`tmux -L <unique>`), with one session running one command. The
-/// server is killed when this is dropped, so a failing test leaves nothing behind.
+/// One tmux server of our own, with one session running one command. Its socket is unique to the
+/// test and lives in a temporary directory (`tmux -S`); the server is killed and the directory
+/// removed when this is dropped, so even a failing test leaves nothing behind.
 struct Tmux {
-    socket: String,
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 /// What the terminal shows: plain text, and the same with the escape codes of its colours.
@@ -44,9 +45,8 @@ impl Screen {
 impl Tmux {
     /// Start `script` under `sh -c` in a detached `cols`×`rows` terminal.
     async fn start(cols: u16, rows: u16, script: &str) -> Tmux {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let socket = format!("sockhub-it-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let tmux = Tmux { socket };
+        let dir = tempfile::tempdir().unwrap();
+        let tmux = Tmux { socket: dir.path().join("tmux"), _dir: dir };
         let (cols, rows) = (cols.to_string(), rows.to_string());
         tmux.run(&["new-session", "-d", "-s", "t", "-x", &cols, "-y", &rows, "sh", "-c", script]).await;
         tmux
@@ -55,7 +55,9 @@ impl Tmux {
     fn command(&self) -> Command {
         let mut cmd = Command::new("tmux");
         // `-f /dev/null`: no user configuration; a UTF-8 locale so Hangul passes through intact.
-        cmd.args(["-L", &self.socket, "-f", "/dev/null"])
+        cmd.arg("-S")
+            .arg(&self.socket)
+            .args(["-f", "/dev/null"])
             .env("LANG", "C.UTF-8")
             .env("TERM", "xterm-256color");
         cmd
@@ -118,7 +120,9 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         // Ignore failure: the server is already gone when the session's command has ended.
         let _ = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();

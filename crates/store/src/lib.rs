@@ -29,7 +29,10 @@
 //! value is text or BIGINT — exactly what `Any` carries well. What `Any` lacks is handled here:
 //! - **Placeholders**: statements are written once with `$1, $2, ...`; SQLite takes them as
 //!   they are, MySQL gets them rewritten to `?` (once per statement, cached). Dynamic
-//!   statements are built by a small builder that writes each backend's placeholder directly.
+//!   statements (optional filters, the writer's multi-row INSERTs) are built by a small builder
+//!   that writes each backend's placeholder directly: `$N` for PostgreSQL, `?` for the others
+//!   (SQLite treats `$N` as a *name* and looks each one up in a list, which made preparing a
+//!   512-row INSERT quadratic: 24 000 records/s instead of 300 000).
 //! - **SQLite settings**: `Any` connects from a URL only, so the per-connection pragmas
 //!   (busy_timeout, foreign_keys, synchronous) run in the pool's `after_connect`, and WAL is set
 //!   once at open (it is a property of the file).

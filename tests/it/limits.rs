@@ -104,12 +104,10 @@ async fn flooding_is_rate_limited_and_the_excess_not_broadcast() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert!(said <= 6 && said >= 4, "burst of 5 minus the login, plus what refilled: said {said}");
+    assert!((4..=6).contains(&said), "burst of 5 minus the login, plus what refilled: said {said}");
     assert_eq!(said + limited, 30);
-    // The listener got exactly the messages that were not limited, then our marker.
-    flooder.send_json(json!({"type": "who"})).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let seen = listener.silent_or_lines(Duration::from_millis(300)).await;
+    // The listener got exactly the messages that were not limited.
+    let seen = listener.silent_or_lines(Duration::from_millis(500)).await;
     assert_eq!(seen.len(), said, "listener saw {seen:?}");
     server.stop().await;
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sockhub_server::{Config, Server};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::task::JoinHandle;
@@ -176,14 +176,6 @@ impl Client {
                 Ok(Ok(0)) | Ok(Err(_)) => return lines,
                 Ok(Ok(_)) => lines.push(String::from_utf8_lossy(&buf).trim_end().to_owned()),
             }
-        }
-    }
-
-    /// Assert nothing arrives for `wait`.
-    pub async fn silent_for(&mut self, wait: Duration) {
-        let mut byte = [0u8; 1];
-        if let Ok(r) = tokio::time::timeout(wait, self.reader.read(&mut byte)).await {
-            panic!("expected silence, got {r:?} ({:?})", byte[0] as char);
         }
     }
 

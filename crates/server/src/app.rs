@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -49,10 +50,20 @@ impl Hub {
     }
 }
 
+/// Starts a service's accept loop on its bound listener.
+type AcceptLoop = Box<dyn FnOnce(TcpListener, NetContext) -> BoxFuture<'static, ()> + Send>;
+
+/// A bound listener and the accept loop that will serve it.
+struct Bound {
+    name: &'static str,
+    listener: TcpListener,
+    serve: AcceptLoop,
+}
+
 /// A server whose listeners are bound.
 pub struct Server {
     hub: Hub,
-    listeners: Vec<(&'static str, TcpListener)>,
+    listeners: Vec<Bound>,
 }
 
 impl Server {
@@ -70,9 +81,10 @@ impl Server {
         let mut hub = Hub { config: Arc::clone(&config), net, metrics: Registry::default(), chat: None };
         let mut listeners = Vec::new();
 
+        // One block per service: create it, bind its port, register its metrics.
         if config.chat.enabled {
             let chat = Arc::new(ChatService::new(&config.chat, shutdown.clone()));
-            listeners.push(bind_service(&*chat, config.listen_addr(config.chat.port))?);
+            listeners.push(bind_service(&chat, config.listen_addr(config.chat.port))?);
             hub.metrics.register("chat", Arc::clone(chat.metrics()));
             hub.chat = Some(chat);
         }
@@ -81,7 +93,10 @@ impl Server {
 
     /// The bound address of each service, by name.
     pub fn addrs(&self) -> BTreeMap<String, SocketAddr> {
-        self.listeners.iter().filter_map(|(name, l)| Some((name.to_string(), l.local_addr().ok()?))).collect()
+        self.listeners
+            .iter()
+            .filter_map(|b| Some((b.name.to_string(), b.listener.local_addr().ok()?)))
+            .collect()
     }
 
     /// The shared state, for other transports (the web page) to attach to.
@@ -93,14 +108,8 @@ impl Server {
     pub async fn run(self) {
         let Server { hub, listeners } = self;
         let net = &hub.net;
-        for (name, listener) in listeners {
-            match name {
-                "chat" => {
-                    let chat = Arc::clone(hub.chat.as_ref().expect("chat listener implies chat service"));
-                    net.tracker.spawn(listener::accept_loop(listener, chat, net.clone()));
-                }
-                other => unreachable!("no accept loop for {other}"),
-            }
+        for bound in listeners {
+            net.tracker.spawn((bound.serve)(bound.listener, net.clone()));
         }
         net.shutdown.cancelled().await;
         info!("shutting down: telling clients and closing connections");
@@ -117,7 +126,12 @@ impl Server {
     }
 }
 
-fn bind_service(service: &impl Service, addr: SocketAddr) -> Result<(&'static str, TcpListener), StartError> {
+/// Bind `service`'s port and remember how to serve it.
+fn bind_service<S: Service>(service: &Arc<S>, addr: SocketAddr) -> Result<Bound, StartError> {
     let name = service.name();
-    listener::bind(addr).map(|l| (name, l)).map_err(|source| StartError::Bind { service: name, addr, source })
+    let listener = listener::bind(addr).map_err(|source| StartError::Bind { service: name, addr, source })?;
+    let service = Arc::clone(service);
+    let serve: AcceptLoop =
+        Box::new(move |listener, net| Box::pin(listener::accept_loop(listener, service, net)));
+    Ok(Bound { name, listener, serve })
 }

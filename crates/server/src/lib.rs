@@ -9,6 +9,7 @@
 //!
 //! Map of the crate:
 //! - [`app`]: bind every service, run, shut down ([`app::Server`], [`app::Hub`]).
+//! - [`auth`]: login checks and brute-force protection.
 //! - [`config`]: the configuration, its loading and its documentation.
 //! - [`net`]: listeners, connections, outboxes, limits.
 //! - [`session`]: the transport-independent service/session traits and inbound handling.
@@ -17,6 +18,7 @@
 //! - [`logging`]: the log format and log files.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod logging;
 pub mod metrics;

@@ -30,6 +30,10 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub auth: AuthConfig,
     #[serde(default = "ChatConfig::off")]
     pub chat: ChatConfig,
 }
@@ -40,6 +44,8 @@ impl Default for Config {
         Config {
             server: ServerConfig::default(),
             limits: LimitsConfig::default(),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
             chat: ChatConfig::default(),
         }
     }
@@ -61,7 +67,17 @@ impl Config {
             about: "Per-connection limits, shared by every service.",
             keys: LimitsConfig::DOCS,
         },
-        Section { name: "chat", about: "The chat service (MISSION.md section 1).", keys: ChatConfig::DOCS },
+        Section {
+            name: "database",
+            about: "Where accounts and logs are stored: an embedded SQLite file unless `url` names a server.",
+            keys: DatabaseConfig::DOCS,
+        },
+        Section {
+            name: "auth",
+            about: "Login brute-force protection, for every service.",
+            keys: AuthConfig::DOCS,
+        },
+        Section { name: "chat", about: "The chat service.", keys: ChatConfig::DOCS },
     ];
 
     /// The address a service with `port` listens on.
@@ -83,6 +99,21 @@ impl Config {
         }
         if l.rate_per_sec < 0.0 || !l.rate_per_sec.is_finite() {
             return Err("limits.rate_per_sec must be 0 (off) or positive".into());
+        }
+        if let Some(url) = &self.database.url
+            && !["sqlite:", "mysql:", "mariadb:", "postgres:", "postgresql:"]
+                .iter()
+                .any(|p| url.starts_with(p))
+        {
+            return Err(
+                "database.url must start with sqlite:, mysql:, mariadb:, postgres: or postgresql:".into()
+            );
+        }
+        if self.database.queue_capacity == 0 || self.database.max_batch == 0 {
+            return Err("database.queue_capacity and database.max_batch must be at least 1".into());
+        }
+        if self.auth.lock_after == 0 || self.auth.max_tracked == 0 {
+            return Err("auth.lock_after and auth.max_tracked must be at least 1".into());
         }
         Ok(())
     }
@@ -181,6 +212,109 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `[database]`: the store. Env: `SOCKHUB_DATABASE_<KEY>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: Option<String>,
+    pub sqlite_file: String,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+    pub queue_capacity: usize,
+    pub max_batch: usize,
+    pub retry_initial_ms: u64,
+    pub retry_max_ms: u64,
+    pub log_wait_ms: u64,
+}
+
+impl DatabaseConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        (
+            "url",
+            "mysql://user:pass@host/db or postgres://user@host/db; unset = embedded SQLite in data_dir. Default unset.",
+        ),
+        ("sqlite_file", "The embedded database's file name inside data_dir. Default \"sockhub.db\"."),
+        ("max_connections", "Connections in the pool. Default 8."),
+        ("connect_timeout_secs", "How long to wait for a connection from the pool. Default 5."),
+        (
+            "queue_capacity",
+            "Log records (logins, chat lines, moderation) that may wait for the database. Default 100000.",
+        ),
+        ("max_batch", "Records written per transaction. Default 512."),
+        ("retry_initial_ms", "First wait before retrying a failed write; doubles each time. Default 100."),
+        ("retry_max_ms", "Longest wait between retries of a failed write. Default 5000."),
+        (
+            "log_wait_ms",
+            "How long a message waits for room in a full log queue before it is refused with `unavailable`. Default 2000.",
+        ),
+    ];
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: None,
+            sqlite_file: "sockhub.db".into(),
+            max_connections: 8,
+            connect_timeout_secs: 5,
+            queue_capacity: 100_000,
+            max_batch: 512,
+            retry_initial_ms: 100,
+            retry_max_ms: 5000,
+            log_wait_ms: 2000,
+        }
+    }
+}
+
+/// `[auth]`: login brute-force protection. Env: `SOCKHUB_AUTH_<KEY>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub slow_after: u32,
+    pub slow_delay_ms: u64,
+    pub lock_after: u32,
+    pub lock_secs: u64,
+    pub window_secs: u64,
+    pub max_tracked: usize,
+}
+
+impl AuthConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        ("slow_after", "Failed logins (per address, per account) before answers are delayed. Default 3."),
+        ("slow_delay_ms", "Delay added per failure beyond slow_after (at most 30 s). Default 1000."),
+        ("lock_after", "Failed logins after which attempts are refused with too_many_attempts. Default 10."),
+        ("lock_secs", "How long that refusal lasts. Default 300."),
+        ("window_secs", "Failures older than this are forgotten. Default 900."),
+        (
+            "max_tracked",
+            "Addresses and accounts remembered at most (oldest forgotten first). Default 100000.",
+        ),
+    ];
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            slow_after: 3,
+            slow_delay_ms: 1000,
+            lock_after: 10,
+            lock_secs: 300,
+            window_secs: 900,
+            max_tracked: 100_000,
+        }
+    }
+}
+
+/// Who may enter the chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatAuth {
+    /// Anyone may pick a free name; a name that belongs to an account needs its password.
+    Open,
+    /// Only registered members may enter, with their password.
+    Accounts,
+}
+
 /// `[chat]`: the chat service. Env: `SOCKHUB_CHAT_<KEY>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -188,6 +322,7 @@ pub struct ChatConfig {
     pub enabled: bool,
     pub port: u16,
     pub history: usize,
+    pub auth: ChatAuth,
 }
 
 impl ChatConfig {
@@ -195,6 +330,10 @@ impl ChatConfig {
         ("enabled", "Run the chat service. Default true when the section exists."),
         ("port", "TCP port for chat (0 = any free port). Default 7001."),
         ("history", "Public messages a client receives when it joins. Default 20."),
+        (
+            "auth",
+            "\"open\": anyone picks a free name, account names need their password; \"accounts\": members only. Default \"open\".",
+        ),
     ];
 
     /// The value of a missing `[chat]` section in a config file.
@@ -205,6 +344,6 @@ impl ChatConfig {
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig { enabled: true, port: 7001, history: 20 }
+        ChatConfig { enabled: true, port: 7001, history: 20, auth: ChatAuth::Open }
     }
 }

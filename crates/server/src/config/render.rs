@@ -24,6 +24,9 @@ impl Config {
                         nested.push((*key, items.clone()));
                         let _ = writeln!(out, "# ({key}: see [[{}.{key}]] below)", section.name);
                     }
+                    Some(Value::String(url)) if *key == "url" => {
+                        let _ = writeln!(out, "{key} = {}", Value::String(redact_password(url)));
+                    }
                     Some(value) => {
                         let _ = writeln!(out, "{key} = {value}");
                     }
@@ -47,6 +50,17 @@ impl Config {
     }
 }
 
+/// `mysql://user:secret@host/db` -> `mysql://user:***@host/db`: the printed configuration may be
+/// pasted into a bug report.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +73,14 @@ mod tests {
         assert!(text.contains("SOCKHUB_CHAT_PORT"));
         let back: Config = toml::from_str(&text).unwrap();
         assert_eq!(back, config);
+    }
+
+    #[test]
+    fn database_passwords_are_not_printed() {
+        let mut config = Config::default();
+        config.database.url = Some("mysql://root:hunter2@db.example:3306/sockhub".into());
+        let text = config.to_commented_toml();
+        assert!(!text.contains("hunter2"));
+        assert!(text.contains("mysql://root:***@db.example:3306/sockhub"));
     }
 }

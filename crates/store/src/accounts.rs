@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::error::StoreError;
-use crate::model::{Account, NewAccount, Role, display_name_form, from_ms, limits, name_key, now, to_ms};
+use crate::model::{Account, NewAccount, Role, column_key, display_name_form, from_ms, limits, now, to_ms};
 use crate::store::Store;
 
 const ACCOUNT_COLUMNS: &str = "id, name, password_hash, role, student_id, display_name, created_at_ms";
@@ -27,7 +27,7 @@ impl Store {
         if let Some(s) = &a.display_name {
             check_len("display name", s, 0, limits::NAME_MAX_CHARS)?;
         }
-        let key = name_key(&name);
+        let key = column_key(&name);
         let mut tx = self.pool.begin().await?;
         let inserted = self
             .query(
@@ -77,7 +77,7 @@ impl Store {
                 "SELECT id, name, password_hash, role, student_id, display_name, created_at_ms \
                  FROM accounts WHERE name_key = $1",
             )
-            .bind(name_key(name.trim()))
+            .bind(column_key(name.trim()))
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(account_from_row).transpose()
@@ -97,7 +97,7 @@ impl Store {
         let done = self
             .query("UPDATE accounts SET password_hash = $1 WHERE name_key = $2")
             .bind(hash.to_string())
-            .bind(name_key(name.trim()))
+            .bind(column_key(name.trim()))
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
@@ -108,7 +108,7 @@ impl Store {
         let done = self
             .query("UPDATE accounts SET role = $1 WHERE name_key = $2")
             .bind(role.as_str())
-            .bind(name_key(name.trim()))
+            .bind(column_key(name.trim()))
             .execute(&self.pool)
             .await?;
         // sqlx asks MySQL for CLIENT_FOUND_ROWS, so "already that role" counts as a match on
@@ -121,7 +121,7 @@ impl Store {
     pub async fn remove_account(&self, name: &str) -> Result<bool, StoreError> {
         let done = self
             .query("DELETE FROM accounts WHERE name_key = $1")
-            .bind(name_key(name.trim()))
+            .bind(column_key(name.trim()))
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)

@@ -50,6 +50,12 @@ pub fn name_key(name: &str) -> String {
     name.nfc().collect::<String>().to_lowercase()
 }
 
+/// [`name_key`] cut to the key columns' size: lowercasing can lengthen a string (`İ` becomes
+/// two characters), so a name at the limit could otherwise yield a key over it.
+pub(crate) fn column_key(name: &str) -> String {
+    clip(&name_key(name), limits::NAME_MAX_CHARS).into_owned()
+}
+
 /// The stored (display) form of a name: NFC, case kept.
 pub(crate) fn display_name_form(name: &str) -> String {
     name.nfc().collect()

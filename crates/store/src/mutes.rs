@@ -12,13 +12,14 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::error::StoreError;
-use crate::model::{Mute, clip, display_name_form, from_ms, limits, name_key, to_ms};
+use crate::model::{Mute, clip, column_key, display_name_form, from_ms, limits, to_ms};
 use crate::store::{Backend, Store};
 
 impl Store {
     /// Mutes `m.target` (replacing any earlier mute of that name, active or expired).
     pub async fn set_mute(&self, m: &Mute) -> Result<(), StoreError> {
-        let target = display_name_form(m.target.trim());
+        // Clip before deriving the key, so key and name agree and fit their columns.
+        let target = clip(&display_name_form(m.target.trim()), limits::NAME_MAX_CHARS).into_owned();
         if target.is_empty() {
             return Err(StoreError::Invalid("mute target must not be empty".into()));
         }
@@ -39,8 +40,8 @@ impl Store {
             }
         };
         self.query(sql)
-            .bind(name_key(&target))
-            .bind(clip(&target, limits::NAME_MAX_CHARS).into_owned())
+            .bind(column_key(&target))
+            .bind(target.clone())
             .bind(m.until.map(to_ms))
             .bind(m.reason.as_deref().map(|r| clip(r, limits::REASON_MAX_CHARS).into_owned()))
             .bind(clip(&m.actor, limits::NAME_MAX_CHARS).into_owned())
@@ -55,7 +56,7 @@ impl Store {
     pub async fn clear_mute(&self, target: &str) -> Result<bool, StoreError> {
         let done = self
             .query("DELETE FROM mutes WHERE target_key = $1")
-            .bind(name_key(target.trim()))
+            .bind(column_key(target.trim()))
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
@@ -68,7 +69,7 @@ impl Store {
                 "SELECT target, until_ms, reason, actor, at_ms FROM mutes \
                  WHERE target_key = $1 AND (until_ms IS NULL OR until_ms > $2)",
             )
-            .bind(name_key(target.trim()))
+            .bind(column_key(target.trim()))
             .bind(to_ms(now))
             .fetch_optional(&self.pool)
             .await?;

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    ChatRecord, LoginRecord, ModerationRecord, clip, display_name_form, limits, name_key, to_ms,
+    ChatRecord, LoginRecord, ModerationRecord, clip, column_key, display_name_form, limits, to_ms,
 };
 use crate::store::SqlBuf;
 
@@ -83,7 +83,7 @@ impl Record {
         match self {
             Record::Login(r) => {
                 let n = name(&r.name);
-                let key = name_key(&n);
+                let key = column_key(&n);
                 v.val(n)
                     .val(key)
                     .val(clip(&r.peer, limits::PEER_MAX_CHARS).into_owned())
@@ -93,9 +93,9 @@ impl Record {
             }
             Record::Chat(r) => {
                 let sender = name(&r.sender);
-                let sender_key = name_key(&sender);
+                let sender_key = column_key(&sender);
                 let recipient = r.recipient.as_deref().map(name);
-                let recipient_key = recipient.as_deref().map(name_key);
+                let recipient_key = recipient.as_deref().map(column_key);
                 v.val(sender)
                     .val(sender_key)
                     .val(recipient)
@@ -105,9 +105,9 @@ impl Record {
             }
             Record::Moderation(r) => {
                 let actor = name(&r.actor);
-                let actor_key = name_key(&actor);
+                let actor_key = column_key(&actor);
                 let target = name(&r.target);
-                let target_key = name_key(&target);
+                let target_key = column_key(&target);
                 v.val(actor)
                     .val(actor_key)
                     .val(target)

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 
 use crate::error::StoreError;
 use crate::model::{
-    ChatFilter, ChatRow, LoginFilter, LoginRow, ModerationFilter, ModerationRow, from_ms, name_key, to_ms,
+    ChatFilter, ChatRow, LoginFilter, LoginRow, ModerationFilter, ModerationRow, column_key, from_ms, to_ms,
 };
 use crate::store::{SqlBuf, Store};
 
@@ -27,7 +27,7 @@ impl Store {
             b.push(" AND at_ms < ").bind(to_ms(to));
         }
         if let Some(user) = &f.user {
-            b.push(" AND name_key = ").bind(name_key(user.trim()));
+            b.push(" AND name_key = ").bind(column_key(user.trim()));
         }
         let rows = fetch_ordered(self, b, f.limit).await?;
         rows.iter().map(login_from_row).collect()
@@ -38,7 +38,7 @@ impl Store {
         let mut b = self.buf();
         b.push("SELECT id, sender, recipient, body, at_ms FROM chat_messages WHERE 1 = 1");
         if let Some(user) = &f.user {
-            let key = name_key(user.trim());
+            let key = column_key(user.trim());
             b.push(" AND (sender_key = ").bind(key.clone()).push(" OR recipient_key = ").bind(key).push(")");
         }
         if let Some(since) = f.since {
@@ -65,10 +65,10 @@ impl Store {
             b.push(" AND at_ms < ").bind(to_ms(to));
         }
         if let Some(target) = &f.target {
-            b.push(" AND target_key = ").bind(name_key(target.trim()));
+            b.push(" AND target_key = ").bind(column_key(target.trim()));
         }
         if let Some(actor) = &f.actor {
-            b.push(" AND actor_key = ").bind(name_key(actor.trim()));
+            b.push(" AND actor_key = ").bind(column_key(actor.trim()));
         }
         let rows = fetch_ordered(self, b, f.limit).await?;
         rows.iter().map(moderation_from_row).collect()

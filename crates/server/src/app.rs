@@ -4,7 +4,7 @@
 //! real addresses before anything runs — tests bind port 0, `sockhub serve` writes them to the
 //! ready file. [`Server::run`] serves until the [`Hub`]'s shutdown token is cancelled, then stops
 //! accepting (the ports are free again at once), lets every connection send its `bye` and close,
-//! and returns within `shutdown_grace_secs` whatever the clients do.
+//! flushes the log writer, and returns within `shutdown_grace_secs` whatever the clients do.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,11 +13,12 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use sockhub_store::{Journal, Store, StoreError, StoreOptions, Writer, WriterHandle, WriterOptions};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::metrics::Registry;
@@ -31,6 +32,8 @@ use crate::session::Service;
 pub enum StartError {
     #[error("cannot listen on {addr} for {service}: {source}")]
     Bind { service: &'static str, addr: SocketAddr, source: std::io::Error },
+    #[error("cannot open the database ({what}): {source}")]
+    Store { what: String, source: StoreError },
 }
 
 /// The running services and what every transport needs to reach them. The web crate takes a
@@ -40,6 +43,10 @@ pub struct Hub {
     pub config: Arc<Config>,
     pub net: NetContext,
     pub metrics: Registry,
+    /// The database, for reads and for writes that must be durable before a reply.
+    pub store: Store,
+    /// The batched log writer's queue, for records written off the hot path.
+    pub journal: Journal,
     pub chat: Option<Arc<ChatService>>,
 }
 
@@ -64,12 +71,19 @@ struct Bound {
 pub struct Server {
     hub: Hub,
     listeners: Vec<Bound>,
+    writer: WriterHandle,
 }
 
 impl Server {
-    /// Create the services and bind a listener for each enabled one.
+    /// Open the database, create the services and bind a listener for each enabled one.
     pub async fn bind(config: Config) -> Result<Server, StartError> {
         let config = Arc::new(config);
+        let store_options = store_options(&config);
+        let store = Store::open(&store_options)
+            .await
+            .map_err(|source| StartError::Store { what: store_options.describe(), source })?;
+        info!("database: {}", store.describe());
+        let (journal, writer) = Writer::spawn(store.clone(), writer_options(&config));
         let shutdown = CancellationToken::new();
         let net = NetContext {
             limits: Arc::new(Limits::from(&config.limits)),
@@ -78,7 +92,14 @@ impl Server {
             slots: Arc::new(Semaphore::new(config.limits.max_connections)),
             next_id: Arc::new(AtomicU64::new(1)),
         };
-        let mut hub = Hub { config: Arc::clone(&config), net, metrics: Registry::default(), chat: None };
+        let mut hub = Hub {
+            config: Arc::clone(&config),
+            net,
+            metrics: Registry::default(),
+            store,
+            journal,
+            chat: None,
+        };
         let mut listeners = Vec::new();
 
         // One block per service: create it, bind its port, register its metrics.
@@ -88,7 +109,7 @@ impl Server {
             hub.metrics.register("chat", Arc::clone(chat.metrics()));
             hub.chat = Some(chat);
         }
-        Ok(Server { hub, listeners })
+        Ok(Server { hub, listeners, writer })
     }
 
     /// The bound address of each service, by name.
@@ -104,9 +125,10 @@ impl Server {
         &self.hub
     }
 
-    /// Serve until the hub's shutdown token is cancelled, then close every connection gracefully.
+    /// Serve until the hub's shutdown token is cancelled, then close every connection gracefully
+    /// and flush the log writer.
     pub async fn run(self) {
-        let Server { hub, listeners } = self;
+        let Server { hub, listeners, writer } = self;
         let net = &hub.net;
         for bound in listeners {
             net.tracker.spawn((bound.serve)(bound.listener, net.clone()));
@@ -115,14 +137,51 @@ impl Server {
         info!("shutting down: telling clients and closing connections");
         net.tracker.close();
         let grace = Duration::from_secs(hub.config.server.shutdown_grace_secs);
-        if tokio::time::timeout(grace, net.tracker.wait()).await.is_err() {
+        let deadline = tokio::time::Instant::now() + grace;
+        if tokio::time::timeout_at(deadline, net.tracker.wait()).await.is_err() {
             warn!(
                 remaining = net.tracker.len(),
                 "{} connections did not close within {grace:?}; leaving them",
                 net.tracker.len()
             );
         }
+        // The log queue is flushed after the sessions are gone (their last records are in it),
+        // within what is left of the grace period, but never less than a second.
+        let flush_time =
+            deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
+        let report = writer.shutdown(flush_time).await;
+        if report.is_complete() {
+            info!(written = report.written_total, "log writer flushed");
+        } else {
+            error!(
+                unwritten = report.unwritten.len(),
+                uncertain = report.uncertain.len(),
+                "log writer could not flush everything before exit"
+            );
+        }
+        hub.store.close().await;
         info!("shutdown complete");
+    }
+}
+
+/// The store's options from `[server] data_dir` and `[database]`.
+pub fn store_options(config: &Config) -> StoreOptions {
+    let db = &config.database;
+    StoreOptions {
+        url: db.url.clone(),
+        sqlite_path: config.server.data_dir.join(&db.sqlite_file),
+        max_connections: db.max_connections,
+        connect_timeout: Duration::from_secs(db.connect_timeout_secs),
+    }
+}
+
+fn writer_options(config: &Config) -> WriterOptions {
+    let db = &config.database;
+    WriterOptions {
+        capacity: db.queue_capacity,
+        max_batch: db.max_batch,
+        retry_initial: Duration::from_millis(db.retry_initial_ms),
+        retry_max: Duration::from_millis(db.retry_max_ms),
     }
 }
 

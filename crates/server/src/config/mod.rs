@@ -238,7 +238,7 @@ impl DatabaseConfig {
         ("connect_timeout_secs", "How long to wait for a connection from the pool. Default 5."),
         (
             "queue_capacity",
-            "Log records (logins, chat lines, moderation) that may wait for the database. Default 100000.",
+            "Log records (logins, chat lines, moderation) that may wait for the database. Default 10000.",
         ),
         ("max_batch", "Records written per transaction. Default 512."),
         ("retry_initial_ms", "First wait before retrying a failed write; doubles each time. Default 100."),
@@ -257,7 +257,7 @@ impl Default for DatabaseConfig {
             sqlite_file: "sockhub.db".into(),
             max_connections: 8,
             connect_timeout_secs: 5,
-            queue_capacity: 100_000,
+            queue_capacity: 10_000,
             max_batch: 512,
             retry_initial_ms: 100,
             retry_max_ms: 5000,

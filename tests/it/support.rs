@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sockhub_server::{Config, Server};
+use sockhub_store::testing::TestDb;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -46,6 +47,26 @@ impl TestServer {
     pub async fn with(f: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path());
+        f(&mut config);
+        let mut s = Self::from_config(config).await;
+        s._dir = Some(dir);
+        s
+    }
+
+    /// Start on a test database (`sockhub_store::testing::TestDb`): SQLite in its temp dir, or a
+    /// fresh database on the configured MariaDB/PostgreSQL. Tests that touch storage run once per
+    /// backend: `for b in backends() { let db = TestDb::create(&b).await; ... db.cleanup().await }`.
+    pub async fn on_db(db: &TestDb, f: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path());
+        match &db.opts.url {
+            Some(url) => config.database.url = Some(url.clone()),
+            None => {
+                let path = db.sqlite_path();
+                config.server.data_dir = path.parent().unwrap().to_path_buf();
+                config.database.sqlite_file = path.file_name().unwrap().to_string_lossy().into_owned();
+            }
+        }
         f(&mut config);
         let mut s = Self::from_config(config).await;
         s._dir = Some(dir);

@@ -3,10 +3,16 @@
 //! - `serve` ([`serve`]): run the server.
 //! - `config` ([`config`]): print the effective configuration with comments.
 //! - `chat` ([`chat`]): the terminal chat client.
+//! - `user` ([`user`]): accounts. `logs` ([`logs`]): the database logs. `db` ([`db`]): migrations.
+//! - [`output`]: table / CSV / JSON printing shared by every report.
 
 mod chat;
 mod config;
+mod db;
+mod logs;
+mod output;
 mod serve;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +37,15 @@ enum Command {
     Config(ConfigFile),
     /// Chat from the terminal.
     Chat(chat::ChatArgs),
+    /// Manage accounts (members and admins).
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Read the logs kept in the database: logins, chat, moderation.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
+    /// The database: apply migrations.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 /// `--config FILE`, shared by every command that reads server settings or data.
@@ -56,6 +71,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Serve(args) => serve::run(args).await,
             Command::Config(args) => config::run(args),
             Command::Chat(args) => chat::run(args).await,
+            Command::User(cmd) => user::run(cmd).await,
+            Command::Logs(cmd) => logs::run(cmd).await,
+            Command::Db(cmd) => db::run(cmd).await,
         }
     })
 }

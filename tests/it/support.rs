@@ -23,6 +23,7 @@ pub fn test_config(dir: &Path) -> Config {
     let mut c = Config::default();
     c.server.data_dir = dir.to_path_buf();
     c.chat.port = 0;
+    c.web.port = 0;
     c.limits.rate_per_sec = 1000.0;
     c.limits.burst = 1000;
     c.limits.linger_ms = 200;
@@ -75,7 +76,8 @@ impl TestServer {
 
     /// Start with exactly this configuration.
     pub async fn from_config(config: Config) -> TestServer {
-        let server = Server::bind(config).await.expect("server binds");
+        let mut server = Server::bind(config).await.expect("server binds");
+        sockhub_web::attach(&mut server).expect("the web server binds");
         let addrs = server.addrs();
         let shutdown = server.hub().shutdown_token().clone();
         let handle = tokio::spawn(server.run());
@@ -88,6 +90,10 @@ impl TestServer {
 
     pub fn chat(&self) -> SocketAddr {
         self.addr("chat")
+    }
+
+    pub fn web(&self) -> SocketAddr {
+        self.addr("web")
     }
 
     /// Shut down as on SIGTERM and wait until the server has finished.
@@ -343,7 +349,7 @@ impl BinaryServer {
     pub async fn start(data_dir: &Path, args: &[&str]) -> BinaryServer {
         let ready = data_dir.join(format!("ready-{}.json", rand_suffix()));
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
-            .args(["serve", "--chat-port", "0", "--data-dir"])
+            .args(["serve", "--chat-port", "0", "--web-port", "0", "--data-dir"])
             .arg(data_dir)
             .arg("--ready-file")
             .arg(&ready)

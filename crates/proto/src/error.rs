@@ -74,6 +74,13 @@ error_codes! {
     Muted => "muted",
     /// An unmute for someone who is not muted.
     NotMuted => "not_muted",
+
+    // --- the web API ---
+    /// No such thing (an account, an API path).
+    NotFound => "not_found",
+    /// A state-changing web request without the page's own origin and request header, as a
+    /// request forged by another site would be.
+    CsrfRejected => "csrf_rejected",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -79,6 +79,11 @@ impl Registry {
         self.services.push((service, metrics));
     }
 
+    /// Each registered service's name and metrics.
+    pub fn services(&self) -> impl Iterator<Item = (&'static str, &Arc<ServiceMetrics>)> {
+        self.services.iter().map(|(name, m)| (*name, m))
+    }
+
     /// Render in the Prometheus text exposition format.
     pub fn render_prometheus(&self) -> String {
         let mut out = String::new();

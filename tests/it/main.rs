@@ -6,6 +6,7 @@
 //! - `chatlog`: the database logs and their reports, history, a database outage.
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
+//! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
 
 mod accounts;
 mod chat;
@@ -14,3 +15,4 @@ mod lifecycle;
 mod limits;
 mod support;
 mod tui;
+mod web;

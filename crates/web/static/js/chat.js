@@ -214,7 +214,7 @@ export class ChatView {
           : h('button', { class: 'small ghost', type: 'button', title: `Mute ${name}`, onclick: () => this.muteDialog(name) }, 'Mute'),
         h('button', { class: 'small danger', type: 'button', title: `Kick ${name}`, onclick: () => this.kickDialog(name) }, 'Kick')) : null;
       return h('li', { class: `person${self ? ' self' : ''}`, dataset: { name } },
-        h('span', { class: 'avatar', style: `--h:${hue(name)}` }, [...name][0]?.toUpperCase() || '?'),
+        h('span', { class: 'avatar', style: { '--h': hue(name) } }, [...name][0]?.toUpperCase() || '?'),
         h('button', { class: 'name link', type: 'button', title: self ? 'You' : `Whisper to ${name}`, disabled: self, onclick: () => this.setReply(name) }, name),
         muted ? h('span', { class: 'tag muted-tag', title: 'muted' }, 'muted') : null,
         tools);
@@ -335,7 +335,7 @@ export class ChatView {
     const mine = this.me && msg.from.toLowerCase() === this.me.toLowerCase();
     this.push(h('li', { class: `row message${msg.history ? ' history' : ''}${mine ? ' mine' : ''}` },
       h('time', { datetime: msg.at, title: new Date(msg.at).toLocaleString() }, clock(msg.at)),
-      h('span', { class: 'from', style: `--h:${hue(msg.from)}` }, msg.from),
+      h('span', { class: 'from', style: { '--h': hue(msg.from) } }, msg.from),
       h('span', { class: 'text' }, msg.text)));
   }
 

@@ -10,6 +10,9 @@ export function h(tag, attrs = {}, ...children) {
       el.addEventListener(key.slice(2), value);
     } else if (key === 'class') {
       el.className = value;
+    } else if (key === 'style' && typeof value === 'object') {
+      // Through the CSSOM: the page's Content-Security-Policy refuses style attributes.
+      for (const [prop, v] of Object.entries(value)) el.style.setProperty(prop, String(v));
     } else if (key === 'dataset') {
       Object.assign(el.dataset, value);
     } else if (value === true) {

@@ -1,0 +1,1 @@
+//! The WebSocket endpoints over real sockets.

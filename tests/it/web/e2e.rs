@@ -175,3 +175,109 @@ async fn an_admin_kicks_a_user_from_the_online_list() {
     server.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_page_rejoins_by_itself_when_the_server_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::from_config(crate::support::test_config(dir.path())).await;
+    let (chat, web) = (server.chat(), server.web());
+    let b = Browser::start().await;
+    b.goto(&page(&server, "chat")).await;
+    b.screenshot("chat-login").await;
+    join(&b, &server, "alice", None).await;
+    say(&b, "before the restart").await;
+    b.wait_text(".messages .message .text", "before the restart").await;
+
+    server.stop().await;
+    b.wait_text(".messages .system", "Disconnected: server shutting down").await;
+    b.wait_js("the status to say so", "return document.getElementById('conn').dataset.state !== 'online';", vec![]).await;
+    b.screenshot("chat-reconnecting").await;
+
+    let mut config = crate::support::test_config(dir.path());
+    config.chat.port = chat.port();
+    config.web.port = web.port();
+    let again = TestServer::from_config(config).await;
+    b.wait_js(
+        "a second welcome",
+        "return [...document.querySelectorAll('.messages .system')].filter(e => e.textContent.includes('Welcome, alice!')).length === 2;",
+        vec![],
+    )
+    .await;
+    let mut bob = Client::chat_text(chat, "bob").await;
+    bob.send("welcome back").await;
+    b.wait_text(".messages .message .text", "welcome back").await;
+    let before = b.texts(".messages .message .text").await;
+    assert_eq!(
+        before.iter().filter(|t| *t == "before the restart").count(),
+        1,
+        "the history sent on rejoining is not shown twice: {before:?}"
+    );
+    b.close().await;
+    again.stop().await;
+}
+
+#[tokio::test]
+async fn the_admin_page_manages_accounts_and_shows_logins_and_moderation() {
+    let backend = TestBackend { backend: Backend::Sqlite, base_url: None };
+    let db = Db::with_account(&backend, "boss", "s3cret!", Role::Admin).await;
+    let server = db.server(|_| {}).await;
+    let mut mallory = Client::chat_text(server.chat(), "mallory").await;
+    let _bob = Client::chat_text(server.chat(), "bob").await;
+    mallory.until("[bob] joined (2 online)").await;
+
+    let b = Browser::start().await;
+    b.goto(&page(&server, "admin")).await;
+    b.fill("form.login input[name=name]", "boss").await;
+    b.fill("form.login input[name=password]", "wrong").await;
+    b.click("form.login button[type=submit]").await;
+    b.wait_text("form.login .error", "wrong name or password").await;
+    b.fill("form.login input[name=password]", "s3cret!").await;
+    b.click("form.login button[type=submit]").await;
+    b.wait_text(".admin-head", "signed in as boss").await;
+
+    // Online now, with moderation.
+    b.wait_text(".online-grid .person .name", "mallory").await;
+    b.click(".online-grid .person[data-name=\"mallory\"] button.ghost").await; // Mute
+    b.fill("#dialog input[name=minutes]", "5").await;
+    b.fill("#dialog input[name=reason]", "cool down").await;
+    b.click("#dialog button[type=submit]").await;
+    while !mallory.line().await.starts_with("* mallory was muted by boss until") {}
+    b.wait_text(".online-grid .muted-tag", "muted until").await;
+    mallory.send("can I talk?").await;
+    let refused = mallory.line().await;
+    assert!(refused.starts_with("! muted: you are muted until"), "{refused}");
+
+    // Accounts: add one, make it an admin.
+    b.fill(".inline-form input[name=name]", "김철수").await;
+    b.fill(".inline-form input[name=password]", "pw1234").await;
+    b.fill(".inline-form input[name=student_id]", "20231234").await;
+    b.click(".inline-form button[type=submit]").await;
+    b.wait_text(".table td", "김철수").await;
+    Client::chat_login(server.chat(), "김철수", "pw1234").await;
+
+    // The day's logins include the web login, the failed one and the chat logins.
+    b.click("#admin-moderation .panel-head button").await;
+    b.wait_text(".table td", "cool down").await;
+    b.js("document.querySelector('input[type=date]').dispatchEvent(new Event('change'));", vec![]).await;
+    b.wait_text(".table td", "failure").await;
+    b.wait_text(".table td", "web").await;
+    b.screenshot("admin-desktop").await;
+    b.resize(PHONE.0, PHONE.1).await;
+    b.screenshot("admin-phone").await;
+
+    // Kick from the admin page.
+    b.resize(1280, 860).await;
+    b.click(".online-grid .person[data-name=\"mallory\"] button.danger").await;
+    b.click("#dialog button[type=submit]").await;
+    let rest = mallory.closed().await;
+    assert_eq!(rest.last().map(String::as_str), Some("* bye: kicked by boss"), "{rest:?}");
+    b.wait_js(
+        "mallory to leave the online list",
+        "return !document.querySelector('.online-grid .person[data-name=\"mallory\"]');",
+        vec![],
+    )
+    .await;
+    b.close().await;
+    server.stop().await;
+    db.cleanup().await;
+}

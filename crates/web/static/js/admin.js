@@ -58,10 +58,12 @@ export class AdminView {
         h('span', { class: 'me' }, 'signed in as ', h('strong', {}, this.me.name)),
         h('button', { class: 'ghost small', onclick: () => this.logout() }, 'Log out')),
       h('div', { class: 'admin-grid' },
-        card('Online now', this.onlineBox, h('button', { class: 'ghost small', onclick: () => this.refreshOnline() }, 'Refresh')),
-        card('Accounts', h('div', { class: 'stack' }, this.addAccountForm(), this.accountsBox)),
-        card('Logins of the day', this.loginsBox, this.dateInput),
-        card('Moderation log', this.modBox, h('button', { class: 'ghost small', onclick: () => this.loadModeration() }, 'Refresh')))));
+        h('div', { class: 'admin-col' },
+          card('Online now', this.onlineBox, h('button', { class: 'ghost small', onclick: () => this.refreshOnline() }, 'Refresh'), 'online'),
+          card('Logins of the day', this.loginsBox, this.dateInput, 'logins')),
+        h('div', { class: 'admin-col' },
+          card('Accounts', h('div', { class: 'stack' }, this.addAccountForm(), this.accountsBox), null, 'accounts'),
+          card('Moderation log', this.modBox, h('button', { class: 'ghost small', onclick: () => this.loadModeration() }, 'Refresh'), 'moderation')))));
     this.show();
     this.loadAccounts();
     this.loadLogins();
@@ -143,7 +145,7 @@ export class AdminView {
                   h('button', { class: 'small danger', onclick: () => this.kick(name) }, 'Kick')));
             }))),
       muted.size ? h('div', { class: 'service-block' }, h('h3', {}, 'Mutes in force'),
-        h('ul', { class: 'plain-list' }, [...muted.values()].map((m) => h('li', {},
+        h('ul', { class: 'plain-list' }, [...muted.values()].map((m) => h('li', { class: 'mute-row' },
           h('span', { class: 'name' }, m.target),
           h('span', { class: 'muted' }, ` by ${m.actor}${m.until ? `, until ${dateTime(m.until)}` : ', until lifted'}${m.reason ? ` — ${m.reason}` : ''}`),
           h('button', { class: 'small ghost', onclick: () => this.moderate({ action: 'unmute', name: m.target }) }, 'Unmute'))))) : null);
@@ -180,7 +182,7 @@ export class AdminView {
     const name = h('input', { name: 'name', placeholder: 'name', required: true, autocomplete: 'off', 'aria-label': 'New account name' });
     const password = h('input', { name: 'password', type: 'password', placeholder: 'password', required: true, minlength: 4, autocomplete: 'new-password', 'aria-label': 'Password' });
     const role = h('select', { name: 'role', 'aria-label': 'Role' }, h('option', { value: 'member' }, 'member'), h('option', { value: 'admin' }, 'admin'));
-    const sid = h('input', { name: 'student_id', placeholder: 'student ID (optional)', autocomplete: 'off', 'aria-label': 'Student ID' });
+    const sid = h('input', { name: 'student_id', placeholder: 'student ID', autocomplete: 'off', 'aria-label': 'Student ID' });
     return h('form', { class: 'inline-form', onsubmit: async (e) => {
       e.preventDefault();
       try {
@@ -202,7 +204,7 @@ export class AdminView {
         this.loadAccounts();
       } }, ['member', 'admin'].map((r) => h('option', { value: r, selected: r === a.role }, r)));
       return [
-        h('strong', {}, a.name), role, a.student_id || '—', dateTime(a.created_at),
+        h('strong', {}, a.name), role, a.student_id || '—', dateTime(a.created_at).slice(0, 10),
         h('span', { class: 'tools' },
           h('button', { class: 'small ghost', onclick: () => this.resetPassword(a.name) }, 'Reset password'),
           self ? null : h('button', { class: 'small danger', onclick: () => this.removeAccount(a.name) }, 'Remove')),
@@ -244,8 +246,8 @@ export class AdminView {
   }
 }
 
-function card(title, body, extra) {
-  return h('section', { class: 'panel card-panel' }, h('div', { class: 'panel-head' }, h('h2', {}, title), extra || null), body);
+function card(title, body, extra, id) {
+  return h('section', { class: 'panel card-panel', id: `admin-${id}` }, h('div', { class: 'panel-head' }, h('h2', {}, title), extra || null), body);
 }
 
 /** A table of text cells (or elements); `empty` shown when there are no rows. */

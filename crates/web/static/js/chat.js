@@ -8,6 +8,9 @@ import { Live } from './net.js';
 /** Most message rows kept on screen; older ones are dropped. */
 const MAX_ROWS = 1000;
 
+/** The composer's hint: shorter on a phone. */
+const everyone = () => (matchMedia('(max-width: 720px)').matches ? 'Message everyone…' : 'Message everyone…  (/w name text whispers)');
+
 export class ChatView {
   constructor(root, services) {
     this.root = root;
@@ -168,7 +171,7 @@ export class ChatView {
     this.peopleList = h('ul', { class: 'people-list' });
     this.peopleCount = h('span', { class: 'count' }, '0');
     this.replyChip = h('div', { class: 'reply-chip', hidden: true });
-    this.input = h('input', { class: 'say', name: 'text', autocomplete: 'off', maxlength: 4000, placeholder: 'Message everyone…  (/w name text whispers)', 'aria-label': 'Message' });
+    this.input = h('input', { class: 'say', name: 'text', autocomplete: 'off', maxlength: 4000, placeholder: everyone(), 'aria-label': 'Message' });
     this.input.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.reply) this.setReply(null);
     });
@@ -266,7 +269,7 @@ export class ChatView {
         h('button', { type: 'button', class: 'chip-close', title: 'Back to everyone (Esc)', 'aria-label': 'Stop whispering', onclick: () => this.setReply(null) }, '×'));
       this.input.placeholder = `Whisper to ${name}…`;
     } else {
-      this.input.placeholder = 'Message everyone…  (/w name text whispers)';
+      this.input.placeholder = everyone();
     }
     this.input.focus();
   }

@@ -41,7 +41,10 @@ pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/", get(|headers: HeaderMap| async move { serve("index.html", &headers) }))
         .route("/favicon.ico", get(|headers: HeaderMap| async move { serve("favicon.svg", &headers) }))
-        .route("/static/{*path}", get(|Path(path): Path<String>, headers: HeaderMap| async move { serve(&path, &headers) }))
+        .route(
+            "/static/{*path}",
+            get(|Path(path): Path<String>, headers: HeaderMap| async move { serve(&path, &headers) }),
+        )
 }
 
 fn serve(path: &str, headers: &HeaderMap) -> Response {

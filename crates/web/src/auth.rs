@@ -199,7 +199,11 @@ impl FromRequestParts<WebState> for Admin {
 }
 
 /// Middleware for `/api/`: refuse state-changing requests that did not come from our own page.
-pub async fn csrf_guard(State(state): State<WebState>, request: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn csrf_guard(
+    State(state): State<WebState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     if !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         check_same_site(request.headers(), state.config())?;
     }
@@ -268,7 +272,8 @@ mod tests {
 
     #[test]
     fn same_site_checks() {
-        let c = WebConfig { allowed_origins: vec!["https://chat.example.org".into()], ..WebConfig::default() };
+        let c =
+            WebConfig { allowed_origins: vec!["https://chat.example.org".into()], ..WebConfig::default() };
         let headers = |pairs: &[(&'static str, &'static str)]| {
             let mut h = HeaderMap::new();
             for (k, v) in pairs {
@@ -279,7 +284,11 @@ mod tests {
         let ok = |pairs| check_same_site(&headers(pairs), &c).is_ok();
         assert!(ok(&[(REQUEST_HEADER, "1")]), "a non-browser client with the header");
         assert!(!ok(&[]), "no header");
-        assert!(ok(&[(REQUEST_HEADER, "1"), ("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080")]));
+        assert!(ok(&[
+            (REQUEST_HEADER, "1"),
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080")
+        ]));
         assert!(!ok(&[(REQUEST_HEADER, "1"), ("host", "127.0.0.1:8080"), ("origin", "http://evil.example")]));
         assert!(ok(&[(REQUEST_HEADER, "1"), ("host", "10.1.1.1"), ("origin", "https://chat.example.org")]));
         assert!(!ok(&[(REQUEST_HEADER, "1"), ("sec-fetch-site", "cross-site")]));

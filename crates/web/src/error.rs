@@ -113,7 +113,9 @@ impl From<ErrorEvent> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match (&self, self.code()) {
-            (ApiError::Store(e), ErrorCode::Unavailable) => warn!(error = %e, "web request: database unavailable"),
+            (ApiError::Store(e), ErrorCode::Unavailable) => {
+                warn!(error = %e, "web request: database unavailable")
+            }
             (ApiError::Store(e), ErrorCode::Internal) => error!(error = %e, "web request failed"),
             _ => {}
         }

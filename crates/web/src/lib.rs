@@ -100,7 +100,9 @@ async fn serve(listener: TcpListener, state: WebState, net: NetContext) {
     net.tracker.spawn(sample_rates(state.clone(), net.shutdown.clone()));
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = net.shutdown.clone();
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await {
+    if let Err(e) =
+        axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+    {
         warn!(error = %e, "the web server stopped with an error");
     }
 }

@@ -97,7 +97,12 @@ pub async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
     );
     family("sockhub_web_sessions", "gauge", "Web logins held.", &one(state.sessions.len() as f64));
     if let Some(rss) = resident_memory_bytes() {
-        family("process_resident_memory_bytes", "gauge", "Resident memory of the server process.", &one(rss as f64));
+        family(
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory of the server process.",
+            &one(rss as f64),
+        );
     }
     family(
         "sockhub_uptime_seconds",

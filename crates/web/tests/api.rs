@@ -31,12 +31,23 @@ impl App {
         let state = WebState::new(server.hub().clone());
         for (name, role) in [("boss", Role::Admin), ("member", Role::Member)] {
             let hash = password::hash("s3cret!").await.unwrap();
-            state.hub.store.add_account(&NewAccount { role, ..NewAccount::member(name, hash) }).await.unwrap();
+            state
+                .hub
+                .store
+                .add_account(&NewAccount { role, ..NewAccount::member(name, hash) })
+                .await
+                .unwrap();
         }
         App { router: app(state.clone()), state, _dir: dir }
     }
 
-    async fn call(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> Response {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Response {
         let mut req = Request::builder().method(method).uri(path);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -56,7 +67,9 @@ impl App {
 
     /// Log in and return the `Cookie` header value.
     async fn login(&self, name: &str) -> String {
-        let r = self.call(Method::POST, "/api/login", CSRF, Some(json!({"name": name, "password": "s3cret!"}))).await;
+        let r = self
+            .call(Method::POST, "/api/login", CSRF, Some(json!({"name": name, "password": "s3cret!"})))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
         set.split(';').next().unwrap().to_owned()
@@ -96,7 +109,12 @@ async fn admin_endpoints_need_a_login_and_an_admin() {
         assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"), "{path}");
     }
     let r = app
-        .call(Method::POST, "/api/moderation", &[("cookie", &member), CSRF[0]], Some(json!({"action": "kick", "name": "x"})))
+        .call(
+            Method::POST,
+            "/api/moderation",
+            &[("cookie", &member), CSRF[0]],
+            Some(json!({"action": "kick", "name": "x"})),
+        )
         .await;
     assert_eq!(r.code(), "forbidden");
 
@@ -111,7 +129,9 @@ async fn admin_endpoints_need_a_login_and_an_admin() {
 #[tokio::test]
 async fn the_session_cookie_is_httponly_and_samesite_strict_and_logout_ends_it() {
     let app = App::new(|_| {}).await;
-    let r = app.call(Method::POST, "/api/login", CSRF, Some(json!({"name": "boss", "password": "s3cret!"}))).await;
+    let r = app
+        .call(Method::POST, "/api/login", CSRF, Some(json!({"name": "boss", "password": "s3cret!"})))
+        .await;
     let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
     for part in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(set.contains(part), "{set}");
@@ -128,7 +148,9 @@ async fn the_session_cookie_is_httponly_and_samesite_strict_and_logout_ends_it()
     assert_eq!(r.code(), "not_logged_in", "the old token is dead on the server, not just in the browser");
 
     let app = App::new(|c| c.web.secure_cookie = true).await;
-    let r = app.call(Method::POST, "/api/login", CSRF, Some(json!({"name": "boss", "password": "s3cret!"}))).await;
+    let r = app
+        .call(Method::POST, "/api/login", CSRF, Some(json!({"name": "boss", "password": "s3cret!"})))
+        .await;
     assert!(r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().contains("; Secure"));
 }
 
@@ -140,16 +162,31 @@ async fn state_changing_requests_from_another_site_are_refused() {
     // A form post from another site: no custom header (and the cookie would not even be sent).
     let r = app.call(Method::POST, "/api/accounts", &[("cookie", &boss)], Some(body.clone())).await;
     assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "csrf_rejected"));
-    let cross = [("cookie", boss.as_str()), CSRF[0], ("host", "127.0.0.1:8080"), ("origin", "http://evil.example")];
+    let cross =
+        [("cookie", boss.as_str()), CSRF[0], ("host", "127.0.0.1:8080"), ("origin", "http://evil.example")];
     let r = app.call(Method::POST, "/api/accounts", &cross, Some(body.clone())).await;
     assert_eq!(r.code(), "csrf_rejected");
-    let r = app.call(Method::DELETE, "/api/accounts/member", &[("cookie", &boss), ("sec-fetch-site", "cross-site"), CSRF[0]], None).await;
+    let r = app
+        .call(
+            Method::DELETE,
+            "/api/accounts/member",
+            &[("cookie", &boss), ("sec-fetch-site", "cross-site"), CSRF[0]],
+            None,
+        )
+        .await;
     assert_eq!(r.code(), "csrf_rejected");
     // Login is guarded too (login CSRF).
-    let r = app.call(Method::POST, "/api/login", &[], Some(json!({"name": "boss", "password": "s3cret!"}))).await;
+    let r =
+        app.call(Method::POST, "/api/login", &[], Some(json!({"name": "boss", "password": "s3cret!"}))).await;
     assert_eq!(r.code(), "csrf_rejected");
     // The page's own request passes.
-    let own = [("cookie", boss.as_str()), CSRF[0], ("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080"), ("sec-fetch-site", "same-origin")];
+    let own = [
+        ("cookie", boss.as_str()),
+        CSRF[0],
+        ("host", "127.0.0.1:8080"),
+        ("origin", "http://127.0.0.1:8080"),
+        ("sec-fetch-site", "same-origin"),
+    ];
     let r = app.call(Method::POST, "/api/accounts", &own, Some(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
@@ -163,8 +200,14 @@ async fn bad_input_gets_a_stable_code() {
 
     let r = app.call(Method::POST, "/api/accounts", &h, None).await;
     assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "bad_json"));
-    let req = Request::builder().method(Method::POST).uri("/api/accounts").header("cookie", &boss).header("x-sockhub-request", "1")
-        .header(header::CONTENT_TYPE, "application/json").body(Body::from("{not json")).unwrap();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/accounts")
+        .header("cookie", &boss)
+        .header("x-sockhub-request", "1")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
     let res = app.router.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let v: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
@@ -172,9 +215,17 @@ async fn bad_input_gets_a_stable_code() {
     assert_eq!(v["type"], "error");
 
     assert_eq!(post(json!({"name": "x"})).await.code(), "bad_request", "no password");
-    assert_eq!(post(json!({"name": "x", "password": "pw1234", "rank": 1})).await.code(), "bad_request", "unknown field");
+    assert_eq!(
+        post(json!({"name": "x", "password": "pw1234", "rank": 1})).await.code(),
+        "bad_request",
+        "unknown field"
+    );
     assert_eq!(post(json!({"name": "x", "password": "pw1234", "role": "root"})).await.code(), "bad_request");
-    assert_eq!(post(json!({"name": "x", "password": "pw"})).await.code(), "bad_request", "password too short");
+    assert_eq!(
+        post(json!({"name": "x", "password": "pw"})).await.code(),
+        "bad_request",
+        "password too short"
+    );
     assert_eq!(post(json!({"name": "a b", "password": "pw1234"})).await.code(), "invalid_name");
     let r = post(json!({"name": "BOSS", "password": "pw1234"})).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "name_taken"));
@@ -192,9 +243,11 @@ async fn bad_input_gets_a_stable_code() {
     assert_eq!(r.code(), "bad_request");
     let r = app.call(Method::GET, "/api/logins?tz_offset_minutes=99999", &[("cookie", &boss)], None).await;
     assert_eq!(r.code(), "bad_request");
-    let r = app.call(Method::POST, "/api/moderation", &h, Some(json!({"action": "kick", "name": "ghost"}))).await;
+    let r =
+        app.call(Method::POST, "/api/moderation", &h, Some(json!({"action": "kick", "name": "ghost"}))).await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "no_such_user"));
-    let r = app.call(Method::POST, "/api/moderation", &h, Some(json!({"action": "dance", "name": "x"}))).await;
+    let r =
+        app.call(Method::POST, "/api/moderation", &h, Some(json!({"action": "dance", "name": "x"}))).await;
     assert_eq!(r.code(), "bad_request");
     let r = app.call(Method::GET, "/api/nothing-here", &[], None).await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
@@ -207,11 +260,21 @@ async fn accounts_are_managed_and_changes_take_effect_at_once() {
     let app = App::new(|_| {}).await;
     let boss = app.login("boss").await;
     let h = [("cookie", boss.as_str()), CSRF[0]];
-    let r = app.call(Method::POST, "/api/accounts", &h, Some(json!({"name": "deputy", "password": "pw1234", "role": "admin"}))).await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/accounts",
+            &h,
+            Some(json!({"name": "deputy", "password": "pw1234", "role": "admin"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.json["role"], "admin");
     let deputy = app.login_as("deputy", "pw1234").await;
-    assert_eq!(app.call(Method::GET, "/api/online", &[("cookie", &deputy)], None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.call(Method::GET, "/api/online", &[("cookie", &deputy)], None).await.status,
+        StatusCode::OK
+    );
 
     // Demoted: the deputy's next request is refused, though the web login is still valid.
     let r = app.call(Method::PATCH, "/api/accounts/deputy", &h, Some(json!({"role": "member"}))).await;
@@ -221,7 +284,9 @@ async fn accounts_are_managed_and_changes_take_effect_at_once() {
     // A reset password works, the old one does not.
     let r = app.call(Method::PATCH, "/api/accounts/deputy", &h, Some(json!({"password": "new-pass"}))).await;
     assert_eq!(r.status, StatusCode::OK);
-    let r = app.call(Method::POST, "/api/login", CSRF, Some(json!({"name": "deputy", "password": "pw1234"}))).await;
+    let r = app
+        .call(Method::POST, "/api/login", CSRF, Some(json!({"name": "deputy", "password": "pw1234"})))
+        .await;
     assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "bad_credentials"));
     app.login_as("deputy", "new-pass").await;
 
@@ -239,7 +304,9 @@ async fn failed_logins_are_throttled_and_look_alike() {
         c.auth.lock_after = 3;
     })
     .await;
-    let wrong = |name: &str| app.call(Method::POST, "/api/login", CSRF, Some(json!({"name": name, "password": "nope"})));
+    let wrong = |name: &str| {
+        app.call(Method::POST, "/api/login", CSRF, Some(json!({"name": name, "password": "nope"})))
+    };
     let unknown = wrong("nobody").await;
     assert_eq!((unknown.status, unknown.code()), (StatusCode::UNAUTHORIZED, "bad_credentials"));
     let bad = wrong("boss").await;
@@ -247,7 +314,9 @@ async fn failed_logins_are_throttled_and_look_alike() {
     wrong("boss").await;
     let locked = wrong("boss").await;
     assert_eq!((locked.status, locked.code()), (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"));
-    let r = app.call(Method::POST, "/api/login", CSRF, Some(json!({"name": "boss", "password": "s3cret!"}))).await;
+    let r = app
+        .call(Method::POST, "/api/login", CSRF, Some(json!({"name": "boss", "password": "s3cret!"})))
+        .await;
     assert_eq!(r.code(), "too_many_attempts", "even the right password waits out the lock");
 }
 
@@ -285,7 +354,9 @@ async fn the_page_is_served_with_its_types_and_revalidated() {
 
 impl App {
     async fn login_as(&self, name: &str, password: &str) -> String {
-        let r = self.call(Method::POST, "/api/login", CSRF, Some(json!({"name": name, "password": password}))).await;
+        let r = self
+            .call(Method::POST, "/api/login", CSRF, Some(json!({"name": name, "password": password})))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_owned()
     }

@@ -12,10 +12,19 @@ use super::ws::Ws;
 use crate::support::{Client, Db, TestServer};
 
 /// One HTTP/1.1 request with `Connection: close`; returns the status, headers and body.
-pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> (u16, String, String) {
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, String, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     if !body.is_empty() {
         req.push_str("Content-Type: application/json\r\n");
     }
@@ -26,7 +35,10 @@ pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&st
     req.push_str(&body);
     stream.write_all(req.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
-    tokio::time::timeout(crate::support::PATIENCE, stream.read_to_end(&mut raw)).await.expect("response in time").unwrap();
+    tokio::time::timeout(crate::support::PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("response in time")
+        .unwrap();
     let raw = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -75,7 +87,8 @@ async fn an_admin_session_over_http_on_every_backend() {
         let web = server.web();
         let csrf = [("X-Sockhub-Request", "1")];
         let (status, head, body) =
-            request(web, "POST", "/api/login", &csrf, Some(&json!({"name": "boss", "password": "s3cret!"}))).await;
+            request(web, "POST", "/api/login", &csrf, Some(&json!({"name": "boss", "password": "s3cret!"})))
+                .await;
         assert_eq!(status, 200, "{}: {body}", backend.name());
         let cookie = head
             .lines()
@@ -84,19 +97,32 @@ async fn an_admin_session_over_http_on_every_backend() {
             .expect("a session cookie")
             .to_owned();
         let auth = [("Cookie", cookie.as_str()), ("X-Sockhub-Request", "1")];
-        let (status, _, body) =
-            request(web, "POST", "/api/accounts", &auth, Some(&json!({"name": "김철수", "password": "pw1234", "student_id": "20231234"}))).await;
+        let (status, _, body) = request(
+            web,
+            "POST",
+            "/api/accounts",
+            &auth,
+            Some(&json!({"name": "김철수", "password": "pw1234", "student_id": "20231234"})),
+        )
+        .await;
         assert_eq!(status, 201, "{body}");
         let (status, _, body) = request(web, "GET", "/api/accounts", &auth, None).await;
         assert_eq!(status, 200);
-        let names: Vec<Value> = serde_json::from_str::<Vec<Value>>(&body).unwrap().into_iter().map(|a| a["name"].clone()).collect();
+        let names: Vec<Value> = serde_json::from_str::<Vec<Value>>(&body)
+            .unwrap()
+            .into_iter()
+            .map(|a| a["name"].clone())
+            .collect();
         assert!(names.contains(&json!("김철수")), "{names:?}");
         // The new member logs in to chat with the password set from the page.
         Client::chat_login(server.chat(), "김철수", "pw1234").await;
         let (status, _, body) = request(web, "GET", "/api/logins", &auth, None).await;
         assert_eq!(status, 200);
         let logins: Vec<Value> = serde_json::from_str(&body).unwrap();
-        assert!(logins.iter().any(|l| l["service"] == "web" && l["name"] == "boss" && l["outcome"] == "success"), "{logins:?}");
+        assert!(
+            logins.iter().any(|l| l["service"] == "web" && l["name"] == "boss" && l["outcome"] == "success"),
+            "{logins:?}"
+        );
         server.stop().await;
         db.cleanup().await;
     }

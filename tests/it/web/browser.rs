@@ -150,7 +150,10 @@ impl Browser {
     /// The texts of every element matching `css`.
     pub async fn texts(&self, css: &str) -> Vec<String> {
         let v = self
-            .js("return [...document.querySelectorAll(arguments[0])].map(e => e.textContent);", vec![json!(css)])
+            .js(
+                "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent);",
+                vec![json!(css)],
+            )
             .await;
         serde_json::from_value(v).unwrap()
     }

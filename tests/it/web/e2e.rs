@@ -2,9 +2,9 @@
 //! clients in the same room. Each test saves screenshots under `target/e2e-artifacts/`.
 
 use serde_json::json;
+use sockhub_store::Backend;
 use sockhub_store::Role;
 use sockhub_store::testing::TestBackend;
-use sockhub_store::Backend;
 
 use super::browser::Browser;
 use crate::support::{Client, Db, TestServer};
@@ -78,7 +78,11 @@ async fn markup_in_messages_stays_text() {
     for text in attacks {
         mallory.send_json(json!({"type": "say", "text": text})).await;
     }
-    mallory.send_json(json!({"type": "whisper", "to": "alice", "text": "<img src=y onerror=\"window.__pwned = 3\">"})).await;
+    mallory
+        .send_json(
+            json!({"type": "whisper", "to": "alice", "text": "<img src=y onerror=\"window.__pwned = 3\">"}),
+        )
+        .await;
     b.wait_text(".messages .whisper .text", "<img src=y").await;
     let shown = b.texts(".messages .message .text").await;
     for text in attacks {
@@ -131,7 +135,13 @@ async fn a_whisper_reaches_only_its_target_and_clicking_it_replies() {
 
     // Esc leaves reply mode: the next line is public again.
     b.enter(".composer .say").await;
-    b.client.find(fantoccini::Locator::Css(".composer .say")).await.unwrap().send_keys("\u{E00C}").await.unwrap();
+    b.client
+        .find(fantoccini::Locator::Css(".composer .say"))
+        .await
+        .unwrap()
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap();
     b.wait_js("reply mode to end", "return document.querySelector('.reply-chip').hidden;", vec![]).await;
     say(&b, "back to everyone").await;
     carol.until("[alice] back to everyone").await;
@@ -190,7 +200,12 @@ async fn the_page_rejoins_by_itself_when_the_server_restarts() {
 
     server.stop().await;
     b.wait_text(".messages .system", "Disconnected: server shutting down").await;
-    b.wait_js("the status to say so", "return document.getElementById('conn').dataset.state !== 'online';", vec![]).await;
+    b.wait_js(
+        "the status to say so",
+        "return document.getElementById('conn').dataset.state !== 'online';",
+        vec![],
+    )
+    .await;
     b.screenshot("chat-reconnecting").await;
 
     let mut config = crate::support::test_config(dir.path());

@@ -21,7 +21,8 @@ pub struct Ws {
 
 impl Ws {
     pub async fn connect(web: SocketAddr, service: &str) -> Ws {
-        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{web}/ws/{service}")).await.expect("ws connect");
+        let (socket, _) =
+            tokio_tungstenite::connect_async(format!("ws://{web}/ws/{service}")).await.expect("ws connect");
         Ws { socket }
     }
 
@@ -30,9 +31,12 @@ impl Ws {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(4096).unwrap();
         let stream = socket.connect(web).await.unwrap();
-        let (socket, _) = tokio_tungstenite::client_async(format!("ws://{web}/ws/{service}"), MaybeTlsStream::Plain(stream))
-            .await
-            .expect("ws handshake");
+        let (socket, _) = tokio_tungstenite::client_async(
+            format!("ws://{web}/ws/{service}"),
+            MaybeTlsStream::Plain(stream),
+        )
+        .await
+        .expect("ws handshake");
         Ws { socket }
     }
 
@@ -52,7 +56,9 @@ impl Ws {
     /// The next JSON message, or `None` once the socket is closed.
     pub async fn try_json(&mut self) -> Option<Value> {
         loop {
-            let msg = tokio::time::timeout(PATIENCE, self.socket.next()).await.expect("timed out waiting for a ws message");
+            let msg = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("timed out waiting for a ws message");
             match msg {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
                 Some(Ok(Message::Text(t))) => {
@@ -102,7 +108,10 @@ async fn a_websocket_user_and_a_tcp_user_share_the_room() {
 
     bob.send("hello from nc").await;
     let m = alice.json().await;
-    assert_eq!((m["type"].as_str(), m["from"].as_str(), m["text"].as_str()), (Some("message"), Some("bob"), Some("hello from nc")));
+    assert_eq!(
+        (m["type"].as_str(), m["from"].as_str(), m["text"].as_str()),
+        (Some("message"), Some("bob"), Some("hello from nc"))
+    );
 
     alice.send(json!({"type": "say", "text": "hello from the web"})).await;
     bob.until("[alice] hello from the web").await;
@@ -179,7 +188,11 @@ async fn flood_control_applies_to_websockets_too() {
         let v = ws.json().await;
         codes.push(v["code"].as_str().unwrap_or(v["type"].as_str().unwrap()).to_owned());
     }
-    assert_eq!(codes.iter().filter(|c| *c == "message").count(), 2, "login used one token of three: {codes:?}");
+    assert_eq!(
+        codes.iter().filter(|c| *c == "message").count(),
+        2,
+        "login used one token of three: {codes:?}"
+    );
     assert_eq!(codes.iter().filter(|c| *c == "rate_limited").count(), 4, "{codes:?}");
     server.stop().await;
 }

@@ -125,7 +125,9 @@ impl Config {
         }
         let w = &self.web;
         if w.session_ttl_secs == 0 || w.max_sessions == 0 || w.max_page_rows == 0 {
-            return Err("web.session_ttl_secs, web.max_sessions and web.max_page_rows must be at least 1".into());
+            return Err(
+                "web.session_ttl_secs, web.max_sessions and web.max_page_rows must be at least 1".into()
+            );
         }
         if w.ws_max_message_bytes < l.max_line_bytes {
             return Err(format!(
@@ -133,8 +135,12 @@ impl Config {
                 w.ws_max_message_bytes, l.max_line_bytes
             ));
         }
-        if let Some(bad) = w.allowed_origins.iter().find(|o| !(o.starts_with("http://") || o.starts_with("https://"))) {
-            return Err(format!("web.allowed_origins: {bad:?} is not an origin like \"https://chat.example.org\""));
+        if let Some(bad) =
+            w.allowed_origins.iter().find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            return Err(format!(
+                "web.allowed_origins: {bad:?} is not an origin like \"https://chat.example.org\""
+            ));
         }
         Ok(())
     }

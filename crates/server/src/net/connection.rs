@@ -93,7 +93,9 @@ async fn run<S, I, O>(
     info!("connected ({open} connections)");
 
     let greeted = match &opening.greeting {
-        Some(greeting) => matches!(timeout(limits.write_timeout, output.write(greeting.as_bytes())).await, Ok(Ok(()))),
+        Some(greeting) => {
+            matches!(timeout(limits.write_timeout, output.write(greeting.as_bytes())).await, Ok(Ok(())))
+        }
         None => true,
     };
     let outbox = Outbox::new(limits.outbound_queue);
@@ -185,7 +187,8 @@ async fn write_loop<O: Output>(
             for frame in batch.drain(..) {
                 buf.extend_from_slice(frame.encoded(mode));
             }
-            if !buf.is_empty() && !matches!(timeout(limits.write_timeout, out.write(&buf)).await, Ok(Ok(()))) {
+            if !buf.is_empty() && !matches!(timeout(limits.write_timeout, out.write(&buf)).await, Ok(Ok(())))
+            {
                 outbox.abort();
                 return;
             }

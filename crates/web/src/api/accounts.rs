@@ -64,7 +64,9 @@ pub struct NewAccountBody {
 
 fn check_password(p: &Secret) -> Result<(), ApiError> {
     if p.expose().chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ApiError::BadRequest(format!("the password needs at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(ApiError::BadRequest(format!(
+            "the password needs at least {MIN_PASSWORD_CHARS} characters"
+        )));
     }
     Ok(())
 }

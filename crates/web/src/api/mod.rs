@@ -49,7 +49,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadJson(format!("not valid JSON: {}", e.body_text()))),
+            Err(JsonRejection::JsonSyntaxError(e)) => {
+                Err(ApiError::BadJson(format!("not valid JSON: {}", e.body_text())))
+            }
             Err(JsonRejection::MissingJsonContentType(_)) => {
                 Err(ApiError::BadJson("send JSON with Content-Type: application/json".into()))
             }
@@ -67,7 +69,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(q) => Ok(Params(q.0)),
-            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => Err(ApiError::BadRequest(e.body_text())),
+            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => {
+                Err(ApiError::BadRequest(e.body_text()))
+            }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
     }

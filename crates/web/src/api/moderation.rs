@@ -56,7 +56,9 @@ pub async fn act(
     let reason = |r: Option<String>| r.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     match action {
         Action::Kick { name, reason: r } => chat.kick(&admin.name, &name, reason(r)).await?,
-        Action::Mute { name, minutes, reason: r } => chat.mute(&admin.name, &name, minutes, reason(r)).await?,
+        Action::Mute { name, minutes, reason: r } => {
+            chat.mute(&admin.name, &name, minutes, reason(r)).await?
+        }
         Action::Unmute { name } => chat.unmute(&admin.name, &name).await?,
     }
     Ok(StatusCode::NO_CONTENT)

@@ -46,8 +46,11 @@ pub async fn login(
     if body.name.trim().is_empty() {
         return Err(ApiError::BadRequest("name is empty".into()));
     }
-    let identity =
-        state.hub.auth.login(addr, "web", body.name.trim(), Some(&body.password), Admission::Accounts).await?;
+    let identity = state
+        .hub
+        .auth
+        .login(addr, "web", body.name.trim(), Some(&body.password), Admission::Accounts)
+        .await?;
     let token = state.sessions.create(&identity.name, identity.role);
     info!(peer = %addr, "{} logged in to the web page as {}", identity.name, identity.role);
     let cookie = auth::session_cookie(&token, state.config());

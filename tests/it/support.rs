@@ -396,3 +396,34 @@ fn rand_suffix() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     u64::from(std::process::id()) << 20 | N.fetch_add(1, Ordering::Relaxed)
 }
+
+/// Rounds of 16 large chat messages (half of a 32-frame outbound queue) sent by the first of
+/// `clients`, every one of which keeps reading them, until `leaver` (a client that never reads)
+/// is announced as gone. Returns whether it left and how many messages everyone else received
+/// meanwhile. The clients are in chat's JSON mode.
+pub async fn flood_until_left(clients: &mut [&mut Client], leaver: &str) -> (bool, usize) {
+    let line = serde_json::json!({"type": "say", "text": "s".repeat(4000)}).to_string() + "\n";
+    let (mut left, mut delivered) = (false, 0);
+    for _round in 0..250 {
+        clients[0].send_raw(line.repeat(16).as_bytes()).await;
+        for client in clients.iter_mut() {
+            let mut got = 0;
+            while got < 16 {
+                let m = client.json().await;
+                match m["type"].as_str() {
+                    Some("message") => got += 1,
+                    Some("left") => {
+                        assert_eq!(m["name"], leaver, "only {leaver} may be dropped: {m}");
+                        left = true;
+                    }
+                    other => panic!("unexpected {other:?}: {m}"),
+                }
+            }
+        }
+        delivered += 16;
+        if left {
+            break;
+        }
+    }
+    (left, delivered)
+}

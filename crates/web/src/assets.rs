@@ -35,6 +35,7 @@ assets! {
     "js/net.js" => "text/javascript; charset=utf-8",
     "js/chat.js" => "text/javascript; charset=utf-8",
     "js/admin.js" => "text/javascript; charset=utf-8",
+    "js/moderation.js" => "text/javascript; charset=utf-8",
 }
 
 pub fn routes() -> Router<WebState> {

@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::support::{BinaryServer, Client, PATIENCE, TestServer};
+use crate::support::{BinaryServer, Client, PATIENCE, TestServer, flood_until_left};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -210,26 +210,7 @@ async fn a_websocket_client_that_never_reads_is_disconnected_as_too_slow() {
     sleeper.send(json!({"type": "login", "name": "sleeper"})).await;
     talker.json_of("joined").await;
 
-    let line = json!({"type": "say", "text": "s".repeat(4000)}).to_string() + "\n";
-    let mut sleeper_left = false;
-    for _round in 0..250 {
-        talker.send_raw(line.repeat(16).as_bytes()).await;
-        let mut got = 0;
-        while got < 16 {
-            let m = talker.json().await;
-            match m["type"].as_str() {
-                Some("message") => got += 1,
-                Some("left") => {
-                    assert_eq!(m["name"], "sleeper");
-                    sleeper_left = true;
-                }
-                other => panic!("unexpected {other:?}: {m}"),
-            }
-        }
-        if sleeper_left {
-            break;
-        }
-    }
+    let (sleeper_left, _) = flood_until_left(&mut [&mut talker], "sleeper").await;
     assert!(sleeper_left, "the never-reading WebSocket client was disconnected");
     let got = sleeper.closed().await;
     assert!(got.len() < 250 * 16, "its queue was bounded");

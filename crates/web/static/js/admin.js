@@ -4,6 +4,7 @@
 
 import { h, fill, dateTime, today, ask, toast } from './dom.js';
 import { api } from './net.js';
+import { askKick, askMute } from './moderation.js';
 
 /** How often the online list refreshes while the page is open. */
 const REFRESH_MS = 5000;
@@ -161,19 +162,13 @@ export class AdminView {
   }
 
   async kick(name) {
-    const v = await ask({ title: `Kick ${name}?`, fields: [{ name: 'reason', label: 'Reason (optional)' }], submit: 'Kick', danger: true });
-    if (v) this.moderate({ action: 'kick', name, ...(v.reason.trim() ? { reason: v.reason.trim() } : {}) });
+    const kick = await askKick(name);
+    if (kick) this.moderate({ action: 'kick', ...kick });
   }
 
   async mute(name) {
-    const v = await ask({ title: `Mute ${name}`, fields: [
-      { name: 'minutes', label: 'Minutes (empty: until unmuted)', type: 'number', min: '0.1', step: 'any' },
-      { name: 'reason', label: 'Reason (optional)' }], submit: 'Mute' });
-    if (!v) return;
-    const a = { action: 'mute', name };
-    if (v.minutes) a.minutes = Number(v.minutes);
-    if (v.reason.trim()) a.reason = v.reason.trim();
-    this.moderate(a);
+    const mute = await askMute(name);
+    if (mute) this.moderate({ action: 'mute', ...mute });
   }
 
   // ---- accounts ----

@@ -2,7 +2,8 @@
 // and, for admins, kick / mute / unmute from the user list. It speaks the chat service's JSON
 // messages over /ws/chat, the same ones a TCP client in JSON mode uses.
 
-import { h, fill, clock, hue, ask, toast } from './dom.js';
+import { h, fill, clock, hue, toast } from './dom.js';
+import { askKick, askMute } from './moderation.js';
 import { Live } from './net.js';
 
 /** Most message rows kept on screen; older ones are dropped. */
@@ -225,19 +226,13 @@ export class ChatView {
   }
 
   async kickDialog(name) {
-    const v = await ask({ title: `Kick ${name}?`, text: 'They are disconnected at once; everyone sees who did it.', fields: [{ name: 'reason', label: 'Reason (optional)' }], submit: 'Kick', danger: true });
-    if (v) this.live.send({ type: 'kick', name, ...(v.reason.trim() ? { reason: v.reason.trim() } : {}) });
+    const kick = await askKick(name);
+    if (kick) this.live.send({ type: 'kick', ...kick });
   }
 
   async muteDialog(name) {
-    const v = await ask({ title: `Mute ${name}`, fields: [
-      { name: 'minutes', label: 'Minutes (empty: until unmuted)', type: 'number', min: '0.1', step: 'any' },
-      { name: 'reason', label: 'Reason (optional)' }], submit: 'Mute' });
-    if (!v) return;
-    const msg = { type: 'mute', name };
-    if (v.minutes) msg.minutes = Number(v.minutes);
-    if (v.reason.trim()) msg.reason = v.reason.trim();
-    this.live.send(msg);
+    const mute = await askMute(name);
+    if (mute) this.live.send({ type: 'mute', ...mute });
   }
 
   setOnline(names) {

@@ -3,9 +3,11 @@
 //! - `serve` ([`serve`]): run the server.
 //! - `config` ([`config`]): print the effective configuration with comments.
 //! - `chat` ([`chat`]): the terminal chat client.
+//! - `quiz` ([`quiz`]): the quiz client and bot, `quiz start`, `quiz export`, `quiz rounds`.
 
 mod chat;
 mod config;
+mod quiz;
 mod serve;
 
 use std::path::PathBuf;
@@ -31,6 +33,8 @@ enum Command {
     Config(ConfigFile),
     /// Chat from the terminal.
     Chat(chat::ChatArgs),
+    /// Play the timed quiz (or let a bot play); start rounds, export attempts, list rounds.
+    Quiz(quiz::QuizArgs),
 }
 
 /// `--config FILE`, shared by every command that reads server settings or data.
@@ -56,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Serve(args) => serve::run(args).await,
             Command::Config(args) => config::run(args),
             Command::Chat(args) => chat::run(args).await,
+            Command::Quiz(args) => quiz::run(args).await,
         }
     })
 }

@@ -1,7 +1,7 @@
 //! The timed arithmetic quiz: rounds, a problem stream per player, scoring, logs.
 //!
-//! - [`problem`]: the problems, the floating-point answer the original projects used, and the
-//!   exact-arithmetic check that keeps unfair problems out.
+//! - `sockhub_proto::problem`: the problems, the floating-point answer the original projects used,
+//!   and the exact-arithmetic check that keeps unfair problems out (shared with the bot client).
 //! - [`round`]: the shared state (one struct, one lock) and its broadcast points.
 //! - [`player`]: the task that runs one player's `pause → question → deadline` stream.
 //! - [`session`]: one connection: name (and password), then answers and commands.
@@ -17,7 +17,6 @@
 pub mod login;
 pub mod logs;
 pub mod player;
-pub mod problem;
 pub mod round;
 pub mod session;
 

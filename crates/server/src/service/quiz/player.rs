@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use super::QuizService;
-use super::problem::parse_answer;
+use sockhub_proto::problem::parse_answer;
 
 /// An answer as the session read it.
 #[derive(Debug)]

@@ -22,7 +22,7 @@ use sockhub_proto::quiz::{QuizEvent, RoundState, Standing};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::problem::Problem;
+use sockhub_proto::problem::Problem;
 use crate::net::outbox::{Frame, Outbox};
 
 /// The problem a player is working on, kept across pauses and reconnects: a wrong, late,

@@ -1,4 +1,5 @@
-//! Quiz problems: three integers in 1..=100 and two operators, with normal precedence.
+//! Quiz problems (shared by the server, which asks them, and the bot client, which answers
+//! them): three integers in 1..=100 and two operators, with normal precedence.
 //!
 //! The answer is what the original projects computed: the expression evaluated in
 //! double-precision floating point, in precedence order, then **truncated toward zero**
@@ -150,6 +151,14 @@ impl Problem {
                 return p;
             }
         }
+    }
+
+    /// Read a problem as shown (`38 - 94 / 84`); `None` if it is not one.
+    pub fn parse(text: &str) -> Option<Problem> {
+        let t: Vec<&str> = text.split_whitespace().collect();
+        let [a, op1, b, op2, c] = t[..] else { return None };
+        let op = |s: &str| Op::ALL.into_iter().find(|o| s.len() == 1 && s.starts_with(o.symbol()));
+        Some(Problem { a: a.parse().ok()?, op1: op(op1)?, b: b.parse().ok()?, op2: op(op2)?, c: c.parse().ok()? })
     }
 
     /// As shown to players: `38 - 94 / 84`.

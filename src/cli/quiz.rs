@@ -126,13 +126,16 @@ fn read_hidden(prompt: &str) -> anyhow::Result<String> {
     use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, read};
     eprint!("{prompt}");
     std::io::stderr().flush()?;
-    crossterm::terminal::enable_raw_mode().context("the password prompt needs a terminal; use --password-stdin")?;
+    crossterm::terminal::enable_raw_mode()
+        .context("the password prompt needs a terminal; use --password-stdin")?;
     let mut text = String::new();
     let result = loop {
         match read() {
             Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => match k.code {
                 KeyCode::Enter => break Ok(()),
-                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => break Err(anyhow::anyhow!("cancelled")),
+                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                    break Err(anyhow::anyhow!("cancelled"));
+                }
                 KeyCode::Char(c) => text.push(c),
                 KeyCode::Backspace => {
                     text.pop();
@@ -150,7 +153,9 @@ fn read_hidden(prompt: &str) -> anyhow::Result<String> {
 
 fn think_range(s: &str) -> anyhow::Result<(Duration, Duration)> {
     let (lo, hi) = s.split_once('-').unwrap_or((s, s));
-    let ms = |v: &str| v.trim().parse::<u64>().with_context(|| format!("--think-ms: {v:?} is not a number of milliseconds"));
+    let ms = |v: &str| {
+        v.trim().parse::<u64>().with_context(|| format!("--think-ms: {v:?} is not a number of milliseconds"))
+    };
     let (lo, hi) = (ms(lo)?, ms(hi)?);
     if lo > hi {
         bail!("--think-ms: {lo} is more than {hi}");
@@ -159,10 +164,17 @@ fn think_range(s: &str) -> anyhow::Result<(Duration, Duration)> {
 }
 
 async fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
-    let Some(name) = args.name.clone() else { bail!("--name is required to play (or use a subcommand: start, export, rounds)") };
+    let Some(name) = args.name.clone() else {
+        bail!("--name is required to play (or use a subcommand: start, export, rounds)")
+    };
     let password = password(&args.login, &name, false)?;
     if args.bot {
-        let opts = BotOptions { accuracy: args.accuracy, think: think_range(&args.think_ms)?, seed: args.seed, password };
+        let opts = BotOptions {
+            accuracy: args.accuracy,
+            think: think_range(&args.think_ms)?,
+            seed: args.seed,
+            password,
+        };
         let mut stdout = std::io::stdout();
         let report = quiz::bot(&args.login.addr, &name, &opts, |event| {
             let _ = writeln!(stdout, "{}", quiz::show(event));
@@ -290,7 +302,10 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=1+1"), "'=1+1");
         assert_eq!(csv_field("-x"), "'-x");
-        assert_eq!(think_range("500-3000").unwrap(), (Duration::from_millis(500), Duration::from_millis(3000)));
+        assert_eq!(
+            think_range("500-3000").unwrap(),
+            (Duration::from_millis(500), Duration::from_millis(3000))
+        );
         assert!(think_range("3-1").is_err());
     }
 }

@@ -3,10 +3,12 @@
 //! - `support`: the `TestServer` and raw `Client` helpers.
 //! - `chat`: the chat service over text and JSON lines.
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
+//! - `quiz`: the quiz over real sockets on a paused clock (whole rounds), exports, admin start.
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 
 mod chat;
 mod lifecycle;
 mod limits;
+mod quiz;
 mod support;
 mod tui;

@@ -158,7 +158,13 @@ impl Problem {
         let t: Vec<&str> = text.split_whitespace().collect();
         let [a, op1, b, op2, c] = t[..] else { return None };
         let op = |s: &str| Op::ALL.into_iter().find(|o| s.len() == 1 && s.starts_with(o.symbol()));
-        Some(Problem { a: a.parse().ok()?, op1: op(op1)?, b: b.parse().ok()?, op2: op(op2)?, c: c.parse().ok()? })
+        Some(Problem {
+            a: a.parse().ok()?,
+            op1: op(op1)?,
+            b: b.parse().ok()?,
+            op2: op(op2)?,
+            c: c.parse().ok()?,
+        })
     }
 
     /// As shown to players: `38 - 94 / 84`.

@@ -125,7 +125,8 @@ impl QuizScreen {
             }
             Ok(Some(request)) => Action::Send(request),
             Err(e) => {
-                self.pane.push(Line::styled(format!("! {}: {}", e.code, e.message), Style::new().fg(Color::Red)));
+                self.pane
+                    .push(Line::styled(format!("! {}: {}", e.code, e.message), Style::new().fg(Color::Red)));
                 Action::Nothing
             }
         }
@@ -142,7 +143,10 @@ impl QuizScreen {
             bar = bar.left(format!("round {} left", quiz::duration_text(left)));
         }
         if let Some(reason) = &self.ended {
-            return bar.right(Span::styled(format!("{reason} — press a key to exit"), Style::new().fg(Color::Yellow)));
+            return bar.right(Span::styled(
+                format!("{reason} — press a key to exit"),
+                Style::new().fg(Color::Yellow),
+            ));
         }
         match self.open {
             Some((id, deadline)) => {
@@ -234,7 +238,9 @@ pub async fn run_screen(opts: QuizOptions) -> Result<bool, ClientError> {
             Action::Leave => {
                 let _ = tx.send(&QuizRequest::Quit).await;
                 let deadline = Instant::now() + Duration::from_secs(2);
-                while let Ok(Some(Incoming::Event(event))) = tokio::time::timeout_at(deadline, incoming.recv()).await {
+                while let Ok(Some(Incoming::Event(event))) =
+                    tokio::time::timeout_at(deadline, incoming.recv()).await
+                {
                     screen.on_event(&event, Instant::now());
                     if matches!(event, QuizEvent::Bye { .. }) {
                         break;
@@ -248,7 +254,8 @@ pub async fn run_screen(opts: QuizOptions) -> Result<bool, ClientError> {
     drop(tui);
     // The game vanished with the alternate screen; show how it ended on the normal one.
     let tail: Vec<String> = screen.pane.lines().map(|l| l.to_string()).collect();
-    let from = tail.iter().rposition(|l| l.starts_with("* Round") && l.contains("is over")).unwrap_or(tail.len());
+    let from =
+        tail.iter().rposition(|l| l.starts_with("* Round") && l.contains("is over")).unwrap_or(tail.len());
     for line in &tail[from..] {
         println!("{line}");
     }
@@ -264,7 +271,13 @@ mod tests {
     fn the_countdown_follows_the_open_question() {
         let now = Instant::now();
         let mut s = QuizScreen::new("alice");
-        let q = QuizEvent::Question { id: 3, text: "1 + 2 * 3".into(), sent_at: time::now(), deadline_ms: 5000, attempt: 1 };
+        let q = QuizEvent::Question {
+            id: 3,
+            text: "1 + 2 * 3".into(),
+            sent_at: time::now(),
+            deadline_ms: 5000,
+            attempt: 1,
+        };
         s.on_event(&q, now);
         let bar = |s: &QuizScreen, t| {
             let area = ratatui::layout::Rect::new(0, 0, 80, 1);

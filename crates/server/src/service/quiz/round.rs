@@ -22,8 +22,8 @@ use sockhub_proto::quiz::{QuizEvent, RoundState, Standing};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use sockhub_proto::problem::Problem;
 use crate::net::outbox::{Frame, Outbox};
+use sockhub_proto::problem::Problem;
 
 /// The problem a player is working on, kept across pauses and reconnects: a wrong, late,
 /// invalid or missing answer brings the same one back, and leaving does not skip it.

@@ -425,7 +425,13 @@ async fn a_full_round_of_four_players_on_a_paused_clock() {
     while scripts.iter().any(|s| !s.player.closed) {
         if clock.now() > Duration::from_secs(700) {
             for s in &scripts {
-                eprintln!("{} closed={} over={} last={:?}", s.player.name, s.player.closed, s.over, &s.player.seen[s.player.seen.len().saturating_sub(4)..]);
+                eprintln!(
+                    "{} closed={} over={} last={:?}",
+                    s.player.name,
+                    s.player.closed,
+                    s.over,
+                    &s.player.seen[s.player.seen.len().saturating_sub(4)..]
+                );
             }
             panic!("the round did not end");
         }
@@ -545,4 +551,360 @@ async fn a_full_round_of_four_players_on_a_paused_clock() {
     let took = real.elapsed();
     eprintln!("a 600 s round with 4 players took {took:?} of real time");
     assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// The next question, moving the clock step by step; returns it and the virtual time it came.
+async fn next_question(clock: &Clock, p: &mut Player) -> (Value, Duration) {
+    loop {
+        for line in p.take() {
+            let v: Value = serde_json::from_str(&line).unwrap();
+            if v["type"] == "question" {
+                return (v, clock.now());
+            }
+            assert_ne!(v["type"], "verdict", "unexpected verdict {v}");
+        }
+        assert!(clock.now() < Duration::from_secs(60), "no question came");
+        clock.advance().await;
+    }
+}
+
+/// Move the clock by `d` (a multiple of the step).
+async fn wait(clock: &Clock, d: Duration) {
+    let until = clock.now() + d;
+    while clock.now() < until {
+        clock.advance().await;
+    }
+}
+
+/// Each verdict in turn, each followed by the same problem after a pause within `pause_secs`,
+/// until the right answer brings a new one.
+#[tokio::test(start_paused = true)]
+async fn every_verdict_brings_the_same_problem_back_after_a_bounded_pause() {
+    let server = spin(TestServer::with(quiz_config)).await;
+    let clock = Clock::new();
+    let (mut p, welcome) = Player::join(server.addr("quiz"), "solo", true).await;
+    if welcome.contains("\"waiting\"") {
+        p.expect(|l| l.contains("round_started")).await;
+    }
+    let verdict = |p: &mut Player| {
+        let lines = p.take();
+        lines.iter().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|v| v["type"] == "verdict")
+    };
+    let answer = |id: &Value, value: &str| json!({"type": "answer", "id": id, "value": value}).to_string();
+    let in_pause = |gap: Duration| gap >= secs(1.5) && gap <= secs(3.25);
+
+    let (q, _) = next_question(&clock, &mut p).await;
+    let (id, text) = (q["id"].clone(), q["text"].as_str().unwrap().to_owned());
+    let right = Problem::parse(&text).unwrap().answer();
+    assert_eq!((q["attempt"].as_u64(), q["deadline_ms"].as_u64()), (Some(1), Some(5000)));
+
+    // Wrong, after one second by the server's clock.
+    wait(&clock, secs(1.0)).await;
+    p.send(&answer(&id, &(right + 7).to_string())).await;
+    let v = verdict(&mut p).expect("a verdict at once");
+    assert_eq!(
+        (v["result"].as_str(), v["elapsed_ms"].as_u64(), v["sum"].as_i64()),
+        (Some("wrong"), Some(1000), Some(0))
+    );
+    let judged = clock.now();
+    let (q, at) = next_question(&clock, &mut p).await;
+    assert_eq!((&q["id"], q["text"].as_str(), q["attempt"].as_u64()), (&id, Some(text.as_str()), Some(2)));
+    assert!(in_pause(at - judged), "pause {:?}", at - judged);
+
+    // Not a number.
+    p.send(&answer(&id, "forty-two")).await;
+    assert_eq!(verdict(&mut p).unwrap()["result"], "invalid");
+    let judged = clock.now();
+    let (q, at) = next_question(&clock, &mut p).await;
+    assert_eq!((&q["id"], q["attempt"].as_u64()), (&id, Some(3)));
+    assert!(in_pause(at - judged), "pause {:?}", at - judged);
+
+    // Silence: exactly at the deadline the player is told.
+    wait(&clock, secs(4.75)).await;
+    assert_eq!(verdict(&mut p), None, "nothing before the deadline");
+    clock.advance().await;
+    let v = verdict(&mut p).expect("told at the deadline");
+    assert_eq!((v["result"].as_str(), v["elapsed_ms"].as_u64()), (Some("timeout"), Some(5000)));
+    assert_eq!(v.get("answer"), None);
+
+    // An answer after the deadline (before the problem is back) is too late, right or not.
+    wait(&clock, secs(0.5)).await;
+    p.send(&answer(&id, &right.to_string())).await;
+    let v = verdict(&mut p).expect("a late verdict");
+    assert_eq!(
+        (v["result"].as_str(), v["elapsed_ms"].as_u64(), v["sum"].as_i64()),
+        (Some("late"), Some(5500), Some(0))
+    );
+    let (q, _) = next_question(&clock, &mut p).await;
+    assert_eq!((&q["id"], q["attempt"].as_u64()), (&id, Some(4)));
+
+    // Right: the value is added, a new problem follows.
+    wait(&clock, secs(2.0)).await;
+    p.send(&answer(&id, &format!(" {right} "))).await;
+    let v = verdict(&mut p).unwrap();
+    assert_eq!(
+        (v["result"].as_str(), v["sum"].as_i64(), v["correct"].as_u64(), v["attempts"].as_u64()),
+        (Some("correct"), Some(right), Some(1), Some(4))
+    );
+    let (q, _) = next_question(&clock, &mut p).await;
+    assert_ne!(q["id"], id);
+    assert_eq!(q["attempt"], 1);
+
+    // An answer naming a closed question is refused, and the open one stays open.
+    p.send(&answer(&id, "1")).await;
+    let e: Value = serde_json::from_str(&p.take()[0]).unwrap();
+    assert_eq!(e["code"], "no_question", "{e}");
+    drop(p);
+    spin_advancing(server.stop()).await;
+}
+
+/// Real-time settings for the tests that run the real binary or a bot: short rounds.
+fn quick(c: &mut sockhub_server::Config) {
+    c.quiz.seed = Some(7);
+    c.quiz.duration_secs = 2;
+    c.quiz.answer_secs = 1.0;
+    c.quiz.pause_secs = [0.0, 0.1];
+}
+
+/// Names that try to escape the log folder, device names, Hangul, the longest name: each gets
+/// its own file inside `logs/quiz`; names with control characters are refused.
+#[tokio::test]
+async fn hostile_names_get_safe_log_files() {
+    let server = TestServer::with(|c| {
+        quick(c);
+        c.quiz.duration_secs = 600;
+    })
+    .await;
+    let addr = server.addr("quiz");
+    let long = "가".repeat(32);
+    let names = ["../../etc/passwd", "CON", "..", "nul.txt", "a\\b", &long];
+    for name in names {
+        let mut c = crate::support::Client::connect(addr).await;
+        c.until("* Your name?").await;
+        c.send(name).await;
+        let welcome = c.line().await;
+        assert!(welcome.starts_with(&format!("* Welcome, {name}!")), "{welcome}");
+        c.send("q").await;
+        c.closed().await;
+    }
+    let mut c = crate::support::Client::connect(addr).await;
+    c.until("* Your name?").await;
+    c.send_raw("bell\u{7}name\n".as_bytes()).await;
+    assert!(c.line().await.starts_with("! invalid_name:"));
+
+    let dir = server.data_dir().join("logs").join("quiz");
+    // The writer thread appends the "left" lines shortly after the disconnects.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let files = loop {
+        let files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        if files.len() == names.len() || std::time::Instant::now() > deadline {
+            break files;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(files.len(), names.len(), "one file each: {files:?}");
+    for f in &files {
+        assert!(!f.contains(['/', '\\']) && !f.starts_with('.') && f.ends_with(".log"), "{f}");
+        assert!(dir.join(f).is_file());
+    }
+    assert!(files.iter().any(|f| f.starts_with("______etc_passwd-")), "{files:?}");
+    assert!(files.iter().any(|f| f.starts_with(&"가".repeat(32))), "Hangul stays readable: {files:?}");
+    assert!(!server.data_dir().join("etc").exists() && !dir.parent().unwrap().join("passwd").exists());
+    server.stop().await;
+}
+
+/// The real binary with `exit_after_round`: the round ends, players get the leaderboard and a
+/// clean close, and the process exits 0 by itself.
+#[tokio::test]
+async fn exit_after_round_stops_the_real_binary_with_status_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sockhub.toml");
+    std::fs::write(
+        &config,
+        "[quiz]\nport = 0\nduration_secs = 2\nanswer_secs = 1\npause_secs = [0, 0.1]\nexit_after_round = true\n",
+    )
+    .unwrap();
+    let ready = dir.path().join("ready.json");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--ready-file")
+        .arg(&ready)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !ready.exists() {
+        assert!(std::time::Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let addrs: BTreeMap<String, String> = serde_json::from_slice(&std::fs::read(&ready).unwrap()).unwrap();
+    let addr: SocketAddr = addrs["quiz"].parse().unwrap();
+    let mut players = Vec::new();
+    for name in ["p1", "p2", "p3", "p4"] {
+        let mut c = crate::support::Client::connect(addr).await;
+        c.send_json(json!({"type": "login", "name": name})).await;
+        assert_eq!(c.json_of("welcome").await["name"], name);
+        players.push(c);
+    }
+    for c in &mut players {
+        let over = c.json_of("round_over").await;
+        assert_eq!(over["players"].as_array().unwrap().len(), 4, "{over}");
+        let rest = c.closed().await;
+        let last: Value = serde_json::from_str(rest.last().expect("a bye")).unwrap();
+        assert_eq!(last, json!({"type": "bye", "reason": "round 1 is over"}));
+    }
+    let status =
+        tokio::time::timeout(PATIENCE, child.wait()).await.expect("the server exits by itself").unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+/// A bot round on every database backend, then `sockhub quiz export` (CSV) and
+/// `sockhub quiz rounds` on the real binary.
+#[tokio::test]
+async fn attempts_export_as_csv_and_rounds_list_winners_on_every_backend() {
+    for backend in sockhub_store::testing::backends() {
+        let db = sockhub_store::testing::TestDb::create(&backend).await;
+        let server = TestServer::on_db(&db, |c| {
+            quick(c);
+            c.quiz.duration_secs = 3;
+        })
+        .await;
+        let addr = server.addr("quiz").to_string();
+        let opts = sockhub_client::quiz::BotOptions {
+            accuracy: 0.5,
+            think: (Duration::from_millis(10), Duration::from_millis(300)),
+            seed: Some(1),
+            password: None,
+        };
+        let (a, b) = tokio::join!(
+            sockhub_client::quiz::bot(&addr, "봇,1", &opts, |_| {}),
+            sockhub_client::quiz::bot(&addr, "bot\"2", &opts, |_| {})
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.bye.as_deref(), Some("round 1 is over"));
+        assert!(a.answers > 0 && b.answers > 0, "{a:?} {b:?}");
+        let data_dir = server.data_dir().to_path_buf();
+        server.stop().await; // flushes the attempt log
+
+        let scratch = tempfile::tempdir().unwrap();
+        let config = scratch.path().join("export.toml");
+        let mut toml = format!("[server]\ndata_dir = {:?}\n[database]\n", data_dir.display().to_string());
+        match &db.opts.url {
+            Some(url) => toml.push_str(&format!("url = {url:?}\n")),
+            None => toml.push_str(&format!(
+                "sqlite_file = {:?}\n",
+                db.sqlite_path().file_name().unwrap().to_string_lossy()
+            )),
+        }
+        std::fs::write(&config, toml).unwrap();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
+                .args(args)
+                .arg("--config")
+                .arg(&config)
+                .env_remove("SOCKHUB_CONFIG")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let csv = run(&["quiz", "export", "--round", "1", "--format", "csv"]);
+        let mut lines = csv.lines();
+        assert_eq!(
+            lines.next(),
+            Some(
+                "round,player,problem_id,ask,problem,expected,answer,verdict,sent_at,received_at,elapsed_ms"
+            )
+        );
+        let rows: Vec<&str> = lines.collect();
+        assert_eq!(
+            rows.len() as u64,
+            a.verdicts.values().sum::<u64>() + b.verdicts.values().sum::<u64>(),
+            "{csv}"
+        );
+        assert!(rows.iter().any(|r| r.starts_with("1,\"봇,1\",")), "quoted names: {csv}");
+        assert!(rows.iter().any(|r| r.starts_with("1,\"bot\"\"2\",")), "{csv}");
+        for row in &rows {
+            assert!(
+                ["correct", "wrong", "late", "invalid", "timeout"]
+                    .iter()
+                    .any(|v| row.contains(&format!(",{v},"))),
+                "{row}"
+            );
+        }
+        let rounds = run(&["quiz", "rounds"]);
+        let first = rounds.lines().nth(1).unwrap_or_default();
+        assert!(first.trim_start().starts_with("1 ") && first.contains("(sum "), "{rounds}");
+        let json: Value = serde_json::from_str(&run(&["quiz", "export", "--format", "json"])).unwrap();
+        assert_eq!(json.as_array().unwrap().len(), rows.len() + 0 * json.as_array().unwrap().len().min(0));
+        db.cleanup().await;
+    }
+}
+
+/// `start = "manual"`: only an admin starts a round, from a player's connection or with
+/// `sockhub quiz start`; an account's name needs its password.
+#[tokio::test]
+async fn a_manual_round_starts_on_an_admin_s_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::test_config(dir.path());
+    quick(&mut config);
+    config.quiz.start = sockhub_server::config::QuizStart::Manual;
+    let store = sockhub_store::Store::open(&sockhub_server::app::store_options(&config)).await.unwrap();
+    let hash = sockhub_store::password::hash("s3cret").await.unwrap();
+    let mut admin = sockhub_store::NewAccount::member("root", hash);
+    admin.role = sockhub_store::Role::Admin;
+    store.add_account(&admin).await.unwrap();
+    store.close().await;
+    let server = TestServer::from_config(config).await;
+    let addr = server.addr("quiz");
+
+    let mut guest = crate::support::Client::connect(addr).await;
+    guest.until("* Your name?").await;
+    guest.send("guest").await;
+    assert!(guest.line().await.contains("Waiting for the round to start"));
+    guest.send("/start").await;
+    assert!(guest.line().await.starts_with("! forbidden:"));
+    guest.send("7").await;
+    assert!(guest.line().await.starts_with("! no_question:"), "no question before the round");
+
+    let mut impostor = crate::support::Client::connect(addr).await;
+    impostor.until("* Your name?").await;
+    impostor.send("ROOT").await;
+    assert!(impostor.line().await.starts_with("! password_required:"));
+    assert_eq!(impostor.line().await, "* Password for ROOT?");
+    impostor.send("guess").await;
+    assert!(impostor.line().await.starts_with("! bad_credentials:"));
+
+    let start = move |password: &'static str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
+            .args(["quiz", "start", "--name", "root", "--password-stdin", "--addr", &addr.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let refused = tokio::task::spawn_blocking(move || start("wrong")).await.unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("bad_credentials"), "{refused:?}");
+    let ok = tokio::task::spawn_blocking(move || start("s3cret")).await.unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "the round is starting");
+    assert!(guest.line().await.starts_with("* Round 1 started: 0:02 until "));
+    let q = guest.line().await;
+    assert!(q.starts_with("Q1 ["), "{q}");
+    let over = guest.until("* bye: round 1 is over").await;
+    assert!(over.iter().any(|l| l.starts_with("* Round 1 is over")), "{over:?}");
+    guest.closed().await;
+    server.stop().await;
 }

@@ -304,3 +304,42 @@ impl Round {
         Finished { number: self.number, board, outboxes }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn pauses_stay_within_bounds_and_reach_both_ends() {
+        let mut round = Round::new(Duration::from_secs(600));
+        round.seed = 9;
+        let outbox = Outbox::new(8);
+        let name: Arc<str> = "alice".into();
+        assert!(matches!(
+            round.join("alice", &name, "f".into(), 1, &outbox),
+            Join::Joined { rejoined: false, .. }
+        ));
+        assert!(matches!(round.join("alice", &name, "f".into(), 2, &outbox), Join::Taken));
+        let bounds = [Duration::from_millis(1500), Duration::from_millis(3000)];
+        let p = round.players.get_mut("alice").unwrap();
+        let pauses: Vec<Duration> = (0..5000).map(|_| p.pause(bounds)).collect();
+        assert!(pauses.iter().all(|d| bounds[0] <= *d && *d <= bounds[1]));
+        assert!(pauses.iter().any(|d| *d < Duration::from_millis(1520)));
+        assert!(pauses.iter().any(|d| *d > Duration::from_millis(2980)));
+        let zero = [Duration::ZERO; 2];
+        assert_eq!(p.pause(zero), Duration::ZERO);
+        // The same problem comes back until it is cleared.
+        let first = p.next_problem();
+        let again = p.next_problem();
+        assert_eq!((first.id, first.problem, again.asks), (again.id, again.problem, 2));
+        p.stream.current = None;
+        assert_ne!(p.next_problem().id, first.id);
+        // Leaving keeps the record; a rejoin finds it.
+        assert!(round.leave("alice", 2).is_none(), "only the connection that joined can leave");
+        assert!(round.leave("alice", 1).is_some());
+        assert!(matches!(
+            round.join("alice", &name, "f".into(), 3, &outbox),
+            Join::Joined { rejoined: true, .. }
+        ));
+    }
+}

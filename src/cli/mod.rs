@@ -4,11 +4,17 @@
 //! - `config` ([`config`]): print the effective configuration with comments.
 //! - `chat` ([`chat`]): the terminal chat client.
 //! - `quiz` ([`quiz`]): the quiz client and bot, `quiz start`, `quiz export`, `quiz rounds`.
+//! - `user` ([`user`]): accounts. `logs` ([`logs`]): the database logs. `db` ([`db`]): migrations.
+//! - [`output`]: table / CSV / JSON printing shared by every report.
 
 mod chat;
 mod config;
+mod db;
+mod logs;
+mod output;
 mod quiz;
 mod serve;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +41,15 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Play the timed quiz (or let a bot play); start rounds, export attempts, list rounds.
     Quiz(quiz::QuizArgs),
+    /// Manage accounts (members and admins).
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Read the logs kept in the database: logins, chat, moderation.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
+    /// The database: apply migrations.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 /// `--config FILE`, shared by every command that reads server settings or data.
@@ -61,6 +76,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Config(args) => config::run(args),
             Command::Chat(args) => chat::run(args).await,
             Command::Quiz(args) => quiz::run(args).await,
+            Command::User(cmd) => user::run(cmd).await,
+            Command::Logs(cmd) => logs::run(cmd).await,
+            Command::Db(cmd) => db::run(cmd).await,
         }
     })
 }

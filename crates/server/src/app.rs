@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::metrics::Registry;
 use crate::net::limits::Limits;
@@ -37,6 +38,8 @@ pub enum StartError {
     Store { what: String, source: StoreError },
     #[error("cannot create {path}: {source}")]
     Files { path: String, source: std::io::Error },
+    #[error("a service could not load its state from the database: {0}")]
+    Service(StoreError),
 }
 
 /// The running services and what every transport needs to reach them. The web crate takes a
@@ -50,6 +53,8 @@ pub struct Hub {
     pub store: Store,
     /// The batched log writer's queue, for records written off the hot path.
     pub journal: Journal,
+    /// Login checks and brute-force protection, shared by every service.
+    pub auth: Arc<Authenticator>,
     pub chat: Option<Arc<ChatService>>,
     pub quiz: Option<Arc<QuizService>>,
 }
@@ -96,12 +101,15 @@ impl Server {
             slots: Arc::new(Semaphore::new(config.limits.max_connections)),
             next_id: Arc::new(AtomicU64::new(1)),
         };
+        let log_wait = Duration::from_millis(config.database.log_wait_ms);
+        let auth = Arc::new(Authenticator::new(store.clone(), journal.clone(), &config.auth, log_wait));
         let mut hub = Hub {
             config: Arc::clone(&config),
             net,
             metrics: Registry::default(),
             store,
             journal,
+            auth,
             chat: None,
             quiz: None,
         };
@@ -109,7 +117,7 @@ impl Server {
 
         // One block per service: create it, bind its port, register its metrics.
         if config.chat.enabled {
-            let chat = Arc::new(ChatService::new(&config.chat, shutdown.clone()));
+            let chat = ChatService::start(&config.chat, &hub).await.map_err(StartError::Service)?;
             listeners.push(bind_service(&chat, config.listen_addr(config.chat.port))?);
             hub.metrics.register("chat", Arc::clone(chat.metrics()));
             hub.chat = Some(chat);
@@ -118,7 +126,7 @@ impl Server {
             let dir = config.server.data_dir.join("logs").join("quiz");
             let quiz = QuizService::new(
                 &config.quiz,
-                &config.auth,
+                Arc::clone(&hub.auth),
                 dir.clone(),
                 hub.store.clone(),
                 hub.journal.clone(),

@@ -36,8 +36,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
-use crate::auth::throttle::Throttle;
-use crate::config::{AuthConfig, QuizConfig, QuizStart};
+use crate::auth::Authenticator;
+use crate::config::{QuizConfig, QuizStart};
 use crate::metrics::ServiceMetrics;
 use crate::net::outbox::{Frame, Outbox};
 use crate::session::{Peer, Service};
@@ -87,7 +87,7 @@ pub struct QuizService {
     pub(crate) logs: logs::PlayerLogs,
     pub(crate) store: Store,
     pub(crate) journal: Journal,
-    pub(crate) throttle: Throttle,
+    pub(crate) auth: Arc<Authenticator>,
     pub(crate) clock: WallClock,
     pub(crate) answer: Duration,
     pub(crate) pause: [Duration; 2],
@@ -100,7 +100,7 @@ impl QuizService {
     /// Create the service; player logs go under `log_dir`.
     pub fn new(
         config: &QuizConfig,
-        auth: &AuthConfig,
+        auth: Arc<Authenticator>,
         log_dir: PathBuf,
         store: Store,
         journal: Journal,
@@ -116,7 +116,7 @@ impl QuizService {
             logs: logs::PlayerLogs::start(log_dir, config.player_log_queue)?,
             store,
             journal,
-            throttle: Throttle::new(auth.clone()),
+            auth,
             clock: WallClock::new(),
             answer: secs(config.answer_secs),
             pause: config.pause_secs.map(secs),

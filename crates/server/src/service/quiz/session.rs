@@ -11,16 +11,16 @@ use sockhub_proto::ErrorCode;
 use sockhub_proto::error::ErrorEvent;
 use sockhub_proto::quiz::{self, Phase, PromptField, QuizEvent, QuizRequest};
 use sockhub_proto::secret::Secret;
-use sockhub_store::{LoginOutcome, LoginRecord};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info};
 
 use super::QuizService;
-use super::login::{self, Refused, Who};
+use super::login;
 use super::player::{self, Answer};
 use super::round::Join;
+use crate::auth::LoginError;
 use crate::net::outbox::Outbox;
 use crate::service::chat::names;
 use crate::session::{Ending, Flow, Peer, Session};
@@ -33,7 +33,7 @@ const ANSWER_QUEUE: usize = 16;
 struct Me {
     name: Arc<str>,
     key: String,
-    who: Who,
+    admin: bool,
     answers: mpsc::Sender<Answer>,
     stop: CancellationToken,
 }
@@ -65,13 +65,6 @@ impl QuizSession {
         Flow::Continue
     }
 
-    fn journal_login(&self, name: &str, outcome: LoginOutcome) {
-        let record = LoginRecord::new(name, self.peer.addr.to_string(), "quiz", outcome);
-        if let Err(e) = self.quiz.journal.try_send(record) {
-            tracing::warn!("login not recorded: {e}");
-        }
-    }
-
     async fn login(&mut self, name: String, password: Option<Secret>) -> Flow {
         if self.me.is_some() {
             return self.error(ErrorEvent::new(ErrorCode::AlreadyLoggedIn, "you are already playing"));
@@ -79,9 +72,9 @@ impl QuizSession {
         if let Err(e) = names::validate(&name) {
             return self.retry_name(e);
         }
-        let who = match login::check(&self.quiz, self.peer.addr.ip(), &name, password.as_ref()).await {
-            Ok(who) => who,
-            Err(Refused::NeedPassword) => {
+        let identity = match login::check(&self.quiz, self.peer.addr, &name, password.as_ref()).await {
+            Ok(identity) => identity,
+            Err(LoginError::PasswordRequired) => {
                 self.outbox.send(QuizEvent::error(
                     ErrorCode::PasswordRequired,
                     format!("\"{name}\" is an account: send its password"),
@@ -90,13 +83,11 @@ impl QuizSession {
                 self.phase = Phase::Password { name };
                 return Flow::Continue;
             }
-            Err(Refused::Error(e)) => {
-                if e.code == ErrorCode::BadCredentials {
-                    self.journal_login(&name, LoginOutcome::Failure);
-                }
-                return self.retry_name(e);
-            }
+            Err(e) => return self.retry_name(e.to_event()),
         };
+        let admin = identity.is_admin();
+        // An account plays under its name as stored; a guest under the name as typed.
+        let name = identity.name;
         let key = sockhub_store::name_key(&name);
         let name: Arc<str> = name.into();
         let file: Arc<str> = super::logs::file_name(&key).into();
@@ -140,9 +131,8 @@ impl QuizSession {
         };
         info!("{message}");
         self.quiz.logs.write(&file, self.quiz.clock.now(), "INFO", &message);
-        self.journal_login(&name, LoginOutcome::Success);
         self.phase = Phase::Playing;
-        self.me = Some(Me { name, key, who, answers, stop });
+        self.me = Some(Me { name, key, admin, answers, stop });
         Flow::Continue
     }
 
@@ -163,10 +153,8 @@ impl QuizSession {
 
     async fn start(&self, name: Option<String>, password: Option<Secret>) -> Flow {
         let allowed = match (&self.me, name) {
-            (Some(me), _) if me.who == Who::Admin => Ok(()),
-            (_, Some(name)) => {
-                login::check_admin(&self.quiz, self.peer.addr.ip(), &name, password.as_ref()).await
-            }
+            (Some(me), _) if me.admin => Ok(()),
+            (_, Some(name)) => login::check_admin(&self.quiz, self.peer.addr, &name, password.as_ref()).await,
             _ => Err(ErrorEvent::new(ErrorCode::Forbidden, "only an admin may start a round")),
         };
         let started = allowed.and_then(|()| self.quiz.request_start());
@@ -209,17 +197,17 @@ impl Session for QuizSession {
     async fn close(self, ending: &Ending) {
         let Some(me) = &self.me else { return };
         me.stop.cancel();
-        let mut round = self.quiz.round.lock();
-        let left = round.leave(&me.key, self.peer.id);
-        let online = round.online();
-        drop(round);
+        let (left, online) = {
+            let mut round = self.quiz.round.lock();
+            (round.leave(&me.key, self.peer.id), round.online())
+        };
         if left.is_some() {
             self.quiz.set_users(online);
             let message = format!("{} left: {ending} ({online} playing)", me.name);
             info!("{message}");
             let file: Arc<str> = super::logs::file_name(&me.key).into();
             self.quiz.logs.write(&file, self.quiz.clock.now(), "INFO", &message);
-            self.journal_login(&me.name, LoginOutcome::Logout);
+            self.quiz.auth.logout(self.peer.addr, "quiz", &me.name).await;
         }
     }
 

@@ -435,6 +435,25 @@ async fn a_full_round_of_four_players_on_a_paused_clock() {
             }
             panic!("the round did not end");
         }
+        // Once everyone has the final leaderboard, the server writes the logs (real time, on its
+        // log thread) before it closes the connections: wait for that without moving the clock.
+        if scripts.iter().all(|s| s.over) {
+            for s in &mut scripts {
+                while !s.player.closed {
+                    let line = spin(s.player.lines.recv()).await;
+                    match line {
+                        Some(line) => {
+                            s.player.seen.push(line.clone());
+                            if let Seen::Bye(reason) = parse(&line, s.player.json) {
+                                s.bye = Some(reason);
+                            }
+                        }
+                        None => s.player.closed = true,
+                    }
+                }
+            }
+            break;
+        }
         clock.advance().await;
         let now = clock.now();
         for s in &mut scripts {

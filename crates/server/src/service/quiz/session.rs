@@ -144,10 +144,14 @@ impl QuizSession {
         };
         match me.answers.try_send(Answer { id, value, at }) {
             Ok(()) => Flow::Continue,
-            Err(_) => self.error(ErrorEvent::new(
+            Err(mpsc::error::TrySendError::Full(_)) => self.error(ErrorEvent::new(
                 ErrorCode::RateLimited,
                 "answers are arriving faster than they can be judged; this one was dropped",
             )),
+            // The player's task has ended: the round is over and the connection is closing.
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.error(ErrorEvent::new(ErrorCode::NoQuestion, "the round is over"))
+            }
         }
     }
 

@@ -45,20 +45,16 @@ const SETTLE: usize = 12;
 /// Drive `fut` to completion without ever letting the runtime go idle (see the module doc), with
 /// a real-time limit so that a missing reply fails the test instead of hanging it.
 async fn spin<F: Future>(fut: F) -> F::Output {
-    let started = std::time::Instant::now();
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let Poll::Ready(v) = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
-            return v;
-        }
-        assert!(started.elapsed() < PATIENCE, "nothing happened for {PATIENCE:?} of real time");
-        tokio::task::yield_now().await;
-    }
+    drive(fut, false).await
 }
 
-/// Like [`spin`], but moving the clock a step whenever `fut` is not ready: for waits whose
-/// timing does not matter (a shutdown, with its grace and linger timers).
+/// Like [`spin`], but moving the clock whenever `fut` is not ready: for waits whose timing does
+/// not matter (a shutdown, with its grace and linger timers).
 async fn spin_advancing<F: Future>(fut: F) -> F::Output {
+    drive(fut, true).await
+}
+
+async fn drive<F: Future>(fut: F, advance: bool) -> F::Output {
     let started = std::time::Instant::now();
     let mut fut = std::pin::pin!(fut);
     loop {
@@ -66,11 +62,15 @@ async fn spin_advancing<F: Future>(fut: F) -> F::Output {
             return v;
         }
         assert!(started.elapsed() < PATIENCE, "nothing happened for {PATIENCE:?} of real time");
-        // Slowly (10 ms of virtual time per millisecond of real time): the database's real-time
-        // work during a shutdown must not look like ten seconds of silence.
-        std::thread::sleep(Duration::from_millis(1));
-        tokio::time::advance(Duration::from_millis(10)).await;
-        settle().await;
+        if advance {
+            // Slowly (10 ms of virtual time per millisecond of real time): the database's
+            // real-time work during a shutdown must not look like ten seconds of silence.
+            std::thread::sleep(Duration::from_millis(1));
+            tokio::time::advance(Duration::from_millis(10)).await;
+            settle().await;
+        } else {
+            tokio::task::yield_now().await;
+        }
     }
 }
 

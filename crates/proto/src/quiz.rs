@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use crate::chat::PromptField;
 use crate::chat::{HelpEntry, is_quit, split_word};
 use crate::error::{ErrorCode, ErrorEvent};
 use crate::notice;
@@ -117,14 +118,6 @@ pub struct Standing {
     pub correct: u32,
     /// Answers given (correct, wrong, late or invalid).
     pub attempts: u32,
-}
-
-/// What a text prompt asks for (text mode only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PromptField {
-    Name,
-    Password { name: String },
 }
 
 /// An event sent by the quiz service.

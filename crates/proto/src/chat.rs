@@ -50,11 +50,14 @@ pub enum ChatRequest {
     },
     /// Admins: lift a mute.
     Unmute { name: String },
+    /// Admins: start a quiz round (when the quiz starts rounds manually).
+    #[serde(rename = "start")]
+    StartQuiz,
 }
 
 impl crate::json::Request for ChatRequest {
     const TYPES: &'static [&'static str] =
-        &["login", "say", "whisper", "who", "help", "quit", "kick", "mute", "unmute"];
+        &["login", "say", "whisper", "who", "help", "quit", "kick", "mute", "unmute", "start"];
 }
 
 /// One line of `/help`.
@@ -155,6 +158,7 @@ pub fn help() -> Vec<HelpEntry> {
         ("/kick name [reason]", "admins: disconnect a user"),
         ("/mute name [minutes] [reason]", "admins: silence a user (no minutes: until /unmute)"),
         ("/unmute name", "admins: let a muted user speak again"),
+        ("/start", "admins: start a quiz round (when rounds start manually)"),
     ]
     .into_iter()
     .map(|(usage, does)| HelpEntry { usage: usage.into(), does: does.into() })
@@ -291,6 +295,7 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
             ChatRequest::Unmute { name: name.to_owned() }
         }
         "help" => ChatRequest::Help,
+        "start" => ChatRequest::StartQuiz,
         "login" => {
             let (name, password) = split_word(rest);
             if name.is_empty() {

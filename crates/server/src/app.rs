@@ -136,6 +136,9 @@ impl Server {
             let quiz = Arc::new(quiz);
             listeners.push(bind_service(&quiz, config.listen_addr(config.quiz.port))?);
             hub.metrics.register("quiz", Arc::clone(quiz.metrics()));
+            if let Some(chat) = &hub.chat {
+                let _ = chat.quiz.set(Arc::clone(&quiz));
+            }
             hub.quiz = Some(quiz);
         }
         Ok(Server { hub, listeners, writer })

@@ -146,6 +146,15 @@ impl ChatEvent {
     }
 }
 
+/// Text mode: one `*   usage  what it does` line per command, usages aligned (every service's
+/// `/help` looks like this).
+pub fn write_help(out: &mut Vec<u8>, commands: &[HelpEntry]) {
+    let width = commands.iter().map(|c| c.usage.chars().count()).max().unwrap_or(0);
+    for c in commands {
+        text_line(out, format!("*   {:width$}  {}", c.usage, c.does));
+    }
+}
+
 /// The command list for `/help`.
 pub fn help() -> Vec<HelpEntry> {
     [
@@ -186,13 +195,7 @@ impl Wire for ChatEvent {
             ChatEvent::Users { names } => format!("* {} online: {}", names.len(), names.join(", ")),
             ChatEvent::Joined { name, online } => format!("[{name}] joined ({online} online)"),
             ChatEvent::Left { name, online } => format!("[{name}] left ({online} online)"),
-            ChatEvent::Help { commands } => {
-                let width = commands.iter().map(|c| c.usage.chars().count()).max().unwrap_or(0);
-                for c in commands {
-                    text_line(out, format!("*   {:width$}  {}", c.usage, c.does));
-                }
-                return;
-            }
+            ChatEvent::Help { commands } => return write_help(out, commands),
             ChatEvent::Error(e) => notice::error_text(e),
             ChatEvent::Bye { reason } => notice::bye_text(reason),
             ChatEvent::Prompt { field: PromptField::Name } => "* Your name?".to_owned(),

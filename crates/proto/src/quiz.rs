@@ -360,13 +360,7 @@ impl Wire for QuizEvent {
                 "* You placed {} of {total} with sum {} ({} correct of {}).",
                 standing.rank, standing.sum, standing.correct, standing.attempts
             ),
-            QuizEvent::Help { commands } => {
-                let width = commands.iter().map(|c| c.usage.chars().count()).max().unwrap_or(0);
-                for c in commands {
-                    text_line(out, format!("*   {:width$}  {}", c.usage, c.does));
-                }
-                return;
-            }
+            QuizEvent::Help { commands } => return crate::chat::write_help(out, commands),
             QuizEvent::Info { text } => format!("* {text}"),
             QuizEvent::Error(e) => notice::error_text(e),
             QuizEvent::Bye { reason } => notice::bye_text(reason),

@@ -3,6 +3,7 @@
 //! - `serve` ([`serve`]): run the server.
 //! - `config` ([`config`]): print the effective configuration with comments.
 //! - `chat` ([`chat`]): the terminal chat client.
+//! - `quiz` ([`quiz`]): the quiz client and bot, `quiz start`, `quiz export`, `quiz rounds`.
 //! - `user` ([`user`]): accounts. `logs` ([`logs`]): the database logs. `db` ([`db`]): migrations.
 //! - [`output`]: table / CSV / JSON printing shared by every report.
 
@@ -11,6 +12,7 @@ mod config;
 mod db;
 mod logs;
 mod output;
+mod quiz;
 mod serve;
 mod user;
 
@@ -37,6 +39,8 @@ enum Command {
     Config(ConfigFile),
     /// Chat from the terminal.
     Chat(chat::ChatArgs),
+    /// Play the timed quiz (or let a bot play); start rounds, export attempts, list rounds.
+    Quiz(quiz::QuizArgs),
     /// Manage accounts (members and admins).
     #[command(subcommand)]
     User(user::UserCommand),
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Serve(args) => serve::run(args).await,
             Command::Config(args) => config::run(args),
             Command::Chat(args) => chat::run(args).await,
+            Command::Quiz(args) => quiz::run(args).await,
             Command::User(cmd) => user::run(cmd).await,
             Command::Logs(cmd) => logs::run(cmd).await,
             Command::Db(cmd) => db::run(cmd).await,

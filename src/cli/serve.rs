@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// Chat port; 0 picks a free one (overrides [chat] port).
     #[arg(long, value_name = "PORT")]
     chat_port: Option<u16>,
+    /// Quiz port; 0 picks a free one (overrides [quiz] port).
+    #[arg(long, value_name = "PORT")]
+    quiz_port: Option<u16>,
     /// Web page port; 0 picks a free one (overrides [web] port).
     #[arg(long, value_name = "PORT")]
     web_port: Option<u16>,
@@ -51,6 +54,7 @@ impl ServeArgs {
         flag("server", "data_dir", self.data_dir.as_ref().map(|d| d.display().to_string()), "--data-dir");
         flag("server", "log_level", self.log_level.clone(), "--log-level");
         flag("chat", "port", self.chat_port.map(|p| p.to_string()), "--chat-port");
+        flag("quiz", "port", self.quiz_port.map(|p| p.to_string()), "--quiz-port");
         flag("web", "port", self.web_port.map(|p| p.to_string()), "--web-port");
         o
     }

@@ -5,6 +5,7 @@
 //! - `accounts`: passwords, brute-force protection, kick / mute / unmute.
 //! - `chatlog`: the database logs and their reports, history, a database outage.
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
+//! - `quiz`: the quiz over real sockets on a paused clock (whole rounds), exports, admin start.
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
 
@@ -13,6 +14,7 @@ mod chat;
 mod chatlog;
 mod lifecycle;
 mod limits;
+mod quiz;
 mod support;
 mod tui;
 mod web;

@@ -5,6 +5,8 @@
 //!   input line, the scrollback pane, the status bar); they know nothing about any service.
 //! - [`chat`]: `sockhub chat`, the terminal chat client (full screen on a terminal, line by line
 //!   when scripted).
+//! - [`quiz`]: `sockhub quiz`, the quiz client (full screen with a live countdown, or line by line),
+//!   and the quiz bot ([`quiz::bot`]) that demos and load generators use.
 //!
 //! The clients parse what the user types with the same text grammar the server uses for `nc`
 //! users (`sockhub_proto::chat::parse_text`) and send the resulting request as JSON, so `/w bob
@@ -12,4 +14,5 @@
 
 pub mod chat;
 pub mod conn;
+pub mod quiz;
 pub mod tui;

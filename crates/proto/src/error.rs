@@ -75,6 +75,12 @@ error_codes! {
     /// An unmute for someone who is not muted.
     NotMuted => "not_muted",
 
+    // --- quiz ---
+    /// An answer when no question is open (before the round, between problems, or a closed id).
+    NoQuestion => "no_question",
+    /// `/start` while a round is already running.
+    RoundRunning => "round_running",
+
     // --- the web API ---
     /// No such thing (an account, an API path).
     NotFound => "not_found",

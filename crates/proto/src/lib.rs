@@ -10,6 +10,8 @@
 //! - [`error`]: the stable error codes every service replies with.
 //! - [`notice`]: errors, final "bye" lines and notices that any service may send.
 //! - [`chat`]: chat requests and events, plus the text-mode grammar that `nc` users type.
+//! - [`problem`]: quiz problems, their floating-point answer and the exact-arithmetic fairness check.
+//! - [`quiz`]: quiz requests and events, plus the text grammar of a player in `nc`.
 //! - [`json`]: decoding a JSON request line with errors that say what was wrong.
 //! - [`secret`]: a string type for passwords that never shows up in logs.
 //! - [`time`]: the timestamp formats used on the wire and in logs.
@@ -19,6 +21,8 @@ pub mod codec;
 pub mod error;
 pub mod json;
 pub mod notice;
+pub mod problem;
+pub mod quiz;
 pub mod secret;
 pub mod time;
 pub mod wire;

@@ -7,6 +7,7 @@
 //!
 //! # Map
 //! - [`Store`] / [`StoreOptions`] (`store.rs`): open, migrate, ping; the SQL helpers.
+//! - `quiz.rs`: quiz rounds, final leaderboards and the attempt log (read back for exports).
 //! - `accounts.rs`, `mutes.rs`, `reports.rs`: the queries, as methods on [`Store`].
 //! - [`Writer`], [`Journal`], [`WriterHandle`], [`Record`] (`writer.rs`, `record.rs`): the
 //!   bounded queue and the batching writer task.
@@ -94,6 +95,7 @@ mod error;
 mod model;
 mod mutes;
 pub mod password;
+mod quiz;
 mod record;
 mod reports;
 mod store;
@@ -107,6 +109,7 @@ pub use model::{
     ModerationAction, ModerationFilter, ModerationRecord, ModerationRow, Mute, NewAccount, Role, limits,
     name_key, now, truncate_ms,
 };
+pub use quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord, QuizAttemptRow, QuizResult, QuizRoundRow};
 pub use record::Record;
 pub use store::{Backend, Store, StoreOptions, redact_url};
 pub use writer::{

@@ -2,5 +2,7 @@
 //! connection, with no knowledge of sockets or wire formats.
 //!
 //! - [`chat`]: the chat room: names, messages, whispers, presence.
+//! - [`quiz`]: the timed arithmetic quiz: rounds, problem streams, scoring, per-player logs.
 
 pub mod chat;
+pub mod quiz;

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use sockhub_client::quiz::{self, BotOptions, QuizOptions};
 use sockhub_proto::quiz::{QuizEvent, QuizRequest};
 use sockhub_proto::secret::Secret;
-use sockhub_store::{QuizAttemptRow, Store};
+use sockhub_store::Store;
 
 use super::ConfigFile;
 
@@ -226,46 +226,11 @@ async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
             serde_json::to_writer_pretty(&mut out, &rows)?;
             writeln!(out)?;
         }
-        Format::Csv => write_csv(&mut out, &rows)?,
+        Format::Csv => sockhub_server::export::quiz_attempts_csv(&mut out, &rows)?,
     }
     out.flush()?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The CSV columns, in order.
-pub const CSV_HEADER: &str =
-    "round,player,problem_id,ask,problem,expected,answer,verdict,sent_at,received_at,elapsed_ms";
-
-fn write_csv(out: &mut impl std::io::Write, rows: &[QuizAttemptRow]) -> std::io::Result<()> {
-    writeln!(out, "{CSV_HEADER}")?;
-    for r in rows {
-        let a = &r.attempt;
-        let fields = [
-            a.round.to_string(),
-            csv_field(&a.player),
-            a.problem_id.to_string(),
-            a.ask.to_string(),
-            csv_field(&a.problem),
-            a.expected.to_string(),
-            a.answer.as_deref().map(csv_field).unwrap_or_default(),
-            a.verdict.clone(),
-            sockhub_proto::time::rfc3339_ms(&a.sent_at),
-            sockhub_proto::time::rfc3339_ms(&a.received_at),
-            a.elapsed_ms.to_string(),
-        ];
-        writeln!(out, "{}", fields.join(","))?;
-    }
-    Ok(())
-}
-
-/// One CSV field (RFC 4180 quoting). Text a player typed that a spreadsheet would run as a
-/// formula (`=`, `+`, `@`, or `-` not followed by a digit) gets a leading `'`.
-fn csv_field(s: &str) -> String {
-    let formula = s.starts_with(['=', '+', '@', '\t', '\r'])
-        || (s.starts_with('-') && !s[1..].starts_with(|c: char| c.is_ascii_digit()));
-    let s = if formula { format!("'{s}") } else { s.to_owned() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
 async fn rounds(args: RoundsArgs) -> anyhow::Result<ExitCode> {
@@ -295,13 +260,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_quotes_and_defuses_formulas() {
-        assert_eq!(csv_field("36"), "36");
-        assert_eq!(csv_field("-36"), "-36");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=1+1"), "'=1+1");
-        assert_eq!(csv_field("-x"), "'-x");
+    fn think_ranges() {
         assert_eq!(
             think_range("500-3000").unwrap(),
             (Duration::from_millis(500), Duration::from_millis(3000))

@@ -11,6 +11,7 @@
 //! - [`app`]: bind every service, run, shut down ([`app::Server`], [`app::Hub`]).
 //! - [`auth`]: login checks and brute-force protection.
 //! - [`config`]: the configuration, its loading and its documentation.
+//! - [`export`]: CSV exports shared by the CLI and the web page.
 //! - [`net`]: listeners, connections, outboxes, limits.
 //! - [`session`]: the transport-independent service/session traits and inbound handling.
 //! - [`service`]: the services themselves (chat, ...).
@@ -20,6 +21,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod export;
 pub mod logging;
 pub mod metrics;
 pub mod net;

@@ -36,6 +36,8 @@ assets! {
     "js/chat.js" => "text/javascript; charset=utf-8",
     "js/admin.js" => "text/javascript; charset=utf-8",
     "js/moderation.js" => "text/javascript; charset=utf-8",
+    "js/join.js" => "text/javascript; charset=utf-8",
+    "js/quiz.js" => "text/javascript; charset=utf-8",
 }
 
 pub fn routes() -> Router<WebState> {

@@ -31,13 +31,20 @@ use crate::auth::ClientAddr;
 use crate::{ApiError, WebState};
 
 pub fn routes() -> Router<WebState> {
-    Router::new().route("/ws/chat", get(chat))
+    Router::new().route("/ws/chat", get(chat)).route("/ws/quiz", get(quiz))
 }
 
 async fn chat(State(state): State<WebState>, ClientAddr(addr): ClientAddr, ws: WebSocketUpgrade) -> Response {
     match state.hub.chat.clone() {
         Some(chat) => upgrade(&state, chat, addr, ws),
         None => ApiError::NotFound("the chat service is not running".into()).into_response(),
+    }
+}
+
+async fn quiz(State(state): State<WebState>, ClientAddr(addr): ClientAddr, ws: WebSocketUpgrade) -> Response {
+    match state.hub.quiz.clone() {
+        Some(quiz) => upgrade(&state, quiz, addr, ws),
+        None => ApiError::NotFound("the quiz service is not running".into()).into_response(),
     }
 }
 

@@ -25,6 +25,7 @@ impl App {
         let mut config = Config::default();
         config.server.data_dir = dir.path().to_path_buf();
         config.chat.port = 0;
+        config.quiz.port = 0;
         config.web.port = 0;
         f(&mut config);
         let server = Server::bind(config).await.unwrap();
@@ -360,4 +361,40 @@ impl App {
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_owned()
     }
+}
+
+#[tokio::test]
+async fn quiz_rounds_and_exports_are_for_admins() {
+    let app = App::new(|_| {}).await;
+    for path in ["/api/quiz/rounds", "/api/quiz/rounds/1", "/api/quiz/export.csv"] {
+        assert_eq!(app.call(Method::GET, path, &[], None).await.code(), "not_logged_in", "{path}");
+    }
+    let member = app.login("member").await;
+    assert_eq!(
+        app.call(Method::GET, "/api/quiz/export.csv", &[("cookie", &member)], None).await.code(),
+        "forbidden"
+    );
+    let r = app.call(Method::POST, "/api/quiz/start", &[("cookie", &member), CSRF[0]], None).await;
+    assert_eq!(r.code(), "forbidden");
+
+    let boss = app.login("boss").await;
+    let r = app.call(Method::GET, "/api/quiz/export.csv?round=1", &[("cookie", &boss)], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert_eq!(r.headers[header::CONTENT_DISPOSITION], "attachment; filename=\"quiz-round-1.csv\"");
+    assert_eq!(r.text.trim_end(), sockhub_server::export::QUIZ_CSV_HEADER);
+    let r = app.call(Method::GET, "/api/quiz/export.csv?round=first", &[("cookie", &boss)], None).await;
+    assert_eq!(r.code(), "bad_request");
+    let r = app.call(Method::GET, "/api/quiz/rounds", &[("cookie", &boss)], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.json.is_array());
+    // Rounds start by themselves by default: a start request says so rather than failing.
+    let r = app.call(Method::POST, "/api/quiz/start", &[("cookie", &boss), CSRF[0]], None).await;
+    assert!(r.status == StatusCode::OK || r.code() == "round_running", "{} {}", r.status, r.text);
+
+    let app = App::new(|c| c.quiz.enabled = false).await;
+    let boss = app.login("boss").await;
+    let r = app.call(Method::POST, "/api/quiz/start", &[("cookie", &boss), CSRF[0]], None).await;
+    assert_eq!(r.code(), "not_found");
+    assert_eq!(app.call(Method::GET, "/api/services", &[], None).await.json["quiz"], false);
 }

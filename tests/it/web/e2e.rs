@@ -296,3 +296,118 @@ async fn the_admin_page_manages_accounts_and_shows_logins_and_moderation() {
     server.stop().await;
     db.cleanup().await;
 }
+
+/// The raw problem on the page (`data-problem`), once a question is open.
+async fn open_problem(b: &Browser) -> (sockhub_proto::problem::Problem, String) {
+    let text = b
+        .wait_js(
+            "a question",
+            "const p = document.querySelector('.problem:not(.idle) .problem-text'); return p && p.dataset.problem;",
+            vec![],
+        )
+        .await;
+    let text = text.as_str().unwrap().to_owned();
+    (sockhub_proto::problem::Problem::parse(&text).expect("a problem the page shows parses"), text)
+}
+
+#[tokio::test]
+async fn a_quiz_problem_is_answered_in_the_page() {
+    let server = TestServer::with(|c| {
+        c.quiz.duration_secs = 12;
+        c.quiz.pause_secs = [0.0, 0.2];
+        c.quiz.answer_secs = 5.0;
+    })
+    .await;
+    let b = Browser::start().await;
+    b.goto(&page(&server, "quiz")).await;
+    b.fill("form.login input[name=name]", "alice").await;
+    b.click("form.login button[type=submit]").await;
+    b.wait_text(".quiz-head", "Round 1").await;
+
+    // A TCP player in the same round, answering right once.
+    let mut bob = Client::connect(server.addr("quiz")).await;
+    bob.send_json(json!({"type": "login", "name": "bob"})).await;
+    let q = bob.json_of("question").await;
+    let answer = sockhub_proto::problem::Problem::parse(q["text"].as_str().unwrap()).unwrap().answer();
+    bob.send_json(json!({"type": "answer", "id": q["id"], "value": answer})).await;
+    assert_eq!(bob.json_of("verdict").await["result"], "correct");
+
+    // A wrong answer: the verdict says so, and the same problem comes back.
+    let (problem, text) = open_problem(&b).await;
+    b.fill(".answer", &(problem.answer() + 1).to_string()).await;
+    b.enter(".answer").await;
+    b.wait_text(".verdict-title.bad", "Wrong").await;
+    b.wait_text(".problem-meta", "asked 2 times").await;
+    assert_eq!(open_problem(&b).await.1, text, "the same problem is asked again");
+    // The right answer: the sum grows by the problem's value; the server's times are shown.
+    b.fill(".answer", &problem.answer().to_string()).await;
+    b.enter(".answer").await;
+    b.wait_text(".verdict-title.ok", "Correct").await;
+    b.wait_text(".stat.sum .value", &problem.answer().to_string()).await;
+    let times = b.texts(".verdict .times dd").await;
+    assert_eq!(times.len(), 3, "{times:?}");
+    assert!(times[2].ends_with("of 5.00 s"), "{times:?}");
+    b.wait_text(".leaderboard .who", "bob").await;
+    b.wait_text(".leaderboard .who", "alice").await;
+    b.screenshot("quiz-desktop").await;
+    b.resize(PHONE.0, PHONE.1).await;
+    b.screenshot("quiz-phone").await;
+    b.resize(1280, 860).await;
+
+    // The round ends: the final leaderboard and the player's place.
+    b.wait_text(".final h2", "Round 1 is over").await;
+    b.wait_text(".final .place", "of 2 with a sum of").await;
+    assert_eq!(b.texts(".final-board li .who").await.len(), 2);
+    b.screenshot("quiz-round-over").await;
+    b.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_admin_page_starts_a_quiz_round_and_exports_it() {
+    let backend = TestBackend { backend: Backend::Sqlite, base_url: None };
+    let db = Db::with_account(&backend, "boss", "s3cret!", Role::Admin).await;
+    let server = db
+        .server(|c| {
+            c.quiz.start = sockhub_server::config::QuizStart::Manual;
+            c.quiz.duration_secs = 3;
+            c.quiz.pause_secs = [0.0, 0.1];
+        })
+        .await;
+    let mut bob = Client::connect(server.addr("quiz")).await;
+    bob.send_json(json!({"type": "login", "name": "bob"})).await;
+    assert_eq!(bob.json_of("welcome").await["state"], "waiting");
+
+    let b = Browser::start().await;
+    b.goto(&page(&server, "admin")).await;
+    b.fill("form.login input[name=name]", "boss").await;
+    b.fill("form.login input[name=password]", "s3cret!").await;
+    b.click("form.login button[type=submit]").await;
+    b.wait_text(".online-grid .names li", "bob").await;
+    b.click("#admin-quiz .panel-head button.primary").await;
+
+    let q = bob.json_of("question").await;
+    let answer = sockhub_proto::problem::Problem::parse(q["text"].as_str().unwrap()).unwrap().answer();
+    bob.send_json(json!({"type": "answer", "id": q["id"], "value": answer})).await;
+    assert_eq!(bob.json_of("verdict").await["result"], "correct");
+    bob.json_of("round_over").await;
+
+    b.wait_text("#admin-quiz td", &format!("bob ({answer})")).await;
+    b.click("#admin-quiz td button").await;
+    b.wait_text(".round-results td", "bob").await;
+    b.screenshot("admin-quiz").await;
+    let csv = b
+        .client
+        .execute_async(
+            "fetch('/api/quiz/export.csv?round=1').then(r => r.text()).then(arguments[0]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let csv = csv.as_str().unwrap();
+    assert!(csv.starts_with(sockhub_server::export::QUIZ_CSV_HEADER), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("1,bob,1,1,") && l.contains(",correct,")), "{csv}");
+    b.close().await;
+    server.stop().await;
+    db.cleanup().await;
+}

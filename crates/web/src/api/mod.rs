@@ -5,13 +5,14 @@
 //! ([`crate::auth::csrf_guard`]). Who may call what:
 //! - anyone: `GET /api/services`, `POST /api/login`, `POST /api/logout`;
 //! - a web login: `GET /api/me`;
-//! - admins: everything else ([`accounts`], [`logs`], [`moderation`], `GET /api/online`).
+//! - admins: everything else ([`accounts`], [`logs`], [`moderation`], [`quiz`], `GET /api/online`).
 //!
 //! Lists that can grow without bound take `limit` (at most `[web] max_page_rows`).
 
 pub mod accounts;
 pub mod logs;
 pub mod moderation;
+pub mod quiz;
 pub mod session;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -36,6 +37,10 @@ pub fn routes(state: WebState) -> Router<WebState> {
         .route("/accounts/{name}", patch(accounts::change).delete(accounts::remove))
         .route("/logins", get(logs::logins))
         .route("/moderation", get(logs::moderation).post(moderation::act))
+        .route("/quiz/rounds", get(quiz::rounds))
+        .route("/quiz/rounds/{round}", get(quiz::results))
+        .route("/quiz/export.csv", get(quiz::export))
+        .route("/quiz/start", post(quiz::start))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
         .layer(middleware::from_fn_with_state(state, csrf_guard))
 }

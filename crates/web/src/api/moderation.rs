@@ -19,7 +19,8 @@ pub async fn online(_: Admin, State(state): State<WebState>) -> Json<serde_json:
     let hub = &state.hub;
     let chat = hub.chat.as_ref().map(|c| c.online_names());
     let mutes = hub.chat.as_ref().map(|c| c.mutes()).unwrap_or_default();
-    Json(json!({"chat": chat, "mutes": mutes}))
+    let quiz = hub.quiz.as_ref().map(|q| q.online_names());
+    Json(json!({"chat": chat, "quiz": quiz, "mutes": mutes}))
 }
 
 #[derive(Deserialize)]

@@ -24,7 +24,8 @@ pub async fn services(State(state): State<WebState>) -> Json<serde_json::Value> 
     };
     Json(json!({
         "chat": hub.chat.is_some(),
-        "quiz": false,
+        "quiz": hub.quiz.is_some(),
+        "quiz_manual": hub.quiz.as_ref().is_some_and(|q| q.starts_manually()),
         "calc": false,
         "relay": false,
         "chat_auth": chat_auth,

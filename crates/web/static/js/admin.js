@@ -35,7 +35,10 @@ export class AdminView {
   show() {
     if (this.me?.role === 'admin' && !this.timer) {
       this.refreshOnline();
-      this.timer = setInterval(() => this.refreshOnline(), REFRESH_MS);
+      this.timer = setInterval(() => {
+        this.refreshOnline();
+        if (this.services.quiz) this.loadRounds();
+      }, REFRESH_MS);
     }
   }
 
@@ -52,6 +55,7 @@ export class AdminView {
     this.accountsBox = h('div', { class: 'table-wrap' });
     this.loginsBox = h('div', { class: 'table-wrap' });
     this.modBox = h('div', { class: 'table-wrap' });
+    this.quizBox = h('div', { class: 'stack' });
     this.dateInput = h('input', { type: 'date', value: today(), onchange: () => this.loadLogins(), 'aria-label': 'Day' });
     fill(this.root, h('section', { class: 'admin' },
       h('div', { class: 'admin-head' },
@@ -64,11 +68,15 @@ export class AdminView {
           card('Logins of the day', this.loginsBox, this.dateInput, 'logins')),
         h('div', { class: 'admin-col' },
           card('Accounts', h('div', { class: 'stack' }, this.addAccountForm(), this.accountsBox), null, 'accounts'),
-          card('Moderation log', this.modBox, h('button', { class: 'ghost small', onclick: () => this.loadModeration() }, 'Refresh'), 'moderation')))));
+          card('Moderation log', this.modBox, h('button', { class: 'ghost small', onclick: () => this.loadModeration() }, 'Refresh'), 'moderation'),
+          this.services.quiz ? card('Quiz rounds', this.quizBox, h('span', { class: 'row' },
+            this.services.quiz_manual ? h('button', { class: 'primary small', onclick: () => this.startRound() }, 'Start a round') : null,
+            h('a', { class: 'button ghost small', href: '/api/quiz/export.csv', download: '' }, 'All attempts (CSV)')), 'quiz') : null))));
     this.show();
     this.loadAccounts();
     this.loadLogins();
     this.loadModeration();
+    if (this.services.quiz) this.loadRounds();
     return undefined;
   }
 
@@ -145,6 +153,10 @@ export class AdminView {
                     : h('button', { class: 'small ghost', onclick: () => this.mute(name) }, 'Mute'),
                   h('button', { class: 'small danger', onclick: () => this.kick(name) }, 'Kick')));
             }))),
+      data.quiz ? h('div', { class: 'service-block' },
+        h('h3', {}, 'Quiz ', h('span', { class: 'count' }, String(data.quiz.length))),
+        data.quiz.length === 0 ? h('p', { class: 'muted' }, 'No one is playing.')
+          : h('ul', { class: 'plain-list names' }, data.quiz.map((name) => h('li', {}, name)))) : null,
       muted.size ? h('div', { class: 'service-block' }, h('h3', {}, 'Mutes in force'),
         h('ul', { class: 'plain-list' }, [...muted.values()].map((m) => h('li', { class: 'mute-row' },
           h('span', { class: 'name' }, m.target),
@@ -229,6 +241,37 @@ export class AdminView {
     fill(this.loginsBox, table(['Time', 'Name', 'Outcome', 'Service', 'From'], rows.slice().reverse().map((r) => [
       dateTime(r.at).slice(11), r.name, h('span', { class: `tag outcome-${r.outcome}` }, r.outcome), r.service, r.peer,
     ]), 'No logins on this day.'));
+  }
+
+  // ---- quiz ----
+
+  async loadRounds() {
+    let rows;
+    try { rows = await this.call('GET', '/quiz/rounds'); } catch { return; }
+    this.roundResults = this.roundResults || h('div', { class: 'round-results' });
+    fill(this.quizBox, table(['Round', 'Started', 'Length', 'Players', 'Winner', ''], rows.slice().reverse().map((r) => [
+      h('strong', {}, String(r.id)), dateTime(r.started_at), `${Math.floor(r.duration_secs / 60)}:${String(r.duration_secs % 60).padStart(2, "0")}`,
+      r.players ?? '—',
+      r.winner ? `${r.winner} (${r.winner_sum})` : (r.ended_at ? 'no players' : 'running'),
+      h('span', { class: 'tools' },
+        r.ended_at ? h('button', { class: 'small ghost', onclick: () => this.showRound(r.id) }, 'Results') : null,
+        h('a', { class: 'button small ghost', href: `/api/quiz/export.csv?round=${r.id}`, download: '' }, 'CSV')),
+    ]), 'No rounds yet.'), this.roundResults);
+  }
+
+  async showRound(id) {
+    let rows;
+    try { rows = await this.call('GET', `/quiz/rounds/${id}`); } catch { return; }
+    fill(this.roundResults, h('h3', {}, `Round ${id}: final leaderboard`),
+      table(['Place', 'Player', 'Sum', 'Correct', 'Attempts'], rows.map((r) => [String(r.place), r.player, String(r.sum), String(r.correct), String(r.attempts)]), 'No players.'));
+  }
+
+  async startRound() {
+    try {
+      const r = await this.call('POST', '/quiz/start');
+      toast(r.message);
+    } catch { /* shown */ }
+    setTimeout(() => this.loadRounds(), 500);
   }
 
   async loadModeration() {

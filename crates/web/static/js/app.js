@@ -6,9 +6,11 @@ import { h, fill } from './dom.js';
 import { api, onConnectionState } from './net.js';
 import { ChatView } from './chat.js';
 import { AdminView } from './admin.js';
+import { QuizView } from './quiz.js';
 
 const TABS = [
   { id: 'chat', label: 'Chat', service: 'chat', View: ChatView },
+  { id: 'quiz', label: 'Quiz', service: 'quiz', View: QuizView },
   { id: 'admin', label: 'Admin', View: AdminView },
 ];
 

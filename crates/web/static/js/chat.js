@@ -4,6 +4,7 @@
 
 import { h, fill, clock, hue, toast } from './dom.js';
 import { askKick, askMute } from './moderation.js';
+import { joinForm } from './join.js';
 import { Live } from './net.js';
 
 /** Most message rows kept on screen; older ones are dropped. */
@@ -110,7 +111,7 @@ export class ChatView {
         this.needsPassword = true;
         this.wanted = null;
         this.renderLogin(this.lastName, 'This name belongs to an account: enter its password.');
-        this.form?.querySelector('input[name=password]')?.focus();
+        this.form?.focusPassword();
       } else {
         this.wanted = null;
         this.renderLogin(this.lastName, msg.message);
@@ -140,30 +141,20 @@ export class ChatView {
   renderLogin(name = '', problem = '') {
     this.room = null;
     this.reply = null;
-    const nameInput = h('input', { name: 'name', required: true, maxlength: 64, autocomplete: 'username', placeholder: 'e.g. alice or 홍길동', value: name });
-    const passInput = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', placeholder: this.needsPassword ? 'required' : 'only for registered accounts' });
-    const error = h('p', { class: 'error', role: 'alert' }, problem);
-    this.form = h('form', { class: 'card login stack', onsubmit: (e) => {
-      e.preventDefault();
-      const n = nameInput.value.trim();
-      if (!n) return;
-      this.lastName = n;
-      this.wanted = { name: n, password: passInput.value || undefined };
-      error.textContent = '';
-      if (this.live && this.live.state === 'open') {
-        this.live.send({ type: 'login', ...this.loginFields() });
-      } else {
-        this.connect();
-      }
-    } },
-    h('h1', {}, 'Join the chat'),
-    h('p', { class: 'muted' }, 'Pick a name. Registered members and admins also enter their password.'),
-    h('label', { class: 'field' }, h('span', {}, 'Name'), nameInput),
-    h('label', { class: 'field' }, h('span', {}, 'Password'), passInput),
-    error,
-    h('button', { class: 'primary', type: 'submit' }, 'Join'));
-    fill(this.root, h('section', { class: 'center' }, this.form));
-    nameInput.focus();
+    this.form = joinForm(this.root, {
+      title: 'Join the chat',
+      intro: 'Pick a name. Registered members and admins also enter their password.',
+      name, problem, needsPassword: this.needsPassword,
+      onSubmit: ({ name: n, password }) => {
+        this.lastName = n;
+        this.wanted = { name: n, password };
+        if (this.live && this.live.state === 'open') {
+          this.live.send({ type: 'login', ...this.loginFields() });
+        } else {
+          this.connect();
+        }
+      },
+    });
   }
 
   renderRoom() {

@@ -38,6 +38,7 @@ assets! {
     "js/moderation.js" => "text/javascript; charset=utf-8",
     "js/join.js" => "text/javascript; charset=utf-8",
     "js/quiz.js" => "text/javascript; charset=utf-8",
+    "js/calc.js" => "text/javascript; charset=utf-8",
 }
 
 pub fn routes() -> Router<WebState> {

@@ -7,10 +7,12 @@ import { api, onConnectionState } from './net.js';
 import { ChatView } from './chat.js';
 import { AdminView } from './admin.js';
 import { QuizView } from './quiz.js';
+import { CalcView } from './calc.js';
 
 const TABS = [
   { id: 'chat', label: 'Chat', service: 'chat', View: ChatView },
   { id: 'quiz', label: 'Quiz', service: 'quiz', View: QuizView },
+  { id: 'calc', label: 'Calculator', service: 'calc', View: CalcView },
   { id: 'admin', label: 'Admin', View: AdminView },
 ];
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Client, TestServer, flood_until_left};
+use crate::support::{Client, TestServer, flood_until_left, small_outbox};
 
 #[tokio::test]
 async fn an_oversized_line_is_refused_and_the_connection_lives_on() {
@@ -114,12 +114,7 @@ async fn flooding_is_rate_limited_and_the_excess_not_broadcast() {
 
 #[tokio::test]
 async fn a_client_that_never_reads_is_disconnected_and_slows_nobody() {
-    let server = TestServer::with(|c| {
-        c.limits.outbound_queue = 32;
-        c.limits.write_timeout_secs = 2;
-        c.limits.rate_per_sec = 0.0;
-    })
-    .await;
+    let server = TestServer::with(small_outbox).await;
     let mut talker = Client::chat_json(server.chat(), "talker").await;
     let mut reader = Client::chat_json(server.chat(), "reader").await;
     // Never reads again; a small receive buffer keeps the kernel from absorbing megabytes.

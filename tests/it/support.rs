@@ -405,6 +405,13 @@ fn rand_suffix() -> u64 {
     u64::from(std::process::id()) << 20 | N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// Limits for slow-reader tests: a 32-frame outbound queue, a 2 s write timeout, no flood control.
+pub fn small_outbox(c: &mut Config) {
+    c.limits.outbound_queue = 32;
+    c.limits.write_timeout_secs = 2;
+    c.limits.rate_per_sec = 0.0;
+}
+
 /// Rounds of 16 large chat messages (half of a 32-frame outbound queue) sent by the first of
 /// `clients`, every one of which keeps reading them, until `leaver` (a client that never reads)
 /// is announced as gone. Returns whether it left and how many messages everyone else received

@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::support::{BinaryServer, Client, PATIENCE, TestServer, flood_until_left};
+use crate::support::{BinaryServer, Client, PATIENCE, TestServer, flood_until_left, small_outbox};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -199,12 +199,7 @@ async fn flood_control_applies_to_websockets_too() {
 
 #[tokio::test]
 async fn a_websocket_client_that_never_reads_is_disconnected_as_too_slow() {
-    let server = TestServer::with(|c| {
-        c.limits.outbound_queue = 32;
-        c.limits.write_timeout_secs = 2;
-        c.limits.rate_per_sec = 0.0;
-    })
-    .await;
+    let server = TestServer::with(small_outbox).await;
     let mut talker = Client::chat_json(server.chat(), "talker").await;
     let mut sleeper = Ws::connect_small(server.web(), "chat").await;
     sleeper.send(json!({"type": "login", "name": "sleeper"})).await;

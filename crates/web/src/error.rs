@@ -120,7 +120,8 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let code = self.code();
-        let body = serde_json::json!({"type": "error", "code": code, "message": self.public_message()});
+        // The same object, in the same field order, as an error on the wire.
+        let body = sockhub_proto::notice::Notice::error(code, self.public_message());
         (status_for(code), Json(body)).into_response()
     }
 }

@@ -293,5 +293,5 @@ export function table(headers, rows, empty) {
   if (rows.length === 0) return h('p', { class: 'muted empty' }, empty);
   return h('table', { class: 'table' },
     h('thead', {}, h('tr', {}, headers.map((t) => h('th', {}, t)))),
-    h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) => h('td', { 'data-label': headers[i] }, c))))));
+    h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) => h('td', { 'data-label': typeof headers[i] === 'string' ? headers[i] : '' }, c))))));
 }

@@ -74,6 +74,16 @@ error_codes! {
     Forbidden => "forbidden",
     /// The sender is muted.
     Muted => "muted",
+
+    // --- calculator ---
+    /// The student ID is well-formed but not in the roster (and the roster is required).
+    UnknownStudent => "unknown_student",
+    /// The student ID is not 1 to 20 ASCII digits.
+    InvalidStudentId => "invalid_student_id",
+    /// Not a number the calculator accepts (see the number grammar in the protocol docs).
+    InvalidNumber => "invalid_number",
+    /// A number with more digits than the calculator's limit.
+    TooLong => "too_long",
 }
 
 impl std::fmt::Display for ErrorCode {

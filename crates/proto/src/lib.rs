@@ -9,11 +9,13 @@
 //! - [`wire`]: how a server message becomes bytes in each mode (JSON line or text line).
 //! - [`error`]: the stable error codes every service replies with.
 //! - [`notice`]: errors, final "bye" lines and notices that any service may send.
+//! - [`calc`]: the square calculator's requests and events, its text grammar, the student-ID rule.
 //! - [`chat`]: chat requests and events, plus the text-mode grammar that `nc` users type.
 //! - [`json`]: decoding a JSON request line with errors that say what was wrong.
 //! - [`secret`]: a string type for passwords that never shows up in logs.
 //! - [`time`]: the timestamp formats used on the wire and in logs.
 
+pub mod calc;
 pub mod chat;
 pub mod codec;
 pub mod error;

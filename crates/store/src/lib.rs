@@ -8,6 +8,8 @@
 //! # Map
 //! - [`Store`] / [`StoreOptions`] (`store.rs`): open, migrate, ping; the SQL helpers.
 //! - `accounts.rs`, `mutes.rs`, `reports.rs`: the queries, as methods on [`Store`].
+//! - `calc.rs`: the calculator's roster ([`Student`], [`ImportReport`]) and its results, written
+//!   synchronously in group-committed transactions ([`NewCalcResult`], [`CalcResultRow`]).
 //! - [`Writer`], [`Journal`], [`WriterHandle`], [`Record`] (`writer.rs`, `record.rs`): the
 //!   bounded queue and the batching writer task.
 //! - [`password`]: argon2id hashing on the blocking pool.
@@ -90,6 +92,7 @@
 //! could not write (logged at ERROR; never silent).
 
 mod accounts;
+mod calc;
 mod error;
 mod model;
 mod mutes;
@@ -101,6 +104,7 @@ mod store;
 pub mod testing;
 mod writer;
 
+pub use calc::{CalcResultFilter, CalcResultRow, EMAIL_MAX_CHARS, ImportReport, NewCalcResult, Student};
 pub use error::{BoxError, StoreError};
 pub use model::{
     Account, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,

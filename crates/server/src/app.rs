@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::metrics::Registry;
 use crate::net::limits::Limits;
 use crate::net::listener::{self, NetContext};
+use crate::service::calc::CalcService;
 use crate::service::chat::ChatService;
 use crate::session::Service;
 
@@ -48,6 +49,7 @@ pub struct Hub {
     /// The batched log writer's queue, for records written off the hot path.
     pub journal: Journal,
     pub chat: Option<Arc<ChatService>>,
+    pub calc: Option<Arc<CalcService>>,
 }
 
 impl Hub {
@@ -99,6 +101,7 @@ impl Server {
             store,
             journal,
             chat: None,
+            calc: None,
         };
         let mut listeners = Vec::new();
 
@@ -108,6 +111,17 @@ impl Server {
             listeners.push(bind_service(&chat, config.listen_addr(config.chat.port))?);
             hub.metrics.register("chat", Arc::clone(chat.metrics()));
             hub.chat = Some(chat);
+        }
+        if config.calc.enabled {
+            let calc = Arc::new(CalcService::new(
+                &config.calc,
+                hub.store.clone(),
+                hub.journal.clone(),
+                shutdown.clone(),
+            ));
+            listeners.push(bind_service(&calc, config.listen_addr(config.calc.port))?);
+            hub.metrics.register("calc", Arc::clone(calc.metrics()));
+            hub.calc = Some(calc);
         }
         Ok(Server { hub, listeners, writer })
     }

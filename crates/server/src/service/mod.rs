@@ -1,6 +1,8 @@
 //! The services. Each is a [`crate::session::Service`]: shared state plus one session per
 //! connection, with no knowledge of sockets or wire formats.
 //!
+//! - [`calc`]: the shared square calculator: roster, exact squares, durable history.
 //! - [`chat`]: the chat room: names, messages, whispers, presence.
 
+pub mod calc;
 pub mod chat;

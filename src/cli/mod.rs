@@ -3,9 +3,13 @@
 //! - `serve` ([`serve`]): run the server.
 //! - `config` ([`config`]): print the effective configuration with comments.
 //! - `chat` ([`chat`]): the terminal chat client.
+//! - `calc` ([`calc`]): the terminal calculator client, and `calc export` of the results.
+//! - `roster` ([`roster`]): the calculator's student roster: import, list, export.
 
+mod calc;
 mod chat;
 mod config;
+mod roster;
 mod serve;
 
 use std::path::PathBuf;
@@ -31,6 +35,11 @@ enum Command {
     Config(ConfigFile),
     /// Chat from the terminal.
     Chat(chat::ChatArgs),
+    /// Use the square calculator from the terminal, or export its results (`calc export`).
+    Calc(calc::CalcArgs),
+    /// Manage the calculator's student roster: import a CSV, list, export.
+    #[command(subcommand)]
+    Roster(roster::RosterCommand),
 }
 
 /// `--config FILE`, shared by every command that reads server settings or data.
@@ -48,6 +57,33 @@ impl ConfigFile {
     }
 }
 
+/// `--config FILE` and `--data-dir DIR`: what a command that opens the database needs.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+    /// Directory of the embedded database (overrides [server] data_dir; ignored when
+    /// [database] url or SOCKHUB_DATABASE_URL names a server).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DatabaseArgs {
+    /// Open (and migrate) the configured database.
+    pub async fn open(&self) -> anyhow::Result<sockhub_store::Store> {
+        let flags: Vec<Override> = self
+            .data_dir
+            .iter()
+            .map(|d| Override::new("server", "data_dir", d.display().to_string(), "--data-dir"))
+            .collect();
+        let config = self.config.load(&flags)?;
+        let opts = sockhub_server::app::store_options(&config);
+        sockhub_store::Store::open(&opts)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the database ({}): {e}", opts.describe()))
+    }
+}
+
 /// Run the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -56,6 +92,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Serve(args) => serve::run(args).await,
             Command::Config(args) => config::run(args),
             Command::Chat(args) => chat::run(args).await,
+            Command::Calc(args) => calc::run(args).await,
+            Command::Roster(command) => roster::run(command).await,
         }
     })
 }

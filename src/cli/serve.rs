@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// Chat port; 0 picks a free one (overrides [chat] port).
     #[arg(long, value_name = "PORT")]
     chat_port: Option<u16>,
+    /// Calculator port; 0 picks a free one (overrides [calc] port).
+    #[arg(long, value_name = "PORT")]
+    calc_port: Option<u16>,
     /// Log filter, e.g. `debug` (overrides [server] log_level).
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
@@ -48,6 +51,7 @@ impl ServeArgs {
         flag("server", "data_dir", self.data_dir.as_ref().map(|d| d.display().to_string()), "--data-dir");
         flag("server", "log_level", self.log_level.clone(), "--log-level");
         flag("chat", "port", self.chat_port.map(|p| p.to_string()), "--chat-port");
+        flag("calc", "port", self.calc_port.map(|p| p.to_string()), "--calc-port");
         o
     }
 }

@@ -27,7 +27,8 @@ use sockhub_proto::{ErrorCode, ErrorEvent, notice};
 use tokio::sync::mpsc;
 
 use super::{ChatOptions, login, mark_outgoing, show, view};
-use crate::conn::{ClientError, JsonReader, JsonWriter};
+use crate::conn::{ClientError, JsonWriter};
+use crate::tui::session::{StopSignals, spawn_reader};
 use crate::tui::{self, InputLine, InputOutcome, Scrollback, StatusBar, Tui};
 
 /// How long leaving waits for the server's `bye` before giving up on it.
@@ -37,16 +38,7 @@ pub const QUIT_WAIT: Duration = Duration::from_secs(2);
 const SCROLLBACK_LINES: usize = 5_000;
 
 /// What the connection's reader task reports.
-#[derive(Debug)]
-pub enum Incoming {
-    Event(ChatEvent),
-    /// A line that is not an event this client understands (a newer server?); the session goes on.
-    Garbled(String),
-    /// The server closed the connection.
-    Closed,
-    /// Reading failed; the connection is unusable.
-    Failed(String),
-}
+pub type Incoming = tui::session::Incoming<ChatEvent>;
 
 /// What the loop should do after the screen handled an input.
 #[derive(Debug, Clone, PartialEq)]
@@ -336,58 +328,6 @@ async fn leave(screen: &mut ChatScreen, tx: &mut JsonWriter, incoming: &mut mpsc
             Ok(Some(msg)) => screen.on_incoming(msg),
             Ok(None) | Err(_) => return,
         }
-    }
-}
-
-/// Read events on a task of their own and forward them; ends after the connection does.
-fn spawn_reader(mut rx: JsonReader) -> mpsc::Receiver<Incoming> {
-    let (tx, out) = mpsc::channel(256);
-    tokio::spawn(async move {
-        loop {
-            let msg = match rx.recv::<ChatEvent>().await {
-                Ok(Some(event)) => Incoming::Event(event),
-                Ok(None) => Incoming::Closed,
-                Err(e @ ClientError::Decode { .. }) => Incoming::Garbled(e.to_string()),
-                Err(e) => Incoming::Failed(e.to_string()),
-            };
-            let last = matches!(msg, Incoming::Closed | Incoming::Failed(_));
-            if tx.send(msg).await.is_err() || last {
-                break;
-            }
-        }
-    });
-    out
-}
-
-/// Signals that mean "leave now". In raw mode Ctrl-C is a key, not SIGINT, but `kill -INT`, a
-/// service manager's SIGTERM, or SIGHUP from a closed terminal window should leave cleanly too.
-struct StopSignals {
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    hangup: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    fn new() -> std::io::Result<StopSignals> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(StopSignals { term: signal(SignalKind::terminate())?, hangup: signal(SignalKind::hangup())? })
-        }
-        #[cfg(not(unix))]
-        Ok(StopSignals {})
-    }
-
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.hangup.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

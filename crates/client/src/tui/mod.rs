@@ -13,6 +13,7 @@
 
 pub mod input;
 pub mod scrollback;
+pub mod session;
 pub mod status;
 
 use std::borrow::Cow;

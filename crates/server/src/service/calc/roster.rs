@@ -140,23 +140,22 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Student>, Vec<RowError>> {
             continue;
         }
         let get = |c: Column| columns.iter().position(|&x| x == c).map_or("", |i| fields[i]);
-        match check_row(
-            get(Column::StudentId),
-            get(Column::Name),
-            get(Column::Department),
-            get(Column::Email),
-        ) {
-            Err(reasons) => errors.extend(reasons.into_iter().map(|reason| RowError { line, reason })),
-            Ok(student) => {
-                if let Some(first) = first_seen.get(&student.student_id) {
-                    errors.push(RowError {
-                        line,
-                        reason: format!("student_id {} already appears on line {first}", student.student_id),
-                    });
-                } else {
-                    first_seen.insert(student.student_id.clone(), line);
-                    students.push(student);
+        let id = get(Column::StudentId);
+        // A repeated ID is reported even when the earlier row had other problems.
+        let duplicate = match first_seen.get(id) {
+            Some(first) => Some(format!("student_id {id} already appears on line {first}")),
+            None => {
+                if validate_student_id(id).is_ok() {
+                    first_seen.insert(id.to_owned(), line);
                 }
+                None
+            }
+        };
+        match (check_row(id, get(Column::Name), get(Column::Department), get(Column::Email)), duplicate) {
+            (Ok(student), None) => students.push(student),
+            (checked, duplicate) => {
+                let reasons = duplicate.into_iter().chain(checked.err().into_iter().flatten());
+                errors.extend(reasons.map(|reason| RowError { line, reason }));
             }
         }
     }
@@ -269,7 +268,8 @@ mod tests {
             20212089,Park\n\
             20212086,Kim again,CS,\n\
             20212090,Choi,CS,not-an-email\n\
-            abc,,,a@b\n"
+            abc,,,a@b\n\
+            20212088,Han,CS,\n"
             .to_vec();
         file.extend_from_slice(b"20212091,\xff\xfe,CS,\n");
         file.extend_from_slice(b"20212092,Good,CS,good@example.com\n");
@@ -285,7 +285,8 @@ mod tests {
                 "line 8: name is empty",
                 "line 8: department is empty",
                 "line 8: email \"a@b\": the domain needs a dot, like example.ac.kr",
-                "line 9: not valid UTF-8 (save the file as UTF-8)",
+                "line 9: student_id 20212088 already appears on line 4",
+                "line 10: not valid UTF-8 (save the file as UTF-8)",
             ]
         );
     }

@@ -1,0 +1,154 @@
+//! `sockhub roster import|list|export`: the calculator's student roster.
+//!
+//! `import FILE` checks every row of the CSV first and, if any is bad, prints each problem with
+//! its line number and imports nothing (exit status 1). Otherwise it adds new students, updates
+//! changed ones and leaves the rest alone, in one transaction, and says which; `--dry-run` says
+//! the same without writing. `list` prints the roster as a table, `export` as a CSV that
+//! `import` reads back unchanged.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use sockhub_server::service::calc::roster;
+use sockhub_store::Student;
+
+use super::DatabaseArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Import students from a CSV file with a header row: student_id,name,department[,email].
+    Import(ImportArgs),
+    /// Print the roster as a table.
+    List(DatabaseArgs),
+    /// Print the roster as CSV (the import format).
+    Export(DatabaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file (UTF-8).
+    file: PathBuf,
+    /// Show what would be added, updated and left alone, without changing anything.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    db: DatabaseArgs,
+}
+
+pub async fn run(command: RosterCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        RosterCommand::Import(args) => import(args).await,
+        RosterCommand::List(db) => {
+            let students = db.open().await?.list_students().await?;
+            print!("{}", table(&students));
+            eprintln!("{} student{}", students.len(), if students.len() == 1 { "" } else { "s" });
+            Ok(ExitCode::SUCCESS)
+        }
+        RosterCommand::Export(db) => {
+            let students = db.open().await?.list_students().await?;
+            let mut out = std::io::stdout().lock();
+            roster::write_csv(&mut out, &students)?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let shown = args.file.display();
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {shown}"))?;
+    let students = match roster::parse(&bytes) {
+        Ok(students) => students,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{shown}: {e}");
+            }
+            let n = errors.len();
+            eprintln!("{shown}: {n} problem{}; nothing was imported", if n == 1 { "" } else { "s" });
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let store = args.db.open().await?;
+    let report = store.import_students(&students, args.dry_run).await?;
+    store.close().await;
+    let mut out = String::new();
+    for s in &report.added {
+        out.push_str(&format!("add     {}\n", describe(s)));
+    }
+    for (old, new) in &report.updated {
+        out.push_str(&format!("update  {}\n", describe(new)));
+        for (what, a, b) in [
+            ("name", &old.name, &new.name),
+            ("department", &old.department, &new.department),
+            ("email", &old.email.clone().unwrap_or_default(), &new.email.clone().unwrap_or_default()),
+        ] {
+            if a != b {
+                out.push_str(&format!("          {what}: {a:?} -> {b:?}\n"));
+            }
+        }
+    }
+    let (added, updated, same) = (report.added.len(), report.updated.len(), report.unchanged);
+    if args.dry_run {
+        out.push_str(&format!(
+            "dry run: would add {added}, update {updated}, leave {same} unchanged; nothing was written\n"
+        ));
+    } else {
+        out.push_str(&format!("imported {shown}: added {added}, updated {updated}, unchanged {same}\n"));
+    }
+    if report.not_in_file > 0 {
+        out.push_str(&format!(
+            "{} student{} on the roster {} not in the file (kept)\n",
+            report.not_in_file,
+            if report.not_in_file == 1 { "" } else { "s" },
+            if report.not_in_file == 1 { "is" } else { "are" },
+        ));
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(s: &Student) -> String {
+    let email = s.email.as_deref().map(|e| format!(" <{e}>")).unwrap_or_default();
+    format!("{} {} ({}){email}", s.student_id, s.name, s.department)
+}
+
+/// Columns padded to their widest cell, counting Hangul and other wide characters as two
+/// columns, as a terminal draws them.
+fn table(students: &[Student]) -> String {
+    let rows: Vec<[&str; 4]> = std::iter::once(["student_id", "name", "department", "email"])
+        .chain(students.iter().map(|s| {
+            [s.student_id.as_str(), s.name.as_str(), s.department.as_str(), s.email.as_deref().unwrap_or("")]
+        }))
+        .collect();
+    let mut widths = [0usize; 4];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(display_width(cell));
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if i + 1 < row.len() {
+                line.push_str(&" ".repeat(widths[i] - display_width(cell) + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFF00..=0xFF60 => 2,
+            _ => 1,
+        })
+        .sum()
+}

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use sockhub_server::service::calc::roster;
-use sockhub_store::Student;
+use sockhub_store::{ImportOptions, Student};
 
 use super::DatabaseArgs;
 
@@ -60,8 +60,8 @@ pub async fn run(command: RosterCommand) -> anyhow::Result<ExitCode> {
 async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let shown = args.file.display();
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {shown}"))?;
-    let students = match roster::parse(&bytes) {
-        Ok(students) => students,
+    let roster = match roster::parse(&bytes) {
+        Ok(roster) => roster,
         Err(errors) => {
             for e in &errors {
                 eprintln!("{shown}: {e}");
@@ -72,7 +72,8 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let store = args.db.open().await?;
-    let report = store.import_students(&students, args.dry_run).await?;
+    let opts = ImportOptions { dry_run: args.dry_run, keep_emails: !roster.has_email };
+    let report = store.import_students(&roster.students, opts).await?;
     store.close().await;
     let mut out = String::new();
     for s in &report.added {

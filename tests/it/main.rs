@@ -1,10 +1,12 @@
 //! sockhub's integration tests: one test binary, real TCP sockets, servers on port 0.
 //!
 //! - `support`: the `TestServer` and raw `Client` helpers.
+//! - `calc`: the square calculator on every database, its CLI tools and its terminal client.
 //! - `chat`: the chat service over text and JSON lines.
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 
+mod calc;
 mod chat;
 mod lifecycle;
 mod limits;

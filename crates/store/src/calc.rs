@@ -67,6 +67,16 @@ pub struct ImportReport {
     pub dry_run: bool,
 }
 
+/// How to import.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Do the work, report it, and roll it back.
+    pub dry_run: bool,
+    /// The file has no email column: keep the emails already on the roster (rather than
+    /// clearing them as a file with an empty email cell would).
+    pub keep_emails: bool,
+}
+
 /// A result to store. `at` should come from [`crate::now`] (whole milliseconds) so that what is
 /// read back compares equal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,14 +114,15 @@ pub struct CalcResultFilter {
 
 impl Store {
     /// Imports `students` in one transaction: adds new IDs, updates changed ones, leaves the rest
-    /// alone. With `dry_run`, does the same work and rolls it back. The caller validates rows
+    /// alone. With `opts.dry_run`, does the same work and rolls it back. The caller validates rows
     /// first; the store only refuses values that do not fit its columns ([`StoreError::Invalid`],
     /// nothing written) and duplicate IDs in `students` (likewise).
     pub async fn import_students(
         &self,
         students: &[Student],
-        dry_run: bool,
+        opts: ImportOptions,
     ) -> Result<ImportReport, StoreError> {
+        let ImportOptions { dry_run, keep_emails } = opts;
         let mut seen = HashMap::with_capacity(students.len());
         for s in students {
             check_student(s)?;
@@ -129,7 +140,10 @@ impl Store {
             .collect::<Result<_, _>>()?;
         let stamp = to_ms(now());
         let mut report = ImportReport { dry_run, ..ImportReport::default() };
-        for s in students.iter().map(Student::normalized) {
+        for mut s in students.iter().map(Student::normalized) {
+            if keep_emails {
+                s.email = existing.get(&s.student_id).and_then(|old| old.email.clone());
+            }
             match existing.get(&s.student_id) {
                 Some(old) if *old == s => report.unchanged += 1,
                 Some(old) => {

@@ -104,7 +104,9 @@ mod store;
 pub mod testing;
 mod writer;
 
-pub use calc::{CalcResultFilter, CalcResultRow, EMAIL_MAX_CHARS, ImportReport, NewCalcResult, Student};
+pub use calc::{
+    CalcResultFilter, CalcResultRow, EMAIL_MAX_CHARS, ImportOptions, ImportReport, NewCalcResult, Student,
+};
 pub use error::{BoxError, StoreError};
 pub use model::{
     Account, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,

@@ -2,7 +2,10 @@
 //! group-committed results, history and export reads.
 
 use sockhub_store::testing::{TestDb, backends};
-use sockhub_store::{CalcResultFilter, NewCalcResult, StoreError, Student, now};
+use sockhub_store::{CalcResultFilter, ImportOptions, NewCalcResult, StoreError, Student, now};
+
+const DRY: ImportOptions = ImportOptions { dry_run: true, keep_emails: false };
+const REAL: ImportOptions = ImportOptions { dry_run: false, keep_emails: false };
 
 use crate::common::init_tracing;
 
@@ -27,12 +30,12 @@ async fn roster_import_dry_run_reimport_and_hangul() {
             student("00042", "Ada", "Maths", None),
         ];
 
-        let dry = store.import_students(&first, true).await.unwrap();
+        let dry = store.import_students(&first, DRY).await.unwrap();
         assert!(dry.dry_run);
         assert_eq!(dry.added.len(), 3, "{}", b.name());
         assert!(store.list_students().await.unwrap().is_empty(), "a dry run writes nothing");
 
-        let done = store.import_students(&first, false).await.unwrap();
+        let done = store.import_students(&first, REAL).await.unwrap();
         assert_eq!((done.added.len(), done.updated.len(), done.unchanged), (3, 0, 0));
         let listed = store.list_students().await.unwrap();
         let ids: Vec<&str> = listed.iter().map(|s| s.student_id.as_str()).collect();
@@ -47,9 +50,9 @@ async fn roster_import_dry_run_reimport_and_hangul() {
             student("20212087", "이영희", "물리학과", Some("yh@example.ac.kr")),
             student("20230001", "박지성", "체육학과", None),
         ];
-        let dry = store.import_students(&second, true).await.unwrap();
+        let dry = store.import_students(&second, DRY).await.unwrap();
         assert_eq!((dry.added.len(), dry.updated.len(), dry.unchanged, dry.not_in_file), (1, 1, 1, 1));
-        let again = store.import_students(&second, false).await.unwrap();
+        let again = store.import_students(&second, REAL).await.unwrap();
         assert_eq!(again.added, dry.added, "the dry run reported exactly what the import did");
         assert_eq!(again.updated, dry.updated);
         let (before, after) = &again.updated[0];
@@ -60,11 +63,20 @@ async fn roster_import_dry_run_reimport_and_hangul() {
         );
         assert_eq!(store.list_students().await.unwrap().len(), 4, "students not in the file are kept");
 
+        // A file without an email column keeps the emails; one with an empty cell clears it.
+        let no_emails = vec![student("20212086", "김민수", "컴퓨터공학과", None)];
+        let keep = ImportOptions { dry_run: false, keep_emails: true };
+        let r = store.import_students(&no_emails, keep).await.unwrap();
+        assert_eq!((r.unchanged, r.updated.len()), (1, 0));
+        let r = store.import_students(&no_emails, REAL).await.unwrap();
+        assert_eq!(r.updated.len(), 1);
+        assert_eq!(store.find_student("20212086").await.unwrap().unwrap().email, None);
+
         // All or nothing: a duplicate or an over-long value refuses the whole import.
         let bad = vec![student("1", "a", "d", None), student("1", "b", "d", None)];
-        assert!(matches!(store.import_students(&bad, false).await, Err(StoreError::Invalid(_))));
+        assert!(matches!(store.import_students(&bad, REAL).await, Err(StoreError::Invalid(_))));
         let bad = vec![student("2", "a", "d", None), student("3", &"x".repeat(300), "d", None)];
-        assert!(matches!(store.import_students(&bad, false).await, Err(StoreError::Invalid(_))));
+        assert!(matches!(store.import_students(&bad, REAL).await, Err(StoreError::Invalid(_))));
         assert_eq!(store.find_student("2").await.unwrap(), None);
 
         store.close().await;

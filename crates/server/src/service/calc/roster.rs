@@ -59,8 +59,17 @@ impl Column {
 
 const EXPECTED: &str = "student_id,name,department[,email]";
 
+/// A checked roster file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roster {
+    pub students: Vec<Student>,
+    /// Whether the file has an email column. Without one, an import keeps the emails already
+    /// on the roster instead of clearing them.
+    pub has_email: bool,
+}
+
 /// Parse and check a whole roster file. `Ok` only if every row is good.
-pub fn parse(bytes: &[u8]) -> Result<Vec<Student>, Vec<RowError>> {
+pub fn parse(bytes: &[u8]) -> Result<Roster, Vec<RowError>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
     let mut records = reader.byte_records();
@@ -159,7 +168,8 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Student>, Vec<RowError>> {
             }
         }
     }
-    if errors.is_empty() { Ok(students) } else { Err(errors) }
+    let has_email = columns.contains(&Column::Email);
+    if errors.is_empty() { Ok(Roster { students, has_email }) } else { Err(errors) }
 }
 
 fn line_of(e: &csv::Error) -> u64 {
@@ -249,7 +259,9 @@ mod tests {
                     \n\
                     \"Kim, Ada\",00042,\"Maths\",\n\
                     \u{1112}\u{1169}\u{11BC}\u{1100}\u{1175}\u{11AF}\u{1103}\u{1169}\u{11BC},20212087,전자공학과,\n";
-        let students = parse(file.as_bytes()).unwrap();
+        let roster = parse(file.as_bytes()).unwrap();
+        assert!(roster.has_email);
+        let students = roster.students;
         assert_eq!(students.len(), 3);
         assert_eq!(students[0].name, "김민수");
         assert_eq!(students[0].email.as_deref(), Some("minsu@example.ac.kr"));
@@ -305,7 +317,10 @@ mod tests {
         );
         assert!(errors(b"student_id,name\n1,a\n")[0].contains("no Department column"));
         assert!(errors(b"student_id,name,name,department\n")[0].contains("appears twice"));
-        assert_eq!(parse(b"student_id,name,department\n").unwrap(), vec![]);
+        assert_eq!(
+            parse(b"student_id,name,department\n").unwrap(),
+            Roster { students: vec![], has_email: false }
+        );
         let long = format!("student_id,name,department\n1,{},d\n{},n,d\n", "가".repeat(101), "1".repeat(21));
         let e = errors(long.as_bytes());
         assert_eq!(e[0], "line 2: name has 101 characters; at most 100");
@@ -317,9 +332,10 @@ mod tests {
         let students = parse(
             "student_id,name,department,email\n1,\"Kim, Ada\",수학과,\n2,이영희,CS,l@x.kr\n".as_bytes(),
         )
-        .unwrap();
+        .unwrap()
+        .students;
         let mut out = Vec::new();
         write_csv(&mut out, &students).unwrap();
-        assert_eq!(parse(&out).unwrap(), students);
+        assert_eq!(parse(&out).unwrap().students, students);
     }
 }

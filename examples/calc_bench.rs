@@ -102,5 +102,9 @@ async fn main() {
 }
 
 fn report(what: &str, n: usize, elapsed: Duration) {
-    println!("  {what}: {n} results in {:.2} s = {:.0} results/s", elapsed.as_secs_f64(), n as f64 / elapsed.as_secs_f64());
+    println!(
+        "  {what}: {n} results in {:.2} s = {:.0} results/s",
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    );
 }

@@ -72,7 +72,7 @@ async fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
             w.write_record(["id", "student_id", "name", "input", "square", "at"])?;
-            Sink::Csv(w)
+            Sink::Csv(Box::new(w))
         }
         Format::Json => {
             let mut out = out;
@@ -100,7 +100,7 @@ type Out = std::io::BufWriter<std::io::StdoutLock<'static>>;
 
 /// Where exported rows go: a CSV writer, or a JSON array written one element at a time.
 enum Sink {
-    Csv(csv::Writer<Out>),
+    Csv(Box<csv::Writer<Out>>),
     Json { out: Out, first: bool },
 }
 

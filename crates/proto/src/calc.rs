@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chat::{HelpEntry, is_quit, split_word};
+use crate::chat::{HelpEntry, is_quit, split_word, write_help};
 use crate::error::{ErrorCode, ErrorEvent};
 use crate::notice;
 use crate::time::{self, Timestamp};
@@ -221,10 +221,7 @@ impl Wire for CalcEvent {
                 format!("* {} online: {}", students.len(), list.join(", "))
             }
             CalcEvent::Help { commands } => {
-                let width = commands.iter().map(|c| c.usage.chars().count()).max().unwrap_or(0);
-                for c in commands {
-                    text_line(out, format!("*   {:width$}  {}", c.usage, c.does));
-                }
+                write_help(out, commands);
                 return;
             }
             CalcEvent::Error(e) => notice::error_text(e),

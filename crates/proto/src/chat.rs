@@ -119,6 +119,14 @@ pub fn help() -> Vec<HelpEntry> {
     .collect()
 }
 
+/// The text form of a command list: one `*` line per command, usages aligned.
+pub fn write_help(out: &mut Vec<u8>, commands: &[HelpEntry]) {
+    let width = commands.iter().map(|c| c.usage.chars().count()).max().unwrap_or(0);
+    for c in commands {
+        text_line(out, format!("*   {:width$}  {}", c.usage, c.does));
+    }
+}
+
 impl Wire for ChatEvent {
     fn write_json(&self, out: &mut Vec<u8>) {
         if !matches!(self, ChatEvent::Prompt { .. }) {
@@ -141,10 +149,7 @@ impl Wire for ChatEvent {
             ChatEvent::Joined { name, online } => format!("[{name}] joined ({online} online)"),
             ChatEvent::Left { name, online } => format!("[{name}] left ({online} online)"),
             ChatEvent::Help { commands } => {
-                let width = commands.iter().map(|c| c.usage.chars().count()).max().unwrap_or(0);
-                for c in commands {
-                    text_line(out, format!("*   {:width$}  {}", c.usage, c.does));
-                }
+                write_help(out, commands);
                 return;
             }
             ChatEvent::Error(e) => notice::error_text(e),

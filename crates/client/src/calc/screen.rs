@@ -1,47 +1,28 @@
 //! The full-screen calculator client: results scroll above, a status bar, the number being typed
 //! below.
 //!
-//! [`CalcScreen`] holds the state and every decision (what an event adds to the pane, what a key
-//! or a typed line means) with no I/O, so it is tested directly; [`run_screen`] is the loop
-//! around it, shaped like the chat client's: wait for a key, an event or a signal, let the screen
-//! handle it, draw one frame. Leaving (Ctrl-C, Ctrl-D on an empty line, `/exit`, `quit`) sends
-//! `quit` and waits briefly for the server's `bye`; when the server ends the session, its reason
-//! stays on screen until a key is pressed.
+//! [`CalcScreen`] holds the state and every decision (what an event adds to the pane, what a
+//! typed line means) with no I/O, so it is tested directly; [`run_screen`] logs in and hands it
+//! to the loop every full-screen client shares ([`crate::tui::shell::run`]). Leaving (Ctrl-C,
+//! Ctrl-D on an empty line, `/exit`, `quit`) sends `quit` and waits briefly for the server's
+//! `bye`; when the server ends the session, its reason stays on screen until a key is pressed.
 
-use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use futures_util::StreamExt;
+use crossterm::event::{Event, KeyEvent};
 use ratatui::Frame;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::Span;
 use sockhub_proto::calc::{self, CalcEvent, CalcRequest, Phase, StudentInfo};
-use sockhub_proto::{ErrorCode, ErrorEvent, notice};
-use tokio::sync::mpsc;
 
 use super::{CalcOptions, login, show, view};
-use crate::chat::screen::{Ended, QUIT_WAIT};
-use crate::chat::view::error as error_line;
-use crate::conn::{ClientError, JsonWriter};
-use crate::tui::session::{StopSignals, spawn_reader};
-use crate::tui::{self, InputLine, InputOutcome, Scrollback, StatusBar, Tui};
-
-/// Lines kept in the pane; older ones are dropped.
-const SCROLLBACK_LINES: usize = 5_000;
+use crate::conn::ClientError;
+use crate::tui::shell::{self, Ended, Screen, Shell, Typed};
+use crate::tui::{Scrollback, StatusBar};
 
 /// What the connection's reader task reports.
-pub type Incoming = tui::session::Incoming<CalcEvent>;
+pub type Incoming = crate::tui::session::Incoming<CalcEvent>;
 
 /// What the loop should do after the screen handled an input.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    Nothing,
-    Send(CalcRequest),
-    /// Send `quit`, wait for `bye`, exit.
-    Leave,
-    /// Exit now (the session is already over).
-    Exit,
-    /// Repaint the whole terminal (Ctrl-L).
-    Repaint,
-}
+pub type Action = shell::Action<CalcRequest>;
 
 /// The calculator screen's state.
 pub struct CalcScreen {
@@ -50,46 +31,27 @@ pub struct CalcScreen {
     /// Results seen since login: the student's own, and everyone's.
     mine: usize,
     all: usize,
-    ended: Option<Ended>,
-    pane: Scrollback,
-    input: InputLine,
+    shell: Shell,
 }
 
 impl CalcScreen {
     pub fn new(addr: impl Into<String>, me: StudentInfo) -> CalcScreen {
-        CalcScreen {
-            addr: addr.into(),
-            me,
-            mine: 0,
-            all: 0,
-            ended: None,
-            pane: Scrollback::new(SCROLLBACK_LINES),
-            input: InputLine::new("² ", Style::new().add_modifier(Modifier::BOLD)),
-        }
+        CalcScreen { addr: addr.into(), me, mine: 0, all: 0, shell: Shell::new("² ") }
     }
 
     pub fn ended(&self) -> Option<&Ended> {
-        self.ended.as_ref()
+        self.shell.ended.as_ref()
     }
 
     pub fn pane(&self) -> &Scrollback {
-        &self.pane
+        &self.shell.pane
     }
 
     /// Something from the connection.
     pub fn on_incoming(&mut self, incoming: Incoming) {
-        match incoming {
-            Incoming::Event(event) => self.on_event(event),
-            Incoming::Garbled(why) => self.pane.push(error_line(&ErrorEvent::new(ErrorCode::Internal, why))),
-            Incoming::Closed | Incoming::Failed(_) if self.ended.is_some() => {}
-            Incoming::Closed => self.lost("the server closed the connection".to_owned()),
-            Incoming::Failed(why) => self.lost(why),
+        if let Some(event) = self.shell.on_incoming(incoming) {
+            self.on_event(event);
         }
-    }
-
-    fn lost(&mut self, why: String) {
-        self.pane.push(error_line(&ErrorEvent::new(ErrorCode::Unavailable, why.clone())));
-        self.ended = Some(Ended::Lost(why));
     }
 
     /// An event from the server.
@@ -99,62 +61,42 @@ impl CalcScreen {
                 self.all += 1;
                 self.mine += usize::from(r.student_id == self.me.student_id);
             }
-            CalcEvent::Bye { reason } => self.ended = Some(Ended::Bye(reason.clone())),
+            CalcEvent::Bye { reason } => self.shell.bye(reason),
             _ => {}
         }
         for line in view::event_lines(&event, &self.me.student_id) {
-            self.pane.push(line);
-        }
-    }
-
-    /// Something from the terminal.
-    pub fn on_terminal(&mut self, event: Event) -> Action {
-        match event {
-            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
-            Event::Paste(text) if self.ended.is_none() => {
-                self.input.insert_str(&text);
-                Action::Nothing
-            }
-            _ => Action::Nothing,
+            self.shell.pane.push(line);
         }
     }
 
     /// A key press.
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::PageUp => self.pane.page_up(),
-            KeyCode::PageDown => self.pane.page_down(),
-            _ if self.ended.is_some() => return Action::Exit,
-            KeyCode::Esc => self.pane.to_bottom(),
-            KeyCode::Char('c') if ctrl => return Action::Leave,
-            KeyCode::Char('d') if ctrl && self.input.text().is_empty() => return Action::Leave,
-            KeyCode::Char('l') if ctrl => return Action::Repaint,
-            _ => {
-                if let InputOutcome::Submit(line) = self.input.handle_key(key) {
-                    return self.submit(&line);
-                }
-            }
+        let typed = self.shell.on_key(key);
+        self.typed(typed)
+    }
+
+    fn typed(&mut self, typed: Typed<CalcRequest>) -> Action {
+        match typed {
+            Typed::Act(action) => action,
+            Typed::Line(line) => self.submit(&line),
         }
-        Action::Nothing
     }
 
     /// A line the user typed and sent with Enter.
     pub fn submit(&mut self, line: &str) -> Action {
-        self.pane.to_bottom();
         match calc::parse_text(line, Phase::Calculating) {
             Ok(None) => Action::Nothing,
             Ok(Some(CalcRequest::Quit)) => Action::Leave,
             Ok(Some(request)) => Action::Send(request),
             Err(e) => {
-                self.pane.push(error_line(&e));
+                self.shell.error(&e);
                 Action::Nothing
             }
         }
     }
 
     /// The status bar for the current state.
-    pub fn status_bar(&self) -> StatusBar<'_> {
+    pub fn status_bar(&self) -> StatusBar<'static> {
         let who = if self.me.name.is_empty() {
             self.me.student_id.clone()
         } else {
@@ -162,29 +104,40 @@ impl CalcScreen {
         };
         let bar = StatusBar::new()
             .left(Span::styled("sockhub calc", Style::new().add_modifier(Modifier::BOLD)))
-            .left(self.addr.as_str())
+            .left(self.addr.clone())
             .left(who)
             .left(format!("mine {} / all {}", self.mine, self.all));
-        if let Some(ended) = &self.ended {
-            let why = match ended {
-                Ended::Bye(reason) => format!("server said bye: {reason}"),
-                Ended::Lost(why) => format!("disconnected: {why}"),
-            };
-            return bar
-                .right(Span::styled(format!("{why} — press a key to exit"), Style::new().fg(Color::Yellow)));
+        match self.shell.status_hint() {
+            Some(hint) => bar.right(hint),
+            None => bar,
         }
-        if self.pane.is_scrolled() { bar.right("scrolled back: PgDn") } else { bar }
+    }
+}
+
+impl Screen for CalcScreen {
+    type Event = CalcEvent;
+    type Request = CalcRequest;
+
+    fn shell(&mut self) -> &mut Shell {
+        &mut self.shell
     }
 
-    /// Draw the whole screen.
-    pub fn draw(&mut self, frame: &mut Frame) {
-        let [pane, status, input] = tui::layout(frame.area());
-        self.pane.render(pane, frame.buffer_mut());
-        frame.render_widget(self.status_bar(), status);
-        let cursor = self.input.render(input, frame.buffer_mut());
-        if self.ended.is_none() {
-            frame.set_cursor_position(cursor);
-        }
+    fn on_incoming(&mut self, incoming: Incoming) {
+        CalcScreen::on_incoming(self, incoming);
+    }
+
+    fn on_terminal(&mut self, event: Event) -> Action {
+        let typed = self.shell.on_terminal(event);
+        self.typed(typed)
+    }
+
+    fn draw(&mut self, frame: &mut Frame) {
+        let status = self.status_bar();
+        self.shell.draw(frame, status);
+    }
+
+    fn quit() -> CalcRequest {
+        CalcRequest::Quit
     }
 }
 
@@ -192,73 +145,14 @@ impl CalcScreen {
 /// login is printed before the screen opens and returns `Ok(false)`; so does a session whose
 /// connection was lost without a `bye`.
 pub async fn run_screen(opts: CalcOptions) -> Result<bool, ClientError> {
-    let (rx, mut tx, first) = login(&opts.addr, &opts.student_id).await?;
+    let (rx, tx, first) = login(&opts.addr, &opts.student_id).await?;
     let CalcEvent::Welcome { student, .. } = &first else {
         eprintln!("{}", show(&first));
         return Ok(false);
     };
     let mut screen = CalcScreen::new(&opts.addr, student.clone());
     screen.on_event(first);
-    let mut incoming = spawn_reader(rx);
-    let mut stop = StopSignals::new()?;
-    let mut tui = Tui::enter()?;
-    let mut terminal = EventStream::new();
-
-    let leaving = loop {
-        tui.draw(|frame| screen.draw(frame))?;
-        let action = tokio::select! {
-            event = terminal.next() => match event {
-                Some(Ok(event)) => screen.on_terminal(event),
-                Some(Err(_)) | None => Action::Leave,
-            },
-            Some(first) = incoming.recv() => {
-                screen.on_incoming(first);
-                while let Ok(more) = incoming.try_recv() {
-                    screen.on_incoming(more);
-                }
-                Action::Nothing
-            }
-            () = stop.recv() => Action::Leave,
-        };
-        match action {
-            Action::Nothing => {}
-            Action::Repaint => tui.clear()?,
-            Action::Send(request) => {
-                if let Err(e) = tx.send(&request).await {
-                    screen.pane.push(error_line(&ErrorEvent::new(
-                        ErrorCode::Unavailable,
-                        format!("could not send: {e}"),
-                    )));
-                }
-            }
-            Action::Leave => break true,
-            Action::Exit => break false,
-        }
-    };
-    if leaving && screen.ended.is_none() {
-        leave(&mut screen, &mut tx, &mut incoming).await;
-    }
-    drop(tui);
-    match &screen.ended {
-        Some(Ended::Bye(reason)) => println!("{}", notice::bye_text(reason)),
-        Some(Ended::Lost(why)) => eprintln!("sockhub calc: {why}"),
-        None => {}
-    }
-    Ok(!matches!(screen.ended, Some(Ended::Lost(_))) || leaving)
-}
-
-/// Send `quit` and wait, at most [`QUIT_WAIT`] in all, for the server's `bye`.
-async fn leave(screen: &mut CalcScreen, tx: &mut JsonWriter, incoming: &mut mpsc::Receiver<Incoming>) {
-    let deadline = tokio::time::Instant::now() + QUIT_WAIT;
-    if !matches!(tokio::time::timeout_at(deadline, tx.send(&CalcRequest::Quit)).await, Ok(Ok(()))) {
-        return;
-    }
-    while screen.ended.is_none() {
-        match tokio::time::timeout_at(deadline, incoming.recv()).await {
-            Ok(Some(msg)) => screen.on_incoming(msg),
-            Ok(None) | Err(_) => return,
-        }
-    }
+    shell::run(&mut screen, rx, tx, "sockhub calc").await
 }
 
 #[cfg(test)]
@@ -269,6 +163,8 @@ mod tests {
     use sockhub_proto::time;
 
     use super::*;
+    use crate::tui;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn me() -> StudentInfo {
         StudentInfo {
@@ -290,7 +186,7 @@ mod tests {
 
     fn rows(screen: &mut CalcScreen, cols: u16, lines: u16) -> Vec<String> {
         let mut terminal = Terminal::new(TestBackend::new(cols, lines)).unwrap();
-        terminal.draw(|f| screen.draw(f)).unwrap();
+        terminal.draw(|f| Screen::draw(screen, f)).unwrap();
         let buf = terminal.backend().buffer().clone();
         (0..lines)
             .map(|y| {

@@ -12,7 +12,8 @@ use sockhub_proto::calc::{CalcEvent, SquareResult, history_text};
 use sockhub_proto::time;
 
 use super::show;
-use crate::chat::view::{BYE, NOTICE, OWN_NAME, TIME, error};
+use crate::chat::view::{BYE, NOTICE, OWN_NAME, TIME};
+use crate::tui::shell::Shell;
 
 /// Your own equation.
 pub const OWN: Style = Style::new().add_modifier(Modifier::BOLD);
@@ -37,7 +38,7 @@ pub fn event_lines(event: &CalcEvent, me: &str) -> Vec<Line<'static>> {
         CalcEvent::Users { .. } | CalcEvent::Help { .. } => {
             show(event).lines().map(|l| Line::styled(l.to_owned(), NOTICE)).collect()
         }
-        CalcEvent::Error(e) => vec![error(e)],
+        CalcEvent::Error(e) => vec![Shell::error_line(e)],
         CalcEvent::Bye { .. } => vec![Line::styled(show(event), BYE)],
         CalcEvent::Prompt => Vec::new(),
     }

@@ -4,12 +4,14 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
+use serde::Serialize;
 use sockhub_client::calc::{self, CalcOptions};
 use sockhub_proto::calc::validate_student_id;
 use sockhub_store::{CalcResultFilter, CalcResultRow};
 
 use super::DatabaseArgs;
+use super::output::{self, Format, Row};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -35,17 +37,12 @@ struct ExportArgs {
     /// Only this student's results.
     #[arg(long)]
     student: Option<String>,
-    /// csv (a header row, then id,student_id,name,input,square,at) or json (an array of objects).
+    /// csv (a header row, then id,student_id,name,input,square,at), json (an array of objects)
+    /// or table.
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
     #[command(flatten)]
     db: DatabaseArgs,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Csv,
-    Json,
 }
 
 /// Rows read per query, so an export of any size uses bounded memory.
@@ -71,7 +68,7 @@ async fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let mut sink = match args.format {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
-            w.write_record(["id", "student_id", "name", "input", "square", "at"])?;
+            w.write_record(ResultView::HEADERS)?;
             Sink::Csv(Box::new(w))
         }
         Format::Json => {
@@ -79,16 +76,20 @@ async fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
             out.write_all(b"[")?;
             Sink::Json { out, first: true }
         }
+        Format::Table => Sink::Table(Vec::new()),
     };
+    // Page by page, so an export of any size is written with bounded memory (except as a table,
+    // which needs every row to size its columns).
     let mut filter = CalcResultFilter { student_id: args.student, after_id: None, limit: Some(PAGE) };
     loop {
         let page = store.calc_results(&filter).await?;
-        for r in &page {
-            sink.write(r)?;
+        let full = page.len() == PAGE as usize;
+        filter.after_id = page.last().map(|r| r.id);
+        for r in page {
+            sink.write(ResultView(r))?;
         }
-        match page.last() {
-            Some(last) if page.len() == PAGE as usize => filter.after_id = Some(last.id),
-            _ => break,
+        if !full {
+            break;
         }
     }
     sink.finish()?;
@@ -96,30 +97,62 @@ async fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A stored result as the export writes it (`at` in UTC, RFC 3339 with milliseconds).
+struct ResultView(CalcResultRow);
+
+impl Serialize for ResultView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = &self.0;
+        serde_json::json!({
+            "id": r.id,
+            "student_id": r.student_id,
+            "name": r.name,
+            "input": r.input,
+            "square": r.square,
+            "at": sockhub_proto::time::rfc3339_ms(&r.at),
+        })
+        .serialize(s)
+    }
+}
+
+impl Row for ResultView {
+    const HEADERS: &'static [&'static str] = &["id", "student_id", "name", "input", "square", "at"];
+    fn cells(&self) -> Vec<String> {
+        let r = &self.0;
+        vec![
+            r.id.to_string(),
+            r.student_id.clone(),
+            r.name.clone(),
+            r.input.clone(),
+            r.square.clone(),
+            sockhub_proto::time::rfc3339_ms(&r.at),
+        ]
+    }
+}
+
 type Out = std::io::BufWriter<std::io::StdoutLock<'static>>;
 
-/// Where exported rows go: a CSV writer, or a JSON array written one element at a time.
+/// Where exported rows go.
 enum Sink {
     Csv(Box<csv::Writer<Out>>),
-    Json { out: Out, first: bool },
+    /// A JSON array written one element at a time.
+    Json {
+        out: Out,
+        first: bool,
+    },
+    Table(Vec<ResultView>),
 }
 
 impl Sink {
-    fn write(&mut self, r: &CalcResultRow) -> anyhow::Result<()> {
+    fn write(&mut self, r: ResultView) -> anyhow::Result<()> {
         match self {
-            Sink::Csv(w) => w.write_record([
-                r.id.to_string().as_str(),
-                &r.student_id,
-                &r.name,
-                &r.input,
-                &r.square,
-                &sockhub_proto::time::rfc3339_ms(&r.at),
-            ])?,
+            Sink::Csv(w) => w.write_record(r.cells())?,
             Sink::Json { out, first } => {
                 out.write_all(if *first { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut *out, &json_row(r))?;
+                serde_json::to_writer(&mut *out, &r)?;
                 *first = false;
             }
+            Sink::Table(rows) => rows.push(r),
         }
         Ok(())
     }
@@ -131,18 +164,8 @@ impl Sink {
                 out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
                 out.flush()?;
             }
+            Sink::Table(rows) => output::print(&rows, Format::Table)?,
         }
         Ok(())
     }
-}
-
-fn json_row(r: &CalcResultRow) -> serde_json::Value {
-    serde_json::json!({
-        "id": r.id,
-        "student_id": r.student_id,
-        "name": r.name,
-        "input": r.input,
-        "square": r.square,
-        "at": sockhub_proto::time::rfc3339_ms(&r.at),
-    })
 }

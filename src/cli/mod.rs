@@ -5,12 +5,18 @@
 //! - `chat` ([`chat`]): the terminal chat client.
 //! - `calc` ([`calc`]): the terminal calculator client, and `calc export` of the results.
 //! - `roster` ([`roster`]): the calculator's student roster: import, list, export.
+//! - `user` ([`user`]): accounts. `logs` ([`logs`]): the database logs. `db` ([`db`]): migrations.
+//! - [`output`]: table / CSV / JSON printing shared by every report.
 
 mod calc;
 mod chat;
 mod config;
+mod db;
+mod logs;
+mod output;
 mod roster;
 mod serve;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +46,15 @@ enum Command {
     /// Manage the calculator's student roster: import a CSV, list, export.
     #[command(subcommand)]
     Roster(roster::RosterCommand),
+    /// Manage accounts (members and admins).
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Read the logs kept in the database: logins, chat, moderation.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
+    /// The database: apply migrations.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 /// `--config FILE`, shared by every command that reads server settings or data.
@@ -76,11 +91,7 @@ impl DatabaseArgs {
             .iter()
             .map(|d| Override::new("server", "data_dir", d.display().to_string(), "--data-dir"))
             .collect();
-        let config = self.config.load(&flags)?;
-        let opts = sockhub_server::app::store_options(&config);
-        sockhub_store::Store::open(&opts)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot open the database ({}): {e}", opts.describe()))
+        Ok(db::open_with(&self.config, &flags).await?.1)
     }
 }
 
@@ -94,6 +105,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Chat(args) => chat::run(args).await,
             Command::Calc(args) => calc::run(args).await,
             Command::Roster(command) => roster::run(command).await,
+            Command::User(cmd) => user::run(cmd).await,
+            Command::Logs(cmd) => logs::run(cmd).await,
+            Command::Db(cmd) => db::run(cmd).await,
         }
     })
 }

@@ -3,8 +3,8 @@
 //! `import FILE` checks every row of the CSV first and, if any is bad, prints each problem with
 //! its line number and imports nothing (exit status 1). Otherwise it adds new students, updates
 //! changed ones and leaves the rest alone, in one transaction, and says which; `--dry-run` says
-//! the same without writing. `list` prints the roster as a table, `export` as a CSV that
-//! `import` reads back unchanged.
+//! the same without writing. `list` prints the roster (a table, CSV or JSON), `export` a CSV in
+//! the import format that `import` reads back unchanged.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,16 +15,27 @@ use clap::{Args, Subcommand};
 use sockhub_server::service::calc::roster;
 use sockhub_store::{ImportOptions, Student};
 
+use serde::Serialize;
+
 use super::DatabaseArgs;
+use super::output::{self, Format, Row};
 
 #[derive(Debug, Subcommand)]
 pub enum RosterCommand {
     /// Import students from a CSV file with a header row: student_id,name,department[,email].
     Import(ImportArgs),
-    /// Print the roster as a table.
-    List(DatabaseArgs),
+    /// Print the roster (a table by default).
+    List(ListArgs),
     /// Print the roster as CSV (the import format).
     Export(DatabaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    #[command(flatten)]
+    db: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -41,10 +52,10 @@ pub struct ImportArgs {
 pub async fn run(command: RosterCommand) -> anyhow::Result<ExitCode> {
     match command {
         RosterCommand::Import(args) => import(args).await,
-        RosterCommand::List(db) => {
-            let students = db.open().await?.list_students().await?;
-            print!("{}", table(&students));
-            eprintln!("{} student{}", students.len(), if students.len() == 1 { "" } else { "s" });
+        RosterCommand::List(args) => {
+            let students = args.db.open().await?.list_students().await?;
+            let rows: Vec<StudentView> = students.into_iter().map(StudentView).collect();
+            output::print(&rows, args.format)?;
             Ok(ExitCode::SUCCESS)
         }
         RosterCommand::Export(db) => {
@@ -116,40 +127,15 @@ fn describe(s: &Student) -> String {
     format!("{} {} ({}){email}", s.student_id, s.name, s.department)
 }
 
-/// Columns padded to their widest cell, counting Hangul and other wide characters as two
-/// columns, as a terminal draws them.
-fn table(students: &[Student]) -> String {
-    let rows: Vec<[&str; 4]> = std::iter::once(["student_id", "name", "department", "email"])
-        .chain(students.iter().map(|s| {
-            [s.student_id.as_str(), s.name.as_str(), s.department.as_str(), s.email.as_deref().unwrap_or("")]
-        }))
-        .collect();
-    let mut widths = [0usize; 4];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(display_width(cell));
-        }
-    }
-    let mut out = String::new();
-    for row in &rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            line.push_str(cell);
-            if i + 1 < row.len() {
-                line.push_str(&" ".repeat(widths[i] - display_width(cell) + 2));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
+/// A roster row as `list` prints it.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct StudentView(Student);
 
-fn display_width(s: &str) -> usize {
-    s.chars()
-        .map(|c| match c as u32 {
-            0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFF00..=0xFF60 => 2,
-            _ => 1,
-        })
-        .sum()
+impl Row for StudentView {
+    const HEADERS: &'static [&'static str] = &["student_id", "name", "department", "email"];
+    fn cells(&self) -> Vec<String> {
+        let s = &self.0;
+        vec![s.student_id.clone(), s.name.clone(), s.department.clone(), output::opt(&s.email)]
+    }
 }

@@ -3,11 +3,15 @@
 //! - `support`: the `TestServer` and raw `Client` helpers.
 //! - `calc`: the square calculator on every database, its CLI tools and its terminal client.
 //! - `chat`: the chat service over text and JSON lines.
+//! - `accounts`: passwords, brute-force protection, kick / mute / unmute.
+//! - `chatlog`: the database logs and their reports, history, a database outage.
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 
+mod accounts;
 mod calc;
 mod chat;
+mod chatlog;
 mod lifecycle;
 mod limits;
 mod support;

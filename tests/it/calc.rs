@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,10 +15,9 @@ use serde_json::{Value, json};
 use sockhub_server::config::RosterMode;
 use sockhub_store::testing::{TestDb, backends};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-use crate::lifecycle::wait_for_ready_file;
-use crate::support::{Client, PATIENCE, TestServer};
+use crate::support::{BinaryServer, Client, PATIENCE, TestServer, config_file_for};
 use crate::tui::{Tmux, colour_at, exit_status};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sockhub");
@@ -307,54 +306,41 @@ async fn flood_control_applies_and_the_session_lives_on() {
 
 // --- the real binary -----------------------------------------------------------------------
 
-/// Where a spawned binary keeps its data for `db`: the SQLite file's directory, or a fresh
-/// directory (the data itself is on the database server named by `SOCKHUB_DATABASE_URL`).
+/// How the real binary reaches the test database `db`: a config file naming it (plus flood
+/// control off, for the tests that pipeline), and the data directory (for SQLite, the one the
+/// test database lives in).
 struct Place {
     data_dir: PathBuf,
-    url: Option<String>,
+    config: PathBuf,
     _tmp: tempfile::TempDir,
 }
 
 impl Place {
     fn of(db: &TestDb) -> Place {
         let tmp = tempfile::tempdir().unwrap();
+        let config = config_file_for(db, tmp.path());
+        let mut toml = std::fs::read_to_string(&config).unwrap();
+        toml.push_str("[limits]\nrate_per_sec = 0\nlinger_ms = 100\n");
+        std::fs::write(&config, toml).unwrap();
         let data_dir = match &db.opts.url {
             Some(_) => tmp.path().join("data"),
             None => db.sqlite_path().parent().unwrap().to_path_buf(),
         };
-        Place { data_dir, url: db.opts.url.clone(), _tmp: tmp }
+        std::fs::create_dir_all(&data_dir).unwrap();
+        Place { data_dir, config, _tmp: tmp }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).arg("--data-dir").arg(&self.data_dir).env_remove("SOCKHUB_DATABASE_URL");
-        if let Some(url) = &self.url {
-            cmd.env("SOCKHUB_DATABASE_URL", url);
-        }
-        cmd
-    }
-
+    /// Run a `sockhub` command on this database.
     async fn run(&self, args: &[&str]) -> Output {
-        let out = self.command(args).stdin(Stdio::null()).output();
+        let out =
+            Command::new(BIN).args(args).arg("--config").arg(&self.config).stdin(Stdio::null()).output();
         tokio::time::timeout(PATIENCE, out).await.expect("the command finishes").unwrap()
     }
 
-    /// `sockhub serve` with every port 0 and flood control off; returns it and the calculator's
-    /// address once it is ready.
-    async fn serve(&self, ready: &Path) -> (Child, SocketAddr) {
-        let _ = std::fs::remove_file(ready);
-        let ready_arg = ready.to_str().unwrap();
-        let child = self
-            .command(&["serve", "--chat-port", "0", "--calc-port", "0", "--ready-file", ready_arg])
-            .env("SOCKHUB_LIMITS_RATE_PER_SEC", "0")
-            .env("SOCKHUB_LIMITS_LINGER_MS", "100")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let addrs = wait_for_ready_file(ready).await;
-        (child, addrs["calc"].as_str().unwrap().parse().unwrap())
+    /// `sockhub serve` on this database, every port 0.
+    async fn serve(&self) -> BinaryServer {
+        let config = self.config.to_str().unwrap();
+        BinaryServer::start(&self.data_dir, &["--calc-port", "0", "--config", config]).await
     }
 }
 
@@ -450,9 +436,8 @@ async fn history_survives_kill_9_and_a_restart() {
         std::fs::write(roster.path(), ROSTER).unwrap();
         let out = place.run(&["roster", "import", roster.path().to_str().unwrap()]).await;
         assert!(out.status.success(), "{out:?}");
-        let ready = place.data_dir.join("ready.json");
-        std::fs::create_dir_all(&place.data_dir).unwrap();
-        let (child, addr) = place.serve(&ready).await;
+        let server = place.serve().await;
+        let addr = server.addr("calc");
 
         // Three students pipeline numbers as fast as they can; each remembers the results it
         // was told about (its own `result` lines: the acknowledgements).
@@ -497,8 +482,7 @@ async fn history_survives_kill_9_and_a_restart() {
             assert!(tokio::time::Instant::now() < deadline, "no progress before the kill");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let pid = child.id().unwrap().to_string();
-        assert!(std::process::Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+        server.signal("KILL");
         let mut acknowledged = HashMap::new();
         for s in students {
             let (id, mine) = s.await.unwrap();
@@ -507,11 +491,12 @@ async fn history_survives_kill_9_and_a_restart() {
         let total: usize = acknowledged.values().map(Vec::len).sum();
         eprintln!("{}: {total} results acknowledged before kill -9", b.name());
         assert!(total < 3 * SENT, "{}: the kill came before everything was answered ({total})", b.name());
-        drop(child);
+        drop(server);
 
         // Start again on the same data: every acknowledged result is in its student's history,
         // in the order it was acknowledged.
-        let (child, addr) = place.serve(&ready).await;
+        let server = place.serve().await;
+        let addr = server.addr("calc");
         for (id, mine) in &acknowledged {
             let (mut c, _) = calc_json(addr, id).await;
             c.send_json(json!({"type": "history", "limit": 1000})).await;
@@ -535,7 +520,7 @@ async fn history_survives_kill_9_and_a_restart() {
                 assert_eq!(input, &format!("{id}.{i}"), "{}", b.name());
             }
         }
-        drop(child);
+        drop(server);
         db.cleanup().await;
     }
 }

@@ -36,7 +36,7 @@ pub struct CalcScreen {
 
 impl CalcScreen {
     pub fn new(addr: impl Into<String>, me: StudentInfo) -> CalcScreen {
-        CalcScreen { addr: addr.into(), me, mine: 0, all: 0, shell: Shell::new("² ") }
+        CalcScreen { addr: addr.into(), me, mine: 0, all: 0, shell: Shell::new("> ") }
     }
 
     pub fn ended(&self) -> Option<&Ended> {

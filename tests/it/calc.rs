@@ -282,6 +282,53 @@ async fn history_survives_a_reconnect() {
     }
 }
 
+/// While the database cannot store results, a number is refused with `unavailable` — never
+/// acknowledged, never shown to anyone — and the session goes on; afterwards squares work again.
+#[tokio::test]
+async fn a_result_that_cannot_be_stored_is_neither_acknowledged_nor_broadcast() {
+    for b in backends() {
+        let (db, mut switch) = TestDb::create_breakable(&b).await;
+        with_roster(&db).await;
+        let server = TestServer::on_db(&db, |c| c.database.connect_timeout_secs = 1).await;
+        let (mut kim, _) = calc_json(server.calc(), "20212086").await;
+        let (mut lee, _) = calc_json(server.calc(), "20212087").await;
+        assert_eq!(square(&mut kim, "2").await["square"], "4");
+        assert_eq!(lee.json().await["input"], "2");
+
+        switch.cut().await;
+        let e = square(&mut kim, "3").await;
+        assert_eq!(
+            (e["type"].as_str(), e["code"].as_str()),
+            (Some("error"), Some("unavailable")),
+            "{}: {e}",
+            b.name()
+        );
+        assert!(e["message"].as_str().unwrap().contains("was not saved; send it again"), "{e}");
+        assert!(lee.silent_or_lines(Duration::from_millis(300)).await.is_empty(), "nobody saw it");
+        switch.restore().await;
+
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let r = square(&mut kim, "5").await;
+            if r["type"] == "result" {
+                break;
+            }
+            assert_eq!(r["code"], "unavailable", "{r}");
+            assert!(tokio::time::Instant::now() < deadline, "{}: never recovered", b.name());
+        }
+        kim.send_json(json!({"type": "history"})).await;
+        let inputs: Vec<String> = kim.json_of("history").await["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["input"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(inputs, ["2", "5"], "{}", b.name());
+        server.stop().await;
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn flood_control_applies_and_the_session_lives_on() {
     let server = TestServer::with(|c| {

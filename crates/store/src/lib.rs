@@ -66,8 +66,8 @@
 //! looks the marker up before retrying and, if it is there, counts the batch as written. So a
 //! record is written exactly once, never zero or two times, as long as the process lives.
 //! (If the process dies while a batch is in flight, that batch is lost with the process, as is
-//! everything in the queue; the queue lives in memory by design. The relay, which needs
-//! durability before acknowledging, does not use this writer.)
+//! everything in the queue; the queue lives in memory by design. The relay and the calculator,
+//! which need durability before acknowledging, do not use this writer.)
 //!
 //! Records the database refuses as invalid (which no retry can fix) would otherwise block the
 //! queue forever: the writer then writes that batch one record per transaction, drops the

@@ -24,6 +24,7 @@ pub fn test_config(dir: &Path) -> Config {
     c.server.data_dir = dir.to_path_buf();
     c.chat.port = 0;
     c.quiz.port = 0;
+    c.calc.port = 0;
     c.limits.rate_per_sec = 1000.0;
     c.limits.burst = 1000;
     c.limits.linger_ms = 200;
@@ -96,6 +97,10 @@ impl TestServer {
 
     pub fn chat(&self) -> SocketAddr {
         self.addr("chat")
+    }
+
+    pub fn calc(&self) -> SocketAddr {
+        self.addr("calc")
     }
 
     /// Shut down as on SIGTERM and wait until the server has finished.

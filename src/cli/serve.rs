@@ -31,6 +31,9 @@ pub struct ServeArgs {
     /// Quiz port; 0 picks a free one (overrides [quiz] port).
     #[arg(long, value_name = "PORT")]
     quiz_port: Option<u16>,
+    /// Calculator port; 0 picks a free one (overrides [calc] port).
+    #[arg(long, value_name = "PORT")]
+    calc_port: Option<u16>,
     /// Web page port; 0 picks a free one (overrides [web] port).
     #[arg(long, value_name = "PORT")]
     web_port: Option<u16>,
@@ -55,6 +58,7 @@ impl ServeArgs {
         flag("server", "log_level", self.log_level.clone(), "--log-level");
         flag("chat", "port", self.chat_port.map(|p| p.to_string()), "--chat-port");
         flag("quiz", "port", self.quiz_port.map(|p| p.to_string()), "--quiz-port");
+        flag("calc", "port", self.calc_port.map(|p| p.to_string()), "--calc-port");
         flag("web", "port", self.web_port.map(|p| p.to_string()), "--web-port");
         o
     }

@@ -1,6 +1,7 @@
 //! sockhub's integration tests: one test binary, real TCP sockets, servers on port 0.
 //!
 //! - `support`: the `TestServer` and raw `Client` helpers.
+//! - `calc`: the square calculator on every database, its CLI tools and its terminal client.
 //! - `chat`: the chat service over text and JSON lines.
 //! - `accounts`: passwords, brute-force protection, kick / mute / unmute.
 //! - `chatlog`: the database logs and their reports, history, a database outage.
@@ -10,6 +11,7 @@
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
 
 mod accounts;
+mod calc;
 mod chat;
 mod chatlog;
 mod lifecycle;

@@ -24,6 +24,7 @@ pub fn test_config(dir: &Path) -> Config {
     c.server.data_dir = dir.to_path_buf();
     c.chat.port = 0;
     c.quiz.port = 0;
+    c.calc.port = 0;
     c.web.port = 0;
     c.limits.rate_per_sec = 1000.0;
     c.limits.burst = 1000;
@@ -98,6 +99,10 @@ impl TestServer {
 
     pub fn chat(&self) -> SocketAddr {
         self.addr("chat")
+    }
+
+    pub fn calc(&self) -> SocketAddr {
+        self.addr("calc")
     }
 
     pub fn web(&self) -> SocketAddr {

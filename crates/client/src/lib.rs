@@ -3,6 +3,8 @@
 //! - [`conn`]: a TCP connection speaking JSON mode ([`conn::connect`]), used by every client.
 //! - [`tui`]: the pieces every full-screen client is made of (terminal setup and restore, the
 //!   input line, the scrollback pane, the status bar); they know nothing about any service.
+//! - [`calc`]: `sockhub calc`, the calculator client, and [`calc::CalcConn`] for programs.
+//! - [`line_mode`]: the line-by-line loop every client uses when it is scripted.
 //! - [`chat`]: `sockhub chat`, the terminal chat client (full screen on a terminal, line by line
 //!   when scripted).
 //! - [`quiz`]: `sockhub quiz`, the quiz client (full screen with a live countdown, or line by line),
@@ -12,7 +14,9 @@
 //! users (`sockhub_proto::chat::parse_text`) and send the resulting request as JSON, so `/w bob
 //! hi` means the same thing typed into `nc` or into `sockhub chat`.
 
+pub mod calc;
 pub mod chat;
 pub mod conn;
+pub mod line_mode;
 pub mod quiz;
 pub mod tui;

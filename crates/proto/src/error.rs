@@ -80,6 +80,15 @@ error_codes! {
     NoQuestion => "no_question",
     /// `/start` while a round is already running.
     RoundRunning => "round_running",
+    // --- calculator ---
+    /// The student ID is well-formed but not in the roster (and the roster is required).
+    UnknownStudent => "unknown_student",
+    /// The student ID is not 1 to 20 ASCII digits.
+    InvalidStudentId => "invalid_student_id",
+    /// Not a number the calculator accepts (see the number grammar in the protocol docs).
+    InvalidNumber => "invalid_number",
+    /// A number with more digits than the calculator's limit.
+    TooLong => "too_long",
 
     // --- the web API ---
     /// No such thing (an account, an API path).

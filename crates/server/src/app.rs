@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::metrics::Registry;
 use crate::net::limits::Limits;
 use crate::net::listener::{self, NetContext};
+use crate::service::calc::CalcService;
 use crate::service::chat::ChatService;
 use crate::service::quiz::QuizService;
 use crate::session::Service;
@@ -57,6 +58,7 @@ pub struct Hub {
     pub auth: Arc<Authenticator>,
     pub chat: Option<Arc<ChatService>>,
     pub quiz: Option<Arc<QuizService>>,
+    pub calc: Option<Arc<CalcService>>,
 }
 
 impl Hub {
@@ -113,6 +115,7 @@ impl Server {
             auth,
             chat: None,
             quiz: None,
+            calc: None,
         };
         let mut listeners = Vec::new();
 
@@ -141,6 +144,17 @@ impl Server {
                 let _ = chat.quiz.set(Arc::clone(&quiz));
             }
             hub.quiz = Some(quiz);
+        }
+        if config.calc.enabled {
+            let calc = Arc::new(CalcService::new(
+                &config.calc,
+                hub.store.clone(),
+                hub.journal.clone(),
+                shutdown.clone(),
+            ));
+            listeners.push(bind_service(&calc, config.listen_addr(config.calc.port))?);
+            hub.metrics.register("calc", Arc::clone(calc.metrics()));
+            hub.calc = Some(calc);
         }
         Ok(Server { hub, listeners, writer })
     }

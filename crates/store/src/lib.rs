@@ -9,6 +9,8 @@
 //! - [`Store`] / [`StoreOptions`] (`store.rs`): open, migrate, ping; the SQL helpers.
 //! - `quiz.rs`: quiz rounds, final leaderboards and the attempt log (read back for exports).
 //! - `accounts.rs`, `mutes.rs`, `reports.rs`: the queries, as methods on [`Store`].
+//! - `calc.rs`: the calculator's roster ([`Student`], [`ImportReport`]) and its results, written
+//!   synchronously in group-committed transactions ([`NewCalcResult`], [`CalcResultRow`]).
 //! - [`Writer`], [`Journal`], [`WriterHandle`], [`Record`] (`writer.rs`, `record.rs`): the
 //!   bounded queue and the batching writer task.
 //! - [`password`]: argon2id hashing on the blocking pool.
@@ -65,8 +67,8 @@
 //! looks the marker up before retrying and, if it is there, counts the batch as written. So a
 //! record is written exactly once, never zero or two times, as long as the process lives.
 //! (If the process dies while a batch is in flight, that batch is lost with the process, as is
-//! everything in the queue; the queue lives in memory by design. The relay, which needs
-//! durability before acknowledging, does not use this writer.)
+//! everything in the queue; the queue lives in memory by design. The relay and the calculator,
+//! which need durability before acknowledging, do not use this writer.)
 //!
 //! Records the database refuses as invalid (which no retry can fix) would otherwise block the
 //! queue forever: the writer then writes that batch one record per transaction, drops the
@@ -91,6 +93,7 @@
 //! could not write (logged at ERROR; never silent).
 
 mod accounts;
+mod calc;
 mod error;
 mod model;
 mod mutes;
@@ -103,6 +106,9 @@ mod store;
 pub mod testing;
 mod writer;
 
+pub use calc::{
+    CalcResultFilter, CalcResultRow, EMAIL_MAX_CHARS, ImportOptions, ImportReport, NewCalcResult, Student,
+};
 pub use error::{BoxError, StoreError};
 pub use model::{
     Account, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,

@@ -38,6 +38,8 @@ pub struct Config {
     pub chat: ChatConfig,
     #[serde(default = "QuizConfig::off")]
     pub quiz: QuizConfig,
+    #[serde(default = "CalcConfig::off")]
+    pub calc: CalcConfig,
     #[serde(default = "WebConfig::off")]
     pub web: WebConfig,
 }
@@ -52,6 +54,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             chat: ChatConfig::default(),
             quiz: QuizConfig::default(),
+            calc: CalcConfig::default(),
             web: WebConfig::default(),
         }
     }
@@ -85,6 +88,11 @@ impl Config {
         },
         Section { name: "chat", about: "The chat service.", keys: ChatConfig::DOCS },
         Section { name: "quiz", about: "The timed arithmetic quiz.", keys: QuizConfig::DOCS },
+        Section {
+            name: "calc",
+            about: "The shared square calculator: a roster of students, exact squares, persistent history.",
+            keys: CalcConfig::DOCS,
+        },
         Section {
             name: "web",
             about: "The web page, its WebSocket endpoints and HTTP API, /healthz and /metrics.",
@@ -146,7 +154,9 @@ impl Config {
                 "web.allowed_origins: {bad:?} is not an origin like \"https://chat.example.org\""
             ));
         }
-        self.quiz.validate()
+        self.quiz.validate()?;
+        self.calc.validate()?;
+        Ok(())
     }
 }
 
@@ -459,6 +469,74 @@ impl QuizConfig {
     }
 }
 
+/// Who may use the calculator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RosterMode {
+    /// Only students on the roster; other IDs are refused with `unknown_student`.
+    Required,
+    /// Any well-formed student ID; students on the roster are shown with their name.
+    Open,
+}
+
+/// `[calc]`: the square calculator. Env: `SOCKHUB_CALC_<KEY>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalcConfig {
+    pub enabled: bool,
+    pub port: u16,
+    pub roster: RosterMode,
+    pub history: u32,
+    pub history_max: u32,
+    pub max_digits: usize,
+    pub commit_batch: usize,
+    pub commit_queue: usize,
+}
+
+impl CalcConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        ("enabled", "Run the calculator. Default true when the section exists."),
+        ("port", "TCP port for the calculator (0 = any free port). Default 7003."),
+        (
+            "roster",
+            "\"required\": only students on the roster may log in (others get unknown_student); \"open\": any well-formed student ID. Default \"required\".",
+        ),
+        ("history", "Results (the student's newest) sent at login, and by /history without N. Default 20."),
+        ("history_max", "Most results one /history N returns. Default 1000."),
+        (
+            "max_digits",
+            "Longest number accepted, in digits (integer and fraction part); longer is too_long. At most 100000. Default 1000.",
+        ),
+        ("commit_batch", "Most results stored in one transaction by the group commit. Default 256."),
+        (
+            "commit_queue",
+            "Results that may wait for the database; when full, senders wait (backpressure). Default 4096.",
+        ),
+    ];
+
+    /// The value of a missing `[calc]` section in a config file.
+    pub fn off() -> Self {
+        CalcConfig { enabled: false, ..Self::default() }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let ceiling = crate::service::calc::number::MAX_DIGITS_CEILING;
+        if self.max_digits == 0 || self.max_digits > ceiling {
+            return Err(format!("calc.max_digits must be 1 to {ceiling} (is {})", self.max_digits));
+        }
+        if self.history > self.history_max {
+            return Err(format!(
+                "calc.history ({}) must not exceed calc.history_max ({})",
+                self.history, self.history_max
+            ));
+        }
+        if self.commit_batch == 0 || self.commit_queue == 0 {
+            return Err("calc.commit_batch and calc.commit_queue must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for QuizConfig {
     fn default() -> Self {
         QuizConfig {
@@ -473,6 +551,21 @@ impl Default for QuizConfig {
             scores_every_secs: 60,
             leaderboard_size: 20,
             player_log_queue: 100_000,
+        }
+    }
+}
+
+impl Default for CalcConfig {
+    fn default() -> Self {
+        CalcConfig {
+            enabled: true,
+            port: 7003,
+            roster: RosterMode::Required,
+            history: 20,
+            history_max: 1000,
+            max_digits: 1000,
+            commit_batch: 256,
+            commit_queue: 4096,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The services. Each is a [`crate::session::Service`]: shared state plus one session per
 //! connection, with no knowledge of sockets or wire formats.
 //!
+//! - [`calc`]: the shared square calculator: roster, exact squares, durable history.
 //! - [`chat`]: the chat room: names, messages, whispers, presence.
 //! - [`quiz`]: the timed arithmetic quiz: rounds, problem streams, scoring, per-player logs.
 
+pub mod calc;
 pub mod chat;
 pub mod quiz;

@@ -67,9 +67,9 @@ async fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut sink = match args.format {
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(ResultView::HEADERS)?;
-            Sink::Csv(Box::new(w))
+            let mut out = out;
+            writeln!(out, "{}", sockhub_server::export::CALC_CSV_HEADER)?;
+            Sink::Csv(out)
         }
         Format::Json => {
             let mut out = out;
@@ -134,7 +134,8 @@ type Out = std::io::BufWriter<std::io::StdoutLock<'static>>;
 
 /// Where exported rows go.
 enum Sink {
-    Csv(Box<csv::Writer<Out>>),
+    /// The same CSV as the web page's download.
+    Csv(Out),
     /// A JSON array written one element at a time.
     Json {
         out: Out,
@@ -146,7 +147,7 @@ enum Sink {
 impl Sink {
     fn write(&mut self, r: ResultView) -> anyhow::Result<()> {
         match self {
-            Sink::Csv(w) => w.write_record(r.cells())?,
+            Sink::Csv(out) => out.write_all(sockhub_server::export::calc_csv_line(&r.0).as_bytes())?,
             Sink::Json { out, first } => {
                 out.write_all(if *first { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut *out, &r)?;
@@ -159,7 +160,7 @@ impl Sink {
 
     fn finish(self) -> anyhow::Result<()> {
         match self {
-            Sink::Csv(mut w) => w.flush()?,
+            Sink::Csv(mut out) => out.flush()?,
             Sink::Json { mut out, first } => {
                 out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
                 out.flush()?;

@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use sockhub_store::QuizAttemptRow;
+use sockhub_store::{CalcResultRow, QuizAttemptRow};
 
 /// The quiz attempts CSV columns, in order.
 pub const QUIZ_CSV_HEADER: &str =
@@ -36,10 +36,27 @@ pub fn quiz_attempts_csv(out: &mut impl Write, rows: &[QuizAttemptRow]) -> std::
     Ok(())
 }
 
+/// The calculator results CSV columns, in order.
+pub const CALC_CSV_HEADER: &str = "id,student_id,name,input,square,at";
+
+/// One calculator result as a CSV line (with its `\n`); `at` in UTC, RFC 3339 with milliseconds.
+pub fn calc_csv_line(r: &CalcResultRow) -> String {
+    let fields = [
+        r.id.to_string(),
+        csv_field(&r.student_id),
+        csv_field(&r.name),
+        csv_field(&r.input),
+        csv_field(&r.square),
+        sockhub_proto::time::rfc3339_ms(&r.at),
+    ];
+    fields.join(",") + "\n"
+}
+
 /// One CSV field (RFC 4180 quoting), with formulas defused.
 pub fn csv_field(s: &str) -> String {
-    let formula = s.starts_with(['=', '+', '@', '\t', '\r'])
-        || (s.starts_with('-') && !s[1..].starts_with(|c: char| c.is_ascii_digit()));
+    // A sign before a digit or a decimal point is a number (`-1.5`, `+.5`), not a formula.
+    let number = s.starts_with(['-', '+']) && s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    let formula = !number && s.starts_with(['=', '+', '-', '@', '\t', '\r']);
     let s = if formula { format!("'{s}") } else { s.to_owned() };
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
@@ -56,5 +73,9 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=1+1"), "'=1+1");
         assert_eq!(csv_field("-x"), "'-x");
+        assert_eq!(csv_field("-"), "'-");
+        assert_eq!(csv_field("+12"), "+12");
+        assert_eq!(csv_field("-.5"), "-.5");
+        assert_eq!(csv_field("+SUM(A1)"), "'+SUM(A1)");
     }
 }

@@ -39,6 +39,7 @@ assets! {
     "js/join.js" => "text/javascript; charset=utf-8",
     "js/quiz.js" => "text/javascript; charset=utf-8",
     "js/calc.js" => "text/javascript; charset=utf-8",
+    "js/relay.js" => "text/javascript; charset=utf-8",
 }
 
 pub fn routes() -> Router<WebState> {

@@ -31,7 +31,7 @@ use crate::auth::ClientAddr;
 use crate::{ApiError, WebState};
 
 pub fn routes() -> Router<WebState> {
-    Router::new().route("/ws/chat", get(chat)).route("/ws/quiz", get(quiz))
+    Router::new().route("/ws/chat", get(chat)).route("/ws/quiz", get(quiz)).route("/ws/calc", get(calc))
 }
 
 async fn chat(State(state): State<WebState>, ClientAddr(addr): ClientAddr, ws: WebSocketUpgrade) -> Response {
@@ -45,6 +45,13 @@ async fn quiz(State(state): State<WebState>, ClientAddr(addr): ClientAddr, ws: W
     match state.hub.quiz.clone() {
         Some(quiz) => upgrade(&state, quiz, addr, ws),
         None => ApiError::NotFound("the quiz service is not running".into()).into_response(),
+    }
+}
+
+async fn calc(State(state): State<WebState>, ClientAddr(addr): ClientAddr, ws: WebSocketUpgrade) -> Response {
+    match state.hub.calc.clone() {
+        Some(calc) => upgrade(&state, calc, addr, ws),
+        None => ApiError::NotFound("the calculator is not running".into()).into_response(),
     }
 }
 

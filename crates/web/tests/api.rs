@@ -26,6 +26,7 @@ impl App {
         config.server.data_dir = dir.path().to_path_buf();
         config.chat.port = 0;
         config.quiz.port = 0;
+        config.calc.port = 0;
         config.web.port = 0;
         f(&mut config);
         let server = Server::bind(config).await.unwrap();
@@ -397,4 +398,45 @@ async fn quiz_rounds_and_exports_are_for_admins() {
     let r = app.call(Method::POST, "/api/quiz/start", &[("cookie", &boss), CSRF[0]], None).await;
     assert_eq!(r.code(), "not_found");
     assert_eq!(app.call(Method::GET, "/api/services", &[], None).await.json["quiz"], false);
+}
+
+#[tokio::test]
+async fn the_calculator_export_is_for_admins_and_streams_every_result() {
+    let app = App::new(|_| {}).await;
+    assert_eq!(app.call(Method::GET, "/api/calc/export.csv", &[], None).await.code(), "not_logged_in");
+    let member = app.login("member").await;
+    assert_eq!(
+        app.call(Method::GET, "/api/calc/export.csv", &[("cookie", &member)], None).await.code(),
+        "forbidden"
+    );
+
+    // More results than one page of the stream, from two students.
+    let at = sockhub_store::now();
+    let results: Vec<sockhub_store::NewCalcResult> = (0..2500)
+        .map(|i| sockhub_store::NewCalcResult {
+            student_id: if i % 2 == 0 { "20212086".into() } else { "20212087".into() },
+            name: if i % 2 == 0 { "김민수".into() } else { "=cmd()".into() },
+            input: format!("-{i}"),
+            square: (i * i).to_string(),
+            at,
+        })
+        .collect();
+    app.state.hub.store.insert_calc_results(&results).await.unwrap();
+
+    let boss = app.login("boss").await;
+    let r = app.call(Method::GET, "/api/calc/export.csv", &[("cookie", &boss)], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[header::CONTENT_DISPOSITION], "attachment; filename=\"calc-results.csv\"");
+    let lines: Vec<&str> = r.text.lines().collect();
+    assert_eq!(lines[0], sockhub_server::export::CALC_CSV_HEADER);
+    assert_eq!(lines.len(), 2501, "every result, across pages, once");
+    assert!(lines[1].starts_with("1,20212086,김민수,-0,0,"), "{}", lines[1]);
+    assert!(lines[2].contains(",'=cmd(),"), "a formula in a name is defused: {}", lines[2]);
+    let ids: Vec<i64> = lines[1..].iter().map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in commit order, no repeats");
+
+    let r = app.call(Method::GET, "/api/calc/export.csv?student=20212087", &[("cookie", &boss)], None).await;
+    assert_eq!(r.headers[header::CONTENT_DISPOSITION], "attachment; filename=\"calc-20212087.csv\"");
+    assert_eq!(r.text.lines().count(), 1251);
+    assert!(r.text.lines().skip(1).all(|l| l.contains(",20212087,")));
 }

@@ -411,3 +411,59 @@ async fn the_admin_page_starts_a_quiz_round_and_exports_it() {
     server.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_calculator_result_reaches_a_second_browser() {
+    let backend = TestBackend { backend: Backend::Sqlite, base_url: None };
+    let db = Db::create(&backend).await;
+    let student = |id: &str, name: &str, dept: &str| sockhub_store::Student {
+        student_id: id.into(),
+        name: name.into(),
+        department: dept.into(),
+        email: None,
+    };
+    let roster = [student("20212086", "김민수", "컴퓨터공학과"), student("20212087", "이영희", "전자공학과")];
+    db.store.import_students(&roster, Default::default()).await.unwrap();
+    let server = db.server(|_| {}).await;
+
+    let (minsu, younghee) = tokio::join!(Browser::start(), Browser::start());
+    for (b, id) in [(&minsu, "20212086"), (&younghee, "20212087")] {
+        b.goto(&page(&server, "calc")).await;
+        b.fill("form.login input[name=name]", id).await;
+        b.click("form.login button[type=submit]").await;
+        b.wait_visible(".square-form .number").await;
+    }
+    minsu.wait_text(".student-name", "김민수").await;
+    minsu.wait_text(".student .muted", "20212086 · 컴퓨터공학과").await;
+
+    minsu.fill(".square-form .number", "-1.5").await;
+    minsu.enter(".square-form .number").await;
+    minsu.wait_text(".history-list .eq", "(-1.5)² = 2.25").await;
+    younghee.wait_text(".feed li", "20212086 김민수").await;
+    younghee.wait_text(".feed .eq", "(-1.5)² = 2.25").await;
+
+    let big = "12345678901234567890".repeat(3);
+    younghee.fill(".square-form .number", &big).await;
+    younghee.enter(".square-form .number").await;
+    minsu.wait_text(".feed .eq", &format!("{big}² = ")).await;
+    younghee.wait_text(".feed li.mine .eq", &big).await;
+    minsu.fill(".square-form .number", "twelve").await;
+    minsu.enter(".square-form .number").await;
+    minsu
+        .wait_js("an error", "return document.querySelector('.calc-status.error')?.textContent;", vec![])
+        .await;
+    minsu.screenshot("calc-desktop").await;
+    younghee.resize(PHONE.0, PHONE.1).await;
+    younghee.screenshot("calc-phone").await;
+
+    // History persists: a fresh page (a new connection) logs in and finds the result.
+    minsu.client.refresh().await.unwrap();
+    minsu.fill("form.login input[name=name]", "20212086").await;
+    minsu.click("form.login button[type=submit]").await;
+    minsu.wait_text(".history-list .eq", "(-1.5)² = 2.25").await;
+
+    minsu.close().await;
+    younghee.close().await;
+    server.stop().await;
+    db.cleanup().await;
+}

@@ -5,11 +5,12 @@
 //! ([`crate::auth::csrf_guard`]). Who may call what:
 //! - anyone: `GET /api/services`, `POST /api/login`, `POST /api/logout`;
 //! - a web login: `GET /api/me`;
-//! - admins: everything else ([`accounts`], [`logs`], [`moderation`], [`quiz`], `GET /api/online`).
+//! - admins: everything else ([`accounts`], [`logs`], [`moderation`], [`quiz`], [`calc`], `GET /api/online`).
 //!
 //! Lists that can grow without bound take `limit` (at most `[web] max_page_rows`).
 
 pub mod accounts;
+pub mod calc;
 pub mod logs;
 pub mod moderation;
 pub mod quiz;
@@ -41,6 +42,7 @@ pub fn routes(state: WebState) -> Router<WebState> {
         .route("/quiz/rounds/{round}", get(quiz::results))
         .route("/quiz/export.csv", get(quiz::export))
         .route("/quiz/start", post(quiz::start))
+        .route("/calc/export.csv", get(calc::export))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
         .layer(middleware::from_fn_with_state(state, csrf_guard))
 }

@@ -20,7 +20,8 @@ pub async fn online(_: Admin, State(state): State<WebState>) -> Json<serde_json:
     let chat = hub.chat.as_ref().map(|c| c.online_names());
     let mutes = hub.chat.as_ref().map(|c| c.mutes()).unwrap_or_default();
     let quiz = hub.quiz.as_ref().map(|q| q.online_names());
-    Json(json!({"chat": chat, "quiz": quiz, "mutes": mutes}))
+    let calc = hub.calc.as_ref().map(|c| c.students());
+    Json(json!({"chat": chat, "quiz": quiz, "calc": calc, "mutes": mutes}))
 }
 
 #[derive(Deserialize)]

@@ -26,7 +26,7 @@ pub async fn services(State(state): State<WebState>) -> Json<serde_json::Value> 
         "chat": hub.chat.is_some(),
         "quiz": hub.quiz.is_some(),
         "quiz_manual": hub.quiz.as_ref().is_some_and(|q| q.starts_manually()),
-        "calc": false,
+        "calc": hub.calc.is_some(),
         "relay": false,
         "chat_auth": chat_auth,
     }))

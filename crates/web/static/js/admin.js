@@ -69,6 +69,7 @@ export class AdminView {
         h('div', { class: 'admin-col' },
           card('Accounts', h('div', { class: 'stack' }, this.addAccountForm(), this.accountsBox), null, 'accounts'),
           card('Moderation log', this.modBox, h('button', { class: 'ghost small', onclick: () => this.loadModeration() }, 'Refresh'), 'moderation'),
+          this.services.calc ? card('Calculator results', this.calcExport(), null, 'calc') : null,
           this.services.quiz ? card('Quiz rounds', this.quizBox, h('span', { class: 'row' },
             this.services.quiz_manual ? h('button', { class: 'primary small', onclick: () => this.startRound() }, 'Start a round') : null,
             h('a', { class: 'button ghost small', href: '/api/quiz/export.csv', download: '' }, 'All attempts (CSV)')), 'quiz') : null))));
@@ -157,6 +158,10 @@ export class AdminView {
         h('h3', {}, 'Quiz ', h('span', { class: 'count' }, String(data.quiz.length))),
         data.quiz.length === 0 ? h('p', { class: 'muted' }, 'No one is playing.')
           : h('ul', { class: 'plain-list names' }, data.quiz.map((name) => h('li', {}, name)))) : null,
+      data.calc ? h('div', { class: 'service-block' },
+        h('h3', {}, 'Calculator ', h('span', { class: 'count' }, String(data.calc.length))),
+        data.calc.length === 0 ? h('p', { class: 'muted' }, 'No student is logged in.')
+          : h('ul', { class: 'plain-list names' }, data.calc.map((st) => h('li', { title: st.department || '' }, st.name ? `${st.student_id} ${st.name}` : st.student_id)))) : null,
       muted.size ? h('div', { class: 'service-block' }, h('h3', {}, 'Mutes in force'),
         h('ul', { class: 'plain-list' }, [...muted.values()].map((m) => h('li', { class: 'mute-row' },
           h('span', { class: 'name' }, m.target),
@@ -241,6 +246,19 @@ export class AdminView {
     fill(this.loginsBox, table(['Time', 'Name', 'Outcome', 'Service', 'From'], rows.slice().reverse().map((r) => [
       dateTime(r.at).slice(11), r.name, h('span', { class: `tag outcome-${r.outcome}` }, r.outcome), r.service, r.peer,
     ]), 'No logins on this day.'));
+  }
+
+  // ---- calculator ----
+
+  calcExport() {
+    const link = h('a', { class: 'button primary-link small', href: '/api/calc/export.csv', download: '' }, 'Download CSV');
+    const student = h('input', { name: 'student', placeholder: 'every student, or one student ID', inputmode: 'numeric', autocomplete: 'off', 'aria-label': 'Student ID', oninput: () => {
+      const id = student.value.trim();
+      link.href = id ? `/api/calc/export.csv?student=${encodeURIComponent(id)}` : '/api/calc/export.csv';
+    } });
+    return h('div', { class: 'stack' },
+      h('p', { class: 'muted' }, 'Every result, in the order it was computed: id, student ID, name, number, square, time (UTC).'),
+      h('div', { class: 'inline-form' }, student, link));
   }
 
   // ---- quiz ----

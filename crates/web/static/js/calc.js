@@ -8,7 +8,7 @@ import { joinForm } from './join.js';
 
 /** Results kept in the live feed; how often the list of who is connected refreshes. */
 const FEED_ROWS = 200;
-const WHO_MS = 10000;
+const WHO_MS = 5000;
 
 const equation = (r) => (r.input.startsWith('-') ? `(${r.input})² = ${r.square}` : `${r.input}² = ${r.square}`);
 
@@ -103,6 +103,10 @@ export class CalcView {
 
   onResult(r) {
     const mine = this.me && r.student_id === this.me.student_id;
+    // No join or leave events in this protocol: a result from someone not listed asks again.
+    if (!mine && this.whoList && ![...this.whoList.children].some((li) => li.dataset.id === r.student_id)) {
+      this.live.send({ type: 'who' });
+    }
     if (mine) {
       this.history.push(r);
       this.renderHistory();
@@ -118,7 +122,7 @@ export class CalcView {
 
   renderPage() {
     this.info = h('div', { class: 'student' });
-    this.online = h('span', { class: 'count' }, '0');
+    this.online = h('span', {}, '0');
     this.input = h('input', { class: 'number', name: 'value', inputmode: 'decimal', autocomplete: 'off', placeholder: 'a number, e.g. 12 or -1.5', 'aria-label': 'Number to square' });
     this.statusLine = h('p', { class: 'calc-status muted', 'aria-live': 'polite' });
     this.historyList = h('ol', { class: 'history-list' });
@@ -137,7 +141,7 @@ export class CalcView {
           this.statusLine),
         h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Your history')), this.historyList)),
       h('div', { class: 'panel calc-feed' },
-        h('div', { class: 'panel-head' }, h('h2', {}, 'Everyone’s results'), h('span', { class: 'muted small' }, 'online '), this.online),
+        h('div', { class: 'panel-head' }, h('h2', {}, 'Everyone’s results'), h('span', { class: 'count' }, this.online, ' online')),
         this.whoList, this.feedEmpty, this.feed));
     fill(this.root, this.page);
   }
@@ -151,7 +155,7 @@ export class CalcView {
 
   renderWho(students) {
     this.online.textContent = String(students.length);
-    fill(this.whoList, students.map((s) => h('li', { title: s.department || '' }, s.name ? `${s.student_id} ${s.name}` : s.student_id)));
+    fill(this.whoList, students.map((s) => h('li', { title: s.department || '', dataset: { id: s.student_id } }, s.name ? `${s.student_id} ${s.name}` : s.student_id)));
   }
 
   status(text, kind = '') {

@@ -59,6 +59,11 @@ impl CalcService {
         self.board.online()
     }
 
+    /// The students connected now, each once, sorted by ID.
+    pub fn students(&self) -> Vec<sockhub_proto::calc::StudentInfo> {
+        self.board.students()
+    }
+
     /// The group commit's counters (results stored, transactions used).
     pub fn commit_stats(&self) -> &CommitStats {
         self.committer.stats()

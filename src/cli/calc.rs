@@ -10,6 +10,8 @@ use sockhub_client::calc::{self, CalcOptions};
 use sockhub_proto::calc::validate_student_id;
 use sockhub_store::{CalcResultFilter, CalcResultRow};
 
+use sockhub_server::export;
+
 use super::DatabaseArgs;
 use super::output::{self, Format, Row};
 
@@ -67,9 +69,9 @@ async fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut sink = match args.format {
         Format::Csv => {
-            let mut out = out;
-            writeln!(out, "{}", sockhub_server::export::CALC_CSV_HEADER)?;
-            Sink::Csv(out)
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(ResultView::HEADERS)?;
+            Sink::Csv(Box::new(w))
         }
         Format::Json => {
             let mut out = out;
@@ -116,17 +118,9 @@ impl Serialize for ResultView {
 }
 
 impl Row for ResultView {
-    const HEADERS: &'static [&'static str] = &["id", "student_id", "name", "input", "square", "at"];
+    const HEADERS: &'static [&'static str] = export::CALC_RESULT_HEADERS;
     fn cells(&self) -> Vec<String> {
-        let r = &self.0;
-        vec![
-            r.id.to_string(),
-            r.student_id.clone(),
-            r.name.clone(),
-            r.input.clone(),
-            r.square.clone(),
-            sockhub_proto::time::rfc3339_ms(&r.at),
-        ]
+        export::calc_result_cells(&self.0)
     }
 }
 
@@ -134,8 +128,7 @@ type Out = std::io::BufWriter<std::io::StdoutLock<'static>>;
 
 /// Where exported rows go.
 enum Sink {
-    /// The same CSV as the web page's download.
-    Csv(Out),
+    Csv(Box<csv::Writer<Out>>),
     /// A JSON array written one element at a time.
     Json {
         out: Out,
@@ -147,7 +140,9 @@ enum Sink {
 impl Sink {
     fn write(&mut self, r: ResultView) -> anyhow::Result<()> {
         match self {
-            Sink::Csv(out) => out.write_all(sockhub_server::export::calc_csv_line(&r.0).as_bytes())?,
+            Sink::Csv(w) => {
+                w.write_record(r.cells().iter().map(|c| export::defuse_formula(c).into_owned()))?
+            }
             Sink::Json { out, first } => {
                 out.write_all(if *first { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut *out, &r)?;
@@ -160,7 +155,7 @@ impl Sink {
 
     fn finish(self) -> anyhow::Result<()> {
         match self {
-            Sink::Csv(mut out) => out.flush()?,
+            Sink::Csv(mut w) => w.flush()?,
             Sink::Json { mut out, first } => {
                 out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
                 out.flush()?;

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use clap::ValueEnum;
 use serde::Serialize;
+use sockhub_server::export::defuse_formula;
 
 /// The `--format` of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -59,7 +60,7 @@ pub fn write<R: Row>(out: &mut impl Write, rows: &[R], format: Format) -> anyhow
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(R::HEADERS)?;
             for row in rows {
-                csv.write_record(row.cells())?;
+                csv.write_record(row.cells().iter().map(|cell| defuse_formula(cell).into_owned()))?;
             }
             csv.flush()?;
         }

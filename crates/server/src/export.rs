@@ -1,64 +1,89 @@
-//! Exports for spreadsheets: the same CSV whether it comes from `sockhub quiz export` or the web
-//! page's download button.
+//! Exports for spreadsheets: the columns of each export and the CSV they are written as, shared
+//! by the command line (`sockhub quiz export`, `sockhub calc export`, every `--format csv`) and
+//! the web page's download buttons, so both give the same file.
 //!
-//! Fields are quoted as RFC 4180 says, and text that people typed and that a spreadsheet would
-//! run as a formula (`=`, `+`, `@`, or `-` not followed by a digit) gets a leading `'`, so an
-//! exported answer can never execute in the instructor's spreadsheet.
+//! Quoting is the `csv` crate's (RFC 4180). Text that people typed and that a spreadsheet would
+//! run as a formula gets a leading `'` ([`defuse_formula`]), so opening an export never
+//! executes what a user wrote.
 
-use std::io::Write;
+use std::borrow::Cow;
 
 use sockhub_store::{CalcResultRow, QuizAttemptRow};
 
-/// The quiz attempts CSV columns, in order.
-pub const QUIZ_CSV_HEADER: &str =
-    "round,player,problem_id,ask,problem,expected,answer,verdict,sent_at,received_at,elapsed_ms";
-
-/// Every quiz attempt as CSV, one row each, with a header.
-pub fn quiz_attempts_csv(out: &mut impl Write, rows: &[QuizAttemptRow]) -> std::io::Result<()> {
-    writeln!(out, "{QUIZ_CSV_HEADER}")?;
-    for r in rows {
-        let a = &r.attempt;
-        let fields = [
-            a.round.to_string(),
-            csv_field(&a.player),
-            a.problem_id.to_string(),
-            a.ask.to_string(),
-            csv_field(&a.problem),
-            a.expected.to_string(),
-            a.answer.as_deref().map(csv_field).unwrap_or_default(),
-            a.verdict.clone(),
-            sockhub_proto::time::rfc3339_ms(&a.sent_at),
-            sockhub_proto::time::rfc3339_ms(&a.received_at),
-            a.elapsed_ms.to_string(),
-        ];
-        writeln!(out, "{}", fields.join(","))?;
-    }
-    Ok(())
+/// A cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or carriage
+/// return first) gets a leading `'`; a sign before a digit or a decimal point is a number
+/// (`-36`, `+.5`), left alone.
+pub fn defuse_formula(cell: &str) -> Cow<'_, str> {
+    let number =
+        cell.starts_with(['-', '+']) && cell[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    let risky = !number && cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky { format!("'{cell}").into() } else { cell.into() }
 }
 
-/// The calculator results CSV columns, in order.
-pub const CALC_CSV_HEADER: &str = "id,student_id,name,input,square,at";
+/// Rows as CSV (with `headers` first, when given), every cell defused.
+pub fn csv_bytes(headers: Option<&[&str]>, rows: impl IntoIterator<Item = Vec<String>>) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let write = |w: &mut csv::Writer<Vec<u8>>| -> csv::Result<()> {
+        if let Some(headers) = headers {
+            w.write_record(headers)?;
+        }
+        for row in rows {
+            w.write_record(row.iter().map(|cell| defuse_formula(cell).into_owned()))?;
+        }
+        w.flush()?;
+        Ok(())
+    };
+    write(&mut w).expect("writing CSV to memory cannot fail");
+    w.into_inner().expect("flushed")
+}
 
-/// One calculator result as a CSV line (with its `\n`); `at` in UTC, RFC 3339 with milliseconds.
-pub fn calc_csv_line(r: &CalcResultRow) -> String {
-    let fields = [
+/// The quiz attempts export's columns.
+pub const QUIZ_ATTEMPT_HEADERS: &[&str] = &[
+    "round",
+    "player",
+    "problem_id",
+    "ask",
+    "problem",
+    "expected",
+    "answer",
+    "verdict",
+    "sent_at",
+    "received_at",
+    "elapsed_ms",
+];
+
+/// One quiz attempt's cells, in [`QUIZ_ATTEMPT_HEADERS`] order.
+pub fn quiz_attempt_cells(row: &QuizAttemptRow) -> Vec<String> {
+    let a = &row.attempt;
+    vec![
+        a.round.to_string(),
+        a.player.clone(),
+        a.problem_id.to_string(),
+        a.ask.to_string(),
+        a.problem.clone(),
+        a.expected.to_string(),
+        a.answer.clone().unwrap_or_default(),
+        a.verdict.clone(),
+        sockhub_proto::time::rfc3339_ms(&a.sent_at),
+        sockhub_proto::time::rfc3339_ms(&a.received_at),
+        a.elapsed_ms.to_string(),
+    ]
+}
+
+/// The calculator results export's columns.
+pub const CALC_RESULT_HEADERS: &[&str] = &["id", "student_id", "name", "input", "square", "at"];
+
+/// One calculator result's cells, in [`CALC_RESULT_HEADERS`] order (`at` in UTC, RFC 3339 with
+/// milliseconds).
+pub fn calc_result_cells(r: &CalcResultRow) -> Vec<String> {
+    vec![
         r.id.to_string(),
-        csv_field(&r.student_id),
-        csv_field(&r.name),
-        csv_field(&r.input),
-        csv_field(&r.square),
+        r.student_id.clone(),
+        r.name.clone(),
+        r.input.clone(),
+        r.square.clone(),
         sockhub_proto::time::rfc3339_ms(&r.at),
-    ];
-    fields.join(",") + "\n"
-}
-
-/// One CSV field (RFC 4180 quoting), with formulas defused.
-pub fn csv_field(s: &str) -> String {
-    // A sign before a digit or a decimal point is a number (`-1.5`, `+.5`), not a formula.
-    let number = s.starts_with(['-', '+']) && s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
-    let formula = !number && s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let s = if formula { format!("'{s}") } else { s.to_owned() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+    ]
 }
 
 #[cfg(test)]
@@ -66,16 +91,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_quotes_and_defuses_formulas() {
-        assert_eq!(csv_field("36"), "36");
-        assert_eq!(csv_field("-36"), "-36");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=1+1"), "'=1+1");
-        assert_eq!(csv_field("-x"), "'-x");
-        assert_eq!(csv_field("-"), "'-");
-        assert_eq!(csv_field("+12"), "+12");
-        assert_eq!(csv_field("-.5"), "-.5");
-        assert_eq!(csv_field("+SUM(A1)"), "'+SUM(A1)");
+    fn formulas_are_defused_and_numbers_kept() {
+        assert_eq!(defuse_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(defuse_formula("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(defuse_formula("+SUM(A1)"), "'+SUM(A1)");
+        assert_eq!(defuse_formula("-cmd"), "'-cmd");
+        assert_eq!(defuse_formula("-"), "'-");
+        assert_eq!(defuse_formula("-36"), "-36");
+        assert_eq!(defuse_formula("-.5"), "-.5");
+        assert_eq!(defuse_formula("+12"), "+12");
+        assert_eq!(defuse_formula("plain"), "plain");
+    }
+
+    #[test]
+    fn csv_quotes_like_rfc_4180() {
+        let out = csv_bytes(Some(&["name", "n"]), [vec!["김, \"민수\"".to_owned(), "=1+1".to_owned()]]);
+        assert_eq!(String::from_utf8(out).unwrap(), "name,n\n\"김, \"\"민수\"\"\",'=1+1\n");
     }
 }

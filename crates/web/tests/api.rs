@@ -383,7 +383,7 @@ async fn quiz_rounds_and_exports_are_for_admins() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
     assert_eq!(r.headers[header::CONTENT_DISPOSITION], "attachment; filename=\"quiz-round-1.csv\"");
-    assert_eq!(r.text.trim_end(), sockhub_server::export::QUIZ_CSV_HEADER);
+    assert_eq!(r.text.trim_end(), sockhub_server::export::QUIZ_ATTEMPT_HEADERS.join(","));
     let r = app.call(Method::GET, "/api/quiz/export.csv?round=first", &[("cookie", &boss)], None).await;
     assert_eq!(r.code(), "bad_request");
     let r = app.call(Method::GET, "/api/quiz/rounds", &[("cookie", &boss)], None).await;
@@ -428,7 +428,7 @@ async fn the_calculator_export_is_for_admins_and_streams_every_result() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers[header::CONTENT_DISPOSITION], "attachment; filename=\"calc-results.csv\"");
     let lines: Vec<&str> = r.text.lines().collect();
-    assert_eq!(lines[0], sockhub_server::export::CALC_CSV_HEADER);
+    assert_eq!(lines[0], sockhub_server::export::CALC_RESULT_HEADERS.join(","));
     assert_eq!(lines.len(), 2501, "every result, across pages, once");
     assert!(lines[1].starts_with("1,20212086,김민수,-0,0,"), "{}", lines[1]);
     assert!(lines[2].contains(",'=cmd(),"), "a formula in a name is defused: {}", lines[2]);

@@ -405,7 +405,7 @@ async fn the_admin_page_starts_a_quiz_round_and_exports_it() {
         .await
         .unwrap();
     let csv = csv.as_str().unwrap();
-    assert!(csv.starts_with(sockhub_server::export::QUIZ_CSV_HEADER), "{csv}");
+    assert!(csv.starts_with(&sockhub_server::export::QUIZ_ATTEMPT_HEADERS.join(",")), "{csv}");
     assert!(csv.lines().any(|l| l.starts_with("1,bob,1,1,") && l.contains(",correct,")), "{csv}");
     b.close().await;
     server.stop().await;

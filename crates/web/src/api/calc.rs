@@ -8,7 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde::Deserialize;
-use sockhub_server::export::{CALC_CSV_HEADER, calc_csv_line};
+use sockhub_server::export::{CALC_RESULT_HEADERS, calc_result_cells, csv_bytes};
 use sockhub_store::CalcResultFilter;
 use tracing::warn;
 
@@ -37,14 +37,14 @@ pub async fn export(
     // The first page is read before answering, so a database failure is a proper error reply
     // rather than a download cut short.
     let first = store.calc_results(&filter).await?;
-    let head = stream::iter([Ok::<_, std::io::Error>(format!("{CALC_CSV_HEADER}\n"))]);
+    let head = stream::iter([Ok::<_, std::io::Error>(csv_bytes(Some(CALC_RESULT_HEADERS), []))]);
     let pages = stream::unfold(Some((first, filter)), move |next| {
         let store = store.clone();
         async move {
             let (page, mut filter) = next?;
             let full = page.len() == PAGE as usize;
             filter.after_id = page.last().map(|r| r.id).or(filter.after_id);
-            let chunk: String = page.iter().map(calc_csv_line).collect();
+            let chunk = csv_bytes(None, page.iter().map(calc_result_cells));
             let following = if full {
                 match store.calc_results(&filter).await {
                     Ok(page) => Some((page, filter)),

@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use sockhub_server::export::quiz_attempts_csv;
+use sockhub_server::export::{QUIZ_ATTEMPT_HEADERS, csv_bytes, quiz_attempt_cells};
 use sockhub_server::service::quiz::QuizService;
 use sockhub_store::{QuizResult, QuizRoundRow};
 use tracing::info;
@@ -50,8 +50,7 @@ pub async fn export(
     Params(q): Params<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let rows = state.hub.store.quiz_attempts(q.round).await?;
-    let mut csv = Vec::new();
-    quiz_attempts_csv(&mut csv, &rows).expect("writing to memory");
+    let csv = csv_bytes(Some(QUIZ_ATTEMPT_HEADERS), rows.iter().map(quiz_attempt_cells));
     let file = match q.round {
         Some(r) => format!("attachment; filename=\"quiz-round-{r}.csv\""),
         None => "attachment; filename=\"quiz-attempts.csv\"".to_owned(),

@@ -4,7 +4,8 @@
 //! keeping up, and `503 {"status":"degraded",...}` otherwise, with the reason, so a load balancer
 //! or a person can tell at a glance. `/metrics` is the Prometheus text format: every service's
 //! connection and message counters (from the server's metrics registry), messages per second over
-//! the last ten seconds, the log writer's queue depth, lag and health, web logins, and the
+//! the last ten seconds, the log writer's and the calculator's queue depths, the log writer's lag
+//! and health, web logins, and the
 //! process's resident memory.
 
 use std::collections::VecDeque;
@@ -95,6 +96,28 @@ pub async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
         "Failed log write attempts (each retried).",
         &one(w.failed_attempts as f64),
     );
+    if let Some(calc) = &hub.calc {
+        let stats = calc.commit_stats();
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed) as f64;
+        family(
+            "sockhub_calc_commit_queue_depth",
+            "gauge",
+            "Calculator results waiting to be stored.",
+            &one(calc.commit_queue_depth() as f64),
+        );
+        family(
+            "sockhub_calc_results_committed_total",
+            "counter",
+            "Calculator results stored.",
+            &one(load(&stats.committed)),
+        );
+        family(
+            "sockhub_calc_commit_failures_total",
+            "counter",
+            "Calculator results whose commit failed.",
+            &one(load(&stats.failed)),
+        );
+    }
     family("sockhub_web_sessions", "gauge", "Web logins held.", &one(state.sessions.len() as f64));
     if let Some(rss) = resident_memory_bytes() {
         family(

@@ -67,6 +67,7 @@ async fn metrics_count_websocket_and_tcp_connections_per_service() {
         "sockhub_log_writer_lag_seconds ",
         "sockhub_log_writer_healthy 1",
         "process_resident_memory_bytes ",
+        "sockhub_calc_commit_queue_depth 0",
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }

@@ -64,6 +64,11 @@ impl CalcService {
         self.board.students()
     }
 
+    /// Results waiting for the group commit now.
+    pub fn commit_queue_depth(&self) -> usize {
+        self.committer.queue_depth()
+    }
+
     /// The group commit's counters (results stored, transactions used).
     pub fn commit_stats(&self) -> &CommitStats {
         self.committer.stats()

@@ -166,6 +166,9 @@ async fn an_admin_kicks_a_user_from_the_online_list() {
     let row = ".people-list .person[data-name=\"mallory\"]";
     b.wait_visible(row).await;
     b.screenshot("chat-admin-tools").await;
+    b.resize(PHONE.0, PHONE.1).await;
+    b.screenshot("chat-admin-phone").await;
+    b.resize(1280, 860).await;
     b.click(&format!("{row} button.danger")).await;
     b.fill("#dialog input[name=reason]", "spamming").await;
     b.screenshot("chat-kick-dialog").await;

@@ -11,7 +11,8 @@ import { Live } from './net.js';
 const MAX_ROWS = 1000;
 
 /** The composer's hint: shorter on a phone. */
-const everyone = () => (matchMedia('(max-width: 720px)').matches ? 'Message everyone…' : 'Message everyone…  (/w name text whispers)');
+const narrow = matchMedia('(max-width: 720px)');
+const everyone = () => (narrow.matches ? 'Message everyone…' : 'Message everyone…  (/w name text whispers)');
 
 export class ChatView {
   constructor(root, services) {
@@ -164,6 +165,7 @@ export class ChatView {
     this.peopleCount = h('span', { class: 'count' }, '0');
     this.replyChip = h('div', { class: 'reply-chip', hidden: true });
     this.input = h('input', { class: 'say', name: 'text', autocomplete: 'off', maxlength: 4000, placeholder: everyone(), 'aria-label': 'Message' });
+    narrow.addEventListener('change', () => { if (!this.reply) this.input.placeholder = everyone(); });
     this.input.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.reply) this.setReply(null);
     });

@@ -245,3 +245,27 @@ async fn the_real_binary_serves_the_web_port_and_stops_it_on_sigterm() {
     assert_eq!(ws.closed().await, [json!({"type": "bye", "reason": "server shutting down"})]);
     assert_eq!(tcp.closed().await, ["* bye: server shutting down"]);
 }
+
+#[tokio::test]
+async fn websocket_connections_count_against_the_connection_limit() {
+    let server = TestServer::with(|c| c.limits.max_connections = 1).await;
+    let _tcp = Client::chat_text(server.chat(), "alice").await;
+    let refused = tokio_tungstenite::connect_async(format!("ws://{}/ws/chat", server.web())).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            let body: Value = serde_json::from_slice(response.body().as_deref().unwrap_or_default()).unwrap();
+            assert_eq!(body["code"], "server_full");
+        }
+        other => panic!("expected 503 server_full, got {other:?}"),
+    }
+    let (status, _) = super::api::get(server.web(), "/healthz").await;
+    assert_eq!(status, 200, "plain HTTP is not a connection slot");
+    drop(_tcp);
+    // The slot comes back when the TCP client leaves.
+    crate::support::eventually("a free slot", || async {
+        tokio_tungstenite::connect_async(format!("ws://{}/ws/chat", server.web())).await.ok().map(|_| ())
+    })
+    .await;
+    server.stop().await;
+}

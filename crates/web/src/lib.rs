@@ -14,12 +14,13 @@
 //! - [`auth`]: web logins (server-side sessions behind an `HttpOnly`, `SameSite=Strict` cookie),
 //!   the CSRF guard, and the `Member` / `Admin` extractors.
 //! - [`api`]: the JSON endpoints; [`error`]: their error type, with the protocol's stable codes.
-//! - [`ops`]: health and Prometheus metrics.
+//! - [`ops`]: health and Prometheus metrics; [`flow`]: the relay's records per minute.
 
 pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod flow;
 pub mod ops;
 pub mod ws;
 

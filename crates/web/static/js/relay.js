@@ -214,7 +214,7 @@ export class RelayView {
     const records = [...this.selected.values()].map((r) => ({ source: r.source, seq: r.seq, state: r.state }));
     try {
       const r = await this.call('POST', '/relay/resend', { records });
-      toast(`Queued ${r.requeued} record${r.requeued === 1 ? '' : 's'} to send again`);
+      toast(`Queued ${r.queued} record${r.queued === 1 ? "" : "s"} to send again`);
     } catch { return; }
     this.loadRecords();
     this.refresh();

@@ -36,8 +36,15 @@ async fn say(b: &Browser, text: &str) {
 #[tokio::test]
 async fn a_browser_user_and_a_tcp_user_chat_with_each_other() {
     let server = TestServer::start().await;
+    let mut early = Client::chat_text(server.chat(), "early").await;
+    early.send("said before alice came").await;
+    early.until("[early] said before alice came").await;
+    early.send("q").await;
+    early.closed().await;
     let b = Browser::start().await;
     join(&b, &server, "alice", None).await;
+    b.wait_text(".messages .message.history .text", "said before alice came").await;
+    b.wait_text(".messages .divider", "earlier messages").await;
 
     let mut bob = Client::chat_text(server.chat(), "bob").await;
     b.wait_text(".messages .system", "bob joined (2 online)").await;

@@ -99,6 +99,7 @@ export class ChatView {
     this.me = msg.name;
     this.admin = !!msg.admin;
     this.ended = false;
+    this.historyShown = false;
     if (!this.room) this.renderRoom();
     this.setEnabled(true);
     this.system(`Welcome, ${msg.name}! ${msg.online} online.`);
@@ -323,6 +324,10 @@ export class ChatView {
     if (this.seen.has(key)) return;
     if (this.seen.size > 4 * MAX_ROWS) this.seen.clear();
     this.seen.add(key);
+    if (msg.history && !this.historyShown) {
+      this.historyShown = true;
+      this.push(h('li', { class: 'row divider' }, h('span', {}, 'earlier messages')));
+    }
     const mine = this.me && msg.from.toLowerCase() === this.me.toLowerCase();
     this.push(h('li', { class: `row message${msg.history ? ' history' : ''}${mine ? ' mine' : ''}` },
       h('time', { datetime: msg.at, title: new Date(msg.at).toLocaleString() }, clock(msg.at)),

@@ -8,6 +8,9 @@
 //! # Map
 //! - [`Store`] / [`StoreOptions`] (`store.rs`): open, migrate, ping; the SQL helpers.
 //! - `accounts.rs`, `mutes.rs`, `reports.rs`: the queries, as methods on [`Store`].
+//! - `relay.rs`: the relay's records, counters, requests and reconcile queries; its group
+//!   commit ([`Store::relay_write`]) acknowledges nothing before COMMIT, so it does not use the
+//!   batched writer.
 //! - [`Writer`], [`Journal`], [`WriterHandle`], [`Record`] (`writer.rs`, `record.rs`): the
 //!   bounded queue and the batching writer task.
 //! - [`password`]: argon2id hashing on the blocking pool.
@@ -95,6 +98,7 @@ mod model;
 mod mutes;
 pub mod password;
 mod record;
+mod relay;
 mod reports;
 mod store;
 #[cfg(feature = "testing")]
@@ -108,6 +112,11 @@ pub use model::{
     name_key, now, truncate_ms,
 };
 pub use record::Record;
+pub use relay::{
+    BatchOutcome, ForwardedMark, HeldMark, QueuedRecord, RELAY_RULE_MAX_CHARS, RELAY_SOURCE_MAX_CHARS,
+    RangeDigest, ReconcileRow, RelayBatch, RelayFilter, RelayRecord, RelayRequest, RelayRow, RelaySource,
+    RelayState, Requeued, ResendSelector, SeqSummary, Stored, record_digest,
+};
 pub use store::{Backend, Store, StoreOptions, redact_url};
 pub use writer::{
     FlushReport, Journal, JournalError, LastError, Writer, WriterHandle, WriterOptions, WriterStats,

@@ -74,6 +74,12 @@ error_codes! {
     Forbidden => "forbidden",
     /// The sender is muted.
     Muted => "muted",
+
+    // --- relay ---
+    /// A record's payload is longer than the node accepts (`relay.max_payload_bytes`).
+    PayloadTooLarge => "payload_too_large",
+    /// A record's source name breaks the naming rules.
+    InvalidSource => "invalid_source",
 }
 
 impl std::fmt::Display for ErrorCode {

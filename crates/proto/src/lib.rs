@@ -10,6 +10,8 @@
 //! - [`error`]: the stable error codes every service replies with.
 //! - [`notice`]: errors, final "bye" lines and notices that any service may send.
 //! - [`chat`]: chat requests and events, plus the text-mode grammar that `nc` users type.
+//! - [`relay`]: relay records and acknowledgements, the `name&&message` format, and the
+//!   reconcile exchange between two relay nodes.
 //! - [`json`]: decoding a JSON request line with errors that say what was wrong.
 //! - [`secret`]: a string type for passwords that never shows up in logs.
 //! - [`time`]: the timestamp formats used on the wire and in logs.
@@ -19,6 +21,7 @@ pub mod codec;
 pub mod error;
 pub mod json;
 pub mod notice;
+pub mod relay;
 pub mod secret;
 pub mod time;
 pub mod wire;

@@ -28,6 +28,12 @@ pub struct ServeArgs {
     /// Chat port; 0 picks a free one (overrides [chat] port).
     #[arg(long, value_name = "PORT")]
     chat_port: Option<u16>,
+    /// Relay port; 0 picks a free one (overrides [relay] port).
+    #[arg(long, value_name = "PORT")]
+    relay_port: Option<u16>,
+    /// Where the relay forwards, host:port (overrides [relay] downstream).
+    #[arg(long, value_name = "HOST:PORT")]
+    relay_downstream: Option<String>,
     /// Log filter, e.g. `debug` (overrides [server] log_level).
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
@@ -48,6 +54,8 @@ impl ServeArgs {
         flag("server", "data_dir", self.data_dir.as_ref().map(|d| d.display().to_string()), "--data-dir");
         flag("server", "log_level", self.log_level.clone(), "--log-level");
         flag("chat", "port", self.chat_port.map(|p| p.to_string()), "--chat-port");
+        flag("relay", "port", self.relay_port.map(|p| p.to_string()), "--relay-port");
+        flag("relay", "downstream", self.relay_downstream.clone(), "--relay-downstream");
         o
     }
 }

@@ -23,6 +23,7 @@ pub fn test_config(dir: &Path) -> Config {
     let mut c = Config::default();
     c.server.data_dir = dir.to_path_buf();
     c.chat.port = 0;
+    c.relay.port = 0;
     c.limits.rate_per_sec = 1000.0;
     c.limits.burst = 1000;
     c.limits.linger_ms = 200;

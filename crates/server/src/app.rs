@@ -25,6 +25,7 @@ use crate::metrics::Registry;
 use crate::net::limits::Limits;
 use crate::net::listener::{self, NetContext};
 use crate::service::chat::ChatService;
+use crate::service::relay::RelayService;
 use crate::session::Service;
 
 /// Why a server could not start.
@@ -48,6 +49,7 @@ pub struct Hub {
     /// The batched log writer's queue, for records written off the hot path.
     pub journal: Journal,
     pub chat: Option<Arc<ChatService>>,
+    pub relay: Option<Arc<RelayService>>,
 }
 
 impl Hub {
@@ -99,6 +101,7 @@ impl Server {
             store,
             journal,
             chat: None,
+            relay: None,
         };
         let mut listeners = Vec::new();
 
@@ -108,6 +111,35 @@ impl Server {
             listeners.push(bind_service(&chat, config.listen_addr(config.chat.port))?);
             hub.metrics.register("chat", Arc::clone(chat.metrics()));
             hub.chat = Some(chat);
+        }
+        if config.relay.enabled {
+            let relay = RelayService::start(
+                &config.relay,
+                hub.store.clone(),
+                hub.net.limits.write_timeout,
+                shutdown.clone(),
+                &hub.net.tracker,
+            )
+            .await
+            .map_err(|source| StartError::Store { what: "relay".into(), source })?;
+            // The relay has its own line limit and flood control: devices send in bursts, and the
+            // group commit (with its backpressure) is what paces them.
+            let mut limits = Limits::from(&config.limits);
+            limits.max_line = config.relay.max_line_bytes;
+            limits.rate_per_sec = config.relay.rate_per_sec;
+            let mut bound = bind_service(&relay, config.listen_addr(config.relay.port))?;
+            if let Ok(addr) = bound.listener.local_addr() {
+                relay.set_node_name(addr);
+            }
+            let serve = bound.serve;
+            let limits = Arc::new(limits);
+            bound.serve = Box::new(move |listener, mut net| {
+                net.limits = limits;
+                serve(listener, net)
+            });
+            listeners.push(bound);
+            hub.metrics.register("relay", Arc::clone(relay.metrics()));
+            hub.relay = Some(relay);
         }
         Ok(Server { hub, listeners, writer })
     }

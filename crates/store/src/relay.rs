@@ -212,6 +212,10 @@ pub struct BatchOutcome {
     pub forwarded: u64,
     /// Records marked held.
     pub held: u64,
+    /// Per entry of [`RelayBatch::forwarded`], how many records it marked.
+    pub marked: Vec<u64>,
+    /// Per entry of [`RelayBatch::held`], whether it marked the record.
+    pub held_done: Vec<bool>,
     /// Sources whose counters were rebuilt because a mark touched fewer rows than expected.
     pub recounted: Vec<Arc<str>>,
 }
@@ -588,6 +592,7 @@ impl Store {
                 done += b.build()?.execute(&mut *tx).await?.rows_affected();
             }
             out.forwarded += done;
+            out.marked.push(done);
             let d = deltas.entry(mark.source.clone()).or_default();
             d.add(RelayState::Queued, -(done as i64));
             d.add(RelayState::Forwarded, done as i64);
@@ -614,6 +619,7 @@ impl Store {
                 .await?
                 .rows_affected() as i64;
             out.held += done as u64;
+            out.held_done.push(done > 0);
             let d = deltas.entry(h.source.clone()).or_default();
             d.add(RelayState::Queued, -done);
             d.add(RelayState::Held, done);
@@ -1106,6 +1112,27 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(request_from_row).collect()
+    }
+
+    /// Requests a server took up and has not settled (after a crash: interrupted ones).
+    pub async fn relay_requests_running(&self) -> Result<Vec<RelayRequest>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT id, kind, requested_by, requested_ms, params, status, done_ms, result \
+                 FROM relay_requests WHERE status = 'running' ORDER BY id",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(request_from_row).collect()
+    }
+
+    /// Marks a request as taken up by the server.
+    pub async fn relay_request_start(&self, id: i64) -> Result<(), StoreError> {
+        self.query("UPDATE relay_requests SET status = 'running' WHERE id = $1 AND status = 'pending'")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// One request.

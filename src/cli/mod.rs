@@ -3,9 +3,13 @@
 //! - `serve` ([`serve`]): run the server.
 //! - `config` ([`config`]): print the effective configuration with comments.
 //! - `chat` ([`chat`]): the terminal chat client.
+//! - `relay status|records|resend|reconcile` ([`relay`]): operate a relay node.
+//! - `device` ([`device`]): a device simulator (and load generator) for the relay.
 
 mod chat;
 mod config;
+mod device;
+mod relay;
 mod serve;
 
 use std::path::PathBuf;
@@ -31,6 +35,10 @@ enum Command {
     Config(ConfigFile),
     /// Chat from the terminal.
     Chat(chat::ChatArgs),
+    /// Look at and operate a relay node (status, records, resend, reconcile).
+    Relay(relay::RelayArgs),
+    /// Send records to a relay like a device would, and wait for every acknowledgement.
+    Device(device::DeviceArgs),
 }
 
 /// `--config FILE`, shared by every command that reads server settings or data.
@@ -56,6 +64,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Serve(args) => serve::run(args).await,
             Command::Config(args) => config::run(args),
             Command::Chat(args) => chat::run(args).await,
+            Command::Relay(args) => relay::run(args).await,
+            Command::Device(args) => device::run(args).await,
         }
     })
 }

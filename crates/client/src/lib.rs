@@ -1,6 +1,8 @@
 //! sockhub's client side: a JSON-lines connection and the terminal clients built on it.
 //!
 //! - [`conn`]: a TCP connection speaking JSON mode ([`conn::connect`]), used by every client.
+//! - [`device`]: a relay device: sends records, re-sends what was not acknowledged after a
+//!   reconnect (`sockhub device`).
 //! - [`tui`]: the pieces every full-screen client is made of (terminal setup and restore, the
 //!   input line, the scrollback pane, the status bar); they know nothing about any service.
 //! - [`chat`]: `sockhub chat`, the terminal chat client (full screen on a terminal, line by line
@@ -12,4 +14,5 @@
 
 pub mod chat;
 pub mod conn;
+pub mod device;
 pub mod tui;

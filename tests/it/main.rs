@@ -4,9 +4,13 @@
 //! - `chat`: the chat service over text and JSON lines.
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
+//! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
+//!   either node with the real binary.
 
 mod chat;
 mod lifecycle;
 mod limits;
+mod relay;
+mod relay_crash;
 mod support;
 mod tui;

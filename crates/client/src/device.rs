@@ -111,6 +111,8 @@ pub async fn run(opts: &DeviceOptions, records: &dyn Records, mut progress: impl
     // Index of the first record not yet settled; records before it are acked or refused.
     let mut settled = 0usize;
     let mut refused = vec![false; 0];
+    // Each record's time, fixed when it is first sent, so a re-send is the same record.
+    let mut times: Vec<i64> = Vec::new();
     let mut base: Option<i64> = match opts.first_seq {
         FirstSeq::At(s) => Some(s),
         FirstSeq::Auto => None,
@@ -149,6 +151,7 @@ pub async fn run(opts: &DeviceOptions, records: &dyn Records, mut progress: impl
         report.first_seq = base;
         if refused.len() != total {
             refused = vec![false; total];
+            times = vec![0; total];
         }
         let ended = stream_records(
             opts,
@@ -158,6 +161,7 @@ pub async fn run(opts: &DeviceOptions, records: &dyn Records, mut progress: impl
             &mut w,
             &mut settled,
             &mut refused,
+            &mut times,
             &mut report,
             &mut last_progress,
             &mut progress,
@@ -203,6 +207,7 @@ async fn stream_records(
     w: &mut tokio::net::tcp::OwnedWriteHalf,
     settled: &mut usize,
     refused: &mut [bool],
+    times: &mut [i64],
     report: &mut DeviceReport,
     last_progress: &mut Instant,
     progress: &mut impl FnMut(usize, usize),
@@ -231,7 +236,10 @@ async fn stream_records(
                 if !refused[next] {
                     payload.clear();
                     records.payload(next, &mut payload);
-                    write_record(&mut buf, &opts.source, base + next as i64, now_ms(), &payload);
+                    if times[next] == 0 {
+                        times[next] = now_ms();
+                    }
+                    write_record(&mut buf, &opts.source, base + next as i64, times[next], &payload);
                 }
                 next += 1;
             }

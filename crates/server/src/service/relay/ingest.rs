@@ -505,8 +505,16 @@ impl Ingest {
     /// Every second: advance the scan floor of each source with queued records (which also
     /// tells the oldest one: the lag) and save the node's status row.
     async fn refresh_status(&mut self) {
-        let busy: Vec<Arc<str>> =
-            self.shared.sources.read().iter().filter(|(_, s)| s.queued > 0).map(|(k, _)| k.clone()).collect();
+        // Sources with queued records, and sources whose floor lags behind (moved past the end
+        // once, it stays there until records are queued again).
+        let busy: Vec<Arc<str>> = self
+            .shared
+            .sources
+            .read()
+            .iter()
+            .filter(|(_, s)| !self.shared.sink && (s.queued > 0 || s.queued_from <= s.last_seq))
+            .map(|(k, _)| k.clone())
+            .collect();
         let mut oldest = HashMap::new();
         for source in busy {
             match self.shared.store.relay_advance_floor(&source).await {
@@ -516,7 +524,11 @@ impl Ingest {
                     }
                     oldest.insert(source, received_ms);
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    if let Some(s) = self.shared.sources.write().get_mut(&source) {
+                        s.queued_from = s.last_seq + 1;
+                    }
+                }
                 Err(e) => debug!(error = %e, "relay: cannot advance the scan floor"),
             }
         }

@@ -29,7 +29,7 @@ pub enum FirstSeq {
 }
 
 /// What to send.
-pub trait Records {
+pub trait Records: Sync {
     /// How many.
     fn len(&self) -> usize;
     /// The payload of record `i` (appended to `out`).
@@ -104,7 +104,7 @@ impl DeviceReport {
 }
 
 /// Send every record; `progress(acked, total)` is called as acknowledgements arrive.
-pub async fn run(opts: &DeviceOptions, records: &dyn Records, mut progress: impl FnMut(usize, usize)) -> DeviceReport {
+pub async fn run(opts: &DeviceOptions, records: &(dyn Records + Sync), mut progress: impl FnMut(usize, usize)) -> DeviceReport {
     let started = Instant::now();
     let total = records.len();
     let mut report = DeviceReport { total, ..Default::default() };

@@ -74,8 +74,11 @@ impl crate::json::Request for RelayRequest {
 struct Flat {
     #[serde(rename = "type")]
     ty: String,
+    #[serde(default, deserialize_with = "text_field::<_, SourceField>")]
     source: Option<String>,
+    #[serde(default, deserialize_with = "seq_field")]
     seq: Option<i64>,
+    #[serde(default, deserialize_with = "text_field::<_, PayloadField>")]
     payload: Option<String>,
     #[serde(default, deserialize_with = "at_ms")]
     at: Option<i64>,
@@ -111,6 +114,61 @@ impl<'de> Deserialize<'de> for RelayRequest {
             other => return Err(de::Error::unknown_variant(other, <Self as crate::json::Request>::TYPES)),
         })
     }
+}
+
+/// Names a text field in error messages.
+trait FieldName {
+    const NAME: &'static str;
+}
+struct SourceField;
+impl FieldName for SourceField {
+    const NAME: &'static str = "source";
+}
+struct PayloadField;
+impl FieldName for PayloadField {
+    const NAME: &'static str = "payload";
+}
+
+/// A string field whose type error names the field (serde's own message does not).
+fn text_field<'de, D: Deserializer<'de>, F: FieldName>(d: D) -> Result<Option<String>, D::Error> {
+    struct Text<F>(std::marker::PhantomData<F>);
+    impl<F: FieldName> Visitor<'_> for Text<F> {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "\"{}\" as a string", F::NAME)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Text::<F>(std::marker::PhantomData))
+}
+
+/// `"seq"`: a whole number, or null.
+fn seq_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    struct Seq;
+    impl Visitor<'_> for Seq {
+        type Value = Option<i64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("\"seq\" as a whole number")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v).map(Some).map_err(|_| E::custom("\"seq\" is out of range"))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Seq)
 }
 
 /// `"at"`: RFC 3339 text or unix milliseconds.

@@ -47,7 +47,9 @@ pub struct DeviceArgs {
 pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
     let first_seq = match args.first_seq.as_str() {
         "auto" => FirstSeq::Auto,
-        n => FirstSeq::At(n.parse().with_context(|| format!("--first-seq must be a number or auto, not {n:?}"))?),
+        n => FirstSeq::At(
+            n.parse().with_context(|| format!("--first-seq must be a number or auto, not {n:?}"))?,
+        ),
     };
     sockhub_proto::relay::validate_source(&args.source).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
     let records: Box<dyn Records> = match args.generate {
@@ -64,7 +66,11 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = ProgressBar::with_draw_target(
         Some(records.len() as u64),
-        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+        if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
     );
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} acknowledged  {per_sec}  eta {eta}")
@@ -90,7 +96,10 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
         eprintln!("refused: seq {seq}: {why}");
     }
     if let Some(why) = &report.gave_up {
-        eprintln!("gave up: {why}; {} records not acknowledged", report.total - report.acked - report.refused.len());
+        eprintln!(
+            "gave up: {why}; {} records not acknowledged",
+            report.total - report.acked - report.refused.len()
+        );
     }
     Ok(if report.complete() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -170,7 +170,12 @@ async fn status(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
                 "detail": serde_json::from_str::<Value>(&r.detail).unwrap_or(Value::Null),
             })
         });
-        println!("{}", serde_json::to_string_pretty(&json!({"nodes": nodes, "sources": sources, "last_reconcile": last}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"nodes": nodes, "sources": sources, "last_reconcile": last})
+            )?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if nodes.is_empty() {
@@ -179,7 +184,11 @@ async fn status(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
     for (node, updated, status) in &nodes {
         let v: Value = serde_json::from_str(status).unwrap_or(Value::Null);
         let age = (now - updated) as f64 / 1000.0;
-        let stale = if age > 5.0 { format!(" (status from {age:.0}s ago: the server may be stopped)") } else { String::new() };
+        let stale = if age > 5.0 {
+            format!(" (status from {age:.0}s ago: the server may be stopped)")
+        } else {
+            String::new()
+        };
         let link = &v["link"];
         let downstream = match link["downstream"].as_str() {
             Some(d) => format!(
@@ -214,7 +223,8 @@ async fn status(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
         ),
         None => println!("last reconcile: none yet"),
     }
-    let header = ["SOURCE", "RECEIVED", "KEPT", "FORWARDED", "HELD", "MISSING", "IN FLIGHT", "STORED", "LAST SEQ"];
+    let header =
+        ["SOURCE", "RECEIVED", "KEPT", "FORWARDED", "HELD", "MISSING", "IN FLIGHT", "STORED", "LAST SEQ"];
     let rows: Vec<Vec<String>> = sources
         .iter()
         .map(|s| {
@@ -348,7 +358,12 @@ async fn resend(a: ResendArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn reconcile(config: &ConfigFile, by: Option<String>, wait: u64, format: Format) -> anyhow::Result<ExitCode> {
+async fn reconcile(
+    config: &ConfigFile,
+    by: Option<String>,
+    wait: u64,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
     let store = open(config).await?;
     let by = by.unwrap_or_else(whoami);
     let id = store.relay_request_add("reconcile", &by, "{}").await?;
@@ -400,7 +415,8 @@ async fn wait_for(store: &Store, id: i64, wait: u64) -> anyhow::Result<Option<(S
         if let Some(r) = store.relay_request(id).await?
             && (r.status == "done" || r.status == "failed")
         {
-            let result = r.result.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
+            let result =
+                r.result.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
             return Ok(Some((r.status, result)));
         }
         if tokio::time::Instant::now() >= deadline {
@@ -411,7 +427,8 @@ async fn wait_for(store: &Store, id: i64, wait: u64) -> anyhow::Result<Option<(S
 }
 
 fn whoami() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let user =
+        std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_owned())
@@ -445,7 +462,9 @@ fn parse_since(s: &str) -> anyhow::Result<i64> {
         return Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0));
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num.parse().with_context(|| format!("bad --since {s:?}: use an RFC 3339 time, a date or an age like 15m"))?;
+    let n: i64 = num
+        .parse()
+        .with_context(|| format!("bad --since {s:?}: use an RFC 3339 time, a date or an age like 15m"))?;
     let ms = match unit {
         "s" => 1000,
         "m" => 60_000,

@@ -103,7 +103,13 @@ pub async fn send(addr: SocketAddr, source: &str, payloads: Vec<String>, first: 
 }
 
 fn rules() -> Vec<KeepRule> {
-    let rule = |name: &str| KeepRule { name: name.into(), source: None, payload_regex: None, json_field: None, json_equals: None };
+    let rule = |name: &str| KeepRule {
+        name: name.into(),
+        source: None,
+        payload_regex: None,
+        json_field: None,
+        json_equals: None,
+    };
     vec![
         KeepRule { payload_regex: Some(r"\bERROR\b".into()), ..rule("errors") },
         KeepRule { source: Some("lab-*".into()), ..rule("lab") },
@@ -145,7 +151,8 @@ async fn keep_rules_of_each_kind_keep_records_and_the_rest_is_forwarded() {
     assert!(dev.complete(), "{dev:?}");
     assert!(send(s1.addr(), "lab-7", vec!["lab data".into()], 1).await.complete());
 
-    eventually("everything forwarded is acknowledged", || async { s1.counters("dev1").await.forwarded == 3 }).await;
+    eventually("everything forwarded is acknowledged", || async { s1.counters("dev1").await.forwarded == 3 })
+        .await;
     let kept = s1.records(Some(RelayState::Kept)).await;
     let rules: Vec<(&str, i64, Option<&str>)> =
         kept.iter().map(|r| (r.source.as_str(), r.seq, r.rule.as_deref())).collect();
@@ -210,7 +217,10 @@ async fn name_and_message_lines_get_seqs_from_the_server() {
     let kept = s1.records(Some(RelayState::Kept)).await;
     assert_eq!((kept[0].seq, kept[0].payload.as_str()), (2, "ERROR: 과열"));
     let got = s2.records(None).await;
-    assert_eq!(got.iter().map(|r| (r.seq, r.payload.as_str())).collect::<Vec<_>>(), [(1, "온도 21도"), (3, "a && b")]);
+    assert_eq!(
+        got.iter().map(|r| (r.seq, r.payload.as_str())).collect::<Vec<_>>(),
+        [(1, "온도 21도"), (3, "a && b")]
+    );
     // Seqs continue after a restart of the connection: they come from the database.
     let mut c = Client::connect(s1.addr()).await;
     c.line().await;
@@ -225,10 +235,22 @@ async fn bad_input_gets_an_error_naming_the_problem_and_the_connection_lives_on(
     let cases = [
         (json!({"type": "record", "source": "d", "seq": 1}), "bad_request", "payload"),
         (json!({"type": "record", "source": "d", "seq": "one", "payload": "x"}), "bad_request", "seq"),
-        (json!({"type": "record", "source": "a b", "seq": 1, "payload": "x"}), "invalid_source", "whitespace"),
+        (
+            json!({"type": "record", "source": "a b", "seq": 1, "payload": "x"}),
+            "invalid_source",
+            "whitespace",
+        ),
         (json!({"type": "record", "source": "d", "seq": -1, "payload": "x"}), "bad_request", "seq"),
-        (json!({"type": "record", "source": "d", "seq": 2, "payload": "eleven byte"}), "payload_too_large", "at most 10"),
-        (json!({"type": "record", "source": "d", "seq": 3, "payload": "x", "at": "noon"}), "bad_request", "RFC 3339"),
+        (
+            json!({"type": "record", "source": "d", "seq": 2, "payload": "eleven byte"}),
+            "payload_too_large",
+            "at most 10",
+        ),
+        (
+            json!({"type": "record", "source": "d", "seq": 3, "payload": "x", "at": "noon"}),
+            "bad_request",
+            "RFC 3339",
+        ),
         (json!({"type": "recrod"}), "unknown_command", "record"),
     ];
     for (req, code, needle) in cases {
@@ -298,7 +320,10 @@ async fn a_record_deleted_downstream_is_found_by_reconcile_and_sent_again() {
 
         // Behind the relay's back: two records vanish downstream, one changes.
         db.execute_raw("DELETE FROM relay_records WHERE source = 'dev' AND seq IN (7, 450)").await;
-        db.execute_raw("UPDATE relay_records SET payload = 'tampered', digest = 1 WHERE source = 'dev' AND seq = 8").await;
+        db.execute_raw(
+            "UPDATE relay_records SET payload = 'tampered', digest = 1 WHERE source = 'dev' AND seq = 8",
+        )
+        .await;
         assert_eq!(s2.records(None).await.len(), 592);
 
         // `sockhub relay reconcile` does this: a request the running server picks up.
@@ -310,7 +335,11 @@ async fn a_record_deleted_downstream_is_found_by_reconcile_and_sent_again() {
         let r = s1.store.relay_request(id).await.unwrap().unwrap();
         let result: serde_json::Value = serde_json::from_str(r.result.as_deref().unwrap()).unwrap();
         assert_eq!(result["outcome"], "diverged", "{result}");
-        assert_eq!((result["missing"].as_i64(), result["mismatched"].as_i64()), (Some(2), Some(1)), "{result}");
+        assert_eq!(
+            (result["missing"].as_i64(), result["mismatched"].as_i64()),
+            (Some(2), Some(1)),
+            "{result}"
+        );
         let detail = &result["detail"][0];
         assert_eq!(detail["missing_seqs"], json!([7, 450]));
         assert_eq!(detail["kept_not_forwarded"], 6, "kept records are not gaps: {detail}");
@@ -319,11 +348,16 @@ async fn a_record_deleted_downstream_is_found_by_reconcile_and_sent_again() {
             s2.records(None).await.len() == 594 && s1.counters("dev").await.forwarded == 594
         })
         .await;
-        let back = s1.store.relay_list(&RelayFilter { seqs: Some((7, 7)), ..Default::default() }).await.unwrap();
+        let back =
+            s1.store.relay_list(&RelayFilter { seqs: Some((7, 7)), ..Default::default() }).await.unwrap();
         assert_eq!((back[0].state, back[0].resends), (RelayState::Forwarded, 1));
         // The resend is recorded: who and when.
         let requests = s1.store.relay_requests_recent(10).await.unwrap();
-        assert!(requests.iter().any(|r| r.kind == "resend" && r.requested_by == "reconcile" && r.status == "done"));
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.kind == "resend" && r.requested_by == "reconcile" && r.status == "done")
+        );
         assert!(s1.counters("dev").await.adds_up());
         drop(s2);
         db.cleanup().await;
@@ -353,7 +387,11 @@ async fn a_refused_record_is_held_without_blocking_the_others() {
     assert!(!got.contains(&10));
 
     // An operator re-sends it: it is refused again and held again, and the resend is recorded.
-    let id = s1.store.relay_request_add("resend", "alice", r#"{"state":"held","source":"d","seqs":null}"#).await.unwrap();
+    let id = s1
+        .store
+        .relay_request_add("resend", "alice", r#"{"state":"held","source":"d","seqs":null}"#)
+        .await
+        .unwrap();
     eventually("the resend is done", || async {
         s1.store.relay_request(id).await.unwrap().is_some_and(|r| r.status == "done")
     })
@@ -430,8 +468,9 @@ async fn forwarding_and_idempotence_on_every_backend() {
         let db2 = TestDb::create(&b).await;
         let s2 = Node::on_db(&db2, None, |_| {}).await;
         let s1 = Node::on_db(&db1, Some(s2.addr()), |c| c.relay.keep = rules()).await;
-        let payloads: Vec<String> =
-            (1..=300).map(|i| if i % 50 == 0 { format!("ERROR {i} 한글") } else { format!("line {i} 한글") }).collect();
+        let payloads: Vec<String> = (1..=300)
+            .map(|i| if i % 50 == 0 { format!("ERROR {i} 한글") } else { format!("line {i} 한글") })
+            .collect();
         assert!(send(s1.addr(), "dev", payloads.clone(), 1).await.complete(), "{}", b.name());
         // Everything again: all acknowledged, nothing stored twice.
         assert!(send(s1.addr(), "dev", payloads, 1).await.complete());
@@ -466,6 +505,7 @@ async fn the_device_command_sends_a_file_and_reports() {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
         .args(["device", "--source", "fan-1", "--addr", &s1.addr().to_string(), "-"])
         .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .and_then(|mut child| {
             let mut stdin = child.stdin.take().unwrap();
@@ -498,7 +538,11 @@ async fn the_cli_lists_records_and_status_from_the_database() {
     eventually("forwarded", || async { s1.counters("dev1").await.forwarded == 1 }).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("s1.toml");
-    std::fs::write(&config, format!("[server]\ndata_dir = {:?}\n", s1.config.server.data_dir.display().to_string())).unwrap();
+    std::fs::write(
+        &config,
+        format!("[server]\ndata_dir = {:?}\n", s1.config.server.data_dir.display().to_string()),
+    )
+    .unwrap();
     // Async: the server runs on this test's runtime and must answer `reconcile` meanwhile.
     let run = async |args: &[&str]| {
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
@@ -516,14 +560,28 @@ async fn the_cli_lists_records_and_status_from_the_database() {
         serde_json::from_str(&run(&["records", "--state", "kept", "--format", "json"]).await).unwrap();
     assert_eq!(kept.as_array().unwrap().len(), 1);
     let item = &kept[0];
-    assert_eq!((item["source"].as_str(), item["seq"].as_i64(), item["state"].as_str()), (Some("dev1"), Some(2), Some("kept")));
-    assert_eq!((item["rule"].as_str(), item["payload"].as_str()), (Some("errors"), Some("ERROR, \"quoted\"")));
+    assert_eq!(
+        (item["source"].as_str(), item["seq"].as_i64(), item["state"].as_str()),
+        (Some("dev1"), Some(2), Some("kept"))
+    );
+    assert_eq!(
+        (item["rule"].as_str(), item["payload"].as_str()),
+        (Some("errors"), Some("ERROR, \"quoted\""))
+    );
     assert!(item["received_at"].as_str().unwrap().ends_with('Z'));
-    let csv = run(&["records", "--state", "received", "--format", "csv", "--source", "dev1", "--since", "1h"]).await;
+    let csv =
+        run(&["records", "--state", "received", "--format", "csv", "--source", "dev1", "--since", "1h"])
+            .await;
     assert!(csv.contains("dev1,2,kept,errors,,") && csv.contains("\"ERROR, \"\"quoted\"\"\""), "{csv}");
     let table = run(&["status"]).await;
     assert!(table.contains("downstream 127.0.0.1:") && table.contains("connected"), "{table}");
-    assert!(table.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["dev1", "2", "1", "1", "0", "0", "0", "0", "2"]), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["dev1", "2", "1", "1", "0", "0", "0", "0", "2"]),
+        "{table}"
+    );
     let json: serde_json::Value = serde_json::from_str(&run(&["status", "--format", "json"]).await).unwrap();
     assert_eq!(json["sources"][0]["adds_up"], true);
     assert_eq!(json["nodes"][0]["link"]["state"], "connected");

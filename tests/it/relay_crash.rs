@@ -87,7 +87,9 @@ fn free_port() -> u16 {
 const TOTAL: usize = 20_000;
 
 fn payloads() -> Vec<String> {
-    (1..=TOTAL).map(|i| if i % 97 == 0 { format!("ERROR reading {i}") } else { format!("reading {i}: 23.5C") }).collect()
+    (1..=TOTAL)
+        .map(|i| if i % 97 == 0 { format!("ERROR reading {i}") } else { format!("reading {i}: 23.5C") })
+        .collect()
 }
 
 fn expected_kept() -> BTreeSet<i64> {

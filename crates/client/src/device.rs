@@ -104,7 +104,11 @@ impl DeviceReport {
 }
 
 /// Send every record; `progress(acked, total)` is called as acknowledgements arrive.
-pub async fn run(opts: &DeviceOptions, records: &(dyn Records + Sync), mut progress: impl FnMut(usize, usize)) -> DeviceReport {
+pub async fn run(
+    opts: &DeviceOptions,
+    records: &(dyn Records + Sync),
+    mut progress: impl FnMut(usize, usize),
+) -> DeviceReport {
     let started = Instant::now();
     let total = records.len();
     let mut report = DeviceReport { total, ..Default::default() };
@@ -125,7 +129,8 @@ pub async fn run(opts: &DeviceOptions, records: &(dyn Records + Sync), mut progr
             report.gave_up = Some(format!("no acknowledgement for {}s", opts.patience.as_secs()));
             break;
         }
-        let stream = match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&opts.addr)).await {
+        let stream = match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&opts.addr)).await
+        {
             Ok(Ok(s)) => s,
             _ => {
                 tokio::time::sleep(backoff).await;
@@ -229,7 +234,8 @@ async fn stream_records(
             pos = 0;
             let mut allowed = (*settled + opts.window).min(total);
             if opts.rate > 0 {
-                let budget = rate_base + (rate_started.elapsed().as_secs_f64() * opts.rate as f64) as usize + 1;
+                let budget =
+                    rate_base + (rate_started.elapsed().as_secs_f64() * opts.rate as f64) as usize + 1;
                 allowed = allowed.min(budget);
             }
             while next < allowed && buf.len() < 256 * 1024 {
@@ -249,7 +255,8 @@ async fn stream_records(
             return true;
         }
         let wait = opts.patience.saturating_sub(last_progress.elapsed());
-        let pacing = if pos == buf.len() && next < total && opts.rate > 0 { Duration::from_millis(5) } else { wait };
+        let pacing =
+            if pos == buf.len() && next < total && opts.rate > 0 { Duration::from_millis(5) } else { wait };
         tokio::select! {
             r = w.write(&buf[pos..]), if pos < buf.len() => match r {
                 Ok(n) if n > 0 => pos += n,

@@ -5,10 +5,12 @@ use std::process::ExitCode;
 
 use clap::Args;
 use sockhub_client::chat::{self, ChatOptions};
+use sockhub_proto::secret::Secret;
 
 #[derive(Debug, Args)]
 pub struct ChatArgs {
-    /// Your name in the room.
+    /// Your name in the room. For an account, the password is asked for on a terminal, or read from
+    /// the SOCKHUB_PASSWORD environment variable.
     #[arg(long, short = 'n')]
     name: String,
     /// The chat server.
@@ -16,8 +18,13 @@ pub struct ChatArgs {
     addr: String,
 }
 
+/// The environment variable a script can use to pass an account's password (a flag would show in
+/// the process list). On a terminal the client asks instead.
+const PASSWORD_ENV: &str = "SOCKHUB_PASSWORD";
+
 pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
-    let opts = ChatOptions { addr: args.addr, name: args.name, password: None };
+    let password = std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()).map(Secret::new);
+    let opts = ChatOptions { addr: args.addr, name: args.name, password };
     let ok = chat::run(opts).await?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -3,14 +3,20 @@
 //! - `serve` ([`serve`]): run the server.
 //! - `config` ([`config`]): print the effective configuration with comments.
 //! - `chat` ([`chat`]): the terminal chat client.
+//! - `user` ([`user`]): accounts. `logs` ([`logs`]): the database logs. `db` ([`db`]): migrations.
 //! - `relay status|records|resend|reconcile` ([`relay`]): operate a relay node.
 //! - `device` ([`device`]): a device simulator (and load generator) for the relay.
+//! - [`output`]: table / CSV / JSON printing shared by every report.
 
 mod chat;
 mod config;
+mod db;
 mod device;
+mod logs;
+mod output;
 mod relay;
 mod serve;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +41,15 @@ enum Command {
     Config(ConfigFile),
     /// Chat from the terminal.
     Chat(chat::ChatArgs),
+    /// Manage accounts (members and admins).
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Read the logs kept in the database: logins, chat, moderation.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
+    /// The database: apply migrations.
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Look at and operate a relay node (status, records, resend, reconcile).
     Relay(relay::RelayArgs),
     /// Send records to a relay like a device would, and wait for every acknowledgement.
@@ -64,6 +79,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Serve(args) => serve::run(args).await,
             Command::Config(args) => config::run(args),
             Command::Chat(args) => chat::run(args).await,
+            Command::User(cmd) => user::run(cmd).await,
+            Command::Logs(cmd) => logs::run(cmd).await,
+            Command::Db(cmd) => db::run(cmd).await,
             Command::Relay(args) => relay::run(args).await,
             Command::Device(args) => device::run(args).await,
         }

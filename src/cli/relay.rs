@@ -13,11 +13,13 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
 use serde_json::{Value, json};
 use sockhub_server::app::store_options;
 use sockhub_store::{RelayFilter, RelayRow, RelayState, ResendSelector, Store};
 
 use super::ConfigFile;
+use super::output::{self, Format, Row};
 
 #[derive(Debug, Args)]
 pub struct RelayArgs {
@@ -54,13 +56,6 @@ enum RelayCommand {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Table,
-    Json,
-    Csv,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum StateArg {
     Kept,
     Held,
@@ -80,8 +75,8 @@ struct RecordsArgs {
     state: StateArg,
     #[arg(long)]
     source: Option<String>,
-    /// Only records received since: an RFC 3339 time, a date (YYYY-MM-DD, UTC), or an age
-    /// such as 30s, 15m, 2h, 7d.
+    /// Only records received since: an RFC 3339 time, a local date or time (2026-11-21,
+    /// "2026-11-21 15:00"), or an age such as 30s, 15m, 2h, 7d.
     #[arg(long)]
     since: Option<String>,
     /// Only these seqs, A..B (inclusive) or one seq.
@@ -223,25 +218,21 @@ async fn status(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
         ),
         None => println!("last reconcile: none yet"),
     }
-    let header =
-        ["SOURCE", "RECEIVED", "KEPT", "FORWARDED", "HELD", "MISSING", "IN FLIGHT", "STORED", "LAST SEQ"];
-    let rows: Vec<Vec<String>> = sources
+    let rows: Vec<SourceRow> = sources
         .iter()
-        .map(|s| {
-            vec![
-                s.source.clone(),
-                s.received.to_string(),
-                s.kept.to_string(),
-                s.forwarded.to_string(),
-                s.held.to_string(),
-                s.missing.to_string(),
-                s.queued.to_string(),
-                s.stored.to_string(),
-                s.last_seq.to_string(),
-            ]
+        .map(|s| SourceRow {
+            source: s.source.clone(),
+            received: s.received,
+            kept: s.kept,
+            forwarded: s.forwarded,
+            held: s.held,
+            missing: s.missing,
+            in_flight: s.queued,
+            stored: s.stored,
+            last_seq: s.last_seq,
         })
         .collect();
-    print_table(&header, &rows);
+    output::print(&rows, Format::Table)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -273,60 +264,89 @@ async fn records(a: RecordsArgs) -> anyhow::Result<ExitCode> {
         seqs: a.seq.as_deref().map(parse_seqs).transpose()?,
         limit: (a.limit > 0).then_some(a.limit),
     };
-    let rows = store.relay_list(&filter).await?;
-    match a.format {
-        Format::Json => {
-            let items: Vec<Value> = rows.iter().map(row_json).collect();
-            println!("{}", serde_json::to_string_pretty(&items)?);
-        }
-        Format::Csv => {
-            let mut out = String::from("source,seq,state,rule,reason,at,received_at,resends,payload\n");
-            for r in &rows {
-                let fields = [
-                    r.source.clone(),
-                    r.seq.to_string(),
-                    r.state.to_string(),
-                    r.rule.clone().unwrap_or_default(),
-                    r.reason.clone().unwrap_or_default(),
-                    rfc3339(r.at_ms),
-                    rfc3339(r.received_ms),
-                    r.resends.to_string(),
-                    r.payload.clone(),
-                ];
-                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                out.push_str(&line.join(","));
-                out.push('\n');
-            }
-            print!("{out}");
-        }
-        Format::Table => {
-            let header = ["SOURCE", "SEQ", "STATE", "RULE/REASON", "RECEIVED", "PAYLOAD"];
-            let table: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.source.clone(),
-                        r.seq.to_string(),
-                        r.state.to_string(),
-                        r.rule.clone().or_else(|| r.reason.clone()).unwrap_or_default(),
-                        rfc3339(r.received_ms),
-                        shorten(&r.payload, 60),
-                    ]
-                })
-                .collect();
-            print_table(&header, &table);
-            eprintln!("{} records", rows.len());
-        }
-    }
+    let rows: Vec<RecordRow> = store.relay_list(&filter).await?.iter().map(RecordRow::from).collect();
+    output::print(&rows, a.format)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn row_json(r: &RelayRow) -> Value {
-    json!({
-        "source": r.source, "seq": r.seq, "payload": r.payload, "state": r.state,
-        "rule": r.rule, "reason": r.reason, "at": rfc3339(r.at_ms), "received_at": rfc3339(r.received_ms),
-        "resends": r.resends,
-    })
+/// A record as `relay records` prints it.
+#[derive(Serialize)]
+struct RecordRow {
+    source: String,
+    seq: i64,
+    state: RelayState,
+    rule: Option<String>,
+    reason: Option<String>,
+    at: String,
+    received_at: String,
+    resends: i64,
+    payload: String,
+}
+
+impl From<&RelayRow> for RecordRow {
+    fn from(r: &RelayRow) -> Self {
+        RecordRow {
+            source: r.source.clone(),
+            seq: r.seq,
+            state: r.state,
+            rule: r.rule.clone(),
+            reason: r.reason.clone(),
+            at: rfc3339(r.at_ms),
+            received_at: rfc3339(r.received_ms),
+            resends: r.resends,
+            payload: r.payload.clone(),
+        }
+    }
+}
+
+impl Row for RecordRow {
+    const HEADERS: &'static [&'static str] =
+        &["source", "seq", "state", "rule", "reason", "at", "received_at", "resends", "payload"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.source.clone(),
+            self.seq.to_string(),
+            self.state.to_string(),
+            output::opt(&self.rule),
+            output::opt(&self.reason),
+            self.at.clone(),
+            self.received_at.clone(),
+            self.resends.to_string(),
+            self.payload.clone(),
+        ]
+    }
+}
+
+/// A source's counters as `relay status` prints them.
+#[derive(Serialize)]
+struct SourceRow {
+    source: String,
+    received: i64,
+    kept: i64,
+    forwarded: i64,
+    held: i64,
+    missing: i64,
+    in_flight: i64,
+    stored: i64,
+    last_seq: i64,
+}
+
+impl Row for SourceRow {
+    const HEADERS: &'static [&'static str] =
+        &["source", "received", "kept", "forwarded", "held", "missing", "in flight", "stored", "last seq"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.source.clone(),
+            self.received.to_string(),
+            self.kept.to_string(),
+            self.forwarded.to_string(),
+            self.held.to_string(),
+            self.missing.to_string(),
+            self.in_flight.to_string(),
+            self.stored.to_string(),
+            self.last_seq.to_string(),
+        ]
+    }
 }
 
 async fn resend(a: ResendArgs) -> anyhow::Result<ExitCode> {
@@ -458,8 +478,10 @@ fn parse_since(s: &str) -> anyhow::Result<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp_millis());
     }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0));
+    if !s.ends_with(['s', 'm', 'h', 'd']) || s.contains('-') {
+        return output::parse_time(s)
+            .map(|t| t.timestamp_millis())
+            .map_err(|e| anyhow::anyhow!("bad --since: {e}"));
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num
@@ -485,40 +507,6 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    match one_line.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &one_line[..i]),
-        None => one_line,
-    }
-}
-
-/// Prints aligned columns (widths in characters).
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w.saturating_sub(c.chars().count()))))
-            .collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(header.iter().map(|h| h.to_string()).collect());
-    for r in rows {
-        line(r.clone());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,9 +519,7 @@ mod tests {
         assert!(parse_seqs("7..3").is_err());
         assert!(parse_seqs("x").is_err());
         assert_eq!(parse_since("2026-11-21T00:00:00Z").unwrap(), 1_795_219_200_000);
-        assert_eq!(parse_since("2026-11-21").unwrap(), 1_795_219_200_000);
         assert!((now_ms() - parse_since("15m").unwrap() - 900_000).abs() < 5000);
         assert!(parse_since("15 parsecs").is_err());
-        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
     }
 }

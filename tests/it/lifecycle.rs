@@ -1,12 +1,11 @@
 //! Starting, stopping and restarting: the shutdown notice, signals on the real binary, and binding
 //! the same port again at once.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{Client, TestServer, test_config};
+use crate::support::{BinaryServer, Client, TestServer, test_config};
 
 #[tokio::test]
 async fn shutdown_tells_every_client_then_closes() {
@@ -37,6 +36,7 @@ async fn the_same_port_can_be_bound_again_at_once_after_a_stop() {
     for i in 0..5 {
         let mut c = Client::chat_text(addr, &format!("user{i}")).await;
         c.send("hello").await;
+        c.until(&format!("[user{i}] hello")).await;
         clients.push(c);
     }
     server.stop().await;
@@ -50,7 +50,8 @@ async fn the_same_port_can_be_bound_again_at_once_after_a_stop() {
     assert_eq!(again.chat(), addr);
     let mut c = Client::chat_text(addr, "back").await;
     c.send("works").await;
-    assert_eq!(c.line().await, "[back] works");
+    let replayed = c.until("[back] works").await;
+    assert_eq!(replayed.len(), 5, "the first run's messages come back as history: {replayed:?}");
     again.stop().await;
 }
 
@@ -58,30 +59,18 @@ async fn the_same_port_can_be_bound_again_at_once_after_a_stop() {
 #[tokio::test]
 async fn sigterm_stops_the_real_binary_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let ready = dir.path().join("ready.json");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
-        .args(["serve", "--chat-port", "0", "--ready-file"])
-        .arg(&ready)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let addrs = wait_for_ready_file(&ready).await;
-    let addr: std::net::SocketAddr = addrs["chat"].as_str().unwrap().parse().unwrap();
-    let mut c = Client::chat_text(addr, "alice").await;
+    let server = BinaryServer::start(dir.path(), &[]).await;
+    let mut c = Client::chat_text(server.addr("chat"), "alice").await;
 
-    let pid = child.id().unwrap().to_string();
-    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    server.signal("TERM");
     assert_eq!(c.closed().await, ["* bye: server shutting down"]);
     let started = Instant::now();
+    let mut child = server.child;
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "exit status {status}");
     assert!(started.elapsed() < Duration::from_secs(6));
 
-    let log = std::fs::read_to_string(dir.path().join("data/logs/server.log")).unwrap();
+    let log = std::fs::read_to_string(dir.path().join("logs/server.log")).unwrap();
     let joined = log.lines().find(|l| l.contains("alice joined (1 online)")).expect("join is logged");
     assert!(
         chrono::NaiveDateTime::parse_from_str(&joined[..19], "%Y-%m-%d %H:%M:%S").is_ok()
@@ -89,16 +78,6 @@ async fn sigterm_stops_the_real_binary_cleanly() {
         "log lines look like `2026-11-21 15:11:48 [INFO]: ...`: {joined}"
     );
     assert!(log.contains("connected (1 connections)"));
+    assert!(log.contains("log writer flushed"));
     assert!(log.contains("shutdown complete"));
-}
-
-/// Wait for `--ready-file` to appear and parse it.
-pub async fn wait_for_ready_file(path: &std::path::Path) -> serde_json::Value {
-    for _ in 0..200 {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            return serde_json::from_str(&text).unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{} never appeared", path.display());
 }

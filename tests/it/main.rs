@@ -2,12 +2,16 @@
 //!
 //! - `support`: the `TestServer` and raw `Client` helpers.
 //! - `chat`: the chat service over text and JSON lines.
+//! - `accounts`: passwords, brute-force protection, kick / mute / unmute.
+//! - `chatlog`: the database logs and their reports, history, a database outage.
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
 
+mod accounts;
 mod chat;
+mod chatlog;
 mod lifecycle;
 mod limits;
 mod relay;

@@ -6,22 +6,21 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use sockhub_client::device::{self, DeviceOptions, FirstSeq};
 use sockhub_server::app::store_options;
 use sockhub_store::{RelayFilter, RelayState, Store};
 
-use crate::lifecycle::wait_for_ready_file;
 use crate::relay::{SETTLE, eventually};
+use crate::support::BinaryServer;
 
 /// A `sockhub serve` process with a relay, its data directory and its port.
 struct Proc {
     dir: PathBuf,
     port: u16,
     config: PathBuf,
-    child: Option<tokio::process::Child>,
+    server: Option<BinaryServer>,
 }
 
 impl Proc {
@@ -40,33 +39,22 @@ impl Proc {
         }
         let config = dir.join("sockhub.toml");
         std::fs::write(&config, toml).unwrap();
-        Proc { dir, port, config, child: None }
+        Proc { dir, port, config, server: None }
     }
 
     async fn start(&mut self) {
-        let ready = self.dir.join("ready.json");
-        let _ = std::fs::remove_file(&ready);
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
-            .args(["serve", "--log-level", "warn", "--config"])
-            .arg(&self.config)
-            .arg("--ready-file")
-            .arg(&ready)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let addrs = wait_for_ready_file(&ready).await;
-        assert_eq!(addrs["relay"], format!("127.0.0.1:{}", self.port));
+        let config = self.config.display().to_string();
+        let server =
+            BinaryServer::start(&self.dir.join("data"), &["--log-level", "warn", "--config", &config]).await;
+        assert_eq!(server.addr("relay").port(), self.port);
+        self.server = Some(server);
     }
 
     /// SIGKILL: no shutdown, no flush, whatever was in flight is cut.
     async fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let pid = c.id().unwrap().to_string();
-            assert!(std::process::Command::new("kill").args(["-9", &pid]).status().unwrap().success());
-            let _ = c.wait().await;
+        if let Some(mut s) = self.server.take() {
+            s.signal("KILL");
+            let _ = s.child.wait().await;
         }
     }
 

@@ -235,3 +235,159 @@ impl Client {
         }
     }
 }
+
+/// Create an account directly in the database (what `sockhub user add` does).
+pub async fn add_account(
+    store: &sockhub_store::Store,
+    name: &str,
+    password: &str,
+    role: sockhub_store::Role,
+) {
+    let hash = sockhub_store::password::hash(password).await.unwrap();
+    let account = sockhub_store::NewAccount { role, ..sockhub_store::NewAccount::member(name, hash) };
+    store.add_account(&account).await.unwrap();
+}
+
+/// Poll `check` until it returns `Some`, for at most the patience window.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A config file that points `sockhub` commands at the same database as `db`.
+pub fn config_file_for(db: &TestDb, dir: &Path) -> std::path::PathBuf {
+    let mut toml = String::new();
+    match &db.opts.url {
+        Some(url) => toml.push_str(&format!("[database]\nurl = {url:?}\n")),
+        None => {
+            let path = db.sqlite_path();
+            toml.push_str(&format!(
+                "[server]\ndata_dir = {:?}\n[database]\nsqlite_file = {:?}\n",
+                path.parent().unwrap(),
+                path.file_name().unwrap()
+            ));
+        }
+    }
+    let file = dir.join("sockhub.toml");
+    std::fs::write(&file, toml).unwrap();
+    file
+}
+
+/// A fresh test database (any backend) with a store open on it, for tests that set up accounts or
+/// read back what the server wrote.
+pub struct Db {
+    pub db: TestDb,
+    pub store: sockhub_store::Store,
+}
+
+impl Db {
+    pub async fn create(backend: &sockhub_store::testing::TestBackend) -> Db {
+        let db = TestDb::create(backend).await;
+        let store = db.open().await;
+        Db { db, store }
+    }
+
+    /// A database with one account already in it.
+    pub async fn with_account(
+        backend: &sockhub_store::testing::TestBackend,
+        name: &str,
+        password: &str,
+        role: sockhub_store::Role,
+    ) -> Db {
+        let db = Self::create(backend).await;
+        add_account(&db.store, name, password, role).await;
+        db
+    }
+
+    /// A server on this database.
+    pub async fn server(&self, f: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::on_db(&self.db, f).await
+    }
+
+    /// Close the store and drop the database.
+    pub async fn cleanup(self) {
+        self.store.close().await;
+        self.db.cleanup().await;
+    }
+}
+
+impl Client {
+    /// Connect to chat in JSON mode and log in to an account; the welcome has been read.
+    pub async fn chat_login(addr: SocketAddr, name: &str, password: &str) -> Client {
+        let mut c = Client::connect(addr).await;
+        c.send_json(serde_json::json!({"type": "login", "name": name, "password": password})).await;
+        let welcome = c.json().await;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        c
+    }
+}
+
+/// The real `sockhub serve` binary in a child process, for tests of signals, crashes and logs.
+pub struct BinaryServer {
+    pub child: tokio::process::Child,
+    pub addrs: BTreeMap<String, SocketAddr>,
+}
+
+impl BinaryServer {
+    /// Start `sockhub serve` with every service on port 0 and `data_dir`, plus `args`; wait until
+    /// its ready file lists the bound addresses.
+    pub async fn start(data_dir: &Path, args: &[&str]) -> BinaryServer {
+        let ready = data_dir.join(format!("ready-{}.json", rand_suffix()));
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
+            .args(["serve", "--chat-port", "0", "--data-dir"])
+            .arg(data_dir)
+            .arg("--ready-file")
+            .arg(&ready)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn sockhub serve");
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let addrs = loop {
+            if let Ok(text) = std::fs::read_to_string(&ready) {
+                let raw: BTreeMap<String, String> = serde_json::from_str(&text).unwrap();
+                break raw.into_iter().map(|(k, v)| (k, v.parse().unwrap())).collect();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{} never appeared", ready.display());
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        BinaryServer { child, addrs }
+    }
+
+    pub fn addr(&self, service: &str) -> SocketAddr {
+        self.addrs[service]
+    }
+
+    /// Send a signal (`TERM`, `INT`, `KILL`) to the process.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("still running").to_string();
+        let ok =
+            std::process::Command::new("kill").args([&format!("-{name}"), &pid]).status().unwrap().success();
+        assert!(ok, "kill -{name} {pid}");
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub async fn stop(mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        tokio::time::timeout(PATIENCE, self.child.wait()).await.expect("exits in time").unwrap()
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    u64::from(std::process::id()) << 20 | N.fetch_add(1, Ordering::Relaxed)
+}

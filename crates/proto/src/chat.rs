@@ -34,10 +34,27 @@ pub enum ChatRequest {
     Help,
     /// Leave.
     Quit,
+    /// Admins: disconnect a user.
+    Kick {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Admins: refuse a user's messages for `minutes` (fractions allowed), or until unmuted.
+    Mute {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        minutes: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Admins: lift a mute.
+    Unmute { name: String },
 }
 
 impl crate::json::Request for ChatRequest {
-    const TYPES: &'static [&'static str] = &["login", "say", "whisper", "who", "help", "quit"];
+    const TYPES: &'static [&'static str] =
+        &["login", "say", "whisper", "who", "help", "quit", "kick", "mute", "unmute"];
 }
 
 /// One line of `/help`.
@@ -96,6 +113,28 @@ pub enum ChatEvent {
     Bye { reason: String },
     /// Text mode asks the user for something (JSON clients get no prompt).
     Prompt { field: PromptField },
+    /// `name` was disconnected by admin `by`. The target receives it too, just before its `bye`.
+    Kicked {
+        name: String,
+        by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// `name` may not send messages until `until` (absent: until unmuted).
+    Muted {
+        name: String,
+        by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "time::ms_opt")]
+        until: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// `name` may speak again: lifted by admin `by`, or `by` is absent when the mute expired.
+    Unmuted {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
 }
 
 impl ChatEvent {
@@ -113,6 +152,9 @@ pub fn help() -> Vec<HelpEntry> {
         ("/help", "this list"),
         ("/quit", "leave (also quit or q alone on a line)"),
         ("//text", "say text that starts with /"),
+        ("/kick name [reason]", "admins: disconnect a user"),
+        ("/mute name [minutes] [reason]", "admins: silence a user (no minutes: until /unmute)"),
+        ("/unmute name", "admins: let a muted user speak again"),
     ]
     .into_iter()
     .map(|(usage, does)| HelpEntry { usage: usage.into(), does: does.into() })
@@ -153,9 +195,22 @@ impl Wire for ChatEvent {
             ChatEvent::Prompt { field: PromptField::Password { name } } => {
                 format!("* Password for {name}?")
             }
+            ChatEvent::Kicked { name, by, reason } => {
+                format!("* {name} was kicked by {by}{}", because(reason))
+            }
+            ChatEvent::Muted { name, by, until, reason } => {
+                let until = until.map(|t| format!(" until {}", time::clock(&t))).unwrap_or_default();
+                format!("* {name} was muted by {by}{until}{}", because(reason))
+            }
+            ChatEvent::Unmuted { name, by: Some(by) } => format!("* {name} was unmuted by {by}"),
+            ChatEvent::Unmuted { name, by: None } => format!("* {name} may speak again (the mute expired)"),
         };
         text_line(out, line);
     }
+}
+
+fn because(reason: &Option<String>) -> String {
+    reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
 }
 
 /// Where a chat session is, which decides what a plain text line means.
@@ -207,6 +262,34 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
             ChatRequest::Whisper { to: to.to_owned(), text: text.to_owned() }
         }
         "who" => ChatRequest::Who,
+        "kick" => {
+            let (name, reason) = split_word(rest);
+            if name.is_empty() {
+                return Err(usage("/kick name [reason]"));
+            }
+            ChatRequest::Kick { name: name.to_owned(), reason: non_empty(reason) }
+        }
+        "mute" => {
+            let (name, rest) = split_word(rest);
+            if name.is_empty() {
+                return Err(usage("/mute name [minutes] [reason]"));
+            }
+            let (first, after) = split_word(rest);
+            match first.parse::<f64>() {
+                Ok(m) if m.is_finite() && m > 0.0 => {
+                    ChatRequest::Mute { name: name.to_owned(), minutes: Some(m), reason: non_empty(after) }
+                }
+                Ok(_) => return Err(usage("/mute name [minutes] [reason] (minutes > 0)")),
+                Err(_) => ChatRequest::Mute { name: name.to_owned(), minutes: None, reason: non_empty(rest) },
+            }
+        }
+        "unmute" => {
+            let (name, _) = split_word(rest);
+            if name.is_empty() {
+                return Err(usage("/unmute name"));
+            }
+            ChatRequest::Unmute { name: name.to_owned() }
+        }
         "help" => ChatRequest::Help,
         "login" => {
             let (name, password) = split_word(rest);
@@ -225,6 +308,10 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
             ));
         }
     })
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
 }
 
 /// Split off the first whitespace-separated word; the rest is trimmed.
@@ -278,6 +365,30 @@ mod tests {
             parse("/login alice pw", &Phase::Name),
             ChatRequest::Login { name: "alice".into(), password: Some(Secret::new("pw")) }
         );
+    }
+
+    #[test]
+    fn moderation_commands() {
+        assert_eq!(
+            parse("/kick bob spamming links", &Phase::Room),
+            ChatRequest::Kick { name: "bob".into(), reason: Some("spamming links".into()) }
+        );
+        assert_eq!(parse("/kick bob", &Phase::Room), ChatRequest::Kick { name: "bob".into(), reason: None });
+        assert_eq!(
+            parse("/mute bob 10 too loud", &Phase::Room),
+            ChatRequest::Mute { name: "bob".into(), minutes: Some(10.0), reason: Some("too loud".into()) }
+        );
+        assert_eq!(
+            parse("/mute bob 0.5", &Phase::Room),
+            ChatRequest::Mute { name: "bob".into(), minutes: Some(0.5), reason: None }
+        );
+        assert_eq!(
+            parse("/mute bob too loud", &Phase::Room),
+            ChatRequest::Mute { name: "bob".into(), minutes: None, reason: Some("too loud".into()) }
+        );
+        assert_eq!(parse_text("/mute bob -3", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
+        assert_eq!(parse("/unmute bob", &Phase::Room), ChatRequest::Unmute { name: "bob".into() });
+        assert_eq!(parse_text("/kick", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
     }
 
     #[test]

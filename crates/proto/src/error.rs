@@ -68,12 +68,12 @@ error_codes! {
     BadCredentials => "bad_credentials",
     /// Too many failed logins: wait before trying again.
     TooManyAttempts => "too_many_attempts",
-    /// Only registered members may enter this server.
-    AccountRequired => "account_required",
     /// Only admins may do this.
     Forbidden => "forbidden",
     /// The sender is muted.
     Muted => "muted",
+    /// An unmute for someone who is not muted.
+    NotMuted => "not_muted",
 
     // --- relay ---
     /// A record's payload is longer than the node accepts (`relay.max_payload_bytes`).

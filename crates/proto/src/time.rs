@@ -45,3 +45,26 @@ pub mod ms {
             .map_err(serde::de::Error::custom)
     }
 }
+
+/// Serde adapter for `Option<Timestamp>`, same format as [`ms`].
+pub mod ms_opt {
+    use super::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_some(&super::rfc3339_ms(t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        let s = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.map(|s| {
+            chrono::DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(serde::de::Error::custom)
+        })
+        .transpose()
+    }
+}

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::metrics::Registry;
 use crate::net::limits::Limits;
@@ -35,6 +36,8 @@ pub enum StartError {
     Bind { service: &'static str, addr: SocketAddr, source: std::io::Error },
     #[error("cannot open the database ({what}): {source}")]
     Store { what: String, source: StoreError },
+    #[error("a service could not load its state from the database: {0}")]
+    Service(StoreError),
 }
 
 /// The running services and what every transport needs to reach them. The web crate takes a
@@ -48,6 +51,8 @@ pub struct Hub {
     pub store: Store,
     /// The batched log writer's queue, for records written off the hot path.
     pub journal: Journal,
+    /// Login checks and brute-force protection, shared by every service.
+    pub auth: Arc<Authenticator>,
     pub chat: Option<Arc<ChatService>>,
     pub relay: Option<Arc<RelayService>>,
 }
@@ -94,12 +99,15 @@ impl Server {
             slots: Arc::new(Semaphore::new(config.limits.max_connections)),
             next_id: Arc::new(AtomicU64::new(1)),
         };
+        let log_wait = Duration::from_millis(config.database.log_wait_ms);
+        let auth = Arc::new(Authenticator::new(store.clone(), journal.clone(), &config.auth, log_wait));
         let mut hub = Hub {
             config: Arc::clone(&config),
             net,
             metrics: Registry::default(),
             store,
             journal,
+            auth,
             chat: None,
             relay: None,
         };
@@ -107,7 +115,7 @@ impl Server {
 
         // One block per service: create it, bind its port, register its metrics.
         if config.chat.enabled {
-            let chat = Arc::new(ChatService::new(&config.chat, shutdown.clone()));
+            let chat = ChatService::start(&config.chat, &hub).await.map_err(StartError::Service)?;
             listeners.push(bind_service(&chat, config.listen_addr(config.chat.port))?);
             hub.metrics.register("chat", Arc::clone(chat.metrics()));
             hub.chat = Some(chat);

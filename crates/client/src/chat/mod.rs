@@ -15,6 +15,9 @@ pub mod lines;
 pub mod screen;
 pub mod view;
 
+use std::io::IsTerminal;
+
+use sockhub_proto::ErrorCode;
 use sockhub_proto::chat::{ChatEvent, ChatRequest};
 use sockhub_proto::secret::Secret;
 use sockhub_proto::wire::{Mode, render};
@@ -38,15 +41,29 @@ pub async fn run(opts: ChatOptions) -> Result<bool, ClientError> {
     if crate::tui::is_interactive() { run_screen(opts).await } else { run_lines(opts).await }
 }
 
-/// Connect and log in; returns the connection and the welcome (or the server's refusal).
+/// Connect and log in; returns the connection and the welcome (or the server's refusal). When the
+/// name needs a password that was not given and stdin is a terminal, the password is asked for
+/// (without echo) and the login tried once more.
 pub async fn login(opts: &ChatOptions) -> Result<(JsonReader, JsonWriter, ChatEvent), ClientError> {
     let (mut rx, mut tx) = conn::connect(&opts.addr).await?;
-    tx.send(&ChatRequest::Login { name: opts.name.clone(), password: opts.password.clone() }).await?;
-    let first = rx
-        .recv::<ChatEvent>()
-        .await?
-        .ok_or_else(|| std::io::Error::other("the server closed the connection"))?;
-    Ok((rx, tx, first))
+    let mut password = opts.password.clone();
+    loop {
+        tx.send(&ChatRequest::Login { name: opts.name.clone(), password: password.clone() }).await?;
+        let first = rx
+            .recv::<ChatEvent>()
+            .await?
+            .ok_or_else(|| std::io::Error::other("the server closed the connection"))?;
+        let needs_password = matches!(&first, ChatEvent::Error(e) if e.code == ErrorCode::PasswordRequired);
+        if needs_password && password.is_none() && std::io::stdin().is_terminal() {
+            let prompt = format!("Password for {}: ", opts.name);
+            let typed = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt))
+                .await
+                .map_err(std::io::Error::other)??;
+            password = Some(Secret::new(typed));
+            continue;
+        }
+        return Ok((rx, tx, first));
+    }
 }
 
 /// Mark whispers we sent, so they render as `>>>`.

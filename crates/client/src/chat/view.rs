@@ -6,7 +6,7 @@
 //!   alice]` (marker in bold) when you received it — so a private line never passes for public;
 //! - history (sent before you joined): the time first, dimmed, as `(15:11:48)`;
 //! - joins and leaves: dark grey, they are background noise;
-//! - errors: red; server notices (`*` lines) cyan; the final `bye` yellow.
+//! - errors: red; server notices (`*` lines, moderation included) cyan; the final `bye` yellow.
 
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -60,7 +60,12 @@ pub fn event_lines(event: &ChatEvent, me: &str) -> Vec<Line<'static>> {
         ChatEvent::Error(e) => return vec![error(e)],
         ChatEvent::Bye { .. } => Line::styled(show(event), BYE),
         // Help renders as several `*` lines; so may any notice.
-        ChatEvent::Welcome { .. } | ChatEvent::Users { .. } | ChatEvent::Help { .. } => {
+        ChatEvent::Welcome { .. }
+        | ChatEvent::Users { .. }
+        | ChatEvent::Help { .. }
+        | ChatEvent::Kicked { .. }
+        | ChatEvent::Muted { .. }
+        | ChatEvent::Unmuted { .. } => {
             return show(event).lines().map(|l| Line::styled(l.to_owned(), NOTICE)).collect();
         }
         // JSON clients are never prompted; nothing to show.

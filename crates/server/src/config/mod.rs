@@ -316,10 +316,10 @@ impl Default for AuthConfig {
     }
 }
 
-/// Who may enter the chat.
+/// Who may enter a service that takes names (`[chat] auth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ChatAuth {
+pub enum Admission {
     /// Anyone may pick a free name; a name that belongs to an account needs its password.
     Open,
     /// Only registered members may enter, with their password.
@@ -333,7 +333,7 @@ pub struct ChatConfig {
     pub enabled: bool,
     pub port: u16,
     pub history: usize,
-    pub auth: ChatAuth,
+    pub auth: Admission,
 }
 
 impl ChatConfig {
@@ -355,7 +355,7 @@ impl ChatConfig {
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig { enabled: true, port: 7001, history: 20, auth: ChatAuth::Open }
+        ChatConfig { enabled: true, port: 7001, history: 20, auth: Admission::Open }
     }
 }
 

@@ -1,15 +1,25 @@
-//! The chat service: one room, unique names, public messages, whispers, presence.
+//! The chat service: one room, unique names, accounts, public messages, whispers, presence,
+//! moderation, and the database log of all of it.
 //!
-//! [`ChatService`] holds the [`room::Room`]; each connection gets a [`session::ChatSession`]
-//! that moves through the phases name → (password) → room and turns requests into room
-//! operations. Names follow [`names`].
+//! [`ChatService`] holds the [`room::Room`] and the [`moderation::Moderation`] state; each
+//! connection gets a [`session::ChatSession`] that moves through the phases
+//! name → (password) → room and turns requests into room operations. Names follow [`names`].
+//! Every public line and whisper is written to the chat log (through the batched writer) before it
+//! is delivered, so the log never misses a line that someone saw.
 
+pub mod moderation;
 pub mod names;
 pub mod room;
 pub mod session;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use sockhub_store::{Journal, Store, StoreError};
+use tracing::info;
+
+use crate::app::Hub;
+use crate::auth::Authenticator;
 use crate::config::ChatConfig;
 use crate::metrics::ServiceMetrics;
 use crate::net::outbox::Outbox;
@@ -19,15 +29,45 @@ pub use session::ChatSession;
 
 /// The chat service's shared state.
 pub struct ChatService {
+    pub(crate) config: ChatConfig,
     pub(crate) room: room::Room,
+    pub(crate) moderation: moderation::Moderation,
+    pub(crate) auth: Arc<Authenticator>,
+    pub(crate) journal: Journal,
+    /// How long a line waits for room in a full log queue before it is refused.
+    pub(crate) log_wait: Duration,
     metrics: Arc<ServiceMetrics>,
-    /// Set during shutdown so that departures are not announced to a room that is closing.
+    /// Cancelled at shutdown, so that departures are not announced to a room that is closing.
     pub(crate) closing: tokio_util::sync::CancellationToken,
 }
 
 impl ChatService {
-    pub fn new(config: &ChatConfig, closing: tokio_util::sync::CancellationToken) -> Self {
-        ChatService { room: room::Room::new(config.history), metrics: Arc::default(), closing }
+    /// Start the service: load the recent history and the mutes in force from the database.
+    pub async fn start(config: &ChatConfig, hub: &Hub) -> Result<Arc<Self>, StoreError> {
+        let store: &Store = &hub.store;
+        let history = store.recent_public_messages(config.history.min(u32::MAX as usize) as u32).await?;
+        let mutes = store.active_mutes(sockhub_store::now()).await?;
+        info!(history = history.len(), mutes = mutes.len(), "chat: loaded recent history and mutes in force");
+        let service = Arc::new(ChatService {
+            config: config.clone(),
+            room: room::Room::new(config.history, history),
+            moderation: moderation::Moderation::new(
+                store.clone(),
+                hub.journal.clone(),
+                hub.net.tracker.clone(),
+                hub.net.shutdown.clone(),
+                Duration::from_millis(hub.config.database.log_wait_ms),
+            ),
+            auth: Arc::clone(&hub.auth),
+            journal: hub.journal.clone(),
+            log_wait: Duration::from_millis(hub.config.database.log_wait_ms),
+            metrics: Arc::default(),
+            closing: hub.net.shutdown.clone(),
+        });
+        for mute in mutes {
+            service.moderation.remember(&service, mute);
+        }
+        Ok(service)
     }
 
     /// Names online, sorted.

@@ -29,9 +29,10 @@ pub fn validate(name: &str) -> Result<(), ErrorEvent> {
     Ok(())
 }
 
-/// The form of a name that uniqueness compares.
+/// The form of a name that uniqueness compares: NFC, then lowercase — the same key the database
+/// uses for accounts, so "online" and "registered" agree on what the same name is.
 pub fn key(name: &str) -> String {
-    name.to_lowercase()
+    sockhub_store::name_key(name)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use sockhub_proto::chat::ChatEvent;
 use sockhub_proto::time::Timestamp;
+use sockhub_store::ChatRow;
 
 use crate::net::outbox::{Frame, Outbox};
 
@@ -48,8 +49,15 @@ pub enum Join {
 }
 
 impl Room {
-    pub fn new(history_len: usize) -> Self {
-        Room { members: RwLock::new(HashMap::new()), history: Mutex::new(VecDeque::new()), history_len }
+    /// An empty room whose history starts with `recent` (oldest first, from the database).
+    pub fn new(history_len: usize, recent: Vec<ChatRow>) -> Self {
+        let skip = recent.len().saturating_sub(history_len);
+        let history = recent
+            .into_iter()
+            .skip(skip)
+            .map(|row| Said { from: row.sender.into(), text: row.text.into(), at: row.at })
+            .collect();
+        Room { members: RwLock::new(HashMap::new()), history: Mutex::new(history), history_len }
     }
 
     /// Number of members online.
@@ -114,6 +122,11 @@ impl Room {
             history.push_back(Said { from: Arc::clone(from), text: text.into(), at });
         }
         self.push_all(&members, &frame);
+    }
+
+    /// Send a frame to everyone in the room.
+    pub fn broadcast(&self, frame: &Arc<Frame>) {
+        self.push_all(&self.members.read(), frame);
     }
 
     /// The member under `key`, if online.

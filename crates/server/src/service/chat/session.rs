@@ -1,18 +1,25 @@
-//! One chat connection: log in under a name, then talk.
+//! One chat connection: log in (a name, and a password when the name is an account), then talk.
+//!
+//! The session is the only place that knows the order of things for one user: a line is checked
+//! against the user's mute, written to the chat log, and only then delivered; a login is checked
+//! by the [`crate::auth::Authenticator`] before the name is claimed in the room.
 
 use std::sync::Arc;
 
 use sockhub_proto::ErrorCode;
 use sockhub_proto::chat::{self, ChatEvent, ChatRequest, Phase, PromptField};
 use sockhub_proto::error::ErrorEvent;
-use sockhub_proto::time;
-use tracing::info;
+use sockhub_proto::secret::Secret;
+use sockhub_proto::time::{self, Timestamp};
+use sockhub_store::{ChatRecord, Mute};
+use tracing::{info, warn};
 
 use super::ChatService;
 use super::names;
 use super::room::{Join, Member};
+use crate::auth::{Identity, LoginError};
 use crate::net::outbox::Outbox;
-use crate::session::{Ending, Flow, Peer, Session};
+use crate::session::{Ending, Flow, Peer, Service as _, Session};
 
 /// A chat session.
 pub struct ChatSession {
@@ -20,8 +27,15 @@ pub struct ChatSession {
     peer: Peer,
     outbox: Outbox,
     phase: Phase,
-    /// Set once in the room: the name as typed, and its uniqueness key.
-    me: Option<(Arc<str>, String)>,
+    /// Set once in the room.
+    me: Option<Me>,
+}
+
+/// The logged-in user.
+struct Me {
+    name: Arc<str>,
+    key: String,
+    identity: Identity,
 }
 
 impl ChatSession {
@@ -29,56 +43,135 @@ impl ChatSession {
         ChatSession { service, peer, outbox, phase: Phase::Name, me: None }
     }
 
-    fn error(&self, code: ErrorCode, message: impl Into<String>) -> Flow {
-        self.outbox.send(ChatEvent::error(code, message));
+    fn reply(&self, event: ChatEvent) -> Flow {
+        self.outbox.send(event);
         Flow::Continue
     }
 
-    fn login(&mut self, name: String) -> Flow {
+    fn error(&self, code: ErrorCode, message: impl Into<String>) -> Flow {
+        self.reply(ChatEvent::error(code, message))
+    }
+
+    fn fail(&self, e: ErrorEvent) -> Flow {
+        self.reply(ChatEvent::Error(e))
+    }
+
+    async fn login(&mut self, name: String, password: Option<Secret>) -> Flow {
         if self.me.is_some() {
             return self.error(ErrorCode::AlreadyLoggedIn, "you are already in the room");
         }
         if let Err(e) = names::validate(&name) {
-            return self.retry_name(e);
+            return self.ask_again(e, PromptField::Name);
         }
+        // Checked again atomically when joining; this early check spares a password check.
+        if self.service.room.find(&names::key(&name)).is_some() {
+            return self.ask_again(taken(&name), PromptField::Name);
+        }
+        let policy = self.service.config.auth;
+        let login = self.service.auth.login(self.peer.addr, "chat", &name, password.as_ref(), policy).await;
+        let identity = match login {
+            Ok(identity) => identity,
+            Err(LoginError::PasswordRequired) => {
+                let e = LoginError::PasswordRequired.to_event();
+                return self.ask_again(e, PromptField::Password { name });
+            }
+            Err(e) => return self.ask_again(e.to_event(), PromptField::Name),
+        };
+        self.enter(identity).await
+    }
+
+    /// Claim the name in the room and say hello.
+    async fn enter(&mut self, identity: Identity) -> Flow {
+        let name: Arc<str> = identity.name.as_str().into();
         let key = names::key(&name);
-        let name: Arc<str> = name.into();
         let member = Member { name: Arc::clone(&name), outbox: self.outbox.clone(), conn: self.peer.id };
         let welcome = |online| ChatEvent::Welcome { name: name.to_string(), online };
         match self.service.room.join(key.clone(), member, welcome) {
-            Join::Taken => self.retry_name(ErrorEvent::new(
-                ErrorCode::NameTaken,
-                format!("already registered user: \"{name}\" is online; choose another name"),
-            )),
+            Join::Taken => {
+                // Someone took the name between the check and now; the login row already says
+                // success, so close it with a logout.
+                self.service.auth.logout(self.peer.addr, "chat", &name).await;
+                self.ask_again(taken(&name), PromptField::Name)
+            }
             Join::Joined { online } => {
                 self.service.metrics().users.set(online as i64);
                 tracing::Span::current().record("user", tracing::field::display(&name));
                 info!("{name} joined ({online} online)");
-                self.me = Some((name, key));
+                if let Some(mute) = self.service.moderation.muted(&name, time::now()) {
+                    self.outbox.send(muted_event(&mute));
+                }
+                self.me = Some(Me { name, key, identity });
                 self.phase = Phase::Room;
                 Flow::Continue
             }
         }
     }
 
-    /// Refuse a name and ask again (text mode shows the prompt; JSON clients just get the error).
-    fn retry_name(&mut self, e: ErrorEvent) -> Flow {
-        self.phase = Phase::Name;
+    /// Refuse and ask again (text mode shows the prompt; JSON clients just get the error).
+    fn ask_again(&mut self, e: ErrorEvent, field: PromptField) -> Flow {
+        self.phase = match &field {
+            PromptField::Name => Phase::Name,
+            PromptField::Password { name } => Phase::Password { name: name.clone() },
+        };
         self.outbox.send(ChatEvent::Error(e));
-        self.outbox.send(ChatEvent::Prompt { field: PromptField::Name });
-        Flow::Continue
+        self.reply(ChatEvent::Prompt { field })
     }
 
-    fn whisper(&self, from: &Arc<str>, to: &str, text: String) -> Flow {
-        if text.trim().is_empty() {
-            return self.error(ErrorCode::EmptyMessage, "nothing to whisper");
+    /// Refuse if `me` is muted.
+    fn check_mute(&self, me: &Me, now: Timestamp) -> Result<(), ErrorEvent> {
+        match self.service.moderation.muted(&me.name, now) {
+            None => Ok(()),
+            Some(mute) => {
+                let until = mute.until.map(|t| format!(" until {}", time::clock(&t))).unwrap_or_default();
+                let why = mute.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+                Err(ErrorEvent::new(
+                    ErrorCode::Muted,
+                    format!("you are muted{until}{why}; your message was not sent"),
+                ))
+            }
         }
-        let Some(target) = self.service.room.find(&names::key(to)) else {
-            return self.error(ErrorCode::NoSuchUser, format!("no one called \"{to}\" is online"));
-        };
+    }
+
+    /// Write a line to the chat log; a line that cannot be logged is not delivered.
+    async fn log(&self, record: ChatRecord) -> Result<(), ErrorEvent> {
+        self.service.journal.send_timeout(record, self.service.log_wait).await.map_err(|e| {
+            warn!(error = %e, "the chat log is not accepting lines");
+            ErrorEvent::new(
+                ErrorCode::Unavailable,
+                "the chat log cannot keep up (is the database down?); your message was not sent",
+            )
+        })
+    }
+
+    async fn say(&self, me: &Me, text: String) -> Result<(), ErrorEvent> {
+        if text.trim().is_empty() {
+            return Err(ErrorEvent::new(ErrorCode::EmptyMessage, "nothing to say"));
+        }
         let at = time::now();
+        self.check_mute(me, at)?;
+        self.log(ChatRecord { sender: me.name.to_string(), recipient: None, text: text.clone(), at }).await?;
+        self.service.room.say(&me.name, &text, at);
+        Ok(())
+    }
+
+    async fn whisper(&self, me: &Me, to: &str, text: String) -> Result<(), ErrorEvent> {
+        if text.trim().is_empty() {
+            return Err(ErrorEvent::new(ErrorCode::EmptyMessage, "nothing to whisper"));
+        }
+        let at = time::now();
+        self.check_mute(me, at)?;
+        let Some(target) = self.service.room.find(&names::key(to)) else {
+            return Err(ErrorEvent::new(ErrorCode::NoSuchUser, format!("no one called \"{to}\" is online")));
+        };
+        let record = ChatRecord {
+            sender: me.name.to_string(),
+            recipient: Some(target.name.to_string()),
+            text: text.clone(),
+            at,
+        };
+        self.log(record).await?;
         let event = |outgoing| ChatEvent::Whisper {
-            from: from.to_string(),
+            from: me.name.to_string(),
             to: target.name.to_string(),
             text: text.clone(),
             at,
@@ -86,11 +179,60 @@ impl ChatSession {
         };
         target.outbox.send(event(false));
         self.outbox.send(event(true));
-        Flow::Continue
+        Ok(())
+    }
+
+    fn require_admin(me: &Me) -> Result<(), ErrorEvent> {
+        if me.identity.is_admin() {
+            Ok(())
+        } else {
+            Err(ErrorEvent::new(ErrorCode::Forbidden, "only admins may do that"))
+        }
+    }
+
+    async fn in_room(&mut self, me: &Me, request: ChatRequest) -> Result<Flow, ErrorEvent> {
+        let moderation = &self.service.moderation;
+        match request {
+            ChatRequest::Say { text } => self.say(me, text).await?,
+            ChatRequest::Whisper { to, text } => self.whisper(me, &to, text).await?,
+            ChatRequest::Who => {
+                self.outbox.send(ChatEvent::Users { names: self.service.room.names() });
+            }
+            ChatRequest::Kick { name, reason } => {
+                Self::require_admin(me)?;
+                moderation.kick(&self.service, &me.name, &name, reason).await?;
+            }
+            ChatRequest::Mute { name, minutes, reason } => {
+                Self::require_admin(me)?;
+                moderation.mute(&self.service, &me.name, &name, minutes, reason).await?;
+            }
+            ChatRequest::Unmute { name } => {
+                Self::require_admin(me)?;
+                moderation.unmute(&self.service, &me.name, &name).await?;
+            }
+            ChatRequest::Login { .. } | ChatRequest::Help | ChatRequest::Quit => {
+                unreachable!("handled before the room")
+            }
+        }
+        Ok(Flow::Continue)
     }
 }
 
-use crate::session::Service as _;
+fn taken(name: &str) -> ErrorEvent {
+    ErrorEvent::new(
+        ErrorCode::NameTaken,
+        format!("already registered user: \"{name}\" is online; choose another name"),
+    )
+}
+
+fn muted_event(mute: &Mute) -> ChatEvent {
+    ChatEvent::Muted {
+        name: mute.target.clone(),
+        by: mute.actor.clone(),
+        until: mute.until,
+        reason: mute.reason.clone(),
+    }
+}
 
 impl Session for ChatSession {
     type Request = ChatRequest;
@@ -100,40 +242,32 @@ impl Session for ChatSession {
     }
 
     async fn handle(&mut self, request: ChatRequest) -> Flow {
-        let me = self.me.as_ref().map(|(name, _)| Arc::clone(name));
-        match (request, me) {
-            (ChatRequest::Quit, _) => Flow::Close("goodbye".into()),
-            (ChatRequest::Help, _) => {
-                self.outbox.send(ChatEvent::Help { commands: chat::help() });
-                Flow::Continue
-            }
-            (ChatRequest::Login { name, .. }, _) => self.login(name),
-            (_, None) => self.error(ErrorCode::NotLoggedIn, "log in first: send your name"),
-            (ChatRequest::Say { text }, Some(me)) => {
-                if text.trim().is_empty() {
-                    return self.error(ErrorCode::EmptyMessage, "nothing to say");
-                }
-                self.service.room.say(&me, &text, time::now());
-                Flow::Continue
-            }
-            (ChatRequest::Whisper { to, text }, Some(me)) => self.whisper(&me, &to, text),
-            (ChatRequest::Who, Some(_)) => {
-                self.outbox.send(ChatEvent::Users { names: self.service.room.names() });
-                Flow::Continue
+        match request {
+            ChatRequest::Quit => Flow::Close("goodbye".into()),
+            ChatRequest::Help => self.reply(ChatEvent::Help { commands: chat::help() }),
+            ChatRequest::Login { name, password } => self.login(name, password).await,
+            request => {
+                let Some(me) = self.me.take() else {
+                    return self.error(ErrorCode::NotLoggedIn, "log in first: send your name");
+                };
+                let flow = self.in_room(&me, request).await.unwrap_or_else(|e| self.fail(e));
+                self.me = Some(me);
+                flow
             }
         }
     }
 
     async fn close(self, ending: &Ending) {
-        let Some((name, key)) = self.me else { return };
+        let Some(me) = self.me else { return };
         let quietly = matches!(ending, Ending::Shutdown) || self.service.closing.is_cancelled();
-        if let Some(online) = self.service.room.leave(&key, self.peer.id, quietly) {
+        if let Some(online) = self.service.room.leave(&me.key, self.peer.id, quietly) {
             self.service.metrics().users.set(online as i64);
-            info!("{name} left ({online} online)");
+            info!("{} left ({online} online)", me.name);
         }
+        self.service.auth.logout(self.peer.addr, "chat", &me.name).await;
     }
 
     fn user(&self) -> Option<&str> {
-        self.me.as_ref().map(|(name, _)| &**name)
+        self.me.as_ref().map(|me| &*me.name)
     }
 }

@@ -1,0 +1,195 @@
+//! Admins' tools: kick, mute and unmute, and the mutes in force.
+//!
+//! A mute is state, not just a log line: it is written to the database before anyone is told
+//! (so it survives a restart at once) and kept in memory for the check on every message. A timed
+//! mute has a timer that lifts it and tells the room when it runs out; a mute loaded at start
+//! gets its timer again. Every action is also written to the moderation log.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use sockhub_proto::ErrorCode;
+use sockhub_proto::chat::ChatEvent;
+use sockhub_proto::error::ErrorEvent;
+use sockhub_proto::time::Timestamp;
+use sockhub_store::{Journal, ModerationAction, ModerationRecord, Mute, Store, name_key};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use super::ChatService;
+use crate::net::outbox::Frame;
+
+/// The mutes in force, and the means to change them.
+pub struct Moderation {
+    store: Store,
+    journal: Journal,
+    mutes: Mutex<HashMap<String, Mute>>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+    log_wait: Duration,
+}
+
+impl Moderation {
+    pub fn new(
+        store: Store,
+        journal: Journal,
+        tracker: TaskTracker,
+        shutdown: CancellationToken,
+        log_wait: Duration,
+    ) -> Self {
+        Moderation { store, journal, mutes: Mutex::new(HashMap::new()), tracker, shutdown, log_wait }
+    }
+
+    /// The mute in force for `name`, if any.
+    pub fn muted(&self, name: &str, now: Timestamp) -> Option<Mute> {
+        self.mutes.lock().get(&name_key(name)).filter(|m| m.is_active(now)).cloned()
+    }
+
+    /// Disconnect `target` (who must be online): everyone (the target too) is told who did it and
+    /// why, then the target gets a final `bye`.
+    pub async fn kick(
+        &self,
+        chat: &ChatService,
+        actor: &str,
+        target: &str,
+        reason: Option<String>,
+    ) -> Result<(), ErrorEvent> {
+        let member = chat.room.find(&name_key(target)).ok_or_else(|| not_online(target))?;
+        if name_key(actor) == name_key(&member.name) {
+            return Err(ErrorEvent::new(ErrorCode::BadRequest, "you cannot kick yourself; use /quit"));
+        }
+        let mut record = ModerationRecord::new(actor, &*member.name, ModerationAction::Kick);
+        record.reason = reason.clone();
+        self.log(record).await?;
+        let bye =
+            format!("kicked by {actor}{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default());
+        chat.room.broadcast(&Frame::new(ChatEvent::Kicked {
+            name: member.name.to_string(),
+            by: actor.to_owned(),
+            reason,
+        }));
+        member.outbox.close_with(Some(Frame::new(sockhub_proto::notice::Notice::Bye { reason: bye })));
+        info!(target = %member.name, "{} kicked by {actor}", member.name);
+        Ok(())
+    }
+
+    /// Mute `target` (online or not) for `minutes`, or until unmuted.
+    pub async fn mute(
+        &self,
+        chat: &Arc<ChatService>,
+        actor: &str,
+        target: &str,
+        minutes: Option<f64>,
+        reason: Option<String>,
+    ) -> Result<(), ErrorEvent> {
+        let now = sockhub_store::now();
+        let until = match minutes {
+            Some(m) if m.is_finite() && m > 0.0 && m <= 525_600.0 => {
+                Some(now + chrono::Duration::milliseconds((m * 60_000.0) as i64))
+            }
+            Some(_) => {
+                return Err(ErrorEvent::new(
+                    ErrorCode::BadRequest,
+                    "minutes must be more than 0 and at most a year",
+                ));
+            }
+            None => None,
+        };
+        // Use the name as the room knows it when the target is online.
+        let name = chat
+            .room
+            .find(&name_key(target))
+            .map(|m| m.name.to_string())
+            .unwrap_or_else(|| target.to_owned());
+        let mute =
+            Mute { target: name.clone(), until, reason: reason.clone(), actor: actor.to_owned(), at: now };
+        self.store.set_mute(&mute).await.map_err(|e| {
+            warn!(error = %e, "could not store a mute");
+            unavailable()
+        })?;
+        let mut record = ModerationRecord::new(actor, &name, ModerationAction::Mute);
+        (record.reason, record.until) = (reason.clone(), until);
+        self.log(record).await?;
+        self.remember(chat, mute);
+        chat.room.broadcast(&Frame::new(ChatEvent::Muted {
+            name: name.clone(),
+            by: actor.to_owned(),
+            until,
+            reason,
+        }));
+        info!(target = %name, "{name} muted by {actor}");
+        Ok(())
+    }
+
+    /// Lift `target`'s mute.
+    pub async fn unmute(&self, chat: &ChatService, actor: &str, target: &str) -> Result<(), ErrorEvent> {
+        let key = name_key(target);
+        let was = self.mutes.lock().get(&key).filter(|m| m.is_active(sockhub_store::now())).cloned();
+        let Some(was) = was else {
+            return Err(ErrorEvent::new(ErrorCode::NotMuted, format!("\"{target}\" is not muted")));
+        };
+        self.store.clear_mute(&was.target).await.map_err(|e| {
+            warn!(error = %e, "could not clear a mute");
+            unavailable()
+        })?;
+        self.log(ModerationRecord::new(actor, &was.target, ModerationAction::Unmute)).await?;
+        self.mutes.lock().remove(&key);
+        chat.room.broadcast(&Frame::new(ChatEvent::Unmuted {
+            name: was.target.clone(),
+            by: Some(actor.to_owned()),
+        }));
+        info!(target = %was.target, "{} unmuted by {actor}", was.target);
+        Ok(())
+    }
+
+    /// Keep `mute` in memory and, if it has an end, lift it then.
+    pub(crate) fn remember(&self, chat: &Arc<ChatService>, mute: Mute) {
+        let key = name_key(&mute.target);
+        if let Some(until) = mute.until {
+            let chat: Weak<ChatService> = Arc::downgrade(chat);
+            let (set_at, shutdown) = (mute.at, self.shutdown.clone());
+            let wait = (until - sockhub_store::now()).to_std().unwrap_or_default();
+            self.tracker.spawn(async move {
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(wait) => {
+                        if let Some(chat) = chat.upgrade() {
+                            chat.moderation.expire(&chat, &key, set_at);
+                        }
+                    }
+                }
+            });
+        }
+        self.mutes.lock().insert(name_key(&mute.target), mute);
+    }
+
+    /// A timed mute ran out: forget it and tell the room, unless it was replaced or lifted.
+    fn expire(&self, chat: &ChatService, key: &str, set_at: Timestamp) {
+        let expired = {
+            let mut mutes = self.mutes.lock();
+            match mutes.get(key) {
+                Some(m) if m.at == set_at => mutes.remove(key),
+                _ => None,
+            }
+        };
+        if let Some(m) = expired {
+            info!(target = %m.target, "the mute of {} expired", m.target);
+            chat.room.broadcast(&Frame::new(ChatEvent::Unmuted { name: m.target, by: None }));
+        }
+    }
+
+    async fn log(&self, record: ModerationRecord) -> Result<(), ErrorEvent> {
+        self.journal.send_timeout(record, self.log_wait).await.map_err(|_| unavailable())
+    }
+}
+
+fn not_online(name: &str) -> ErrorEvent {
+    ErrorEvent::new(ErrorCode::NoSuchUser, format!("no one called \"{name}\" is online"))
+}
+
+fn unavailable() -> ErrorEvent {
+    ErrorEvent::new(ErrorCode::Unavailable, "the database cannot be reached right now; nothing was changed")
+}

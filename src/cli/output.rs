@@ -1,0 +1,142 @@
+//! How report commands print rows: an aligned table for people, CSV for spreadsheets, JSON for
+//! programs (`--format table|csv|json`). Each row type says its column headers and cells once.
+
+use std::io::Write;
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+/// The `--format` of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Aligned columns (Hangul-aware widths).
+    #[default]
+    Table,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+}
+
+/// A row that can be printed in every format.
+pub trait Row: Serialize {
+    /// Column headers, in order.
+    const HEADERS: &'static [&'static str];
+    /// This row's cells, in header order.
+    fn cells(&self) -> Vec<String>;
+}
+
+/// Print `rows` to stdout in `format`. A reader that stops early (`| head`) is not an error.
+pub fn print<R: Row>(rows: &[R], format: Format) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let result = write(&mut out, rows, format).and_then(|()| Ok(out.flush()?));
+    match result {
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause.downcast_ref::<csv::Error>().is_some_and(
+                |c| matches!(c.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe),
+            )
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
+    })
+}
+
+/// Write `rows` in `format`.
+pub fn write<R: Row>(out: &mut impl Write, rows: &[R], format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, rows)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut csv = csv::Writer::from_writer(out);
+            csv.write_record(R::HEADERS)?;
+            for row in rows {
+                csv.write_record(row.cells())?;
+            }
+            csv.flush()?;
+        }
+        Format::Table => {
+            let mut table = comfy_table::Table::new();
+            table.load_style(comfy_table::presets::UTF8_BORDERS_ONLY).set_header(R::HEADERS.to_vec());
+            for row in rows {
+                table.add_row(row.cells());
+            }
+            writeln!(out, "{table}")?;
+            writeln!(out, "({} {})", rows.len(), if rows.len() == 1 { "row" } else { "rows" })?;
+        }
+    }
+    Ok(())
+}
+
+/// A time as the reports show it: local, `2026-11-21 15:11:48`.
+pub fn local_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    sockhub_proto::time::log_format(t)
+}
+
+/// An optional value as a cell.
+pub fn opt(v: &Option<impl ToString>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+/// A point in time from the command line: RFC 3339, or local `YYYY-MM-DD[ HH:MM[:SS]]`.
+pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::{Local, NaiveDate, NaiveDateTime, TimeZone};
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.to_utc());
+    }
+    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        .ok_or_else(|| format!("{s:?} is not a time: use 2026-11-21, \"2026-11-21 15:00\" or RFC 3339"))?;
+    Local
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.to_utc())
+        .ok_or_else(|| format!("{s:?} does not exist here"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_in_every_accepted_form() {
+        let z = parse_time("2026-11-21T06:11:48Z").unwrap();
+        assert_eq!(z.to_rfc3339(), "2026-11-21T06:11:48+00:00");
+        assert!(parse_time("2026-11-21").is_ok());
+        assert!(parse_time("2026-11-21 15:00").is_ok());
+        assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn csv_and_json_carry_the_same_rows() {
+        #[derive(serde::Serialize)]
+        struct R {
+            name: &'static str,
+            n: u32,
+        }
+        impl Row for R {
+            const HEADERS: &'static [&'static str] = &["name", "n"];
+            fn cells(&self) -> Vec<String> {
+                vec![self.name.into(), self.n.to_string()]
+            }
+        }
+        let rows = [R { name: "김, \"민수\"", n: 1 }];
+        let mut csv = Vec::new();
+        write(&mut csv, &rows, Format::Csv).unwrap();
+        assert_eq!(String::from_utf8(csv).unwrap(), "name,n\n\"김, \"\"민수\"\"\",1\n");
+        let mut json = Vec::new();
+        write(&mut json, &rows, Format::Json).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v[0]["name"], "김, \"민수\"");
+    }
+}

@@ -1,0 +1,182 @@
+//! `sockhub user`: accounts. Passwords are asked twice on a terminal (never echoed) and read as
+//! one line from stdin otherwise, so scripts can pipe them in; they are hashed with argon2id here
+//! and only the hash reaches the database.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+use sockhub_store::{NewAccount, Role, StoreError, password};
+
+use super::ConfigFile;
+use super::db::open;
+use super::output::{self, Format, Row};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (asks for the password).
+    Add(AddArgs),
+    /// List accounts.
+    List {
+        #[command(flatten)]
+        config: ConfigFile,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Set a new password (asks for it).
+    Passwd {
+        #[command(flatten)]
+        config: ConfigFile,
+        name: String,
+    },
+    /// Make an account an admin or a member.
+    Role {
+        #[command(flatten)]
+        config: ConfigFile,
+        name: String,
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+    /// Delete an account.
+    Remove {
+        #[command(flatten)]
+        config: ConfigFile,
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    #[command(flatten)]
+    config: ConfigFile,
+    /// The login name (unique, case-insensitively).
+    name: String,
+    /// Make it an admin (may kick, mute, start quiz rounds).
+    #[arg(long)]
+    admin: bool,
+    /// The student's ID, if the account belongs to a student.
+    #[arg(long)]
+    student_id: Option<String>,
+    /// A friendlier name to show.
+    #[arg(long)]
+    display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Member,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Member => Role::Member,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AccountRow {
+    name: String,
+    role: Role,
+    student_id: Option<String>,
+    display_name: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Row for AccountRow {
+    const HEADERS: &'static [&'static str] = &["name", "role", "student_id", "display_name", "created"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.role.as_str().to_owned(),
+            output::opt(&self.student_id),
+            output::opt(&self.display_name),
+            output::local_time(&self.created_at),
+        ]
+    }
+}
+
+pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        UserCommand::Add(args) => {
+            let (_, store) = open(&args.config).await?;
+            let password = read_new_password(&args.name)?;
+            let account = NewAccount {
+                name: args.name.clone(),
+                password_hash: password::hash(&password).await?,
+                role: if args.admin { Role::Admin } else { Role::Member },
+                student_id: args.student_id,
+                display_name: args.display_name,
+            };
+            match store.add_account(&account).await {
+                Ok(a) => println!("added {} ({})", a.name, a.role.as_str()),
+                Err(StoreError::Conflict(_)) => bail!("an account named {:?} already exists", args.name),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        UserCommand::List { config, format } => {
+            let (_, store) = open(&config).await?;
+            let rows: Vec<AccountRow> = store
+                .list_accounts()
+                .await?
+                .into_iter()
+                .map(|a| AccountRow {
+                    name: a.name,
+                    role: a.role,
+                    student_id: a.student_id,
+                    display_name: a.display_name,
+                    created_at: a.created_at,
+                })
+                .collect();
+            output::print(&rows, format)?;
+        }
+        UserCommand::Passwd { config, name } => {
+            let (_, store) = open(&config).await?;
+            let password = read_new_password(&name)?;
+            if !store.set_password_hash(&name, &password::hash(&password).await?).await? {
+                bail!("no account named {name:?}");
+            }
+            println!("password changed for {name}");
+        }
+        UserCommand::Role { config, name, role } => {
+            let (_, store) = open(&config).await?;
+            if !store.set_role(&name, role.into()).await? {
+                bail!("no account named {name:?}");
+            }
+            println!("{name} is now {}", Role::from(role).as_str());
+        }
+        UserCommand::Remove { config, name } => {
+            let (_, store) = open(&config).await?;
+            if !store.remove_account(&name).await? {
+                bail!("no account named {name:?}");
+            }
+            println!("removed {name}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A new password: asked twice on a terminal, else the first line of stdin.
+fn read_new_password(name: &str) -> anyhow::Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {name}: "))?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            bail!("the passwords do not match");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        bail!("the password is empty");
+    }
+    Ok(password)
+}

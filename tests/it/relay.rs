@@ -502,20 +502,16 @@ async fn the_device_command_sends_a_file_and_reports() {
     assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("3 of 3 records acknowledged (seqs 1..3)"), "{stdout}");
     // Run again: `--first-seq auto` continues after the last stored seq.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
         .args(["device", "--source", "fan-1", "--addr", &s1.addr().to_string(), "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .and_then(|mut child| {
-            let mut stdin = child.stdin.take().unwrap();
-            tokio::spawn(async move { tokio::io::AsyncWriteExt::write_all(&mut stdin, b"more\n").await });
-            Ok(child)
-        })
-        .unwrap()
-        .wait_with_output()
-        .await
         .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, b"more\n").await.unwrap();
+    drop(stdin); // end of input
+    let out = child.wait_with_output().await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("1 of 1 records acknowledged (seqs 4..4)"), "{stdout}");
     eventually("forwarded", || async { s2.records(None).await.len() == 3 }).await;

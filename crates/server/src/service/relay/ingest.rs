@@ -253,7 +253,7 @@ impl Ingest {
         let marks =
             RelayBatch { records: Vec::new(), forwarded: batch.forwarded.clone(), held: batch.held.clone() };
         match self.shared.store.relay_write(&marks, now).await {
-            Ok(out) => self.after_commit(&mut Vec::new(), &marks, &out, token),
+            Ok(out) => self.after_commit(&[], &marks, &out, token),
             Err(e) => {
                 error!(error = %e, "relay: could not record downstream's acknowledgements; they will be re-sent")
             }
@@ -261,7 +261,7 @@ impl Ingest {
         for (item, rec) in items.drain(..).zip(batch.records) {
             let single = RelayBatch { records: vec![rec], ..Default::default() };
             match self.shared.store.relay_write(&single, now).await {
-                Ok(out) => self.after_commit(&mut vec![item], &single, &out, 0),
+                Ok(out) => self.after_commit(std::slice::from_ref(&item), &single, &out, 0),
                 Err(e) => {
                     error!(source = %item.rec.source, seq = ?item.rec.seq, error = %e, "relay: record refused by the database");
                     item.conn.send(RelayEvent::record_error(
@@ -277,7 +277,7 @@ impl Ingest {
 
     fn after_commit(
         &mut self,
-        items: &mut Vec<Incoming>,
+        items: &[Incoming],
         batch: &RelayBatch,
         out: &sockhub_store::BatchOutcome,
         token: u64,

@@ -16,7 +16,7 @@ use sockhub_server::config::KeepRule;
 use sockhub_store::testing::{TestDb, backends};
 use sockhub_store::{RelayFilter, RelayRow, RelayState, Store};
 
-use crate::support::{Client, TestServer, test_config};
+use crate::support::{Client, TestServer, test_config, use_db};
 
 /// How long a test waits for the relay to settle.
 pub const SETTLE: Duration = Duration::from_secs(30);
@@ -32,6 +32,19 @@ pub struct Node {
 impl Node {
     /// A node with the test defaults, `downstream` if given, changed by `f`.
     pub async fn start(downstream: Option<SocketAddr>, f: impl FnOnce(&mut Config)) -> Node {
+        Self::start_with(downstream, |_| {}, f).await
+    }
+
+    /// A node whose database is `db` (any backend).
+    pub async fn on_db(db: &TestDb, downstream: Option<SocketAddr>, f: impl FnOnce(&mut Config)) -> Node {
+        Self::start_with(downstream, |c| use_db(c, db), f).await
+    }
+
+    async fn start_with(
+        downstream: Option<SocketAddr>,
+        db: impl FnOnce(&mut Config),
+        f: impl FnOnce(&mut Config),
+    ) -> Node {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path());
         config.chat.enabled = false;
@@ -39,6 +52,7 @@ impl Node {
         config.relay.retry_initial_ms = 20;
         config.relay.retry_max_ms = 200;
         config.relay.control_poll_ms = 50;
+        db(&mut config);
         f(&mut config);
         Self::from_config(config, dir).await
     }
@@ -436,29 +450,6 @@ async fn at_the_quota_devices_are_not_acknowledged_until_forwarding_frees_room()
     eventually("all forwarded", || async { s1.counters("q").await.forwarded == 80 }).await;
     assert_eq!(seqs(&s2.records(None).await, "q"), (1..=80).collect::<Vec<_>>());
     s2.stop().await;
-}
-
-impl Node {
-    /// A node whose database is `db` (any backend).
-    pub async fn on_db(db: &TestDb, downstream: Option<SocketAddr>, f: impl FnOnce(&mut Config)) -> Node {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = test_config(dir.path());
-        config.chat.enabled = false;
-        config.relay.downstream = downstream.map(|a| a.to_string());
-        config.relay.retry_initial_ms = 20;
-        config.relay.retry_max_ms = 200;
-        config.relay.control_poll_ms = 50;
-        match &db.opts.url {
-            Some(url) => config.database.url = Some(url.clone()),
-            None => {
-                let path = db.sqlite_path();
-                config.server.data_dir = path.parent().unwrap().to_path_buf();
-                config.database.sqlite_file = path.file_name().unwrap().to_string_lossy().into_owned();
-            }
-        }
-        f(&mut config);
-        Self::from_config(config, dir).await
-    }
 }
 
 #[tokio::test]

@@ -30,6 +30,18 @@ pub fn test_config(dir: &Path) -> Config {
     c
 }
 
+/// Point `config` at the test database `db` (any backend).
+pub fn use_db(config: &mut Config, db: &TestDb) {
+    match &db.opts.url {
+        Some(url) => config.database.url = Some(url.clone()),
+        None => {
+            let path = db.sqlite_path();
+            config.server.data_dir = path.parent().unwrap().to_path_buf();
+            config.database.sqlite_file = path.file_name().unwrap().to_string_lossy().into_owned();
+        }
+    }
+}
+
 /// A server running in this process.
 pub struct TestServer {
     pub addrs: BTreeMap<String, SocketAddr>,
@@ -60,14 +72,7 @@ impl TestServer {
     pub async fn on_db(db: &TestDb, f: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path());
-        match &db.opts.url {
-            Some(url) => config.database.url = Some(url.clone()),
-            None => {
-                let path = db.sqlite_path();
-                config.server.data_dir = path.parent().unwrap().to_path_buf();
-                config.database.sqlite_file = path.file_name().unwrap().to_string_lossy().into_owned();
-            }
-        }
+        use_db(&mut config, db);
         f(&mut config);
         let mut s = Self::from_config(config).await;
         s._dir = Some(dir);

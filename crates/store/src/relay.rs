@@ -365,6 +365,16 @@ pub struct ReconcileRow {
     pub detail: String,
 }
 
+/// `SELECT <every column of relay_requests> FROM relay_requests <rest>`.
+macro_rules! requests {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, kind, requested_by, requested_ms, params, status, done_ms, result FROM relay_requests ",
+            $rest
+        )
+    };
+}
+
 /// Most values bound in one statement (below SQLite's 32766).
 const MAX_PARAMS: usize = 30_000;
 /// Columns of one inserted record.
@@ -1104,26 +1114,12 @@ impl Store {
 
     /// Pending requests, oldest first.
     pub async fn relay_requests_pending(&self) -> Result<Vec<RelayRequest>, StoreError> {
-        let rows = self
-            .query(
-                "SELECT id, kind, requested_by, requested_ms, params, status, done_ms, result \
-                 FROM relay_requests WHERE status = 'pending' ORDER BY id",
-            )
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(request_from_row).collect()
+        self.fetch_requests(self.query(requests!("WHERE status = 'pending' ORDER BY id"))).await
     }
 
     /// Requests a server took up and has not settled (after a crash: interrupted ones).
     pub async fn relay_requests_running(&self) -> Result<Vec<RelayRequest>, StoreError> {
-        let rows = self
-            .query(
-                "SELECT id, kind, requested_by, requested_ms, params, status, done_ms, result \
-                 FROM relay_requests WHERE status = 'running' ORDER BY id",
-            )
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(request_from_row).collect()
+        self.fetch_requests(self.query(requests!("WHERE status = 'running' ORDER BY id"))).await
     }
 
     /// Marks a request as taken up by the server.
@@ -1137,28 +1133,19 @@ impl Store {
 
     /// One request.
     pub async fn relay_request(&self, id: i64) -> Result<Option<RelayRequest>, StoreError> {
-        let row = self
-            .query(
-                "SELECT id, kind, requested_by, requested_ms, params, status, done_ms, result \
-                 FROM relay_requests WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(request_from_row).transpose()
+        Ok(self.fetch_requests(self.query(requests!("WHERE id = $1")).bind(id)).await?.pop())
     }
 
     /// The newest requests, newest first.
     pub async fn relay_requests_recent(&self, limit: u32) -> Result<Vec<RelayRequest>, StoreError> {
-        let rows = self
-            .query(
-                "SELECT id, kind, requested_by, requested_ms, params, status, done_ms, result \
-                 FROM relay_requests ORDER BY id DESC LIMIT $1",
-            )
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(request_from_row).collect()
+        self.fetch_requests(self.query(requests!("ORDER BY id DESC LIMIT $1")).bind(i64::from(limit))).await
+    }
+
+    async fn fetch_requests(
+        &self,
+        q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<Vec<RelayRequest>, StoreError> {
+        q.fetch_all(&self.pool).await?.iter().map(request_from_row).collect()
     }
 
     /// Settles a request: `done` or `failed`, with a JSON result.

@@ -330,6 +330,14 @@ impl RelayService {
         rx.await.map_err(|_| "the relay is shutting down".to_string())?
     }
 
+    /// Records on this node (the review screen's list): by state, source, time, seqs.
+    pub async fn records(
+        &self,
+        filter: &sockhub_store::RelayFilter,
+    ) -> Result<Vec<sockhub_store::RelayRow>, StoreError> {
+        self.shared.store.relay_list(filter).await
+    }
+
     /// Ask the forwarder to reconcile now (the result lands in the status and the database).
     pub async fn reconcile_now(&self) -> Result<(), String> {
         let tx = self.fwd_tx.as_ref().ok_or("this node has no downstream to reconcile with")?;

@@ -289,7 +289,9 @@ async fn bad_input_gets_an_error_naming_the_problem_and_the_connection_lives_on(
 
 #[tokio::test]
 async fn downstream_stopped_for_a_while_then_back_gets_everything_once_in_order() {
-    let (s1, mut s2) = pair(|_| {}, |_| {}).await;
+    // A small window makes the catch-up from the database take many round trips, so that new
+    // records arrive while it runs.
+    let (s1, mut s2) = pair(|c| c.relay.window = 64, |_| {}).await;
     let port = s2.addr().port();
     assert!(send(s1.addr(), "a", (1..=100).map(|i| format!("a{i}")).collect(), 1).await.complete());
     eventually("the first records are forwarded", || async { s1.counters("a").await.forwarded == 100 }).await;
@@ -304,13 +306,31 @@ async fn downstream_stopped_for_a_while_then_back_gets_everything_once_in_order(
     assert_eq!(s1.counters("a").await.queued, 1900);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
+    // Server2 comes back while the device keeps sending: the backlog (read from the database)
+    // and the new records (handed over in memory) must still arrive in order.
+    let more = tokio::spawn({
+        let addr = s1.addr();
+        async move {
+            let opts = DeviceOptions {
+                addr: addr.to_string(),
+                source: "a".into(),
+                first_seq: FirstSeq::At(2001),
+                window: 100,
+                patience: SETTLE,
+                rate: 2000,
+            };
+            let payloads: Vec<String> = (2001..=3000).map(|i| format!("a{i}")).collect();
+            device::run(&opts, &payloads, |_, _| {}).await
+        }
+    });
     s2.restart(port).await;
+    assert!(more.await.unwrap().complete());
     eventually("everything is forwarded", || async {
-        s1.counters("a").await.forwarded == 2000 && s1.counters("b").await.forwarded == 1500
+        s1.counters("a").await.forwarded == 3000 && s1.counters("b").await.forwarded == 1500
     })
     .await;
     let got = s2.records(None).await; // in arrival order
-    assert_eq!(seqs(&got, "a"), (1..=2000).collect::<Vec<_>>(), "every record once, in order");
+    assert_eq!(seqs(&got, "a"), (1..=3000).collect::<Vec<_>>(), "every record once, in order");
     assert_eq!(seqs(&got, "b"), (1..=1500).collect::<Vec<_>>());
     for c in [s1.counters("a").await, s1.counters("b").await] {
         assert!(c.adds_up() && c.queued == 0 && c.pending_bytes == 0, "{c:?}");

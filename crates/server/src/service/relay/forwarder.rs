@@ -10,6 +10,9 @@
 //! forwarded — makes each go out once. A key leaves the set only after the ingest task has
 //! committed the record's new state, so a scan can never find it `queued` again afterwards.
 //!
+//! While a source is being scanned, its records in the inbox are left to the scan, so that each
+//! source goes out in order.
+//!
 //! **The window.** At most `window` records are in flight; they are encoded into one buffer and
 //! written in large writes. Acks are cumulative per source in send order: an ack for
 //! `(source, seq)` settles that record and every record of the source sent before it. The acked
@@ -404,6 +407,11 @@ impl Forwarder {
             return;
         }
         for r in taken {
+            // A source being scanned gets its records from the scan, in seq order: the scan
+            // reads up to the end of the source, so it finds this record too.
+            if self.scan.iter().any(|(s, _)| *s == r.source) {
+                continue;
+            }
             self.claim(r);
         }
     }

@@ -217,11 +217,13 @@ impl Store {
                         // bigger than the cache spills pages to the WAL before COMMIT. Checkpoints
                         // every 8000 pages (32 MB of WAL, default 1000) write a page that was
                         // inserted and then updated (a relay record, then its forwarded mark)
-                        // once instead of twice.
+                        // once instead of twice. Statement journals (a multi-row INSERT or an UPDATE
+                        // inside a transaction keeps one, to undo just that statement) stay in
+                        // memory rather than in temporary files.
                         let pragmas = format!(
                             "PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON; \
                              PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; \
-                             PRAGMA wal_autocheckpoint = 8000;"
+                             PRAGMA wal_autocheckpoint = 8000; PRAGMA temp_store = MEMORY;"
                         );
                         conn.execute(AssertSqlSafe(pragmas)).await?;
                     }

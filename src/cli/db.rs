@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use sockhub_server::Config;
+use sockhub_server::config::Override;
 use sockhub_store::Store;
 
 use super::ConfigFile;
@@ -37,7 +38,12 @@ pub async fn run(cmd: DbCommand) -> anyhow::Result<ExitCode> {
 
 /// Open (and migrate) the database named by `--config`.
 pub async fn open(file: &ConfigFile) -> anyhow::Result<(Config, Store)> {
-    let config = file.load(&[])?;
+    open_with(file, &[]).await
+}
+
+/// [`open`], with flag overrides (such as `--data-dir`).
+pub async fn open_with(file: &ConfigFile, flags: &[Override]) -> anyhow::Result<(Config, Store)> {
+    let config = file.load(flags)?;
     let opts = sockhub_server::app::store_options(&config);
     let store = Store::open(&opts).await.map_err(|e| anyhow::anyhow!("opening {}: {e}", opts.describe()))?;
     Ok((config, store))

@@ -3,18 +3,24 @@
 //! - `serve` ([`serve`]): run the server.
 //! - `config` ([`config`]): print the effective configuration with comments.
 //! - `chat` ([`chat`]): the terminal chat client.
+//! - `quiz` ([`quiz`]): the quiz client and bot, `quiz start`, `quiz export`, `quiz rounds`.
+//! - `calc` ([`calc`]): the terminal calculator client, and `calc export` of the results.
+//! - `roster` ([`roster`]): the calculator's student roster: import, list, export.
 //! - `user` ([`user`]): accounts. `logs` ([`logs`]): the database logs. `db` ([`db`]): migrations.
 //! - `relay status|records|resend|reconcile` ([`relay`]): operate a relay node.
 //! - `device` ([`device`]): a device simulator (and load generator) for the relay.
 //! - [`output`]: table / CSV / JSON printing shared by every report.
 
+mod calc;
 mod chat;
 mod config;
 mod db;
 mod device;
 mod logs;
 mod output;
+mod quiz;
 mod relay;
+mod roster;
 mod serve;
 mod user;
 
@@ -41,6 +47,13 @@ enum Command {
     Config(ConfigFile),
     /// Chat from the terminal.
     Chat(chat::ChatArgs),
+    /// Play the timed quiz (or let a bot play); start rounds, export attempts, list rounds.
+    Quiz(quiz::QuizArgs),
+    /// Use the square calculator from the terminal, or export its results (`calc export`).
+    Calc(calc::CalcArgs),
+    /// Manage the calculator's student roster: import a CSV, list, export.
+    #[command(subcommand)]
+    Roster(roster::RosterCommand),
     /// Manage accounts (members and admins).
     #[command(subcommand)]
     User(user::UserCommand),
@@ -71,6 +84,29 @@ impl ConfigFile {
     }
 }
 
+/// `--config FILE` and `--data-dir DIR`: what a command that opens the database needs.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+    /// Directory of the embedded database (overrides [server] data_dir; ignored when
+    /// [database] url or SOCKHUB_DATABASE_URL names a server).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DatabaseArgs {
+    /// Open (and migrate) the configured database.
+    pub async fn open(&self) -> anyhow::Result<sockhub_store::Store> {
+        let flags: Vec<Override> = self
+            .data_dir
+            .iter()
+            .map(|d| Override::new("server", "data_dir", d.display().to_string(), "--data-dir"))
+            .collect();
+        Ok(db::open_with(&self.config, &flags).await?.1)
+    }
+}
+
 /// Run the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -79,6 +115,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Serve(args) => serve::run(args).await,
             Command::Config(args) => config::run(args),
             Command::Chat(args) => chat::run(args).await,
+            Command::Quiz(args) => quiz::run(args).await,
+            Command::Calc(args) => calc::run(args).await,
+            Command::Roster(command) => roster::run(command).await,
             Command::User(cmd) => user::run(cmd).await,
             Command::Logs(cmd) => logs::run(cmd).await,
             Command::Db(cmd) => db::run(cmd).await,

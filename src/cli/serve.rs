@@ -28,6 +28,12 @@ pub struct ServeArgs {
     /// Chat port; 0 picks a free one (overrides [chat] port).
     #[arg(long, value_name = "PORT")]
     chat_port: Option<u16>,
+    /// Quiz port; 0 picks a free one (overrides [quiz] port).
+    #[arg(long, value_name = "PORT")]
+    quiz_port: Option<u16>,
+    /// Calculator port; 0 picks a free one (overrides [calc] port).
+    #[arg(long, value_name = "PORT")]
+    calc_port: Option<u16>,
     /// Relay port; 0 picks a free one (overrides [relay] port).
     #[arg(long, value_name = "PORT")]
     relay_port: Option<u16>,
@@ -54,6 +60,8 @@ impl ServeArgs {
         flag("server", "data_dir", self.data_dir.as_ref().map(|d| d.display().to_string()), "--data-dir");
         flag("server", "log_level", self.log_level.clone(), "--log-level");
         flag("chat", "port", self.chat_port.map(|p| p.to_string()), "--chat-port");
+        flag("quiz", "port", self.quiz_port.map(|p| p.to_string()), "--quiz-port");
+        flag("calc", "port", self.calc_port.map(|p| p.to_string()), "--calc-port");
         flag("relay", "port", self.relay_port.map(|p| p.to_string()), "--relay-port");
         flag("relay", "downstream", self.relay_downstream.clone(), "--relay-downstream");
         o

@@ -1,19 +1,23 @@
 //! sockhub's integration tests: one test binary, real TCP sockets, servers on port 0.
 //!
 //! - `support`: the `TestServer` and raw `Client` helpers.
+//! - `calc`: the square calculator on every database, its CLI tools and its terminal client.
 //! - `chat`: the chat service over text and JSON lines.
 //! - `accounts`: passwords, brute-force protection, kick / mute / unmute.
 //! - `chatlog`: the database logs and their reports, history, a database outage.
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
+//! - `quiz`: the quiz over real sockets on a paused clock (whole rounds), exports, admin start.
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
 
 mod accounts;
+mod calc;
 mod chat;
 mod chatlog;
 mod lifecycle;
 mod limits;
+mod quiz;
 mod relay;
 mod relay_crash;
 mod support;

@@ -23,6 +23,8 @@ pub fn test_config(dir: &Path) -> Config {
     let mut c = Config::default();
     c.server.data_dir = dir.to_path_buf();
     c.chat.port = 0;
+    c.quiz.port = 0;
+    c.calc.port = 0;
     c.relay.port = 0;
     c.limits.rate_per_sec = 1000.0;
     c.limits.burst = 1000;
@@ -45,6 +47,8 @@ pub fn use_db(config: &mut Config, db: &TestDb) {
 /// A server running in this process.
 pub struct TestServer {
     pub addrs: BTreeMap<String, SocketAddr>,
+    /// The server's `data_dir` (logs, and the SQLite file unless on another database).
+    data_dir: std::path::PathBuf,
     shutdown: CancellationToken,
     handle: JoinHandle<()>,
     _dir: Option<tempfile::TempDir>,
@@ -81,19 +85,28 @@ impl TestServer {
 
     /// Start with exactly this configuration.
     pub async fn from_config(config: Config) -> TestServer {
+        let data_dir = config.server.data_dir.clone();
         let server = Server::bind(config).await.expect("server binds");
         let addrs = server.addrs();
         let shutdown = server.hub().shutdown_token().clone();
         let handle = tokio::spawn(server.run());
-        TestServer { addrs, shutdown, handle, _dir: None }
+        TestServer { addrs, data_dir, shutdown, handle, _dir: None }
     }
 
     pub fn addr(&self, service: &str) -> SocketAddr {
         self.addrs[service]
     }
 
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     pub fn chat(&self) -> SocketAddr {
         self.addr("chat")
+    }
+
+    pub fn calc(&self) -> SocketAddr {
+        self.addr("calc")
     }
 
     /// Shut down as on SIGTERM and wait until the server has finished.

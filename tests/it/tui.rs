@@ -20,15 +20,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_sockhub");
 /// One tmux server of our own, with one session running one command. Its socket is unique to the
 /// test and lives in a temporary directory (`tmux -S`); the server is killed and the directory
 /// removed when this is dropped, so even a failing test leaves nothing behind.
-struct Tmux {
+pub(crate) struct Tmux {
     socket: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 /// What the terminal shows: plain text, and the same with the escape codes of its colours.
-struct Screen {
-    text: String,
-    escaped: String,
+pub(crate) struct Screen {
+    pub(crate) text: String,
+    pub(crate) escaped: String,
 }
 
 impl Screen {
@@ -44,7 +44,7 @@ impl Screen {
 
 impl Tmux {
     /// Start `script` under `sh -c` in a detached `cols`×`rows` terminal.
-    async fn start(cols: u16, rows: u16, script: &str) -> Tmux {
+    pub(crate) async fn start(cols: u16, rows: u16, script: &str) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
         let tmux = Tmux { socket: dir.path().join("tmux"), _dir: dir };
         let (cols, rows) = (cols.to_string(), rows.to_string());
@@ -73,16 +73,16 @@ impl Tmux {
     }
 
     /// Type text literally (no key names).
-    async fn type_text(&self, text: &str) {
+    pub(crate) async fn type_text(&self, text: &str) {
         self.run(&["send-keys", "-t", "t", "-l", text]).await;
     }
 
     /// Press keys by name (`Enter`, `C-c`).
-    async fn press(&self, key: &str) {
+    pub(crate) async fn press(&self, key: &str) {
         self.run(&["send-keys", "-t", "t", key]).await;
     }
 
-    async fn screen(&self) -> Screen {
+    pub(crate) async fn screen(&self) -> Screen {
         Screen {
             text: self.run(&["capture-pane", "-p", "-t", "t"]).await,
             escaped: self.run(&["capture-pane", "-p", "-e", "-t", "t"]).await,
@@ -97,7 +97,7 @@ impl Tmux {
     }
 
     /// Poll the screen until `ok` holds.
-    async fn wait_for(&self, what: &str, ok: impl Fn(&Screen) -> bool) -> Screen {
+    pub(crate) async fn wait_for(&self, what: &str, ok: impl Fn(&Screen) -> bool) -> Screen {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let screen = self.screen().await;
@@ -111,7 +111,7 @@ impl Tmux {
         }
     }
 
-    async fn wait_for_text(&self, text: &str) -> Screen {
+    pub(crate) async fn wait_for_text(&self, text: &str) -> Screen {
         self.wait_for(&format!("{text:?} on screen"), |s| s.text.contains(text)).await
     }
 }
@@ -131,7 +131,7 @@ impl Drop for Tmux {
 
 /// The foreground colour in effect where `needle` first appears in a `capture-pane -e` dump,
 /// as the SGR parameters that set it (`None`: the terminal's default colour).
-fn colour_at(escaped: &str, needle: &str) -> Option<String> {
+pub(crate) fn colour_at(escaped: &str, needle: &str) -> Option<String> {
     let end = escaped.find(needle).unwrap_or_else(|| panic!("{needle:?} not in the capture"));
     let mut fg = None;
     let mut rest = &escaped[..end];
@@ -171,7 +171,7 @@ fn client_script(name: &str, addr: &str, status_file: &Path, then: &str) -> Stri
 }
 
 /// Wait until the client's exit status has been written.
-async fn exit_status(file: &Path) -> String {
+pub(crate) async fn exit_status(file: &Path) -> String {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         if let Ok(s) = std::fs::read_to_string(file) {

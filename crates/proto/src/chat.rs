@@ -50,11 +50,14 @@ pub enum ChatRequest {
     },
     /// Admins: lift a mute.
     Unmute { name: String },
+    /// Admins: start a quiz round (when the quiz starts rounds manually).
+    #[serde(rename = "start")]
+    StartQuiz,
 }
 
 impl crate::json::Request for ChatRequest {
     const TYPES: &'static [&'static str] =
-        &["login", "say", "whisper", "who", "help", "quit", "kick", "mute", "unmute"];
+        &["login", "say", "whisper", "who", "help", "quit", "kick", "mute", "unmute", "start"];
 }
 
 /// One line of `/help`.
@@ -143,6 +146,15 @@ impl ChatEvent {
     }
 }
 
+/// Text mode: one `*   usage  what it does` line per command, usages aligned (every service's
+/// `/help` looks like this).
+pub fn write_help(out: &mut Vec<u8>, commands: &[HelpEntry]) {
+    let width = commands.iter().map(|c| c.usage.chars().count()).max().unwrap_or(0);
+    for c in commands {
+        text_line(out, format!("*   {:width$}  {}", c.usage, c.does));
+    }
+}
+
 /// The command list for `/help`.
 pub fn help() -> Vec<HelpEntry> {
     [
@@ -155,6 +167,7 @@ pub fn help() -> Vec<HelpEntry> {
         ("/kick name [reason]", "admins: disconnect a user"),
         ("/mute name [minutes] [reason]", "admins: silence a user (no minutes: until /unmute)"),
         ("/unmute name", "admins: let a muted user speak again"),
+        ("/start", "admins: start a quiz round (when rounds start manually)"),
     ]
     .into_iter()
     .map(|(usage, does)| HelpEntry { usage: usage.into(), does: does.into() })
@@ -182,13 +195,7 @@ impl Wire for ChatEvent {
             ChatEvent::Users { names } => format!("* {} online: {}", names.len(), names.join(", ")),
             ChatEvent::Joined { name, online } => format!("[{name}] joined ({online} online)"),
             ChatEvent::Left { name, online } => format!("[{name}] left ({online} online)"),
-            ChatEvent::Help { commands } => {
-                let width = commands.iter().map(|c| c.usage.chars().count()).max().unwrap_or(0);
-                for c in commands {
-                    text_line(out, format!("*   {:width$}  {}", c.usage, c.does));
-                }
-                return;
-            }
+            ChatEvent::Help { commands } => return write_help(out, commands),
             ChatEvent::Error(e) => notice::error_text(e),
             ChatEvent::Bye { reason } => notice::bye_text(reason),
             ChatEvent::Prompt { field: PromptField::Name } => "* Your name?".to_owned(),
@@ -291,6 +298,7 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
             ChatRequest::Unmute { name: name.to_owned() }
         }
         "help" => ChatRequest::Help,
+        "start" => ChatRequest::StartQuiz,
         "login" => {
             let (name, password) = split_word(rest);
             if name.is_empty() {

@@ -75,6 +75,20 @@ error_codes! {
     /// An unmute for someone who is not muted.
     NotMuted => "not_muted",
 
+    // --- quiz ---
+    /// An answer when no question is open (before the round, between problems, or a closed id).
+    NoQuestion => "no_question",
+    /// `/start` while a round is already running.
+    RoundRunning => "round_running",
+    // --- calculator ---
+    /// The student ID is well-formed but not in the roster (and the roster is required).
+    UnknownStudent => "unknown_student",
+    /// The student ID is not 1 to 20 ASCII digits.
+    InvalidStudentId => "invalid_student_id",
+    /// Not a number the calculator accepts (see the number grammar in the protocol docs).
+    InvalidNumber => "invalid_number",
+    /// A number with more digits than the calculator's limit.
+    TooLong => "too_long",
     // --- relay ---
     /// A record's payload is longer than the node accepts (`relay.max_payload_bytes`).
     PayloadTooLarge => "payload_too_large",

@@ -9,18 +9,24 @@
 //! - [`wire`]: how a server message becomes bytes in each mode (JSON line or text line).
 //! - [`error`]: the stable error codes every service replies with.
 //! - [`notice`]: errors, final "bye" lines and notices that any service may send.
+//! - [`calc`]: the square calculator's requests and events, its text grammar, the student-ID rule.
 //! - [`chat`]: chat requests and events, plus the text-mode grammar that `nc` users type.
+//! - [`problem`]: quiz problems, their floating-point answer and the exact-arithmetic fairness check.
+//! - [`quiz`]: quiz requests and events, plus the text grammar of a player in `nc`.
 //! - [`relay`]: relay records and acknowledgements, the `name&&message` format, and the
 //!   reconcile exchange between two relay nodes.
 //! - [`json`]: decoding a JSON request line with errors that say what was wrong.
 //! - [`secret`]: a string type for passwords that never shows up in logs.
 //! - [`time`]: the timestamp formats used on the wire and in logs.
 
+pub mod calc;
 pub mod chat;
 pub mod codec;
 pub mod error;
 pub mod json;
 pub mod notice;
+pub mod problem;
+pub mod quiz;
 pub mod relay;
 pub mod secret;
 pub mod time;

@@ -29,6 +29,11 @@ pub fn clock(t: &Timestamp) -> String {
     t.with_timezone(&Local).format("%H:%M:%S").to_string()
 }
 
+/// `15:11:48.123` in the server's local time zone.
+pub fn clock_ms(t: &Timestamp) -> String {
+    t.with_timezone(&Local).format("%H:%M:%S%.3f").to_string()
+}
+
 /// Serde adapter: RFC 3339 with milliseconds, `Z` for UTC.
 pub mod ms {
     use super::Timestamp;

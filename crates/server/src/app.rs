@@ -25,7 +25,9 @@ use crate::config::Config;
 use crate::metrics::Registry;
 use crate::net::limits::Limits;
 use crate::net::listener::{self, NetContext};
+use crate::service::calc::CalcService;
 use crate::service::chat::ChatService;
+use crate::service::quiz::QuizService;
 use crate::service::relay::RelayService;
 use crate::session::Service;
 
@@ -36,6 +38,8 @@ pub enum StartError {
     Bind { service: &'static str, addr: SocketAddr, source: std::io::Error },
     #[error("cannot open the database ({what}): {source}")]
     Store { what: String, source: StoreError },
+    #[error("cannot create {path}: {source}")]
+    Files { path: String, source: std::io::Error },
     #[error("a service could not load its state from the database: {0}")]
     Service(StoreError),
 }
@@ -54,6 +58,8 @@ pub struct Hub {
     /// Login checks and brute-force protection, shared by every service.
     pub auth: Arc<Authenticator>,
     pub chat: Option<Arc<ChatService>>,
+    pub quiz: Option<Arc<QuizService>>,
+    pub calc: Option<Arc<CalcService>>,
     pub relay: Option<Arc<RelayService>>,
 }
 
@@ -109,6 +115,8 @@ impl Server {
             journal,
             auth,
             chat: None,
+            quiz: None,
+            calc: None,
             relay: None,
         };
         let mut listeners = Vec::new();
@@ -119,6 +127,36 @@ impl Server {
             listeners.push(bind_service(&chat, config.listen_addr(config.chat.port))?);
             hub.metrics.register("chat", Arc::clone(chat.metrics()));
             hub.chat = Some(chat);
+        }
+        if config.quiz.enabled {
+            let dir = config.server.data_dir.join("logs").join("quiz");
+            let quiz = QuizService::new(
+                &config.quiz,
+                Arc::clone(&hub.auth),
+                dir.clone(),
+                hub.store.clone(),
+                hub.journal.clone(),
+                shutdown.clone(),
+            )
+            .map_err(|source| StartError::Files { path: dir.display().to_string(), source })?;
+            let quiz = Arc::new(quiz);
+            listeners.push(bind_service(&quiz, config.listen_addr(config.quiz.port))?);
+            hub.metrics.register("quiz", Arc::clone(quiz.metrics()));
+            if let Some(chat) = &hub.chat {
+                let _ = chat.quiz.set(Arc::clone(&quiz));
+            }
+            hub.quiz = Some(quiz);
+        }
+        if config.calc.enabled {
+            let calc = Arc::new(CalcService::new(
+                &config.calc,
+                hub.store.clone(),
+                hub.journal.clone(),
+                shutdown.clone(),
+            ));
+            listeners.push(bind_service(&calc, config.listen_addr(config.calc.port))?);
+            hub.metrics.register("calc", Arc::clone(calc.metrics()));
+            hub.calc = Some(calc);
         }
         if config.relay.enabled {
             let relay = RelayService::start(
@@ -172,6 +210,10 @@ impl Server {
         let net = &hub.net;
         for bound in listeners {
             net.tracker.spawn((bound.serve)(bound.listener, net.clone()));
+        }
+        // Services with a clock of their own (the quiz's rounds) start with the listeners.
+        if let Some(quiz) = &hub.quiz {
+            net.tracker.spawn(Arc::clone(quiz).run());
         }
         net.shutdown.cancelled().await;
         info!("shutting down: telling clients and closing connections");

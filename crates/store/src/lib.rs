@@ -7,7 +7,10 @@
 //!
 //! # Map
 //! - [`Store`] / [`StoreOptions`] (`store.rs`): open, migrate, ping; the SQL helpers.
+//! - `quiz.rs`: quiz rounds, final leaderboards and the attempt log (read back for exports).
 //! - `accounts.rs`, `mutes.rs`, `reports.rs`: the queries, as methods on [`Store`].
+//! - `calc.rs`: the calculator's roster ([`Student`], [`ImportReport`]) and its results, written
+//!   synchronously in group-committed transactions ([`NewCalcResult`], [`CalcResultRow`]).
 //! - `relay.rs`: the relay's records, counters, requests and reconcile queries; its group
 //!   commit ([`Store::relay_write`]) acknowledges nothing before COMMIT, so it does not use the
 //!   batched writer.
@@ -67,8 +70,8 @@
 //! looks the marker up before retrying and, if it is there, counts the batch as written. So a
 //! record is written exactly once, never zero or two times, as long as the process lives.
 //! (If the process dies while a batch is in flight, that batch is lost with the process, as is
-//! everything in the queue; the queue lives in memory by design. The relay, which needs
-//! durability before acknowledging, does not use this writer.)
+//! everything in the queue; the queue lives in memory by design. The relay and the calculator,
+//! which need durability before acknowledging, do not use this writer.)
 //!
 //! Records the database refuses as invalid (which no retry can fix) would otherwise block the
 //! queue forever: the writer then writes that batch one record per transaction, drops the
@@ -93,10 +96,12 @@
 //! could not write (logged at ERROR; never silent).
 
 mod accounts;
+mod calc;
 mod error;
 mod model;
 mod mutes;
 pub mod password;
+mod quiz;
 mod record;
 mod relay;
 mod reports;
@@ -105,12 +110,16 @@ mod store;
 pub mod testing;
 mod writer;
 
+pub use calc::{
+    CalcResultFilter, CalcResultRow, EMAIL_MAX_CHARS, ImportOptions, ImportReport, NewCalcResult, Student,
+};
 pub use error::{BoxError, StoreError};
 pub use model::{
     Account, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,
     ModerationAction, ModerationFilter, ModerationRecord, ModerationRow, Mute, NewAccount, Role, limits,
     name_key, now, truncate_ms,
 };
+pub use quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord, QuizAttemptRow, QuizResult, QuizRoundRow};
 pub use record::Record;
 pub use relay::{
     BatchOutcome, ForwardedMark, HeldMark, QueuedRecord, RELAY_RULE_MAX_CHARS, RELAY_SOURCE_MAX_CHARS,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{
     ChatRecord, LoginRecord, ModerationRecord, clip, column_key, display_name_form, limits, to_ms,
 };
+use crate::quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord};
 use crate::store::SqlBuf;
 
 /// One row for the batched writer.
@@ -21,6 +22,7 @@ pub enum Record {
     Login(LoginRecord),
     Chat(ChatRecord),
     Moderation(ModerationRecord),
+    QuizAttempt(QuizAttemptRecord),
 }
 
 macro_rules! record_from {
@@ -33,7 +35,12 @@ macro_rules! record_from {
     )+};
 }
 
-record_from!(Login(LoginRecord), Chat(ChatRecord), Moderation(ModerationRecord));
+record_from!(
+    Login(LoginRecord),
+    Chat(ChatRecord),
+    Moderation(ModerationRecord),
+    QuizAttempt(QuizAttemptRecord),
+);
 
 /// A table the writer inserts into: its name and the columns `bind_values` fills, in order.
 #[derive(Debug, PartialEq, Eq)]
@@ -55,6 +62,24 @@ const MODERATION: Table = Table {
     columns: &["actor", "actor_key", "target", "target_key", "action", "reason", "until_ms", "at_ms"],
 };
 
+const QUIZ_ATTEMPTS: Table = Table {
+    name: "quiz_attempts",
+    columns: &[
+        "round_id",
+        "player",
+        "player_key",
+        "problem_id",
+        "ask",
+        "problem",
+        "expected",
+        "answer",
+        "verdict",
+        "sent_at_ms",
+        "received_at_ms",
+        "elapsed_ms",
+    ],
+};
+
 impl Record {
     /// Short name of the kind, for logs and metrics: `login`, `chat`, `moderation`.
     pub fn kind(&self) -> &'static str {
@@ -62,6 +87,7 @@ impl Record {
             Record::Login(_) => "login",
             Record::Chat(_) => "chat",
             Record::Moderation(_) => "moderation",
+            Record::QuizAttempt(_) => "quiz_attempt",
         }
     }
 
@@ -70,6 +96,7 @@ impl Record {
             Record::Login(_) => &LOGINS,
             Record::Chat(_) => &CHAT_MESSAGES,
             Record::Moderation(_) => &MODERATION,
+            Record::QuizAttempt(_) => &QUIZ_ATTEMPTS,
         }
     }
 
@@ -117,6 +144,22 @@ impl Record {
                     .val(r.until.map(to_ms))
                     .val(to_ms(r.at));
             }
+            Record::QuizAttempt(r) => {
+                let player = name(&r.player);
+                let key = column_key(&player);
+                v.val(r.round)
+                    .val(player)
+                    .val(key)
+                    .val(r.problem_id)
+                    .val(r.ask)
+                    .val(clip(&r.problem, 64).into_owned())
+                    .val(r.expected)
+                    .val(r.answer.as_deref().map(|a| clip(a, ANSWER_MAX_CHARS).into_owned()))
+                    .val(clip(&r.verdict, 16).into_owned())
+                    .val(to_ms(r.sent_at))
+                    .val(to_ms(r.received_at))
+                    .val(r.elapsed_ms);
+            }
         }
         v.b.push(")");
     }
@@ -153,6 +196,20 @@ mod tests {
             ChatRecord::public("kim", "hi").into(),
             ChatRecord::whisper("kim", "lee", "psst").into(),
             ModerationRecord::new("root", "kim", ModerationAction::Mute).with_reason("spam").into(),
+            QuizAttemptRecord {
+                round: 1,
+                player: "kim".into(),
+                problem_id: 1,
+                ask: 1,
+                problem: "1 + 2 * 3".into(),
+                expected: 7,
+                answer: Some("7".into()),
+                verdict: "correct".into(),
+                sent_at: crate::now(),
+                received_at: crate::now(),
+                elapsed_ms: 0,
+            }
+            .into(),
         ];
         for r in records {
             let mut b = SqlBuf::new(Backend::Postgres);

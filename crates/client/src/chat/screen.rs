@@ -2,12 +2,8 @@
 //!
 //! [`ChatScreen`] is the state and all the decisions — what an event does to the pane and the
 //! status bar, what a key or a typed line means — with no I/O, so it is tested directly.
-//! [`run_screen`] is the loop around it: it waits for whichever comes first (a key, a message from
-//! the server, a signal), lets the screen handle it, and draws one frame. Nothing is drawn while
-//! nothing happens, and a burst of messages is drawn once.
-//!
-//! The connection is read by its own task, which forwards events over a channel: reading a line
-//! is not cancel-safe, so it cannot sit in the `select!` next to the keyboard.
+//! [`run_screen`] logs in and hands it to the loop every full-screen client shares
+//! ([`crate::tui::shell::run`]), which also reads the connection on a task of its own.
 //!
 //! Leaving: Ctrl-C, `/quit` (or `quit`, `q`, Ctrl-D on an empty line) sends `quit`, waits up to
 //! [`QUIT_WAIT`] for the server's `bye`, restores the terminal and exits 0. When the *server*
@@ -15,60 +11,25 @@
 //! the next key press, so the user can read what happened (PageUp/PageDown still scroll); the
 //! exit status is 0 if the server said `bye`, 1 if the connection was lost without one.
 
-use std::time::Duration;
-
-use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use futures_util::StreamExt;
+use crossterm::event::{Event, KeyEvent};
 use ratatui::Frame;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::Span;
 use sockhub_proto::chat::{self, ChatEvent, ChatRequest, Phase};
-use sockhub_proto::{ErrorCode, ErrorEvent, notice};
-use tokio::sync::mpsc;
+use sockhub_proto::{ErrorCode, ErrorEvent};
 
 use super::{ChatOptions, login, mark_outgoing, show, view};
-use crate::conn::{ClientError, JsonReader, JsonWriter};
-use crate::tui::{self, InputLine, InputOutcome, Scrollback, StatusBar, Tui};
+use crate::conn::ClientError;
+use crate::tui::shell::{self, Screen, Shell, Typed};
+use crate::tui::{InputLine, Scrollback, StatusBar};
 
-/// How long leaving waits for the server's `bye` before giving up on it.
-pub const QUIT_WAIT: Duration = Duration::from_secs(2);
-
-/// Lines kept in the pane; older ones are dropped.
-const SCROLLBACK_LINES: usize = 5_000;
+pub use crate::tui::shell::{Ended, QUIT_WAIT};
 
 /// What the connection's reader task reports.
-#[derive(Debug)]
-pub enum Incoming {
-    Event(ChatEvent),
-    /// A line that is not an event this client understands (a newer server?); the session goes on.
-    Garbled(String),
-    /// The server closed the connection.
-    Closed,
-    /// Reading failed; the connection is unusable.
-    Failed(String),
-}
+pub type Incoming = crate::tui::session::Incoming<ChatEvent>;
 
 /// What the loop should do after the screen handled an input.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    Nothing,
-    Send(ChatRequest),
-    /// Leave the room: send `quit`, wait for `bye`, exit.
-    Leave,
-    /// Exit now (the session is already over).
-    Exit,
-    /// Repaint the whole terminal (Ctrl-L).
-    Repaint,
-}
-
-/// How the server ended the session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ended {
-    /// The server said `bye` with this reason.
-    Bye(String),
-    /// The connection ended without a `bye`.
-    Lost(String),
-}
+pub type Action = shell::Action<ChatRequest>;
 
 /// The chat screen's state.
 pub struct ChatScreen {
@@ -77,23 +38,13 @@ pub struct ChatScreen {
     online: usize,
     /// Who whispered to us last: `/r` replies to them.
     reply_to: Option<String>,
-    ended: Option<Ended>,
-    pane: Scrollback,
-    input: InputLine,
+    shell: Shell,
 }
 
 impl ChatScreen {
     /// A screen for user `me` connected to `addr`.
     pub fn new(addr: impl Into<String>, me: impl Into<String>) -> ChatScreen {
-        ChatScreen {
-            addr: addr.into(),
-            me: me.into(),
-            online: 0,
-            reply_to: None,
-            ended: None,
-            pane: Scrollback::new(SCROLLBACK_LINES),
-            input: InputLine::new("> ", Style::new().add_modifier(Modifier::BOLD)),
-        }
+        ChatScreen { addr: addr.into(), me: me.into(), online: 0, reply_to: None, shell: Shell::new("> ") }
     }
 
     pub fn online(&self) -> usize {
@@ -105,32 +56,22 @@ impl ChatScreen {
     }
 
     pub fn ended(&self) -> Option<&Ended> {
-        self.ended.as_ref()
+        self.shell.ended.as_ref()
     }
 
     pub fn input(&self) -> &InputLine {
-        &self.input
+        &self.shell.input
     }
 
     pub fn pane(&self) -> &Scrollback {
-        &self.pane
+        &self.shell.pane
     }
 
     /// Something from the connection.
     pub fn on_incoming(&mut self, incoming: Incoming) {
-        match incoming {
-            Incoming::Event(event) => self.on_event(event),
-            Incoming::Garbled(why) => self.pane.push(view::error(&ErrorEvent::new(ErrorCode::Internal, why))),
-            // After a bye the close is expected; only an unannounced end is news.
-            Incoming::Closed | Incoming::Failed(_) if self.ended.is_some() => {}
-            Incoming::Closed => self.lost("the server closed the connection".to_owned()),
-            Incoming::Failed(why) => self.lost(why),
+        if let Some(event) = self.shell.on_incoming(incoming) {
+            self.on_event(event);
         }
-    }
-
-    fn lost(&mut self, why: String) {
-        self.pane.push(view::error(&ErrorEvent::new(ErrorCode::Unavailable, why.clone())));
-        self.ended = Some(Ended::Lost(why));
     }
 
     /// An event from the server.
@@ -144,16 +85,16 @@ impl ChatScreen {
             }
             ChatEvent::Users { names } => self.online = names.len(),
             ChatEvent::Whisper { from, outgoing: false, .. } => self.reply_to = Some(from.clone()),
-            ChatEvent::Bye { reason } => self.ended = Some(Ended::Bye(reason.clone())),
+            ChatEvent::Bye { reason } => self.shell.bye(reason),
             _ => {}
         }
         for line in view::event_lines(&event, &self.me) {
-            self.pane.push(line);
+            self.shell.pane.push(line);
         }
         if let ChatEvent::Help { commands } = &event {
             // `/r` is this client's own command, so the server's list does not have it.
             let width = commands.iter().map(|c| c.usage.chars().count()).max().unwrap_or(0);
-            self.pane.push(view::notice(format!(
+            self.shell.pane.push(view::notice(format!(
                 "  {:width$}  reply to the last whisper you received",
                 "/r text"
             )));
@@ -162,43 +103,25 @@ impl ChatScreen {
 
     /// Something from the terminal.
     pub fn on_terminal(&mut self, event: Event) -> Action {
-        match event {
-            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
-            Event::Paste(text) if self.ended.is_none() => {
-                self.input.insert_str(&text);
-                Action::Nothing
-            }
-            // A resize needs nothing but the redraw that follows every event.
-            _ => Action::Nothing,
-        }
+        let typed = self.shell.on_terminal(event);
+        self.typed(typed)
     }
 
     /// A key press.
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::PageUp => self.pane.page_up(),
-            KeyCode::PageDown => self.pane.page_down(),
-            // The session is over: any other key exits.
-            _ if self.ended.is_some() => return Action::Exit,
-            KeyCode::Esc => self.pane.to_bottom(),
-            KeyCode::Char('c') if ctrl => return Action::Leave,
-            // Ctrl-D leaves like end of input in a shell; with text on the line it deletes.
-            KeyCode::Char('d') if ctrl && self.input.text().is_empty() => return Action::Leave,
-            KeyCode::Char('l') if ctrl => return Action::Repaint,
-            _ => {
-                if let InputOutcome::Submit(line) = self.input.handle_key(key) {
-                    return self.submit(&line);
-                }
-            }
+        let typed = self.shell.on_key(key);
+        self.typed(typed)
+    }
+
+    fn typed(&mut self, typed: Typed<ChatRequest>) -> Action {
+        match typed {
+            Typed::Act(action) => action,
+            Typed::Line(line) => self.submit(&line),
         }
-        Action::Nothing
     }
 
     /// A line the user typed and sent with Enter.
     pub fn submit(&mut self, line: &str) -> Action {
-        // Sending something means the user is following the conversation again.
-        self.pane.to_bottom();
         let (command, rest) = chat::split_word(line);
         if command == "/r" {
             return self.reply(rest);
@@ -208,7 +131,7 @@ impl ChatScreen {
             Ok(Some(ChatRequest::Quit)) => Action::Leave,
             Ok(Some(request)) => Action::Send(request),
             Err(e) => {
-                self.pane.push(view::error(&e));
+                self.shell.error(&e);
                 Action::Nothing
             }
         }
@@ -221,46 +144,61 @@ impl ChatScreen {
             Some(to) if text.is_empty() => format!("usage: /r text (replies to {to})"),
             Some(to) => return Action::Send(ChatRequest::Whisper { to: to.clone(), text: text.to_owned() }),
         };
-        self.pane.push(view::error(&ErrorEvent::new(ErrorCode::BadRequest, problem)));
+        self.shell.error(&ErrorEvent::new(ErrorCode::BadRequest, problem));
         Action::Nothing
     }
 
     /// A line from the client itself (for example, a send that failed).
     pub fn note_error(&mut self, message: impl Into<String>) {
-        self.pane.push(view::error(&ErrorEvent::new(ErrorCode::Unavailable, message)));
+        self.shell.note_error(message);
     }
 
     /// The status bar for the current state.
-    pub fn status_bar(&self) -> StatusBar<'_> {
+    pub fn status_bar(&self) -> StatusBar<'static> {
         let bar = StatusBar::new()
             .left(Span::styled("sockhub chat", Style::new().add_modifier(Modifier::BOLD)))
-            .left(self.addr.as_str())
-            .left(self.me.as_str())
+            .left(self.addr.clone())
+            .left(self.me.clone())
             .left(format!("{} online", self.online));
-        if let Some(ended) = &self.ended {
-            let why = match ended {
-                Ended::Bye(reason) => format!("server said bye: {reason}"),
-                Ended::Lost(why) => format!("disconnected: {why}"),
-            };
-            return bar
-                .right(Span::styled(format!("{why} — press a key to exit"), Style::new().fg(Color::Yellow)));
-        }
-        let bar = if self.pane.is_scrolled() { bar.right("scrolled back: PgDn") } else { bar };
-        match &self.reply_to {
-            Some(to) => bar.right(format!("reply: /r → {to}")),
+        let bar = match self.shell.status_hint() {
+            Some(hint) => bar.right(hint),
             None => bar,
+        };
+        match &self.reply_to {
+            Some(to) if self.shell.ended.is_none() => bar.right(format!("reply: /r → {to}")),
+            _ => bar,
         }
     }
 
     /// Draw the whole screen.
     pub fn draw(&mut self, frame: &mut Frame) {
-        let [pane, status, input] = tui::layout(frame.area());
-        self.pane.render(pane, frame.buffer_mut());
-        frame.render_widget(self.status_bar(), status);
-        let cursor = self.input.render(input, frame.buffer_mut());
-        if self.ended.is_none() {
-            frame.set_cursor_position(cursor);
-        }
+        let status = self.status_bar();
+        self.shell.draw(frame, status);
+    }
+}
+
+impl Screen for ChatScreen {
+    type Event = ChatEvent;
+    type Request = ChatRequest;
+
+    fn shell(&mut self) -> &mut Shell {
+        &mut self.shell
+    }
+
+    fn on_incoming(&mut self, incoming: Incoming) {
+        ChatScreen::on_incoming(self, incoming);
+    }
+
+    fn on_terminal(&mut self, event: Event) -> Action {
+        ChatScreen::on_terminal(self, event)
+    }
+
+    fn draw(&mut self, frame: &mut Frame) {
+        ChatScreen::draw(self, frame);
+    }
+
+    fn quit() -> ChatRequest {
+        ChatRequest::Quit
     }
 }
 
@@ -268,133 +206,23 @@ impl ChatScreen {
 /// login (name taken, invalid) is printed before the screen opens and returns `Ok(false)`; so does
 /// a session whose connection was lost without a `bye`.
 pub async fn run_screen(opts: ChatOptions) -> Result<bool, ClientError> {
-    let (rx, mut tx, first) = login(&opts).await?;
+    let (rx, tx, first) = login(&opts).await?;
     let ChatEvent::Welcome { name, .. } = &first else {
         eprintln!("{}", show(&first));
         return Ok(false);
     };
     let mut screen = ChatScreen::new(&opts.addr, name.clone());
     screen.on_event(first);
-    let mut incoming = spawn_reader(rx);
-    let mut stop = StopSignals::new()?;
-    let mut tui = Tui::enter()?;
-    let mut terminal = EventStream::new();
-
-    let leaving = loop {
-        tui.draw(|frame| screen.draw(frame))?;
-        let action = tokio::select! {
-            event = terminal.next() => match event {
-                Some(Ok(event)) => screen.on_terminal(event),
-                // The terminal is gone: nobody is watching, leave properly.
-                Some(Err(_)) | None => Action::Leave,
-            },
-            Some(first) = incoming.recv() => {
-                screen.on_incoming(first);
-                // Take everything already waiting, so a burst costs one frame.
-                while let Ok(more) = incoming.try_recv() {
-                    screen.on_incoming(more);
-                }
-                Action::Nothing
-            }
-            () = stop.recv() => Action::Leave,
-        };
-        match action {
-            Action::Nothing => {}
-            Action::Repaint => tui.clear()?,
-            Action::Send(request) => {
-                if let Err(e) = tx.send(&request).await {
-                    screen.note_error(format!("could not send: {e}"));
-                }
-            }
-            Action::Leave => break true,
-            Action::Exit => break false,
-        }
-    };
-
-    if leaving && screen.ended.is_none() {
-        leave(&mut screen, &mut tx, &mut incoming).await;
-    }
-    drop(tui);
-    // The conversation vanished with the alternate screen; say on the normal one how it ended.
-    match &screen.ended {
-        Some(Ended::Bye(reason)) => println!("{}", notice::bye_text(reason)),
-        Some(Ended::Lost(why)) => eprintln!("sockhub chat: {why}"),
-        None => {}
-    }
-    Ok(!matches!(screen.ended, Some(Ended::Lost(_))) || leaving)
-}
-
-/// Send `quit` and wait, at most [`QUIT_WAIT`] in all, for the server's `bye`: the server then
-/// announces the departure to the room as a leave rather than a dropped connection.
-async fn leave(screen: &mut ChatScreen, tx: &mut JsonWriter, incoming: &mut mpsc::Receiver<Incoming>) {
-    let deadline = tokio::time::Instant::now() + QUIT_WAIT;
-    if !matches!(tokio::time::timeout_at(deadline, tx.send(&ChatRequest::Quit)).await, Ok(Ok(()))) {
-        return;
-    }
-    while screen.ended.is_none() {
-        match tokio::time::timeout_at(deadline, incoming.recv()).await {
-            Ok(Some(msg)) => screen.on_incoming(msg),
-            Ok(None) | Err(_) => return,
-        }
-    }
-}
-
-/// Read events on a task of their own and forward them; ends after the connection does.
-fn spawn_reader(mut rx: JsonReader) -> mpsc::Receiver<Incoming> {
-    let (tx, out) = mpsc::channel(256);
-    tokio::spawn(async move {
-        loop {
-            let msg = match rx.recv::<ChatEvent>().await {
-                Ok(Some(event)) => Incoming::Event(event),
-                Ok(None) => Incoming::Closed,
-                Err(e @ ClientError::Decode { .. }) => Incoming::Garbled(e.to_string()),
-                Err(e) => Incoming::Failed(e.to_string()),
-            };
-            let last = matches!(msg, Incoming::Closed | Incoming::Failed(_));
-            if tx.send(msg).await.is_err() || last {
-                break;
-            }
-        }
-    });
-    out
-}
-
-/// Signals that mean "leave now". In raw mode Ctrl-C is a key, not SIGINT, but `kill -INT`, a
-/// service manager's SIGTERM, or SIGHUP from a closed terminal window should leave cleanly too.
-struct StopSignals {
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    hangup: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    fn new() -> std::io::Result<StopSignals> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(StopSignals { term: signal(SignalKind::terminate())?, hangup: signal(SignalKind::hangup())? })
-        }
-        #[cfg(not(unix))]
-        Ok(StopSignals {})
-    }
-
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.hangup.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    shell::run(&mut screen, rx, tx, "sockhub chat").await
 }
 
 #[cfg(test)]
 mod tests {
+    use crossterm::event::{KeyCode, KeyModifiers};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
+
+    use crate::tui;
     use sockhub_proto::time;
 
     use super::*;

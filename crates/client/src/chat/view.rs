@@ -12,7 +12,6 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use sockhub_proto::ErrorEvent;
 use sockhub_proto::chat::ChatEvent;
-use sockhub_proto::notice;
 use sockhub_proto::time;
 
 use super::show;
@@ -24,7 +23,7 @@ pub const NOTICE: Style = Style::new().fg(Color::Cyan);
 /// Joins and leaves.
 pub const PRESENCE: Style = Style::new().fg(Color::DarkGray);
 /// Errors, from the server or from the client itself (a mistyped command).
-pub const ERROR: Style = Style::new().fg(Color::Red);
+pub use crate::tui::shell::ERROR;
 /// The server's last word.
 pub const BYE: Style = Style::new().fg(Color::Yellow);
 /// The time in front of a history message.
@@ -74,9 +73,9 @@ pub fn event_lines(event: &ChatEvent, me: &str) -> Vec<Line<'static>> {
     vec![line]
 }
 
-/// An error line, in the protocol's text form `! code: message`.
+/// An error line, in the protocol's text form `! code: message` (red, as on every screen).
 pub fn error(e: &ErrorEvent) -> Line<'static> {
-    Line::styled(notice::error_text(e), ERROR)
+    crate::tui::shell::Shell::error_line(e)
 }
 
 /// A line from the client itself rather than the server (shown like the server's notices).

@@ -7,12 +7,18 @@
 //! raw mode and the alternate screen, and puts the terminal back when it is dropped *or* when the
 //! program panics, so a crash never leaves the user's shell without echo.
 //!
+//! [`shell`] holds what every service's screen shares beyond the widgets: the keys they all
+//! handle alike, the end of a session, and the event loop ([`shell::run`]); [`session`] reads the
+//! connection on a task of its own and catches the signals that mean "leave".
+//!
 //! Widths are measured in terminal cells with ratatui's own [`CellWidth`], the same measure the
 //! renderer uses, so a Hangul syllable (two cells) wraps and places the cursor exactly where it is
 //! drawn. Nothing here knows about chat; a screen decides what its lines look like.
 
 pub mod input;
 pub mod scrollback;
+pub mod session;
+pub mod shell;
 pub mod status;
 
 use std::borrow::Cow;

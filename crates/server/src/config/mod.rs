@@ -36,6 +36,10 @@ pub struct Config {
     pub auth: AuthConfig,
     #[serde(default = "ChatConfig::off")]
     pub chat: ChatConfig,
+    #[serde(default = "QuizConfig::off")]
+    pub quiz: QuizConfig,
+    #[serde(default = "CalcConfig::off")]
+    pub calc: CalcConfig,
     #[serde(default = "RelayConfig::off")]
     pub relay: RelayConfig,
 }
@@ -49,6 +53,8 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             chat: ChatConfig::default(),
+            quiz: QuizConfig::default(),
+            calc: CalcConfig::default(),
             relay: RelayConfig::default(),
         }
     }
@@ -81,6 +87,12 @@ impl Config {
             keys: AuthConfig::DOCS,
         },
         Section { name: "chat", about: "The chat service.", keys: ChatConfig::DOCS },
+        Section { name: "quiz", about: "The timed arithmetic quiz.", keys: QuizConfig::DOCS },
+        Section {
+            name: "calc",
+            about: "The shared square calculator: a roster of students, exact squares, persistent history.",
+            keys: CalcConfig::DOCS,
+        },
         Section {
             name: "relay",
             about: "The log relay: stores device records, keeps what matches a rule, forwards the rest to `downstream`.",
@@ -123,6 +135,8 @@ impl Config {
         if self.auth.lock_after == 0 || self.auth.max_tracked == 0 {
             return Err("auth.lock_after and auth.max_tracked must be at least 1".into());
         }
+        self.quiz.validate()?;
+        self.calc.validate()?;
         if self.relay.enabled {
             self.relay.validate()?;
         }
@@ -356,6 +370,187 @@ impl ChatConfig {
 impl Default for ChatConfig {
     fn default() -> Self {
         ChatConfig { enabled: true, port: 7001, history: 20, auth: Admission::Open }
+    }
+}
+
+/// How a quiz round starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuizStart {
+    /// The round clock starts with the service (and the next round right after the last).
+    Auto,
+    /// A round starts when an admin sends `/start` (or runs `sockhub quiz start`).
+    Manual,
+}
+
+/// `[quiz]`: the timed arithmetic quiz. Env: `SOCKHUB_QUIZ_<KEY>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuizConfig {
+    pub enabled: bool,
+    pub port: u16,
+    pub seed: Option<u64>,
+    pub duration_secs: u64,
+    pub answer_secs: f64,
+    pub pause_secs: [f64; 2],
+    pub start: QuizStart,
+    pub exit_after_round: bool,
+    pub scores_every_secs: u64,
+    pub leaderboard_size: usize,
+    pub player_log_queue: usize,
+}
+
+impl QuizConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        ("enabled", "Run the quiz service. Default true when the section exists."),
+        ("port", "TCP port for the quiz (0 = any free port). Default 7002."),
+        (
+            "seed",
+            "Seed of the problem generator, for reproducible rounds; unset = a random seed per round (logged). Default unset.",
+        ),
+        ("duration_secs", "Length of a round. Default 600."),
+        ("answer_secs", "Time to answer a problem, by the server's clock. Default 5."),
+        ("pause_secs", "Random pause before each problem, [shortest, longest] in seconds. Default [0, 5]."),
+        (
+            "start",
+            "\"auto\": the round clock starts with the service; \"manual\": an admin's /start starts each round. Default \"auto\".",
+        ),
+        (
+            "exit_after_round",
+            "Stop the whole server (exit status 0) after the first round; otherwise wait for the next. Default false.",
+        ),
+        (
+            "scores_every_secs",
+            "Push the live leaderboard to every player this often (0 = never). Default 60.",
+        ),
+        (
+            "leaderboard_size",
+            "Players listed in pushed leaderboards and the final one (each player also learns their own place). Default 20.",
+        ),
+        (
+            "player_log_queue",
+            "Lines that may wait for the per-player log files; beyond it lines are counted and reported, not queued. Default 100000.",
+        ),
+    ];
+
+    /// The value of a missing `[quiz]` section in a config file.
+    pub fn off() -> Self {
+        QuizConfig { enabled: false, ..Self::default() }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let [lo, hi] = self.pause_secs;
+        if !(self.answer_secs.is_finite() && self.answer_secs > 0.0) {
+            return Err("quiz.answer_secs must be positive".into());
+        }
+        if !(lo.is_finite() && hi.is_finite() && 0.0 <= lo && lo <= hi) {
+            return Err("quiz.pause_secs must be [shortest, longest] with 0 <= shortest <= longest".into());
+        }
+        if self.duration_secs == 0 || self.leaderboard_size == 0 || self.player_log_queue == 0 {
+            return Err("quiz.duration_secs, leaderboard_size and player_log_queue must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// Who may use the calculator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RosterMode {
+    /// Only students on the roster; other IDs are refused with `unknown_student`.
+    Required,
+    /// Any well-formed student ID; students on the roster are shown with their name.
+    Open,
+}
+
+/// `[calc]`: the square calculator. Env: `SOCKHUB_CALC_<KEY>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalcConfig {
+    pub enabled: bool,
+    pub port: u16,
+    pub roster: RosterMode,
+    pub history: u32,
+    pub history_max: u32,
+    pub max_digits: usize,
+    pub commit_batch: usize,
+    pub commit_queue: usize,
+}
+
+impl CalcConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        ("enabled", "Run the calculator. Default true when the section exists."),
+        ("port", "TCP port for the calculator (0 = any free port). Default 7003."),
+        (
+            "roster",
+            "\"required\": only students on the roster may log in (others get unknown_student); \"open\": any well-formed student ID. Default \"required\".",
+        ),
+        ("history", "Results (the student's newest) sent at login, and by /history without N. Default 20."),
+        ("history_max", "Most results one /history N returns. Default 1000."),
+        (
+            "max_digits",
+            "Longest number accepted, in digits (integer and fraction part); longer is too_long. At most 100000. Default 1000.",
+        ),
+        ("commit_batch", "Most results stored in one transaction by the group commit. Default 256."),
+        (
+            "commit_queue",
+            "Results that may wait for the database; when full, senders wait (backpressure). Default 4096.",
+        ),
+    ];
+
+    /// The value of a missing `[calc]` section in a config file.
+    pub fn off() -> Self {
+        CalcConfig { enabled: false, ..Self::default() }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let ceiling = crate::service::calc::number::MAX_DIGITS_CEILING;
+        if self.max_digits == 0 || self.max_digits > ceiling {
+            return Err(format!("calc.max_digits must be 1 to {ceiling} (is {})", self.max_digits));
+        }
+        if self.history > self.history_max {
+            return Err(format!(
+                "calc.history ({}) must not exceed calc.history_max ({})",
+                self.history, self.history_max
+            ));
+        }
+        if self.commit_batch == 0 || self.commit_queue == 0 {
+            return Err("calc.commit_batch and calc.commit_queue must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+impl Default for QuizConfig {
+    fn default() -> Self {
+        QuizConfig {
+            enabled: true,
+            port: 7002,
+            seed: None,
+            duration_secs: 600,
+            answer_secs: 5.0,
+            pause_secs: [0.0, 5.0],
+            start: QuizStart::Auto,
+            exit_after_round: false,
+            scores_every_secs: 60,
+            leaderboard_size: 20,
+            player_log_queue: 100_000,
+        }
+    }
+}
+
+impl Default for CalcConfig {
+    fn default() -> Self {
+        CalcConfig {
+            enabled: true,
+            port: 7003,
+            roster: RosterMode::Required,
+            history: 20,
+            history_max: 1000,
+            max_digits: 1000,
+            commit_batch: 256,
+            commit_queue: 4096,
+        }
     }
 }
 

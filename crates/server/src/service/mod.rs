@@ -1,9 +1,13 @@
 //! The services. Each is a [`crate::session::Service`]: shared state plus one session per
 //! connection, with no knowledge of sockets or wire formats.
 //!
+//! - [`calc`]: the shared square calculator: roster, exact squares, durable history.
 //! - [`chat`]: the chat room: names, messages, whispers, presence.
+//! - [`quiz`]: the timed arithmetic quiz: rounds, problem streams, scoring, per-player logs.
 //! - [`relay`]: the log relay: ingest with group commit, keep rules, forwarding with
 //!   acknowledgements, reconcile.
 
+pub mod calc;
 pub mod chat;
+pub mod quiz;
 pub mod relay;

@@ -39,6 +39,8 @@ pub struct ChatService {
     metrics: Arc<ServiceMetrics>,
     /// Cancelled at shutdown, so that departures are not announced to a room that is closing.
     pub(crate) closing: tokio_util::sync::CancellationToken,
+    /// The quiz on the same server, for an admin's `/start` typed in the chat.
+    pub(crate) quiz: std::sync::OnceLock<Arc<crate::service::quiz::QuizService>>,
 }
 
 impl ChatService {
@@ -61,6 +63,7 @@ impl ChatService {
             auth: Arc::clone(&hub.auth),
             journal: hub.journal.clone(),
             log_wait: Duration::from_millis(hub.config.database.log_wait_ms),
+            quiz: std::sync::OnceLock::new(),
             metrics: Arc::default(),
             closing: hub.net.shutdown.clone(),
         });

@@ -210,6 +210,15 @@ impl ChatSession {
                 Self::require_admin(me)?;
                 moderation.unmute(&self.service, &me.name, &name).await?;
             }
+            ChatRequest::StartQuiz => {
+                Self::require_admin(me)?;
+                let quiz = self.service.quiz.get().ok_or_else(|| {
+                    ErrorEvent::new(ErrorCode::Unavailable, "the quiz is not running on this server")
+                })?;
+                let text = quiz.request_start()?;
+                info!("{} asked the quiz to start: {text}", me.name);
+                self.outbox.send(sockhub_proto::notice::Notice::info(text));
+            }
             ChatRequest::Login { .. } | ChatRequest::Help | ChatRequest::Quit => {
                 unreachable!("handled before the room")
             }

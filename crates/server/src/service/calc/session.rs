@@ -1,0 +1,201 @@
+//! One calculator connection: log in with a student ID, then square numbers.
+//!
+//! A square is acknowledged only after it is durable: the session computes it, hands it to the
+//! group commit and waits; only then is it broadcast (to everyone, the author included — the
+//! broadcast *is* the acknowledgement). While it waits, the session reads no further lines, so
+//! one connection has at most one result in flight and its results are stored and shown in the
+//! order it sent them.
+
+use std::sync::Arc;
+
+use sockhub_proto::ErrorCode;
+use sockhub_proto::calc::{
+    self, CalcEvent, CalcRequest, Phase, SquareResult, StudentInfo, validate_student_id,
+};
+use sockhub_proto::error::ErrorEvent;
+use sockhub_store::{CalcResultRow, LoginOutcome, LoginRecord, NewCalcResult, StoreError};
+use tracing::{debug, info, warn};
+
+use super::{CalcService, number};
+use crate::config::RosterMode;
+use crate::net::outbox::Outbox;
+use crate::session::{Ending, Flow, Peer, Service as _, Session};
+
+/// A calculator session.
+pub struct CalcSession {
+    service: Arc<CalcService>,
+    peer: Peer,
+    outbox: Outbox,
+    /// Set once logged in.
+    me: Option<StudentInfo>,
+}
+
+impl CalcSession {
+    pub(crate) fn new(service: Arc<CalcService>, peer: Peer, outbox: Outbox) -> Self {
+        CalcSession { service, peer, outbox, me: None }
+    }
+
+    fn error(&self, code: ErrorCode, message: impl Into<String>) -> Flow {
+        self.outbox.send(CalcEvent::error(code, message));
+        Flow::Continue
+    }
+
+    /// Refuse a login and ask again (text mode shows the prompt; JSON clients get the error).
+    fn retry_login(&self, e: ErrorEvent) -> Flow {
+        self.outbox.send(CalcEvent::Error(e));
+        self.outbox.send(CalcEvent::Prompt);
+        Flow::Continue
+    }
+
+    fn unavailable(&self, what: &str, e: &StoreError) -> ErrorEvent {
+        warn!(error = %e, "{what} failed");
+        ErrorEvent::new(
+            ErrorCode::Unavailable,
+            format!("the database is not answering ({what}); try again shortly"),
+        )
+    }
+
+    fn log_login(&self, student_id: &str, outcome: LoginOutcome) {
+        let record = LoginRecord::new(student_id, self.peer.addr.to_string(), "calc", outcome);
+        if self.service.journal.try_send(record).is_err() {
+            debug!("login log queue full; this {outcome} of {student_id} is not logged");
+        }
+    }
+
+    async fn login(&mut self, student_id: String) -> Flow {
+        if self.me.is_some() {
+            return self.error(ErrorCode::AlreadyLoggedIn, "you are already logged in");
+        }
+        if let Err(e) = validate_student_id(&student_id) {
+            return self.retry_login(e);
+        }
+        let service = &self.service;
+        let student = match service.store.find_student(&student_id).await {
+            Err(e) => return self.retry_login(self.unavailable("looking up the roster", &e)),
+            Ok(Some(s)) => StudentInfo { student_id: s.student_id, name: s.name, department: s.department },
+            Ok(None) if service.config.roster == RosterMode::Open => {
+                StudentInfo { student_id: student_id.clone(), name: String::new(), department: String::new() }
+            }
+            Ok(None) => {
+                self.log_login(&student_id, LoginOutcome::Failure);
+                return self.retry_login(ErrorEvent::new(
+                    ErrorCode::UnknownStudent,
+                    format!("student {student_id} is not on the roster; check the ID or ask the instructor"),
+                ));
+            }
+        };
+        let history = match self.read_history(&student_id, service.config.history).await {
+            Ok(h) => h,
+            Err(e) => return self.retry_login(e),
+        };
+        let welcome = |online| CalcEvent::Welcome { student: student.clone(), history, online };
+        let online = service.board.join(self.peer.id, student.clone(), self.outbox.clone(), welcome);
+        service.metrics().users.set(online as i64);
+        tracing::Span::current().record("user", tracing::field::display(&student_id));
+        info!("{student_id} {} logged in ({online} online)", student.name);
+        self.log_login(&student_id, LoginOutcome::Success);
+        self.me = Some(student);
+        Flow::Continue
+    }
+
+    async fn read_history(&self, student_id: &str, limit: u32) -> Result<Vec<SquareResult>, ErrorEvent> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        match self.service.store.recent_calc_results(student_id, limit).await {
+            Ok(rows) => Ok(rows.into_iter().map(to_wire).collect()),
+            Err(e) => Err(self.unavailable("reading your history", &e)),
+        }
+    }
+
+    async fn square(&self, me: &StudentInfo, value: &str) -> Flow {
+        let service = &self.service;
+        let input = value.trim();
+        let square = match number::square(input, service.config.max_digits) {
+            Ok(s) => s,
+            Err(e) => return self.error(e.code, e.message),
+        };
+        let result = NewCalcResult {
+            student_id: me.student_id.clone(),
+            name: me.name.clone(),
+            input: input.to_owned(),
+            square,
+            at: sockhub_store::now(),
+        };
+        let at = result.at;
+        // Durable first; only a stored result is acknowledged (by its broadcast).
+        if let Err(e) = service.committer.commit(result.clone()).await {
+            return self.error(
+                ErrorCode::Unavailable,
+                format!(
+                    "{} (your result for {input} was not saved; send it again)",
+                    self.unavailable("storing your result", &e).message
+                ),
+            );
+        }
+        debug!("{} squared {} digits", me.student_id, input.len());
+        service.board.publish(SquareResult {
+            student_id: result.student_id,
+            name: result.name,
+            input: result.input,
+            square: result.square,
+            at,
+        });
+        Flow::Continue
+    }
+}
+
+/// A stored result as it goes on the wire.
+fn to_wire(r: CalcResultRow) -> SquareResult {
+    SquareResult { student_id: r.student_id, name: r.name, input: r.input, square: r.square, at: r.at }
+}
+
+impl Session for CalcSession {
+    type Request = CalcRequest;
+
+    fn parse_text(&self, line: &str) -> Result<Option<CalcRequest>, ErrorEvent> {
+        let phase = if self.me.is_some() { Phase::Calculating } else { Phase::StudentId };
+        calc::parse_text(line, phase)
+    }
+
+    async fn handle(&mut self, request: CalcRequest) -> Flow {
+        let me = self.me.clone();
+        match (request, me) {
+            (CalcRequest::Quit, _) => Flow::Close("goodbye".into()),
+            (CalcRequest::Help, _) => {
+                self.outbox.send(CalcEvent::Help { commands: calc::help() });
+                Flow::Continue
+            }
+            (CalcRequest::Login { student_id }, _) => self.login(student_id.trim().to_owned()).await,
+            (_, None) => self.error(ErrorCode::NotLoggedIn, "log in first: send your student ID"),
+            (CalcRequest::Square { value }, Some(me)) => self.square(&me, &value).await,
+            (CalcRequest::History { limit }, Some(me)) => {
+                let config = &self.service.config;
+                let limit = limit.unwrap_or(config.history).min(config.history_max);
+                match self.read_history(&me.student_id, limit).await {
+                    Ok(results) => self.outbox.send(CalcEvent::History { results }),
+                    Err(e) => self.outbox.send(CalcEvent::Error(e)),
+                };
+                Flow::Continue
+            }
+            (CalcRequest::Who, Some(_)) => {
+                self.outbox.send(CalcEvent::Users { students: self.service.board.students() });
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn close(self, ending: &Ending) {
+        let Some(me) = self.me.clone() else { return };
+        let online = self.service.board.leave(self.peer.id);
+        self.service.metrics().users.set(online as i64);
+        self.log_login(&me.student_id, LoginOutcome::Logout);
+        if !matches!(ending, Ending::Shutdown) && !self.service.closing.is_cancelled() {
+            info!("{} {} left ({online} online)", me.student_id, me.name);
+        }
+    }
+
+    fn user(&self) -> Option<&str> {
+        self.me.as_ref().map(|s| s.student_id.as_str())
+    }
+}

@@ -1,0 +1,331 @@
+//! The timed arithmetic quiz: rounds, a problem stream per player, scoring, logs.
+//!
+//! - `sockhub_proto::problem`: the problems, the floating-point answer the original projects used,
+//!   and the exact-arithmetic check that keeps unfair problems out (shared with the bot client).
+//! - [`round`]: the shared state (one struct, one lock) and its broadcast points.
+//! - [`player`]: the task that runs one player's `pause → question → deadline` stream.
+//! - [`session`]: one connection: name (and password), then answers and commands.
+//! - [`login`]: who may play under a name, and who is an admin.
+//! - [`logs`]: one log file per player without one open file per player.
+//!
+//! [`QuizService::run`] is the round clock: it starts a round (at once with `start = "auto"`, on an
+//! admin's `/start` with `"manual"`), pushes the leaderboard every `scores_every_secs`, and at the
+//! end sends everyone the final leaderboard, logs and stores it, closes every player's connection
+//! with a `bye`, and then either waits for the next round or (with `exit_after_round`) stops the
+//! whole server. All of its timing is `tokio::time`, so a paused clock drives a whole round.
+
+pub mod login;
+pub mod logs;
+pub mod player;
+pub mod round;
+pub mod session;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use sockhub_proto::ErrorCode;
+use sockhub_proto::error::ErrorEvent;
+use sockhub_proto::notice::Notice;
+use sockhub_proto::quiz::Standing;
+use sockhub_proto::time::Timestamp;
+use sockhub_store::{Journal, QuizResult, Store};
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use crate::auth::Authenticator;
+use crate::config::{QuizConfig, QuizStart};
+use crate::metrics::ServiceMetrics;
+use crate::net::outbox::{Frame, Outbox};
+use crate::session::{Peer, Service};
+
+pub use session::QuizSession;
+
+/// The server's clock for what players are shown: wall-clock time that advances with
+/// `tokio::time` (so a paused test clock moves it too), anchored when the service starts.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock {
+    wall: Timestamp,
+    at: Instant,
+}
+
+impl WallClock {
+    pub fn new() -> WallClock {
+        WallClock { wall: sockhub_proto::time::now(), at: Instant::now() }
+    }
+
+    /// The wall-clock time of `t`.
+    pub fn wall(&self, t: Instant) -> Timestamp {
+        let since = t.saturating_duration_since(self.at);
+        self.wall + chrono::Duration::from_std(since).unwrap_or_default()
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.wall(Instant::now())
+    }
+}
+
+impl Default for WallClock {
+    fn default() -> Self {
+        WallClock::new()
+    }
+}
+
+/// The quiz service's shared state.
+pub struct QuizService {
+    pub(crate) config: QuizConfig,
+    pub(crate) round: Mutex<round::Round>,
+    /// True while a round runs; player tasks wait on it before their first problem.
+    pub(crate) running: watch::Sender<bool>,
+    /// `/start` in manual mode.
+    start: Notify,
+    /// Set by `/start` until the round it asked for is running, so two starts make one round.
+    start_requested: Mutex<bool>,
+    pub(crate) logs: logs::PlayerLogs,
+    pub(crate) store: Store,
+    pub(crate) journal: Journal,
+    pub(crate) auth: Arc<Authenticator>,
+    pub(crate) clock: WallClock,
+    pub(crate) answer: Duration,
+    pub(crate) pause: [Duration; 2],
+    metrics: Arc<ServiceMetrics>,
+    /// The whole server's shutdown token (cancelled by `exit_after_round`).
+    shutdown: CancellationToken,
+}
+
+impl QuizService {
+    /// Create the service; player logs go under `log_dir`.
+    pub fn new(
+        config: &QuizConfig,
+        auth: Arc<Authenticator>,
+        log_dir: PathBuf,
+        store: Store,
+        journal: Journal,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<QuizService> {
+        let secs = |s: f64| Duration::from_millis((s * 1000.0).round() as u64);
+        Ok(QuizService {
+            config: config.clone(),
+            round: Mutex::new(round::Round::new(Duration::from_secs(config.duration_secs))),
+            running: watch::channel(false).0,
+            start: Notify::new(),
+            start_requested: Mutex::new(false),
+            logs: logs::PlayerLogs::start(log_dir, config.player_log_queue)?,
+            store,
+            journal,
+            auth,
+            clock: WallClock::new(),
+            answer: secs(config.answer_secs),
+            pause: config.pause_secs.map(secs),
+            metrics: Arc::default(),
+            shutdown,
+        })
+    }
+
+    /// The folder of the per-player log files.
+    pub fn player_log_dir(&self) -> &std::path::Path {
+        self.logs.dir()
+    }
+
+    /// Ask for a round to start (manual mode). Admin rights are checked by the caller.
+    pub fn request_start(&self) -> Result<String, ErrorEvent> {
+        let round = self.round.lock();
+        if round.is_running() {
+            return Err(ErrorEvent::new(
+                ErrorCode::RoundRunning,
+                format!("round {} is already running", round.number),
+            ));
+        }
+        if self.config.start == QuizStart::Auto {
+            return Ok("rounds start automatically; the next one is starting".into());
+        }
+        let mut requested = self.start_requested.lock();
+        if !*requested {
+            *requested = true;
+            self.start.notify_one();
+        }
+        Ok("the round is starting".into())
+    }
+
+    /// The leaderboard for one player's `/scores`: the best `leaderboard_size`, plus their own
+    /// line if they are below it.
+    pub fn scores_for(&self, key: Option<&str>) -> sockhub_proto::quiz::QuizEvent {
+        let round = self.round.lock();
+        let board = round.board();
+        let top = self.config.leaderboard_size;
+        let mut players: Vec<Standing> = board.iter().take(top).map(|(s, _)| s.clone()).collect();
+        if let Some(key) = key
+            && let Some((mine, _)) =
+                board.iter().skip(top).find(|(s, _)| sockhub_store::name_key(&s.name) == key)
+        {
+            players.push(mine.clone());
+        }
+        sockhub_proto::quiz::QuizEvent::Scores {
+            round: round.number,
+            total: board.len(),
+            players,
+            remaining_secs: round.remaining_secs(Instant::now()),
+        }
+    }
+
+    /// The round clock; runs until the server shuts down (or after one round with
+    /// `exit_after_round`).
+    pub async fn run(self: Arc<Self>) {
+        let duration = Duration::from_secs(self.config.duration_secs);
+        let every = Duration::from_secs(self.config.scores_every_secs);
+        loop {
+            if self.config.start == QuizStart::Manual {
+                info!("quiz waiting for an admin's /start");
+                tokio::select! {
+                    () = self.shutdown.cancelled() => break,
+                    () = self.start.notified() => {}
+                }
+            }
+            let Some(ends) = self.start_round(duration).await else { break };
+            let mut ticker =
+                (!every.is_zero()).then(|| tokio::time::interval_at(Instant::now() + every, every));
+            let finished = loop {
+                tokio::select! {
+                    () = self.shutdown.cancelled() => break false,
+                    () = tokio::time::sleep_until(ends) => break true,
+                    _ = async { ticker.as_mut().unwrap().tick().await }, if ticker.is_some() => {
+                        let round = self.round.lock();
+                        round.push_all(&round.scores_frame(self.config.leaderboard_size));
+                    }
+                }
+            };
+            if !finished {
+                info!("quiz round interrupted by shutdown");
+                break;
+            }
+            self.end_round().await;
+            if self.config.exit_after_round {
+                info!("quiz round over and exit_after_round is set: stopping the server");
+                self.shutdown.cancel();
+                break;
+            }
+        }
+        self.logs.flush().await;
+    }
+
+    /// Start a round; returns when it ends. `None` if the server is shutting down.
+    async fn start_round(&self, duration: Duration) -> Option<Instant> {
+        let seed = self.config.seed.unwrap_or_else(rand::random);
+        let started_at = self.clock.now();
+        let number = match self.store.create_quiz_round(seed, duration.as_secs(), started_at).await {
+            Ok(id) => id as u64,
+            Err(e) => {
+                let next = self.round.lock().number + 1;
+                error!("cannot record the start of quiz round {next} (it runs, unrecorded): {e}");
+                next
+            }
+        };
+        if self.shutdown.is_cancelled() {
+            return None;
+        }
+        let ends_at = started_at + chrono::Duration::from_std(duration).unwrap_or_default();
+        let mut round = self.round.lock();
+        round.start(number, seed, ends_at);
+        *self.start_requested.lock() = false;
+        let ends = match round.clock {
+            round::Clock::Running { ends, .. } => ends,
+            round::Clock::Waiting => Instant::now() + duration,
+        };
+        let playing: Vec<Arc<str>> = round.players.values().map(|p| Arc::clone(&p.log_file)).collect();
+        drop(round);
+        self.running.send_replace(true);
+        let message = format!("round {number} started: {} s, seed {seed}", duration.as_secs());
+        info!("{message}");
+        for file in &playing {
+            self.logs.write(file, started_at, "INFO", &message);
+        }
+        Some(ends)
+    }
+
+    /// The end of a round: final leaderboard to everyone, logged and stored, connections closed.
+    async fn end_round(&self) {
+        let finished = self.round.lock().finish(self.config.leaderboard_size);
+        self.running.send_replace(false);
+        self.metrics.users.set(0);
+        let ended_at = self.clock.now();
+        let n = finished.number;
+        info!("round {n} over: {} players; final leaderboard:", finished.board.len());
+        for (s, file) in &finished.board {
+            let line = format!(
+                "{}. {} — sum {}, {} correct of {} attempts",
+                s.rank, s.name, s.sum, s.correct, s.attempts
+            );
+            info!("round {n}: {line}");
+            self.logs.write(
+                file,
+                ended_at,
+                "INFO",
+                &format!("round {n} over: {} placed {} of {} — {line}", s.name, s.rank, finished.board.len()),
+            );
+        }
+        // The logs are complete before anyone sees their connection close.
+        self.logs.flush().await;
+        let bye = Frame::new(Notice::Bye { reason: format!("round {n} is over") });
+        for outbox in &finished.outboxes {
+            outbox.close_with(Some(Arc::clone(&bye)));
+        }
+        let results: Vec<QuizResult> = finished
+            .board
+            .iter()
+            .map(|(s, _)| QuizResult {
+                place: i64::from(s.rank),
+                player: s.name.clone(),
+                sum: s.sum,
+                correct: i64::from(s.correct),
+                attempts: i64::from(s.attempts),
+            })
+            .collect();
+        if let Err(e) =
+            self.store.finish_quiz_round(n as i64, sockhub_store::truncate_ms(ended_at), &results).await
+        {
+            error!("cannot store the result of quiz round {n}: {e}");
+        }
+    }
+
+    /// A session's outbox for the service's greeting and welcome.
+    pub(crate) fn greeting_line(&self) -> String {
+        let round = self.round.lock();
+        let state = match round.remaining_secs(Instant::now()) {
+            Some(left) => format!(
+                "Round {} is on, {} left, {} playing.",
+                round.number,
+                sockhub_proto::quiz::duration_text(left * 1000),
+                round.online()
+            ),
+            None => format!("Waiting for the next round; {} waiting.", round.online()),
+        };
+        format!("* Welcome to the sockhub quiz. {state}\n* Your name?\n")
+    }
+
+    pub(crate) fn set_users(&self, online: usize) {
+        self.metrics.users.set(online as i64);
+    }
+}
+
+impl Service for QuizService {
+    type Session = QuizSession;
+
+    fn name(&self) -> &'static str {
+        "quiz"
+    }
+
+    fn greeting(&self) -> String {
+        self.greeting_line()
+    }
+
+    fn open(self: &Arc<Self>, peer: Peer, outbox: Outbox) -> QuizSession {
+        QuizSession::new(Arc::clone(self), peer, outbox)
+    }
+
+    fn metrics(&self) -> &Arc<ServiceMetrics> {
+        &self.metrics
+    }
+}

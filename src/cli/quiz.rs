@@ -1,0 +1,255 @@
+//! `sockhub quiz`: play (full screen, line by line, or as a bot), start a round as an admin,
+//! export attempts, list rounds.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use sockhub_client::quiz::{self, BotOptions, QuizOptions};
+use sockhub_proto::quiz::{QuizEvent, QuizRequest};
+use sockhub_proto::secret::Secret;
+use sockhub_store::{QuizAttemptRow, QuizRoundRow};
+
+use super::output::{self, Format, Row};
+use super::{ConfigFile, db};
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct QuizArgs {
+    #[command(subcommand)]
+    command: Option<QuizCommand>,
+    #[command(flatten)]
+    play: PlayArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum QuizCommand {
+    /// Start a round (rounds with `start = "manual"`), logging in as an admin account.
+    Start(StartArgs),
+    /// Export every attempt (one row per answer or missed deadline) as CSV or JSON.
+    Export(ExportArgs),
+    /// List the rounds with their winners.
+    Rounds(RoundsArgs),
+}
+
+/// Where the quiz is and who you are.
+#[derive(Debug, Args)]
+struct Login {
+    /// The quiz server.
+    #[arg(long, short = 'a', default_value = "127.0.0.1:7002")]
+    addr: String,
+    /// Read the account's password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+struct PlayArgs {
+    /// Your name in the round (rejoin with the same name to keep your sum).
+    #[arg(long, short = 'n')]
+    name: Option<String>,
+    #[command(flatten)]
+    login: Login,
+    /// Answer automatically (for demos and load tests).
+    #[arg(long)]
+    bot: bool,
+    /// Bot: probability of a right answer.
+    #[arg(long, default_value_t = 0.8, requires = "bot")]
+    accuracy: f64,
+    /// Bot: thinking time before each answer, in milliseconds: `MIN-MAX` or one number.
+    #[arg(long, default_value = "500-3000", value_name = "MIN-MAX", requires = "bot")]
+    think_ms: String,
+    /// Bot: seed of the bot's own choices, for a reproducible demo.
+    #[arg(long, requires = "bot")]
+    seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+struct StartArgs {
+    /// The admin account.
+    #[arg(long, short = 'n')]
+    name: String,
+    #[command(flatten)]
+    login: Login,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    config: ConfigFile,
+    /// Only this round (see `sockhub quiz rounds`); default every round.
+    #[arg(long)]
+    round: Option<i64>,
+    #[arg(long, value_enum, default_value = "csv")]
+    format: Format,
+}
+
+#[derive(Debug, Args)]
+struct RoundsArgs {
+    #[command(flatten)]
+    config: ConfigFile,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+pub async fn run(args: QuizArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Some(QuizCommand::Start(a)) => start(a).await,
+        Some(QuizCommand::Export(a)) => export(a).await,
+        Some(QuizCommand::Rounds(a)) => rounds(a).await,
+        None => play(args.play).await,
+    }
+}
+
+fn password(login: &Login, name: &str, prompt: bool) -> anyhow::Result<Option<Secret>> {
+    if login.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+        return Ok(Some(Secret::new(line.trim_end_matches(['\r', '\n']))));
+    }
+    if prompt {
+        return Ok(Some(Secret::new(rpassword::prompt_password(format!("Password for {name}: "))?)));
+    }
+    Ok(None)
+}
+
+fn think_range(s: &str) -> anyhow::Result<(Duration, Duration)> {
+    let (lo, hi) = s.split_once('-').unwrap_or((s, s));
+    let ms = |v: &str| {
+        v.trim().parse::<u64>().with_context(|| format!("--think-ms: {v:?} is not a number of milliseconds"))
+    };
+    let (lo, hi) = (ms(lo)?, ms(hi)?);
+    if lo > hi {
+        bail!("--think-ms: {lo} is more than {hi}");
+    }
+    Ok((Duration::from_millis(lo), Duration::from_millis(hi)))
+}
+
+async fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
+    let Some(name) = args.name.clone() else {
+        bail!("--name is required to play (or use a subcommand: start, export, rounds)")
+    };
+    let password = password(&args.login, &name, false)?;
+    if args.bot {
+        let opts = BotOptions {
+            accuracy: args.accuracy,
+            think: think_range(&args.think_ms)?,
+            seed: args.seed,
+            password,
+        };
+        let mut stdout = std::io::stdout();
+        let report = quiz::bot(&args.login.addr, &name, &opts, |event| {
+            let _ = writeln!(stdout, "{}", quiz::show(event));
+        })
+        .await?;
+        eprintln!(
+            "bot {name}: {} questions, {} answers, verdicts {:?}, sum {}",
+            report.questions, report.answers, report.verdicts, report.sum
+        );
+        return Ok(if report.refused.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+    }
+    let ok = quiz::run(QuizOptions { addr: args.login.addr, name, password }).await?;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
+    let password = password(&args.login, &args.name, true)?;
+    let (mut rx, mut tx) = sockhub_client::conn::connect(&args.login.addr)
+        .await
+        .with_context(|| format!("connecting to the quiz at {}", args.login.addr))?;
+    tx.send(&QuizRequest::Start { name: Some(args.name), password }).await?;
+    let reply = rx.recv::<QuizEvent>().await?;
+    let _ = tx.send(&QuizRequest::Quit).await;
+    match reply {
+        Some(QuizEvent::Info { text }) => {
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => {
+            eprintln!("{}", quiz::show(&other));
+            Ok(ExitCode::FAILURE)
+        }
+        None => bail!("the server closed the connection without answering"),
+    }
+}
+
+async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let (_, store) = db::open(&args.config).await?;
+    let rows: Vec<AttemptView> =
+        store.quiz_attempts(args.round).await?.into_iter().map(AttemptView).collect();
+    store.close().await;
+    output::print(&rows, args.format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One attempt, as exported: the stored row, serialized as is for JSON.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct AttemptView(QuizAttemptRow);
+
+impl Row for AttemptView {
+    const HEADERS: &'static [&'static str] = &[
+        "round",
+        "player",
+        "problem_id",
+        "ask",
+        "problem",
+        "expected",
+        "answer",
+        "verdict",
+        "sent_at",
+        "received_at",
+        "elapsed_ms",
+    ];
+    fn cells(&self) -> Vec<String> {
+        let a = &self.0.attempt;
+        vec![
+            a.round.to_string(),
+            a.player.clone(),
+            a.problem_id.to_string(),
+            a.ask.to_string(),
+            a.problem.clone(),
+            a.expected.to_string(),
+            a.answer.clone().unwrap_or_default(),
+            a.verdict.clone(),
+            sockhub_proto::time::rfc3339_ms(&a.sent_at),
+            sockhub_proto::time::rfc3339_ms(&a.received_at),
+            a.elapsed_ms.to_string(),
+        ]
+    }
+}
+
+/// One round, as `quiz rounds` lists it.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct RoundView(QuizRoundRow);
+
+impl Row for RoundView {
+    const HEADERS: &'static [&'static str] = &["round", "started", "length_secs", "players", "winner"];
+    fn cells(&self) -> Vec<String> {
+        let r = &self.0;
+        let winner = match (&r.winner, r.winner_sum, r.ended_at) {
+            (Some(w), Some(sum), _) => format!("{w} (sum {sum})"),
+            (None, _, Some(_)) => "(no players)".into(),
+            _ => "(not finished)".into(),
+        };
+        vec![
+            r.id.to_string(),
+            output::local_time(&r.started_at),
+            r.duration_secs.to_string(),
+            output::opt(&r.players),
+            winner,
+        ]
+    }
+}
+
+async fn rounds(args: RoundsArgs) -> anyhow::Result<ExitCode> {
+    let (_, store) = db::open(&args.config).await?;
+    let rounds: Vec<RoundView> = store.quiz_rounds().await?.into_iter().map(RoundView).collect();
+    store.close().await;
+    output::print(&rounds, args.format)?;
+    Ok(ExitCode::SUCCESS)
+}

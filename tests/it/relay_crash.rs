@@ -44,8 +44,9 @@ impl Proc {
 
     async fn start(&mut self) {
         let config = self.config.display().to_string();
-        let server =
-            BinaryServer::start(&self.dir.join("data"), &["--log-level", "warn", "--config", &config]).await;
+        let port = self.port.to_string();
+        let args = ["--log-level", "warn", "--config", &config, "--relay-port", &port];
+        let server = BinaryServer::start(&self.dir.join("data"), &args).await;
         assert_eq!(server.addr("relay").port(), self.port);
         self.server = Some(server);
     }

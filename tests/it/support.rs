@@ -361,8 +361,17 @@ impl BinaryServer {
     /// its ready file lists the bound addresses.
     pub async fn start(data_dir: &Path, args: &[&str]) -> BinaryServer {
         let ready = data_dir.join(format!("ready-{}.json", rand_suffix()));
+        // Port 0 for every service whose port `args` does not choose, so that tests running at
+        // once never compete for a default port.
+        let ports: Vec<&str> = ["--chat-port", "--quiz-port", "--calc-port", "--relay-port"]
+            .into_iter()
+            .filter(|flag| !args.contains(flag))
+            .flat_map(|flag| [flag, "0"])
+            .collect();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
-            .args(["serve", "--chat-port", "0", "--data-dir"])
+            .arg("serve")
+            .args(&ports)
+            .arg("--data-dir")
             .arg(data_dir)
             .arg("--ready-file")
             .arg(&ready)

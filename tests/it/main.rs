@@ -8,6 +8,8 @@
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
 //! - `quiz`: the quiz over real sockets on a paused clock (whole rounds), exports, admin start.
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
+//! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
+//!   either node with the real binary.
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
 
 mod accounts;
@@ -17,6 +19,8 @@ mod chatlog;
 mod lifecycle;
 mod limits;
 mod quiz;
+mod relay;
+mod relay_crash;
 mod support;
 mod tui;
 mod web;

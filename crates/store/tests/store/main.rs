@@ -8,5 +8,6 @@ mod common;
 mod migrations;
 mod mutes;
 mod outage;
+mod relay;
 mod reports;
 mod writer;

@@ -27,6 +27,17 @@ pub struct Totals {
     pub held: i64,
 }
 
+/// The relay's counters summed over its sources. A sink stores rather than forwards: what it
+/// stores counts as forwarded (delivered to its end).
+pub fn totals(status: &sockhub_server::service::relay::RelayStatus) -> Totals {
+    status.sources.iter().fold(Totals::default(), |t, s| Totals {
+        received: t.received + s.received,
+        kept: t.kept + s.kept,
+        forwarded: t.forwarded + s.forwarded + s.stored,
+        held: t.held + s.held,
+    })
+}
+
 /// What happened in one minute; `t` is the minute's start (unix ms).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Minute {

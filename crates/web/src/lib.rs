@@ -48,13 +48,15 @@ pub struct WebState {
     pub hub: Hub,
     pub sessions: Arc<auth::Sessions>,
     pub rates: Arc<ops::Rates>,
+    /// The relay's records per minute, for the review screen's chart.
+    pub flow: Arc<flow::FlowChart>,
     pub started: Instant,
 }
 
 impl WebState {
     pub fn new(hub: Hub) -> Self {
         let sessions = Arc::new(auth::Sessions::new(&hub.config.web));
-        WebState { hub, sessions, rates: Arc::default(), started: Instant::now() }
+        WebState { hub, sessions, rates: Arc::default(), flow: Arc::default(), started: Instant::now() }
     }
 
     /// The `[web]` section.
@@ -108,13 +110,19 @@ async fn serve(listener: TcpListener, state: WebState, net: NetContext) {
     }
 }
 
-/// Sample the message counters once a second for `sockhub_messages_per_second`.
+/// Once a second, sample the message counters (for `sockhub_messages_per_second`) and the
+/// relay's counters (for its records-per-minute chart).
 async fn sample_rates(state: WebState, shutdown: tokio_util::sync::CancellationToken) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => state.rates.sample(&state.hub),
+            _ = tick.tick() => {
+                state.rates.sample(&state.hub);
+                if let Some(relay) = &state.hub.relay {
+                    state.flow.sample(chrono::Utc::now().timestamp_millis(), flow::totals(&relay.status()));
+                }
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 //! or a person can tell at a glance. `/metrics` is the Prometheus text format: every service's
 //! connection and message counters (from the server's metrics registry), messages per second over
 //! the last ten seconds, the log writer's and the calculator's queue depths, the log writer's lag
-//! and health, web logins, and the
+//! and health, the relay's records by state, lag and link, web logins, and the
 //! process's resident memory.
 
 use std::collections::VecDeque;
@@ -116,6 +116,58 @@ pub async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
             "counter",
             "Calculator results whose commit failed.",
             &one(load(&stats.failed)),
+        );
+    }
+    if let Some(relay) = &hub.relay {
+        let st = relay.status();
+        let sum = |f: fn(&sockhub_store::RelaySource) -> i64| st.sources.iter().map(f).sum::<i64>() as f64;
+        let by_state: Vec<(String, f64)> = [
+            ("received", sum(|s| s.received)),
+            ("kept", sum(|s| s.kept)),
+            ("queued", sum(|s| s.queued)),
+            ("forwarded", sum(|s| s.forwarded)),
+            ("held", sum(|s| s.held)),
+            ("missing", sum(|s| s.missing)),
+            ("stored", sum(|s| s.stored)),
+        ]
+        .into_iter()
+        .map(|(state, v)| (format!("{{state=\"{state}\"}}"), v))
+        .collect();
+        family(
+            "sockhub_relay_records",
+            "gauge",
+            "Relay records by state, every source (received counts them all).",
+            &by_state,
+        );
+        family(
+            "sockhub_relay_lag_seconds",
+            "gauge",
+            "Age of the oldest record not yet acknowledged downstream.",
+            &one(st.lag_ms as f64 / 1000.0),
+        );
+        family(
+            "sockhub_relay_pending_bytes",
+            "gauge",
+            "Payload bytes not yet delivered downstream.",
+            &one(st.pending_bytes as f64),
+        );
+        family(
+            "sockhub_relay_backpressure",
+            "gauge",
+            "1 while devices are not acknowledged because the quota is reached.",
+            &one(if st.backpressure { 1.0 } else { 0.0 }),
+        );
+        family(
+            "sockhub_relay_downstream_up",
+            "gauge",
+            "1 while the link to downstream is connected (or this node is a sink).",
+            &one(if matches!(st.link.state.as_str(), "connected" | "sink") { 1.0 } else { 0.0 }),
+        );
+        family(
+            "sockhub_relay_reconnects_total",
+            "counter",
+            "Reconnections to downstream.",
+            &one(st.link.reconnects as f64),
         );
     }
     family("sockhub_web_sessions", "gauge", "Web logins held.", &one(state.sessions.len() as f64));

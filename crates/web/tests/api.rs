@@ -27,6 +27,7 @@ impl App {
         config.chat.port = 0;
         config.quiz.port = 0;
         config.calc.port = 0;
+        config.relay.port = 0;
         config.web.port = 0;
         f(&mut config);
         let server = Server::bind(config).await.unwrap();
@@ -439,4 +440,38 @@ async fn the_calculator_export_is_for_admins_and_streams_every_result() {
     assert_eq!(r.headers[header::CONTENT_DISPOSITION], "attachment; filename=\"calc-20212087.csv\"");
     assert_eq!(r.text.lines().count(), 1251);
     assert!(r.text.lines().skip(1).all(|l| l.contains(",20212087,")));
+}
+
+#[tokio::test]
+async fn the_relay_review_api_is_for_admins_and_checks_its_input() {
+    let app = App::new(|_| {}).await;
+    for path in ["/api/relay/status", "/api/relay/chart", "/api/relay/records"] {
+        assert_eq!(app.call(Method::GET, path, &[], None).await.code(), "not_logged_in", "{path}");
+    }
+    let member = app.login("member").await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/relay/resend",
+            &[("cookie", &member), CSRF[0]],
+            Some(json!({"state": "held"})),
+        )
+        .await;
+    assert_eq!(r.code(), "forbidden");
+    let boss = app.login("boss").await;
+    let auth = [("cookie", boss.as_str())];
+    let get = |path: &'static str| app.call(Method::GET, path, &auth, None);
+    let r = get("/api/relay/status").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["role"], "sink");
+    assert_eq!(get("/api/relay/records?state=lost").await.code(), "bad_request");
+    let r = get("/api/relay/records?state=held&text=50%25_&limit=5").await;
+    assert_eq!(r.json, json!({"records": [], "next_before": null}));
+    assert_eq!(get("/api/relay/chart?minutes=5").await.json["minutes"].as_array().unwrap().len(), 5);
+    let h = [("cookie", boss.as_str()), CSRF[0]];
+    let r = app.call(Method::POST, "/api/relay/resend", &h, Some(json!({"records": []}))).await;
+    assert_eq!(r.code(), "bad_request");
+    let r = app.call(Method::POST, "/api/relay/resend", &h, Some(json!({"state": "held"}))).await;
+    assert_eq!(r.code(), "unavailable", "a sink has nothing to re-send to: {}", r.text);
+    assert!(r.json["message"].as_str().unwrap().contains("no downstream"));
 }

@@ -477,3 +477,61 @@ async fn a_calculator_result_reaches_a_second_browser() {
     server.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_held_relay_record_is_resent_from_the_review_table() {
+    use crate::relay::{Node, eventually, send};
+    // Server2 refuses long records at first, so Server1 holds one.
+    let mut s2 = Node::start(None, |c| c.relay.max_payload_bytes = 40).await;
+    let s2_port = s2.addr().port();
+    let s1 = Node::start(Some(s2.addr()), |c| c.relay.max_attempts = 3).await;
+    crate::support::add_account(&s1.store, "boss", "s3cret!", Role::Admin).await;
+    let mut payloads: Vec<String> = (1..=30).map(|i| format!("pressure {i} kPa")).collect();
+    payloads[6] = format!("ALARM pressure high: {}", "9".repeat(40)); // seq 7
+    assert!(send(s1.addr(), "pump-1", payloads, 1).await.complete());
+    eventually("seq 7 is held", || async { s1.counters("pump-1").await.held == 1 }).await;
+    eventually("the rest is forwarded", || async { s1.counters("pump-1").await.forwarded == 29 }).await;
+
+    // Server2 comes back with room for it; the operator reviews and re-sends.
+    s2.stop().await;
+    s2.config.relay.max_payload_bytes = 4096;
+    s2.restart(s2_port).await;
+    let server = s1.server.as_ref().unwrap();
+    let b = Browser::start().await;
+    b.goto(&page(server, "admin")).await;
+    b.fill("form.login input[name=name]", "boss").await;
+    b.fill("form.login input[name=password]", "s3cret!").await;
+    b.click("form.login button[type=submit]").await;
+    b.wait_text(".admin-head", "signed in as boss").await;
+    b.goto(&page(server, "relay")).await;
+    b.wait_text("#relay-records td", "ALARM pressure high").await;
+    b.wait_text(".relay .table td", "pump-1").await;
+    b.fill(".filters input[name=text]", "alarm").await;
+    b.click(".filters button[type=submit]").await;
+    b.wait_js(
+        "one held record",
+        "return document.querySelectorAll('#relay-records tbody tr').length === 1;",
+        vec![],
+    )
+    .await;
+    b.wait_text(".legend .key", "Received").await;
+    b.screenshot("relay-held").await;
+
+    b.click("#relay-records tbody input[type=checkbox]").await;
+    b.wait_text("#relay-records .panel-head button", "Re-send 1 selected").await;
+    b.click("#relay-records .panel-head button.primary").await;
+    eventually("seq 7 is forwarded", || async { s1.counters("pump-1").await.forwarded == 30 }).await;
+    b.wait_text("#relay-records", "No records match.").await;
+    let s2_rows = s2.records(None).await;
+    assert!(s2_rows.iter().any(|r| r.seq == 7 && r.payload.starts_with("ALARM")), "Server2 has it now");
+    let again = s1
+        .store
+        .relay_list(&sockhub_store::RelayFilter { seqs: Some((7, 7)), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!((again[0].state, again[0].resends), (sockhub_store::RelayState::Forwarded, 1));
+    b.screenshot("relay-after-resend").await;
+    b.resize(PHONE.0, PHONE.1).await;
+    b.screenshot("relay-phone").await;
+    b.close().await;
+}

@@ -5,7 +5,7 @@
 //! ([`crate::auth::csrf_guard`]). Who may call what:
 //! - anyone: `GET /api/services`, `POST /api/login`, `POST /api/logout`;
 //! - a web login: `GET /api/me`;
-//! - admins: everything else ([`accounts`], [`logs`], [`moderation`], [`quiz`], [`calc`], `GET /api/online`).
+//! - admins: everything else ([`accounts`], [`logs`], [`moderation`], [`quiz`], [`calc`], [`relay`], `GET /api/online`).
 //!
 //! Lists that can grow without bound take `limit` (at most `[web] max_page_rows`).
 
@@ -14,6 +14,7 @@ pub mod calc;
 pub mod logs;
 pub mod moderation;
 pub mod quiz;
+pub mod relay;
 pub mod session;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -43,6 +44,11 @@ pub fn routes(state: WebState) -> Router<WebState> {
         .route("/quiz/export.csv", get(quiz::export))
         .route("/quiz/start", post(quiz::start))
         .route("/calc/export.csv", get(calc::export))
+        .route("/relay/status", get(relay::status))
+        .route("/relay/chart", get(relay::chart))
+        .route("/relay/records", get(relay::records))
+        .route("/relay/resend", post(relay::resend))
+        .route("/relay/reconcile", post(relay::reconcile))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
         .layer(middleware::from_fn_with_state(state, csrf_guard))
 }

@@ -27,7 +27,7 @@ pub async fn services(State(state): State<WebState>) -> Json<serde_json::Value> 
         "quiz": hub.quiz.is_some(),
         "quiz_manual": hub.quiz.as_ref().is_some_and(|q| q.starts_manually()),
         "calc": hub.calc.is_some(),
-        "relay": false,
+        "relay": hub.relay.is_some(),
         "chat_auth": chat_auth,
     }))
 }

@@ -8,11 +8,13 @@ import { ChatView } from './chat.js';
 import { AdminView } from './admin.js';
 import { QuizView } from './quiz.js';
 import { CalcView } from './calc.js';
+import { RelayView } from './relay.js';
 
 const TABS = [
   { id: 'chat', label: 'Chat', service: 'chat', View: ChatView },
   { id: 'quiz', label: 'Quiz', service: 'quiz', View: QuizView },
   { id: 'calc', label: 'Calculator', service: 'calc', View: CalcView },
+  { id: 'relay', label: 'Relay', service: 'relay', View: RelayView },
   { id: 'admin', label: 'Admin', View: AdminView },
 ];
 

@@ -101,9 +101,8 @@ export class RelayView {
     fill(this.root, h('section', { class: 'relay' },
       h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Relay'),
         h('button', { class: 'ghost small', onclick: () => this.reconcile() }, 'Reconcile now')), this.statusBox),
-      h('div', { class: 'relay-grid' },
-        h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Records per minute'), h('span', { class: 'muted small' }, 'last hour')), this.chartBox),
-        h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Sources')), this.sourcesBox)),
+      h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Sources')), this.sourcesBox),
+      h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Records per minute'), h('span', { class: 'muted small' }, 'last hour, by state')), this.chartBox),
       h('div', { class: 'panel', id: 'relay-records' },
         h('div', { class: 'panel-head' }, h('h2', {}, 'Records'), this.resendButton),
         h('div', { class: 'stack pad' }, filters, this.recordsBox, this.pager))));
@@ -141,9 +140,9 @@ export class RelayView {
   }
 
   renderChart(minutes) {
-    const W = 640;
-    const H = 200;
-    const pad = { l: 40, r: 8, t: 10, b: 22 };
+    const W = 960;
+    const H = 220;
+    const pad = { l: 44, r: 28, t: 10, b: 22 };
     const max = Math.max(1, ...minutes.flatMap((m) => SERIES.map(([k]) => m[k] || 0)));
     const x = (i) => pad.l + (i * (W - pad.l - pad.r)) / Math.max(1, minutes.length - 1);
     const y = (v) => H - pad.b - (v * (H - pad.t - pad.b)) / max;
@@ -154,10 +153,17 @@ export class RelayView {
       svg.append(s('text', { x: pad.l - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, num(v)));
     }
     minutes.forEach((m, i) => {
-      if (i % 10 === 0 || i === minutes.length - 1) svg.append(s('text', { x: x(i), y: H - 6, class: 'axis', 'text-anchor': 'middle' }, clock(m.t).slice(0, 5)));
+      const lastOne = i === minutes.length - 1;
+      if ((i % 10 === 0 && minutes.length - i > 4) || lastOne) {
+        svg.append(s('text', { x: x(i), y: H - 6, class: 'axis', 'text-anchor': lastOne ? 'end' : 'middle' }, clock(m.t).slice(0, 5)));
+      }
     });
+    // Received is the total: an area under which the states' lines run.
     for (const [key] of SERIES) {
       const points = minutes.map((m, i) => `${x(i).toFixed(1)},${y(m[key] || 0).toFixed(1)}`).join(' ');
+      if (key === 'received') {
+        svg.append(s('polygon', { points: `${x(0)},${y(0)} ${points} ${x(minutes.length - 1)},${y(0)}`, class: 'area received' }));
+      }
       svg.append(s('polyline', { points, class: `series ${key}` }));
     }
     const last = minutes[minutes.length - 1] || {};
@@ -193,7 +199,8 @@ export class RelayView {
         if (box.checked) this.selected.set(`${r.source}#${r.seq}`, r); else this.selected.delete(`${r.source}#${r.seq}`);
         this.updateResend();
       } });
-      return [box, r.source, String(r.seq), h('span', { class: `tag state-${r.state}` }, r.state), r.reason || r.rule || '—',
+      const why = r.reason || r.rule || '—';
+      return [box, r.source, String(r.seq), h('span', { class: `tag state-${r.state}` }, r.state), h('span', { class: 'why', title: why }, why),
         ms(r.at_ms), r.resends ? String(r.resends) : '—', h('span', { class: 'payload', title: r.payload }, r.payload)];
     });
     const t = table([all, 'Source', 'Seq', 'State', 'Why', 'Time', 'Re-sent', 'Record'], rows, 'No records match.');

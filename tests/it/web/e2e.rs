@@ -28,6 +28,15 @@ async fn join(b: &Browser, server: &TestServer, name: &str, password: Option<&st
     b.wait_text(".messages .system", &format!("Welcome, {name}!")).await;
 }
 
+/// Log in on the Admin tab as `boss` (password `s3cret!`).
+async fn admin_login(b: &Browser, server: &TestServer) {
+    b.goto(&page(server, "admin")).await;
+    b.fill("form.login input[name=name]", "boss").await;
+    b.fill("form.login input[name=password]", "s3cret!").await;
+    b.click("form.login button[type=submit]").await;
+    b.wait_text(".admin-head", "signed in as boss").await;
+}
+
 async fn say(b: &Browser, text: &str) {
     b.fill(".composer .say", text).await;
     b.enter(".composer .say").await;
@@ -389,10 +398,7 @@ async fn the_admin_page_starts_a_quiz_round_and_exports_it() {
     assert_eq!(bob.json_of("welcome").await["state"], "waiting");
 
     let b = Browser::start().await;
-    b.goto(&page(&server, "admin")).await;
-    b.fill("form.login input[name=name]", "boss").await;
-    b.fill("form.login input[name=password]", "s3cret!").await;
-    b.click("form.login button[type=submit]").await;
+    admin_login(&b, &server).await;
     b.wait_text(".online-grid .names li", "bob").await;
     b.click("#admin-quiz .panel-head button.primary").await;
 
@@ -498,11 +504,7 @@ async fn a_held_relay_record_is_resent_from_the_review_table() {
     s2.restart(s2_port).await;
     let server = s1.server.as_ref().unwrap();
     let b = Browser::start().await;
-    b.goto(&page(server, "admin")).await;
-    b.fill("form.login input[name=name]", "boss").await;
-    b.fill("form.login input[name=password]", "s3cret!").await;
-    b.click("form.login button[type=submit]").await;
-    b.wait_text(".admin-head", "signed in as boss").await;
+    admin_login(&b, server).await;
     b.goto(&page(server, "relay")).await;
     b.wait_text("#relay-records td", "ALARM pressure high").await;
     b.wait_text(".relay .table td", "pump-1").await;

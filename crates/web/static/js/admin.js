@@ -3,7 +3,7 @@
 // moderation log. Everything goes through the HTTP API under /api/.
 
 import { h, fill, dateTime, today, ask, toast } from './dom.js';
-import { api } from './net.js';
+import { api, whoAmI } from './net.js';
 import { askKick, askMute } from './moderation.js';
 
 /** How often the online list refreshes while the page is open. */
@@ -18,11 +18,7 @@ export class AdminView {
   }
 
   async start() {
-    try {
-      this.me = await api('GET', '/me');
-    } catch {
-      this.me = null;
-    }
+    this.me = await whoAmI();
     this.render();
   }
 

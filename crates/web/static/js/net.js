@@ -31,6 +31,15 @@ export async function api(method, path, body) {
   return data;
 }
 
+/** Who this browser is logged in as on the web page ({name, role}), or null. */
+export async function whoAmI() {
+  try {
+    return await api('GET', '/me');
+  } catch {
+    return null;
+  }
+}
+
 const listeners = new Set();
 const sockets = new Set();
 

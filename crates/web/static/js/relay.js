@@ -3,7 +3,7 @@
 // paging, from which an operator selects records and re-sends them.
 
 import { h, fill, dateTime, clock, toast } from './dom.js';
-import { api } from './net.js';
+import { api, whoAmI } from './net.js';
 import { table } from './admin.js';
 
 const REFRESH_MS = 5000;
@@ -39,11 +39,7 @@ export class RelayView {
   }
 
   async start() {
-    try {
-      this.me = await api('GET', '/me');
-    } catch {
-      this.me = null;
-    }
+    this.me = await whoAmI();
     if (!this.me || this.me.role !== 'admin') {
       fill(this.root, h('section', { class: 'center' }, h('div', { class: 'card stack' },
         h('h1', {}, 'Relay review'),

@@ -14,14 +14,18 @@ use super::Body;
 use crate::auth::Admin;
 use crate::{ApiError, WebState};
 
-/// `GET /api/online`: who is online in each service, and the mutes in force.
+/// `GET /api/online`: who is online in each service, the mutes in force, and the open
+/// connections of every service.
 pub async fn online(_: Admin, State(state): State<WebState>) -> Json<serde_json::Value> {
     let hub = &state.hub;
     let chat = hub.chat.as_ref().map(|c| c.online_names());
     let mutes = hub.chat.as_ref().map(|c| c.mutes()).unwrap_or_default();
     let quiz = hub.quiz.as_ref().map(|q| q.online_names());
     let calc = hub.calc.as_ref().map(|c| c.students());
-    Json(json!({"chat": chat, "quiz": quiz, "calc": calc, "mutes": mutes}))
+    // Open connections (TCP and WebSocket) per service, logged in or not: relay devices too.
+    let connections: serde_json::Map<String, serde_json::Value> =
+        hub.metrics.services().map(|(name, m)| (name.to_owned(), json!(m.connections.get()))).collect();
+    Json(json!({"chat": chat, "quiz": quiz, "calc": calc, "mutes": mutes, "connections": connections}))
 }
 
 #[derive(Deserialize)]

@@ -158,6 +158,8 @@ export class AdminView {
         h('h3', {}, 'Calculator ', h('span', { class: 'count' }, String(data.calc.length))),
         data.calc.length === 0 ? h('p', { class: 'muted' }, 'No student is logged in.')
           : h('ul', { class: 'plain-list names' }, data.calc.map((st) => h('li', { title: st.department || '' }, st.name ? `${st.student_id} ${st.name}` : st.student_id)))) : null,
+      data.connections ? h('p', { class: 'muted small connections' }, 'Open connections: ',
+        Object.entries(data.connections).map(([service, n]) => `${service} ${n}`).join(' · ')) : null,
       muted.size ? h('div', { class: 'service-block' }, h('h3', {}, 'Mutes in force'),
         h('ul', { class: 'plain-list' }, [...muted.values()].map((m) => h('li', { class: 'mute-row' },
           h('span', { class: 'name' }, m.target),

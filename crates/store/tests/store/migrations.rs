@@ -15,7 +15,12 @@ async fn migrations_apply_once_and_are_idempotent() {
         assert_eq!(store.backend(), b.backend);
         // Every feature's migration, in order (later features add theirs at the end).
         let applied = store.migrate().await.expect("migrate");
-        assert_eq!(applied[..3], ["0001_accounts_chat", "0002_quiz", "0003_calc"], "{}", b.name());
+        assert_eq!(
+            applied[..4],
+            ["0001_accounts_chat", "0002_quiz", "0003_calc", "0005_cluster"],
+            "{}",
+            b.name()
+        );
         assert!(store.migrate().await.expect("migrate again").is_empty(), "{}", b.name());
         // open() on a migrated database is a no-op migration.
         let again = Store::open(&db.opts).await.expect("open migrated");

@@ -509,6 +509,12 @@ async fn calculator_results_are_broadcast_across_nodes() {
     let theirs = a.json_of("result").await;
     assert_eq!(theirs, mine);
     assert_eq!(a.silent_or_lines(Duration::from_millis(400)).await, Vec::<String>::new());
+    // Who is connected covers both nodes too.
+    a.send_json(json!({"type": "who"})).await;
+    let who = a.json_of("users").await;
+    let ids: Vec<&str> =
+        who["students"].as_array().unwrap().iter().map(|s| s["student_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["20210001", "20210002"], "{who}");
     cluster.stop().await;
     db.cleanup().await;
 }

@@ -166,7 +166,9 @@ impl Server {
                 hub.store.clone(),
                 hub.journal.clone(),
                 shutdown.clone(),
+                Arc::clone(&hub.bus),
             ));
+            calc.attach(&hub.bus);
             listeners.push(bind_service(&calc, config.listen_addr(config.calc.port))?);
             hub.metrics.register("calc", Arc::clone(calc.metrics()));
             hub.calc = Some(calc);

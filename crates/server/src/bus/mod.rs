@@ -20,6 +20,7 @@
 pub mod lease;
 pub mod local;
 pub mod nats;
+pub mod replica;
 
 use std::sync::{Arc, Weak};
 
@@ -90,6 +91,15 @@ impl Message {
 pub struct RemoteMember {
     pub name: String,
     pub conn: u64,
+}
+
+impl replica::Member for RemoteMember {
+    fn key(&self) -> String {
+        sockhub_store::name_key(&self.name)
+    }
+    fn conn(&self) -> u64 {
+        self.conn
+    }
 }
 
 /// What the chat room publishes.
@@ -213,6 +223,15 @@ pub struct CalcMember {
     pub conn: u64,
 }
 
+impl replica::Member for CalcMember {
+    fn key(&self) -> String {
+        self.conn.to_string()
+    }
+    fn conn(&self) -> u64 {
+        self.conn
+    }
+}
+
 /// What the quiz publishes: this node's players' standings in the round, so every node's
 /// leaderboard covers the whole cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -314,3 +333,18 @@ pub trait Bus: Send + Sync + 'static {
 
 /// The bus a server uses: a [`local::LocalBus`] unless `[cluster]` is configured.
 pub type SharedBus = Arc<dyn Bus>;
+
+/// Publish a node's whole membership as snapshot messages of at most [`SNAPSHOT_PART`] members
+/// each (at least one, so an empty membership is announced too).
+pub fn publish_in_parts<M: Clone>(
+    bus: &dyn Bus,
+    members: Vec<M>,
+    message: impl Fn(Vec<M>, bool, bool) -> Message,
+) {
+    let parts = members.len().div_ceil(SNAPSHOT_PART).max(1);
+    let mut chunks = members.chunks(SNAPSHOT_PART);
+    for i in 0..parts {
+        let part = chunks.next().map(<[M]>::to_vec).unwrap_or_default();
+        bus.publish(message(part, i == 0, i + 1 == parts));
+    }
+}

@@ -15,7 +15,8 @@ use tracing::{info, warn};
 
 use super::ChatService;
 use super::names;
-use crate::bus::{ChatMsg, Digest, Listener, Message, NodeRef, SNAPSHOT_PART};
+use crate::bus::replica::Change;
+use crate::bus::{ChatMsg, Digest, Listener, Message, NodeRef, publish_in_parts};
 use crate::net::outbox::Frame;
 
 impl ChatService {
@@ -27,10 +28,8 @@ impl ChatService {
     fn on_chat(self: &Arc<Self>, from: &NodeRef, msg: ChatMsg) {
         match msg {
             ChatMsg::Joined { name, conn, version } => {
-                let key = names::key(&name);
-                let in_step = self.room.apply_remote(|d| {
-                    d.join(from, key, crate::bus::RemoteMember { name: name.clone(), conn }, version)
-                });
+                let member = crate::bus::RemoteMember { name: name.clone(), conn };
+                let in_step = self.room.apply_remote(|d| d.join(from, member, version));
                 info!(node = %from.id, "{name} joined on {} ({} online)", from.id, self.room.online());
                 if !in_step {
                     self.resync_with(from);
@@ -45,7 +44,7 @@ impl ChatService {
                 }
             }
             ChatMsg::Members { version, members, first, last } => {
-                self.room.apply_remote(|d| d.snapshot(from, version, members, first, last, names::key));
+                self.room.apply_remote(|d| d.snapshot(from, version, members, first, last));
             }
             ChatMsg::Said { from: name, text, at } => {
                 let name: Arc<str> = name.into();
@@ -104,17 +103,9 @@ impl ChatService {
     /// Publish this node's membership, in parts.
     fn publish_members(&self) {
         let (version, members) = self.room.snapshot();
-        let parts = members.len().div_ceil(SNAPSHOT_PART).max(1);
-        let mut chunks = members.chunks(SNAPSHOT_PART);
-        for i in 0..parts {
-            let members = chunks.next().map(<[_]>::to_vec).unwrap_or_default();
-            self.bus.publish(Message::Chat(ChatMsg::Members {
-                version,
-                members,
-                first: i == 0,
-                last: i + 1 == parts,
-            }));
-        }
+        publish_in_parts(self.bus.as_ref(), members, |members, first, last| {
+            Message::Chat(ChatMsg::Members { version, members, first, last })
+        });
     }
 }
 
@@ -133,11 +124,7 @@ impl Listener for ChatService {
     }
 
     fn on_node_down(&self, node: &NodeRef) {
-        self.room.apply_remote(|d| crate::service::chat::directory::Change {
-            left: d.drop_node(node),
-            in_step: true,
-            ..Default::default()
-        });
+        self.room.apply_remote(|d| Change { left: d.drop_node(node), ..Change::default() });
         info!(node = %node.id, "node {} is gone; {} online", node.id, self.room.online());
     }
 

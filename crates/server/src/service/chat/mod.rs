@@ -12,7 +12,6 @@
 //! user enters.
 
 mod cluster;
-pub mod directory;
 pub mod moderation;
 pub mod names;
 pub mod room;

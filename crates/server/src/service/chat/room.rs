@@ -6,11 +6,11 @@
 //! to N members is N pointer pushes. Joins and leaves are announced while the write lock is held,
 //! so every member sees the same order of arrivals, departures and online counts.
 //!
-//! In a cluster the room also holds the [`Directory`] of members on other nodes (under its own
+//! In a cluster the room also holds the [`Replica`] of members on other nodes (under its own
 //! lock, always taken after the members lock). The online count is local plus remote; a remote
 //! join, leave or snapshot is announced to the local members under the members lock like a local
 //! one, so the order each member sees is still one order. Local membership changes carry a
-//! version number for the other nodes (see [`Directory`]); on a single node the directory is
+//! version number for the other nodes (see [`Replica`]); on a single node the replica is
 //! empty and the version is never read.
 
 use std::collections::{HashMap, VecDeque};
@@ -22,8 +22,10 @@ use sockhub_proto::chat::ChatEvent;
 use sockhub_proto::time::Timestamp;
 use sockhub_store::ChatRow;
 
-use super::directory::{Change, Directory};
+use crate::bus::replica::{Change, Replica};
 use crate::bus::{NodeRef, RemoteMember};
+
+type Directory = Replica<RemoteMember>;
 use crate::net::outbox::{Frame, Outbox};
 
 /// One member: the name as they typed it, their connection's outbox, and the connection id
@@ -174,7 +176,7 @@ impl Room {
 
     /// Apply a change to the other nodes' members and tell the local members about it, under the
     /// members lock (so it takes its place in the one order everyone here sees).
-    pub fn apply_remote(&self, f: impl FnOnce(&mut Directory) -> Change) -> bool {
+    pub fn apply_remote(&self, f: impl FnOnce(&mut Directory) -> Change<RemoteMember>) -> bool {
         let members = self.members.read();
         let mut remote = self.remote.write();
         let change = f(&mut remote);
@@ -188,7 +190,7 @@ impl Room {
     }
 
     /// Tell the local members who left and who joined elsewhere, counting as it goes.
-    fn announce(&self, members: &HashMap<String, Member>, remote: &Directory, change: &Change) {
+    fn announce(&self, members: &HashMap<String, Member>, remote: &Directory, change: &Change<RemoteMember>) {
         let mut online = members.len() + remote.len() + change.left.len() - change.joined.len();
         for m in &change.left {
             online -= 1;
@@ -251,7 +253,7 @@ impl Room {
     pub fn names(&self) -> Vec<String> {
         let members = self.members.read();
         let mut names: Vec<String> = members.values().map(|m| m.name.to_string()).collect();
-        names.extend(self.remote.read().names().map(str::to_owned));
+        names.extend(self.remote.read().members().map(|m| m.name.clone()));
         names.sort_unstable_by_key(|n| n.to_lowercase());
         names
     }

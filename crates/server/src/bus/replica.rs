@@ -1,43 +1,66 @@
-//! The chat members of *other* nodes, as this node knows them: a replica kept from what they
-//! publish on the bus.
+//! What *other* nodes have — their chat members, their calculator connections — as this node
+//! knows it: a replica kept from what they publish on the bus.
 //!
 //! Each node's part is replaced wholesale by its snapshots and changed one member at a time by
 //! its joins and leaves. Every change a node publishes carries a version that grows by one per
 //! change, so a gap (a message lost while NATS was away, say) is noticed at the next event or
 //! heartbeat and answered by asking that node for a fresh snapshot. On a single node the
-//! directory stays empty and costs nothing.
+//! replica stays empty and costs nothing.
 
 use std::collections::HashMap;
 
-use crate::bus::{Digest, NodeRef, RemoteMember};
+use super::{Digest, NodeRef};
+
+/// A replicated member: what identifies it within its node, and its connection.
+pub trait Member: Clone + PartialEq {
+    /// Unique within one node (a chat name key; a calculator connection).
+    fn key(&self) -> String;
+    /// The connection on its node, so a late leave of an old connection removes nothing newer.
+    fn conn(&self) -> u64;
+}
 
 /// One other node's members.
-#[derive(Default)]
-struct Part {
+struct Part<M> {
     version: u64,
-    /// By name key.
-    members: HashMap<String, RemoteMember>,
+    members: HashMap<String, M>,
     /// A snapshot arriving in parts, applied when its last part comes.
-    incoming: Option<Vec<RemoteMember>>,
+    incoming: Option<Vec<M>>,
+}
+
+impl<M> Default for Part<M> {
+    fn default() -> Self {
+        Part { version: 0, members: HashMap::new(), incoming: None }
+    }
 }
 
 /// What applying a change did.
-#[derive(Debug, Default)]
-pub struct Change {
-    pub left: Vec<RemoteMember>,
-    pub joined: Vec<RemoteMember>,
+#[derive(Debug)]
+pub struct Change<M> {
+    pub left: Vec<M>,
+    pub joined: Vec<M>,
     /// False when the change did not follow the last one seen from that node: ask for its state.
     pub in_step: bool,
 }
 
+impl<M> Default for Change<M> {
+    fn default() -> Self {
+        Change { left: Vec::new(), joined: Vec::new(), in_step: true }
+    }
+}
+
 /// The other nodes' members.
-#[derive(Default)]
-pub struct Directory {
-    parts: HashMap<NodeRef, Part>,
+pub struct Replica<M> {
+    parts: HashMap<NodeRef, Part<M>>,
     total: usize,
 }
 
-impl Directory {
+impl<M> Default for Replica<M> {
+    fn default() -> Self {
+        Replica { parts: HashMap::new(), total: 0 }
+    }
+}
+
+impl<M: Member> Replica<M> {
     /// Members on other nodes.
     pub fn len(&self) -> usize {
         self.total
@@ -48,17 +71,18 @@ impl Directory {
     }
 
     /// Who holds `key` on another node.
-    pub fn find(&self, key: &str) -> Option<(&NodeRef, &RemoteMember)> {
+    pub fn find(&self, key: &str) -> Option<(&NodeRef, &M)> {
         self.parts.iter().find_map(|(node, part)| part.members.get(key).map(|m| (node, m)))
     }
 
-    /// Everyone's names.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.parts.values().flat_map(|p| p.members.values().map(|m| m.name.as_str()))
+    /// Everyone on other nodes.
+    pub fn members(&self) -> impl Iterator<Item = &M> {
+        self.parts.values().flat_map(|p| p.members.values())
     }
 
-    /// `node` says `member` joined under `key`, as its change number `version`.
-    pub fn join(&mut self, node: &NodeRef, key: String, member: RemoteMember, version: u64) -> Change {
+    /// `node` says `member` joined, as its change number `version`.
+    pub fn join(&mut self, node: &NodeRef, member: M, version: u64) -> Change<M> {
+        let key = member.key();
         let part = self.parts.entry(node.clone()).or_default();
         let in_step = Some(version) == part.version.checked_add(1);
         part.version = version;
@@ -78,12 +102,12 @@ impl Directory {
     }
 
     /// `node` says connection `conn` left `key`.
-    pub fn leave(&mut self, node: &NodeRef, key: &str, conn: u64, version: u64) -> Change {
+    pub fn leave(&mut self, node: &NodeRef, key: &str, conn: u64, version: u64) -> Change<M> {
         let part = self.parts.entry(node.clone()).or_default();
         let in_step = Some(version) == part.version.checked_add(1);
         part.version = version;
         let mut change = Change { in_step, ..Change::default() };
-        if part.members.get(key).is_some_and(|m| m.conn == conn)
+        if part.members.get(key).is_some_and(|m| m.conn() == conn)
             && let Some(gone) = part.members.remove(key)
         {
             self.total -= 1;
@@ -98,22 +122,21 @@ impl Directory {
         &mut self,
         node: &NodeRef,
         version: u64,
-        members: Vec<RemoteMember>,
+        members: Vec<M>,
         first: bool,
         last: bool,
-        key: impl Fn(&str) -> String,
-    ) -> Change {
+    ) -> Change<M> {
         let part = self.parts.entry(node.clone()).or_default();
         let incoming =
             if first { part.incoming.insert(Vec::new()) } else { part.incoming.get_or_insert_default() };
         incoming.extend(members);
         if !last {
-            return Change { in_step: true, ..Change::default() };
+            return Change::default();
         }
-        let fresh: HashMap<String, RemoteMember> =
-            part.incoming.take().unwrap_or_default().into_iter().map(|m| (key(&m.name), m)).collect();
+        let fresh: HashMap<String, M> =
+            part.incoming.take().unwrap_or_default().into_iter().map(|m| (m.key(), m)).collect();
         let old = std::mem::take(&mut part.members);
-        let mut change = Change { in_step: true, ..Change::default() };
+        let mut change = Change::default();
         change.left = old.iter().filter(|(k, m)| fresh.get(*k) != Some(m)).map(|(_, m)| m.clone()).collect();
         change.joined =
             fresh.iter().filter(|(k, m)| old.get(*k) != Some(m)).map(|(_, m)| m.clone()).collect();
@@ -126,7 +149,7 @@ impl Directory {
     /// Forget whoever holds `key` elsewhere (their name was claimed anew, so they are gone),
     /// without touching versions: the heartbeat digest of their node then differs, and the next
     /// snapshot settles it.
-    pub fn evict(&mut self, key: &str) -> Option<RemoteMember> {
+    pub fn evict(&mut self, key: &str) -> Option<M> {
         let part = self.parts.values_mut().find(|p| p.members.contains_key(key))?;
         let gone = part.members.remove(key)?;
         self.total -= 1;
@@ -134,7 +157,7 @@ impl Directory {
     }
 
     /// `node` is gone: everyone it had leaves.
-    pub fn drop_node(&mut self, node: &NodeRef) -> Vec<RemoteMember> {
+    pub fn drop_node(&mut self, node: &NodeRef) -> Vec<M> {
         let Some(part) = self.parts.remove(node) else { return Vec::new() };
         self.total -= part.members.len();
         part.members.into_values().collect()

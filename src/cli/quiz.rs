@@ -6,13 +6,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
+use serde::Serialize;
 use sockhub_client::quiz::{self, BotOptions, QuizOptions};
 use sockhub_proto::quiz::{QuizEvent, QuizRequest};
 use sockhub_proto::secret::Secret;
-use sockhub_store::{QuizAttemptRow, Store};
+use sockhub_store::{QuizAttemptRow, QuizRoundRow};
 
-use super::ConfigFile;
+use super::output::{self, Format, Row};
+use super::{ConfigFile, db};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -74,12 +76,6 @@ struct StartArgs {
     login: Login,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Csv,
-    Json,
-}
-
 #[derive(Debug, Args)]
 struct ExportArgs {
     #[command(flatten)]
@@ -95,9 +91,8 @@ struct ExportArgs {
 struct RoundsArgs {
     #[command(flatten)]
     config: ConfigFile,
-    /// Print JSON (one array) instead of a table.
-    #[arg(long)]
-    json: bool,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
 pub async fn run(args: QuizArgs) -> anyhow::Result<ExitCode> {
@@ -116,39 +111,9 @@ fn password(login: &Login, name: &str, prompt: bool) -> anyhow::Result<Option<Se
         return Ok(Some(Secret::new(line.trim_end_matches(['\r', '\n']))));
     }
     if prompt {
-        return Ok(Some(Secret::new(read_hidden(&format!("Password for {name}: "))?)));
+        return Ok(Some(Secret::new(rpassword::prompt_password(format!("Password for {name}: "))?)));
     }
     Ok(None)
-}
-
-/// Read a line from the terminal without echoing it.
-fn read_hidden(prompt: &str) -> anyhow::Result<String> {
-    use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, read};
-    eprint!("{prompt}");
-    std::io::stderr().flush()?;
-    crossterm::terminal::enable_raw_mode()
-        .context("the password prompt needs a terminal; use --password-stdin")?;
-    let mut text = String::new();
-    let result = loop {
-        match read() {
-            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => match k.code {
-                KeyCode::Enter => break Ok(()),
-                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-                    break Err(anyhow::anyhow!("cancelled"));
-                }
-                KeyCode::Char(c) => text.push(c),
-                KeyCode::Backspace => {
-                    text.pop();
-                }
-                _ => {}
-            },
-            Ok(_) => {}
-            Err(e) => break Err(e.into()),
-        }
-    };
-    let _ = crossterm::terminal::disable_raw_mode();
-    eprintln!();
-    result.map(|()| text)
 }
 
 fn think_range(s: &str) -> anyhow::Result<(Duration, Duration)> {
@@ -211,101 +176,80 @@ async fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn open_store(config: &ConfigFile) -> anyhow::Result<Store> {
-    let config = config.load(&[])?;
-    let options = sockhub_server::app::store_options(&config);
-    Store::open(&options).await.with_context(|| format!("opening the database ({})", options.describe()))
-}
-
 async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(&args.config).await?;
-    let rows = store.quiz_attempts(args.round).await?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &rows)?;
-            writeln!(out)?;
-        }
-        Format::Csv => write_csv(&mut out, &rows)?,
-    }
-    out.flush()?;
+    let (_, store) = db::open(&args.config).await?;
+    let rows: Vec<AttemptView> =
+        store.quiz_attempts(args.round).await?.into_iter().map(AttemptView).collect();
     store.close().await;
+    output::print(&rows, args.format)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The CSV columns, in order.
-pub const CSV_HEADER: &str =
-    "round,player,problem_id,ask,problem,expected,answer,verdict,sent_at,received_at,elapsed_ms";
+/// One attempt, as exported: the stored row, serialized as is for JSON.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct AttemptView(QuizAttemptRow);
 
-fn write_csv(out: &mut impl std::io::Write, rows: &[QuizAttemptRow]) -> std::io::Result<()> {
-    writeln!(out, "{CSV_HEADER}")?;
-    for r in rows {
-        let a = &r.attempt;
-        let fields = [
+impl Row for AttemptView {
+    const HEADERS: &'static [&'static str] = &[
+        "round",
+        "player",
+        "problem_id",
+        "ask",
+        "problem",
+        "expected",
+        "answer",
+        "verdict",
+        "sent_at",
+        "received_at",
+        "elapsed_ms",
+    ];
+    fn cells(&self) -> Vec<String> {
+        let a = &self.0.attempt;
+        vec![
             a.round.to_string(),
-            csv_field(&a.player),
+            a.player.clone(),
             a.problem_id.to_string(),
             a.ask.to_string(),
-            csv_field(&a.problem),
+            a.problem.clone(),
             a.expected.to_string(),
-            a.answer.as_deref().map(csv_field).unwrap_or_default(),
+            a.answer.clone().unwrap_or_default(),
             a.verdict.clone(),
             sockhub_proto::time::rfc3339_ms(&a.sent_at),
             sockhub_proto::time::rfc3339_ms(&a.received_at),
             a.elapsed_ms.to_string(),
-        ];
-        writeln!(out, "{}", fields.join(","))?;
+        ]
     }
-    Ok(())
 }
 
-/// One CSV field (RFC 4180 quoting). Text a player typed that a spreadsheet would run as a
-/// formula (`=`, `+`, `@`, or `-` not followed by a digit) gets a leading `'`.
-fn csv_field(s: &str) -> String {
-    let formula = s.starts_with(['=', '+', '@', '\t', '\r'])
-        || (s.starts_with('-') && !s[1..].starts_with(|c: char| c.is_ascii_digit()));
-    let s = if formula { format!("'{s}") } else { s.to_owned() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
-}
+/// One round, as `quiz rounds` lists it.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct RoundView(QuizRoundRow);
 
-async fn rounds(args: RoundsArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(&args.config).await?;
-    let rounds = store.quiz_rounds().await?;
-    store.close().await;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&rounds)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("{:>5}  {:19}  {:>8}  {:>7}  winner", "round", "started", "length", "players");
-    for r in rounds {
-        let started = sockhub_proto::time::log_format(&r.started_at);
+impl Row for RoundView {
+    const HEADERS: &'static [&'static str] = &["round", "started", "length_secs", "players", "winner"];
+    fn cells(&self) -> Vec<String> {
+        let r = &self.0;
         let winner = match (&r.winner, r.winner_sum, r.ended_at) {
             (Some(w), Some(sum), _) => format!("{w} (sum {sum})"),
             (None, _, Some(_)) => "(no players)".into(),
             _ => "(not finished)".into(),
         };
-        let players = r.players.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
-        println!("{:>5}  {started}  {:>7}s  {players:>7}  {winner}", r.id, r.duration_secs);
+        vec![
+            r.id.to_string(),
+            output::local_time(&r.started_at),
+            r.duration_secs.to_string(),
+            output::opt(&r.players),
+            winner,
+        ]
     }
-    Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_and_defuses_formulas() {
-        assert_eq!(csv_field("36"), "36");
-        assert_eq!(csv_field("-36"), "-36");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=1+1"), "'=1+1");
-        assert_eq!(csv_field("-x"), "'-x");
-        assert_eq!(
-            think_range("500-3000").unwrap(),
-            (Duration::from_millis(500), Duration::from_millis(3000))
-        );
-        assert!(think_range("3-1").is_err());
-    }
+async fn rounds(args: RoundsArgs) -> anyhow::Result<ExitCode> {
+    let (_, store) = db::open(&args.config).await?;
+    let rounds: Vec<RoundView> = store.quiz_rounds().await?.into_iter().map(RoundView).collect();
+    store.close().await;
+    output::print(&rounds, args.format)?;
+    Ok(ExitCode::SUCCESS)
 }

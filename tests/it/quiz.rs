@@ -809,20 +809,10 @@ async fn attempts_export_as_csv_and_rounds_list_winners_on_every_backend() {
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.bye.as_deref(), Some("round 1 is over"));
         assert!(a.answers > 0 && b.answers > 0, "{a:?} {b:?}");
-        let data_dir = server.data_dir().to_path_buf();
         server.stop().await; // flushes the attempt log
 
         let scratch = tempfile::tempdir().unwrap();
-        let config = scratch.path().join("export.toml");
-        let mut toml = format!("[server]\ndata_dir = {:?}\n[database]\n", data_dir.display().to_string());
-        match &db.opts.url {
-            Some(url) => toml.push_str(&format!("url = {url:?}\n")),
-            None => toml.push_str(&format!(
-                "sqlite_file = {:?}\n",
-                db.sqlite_path().file_name().unwrap().to_string_lossy()
-            )),
-        }
-        std::fs::write(&config, toml).unwrap();
+        let config = crate::support::config_file_for(&db, scratch.path());
         let run = |args: &[&str]| {
             let out = std::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
                 .args(args)
@@ -858,9 +848,9 @@ async fn attempts_export_as_csv_and_rounds_list_winners_on_every_backend() {
                 "{row}"
             );
         }
-        let rounds = run(&["quiz", "rounds"]);
+        let rounds = run(&["quiz", "rounds", "--format", "csv"]);
         let first = rounds.lines().nth(1).unwrap_or_default();
-        assert!(first.trim_start().starts_with("1 ") && first.contains("(sum "), "{rounds}");
+        assert!(first.starts_with("1,") && first.contains("(sum "), "{rounds}");
         let json: Value = serde_json::from_str(&run(&["quiz", "export", "--format", "json"])).unwrap();
         assert_eq!(json.as_array().unwrap().len(), rows.len(), "round 2 (started at once) has no attempts");
         db.cleanup().await;

@@ -105,6 +105,7 @@ fn node_config(dir: &Path, db: &Db, nats_url: &str, node_id: &str) -> PathBuf {
          [database]\nurl = {url:?}\n\
          [chat]\nport = 0\n\
          [calc]\nport = 0\nroster = \"open\"\n\
+         [quiz]\nport = 0\nduration_secs = 6\npause_secs = [0.0, 0.0]\nscores_every_secs = 0\n\
          [cluster]\nnats_url = {nats_url:?}\nnode_id = {node_id:?}\nheartbeat_ms = {HEARTBEAT_MS}\n\
          node_timeout_secs = {NODE_TIMEOUT_SECS}\n",
         data = dir.join(node_id),
@@ -139,6 +140,10 @@ impl Cluster {
 
     fn chat(&self, i: usize) -> SocketAddr {
         self.nodes[i].as_ref().expect("running").addr("chat")
+    }
+
+    fn quiz(&self, i: usize) -> SocketAddr {
+        self.nodes[i].as_ref().expect("running").addr("quiz")
     }
 
     fn calc(&self, i: usize) -> SocketAddr {
@@ -515,6 +520,74 @@ async fn calculator_results_are_broadcast_across_nodes() {
     let ids: Vec<&str> =
         who["students"].as_array().unwrap().iter().map(|s| s["student_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["20210001", "20210002"], "{who}");
+    cluster.stop().await;
+    db.cleanup().await;
+}
+
+/// Answer `n` questions right as `name` on the quiz at `addr`; returns the connection and the
+/// round number.
+async fn quiz_player(addr: SocketAddr, name: &str, n: usize) -> (Client, u64) {
+    let mut c = Client::connect(addr).await;
+    c.send_json(json!({"type": "login", "name": name})).await;
+    let welcome = c.json_of("welcome").await;
+    for _ in 0..n {
+        let q = c.json_of("question").await;
+        let problem = sockhub_proto::problem::Problem::parse(q["text"].as_str().unwrap()).unwrap();
+        c.send_json(json!({"type": "answer", "id": q["id"], "value": problem.answer().to_string()})).await;
+        assert_eq!(c.json_of("verdict").await["result"], "correct");
+    }
+    (c, welcome["round"].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn one_quiz_round_and_one_leaderboard_across_nodes() {
+    let Some(b) = one_backend() else { return };
+    let db = Db::create(&b).await;
+    let nats = Nats::start().await;
+    let cluster = Cluster::start(&db, &nats, 2).await;
+    let ((mut ann, round_a), (mut ben, round_b)) =
+        tokio::join!(quiz_player(cluster.quiz(0), "ann", 3), quiz_player(cluster.quiz(1), "ben", 2));
+    assert_eq!(round_a, round_b, "both nodes play the same round");
+    // The same name cannot play on the other node.
+    let mut dup = Client::connect(cluster.quiz(1)).await;
+    dup.send_json(json!({"type": "login", "name": "ANN"})).await;
+    assert_eq!(dup.json_of("error").await["code"], "name_taken");
+    // Either node's leaderboard lists both players.
+    for c in [&mut ann, &mut ben] {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            c.send_json(json!({"type": "scores"})).await;
+            let scores = c.json_of("scores").await;
+            let names: Vec<&str> =
+                scores["players"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+            if names.len() == 2 {
+                assert_eq!(scores["total"], 2);
+                assert!(names.contains(&"ann") && names.contains(&"ben"), "{scores}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the other node's player never showed: {scores}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // The round ends on both nodes with the same final board, stored once.
+    let (over_a, over_b) = tokio::join!(ann.json_of("round_over"), ben.json_of("round_over"));
+    assert_eq!(over_a["round"], over_b["round"]);
+    let board = |v: &serde_json::Value| -> Vec<(String, u64)> {
+        v["players"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap().to_owned(), p["correct"].as_u64().unwrap()))
+            .collect()
+    };
+    assert_eq!(board(&over_a), board(&over_b));
+    assert_eq!(board(&over_a)[0].0, "ann", "{over_a}");
+    let stored = eventually("the final leaderboard in the database", || async {
+        let rows = db.store.quiz_results(round_a as i64).await.ok()?;
+        (!rows.is_empty()).then_some(rows)
+    })
+    .await;
+    assert_eq!(stored.iter().map(|r| r.player.as_str()).collect::<Vec<_>>(), ["ann", "ben"], "stored once");
     cluster.stop().await;
     db.cleanup().await;
 }

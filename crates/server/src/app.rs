@@ -150,9 +150,11 @@ impl Server {
                 hub.store.clone(),
                 hub.journal.clone(),
                 shutdown.clone(),
+                Arc::clone(&hub.bus),
             )
             .map_err(|source| StartError::Files { path: dir.display().to_string(), source })?;
             let quiz = Arc::new(quiz);
+            quiz.attach();
             listeners.push(bind_service(&quiz, config.listen_addr(config.quiz.port))?);
             hub.metrics.register("quiz", Arc::clone(quiz.metrics()));
             if let Some(chat) = &hub.chat {

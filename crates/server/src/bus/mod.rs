@@ -233,11 +233,17 @@ impl replica::Member for CalcMember {
 }
 
 /// What the quiz publishes: this node's players' standings in the round, so every node's
-/// leaderboard covers the whole cluster.
+/// leaderboard covers the whole cluster, and the start of a round.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "e", rename_all = "snake_case")]
 pub enum QuizMsg {
+    /// All of this node's players in `round` (on resync).
     Standings { round: u64, players: Vec<sockhub_proto::quiz::Standing> },
+    /// One player's standing changed (after each judged answer).
+    Standing { round: u64, standing: sockhub_proto::quiz::Standing },
+    /// A round started here (an admin's `/start`, or the clock): nodes waiting for a manual start
+    /// join it.
+    Started { round: u64 },
 }
 
 /// A service that takes part in the cluster.

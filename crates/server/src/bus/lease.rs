@@ -143,6 +143,9 @@ impl Lease {
         let alive = match beat {
             Ok(alive) => alive,
             Err(e) => {
+                // What was watched before the outage says nothing about the others now: start
+                // watching afresh once the database answers, or every node would look dead.
+                self.watched.lock().clear();
                 if was_healthy {
                     warn!(error = %e, "cluster: cannot reach the shared database for the heartbeat; names stay held until this node's lease expires elsewhere");
                 }
@@ -167,7 +170,10 @@ impl Lease {
         for (service, name, conn) in pending {
             self.release(service, &name, conn).await;
         }
-        self.expire_dead().await?;
+        if let Err(e) = self.expire_dead().await {
+            self.watched.lock().clear();
+            return Err(e);
+        }
         Ok(renewed)
     }
 

@@ -171,3 +171,49 @@ impl<M: Member> Replica<M> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::bus::RemoteMember;
+
+    fn node(id: &str) -> NodeRef {
+        NodeRef { id: Arc::from(id), boot: 1 }
+    }
+
+    fn m(name: &str, conn: u64) -> RemoteMember {
+        RemoteMember { name: name.into(), conn }
+    }
+
+    #[test]
+    fn joins_leaves_gaps_and_snapshots() {
+        let (a, b) = (node("a"), node("b"));
+        let mut r: Replica<RemoteMember> = Replica::default();
+        assert!(r.join(&a, m("Alice", 1), 1).in_step);
+        assert!(r.join(&b, m("bob", 7), 1).in_step);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r.find("alice").map(|(n, m)| (n.id.to_string(), m.conn)), Some(("a".into(), 1)));
+        // A gap (change 3 after 1) is noticed.
+        assert!(!r.join(&a, m("carol", 2), 3).in_step);
+        // A late leave of an older connection removes nothing.
+        assert!(r.leave(&a, "alice", 99, 4).left.is_empty());
+        assert_eq!(r.leave(&a, "alice", 1, 5).left, vec![m("Alice", 1)]);
+        assert!(r.matches(&a, &Digest { version: 5, count: 1 }));
+        assert!(!r.matches(&a, &Digest { version: 6, count: 1 }));
+        // A snapshot in two parts replaces a's members: carol left, dave and erin joined.
+        assert!(r.snapshot(&a, 9, vec![m("dave", 3)], true, false).left.is_empty());
+        assert_eq!(r.len(), 2, "nothing changes before the last part");
+        let change = r.snapshot(&a, 9, vec![m("erin", 4)], false, true);
+        assert_eq!(change.left, vec![m("carol", 2)]);
+        assert_eq!(change.joined.len(), 2);
+        assert_eq!(r.len(), 3);
+        assert!(r.matches(&a, &Digest { version: 9, count: 2 }));
+        // A name claimed anew elsewhere is evicted; a dead node's members all leave.
+        assert_eq!(r.evict("bob"), Some(m("bob", 7)));
+        assert_eq!(r.drop_node(&a).len(), 2);
+        assert_eq!(r.len(), 0);
+        assert!(r.drop_node(&a).is_empty());
+    }
+}

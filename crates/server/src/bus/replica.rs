@@ -136,10 +136,11 @@ impl<M: Member> Replica<M> {
         let fresh: HashMap<String, M> =
             part.incoming.take().unwrap_or_default().into_iter().map(|m| (m.key(), m)).collect();
         let old = std::mem::take(&mut part.members);
-        let mut change = Change::default();
-        change.left = old.iter().filter(|(k, m)| fresh.get(*k) != Some(m)).map(|(_, m)| m.clone()).collect();
-        change.joined =
-            fresh.iter().filter(|(k, m)| old.get(*k) != Some(m)).map(|(_, m)| m.clone()).collect();
+        let change = Change {
+            left: old.iter().filter(|(k, m)| fresh.get(*k) != Some(m)).map(|(_, m)| m.clone()).collect(),
+            joined: fresh.iter().filter(|(k, m)| old.get(*k) != Some(m)).map(|(_, m)| m.clone()).collect(),
+            in_step: true,
+        };
         self.total = self.total - old.len() + fresh.len();
         part.members = fresh;
         part.version = version;

@@ -375,14 +375,24 @@ impl NatsBus {
         }
     }
 
-    async fn heartbeats(self: Arc<Self>, shutdown: CancellationToken) {
+    /// A heartbeat timer; a late tick is taken late rather than made up for in a burst.
+    fn heartbeat_timer(&self) -> tokio::time::Interval {
         let mut every = tokio::time::interval(self.heartbeat());
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                _ = every.tick() => {}
-            }
+        every
+    }
+
+    /// Wait for the next tick; `false` once the server shuts down.
+    async fn next_tick(every: &mut tokio::time::Interval, shutdown: &CancellationToken) -> bool {
+        tokio::select! {
+            () = shutdown.cancelled() => false,
+            _ = every.tick() => true,
+        }
+    }
+
+    async fn heartbeats(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut every = self.heartbeat_timer();
+        while Self::next_tick(&mut every, &shutdown).await {
             let listeners = self.listeners();
             let digest = |name: &str| {
                 listeners.iter().find(|l| l.service() == name).map(|l| l.digest()).unwrap_or_default()
@@ -412,13 +422,8 @@ impl NatsBus {
 
     async fn lease_keeper(self: Arc<Self>, shutdown: CancellationToken) {
         let lease = self.lease.get().expect("started");
-        let mut every = tokio::time::interval(self.heartbeat());
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                _ = every.tick() => {}
-            }
+        let mut every = self.heartbeat_timer();
+        while Self::next_tick(&mut every, &shutdown).await {
             if let Ok(Renewed::Yes) = lease.tick().await {
                 self.reclaim(lease).await;
             }

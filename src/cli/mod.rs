@@ -7,15 +7,19 @@
 //! - `calc` ([`calc`]): the terminal calculator client, and `calc export` of the results.
 //! - `roster` ([`roster`]): the calculator's student roster: import, list, export.
 //! - `user` ([`user`]): accounts. `logs` ([`logs`]): the database logs. `db` ([`db`]): migrations.
+//! - `relay status|records|resend|reconcile` ([`relay`]): operate a relay node.
+//! - `device` ([`device`]): a device simulator (and load generator) for the relay.
 //! - [`output`]: table / CSV / JSON printing shared by every report.
 
 mod calc;
 mod chat;
 mod config;
 mod db;
+mod device;
 mod logs;
 mod output;
 mod quiz;
+mod relay;
 mod roster;
 mod serve;
 mod user;
@@ -59,6 +63,10 @@ enum Command {
     /// The database: apply migrations.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Look at and operate a relay node (status, records, resend, reconcile).
+    Relay(relay::RelayArgs),
+    /// Send records to a relay like a device would, and wait for every acknowledgement.
+    Device(device::DeviceArgs),
 }
 
 /// `--config FILE`, shared by every command that reads server settings or data.
@@ -113,6 +121,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::User(cmd) => user::run(cmd).await,
             Command::Logs(cmd) => logs::run(cmd).await,
             Command::Db(cmd) => db::run(cmd).await,
+            Command::Relay(args) => relay::run(args).await,
+            Command::Device(args) => device::run(args).await,
         }
     })
 }

@@ -34,6 +34,12 @@ pub struct ServeArgs {
     /// Calculator port; 0 picks a free one (overrides [calc] port).
     #[arg(long, value_name = "PORT")]
     calc_port: Option<u16>,
+    /// Relay port; 0 picks a free one (overrides [relay] port).
+    #[arg(long, value_name = "PORT")]
+    relay_port: Option<u16>,
+    /// Where the relay forwards, host:port (overrides [relay] downstream).
+    #[arg(long, value_name = "HOST:PORT")]
+    relay_downstream: Option<String>,
     /// Log filter, e.g. `debug` (overrides [server] log_level).
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
@@ -56,6 +62,8 @@ impl ServeArgs {
         flag("chat", "port", self.chat_port.map(|p| p.to_string()), "--chat-port");
         flag("quiz", "port", self.quiz_port.map(|p| p.to_string()), "--quiz-port");
         flag("calc", "port", self.calc_port.map(|p| p.to_string()), "--calc-port");
+        flag("relay", "port", self.relay_port.map(|p| p.to_string()), "--relay-port");
+        flag("relay", "downstream", self.relay_downstream.clone(), "--relay-downstream");
         o
     }
 }

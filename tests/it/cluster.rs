@@ -468,7 +468,10 @@ async fn nats_restarted_under_live_nodes() {
     assert_eq!(alice.until_prefix("[bob]").await, "[bob] left (2 online)");
     // Node B sees both of node A's users leave, in either order, counting down.
     let (first, second) = (bob.until_prefix("[a").await, bob.until_prefix("[a").await);
-    assert!(first.ends_with("] left (2 online)") && second.ends_with("] left (1 online)"), "{first} / {second}");
+    assert!(
+        first.ends_with("] left (2 online)") && second.ends_with("] left (1 online)"),
+        "{first} / {second}"
+    );
     nats.restart().await;
     assert_eq!(alice.until_prefix("[bob]").await, "[bob] joined (3 online)");
     bob.until_prefix("[anna] joined").await;

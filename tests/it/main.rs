@@ -10,6 +10,8 @@
 //! - `cluster`: several nodes as processes sharing NATS and a database (chat, names, kick/mute,
 //!   a killed node, NATS restarted, calculator broadcasts).
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
+//! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
+//!   either node with the real binary.
 
 mod accounts;
 mod calc;
@@ -19,5 +21,7 @@ mod cluster;
 mod lifecycle;
 mod limits;
 mod quiz;
+mod relay;
+mod relay_crash;
 mod support;
 mod tui;

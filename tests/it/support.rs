@@ -25,10 +25,23 @@ pub fn test_config(dir: &Path) -> Config {
     c.chat.port = 0;
     c.quiz.port = 0;
     c.calc.port = 0;
+    c.relay.port = 0;
     c.limits.rate_per_sec = 1000.0;
     c.limits.burst = 1000;
     c.limits.linger_ms = 200;
     c
+}
+
+/// Point `config` at the test database `db` (any backend).
+pub fn use_db(config: &mut Config, db: &TestDb) {
+    match &db.opts.url {
+        Some(url) => config.database.url = Some(url.clone()),
+        None => {
+            let path = db.sqlite_path();
+            config.server.data_dir = path.parent().unwrap().to_path_buf();
+            config.database.sqlite_file = path.file_name().unwrap().to_string_lossy().into_owned();
+        }
+    }
 }
 
 /// A server running in this process.
@@ -63,14 +76,7 @@ impl TestServer {
     pub async fn on_db(db: &TestDb, f: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path());
-        match &db.opts.url {
-            Some(url) => config.database.url = Some(url.clone()),
-            None => {
-                let path = db.sqlite_path();
-                config.server.data_dir = path.parent().unwrap().to_path_buf();
-                config.database.sqlite_file = path.file_name().unwrap().to_string_lossy().into_owned();
-            }
-        }
+        use_db(&mut config, db);
         f(&mut config);
         let mut s = Self::from_config(config).await;
         s._dir = Some(dir);
@@ -355,8 +361,17 @@ impl BinaryServer {
     /// its ready file lists the bound addresses.
     pub async fn start(data_dir: &Path, args: &[&str]) -> BinaryServer {
         let ready = data_dir.join(format!("ready-{}.json", rand_suffix()));
+        // Port 0 for every service whose port `args` does not choose, so that tests running at
+        // once never compete for a default port.
+        let ports: Vec<&str> = ["--chat-port", "--quiz-port", "--calc-port", "--relay-port"]
+            .into_iter()
+            .filter(|flag| !args.contains(flag))
+            .flat_map(|flag| [flag, "0"])
+            .collect();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
-            .args(["serve", "--chat-port", "0", "--data-dir"])
+            .arg("serve")
+            .args(&ports)
+            .arg("--data-dir")
             .arg(data_dir)
             .arg("--ready-file")
             .arg(&ready)

@@ -1,6 +1,8 @@
 //! sockhub's client side: a JSON-lines connection and the terminal clients built on it.
 //!
 //! - [`conn`]: a TCP connection speaking JSON mode ([`conn::connect`]), used by every client.
+//! - [`device`]: a relay device: sends records, re-sends what was not acknowledged after a
+//!   reconnect (`sockhub device`).
 //! - [`tui`]: the pieces every full-screen client is made of (terminal setup and restore, the
 //!   input line, the scrollback pane, the status bar); they know nothing about any service.
 //! - [`calc`]: `sockhub calc`, the calculator client, and [`calc::CalcConn`] for programs.
@@ -17,6 +19,7 @@
 pub mod calc;
 pub mod chat;
 pub mod conn;
+pub mod device;
 pub mod line_mode;
 pub mod quiz;
 pub mod tui;

@@ -89,6 +89,11 @@ error_codes! {
     InvalidNumber => "invalid_number",
     /// A number with more digits than the calculator's limit.
     TooLong => "too_long",
+    // --- relay ---
+    /// A record's payload is longer than the node accepts (`relay.max_payload_bytes`).
+    PayloadTooLarge => "payload_too_large",
+    /// A record's source name breaks the naming rules.
+    InvalidSource => "invalid_source",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -13,6 +13,8 @@
 //! - [`chat`]: chat requests and events, plus the text-mode grammar that `nc` users type.
 //! - [`problem`]: quiz problems, their floating-point answer and the exact-arithmetic fairness check.
 //! - [`quiz`]: quiz requests and events, plus the text grammar of a player in `nc`.
+//! - [`relay`]: relay records and acknowledgements, the `name&&message` format, and the
+//!   reconcile exchange between two relay nodes.
 //! - [`json`]: decoding a JSON request line with errors that say what was wrong.
 //! - [`secret`]: a string type for passwords that never shows up in logs.
 //! - [`time`]: the timestamp formats used on the wire and in logs.
@@ -25,6 +27,7 @@ pub mod json;
 pub mod notice;
 pub mod problem;
 pub mod quiz;
+pub mod relay;
 pub mod secret;
 pub mod time;
 pub mod wire;

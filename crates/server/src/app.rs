@@ -31,6 +31,7 @@ use crate::net::listener::{self, NetContext};
 use crate::service::calc::CalcService;
 use crate::service::chat::ChatService;
 use crate::service::quiz::QuizService;
+use crate::service::relay::RelayService;
 use crate::session::Service;
 
 /// Why a server could not start.
@@ -68,6 +69,7 @@ pub struct Hub {
     pub chat: Option<Arc<ChatService>>,
     pub quiz: Option<Arc<QuizService>>,
     pub calc: Option<Arc<CalcService>>,
+    pub relay: Option<Arc<RelayService>>,
 }
 
 impl Hub {
@@ -131,6 +133,7 @@ impl Server {
             chat: None,
             quiz: None,
             calc: None,
+            relay: None,
         };
         let mut listeners = Vec::new();
 
@@ -175,6 +178,35 @@ impl Server {
             hub.metrics.register("calc", Arc::clone(calc.metrics()));
             hub.calc = Some(calc);
         }
+        if config.relay.enabled {
+            let relay = RelayService::start(
+                &config.relay,
+                hub.store.clone(),
+                hub.net.limits.write_timeout,
+                shutdown.clone(),
+                &hub.net.tracker,
+            )
+            .await
+            .map_err(|source| StartError::Store { what: "relay".into(), source })?;
+            // The relay has its own line limit and flood control: devices send in bursts, and the
+            // group commit (with its backpressure) is what paces them.
+            let mut limits = Limits::from(&config.limits);
+            limits.max_line = config.relay.max_line_bytes;
+            limits.rate_per_sec = config.relay.rate_per_sec;
+            let mut bound = bind_service(&relay, config.listen_addr(config.relay.port))?;
+            if let Ok(addr) = bound.listener.local_addr() {
+                relay.set_node_name(addr);
+            }
+            let serve = bound.serve;
+            let limits = Arc::new(limits);
+            bound.serve = Box::new(move |listener, mut net| {
+                net.limits = limits;
+                serve(listener, net)
+            });
+            listeners.push(bound);
+            hub.metrics.register("relay", Arc::clone(relay.metrics()));
+            hub.relay = Some(relay);
+        }
         // The cluster starts last: its node id defaults to the host name and the chat port, which
         // is known only once bound; and every service has attached to the bus by now.
         if let Some(nats) = &hub.cluster {
@@ -185,6 +217,7 @@ impl Server {
             nats.start(&node_id, &hub.net.tracker, &shutdown).await?;
             hub.metrics.set_cluster(Arc::clone(nats.metrics()));
         }
+
         Ok(Server { hub, listeners, writer })
     }
 

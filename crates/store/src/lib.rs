@@ -11,6 +11,9 @@
 //! - `accounts.rs`, `mutes.rs`, `reports.rs`: the queries, as methods on [`Store`].
 //! - `calc.rs`: the calculator's roster ([`Student`], [`ImportReport`]) and its results, written
 //!   synchronously in group-committed transactions ([`NewCalcResult`], [`CalcResultRow`]).
+//! - `relay.rs`: the relay's records, counters, requests and reconcile queries; its group
+//!   commit ([`Store::relay_write`]) acknowledges nothing before COMMIT, so it does not use the
+//!   batched writer.
 //! - `cluster.rs`: what the nodes of a cluster share through the database — node leases
 //!   ([`NodeLease`]) and atomic, cluster-wide name claims ([`NameClaim`], [`Claimed`]).
 //! - [`Writer`], [`Journal`], [`WriterHandle`], [`Record`] (`writer.rs`, `record.rs`): the
@@ -104,6 +107,7 @@ mod mutes;
 pub mod password;
 mod quiz;
 mod record;
+mod relay;
 mod reports;
 mod store;
 #[cfg(feature = "testing")]
@@ -122,6 +126,11 @@ pub use model::{
 };
 pub use quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord, QuizAttemptRow, QuizResult, QuizRoundRow};
 pub use record::Record;
+pub use relay::{
+    BatchOutcome, ForwardedMark, HeldMark, QueuedRecord, RELAY_RULE_MAX_CHARS, RELAY_SOURCE_MAX_CHARS,
+    RangeDigest, ReconcileRow, RelayBatch, RelayFilter, RelayRecord, RelayRequest, RelayRow, RelaySource,
+    RelayState, Requeued, ResendSelector, SeqSummary, Stored, record_digest,
+};
 pub use store::{Backend, Store, StoreOptions, redact_url};
 pub use writer::{
     FlushReport, Journal, JournalError, LastError, Writer, WriterHandle, WriterOptions, WriterStats,

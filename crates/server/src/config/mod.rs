@@ -40,6 +40,8 @@ pub struct Config {
     pub quiz: QuizConfig,
     #[serde(default = "CalcConfig::off")]
     pub calc: CalcConfig,
+    #[serde(default = "RelayConfig::off")]
+    pub relay: RelayConfig,
     #[serde(default)]
     pub cluster: ClusterConfig,
 }
@@ -55,6 +57,7 @@ impl Default for Config {
             chat: ChatConfig::default(),
             quiz: QuizConfig::default(),
             calc: CalcConfig::default(),
+            relay: RelayConfig::default(),
             cluster: ClusterConfig::default(),
         }
     }
@@ -92,6 +95,11 @@ impl Config {
             name: "calc",
             about: "The shared square calculator: a roster of students, exact squares, persistent history.",
             keys: CalcConfig::DOCS,
+        },
+        Section {
+            name: "relay",
+            about: "The log relay: stores device records, keeps what matches a rule, forwards the rest to `downstream`.",
+            keys: RelayConfig::DOCS,
         },
         Section {
             name: "cluster",
@@ -137,6 +145,9 @@ impl Config {
         }
         self.quiz.validate()?;
         self.calc.validate()?;
+        if self.relay.enabled {
+            self.relay.validate()?;
+        }
         self.cluster.validate(&self.database)?;
         Ok(())
     }
@@ -548,6 +559,164 @@ impl Default for CalcConfig {
             max_digits: 1000,
             commit_batch: 256,
             commit_queue: 4096,
+        }
+    }
+}
+
+/// One `[[relay.keep]]` rule: a record matching every condition the rule sets is kept (stored on
+/// this node, not forwarded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepRule {
+    /// Unique; stored with each record the rule keeps.
+    pub name: String,
+    /// Glob over the source name (`lab-*`, `dev?`, `sensor-[0-9]*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Regular expression searched in the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_regex: Option<String>,
+    /// A field of the payload read as a JSON object (`a.b` for nested objects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_field: Option<String>,
+    /// The value `json_field` must have (compared as text); without it the field must exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_equals: Option<String>,
+}
+
+/// `[relay]`: the log relay. Env: `SOCKHUB_RELAY_<KEY>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayConfig {
+    pub enabled: bool,
+    pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downstream: Option<String>,
+    pub max_payload_bytes: usize,
+    pub max_line_bytes: usize,
+    pub rate_per_sec: f64,
+    pub ingest_queue: usize,
+    pub max_batch: usize,
+    pub window: usize,
+    pub max_attempts: u32,
+    pub retry_initial_ms: u64,
+    pub retry_max_ms: u64,
+    pub ack_timeout_secs: u64,
+    pub reconcile_interval_secs: u64,
+    pub resend_missing: bool,
+    pub quota_bytes: u64,
+    pub quota_records: u64,
+    pub control_poll_ms: u64,
+    pub keep: Vec<KeepRule>,
+}
+
+impl RelayConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        ("enabled", "Run the relay. Default true when the section exists."),
+        ("port", "TCP port for devices and upstream relays (0 = any free port). Default 7004."),
+        (
+            "downstream",
+            "host:port of the next relay; records no keep rule matches are forwarded there. Unset: this node is a sink that stores everything. Default unset.",
+        ),
+        (
+            "max_payload_bytes",
+            "Longest record payload accepted, in UTF-8 bytes; longer ones get payload_too_large. Default 4096.",
+        ),
+        (
+            "max_line_bytes",
+            "Longest line on the relay port (a JSON record escapes its payload, so allow room). Default 16384.",
+        ),
+        ("rate_per_sec", "Flood control per relay connection, lines per second (0 = off). Default 0."),
+        (
+            "ingest_queue",
+            "Records that may wait for the group commit; when full, connections stop being read (backpressure). Default 16384.",
+        ),
+        ("max_batch", "Most records committed in one transaction. Default 8192."),
+        ("window", "Records sent downstream and not yet acknowledged, at most. Default 16384."),
+        ("max_attempts", "Times downstream may refuse a record before it is held for review. Default 3."),
+        (
+            "retry_initial_ms",
+            "First wait before reconnecting downstream or retrying the database; doubles each time. Default 200.",
+        ),
+        ("retry_max_ms", "Longest wait between reconnects or database retries. Default 5000."),
+        (
+            "ack_timeout_secs",
+            "Reconnect downstream when records are in flight and no acknowledgement came for this long. Default 60.",
+        ),
+        (
+            "reconcile_interval_secs",
+            "Compare forwarded records with downstream this often, besides on every reconnect and on demand (0 = not periodically). Default 600.",
+        ),
+        (
+            "resend_missing",
+            "Re-send records reconcile finds missing downstream at once (false: leave them missing for review). Default true.",
+        ),
+        (
+            "quota_bytes",
+            "Payload bytes of records not yet delivered downstream (queued, held, missing) at most; then devices are not acknowledged until forwarding frees room (0 = no limit). Default 1073741824.",
+        ),
+        ("quota_records", "The same quota counted in records (0 = no limit). Default 0."),
+        (
+            "control_poll_ms",
+            "How often the server looks for requests from `sockhub relay resend` and `reconcile`. Default 500.",
+        ),
+        (
+            "keep",
+            "Keep rules, as [[relay.keep]] tables with name and any of source (glob), payload_regex, json_field and json_equals; a record matching every condition of any rule is kept here, not forwarded. Default none.",
+        ),
+    ];
+
+    /// The value of a missing `[relay]` section in a config file.
+    pub fn off() -> Self {
+        RelayConfig { enabled: false, ..Self::default() }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(d) = &self.downstream {
+            let ok = d
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+            if !ok {
+                return Err(format!("relay.downstream must be host:port (is {d:?})"));
+            }
+        }
+        if self.max_payload_bytes == 0 || self.max_line_bytes < 64 {
+            return Err(
+                "relay.max_payload_bytes must be at least 1 and relay.max_line_bytes at least 64".into()
+            );
+        }
+        if self.ingest_queue == 0 || self.max_batch == 0 || self.window == 0 || self.max_attempts == 0 {
+            return Err("relay.ingest_queue, max_batch, window and max_attempts must be at least 1".into());
+        }
+        if self.rate_per_sec < 0.0 || !self.rate_per_sec.is_finite() {
+            return Err("relay.rate_per_sec must be 0 (off) or positive".into());
+        }
+        crate::service::relay::filter::KeepRules::compile(&self.keep).map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            enabled: true,
+            port: 7004,
+            downstream: None,
+            max_payload_bytes: 4096,
+            max_line_bytes: 16_384,
+            rate_per_sec: 0.0,
+            ingest_queue: 16_384,
+            max_batch: 8192,
+            window: 16_384,
+            max_attempts: 3,
+            retry_initial_ms: 200,
+            retry_max_ms: 5000,
+            ack_timeout_secs: 60,
+            reconcile_interval_secs: 600,
+            resend_missing: true,
+            quota_bytes: 1 << 30,
+            quota_records: 0,
+            control_poll_ms: 500,
+            keep: Vec::new(),
         }
     }
 }

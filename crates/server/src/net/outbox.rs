@@ -106,6 +106,11 @@ impl Outbox {
         }
     }
 
+    /// Whether `self` and `other` are the same connection's outbox.
+    pub fn ptr_eq(&self, other: &Outbox) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Queue a frame without blocking.
     pub fn push(&self, frame: &Arc<Frame>) -> Push {
         let mut state = self.inner.state.lock();

@@ -4,7 +4,10 @@
 //! - [`calc`]: the shared square calculator: roster, exact squares, durable history.
 //! - [`chat`]: the chat room: names, messages, whispers, presence.
 //! - [`quiz`]: the timed arithmetic quiz: rounds, problem streams, scoring, per-player logs.
+//! - [`relay`]: the log relay: ingest with group commit, keep rules, forwarding with
+//!   acknowledgements, reconcile.
 
 pub mod calc;
 pub mod chat;
 pub mod quiz;
+pub mod relay;

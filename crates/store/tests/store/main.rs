@@ -9,5 +9,6 @@ mod common;
 mod migrations;
 mod mutes;
 mod outage;
+mod relay;
 mod reports;
 mod writer;

@@ -1,0 +1,627 @@
+//! The forwarder: streams queued records to `downstream` and marks them forwarded when
+//! downstream acknowledges them.
+//!
+//! **Where records come from.** While it keeps up, from the ingest task's inbox: each committed
+//! batch's forwardable records, in memory. After a (re)connect, when the inbox overflowed (it
+//! is bounded: the forwarder fell behind), or when records were queued again (a resend), from
+//! the database: per source, queued records from the source's scan floor upwards, a chunk at a
+//! time, sources taken in turn. Both paths can offer the same record; a set of *claimed* keys —
+//! records sent or about to be sent on this connection and not yet confirmed durable as
+//! forwarded — makes each go out once. A key leaves the set only after the ingest task has
+//! committed the record's new state, so a scan can never find it `queued` again afterwards.
+//!
+//! While a source is being scanned, its records in the inbox are left to the scan, so that each
+//! source goes out in order.
+//!
+//! **The window.** At most `window` records are in flight; they are encoded into one buffer and
+//! written in large writes. Acks are cumulative per source in send order: an ack for
+//! `(source, seq)` settles that record and every record of the source sent before it. The acked
+//! records go to the ingest task as one mark per ack, which it commits with its next batch.
+//!
+//! **Refusals.** A record downstream answers with an error (too large, malformed for it) is
+//! retried after a growing delay; after `max_attempts` it is held with the reason. Records
+//! behind it are not held up. If downstream sends errors that name no record (a line too long
+//! for it) and then stops acknowledging, the oldest unacknowledged record is charged an attempt
+//! at each acknowledgement timeout.
+//!
+//! **Disconnects.** Everything in flight is simply forgotten: it is still `queued` in the
+//! database, and the next connection's scan sends it again. Downstream stores each record once
+//! (idempotent on `(source, seq)`), so a record whose ack was lost is acknowledged again, not
+//! duplicated. Reconnects back off from `retry_initial_ms` to `retry_max_ms`, and every new
+//! connection starts with a reconcile before records flow.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use sockhub_proto::relay::{RelayEvent, RelayRequest, write_record, write_request};
+use sockhub_proto::{LineCodec, LineItem};
+use sockhub_store::{ForwardedMark, HeldMark};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, watch};
+use tokio_util::codec::FramedRead;
+use tracing::{debug, info, warn};
+
+use super::{Control, FwdControl, FwdRecord, Mark, Shared, now_ms, reconcile};
+
+/// Records read from the database per scan query.
+const SCAN_CHUNK: u32 = 1024;
+/// A write buffer is filled up to about this many bytes before it is written.
+const WRITE_CHUNK: usize = 256 * 1024;
+/// Longest line accepted from downstream (a reconcile listing can be long).
+const MAX_REPLY_LINE: usize = 8 * 1024 * 1024;
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Key = (Arc<str>, i64);
+
+/// A record written to downstream and not yet acknowledged.
+struct Sent {
+    rec: FwdRecord,
+    /// Send order over all sources (to find the oldest).
+    order: u64,
+}
+
+/// One connection to downstream.
+pub(crate) struct Link {
+    pub lines: FramedRead<OwnedReadHalf, LineCodec>,
+    pub w: OwnedWriteHalf,
+}
+
+impl Link {
+    /// Sends a request and waits for its reply (an event other than an ack), skipping text
+    /// lines. Used only while nothing is in flight (reconcile).
+    pub async fn request(&mut self, req: &RelayRequest, timeout: Duration) -> Result<RelayEvent, String> {
+        let mut buf = Vec::new();
+        write_request(&mut buf, req);
+        tokio::time::timeout(timeout, self.w.write_all(&buf))
+            .await
+            .map_err(|_| "timed out sending a request".to_string())?
+            .map_err(|e| format!("write failed: {e}"))?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let item = tokio::time::timeout_at(deadline, self.lines.next())
+                .await
+                .map_err(|_| "timed out waiting for a reply".to_string())?;
+            match item {
+                None | Some(Err(_)) => return Err("downstream closed the connection".into()),
+                Some(Ok(LineItem::Line(line))) => {
+                    if !line.starts_with('{') {
+                        continue;
+                    }
+                    match serde_json::from_str::<RelayEvent>(&line) {
+                        Ok(RelayEvent::Ack(_)) => continue,
+                        Ok(RelayEvent::Bye { reason }) => {
+                            return Err(format!("downstream said bye: {reason}"));
+                        }
+                        Ok(ev) => return Ok(ev),
+                        Err(e) => return Err(format!("unreadable reply {line:?}: {e}")),
+                    }
+                }
+                Some(Ok(_)) => return Err("downstream sent a bad line".into()),
+            }
+        }
+    }
+}
+
+pub(crate) struct Forwarder {
+    shared: Arc<Shared>,
+    marks_tx: mpsc::Sender<Mark>,
+    committed_rx: watch::Receiver<u64>,
+    control_rx: mpsc::Receiver<FwdControl>,
+    ingest_control: mpsc::Sender<Control>,
+    /// Records sent or about to be sent on this connection, until their new state is durable.
+    claimed: HashSet<Key>,
+    inflight: HashMap<Arc<str>, VecDeque<Sent>>,
+    inflight_count: usize,
+    out: VecDeque<FwdRecord>,
+    /// Marks sent to the ingest task, by token, with the keys they settle.
+    awaiting: VecDeque<(u64, Vec<Key>)>,
+    next_token: u64,
+    send_order: u64,
+    /// Refusals so far, per record.
+    attempts: HashMap<Key, (u32, String)>,
+    /// Refused records waiting to be tried again.
+    retry: VecDeque<(Instant, FwdRecord)>,
+    /// Sources to read from the database, with the next seq to read.
+    scan: VecDeque<(Arc<str>, i64)>,
+    /// Reconciles to run once nothing is in flight.
+    pending_reconcile: Vec<(&'static str, Option<i64>)>,
+    /// An error downstream sent that named no record, on this connection.
+    unattributed: Option<String>,
+}
+
+impl Forwarder {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        marks_tx: mpsc::Sender<Mark>,
+        committed_rx: watch::Receiver<u64>,
+        control_rx: mpsc::Receiver<FwdControl>,
+        ingest_control: mpsc::Sender<Control>,
+    ) -> Forwarder {
+        Forwarder {
+            shared,
+            marks_tx,
+            committed_rx,
+            control_rx,
+            ingest_control,
+            claimed: HashSet::new(),
+            inflight: HashMap::new(),
+            inflight_count: 0,
+            out: VecDeque::new(),
+            awaiting: VecDeque::new(),
+            next_token: 1,
+            send_order: 0,
+            attempts: HashMap::new(),
+            retry: VecDeque::new(),
+            scan: VecDeque::new(),
+            pending_reconcile: Vec::new(),
+            unattributed: None,
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        let downstream = self.shared.settings.downstream.clone().unwrap_or_default();
+        let mut backoff = self.shared.settings.retry_initial;
+        let mut first = true;
+        while !self.shared.shutdown.is_cancelled() {
+            self.set_link("connecting", None);
+            let connected = tokio::select! {
+                r = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(downstream.as_str())) => r,
+                _ = self.shared.shutdown.cancelled() => break,
+            };
+            match connected {
+                Ok(Ok(stream)) => {
+                    backoff = self.shared.settings.retry_initial;
+                    if !first {
+                        self.shared.link.lock().reconnects += 1;
+                    }
+                    first = false;
+                    info!(%downstream, "relay: connected downstream");
+                    let why = self.session(stream).await;
+                    self.forget_connection();
+                    if self.shared.shutdown.is_cancelled() {
+                        break;
+                    }
+                    warn!(%downstream, reason = %why, "relay: downstream connection lost; will reconnect");
+                    self.set_link("down", Some(why));
+                }
+                Ok(Err(e)) => {
+                    debug!(%downstream, error = %e, "relay: cannot connect downstream");
+                    self.set_link("down", Some(format!("cannot connect: {e}")));
+                }
+                Err(_) => self.set_link("down", Some("connect timed out".into())),
+            }
+            // Requests that came while down still need an answer.
+            while let Ok(c) = self.control_rx.try_recv() {
+                self.on_control(c);
+            }
+            self.fail_pending_reconciles("downstream is not connected").await;
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = self.shared.shutdown.cancelled() => break,
+                Some(c) = self.control_rx.recv() => self.on_control(c),
+            }
+            backoff = (backoff * 2).min(self.shared.settings.retry_max);
+        }
+        self.set_link("down", Some("server shutting down".into()));
+        debug!("relay forwarder stopped");
+    }
+
+    fn set_link(&self, state: &str, error: Option<String>) {
+        let mut link = self.shared.link.lock();
+        if link.state != state {
+            link.state = state.to_owned();
+            link.since_ms = now_ms();
+        }
+        if error.is_some() {
+            link.last_error = error;
+        }
+        link.in_flight = self.inflight_count as u64;
+    }
+
+    /// One connection, until it fails. Returns why it ended.
+    async fn session(&mut self, stream: TcpStream) -> String {
+        let _ = stream.set_nodelay(true);
+        let (r, w) = stream.into_split();
+        let mut link = Link { lines: FramedRead::new(r, LineCodec::new(MAX_REPLY_LINE)), w };
+        self.set_link("connected", None);
+
+        // Every new connection starts with a reconcile, while nothing is in flight.
+        if let Err(e) = self.reconcile(&mut link, "reconnect", None).await {
+            return format!("reconcile failed: {e}");
+        }
+        self.start_full_scan();
+
+        let settings = self.shared.settings.clone();
+        let window = settings.window;
+        let mut wbuf: Vec<u8> = Vec::with_capacity(WRITE_CHUNK + 8192);
+        let mut wpos = 0usize;
+        let mut last_progress = tokio::time::Instant::now();
+        let mut write_stalled_since: Option<tokio::time::Instant> = None;
+        let mut periodic = settings.reconcile_interval.map(|every| {
+            let mut t = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
+        loop {
+            self.drain_inbox();
+            self.take_due_retries();
+            if !self.scan.is_empty()
+                && self.out.len() < window
+                && let Err(e) = self.scan_step().await
+            {
+                warn!(error = %e, "relay: cannot read queued records; retrying");
+                tokio::time::sleep(settings.retry_initial).await;
+            }
+            let quiescing = !self.pending_reconcile.is_empty();
+            if wpos == wbuf.len() {
+                wbuf.clear();
+                wpos = 0;
+                write_stalled_since = None;
+                if !quiescing {
+                    // The ack clock runs from the first record in flight, or the last reply.
+                    let was_idle = self.inflight_count == 0;
+                    self.fill(&mut wbuf, window);
+                    if was_idle && self.inflight_count > 0 {
+                        last_progress = tokio::time::Instant::now();
+                    }
+                }
+            }
+            if quiescing && wbuf.is_empty() && self.inflight_count == 0 && self.awaiting.is_empty() {
+                let (cause, request) = self.pending_reconcile.remove(0);
+                if let Err(e) = self.reconcile(&mut link, cause, request).await {
+                    return format!("reconcile failed: {e}");
+                }
+                continue;
+            }
+            self.shared.link.lock().in_flight = self.inflight_count as u64;
+            let ack_deadline = last_progress + settings.ack_timeout;
+            let next_retry = self.retry.front().map(|(t, _)| tokio::time::Instant::from_std(*t));
+            let write_deadline = write_stalled_since.map(|t| t + settings.write_timeout);
+            tokio::select! {
+                biased;
+                _ = self.shared.shutdown.cancelled() => return "server shutting down".into(),
+                item = link.lines.next() => match item {
+                    None | Some(Err(_)) => return "downstream closed the connection".into(),
+                    Some(Ok(LineItem::Line(line))) => {
+                        if let Some(why) = self.on_line(&line).await {
+                            return why;
+                        }
+                        last_progress = tokio::time::Instant::now();
+                    }
+                    Some(Ok(other)) => debug!(?other, "relay: bad line from downstream"),
+                },
+                r = link.w.write(&wbuf[wpos..]), if wpos < wbuf.len() => match r {
+                    Ok(0) | Err(_) => return "write failed".into(),
+                    Ok(n) => {
+                        wpos += n;
+                        write_stalled_since = (wpos < wbuf.len()).then(tokio::time::Instant::now);
+                    }
+                },
+                Ok(()) = self.committed_rx.changed() => self.on_committed(),
+                Some(c) = self.control_rx.recv() => self.on_control(c),
+                _ = self.shared.inbox.notify.notified(), if self.out.len() < window => {}
+                _ = sleep_until_opt(next_retry), if next_retry.is_some() => {}
+                _ = tokio::time::sleep_until(ack_deadline), if self.inflight_count > 0 => {
+                    self.charge_stuck();
+                    return format!("no acknowledgement for {}s", settings.ack_timeout.as_secs());
+                }
+                _ = sleep_until_opt(write_deadline), if write_deadline.is_some() => {
+                    return "downstream accepts no data (write timeout)".into();
+                }
+                _ = tick_opt(&mut periodic), if periodic.is_some() => {
+                    if !self.pending_reconcile.iter().any(|(c, _)| *c == "periodic") {
+                        self.pending_reconcile.push(("periodic", None));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn reconcile(
+        &mut self,
+        link: &mut Link,
+        cause: &'static str,
+        request: Option<i64>,
+    ) -> Result<(), String> {
+        let result = reconcile::run(&self.shared, link, &self.ingest_control, cause).await;
+        reconcile::record(&self.shared, cause, request, &result).await;
+        result.map(|report| {
+            if !report.requeued.is_empty() {
+                self.on_control(FwdControl::Rescan(report.requeued));
+            }
+        })
+    }
+
+    async fn fail_pending_reconciles(&mut self, why: &str) {
+        for (cause, request) in std::mem::take(&mut self.pending_reconcile) {
+            reconcile::record(&self.shared, cause, request, &Err(why.to_owned())).await;
+        }
+    }
+
+    /// After a connection ends: what was in flight or about to go is queued in the database
+    /// still; the next scan finds it.
+    fn forget_connection(&mut self) {
+        for (_, q) in self.inflight.drain() {
+            for s in q {
+                self.claimed.remove(&(s.rec.source.clone(), s.rec.seq));
+            }
+        }
+        for r in self.out.drain(..) {
+            self.claimed.remove(&(r.source.clone(), r.seq));
+        }
+        for (_, r) in self.retry.drain(..) {
+            self.claimed.remove(&(r.source.clone(), r.seq));
+        }
+        self.inflight_count = 0;
+        self.scan.clear();
+        self.unattributed = None;
+        let mut inbox = self.shared.inbox.state.lock();
+        inbox.accepting = false;
+        inbox.overflowed = false;
+        inbox.recs.clear();
+    }
+
+    /// Open the inbox, then scan every source with queued records (in that order: a record
+    /// committed in between is in one or the other, maybe both, never neither).
+    fn start_full_scan(&mut self) {
+        {
+            let mut inbox = self.shared.inbox.state.lock();
+            inbox.recs.clear();
+            inbox.overflowed = false;
+            inbox.accepting = true;
+        }
+        let sources: Vec<(Arc<str>, i64)> = self
+            .shared
+            .sources
+            .read()
+            .iter()
+            .filter(|(_, s)| s.queued > 0)
+            .map(|(k, s)| (k.clone(), s.queued_from))
+            .collect();
+        self.scan.clear();
+        self.scan.extend(sources);
+    }
+
+    fn drain_inbox(&mut self) {
+        let window = self.shared.settings.window;
+        let mut taken = Vec::new();
+        let overflowed = {
+            let mut inbox = self.shared.inbox.state.lock();
+            if inbox.overflowed {
+                true
+            } else {
+                let room = (2 * window).saturating_sub(self.out.len());
+                let n = room.min(inbox.recs.len());
+                taken.extend(inbox.recs.drain(..n));
+                false
+            }
+        };
+        if overflowed {
+            debug!("relay: forwarder fell behind; reading from the database");
+            self.start_full_scan();
+            return;
+        }
+        for r in taken {
+            // A source being scanned gets its records from the scan, in seq order: the scan
+            // reads up to the end of the source, so it finds this record too.
+            if self.scan.iter().any(|(s, _)| *s == r.source) {
+                continue;
+            }
+            self.claim(r);
+        }
+    }
+
+    fn claim(&mut self, r: FwdRecord) {
+        let key = (r.source.clone(), r.seq);
+        if self.claimed.contains(&key) {
+            return;
+        }
+        if let Some((n, reason)) = self.attempts.get(&key)
+            && *n >= self.shared.settings.max_attempts
+        {
+            // Refused too often already (before a reconnect): hold it.
+            let reason = reason.clone();
+            self.claimed.insert(key.clone());
+            self.hold(key, reason);
+            return;
+        }
+        self.claimed.insert(key);
+        self.out.push_back(r);
+    }
+
+    async fn scan_step(&mut self) -> Result<(), sockhub_store::StoreError> {
+        let Some((source, from)) = self.scan.pop_front() else { return Ok(()) };
+        let rows = self.shared.store.relay_queued(&source, from, SCAN_CHUNK).await?;
+        let full = rows.len() == SCAN_CHUNK as usize;
+        let next = rows.last().map(|r| r.seq + 1);
+        for r in rows {
+            self.claim(FwdRecord {
+                source: source.clone(),
+                seq: r.seq,
+                at_ms: r.at_ms,
+                payload: r.payload.into(),
+            });
+        }
+        if full && let Some(next) = next {
+            self.scan.push_back((source, next));
+        }
+        Ok(())
+    }
+
+    fn take_due_retries(&mut self) {
+        let now = Instant::now();
+        while self.retry.front().is_some_and(|(t, _)| *t <= now) {
+            if let Some((_, r)) = self.retry.pop_front() {
+                self.out.push_back(r);
+            }
+        }
+    }
+
+    /// Encode records into `wbuf` while the window has room.
+    fn fill(&mut self, wbuf: &mut Vec<u8>, window: usize) {
+        while self.inflight_count < window && wbuf.len() < WRITE_CHUNK {
+            let Some(r) = self.out.pop_front() else { break };
+            write_record(wbuf, &r.source, r.seq, r.at_ms, &r.payload);
+            self.send_order += 1;
+            self.inflight
+                .entry(r.source.clone())
+                .or_default()
+                .push_back(Sent { rec: r, order: self.send_order });
+            self.inflight_count += 1;
+        }
+    }
+
+    /// Handles a line from downstream; `Some(reason)` ends the connection.
+    async fn on_line(&mut self, line: &str) -> Option<String> {
+        if !line.starts_with('{') {
+            return None; // the greeting
+        }
+        let ev = match serde_json::from_str::<RelayEvent>(line) {
+            Ok(ev) => ev,
+            Err(e) => {
+                warn!(line, error = %e, "relay: unreadable line from downstream");
+                return None;
+            }
+        };
+        match ev {
+            RelayEvent::Ack(a) => self.on_ack(&a.source, a.seq).await,
+            RelayEvent::Error { code, message, source: Some(source), seq: Some(seq) } => {
+                self.on_refused(&source, seq, format!("downstream refused it: {code}: {message}")).await;
+            }
+            RelayEvent::Error { code, message, .. } => {
+                warn!(%code, message, "relay: downstream reported an error that names no record");
+                self.unattributed = Some(format!("{code}: {message}"));
+            }
+            RelayEvent::Bye { reason } => return Some(format!("downstream said bye: {reason}")),
+            other => debug!(?other, "relay: unexpected message from downstream"),
+        }
+        None
+    }
+
+    async fn on_ack(&mut self, source: &str, seq: i64) {
+        let Some(q) = self.inflight.get_mut(source) else { return };
+        let Some(pos) = q.iter().position(|s| s.rec.seq == seq) else {
+            debug!(source, seq, "relay: ack for a record not in flight");
+            return;
+        };
+        let mut mark =
+            ForwardedMark { source: Arc::from(source), seqs: Vec::with_capacity(pos + 1), bytes: 0 };
+        let mut keys = Vec::with_capacity(pos + 1);
+        for s in q.drain(..=pos) {
+            mark.seqs.push(s.rec.seq);
+            mark.bytes += s.rec.payload.len() as i64;
+            keys.push((s.rec.source, s.rec.seq));
+        }
+        mark.source = keys[0].0.clone();
+        self.inflight_count -= keys.len();
+        for k in &keys {
+            self.attempts.remove(k);
+        }
+        let token = self.next_token;
+        self.next_token += 1;
+        self.awaiting.push_back((token, keys));
+        let _ = self.marks_tx.send(Mark::Forwarded(mark, token)).await;
+    }
+
+    async fn on_refused(&mut self, source: &str, seq: i64, reason: String) {
+        let Some(q) = self.inflight.get_mut(source) else { return };
+        let Some(pos) = q.iter().position(|s| s.rec.seq == seq) else { return };
+        let Some(sent) = q.remove(pos) else { return };
+        self.inflight_count -= 1;
+        let key = (sent.rec.source.clone(), seq);
+        let entry = self.attempts.entry(key.clone()).or_insert((0, String::new()));
+        entry.0 += 1;
+        entry.1 = reason.clone();
+        let n = entry.0;
+        if n >= self.shared.settings.max_attempts {
+            warn!(source, seq, attempts = n, %reason, "relay: holding a record downstream keeps refusing");
+            self.hold(key, reason);
+        } else {
+            let delay = (self.shared.settings.retry_initial * 2u32.pow(n.min(16) - 1))
+                .min(self.shared.settings.retry_max);
+            debug!(source, seq, attempt = n, %reason, "relay: downstream refused a record; will retry");
+            self.retry.push_back((Instant::now() + delay, sent.rec));
+            self.retry.make_contiguous().sort_by_key(|(t, _)| *t);
+        }
+    }
+
+    fn hold(&mut self, key: Key, reason: String) {
+        self.attempts.remove(&key);
+        let token = self.next_token;
+        self.next_token += 1;
+        self.awaiting.push_back((token, vec![key.clone()]));
+        let mark = Mark::Held(HeldMark { source: key.0, seq: key.1, reason }, token);
+        if let Err(mpsc::error::TrySendError::Full(m)) = self.marks_tx.try_send(mark) {
+            let tx = self.marks_tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(m).await;
+            });
+        }
+    }
+
+    /// The ack timeout fired: if downstream complained about a line it could not attribute,
+    /// the oldest unacknowledged record is the likely culprit and is charged an attempt.
+    fn charge_stuck(&mut self) {
+        let Some(reason) = self.unattributed.take() else { return };
+        let oldest = self.inflight.values().filter_map(|q| q.front()).min_by_key(|s| s.order);
+        if let Some(s) = oldest {
+            let key = (s.rec.source.clone(), s.rec.seq);
+            let e = self.attempts.entry(key).or_insert((0, String::new()));
+            e.0 += 1;
+            e.1 = format!("downstream did not acknowledge it (it reported {reason})");
+        }
+    }
+
+    fn on_committed(&mut self) {
+        let committed = *self.committed_rx.borrow_and_update();
+        while self.awaiting.front().is_some_and(|(t, _)| *t <= committed) {
+            if let Some((_, keys)) = self.awaiting.pop_front() {
+                for k in keys {
+                    self.claimed.remove(&k);
+                }
+            }
+        }
+    }
+
+    fn on_control(&mut self, c: FwdControl) {
+        match c {
+            FwdControl::Rescan(sources) => {
+                let floors: Vec<(Arc<str>, i64)> = {
+                    let map = self.shared.sources.read();
+                    sources
+                        .into_iter()
+                        .map(|s| (s.clone(), map.get(&s).map_or(0, |x| x.queued_from)))
+                        .collect()
+                };
+                for (s, from) in floors {
+                    match self.scan.iter_mut().find(|(x, _)| *x == s) {
+                        Some(entry) => entry.1 = entry.1.min(from),
+                        None => self.scan.push_back((s, from)),
+                    }
+                }
+            }
+            FwdControl::Reconcile { cause, request } => self.pending_reconcile.push((cause, request)),
+        }
+    }
+}
+
+async fn sleep_until_opt(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn tick_opt(t: &mut Option<tokio::time::Interval>) {
+    match t {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}

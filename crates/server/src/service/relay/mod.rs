@@ -1,0 +1,403 @@
+//! The relay: devices send records; this node stores them, keeps those its rules match and
+//! forwards the rest to `downstream`, with acknowledgements at every hop, so that a record a
+//! sender was told is accepted is never lost and never stored twice, across crashes.
+//!
+//! The parts, one file each:
+//! - [`session`]: one connection (a device, or an upstream relay): decode, validate, apply the
+//!   keep rules, hand the record to the ingest task; also answers reconcile questions.
+//! - [`ingest`]: the one task that writes the relay tables. It takes everything waiting (new
+//!   records from every connection, downstream's acks) and commits it in **one transaction**
+//!   (group commit), then acknowledges the records to their connections (cumulative acks) and
+//!   hands the new forwardable ones to the forwarder. It also runs operator requests and keeps
+//!   the live status.
+//! - [`forwarder`]: streams records downstream with a window in flight, marks them forwarded
+//!   when acknowledged, reconnects with backoff and resumes from the database.
+//! - [`reconcile`]: compares what this node marked forwarded with what downstream holds.
+//! - [`filter`]: the keep rules. [`quota`]: the disk quota (backpressure).
+//!
+//! Backpressure is end to end: the channel into the ingest task is bounded, a connection whose
+//! record does not fit waits (and so stops reading its socket), and the ingest task stops taking
+//! records while the quota is reached.
+
+pub mod filter;
+pub mod forwarder;
+pub mod ingest;
+pub mod quota;
+pub mod reconcile;
+pub mod session;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+use sockhub_store::{RelaySource, Store, StoreError};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::RelayConfig;
+use crate::metrics::ServiceMetrics;
+use crate::net::outbox::Outbox;
+use crate::session::{Peer, Service};
+
+pub use filter::KeepRules;
+pub use session::RelaySession;
+
+/// The relay's settings, resolved from `[relay]`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub downstream: Option<String>,
+    pub max_payload_bytes: usize,
+    pub ingest_queue: usize,
+    pub max_batch: usize,
+    pub window: usize,
+    pub max_attempts: u32,
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+    pub ack_timeout: Duration,
+    pub reconcile_interval: Option<Duration>,
+    pub resend_missing: bool,
+    pub quota: quota::Quota,
+    pub control_poll: Duration,
+    pub write_timeout: Duration,
+}
+
+impl Settings {
+    pub fn from_config(c: &RelayConfig, write_timeout: Duration) -> Settings {
+        Settings {
+            downstream: c.downstream.clone(),
+            max_payload_bytes: c.max_payload_bytes,
+            ingest_queue: c.ingest_queue.max(1),
+            max_batch: c.max_batch.max(1),
+            window: c.window.max(1),
+            max_attempts: c.max_attempts.max(1),
+            retry_initial: Duration::from_millis(c.retry_initial_ms.max(1)),
+            retry_max: Duration::from_millis(c.retry_max_ms.max(c.retry_initial_ms).max(1)),
+            ack_timeout: Duration::from_secs(c.ack_timeout_secs.max(1)),
+            reconcile_interval: (c.reconcile_interval_secs > 0)
+                .then(|| Duration::from_secs(c.reconcile_interval_secs)),
+            resend_missing: c.resend_missing,
+            quota: quota::Quota { bytes: c.quota_bytes, records: c.quota_records },
+            control_poll: Duration::from_millis(c.control_poll_ms.max(10)),
+            write_timeout,
+        }
+    }
+}
+
+/// A record on its way from a connection to the ingest task.
+pub(crate) struct Incoming {
+    pub rec: sockhub_store::RelayRecord,
+    /// Where its acknowledgement goes.
+    pub conn: Outbox,
+    /// Text mode: one ack line per record (JSON mode acks are cumulative).
+    pub text: bool,
+}
+
+/// A committed record the forwarder should send.
+#[derive(Debug, Clone)]
+pub(crate) struct FwdRecord {
+    pub source: Arc<str>,
+    pub seq: i64,
+    pub at_ms: i64,
+    pub payload: Arc<str>,
+}
+
+/// New forwardable records, handed from the ingest task to the forwarder without a database
+/// read. Bounded: when the forwarder falls behind, the ingest task stops filling it and says
+/// so (`overflowed`), and the forwarder reads what it missed from the database instead.
+pub(crate) struct Inbox {
+    pub state: Mutex<InboxState>,
+    pub notify: Notify,
+    pub capacity: usize,
+}
+
+pub(crate) struct InboxState {
+    pub recs: std::collections::VecDeque<FwdRecord>,
+    /// Whether the ingest task may push (false until the forwarder is ready, and after an
+    /// overflow until the forwarder has rescanned).
+    pub accepting: bool,
+    pub overflowed: bool,
+}
+
+impl Inbox {
+    fn new(capacity: usize) -> Inbox {
+        Inbox {
+            state: Mutex::new(InboxState { recs: Default::default(), accepting: false, overflowed: false }),
+            notify: Notify::new(),
+            capacity,
+        }
+    }
+}
+
+/// What the forwarder tells the ingest task to commit; `token` lets it learn when it is.
+pub(crate) enum Mark {
+    Forwarded(sockhub_store::ForwardedMark, u64),
+    Held(sockhub_store::HeldMark, u64),
+}
+
+/// Requests to the ingest task that are not records.
+pub(crate) enum Control {
+    MarkMissing {
+        source: Arc<str>,
+        seqs: Vec<i64>,
+        reason: String,
+        reply: oneshot::Sender<Result<i64, StoreError>>,
+    },
+    Resend {
+        selector: sockhub_store::ResendSelector,
+        by: String,
+        reply: oneshot::Sender<Result<serde_json::Value, String>>,
+    },
+}
+
+/// Requests to the forwarder.
+pub(crate) enum FwdControl {
+    /// Rescan these sources in the database (records were queued again).
+    Rescan(Vec<Arc<str>>),
+    /// Reconcile now; settle the operator request `request` (if any) with the result.
+    Reconcile { cause: &'static str, request: Option<i64> },
+}
+
+/// The downstream link, as shown by `relay status`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct LinkStatus {
+    /// `sink`, `connecting`, `connected`, `down`.
+    pub state: String,
+    pub downstream: Option<String>,
+    /// Unix ms of the last change of state.
+    pub since_ms: i64,
+    pub last_error: Option<String>,
+    pub reconnects: u64,
+    pub in_flight: u64,
+}
+
+/// Live state shared by the relay's tasks, cheap to read (metrics, status).
+pub(crate) struct Shared {
+    pub store: Store,
+    pub settings: Settings,
+    pub rules: KeepRules,
+    pub sink: bool,
+    /// Per source counters, as committed.
+    pub sources: RwLock<HashMap<Arc<str>, RelaySource>>,
+    pub link: Mutex<LinkStatus>,
+    /// Oldest unacknowledged record's receive time (unix ms), per source with any.
+    pub oldest: Mutex<HashMap<Arc<str>, i64>>,
+    pub backpressure: AtomicBool,
+    pub last_reconcile: Mutex<Option<serde_json::Value>>,
+    pub committed_batches: AtomicU64,
+    pub inbox: Inbox,
+    pub shutdown: CancellationToken,
+    pub node: Mutex<String>,
+}
+
+/// The relay service.
+pub struct RelayService {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) ingest_tx: mpsc::Sender<Incoming>,
+    pub(crate) control_tx: mpsc::Sender<Control>,
+    pub(crate) fwd_tx: Option<mpsc::Sender<FwdControl>>,
+    metrics: Arc<ServiceMetrics>,
+}
+
+/// A snapshot of the relay's state, for `relay status` and metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct RelayStatus {
+    pub node: String,
+    /// `forwarder` or `sink`.
+    pub role: &'static str,
+    pub link: LinkStatus,
+    /// Age of the oldest record not yet acknowledged by downstream, ms.
+    pub lag_ms: i64,
+    /// Devices are not being acknowledged because the quota is reached.
+    pub backpressure: bool,
+    pub pending_records: i64,
+    pub pending_bytes: i64,
+    pub quota: quota::Quota,
+    pub last_reconcile: Option<serde_json::Value>,
+    pub sources: Vec<RelaySource>,
+    pub updated_ms: i64,
+}
+
+impl RelayService {
+    /// Start the relay: load the counters, start the ingest task (and the forwarder when
+    /// `downstream` is set) on `tracker`.
+    pub async fn start(
+        config: &RelayConfig,
+        store: Store,
+        write_timeout: Duration,
+        shutdown: CancellationToken,
+        tracker: &TaskTracker,
+    ) -> Result<Arc<RelayService>, StoreError> {
+        let settings = Settings::from_config(config, write_timeout);
+        let rules = KeepRules::compile(&config.keep).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let sink = settings.downstream.is_none();
+        if sink && !rules.is_empty() {
+            tracing::warn!(
+                "relay: keep rules have no effect on a sink (no downstream): every record is stored as received"
+            );
+        }
+        let sources = store
+            .relay_sources()
+            .await?
+            .into_iter()
+            .map(|s| (Arc::<str>::from(s.source.as_str()), s))
+            .collect();
+        let window = settings.window;
+        let shared = Arc::new(Shared {
+            store,
+            rules,
+            sink,
+            sources: RwLock::new(sources),
+            link: Mutex::new(LinkStatus {
+                state: if sink { "sink".into() } else { "connecting".into() },
+                downstream: settings.downstream.clone(),
+                since_ms: now_ms(),
+                ..Default::default()
+            }),
+            oldest: Mutex::new(HashMap::new()),
+            backpressure: AtomicBool::new(false),
+            last_reconcile: Mutex::new(None),
+            committed_batches: AtomicU64::new(0),
+            inbox: Inbox::new(window.max(1024) * 2),
+            shutdown: shutdown.clone(),
+            node: Mutex::new(String::from("relay")),
+            settings,
+        });
+        let (ingest_tx, ingest_rx) = mpsc::channel(shared.settings.ingest_queue);
+        let (control_tx, control_rx) = mpsc::channel(16);
+        let (marks_tx, marks_rx) = mpsc::channel(1024);
+        let (committed_tx, committed_rx) = tokio::sync::watch::channel(0u64);
+        let (fwd_tx, fwd_rx) = if sink {
+            (None, None)
+        } else {
+            let (tx, rx) = mpsc::channel(64);
+            (Some(tx), Some(rx))
+        };
+        let task = ingest::Ingest::new(
+            Arc::clone(&shared),
+            ingest_rx,
+            control_rx,
+            marks_rx,
+            committed_tx,
+            fwd_tx.clone(),
+        );
+        tracker.spawn(task.run());
+        if let Some(rx) = fwd_rx {
+            let fwd = forwarder::Forwarder::new(
+                Arc::clone(&shared),
+                marks_tx,
+                committed_rx,
+                rx,
+                control_tx.clone(),
+            );
+            tracker.spawn(fwd.run());
+        }
+        Ok(Arc::new(RelayService { shared, ingest_tx, control_tx, fwd_tx, metrics: Arc::default() }))
+    }
+
+    /// Name this node in its status row (its relay address).
+    pub fn set_node_name(&self, addr: SocketAddr) {
+        *self.shared.node.lock() = format!("relay@{addr}");
+    }
+
+    /// Whether this node forwards (has a downstream).
+    pub fn is_sink(&self) -> bool {
+        self.shared.sink
+    }
+
+    /// The live state: counters per source (as committed), link, lag, quota, last reconcile.
+    pub fn status(&self) -> RelayStatus {
+        status_of(&self.shared)
+    }
+
+    /// Queue records again (held, missing or kept) for forwarding, on behalf of `by`; the
+    /// resend is recorded. The web review screen calls this; `sockhub relay resend` reaches it
+    /// through the database.
+    pub async fn resend(
+        &self,
+        selector: sockhub_store::ResendSelector,
+        by: &str,
+    ) -> Result<serde_json::Value, String> {
+        let (reply, rx) = oneshot::channel();
+        self.control_tx
+            .send(Control::Resend { selector, by: by.to_owned(), reply })
+            .await
+            .map_err(|_| "the relay is shutting down".to_string())?;
+        rx.await.map_err(|_| "the relay is shutting down".to_string())?
+    }
+
+    /// Records on this node (the review screen's list): by state, source, time, seqs.
+    pub async fn records(
+        &self,
+        filter: &sockhub_store::RelayFilter,
+    ) -> Result<Vec<sockhub_store::RelayRow>, StoreError> {
+        self.shared.store.relay_list(filter).await
+    }
+
+    /// Ask the forwarder to reconcile now (the result lands in the status and the database).
+    pub async fn reconcile_now(&self) -> Result<(), String> {
+        let tx = self.fwd_tx.as_ref().ok_or("this node has no downstream to reconcile with")?;
+        tx.send(FwdControl::Reconcile { cause: "manual", request: None })
+            .await
+            .map_err(|_| "the relay is shutting down".to_string())
+    }
+}
+
+pub(crate) fn status_of(shared: &Shared) -> RelayStatus {
+    let sources: Vec<RelaySource> = {
+        let map = shared.sources.read();
+        let mut v: Vec<RelaySource> = map.values().cloned().collect();
+        v.sort_by(|a, b| a.source.cmp(&b.source));
+        v
+    };
+    let now = now_ms();
+    let lag_ms = shared.oldest.lock().values().min().map_or(0, |t| (now - t).max(0));
+    let pending_records = sources.iter().map(|s| s.queued + s.held + s.missing).sum();
+    let pending_bytes = sources.iter().map(|s| s.pending_bytes).sum();
+    RelayStatus {
+        node: shared.node.lock().clone(),
+        role: if shared.sink { "sink" } else { "forwarder" },
+        link: shared.link.lock().clone(),
+        lag_ms,
+        backpressure: shared.backpressure.load(Ordering::Relaxed),
+        pending_records,
+        pending_bytes,
+        quota: shared.settings.quota,
+        last_reconcile: shared.last_reconcile.lock().clone(),
+        sources,
+        updated_ms: now,
+    }
+}
+
+impl Service for RelayService {
+    type Session = RelaySession;
+
+    fn name(&self) -> &'static str {
+        "relay"
+    }
+
+    fn greeting(&self) -> String {
+        "* Welcome to sockhub relay. Send records as name&&message lines (or JSON); each is acknowledged once stored.\n"
+            .to_owned()
+    }
+
+    fn open(self: &Arc<Self>, peer: Peer, outbox: Outbox) -> RelaySession {
+        RelaySession::new(Arc::clone(self), peer, outbox)
+    }
+
+    fn metrics(&self) -> &Arc<ServiceMetrics> {
+        &self.metrics
+    }
+}
+
+/// The current time in unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

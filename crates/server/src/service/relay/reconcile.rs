@@ -1,0 +1,371 @@
+//! Reconcile: does downstream hold every record this node marked forwarded?
+//!
+//! **What is compared.** Per source, the set `F` of seqs this node has in state `forwarded`
+//! (downstream acknowledged them) against the set `R` of seqs downstream has stored (any
+//! state). Every record `F` holds must be in `R` with the same content. Kept records are never
+//! in `F`: they were deliberately not forwarded, so their seqs are expected holes downstream,
+//! not gaps. Held and queued records are not in `F` either.
+//!
+//! **How.** Both sides can sum over a range of seqs: `COUNT(*)` and `SUM(digest)`, where the
+//! digest is a 32-bit hash of a record's seq, time and payload. Starting with one range covering
+//! the source, ranges whose figures differ are split in 16 and asked again; a range with at most
+//! [`LEAF`] records on both sides is listed `(seq, digest)` by `(seq, digest)` and compared
+//! exactly. Equal figures over the whole source cost one query on each side; each difference
+//! costs a few round trips more. The result per source:
+//! - **missing**: in `F`, not in `R` (lost downstream, or deleted there). They are marked
+//!   `missing` and, with `resend_missing`, queued again at once (the resend is recorded, by
+//!   `reconcile`); otherwise they wait for an operator.
+//! - **extra**: in `R`, not in `F`: records downstream has that this node did not mark forwarded
+//!   (an acknowledgement lost in a crash: still queued here and about to be re-sent; or records
+//!   that reached downstream another way). Reported, nothing to repair.
+//! - **mismatched**: in both, with different digests (downstream holds other content under that
+//!   seq). Reported at WARN; a re-send cannot fix it because downstream keeps the first copy.
+//!
+//! It runs on the forwarding connection, only while nothing is in flight (the forwarder stops
+//! sending and waits for every acknowledgement first), so `F` and `R` are not moving. Downstream's
+//! stored range and gap count are fetched for the report too.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sockhub_proto::relay::{RelayEvent, RelayRequest};
+use sockhub_store::{ReconcileRow, RelayState, ResendSelector};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+use super::forwarder::Link;
+use super::{Control, Shared, now_ms};
+
+/// A range with at most this many records on both sides is compared record by record.
+pub const LEAF: i64 = 256;
+/// A range that differs is split into this many.
+const FANOUT: i64 = 16;
+/// Most ranges asked in one `digests` request.
+const RANGES_PER_REQUEST: usize = 16;
+/// How long one question may take to answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What a reconcile found.
+pub(crate) struct Report {
+    pub started_ms: i64,
+    pub outcome: &'static str,
+    pub sources: i64,
+    pub missing: i64,
+    pub extra: i64,
+    pub mismatched: i64,
+    pub detail: Vec<serde_json::Value>,
+    /// Sources whose missing records were queued again.
+    pub requeued: Vec<Arc<str>>,
+}
+
+#[derive(Default)]
+struct Diff {
+    missing: Vec<i64>,
+    extra: Vec<i64>,
+    mismatched: Vec<i64>,
+}
+
+pub(crate) async fn run(
+    shared: &Arc<Shared>,
+    link: &mut Link,
+    ingest: &mpsc::Sender<Control>,
+    cause: &'static str,
+) -> Result<Report, String> {
+    let started = Instant::now();
+    let started_ms = now_ms();
+    let sources: Vec<(Arc<str>, i64, i64, i64)> = {
+        let map = shared.sources.read();
+        let mut v: Vec<_> = map
+            .iter()
+            .filter(|(_, s)| s.forwarded > 0 || s.missing > 0)
+            .map(|(k, s)| (k.clone(), s.last_seq, s.forwarded, s.kept))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let mut report = Report {
+        started_ms,
+        outcome: "ok",
+        sources: sources.len() as i64,
+        missing: 0,
+        extra: 0,
+        mismatched: 0,
+        detail: Vec::new(),
+        requeued: Vec::new(),
+    };
+    for (source, last, forwarded, kept) in sources {
+        let diff = compare(shared, link, &source, last).await?;
+        let summary =
+            match link.request(&RelayRequest::Summary { source: source.to_string() }, REQUEST_TIMEOUT).await?
+            {
+                RelayEvent::Summary { count, first, last, gaps_total, .. } => {
+                    json!({"count": count, "first": first, "last": last, "gaps": gaps_total})
+                }
+                other => return Err(format!("unexpected reply to summary: {other:?}")),
+            };
+        let mut extra_kinds = serde_json::Map::new();
+        if !diff.extra.is_empty() {
+            let states = shared.store.relay_states(&source, &diff.extra).await.map_err(|e| e.to_string())?;
+            let unknown = diff.extra.len() as i64 - states.len() as i64;
+            for (_, st) in states {
+                let key = match st {
+                    RelayState::Queued => "awaiting_ack",
+                    other => other.as_str(),
+                };
+                *extra_kinds.entry(key).or_insert(json!(0)) =
+                    json!(extra_kinds.get(key).and_then(|v| v.as_i64()).unwrap_or(0) + 1);
+            }
+            if unknown > 0 {
+                extra_kinds.insert("not_from_here".into(), json!(unknown));
+            }
+        }
+        if !diff.mismatched.is_empty() {
+            warn!(%source, seqs = ?&diff.mismatched[..diff.mismatched.len().min(10)], "relay reconcile: downstream holds different content under these seqs");
+        }
+        let mut requeued = 0i64;
+        if !diff.missing.is_empty() {
+            let reason = format!("reconcile ({cause}) found it missing downstream");
+            let (reply, rx) = oneshot::channel();
+            ingest
+                .send(Control::MarkMissing {
+                    source: source.clone(),
+                    seqs: diff.missing.clone(),
+                    reason,
+                    reply,
+                })
+                .await
+                .map_err(|_| "shutting down")?;
+            let marked = rx.await.map_err(|_| "shutting down")?.map_err(|e| e.to_string())?;
+            warn!(%source, missing = marked, "relay reconcile: records acknowledged by downstream are not there any more");
+            if shared.settings.resend_missing && marked > 0 {
+                let lo = *diff.missing.iter().min().unwrap_or(&0);
+                let hi = *diff.missing.iter().max().unwrap_or(&0);
+                let (reply, rx) = oneshot::channel();
+                let selector = ResendSelector {
+                    state: RelayState::Missing,
+                    source: Some(source.to_string()),
+                    seqs: Some((lo, hi)),
+                };
+                ingest
+                    .send(Control::Resend { selector, by: "reconcile".into(), reply })
+                    .await
+                    .map_err(|_| "shutting down")?;
+                let result = rx.await.map_err(|_| "shutting down")??;
+                requeued = result["queued"].as_i64().unwrap_or(0);
+                report.requeued.push(source.clone());
+            }
+        }
+        report.missing += diff.missing.len() as i64;
+        report.extra += diff.extra.len() as i64;
+        report.mismatched += diff.mismatched.len() as i64;
+        report.detail.push(json!({
+            "source": &*source,
+            "forwarded": forwarded,
+            "kept_not_forwarded": kept,
+            "downstream": summary,
+            "missing": diff.missing.len(),
+            "missing_seqs": &diff.missing[..diff.missing.len().min(100)],
+            "requeued": requeued,
+            "extra": diff.extra.len(),
+            "extra_kinds": extra_kinds,
+            "mismatched": diff.mismatched.len(),
+            "mismatched_seqs": &diff.mismatched[..diff.mismatched.len().min(100)],
+        }));
+    }
+    report.outcome = if report.mismatched > 0 {
+        "diverged"
+    } else if report.missing > 0 {
+        if shared.settings.resend_missing { "repaired" } else { "missing" }
+    } else {
+        "ok"
+    };
+    info!(
+        cause,
+        outcome = report.outcome,
+        sources = report.sources,
+        missing = report.missing,
+        extra = report.extra,
+        mismatched = report.mismatched,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "relay: reconcile finished"
+    );
+    Ok(report)
+}
+
+/// Bisects `0..=last` of one source until every difference is pinned to seqs.
+async fn compare(shared: &Shared, link: &mut Link, source: &Arc<str>, last: i64) -> Result<Diff, String> {
+    let mut diff = Diff::default();
+    let mut todo: VecDeque<(i64, i64)> = VecDeque::from([(0, last.max(0))]);
+    while !todo.is_empty() {
+        let ranges: Vec<(i64, i64)> = todo.drain(..todo.len().min(RANGES_PER_REQUEST)).collect();
+        let theirs = match link
+            .request(
+                &RelayRequest::Digests { source: source.to_string(), ranges: ranges.clone() },
+                REQUEST_TIMEOUT,
+            )
+            .await?
+        {
+            RelayEvent::Digests { ranges: r, .. } if r.len() == ranges.len() => r,
+            other => return Err(format!("unexpected reply to digests: {other:?}")),
+        };
+        let ours = shared.store.relay_digests(source, &ranges, true).await.map_err(|e| e.to_string())?;
+        for (o, t) in ours.iter().zip(&theirs) {
+            if o.count == t.count && o.sum == t.sum {
+                continue;
+            }
+            if o.count.max(t.count) <= LEAF || o.hi - o.lo < FANOUT {
+                leaf(shared, link, source, o.lo, o.hi, &mut diff).await?;
+            } else {
+                todo.extend(split(o.lo, o.hi));
+            }
+        }
+    }
+    Ok(diff)
+}
+
+async fn leaf(
+    shared: &Shared,
+    link: &mut Link,
+    source: &str,
+    lo: i64,
+    hi: i64,
+    diff: &mut Diff,
+) -> Result<(), String> {
+    let theirs = match link
+        .request(&RelayRequest::Listing { source: source.to_owned(), lo, hi }, REQUEST_TIMEOUT)
+        .await?
+    {
+        RelayEvent::Listing { items, .. } => items,
+        other => return Err(format!("unexpected reply to listing: {other:?}")),
+    };
+    let ours = shared.store.relay_listing(source, lo, hi, true).await.map_err(|e| e.to_string())?;
+    let (mut i, mut j) = (0, 0);
+    while i < ours.len() || j < theirs.len() {
+        match (ours.get(i), theirs.get(j)) {
+            (Some(o), Some(t)) if o.0 == t.0 => {
+                if o.1 != t.1 {
+                    diff.mismatched.push(o.0);
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(o), Some(t)) if o.0 < t.0 => {
+                diff.missing.push(o.0);
+                i += 1;
+            }
+            (Some(_), Some(t)) => {
+                diff.extra.push(t.0);
+                j += 1;
+            }
+            (Some(o), None) => {
+                diff.missing.push(o.0);
+                i += 1;
+            }
+            (None, Some(t)) => {
+                diff.extra.push(t.0);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    Ok(())
+}
+
+/// `lo..=hi` in [`FANOUT`] nearly equal parts.
+fn split(lo: i64, hi: i64) -> Vec<(i64, i64)> {
+    let span = hi as i128 - lo as i128 + 1;
+    let step = (span + FANOUT as i128 - 1) / FANOUT as i128;
+    let mut out = Vec::new();
+    let mut a = lo as i128;
+    while a <= hi as i128 {
+        let b = (a + step - 1).min(hi as i128);
+        out.push((a as i64, b as i64));
+        a = b + 1;
+    }
+    out
+}
+
+/// Saves the result (the reconcile table, the live status, the operator request if any).
+pub(crate) async fn record(
+    shared: &Shared,
+    cause: &'static str,
+    request: Option<i64>,
+    result: &Result<Report, String>,
+) {
+    let finished = now_ms();
+    let (row, value) = match result {
+        Ok(r) => {
+            let value = json!({
+                "cause": cause,
+                "outcome": r.outcome,
+                "started_ms": r.started_ms,
+                "finished_ms": finished,
+                "sources": r.sources,
+                "missing": r.missing,
+                "extra": r.extra,
+                "mismatched": r.mismatched,
+                "detail": r.detail,
+            });
+            let row = ReconcileRow {
+                id: 0,
+                cause: cause.into(),
+                started_ms: r.started_ms,
+                finished_ms: finished,
+                outcome: r.outcome.into(),
+                sources: r.sources,
+                missing: r.missing,
+                extra: r.extra,
+                mismatched: r.mismatched,
+                detail: serde_json::Value::from(r.detail.clone()).to_string(),
+            };
+            (row, value)
+        }
+        Err(e) => {
+            warn!(cause, error = %e, "relay: reconcile failed");
+            let value = json!({"cause": cause, "outcome": "failed", "error": e, "finished_ms": finished});
+            let row = ReconcileRow {
+                id: 0,
+                cause: cause.into(),
+                started_ms: finished,
+                finished_ms: finished,
+                outcome: "failed".into(),
+                sources: 0,
+                missing: 0,
+                extra: 0,
+                mismatched: 0,
+                detail: json!({"error": e}).to_string(),
+            };
+            (row, value)
+        }
+    };
+    if let Err(e) = shared.store.relay_reconcile_add(&row).await {
+        warn!(error = %e, "relay: cannot save the reconcile result");
+    }
+    *shared.last_reconcile.lock() = Some(value.clone());
+    if let Some(id) = request {
+        let status = if result.is_ok() { "done" } else { "failed" };
+        let _ = shared.store.relay_request_finish(id, status, &value.to_string()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split;
+
+    #[test]
+    fn split_covers_the_range_exactly() {
+        let parts = split(0, 99);
+        assert_eq!(parts.len(), 15);
+        assert_eq!(parts[0], (0, 6));
+        assert_eq!(parts.last().unwrap().1, 99);
+        for w in parts.windows(2) {
+            assert_eq!(w[0].1 + 1, w[1].0);
+        }
+        let parts = split(0, i64::MAX);
+        assert_eq!(parts.len(), 16);
+        assert_eq!(parts.last().unwrap().1, i64::MAX);
+        assert_eq!(split(5, 5), vec![(5, 5)]);
+    }
+}

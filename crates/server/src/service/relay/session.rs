@@ -1,0 +1,222 @@
+//! One relay connection: a device, or an upstream relay forwarding to us.
+//!
+//! A record is checked here (source name, payload size, seq), given its state by the keep rules
+//! (kept, or queued for forwarding; every record is `received` on a sink) and handed to the
+//! ingest task over the bounded channel. The session does not wait for the commit: the ingest
+//! task sends the acknowledgement to this connection's outbox once the record is durable. If
+//! the channel is full the session waits — and so does the reading of this socket, which is how
+//! backpressure reaches the sender. Errors are sent at once and name the record.
+//!
+//! The reconcile questions an upstream node asks (`digests`, `listing`, `summary`) and
+//! `last_seq` are answered from the database.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use sockhub_proto::ErrorCode;
+use sockhub_proto::error::ErrorEvent;
+use sockhub_proto::relay::{self, RangeSum, RecordMsg, RelayEvent, RelayRequest};
+use sockhub_store::{RelayRecord, RelayState};
+use tracing::warn;
+
+use super::{Incoming, RelayService, now_ms};
+use crate::net::outbox::Outbox;
+use crate::session::{Ending, Flow, Peer, Session};
+
+/// Most ranges in one `digests` request, and most seqs one `listing` may cover.
+const MAX_DIGEST_RANGES: usize = 64;
+const MAX_LISTING_SPAN: i64 = 65_536;
+/// Most gaps a `summary` lists.
+const SUMMARY_GAPS: u32 = 100;
+
+/// A relay session.
+pub struct RelaySession {
+    service: Arc<RelayService>,
+    outbox: Outbox,
+    /// Set when a line was parsed as text (`name&&message`): text-mode connections get one ack
+    /// line per record.
+    text: AtomicBool,
+    /// The last source seen, reused so a stream from one device allocates its name once.
+    last_source: Option<Arc<str>>,
+}
+
+impl RelaySession {
+    pub(crate) fn new(service: Arc<RelayService>, _peer: Peer, outbox: Outbox) -> Self {
+        RelaySession { service, outbox, text: AtomicBool::new(false), last_source: None }
+    }
+
+    fn error(
+        &self,
+        code: ErrorCode,
+        message: impl Into<String>,
+        source: Option<&str>,
+        seq: Option<i64>,
+    ) -> Flow {
+        self.service.metrics().errors.inc();
+        self.outbox.send(RelayEvent::Error {
+            code,
+            message: message.into(),
+            source: source.map(str::to_owned),
+            seq,
+        });
+        Flow::Continue
+    }
+
+    async fn record(&mut self, m: RecordMsg) -> Flow {
+        if let Err(problem) = relay::validate_source(&m.source) {
+            return self.error(ErrorCode::InvalidSource, problem, Some(&m.source), m.seq);
+        }
+        let max = self.service.shared.settings.max_payload_bytes;
+        if m.payload.len() > max {
+            return self.error(
+                ErrorCode::PayloadTooLarge,
+                format!("payload is {} bytes; this node accepts at most {max}", m.payload.len()),
+                Some(&m.source),
+                m.seq,
+            );
+        }
+        if m.seq.is_some_and(|s| s < 0) {
+            return self.error(ErrorCode::BadRequest, "seq must be 0 or more", Some(&m.source), m.seq);
+        }
+        let source = match &self.last_source {
+            Some(s) if **s == *m.source => Arc::clone(s),
+            _ => {
+                let s: Arc<str> = m.source.into();
+                self.last_source = Some(Arc::clone(&s));
+                s
+            }
+        };
+        let shared = &self.service.shared;
+        let (state, rule) = if shared.sink {
+            (RelayState::Received, None)
+        } else {
+            match shared.rules.matching(&source, &m.payload) {
+                Some(rule) => (RelayState::Kept, Some(Arc::clone(rule))),
+                None => (RelayState::Queued, None),
+            }
+        };
+        let rec = RelayRecord {
+            source,
+            seq: m.seq,
+            at_ms: m.at_ms.unwrap_or_else(now_ms),
+            payload: m.payload.into(),
+            state,
+            rule,
+            maybe_dup: false,
+        };
+        let incoming = Incoming { rec, conn: self.outbox.clone(), text: self.text.load(Ordering::Relaxed) };
+        // Wait for room (backpressure), but not past a shutdown or the end of the connection.
+        tokio::select! {
+            sent = self.service.ingest_tx.send(incoming) => {
+                if sent.is_err() {
+                    return Flow::Close("server shutting down".into());
+                }
+                Flow::Continue
+            }
+            _ = shared.shutdown.cancelled() => Flow::Close("server shutting down".into()),
+            _ = self.outbox.closing() => Flow::Continue,
+        }
+    }
+
+    async fn digests(&self, source: String, ranges: Vec<(i64, i64)>) -> Flow {
+        if ranges.len() > MAX_DIGEST_RANGES || ranges.iter().any(|(lo, hi)| lo > hi) {
+            return self.error(
+                ErrorCode::BadRequest,
+                format!("digests takes at most {MAX_DIGEST_RANGES} ranges [lo, hi] with lo <= hi"),
+                Some(&source),
+                None,
+            );
+        }
+        match self.service.shared.store.relay_digests(&source, &ranges, false).await {
+            Ok(d) => {
+                let ranges = d
+                    .into_iter()
+                    .map(|r| RangeSum { lo: r.lo, hi: r.hi, count: r.count, sum: r.sum })
+                    .collect();
+                self.outbox.send(RelayEvent::Digests { source, ranges });
+                Flow::Continue
+            }
+            Err(e) => self.db_error(&e),
+        }
+    }
+
+    async fn listing(&self, source: String, lo: i64, hi: i64) -> Flow {
+        if lo > hi || (hi as i128 - lo as i128) >= MAX_LISTING_SPAN as i128 {
+            return self.error(
+                ErrorCode::BadRequest,
+                format!("listing covers at most {MAX_LISTING_SPAN} seqs, lo <= hi"),
+                Some(&source),
+                None,
+            );
+        }
+        match self.service.shared.store.relay_listing(&source, lo, hi, false).await {
+            Ok(items) => {
+                self.outbox.send(RelayEvent::Listing { source, lo, hi, items });
+                Flow::Continue
+            }
+            Err(e) => self.db_error(&e),
+        }
+    }
+
+    async fn summary(&self, source: String) -> Flow {
+        match self.service.shared.store.relay_seq_summary(&source, SUMMARY_GAPS).await {
+            Ok(s) => {
+                self.outbox.send(RelayEvent::Summary {
+                    source,
+                    count: s.count,
+                    first: s.first,
+                    last: s.last,
+                    gaps: s.gaps,
+                    gaps_total: s.gaps_total,
+                });
+                Flow::Continue
+            }
+            Err(e) => self.db_error(&e),
+        }
+    }
+
+    fn db_error(&self, e: &sockhub_store::StoreError) -> Flow {
+        warn!(error = %e, "relay: database read failed");
+        let code = if e.is_retryable() { ErrorCode::Unavailable } else { ErrorCode::Internal };
+        self.error(code, "the database could not answer; try again", None, None)
+    }
+}
+
+use crate::session::Service as _;
+
+impl Session for RelaySession {
+    type Request = RelayRequest;
+
+    fn parse_text(&self, line: &str) -> Result<Option<RelayRequest>, ErrorEvent> {
+        self.text.store(true, Ordering::Relaxed);
+        relay::parse_text(line)
+    }
+
+    async fn handle(&mut self, request: RelayRequest) -> Flow {
+        match request {
+            RelayRequest::Record(m) => self.record(m).await,
+            RelayRequest::LastSeq { source } => {
+                let last = self.service.shared.sources.read().get(source.as_str()).map(|s| s.last_seq);
+                let seq = match last {
+                    Some(s) => s,
+                    None => match self.service.shared.store.relay_source(&source).await {
+                        Ok(s) => s.map_or(0, |s| s.last_seq),
+                        Err(e) => return self.db_error(&e),
+                    },
+                };
+                self.outbox.send(RelayEvent::LastSeq { source, seq });
+                Flow::Continue
+            }
+            RelayRequest::Digests { source, ranges } => self.digests(source, ranges).await,
+            RelayRequest::Listing { source, lo, hi } => self.listing(source, lo, hi).await,
+            RelayRequest::Summary { source } => self.summary(source).await,
+            RelayRequest::Help => {
+                self.outbox.send(RelayEvent::Help { formats: relay::help() });
+                Flow::Continue
+            }
+            RelayRequest::Quit => Flow::Close("goodbye".into()),
+        }
+    }
+
+    async fn close(self, _ending: &Ending) {}
+}

@@ -1,0 +1,283 @@
+//! The relay's storage on every backend: idempotent group commits, seq assignment, counters
+//! that add up through every state change, resends, reconcile digests and summaries.
+
+use std::sync::Arc;
+
+use sockhub_store::testing::{TestDb, backends};
+use sockhub_store::{
+    ForwardedMark, HeldMark, RelayBatch, RelayFilter, RelayRecord, RelayState, ResendSelector, Store, Stored,
+    record_digest,
+};
+
+use crate::common::init_tracing;
+
+fn rec(source: &str, seq: Option<i64>, payload: &str, state: RelayState) -> RelayRecord {
+    RelayRecord {
+        source: Arc::from(source),
+        seq,
+        at_ms: 1_700_000_000_000 + seq.unwrap_or(0),
+        payload: Arc::from(payload),
+        state,
+        rule: (state == RelayState::Kept).then(|| Arc::from("errors")),
+        maybe_dup: false,
+    }
+}
+
+async fn counters_add_up(store: &Store) {
+    for s in store.relay_sources().await.unwrap() {
+        assert!(s.adds_up(), "{s:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_resent_record_is_stored_once_and_counted_once() {
+    init_tracing();
+    for b in backends() {
+        let db = TestDb::create(&b).await;
+        let store = db.open().await;
+        let batch = RelayBatch {
+            records: vec![
+                rec("dev1", Some(1), "a", RelayState::Queued),
+                rec("dev1", Some(2), "b", RelayState::Kept),
+                rec("dev1", Some(2), "b again in the same batch", RelayState::Kept),
+                rec("dev2", Some(7), "한글 payload", RelayState::Queued),
+            ],
+            ..Default::default()
+        };
+        let out = store.relay_write(&batch, 1000).await.unwrap();
+        assert_eq!(out.stored, [Stored::New(1), Stored::New(2), Stored::Duplicate(2), Stored::New(7)]);
+
+        // Sent again after a lost ack: the caller may not know, so it says nothing (maybe_dup
+        // false): the insert's row count catches it and the write is redone with lookups.
+        let again =
+            RelayBatch { records: vec![rec("dev1", Some(1), "a", RelayState::Queued)], ..Default::default() };
+        let out = store.relay_write(&again, 2000).await.unwrap();
+        assert_eq!(out.stored, [Stored::Duplicate(1)], "{}", b.name());
+        let mut flagged = again.clone();
+        flagged.records[0].maybe_dup = true;
+        assert_eq!(store.relay_write(&flagged, 2000).await.unwrap().stored, [Stored::Duplicate(1)]);
+
+        let all = store.relay_list(&RelayFilter::default()).await.unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[2].payload, "한글 payload");
+        assert_eq!(all[2].digest, record_digest(7, 1_700_000_000_007, "한글 payload"));
+        let dev1 = store.relay_source("dev1").await.unwrap().unwrap();
+        assert_eq!((dev1.received, dev1.queued, dev1.kept, dev1.last_seq), (2, 1, 1, 2));
+        assert_eq!(dev1.pending_bytes, 1);
+        counters_add_up(&store).await;
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn seqs_are_assigned_after_the_highest_stored_one() {
+    init_tracing();
+    for b in backends() {
+        let db = TestDb::create(&b).await;
+        let store = db.open().await;
+        let batch = RelayBatch {
+            records: vec![
+                rec("lab-1", None, "first", RelayState::Queued),
+                rec("lab-1", Some(10), "explicit", RelayState::Queued),
+                rec("lab-1", None, "second", RelayState::Queued),
+            ],
+            ..Default::default()
+        };
+        let out = store.relay_write(&batch, 1).await.unwrap();
+        assert_eq!(out.stored, [Stored::New(11), Stored::New(10), Stored::New(12)], "{}", b.name());
+        let out = store
+            .relay_write(
+                &RelayBatch {
+                    records: vec![rec("lab-1", None, "third", RelayState::Queued)],
+                    ..Default::default()
+                },
+                2,
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.stored, [Stored::New(13)]);
+        let out = store
+            .relay_write(
+                &RelayBatch {
+                    records: vec![rec("new", None, "x", RelayState::Queued)],
+                    ..Default::default()
+                },
+                2,
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.stored, [Stored::New(1)]);
+        counters_add_up(&store).await;
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn states_move_and_counters_follow() {
+    init_tracing();
+    for b in backends() {
+        let db = TestDb::create(&b).await;
+        let store = db.open().await;
+        let records = (1..=20).map(|i| rec("d", Some(i), "xy", RelayState::Queued)).collect();
+        store.relay_write(&RelayBatch { records, ..Default::default() }, 1).await.unwrap();
+        assert_eq!(
+            store.relay_queued("d", 0, 5).await.unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
+
+        // Downstream acknowledged 1..=10 and 12, 14; refused 11.
+        let mut seqs: Vec<i64> = (1..=10).collect();
+        seqs.extend([12, 14]);
+        let marks = RelayBatch {
+            forwarded: vec![ForwardedMark { source: Arc::from("d"), seqs, bytes: 24 }],
+            held: vec![HeldMark { source: Arc::from("d"), seq: 11, reason: "too large".into() }],
+            ..Default::default()
+        };
+        let out = store.relay_write(&marks, 2).await.unwrap();
+        assert_eq!((out.forwarded, out.held), (12, 1));
+        let s = store.relay_source("d").await.unwrap().unwrap();
+        assert_eq!((s.forwarded, s.held, s.queued, s.pending_bytes), (12, 1, 7, 16), "{}", b.name());
+        assert!(s.adds_up());
+        assert_eq!(
+            store.relay_queued("d", 0, 100).await.unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [13, 15, 16, 17, 18, 19, 20]
+        );
+        let held = store
+            .relay_list(&RelayFilter { state: Some(RelayState::Held), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].reason.as_deref(), Some("too large"));
+
+        // Marking again what is no longer queued changes nothing and recounts.
+        let out = store.relay_write(&marks, 3).await.unwrap();
+        assert_eq!(out.forwarded, 0);
+        assert!(store.relay_source("d").await.unwrap().unwrap().adds_up());
+
+        // The floor moves to the first queued record.
+        assert_eq!(store.relay_advance_floor("d").await.unwrap().map(|f| f.0), Some(13));
+
+        // Reconcile finds 3 and 4 missing downstream.
+        assert_eq!(store.relay_mark_missing("d", &[3, 4, 99], "not downstream").await.unwrap(), 2);
+        let s = store.relay_source("d").await.unwrap().unwrap();
+        assert_eq!((s.forwarded, s.missing, s.pending_bytes, s.queued_from), (10, 2, 20, 3));
+        assert!(s.adds_up());
+
+        // An operator re-sends the held one and the missing ones.
+        let r = store
+            .relay_resend(&ResendSelector { state: RelayState::Held, source: None, seqs: None }, Some(7))
+            .await
+            .unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].count, r[0].min_seq), (1, 11));
+        let r = store
+            .relay_resend(
+                &ResendSelector { state: RelayState::Missing, source: Some("d".into()), seqs: Some((4, 4)) },
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r[0].count, 1);
+        let s = store.relay_source("d").await.unwrap().unwrap();
+        assert_eq!((s.held, s.missing, s.queued), (0, 1, 9));
+        assert!(s.adds_up(), "{s:?}");
+        let row =
+            &store.relay_list(&RelayFilter { seqs: Some((11, 11)), ..Default::default() }).await.unwrap()[0];
+        assert_eq!((row.state, row.resends), (RelayState::Queued, 1));
+        assert!(
+            store
+                .relay_resend(
+                    &ResendSelector { state: RelayState::Forwarded, source: None, seqs: None },
+                    None
+                )
+                .await
+                .is_err()
+        );
+
+        // Recount agrees with the incremental counters.
+        let before = store.relay_source("d").await.unwrap().unwrap();
+        store.relay_recount("d").await.unwrap();
+        assert_eq!(store.relay_source("d").await.unwrap().unwrap(), before);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn digests_and_summaries_for_reconcile() {
+    init_tracing();
+    for b in backends() {
+        let db = TestDb::create(&b).await;
+        let store = db.open().await;
+        let mut records: Vec<RelayRecord> =
+            (1..=100).filter(|i| i % 10 != 0).map(|i| rec("s", Some(i), "p", RelayState::Received)).collect();
+        records.push(rec("s", Some(u32::MAX as i64 * 4), "big seq", RelayState::Received));
+        store.relay_write(&RelayBatch { records, ..Default::default() }, 1).await.unwrap();
+
+        let d = store.relay_digests("s", &[(1, 50), (51, 100), (0, i64::MAX)], false).await.unwrap();
+        assert_eq!(d[0].count, 45);
+        assert_eq!(d[1].count, 45);
+        assert_eq!(d[2].count, 91);
+        let expected: i64 =
+            (1..=50).filter(|i| i % 10 != 0).map(|i| record_digest(i, 1_700_000_000_000 + i, "p")).sum();
+        assert_eq!(d[0].sum, expected, "{}", b.name());
+        assert_eq!(store.relay_digests("s", &[(1, 100)], true).await.unwrap()[0].count, 0);
+
+        let listing = store.relay_listing("s", 8, 12, false).await.unwrap();
+        assert_eq!(listing.iter().map(|x| x.0).collect::<Vec<_>>(), [8, 9, 11, 12]);
+
+        let sum = store.relay_seq_summary("s", 3).await.unwrap();
+        assert_eq!((sum.count, sum.first, sum.gaps_total), (91, Some(1), 10));
+        assert_eq!(sum.gaps, [(10, 10), (20, 20), (30, 30)]);
+        assert_eq!(store.relay_seq_summary("nobody", 3).await.unwrap().count, 0);
+        let states = store.relay_states("s", &[1, 10, 11]).await.unwrap();
+        assert_eq!(states, [(1, RelayState::Received), (11, RelayState::Received)]);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn requests_reconciles_and_node_status() {
+    init_tracing();
+    for b in backends() {
+        let db = TestDb::create(&b).await;
+        let store = db.open().await;
+        let id = store.relay_request_add("resend", "alice", r#"{"state":"held"}"#).await.unwrap();
+        let id2 = store.relay_request_add("reconcile", "bob", "{}").await.unwrap();
+        assert!(id2 > id);
+        let pending = store.relay_requests_pending().await.unwrap();
+        assert_eq!(pending.iter().map(|r| r.id).collect::<Vec<_>>(), [id, id2]);
+        store.relay_request_finish(id, "done", r#"{"queued":3}"#).await.unwrap();
+        assert_eq!(store.relay_requests_pending().await.unwrap().len(), 1);
+        let r = store.relay_request(id).await.unwrap().unwrap();
+        assert_eq!((r.status.as_str(), r.requested_by.as_str()), ("done", "alice"));
+
+        store
+            .relay_reconcile_add(&sockhub_store::ReconcileRow {
+                id: 0,
+                cause: "manual".into(),
+                started_ms: 1,
+                finished_ms: 2,
+                outcome: "ok".into(),
+                sources: 1,
+                missing: 0,
+                extra: 0,
+                mismatched: 0,
+                detail: "[]".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.relay_reconciles(5).await.unwrap()[0].cause, "manual");
+
+        store.relay_node_put("n1", r#"{"a":1}"#).await.unwrap();
+        store.relay_node_put("n1", r#"{"a":2}"#).await.unwrap();
+        let nodes = store.relay_nodes().await.unwrap();
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0].2, r#"{"a":2}"#);
+        store.close().await;
+        db.cleanup().await;
+    }
+}

@@ -1,0 +1,168 @@
+//! Crashes, with the real binary: `kill -9` of Server2 and of Server1 in the middle of a stream,
+//! then a restart on the same port and data. Every record the device was told is accepted must
+//! end up exactly once where it belongs — kept records on Server1, the others on Server2 —
+//! counted by source and seq.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sockhub_client::device::{self, DeviceOptions, FirstSeq};
+use sockhub_server::app::store_options;
+use sockhub_store::{RelayFilter, RelayState, Store};
+
+use crate::relay::{SETTLE, eventually};
+use crate::support::BinaryServer;
+
+/// A `sockhub serve` process with a relay, its data directory and its port.
+struct Proc {
+    dir: PathBuf,
+    port: u16,
+    config: PathBuf,
+    server: Option<BinaryServer>,
+}
+
+impl Proc {
+    /// Writes a config file for a node on `port` (forwarding to `downstream` if given).
+    fn new(root: &Path, name: &str, port: u16, downstream: Option<u16>) -> Proc {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut toml = format!(
+            "[server]\ndata_dir = {:?}\nshutdown_grace_secs = 2\n[relay]\nport = {port}\nretry_initial_ms = 50\nretry_max_ms = 300\n",
+            dir.join("data").display().to_string()
+        );
+        if let Some(d) = downstream {
+            toml.push_str(&format!(
+                "downstream = \"127.0.0.1:{d}\"\n[[relay.keep]]\nname = \"errors\"\npayload_regex = \"\\\\bERROR\\\\b\"\n"
+            ));
+        }
+        let config = dir.join("sockhub.toml");
+        std::fs::write(&config, toml).unwrap();
+        Proc { dir, port, config, server: None }
+    }
+
+    async fn start(&mut self) {
+        let config = self.config.display().to_string();
+        let port = self.port.to_string();
+        let args = ["--log-level", "warn", "--config", &config, "--relay-port", &port];
+        let server = BinaryServer::start(&self.dir.join("data"), &args).await;
+        assert_eq!(server.addr("relay").port(), self.port);
+        self.server = Some(server);
+    }
+
+    /// SIGKILL: no shutdown, no flush, whatever was in flight is cut.
+    async fn kill9(&mut self) {
+        if let Some(mut s) = self.server.take() {
+            s.signal("KILL");
+            let _ = s.child.wait().await;
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        format!("127.0.0.1:{}", self.port).parse().unwrap()
+    }
+
+    async fn store(&self) -> Store {
+        let cfg = sockhub_server::config::load(Some(&self.config), Vec::new(), &[]).unwrap();
+        Store::open(&store_options(&cfg)).await.unwrap()
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+const TOTAL: usize = 20_000;
+
+fn payloads() -> Vec<String> {
+    (1..=TOTAL)
+        .map(|i| if i % 97 == 0 { format!("ERROR reading {i}") } else { format!("reading {i}: 23.5C") })
+        .collect()
+}
+
+fn expected_kept() -> BTreeSet<i64> {
+    (1..=TOTAL as i64).filter(|i| i % 97 == 0).collect()
+}
+
+/// Every record exactly once where it belongs.
+async fn check_exactly_once(s1: &Store, s2: &Store) {
+    let kept = expected_kept();
+    let forwarded: BTreeSet<i64> = (1..=TOTAL as i64).filter(|i| !kept.contains(i)).collect();
+    eventually("Server1 has forwarded everything", || async {
+        s1.relay_source("dev").await.unwrap().is_some_and(|c| c.forwarded == forwarded.len() as i64)
+    })
+    .await;
+    let on1 = s1.relay_list(&RelayFilter::default()).await.unwrap();
+    let on2 = s2.relay_list(&RelayFilter::default()).await.unwrap();
+    assert_eq!(on1.len(), TOTAL, "Server1 stored each record once");
+    let kept1: BTreeSet<i64> = on1.iter().filter(|r| r.state == RelayState::Kept).map(|r| r.seq).collect();
+    assert_eq!(kept1, kept);
+    let seqs2: Vec<i64> = on2.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs2.len(), forwarded.len(), "Server2 stored each forwarded record once");
+    assert_eq!(seqs2.iter().copied().collect::<BTreeSet<_>>(), forwarded);
+    let c1 = s1.relay_source("dev").await.unwrap().unwrap();
+    assert!(c1.adds_up() && c1.queued == 0, "{c1:?}");
+    assert_eq!(s2.relay_source("dev").await.unwrap().unwrap().received, forwarded.len() as i64);
+}
+
+fn device(addr: SocketAddr) -> DeviceOptions {
+    DeviceOptions {
+        addr: addr.to_string(),
+        source: "dev".into(),
+        first_seq: FirstSeq::At(1),
+        window: 500,
+        patience: SETTLE,
+        rate: 8000,
+    }
+}
+
+/// Which node is killed mid-stream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Victim {
+    Server1,
+    Server2,
+}
+
+/// Streams records through Server1 to Server2, `kill -9`s the victim mid-stream, restarts it on
+/// the same port and data, and checks that everything ended up exactly once where it belongs.
+async fn crash_mid_stream(victim: Victim) {
+    let root = tempfile::tempdir().unwrap();
+    let (p1, p2) = (free_port(), free_port());
+    let mut s2 = Proc::new(root.path(), "s2", p2, None);
+    let mut s1 = Proc::new(root.path(), "s1", p1, Some(p2));
+    s2.start().await;
+    s1.start().await;
+    let store1 = s1.store().await;
+    let store2 = s2.store().await;
+
+    let opts = device(s1.addr());
+    let sender = tokio::spawn(async move { device::run(&opts, &payloads(), |_, _| {}).await });
+    // Mid-stream: records in flight both ways, commits and acks racing the kill.
+    eventually("records are flowing through both nodes", || async {
+        store2.relay_source("dev").await.unwrap().is_some_and(|c| c.received > 3000)
+    })
+    .await;
+    let node = if victim == Victim::Server1 { &mut s1 } else { &mut s2 };
+    node.kill9().await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    node.start().await;
+    let report = sender.await.unwrap();
+    assert!(report.complete(), "{report:?}");
+    if victim == Victim::Server1 {
+        assert!(report.reconnects >= 1, "the device had to reconnect: {report:?}");
+    }
+    check_exactly_once(&store1, &store2).await;
+    s1.kill9().await;
+    s2.kill9().await;
+}
+
+#[tokio::test]
+async fn kill_9_of_server2_mid_stream_loses_and_duplicates_nothing() {
+    crash_mid_stream(Victim::Server2).await;
+}
+
+#[tokio::test]
+async fn kill_9_of_server1_mid_stream_loses_and_duplicates_nothing() {
+    crash_mid_stream(Victim::Server1).await;
+}

@@ -10,6 +10,7 @@
 //! Map of the crate:
 //! - [`app`]: bind every service, run, shut down ([`app::Server`], [`app::Hub`]).
 //! - [`auth`]: login checks and brute-force protection.
+//! - [`bus`]: what nodes of a cluster tell each other (NATS), and the single-node bus.
 //! - [`config`]: the configuration, its loading and its documentation.
 //! - [`net`]: listeners, connections, outboxes, limits.
 //! - [`session`]: the transport-independent service/session traits and inbound handling.
@@ -19,6 +20,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bus;
 pub mod config;
 pub mod logging;
 pub mod metrics;

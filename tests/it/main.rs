@@ -7,6 +7,8 @@
 //! - `chatlog`: the database logs and their reports, history, a database outage.
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
 //! - `quiz`: the quiz over real sockets on a paused clock (whole rounds), exports, admin start.
+//! - `cluster`: several nodes as processes sharing NATS and a database (chat, names, kick/mute,
+//!   a killed node, NATS restarted, calculator broadcasts).
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
@@ -16,6 +18,7 @@ mod accounts;
 mod calc;
 mod chat;
 mod chatlog;
+mod cluster;
 mod lifecycle;
 mod limits;
 mod quiz;

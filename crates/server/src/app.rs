@@ -21,6 +21,9 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::auth::Authenticator;
+use crate::bus::SharedBus;
+use crate::bus::local::LocalBus;
+use crate::bus::nats::{ClusterError, NatsBus};
 use crate::config::Config;
 use crate::metrics::Registry;
 use crate::net::limits::Limits;
@@ -42,6 +45,8 @@ pub enum StartError {
     Files { path: String, source: std::io::Error },
     #[error("a service could not load its state from the database: {0}")]
     Service(StoreError),
+    #[error("cannot join the cluster: {0}")]
+    Cluster(#[from] ClusterError),
 }
 
 /// The running services and what every transport needs to reach them. The web crate takes a
@@ -57,6 +62,10 @@ pub struct Hub {
     pub journal: Journal,
     /// Login checks and brute-force protection, shared by every service.
     pub auth: Arc<Authenticator>,
+    /// How services reach the other nodes: a no-op [`LocalBus`] unless `[cluster]` is set.
+    pub bus: SharedBus,
+    /// The NATS bus when this node is part of a cluster (for its status and metrics).
+    pub cluster: Option<Arc<NatsBus>>,
     pub chat: Option<Arc<ChatService>>,
     pub quiz: Option<Arc<QuizService>>,
     pub calc: Option<Arc<CalcService>>,
@@ -108,6 +117,11 @@ impl Server {
         };
         let log_wait = Duration::from_millis(config.database.log_wait_ms);
         let auth = Arc::new(Authenticator::new(store.clone(), journal.clone(), &config.auth, log_wait));
+        let cluster = config.cluster.enabled().then(|| NatsBus::new(&config.cluster, store.clone()));
+        let bus: SharedBus = match &cluster {
+            Some(nats) => Arc::clone(nats) as SharedBus,
+            None => Arc::new(LocalBus::new()),
+        };
         let mut hub = Hub {
             config: Arc::clone(&config),
             net,
@@ -115,6 +129,8 @@ impl Server {
             store,
             journal,
             auth,
+            bus,
+            cluster,
             chat: None,
             quiz: None,
             calc: None,
@@ -138,9 +154,11 @@ impl Server {
                 hub.store.clone(),
                 hub.journal.clone(),
                 shutdown.clone(),
+                Arc::clone(&hub.bus),
             )
             .map_err(|source| StartError::Files { path: dir.display().to_string(), source })?;
             let quiz = Arc::new(quiz);
+            quiz.attach();
             listeners.push(bind_service(&quiz, config.listen_addr(config.quiz.port))?);
             hub.metrics.register("quiz", Arc::clone(quiz.metrics()));
             if let Some(chat) = &hub.chat {
@@ -154,7 +172,9 @@ impl Server {
                 hub.store.clone(),
                 hub.journal.clone(),
                 shutdown.clone(),
+                Arc::clone(&hub.bus),
             ));
+            calc.attach(&hub.bus);
             listeners.push(bind_service(&calc, config.listen_addr(config.calc.port))?);
             hub.metrics.register("calc", Arc::clone(calc.metrics()));
             hub.calc = Some(calc);
@@ -188,6 +208,17 @@ impl Server {
             hub.metrics.register("relay", Arc::clone(relay.metrics()));
             hub.relay = Some(relay);
         }
+        // The cluster starts last: its node id defaults to the host name and the chat port, which
+        // is known only once bound; and every service has attached to the bus by now.
+        if let Some(nats) = &hub.cluster {
+            let node_id = match &config.cluster.node_id {
+                Some(id) => id.clone(),
+                None => default_node_id(listeners.iter().find(|b| b.name == "chat").or(listeners.first())),
+            };
+            nats.start(&node_id, &hub.net.tracker, &shutdown).await?;
+            hub.metrics.set_cluster(Arc::clone(nats.metrics()));
+        }
+
         Ok(Server { hub, listeners, writer })
     }
 
@@ -253,6 +284,18 @@ impl Server {
         hub.store.close().await;
         info!("shutdown complete");
     }
+}
+
+/// `host:port`: this machine's host name and the port of `listener` (chat's, or the first one).
+fn default_node_id(listener: Option<&Bound>) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "sockhub".to_owned());
+    let port = listener.and_then(|b| b.listener.local_addr().ok()).map(|a| a.port()).unwrap_or(0);
+    format!("{host}:{port}")
 }
 
 /// The store's options from `[server] data_dir` and `[database]`.

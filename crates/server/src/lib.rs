@@ -10,6 +10,7 @@
 //! Map of the crate:
 //! - [`app`]: bind every service, run, shut down ([`app::Server`], [`app::Hub`]).
 //! - [`auth`]: login checks and brute-force protection.
+//! - [`bus`]: what nodes of a cluster tell each other (NATS), and the single-node bus.
 //! - [`config`]: the configuration, its loading and its documentation.
 //! - [`export`]: CSV exports shared by the CLI and the web page.
 //! - [`net`]: listeners, connections, outboxes, limits.
@@ -20,6 +21,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bus;
 pub mod config;
 pub mod export;
 pub mod logging;

@@ -72,6 +72,7 @@ type Family = (&'static str, &'static str, &'static str, fn(&ServiceMetrics) -> 
 #[derive(Debug, Default, Clone)]
 pub struct Registry {
     services: Vec<(&'static str, Arc<ServiceMetrics>)>,
+    cluster: Option<Arc<crate::bus::nats::ClusterMetrics>>,
 }
 
 impl Registry {
@@ -82,6 +83,11 @@ impl Registry {
     /// Each registered service's name and metrics.
     pub fn services(&self) -> impl Iterator<Item = (&'static str, &Arc<ServiceMetrics>)> {
         self.services.iter().map(|(name, m)| (*name, m))
+    }
+
+    /// Add the cluster's metrics (a node with `[cluster]`).
+    pub fn set_cluster(&mut self, metrics: Arc<crate::bus::nats::ClusterMetrics>) {
+        self.cluster = Some(metrics);
     }
 
     /// Render in the Prometheus text exposition format.
@@ -112,6 +118,49 @@ impl Registry {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             for (service, m) in &self.services {
                 let _ = writeln!(out, "{name}{{service=\"{service}\"}} {}", value(m));
+            }
+        }
+        if let Some(c) = &self.cluster {
+            type ClusterFamily =
+                (&'static str, &'static str, &'static str, fn(&crate::bus::nats::ClusterMetrics) -> i64);
+            let families: [ClusterFamily; 8] = [
+                ("sockhub_cluster_connected", "gauge", "1 while connected to NATS.", |c| c.connected.get()),
+                ("sockhub_cluster_peers", "gauge", "Other nodes heard from within the node timeout.", |c| {
+                    c.peers.get()
+                }),
+                (
+                    "sockhub_cluster_published_total",
+                    "counter",
+                    "Messages published to the other nodes.",
+                    |c| c.published.get() as i64,
+                ),
+                (
+                    "sockhub_cluster_dropped_total",
+                    "counter",
+                    "Messages not published (NATS unreachable or the publish queue full).",
+                    |c| c.dropped.get() as i64,
+                ),
+                ("sockhub_cluster_received_total", "counter", "Messages received from other nodes.", |c| {
+                    c.received.get() as i64
+                }),
+                (
+                    "sockhub_cluster_malformed_total",
+                    "counter",
+                    "Messages from other nodes that could not be decoded.",
+                    |c| c.malformed.get() as i64,
+                ),
+                ("sockhub_cluster_nodes_down_total", "counter", "Nodes declared dead or gone.", |c| {
+                    c.nodes_down.get() as i64
+                }),
+                (
+                    "sockhub_cluster_resyncs_total",
+                    "counter",
+                    "Times this node asked the others for their state again.",
+                    |c| c.resyncs.get() as i64,
+                ),
+            ];
+            for (name, kind, help, value) in families {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", value(c));
             }
         }
         out

@@ -14,6 +14,8 @@
 //! - `relay.rs`: the relay's records, counters, requests and reconcile queries; its group
 //!   commit ([`Store::relay_write`]) acknowledges nothing before COMMIT, so it does not use the
 //!   batched writer.
+//! - `cluster.rs`: what the nodes of a cluster share through the database — node leases
+//!   ([`NodeLease`]) and atomic, cluster-wide name claims ([`NameClaim`], [`Claimed`]).
 //! - [`Writer`], [`Journal`], [`WriterHandle`], [`Record`] (`writer.rs`, `record.rs`): the
 //!   bounded queue and the batching writer task.
 //! - [`password`]: argon2id hashing on the blocking pool.
@@ -22,7 +24,8 @@
 //! - `testing` (cargo feature `testing`): a fresh database per test on every configured
 //!   backend, and a TCP proxy that can cut the database off.
 //! - `migrations/{sqlite,mysql,postgres}/NNNN_name.sql`: one file per feature and backend,
-//!   numbered so features add their own (`0001_accounts_chat`, then `0002_quiz`, ...).
+//!   numbered so features add their own (`0001_accounts_chat`, then `0002_quiz`, ...,
+//!   `0005_cluster`).
 //!
 //! # Backends, and how one query text serves three
 //! SQLite is the embedded default (a file, WAL, foreign keys on, busy timeout); MySQL/MariaDB
@@ -97,6 +100,7 @@
 
 mod accounts;
 mod calc;
+mod cluster;
 mod error;
 mod model;
 mod mutes;
@@ -113,6 +117,7 @@ mod writer;
 pub use calc::{
     CalcResultFilter, CalcResultRow, EMAIL_MAX_CHARS, ImportOptions, ImportReport, NewCalcResult, Student,
 };
+pub use cluster::{Claimed, HeldName, NameClaim, NodeLease};
 pub use error::{BoxError, StoreError};
 pub use model::{
     Account, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,

@@ -101,26 +101,49 @@ impl Store {
         Ok(id)
     }
 
+    /// The round that is running at `now` (started, not finished, its time not up), if any — the
+    /// one a node of a cluster joins instead of starting its own.
+    pub async fn running_quiz_round(&self, now: DateTime<Utc>) -> Result<Option<QuizRoundRow>, StoreError> {
+        let row = self
+            .query(
+                "SELECT id, seed, duration_secs, started_at_ms, ended_at_ms, players, winner, winner_sum \
+                 FROM quiz_rounds WHERE ended_at_ms IS NULL AND started_at_ms <= $1 \
+                 AND started_at_ms + duration_secs * 1000 > $2 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(to_ms(now))
+            .bind(to_ms(now))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(round_from_row).transpose()
+    }
+
     /// Records the end of round `round` with its final leaderboard (best first), in one
-    /// transaction.
+    /// transaction. Only the first call for a round stores anything (several nodes of a cluster
+    /// finish the same round); returns whether this one did.
     pub async fn finish_quiz_round(
         &self,
         round: i64,
         ended_at: DateTime<Utc>,
         results: &[QuizResult],
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let winner = results.first();
-        self.query(
-            "UPDATE quiz_rounds SET ended_at_ms = $1, players = $2, winner = $3, winner_sum = $4 WHERE id = $5",
-        )
-        .bind(to_ms(ended_at))
-        .bind(results.len() as i64)
-        .bind(winner.map(|w| clip(&display_name_form(&w.player), limits::NAME_MAX_CHARS).into_owned()))
-        .bind(winner.map(|w| w.sum))
-        .bind(round)
-        .execute(&mut *tx)
-        .await?;
+        let updated = self
+            .query(
+                "UPDATE quiz_rounds SET ended_at_ms = $1, players = $2, winner = $3, winner_sum = $4 \
+             WHERE id = $5 AND ended_at_ms IS NULL",
+            )
+            .bind(to_ms(ended_at))
+            .bind(results.len() as i64)
+            .bind(winner.map(|w| clip(&display_name_form(&w.player), limits::NAME_MAX_CHARS).into_owned()))
+            .bind(winner.map(|w| w.sum))
+            .bind(round)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         // In chunks, so a round of thousands of players stays under every backend's limit on
         // bound parameters per statement.
         for chunk in results.chunks(500) {
@@ -136,7 +159,7 @@ impl Store {
             b.build()?.execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Every round, oldest first.

@@ -159,6 +159,28 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_needs_a_shared_database() {
+        let nats = [("SOCKHUB_CLUSTER_NATS_URL", "nats://127.0.0.1:4222")];
+        let e = load(None, env(&nats), &[]).unwrap_err().to_string();
+        assert!(e.contains("[cluster] needs a database every node shares"), "{e}");
+        let sqlite = [nats[0], ("SOCKHUB_DATABASE_URL", "sqlite:x.db")];
+        assert!(load(None, env(&sqlite), &[]).is_err());
+        let pg = [nats[0], ("SOCKHUB_DATABASE_URL", "postgres://db/sockhub")];
+        let c = load(None, env(&pg), &[]).unwrap();
+        assert!(c.cluster.enabled());
+        assert_eq!((c.cluster.node_timeout_secs, c.cluster.heartbeat_ms), (10, 1000));
+        let short = [
+            pg[0],
+            pg[1],
+            ("SOCKHUB_CLUSTER_NODE_TIMEOUT_SECS", "1"),
+            ("SOCKHUB_CLUSTER_HEARTBEAT_MS", "900"),
+        ];
+        assert!(load(None, env(&short), &[]).unwrap_err().to_string().contains("two heartbeats"));
+        // Without the section, nothing changes.
+        assert!(!load(None, env(&[]), &[]).unwrap().cluster.enabled());
+    }
+
+    #[test]
     fn every_key_is_documented() {
         let defaults = Table::try_from(Config::default()).unwrap();
         for (name, section) in &defaults {

@@ -42,6 +42,8 @@ pub struct Config {
     pub calc: CalcConfig,
     #[serde(default = "RelayConfig::off")]
     pub relay: RelayConfig,
+    #[serde(default)]
+    pub cluster: ClusterConfig,
     #[serde(default = "WebConfig::off")]
     pub web: WebConfig,
 }
@@ -58,6 +60,7 @@ impl Default for Config {
             quiz: QuizConfig::default(),
             calc: CalcConfig::default(),
             relay: RelayConfig::default(),
+            cluster: ClusterConfig::default(),
             web: WebConfig::default(),
         }
     }
@@ -100,6 +103,11 @@ impl Config {
             name: "relay",
             about: "The log relay: stores device records, keeps what matches a rule, forwards the rest to `downstream`.",
             keys: RelayConfig::DOCS,
+        },
+        Section {
+            name: "cluster",
+            about: "Several nodes sharing rooms through NATS and one MariaDB/MySQL or PostgreSQL database; off unless nats_url is set.",
+            keys: ClusterConfig::DOCS,
         },
         Section {
             name: "web",
@@ -167,6 +175,7 @@ impl Config {
         if self.relay.enabled {
             self.relay.validate()?;
         }
+        self.cluster.validate(&self.database)?;
         Ok(())
     }
 }
@@ -735,6 +744,112 @@ impl Default for RelayConfig {
             quota_records: 0,
             control_poll_ms: 500,
             keep: Vec::new(),
+        }
+    }
+}
+
+/// `[cluster]`: several nodes sharing rooms. Env: `SOCKHUB_CLUSTER_<KEY>`.
+///
+/// Off unless `nats_url` is set: without it no NATS code runs and every service fans out in
+/// process, exactly as a single server does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    pub nats_url: Option<String>,
+    pub node_id: Option<String>,
+    pub subject_prefix: String,
+    pub heartbeat_ms: u64,
+    pub node_timeout_secs: u64,
+    pub publish_queue: usize,
+    pub inbound_queue: usize,
+}
+
+impl ClusterConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        (
+            "nats_url",
+            "NATS server(s) of the cluster, e.g. \"nats://127.0.0.1:4222\" (several: comma-separated); unset = a single node. Default unset.",
+        ),
+        (
+            "node_id",
+            "This node's name in the cluster, unique among the nodes; unset = host name and chat port (\"web1:7001\"). Default unset.",
+        ),
+        (
+            "subject_prefix",
+            "First token of every NATS subject, so several clusters can share one NATS. Default \"sockhub\".",
+        ),
+        (
+            "heartbeat_ms",
+            "How often a node tells the others (and the database) that it is alive. Default 1000.",
+        ),
+        (
+            "node_timeout_secs",
+            "A node silent this long is dead: its users leave everywhere and their names are freed. Default 10.",
+        ),
+        (
+            "publish_queue",
+            "Events waiting to go out to NATS; while NATS is unreachable newer ones are dropped and counted. Default 8192.",
+        ),
+        (
+            "inbound_queue",
+            "Events from other nodes waiting to be applied; beyond it NATS drops them (a slow consumer) and the nodes resync. Default 65536.",
+        ),
+    ];
+
+    /// Whether this node is part of a cluster.
+    pub fn enabled(&self) -> bool {
+        self.nats_url.is_some()
+    }
+
+    fn validate(&self, database: &DatabaseConfig) -> Result<(), String> {
+        let Some(url) = &self.nats_url else { return Ok(()) };
+        if !(url.starts_with("nats://") || url.starts_with("tls://") || url.contains(':')) {
+            return Err(format!("cluster.nats_url must look like nats://host:4222 (is {url:?})"));
+        }
+        let shared = database.url.as_deref().is_some_and(|u| !u.starts_with("sqlite:"));
+        if !shared {
+            return Err(
+                "[cluster] needs a database every node shares: set [database] url to a MariaDB/MySQL \
+                 or PostgreSQL server (SQLite is a file on one machine)"
+                    .into(),
+            );
+        }
+        if self.heartbeat_ms == 0 || self.node_timeout_secs == 0 {
+            return Err("cluster.heartbeat_ms and cluster.node_timeout_secs must be at least 1".into());
+        }
+        if self.node_timeout_secs * 1000 < 2 * self.heartbeat_ms {
+            return Err(format!(
+                "cluster.node_timeout_secs ({} s) must be at least two heartbeats ({} ms each)",
+                self.node_timeout_secs, self.heartbeat_ms
+            ));
+        }
+        if self.publish_queue == 0 || self.inbound_queue == 0 {
+            return Err("cluster.publish_queue and cluster.inbound_queue must be at least 1".into());
+        }
+        if let Some(id) = &self.node_id
+            && (id.trim().is_empty() || id.chars().count() > 200 || id.chars().any(char::is_whitespace))
+        {
+            return Err("cluster.node_id must be 1 to 200 characters without spaces".into());
+        }
+        let prefix_ok = !self.subject_prefix.is_empty()
+            && self.subject_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !prefix_ok {
+            return Err("cluster.subject_prefix must be letters, digits, - or _".into());
+        }
+        Ok(())
+    }
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            nats_url: None,
+            node_id: None,
+            subject_prefix: "sockhub".into(),
+            heartbeat_ms: 1000,
+            node_timeout_secs: 10,
+            publish_queue: 8192,
+            inbound_queue: 65_536,
         }
     }
 }

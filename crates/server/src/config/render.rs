@@ -24,7 +24,7 @@ impl Config {
                         nested.push((*key, items.clone()));
                         let _ = writeln!(out, "# ({key}: see [[{}.{key}]] below)", section.name);
                     }
-                    Some(Value::String(url)) if *key == "url" => {
+                    Some(Value::String(url)) if *key == "url" || *key == "nats_url" => {
                         let _ = writeln!(out, "{key} = {}", Value::String(redact_password(url)));
                     }
                     Some(value) => {

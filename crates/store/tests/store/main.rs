@@ -4,6 +4,7 @@
 
 mod accounts;
 mod calc;
+mod cluster;
 mod common;
 mod migrations;
 mod mutes;

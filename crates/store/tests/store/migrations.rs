@@ -16,8 +16,8 @@ async fn migrations_apply_once_and_are_idempotent() {
         // Every feature's migration, in order (later features add theirs at the end).
         let applied = store.migrate().await.expect("migrate");
         assert_eq!(
-            applied[..4],
-            ["0001_accounts_chat", "0002_quiz", "0003_calc", "0004_relay"],
+            applied[..5],
+            ["0001_accounts_chat", "0002_quiz", "0003_calc", "0004_relay", "0005_cluster"],
             "{}",
             b.name()
         );

@@ -19,6 +19,8 @@ use std::sync::Arc;
 use sockhub_store::{Journal, Store};
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::replica::Change;
+use crate::bus::{CalcMsg, Digest, Listener, Message, NodeRef, SharedBus, publish_in_parts};
 use crate::config::CalcConfig;
 use crate::metrics::ServiceMetrics;
 use crate::net::outbox::Outbox;
@@ -40,18 +42,31 @@ pub struct CalcService {
 }
 
 impl CalcService {
-    /// The service, with its group-commit task started on `store`.
-    pub fn new(config: &CalcConfig, store: Store, journal: Journal, closing: CancellationToken) -> Self {
+    /// The service, with its group-commit task started on `store`. Results also go to the other
+    /// nodes through `bus` (attach the service to it with [`CalcService::attach`]).
+    pub fn new(
+        config: &CalcConfig,
+        store: Store,
+        journal: Journal,
+        closing: CancellationToken,
+        bus: SharedBus,
+    ) -> Self {
         let committer = Committer::spawn(store.clone(), config.commit_queue, config.commit_batch);
         CalcService {
             config: config.clone(),
-            board: board::Board::default(),
+            board: board::Board::new(bus),
             committer,
             store,
             journal,
             metrics: Arc::default(),
             closing,
         }
+    }
+
+    /// Receive the other nodes' results and connections.
+    pub fn attach(self: &Arc<Self>, bus: &SharedBus) {
+        let listener: Arc<dyn Listener> = Arc::clone(self) as _;
+        bus.attach(Arc::downgrade(&listener));
     }
 
     /// Connections logged in now.
@@ -96,5 +111,54 @@ impl Service for CalcService {
 
     fn metrics(&self) -> &Arc<ServiceMetrics> {
         &self.metrics
+    }
+}
+
+/// The calculator's part in a cluster: other nodes' results are shown here, and their connections
+/// count in the online figure and `/who`.
+impl Listener for CalcService {
+    fn service(&self) -> &'static str {
+        "calc"
+    }
+
+    fn on_message(&self, from: &NodeRef, msg: Message) {
+        let Message::Calc(msg) = msg else { return };
+        let in_step = match msg {
+            CalcMsg::Result { result } => {
+                self.board.deliver(result);
+                true
+            }
+            CalcMsg::Joined { student, conn, version } => {
+                self.board.apply_remote(|r| r.join(from, crate::bus::CalcMember { student, conn }, version))
+            }
+            CalcMsg::Left { conn, version } => {
+                self.board.apply_remote(|r| r.leave(from, &conn.to_string(), conn, version))
+            }
+            CalcMsg::Members { version, members, first, last } => {
+                self.board.apply_remote(|r| r.snapshot(from, version, members, first, last))
+            }
+        };
+        if !in_step {
+            self.board.bus().send(from, Message::Hello);
+        }
+    }
+
+    fn on_node_down(&self, node: &NodeRef) {
+        self.board.apply_remote(|r| Change { left: r.drop_node(node), ..Change::default() });
+    }
+
+    fn announce(&self) {
+        let (version, members) = self.board.snapshot();
+        publish_in_parts(self.board.bus().as_ref(), members, |members, first, last| {
+            Message::Calc(CalcMsg::Members { version, members, first, last })
+        });
+    }
+
+    fn digest(&self) -> Digest {
+        self.board.digest()
+    }
+
+    fn in_sync(&self, node: &NodeRef, digest: &Digest) -> bool {
+        self.board.remote_matches(node, digest)
     }
 }

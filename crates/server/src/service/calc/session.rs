@@ -90,7 +90,7 @@ impl CalcSession {
         };
         let welcome = |online| CalcEvent::Welcome { student: student.clone(), history, online };
         let online = service.board.join(self.peer.id, student.clone(), self.outbox.clone(), welcome);
-        service.metrics().users.set(online as i64);
+        service.metrics().users.set(service.board.local() as i64);
         tracing::Span::current().record("user", tracing::field::display(&student_id));
         info!("{student_id} {} logged in ({online} online)", student.name);
         self.log_login(&student_id, LoginOutcome::Success);
@@ -187,8 +187,9 @@ impl Session for CalcSession {
 
     async fn close(self, ending: &Ending) {
         let Some(me) = self.me.clone() else { return };
-        let online = self.service.board.leave(self.peer.id);
-        self.service.metrics().users.set(online as i64);
+        let local = self.service.board.leave(self.peer.id);
+        self.service.metrics().users.set(local as i64);
+        let online = self.service.board.online();
         self.log_login(&me.student_id, LoginOutcome::Logout);
         if !matches!(ending, Ending::Shutdown) && !self.service.closing.is_cancelled() {
             info!("{} {} left ({online} online)", me.student_id, me.name);

@@ -6,7 +6,12 @@
 //! name → (password) → room and turns requests into room operations. Names follow [`names`].
 //! Every public line and whisper is written to the chat log (through the batched writer) before it
 //! is delivered, so the log never misses a line that someone saw.
+//!
+//! In a cluster (`cluster`), the room also tells the other nodes what happens here through the
+//! [`crate::bus::Bus`] and applies what happens there; names are claimed cluster-wide before a
+//! user enters.
 
+mod cluster;
 pub mod moderation;
 pub mod names;
 pub mod room;
@@ -21,6 +26,7 @@ use tracing::info;
 
 use crate::app::Hub;
 use crate::auth::Authenticator;
+use crate::bus::SharedBus;
 use crate::config::ChatConfig;
 use crate::metrics::ServiceMetrics;
 use crate::net::outbox::Outbox;
@@ -42,6 +48,11 @@ pub struct ChatService {
     pub(crate) closing: tokio_util::sync::CancellationToken,
     /// The quiz on the same server, for an admin's `/start` typed in the chat.
     pub(crate) quiz: std::sync::OnceLock<Arc<crate::service::quiz::QuizService>>,
+    /// The other nodes (a no-op on a single node).
+    pub(crate) bus: SharedBus,
+    pub(crate) store: Store,
+    /// This service, for what needs an `Arc` of it from `&self` (bus callbacks, mute timers).
+    myself: std::sync::Weak<ChatService>,
 }
 
 impl ChatService {
@@ -51,7 +62,7 @@ impl ChatService {
         let history = store.recent_public_messages(config.history.min(u32::MAX as usize) as u32).await?;
         let mutes = store.active_mutes(sockhub_store::now()).await?;
         info!(history = history.len(), mutes = mutes.len(), "chat: loaded recent history and mutes in force");
-        let service = Arc::new(ChatService {
+        let service = Arc::new_cyclic(|myself| ChatService {
             config: config.clone(),
             room: room::Room::new(config.history, history),
             moderation: moderation::Moderation::new(
@@ -67,11 +78,20 @@ impl ChatService {
             quiz: std::sync::OnceLock::new(),
             metrics: Arc::default(),
             closing: hub.net.shutdown.clone(),
+            bus: Arc::clone(&hub.bus),
+            store: store.clone(),
+            myself: myself.clone(),
         });
         for mute in mutes {
             service.moderation.remember(&service, mute);
         }
+        let listener: Arc<dyn crate::bus::Listener> = Arc::clone(&service) as _;
+        hub.bus.attach(Arc::downgrade(&listener));
         Ok(service)
+    }
+
+    pub(crate) fn myself(&self) -> Option<Arc<ChatService>> {
+        self.myself.upgrade()
     }
 
     /// Names online, sorted.

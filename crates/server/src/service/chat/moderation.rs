@@ -4,6 +4,10 @@
 //! (so it survives a restart at once) and kept in memory for the check on every message. A timed
 //! mute has a timer that lifts it and tells the room when it runs out; a mute loaded at start
 //! gets its timer again. Every action is also written to the moderation log.
+//!
+//! In a cluster the target may be on another node: a kick is published and carried out by the
+//! node holding the connection; a mute or unmute is published so every node's mute cache changes
+//! at once (and a node that missed it reloads the mutes from the database when it resyncs).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -20,6 +24,8 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use super::ChatService;
+use super::room::Located;
+use crate::bus::{ChatMsg, Message, WireMute};
 use crate::net::outbox::Frame;
 
 /// The mutes in force, and the means to change them.
@@ -64,22 +70,36 @@ impl Moderation {
         target: &str,
         reason: Option<String>,
     ) -> Result<(), ErrorEvent> {
-        let member = chat.room.find(&name_key(target)).ok_or_else(|| not_online(target))?;
-        if name_key(actor) == name_key(&member.name) {
+        let located = chat.room.locate(&name_key(target)).ok_or_else(|| not_online(target))?;
+        let name = located.name().to_owned();
+        if name_key(actor) == name_key(&name) {
             return Err(ErrorEvent::new(ErrorCode::BadRequest, "you cannot kick yourself; use /quit"));
         }
-        let mut record = ModerationRecord::new(actor, &*member.name, ModerationAction::Kick);
+        let mut record = ModerationRecord::new(actor, &name, ModerationAction::Kick);
         record.reason = reason.clone();
         self.log(record).await?;
         let bye =
             format!("kicked by {actor}{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default());
         chat.room.broadcast(&Frame::new(ChatEvent::Kicked {
-            name: member.name.to_string(),
+            name: name.clone(),
             by: actor.to_owned(),
-            reason,
+            reason: reason.clone(),
         }));
-        member.outbox.close_with(Some(Frame::new(sockhub_proto::notice::Notice::Bye { reason: bye })));
-        info!(target = %member.name, "{} kicked by {actor}", member.name);
+        // Every node shows the kick; the one holding the connection closes it.
+        let (node, conn) = match located {
+            Located::Here(member) => {
+                member
+                    .outbox
+                    .close_with(Some(Frame::new(sockhub_proto::notice::Notice::Bye { reason: bye })));
+                (chat.bus.node(), member.conn)
+            }
+            Located::There { node, conn, .. } => (node, conn),
+        };
+        if chat.bus.is_shared() {
+            let kicked = ChatMsg::Kicked { name: name.clone(), node, conn, by: actor.to_owned(), reason };
+            chat.bus.publish(Message::Chat(kicked));
+        }
+        info!(target = %name, "{name} kicked by {actor}");
         Ok(())
     }
 
@@ -108,8 +128,8 @@ impl Moderation {
         // Use the name as the room knows it when the target is online.
         let name = chat
             .room
-            .find(&name_key(target))
-            .map(|m| m.name.to_string())
+            .locate(&name_key(target))
+            .map(|m| m.name().to_owned())
             .unwrap_or_else(|| target.to_owned());
         let mute =
             Mute { target: name.clone(), until, reason: reason.clone(), actor: actor.to_owned(), at: now };
@@ -120,6 +140,9 @@ impl Moderation {
         let mut record = ModerationRecord::new(actor, &name, ModerationAction::Mute);
         (record.reason, record.until) = (reason.clone(), until);
         self.log(record).await?;
+        if chat.bus.is_shared() {
+            chat.bus.publish(Message::Chat(ChatMsg::Muted { mute: WireMute::from(&mute) }));
+        }
         self.remember(chat, mute);
         chat.room.broadcast(&Frame::new(ChatEvent::Muted {
             name: name.clone(),
@@ -144,6 +167,10 @@ impl Moderation {
         })?;
         self.log(ModerationRecord::new(actor, &was.target, ModerationAction::Unmute)).await?;
         self.mutes.lock().remove(&key);
+        if chat.bus.is_shared() {
+            chat.bus
+                .publish(Message::Chat(ChatMsg::Unmuted { name: was.target.clone(), by: actor.to_owned() }));
+        }
         chat.room.broadcast(&Frame::new(ChatEvent::Unmuted {
             name: was.target.clone(),
             by: Some(actor.to_owned()),
@@ -171,6 +198,26 @@ impl Moderation {
             });
         }
         self.mutes.lock().insert(name_key(&mute.target), mute);
+    }
+
+    /// Another node lifted `name`'s mute: forget it. `false` if it was not muted here.
+    pub(crate) fn forget(&self, name: &str) -> bool {
+        self.mutes.lock().remove(&name_key(name)).is_some()
+    }
+
+    /// Make the mutes in force exactly `mutes` (read from the database after a resync: another
+    /// node may have changed them while this one could not hear it). Nobody is told; the next
+    /// message of a muted user is refused as usual.
+    pub(crate) fn reload(&self, chat: &Arc<ChatService>, mutes: Vec<Mute>) {
+        let fresh: HashMap<String, Mute> = mutes.into_iter().map(|m| (name_key(&m.target), m)).collect();
+        let changed: Vec<Mute> = {
+            let mut current = self.mutes.lock();
+            current.retain(|k, _| fresh.contains_key(k));
+            fresh.into_iter().filter(|(k, m)| current.get(k) != Some(m)).map(|(_, m)| m).collect()
+        };
+        for mute in changed {
+            self.remember(chat, mute);
+        }
     }
 
     /// A timed mute ran out: forget it and tell the room, unless it was replaced or lifted.

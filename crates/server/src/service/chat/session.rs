@@ -16,8 +16,9 @@ use tracing::{info, warn};
 
 use super::ChatService;
 use super::names;
-use super::room::{Join, Member};
+use super::room::{Join, Located, Member};
 use crate::auth::{Identity, LoginError};
+use crate::bus::{ChatMsg, ClaimError, Message};
 use crate::net::outbox::Outbox;
 use crate::session::{Ending, Flow, Peer, Service as _, Session};
 
@@ -64,7 +65,7 @@ impl ChatSession {
             return self.ask_again(e, PromptField::Name);
         }
         // Checked again atomically when joining; this early check spares a password check.
-        if self.service.room.find(&names::key(&name)).is_some() {
+        if self.service.room.locate(&names::key(&name)).is_some() {
             return self.ask_again(taken(&name), PromptField::Name);
         }
         let policy = self.service.config.auth;
@@ -80,22 +81,44 @@ impl ChatSession {
         self.enter(identity).await
     }
 
-    /// Claim the name in the room and say hello.
+    /// Claim the name (cluster-wide first, then in the room) and say hello.
     async fn enter(&mut self, identity: Identity) -> Flow {
         let name: Arc<str> = identity.name.as_str().into();
         let key = names::key(&name);
+        let bus = &self.service.bus;
+        // On a single node this is answered at once; in a cluster it is one insert in the shared
+        // database, which only one of several racing nodes can win.
+        if let Err(e) = bus.claim("chat", &name, self.peer.id).await {
+            // The login row already says success, so close it with a logout.
+            self.service.auth.logout(self.peer.addr, "chat", &name).await;
+            let e = match e {
+                ClaimError::Taken => taken(&name),
+                ClaimError::Unavailable(e) => {
+                    warn!(error = %e, "cannot claim a name in the shared database");
+                    ErrorEvent::new(
+                        ErrorCode::Unavailable,
+                        "the shared database cannot be reached, so names cannot be checked; try again shortly",
+                    )
+                }
+            };
+            return self.ask_again(e, PromptField::Name);
+        }
         let member = Member { name: Arc::clone(&name), outbox: self.outbox.clone(), conn: self.peer.id };
         let admin = identity.is_admin();
         let welcome = |online| ChatEvent::Welcome { name: name.to_string(), online, admin };
         match self.service.room.join(key.clone(), member, welcome) {
             Join::Taken => {
-                // Someone took the name between the check and now; the login row already says
-                // success, so close it with a logout.
+                // Someone took the name between the check and now.
+                bus.release("chat", &name, self.peer.id).await;
                 self.service.auth.logout(self.peer.addr, "chat", &name).await;
                 self.ask_again(taken(&name), PromptField::Name)
             }
-            Join::Joined { online } => {
-                self.service.metrics().users.set(online as i64);
+            Join::Joined { online, local, version } => {
+                if bus.is_shared() {
+                    let joined = ChatMsg::Joined { name: name.to_string(), conn: self.peer.id, version };
+                    bus.publish(Message::Chat(joined));
+                }
+                self.service.metrics().users.set(local as i64);
                 tracing::Span::current().record("user", tracing::field::display(&name));
                 info!("{name} joined ({online} online)");
                 if let Some(mute) = self.service.moderation.muted(&name, time::now()) {
@@ -152,6 +175,10 @@ impl ChatSession {
         self.check_mute(me, at)?;
         self.log(ChatRecord { sender: me.name.to_string(), recipient: None, text: text.clone(), at }).await?;
         self.service.room.say(&me.name, &text, at);
+        let bus = &self.service.bus;
+        if bus.is_shared() {
+            bus.publish(Message::Chat(ChatMsg::Said { from: me.name.to_string(), text, at }));
+        }
         Ok(())
     }
 
@@ -161,24 +188,39 @@ impl ChatSession {
         }
         let at = time::now();
         self.check_mute(me, at)?;
-        let Some(target) = self.service.room.find(&names::key(to)) else {
+        let Some(target) = self.service.room.locate(&names::key(to)) else {
             return Err(ErrorEvent::new(ErrorCode::NoSuchUser, format!("no one called \"{to}\" is online")));
         };
         let record = ChatRecord {
             sender: me.name.to_string(),
-            recipient: Some(target.name.to_string()),
+            recipient: Some(target.name().to_owned()),
             text: text.clone(),
             at,
         };
         self.log(record).await?;
         let event = |outgoing| ChatEvent::Whisper {
             from: me.name.to_string(),
-            to: target.name.to_string(),
+            to: target.name().to_owned(),
             text: text.clone(),
             at,
             outgoing,
         };
-        target.outbox.send(event(false));
+        match &target {
+            Located::Here(member) => {
+                member.outbox.send(event(false));
+            }
+            // Only the target's node receives it, and delivers it to that one connection.
+            Located::There { node, name, conn } => {
+                let whisper = ChatMsg::Whisper {
+                    from: me.name.to_string(),
+                    to: name.clone(),
+                    to_conn: *conn,
+                    text: text.clone(),
+                    at,
+                };
+                self.service.bus.send(node, Message::Chat(whisper));
+            }
+        }
         self.outbox.send(event(true));
         Ok(())
     }
@@ -270,9 +312,19 @@ impl Session for ChatSession {
     async fn close(self, ending: &Ending) {
         let Some(me) = self.me else { return };
         let quietly = matches!(ending, Ending::Shutdown) || self.service.closing.is_cancelled();
-        if let Some(online) = self.service.room.leave(&me.key, self.peer.id, quietly) {
-            self.service.metrics().users.set(online as i64);
-            info!("{} left ({online} online)", me.name);
+        let bus = &self.service.bus;
+        if let Some((local, version)) = self.service.room.leave(&me.key, self.peer.id, quietly) {
+            self.service.metrics().users.set(local as i64);
+            info!("{} left ({} online)", me.name, self.service.room.online());
+            // At shutdown the node says goodbye once instead, and its names go with its lease.
+            if bus.is_shared() && !quietly {
+                bus.publish(Message::Chat(ChatMsg::Left {
+                    name: me.name.to_string(),
+                    conn: self.peer.id,
+                    version,
+                }));
+                bus.release("chat", &me.name, self.peer.id).await;
+            }
         }
         self.service.auth.logout(self.peer.addr, "chat", &me.name).await;
     }

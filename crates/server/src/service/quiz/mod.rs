@@ -13,6 +13,12 @@
 //! end sends everyone the final leaderboard, logs and stores it, closes every player's connection
 //! with a `bye`, and then either waits for the next round or (with `exit_after_round`) stops the
 //! whole server. All of its timing is `tokio::time`, so a paused clock drives a whole round.
+//!
+//! In a cluster the nodes play one round: a node starting a round first looks in the shared
+//! database for one that is running and joins it (same number, seed and end), under a short
+//! cluster-wide lock so that two nodes starting at once make one round; each node publishes its
+//! players' standings as they change and merges the others' into every leaderboard it shows; the
+//! first node to finish the round stores its final leaderboard.
 
 pub mod login;
 pub mod logs;
@@ -34,9 +40,10 @@ use sockhub_store::{Journal, QuizResult, Store};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::auth::Authenticator;
+use crate::bus::{Listener, Message, NodeRef, QuizMsg, SharedBus};
 use crate::config::{QuizConfig, QuizStart};
 use crate::metrics::ServiceMetrics;
 use crate::net::outbox::{Frame, Outbox};
@@ -94,6 +101,8 @@ pub struct QuizService {
     metrics: Arc<ServiceMetrics>,
     /// The whole server's shutdown token (cancelled by `exit_after_round`).
     shutdown: CancellationToken,
+    /// The other nodes (a no-op on a single node).
+    pub(crate) bus: SharedBus,
 }
 
 impl QuizService {
@@ -105,6 +114,7 @@ impl QuizService {
         store: Store,
         journal: Journal,
         shutdown: CancellationToken,
+        bus: SharedBus,
     ) -> std::io::Result<QuizService> {
         let secs = |s: f64| Duration::from_millis((s * 1000.0).round() as u64);
         Ok(QuizService {
@@ -122,7 +132,14 @@ impl QuizService {
             pause: config.pause_secs.map(secs),
             metrics: Arc::default(),
             shutdown,
+            bus,
         })
+    }
+
+    /// Receive the other nodes' standings and round starts.
+    pub fn attach(self: &Arc<Self>) {
+        let listener: Arc<dyn Listener> = Arc::clone(self) as _;
+        self.bus.attach(Arc::downgrade(&listener));
     }
 
     /// The folder of the per-player log files.
@@ -225,24 +242,71 @@ impl QuizService {
         self.logs.flush().await;
     }
 
-    /// Start a round; returns when it ends. `None` if the server is shutting down.
-    async fn start_round(&self, duration: Duration) -> Option<Instant> {
-        let seed = self.config.seed.unwrap_or_else(rand::random);
-        let started_at = self.clock.now();
-        let number = match self.store.create_quiz_round(seed, duration.as_secs(), started_at).await {
+    /// Record a new round in the database: its number.
+    async fn create_round(&self, seed: u64, duration: Duration, started_at: Timestamp) -> u64 {
+        match self.store.create_quiz_round(seed, duration.as_secs(), started_at).await {
             Ok(id) => id as u64,
             Err(e) => {
                 let next = self.round.lock().number + 1;
                 error!("cannot record the start of quiz round {next} (it runs, unrecorded): {e}");
                 next
             }
+        }
+    }
+
+    /// In a cluster: the round running on the other nodes, or a new one. Under a cluster-wide
+    /// lock (a claim in the shared database), so that nodes starting together make one round.
+    /// Returns `(number, seed, started_at)`.
+    async fn cluster_round(&self, duration: Duration) -> (u64, u64, Timestamp) {
+        const LOCK: &str = "\u{1}round";
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match self.bus.claim("quiz-round", LOCK, 0).await {
+                Err(crate::bus::ClaimError::Taken) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                Err(e) => {
+                    warn!("quiz: cannot coordinate the round with the other nodes ({e}); starting one here")
+                }
+                Ok(()) => {}
+            }
+            let running = self.store.running_quiz_round(self.clock.now()).await;
+            let round = match running {
+                Ok(Some(r)) => {
+                    info!("quiz: joining round {} started by another node", r.id);
+                    (r.id as u64, r.seed.parse().unwrap_or_default(), r.started_at)
+                }
+                Ok(None) | Err(_) => {
+                    let seed = self.config.seed.unwrap_or_else(rand::random);
+                    let started_at = self.clock.now();
+                    (self.create_round(seed, duration, started_at).await, seed, started_at)
+                }
+            };
+            self.bus.release("quiz-round", LOCK, 0).await;
+            return round;
+        }
+    }
+
+    /// Start a round; returns when it ends. `None` if the server is shutting down.
+    async fn start_round(&self, duration: Duration) -> Option<Instant> {
+        let (number, seed, started_at) = if self.bus.is_shared() {
+            self.cluster_round(duration).await
+        } else {
+            let seed = self.config.seed.unwrap_or_else(rand::random);
+            let started_at = self.clock.now();
+            (self.create_round(seed, duration, started_at).await, seed, started_at)
         };
         if self.shutdown.is_cancelled() {
             return None;
         }
         let ends_at = started_at + chrono::Duration::from_std(duration).unwrap_or_default();
+        let remaining = (ends_at - self.clock.now()).to_std().unwrap_or_default();
+        if self.bus.is_shared() {
+            self.bus.publish(Message::Quiz(QuizMsg::Started { round: number }));
+        }
         let mut round = self.round.lock();
-        round.start(number, seed, ends_at);
+        round.start(number, seed, ends_at, remaining);
         *self.start_requested.lock() = false;
         let ends = match round.clock {
             round::Clock::Running { ends, .. } => ends,
@@ -273,6 +337,9 @@ impl QuizService {
                 s.rank, s.name, s.sum, s.correct, s.attempts
             );
             info!("round {n}: {line}");
+            if file.is_empty() {
+                continue; // a player on another node: that node writes their log
+            }
             self.logs.write(
                 file,
                 ended_at,
@@ -297,10 +364,10 @@ impl QuizService {
                 attempts: i64::from(s.attempts),
             })
             .collect();
-        if let Err(e) =
-            self.store.finish_quiz_round(n as i64, sockhub_store::truncate_ms(ended_at), &results).await
-        {
-            error!("cannot store the result of quiz round {n}: {e}");
+        match self.store.finish_quiz_round(n as i64, sockhub_store::truncate_ms(ended_at), &results).await {
+            Ok(true) => {}
+            Ok(false) => info!("round {n}'s result was stored by another node"),
+            Err(e) => error!("cannot store the result of quiz round {n}: {e}"),
         }
     }
 
@@ -341,5 +408,75 @@ impl Service for QuizService {
 
     fn metrics(&self) -> &Arc<ServiceMetrics> {
         &self.metrics
+    }
+}
+
+/// The quiz's part in a cluster: the other nodes' standings, and their round starts.
+impl Listener for QuizService {
+    fn service(&self) -> &'static str {
+        "quiz"
+    }
+
+    fn on_message(&self, from: &NodeRef, msg: Message) {
+        let Message::Quiz(msg) = msg else { return };
+        match msg {
+            QuizMsg::Standings { round, players } => {
+                self.round.lock().others.insert(from.clone(), (round, players));
+            }
+            QuizMsg::Standing { round, standing } => {
+                let mut r = self.round.lock();
+                let entry = r.others.entry(from.clone()).or_insert_with(|| (round, Vec::new()));
+                if entry.0 != round {
+                    *entry = (round, Vec::new());
+                }
+                match entry.1.iter_mut().find(|s| s.name == standing.name) {
+                    Some(s) => *s = standing,
+                    None => entry.1.push(standing),
+                }
+            }
+            QuizMsg::Started { round } => {
+                // A node waiting for an admin's /start joins the round another node started.
+                if self.config.start == QuizStart::Manual && !self.round.lock().is_running() {
+                    info!("quiz: round {round} started on {}; joining it", from.id);
+                    let mut requested = self.start_requested.lock();
+                    if !*requested {
+                        *requested = true;
+                        self.start.notify_one();
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_node_down(&self, node: &NodeRef) {
+        // Their players' results stay on the board until the round ends: they played.
+        let _ = node;
+    }
+
+    fn announce(&self) {
+        let (round, players) = {
+            let r = self.round.lock();
+            (r.number, r.local_standings())
+        };
+        self.bus.publish(Message::Quiz(QuizMsg::Standings { round, players }));
+    }
+
+    fn held_names(&self) -> Vec<(String, u64)> {
+        let r = self.round.lock();
+        r.players.values().filter_map(|p| p.online.as_ref().map(|o| (p.name.to_string(), o.conn))).collect()
+    }
+
+    fn name_lost(&self, name: &str, conn: u64) {
+        let r = self.round.lock();
+        if let Some(online) = r
+            .players
+            .get(&sockhub_store::name_key(name))
+            .and_then(|p| p.online.as_ref())
+            .filter(|o| o.conn == conn)
+        {
+            let reason =
+                "your name was taken on another server while this one was cut off; please log in again";
+            online.outbox.close_with(Some(Frame::new(Notice::Bye { reason: reason.into() })));
+        }
     }
 }

@@ -226,6 +226,12 @@ impl QuizService {
             )
         };
         let (outcome, name, file, (sum, correct, attempts, played_ms), number) = judged;
+        if self.bus.is_shared() {
+            let standing =
+                sockhub_proto::quiz::Standing { rank: 0, name: name.to_string(), sum, correct, attempts };
+            let msg = crate::bus::QuizMsg::Standing { round: number, standing };
+            self.bus.publish(crate::bus::Message::Quiz(msg));
+        }
 
         let value = a.value.trim();
         let shown: String = value.chars().take(64).collect();

@@ -9,10 +9,11 @@
 //!
 //! The broadcast points are the methods that push one shared [`Frame`] to every connected player:
 //! [`Round::start`] (`round_started`), [`Round::scores_frame`] (the periodic leaderboard) and
-//! [`Round::finish`] (`round_over`). A later multi-node setup shares the leaderboard by feeding
-//! these same points from a bus; nothing else reads another player's state.
+//! [`Round::finish`] (`round_over`). In a cluster, [`Round::others`] holds the standings the other
+//! nodes publish for the same round, and [`Round::board`] merges them in, so every one of these
+//! points shows the cluster's leaderboard; nothing else reads another player's state.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use sockhub_proto::quiz::{QuizEvent, RoundState, Standing};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::NodeRef;
 use crate::net::outbox::{Frame, Outbox};
 use sockhub_proto::problem::Problem;
 
@@ -108,6 +110,8 @@ pub struct Round {
     pub clock: Clock,
     pub duration: Duration,
     pub players: HashMap<String, Player>,
+    /// The other nodes' players, as they last published them: `(round, standings)`.
+    pub others: HashMap<NodeRef, (u64, Vec<Standing>)>,
 }
 
 /// What [`Round::finish`] hands back for logging and storing.
@@ -120,7 +124,14 @@ pub struct Finished {
 
 impl Round {
     pub fn new(duration: Duration) -> Round {
-        Round { number: 0, seed: 0, clock: Clock::Waiting, duration, players: HashMap::new() }
+        Round {
+            number: 0,
+            seed: 0,
+            clock: Clock::Waiting,
+            duration,
+            players: HashMap::new(),
+            others: HashMap::new(),
+        }
     }
 
     pub fn state(&self) -> RoundState {
@@ -204,12 +215,19 @@ impl Round {
         Some(Arc::clone(&p.name))
     }
 
-    /// Start round `number`: the clock runs from now; everyone connected is told.
-    pub fn start(&mut self, number: u64, seed: u64, ends_at: sockhub_proto::time::Timestamp) {
+    /// Start round `number`, which ends in `remaining` (the whole duration, unless this node joins
+    /// a round another node of the cluster started); everyone connected is told.
+    pub fn start(
+        &mut self,
+        number: u64,
+        seed: u64,
+        ends_at: sockhub_proto::time::Timestamp,
+        remaining: Duration,
+    ) {
         let started = Instant::now();
         self.number = number;
         self.seed = seed;
-        self.clock = Clock::Running { started, ends: started + self.duration };
+        self.clock = Clock::Running { started, ends: started + remaining.min(self.duration) };
         // Streams are seeded from the round, so players who joined while waiting get theirs now.
         let keys: Vec<String> = self.players.keys().cloned().collect();
         for key in keys {
@@ -227,22 +245,30 @@ impl Round {
         self.push_all(&frame);
     }
 
-    /// The leaderboard, best first: highest sum, then most correct, then fewest attempts, then name.
+    /// This node's players' standings (unranked), for the other nodes.
+    pub fn local_standings(&self) -> Vec<Standing> {
+        self.players
+            .values()
+            .map(|p| Standing {
+                rank: 0,
+                name: p.name.to_string(),
+                sum: p.sum,
+                correct: p.correct,
+                attempts: p.attempts,
+            })
+            .collect()
+    }
+
+    /// The leaderboard, best first: highest sum, then most correct, then fewest attempts, then
+    /// name. It includes the other nodes' players in this round (their log file is empty: their
+    /// own node writes their logs); a name playing here counts as it is here.
     pub fn board(&self) -> Vec<(Standing, Arc<str>)> {
-        let mut players: Vec<&Player> = self.players.values().collect();
-        players.sort_by(|a, b| {
-            b.sum
-                .cmp(&a.sum)
-                .then(b.correct.cmp(&a.correct))
-                .then(a.attempts.cmp(&b.attempts))
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        players
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
+        let mut rows: Vec<(Standing, Arc<str>)> = self
+            .players
+            .values()
+            .map(|p| {
                 let standing = Standing {
-                    rank: i as u32 + 1,
+                    rank: 0,
                     name: p.name.to_string(),
                     sum: p.sum,
                     correct: p.correct,
@@ -250,7 +276,29 @@ impl Round {
                 };
                 (standing, Arc::clone(&p.log_file))
             })
-            .collect()
+            .collect();
+        let mut seen: HashSet<String> = self.players.keys().cloned().collect();
+        for (round, standings) in self.others.values() {
+            if *round != self.number {
+                continue;
+            }
+            for s in standings {
+                if seen.insert(sockhub_store::name_key(&s.name)) {
+                    rows.push((s.clone(), Arc::from("")));
+                }
+            }
+        }
+        rows.sort_by(|(a, _), (b, _)| {
+            b.sum
+                .cmp(&a.sum)
+                .then(b.correct.cmp(&a.correct))
+                .then(a.attempts.cmp(&b.attempts))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        for (i, (s, _)) in rows.iter_mut().enumerate() {
+            s.rank = i as u32 + 1;
+        }
+        rows
     }
 
     /// The live leaderboard (the best `top`), as one frame for everyone.
@@ -301,6 +349,7 @@ impl Round {
         }
         self.clock = Clock::Waiting;
         self.players.clear();
+        self.others.clear();
         Finished { number: self.number, board, outboxes }
     }
 }

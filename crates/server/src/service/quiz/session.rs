@@ -21,6 +21,7 @@ use super::login;
 use super::player::{self, Answer};
 use super::round::Join;
 use crate::auth::LoginError;
+use crate::bus::ClaimError;
 use crate::net::outbox::Outbox;
 use crate::service::chat::names;
 use crate::session::{Ending, Flow, Peer, Session};
@@ -91,17 +92,36 @@ impl QuizSession {
         let key = sockhub_store::name_key(&name);
         let name: Arc<str> = name.into();
         let file: Arc<str> = super::logs::file_name(&key).into();
-        let mut round = self.quiz.round.lock();
-        let Join::Joined { rejoined, stop } =
-            round.join(&key, &name, Arc::clone(&file), self.peer.id, &self.outbox)
-        else {
-            drop(round);
-            return self.retry_name(ErrorEvent::new(
+        let taken = || {
+            ErrorEvent::new(
                 ErrorCode::NameTaken,
                 format!("already registered user: \"{name}\" is playing; choose another name"),
-            ));
+            )
         };
-        let player = &round.players[&key];
+        // Cluster-wide first (answered at once on a single node), then in this node's round.
+        match self.quiz.bus.claim("quiz", &name, self.peer.id).await {
+            Ok(()) => {}
+            Err(ClaimError::Taken) => return self.retry_name(taken()),
+            Err(ClaimError::Unavailable(e)) => {
+                tracing::warn!(error = %e, "cannot claim a quiz name in the shared database");
+                return self.retry_name(ErrorEvent::new(
+                    ErrorCode::Unavailable,
+                    "the shared database cannot be reached, so names cannot be checked; try again shortly",
+                ));
+            }
+        }
+        let joined = self.quiz.round.lock().join(&key, &name, Arc::clone(&file), self.peer.id, &self.outbox);
+        let Join::Joined { rejoined, stop } = joined else {
+            self.quiz.bus.release("quiz", &name, self.peer.id).await;
+            return self.retry_name(taken());
+        };
+        let round = self.quiz.round.lock();
+        // The round may have ended in the instant between the two locks.
+        let Some(player) = round.players.get(&key) else {
+            drop(round);
+            return self
+                .retry_name(ErrorEvent::new(ErrorCode::NoQuestion, "the round just ended; try again"));
+        };
         self.outbox.send(QuizEvent::Welcome {
             name: name.to_string(),
             round: round.number,
@@ -211,6 +231,9 @@ impl Session for QuizSession {
             info!("{message}");
             let file: Arc<str> = super::logs::file_name(&me.key).into();
             self.quiz.logs.write(&file, self.quiz.clock.now(), "INFO", &message);
+            if !matches!(ending, Ending::Shutdown) {
+                self.quiz.bus.release("quiz", &me.name, self.peer.id).await;
+            }
             self.quiz.auth.logout(self.peer.addr, "quiz", &me.name).await;
         }
     }

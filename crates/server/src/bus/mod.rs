@@ -1,0 +1,356 @@
+//! The bus: how the services of one node hear what happened on the others.
+//!
+//! Every service fans out to its *local* connections directly, as a single server does; the bus
+//! is what it additionally tells the other nodes. A service publishes *what happened* — a typed
+//! [`Message`] ("alice said hi", "bob joined", "a result was stored") — and applies what other
+//! nodes published, through the [`Listener`] it attaches. A node never receives its own
+//! publications, so a message from a local user is delivered locally once, directly, and
+//! published once for the others.
+//!
+//! Two implementations:
+//! - [`local::LocalBus`]: one node, no cluster. [`Bus::is_shared`] is `false`, so services skip
+//!   building messages at all; a name claim is answered at once. No NATS code runs.
+//! - [`nats::NatsBus`]: NATS (async-nats) for the fan-out, heartbeats and resyncs, and the shared
+//!   database ([`lease`]) for what must be agreed on atomically: node leases and name claims.
+//!
+//! Names are claimed through the bus ([`Bus::claim`]) rather than in a room, because uniqueness
+//! has to hold across nodes even when two of them race: the claim is a row in the shared database
+//! whose primary key lets exactly one insert win.
+
+pub mod lease;
+pub mod local;
+pub mod nats;
+pub mod replica;
+
+use std::sync::{Arc, Weak};
+
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use sockhub_proto::calc::SquareResult;
+use sockhub_proto::time::{self, Timestamp};
+use sockhub_store::{Mute, StoreError};
+
+/// One run of one node: its configured id, and a random number drawn at start, so that a node
+/// restarted under the same id is told apart from the one that died.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NodeRef {
+    pub id: Arc<str>,
+    pub boot: u64,
+}
+
+impl std::fmt::Display for NodeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+/// A summary of one service's replicated state on one node, carried by every heartbeat so that
+/// a node that missed an event (a dropped message, an outage) notices and asks for the whole
+/// state again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Digest {
+    /// Bumped by every change the node publishes (a join, a leave).
+    pub version: u64,
+    /// Members the node has now.
+    pub count: u64,
+}
+
+/// Everything nodes tell each other. JSON on the wire (`{"t":"chat","m":{"e":"said",...}}`):
+/// small, debuggable with `nats sub`, and serde checks every field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "m", rename_all = "snake_case")]
+pub enum Message {
+    /// "I am alive", with the digest of each service's state here.
+    Beat {
+        chat: Digest,
+        calc: Digest,
+    },
+    /// "I (re)joined: everyone, publish your state." Sent on every (re)connection to NATS.
+    Hello,
+    /// "I am shutting down": forget my users now rather than after the timeout.
+    Goodbye,
+    Chat(ChatMsg),
+    Calc(CalcMsg),
+    Quiz(QuizMsg),
+}
+
+impl Message {
+    /// The service a message is for, if it is not the bus's own.
+    pub fn service(&self) -> Option<&'static str> {
+        match self {
+            Message::Chat(_) => Some("chat"),
+            Message::Calc(_) => Some("calc"),
+            Message::Quiz(_) => Some("quiz"),
+            Message::Beat { .. } | Message::Hello | Message::Goodbye => None,
+        }
+    }
+}
+
+/// A chat member as other nodes know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteMember {
+    pub name: String,
+    pub conn: u64,
+}
+
+impl replica::Member for RemoteMember {
+    fn key(&self) -> String {
+        sockhub_store::name_key(&self.name)
+    }
+    fn conn(&self) -> u64 {
+        self.conn
+    }
+}
+
+/// What the chat room publishes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "e", rename_all = "snake_case")]
+pub enum ChatMsg {
+    Joined {
+        name: String,
+        conn: u64,
+        version: u64,
+    },
+    Left {
+        name: String,
+        conn: u64,
+        version: u64,
+    },
+    /// The node's whole membership, in parts of at most [`SNAPSHOT_PART`] members; applied when
+    /// the part with `last` arrives.
+    Members {
+        version: u64,
+        members: Vec<RemoteMember>,
+        first: bool,
+        last: bool,
+    },
+    Said {
+        from: String,
+        text: String,
+        #[serde(with = "time::ms")]
+        at: Timestamp,
+    },
+    /// Sent to the target's node only.
+    Whisper {
+        from: String,
+        to: String,
+        to_conn: u64,
+        text: String,
+        #[serde(with = "time::ms")]
+        at: Timestamp,
+    },
+    /// Everyone shows it; the node holding connection `conn` of `node` closes it.
+    Kicked {
+        name: String,
+        node: NodeRef,
+        conn: u64,
+        by: String,
+        reason: Option<String>,
+    },
+    Muted {
+        mute: WireMute,
+    },
+    Unmuted {
+        name: String,
+        by: String,
+    },
+}
+
+/// The most members one snapshot message carries (NATS messages are limited to 1 MiB by default;
+/// 500 names of at most 32 characters stay far below).
+pub const SNAPSHOT_PART: usize = 500;
+
+/// A mute as it travels between nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireMute {
+    pub target: String,
+    #[serde(with = "time::ms_opt", default)]
+    pub until: Option<Timestamp>,
+    pub reason: Option<String>,
+    pub actor: String,
+    #[serde(with = "time::ms")]
+    pub at: Timestamp,
+}
+
+impl From<&Mute> for WireMute {
+    fn from(m: &Mute) -> Self {
+        WireMute {
+            target: m.target.clone(),
+            until: m.until,
+            reason: m.reason.clone(),
+            actor: m.actor.clone(),
+            at: m.at,
+        }
+    }
+}
+
+impl From<WireMute> for Mute {
+    fn from(m: WireMute) -> Self {
+        Mute { target: m.target, until: m.until, reason: m.reason, actor: m.actor, at: m.at }
+    }
+}
+
+/// What the calculator publishes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "e", rename_all = "snake_case")]
+pub enum CalcMsg {
+    /// A stored result, to show to everyone.
+    Result {
+        result: SquareResult,
+    },
+    /// A student's connection logged in.
+    Joined {
+        student: sockhub_proto::calc::StudentInfo,
+        conn: u64,
+        version: u64,
+    },
+    Left {
+        conn: u64,
+        version: u64,
+    },
+    Members {
+        version: u64,
+        members: Vec<CalcMember>,
+        first: bool,
+        last: bool,
+    },
+}
+
+/// A calculator connection as other nodes know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalcMember {
+    pub student: sockhub_proto::calc::StudentInfo,
+    pub conn: u64,
+}
+
+impl replica::Member for CalcMember {
+    fn key(&self) -> String {
+        self.conn.to_string()
+    }
+    fn conn(&self) -> u64 {
+        self.conn
+    }
+}
+
+/// What the quiz publishes: this node's players' standings in the round, so every node's
+/// leaderboard covers the whole cluster, and the start of a round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "e", rename_all = "snake_case")]
+pub enum QuizMsg {
+    /// All of this node's players in `round` (on resync).
+    Standings { round: u64, players: Vec<sockhub_proto::quiz::Standing> },
+    /// One player's standing changed (after each judged answer).
+    Standing { round: u64, standing: sockhub_proto::quiz::Standing },
+    /// A round started here (an admin's `/start`, or the clock): nodes waiting for a manual start
+    /// join it.
+    Started { round: u64 },
+}
+
+/// A service that takes part in the cluster.
+pub trait Listener: Send + Sync + 'static {
+    /// `chat`, `calc`, `quiz`: which [`Message`]s it receives.
+    fn service(&self) -> &'static str;
+
+    /// Apply a message another node published (or sent to this node).
+    fn on_message(&self, from: &NodeRef, msg: Message);
+
+    /// `node` is gone — dead, shut down, or restarted under a new boot number: forget its part
+    /// (its users leave).
+    fn on_node_down(&self, node: &NodeRef);
+
+    /// Publish this node's whole state (a peer said hello, or this node reconnected), and
+    /// re-read from the database what other nodes may have changed while unreachable.
+    fn announce(&self);
+
+    /// This node's digest, for heartbeats.
+    fn digest(&self) -> Digest {
+        Digest::default()
+    }
+
+    /// Whether what this node knows of `node` matches the digest it sent.
+    fn in_sync(&self, _node: &NodeRef, _digest: &Digest) -> bool {
+        true
+    }
+
+    /// Names this node's users hold (`(name, conn)`), to claim again after a lost lease.
+    fn held_names(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
+
+    /// A name this node held was taken by someone else while the node was cut off from the
+    /// database: end that user's session.
+    fn name_lost(&self, _name: &str, _conn: u64) {}
+}
+
+/// Why a name could not be claimed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    #[error("the name is taken")]
+    Taken,
+    #[error("the shared database cannot be reached: {0}")]
+    Unavailable(StoreError),
+}
+
+/// Whether the bus reaches the other nodes, for logs, `/healthz` and metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterStatus {
+    /// False for a single node.
+    pub clustered: bool,
+    pub node_id: String,
+    /// Connected to NATS now.
+    pub connected: bool,
+    /// Other nodes heard from within the timeout.
+    pub peers: Vec<String>,
+}
+
+/// The seam between the services and the other nodes. See the module documentation.
+pub trait Bus: Send + Sync + 'static {
+    /// This node.
+    fn node(&self) -> NodeRef;
+
+    /// Whether anyone else listens. `false` on a single node: callers skip building messages.
+    fn is_shared(&self) -> bool;
+
+    /// Tell every other node. Never blocks: when the way out is full or NATS is unreachable,
+    /// the message is dropped and counted (see `docs/architecture.md` for why that is safe).
+    fn publish(&self, msg: Message);
+
+    /// Tell one node (a whisper for one of its users).
+    fn send(&self, to: &NodeRef, msg: Message);
+
+    /// Take `name` for connection `conn` of `service`, cluster-wide and atomically.
+    fn claim<'a>(
+        &'a self,
+        service: &'static str,
+        name: &'a str,
+        conn: u64,
+    ) -> BoxFuture<'a, Result<(), ClaimError>>;
+
+    /// Give a claimed name back. A failure is logged and retried with the heartbeat.
+    fn release<'a>(&'a self, service: &'static str, name: &'a str, conn: u64) -> BoxFuture<'a, ()>;
+
+    /// Receive messages for `listener.service()`. Held weakly: the bus never keeps a service
+    /// alive.
+    fn attach(&self, listener: Weak<dyn Listener>);
+
+    /// Connected or not, and to whom.
+    fn status(&self) -> ClusterStatus;
+}
+
+/// The bus a server uses: a [`local::LocalBus`] unless `[cluster]` is configured.
+pub type SharedBus = Arc<dyn Bus>;
+
+/// Publish a node's whole membership as snapshot messages of at most [`SNAPSHOT_PART`] members
+/// each (at least one, so an empty membership is announced too).
+pub fn publish_in_parts<M: Clone>(
+    bus: &dyn Bus,
+    members: Vec<M>,
+    message: impl Fn(Vec<M>, bool, bool) -> Message,
+) {
+    let parts = members.len().div_ceil(SNAPSHOT_PART).max(1);
+    let mut chunks = members.chunks(SNAPSHOT_PART);
+    for i in 0..parts {
+        let part = chunks.next().map(<[M]>::to_vec).unwrap_or_default();
+        bus.publish(message(part, i == 0, i + 1 == parts));
+    }
+}

@@ -1,0 +1,564 @@
+//! The NATS bus: several nodes sharing rooms.
+//!
+//! Subjects (`<p>` is `cluster.subject_prefix`):
+//! - `<p>.all`: everything a node tells every other node, from heartbeats to chat lines. One
+//!   subject per publisher keeps a node's messages in the order it sent them (NATS keeps the order
+//!   of one connection's messages), so a snapshot and the joins that follow it arrive in order.
+//! - `<p>.node.<boot>`: messages for one node (a whisper for one of its users), `<boot>` being the
+//!   random number that names this run of the node.
+//!
+//! Tasks, all stopped by the server's shutdown token:
+//! - the **publisher** drains a bounded queue (`cluster.publish_queue`) into the client. Sessions
+//!   never wait for NATS: [`Bus::publish`] only queues, and while NATS is unreachable messages are
+//!   dropped and counted instead of piling up (they would be stale by the time NATS is back, and
+//!   the resync on reconnection restores the state that matters).
+//! - the **receiver** reads both subscriptions, notes who is alive and hands each message to the
+//!   service it is for. Its buffer is `cluster.inbound_queue` messages (async-nats drops beyond
+//!   that and reports a slow consumer; heartbeat digests then trigger a resync).
+//! - the **heartbeat** publishes `Beat` with each service's digest every `cluster.heartbeat_ms`
+//!   and declares dead any node not heard from for `cluster.node_timeout_secs`: its users leave.
+//! - the **lease** keeps this node's row in the shared database alive, retries failed releases and
+//!   expires dead nodes' name claims ([`super::lease`]).
+//! - the **watcher** follows the client's connection events: one WARN when NATS is lost, one
+//!   INFO when it is back, and then a resync: `Hello` (everyone publishes their state) and this
+//!   node's own state.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use async_nats::{Client, ConnectOptions, Event};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use parking_lot::{Mutex, RwLock};
+use serde::{Deserialize, Serialize};
+use sockhub_store::Store;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, warn};
+
+use super::lease::{Lease, LeaseError, Renewed};
+use super::{Bus, ClaimError, ClusterStatus, Digest, Listener, Message, NodeRef};
+use crate::config::ClusterConfig;
+use crate::metrics::{Counter, Gauge};
+
+/// The cluster's counters, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct ClusterMetrics {
+    /// 1 while connected to NATS.
+    pub connected: Gauge,
+    /// Other nodes heard from within the timeout.
+    pub peers: Gauge,
+    pub published: Counter,
+    /// Messages not sent: NATS unreachable or the publish queue full.
+    pub dropped: Counter,
+    pub received: Counter,
+    /// Messages from other nodes that could not be decoded (a node of another version?).
+    pub malformed: Counter,
+    /// Nodes declared dead (silent for the timeout) or gone (said goodbye, restarted).
+    pub nodes_down: Counter,
+    /// Times this node asked others to publish their state again.
+    pub resyncs: Counter,
+}
+
+/// What goes over the wire: the sender, and the message.
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    from: NodeRef,
+    msg: Message,
+}
+
+enum Outgoing {
+    All(Message),
+    To(NodeRef, Message),
+}
+
+/// Another node, as this one hears it.
+struct PeerState {
+    node: NodeRef,
+    last: Instant,
+    /// Consecutive heartbeats whose digest did not match, per service.
+    mismatches: HashMap<&'static str, u32>,
+}
+
+/// The NATS bus. Created before the services (they hold it), started once the node knows its id.
+pub struct NatsBus {
+    config: ClusterConfig,
+    store: Store,
+    node: OnceLock<NodeRef>,
+    client: OnceLock<Client>,
+    lease: OnceLock<Lease>,
+    out: mpsc::Sender<Outgoing>,
+    out_rx: Mutex<Option<mpsc::Receiver<Outgoing>>>,
+    listeners: RwLock<Vec<Weak<dyn Listener>>>,
+    peers: Mutex<HashMap<Arc<str>, PeerState>>,
+    connected: AtomicBool,
+    metrics: Arc<ClusterMetrics>,
+}
+
+/// Why the cluster could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("bad cluster.nats_url: {0}")]
+    Url(String),
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    #[error("cannot subscribe on NATS: {0}")]
+    Subscribe(String),
+}
+
+impl NatsBus {
+    pub fn new(config: &ClusterConfig, store: Store) -> Arc<NatsBus> {
+        let (out, out_rx) = mpsc::channel(config.publish_queue);
+        Arc::new(NatsBus {
+            config: config.clone(),
+            store,
+            node: OnceLock::new(),
+            client: OnceLock::new(),
+            lease: OnceLock::new(),
+            out,
+            out_rx: Mutex::new(Some(out_rx)),
+            listeners: RwLock::new(Vec::new()),
+            peers: Mutex::new(HashMap::new()),
+            connected: AtomicBool::new(false),
+            metrics: Arc::default(),
+        })
+    }
+
+    pub fn metrics(&self) -> &Arc<ClusterMetrics> {
+        &self.metrics
+    }
+
+    fn prefix(&self) -> &str {
+        &self.config.subject_prefix
+    }
+
+    fn subject_all(&self) -> String {
+        format!("{}.all", self.prefix())
+    }
+
+    fn subject_for(&self, node: &NodeRef) -> String {
+        format!("{}.node.{:016x}", self.prefix(), node.boot)
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.config.node_timeout_secs)
+    }
+
+    fn heartbeat(&self) -> Duration {
+        Duration::from_millis(self.config.heartbeat_ms)
+    }
+
+    fn listeners(&self) -> Vec<Arc<dyn Listener>> {
+        self.listeners.read().iter().filter_map(Weak::upgrade).collect()
+    }
+
+    /// Join the cluster as `node_id`: register in the shared database, connect to NATS (in the
+    /// background: a node whose NATS is down at start serves its own users and joins when NATS
+    /// comes up), subscribe, and start the tasks.
+    pub async fn start(
+        self: &Arc<Self>,
+        node_id: &str,
+        tracker: &TaskTracker,
+        shutdown: &CancellationToken,
+    ) -> Result<(), ClusterError> {
+        let node = NodeRef { id: Arc::from(node_id), boot: rand::random::<u64>() };
+        let _ = self.node.set(node.clone());
+        let lease = Lease::register(self.store.clone(), node_id, self.heartbeat(), self.timeout()).await?;
+        let _ = self.lease.set(lease);
+
+        let (events_tx, events_rx) = mpsc::channel::<Event>(64);
+        let url = self.config.nats_url.clone().unwrap_or_default();
+        let options = ConnectOptions::new()
+            .name(format!("sockhub {node_id}"))
+            .no_echo()
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            // A dead link to NATS is noticed within half the node timeout.
+            .ping_interval((self.timeout() / 2).max(Duration::from_secs(1)))
+            .client_capacity(self.config.publish_queue.clamp(64, 4096))
+            .subscription_capacity(self.config.inbound_queue)
+            .event_callback(move |event| {
+                let events_tx = events_tx.clone();
+                async move {
+                    // Connection events are rare; if the watcher is behind, the state it reads
+                    // from the client is current anyway.
+                    let _ = events_tx.try_send(event);
+                }
+            });
+        let addrs: Vec<async_nats::ServerAddr> = url
+            .split(',')
+            .map(|u| {
+                u.trim().parse::<async_nats::ServerAddr>().map_err(|e| ClusterError::Url(format!("{u}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let client = options.connect(addrs).await.map_err(|e| ClusterError::Url(e.to_string()))?;
+        let all =
+            client.subscribe(self.subject_all()).await.map_err(|e| ClusterError::Subscribe(e.to_string()))?;
+        let direct = client
+            .subscribe(self.subject_for(&node))
+            .await
+            .map_err(|e| ClusterError::Subscribe(e.to_string()))?;
+        let _ = self.client.set(client);
+        info!(node = %node_id, nats = %url, "cluster: node {node_id} joining through NATS at {url}");
+
+        let rx = self.out_rx.lock().take().expect("started once");
+        tracker.spawn(Arc::clone(self).publisher(rx, shutdown.clone()));
+        tracker.spawn(Arc::clone(self).receiver(all, direct, shutdown.clone()));
+        tracker.spawn(Arc::clone(self).heartbeats(shutdown.clone()));
+        tracker.spawn(Arc::clone(self).lease_keeper(shutdown.clone()));
+        tracker.spawn(Arc::clone(self).watcher(events_rx, shutdown.clone()));
+        Ok(())
+    }
+
+    async fn publisher(self: Arc<Self>, mut rx: mpsc::Receiver<Outgoing>, shutdown: CancellationToken) {
+        let client = self.client.get().expect("started").clone();
+        let me = self.node();
+        loop {
+            let out = tokio::select! {
+                () = shutdown.cancelled() => break,
+                out = rx.recv() => match out { Some(out) => out, None => break },
+            };
+            if !self.connected.load(Ordering::Relaxed) {
+                self.metrics.dropped.inc();
+                continue;
+            }
+            let (subject, msg) = match out {
+                Outgoing::All(msg) => (self.subject_all(), msg),
+                Outgoing::To(node, msg) => (self.subject_for(&node), msg),
+            };
+            let payload = encode(&me, msg);
+            match client.publish(subject, payload).await {
+                Ok(()) => self.metrics.published.inc(),
+                Err(e) => {
+                    self.metrics.dropped.inc();
+                    debug!(error = %e, "cluster: a message could not be handed to NATS");
+                }
+            }
+        }
+        // Tell the others at once rather than let them wait for the timeout. Straight to the
+        // client: the queue may be full, and this is the last thing said.
+        if self.connected.load(Ordering::Relaxed) {
+            let _ = client.publish(self.subject_all(), encode(&me, Message::Goodbye)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
+        }
+    }
+
+    async fn receiver(
+        self: Arc<Self>,
+        mut all: async_nats::Subscriber,
+        mut direct: async_nats::Subscriber,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            let message = tokio::select! {
+                () = shutdown.cancelled() => break,
+                m = all.next() => m,
+                m = direct.next() => m,
+            };
+            let Some(message) = message else { break };
+            self.metrics.received.inc();
+            match serde_json::from_slice::<Envelope>(&message.payload) {
+                Ok(envelope) => self.on_envelope(envelope),
+                Err(e) => {
+                    self.metrics.malformed.inc();
+                    debug!(error = %e, subject = %message.subject, "cluster: a message could not be decoded");
+                }
+            }
+        }
+    }
+
+    fn on_envelope(&self, Envelope { from, msg }: Envelope) {
+        let me = self.node();
+        if from.boot == me.boot {
+            return;
+        }
+        if from.id == me.id {
+            warn!(node = %from.id, "cluster: another process uses this node's node_id; give every node its own");
+        }
+        let (gone, new) = self.note_peer(&from, &msg);
+        if let Some(old) = gone {
+            info!(node = %old.id, "cluster: node {} restarted", old.id);
+            self.node_down(&old);
+        }
+        if new {
+            info!(node = %from.id, "cluster: node {} is here", from.id);
+            // Whatever it sent first, ask for its whole state, unless it is sending it already.
+            if !matches!(msg, Message::Hello | Message::Goodbye) {
+                self.send(&from, Message::Hello);
+            }
+        }
+        match msg {
+            Message::Beat { chat, calc } => self.check_digests(&from, &[("chat", chat), ("calc", calc)]),
+            Message::Hello => {
+                for l in self.listeners() {
+                    l.announce();
+                }
+            }
+            Message::Goodbye => {
+                info!(node = %from.id, "cluster: node {} left", from.id);
+                self.peers.lock().remove(&from.id);
+                self.metrics.peers.set(self.peers.lock().len() as i64);
+                self.node_down(&from);
+            }
+            msg => {
+                let service = msg.service();
+                if let Some(l) = self.listeners().into_iter().find(|l| Some(l.service()) == service) {
+                    l.on_message(&from, msg);
+                }
+            }
+        }
+    }
+
+    /// Record that `from` is alive. Returns the run it replaced (a restart under the same id),
+    /// and whether it is newly heard.
+    fn note_peer(&self, from: &NodeRef, msg: &Message) -> (Option<NodeRef>, bool) {
+        let mut peers = self.peers.lock();
+        if matches!(msg, Message::Goodbye) {
+            return (None, false);
+        }
+        let fresh = PeerState { node: from.clone(), last: Instant::now(), mismatches: HashMap::new() };
+        let result = match peers.get_mut(&from.id) {
+            Some(p) if p.node.boot == from.boot => {
+                p.last = Instant::now();
+                (None, false)
+            }
+            Some(p) => {
+                let old = std::mem::replace(p, fresh).node;
+                (Some(old), true)
+            }
+            None => {
+                peers.insert(Arc::clone(&from.id), fresh);
+                (None, true)
+            }
+        };
+        self.metrics.peers.set(peers.len() as i64);
+        result
+    }
+
+    fn check_digests(&self, from: &NodeRef, digests: &[(&'static str, Digest)]) {
+        let listeners = self.listeners();
+        let mut resync = false;
+        {
+            let mut peers = self.peers.lock();
+            let Some(peer) = peers.get_mut(&from.id) else { return };
+            for (service, digest) in digests {
+                let Some(l) = listeners.iter().find(|l| l.service() == *service) else { continue };
+                let misses = peer.mismatches.entry(service).or_default();
+                if l.in_sync(from, digest) {
+                    *misses = 0;
+                } else {
+                    // Twice in a row: once can be a heartbeat that overtook an event in flight.
+                    *misses += 1;
+                    if *misses >= 2 {
+                        *misses = 0;
+                        resync = true;
+                    }
+                }
+            }
+        }
+        if resync {
+            debug!(node = %from.id, "cluster: out of step with node {}; asking for its state", from.id);
+            self.metrics.resyncs.inc();
+            self.send(from, Message::Hello);
+        }
+    }
+
+    fn node_down(&self, node: &NodeRef) {
+        self.metrics.nodes_down.inc();
+        for l in self.listeners() {
+            l.on_node_down(node);
+        }
+    }
+
+    /// A heartbeat timer; a late tick is taken late rather than made up for in a burst.
+    fn heartbeat_timer(&self) -> tokio::time::Interval {
+        let mut every = tokio::time::interval(self.heartbeat());
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every
+    }
+
+    /// Wait for the next tick; `false` once the server shuts down.
+    async fn next_tick(every: &mut tokio::time::Interval, shutdown: &CancellationToken) -> bool {
+        tokio::select! {
+            () = shutdown.cancelled() => false,
+            _ = every.tick() => true,
+        }
+    }
+
+    async fn heartbeats(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut every = self.heartbeat_timer();
+        while Self::next_tick(&mut every, &shutdown).await {
+            let listeners = self.listeners();
+            let digest = |name: &str| {
+                listeners.iter().find(|l| l.service() == name).map(|l| l.digest()).unwrap_or_default()
+            };
+            if self.connected.load(Ordering::Relaxed) {
+                self.publish(Message::Beat { chat: digest("chat"), calc: digest("calc") });
+            }
+            let now = Instant::now();
+            let timeout = self.timeout();
+            let dead: Vec<NodeRef> = {
+                let mut peers = self.peers.lock();
+                let dead = peers
+                    .values()
+                    .filter(|p| now.duration_since(p.last) >= timeout)
+                    .map(|p| p.node.clone())
+                    .collect::<Vec<_>>();
+                peers.retain(|_, p| now.duration_since(p.last) < timeout);
+                self.metrics.peers.set(peers.len() as i64);
+                dead
+            };
+            for node in dead {
+                warn!(node = %node.id, "cluster: node {} silent for {timeout:?}: declared dead, its users leave", node.id);
+                self.node_down(&node);
+            }
+        }
+    }
+
+    async fn lease_keeper(self: Arc<Self>, shutdown: CancellationToken) {
+        let lease = self.lease.get().expect("started");
+        let mut every = self.heartbeat_timer();
+        while Self::next_tick(&mut every, &shutdown).await {
+            if let Ok(Renewed::Yes) = lease.tick().await {
+                self.reclaim(lease).await;
+            }
+        }
+        lease.retire().await;
+    }
+
+    /// After a renewed lease: claim every local user's name again; a user whose name someone
+    /// else took meanwhile is disconnected.
+    async fn reclaim(&self, lease: &Lease) {
+        for l in self.listeners() {
+            let service = l.service();
+            for (name, conn) in l.held_names() {
+                match lease.claim(service, &name, conn).await {
+                    Ok(()) => {}
+                    Err(ClaimError::Taken) => {
+                        warn!(user = %name, "cluster: {name}'s name was taken on another node while this node was cut off; disconnecting {name}");
+                        l.name_lost(&name, conn);
+                    }
+                    Err(ClaimError::Unavailable(e)) => {
+                        warn!(error = %e, "cluster: could not re-claim names; trying again at the next heartbeat");
+                        return;
+                    }
+                }
+            }
+        }
+        let _ = lease.drop_stale().await;
+    }
+
+    async fn watcher(self: Arc<Self>, mut events: mpsc::Receiver<Event>, shutdown: CancellationToken) {
+        let mut ever_connected = false;
+        loop {
+            let event = tokio::select! {
+                () = shutdown.cancelled() => break,
+                e = events.recv() => match e { Some(e) => e, None => break },
+            };
+            match event {
+                Event::Connected => {
+                    self.connected.store(true, Ordering::Relaxed);
+                    self.metrics.connected.set(1);
+                    if ever_connected {
+                        info!("cluster: NATS connection restored; resyncing with the other nodes");
+                    } else {
+                        info!("cluster: connected to NATS");
+                    }
+                    ever_connected = true;
+                    self.publish(Message::Hello);
+                    for l in self.listeners() {
+                        l.announce();
+                    }
+                }
+                Event::Disconnected => {
+                    self.connected.store(false, Ordering::Relaxed);
+                    self.metrics.connected.set(0);
+                    warn!(
+                        "cluster: lost the connection to NATS; serving this node's users only, other nodes' users leave after {}s; reconnecting",
+                        self.config.node_timeout_secs
+                    );
+                }
+                Event::SlowConsumer(_) => {
+                    warn!(
+                        "cluster: this node fell behind the other nodes' messages and NATS dropped some; resyncing"
+                    );
+                    self.metrics.resyncs.inc();
+                    self.publish(Message::Hello);
+                }
+                Event::LameDuckMode => info!("cluster: the NATS server is going down (lame duck mode)"),
+                Event::ServerError(e) => warn!(error = %e, "cluster: NATS server error"),
+                Event::ClientError(e) => warn!(error = %e, "cluster: NATS client error"),
+                Event::Draining | Event::Closed => {}
+            }
+        }
+    }
+}
+
+fn encode(from: &NodeRef, msg: Message) -> Bytes {
+    let envelope = Envelope { from: from.clone(), msg };
+    Bytes::from(serde_json::to_vec(&envelope).expect("bus messages serialize"))
+}
+
+impl Bus for NatsBus {
+    fn node(&self) -> NodeRef {
+        self.node.get().cloned().unwrap_or_else(|| NodeRef { id: Arc::from("starting"), boot: 0 })
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn publish(&self, msg: Message) {
+        if self.out.try_send(Outgoing::All(msg)).is_err() {
+            self.metrics.dropped.inc();
+        }
+    }
+
+    fn send(&self, to: &NodeRef, msg: Message) {
+        if self.out.try_send(Outgoing::To(to.clone(), msg)).is_err() {
+            self.metrics.dropped.inc();
+        }
+    }
+
+    fn claim<'a>(
+        &'a self,
+        service: &'static str,
+        name: &'a str,
+        conn: u64,
+    ) -> BoxFuture<'a, Result<(), ClaimError>> {
+        Box::pin(async move {
+            match self.lease.get() {
+                Some(lease) => lease.claim(service, name, conn).await,
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn release<'a>(&'a self, service: &'static str, name: &'a str, conn: u64) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Some(lease) = self.lease.get() {
+                lease.release(service, name, conn).await;
+            }
+        })
+    }
+
+    fn attach(&self, listener: Weak<dyn Listener>) {
+        self.listeners.write().push(listener);
+    }
+
+    fn status(&self) -> ClusterStatus {
+        let mut peers: Vec<String> = self.peers.lock().values().map(|p| p.node.id.to_string()).collect();
+        peers.sort();
+        ClusterStatus {
+            clustered: true,
+            node_id: self.node().id.to_string(),
+            connected: self.connected.load(Ordering::Relaxed),
+            peers,
+        }
+    }
+}

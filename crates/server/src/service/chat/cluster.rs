@@ -1,0 +1,163 @@
+//! The chat room's part in a cluster: applying what other nodes publish.
+//!
+//! What this node publishes is sent where it happens (the session and moderation code call
+//! [`crate::bus::Bus::publish`] right after the local delivery); this file is the other half. A
+//! remote public line is delivered to the local members and kept in the history like a local one;
+//! a whisper arrives only at the target's node; a kick is shown everywhere and carried out by the
+//! node that holds the connection; a mute updates every node's mute cache, so it is enforced
+//! wherever the target types.
+
+use std::sync::Arc;
+
+use sockhub_proto::chat::ChatEvent;
+use sockhub_proto::notice::Notice;
+use tracing::{info, warn};
+
+use super::ChatService;
+use super::names;
+use crate::bus::replica::Change;
+use crate::bus::{ChatMsg, Digest, Listener, Message, NodeRef, publish_in_parts};
+use crate::net::outbox::Frame;
+
+impl ChatService {
+    /// Ask `node` for its whole membership: what we have of it is out of step.
+    fn resync_with(&self, node: &NodeRef) {
+        self.bus.send(node, Message::Hello);
+    }
+
+    fn on_chat(self: &Arc<Self>, from: &NodeRef, msg: ChatMsg) {
+        match msg {
+            ChatMsg::Joined { name, conn, version } => {
+                let member = crate::bus::RemoteMember { name: name.clone(), conn };
+                let in_step = self.room.apply_remote(|d| d.join(from, member, version));
+                info!(node = %from.id, "{name} joined on {} ({} online)", from.id, self.room.online());
+                if !in_step {
+                    self.resync_with(from);
+                }
+            }
+            ChatMsg::Left { name, conn, version } => {
+                let key = names::key(&name);
+                let in_step = self.room.apply_remote(|d| d.leave(from, &key, conn, version));
+                info!(node = %from.id, "{name} left on {} ({} online)", from.id, self.room.online());
+                if !in_step {
+                    self.resync_with(from);
+                }
+            }
+            ChatMsg::Members { version, members, first, last } => {
+                self.room.apply_remote(|d| d.snapshot(from, version, members, first, last));
+            }
+            ChatMsg::Said { from: name, text, at } => {
+                let name: Arc<str> = name.into();
+                self.room.say(&name, &text, at);
+            }
+            ChatMsg::Whisper { from: sender, to, to_conn, text, at } => {
+                match self.room.find(&names::key(&to)).filter(|m| m.conn == to_conn) {
+                    Some(target) => {
+                        target.outbox.send(ChatEvent::Whisper {
+                            from: sender,
+                            to,
+                            text,
+                            at,
+                            outgoing: false,
+                        });
+                    }
+                    None => info!("a whisper from {sender} on {} found {to} gone", from.id),
+                }
+            }
+            ChatMsg::Kicked { name, node, conn, by, reason } => {
+                let bye = format!(
+                    "kicked by {by}{}",
+                    reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+                );
+                self.room.broadcast(&Frame::new(ChatEvent::Kicked {
+                    name: name.clone(),
+                    by: by.clone(),
+                    reason,
+                }));
+                if node == self.bus.node()
+                    && let Some(member) = self.room.find(&names::key(&name)).filter(|m| m.conn == conn)
+                {
+                    member.outbox.close_with(Some(Frame::new(Notice::Bye { reason: bye })));
+                    info!(target = %name, "{name} kicked by {by} (on {})", from.id);
+                }
+            }
+            ChatMsg::Muted { mute } => {
+                let mute: sockhub_store::Mute = mute.into();
+                let event = ChatEvent::Muted {
+                    name: mute.target.clone(),
+                    by: mute.actor.clone(),
+                    until: mute.until,
+                    reason: mute.reason.clone(),
+                };
+                self.moderation.remember(self, mute);
+                self.room.broadcast(&Frame::new(event));
+            }
+            ChatMsg::Unmuted { name, by } => {
+                if self.moderation.forget(&name) {
+                    self.room.broadcast(&Frame::new(ChatEvent::Unmuted { name, by: Some(by) }));
+                }
+            }
+        }
+    }
+
+    /// Publish this node's membership, in parts.
+    fn publish_members(&self) {
+        let (version, members) = self.room.snapshot();
+        publish_in_parts(self.bus.as_ref(), members, |members, first, last| {
+            Message::Chat(ChatMsg::Members { version, members, first, last })
+        });
+    }
+}
+
+/// The listener is registered as a `Weak<dyn Listener>`; the service is always in an `Arc`.
+impl Listener for ChatService {
+    fn service(&self) -> &'static str {
+        "chat"
+    }
+
+    fn on_message(&self, from: &NodeRef, msg: Message) {
+        let Message::Chat(msg) = msg else { return };
+        // Timed mutes need the `Arc` (their timer holds a weak reference to the service).
+        if let Some(me) = self.myself() {
+            me.on_chat(from, msg);
+        }
+    }
+
+    fn on_node_down(&self, node: &NodeRef) {
+        self.room.apply_remote(|d| Change { left: d.drop_node(node), ..Change::default() });
+        info!(node = %node.id, "node {} is gone; {} online", node.id, self.room.online());
+    }
+
+    fn announce(&self) {
+        self.publish_members();
+        // Mutes set or lifted on a node we could not hear are in the database.
+        if let Some(me) = self.myself() {
+            tokio::spawn(async move {
+                match me.store.active_mutes(sockhub_store::now()).await {
+                    Ok(mutes) => me.moderation.reload(&me, mutes),
+                    Err(e) => warn!(error = %e, "could not reload the mutes after a resync"),
+                }
+            });
+        }
+    }
+
+    fn digest(&self) -> Digest {
+        self.room.digest()
+    }
+
+    fn in_sync(&self, node: &NodeRef, digest: &Digest) -> bool {
+        self.room.remote_matches(node, digest)
+    }
+
+    fn held_names(&self) -> Vec<(String, u64)> {
+        self.room.local_members()
+    }
+
+    fn name_lost(&self, name: &str, conn: u64) {
+        if let Some(member) = self.room.find(&names::key(name)).filter(|m| m.conn == conn) {
+            let reason =
+                "your name was taken on another server while this one was cut off; please log in again";
+            member.outbox.close_with(Some(Frame::new(Notice::Bye { reason: reason.into() })));
+        }
+    }
+}

@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, only when it is missing:
-# tmux, the real terminal in which the full-screen client's end-to-end test runs, and nats-server.
+# - tmux, the real terminal in which the full-screen client's end-to-end test runs;
+# - nats-server: the cluster tests start a private one per test (to stop and restart it at will);
+# - Debian's chromium and chromium-driver, the real browser of the web page's end-to-end tests
+#   (never a downloaded browser build), and a CJK font so that Hangul in their screenshots
+#   renders as text rather than boxes.
 set -euo pipefail
 
-command -v tmux >/dev/null || (apt-get update && apt-get install -y tmux)
-# nats-server: the cluster tests start a private one per test (to stop and restart it at will).
-[ -x /usr/sbin/nats-server ] || (apt-get update && apt-get install -y nats-server)
+missing=()
+command -v tmux >/dev/null || missing+=(tmux)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+[ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi

@@ -10,6 +10,8 @@ use sockhub_client::calc::{self, CalcOptions};
 use sockhub_proto::calc::validate_student_id;
 use sockhub_store::{CalcResultFilter, CalcResultRow};
 
+use sockhub_server::export;
+
 use super::DatabaseArgs;
 use super::output::{self, Format, Row};
 
@@ -116,17 +118,9 @@ impl Serialize for ResultView {
 }
 
 impl Row for ResultView {
-    const HEADERS: &'static [&'static str] = &["id", "student_id", "name", "input", "square", "at"];
+    const HEADERS: &'static [&'static str] = export::CALC_RESULT_HEADERS;
     fn cells(&self) -> Vec<String> {
-        let r = &self.0;
-        vec![
-            r.id.to_string(),
-            r.student_id.clone(),
-            r.name.clone(),
-            r.input.clone(),
-            r.square.clone(),
-            sockhub_proto::time::rfc3339_ms(&r.at),
-        ]
+        export::calc_result_cells(&self.0)
     }
 }
 
@@ -146,7 +140,9 @@ enum Sink {
 impl Sink {
     fn write(&mut self, r: ResultView) -> anyhow::Result<()> {
         match self {
-            Sink::Csv(w) => w.write_record(r.cells())?,
+            Sink::Csv(w) => {
+                w.write_record(r.cells().iter().map(|c| export::defuse_formula(c).into_owned()))?
+            }
             Sink::Json { out, first } => {
                 out.write_all(if *first { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut *out, &r)?;

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use clap::ValueEnum;
 use serde::Serialize;
+use sockhub_server::export::defuse_formula;
 
 /// The `--format` of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -76,15 +77,6 @@ pub fn write<R: Row>(out: &mut impl Write, rows: &[R], format: Format) -> anyhow
     Ok(())
 }
 
-/// A cell that a spreadsheet would run as a formula (`=`, `+`, `@`, a tab or carriage return, or
-/// `-` not followed by a digit) gets a leading `'`: exported text comes from users (chat lines,
-/// quiz answers, names), and opening an export must not execute what they typed.
-fn defuse_formula(cell: &str) -> std::borrow::Cow<'_, str> {
-    let risky = cell.starts_with(['=', '+', '@', '\t', '\r'])
-        || (cell.starts_with('-') && !cell[1..].starts_with(|c: char| c.is_ascii_digit()));
-    if risky { format!("'{cell}").into() } else { cell.into() }
-}
-
 /// A time as the reports show it: local, `2026-11-21 15:11:48`.
 pub fn local_time(t: &chrono::DateTime<chrono::Utc>) -> String {
     sockhub_proto::time::log_format(t)
@@ -143,11 +135,6 @@ mod tests {
         let mut csv = Vec::new();
         write(&mut csv, &rows, Format::Csv).unwrap();
         assert_eq!(String::from_utf8(csv).unwrap(), "name,n\n\"김, \"\"민수\"\"\",1\n");
-        assert_eq!(defuse_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(defuse_formula("-36"), "-36");
-        assert_eq!(defuse_formula("-cmd"), "'-cmd");
-        assert_eq!(defuse_formula("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(defuse_formula("plain"), "plain");
         let mut json = Vec::new();
         write(&mut json, &rows, Format::Json).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&json).unwrap();

@@ -11,6 +11,7 @@ use serde::Serialize;
 use sockhub_client::quiz::{self, BotOptions, QuizOptions};
 use sockhub_proto::quiz::{QuizEvent, QuizRequest};
 use sockhub_proto::secret::Secret;
+use sockhub_server::export;
 use sockhub_store::{QuizAttemptRow, QuizRoundRow};
 
 use super::output::{self, Format, Row};
@@ -191,34 +192,9 @@ async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
 struct AttemptView(QuizAttemptRow);
 
 impl Row for AttemptView {
-    const HEADERS: &'static [&'static str] = &[
-        "round",
-        "player",
-        "problem_id",
-        "ask",
-        "problem",
-        "expected",
-        "answer",
-        "verdict",
-        "sent_at",
-        "received_at",
-        "elapsed_ms",
-    ];
+    const HEADERS: &'static [&'static str] = export::QUIZ_ATTEMPT_HEADERS;
     fn cells(&self) -> Vec<String> {
-        let a = &self.0.attempt;
-        vec![
-            a.round.to_string(),
-            a.player.clone(),
-            a.problem_id.to_string(),
-            a.ask.to_string(),
-            a.problem.clone(),
-            a.expected.to_string(),
-            a.answer.clone().unwrap_or_default(),
-            a.verdict.clone(),
-            sockhub_proto::time::rfc3339_ms(&a.sent_at),
-            sockhub_proto::time::rfc3339_ms(&a.received_at),
-            a.elapsed_ms.to_string(),
-        ]
+        export::quiz_attempt_cells(&self.0)
     }
 }
 

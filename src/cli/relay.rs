@@ -263,6 +263,7 @@ async fn records(a: RecordsArgs) -> anyhow::Result<ExitCode> {
         since_ms: a.since.as_deref().map(parse_since).transpose()?,
         seqs: a.seq.as_deref().map(parse_seqs).transpose()?,
         limit: (a.limit > 0).then_some(a.limit),
+        ..Default::default()
     };
     let rows: Vec<RecordRow> = store.relay_list(&filter).await?.iter().map(RecordRow::from).collect();
     output::print(&rows, a.format)?;

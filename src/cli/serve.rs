@@ -40,10 +40,13 @@ pub struct ServeArgs {
     /// Where the relay forwards, host:port (overrides [relay] downstream).
     #[arg(long, value_name = "HOST:PORT")]
     relay_downstream: Option<String>,
+    /// Web page port; 0 picks a free one (overrides [web] port).
+    #[arg(long, value_name = "PORT")]
+    web_port: Option<u16>,
     /// Log filter, e.g. `debug` (overrides [server] log_level).
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
-    /// Once every listener is bound, write their addresses here as JSON: {"chat": "127.0.0.1:7001"}.
+    /// Once every listener is bound, write their addresses here as JSON: {"chat": "127.0.0.1:7001", "web": "127.0.0.1:8080"}.
     #[arg(long, value_name = "PATH")]
     ready_file: Option<PathBuf>,
 }
@@ -64,6 +67,7 @@ impl ServeArgs {
         flag("calc", "port", self.calc_port.map(|p| p.to_string()), "--calc-port");
         flag("relay", "port", self.relay_port.map(|p| p.to_string()), "--relay-port");
         flag("relay", "downstream", self.relay_downstream.clone(), "--relay-downstream");
+        flag("web", "port", self.web_port.map(|p| p.to_string()), "--web-port");
         o
     }
 }
@@ -76,7 +80,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let _logs = logging::init(&config.server.log_level, Some(&data_dir.join("logs")))
         .with_context(|| format!("opening the log directory under {}", data_dir.display()))?;
 
-    let server = Server::bind(config).await?;
+    let mut server = Server::bind(config).await?;
+    sockhub_web::attach(&mut server)?;
     let addrs = server.addrs();
     if addrs.is_empty() {
         anyhow::bail!("no service is enabled; check the configuration (`sockhub config`)");

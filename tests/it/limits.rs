@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Client, TestServer};
+use crate::support::{Client, TestServer, flood_until_left, small_outbox};
 
 #[tokio::test]
 async fn an_oversized_line_is_refused_and_the_connection_lives_on() {
@@ -114,12 +114,7 @@ async fn flooding_is_rate_limited_and_the_excess_not_broadcast() {
 
 #[tokio::test]
 async fn a_client_that_never_reads_is_disconnected_and_slows_nobody() {
-    let server = TestServer::with(|c| {
-        c.limits.outbound_queue = 32;
-        c.limits.write_timeout_secs = 2;
-        c.limits.rate_per_sec = 0.0;
-    })
-    .await;
+    let server = TestServer::with(small_outbox).await;
     let mut talker = Client::chat_json(server.chat(), "talker").await;
     let mut reader = Client::chat_json(server.chat(), "reader").await;
     // Never reads again; a small receive buffer keeps the kernel from absorbing megabytes.
@@ -129,32 +124,7 @@ async fn a_client_that_never_reads_is_disconnected_and_slows_nobody() {
     talker.json_of("joined").await;
     reader.json_of("joined").await;
 
-    // Rounds of 16 messages (half the queue): the talker and the reader keep up, the sleeper
-    // falls further behind every round until its queue overflows.
-    let line = json!({"type": "say", "text": "s".repeat(4000)}).to_string() + "\n";
-    let mut sleeper_left = false;
-    let mut delivered = 0;
-    for _round in 0..250 {
-        talker.send_raw(line.repeat(16).as_bytes()).await;
-        for client in [&mut talker, &mut reader] {
-            let mut got = 0;
-            while got < 16 {
-                let m = client.json().await;
-                match m["type"].as_str() {
-                    Some("message") => got += 1,
-                    Some("left") => {
-                        assert_eq!(m["name"], "sleeper", "only the sleeper may be dropped: {m}");
-                        sleeper_left = true;
-                    }
-                    other => panic!("unexpected {other:?}: {m}"),
-                }
-            }
-        }
-        delivered += 16;
-        if sleeper_left {
-            break;
-        }
-    }
+    let (sleeper_left, delivered) = flood_until_left(&mut [&mut talker, &mut reader], "sleeper").await;
     assert!(sleeper_left, "the never-reading client was disconnected");
     assert!(delivered >= 32, "others kept receiving meanwhile");
     // The sleeper's connection ends (what it buffered, then EOF or reset).

@@ -12,6 +12,7 @@
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
+//! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
 
 mod accounts;
 mod calc;
@@ -25,3 +26,4 @@ mod relay;
 mod relay_crash;
 mod support;
 mod tui;
+mod web;

@@ -26,6 +26,7 @@ pub fn test_config(dir: &Path) -> Config {
     c.quiz.port = 0;
     c.calc.port = 0;
     c.relay.port = 0;
+    c.web.port = 0;
     c.limits.rate_per_sec = 1000.0;
     c.limits.burst = 1000;
     c.limits.linger_ms = 200;
@@ -86,7 +87,8 @@ impl TestServer {
     /// Start with exactly this configuration.
     pub async fn from_config(config: Config) -> TestServer {
         let data_dir = config.server.data_dir.clone();
-        let server = Server::bind(config).await.expect("server binds");
+        let mut server = Server::bind(config).await.expect("server binds");
+        sockhub_web::attach(&mut server).expect("the web server binds");
         let addrs = server.addrs();
         let shutdown = server.hub().shutdown_token().clone();
         let handle = tokio::spawn(server.run());
@@ -107,6 +109,10 @@ impl TestServer {
 
     pub fn calc(&self) -> SocketAddr {
         self.addr("calc")
+    }
+
+    pub fn web(&self) -> SocketAddr {
+        self.addr("web")
     }
 
     /// Shut down as on SIGTERM and wait until the server has finished.
@@ -363,7 +369,7 @@ impl BinaryServer {
         let ready = data_dir.join(format!("ready-{}.json", rand_suffix()));
         // Port 0 for every service whose port `args` does not choose, so that tests running at
         // once never compete for a default port.
-        let ports: Vec<&str> = ["--chat-port", "--quiz-port", "--calc-port", "--relay-port"]
+        let ports: Vec<&str> = ["--chat-port", "--quiz-port", "--calc-port", "--relay-port", "--web-port"]
             .into_iter()
             .filter(|flag| !args.contains(flag))
             .flat_map(|flag| [flag, "0"])
@@ -417,4 +423,42 @@ fn rand_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     u64::from(std::process::id()) << 20 | N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Limits for slow-reader tests: a 32-frame outbound queue, a 2 s write timeout, no flood control.
+pub fn small_outbox(c: &mut Config) {
+    c.limits.outbound_queue = 32;
+    c.limits.write_timeout_secs = 2;
+    c.limits.rate_per_sec = 0.0;
+}
+
+/// Rounds of 16 large chat messages (half of a 32-frame outbound queue) sent by the first of
+/// `clients`, every one of which keeps reading them, until `leaver` (a client that never reads)
+/// is announced as gone. Returns whether it left and how many messages everyone else received
+/// meanwhile. The clients are in chat's JSON mode.
+pub async fn flood_until_left(clients: &mut [&mut Client], leaver: &str) -> (bool, usize) {
+    let line = serde_json::json!({"type": "say", "text": "s".repeat(4000)}).to_string() + "\n";
+    let (mut left, mut delivered) = (false, 0);
+    for _round in 0..250 {
+        clients[0].send_raw(line.repeat(16).as_bytes()).await;
+        for client in clients.iter_mut() {
+            let mut got = 0;
+            while got < 16 {
+                let m = client.json().await;
+                match m["type"].as_str() {
+                    Some("message") => got += 1,
+                    Some("left") => {
+                        assert_eq!(m["name"], leaver, "only {leaver} may be dropped: {m}");
+                        left = true;
+                    }
+                    other => panic!("unexpected {other:?}: {m}"),
+                }
+            }
+        }
+        delivered += 16;
+        if left {
+            break;
+        }
+    }
+    (left, delivered)
 }

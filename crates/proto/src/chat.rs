@@ -79,8 +79,13 @@ pub enum PromptField {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatEvent {
-    /// Login succeeded.
-    Welcome { name: String, online: usize },
+    /// Login succeeded. `admin` (sent only when true) tells a client to offer the admin tools.
+    Welcome {
+        name: String,
+        online: usize,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        admin: bool,
+    },
     /// A public message. `history` marks messages sent before the recipient joined.
     Message {
         from: String,
@@ -183,7 +188,7 @@ impl Wire for ChatEvent {
 
     fn write_text(&self, out: &mut Vec<u8>) {
         let line = match self {
-            ChatEvent::Welcome { name, online } => {
+            ChatEvent::Welcome { name, online, .. } => {
                 format!("* Welcome, {name}! {online} online. Type /help for commands.")
             }
             ChatEvent::Message { from, text, history: false, .. } => format!("[{from}] {text}"),

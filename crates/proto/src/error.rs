@@ -94,6 +94,13 @@ error_codes! {
     PayloadTooLarge => "payload_too_large",
     /// A record's source name breaks the naming rules.
     InvalidSource => "invalid_source",
+
+    // --- the web API ---
+    /// No such thing (an account, an API path).
+    NotFound => "not_found",
+    /// A state-changing web request without the page's own origin and request header, as a
+    /// request forged by another site would be.
+    CsrfRejected => "csrf_rejected",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -79,8 +79,9 @@ impl Hub {
     }
 }
 
-/// Starts a service's accept loop on its bound listener.
-type AcceptLoop = Box<dyn FnOnce(TcpListener, NetContext) -> BoxFuture<'static, ()> + Send>;
+/// Starts an accept loop on its bound listener: a service's, or another transport's (the web
+/// server) added with [`Server::add_listener`].
+pub type AcceptLoop = Box<dyn FnOnce(TcpListener, NetContext) -> BoxFuture<'static, ()> + Send>;
 
 /// A bound listener and the accept loop that will serve it.
 struct Bound {
@@ -219,6 +220,14 @@ impl Server {
         }
 
         Ok(Server { hub, listeners, writer })
+    }
+
+    /// Serve another bound listener (the web page) with the others: it is listed by [`Self::addrs`]
+    /// under `name`, its accept loop is spawned by [`Self::run`] on the same task tracker, and it
+    /// must stop accepting when the [`NetContext`]'s shutdown token is cancelled, so that the one
+    /// shutdown path covers it too.
+    pub fn add_listener(&mut self, name: &'static str, listener: TcpListener, serve: AcceptLoop) {
+        self.listeners.push(Bound { name, listener, serve });
     }
 
     /// The bound address of each service, by name.

@@ -12,6 +12,7 @@
 //! - [`auth`]: login checks and brute-force protection.
 //! - [`bus`]: what nodes of a cluster tell each other (NATS), and the single-node bus.
 //! - [`config`]: the configuration, its loading and its documentation.
+//! - [`export`]: CSV exports shared by the CLI and the web page.
 //! - [`net`]: listeners, connections, outboxes, limits.
 //! - [`session`]: the transport-independent service/session traits and inbound handling.
 //! - [`service`]: the services themselves (chat, ...).
@@ -22,6 +23,7 @@ pub mod app;
 pub mod auth;
 pub mod bus;
 pub mod config;
+pub mod export;
 pub mod logging;
 pub mod metrics;
 pub mod net;

@@ -80,6 +80,11 @@ impl Registry {
         self.services.push((service, metrics));
     }
 
+    /// Each registered service's name and metrics.
+    pub fn services(&self) -> impl Iterator<Item = (&'static str, &Arc<ServiceMetrics>)> {
+        self.services.iter().map(|(name, m)| (*name, m))
+    }
+
     /// Add the cluster's metrics (a node with `[cluster]`).
     pub fn set_cluster(&mut self, metrics: Arc<crate::bus::nats::ClusterMetrics>) {
         self.cluster = Some(metrics);

@@ -275,7 +275,13 @@ pub struct RelayFilter {
     pub since_ms: Option<i64>,
     /// Only seqs in this inclusive range.
     pub seqs: Option<(i64, i64)>,
-    /// At most this many, in arrival order.
+    /// Only records whose payload contains this text (case-insensitive for ASCII letters).
+    pub text: Option<String>,
+    /// Only records that arrived before the record with this id (the review screen's paging).
+    pub before_id: Option<i64>,
+    /// Newest first instead of arrival order.
+    pub newest_first: bool,
+    /// At most this many, in arrival order (or newest first).
     pub limit: Option<u32>,
 }
 
@@ -837,7 +843,17 @@ impl Store {
         if let Some((lo, hi)) = f.seqs {
             b.push(" AND seq BETWEEN ").bind(lo).push(" AND ").bind(hi);
         }
-        b.push(" ORDER BY id");
+        if let Some(text) = &f.text {
+            // `!` escapes LIKE's wildcards: the one escape character spelled the same way in
+            // SQLite, MySQL and PostgreSQL string literals (a backslash is not).
+            let pattern =
+                format!("%{}%", text.to_lowercase().replace('!', "!!").replace('%', "!%").replace('_', "!_"));
+            b.push(" AND LOWER(payload) LIKE ").bind(pattern).push(" ESCAPE '!'");
+        }
+        if let Some(before) = f.before_id {
+            b.push(" AND id < ").bind(before);
+        }
+        b.push(if f.newest_first { " ORDER BY id DESC" } else { " ORDER BY id" });
         if let Some(n) = f.limit {
             b.push(" LIMIT ").bind(i64::from(n));
         }

@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn the_online_count_follows_the_room() {
         let mut screen = ChatScreen::new("127.0.0.1:7001", "alice");
-        screen.on_event(ChatEvent::Welcome { name: "alice".into(), online: 2 });
+        screen.on_event(ChatEvent::Welcome { name: "alice".into(), online: 2, admin: false });
         assert_eq!(screen.online(), 2);
         screen.on_event(ChatEvent::Joined { name: "carol".into(), online: 3 });
         assert_eq!(screen.online(), 3);
@@ -349,7 +349,7 @@ mod tests {
     #[test]
     fn an_arriving_message_leaves_the_typed_text_alone() {
         let mut screen = ChatScreen::new("127.0.0.1:7001", "alice");
-        screen.on_event(ChatEvent::Welcome { name: "alice".into(), online: 2 });
+        screen.on_event(ChatEvent::Welcome { name: "alice".into(), online: 2, admin: false });
         type_text(&mut screen, "half 입력");
         let before = rows(&mut screen, 60, 6);
         assert_eq!(before[5], "> half 입력");

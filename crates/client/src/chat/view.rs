@@ -116,7 +116,7 @@ mod tests {
     fn the_words_are_the_text_protocol_s() {
         let at = time::now();
         let events = [
-            ChatEvent::Welcome { name: "alice".into(), online: 2 },
+            ChatEvent::Welcome { name: "alice".into(), online: 2, admin: false },
             ChatEvent::Message { from: "bob".into(), text: "안녕".into(), at, history: false },
             ChatEvent::Message { from: "bob".into(), text: "earlier".into(), at, history: true },
             whisper("alice", "bob", "alice"),

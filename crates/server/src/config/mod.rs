@@ -44,6 +44,8 @@ pub struct Config {
     pub relay: RelayConfig,
     #[serde(default)]
     pub cluster: ClusterConfig,
+    #[serde(default = "WebConfig::off")]
+    pub web: WebConfig,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             calc: CalcConfig::default(),
             relay: RelayConfig::default(),
             cluster: ClusterConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }
@@ -106,6 +109,11 @@ impl Config {
             about: "Several nodes sharing rooms through NATS and one MariaDB/MySQL or PostgreSQL database; off unless nats_url is set.",
             keys: ClusterConfig::DOCS,
         },
+        Section {
+            name: "web",
+            about: "The web page, its WebSocket endpoints and HTTP API, /healthz and /metrics.",
+            keys: WebConfig::DOCS,
+        },
     ];
 
     /// The address a service with `port` listens on.
@@ -142,6 +150,25 @@ impl Config {
         }
         if self.auth.lock_after == 0 || self.auth.max_tracked == 0 {
             return Err("auth.lock_after and auth.max_tracked must be at least 1".into());
+        }
+        let w = &self.web;
+        if w.session_ttl_secs == 0 || w.max_sessions == 0 || w.max_page_rows == 0 {
+            return Err(
+                "web.session_ttl_secs, web.max_sessions and web.max_page_rows must be at least 1".into()
+            );
+        }
+        if w.ws_max_message_bytes < l.max_line_bytes {
+            return Err(format!(
+                "web.ws_max_message_bytes ({}) must be at least limits.max_line_bytes ({})",
+                w.ws_max_message_bytes, l.max_line_bytes
+            ));
+        }
+        if let Some(bad) =
+            w.allowed_origins.iter().find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            return Err(format!(
+                "web.allowed_origins: {bad:?} is not an origin like \"https://chat.example.org\""
+            ));
         }
         self.quiz.validate()?;
         self.calc.validate()?;
@@ -823,6 +850,68 @@ impl Default for ClusterConfig {
             node_timeout_secs: 10,
             publish_queue: 8192,
             inbound_queue: 65_536,
+        }
+    }
+}
+
+/// `[web]`: the web page and its server side. Env: `SOCKHUB_WEB_<KEY>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    pub enabled: bool,
+    pub port: u16,
+    pub session_ttl_secs: u64,
+    pub max_sessions: usize,
+    pub secure_cookie: bool,
+    pub allowed_origins: Vec<String>,
+    pub max_page_rows: u32,
+    pub ws_max_message_bytes: usize,
+}
+
+impl WebConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        ("enabled", "Serve the web page. Default true when the section exists."),
+        ("port", "HTTP port of the page, its WebSocket endpoints and API (0 = any free port). Default 8080."),
+        (
+            "session_ttl_secs",
+            "How long an admin's web login lasts without being used; each request renews it. Default 28800 (8 h).",
+        ),
+        (
+            "max_sessions",
+            "Web logins kept at once; when full, the one unused longest is logged out. Default 1000.",
+        ),
+        (
+            "secure_cookie",
+            "Mark the login cookie Secure (set it when a TLS proxy serves the page as https). Default false.",
+        ),
+        (
+            "allowed_origins",
+            "Origins besides the page's own (e.g. [\"https://chat.example.org\"]) from which state-changing API requests are accepted. Default [].",
+        ),
+        ("max_page_rows", "Most rows one API request returns (log and record pages). Default 500."),
+        (
+            "ws_max_message_bytes",
+            "Largest WebSocket message read at all; one over limits.max_line_bytes gets line_too_long, one over this closes the socket. Default 65536.",
+        ),
+    ];
+
+    /// The value of a missing `[web]` section in a config file.
+    pub fn off() -> Self {
+        WebConfig { enabled: false, ..Self::default() }
+    }
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            enabled: true,
+            port: 8080,
+            session_ttl_secs: 8 * 3600,
+            max_sessions: 1000,
+            secure_cookie: false,
+            allowed_origins: Vec::new(),
+            max_page_rows: 500,
+            ws_max_message_bytes: 64 * 1024,
         }
     }
 }

@@ -1,23 +1,28 @@
-//! The TCP connection driver: one task per connection, a reader and a writer inside it.
+//! The connection driver shared by every transport, and the TCP transport on top of it.
 //!
-//! The reader turns bytes into lines with the [`LineCodec`] and feeds them to the shared
-//! [`Inbound`] logic; the writer drains the connection's [`Outbox`] and writes each batch with a
-//! single `write_all`. Both run in the same task (`join!`), so a connection costs one task.
+//! A transport brings two halves: an input stream of [`LineItem`]s (TCP frames bytes into lines
+//! with the [`LineCodec`]; the WebSocket bridge turns each text message into one item) and an
+//! [`Output`] that writes a batch of encoded lines (TCP: one `write_all`; WebSocket: one text
+//! message per line, flushed once). [`drive`] does everything else, the same way for both: it
+//! opens the service's session, feeds the input to the shared [`Inbound`] logic, drains the
+//! connection's [`Outbox`] into the output in batches, and ends the connection. Reader and writer
+//! run in the same task (`join!`), so a connection costs one task.
 //!
 //! Ending a connection is one path, whatever the cause: the session is told ([`Ending`]), the
-//! final `bye` is queued behind whatever is still waiting, the writer flushes and half-closes
-//! (FIN), and then the reader keeps draining input for a short linger so that closing a socket
-//! with unread input does not turn our FIN into a reset that destroys the `bye` in flight.
-//! Every write is bounded by the write timeout, so a peer that stops reading cannot hold the
-//! task forever.
+//! final `bye` is queued behind whatever is still waiting, the writer flushes and finishes the
+//! output (TCP: half-close, a FIN; WebSocket: a Close message), and then the reader keeps
+//! draining input for a short linger so that closing a socket with unread input does not turn
+//! our close into a reset that destroys the `bye` in flight. Every write is bounded by the write
+//! timeout, so a peer that stops reading cannot hold the task forever.
 
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
-use futures_util::StreamExt;
-use sockhub_proto::{LineCodec, Mode};
+use futures_util::{Stream, StreamExt};
+use sockhub_proto::{LineCodec, LineItem, Mode};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::timeout;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
@@ -26,63 +31,96 @@ use tracing::{Instrument, info, info_span};
 use crate::metrics::ServiceMetrics;
 use crate::net::limits::Limits;
 use crate::net::outbox::Outbox;
-use crate::session::{Ending, Flow, Inbound, Peer, Service};
+use crate::session::{Ending, Flow, Inbound, Peer, Service, Session};
 
 /// Bytes reserved for a connection's read buffer up front; it grows only for long lines.
 const READ_BUFFER: usize = 512;
 /// A write buffer larger than this after a burst is released rather than kept.
 const KEEP_WRITE_BUFFER: usize = 16 * 1024;
 
-/// Serve one accepted TCP connection until it ends.
-pub(crate) async fn serve<S: Service>(
-    service: Arc<S>,
-    stream: TcpStream,
-    peer: Peer,
-    limits: Arc<Limits>,
-    shutdown: CancellationToken,
-) {
-    let span = info_span!("conn", service = %service.name(), peer = %peer.addr, id = peer.id, user = tracing::field::Empty);
-    run(service, stream, peer, limits, shutdown).instrument(span).await
+/// The writing half of a transport.
+pub trait Output: Send {
+    /// Write `bytes`: one or more complete lines (each ending in `\n`) in the connection's mode.
+    fn write(&mut self, bytes: &[u8]) -> impl Future<Output = std::io::Result<()>> + Send;
+    /// Nothing more will be written: tell the peer (TCP: FIN; WebSocket: a Close message).
+    fn finish(&mut self) -> impl Future<Output = ()> + Send;
 }
 
-async fn run<S: Service>(
+/// How a transport opens a connection.
+#[derive(Debug, Clone)]
+pub struct Opening {
+    /// Sent before anything else, as is (TCP: the service's text greeting; WebSocket: none).
+    pub greeting: Option<String>,
+    /// The mode, when the transport fixes it (WebSocket: JSON); `None` lets the first line decide.
+    pub mode: Option<Mode>,
+}
+
+/// Serve one connection of any transport until it ends: `input` yields what the peer sent,
+/// `output` carries what the session answers.
+pub async fn drive<S, I, O>(
     service: Arc<S>,
-    stream: TcpStream,
     peer: Peer,
+    opening: Opening,
+    input: I,
+    output: O,
     limits: Arc<Limits>,
     shutdown: CancellationToken,
-) {
+) where
+    S: Service,
+    I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
+    O: Output,
+{
+    let span = info_span!("conn", service = %service.name(), transport = peer.transport, peer = %peer.addr, id = peer.id, user = tracing::field::Empty);
+    run(service, peer, opening, input, output, limits, shutdown).instrument(span).await
+}
+
+async fn run<S, I, O>(
+    service: Arc<S>,
+    peer: Peer,
+    opening: Opening,
+    mut input: I,
+    mut output: O,
+    limits: Arc<Limits>,
+    shutdown: CancellationToken,
+) where
+    S: Service,
+    I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
+    O: Output,
+{
     let metrics = Arc::clone(service.metrics());
     let open = metrics.connections.inc();
     metrics.connections_total.inc();
     info!("connected ({open} connections)");
 
-    // Small messages must not wait for the peer's delayed ACK.
-    let _ = stream.set_nodelay(true);
-    let (read_half, mut write_half) = stream.into_split();
-    let greeted = timeout(limits.write_timeout, write_half.write_all(service.greeting().as_bytes())).await;
-
+    let greeted = match &opening.greeting {
+        Some(greeting) => {
+            matches!(timeout(limits.write_timeout, output.write(greeting.as_bytes())).await, Ok(Ok(())))
+        }
+        None => true,
+    };
     let outbox = Outbox::new(limits.outbound_queue);
     let mode = OnceLock::new();
-    let mut lines = FramedRead::with_capacity(read_half, LineCodec::new(limits.max_line), READ_BUFFER);
+    if let Some(m) = opening.mode {
+        let _ = mode.set(m);
+    }
     let mut user = None;
     let mut ending = Ending::PeerGone;
 
-    if matches!(greeted, Ok(Ok(()))) {
+    if greeted {
         let session = service.open(peer.clone(), outbox.clone());
-        let mut inbound = Inbound::new(session, outbox.clone(), None, &limits, Arc::clone(&metrics));
+        let mut inbound = Inbound::new(session, outbox.clone(), opening.mode, &limits, Arc::clone(&metrics));
         let reader = async {
-            ending = read_loop(&mut lines, &mut inbound, &outbox, &mode, &limits, &shutdown).await;
+            ending = read_loop(&mut input, &mut inbound, &outbox, &mode, &limits, &shutdown).await;
             user = inbound.user().map(str::to_owned);
             inbound.finish(ending.clone()).await;
         };
-        let writer = write_loop(write_half, &outbox, &mode, &limits, &metrics);
+        let writer = write_loop(output, &outbox, &mode, &limits, &metrics);
         tokio::join!(reader, writer);
         if outbox.overflowed() {
             metrics.slow_disconnects.inc();
         }
-        // Drain what the peer still sends so that our close is a FIN, not a reset.
-        let _ = timeout(limits.linger, async { while lines.next().await.is_some() {} }).await;
+        // Drain what the peer still sends so that our close is clean, not a reset.
+        let _ = timeout(limits.linger, async { while input.next().await.is_some() {} }).await;
     }
 
     let open = metrics.connections.dec();
@@ -91,19 +129,22 @@ async fn run<S: Service>(
     info!("{who}disconnected: {why} ({open} connections)");
 }
 
-async fn read_loop<S: crate::session::Session>(
-    lines: &mut FramedRead<OwnedReadHalf, LineCodec>,
+async fn read_loop<S: Session, I>(
+    input: &mut I,
     inbound: &mut Inbound<S>,
     outbox: &Outbox,
     mode: &OnceLock<Mode>,
     limits: &Limits,
     shutdown: &CancellationToken,
-) -> Ending {
+) -> Ending
+where
+    I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
+{
     loop {
         let next = async {
             match limits.idle_timeout {
-                Some(idle) => timeout(idle, lines.next()).await.ok(),
-                None => Some(lines.next().await),
+                Some(idle) => timeout(idle, input.next()).await.ok(),
+                None => Some(input.next().await),
             }
         };
         let item = tokio::select! {
@@ -127,8 +168,8 @@ async fn read_loop<S: crate::session::Session>(
     }
 }
 
-async fn write_loop(
-    mut out: OwnedWriteHalf,
+async fn write_loop<O: Output>(
+    mut out: O,
     outbox: &Outbox,
     mode: &OnceLock<Mode>,
     limits: &Limits,
@@ -146,7 +187,8 @@ async fn write_loop(
             for frame in batch.drain(..) {
                 buf.extend_from_slice(frame.encoded(mode));
             }
-            if !matches!(timeout(limits.write_timeout, out.write_all(&buf)).await, Ok(Ok(()))) {
+            if !buf.is_empty() && !matches!(timeout(limits.write_timeout, out.write(&buf)).await, Ok(Ok(())))
+            {
                 outbox.abort();
                 return;
             }
@@ -160,5 +202,34 @@ async fn write_loop(
             break;
         }
     }
-    let _ = timeout(limits.write_timeout, out.shutdown()).await;
+    let _ = timeout(limits.write_timeout, out.finish()).await;
+}
+
+/// The TCP transport's output: the socket's write half.
+struct TcpOutput(OwnedWriteHalf);
+
+impl Output for TcpOutput {
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(bytes).await
+    }
+
+    async fn finish(&mut self) {
+        let _ = self.0.shutdown().await;
+    }
+}
+
+/// Serve one accepted TCP connection until it ends.
+pub(crate) async fn serve<S: Service>(
+    service: Arc<S>,
+    stream: TcpStream,
+    peer: Peer,
+    limits: Arc<Limits>,
+    shutdown: CancellationToken,
+) {
+    // Small messages must not wait for the peer's delayed ACK.
+    let _ = stream.set_nodelay(true);
+    let (read_half, write_half) = stream.into_split();
+    let lines = FramedRead::with_capacity(read_half, LineCodec::new(limits.max_line), READ_BUFFER);
+    let opening = Opening { greeting: Some(service.greeting()), mode: None };
+    drive(service, peer, opening, lines, TcpOutput(write_half), limits, shutdown).await
 }

@@ -281,3 +281,41 @@ async fn requests_reconciles_and_node_status() {
         db.cleanup().await;
     }
 }
+
+/// The review screen's listing: text search (wildcards taken literally, letter case ignored),
+/// newest first, and paging before an id.
+#[tokio::test]
+async fn records_are_searched_by_text_and_paged_newest_first() {
+    init_tracing();
+    for b in backends() {
+        let db = TestDb::create(&b).await;
+        let store = db.open().await;
+        let payloads =
+            ["boot ok", "ERROR fan stopped", "error: 100% load", "fan_2 ok", "팬 오류 error", "50%_done"];
+        let records = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| rec("dev1", Some(i as i64 + 1), p, RelayState::Queued))
+            .collect();
+        store.relay_write(&RelayBatch { records, ..Default::default() }, 1000).await.unwrap();
+        let list = |f: RelayFilter| {
+            let store = store.clone();
+            async move { store.relay_list(&f).await.unwrap().iter().map(|r| r.seq).collect::<Vec<_>>() }
+        };
+        let text = |t: &str| RelayFilter { text: Some(t.into()), ..Default::default() };
+        assert_eq!(list(text("error")).await, [2, 3, 5], "{}: letter case is ignored", b.name());
+        assert_eq!(list(text("100%")).await, [3], "{}: % is literal", b.name());
+        assert_eq!(list(text("n_2")).await, [4], "{}: _ is literal", b.name());
+        assert_eq!(list(text("%_")).await, [6], "{}", b.name());
+        assert_eq!(list(text("오류")).await, [5], "{}", b.name());
+        assert_eq!(list(text("!")).await, Vec::<i64>::new(), "{}", b.name());
+
+        let newest = RelayFilter { newest_first: true, limit: Some(4), ..Default::default() };
+        let page1 = store.relay_list(&newest).await.unwrap();
+        assert_eq!(page1.iter().map(|r| r.seq).collect::<Vec<_>>(), [6, 5, 4, 3]);
+        let page2 = RelayFilter { before_id: Some(page1[3].id), ..newest };
+        assert_eq!(list(page2).await, [2, 1], "{}", b.name());
+        store.close().await;
+        db.cleanup().await;
+    }
+}

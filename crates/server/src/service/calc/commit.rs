@@ -70,6 +70,11 @@ impl Committer {
         answer.await.unwrap_or_else(|_| Err(gone()))
     }
 
+    /// Results waiting for the group commit now.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     pub fn stats(&self) -> &CommitStats {
         &self.stats
     }

@@ -74,6 +74,16 @@ impl CalcService {
         self.board.online()
     }
 
+    /// The students connected now, each once, sorted by ID.
+    pub fn students(&self) -> Vec<sockhub_proto::calc::StudentInfo> {
+        self.board.students()
+    }
+
+    /// Results waiting for the group commit now.
+    pub fn commit_queue_depth(&self) -> usize {
+        self.committer.queue_depth()
+    }
+
     /// The group commit's counters (results stored, transactions used).
     pub fn commit_stats(&self) -> &CommitStats {
         self.committer.stats()

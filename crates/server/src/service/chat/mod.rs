@@ -20,6 +20,7 @@ pub mod session;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sockhub_proto::error::ErrorEvent;
 use sockhub_store::{Journal, Store, StoreError};
 use tracing::info;
 
@@ -96,6 +97,32 @@ impl ChatService {
     /// Names online, sorted.
     pub fn online_names(&self) -> Vec<String> {
         self.room.names()
+    }
+
+    /// Admin `actor` disconnects `target`, as `/kick` does (for the web API).
+    pub async fn kick(&self, actor: &str, target: &str, reason: Option<String>) -> Result<(), ErrorEvent> {
+        self.moderation.kick(self, actor, target, reason).await
+    }
+
+    /// Admin `actor` mutes `target` for `minutes` (or until unmuted), as `/mute` does.
+    pub async fn mute(
+        self: &Arc<Self>,
+        actor: &str,
+        target: &str,
+        minutes: Option<f64>,
+        reason: Option<String>,
+    ) -> Result<(), ErrorEvent> {
+        self.moderation.mute(self, actor, target, minutes, reason).await
+    }
+
+    /// Admin `actor` lifts `target`'s mute, as `/unmute` does.
+    pub async fn unmute(&self, actor: &str, target: &str) -> Result<(), ErrorEvent> {
+        self.moderation.unmute(self, actor, target).await
+    }
+
+    /// The mutes in force now, by name.
+    pub fn mutes(&self) -> Vec<sockhub_store::Mute> {
+        self.moderation.active(sockhub_store::now())
     }
 }
 

@@ -54,6 +54,13 @@ impl Moderation {
         self.mutes.lock().get(&name_key(name)).filter(|m| m.is_active(now)).cloned()
     }
 
+    /// Every mute in force at `now`, sorted by name.
+    pub fn active(&self, now: Timestamp) -> Vec<Mute> {
+        let mut mutes: Vec<Mute> = self.mutes.lock().values().filter(|m| m.is_active(now)).cloned().collect();
+        mutes.sort_by_key(|m| name_key(&m.target));
+        mutes
+    }
+
     /// Disconnect `target` (who must be online): everyone (the target too) is told who did it and
     /// why, then the target gets a final `bye`.
     pub async fn kick(

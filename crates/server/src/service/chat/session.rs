@@ -104,7 +104,8 @@ impl ChatSession {
             return self.ask_again(e, PromptField::Name);
         }
         let member = Member { name: Arc::clone(&name), outbox: self.outbox.clone(), conn: self.peer.id };
-        let welcome = |online| ChatEvent::Welcome { name: name.to_string(), online };
+        let admin = identity.is_admin();
+        let welcome = |online| ChatEvent::Welcome { name: name.to_string(), online, admin };
         match self.service.room.join(key.clone(), member, welcome) {
             Join::Taken => {
                 // Someone took the name between the check and now.

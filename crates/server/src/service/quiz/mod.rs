@@ -147,6 +147,20 @@ impl QuizService {
         self.logs.dir()
     }
 
+    /// The players connected now, sorted by name.
+    pub fn online_names(&self) -> Vec<String> {
+        let round = self.round.lock();
+        let mut names: Vec<String> =
+            round.players.values().filter(|p| p.online.is_some()).map(|p| p.name.to_string()).collect();
+        names.sort_unstable_by_key(|n| n.to_lowercase());
+        names
+    }
+
+    /// Whether rounds wait for an admin's start.
+    pub fn starts_manually(&self) -> bool {
+        self.config.start == QuizStart::Manual
+    }
+
     /// Ask for a round to start (manual mode). Admin rights are checked by the caller.
     pub fn request_start(&self) -> Result<String, ErrorEvent> {
         let round = self.round.lock();

@@ -1,0 +1,150 @@
+//! The API's error type: every failure becomes a JSON body with one of the protocol's stable
+//! codes, `{"type":"error","code":"not_logged_in","message":"..."}`, and a fitting HTTP status.
+//!
+//! What a client may read is decided here, once: a service's own error (a wrong password, a user
+//! not online) is passed on as it is; a database failure becomes `unavailable` or `internal` with
+//! a fixed message, and its details go to the server log only, so no SQL, path or driver message
+//! ever reaches a browser.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sockhub_proto::ErrorCode;
+use sockhub_proto::error::ErrorEvent;
+use sockhub_server::auth::LoginError;
+use sockhub_store::StoreError;
+use tracing::{error, warn};
+
+/// Why an API request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No web login, or it expired.
+    #[error("log in first")]
+    NotLoggedIn,
+    /// Logged in, but not as an admin.
+    #[error("only admins may do that")]
+    Forbidden,
+    /// A state-changing request that did not come from the page itself.
+    #[error("refused: a state-changing request must come from this site's own page")]
+    Csrf,
+    /// The request body is not JSON.
+    #[error("{0}")]
+    BadJson(String),
+    /// The request is JSON (or a query) with a missing or malformed field.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// Every connection slot is taken.
+    #[error("the server is full; try again later")]
+    ServerFull,
+    /// An error a service reports with its own code (a refused login, a user not online).
+    #[error("{}", .0.message)]
+    Service(ErrorEvent),
+    /// The database failed; the details are logged, not shown.
+    #[error("database error")]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::NotLoggedIn => ErrorCode::NotLoggedIn,
+            ApiError::Forbidden => ErrorCode::Forbidden,
+            ApiError::Csrf => ErrorCode::CsrfRejected,
+            ApiError::BadJson(_) => ErrorCode::BadJson,
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::ServerFull => ErrorCode::ServerFull,
+            ApiError::Service(e) => e.code,
+            ApiError::Store(StoreError::NotFound(_)) => ErrorCode::NotFound,
+            ApiError::Store(StoreError::Conflict(_)) => ErrorCode::NameTaken,
+            ApiError::Store(StoreError::Invalid(_)) => ErrorCode::BadRequest,
+            ApiError::Store(StoreError::Unavailable(_)) => ErrorCode::Unavailable,
+            ApiError::Store(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message a client sees.
+    fn public_message(&self) -> String {
+        match self {
+            ApiError::Store(StoreError::NotFound(m) | StoreError::Conflict(m) | StoreError::Invalid(m)) => {
+                m.clone()
+            }
+            ApiError::Store(StoreError::Unavailable(_)) => {
+                "the database cannot be reached right now; try again soon".into()
+            }
+            ApiError::Store(_) => "something went wrong on the server; the details are in its log".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The HTTP status that goes with a code.
+pub fn status_for(code: ErrorCode) -> StatusCode {
+    use ErrorCode::*;
+    match code {
+        NotLoggedIn | BadCredentials | PasswordRequired => StatusCode::UNAUTHORIZED,
+        Forbidden | CsrfRejected => StatusCode::FORBIDDEN,
+        NotFound | NoSuchUser => StatusCode::NOT_FOUND,
+        NameTaken | AlreadyLoggedIn | NotMuted => StatusCode::CONFLICT,
+        TooManyAttempts | RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Unavailable | ServerFull => StatusCode::SERVICE_UNAVAILABLE,
+        LineTooLong => StatusCode::PAYLOAD_TOO_LARGE,
+        Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        ApiError::Service(e.to_event())
+    }
+}
+
+impl From<ErrorEvent> for ApiError {
+    fn from(e: ErrorEvent) -> Self {
+        ApiError::Service(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match (&self, self.code()) {
+            (ApiError::Store(e), ErrorCode::Unavailable) => {
+                warn!(error = %e, "web request: database unavailable")
+            }
+            (ApiError::Store(e), ErrorCode::Internal) => error!(error = %e, "web request failed"),
+            _ => {}
+        }
+        let code = self.code();
+        // The same object, in the same field order, as an error on the wire.
+        let body = sockhub_proto::notice::Notice::error(code, self.public_message());
+        (status_for(code), Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internals_never_show() {
+        let e = ApiError::Store(StoreError::Other("syntax error near SELECT in /srv/db".into()));
+        assert_eq!(e.code(), ErrorCode::Internal);
+        assert!(!e.public_message().contains("SELECT"));
+        let e = ApiError::Store(StoreError::Unavailable("connection refused 10.0.0.5:3306".into()));
+        assert_eq!(e.code(), ErrorCode::Unavailable);
+        assert!(!e.public_message().contains("10.0.0.5"));
+    }
+
+    #[test]
+    fn every_code_has_a_status() {
+        for code in ErrorCode::ALL {
+            let status = status_for(*code);
+            assert!(status.is_client_error() || status.is_server_error(), "{code}: {status}");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The HTTP API and the operator endpoints on a running server, over real HTTP (the router's
+//! own tests in `crates/web/tests` cover each endpoint's rules with `oneshot`).
+
+use std::net::SocketAddr;
+
+use serde_json::{Value, json};
+use sockhub_store::Role;
+use sockhub_store::testing::backends;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::ws::Ws;
+use crate::support::{Client, Db, TestServer};
+
+/// One HTTP/1.1 request with `Connection: close`; returns the status, headers and body.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        req.push_str("Content-Type: application/json\r\n");
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(&body);
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(crate::support::PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("response in time")
+        .unwrap();
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    // Bodies of unknown length come chunked; the API's JSON bodies have a length.
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// `GET path`: status and body.
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let (status, _, body) = request(addr, "GET", path, &[], None).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn metrics_count_websocket_and_tcp_connections_per_service() {
+    let server = TestServer::start().await;
+    let _ws = Ws::chat(server.web(), "alice").await;
+    let _tcp = Client::chat_text(server.chat(), "bob").await;
+    let (status, text) = get(server.web(), "/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        "sockhub_connections{service=\"chat\"} 2",
+        "sockhub_users{service=\"chat\"} 2",
+        "# TYPE sockhub_messages_per_second gauge",
+        "sockhub_log_queue_depth ",
+        "sockhub_log_writer_lag_seconds ",
+        "sockhub_log_writer_healthy 1",
+        "process_resident_memory_bytes ",
+        "sockhub_calc_commit_queue_depth 0",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    let (status, health) = get(server.web(), "/healthz").await;
+    assert_eq!(status, 200);
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["services"]["chat"]["connections"], 2);
+    server.stop().await;
+}
+
+/// An admin logs in over HTTP, and the cookie works for the admin API on every backend.
+#[tokio::test]
+async fn an_admin_session_over_http_on_every_backend() {
+    for backend in backends() {
+        let db = Db::with_account(&backend, "boss", "s3cret!", Role::Admin).await;
+        let server = db.server(|_| {}).await;
+        let web = server.web();
+        let csrf = [("X-Sockhub-Request", "1")];
+        let (status, head, body) =
+            request(web, "POST", "/api/login", &csrf, Some(&json!({"name": "boss", "password": "s3cret!"})))
+                .await;
+        assert_eq!(status, 200, "{}: {body}", backend.name());
+        let cookie = head
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: "))
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
+        let auth = [("Cookie", cookie.as_str()), ("X-Sockhub-Request", "1")];
+        let (status, _, body) = request(
+            web,
+            "POST",
+            "/api/accounts",
+            &auth,
+            Some(&json!({"name": "김철수", "password": "pw1234", "student_id": "20231234"})),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let (status, _, body) = request(web, "GET", "/api/accounts", &auth, None).await;
+        assert_eq!(status, 200);
+        let names: Vec<Value> = serde_json::from_str::<Vec<Value>>(&body)
+            .unwrap()
+            .into_iter()
+            .map(|a| a["name"].clone())
+            .collect();
+        assert!(names.contains(&json!("김철수")), "{names:?}");
+        // The new member logs in to chat with the password set from the page.
+        Client::chat_login(server.chat(), "김철수", "pw1234").await;
+        let (status, _, body) = request(web, "GET", "/api/logins", &auth, None).await;
+        assert_eq!(status, 200);
+        let logins: Vec<Value> = serde_json::from_str(&body).unwrap();
+        assert!(
+            logins.iter().any(|l| l["service"] == "web" && l["name"] == "boss" && l["outcome"] == "success"),
+            "{logins:?}"
+        );
+        server.stop().await;
+        db.cleanup().await;
+    }
+}

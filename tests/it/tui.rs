@@ -66,7 +66,7 @@ impl Tmux {
     async fn run(&self, args: &[&str]) -> String {
         let out = match self.command().args(args).output().await {
             Ok(out) => out,
-            Err(e) => panic!("cannot run tmux ({e}); install it first: bash .ci/setup.sh"),
+            Err(e) => panic!("cannot run tmux ({e}); install it first: bash scripts/setup.sh"),
         };
         assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).expect("tmux prints UTF-8")

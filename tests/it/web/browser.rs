@@ -3,7 +3,7 @@
 //!
 //! [`Browser::start`] starts its own chromedriver on a free port and a Chromium with a fresh
 //! profile directory, so tests share nothing and run in parallel. It uses Debian's `chromium`
-//! and `chromium-driver` (`.ci/setup.sh` installs them; `SOCKHUB_CHROMEDRIVER` names another
+//! and `chromium-driver` (`scripts/setup.sh` installs them; `SOCKHUB_CHROMEDRIVER` names another
 //! driver). Without them the tests fail with that advice rather than pass by skipping.
 //!
 //! The helpers wait for the page instead of sleeping: [`Browser::wait_js`] polls a JavaScript
@@ -33,7 +33,7 @@ fn chromedriver() -> PathBuf {
     let path = PathBuf::from("/usr/bin/chromedriver");
     assert!(
         path.exists(),
-        "the browser tests need Debian's chromium and chromium-driver: run `bash .ci/setup.sh` \
+        "the browser tests need Debian's chromium and chromium-driver: run `bash scripts/setup.sh` \
          (or `apt-get install chromium chromium-driver`), or set SOCKHUB_CHROMEDRIVER"
     );
     path

@@ -698,7 +698,8 @@ async fn api_online_lists_users_of_every_node_with_their_node() {
     let web = cluster.nodes[0].as_ref().expect("running").addr("web");
     let csrf = [("X-Sockhub-Request", "1")];
     let (status, head, body) =
-        request(web, "POST", "/api/login", &csrf, Some(&json!({"name": "boss", "password": "s3cret!"}))).await;
+        request(web, "POST", "/api/login", &csrf, Some(&json!({"name": "boss", "password": "s3cret!"})))
+            .await;
     assert_eq!(status, 200, "{body}");
     let cookie = head
         .lines()

@@ -72,10 +72,8 @@ fn device(addrs: &[SocketAddr], source: &str) -> DeviceOptions {
 
 /// Every seq `1..=TOTAL` of `source` exactly once on `store`, in arrival order by seq.
 async fn exactly_once_in_order(store: &Store, source: &str) {
-    let rows = store
-        .relay_list(&RelayFilter { source: Some(source.into()), ..Default::default() })
-        .await
-        .unwrap();
+    let rows =
+        store.relay_list(&RelayFilter { source: Some(source.into()), ..Default::default() }).await.unwrap();
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
     assert_eq!(seqs.len(), TOTAL, "{source}: each record stored once");
     assert_eq!(seqs, (1..=TOTAL as i64).collect::<Vec<_>>(), "{source}: every seq, in order");
@@ -112,8 +110,12 @@ async fn the_forwarder_lease_moves_to_another_node_when_its_holder_is_killed() {
     let down = s2.addr("relay").to_string();
 
     // Server1: two nodes of one cluster, both forwarding to Server2 if they hold the lease.
-    let configs = [config(dir, "s1-a", Some(&db), Some(&nats), Some(&down)), config(dir, "s1-b", Some(&db), Some(&nats), Some(&down))];
-    let mut nodes = vec![Some(start(dir, "s1-a", &configs[0]).await), Some(start(dir, "s1-b", &configs[1]).await)];
+    let configs = [
+        config(dir, "s1-a", Some(&db), Some(&nats), Some(&down)),
+        config(dir, "s1-b", Some(&db), Some(&nats), Some(&down)),
+    ];
+    let mut nodes =
+        vec![Some(start(dir, "s1-a", &configs[0]).await), Some(start(dir, "s1-b", &configs[1]).await)];
     let relay: Vec<SocketAddr> = nodes.iter().map(|n| n.as_ref().unwrap().addr("relay")).collect();
 
     // Exactly one of them forwards.
@@ -167,8 +169,9 @@ async fn the_forwarder_lease_moves_to_another_node_when_its_holder_is_killed() {
         assert!(c.adds_up() && c.queued == 0 && c.received == TOTAL as i64, "{s}: {c:?}");
         exactly_once_in_order(&s2_store, s).await;
     }
-    let log = std::fs::read_to_string(dir.join(format!("s1-{}", ["a", "b"][1 - victim])).join("logs/server.log"))
-        .unwrap_or_default();
+    let log =
+        std::fs::read_to_string(dir.join(format!("s1-{}", ["a", "b"][1 - victim])).join("logs/server.log"))
+            .unwrap_or_default();
     assert!(log.contains("this node is the cluster's forwarder now"), "{log}");
 
     for mut n in nodes.iter_mut().filter_map(Option::take) {
@@ -190,7 +193,10 @@ async fn two_server2_nodes_on_one_database_store_each_record_once_across_a_recon
     let dir = root.path();
 
     // Server2: two sinks of one cluster on the shared database.
-    let c2 = [config(dir, "s2-a", Some(&db), Some(&nats), None), config(dir, "s2-b", Some(&db), Some(&nats), None)];
+    let c2 = [
+        config(dir, "s2-a", Some(&db), Some(&nats), None),
+        config(dir, "s2-b", Some(&db), Some(&nats), None),
+    ];
     let mut s2a = start(dir, "s2-a", &c2[0]).await;
     let s2b = start(dir, "s2-b", &c2[1]).await;
     let down = format!("{},{}", s2a.addr("relay"), s2b.addr("relay"));
@@ -218,10 +224,20 @@ async fn two_server2_nodes_on_one_database_store_each_record_once_across_a_recon
     .await;
     let c1 = s1_store.relay_source("dev").await.unwrap().unwrap();
     assert!(c1.adds_up() && c1.queued == 0, "{c1:?}");
-    assert!(s1_store.relay_list(&RelayFilter::default()).await.unwrap().iter().all(|r| r.state == RelayState::Forwarded));
+    assert!(
+        s1_store
+            .relay_list(&RelayFilter::default())
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.state == RelayState::Forwarded)
+    );
     exactly_once_in_order(&db.store, "dev").await;
     let status = s1_store.relay_nodes().await.unwrap();
-    assert!(status.iter().any(|(_, _, s)| s.contains(&s2b.addr("relay").to_string())), "Server1 moved to the second sink: {status:?}");
+    assert!(
+        status.iter().any(|(_, _, s)| s.contains(&s2b.addr("relay").to_string())),
+        "Server1 moved to the second sink: {status:?}"
+    );
 
     for mut n in [s1, s2b] {
         n.signal("KILL");

@@ -710,7 +710,9 @@ impl RelayConfig {
                     .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0))
             };
             if !d.split(',').map(str::trim).all(ok) {
-                return Err(format!("relay.downstream must be host:port, or several separated by commas (is {d:?})"));
+                return Err(format!(
+                    "relay.downstream must be host:port, or several separated by commas (is {d:?})"
+                ));
             }
         }
         if self.max_payload_bytes == 0 || self.max_line_bytes < 64 {

@@ -382,7 +382,11 @@ async fn two_writers_on_one_database_store_each_record_once_and_count_it_once() 
             for lo in (from..=last).step_by(100) {
                 let seqs: Vec<i64> = (lo..=(lo + 149).min(last)).collect();
                 let forwarded = ["dev-a", "dev-b"]
-                    .map(|s| ForwardedMark { source: Arc::from(s), seqs: seqs.clone(), bytes: 7 * seqs.len() as i64 })
+                    .map(|s| ForwardedMark {
+                        source: Arc::from(s),
+                        seqs: seqs.clone(),
+                        bytes: 7 * seqs.len() as i64,
+                    })
                     .to_vec();
                 write_retrying(&store, &RelayBatch { forwarded, ..Default::default() }).await;
             }

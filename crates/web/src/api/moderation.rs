@@ -28,7 +28,10 @@ pub async fn online(_: Admin, State(state): State<WebState>) -> Json<serde_json:
     // Who is where: in a cluster the chat list covers every node (from the replica of the
     // others' members), each with the node the user is connected to.
     let chat_members = hub.chat.as_ref().map(|c| {
-        c.online_members().into_iter().map(|(name, node)| json!({"name": name, "node": node})).collect::<Vec<_>>()
+        c.online_members()
+            .into_iter()
+            .map(|(name, node)| json!({"name": name, "node": node}))
+            .collect::<Vec<_>>()
     });
     Json(json!({
         "node": hub.bus.node().id.to_string(),

@@ -263,7 +263,9 @@ impl Room {
         let members = self.members.read();
         let mut names: Vec<(String, String)> =
             members.values().map(|m| (m.name.to_string(), here.to_owned())).collect();
-        names.extend(self.remote.read().members_by_node().map(|(node, m)| (m.name.clone(), node.id.to_string())));
+        names.extend(
+            self.remote.read().members_by_node().map(|(node, m)| (m.name.clone(), node.id.to_string())),
+        );
         names.sort_unstable_by_key(|(n, _)| n.to_lowercase());
         names
     }

@@ -260,7 +260,8 @@ impl Forwarder {
                 _ = self.shared.shutdown.cancelled() => return false,
                 Some(c) = self.control_rx.recv() => self.on_control(c),
             }
-            self.fail_pending_reconciles("this node does not forward: another node of the cluster does").await;
+            self.fail_pending_reconciles("this node does not forward: another node of the cluster does")
+                .await;
         }
     }
 
@@ -271,8 +272,14 @@ impl Forwarder {
             Ok(true) => {
                 // Sources with queued records by the counters (re-read from the database by the
                 // ingest task): records other nodes took in are found by this scan.
-                let busy: Vec<Arc<str>> =
-                    self.shared.sources.read().iter().filter(|(_, s)| s.queued > 0).map(|(k, _)| k.clone()).collect();
+                let busy: Vec<Arc<str>> = self
+                    .shared
+                    .sources
+                    .read()
+                    .iter()
+                    .filter(|(_, s)| s.queued > 0)
+                    .map(|(k, _)| k.clone())
+                    .collect();
                 if !busy.is_empty() {
                     self.on_control(FwdControl::Rescan(busy));
                 }
@@ -280,7 +287,9 @@ impl Forwarder {
             }
             Ok(false) => {
                 self.shared.holder.store(false, Ordering::Relaxed);
-                warn!("relay: another node of the cluster holds the forwarder role now; this node stops forwarding");
+                warn!(
+                    "relay: another node of the cluster holds the forwarder role now; this node stops forwarding"
+                );
                 Some("the forwarder role moved to another node".into())
             }
             // The database is unreachable: keep going. Marks cannot commit meanwhile; if this

@@ -685,7 +685,7 @@ async fn healthz_says_when_a_node_has_lost_nats() {
 /// The admin API's online list covers every node of the cluster, with each user's node.
 #[tokio::test]
 async fn api_online_lists_users_of_every_node_with_their_node() {
-    use crate::web::api::request;
+    use crate::web::api::{login_cookie, request};
     let Some(b) = one_backend() else { return };
     let db = Db::create(&b).await;
     add_account(&db.store, "boss", "s3cret!", Role::Admin).await;
@@ -696,17 +696,7 @@ async fn api_online_lists_users_of_every_node_with_their_node() {
     alice.until("[bob] joined (2 online)").await;
 
     let web = cluster.nodes[0].as_ref().expect("running").addr("web");
-    let csrf = [("X-Sockhub-Request", "1")];
-    let (status, head, body) =
-        request(web, "POST", "/api/login", &csrf, Some(&json!({"name": "boss", "password": "s3cret!"})))
-            .await;
-    assert_eq!(status, 200, "{body}");
-    let cookie = head
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = login_cookie(web, "boss", "s3cret!").await;
     let auth = [("Cookie", cookie.as_str()), ("X-Sockhub-Request", "1")];
     let (status, _, body) = request(web, "GET", "/api/online", &auth, None).await;
     assert_eq!(status, 200, "{body}");

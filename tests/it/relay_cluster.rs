@@ -115,7 +115,7 @@ async fn the_forwarder_lease_moves_to_another_node_when_its_holder_is_killed() {
         config(dir, "s1-b", Some(&db), Some(&nats), Some(&down)),
     ];
     let mut nodes =
-        vec![Some(start(dir, "s1-a", &configs[0]).await), Some(start(dir, "s1-b", &configs[1]).await)];
+        [Some(start(dir, "s1-a", &configs[0]).await), Some(start(dir, "s1-b", &configs[1]).await)];
     let relay: Vec<SocketAddr> = nodes.iter().map(|n| n.as_ref().unwrap().addr("relay")).collect();
 
     // Exactly one of them forwards.

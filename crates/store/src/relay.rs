@@ -465,7 +465,7 @@ impl Store {
                     a.1 = Some(a.1.map_or(seq, |m: i64| m.max(seq)));
                 }
             }
-            let mut order: Vec<(&Arc<str>, &mut (i64, Option<i64>))> = auto.iter_mut().collect();
+            let mut order: Vec<_> = auto.iter_mut().collect();
             order.sort_by(|a, b| a.0.cmp(b.0));
             for (source, (count, max_explicit)) in order {
                 self.ensure_source(&mut tx, source, now_ms).await?;

@@ -270,14 +270,20 @@ impl Forwarder {
     async fn check_role(&mut self) -> Option<String> {
         match self.shared.bus.hold(FORWARDER_ROLE).await {
             Ok(true) => {
-                // Sources with queued records by the counters (re-read from the database by the
-                // ingest task): records other nodes took in are found by this scan.
+                // Sources with more queued records, by the counters (re-read from the database by
+                // the ingest task), than this forwarder has on their way: records other nodes took
+                // in are found by this scan. A source whose queued records all came through this
+                // node's inbox is left alone, so its records keep coming from memory.
+                let mut mine: HashMap<&str, i64> = HashMap::new();
+                for (source, _) in &self.claimed {
+                    *mine.entry(&**source).or_default() += 1;
+                }
                 let busy: Vec<Arc<str>> = self
                     .shared
                     .sources
                     .read()
                     .iter()
-                    .filter(|(_, s)| s.queued > 0)
+                    .filter(|(k, s)| s.queued > mine.get(&***k).copied().unwrap_or(0))
                     .map(|(k, _)| k.clone())
                     .collect();
                 if !busy.is_empty() {

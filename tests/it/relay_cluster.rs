@@ -151,6 +151,9 @@ async fn the_forwarder_lease_moves_to_another_node_when_its_holder_is_killed() {
         forwarders(&db.store, &[survivor]).await == [survivor]
     })
     .await;
+    let web = nodes[1 - victim].as_ref().expect("running").addr("web");
+    let (_, metrics) = crate::web::api::get(web, "/metrics").await;
+    assert!(metrics.contains("sockhub_relay_forwarding 1"), "{metrics}");
     for sender in [send_a, send_b] {
         let report = sender.await.unwrap();
         assert!(report.complete(), "{report:?}");

@@ -62,6 +62,7 @@ async fn chat_fanout_delivers_every_message_to_every_client() {
     }
     assert_eq!(json["scenario"], "chat-fanout");
     assert_eq!(json["config"]["clients"], 6);
+    assert_eq!(json["config"]["addr"].as_array().unwrap().len(), 2);
     server.stop().await;
 }
 

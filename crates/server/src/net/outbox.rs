@@ -24,6 +24,9 @@ use tokio_util::sync::CancellationToken;
 
 use sockhub_proto::notice::Notice;
 
+/// Queue slots kept after a batch is taken; a queue that grew beyond this in a burst is released.
+const KEEP_QUEUE_CAPACITY: usize = 64;
+
 /// A message ready to be sent to any number of connections.
 pub struct Frame {
     msg: Box<dyn Wire>,
@@ -208,6 +211,11 @@ impl Outbox {
                 let mut state = self.inner.state.lock();
                 if !state.queue.is_empty() || state.closing {
                     batch.extend(state.queue.drain(..));
+                    // A queue that grew in a burst would keep its capacity forever; memory
+                    // per idle connection matters when there are tens of thousands of them.
+                    if state.queue.capacity() > KEEP_QUEUE_CAPACITY {
+                        state.queue = VecDeque::new();
+                    }
                     return !state.closing;
                 }
             }
@@ -263,6 +271,19 @@ mod tests {
         let mut batch = Vec::new();
         assert!(!outbox.next_batch(&mut batch).await);
         assert_eq!(texts(&batch), ["* a\n", "* last\n"]);
+    }
+
+    #[tokio::test]
+    async fn a_queue_grown_in_a_burst_is_released_once_drained() {
+        let outbox = Outbox::new(10_000);
+        let f = frame("x");
+        for _ in 0..5000 {
+            outbox.push(&f);
+        }
+        let mut batch = Vec::new();
+        assert!(outbox.next_batch(&mut batch).await);
+        assert_eq!(batch.len(), 5000);
+        assert!(outbox.inner.state.lock().queue.capacity() <= KEEP_QUEUE_CAPACITY);
     }
 
     #[tokio::test]

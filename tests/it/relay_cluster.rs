@@ -141,6 +141,9 @@ async fn the_forwarder_lease_moves_to_another_node_when_its_holder_is_killed() {
     let holder = forwarders(&db.store, &relay).await;
     assert_eq!(holder.len(), 1, "one forwarder at a time");
     let victim = relay.iter().position(|a| *a == holder[0]).unwrap();
+    // An operator request the forwarding node is running when it dies.
+    let request = db.store.relay_request_add("reconcile", "ops", "{}").await.unwrap();
+    db.store.relay_request_start(request).await.unwrap();
     let mut node = nodes[victim].take().unwrap();
     node.signal("KILL");
     node.child.wait().await.unwrap();
@@ -149,6 +152,11 @@ async fn the_forwarder_lease_moves_to_another_node_when_its_holder_is_killed() {
     let survivor = relay[1 - victim];
     eventually("the surviving node forwards", || async {
         forwarders(&db.store, &[survivor]).await == [survivor]
+    })
+    .await;
+    // The node that took over settles it, so `sockhub relay reconcile` does not wait forever.
+    eventually("the interrupted request is settled", || async {
+        db.store.relay_request(request).await.unwrap().is_some_and(|r| r.status == "failed")
     })
     .await;
     let web = nodes[1 - victim].as_ref().expect("running").addr("web");

@@ -238,6 +238,7 @@ impl Forwarder {
                 Ok(true) => {
                     if !self.shared.holder.swap(true, Ordering::Relaxed) && self.shared.clustered {
                         info!("relay: this node is the cluster's forwarder now");
+                        super::ingest::settle_interrupted_requests(&self.shared.store).await;
                     }
                     return true;
                 }

@@ -72,7 +72,11 @@ impl Ingest {
     }
 
     pub(crate) async fn run(mut self) {
-        self.settle_interrupted_requests().await;
+        // In a cluster a request left `running` may be the forwarding node's, still at work: the
+        // node that takes the forwarder role settles them instead (see the forwarder).
+        if !self.shared.clustered {
+            settle_interrupted_requests(&self.shared.store).await;
+        }
         let mut status_tick = tokio::time::interval(STATUS_EVERY);
         status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut control_tick = tokio::time::interval(self.shared.settings.control_poll);
@@ -444,19 +448,6 @@ impl Ingest {
         Ok(result)
     }
 
-    /// Requests left `running` by a server that stopped mid-way.
-    async fn settle_interrupted_requests(&self) {
-        if let Ok(pending) = self.shared.store.relay_requests_running().await {
-            for r in pending {
-                let _ = self
-                    .shared
-                    .store
-                    .relay_request_finish(r.id, "failed", r#"{"error":"interrupted by a server restart"}"#)
-                    .await;
-            }
-        }
-    }
-
     /// In a cluster: every source's counters as the database has them (this node's commits
     /// only add its own changes to the copy in memory).
     async fn reload_all(&mut self) {
@@ -569,6 +560,19 @@ impl Ingest {
         let node = status.node.clone();
         if let Err(e) = self.shared.store.relay_node_put(&node, &json.to_string()).await {
             debug!(error = %e, "relay: cannot save the node status");
+        }
+    }
+}
+
+/// Requests left `running` by a server that stopped mid-way are marked failed: on a single node
+/// at start, in a cluster by the node that takes the forwarder role (only the forwarding node
+/// runs requests, so a running one belonged to a holder that is gone).
+pub(crate) async fn settle_interrupted_requests(store: &sockhub_store::Store) {
+    if let Ok(pending) = store.relay_requests_running().await {
+        for r in pending {
+            let _ = store
+                .relay_request_finish(r.id, "failed", r#"{"error":"interrupted by a server restart"}"#)
+                .await;
         }
     }
 }

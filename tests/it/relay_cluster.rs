@@ -17,6 +17,10 @@ use crate::relay::{SETTLE, eventually};
 use crate::support::{BinaryServer, Db};
 
 const TOTAL: usize = 12_000;
+/// Operator requests are picked up only at a node's start (the first poll) in these tests: the
+/// takeover test puts a request into `running` itself, as if the forwarding node had taken it,
+/// and a node polling in between could take and finish it first.
+const CONTROL_POLL_MS: u64 = 3_600_000;
 
 /// A node's config file: a relay (forwarding to `downstream` if set), on `db` and in a cluster
 /// through `nats` if given, else on its own SQLite database.
@@ -25,7 +29,8 @@ fn config(dir: &Path, name: &str, db: Option<&Db>, nats: Option<&Nats>, downstre
     std::fs::create_dir_all(&data).unwrap();
     let mut toml = format!(
         "[server]\ndata_dir = {:?}\nshutdown_grace_secs = 2\n\
-         [relay]\nretry_initial_ms = 50\nretry_max_ms = 300\ncluster_poll_ms = 200\n",
+         [relay]\nretry_initial_ms = 50\nretry_max_ms = 300\ncluster_poll_ms = 200\n\
+         control_poll_ms = {CONTROL_POLL_MS}\n",
         data.display().to_string()
     );
     if let Some(d) = downstream {

@@ -9,8 +9,10 @@
 //! - `user` ([`user`]): accounts. `logs` ([`logs`]): the database logs. `db` ([`db`]): migrations.
 //! - `relay status|records|resend|reconcile` ([`relay`]): operate a relay node.
 //! - `device` ([`device`]): a device simulator (and load generator) for the relay.
+//! - `bench` ([`bench`]): the load generator's scenarios (chat fan-out, connections, ...).
 //! - [`output`]: table / CSV / JSON printing shared by every report.
 
+mod bench;
 mod calc;
 mod chat;
 mod config;
@@ -67,6 +69,8 @@ enum Command {
     Relay(relay::RelayArgs),
     /// Send records to a relay like a device would, and wait for every acknowledgement.
     Device(device::DeviceArgs),
+    /// Load-test a running server: chat fan-out, many connections, slow consumers, ...
+    Bench(bench::BenchArgs),
 }
 
 /// `--config FILE`, shared by every command that reads server settings or data.
@@ -109,6 +113,7 @@ impl DatabaseArgs {
 
 /// Run the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
@@ -123,6 +128,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Db(cmd) => db::run(cmd).await,
             Command::Relay(args) => relay::run(args).await,
             Command::Device(args) => device::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
         }
     })
+}
+
+/// Raise the soft limit on open files to the hard limit: a server with thousands of clients, and
+/// `sockhub bench` opening thousands of connections, need one descriptor each, and the soft limit
+/// is often far below what the system allows.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }

@@ -12,9 +12,11 @@
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
+//! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
 
 mod accounts;
+mod bench;
 mod calc;
 mod chat;
 mod chatlog;

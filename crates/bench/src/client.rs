@@ -1,0 +1,526 @@
+//! One load-generating connection, and the state the clients of a run share.
+//!
+//! A client is one tokio task. It connects, logs in to the chat in text mode (or, against a `raw`
+//! peer server, just connects), then reads and — if it is a sender — writes, in the same task.
+//!
+//! The generator shares the machine with the server it measures, so it is frugal:
+//! - **Reading** uses big reads into one buffer per client and finds line ends with `memchr`.
+//!   Of each line it parses only the send timestamp (`~<nanoseconds>~`, see [`write_line`]);
+//!   lines without one (greetings, joins) are only counted.
+//! - **Sending** is paced by an interval: at each tick a sender writes every message that is due
+//!   by then (rate × elapsed time), all in one write, instead of sleeping before each message.
+//!   All lines of a tick carry the tick's timestamp.
+//! - Counters shared between clients are updated once per read, not once per line.
+//!
+//! The line a sender writes is `~<sent ns>~<sender>~<seq>~xxxx…`; sockhub's chat delivers it as
+//! `[name] ~<sent ns>~…`, a raw peer delivers it as is; the receiver finds the first `~` either way.
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use clap::ValueEnum;
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clock, Phase, Timeline};
+use crate::latency::Latency;
+
+/// How long connecting and logging in may take one client.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most lines one sender writes in one go (a sender that fell behind catches up over several
+/// ticks instead of building one huge buffer).
+const MAX_LINES_PER_WRITE: u64 = 10_000;
+/// How long a client that never read may spend, after the run, reading its backlog to find out
+/// whether the server closed it.
+const NON_READER_DRAIN: Duration = Duration::from_secs(3);
+/// The receive buffer of a client that never reads. Small, so that it shows as slow to the server
+/// after kilobytes instead of after the megabytes a loopback socket buffers by default; the server
+/// sees the same thing either way, a socket that accepts no more.
+const NON_READER_RECEIVE_BUFFER: u32 = 4 << 10;
+
+/// What kind of server the clients talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// sockhub's chat: log in with a name in text mode, then every line is said to the room.
+    Sockhub,
+    /// A peer chat server without login: every line is broadcast to every client, the sender
+    /// included.
+    Raw,
+}
+
+/// What one client does.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub addr: SocketAddr,
+    pub target: Target,
+    /// The chat name (sockhub target).
+    pub name: String,
+    /// Whether it reads at all; a client that never reads is a slow consumer.
+    pub reads: bool,
+    pub send: Option<Sending>,
+    /// Sender number, carried in each line.
+    pub sender_id: usize,
+    /// Size of the read buffer.
+    pub read_buffer: usize,
+}
+
+/// How a sender sends.
+#[derive(Debug, Clone, Copy)]
+pub struct Sending {
+    /// Messages per second.
+    pub rate: f64,
+    /// Bytes per line, newline excluded (at least the timestamp fields).
+    pub size: usize,
+}
+
+/// State shared by the clients of one run and the task that coordinates them.
+pub struct Shared {
+    pub clock: Clock,
+    timeline: watch::Sender<Option<Timeline>>,
+    /// Measured deliveries received, every client together.
+    pub received: AtomicU64,
+    /// Lines received of any kind, every client together.
+    pub lines: AtomicU64,
+    /// Clients connected (and logged in).
+    pub ready: AtomicUsize,
+    /// Clients that could not connect or log in.
+    pub failed: AtomicUsize,
+    pub first_error: Mutex<Option<String>>,
+    /// Measured messages sent, summed as each sender finishes.
+    pub sent_measured: AtomicU64,
+    pub senders_done: AtomicUsize,
+    /// Tells every client to stop.
+    pub stop: CancellationToken,
+    connecting: Semaphore,
+}
+
+impl Shared {
+    pub fn new(connect_concurrency: usize) -> Self {
+        Shared {
+            clock: Clock::new(),
+            timeline: watch::Sender::new(None),
+            received: AtomicU64::new(0),
+            lines: AtomicU64::new(0),
+            ready: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            first_error: Mutex::new(None),
+            sent_measured: AtomicU64::new(0),
+            senders_done: AtomicUsize::new(0),
+            stop: CancellationToken::new(),
+            connecting: Semaphore::new(connect_concurrency.max(1)),
+        }
+    }
+
+    /// Start the clock's phases: senders begin at once.
+    pub fn start(&self, timeline: Timeline) {
+        self.timeline.send_replace(Some(timeline));
+    }
+
+    pub fn timeline(&self) -> Option<Timeline> {
+        *self.timeline.borrow()
+    }
+
+    fn fail(&self, error: String) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.first_error.lock().expect("not poisoned").get_or_insert(error);
+    }
+}
+
+/// What one client saw and did.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub latency: Latency,
+    /// Messages sent during measurement that this client received.
+    pub measured: u64,
+    /// Warm-up messages received.
+    pub warm_up: u64,
+    pub lines: u64,
+    /// Error lines (`! code: ...`) received, and the first of them.
+    pub error_lines: u64,
+    pub first_error_line: Option<String>,
+    pub sent: u64,
+    pub sent_measured: u64,
+    /// Whether it got as far as being connected and logged in.
+    pub connected: bool,
+    /// The server closed the connection (EOF or reset) before the run ended.
+    pub closed_by_server: bool,
+    /// The `bye` line the server sent, if any.
+    pub bye: Option<String>,
+    /// A connection or I/O error.
+    pub error: Option<String>,
+}
+
+/// Run one client until the run stops; its statistics at the end.
+pub async fn run(plan: Plan, shared: std::sync::Arc<Shared>) -> Stats {
+    let mut stats = Stats::default();
+    let mut scanner = Scanner::default();
+    let stream = {
+        let _permit = shared.connecting.acquire().await.expect("never closed");
+        let opened = tokio::select! {
+            _ = shared.stop.cancelled() => return stats,
+            r = tokio::time::timeout(LOGIN_TIMEOUT, open(&plan, &mut scanner, &shared, &mut stats)) => r,
+        };
+        match opened {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                shared.fail(format!("{}: {e}", plan.addr));
+                stats.error = Some(e);
+                return stats;
+            }
+            Err(_) => {
+                let e = format!("{}: no login within {LOGIN_TIMEOUT:?}", plan.addr);
+                shared.fail(e.clone());
+                stats.error = Some(e);
+                return stats;
+            }
+        }
+    };
+    stats.connected = true;
+    shared.ready.fetch_add(1, Ordering::Relaxed);
+
+    let (mut rd, mut wr) = stream.into_split();
+    let mut buf = vec![0u8; plan.read_buffer.max(512)];
+    let mut sent = SenderStats::default();
+    let sender = async {
+        if let Some(sending) = plan.send {
+            send(&mut wr, sending, plan.sender_id, &shared, &mut sent).await;
+        }
+        // Keep the write half open until the end: dropping it would close our side.
+        shared.stop.cancelled().await;
+    };
+    let reader = async {
+        if plan.reads {
+            read(&mut rd, &mut buf, &mut scanner, &shared, &mut stats).await;
+        } else {
+            shared.stop.cancelled().await;
+            drain(&mut rd, &mut buf, &mut scanner, &shared, &mut stats).await;
+        }
+    };
+    tokio::join!(sender, reader);
+    stats.sent = sent.sent;
+    stats.sent_measured = sent.measured;
+    if let Some(e) = sent.error {
+        stats.error.get_or_insert(e);
+    }
+    stats
+}
+
+/// Connect and, for sockhub, log in; lines that arrive after the welcome are scanned as usual.
+async fn open(
+    plan: &Plan,
+    scanner: &mut Scanner,
+    shared: &Shared,
+    stats: &mut Stats,
+) -> Result<TcpStream, String> {
+    let socket = if plan.addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
+        .map_err(|e| format!("socket: {e}"))?;
+    if !plan.reads {
+        let _ = socket.set_recv_buffer_size(NON_READER_RECEIVE_BUFFER);
+    }
+    let mut stream = socket.connect(plan.addr).await.map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    if plan.target == Target::Raw {
+        return Ok(stream);
+    }
+    stream.write_all(format!("{}\n", plan.name).as_bytes()).await.map_err(|e| format!("login: {e}"))?;
+    let mut pending = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await.map_err(|e| format!("login: {e}"))?;
+        if n == 0 {
+            return Err(format!("closed during login: {}", String::from_utf8_lossy(&pending).trim()));
+        }
+        pending.extend_from_slice(&buf[..n]);
+        let mut start = 0;
+        while let Some(end) = memchr::memchr(b'\n', &pending[start..]).map(|i| start + i) {
+            let line = &pending[start..end];
+            start = end + 1;
+            if line.starts_with(b"* Welcome, ") {
+                let rest = pending[start..].to_vec();
+                let measured = scanner.feed(&rest, shared.clock.now_ns(), shared, stats);
+                shared.received.fetch_add(measured, Ordering::Relaxed);
+                return Ok(stream);
+            }
+            if line.starts_with(b"! ") {
+                return Err(format!("login refused: {}", String::from_utf8_lossy(line)));
+            }
+        }
+        pending.drain(..start);
+    }
+}
+
+async fn read(
+    rd: &mut OwnedReadHalf,
+    buf: &mut [u8],
+    scanner: &mut Scanner,
+    shared: &Shared,
+    stats: &mut Stats,
+) {
+    loop {
+        let r = tokio::select! {
+            biased;
+            _ = shared.stop.cancelled() => return,
+            r = rd.read(buf) => r,
+        };
+        match r {
+            Ok(0) => {
+                stats.closed_by_server = true;
+                return;
+            }
+            Ok(n) => {
+                let now = shared.clock.now_ns();
+                let lines_before = stats.lines;
+                let measured = scanner.feed(&buf[..n], now, shared, stats);
+                if measured > 0 {
+                    shared.received.fetch_add(measured, Ordering::Relaxed);
+                }
+                shared.lines.fetch_add(stats.lines - lines_before, Ordering::Relaxed);
+            }
+            Err(e) => {
+                stats.closed_by_server = true;
+                stats.error = Some(format!("read: {e}"));
+                return;
+            }
+        }
+    }
+}
+
+/// A client that never read looks at its backlog after the run: did the server close it?
+async fn drain(
+    rd: &mut OwnedReadHalf,
+    buf: &mut [u8],
+    scanner: &mut Scanner,
+    shared: &Shared,
+    stats: &mut Stats,
+) {
+    let deadline = tokio::time::Instant::now() + NON_READER_DRAIN;
+    loop {
+        match tokio::time::timeout_at(deadline, rd.read(buf)).await {
+            Err(_) => return,
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                stats.closed_by_server = true;
+                return;
+            }
+            Ok(Ok(n)) => {
+                // Counted as lines, not deliveries: a non-reader is not a recipient.
+                let now = shared.clock.now_ns();
+                scanner.feed(&buf[..n], now, shared, &mut Stats::default());
+                if let Some(bye) = scanner.last_bye.take() {
+                    stats.bye = Some(bye);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct SenderStats {
+    sent: u64,
+    measured: u64,
+    error: Option<String>,
+}
+
+/// Send from the start of the timeline until the end of measurement, at `sending.rate`.
+async fn send(
+    wr: &mut OwnedWriteHalf,
+    sending: Sending,
+    id: usize,
+    shared: &Shared,
+    stats: &mut SenderStats,
+) {
+    let mut updates = shared.timeline.subscribe();
+    let timeline = tokio::select! {
+        _ = shared.stop.cancelled() => None,
+        t = updates.wait_for(Option::is_some) => t.ok().and_then(|t| *t),
+    };
+    if let Some(timeline) = timeline {
+        send_until_end(wr, sending, id, shared, timeline, stats).await;
+    }
+    shared.sent_measured.fetch_add(stats.measured, Ordering::Relaxed);
+    shared.senders_done.fetch_add(1, Ordering::Relaxed);
+}
+
+async fn send_until_end(
+    wr: &mut OwnedWriteHalf,
+    sending: Sending,
+    id: usize,
+    shared: &Shared,
+    timeline: Timeline,
+    stats: &mut SenderStats,
+) {
+    // Tick often enough for a smooth rate, but at most every millisecond.
+    let period = Duration::from_secs_f64((1.0 / sending.rate.max(0.001)).clamp(0.001, 0.1));
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut buf = Vec::new();
+    let mut seq = 0u64;
+    loop {
+        tokio::select! {
+            _ = shared.stop.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let now = shared.clock.now_ns();
+        if now >= timeline.measure_end {
+            return;
+        }
+        // The first message goes at once, then one every 1/rate seconds.
+        let due_total = ((now - timeline.warm_start) as f64 * sending.rate / 1e9) as u64 + 1;
+        let due = due_total.saturating_sub(seq).min(MAX_LINES_PER_WRITE);
+        if due == 0 {
+            continue;
+        }
+        buf.clear();
+        for _ in 0..due {
+            write_line(&mut buf, now, id, seq, sending.size);
+            seq += 1;
+        }
+        stats.sent += due;
+        if timeline.phase(now) == Phase::Measured {
+            stats.measured += due;
+        }
+        let written = tokio::select! {
+            _ = shared.stop.cancelled() => return,
+            r = wr.write_all(&buf) => r,
+        };
+        if let Err(e) = written {
+            stats.error = Some(format!("write: {e}"));
+            return;
+        }
+    }
+}
+
+/// Append one message line: `~<sent ns>~<sender>~<seq>~` padded with `x` to `size` bytes, then
+/// a newline.
+pub fn write_line(buf: &mut Vec<u8>, sent_ns: u64, sender: usize, seq: u64, size: usize) {
+    use std::io::Write as _;
+    let start = buf.len();
+    let _ = write!(buf, "~{sent_ns}~{sender}~{seq}~");
+    let len = buf.len() - start;
+    if len < size {
+        buf.resize(start + size, b'x');
+    }
+    buf.push(b'\n');
+}
+
+/// Splits what a client reads into lines and classifies them; carries a partial line between
+/// reads.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    partial: Vec<u8>,
+    timeline: Option<Timeline>,
+    last_bye: Option<String>,
+}
+
+impl Scanner {
+    /// Scan `data` read at `now`; returns how many measured deliveries it held.
+    pub fn feed(&mut self, data: &[u8], now: u64, shared: &Shared, stats: &mut Stats) -> u64 {
+        let mut measured = 0;
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', data) {
+            let counted = if self.partial.is_empty() {
+                self.line(&data[start..end], now, shared, stats)
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&data[start..end]);
+                let counted = self.line(&line, now, shared, stats);
+                line.clear();
+                self.partial = line;
+                counted
+            };
+            measured += u64::from(counted);
+            start = end + 1;
+        }
+        self.partial.extend_from_slice(&data[start..]);
+        measured
+    }
+
+    /// Classify one line; true if it is a measured delivery.
+    #[inline]
+    fn line(&mut self, line: &[u8], now: u64, shared: &Shared, stats: &mut Stats) -> bool {
+        stats.lines += 1;
+        let Some(at) = memchr::memchr(b'~', line) else {
+            if line.starts_with(b"! ") {
+                stats.error_lines += 1;
+                stats.first_error_line.get_or_insert_with(|| String::from_utf8_lossy(line).into_owned());
+            } else if line.starts_with(b"* bye") {
+                let bye = String::from_utf8_lossy(line).into_owned();
+                stats.bye = Some(bye.clone());
+                self.last_bye = Some(bye);
+            }
+            return false;
+        };
+        let Some(sent) = parse_u64(&line[at + 1..]) else { return false };
+        let timeline = match self.timeline {
+            Some(t) => t,
+            None => match shared.timeline() {
+                Some(t) => *self.timeline.insert(t),
+                None => return false,
+            },
+        };
+        match timeline.phase(sent) {
+            Phase::Measured => {
+                stats.measured += 1;
+                stats.latency.record_ns(now.saturating_sub(sent));
+                true
+            }
+            Phase::WarmUp => {
+                stats.warm_up += 1;
+                false
+            }
+            Phase::After => false,
+        }
+    }
+}
+
+/// The decimal number at the start of `bytes`, up to the first non-digit.
+#[inline]
+fn parse_u64(bytes: &[u8]) -> Option<u64> {
+    let mut value: u64 = 0;
+    let mut digits = 0;
+    for &b in bytes {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        digits += 1;
+    }
+    (digits > 0).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_carries_its_timestamp_and_is_padded() {
+        let mut buf = Vec::new();
+        write_line(&mut buf, 1234, 7, 9, 32);
+        assert_eq!(buf.len(), 33);
+        assert!(buf.starts_with(b"~1234~7~9~xx"));
+        assert_eq!(parse_u64(b"1234~7"), Some(1234));
+        assert_eq!(parse_u64(b"x"), None);
+    }
+
+    #[test]
+    fn lines_split_across_reads_are_counted_once_by_phase() {
+        let shared = Shared::new(1);
+        shared.start(Timeline { warm_start: 0, measure_start: 100, measure_end: 200 });
+        let mut scanner = Scanner::default();
+        let mut stats = Stats::default();
+        let data =
+            b"[a] joined (2 online)\n[a] ~50~0~0~\n[b] ~150~1~0~xx\n~150~1~1~\n! rate_limited: slow down\n";
+        let (one, two) = data.split_at(30);
+        let mut measured = scanner.feed(one, 300, &shared, &mut stats);
+        measured += scanner.feed(two, 300, &shared, &mut stats);
+        assert_eq!(measured, 2);
+        assert_eq!((stats.lines, stats.warm_up, stats.measured, stats.error_lines), (5, 1, 2, 1));
+        assert_eq!(stats.latency.count(), 2);
+    }
+}

@@ -1,0 +1,199 @@
+//! `sockhub bench`: short runs of each scenario against a real server over TCP. They check
+//! behaviour — every expected delivery arrives, the summary has its fields, the memory figure is
+//! there, slow readers are disconnected — never timings, which belong in docs/benchmarks.md.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use sockhub_bench::{Common, Progress, Report, ScenarioArgs};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+
+use crate::support::TestServer;
+
+/// A server for benchmarks: no flood control, no history.
+async fn bench_server(f: impl FnOnce(&mut sockhub_server::Config)) -> TestServer {
+    TestServer::with(|c| {
+        c.limits.rate_per_sec = 0.0;
+        c.chat.history = 0;
+        f(c)
+    })
+    .await
+}
+
+async fn run(args: &[&str], common: Common) -> (Report, Value) {
+    let scenario = ScenarioArgs::parse_from(args.iter().copied()).expect("valid scenario arguments");
+    let report = sockhub_bench::run(scenario, &common, Progress::hidden()).await.expect("the run completes");
+    let json = serde_json::to_value(&report).unwrap();
+    (report, json)
+}
+
+fn common(addrs: &[std::net::SocketAddr], metrics: Option<std::net::SocketAddr>) -> Common {
+    Common {
+        addrs: addrs.iter().map(ToString::to_string).collect(),
+        metrics: metrics.map(|m| m.to_string()),
+        server_pid: None,
+        connect_concurrency: 16,
+    }
+}
+
+fn u64_at(json: &Value, path: &str) -> u64 {
+    json.pointer(path).and_then(Value::as_u64).unwrap_or_else(|| panic!("{path} missing in {json:#}"))
+}
+
+#[tokio::test]
+async fn chat_fanout_delivers_every_message_to_every_client() {
+    let server = bench_server(|_| {}).await;
+    // The same server twice: clients are spread over the addresses round-robin.
+    let addrs = [server.chat(), server.chat()];
+    let args = [
+        "chat-fanout",
+        "--clients",
+        "6",
+        "--senders",
+        "2",
+        "--rate",
+        "100",
+        "--warmup",
+        "0.2",
+        "--duration",
+        "0.5",
+        "--drain",
+        "5",
+    ];
+    let (report, json) = run(&args, common(&addrs, Some(server.web()))).await;
+    assert!(report.ok(), "{}", report.to_text());
+    let sent = u64_at(&json, "/results/messages_sent");
+    assert!(sent > 0);
+    assert_eq!(u64_at(&json, "/results/expected_deliveries"), sent * 6);
+    assert_eq!(u64_at(&json, "/results/received_deliveries"), sent * 6);
+    assert_eq!(u64_at(&json, "/results/missing_deliveries"), 0);
+    assert_eq!(u64_at(&json, "/results/latency/count"), sent * 6);
+    for field in ["p50_us", "p99_us", "p999_us", "max_us"] {
+        assert!(json["results"]["latency"].get(field).is_some(), "{field} missing");
+    }
+    assert_eq!(json["scenario"], "chat-fanout");
+    assert_eq!(json["config"]["clients"], 6);
+    server.stop().await;
+}
+
+/// The contract of a `raw` peer: no login, every line broadcast to every client, sender included.
+async fn raw_broadcast_server() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, _) = broadcast::channel::<Arc<String>>(100_000);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            let mut rx = tx.subscribe();
+            tokio::spawn(async move {
+                let (rd, mut wr) = stream.into_split();
+                let mut lines = BufReader::new(rd).lines();
+                loop {
+                    tokio::select! {
+                        line = lines.next_line() => match line {
+                            Ok(Some(line)) => { let _ = tx.send(Arc::new(line + "\n")); }
+                            _ => return,
+                        },
+                        msg = rx.recv() => match msg {
+                            Ok(msg) => if wr.write_all(msg.as_bytes()).await.is_err() { return },
+                            Err(_) => return,
+                        },
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn chat_fanout_drives_a_raw_peer_server_without_login() {
+    let addr = raw_broadcast_server().await;
+    let args = [
+        "chat-fanout",
+        "--target",
+        "raw",
+        "--clients",
+        "4",
+        "--senders",
+        "1",
+        "--rate",
+        "100",
+        "--warmup",
+        "0.2",
+        "--duration",
+        "0.5",
+    ];
+    let (report, json) = run(&args, common(&[addr], None)).await;
+    assert!(report.ok(), "{}", report.to_text());
+    let sent = u64_at(&json, "/results/messages_sent");
+    assert!(sent > 0);
+    assert_eq!(u64_at(&json, "/results/received_deliveries"), sent * 4);
+}
+
+#[tokio::test]
+async fn connections_reports_the_servers_memory_per_connection() {
+    let server = bench_server(|_| {}).await;
+    let args = ["connections", "--clients", "50", "--hold", "0.2", "--settle", "10"];
+    let (report, json) = run(&args, common(&[server.chat()], Some(server.web()))).await;
+    assert!(report.ok(), "{}", report.to_text());
+    assert_eq!(u64_at(&json, "/results/connected"), 50);
+    assert_eq!(u64_at(&json, "/results/closed_by_server"), 0);
+    assert!(u64_at(&json, "/results/server_rss_after_bytes") > 0);
+    assert!(json["results"]["server_bytes_per_connection"].is_number(), "{json:#}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_needs_a_way_to_read_the_servers_memory() {
+    let server = bench_server(|_| {}).await;
+    let scenario = ScenarioArgs::parse_from(["connections", "--clients", "1"]).unwrap();
+    let err =
+        sockhub_bench::run(scenario, &common(&[server.chat()], None), Progress::hidden()).await.unwrap_err();
+    assert!(err.to_string().contains("--metrics"), "{err}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn slow_consumers_are_disconnected_and_readers_get_everything() {
+    // A tiny outbox and a short write deadline, so the clients that never read are found out
+    // within the run.
+    let server = bench_server(|c| {
+        c.limits.outbound_queue = 256;
+        c.limits.write_timeout_secs = 1;
+    })
+    .await;
+    let args = [
+        "slow-consumers",
+        "--clients",
+        "10",
+        "--slow-percent",
+        "20",
+        "--senders",
+        "2",
+        "--rate",
+        "200",
+        "--size",
+        "1000",
+        "--warmup",
+        "0.2",
+        "--duration",
+        "1.5",
+    ];
+    let (report, json) = run(&args, common(&[server.chat()], Some(server.web()))).await;
+    assert!(report.ok(), "{}", report.to_text());
+    for run in ["baseline", "slow"] {
+        let expected = u64_at(&json, &format!("/results/{run}_expected_deliveries"));
+        assert!(expected > 0);
+        assert_eq!(u64_at(&json, &format!("/results/{run}_missing_deliveries")), 0, "{run}");
+        assert!(json["results"][format!("{run}_latency")]["p99_us"].is_u64());
+        assert!(u64_at(&json, &format!("/results/{run}_server_rss_max_bytes")) > 0);
+    }
+    assert_eq!(u64_at(&json, "/results/slow_non_readers"), 2);
+    assert_eq!(u64_at(&json, "/results/slow_non_readers_disconnected"), 2, "{}", report.to_text());
+    assert!(u64_at(&json, "/results/server_slow_disconnects_total") >= 2);
+    assert!(json["results"]["readers_p99_ratio"].is_number());
+    server.stop().await;
+}

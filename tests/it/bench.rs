@@ -202,14 +202,15 @@ async fn slow_consumers_are_disconnected_and_readers_get_everything() {
 async fn quiz_bots_answer_and_probes_land_on_the_right_side_of_the_limit() {
     let server = bench_server(|c| {
         c.quiz.duration_secs = 3600;
-        // Half a second to answer and short pauses, so a two-second run sees every kind of answer.
+        // Half a second to answer, and pauses longer than the probes' margin, so that an answer
+        // sent after the limit is read before the problem comes back (and is judged late).
         c.quiz.answer_secs = 0.5;
-        c.quiz.pause_secs = [0.0, 0.05];
+        c.quiz.pause_secs = [0.3, 0.35];
         c.quiz.scores_every_secs = 0;
     })
     .await;
     // A wide margin: this checks which side of the limit each probe lands on, not how precisely.
-    let args = ["quiz", "--bots", "6", "--duration", "2.5", "--probe-share", "0.5", "--margin-ms", "150"];
+    let args = ["quiz", "--bots", "6", "--duration", "3", "--probe-share", "0.5", "--margin-ms", "100"];
     let (report, json) = run(&args, common(&[server.addr("quiz")], None)).await;
     assert!(report.ok(), "{}", report.to_text());
     assert_eq!(u64_at(&json, "/results/bots_joined"), 6);
@@ -222,6 +223,7 @@ async fn quiz_bots_answer_and_probes_land_on_the_right_side_of_the_limit() {
     assert!(after > 0, "{}", report.to_text());
     assert_eq!(u64_at(&json, "/results/after_limit_probes/judged_late"), after);
     assert_eq!(u64_at(&json, "/results/after_limit_probes/accepted"), 0);
+    assert_eq!(u64_at(&json, "/results/after_limit_probes/void"), 0);
     // Every after-probe was preceded by a timeout at the deadline.
     assert!(u64_at(&json, "/results/timeout_after_limit/count") >= after);
     assert_eq!(u64_at(&json, "/results/late_answer_read_after_limit/count"), after);

@@ -12,7 +12,9 @@
 //! - **after** probes answer `--margin-ms` after the limit: each must be judged `late`, and the
 //!   server first sends `timeout` at the deadline. The report shows how late the timeout arrived
 //!   after the limit (bot's clock: timer accuracy plus delivery), and how far past the limit the
-//!   server read the late answer (server's clock, its `elapsed_ms - deadline_ms`).
+//!   server read the late answer (server's clock, its `elapsed_ms - deadline_ms`). A probe whose
+//!   problem comes back (after the server's pause, `quiz.pause_secs`) before its answer is read
+//!   cannot be judged late; it is counted as void, not as a probe.
 //!
 //! The round must be running (`[quiz] start = "auto"`), and the pauses between problems come from
 //! the server's `quiz.pause_secs`, so answers per second depend on the server's configuration as
@@ -72,6 +74,7 @@ struct Counts {
     after_sent: AtomicU64,
     after_late: AtomicU64,
     after_accepted: AtomicU64,
+    after_void: AtomicU64,
 }
 
 impl Counts {
@@ -89,6 +92,9 @@ enum Plan {
     Now,
     Before,
     After,
+    /// The problem came back (after the timeout and a short pause) before an after-probe's
+    /// answer was read: that answer will be judged against the new asking. Not a probe.
+    Raced,
 }
 
 /// What a bot measured.
@@ -234,6 +240,7 @@ impl Scenario for Config {
                 "sent": Counts::get(&c.after_sent),
                 "judged_late": Counts::get(&c.after_late),
                 "accepted": Counts::get(&c.after_accepted),
+                "void": Counts::get(&c.after_void),
             }),
         );
         let lag = timeout_lag.summary();
@@ -351,11 +358,23 @@ impl Bot {
                                 _ => Plan::Now,
                             };
                             let send_at = match plan {
-                                Plan::Now => now,
+                                Plan::Now | Plan::Raced => now,
                                 Plan::Before => now + answer_time.saturating_sub(self.margin),
                                 Plan::After => now + answer_time + self.margin,
                             };
                             let measured = window.open.load(Ordering::Relaxed);
+                            if let Some(o) = open.as_ref().filter(|o| o.id == id && o.plan == Plan::After) {
+                                // The server's pause after the timeout was shorter than the
+                                // probe's margin: the probe cannot be judged late any more.
+                                if o.measured {
+                                    Counts::add(&counts.after_void);
+                                }
+                                if o.sent.is_some() {
+                                    // Its answer is on the way; the verdict will be about it.
+                                    open = Some(Open { id, plan: Plan::Raced, arrived: now, send_at: None, answer: o.answer, sent: o.sent, measured });
+                                    continue;
+                                }
+                            }
                             open = Some(Open { id, plan, arrived: now, send_at: Some(send_at), answer: problem.answer(), sent: None, measured });
                             if plan == Plan::Now {
                                 // Answer at once, without a trip through the timer.
@@ -399,6 +418,7 @@ impl Bot {
                                     Counts::add(&counts.before_sent);
                                     Counts::add(if result == Outcome::Late { &counts.before_late } else { &counts.before_in_time });
                                 }
+                                Plan::Raced => {}
                                 Plan::After => {
                                     Counts::add(&counts.after_sent);
                                     if result == Outcome::Late {

@@ -224,6 +224,7 @@ async fn quiz_bots_answer_and_probes_land_on_the_right_side_of_the_limit() {
     assert_eq!(u64_at(&json, "/results/after_limit_probes/judged_late"), after);
     assert_eq!(u64_at(&json, "/results/after_limit_probes/accepted"), 0);
     assert_eq!(u64_at(&json, "/results/after_limit_probes/void"), 0);
+    assert_eq!(u64_at(&json, "/results/misjudged_by_server_clock"), 0);
     // Every after-probe was preceded by a timeout at the deadline.
     assert!(u64_at(&json, "/results/timeout_after_limit/count") >= after);
     assert_eq!(u64_at(&json, "/results/late_answer_read_after_limit/count"), after);

@@ -16,6 +16,11 @@
 //!   problem comes back (after the server's pause, `quiz.pause_secs`) before its answer is read
 //!   cannot be judged late; it is counted as void, not as a probe.
 //!
+//! Every verdict is also checked against the server's own `elapsed_ms`: a `late` with less than
+//! the limit, or a `correct` with more, is a misjudgement. A before-probe judged late is not one:
+//! the server read it after the limit because the question and the answer together took longer
+//! than the margin to travel (the report shows by how much, by the server's clock).
+//!
 //! The round must be running (`[quiz] start = "auto"`), and the pauses between problems come from
 //! the server's `quiz.pause_secs`, so answers per second depend on the server's configuration as
 //! much as on its speed; `bench/sockhub-bench.toml` sets short pauses.
@@ -71,6 +76,7 @@ struct Counts {
     before_sent: AtomicU64,
     before_in_time: AtomicU64,
     before_late: AtomicU64,
+    misjudged: AtomicU64,
     after_sent: AtomicU64,
     after_late: AtomicU64,
     after_accepted: AtomicU64,
@@ -106,6 +112,8 @@ struct BotStats {
     timeout_lag: Latency,
     /// An after-probe's lateness by the server's clock (`elapsed_ms - deadline_ms`).
     late_by: Latency,
+    /// The same for a before-probe that was read after the limit.
+    before_late_by: Latency,
     error: Option<String>,
 }
 
@@ -197,12 +205,14 @@ impl Scenario for Config {
         let mut answer_to_verdict = Latency::new();
         let mut timeout_lag = Latency::new();
         let mut late_by = Latency::new();
+        let mut before_late_by = Latency::new();
         let mut first_error = None;
         for task in tasks {
             if let Ok(stats) = task.await {
                 answer_to_verdict.merge(&stats.answer_to_verdict);
                 timeout_lag.merge(&stats.timeout_lag);
                 late_by.merge(&stats.late_by);
+                before_late_by.merge(&stats.before_late_by);
                 if first_error.is_none() {
                     first_error = stats.error;
                 }
@@ -246,6 +256,8 @@ impl Scenario for Config {
         let lag = timeout_lag.summary();
         report.latency("timeout_after_limit", lag);
         report.latency("late_answer_read_after_limit", late_by.summary());
+        report.latency("before_probe_read_after_limit", before_late_by.summary());
+        report.set("misjudged_by_server_clock", Counts::get(&c.misjudged));
         let margin_us = self.margin_ms * 1000;
         report.set("deadlines_within_margin", lag.max_us <= margin_us && Counts::get(&c.before_late) == 0);
 
@@ -265,9 +277,16 @@ impl Scenario for Config {
         }
         if Counts::get(&c.before_late) > 0 {
             report.problem(format!(
-                "{} answers sent {} ms before the limit were judged late",
+                "{} answers sent {} ms before the limit (by the bot's clock) were read after it by the \
+                 server: the question and the answer took longer than the margin to travel",
                 Counts::get(&c.before_late),
                 self.margin_ms
+            ));
+        }
+        if Counts::get(&c.misjudged) > 0 {
+            report.problem(format!(
+                "{} verdicts contradict the server's own elapsed time",
+                Counts::get(&c.misjudged)
             ));
         }
         if answers == 0 {
@@ -408,6 +427,12 @@ impl Bot {
                                 _ => Counts::add(&counts.wrong),
                             }
                             Counts::add(&counts.answers);
+                            // The server's verdict against its own clock (whole milliseconds).
+                            if (result == Outcome::Late && elapsed_ms < deadline_ms)
+                                || (result == Outcome::Correct && elapsed_ms > deadline_ms)
+                            {
+                                Counts::add(&counts.misjudged);
+                            }
                             match o.plan {
                                 Plan::Now => {
                                     if let Some(sent) = o.sent {
@@ -416,7 +441,12 @@ impl Bot {
                                 }
                                 Plan::Before => {
                                     Counts::add(&counts.before_sent);
-                                    Counts::add(if result == Outcome::Late { &counts.before_late } else { &counts.before_in_time });
+                                    if result == Outcome::Late {
+                                        Counts::add(&counts.before_late);
+                                        stats.before_late_by.record_ns(elapsed_ms.saturating_sub(deadline_ms) * 1_000_000);
+                                    } else {
+                                        Counts::add(&counts.before_in_time);
+                                    }
                                 }
                                 Plan::Raced => {}
                                 Plan::After => {

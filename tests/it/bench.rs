@@ -158,7 +158,8 @@ async fn connections_needs_a_way_to_read_the_servers_memory() {
 
 #[tokio::test]
 async fn slow_consumers_are_disconnected_and_readers_get_everything() {
-    // A tiny outbox and a short write deadline, so the clients that never read are found out
+    // A small outbox and a short write deadline, and more data (8 MB per client) than the kernel
+    // buffers between the server and a client that never reads, so those clients are found out
     // within the run.
     let server = bench_server(|c| {
         c.limits.outbound_queue = 256;
@@ -168,19 +169,19 @@ async fn slow_consumers_are_disconnected_and_readers_get_everything() {
     let args = [
         "slow-consumers",
         "--clients",
-        "10",
+        "3",
         "--slow-percent",
-        "20",
+        "67",
         "--senders",
-        "2",
+        "1",
         "--rate",
-        "200",
-        "--size",
         "1000",
+        "--size",
+        "4000",
         "--warmup",
         "0.2",
         "--duration",
-        "1.5",
+        "2",
     ];
     let (report, json) = run(&args, common(&[server.chat()], Some(server.web()))).await;
     assert!(report.ok(), "{}", report.to_text());
@@ -192,6 +193,14 @@ async fn slow_consumers_are_disconnected_and_readers_get_everything() {
         assert!(u64_at(&json, &format!("/results/{run}_server_rss_max_bytes")) > 0);
     }
     assert_eq!(u64_at(&json, "/results/slow_non_readers"), 2);
+    assert_eq!(
+        u64_at(&json, "/results/baseline_expected_deliveries"),
+        3 * u64_at(&json, "/results/baseline_messages_sent")
+    );
+    assert_eq!(
+        u64_at(&json, "/results/slow_expected_deliveries"),
+        u64_at(&json, "/results/slow_messages_sent")
+    );
     assert_eq!(u64_at(&json, "/results/slow_non_readers_disconnected"), 2, "{}", report.to_text());
     assert!(u64_at(&json, "/results/server_slow_disconnects_total") >= 2);
     assert!(json["results"]["readers_p99_ratio"].is_number());

@@ -127,6 +127,24 @@ impl Shared {
         *self.timeline.borrow()
     }
 
+    /// Wait until each of `clients` has connected or failed, showing progress; the number that
+    /// failed.
+    pub async fn wait_connected(&self, clients: usize, progress: &crate::Progress, label: &str) -> usize {
+        progress.phase(&format!("{label}connect"), clients as u64, "clients");
+        loop {
+            let ready = self.ready.load(Ordering::Relaxed);
+            let failed = self.failed.load(Ordering::Relaxed);
+            progress.set(
+                (ready + failed) as u64,
+                if failed > 0 { format!("{failed} failed") } else { String::new() },
+            );
+            if ready + failed >= clients {
+                return failed;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     fn fail(&self, error: String) {
         self.failed.fetch_add(1, Ordering::Relaxed);
         self.first_error.lock().expect("not poisoned").get_or_insert(error);

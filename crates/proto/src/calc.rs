@@ -273,12 +273,7 @@ pub fn parse_text(line: &str, phase: Phase) -> Result<Option<CalcRequest>, Error
         "help" => CalcRequest::Help,
         "login" if !rest.is_empty() => CalcRequest::Login { student_id: rest.to_owned() },
         "login" => return Err(usage("/login student_id")),
-        _ => {
-            return Err(ErrorEvent::new(
-                ErrorCode::UnknownCommand,
-                format!("unknown command /{command}; type /help for the list"),
-            ));
-        }
+        _ => return Err(ErrorEvent::unknown_command(command)),
     }))
 }
 

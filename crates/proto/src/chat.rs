@@ -314,12 +314,7 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
                 password: (!password.is_empty()).then(|| Secret::new(password)),
             }
         }
-        _ => {
-            return Err(ErrorEvent::new(
-                ErrorCode::UnknownCommand,
-                format!("unknown command /{command}; type /help for the list"),
-            ));
-        }
+        _ => return Err(ErrorEvent::unknown_command(command)),
     })
 }
 

@@ -120,6 +120,11 @@ impl ErrorEvent {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self { code, message: message.into() }
     }
+
+    /// `unknown_command` for a `/command` a service does not have (`command` without the `/`).
+    pub fn unknown_command(command: &str) -> Self {
+        Self::new(ErrorCode::UnknownCommand, format!("unknown command /{command}; type /help for the list"))
+    }
 }
 
 #[cfg(test)]

@@ -415,12 +415,7 @@ pub fn parse_text(line: &str, phase: &Phase) -> Result<Option<QuizRequest>, Erro
                 password: (!password.is_empty()).then(|| Secret::new(password)),
             }
         }
-        _ => {
-            return Err(ErrorEvent::new(
-                ErrorCode::UnknownCommand,
-                format!("unknown command /{command}; type /help for the list"),
-            ));
-        }
+        _ => return Err(ErrorEvent::unknown_command(command)),
     }))
 }
 

@@ -186,7 +186,10 @@ impl<S: Session> Inbound<S> {
             Mode::Text => self.session.parse_text(line),
         };
         match request {
-            Ok(Some(request)) => self.session.handle(request).await,
+            // Boxed: a request's future (a login that waits for the database, say) can be
+            // kilobytes, and awaited inline it would size every connection's task by the largest
+            // request any service has, for as long as the connection lives, idle or not.
+            Ok(Some(request)) => Box::pin(self.session.handle(request)).await,
             Ok(None) => Flow::Continue,
             Err(e) => self.reject(e.code, e.message),
         }

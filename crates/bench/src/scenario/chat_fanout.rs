@@ -247,17 +247,7 @@ pub(crate) async fn fanout(ctx: &Ctx, spec: &Spec, label: &str) -> Result<Outcom
         })
         .collect();
 
-    ctx.progress.phase(&format!("{label}connect"), spec.clients as u64, "clients");
-    loop {
-        let ready = shared.ready.load(Ordering::Relaxed);
-        let failed = shared.failed.load(Ordering::Relaxed);
-        ctx.progress.set((ready + failed) as u64, if failed > 0 { format!("{failed} failed") } else { String::new() });
-        if ready + failed >= spec.clients {
-            break;
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    let failed = shared.failed.load(Ordering::Relaxed);
+    let failed = shared.wait_connected(spec.clients, &ctx.progress, label).await;
     if failed > 0 {
         shared.stop.cancel();
         for h in handles {

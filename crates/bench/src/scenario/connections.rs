@@ -72,16 +72,7 @@ impl Scenario for Config {
             })
             .collect();
 
-        ctx.progress.phase("connect", self.clients as u64, "clients");
-        loop {
-            let ready = shared.ready.load(Ordering::Relaxed);
-            let failed = shared.failed.load(Ordering::Relaxed);
-            ctx.progress.set((ready + failed) as u64, if failed > 0 { format!("{failed} failed") } else { String::new() });
-            if ready + failed >= self.clients {
-                break;
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        shared.wait_connected(self.clients, &ctx.progress, "").await;
         let connect_secs = started.elapsed().as_secs_f64();
 
         // Wait for the join announcements to die down.

@@ -15,6 +15,8 @@ use crate::{BenchError, Ctx, Report};
 
 /// `sockhub bench slow-consumers` options.
 #[derive(Debug, Clone, clap::Args, Serialize)]
+// Its own argument group id: the flattened chat-fanout `Config` already uses the type's name.
+#[group(id = "slow_consumers")]
 pub struct Config {
     #[command(flatten)]
     #[serde(flatten)]

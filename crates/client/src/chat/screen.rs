@@ -218,22 +218,15 @@ pub async fn run_screen(opts: ChatOptions) -> Result<bool, ClientError> {
 
 #[cfg(test)]
 mod tests {
-    use crossterm::event::{KeyCode, KeyModifiers};
+    use crossterm::event::KeyCode;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
     use crate::tui;
+    use crate::tui::testing::{ctrl, key};
     use sockhub_proto::time;
 
     use super::*;
-
-    fn key(code: KeyCode) -> KeyEvent {
-        KeyEvent::new(code, KeyModifiers::NONE)
-    }
-
-    fn ctrl(c: char) -> KeyEvent {
-        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
-    }
 
     fn type_text(screen: &mut ChatScreen, text: &str) -> Action {
         let mut last = Action::Nothing;
@@ -266,19 +259,7 @@ mod tests {
     fn rows(screen: &mut ChatScreen, cols: u16, height: u16) -> Vec<String> {
         let mut terminal = Terminal::new(TestBackend::new(cols, height)).unwrap();
         terminal.draw(|f| screen.draw(f)).unwrap();
-        let buf = terminal.backend().buffer();
-        (0..height)
-            .map(|y| {
-                let mut row = String::new();
-                let mut x = 0;
-                while x < cols {
-                    let symbol = buf[(x, y)].symbol();
-                    row.push_str(symbol);
-                    x += tui::width(symbol).max(1) as u16;
-                }
-                row.trim_end().to_owned()
-            })
-            .collect()
+        tui::testing::rows(terminal.backend().buffer(), cols, height)
     }
 
     #[test]

@@ -293,13 +293,7 @@ impl InputLine {
 mod tests {
     use super::*;
 
-    fn key(code: KeyCode) -> KeyEvent {
-        KeyEvent::new(code, KeyModifiers::NONE)
-    }
-
-    fn ctrl(c: char) -> KeyEvent {
-        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
-    }
+    use crate::tui::testing::{ctrl, key};
 
     fn typed(s: &str) -> InputLine {
         let mut input = InputLine::new("> ", Style::default());

@@ -21,6 +21,39 @@ pub mod session;
 pub mod shell;
 pub mod status;
 
+/// Key presses and screen contents for the screens' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::buffer::Buffer;
+
+    /// `code` with no modifier.
+    pub fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    /// Ctrl + `c`.
+    pub fn ctrl(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+
+    /// The first `rows` rows of `buf` as text, a wide character counted once, trailing blanks cut.
+    pub fn rows(buf: &Buffer, cols: u16, rows: u16) -> Vec<String> {
+        (0..rows)
+            .map(|y| {
+                let mut row = String::new();
+                let mut x = 0;
+                while x < cols {
+                    let symbol = buf[(x, y)].symbol();
+                    row.push_str(symbol);
+                    x += super::width(symbol).max(1) as u16;
+                }
+                row.trim_end().to_owned()
+            })
+            .collect()
+    }
+}
+
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Stdout};
 use std::sync::Once;

@@ -164,18 +164,7 @@ mod tests {
         let area = Rect::new(0, 0, cols, rows);
         let mut buf = Buffer::empty(area);
         pane.render(area, &mut buf);
-        (0..rows)
-            .map(|y| {
-                let mut row = String::new();
-                let mut x = 0;
-                while x < cols {
-                    let symbol = buf[(x, y)].symbol();
-                    row.push_str(symbol);
-                    x += super::super::width(symbol).max(1) as u16;
-                }
-                row.trim_end().to_owned()
-            })
-            .collect()
+        super::super::testing::rows(&buf, cols, rows)
     }
 
     #[test]

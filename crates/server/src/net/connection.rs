@@ -35,7 +35,8 @@ use crate::session::{Ending, Flow, Inbound, Peer, Service, Session};
 
 /// Bytes reserved for a connection's read buffer up front; it grows only for long lines.
 const READ_BUFFER: usize = 512;
-/// A write buffer larger than this after a burst is released rather than kept.
+/// A write buffer larger than this after a burst is released rather than kept; a smaller one is
+/// kept only while more is waiting to be written.
 const KEEP_WRITE_BUFFER: usize = 16 * 1024;
 
 /// The writing half of a transport.
@@ -193,7 +194,10 @@ async fn write_loop<O: Output>(
                 return;
             }
             buf.clear();
-            if buf.capacity() > KEEP_WRITE_BUFFER {
+            // Keep the buffers while messages keep coming; give them back once the connection
+            // goes idle (or after an outsized burst), so thousands of idle connections do not
+            // each hold the high-water mark of their busiest moment.
+            if buf.capacity() > KEEP_WRITE_BUFFER || outbox.is_empty() {
                 buf = Vec::new();
                 batch = Vec::new();
             }

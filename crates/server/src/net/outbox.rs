@@ -24,6 +24,9 @@ use tokio_util::sync::CancellationToken;
 
 use sockhub_proto::notice::Notice;
 
+/// Queue slots kept after a batch is taken; a queue that grew beyond this in a burst is released.
+const KEEP_QUEUE_CAPACITY: usize = 64;
+
 /// A message ready to be sent to any number of connections.
 pub struct Frame {
     msg: Box<dyn Wire>,
@@ -208,6 +211,11 @@ impl Outbox {
                 let mut state = self.inner.state.lock();
                 if !state.queue.is_empty() || state.closing {
                     batch.extend(state.queue.drain(..));
+                    // A queue that grew in a burst would keep its capacity forever; memory
+                    // per idle connection matters when there are tens of thousands of them.
+                    if state.queue.capacity() > KEEP_QUEUE_CAPACITY {
+                        state.queue = VecDeque::new();
+                    }
                     return !state.closing;
                 }
             }

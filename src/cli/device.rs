@@ -19,7 +19,8 @@ pub struct DeviceArgs {
     /// The source name the records carry.
     #[arg(long)]
     source: String,
-    /// The relay's address.
+    /// The relay's address, or several comma-separated (nodes of one cluster): the next one is
+    /// used whenever a connection fails or is lost.
     #[arg(long, default_value = "127.0.0.1:7004")]
     addr: String,
     /// A file with one record per line; `-` or nothing reads stdin.

@@ -22,8 +22,9 @@ async fn bench_server(f: impl FnOnce(&mut sockhub_server::Config)) -> TestServer
     .await
 }
 
-async fn run(args: &[&str], common: Common) -> (Report, Value) {
-    let scenario = ScenarioArgs::parse_from(args.iter().copied()).expect("valid scenario arguments");
+/// Run a scenario given as on the command line (`"chat-fanout --clients 6 ..."`).
+async fn run(args: &str, common: Common) -> (Report, Value) {
+    let scenario = ScenarioArgs::parse_from(args.split_whitespace()).expect("valid scenario arguments");
     let report = sockhub_bench::run(scenario, &common, Progress::hidden()).await.expect("the run completes");
     let json = serde_json::to_value(&report).unwrap();
     (report, json)
@@ -47,22 +48,8 @@ async fn chat_fanout_delivers_every_message_to_every_client() {
     let server = bench_server(|_| {}).await;
     // The same server twice: clients are spread over the addresses round-robin.
     let addrs = [server.chat(), server.chat()];
-    let args = [
-        "chat-fanout",
-        "--clients",
-        "6",
-        "--senders",
-        "2",
-        "--rate",
-        "100",
-        "--warmup",
-        "0.2",
-        "--duration",
-        "0.5",
-        "--drain",
-        "5",
-    ];
-    let (report, json) = run(&args, common(&addrs, Some(server.web()))).await;
+    let args = "chat-fanout --clients 6 --senders 2 --rate 100 --warmup 0.2 --duration 0.5 --drain 5";
+    let (report, json) = run(args, common(&addrs, Some(server.web()))).await;
     assert!(report.ok(), "{}", report.to_text());
     let sent = u64_at(&json, "/results/messages_sent");
     assert!(sent > 0);
@@ -75,6 +62,7 @@ async fn chat_fanout_delivers_every_message_to_every_client() {
     }
     assert_eq!(json["scenario"], "chat-fanout");
     assert_eq!(json["config"]["clients"], 6);
+    assert_eq!(json["config"]["addr"].as_array().unwrap().len(), 2);
     server.stop().await;
 }
 
@@ -111,22 +99,8 @@ async fn raw_broadcast_server() -> std::net::SocketAddr {
 #[tokio::test]
 async fn chat_fanout_drives_a_raw_peer_server_without_login() {
     let addr = raw_broadcast_server().await;
-    let args = [
-        "chat-fanout",
-        "--target",
-        "raw",
-        "--clients",
-        "4",
-        "--senders",
-        "1",
-        "--rate",
-        "100",
-        "--warmup",
-        "0.2",
-        "--duration",
-        "0.5",
-    ];
-    let (report, json) = run(&args, common(&[addr], None)).await;
+    let args = "chat-fanout --target raw --clients 4 --senders 1 --rate 100 --warmup 0.2 --duration 0.5";
+    let (report, json) = run(args, common(&[addr], None)).await;
     assert!(report.ok(), "{}", report.to_text());
     let sent = u64_at(&json, "/results/messages_sent");
     assert!(sent > 0);
@@ -136,8 +110,8 @@ async fn chat_fanout_drives_a_raw_peer_server_without_login() {
 #[tokio::test]
 async fn connections_reports_the_servers_memory_per_connection() {
     let server = bench_server(|_| {}).await;
-    let args = ["connections", "--clients", "50", "--hold", "0.2", "--settle", "10"];
-    let (report, json) = run(&args, common(&[server.chat()], Some(server.web()))).await;
+    let args = "connections --clients 50 --hold 0.2 --settle 10";
+    let (report, json) = run(args, common(&[server.chat()], Some(server.web()))).await;
     assert!(report.ok(), "{}", report.to_text());
     assert_eq!(u64_at(&json, "/results/connected"), 50);
     assert_eq!(u64_at(&json, "/results/closed_by_server"), 0);
@@ -166,24 +140,8 @@ async fn slow_consumers_are_disconnected_and_readers_get_everything() {
         c.limits.write_timeout_secs = 1;
     })
     .await;
-    let args = [
-        "slow-consumers",
-        "--clients",
-        "3",
-        "--slow-percent",
-        "67",
-        "--senders",
-        "1",
-        "--rate",
-        "1000",
-        "--size",
-        "4000",
-        "--warmup",
-        "0.2",
-        "--duration",
-        "2",
-    ];
-    let (report, json) = run(&args, common(&[server.chat()], Some(server.web()))).await;
+    let args = "slow-consumers --clients 3 --slow-percent 67 --senders 1 --rate 1000 --size 4000 --warmup 0.2 --duration 2";
+    let (report, json) = run(args, common(&[server.chat()], Some(server.web()))).await;
     assert!(report.ok(), "{}", report.to_text());
     for run in ["baseline", "slow"] {
         let expected = u64_at(&json, &format!("/results/{run}_expected_deliveries"));

@@ -37,7 +37,7 @@ fn shared_backends() -> Vec<TestBackend> {
 }
 
 /// The first shared database, for tests that run once.
-fn one_backend() -> Option<TestBackend> {
+pub(crate) fn one_backend() -> Option<TestBackend> {
     let mut all = shared_backends();
     // PostgreSQL first when both are there: the operations guide's recommendation.
     all.sort_by_key(|b| b.backend != sockhub_store::Backend::Postgres);
@@ -635,5 +635,78 @@ async fn smoke_on_the_machines_nats() {
     assert_eq!(bob.until_prefix("[alice]").await, "[alice] over the machine's NATS");
     z.stop().await;
     a.stop().await;
+    db.cleanup().await;
+}
+
+/// `/healthz` of a node that loses NATS: `degraded` with the reason and `cluster.nats`
+/// `disconnected`, still 200 (the node serves its own users); back to `ok` when NATS returns.
+#[tokio::test]
+async fn healthz_says_when_a_node_has_lost_nats() {
+    use crate::web::api::get;
+    let Some(b) = one_backend() else { return };
+    let db = Db::create(&b).await;
+    let mut nats = Nats::start().await;
+    let cluster = Cluster::start(&db, &nats, 2).await;
+    let web = cluster.nodes[0].as_ref().expect("running").addr("web");
+    let health = || async {
+        let (status, body) = get(web, "/healthz").await;
+        (status, serde_json::from_str::<serde_json::Value>(&body).unwrap())
+    };
+    eventually("node A sees node B", || async {
+        let (status, h) = health().await;
+        (status == 200 && h["status"] == "ok" && h["cluster"]["peers"] == 1).then_some(())
+    })
+    .await;
+    let (_, h) = health().await;
+    assert_eq!(h["cluster"], json!({"nats": "connected", "node_id": "node-a", "peers": 1}));
+
+    nats.stop();
+    let h = eventually("healthz says NATS is lost", || async {
+        let (status, h) = health().await;
+        (h["cluster"]["nats"] == "disconnected").then_some((status, h))
+    })
+    .await;
+    assert_eq!(h.0, 200, "a node without NATS still serves its users: {}", h.1);
+    assert_eq!(h.1["status"], "degraded");
+    assert!(h.1["reasons"].to_string().contains("NATS lost"), "{}", h.1);
+    let (_, metrics) = get(web, "/metrics").await;
+    assert!(metrics.contains("sockhub_cluster_connected 0"), "{metrics}");
+
+    nats.restart().await;
+    eventually("healthz is ok again", || async {
+        let (status, h) = health().await;
+        (status == 200 && h["status"] == "ok" && h["cluster"]["nats"] == "connected").then_some(())
+    })
+    .await;
+    cluster.stop().await;
+    db.cleanup().await;
+}
+
+/// The admin API's online list covers every node of the cluster, with each user's node.
+#[tokio::test]
+async fn api_online_lists_users_of_every_node_with_their_node() {
+    use crate::web::api::{login_cookie, request};
+    let Some(b) = one_backend() else { return };
+    let db = Db::create(&b).await;
+    add_account(&db.store, "boss", "s3cret!", Role::Admin).await;
+    let nats = Nats::start().await;
+    let cluster = Cluster::start(&db, &nats, 2).await;
+    let mut alice = enter(cluster.chat(0), "alice", 1).await;
+    let _bob = enter(cluster.chat(1), "bob", 2).await;
+    alice.until("[bob] joined (2 online)").await;
+
+    let web = cluster.nodes[0].as_ref().expect("running").addr("web");
+    let cookie = login_cookie(web, "boss", "s3cret!").await;
+    let auth = [("Cookie", cookie.as_str()), ("X-Sockhub-Request", "1")];
+    let (status, _, body) = request(web, "GET", "/api/online", &auth, None).await;
+    assert_eq!(status, 200, "{body}");
+    let online: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(online["node"], "node-a");
+    assert_eq!(online["chat"], json!(["alice", "bob"]));
+    assert_eq!(
+        online["chat_members"],
+        json!([{"name": "alice", "node": "node-a"}, {"name": "bob", "node": "node-b"}])
+    );
+    cluster.stop().await;
     db.cleanup().await;
 }

@@ -25,6 +25,7 @@ mod lifecycle;
 mod limits;
 mod quiz;
 mod relay;
+mod relay_cluster;
 mod relay_crash;
 mod support;
 mod tui;

@@ -109,7 +109,11 @@ pub async fn run(scenario: ScenarioArgs, common: &Common, progress: Progress) ->
     }
     let probe = probe::Probe::new(common.metrics.clone(), common.server_pid);
     let ctx = Ctx { addrs, probe, progress, connect_concurrency: common.connect_concurrency.max(1) };
-    let report = scenario.run(&ctx).await?;
+    let mut report = scenario.run(&ctx).await?;
+    if let serde_json::Value::Object(config) = &mut report.config {
+        let addrs = ctx.addrs.iter().map(ToString::to_string).collect::<Vec<_>>();
+        config.insert("addr".into(), addrs.into());
+    }
     ctx.progress.finish();
     Ok(report)
 }

@@ -71,6 +71,8 @@ impl Records for Generated {
 /// Settings.
 #[derive(Debug, Clone)]
 pub struct DeviceOptions {
+    /// `host:port` of the relay, or several separated by commas (nodes of one cluster): the
+    /// device moves to the next whenever a connection fails or is lost.
     pub addr: String,
     pub source: String,
     pub first_seq: FirstSeq,
@@ -124,13 +126,17 @@ pub async fn run(
     let mut last_progress = Instant::now();
     let mut backoff = Duration::from_millis(100);
     let mut first_connection = true;
+    let mut attempt = 0usize;
     while settled < total || base.is_none() {
         if last_progress.elapsed() >= opts.patience {
             report.gave_up = Some(format!("no acknowledgement for {}s", opts.patience.as_secs()));
             break;
         }
-        let stream = match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&opts.addr)).await
-        {
+        // Several relay nodes (`a:1,b:2`): the next one after each failed or lost connection.
+        let addrs: Vec<&str> = opts.addr.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
+        let addr = addrs.get(attempt % addrs.len().max(1)).copied().unwrap_or(opts.addr.as_str());
+        attempt += 1;
+        let stream = match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             _ => {
                 tokio::time::sleep(backoff).await;

@@ -186,6 +186,7 @@ impl Server {
                 hub.net.limits.write_timeout,
                 shutdown.clone(),
                 &hub.net.tracker,
+                Arc::clone(&hub.bus),
             )
             .await
             .map_err(|source| StartError::Store { what: "relay".into(), source })?;

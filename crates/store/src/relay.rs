@@ -465,7 +465,9 @@ impl Store {
                     a.1 = Some(a.1.map_or(seq, |m: i64| m.max(seq)));
                 }
             }
-            for (source, (count, max_explicit)) in auto.iter_mut() {
+            let mut order: Vec<_> = auto.iter_mut().collect();
+            order.sort_by(|a, b| a.0.cmp(b.0));
+            for (source, (count, max_explicit)) in order {
                 self.ensure_source(&mut tx, source, now_ms).await?;
                 let mut b = self.buf();
                 b.push("UPDATE relay_sources SET last_seq = ")
@@ -641,7 +643,10 @@ impl Store {
             d.add(RelayState::Held, done);
         }
 
-        // 6. The counters, one statement per source.
+        // 6. The counters, one statement per source, in the order of their names: two nodes
+        //    committing batches of the same sources lock the rows in the same order (no deadlock).
+        let mut deltas: Vec<(Arc<str>, Delta)> = deltas.into_iter().collect();
+        deltas.sort_by(|a, b| a.0.cmp(&b.0));
         for (source, d) in &deltas {
             if recount.contains(source) {
                 continue;
@@ -792,6 +797,10 @@ impl Store {
     /// in one transaction so no record queued meanwhile can end up below the floor.
     pub async fn relay_advance_floor(&self, source: &str) -> Result<Option<(i64, i64)>, StoreError> {
         let mut tx = self.relay_begin().await?;
+        // Several nodes on one database: lock the source's row first, so that a node committing
+        // records of this source either committed before the read below (which then sees them)
+        // or applies its `LEAST(queued_from, ..)` after this transaction's update.
+        lock_source(self, &mut tx, source).await?;
         let row = self
             .query(
                 "SELECT r.seq, r.received_ms FROM relay_records r JOIN relay_sources s \
@@ -1262,6 +1271,21 @@ impl Store {
 }
 
 /// Rebuilds `source`'s counters from its records inside `tx`.
+/// Takes the write lock on `source`'s counters row until the transaction ends (a no-op update:
+/// every backend locks the row it updates).
+async fn lock_source(
+    store: &Store,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    source: &str,
+) -> Result<(), StoreError> {
+    store
+        .query("UPDATE relay_sources SET queued_from = queued_from WHERE source = $1")
+        .bind(source.to_owned())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 async fn recount_in(
     store: &Store,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
@@ -1272,12 +1296,17 @@ async fn recount_in(
             "SELECT state, COUNT(*), SUM(bytes) FROM relay_records WHERE source = $1 GROUP BY state"
         }
         Backend::MySql => {
-            "SELECT state, COUNT(*), CAST(SUM(bytes) AS SIGNED) FROM relay_records WHERE source = $1 GROUP BY state"
+            "SELECT state, COUNT(*), CAST(SUM(bytes) AS SIGNED) FROM relay_records WHERE source = $1 \
+             GROUP BY state LOCK IN SHARE MODE"
         }
         Backend::Postgres => {
             "SELECT state, COUNT(*), CAST(SUM(bytes) AS BIGINT) FROM relay_records WHERE source = $1 GROUP BY state"
         }
     };
+    // Lock the counters' row first, so no other node's delta lands between the count and the
+    // update; on MySQL read the newest committed rows (a plain read would use the transaction's
+    // snapshot, which may predate another node's commit).
+    lock_source(store, tx, source).await?;
     let rows = store.query(sql).bind(source.to_owned()).fetch_all(&mut **tx).await?;
     let mut counts = [0i64; 6];
     let mut pending = 0i64;

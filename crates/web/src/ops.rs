@@ -2,7 +2,14 @@
 //!
 //! `/healthz` answers `200 {"status":"ok",...}` while the database answers and the log writer is
 //! keeping up, and `503 {"status":"degraded",...}` otherwise, with the reason, so a load balancer
-//! or a person can tell at a glance. `/metrics` is the Prometheus text format: every service's
+//! or a person can tell at a glance (`reasons` lists what is wrong).
+//!
+//! On a node of a cluster the body has a `cluster` object (`nats`: `connected` or
+//! `disconnected`, `node_id`, `peers`: other nodes heard from). A node that lost NATS reports
+//! `degraded` but still answers **200**: it keeps serving its own users, and a load balancer
+//! that drained it would disconnect people who are fine — and if NATS itself is down, every node
+//! would be drained at once. Only what breaks the node for its own users (the database, the log
+//! writer) answers 503. `/metrics` is the Prometheus text format: every service's
 //! connection and message counters (from the server's metrics registry), messages per second over
 //! the last ten seconds, the log writer's and the calculator's queue depths, the log writer's lag
 //! and health, the relay's records by state, lag and link, web logins, and the
@@ -35,13 +42,27 @@ pub async fn healthz(State(state): State<WebState>) -> impl IntoResponse {
     };
     let writer = hub.journal.stats();
     let ok = database == "ok" && writer.healthy;
+    // In a cluster: NATS lost makes the node `degraded` but keeps 200 (see the module docs).
+    let cluster = hub.cluster.as_ref().map(|_| hub.bus.status());
+    let nats_lost = cluster.as_ref().is_some_and(|c| !c.connected);
+    let mut reasons = Vec::new();
+    if database != "ok" {
+        reasons.push(format!("database {database}"));
+    }
+    if !writer.healthy {
+        reasons.push("log writer failing".to_owned());
+    }
+    if nats_lost {
+        reasons.push("NATS lost: serving this node's users only".to_owned());
+    }
     let services: serde_json::Map<String, serde_json::Value> = hub
         .metrics
         .services()
         .map(|(name, m)| (name.to_owned(), serde_json::json!({"connections": m.connections.get()})))
         .collect();
-    let body = serde_json::json!({
-        "status": if ok { "ok" } else { "degraded" },
+    let mut body = serde_json::json!({
+        "status": if ok && !nats_lost { "ok" } else { "degraded" },
+        "reasons": reasons,
         "database": database,
         "log_writer": {
             "healthy": writer.healthy,
@@ -52,6 +73,13 @@ pub async fn healthz(State(state): State<WebState>) -> impl IntoResponse {
         "services": services,
         "uptime_secs": state.started.elapsed().as_secs(),
     });
+    if let Some(c) = cluster {
+        body["cluster"] = serde_json::json!({
+            "nats": if c.connected { "connected" } else { "disconnected" },
+            "node_id": c.node_id,
+            "peers": c.peers.len(),
+        });
+    }
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body))
 }
@@ -160,8 +188,14 @@ pub async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
         family(
             "sockhub_relay_downstream_up",
             "gauge",
-            "1 while the link to downstream is connected (or this node is a sink).",
-            &one(if matches!(st.link.state.as_str(), "connected" | "sink") { 1.0 } else { 0.0 }),
+            "1 while the link to downstream is connected (or this node is a sink, or stands by in a cluster).",
+            &one(if matches!(st.link.state.as_str(), "connected" | "sink" | "standby") { 1.0 } else { 0.0 }),
+        );
+        family(
+            "sockhub_relay_forwarding",
+            "gauge",
+            "1 while this node is the one that forwards downstream (in a cluster, one node at a time).",
+            &one(if st.role == "forwarder" { 1.0 } else { 0.0 }),
         );
         family(
             "sockhub_relay_reconnects_total",

@@ -52,6 +52,19 @@ pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// Log in over HTTP as `name`; the session cookie (`name=value`).
+pub async fn login_cookie(web: SocketAddr, name: &str, password: &str) -> String {
+    let csrf = [("X-Sockhub-Request", "1")];
+    let (status, head, body) =
+        request(web, "POST", "/api/login", &csrf, Some(&json!({"name": name, "password": password}))).await;
+    assert_eq!(status, 200, "{body}");
+    head.lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
 #[tokio::test]
 async fn metrics_count_websocket_and_tcp_connections_per_service() {
     let server = TestServer::start().await;
@@ -86,17 +99,7 @@ async fn an_admin_session_over_http_on_every_backend() {
         let db = Db::with_account(&backend, "boss", "s3cret!", Role::Admin).await;
         let server = db.server(|_| {}).await;
         let web = server.web();
-        let csrf = [("X-Sockhub-Request", "1")];
-        let (status, head, body) =
-            request(web, "POST", "/api/login", &csrf, Some(&json!({"name": "boss", "password": "s3cret!"})))
-                .await;
-        assert_eq!(status, 200, "{}: {body}", backend.name());
-        let cookie = head
-            .lines()
-            .find_map(|l| l.strip_prefix("set-cookie: "))
-            .and_then(|c| c.split(';').next())
-            .expect("a session cookie")
-            .to_owned();
+        let cookie = login_cookie(web, "boss", "s3cret!").await;
         let auth = [("Cookie", cookie.as_str()), ("X-Sockhub-Request", "1")];
         let (status, _, body) = request(
             web,

@@ -2,7 +2,7 @@
 //! API on a running server (`api`), and end-to-end tests in a real headless Chromium driven
 //! through chromedriver (`browser` has the harness, `e2e` the scenarios).
 
-mod api;
+pub mod api;
 pub mod browser;
 mod e2e;
 mod ws;

@@ -31,6 +31,9 @@ use super::ClaimError;
 /// the oldest are forgotten — they are cleaned up anyway when this node re-registers or leaves.
 const PENDING_RELEASES: usize = 10_000;
 
+/// The `service` under which cluster-wide roles ([`Lease::hold`]) are claimed.
+pub const ROLE_SERVICE: &str = "role";
+
 /// Why a node could not join the cluster.
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
@@ -119,6 +122,26 @@ impl Lease {
             Ok(Claimed::Taken { .. }) => Err(ClaimError::Taken),
             Err(e) => Err(ClaimError::Unavailable(e)),
         }
+    }
+
+    /// Take or keep the cluster-wide role `role`: a claim in `cluster_names` (service
+    /// [`ROLE_SERVICE`], connection 0, which no user connection has) under this node's lease.
+    /// The database lets one node hold it; expiring a dead node ([`Self::tick`]) or retiring one
+    /// deletes its claims, so the role is free again exactly when the holder's lease is gone.
+    /// `true` while this node holds it (won now, or already ours).
+    pub async fn hold(&self, role: &str) -> Result<bool, StoreError> {
+        let claim = NameClaim {
+            service: ROLE_SERVICE,
+            name: role,
+            node_id: &self.node_id,
+            lease: self.lease.load(Ordering::Acquire),
+            conn: 0,
+        };
+        Ok(match self.store.claim_name(&claim).await? {
+            Claimed::Won => true,
+            // Ours already (an adoption of an older lease's claim would have been `Won`).
+            Claimed::Taken { node_id } => node_id == self.node_id,
+        })
     }
 
     /// Release `name` held by `conn`; on failure keep it for the next heartbeat.

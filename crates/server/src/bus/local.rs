@@ -54,6 +54,10 @@ impl Bus for LocalBus {
         Box::pin(std::future::ready(()))
     }
 
+    fn hold<'a>(&'a self, _role: &'a str) -> BoxFuture<'a, Result<bool, sockhub_store::StoreError>> {
+        Box::pin(std::future::ready(Ok(true)))
+    }
+
     fn attach(&self, _listener: Weak<dyn Listener>) {}
 
     fn status(&self) -> ClusterStatus {

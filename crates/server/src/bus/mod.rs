@@ -329,6 +329,12 @@ pub trait Bus: Send + Sync + 'static {
     /// Give a claimed name back. A failure is logged and retried with the heartbeat.
     fn release<'a>(&'a self, service: &'static str, name: &'a str, conn: u64) -> BoxFuture<'a, ()>;
 
+    /// Take, or keep, the cluster-wide role `role` (one node at a time: the relay's forwarder).
+    /// `Ok(true)` while this node holds it. The role is a claim tied to this node's lease in the
+    /// shared database, so it passes to another node only when this one leaves, or stops beating
+    /// for the node timeout and is expired. A single node always holds every role.
+    fn hold<'a>(&'a self, role: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+
     /// Receive messages for `listener.service()`. Held weakly: the bus never keeps a service
     /// alive.
     fn attach(&self, listener: Weak<dyn Listener>);

@@ -547,6 +547,16 @@ impl Bus for NatsBus {
         })
     }
 
+    fn hold<'a>(&'a self, role: &'a str) -> BoxFuture<'a, Result<bool, sockhub_store::StoreError>> {
+        Box::pin(async move {
+            match self.lease.get() {
+                Some(lease) => lease.hold(role).await,
+                // Not registered yet: nobody may act for the cluster from here.
+                None => Ok(false),
+            }
+        })
+    }
+
     fn attach(&self, listener: Weak<dyn Listener>) {
         self.listeners.write().push(listener);
     }

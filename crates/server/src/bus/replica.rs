@@ -80,6 +80,11 @@ impl<M: Member> Replica<M> {
         self.parts.values().flat_map(|p| p.members.values())
     }
 
+    /// Everyone on other nodes, with the node each is on.
+    pub fn members_by_node(&self) -> impl Iterator<Item = (&NodeRef, &M)> {
+        self.parts.iter().flat_map(|(node, p)| p.members.values().map(move |m| (node, m)))
+    }
+
     /// `node` says `member` joined, as its change number `version`.
     pub fn join(&mut self, node: &NodeRef, member: M, version: u64) -> Change<M> {
         let key = member.key();

@@ -634,6 +634,7 @@ pub struct RelayConfig {
     pub quota_bytes: u64,
     pub quota_records: u64,
     pub control_poll_ms: u64,
+    pub cluster_poll_ms: u64,
     pub keep: Vec<KeepRule>,
 }
 
@@ -643,7 +644,7 @@ impl RelayConfig {
         ("port", "TCP port for devices and upstream relays (0 = any free port). Default 7004."),
         (
             "downstream",
-            "host:port of the next relay; records no keep rule matches are forwarded there. Unset: this node is a sink that stores everything. Default unset.",
+            "host:port of the next relay; records no keep rule matches are forwarded there. Several nodes of a downstream cluster may be listed, comma-separated: the forwarder uses one and moves to the next whenever a connection fails. Unset: this node is a sink that stores everything. Default unset.",
         ),
         (
             "max_payload_bytes",
@@ -688,6 +689,10 @@ impl RelayConfig {
             "How often the server looks for requests from `sockhub relay resend` and `reconcile`. Default 500.",
         ),
         (
+            "cluster_poll_ms",
+            "In a cluster: how often each node checks the forwarder lease (one node forwards at a time) and the forwarding node reads the counters and the records other nodes queued. Default 1000.",
+        ),
+        (
             "keep",
             "Keep rules, as [[relay.keep]] tables with name and any of source (glob), payload_regex, json_field and json_equals; a record matching every condition of any rule is kept here, not forwarded. Default none.",
         ),
@@ -700,11 +705,14 @@ impl RelayConfig {
 
     fn validate(&self) -> Result<(), String> {
         if let Some(d) = &self.downstream {
-            let ok = d
-                .rsplit_once(':')
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
-            if !ok {
-                return Err(format!("relay.downstream must be host:port (is {d:?})"));
+            let ok = |a: &str| {
+                a.rsplit_once(':')
+                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0))
+            };
+            if !d.split(',').map(str::trim).all(ok) {
+                return Err(format!(
+                    "relay.downstream must be host:port, or several separated by commas (is {d:?})"
+                ));
             }
         }
         if self.max_payload_bytes == 0 || self.max_line_bytes < 64 {
@@ -743,6 +751,7 @@ impl Default for RelayConfig {
             quota_bytes: 1 << 30,
             quota_records: 0,
             control_poll_ms: 500,
+            cluster_poll_ms: 1000,
             keep: Vec::new(),
         }
     }

@@ -274,6 +274,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_queue_grown_in_a_burst_is_released_once_drained() {
+        let outbox = Outbox::new(10_000);
+        let f = frame("x");
+        for _ in 0..5000 {
+            outbox.push(&f);
+        }
+        let mut batch = Vec::new();
+        assert!(outbox.next_batch(&mut batch).await);
+        assert_eq!(batch.len(), 5000);
+        assert!(outbox.inner.state.lock().queue.capacity() <= KEEP_QUEUE_CAPACITY);
+    }
+
+    #[tokio::test]
     async fn a_waiting_writer_is_woken_by_a_push() {
         let outbox = Outbox::new(10);
         let writer = tokio::spawn({

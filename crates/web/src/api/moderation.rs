@@ -14,8 +14,8 @@ use super::Body;
 use crate::auth::Admin;
 use crate::{ApiError, WebState};
 
-/// `GET /api/online`: who is online in each service, the mutes in force, and the open
-/// connections of every service.
+/// `GET /api/online`: who is online in each service (the chat on every node of a cluster, with
+/// each user's node), the mutes in force, and the open connections of every service.
 pub async fn online(_: Admin, State(state): State<WebState>) -> Json<serde_json::Value> {
     let hub = &state.hub;
     let chat = hub.chat.as_ref().map(|c| c.online_names());
@@ -25,7 +25,23 @@ pub async fn online(_: Admin, State(state): State<WebState>) -> Json<serde_json:
     // Open connections (TCP and WebSocket) per service, logged in or not: relay devices too.
     let connections: serde_json::Map<String, serde_json::Value> =
         hub.metrics.services().map(|(name, m)| (name.to_owned(), json!(m.connections.get()))).collect();
-    Json(json!({"chat": chat, "quiz": quiz, "calc": calc, "mutes": mutes, "connections": connections}))
+    // Who is where: in a cluster the chat list covers every node (from the replica of the
+    // others' members), each with the node the user is connected to.
+    let chat_members = hub.chat.as_ref().map(|c| {
+        c.online_members()
+            .into_iter()
+            .map(|(name, node)| json!({"name": name, "node": node}))
+            .collect::<Vec<_>>()
+    });
+    Json(json!({
+        "node": hub.bus.node().id.to_string(),
+        "chat": chat,
+        "chat_members": chat_members,
+        "quiz": quiz,
+        "calc": calc,
+        "mutes": mutes,
+        "connections": connections,
+    }))
 }
 
 #[derive(Deserialize)]

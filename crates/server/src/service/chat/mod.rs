@@ -99,6 +99,11 @@ impl ChatService {
         self.room.names()
     }
 
+    /// Everyone online in the chat, on every node of the cluster, with the id of their node.
+    pub fn online_members(&self) -> Vec<(String, String)> {
+        self.room.names_by_node(&self.bus.node().id)
+    }
+
     /// Admin `actor` disconnects `target`, as `/kick` does (for the web API).
     pub async fn kick(&self, actor: &str, target: &str, reason: Option<String>) -> Result<(), ErrorEvent> {
         self.moderation.kick(self, actor, target, reason).await

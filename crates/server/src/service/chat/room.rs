@@ -258,6 +258,18 @@ impl Room {
         names
     }
 
+    /// Everyone, on every node, as `(name, node id)` sorted by name; `here` names this node.
+    pub fn names_by_node(&self, here: &str) -> Vec<(String, String)> {
+        let members = self.members.read();
+        let mut names: Vec<(String, String)> =
+            members.values().map(|m| (m.name.to_string(), here.to_owned())).collect();
+        names.extend(
+            self.remote.read().members_by_node().map(|(node, m)| (m.name.clone(), node.id.to_string())),
+        );
+        names.sort_unstable_by_key(|(n, _)| n.to_lowercase());
+        names
+    }
+
     fn push_all(&self, members: &HashMap<String, Member>, frame: &Arc<Frame>) {
         for member in members.values() {
             member.outbox.push(frame);

@@ -28,10 +28,18 @@
 //! database, and the next connection's scan sends it again. Downstream stores each record once
 //! (idempotent on `(source, seq)`), so a record whose ack was lost is acknowledged again, not
 //! duplicated. Reconnects back off from `retry_initial_ms` to `retry_max_ms`, and every new
-//! connection starts with a reconcile before records flow.
+//! connection starts with a reconcile before records flow. `downstream` may list several nodes
+//! of a downstream cluster: after a failure the next one is tried.
+//!
+//! **In a cluster** the forwarder first waits for the forwarder role (one node of the cluster
+//! forwards at a time; see the module documentation of [`super`]), and, while connected,
+//! checks it every `cluster_poll_ms`: losing it ends the connection; keeping it rescans every
+//! source the counters show with queued records, which is how records ingested on the other
+//! nodes are found (the claimed set keeps anything already on its way from going out twice).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -45,7 +53,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::codec::FramedRead;
 use tracing::{debug, info, warn};
 
-use super::{Control, FwdControl, FwdRecord, Mark, Shared, now_ms, reconcile};
+use super::{Control, FORWARDER_ROLE, FwdControl, FwdRecord, Mark, Shared, now_ms, reconcile};
 
 /// Records read from the database per scan query.
 const SCAN_CHUNK: u32 = 1024;
@@ -164,10 +172,18 @@ impl Forwarder {
     }
 
     pub(crate) async fn run(mut self) {
-        let downstream = self.shared.settings.downstream.clone().unwrap_or_default();
+        let targets = downstream_addrs(self.shared.settings.downstream.as_deref().unwrap_or_default());
+        let mut next = 0usize;
         let mut backoff = self.shared.settings.retry_initial;
         let mut first = true;
         while !self.shared.shutdown.is_cancelled() {
+            if !self.wait_for_role().await {
+                break;
+            }
+            // Several downstream nodes: the next one after each failure.
+            let downstream = targets[next % targets.len()].clone();
+            next += 1;
+            self.shared.link.lock().downstream = Some(downstream.clone());
             self.set_link("connecting", None);
             let connected = tokio::select! {
                 r = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(downstream.as_str())) => r,
@@ -182,6 +198,8 @@ impl Forwarder {
                     first = false;
                     info!(%downstream, "relay: connected downstream");
                     let why = self.session(stream).await;
+                    // A connection that worked is tried again first.
+                    next -= 1;
                     self.forget_connection();
                     if self.shared.shutdown.is_cancelled() {
                         break;
@@ -209,6 +227,86 @@ impl Forwarder {
         }
         self.set_link("down", Some("server shutting down".into()));
         debug!("relay forwarder stopped");
+    }
+
+    /// In a cluster, wait until this node holds the forwarder role; on a single node it always
+    /// does. Returns false if the server shuts down first.
+    async fn wait_for_role(&mut self) -> bool {
+        let mut standing_by = false;
+        loop {
+            match self.shared.bus.hold(FORWARDER_ROLE).await {
+                Ok(true) => {
+                    if !self.shared.holder.swap(true, Ordering::Relaxed) && self.shared.clustered {
+                        info!("relay: this node is the cluster's forwarder now");
+                        super::ingest::settle_interrupted_requests(&self.shared.store).await;
+                    }
+                    return true;
+                }
+                Ok(false) => {
+                    self.shared.holder.store(false, Ordering::Relaxed);
+                    if !standing_by {
+                        info!("relay: another node of the cluster forwards; standing by");
+                        self.set_link("standby", None);
+                        standing_by = true;
+                    }
+                }
+                Err(e) => {
+                    self.shared.holder.store(false, Ordering::Relaxed);
+                    debug!(error = %e, "relay: cannot check the forwarder role");
+                    self.set_link("standby", Some(format!("cannot check the forwarder role: {e}")));
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.shared.settings.cluster_poll) => {}
+                _ = self.shared.shutdown.cancelled() => return false,
+                Some(c) = self.control_rx.recv() => self.on_control(c),
+            }
+            self.fail_pending_reconciles("this node does not forward: another node of the cluster does")
+                .await;
+        }
+    }
+
+    /// The forwarding node of a cluster: is it still, and what did the other nodes queue? `Some`
+    /// ends the connection (the role went to another node).
+    async fn check_role(&mut self) -> Option<String> {
+        match self.shared.bus.hold(FORWARDER_ROLE).await {
+            Ok(true) => {
+                // Sources with more queued records, by the counters (re-read from the database by
+                // the ingest task), than this forwarder has on their way: records other nodes took
+                // in are found by this scan. A source whose queued records all came through this
+                // node's inbox is left alone, so its records keep coming from memory.
+                let mut mine: HashMap<&str, i64> = HashMap::new();
+                for (source, _) in &self.claimed {
+                    *mine.entry(&**source).or_default() += 1;
+                }
+                let busy: Vec<Arc<str>> = self
+                    .shared
+                    .sources
+                    .read()
+                    .iter()
+                    .filter(|(k, s)| s.queued > mine.get(&***k).copied().unwrap_or(0))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                if !busy.is_empty() {
+                    self.on_control(FwdControl::Rescan(busy));
+                }
+                None
+            }
+            Ok(false) => {
+                self.shared.holder.store(false, Ordering::Relaxed);
+                warn!(
+                    "relay: another node of the cluster holds the forwarder role now; this node stops forwarding"
+                );
+                Some("the forwarder role moved to another node".into())
+            }
+            // The database is unreachable: keep going. Marks cannot commit meanwhile; if this
+            // lasts beyond the node timeout another node takes over, and downstream's unique key
+            // makes the overlap harmless.
+            Err(e) => {
+                debug!(error = %e, "relay: cannot confirm the forwarder role");
+                None
+            }
+        }
     }
 
     fn set_link(&self, state: &str, error: Option<String>) {
@@ -242,6 +340,12 @@ impl Forwarder {
         let mut wpos = 0usize;
         let mut last_progress = tokio::time::Instant::now();
         let mut write_stalled_since: Option<tokio::time::Instant> = None;
+        let mut role_tick = self.shared.clustered.then(|| {
+            let every = settings.cluster_poll;
+            let mut t = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
         let mut periodic = settings.reconcile_interval.map(|every| {
             let mut t = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -312,6 +416,11 @@ impl Forwarder {
                 }
                 _ = sleep_until_opt(write_deadline), if write_deadline.is_some() => {
                     return "downstream accepts no data (write timeout)".into();
+                }
+                _ = tick_opt(&mut role_tick), if role_tick.is_some() => {
+                    if let Some(why) = self.check_role().await {
+                        return why;
+                    }
                 }
                 _ = tick_opt(&mut periodic), if periodic.is_some() => {
                     if !self.pending_reconcile.iter().any(|(c, _)| *c == "periodic") {
@@ -608,6 +717,14 @@ impl Forwarder {
             FwdControl::Reconcile { cause, request } => self.pending_reconcile.push((cause, request)),
         }
     }
+}
+
+/// The addresses of `downstream`: one `host:port`, or several separated by commas (the nodes of
+/// a downstream cluster; they share one database, so any of them will do).
+fn downstream_addrs(downstream: &str) -> Vec<String> {
+    let v: Vec<String> =
+        downstream.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect();
+    if v.is_empty() { vec![downstream.to_owned()] } else { v }
 }
 
 async fn sleep_until_opt(t: Option<tokio::time::Instant>) {

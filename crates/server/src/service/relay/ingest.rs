@@ -20,6 +20,10 @@
 //! database refuses as invalid is written record by record so that one bad record is answered
 //! with an error instead of blocking the others.
 //!
+//! In a cluster it also re-reads every source's counters from the database every
+//! `cluster_poll_ms` (other nodes change them), and only the forwarding node runs operator
+//! requests.
+//!
 //! Between batches the task runs operator requests (`sockhub relay resend` and `reconcile` write
 //! them into `relay_requests`; it polls every `control_poll_ms`), marks records missing for
 //! reconcile, and every second advances each source's scan floor, measures the lag and saves
@@ -68,11 +72,19 @@ impl Ingest {
     }
 
     pub(crate) async fn run(mut self) {
-        self.settle_interrupted_requests().await;
+        // In a cluster a request left `running` may be the forwarding node's, still at work: the
+        // node that takes the forwarder role settles them instead (see the forwarder).
+        if !self.shared.clustered {
+            settle_interrupted_requests(&self.shared.store).await;
+        }
         let mut status_tick = tokio::time::interval(STATUS_EVERY);
         status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut control_tick = tokio::time::interval(self.shared.settings.control_poll);
         control_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // In a cluster the counters change on other nodes too: re-read them on this interval.
+        let mut cluster_tick = tokio::time::interval(self.shared.settings.cluster_poll);
+        cluster_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let clustered = self.shared.clustered;
         let max_batch = self.shared.settings.max_batch;
         let mut items: Vec<Incoming> = Vec::with_capacity(max_batch);
         let mut marks: Vec<Mark> = Vec::new();
@@ -111,6 +123,7 @@ impl Ingest {
                     Some(c) = self.control_rx.recv() => self.control(c).await,
                     _ = control_tick.tick() => self.poll_requests().await,
                     _ = status_tick.tick() => self.refresh_status().await,
+                    _ = cluster_tick.tick(), if clustered => self.reload_all().await,
                 }
             }
             // Whatever else is waiting joins this batch.
@@ -435,20 +448,25 @@ impl Ingest {
         Ok(result)
     }
 
-    /// Requests left `running` by a server that stopped mid-way.
-    async fn settle_interrupted_requests(&self) {
-        if let Ok(pending) = self.shared.store.relay_requests_running().await {
-            for r in pending {
-                let _ = self
-                    .shared
-                    .store
-                    .relay_request_finish(r.id, "failed", r#"{"error":"interrupted by a server restart"}"#)
-                    .await;
+    /// In a cluster: every source's counters as the database has them (this node's commits
+    /// only add its own changes to the copy in memory).
+    async fn reload_all(&mut self) {
+        match self.shared.store.relay_sources().await {
+            Ok(rows) => {
+                let map: HashMap<Arc<str>, sockhub_store::RelaySource> =
+                    rows.into_iter().map(|s| (Arc::<str>::from(s.source.as_str()), s)).collect();
+                *self.shared.sources.write() = map;
             }
+            Err(e) => debug!(error = %e, "relay: cannot re-read the counters"),
         }
     }
 
     async fn poll_requests(&mut self) {
+        // In a cluster, operator requests are the forwarding node's to run (a sink answers that it
+        // has no downstream; any one of them may).
+        if self.shared.clustered && !self.shared.sink && !self.shared.holder.load(Ordering::Relaxed) {
+            return;
+        }
         let pending = match self.shared.store.relay_requests_pending().await {
             Ok(p) => p,
             Err(e) => {
@@ -542,6 +560,19 @@ impl Ingest {
         let node = status.node.clone();
         if let Err(e) = self.shared.store.relay_node_put(&node, &json.to_string()).await {
             debug!(error = %e, "relay: cannot save the node status");
+        }
+    }
+}
+
+/// Requests left `running` by a server that stopped mid-way are marked failed: on a single node
+/// at start, in a cluster by the node that takes the forwarder role (only the forwarding node
+/// runs requests, so a running one belonged to a holder that is gone).
+pub(crate) async fn settle_interrupted_requests(store: &sockhub_store::Store) {
+    if let Ok(pending) = store.relay_requests_running().await {
+        for r in pending {
+            let _ = store
+                .relay_request_finish(r.id, "failed", r#"{"error":"interrupted by a server restart"}"#)
+                .await;
         }
     }
 }

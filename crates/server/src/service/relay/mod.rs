@@ -15,6 +15,16 @@
 //! - [`reconcile`]: compares what this node marked forwarded with what downstream holds.
 //! - [`filter`]: the keep rules. [`quota`]: the disk quota (backpressure).
 //!
+//! **In a cluster** (several nodes on one database, `[cluster]` set) every node ingests, and
+//! exactly one forwards: the holder of the cluster-wide role [`FORWARDER_ROLE`], a claim tied to
+//! its node lease ([`crate::bus::Bus::hold`]). The others keep checking every `cluster_poll_ms`
+//! and take over once the holder's lease is expired (within the node timeout). Records ingested
+//! on any node are committed `queued` in the shared tables; the holder re-reads the counters and
+//! scans the sources with queued records on the same interval, so it forwards what the others
+//! took in. Every node re-reads the counters from the database on that interval too (its own
+//! commits only add its own deltas), so the quota, the status and the "highest seq per source"
+//! shortcut track the whole cluster.
+//!
 //! Backpressure is end to end: the channel into the ingest task is bounded, a connection whose
 //! record does not fit waits (and so stops reading its socket), and the ingest task stops taking
 //! records while the quota is reached.
@@ -39,12 +49,16 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::bus::SharedBus;
 use crate::config::RelayConfig;
 use crate::metrics::ServiceMetrics;
 use crate::net::outbox::Outbox;
 use crate::session::{Peer, Service};
 
 pub use filter::KeepRules;
+
+/// The cluster-wide role of the one node that forwards downstream.
+pub const FORWARDER_ROLE: &str = "relay-forwarder";
 pub use session::RelaySession;
 
 /// The relay's settings, resolved from `[relay]`.
@@ -63,6 +77,7 @@ pub struct Settings {
     pub resend_missing: bool,
     pub quota: quota::Quota,
     pub control_poll: Duration,
+    pub cluster_poll: Duration,
     pub write_timeout: Duration,
 }
 
@@ -83,6 +98,7 @@ impl Settings {
             resend_missing: c.resend_missing,
             quota: quota::Quota { bytes: c.quota_bytes, records: c.quota_records },
             control_poll: Duration::from_millis(c.control_poll_ms.max(10)),
+            cluster_poll: Duration::from_millis(c.cluster_poll_ms.max(10)),
             write_timeout,
         }
     }
@@ -192,6 +208,12 @@ pub(crate) struct Shared {
     pub inbox: Inbox,
     pub shutdown: CancellationToken,
     pub node: Mutex<String>,
+    /// How the forwarder learns whether it may forward (see the module documentation).
+    pub bus: SharedBus,
+    /// Several nodes share the relay tables: counters are re-read from the database.
+    pub clustered: bool,
+    /// This node forwards now (always, on a single node with a downstream).
+    pub holder: AtomicBool,
 }
 
 /// The relay service.
@@ -207,7 +229,7 @@ pub struct RelayService {
 #[derive(Debug, Clone, Serialize)]
 pub struct RelayStatus {
     pub node: String,
-    /// `forwarder` or `sink`.
+    /// `forwarder`, `sink`, or `standby` (a node of a cluster while another one forwards).
     pub role: &'static str,
     pub link: LinkStatus,
     /// Age of the oldest record not yet acknowledged by downstream, ms.
@@ -231,6 +253,7 @@ impl RelayService {
         write_timeout: Duration,
         shutdown: CancellationToken,
         tracker: &TaskTracker,
+        bus: SharedBus,
     ) -> Result<Arc<RelayService>, StoreError> {
         let settings = Settings::from_config(config, write_timeout);
         let rules = KeepRules::compile(&config.keep).map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -265,6 +288,9 @@ impl RelayService {
             inbox: Inbox::new(window.max(1024) * 2),
             shutdown: shutdown.clone(),
             node: Mutex::new(String::from("relay")),
+            clustered: bus.is_shared(),
+            holder: AtomicBool::new(false),
+            bus,
             settings,
         });
         let (ingest_tx, ingest_rx) = mpsc::channel(shared.settings.ingest_queue);
@@ -360,7 +386,13 @@ pub(crate) fn status_of(shared: &Shared) -> RelayStatus {
     let pending_bytes = sources.iter().map(|s| s.pending_bytes).sum();
     RelayStatus {
         node: shared.node.lock().clone(),
-        role: if shared.sink { "sink" } else { "forwarder" },
+        role: if shared.sink {
+            "sink"
+        } else if shared.clustered && !shared.holder.load(Ordering::Relaxed) {
+            "standby"
+        } else {
+            "forwarder"
+        },
         link: shared.link.lock().clone(),
         lag_ms,
         backpressure: shared.backpressure.load(Ordering::Relaxed),

@@ -177,8 +177,8 @@ async fn quiz_bots_answer_and_probes_land_on_the_right_side_of_the_limit() {
     })
     .await;
     // A wide margin: this checks which side of the limit each probe lands on, not how precisely.
-    let args = ["quiz", "--bots", "6", "--duration", "3", "--probe-share", "0.5", "--margin-ms", "100"];
-    let (report, json) = run(&args, common(&[server.addr("quiz")], None)).await;
+    let args = "quiz --bots 6 --duration 3 --probe-share 0.5 --margin-ms 100";
+    let (report, json) = run(args, common(&[server.addr("quiz")], None)).await;
     // On a busy machine a before-probe may be read after the limit (the report says so); that is
     // time, not judgement. Anything else is a failure.
     assert!(report.problems.iter().all(|p| p.contains("before the limit")), "{}", report.to_text());
@@ -208,20 +208,8 @@ async fn calc_students_receive_every_result_of_everyone() {
         c.calc.history = 0;
     })
     .await;
-    let args = [
-        "calc",
-        "--students",
-        "5",
-        "--senders",
-        "3",
-        "--window",
-        "2",
-        "--warmup",
-        "0.2",
-        "--duration",
-        "0.6",
-    ];
-    let (report, json) = run(&args, common(&[server.calc()], None)).await;
+    let args = "calc --students 5 --senders 3 --window 2 --warmup 0.2 --duration 0.6";
+    let (report, json) = run(args, common(&[server.calc()], None)).await;
     assert!(report.ok(), "{}", report.to_text());
     assert_eq!(u64_at(&json, "/results/students_logged_in"), 5);
     let sent = u64_at(&json, "/results/squares_sent");
@@ -239,20 +227,8 @@ async fn calc_students_receive_every_result_of_everyone() {
 async fn relay_records_reach_server2_and_every_hop_is_measured() {
     let server2 = crate::relay::Node::start(None, |_| {}).await;
     let server1 = crate::relay::Node::start(Some(server2.addr()), |_| {}).await;
-    let server2_addr = server2.addr().to_string();
-    let args = [
-        "relay",
-        "--server2",
-        &server2_addr,
-        "--devices",
-        "2",
-        "--records",
-        "3000",
-        "--size",
-        "200",
-        "--window",
-        "500",
-    ];
+    let args =
+        format!("relay --server2 {} --devices 2 --records 3000 --size 200 --window 500", server2.addr());
     let (report, json) = run(&args, common(&[server1.addr()], None)).await;
     assert!(report.ok(), "{}", report.to_text());
     assert_eq!(u64_at(&json, "/results/records"), 6000);

@@ -164,3 +164,80 @@ async fn slow_consumers_are_disconnected_and_readers_get_everything() {
     assert!(json["results"]["readers_p99_ratio"].is_number());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn quiz_bots_answer_and_probes_land_on_the_right_side_of_the_limit() {
+    let server = bench_server(|c| {
+        c.quiz.duration_secs = 3600;
+        // Half a second to answer, and pauses longer than the probes' margin, so that an answer
+        // sent after the limit is read before the problem comes back (and is judged late).
+        c.quiz.answer_secs = 0.5;
+        c.quiz.pause_secs = [0.3, 0.35];
+        c.quiz.scores_every_secs = 0;
+    })
+    .await;
+    // A wide margin: this checks which side of the limit each probe lands on, not how precisely.
+    let args = "quiz --bots 6 --duration 3 --probe-share 0.5 --margin-ms 100";
+    let (report, json) = run(args, common(&[server.addr("quiz")], None)).await;
+    // On a busy machine a before-probe may be read after the limit (the report says so); that is
+    // time, not judgement. Anything else is a failure.
+    assert!(report.problems.iter().all(|p| p.contains("before the limit")), "{}", report.to_text());
+    assert_eq!(u64_at(&json, "/results/bots_joined"), 6);
+    assert!(u64_at(&json, "/results/answers") > 0);
+    assert!(u64_at(&json, "/results/verdicts/correct") > 0);
+    let before = u64_at(&json, "/results/before_limit_probes/sent");
+    assert!(before > 0, "{}", report.to_text());
+    let in_time = u64_at(&json, "/results/before_limit_probes/in_time");
+    assert!(in_time > 0, "{}", report.to_text());
+    assert_eq!(in_time + u64_at(&json, "/results/before_limit_probes/judged_late"), before);
+    let after = u64_at(&json, "/results/after_limit_probes/sent");
+    assert!(after > 0, "{}", report.to_text());
+    assert_eq!(u64_at(&json, "/results/after_limit_probes/judged_late"), after);
+    assert_eq!(u64_at(&json, "/results/after_limit_probes/accepted"), 0);
+    assert_eq!(u64_at(&json, "/results/misjudged_by_server_clock"), 0);
+    // Every after-probe was preceded by a timeout at the deadline.
+    assert!(u64_at(&json, "/results/timeout_after_limit/count") >= after);
+    assert_eq!(u64_at(&json, "/results/late_answer_read_after_limit/count"), after);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn calc_students_receive_every_result_of_everyone() {
+    let server = bench_server(|c| {
+        c.calc.roster = sockhub_server::config::RosterMode::Open;
+        c.calc.history = 0;
+    })
+    .await;
+    let args = "calc --students 5 --senders 3 --window 2 --warmup 0.2 --duration 0.6";
+    let (report, json) = run(args, common(&[server.calc()], None)).await;
+    assert!(report.ok(), "{}", report.to_text());
+    assert_eq!(u64_at(&json, "/results/students_logged_in"), 5);
+    let sent = u64_at(&json, "/results/squares_sent");
+    assert!(sent > 0);
+    assert_eq!(u64_at(&json, "/results/results"), sent);
+    assert_eq!(u64_at(&json, "/results/expected_deliveries"), sent * 5);
+    assert_eq!(u64_at(&json, "/results/received_deliveries"), sent * 5);
+    assert_eq!(u64_at(&json, "/results/missing_deliveries"), 0);
+    assert_eq!(u64_at(&json, "/results/latency_own_result/count"), sent);
+    assert_eq!(u64_at(&json, "/results/latency_broadcast/count"), sent * 4);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn relay_records_reach_server2_and_every_hop_is_measured() {
+    let server2 = crate::relay::Node::start(None, |_| {}).await;
+    let server1 = crate::relay::Node::start(Some(server2.addr()), |_| {}).await;
+    let args =
+        format!("relay --server2 {} --devices 2 --records 3000 --size 200 --window 500", server2.addr());
+    let (report, json) = run(&args, common(&[server1.addr()], None)).await;
+    assert!(report.ok(), "{}", report.to_text());
+    assert_eq!(u64_at(&json, "/results/records"), 6000);
+    assert_eq!(u64_at(&json, "/results/acknowledged_by_server1"), 6000);
+    assert_eq!(u64_at(&json, "/results/committed_on_server2"), 6000);
+    assert_eq!(u64_at(&json, "/results/latency_server1_ack/count"), 6000);
+    assert_eq!(u64_at(&json, "/results/latency_server2_commit/count"), 6000);
+    // Server2 really holds them (under the names the scenario gave the devices).
+    let stored = server2.records(None).await;
+    assert_eq!(stored.len(), 6000);
+    assert!(stored.iter().all(|r| r.payload.len() == 200));
+}

@@ -10,6 +10,8 @@
 //!   with `memchr` and parsing nothing but the timestamp.
 //! - [`clock`]: the run's single clock (nanoseconds since one `Instant`; one process, one clock)
 //!   and its timeline: warm-up, measurement, drain.
+//! - [`lines`]: a JSON-lines connection for the service scenarios (quiz, calc, relay), which must
+//!   read their events to act on them.
 //! - [`latency`]: an HDR histogram of end-to-end latencies, merged from the clients at the end.
 //! - [`probe`]: what the server says about itself: resident memory (from its web `/metrics` or
 //!   `/proc/PID/status`) and its slow-reader disconnects.
@@ -19,6 +21,7 @@
 pub mod client;
 pub mod clock;
 pub mod latency;
+pub mod lines;
 pub mod probe;
 pub mod progress;
 pub mod report;

@@ -51,6 +51,15 @@ scenarios! {
     /// Chat fan-out where some clients never read: the server's memory stays bounded, the slow
     /// ones are disconnected, and the readers' latency is compared with a run without them.
     SlowConsumers(slow_consumers),
+    /// N bot players in one quiz round: answers/s, and how close to the limit the server judges
+    /// answers and sends timeouts.
+    Quiz(quiz),
+    /// N students squaring numbers and receiving everyone's results: results/s, broadcast
+    /// deliveries, latency to the own result and to the broadcast.
+    Calc(calc),
+    /// M devices sending records through Server1 to Server2, durable on both: records/s and the
+    /// latency of each hop.
+    Relay(relay),
 }
 
 impl ScenarioArgs {

@@ -1,0 +1,130 @@
+//! Micro-benchmarks of the chat fan-out path, without sockets.
+//!
+//! A public message becomes one shared [`Frame`] that is pushed to every member's [`Outbox`]; each
+//! connection's writer later drains its whole queue and copies the frame's bytes, encoded at most
+//! once per mode, into its write buffer. This measures that path for N members: the pushes alone
+//! (`Room::say`, which is what the sender's task pays while holding the room's read lock), and
+//! push plus drain plus copy for all-text, all-JSON and mixed rooms (what the whole server pays per
+//! message, short of the `write` system calls). Run with
+//! `cargo bench -p sockhub-server --bench fanout`; the numbers are in `docs/benchmarks.md`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use chrono::TimeZone;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sockhub_proto::Mode;
+use sockhub_proto::chat::ChatEvent;
+use sockhub_server::config::LimitsConfig;
+use sockhub_server::net::outbox::{Frame, Outbox};
+use sockhub_server::service::chat::room::{Join, Member, Room};
+
+/// Room sizes: a class, a large lecture, and the chat-fanout benchmark's biggest room.
+const SIZES: [usize; 3] = [10, 100, 1000];
+
+/// The server's default outbox capacity (`limits.outbound_queue`).
+fn outbound_queue() -> usize {
+    LimitsConfig::default().outbound_queue
+}
+
+fn message() -> ChatEvent {
+    ChatEvent::Message {
+        from: "alice".to_owned(),
+        text: "hello everyone, this is a fairly ordinary chat message of about eighty bytes".to_owned(),
+        at: chrono::Utc.with_ymd_and_hms(2026, 11, 21, 6, 11, 48).unwrap(),
+        history: false,
+    }
+}
+
+/// A room with `n` members, their outboxes drained of the join announcements.
+fn room_with(n: usize) -> (Room, Vec<Outbox>) {
+    let room = Room::new(0, Vec::new());
+    let mut outboxes = Vec::with_capacity(n);
+    for i in 0..n {
+        let outbox = Outbox::new(outbound_queue());
+        let name: Arc<str> = format!("user{i}").into();
+        let member = Member { name: Arc::clone(&name), outbox: outbox.clone(), conn: i as u64 };
+        let joined = room.join(name.to_lowercase(), member, |online| ChatEvent::Welcome {
+            name: name.to_string(),
+            online,
+            admin: false,
+        });
+        assert!(matches!(joined, Join::Joined { .. }));
+        outboxes.push(outbox);
+    }
+    drain(&outboxes, &[]);
+    (room, outboxes)
+}
+
+/// What every connection's writer does: take the whole queue and copy each frame's bytes in the
+/// connection's mode into the write buffer. Returns the bytes that would be written.
+fn drain(outboxes: &[Outbox], modes: &[Mode]) -> usize {
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    rt.block_on(drain_async(outboxes, modes))
+}
+
+async fn drain_async(outboxes: &[Outbox], modes: &[Mode]) -> usize {
+    let mut batch = Vec::new();
+    let mut buf = Vec::with_capacity(256);
+    let mut written = 0;
+    for (i, outbox) in outboxes.iter().enumerate() {
+        if outbox.is_empty() {
+            continue;
+        }
+        outbox.next_batch(&mut batch).await;
+        let mode = modes.get(i % modes.len().max(1)).copied().unwrap_or(Mode::Text);
+        for frame in batch.drain(..) {
+            buf.extend_from_slice(frame.encoded(mode));
+        }
+        written += buf.len();
+        buf.clear();
+    }
+    written
+}
+
+fn push_only(c: &mut Criterion) {
+    let mut group = c.benchmark_group("room_say");
+    for n in SIZES {
+        let (room, outboxes) = room_with(n);
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let from: Arc<str> = "user0".into();
+        let at = chrono::Utc::now();
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                room.say(&from, black_box("hello everyone"), at);
+                // Drained outside the lock-holding path but inside the iteration, so the queues
+                // never fill up; `push_drain` below measures the two together.
+                rt.block_on(drain_async(&outboxes, &[]))
+            })
+        });
+    }
+    group.finish();
+}
+
+fn push_drain(c: &mut Criterion) {
+    let mut group = c.benchmark_group("push_drain");
+    let mixes: [(&str, &[Mode]); 3] =
+        [("text", &[Mode::Text]), ("json", &[Mode::Json]), ("mixed", &[Mode::Text, Mode::Json])];
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    for n in SIZES {
+        let outboxes: Vec<Outbox> = (0..n).map(|_| Outbox::new(outbound_queue())).collect();
+        for (mix, modes) in mixes {
+            group.throughput(Throughput::Elements(n as u64));
+            group.bench_with_input(BenchmarkId::new(mix, n), &n, |b, _| {
+                b.iter(|| {
+                    // A fresh frame each time: its encoding (once per mode) is part of the cost.
+                    let frame = Frame::new(message());
+                    for outbox in &outboxes {
+                        outbox.push(&frame);
+                    }
+                    rt.block_on(drain_async(&outboxes, modes))
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, push_only, push_drain);
+criterion_main!(benches);

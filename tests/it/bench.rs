@@ -178,10 +178,12 @@ async fn quiz_bots_answer_and_probes_land_on_the_right_side_of_the_limit() {
     .await;
     // A wide margin: this checks which side of the limit each probe lands on, not how precisely.
     let args = "quiz --bots 6 --duration 3 --probe-share 0.5 --margin-ms 100";
-    let (report, json) = run(args, common(&[server.addr("quiz")], None)).await;
-    // On a busy machine a before-probe may be read after the limit (the report says so); that is
-    // time, not judgement. Anything else is a failure.
-    assert!(report.problems.iter().all(|p| p.contains("before the limit")), "{}", report.to_text());
+    let (report, json) = run(args, common(&[server.addr("quiz")], Some(server.web()))).await;
+    // On a busy machine a before-probe may be read after the limit, and a timeout may be queued
+    // more than 10 ms late (the report says so); that is time, not judgement. Anything else is a
+    // failure.
+    let timing = |p: &String| p.contains("before the limit") || p.contains("after the deadline");
+    assert!(report.problems.iter().all(timing), "{}", report.to_text());
     assert_eq!(u64_at(&json, "/results/bots_joined"), 6);
     assert!(u64_at(&json, "/results/answers") > 0);
     assert!(u64_at(&json, "/results/verdicts/correct") > 0);
@@ -198,6 +200,11 @@ async fn quiz_bots_answer_and_probes_land_on_the_right_side_of_the_limit() {
     // Every after-probe was preceded by a timeout at the deadline.
     assert!(u64_at(&json, "/results/timeout_after_limit/count") >= after);
     assert_eq!(u64_at(&json, "/results/late_answer_read_after_limit/count"), after);
+    // The server's own account of its deadlines (`/metrics`): it queued a timeout for every
+    // one the bots saw in the window (and perhaps a few whose verdict was still on its way).
+    let server_timeouts = u64_at(&json, "/results/server_deadlines/timeouts");
+    assert!(server_timeouts >= u64_at(&json, "/results/timeout_after_limit/count"), "{}", report.to_text());
+    assert!(json.pointer("/results/server_deadlines/max_ms_since_start").is_some_and(Value::is_f64));
     server.stop().await;
 }
 

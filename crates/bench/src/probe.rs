@@ -58,26 +58,28 @@ impl Probe {
         if self.metrics.is_none() {
             return Ok(None);
         }
-        Ok(self.metric_sum("sockhub_slow_disconnects_total").await?.map(|v| v as u64))
+        Ok(self.metric("sockhub_slow_disconnects_total").await?.map(|v| v as u64))
     }
 
     async fn metric(&self, name: &str) -> Result<Option<f64>, BenchError> {
-        self.metric_sum(name).await
+        Ok(self.metrics_text().await?.and_then(|text| sum_samples(&text, name)))
     }
 
-    /// The sum of every sample of the metric family `name`.
-    async fn metric_sum(&self, name: &str) -> Result<Option<f64>, BenchError> {
+    /// The server's whole `/metrics` page (`None` without `/metrics`), for reading several values
+    /// of one instant with [`sum_samples`].
+    pub async fn metrics_text(&self) -> Result<Option<String>, BenchError> {
         let Some(addr) = &self.metrics else { return Ok(None) };
         let body = tokio::time::timeout(PROBE_TIMEOUT, get(addr, "/metrics"))
             .await
             .map_err(|_| BenchError::Probe(format!("{addr}/metrics did not answer")))?
             .map_err(|e| BenchError::Probe(format!("{addr}/metrics: {e}")))?;
-        Ok(sum_samples(&body, name))
+        Ok(Some(body))
     }
 }
 
-/// The sum of the samples of `name` (with or without labels) in Prometheus text.
-fn sum_samples(text: &str, name: &str) -> Option<f64> {
+/// The sum of the samples of `name` in Prometheus text: a family (every label set), or one
+/// sample exactly, labels included (`x_bucket{service="quiz",le="0.01"}`).
+pub fn sum_samples(text: &str, name: &str) -> Option<f64> {
     let mut found = None;
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let Some(rest) = line.strip_prefix(name) else { continue };

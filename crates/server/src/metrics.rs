@@ -1,11 +1,13 @@
 //! Counters and gauges, kept as plain atomics and rendered in the Prometheus text format.
 //!
 //! Each service owns a [`ServiceMetrics`]; connections and sessions bump its counters. Nothing
-//! here locks or allocates on the hot path: a counter is one relaxed atomic add.
+//! here locks or allocates on the hot path: a counter is one relaxed atomic add. [`Lateness`] is
+//! a histogram of how late something happened after it was due (the quiz's deadlines).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 
 /// A monotonically increasing count.
 #[derive(Debug, Default)]
@@ -42,6 +44,60 @@ impl Gauge {
     }
 }
 
+/// Upper bounds of [`Lateness`]'s buckets, in microseconds: 0.5 ms to 1 s.
+pub const LATENESS_BOUNDS_US: [u64; 9] =
+    [500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 1_000_000];
+
+/// How late events happened after they were due: a Prometheus histogram with fixed buckets
+/// ([`LATENESS_BOUNDS_US`]), plus the largest value seen. Recording is a few relaxed atomic adds.
+#[derive(Debug, Default)]
+pub struct Lateness {
+    /// Per bucket, the events that fell in it (not cumulative; rendering sums them).
+    buckets: [AtomicU64; LATENESS_BOUNDS_US.len()],
+    /// Events over the last bound.
+    over: AtomicU64,
+    sum_us: AtomicU64,
+    max_us: AtomicU64,
+}
+
+impl Lateness {
+    pub fn record(&self, late: Duration) {
+        let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
+        match LATENESS_BOUNDS_US.iter().position(|&bound| us <= bound) {
+            Some(i) => self.buckets[i].fetch_add(1, Ordering::Relaxed),
+            None => self.over.fetch_add(1, Ordering::Relaxed),
+        };
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+        self.max_us.fetch_max(us, Ordering::Relaxed);
+    }
+
+    /// Events recorded.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum::<u64>()
+            + self.over.load(Ordering::Relaxed)
+    }
+
+    /// The latest any event was.
+    pub fn max(&self) -> Duration {
+        Duration::from_micros(self.max_us.load(Ordering::Relaxed))
+    }
+
+    /// Append the histogram's samples (`name_bucket`, `name_sum`, `name_count`) for `service`.
+    fn render(&self, out: &mut String, name: &str, service: &str) {
+        let mut cumulative = 0;
+        for (bound, bucket) in LATENESS_BOUNDS_US.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let le = *bound as f64 / 1e6;
+            let _ = writeln!(out, "{name}_bucket{{service=\"{service}\",le=\"{le}\"}} {cumulative}");
+        }
+        let count = self.count();
+        let _ = writeln!(out, "{name}_bucket{{service=\"{service}\",le=\"+Inf\"}} {count}");
+        let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum{{service=\"{service}\"}} {sum}");
+        let _ = writeln!(out, "{name}_count{{service=\"{service}\"}} {count}");
+    }
+}
+
 /// The counters every service has.
 #[derive(Debug, Default)]
 pub struct ServiceMetrics {
@@ -63,6 +119,8 @@ pub struct ServiceMetrics {
     pub slow_disconnects: Counter,
     /// Logged-in users now (chat members, quiz players, calculator students).
     pub users: Gauge,
+    /// How long after a deadline its verdict was queued for the player (the quiz's timeouts).
+    pub deadline_lateness: Lateness,
 }
 
 /// A metric family: name, type, help, and how to read it from a service's metrics.
@@ -120,6 +178,29 @@ impl Registry {
                 let _ = writeln!(out, "{name}{{service=\"{service}\"}} {}", value(m));
             }
         }
+        let timed: Vec<_> = self.services.iter().filter(|(_, m)| m.deadline_lateness.count() > 0).collect();
+        if !timed.is_empty() {
+            let name = "sockhub_deadline_lateness_seconds";
+            let _ = writeln!(
+                out,
+                "# HELP {name} How long after a deadline its verdict was queued for the player.\n# TYPE {name} histogram"
+            );
+            for (service, m) in &timed {
+                m.deadline_lateness.render(&mut out, name, service);
+            }
+            let name = "sockhub_deadline_lateness_max_seconds";
+            let _ = writeln!(
+                out,
+                "# HELP {name} The latest a deadline's verdict was queued.\n# TYPE {name} gauge"
+            );
+            for (service, m) in &timed {
+                let _ = writeln!(
+                    out,
+                    "{name}{{service=\"{service}\"}} {}",
+                    m.deadline_lateness.max().as_secs_f64()
+                );
+            }
+        }
         if let Some(c) = &self.cluster {
             type ClusterFamily =
                 (&'static str, &'static str, &'static str, fn(&crate::bus::nats::ClusterMetrics) -> i64);
@@ -164,5 +245,37 @@ impl Registry {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lateness_is_a_cumulative_histogram_with_its_maximum() {
+        let mut registry = Registry::default();
+        let quiz = Arc::new(ServiceMetrics::default());
+        registry.register("chat", Arc::default());
+        registry.register("quiz", Arc::clone(&quiz));
+        assert!(!registry.render_prometheus().contains("lateness"), "nothing before the first event");
+        for ms in [0, 3, 3, 40, 2000] {
+            quiz.deadline_lateness.record(Duration::from_millis(ms));
+        }
+        let text = registry.render_prometheus();
+        for line in [
+            r#"sockhub_deadline_lateness_seconds_bucket{service="quiz",le="0.0005"} 1"#,
+            r#"sockhub_deadline_lateness_seconds_bucket{service="quiz",le="0.002"} 1"#,
+            r#"sockhub_deadline_lateness_seconds_bucket{service="quiz",le="0.005"} 3"#,
+            r#"sockhub_deadline_lateness_seconds_bucket{service="quiz",le="0.05"} 4"#,
+            r#"sockhub_deadline_lateness_seconds_bucket{service="quiz",le="1"} 4"#,
+            r#"sockhub_deadline_lateness_seconds_bucket{service="quiz",le="+Inf"} 5"#,
+            r#"sockhub_deadline_lateness_seconds_sum{service="quiz"} 2.046"#,
+            r#"sockhub_deadline_lateness_seconds_count{service="quiz"} 5"#,
+            r#"sockhub_deadline_lateness_max_seconds{service="quiz"} 2"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+        }
+        assert!(!text.contains(r#"lateness_seconds_count{service="chat"}"#));
     }
 }

@@ -21,6 +21,11 @@
 //! the server read it after the limit because the question and the answer together took longer
 //! than the margin to travel (the report shows by how much, by the server's clock).
 //!
+//! With `--metrics`, the report also has the server's own account (`server_deadlines`): how many
+//! timeouts it queued during the run and how many of them within 10 ms of the deadline by its
+//! clock (the `sockhub_deadline_lateness_seconds` histogram), and the latest one since the server
+//! started. That is the judgement alone, without the trip to the bot and the bot's scheduling.
+//!
 //! The round must be running (`[quiz] start = "auto"`), and the pauses between problems come from
 //! the server's `quiz.pause_secs`, so answers per second depend on the server's configuration as
 //! much as on its speed; `bench/sockhub-bench.toml` sets short pauses.
@@ -38,6 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Scenario;
 use crate::latency::Latency;
+use crate::probe::sum_samples;
 use crate::lines::JsonLines;
 use crate::{BenchError, Ctx, Report};
 
@@ -62,6 +68,29 @@ pub struct Config {
     /// Bot names are this prefix and a number.
     #[arg(long, default_value = "bot")]
     pub prefix: String,
+}
+
+/// The server's deadline histogram (`/metrics`), read before and after the measured window.
+#[derive(Debug, Clone, Copy, Default)]
+struct ServerDeadlines {
+    count: u64,
+    within_10ms: u64,
+    max_secs: f64,
+}
+
+impl ServerDeadlines {
+    /// `None` without `/metrics` (or if it cannot be read). One fetch, so the values agree with
+    /// each other; before the server's first timeout there are no samples yet: zeros.
+    async fn read(ctx: &Ctx) -> Option<ServerDeadlines> {
+        let text = ctx.probe.metrics_text().await.ok()??;
+        let name = "sockhub_deadline_lateness_seconds";
+        let value = |sample: &str| sum_samples(&text, sample).unwrap_or(0.0);
+        Some(ServerDeadlines {
+            count: value(&format!("{name}_count{{service=\"quiz\"}}")) as u64,
+            within_10ms: value(&format!("{name}_bucket{{service=\"quiz\",le=\"0.01\"}}")) as u64,
+            max_secs: value("sockhub_deadline_lateness_max_seconds{service=\"quiz\"}"),
+        })
+    }
 }
 
 /// Counters the bots share; each is updated once per event.
@@ -188,6 +217,7 @@ impl Scenario for Config {
         let joined = counts.joined.load(Ordering::Relaxed);
 
         // Measure.
+        let server_before = ServerDeadlines::read(ctx).await;
         let measure = Duration::from_secs_f64(self.duration);
         ctx.progress.phase("measuring", measure.as_secs().max(1), "s");
         window.open.store(true, Ordering::Relaxed);
@@ -201,6 +231,7 @@ impl Scenario for Config {
         // Let the probes in flight be judged (an after-probe needs the limit plus the margin).
         tokio::time::sleep(Duration::from_millis(200)).await;
         stop.cancel();
+        let server_after = ServerDeadlines::read(ctx).await;
 
         let mut answer_to_verdict = Latency::new();
         let mut timeout_lag = Latency::new();
@@ -260,6 +291,24 @@ impl Scenario for Config {
         report.set("misjudged_by_server_clock", Counts::get(&c.misjudged));
         let margin_us = self.margin_ms * 1000;
         report.set("deadlines_within_margin", lag.max_us <= margin_us && Counts::get(&c.before_late) == 0);
+        if let (Some(before), Some(after)) = (server_before, server_after) {
+            let timeouts = after.count.saturating_sub(before.count);
+            let within = after.within_10ms.saturating_sub(before.within_10ms);
+            report.set(
+                "server_deadlines",
+                serde_json::json!({
+                    "timeouts": timeouts,
+                    "within_10ms": within,
+                    "max_ms_since_start": (after.max_secs * 1e6).round() / 1e3,
+                }),
+            );
+            if within < timeouts {
+                report.problem(format!(
+                    "{} of {timeouts} timeouts were queued more than 10 ms after the deadline by the server's clock",
+                    timeouts - within
+                ));
+            }
+        }
 
         if joined < self.bots {
             report.problem(format!(

@@ -283,6 +283,8 @@ impl QuizService {
                 attempts: player.attempts,
                 played_ms,
             });
+            // How well the server keeps its deadlines under load (`/metrics`, `sockhub bench quiz`).
+            self.metrics.deadline_lateness.record(Instant::now().saturating_duration_since(ask.deadline));
             (Arc::clone(&player.name), Arc::clone(&player.log_file), round.number)
         };
         let (name, file, number) = told;

@@ -35,9 +35,12 @@ use crate::session::{Ending, Flow, Inbound, Peer, Service, Session};
 
 /// Bytes reserved for a connection's read buffer up front; it grows only for long lines.
 const READ_BUFFER: usize = 512;
-/// A write buffer larger than this after a burst is released rather than kept; a smaller one is
-/// kept only while more is waiting to be written.
+/// A write buffer larger than this after a burst is released rather than kept.
 const KEEP_WRITE_BUFFER: usize = 16 * 1024;
+/// The most of its write buffer (bytes) an idle connection keeps between messages.
+const KEEP_IDLE_WRITE_BUFFER: usize = 512;
+/// The most of its batch (frames) an idle connection keeps between messages.
+const KEEP_IDLE_BATCH: usize = 8;
 
 /// The writing half of a transport.
 pub trait Output: Send {
@@ -194,11 +197,16 @@ async fn write_loop<O: Output>(
                 return;
             }
             buf.clear();
-            // Keep the buffers while messages keep coming; give them back once the connection
-            // goes idle (or after an outsized burst), so thousands of idle connections do not
-            // each hold the high-water mark of their busiest moment.
-            if buf.capacity() > KEEP_WRITE_BUFFER || outbox.is_empty() {
+            // Keep the buffers while messages keep coming; once the connection goes idle, give
+            // back what a burst grew them to (and always after an outsized burst), so thousands
+            // of idle connections do not each hold the high-water mark of their busiest moment.
+            // Small ones are kept: freeing them would cost two allocations per message to a
+            // connection that gets one message at a time.
+            let idle = outbox.is_empty();
+            if buf.capacity() > KEEP_WRITE_BUFFER || (idle && buf.capacity() > KEEP_IDLE_WRITE_BUFFER) {
                 buf = Vec::new();
+            }
+            if idle && batch.capacity() > KEEP_IDLE_BATCH {
                 batch = Vec::new();
             }
         }

@@ -81,3 +81,45 @@ async fn sigterm_stops_the_real_binary_cleanly() {
     assert!(log.contains("log writer flushed"));
     assert!(log.contains("shutdown complete"));
 }
+
+/// Started with a soft limit of 64 open files, the server raises it to the hard limit: 100 chat
+/// clients (plus its database, logs and listeners) would not fit in 64 descriptors.
+#[tokio::test]
+async fn the_server_raises_a_low_open_file_limit() {
+    const SOFT: u64 = 64;
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes the struct passed to it.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+    if limit.rlim_max < 1024 {
+        eprintln!("skipped: the hard open-file limit ({}) leaves nothing to raise to", limit.rlim_max);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = BinaryServer::start_with(dir.path(), &[], |command| {
+        // SAFETY: the closure runs in the child between fork and exec and only calls setrlimit,
+        // which is async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                limit.rlim_cur = SOFT as libc::rlim_t;
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    })
+    .await;
+    let mut clients = Vec::new();
+    for i in 0..100 {
+        clients.push(Client::chat_text(server.addr("chat"), &format!("user{i}")).await);
+    }
+    let last = clients.last_mut().unwrap();
+    last.send("/who").await;
+    let who = last.line().await;
+    assert!(who.starts_with("* 100 online:"), "{who}");
+    assert!(server.stop().await.success());
+}

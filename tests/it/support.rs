@@ -366,6 +366,15 @@ impl BinaryServer {
     /// Start `sockhub serve` with every service on port 0 and `data_dir`, plus `args`; wait until
     /// its ready file lists the bound addresses.
     pub async fn start(data_dir: &Path, args: &[&str]) -> BinaryServer {
+        Self::start_with(data_dir, args, |_| {}).await
+    }
+
+    /// [`BinaryServer::start`], with `configure` applied to the command before it is spawned.
+    pub async fn start_with(
+        data_dir: &Path,
+        args: &[&str],
+        configure: impl FnOnce(&mut tokio::process::Command),
+    ) -> BinaryServer {
         let ready = data_dir.join(format!("ready-{}.json", rand_suffix()));
         // Port 0 for every service whose port `args` does not choose, so that tests running at
         // once never compete for a default port.
@@ -374,7 +383,9 @@ impl BinaryServer {
             .filter(|flag| !args.contains(flag))
             .flat_map(|flag| [flag, "0"])
             .collect();
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"));
+        configure(&mut command);
+        let child = command
             .arg("serve")
             .args(&ports)
             .arg("--data-dir")

@@ -17,10 +17,8 @@ use sockhub_store::testing::{TestDb, backends};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
-use crate::support::{BinaryServer, Client, PATIENCE, TestServer, config_file_for};
+use crate::support::{BIN, BinaryServer, Client, PATIENCE, TestServer, config_file_for, spawn_piped};
 use crate::tui::{Tmux, colour_at, exit_status};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sockhub");
 
 /// Numbers each student sends in the `kill -9` test.
 const SENT: usize = 1000;
@@ -621,13 +619,7 @@ async fn calc_export_writes_csv_and_json() {
 async fn the_client_line_by_line_shows_history_own_and_others_results() {
     let server = TestServer::with(|c| c.calc.roster = RosterMode::Open).await;
     let (mut other, _) = calc_json(server.calc(), "20212087").await;
-    let mut child = Command::new(BIN)
-        .args(["calc", "--student", "20212086", "--addr", &server.calc().to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&["calc", "--student", "20212086", "--addr", &server.calc().to_string()]);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"12\n").await.unwrap();
     // Wait until our result went out, then let the other student compute one we should see.

@@ -357,6 +357,20 @@ impl Client {
 }
 
 /// The real `sockhub serve` binary in a child process, for tests of signals, crashes and logs.
+/// The `sockhub` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_sockhub");
+
+/// Start `sockhub ARGS` with stdin, stdout and stderr piped, as a script would drive a client.
+pub fn spawn_piped(args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(BIN)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn sockhub")
+}
+
 pub struct BinaryServer {
     pub child: tokio::process::Child,
     pub addrs: BTreeMap<String, SocketAddr>,
@@ -383,7 +397,7 @@ impl BinaryServer {
             .filter(|flag| !args.contains(flag))
             .flat_map(|flag| [flag, "0"])
             .collect();
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"));
+        let mut command = tokio::process::Command::new(BIN);
         configure(&mut command);
         let child = command
             .arg("serve")

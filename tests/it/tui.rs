@@ -13,9 +13,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use crate::support::{Client, PATIENCE, TestServer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sockhub");
+use crate::support::{BIN, Client, PATIENCE, TestServer, spawn_piped};
 
 /// One tmux server of our own, with one session running one command. Its socket is unique to the
 /// test and lives in a temporary directory (`tmux -S`); the server is killed and the directory
@@ -276,13 +274,7 @@ async fn when_the_server_ends_the_session_the_reason_stays_until_a_key() {
 async fn without_a_terminal_the_client_works_line_by_line() {
     let server = TestServer::start().await;
     let mut bob = Client::chat_text(server.chat(), "bob").await;
-    let mut child = Command::new(BIN)
-        .args(["chat", "--name", "alice", "--addr", &server.chat().to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&["chat", "--name", "alice", "--addr", &server.chat().to_string()]);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all("hello from a script\n/w bob 비밀\n/dance\n/who\nq\n".as_bytes()).await.unwrap();
     drop(stdin);

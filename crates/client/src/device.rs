@@ -127,13 +127,13 @@ pub async fn run(
     let mut backoff = Duration::from_millis(100);
     let mut first_connection = true;
     let mut attempt = 0usize;
+    let addrs = sockhub_proto::relay::node_addrs(&opts.addr);
     while settled < total || base.is_none() {
         if last_progress.elapsed() >= opts.patience {
             report.gave_up = Some(format!("no acknowledgement for {}s", opts.patience.as_secs()));
             break;
         }
         // Several relay nodes (`a:1,b:2`): the next one after each failed or lost connection.
-        let addrs: Vec<&str> = opts.addr.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
         let addr = addrs.get(attempt % addrs.len().max(1)).copied().unwrap_or(opts.addr.as_str());
         attempt += 1;
         let stream = match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr)).await {

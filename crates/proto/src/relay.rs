@@ -400,9 +400,23 @@ fn write_ack_json(out: &mut Vec<u8>, source: &str, seq: i64) {
     let _ = writeln!(out, r#","seq":{seq}}}"#);
 }
 
+/// The nodes of a relay address: `host:port`, or several separated by commas (the nodes of one
+/// relay cluster, which share a database, so any of them will do). Blanks around and between
+/// commas are ignored; an empty list yields nothing.
+pub fn node_addrs(list: &str) -> Vec<&str> {
+    list.split(',').map(str::trim).filter(|a| !a.is_empty()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_addrs_splits_a_cluster_list() {
+        assert_eq!(node_addrs("127.0.0.1:7104"), ["127.0.0.1:7104"]);
+        assert_eq!(node_addrs(" a:1 , b:2,, "), ["a:1", "b:2"]);
+        assert!(node_addrs(" , ").is_empty());
+    }
     use crate::json::decode;
     use crate::wire::{Mode, render};
 

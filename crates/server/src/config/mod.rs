@@ -709,7 +709,8 @@ impl RelayConfig {
                 a.rsplit_once(':')
                     .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0))
             };
-            if !d.split(',').map(str::trim).all(ok) {
+            let nodes = sockhub_proto::relay::node_addrs(d);
+            if nodes.is_empty() || !nodes.into_iter().all(ok) {
                 return Err(format!(
                     "relay.downstream must be host:port, or several separated by commas (is {d:?})"
                 ));

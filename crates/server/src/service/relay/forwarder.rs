@@ -172,7 +172,16 @@ impl Forwarder {
     }
 
     pub(crate) async fn run(mut self) {
-        let targets = downstream_addrs(self.shared.settings.downstream.as_deref().unwrap_or_default());
+        let targets: Vec<String> =
+            sockhub_proto::relay::node_addrs(self.shared.settings.downstream.as_deref().unwrap_or_default())
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+        if targets.is_empty() {
+            // The configuration's validation refuses this; a forwarder has nowhere to go.
+            warn!("relay: no downstream address; not forwarding");
+            return;
+        }
         let mut next = 0usize;
         let mut backoff = self.shared.settings.retry_initial;
         let mut first = true;
@@ -717,14 +726,6 @@ impl Forwarder {
             FwdControl::Reconcile { cause, request } => self.pending_reconcile.push((cause, request)),
         }
     }
-}
-
-/// The addresses of `downstream`: one `host:port`, or several separated by commas (the nodes of
-/// a downstream cluster; they share one database, so any of them will do).
-fn downstream_addrs(downstream: &str) -> Vec<String> {
-    let v: Vec<String> =
-        downstream.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect();
-    if v.is_empty() { vec![downstream.to_owned()] } else { v }
 }
 
 async fn sleep_until_opt(t: Option<tokio::time::Instant>) {

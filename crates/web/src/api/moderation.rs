@@ -18,7 +18,6 @@ use crate::{ApiError, WebState};
 /// each user's node), the mutes in force, and the open connections of every service.
 pub async fn online(_: Admin, State(state): State<WebState>) -> Json<serde_json::Value> {
     let hub = &state.hub;
-    let chat = hub.chat.as_ref().map(|c| c.online_names());
     let mutes = hub.chat.as_ref().map(|c| c.mutes()).unwrap_or_default();
     let quiz = hub.quiz.as_ref().map(|q| q.online_names());
     let calc = hub.calc.as_ref().map(|c| c.students());
@@ -27,12 +26,11 @@ pub async fn online(_: Admin, State(state): State<WebState>) -> Json<serde_json:
         hub.metrics.services().map(|(name, m)| (name.to_owned(), json!(m.connections.get()))).collect();
     // Who is where: in a cluster the chat list covers every node (from the replica of the
     // others' members), each with the node the user is connected to.
-    let chat_members = hub.chat.as_ref().map(|c| {
-        c.online_members()
-            .into_iter()
-            .map(|(name, node)| json!({"name": name, "node": node}))
-            .collect::<Vec<_>>()
-    });
+    // `chat` (the names alone) comes from the same snapshot, so the two lists always agree.
+    let members = hub.chat.as_ref().map(|c| c.online_members());
+    let chat: Option<Vec<&str>> = members.as_ref().map(|m| m.iter().map(|(name, _)| name.as_str()).collect());
+    let chat_members: Option<Vec<serde_json::Value>> =
+        members.as_ref().map(|m| m.iter().map(|(name, node)| json!({"name": name, "node": node})).collect());
     Json(json!({
         "node": hub.bus.node().id.to_string(),
         "chat": chat,

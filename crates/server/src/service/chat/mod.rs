@@ -94,11 +94,6 @@ impl ChatService {
         self.myself.upgrade()
     }
 
-    /// Names online, sorted.
-    pub fn online_names(&self) -> Vec<String> {
-        self.room.names()
-    }
-
     /// Everyone online in the chat, on every node of the cluster, with the id of their node.
     pub fn online_members(&self) -> Vec<(String, String)> {
         self.room.names_by_node(&self.bus.node().id)

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use clap::ValueEnum;
 use serde::Serialize;
+use sockhub_proto::text;
 use sockhub_server::export::defuse_formula;
 
 /// The `--format` of a report.
@@ -67,8 +68,10 @@ pub fn write<R: Row>(out: &mut impl Write, rows: &[R], format: Format) -> anyhow
         Format::Table => {
             let mut table = comfy_table::Table::new();
             table.load_style(comfy_table::presets::UTF8_BORDERS_ONLY).set_header(R::HEADERS.to_vec());
+            // Cells are other people's text (chat lines, device payloads): a raw escape sequence
+            // or line break would repaint the operator's terminal or forge a row.
             for row in rows {
-                table.add_row(row.cells());
+                table.add_row(row.cells().iter().map(|cell| text::escape(cell).into_owned()));
             }
             writeln!(out, "{table}")?;
             writeln!(out, "({} {})", rows.len(), if rows.len() == 1 { "row" } else { "rows" })?;
@@ -108,6 +111,27 @@ pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Serialize)]
+    struct Line(String);
+
+    impl Row for Line {
+        const HEADERS: &'static [&'static str] = &["text"];
+        fn cells(&self) -> Vec<String> {
+            vec![self.0.clone()]
+        }
+    }
+
+    #[test]
+    fn tables_show_control_characters_escaped() {
+        let rows = [Line("hi\n[teacher] forged\u{1b}[2J\u{202e}".into())];
+        let mut out = Vec::new();
+        write(&mut out, &rows, Format::Table).unwrap();
+        let shown = String::from_utf8(out).unwrap();
+        assert!(shown.contains("hi\\n[teacher] forged\\x1b[2J\\u{202e}"), "{shown}");
+        assert!(!shown.contains('\u{1b}') && !shown.contains('\u{202e}'));
+        assert_eq!(shown.lines().count(), 5, "one row, no forged line: {shown}");
+    }
 
     #[test]
     fn times_parse_in_every_accepted_form() {

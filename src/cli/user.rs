@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use sockhub_server::Config;
+use sockhub_server::names::{self, PasswordPolicy};
 use sockhub_store::{NewAccount, Role, StoreError, password};
 
 use super::ConfigFile;
@@ -104,8 +106,14 @@ impl Row for AccountRow {
 pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         UserCommand::Add(args) => {
-            let (_, store) = open(&args.config).await?;
-            let password = read_new_password(&args.name)?;
+            // The same rules as every service's login, so the account can log in everywhere.
+            names::validate(&args.name).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            if let Some(shown) = &args.display_name {
+                sockhub_proto::text::require("display name", shown)
+                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            }
+            let (config, store) = open(&args.config).await?;
+            let password = read_new_password(&args.name, &config)?;
             let account = NewAccount {
                 name: args.name.clone(),
                 password_hash: password::hash(&password).await?,
@@ -115,7 +123,7 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
             };
             match store.add_account(&account).await {
                 Ok(a) => println!("added {} ({})", a.name, a.role.as_str()),
-                Err(StoreError::Conflict(_)) => bail!("an account named {:?} already exists", args.name),
+                Err(StoreError::Conflict(why)) => bail!("cannot add {:?}: {why}", args.name),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -136,8 +144,8 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
             output::print(&rows, format)?;
         }
         UserCommand::Passwd { config, name } => {
-            let (_, store) = open(&config).await?;
-            let password = read_new_password(&name)?;
+            let (config, store) = open(&config).await?;
+            let password = read_new_password(&name, &config)?;
             if !store.set_password_hash(&name, &password::hash(&password).await?).await? {
                 bail!("no account named {name:?}");
             }
@@ -161,8 +169,9 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A new password: asked twice on a terminal, else the first line of stdin.
-fn read_new_password(name: &str) -> anyhow::Result<String> {
+/// A new password: asked twice on a terminal, else the first line of stdin; it must meet
+/// `[auth] min_password_chars` and the other password rules.
+fn read_new_password(name: &str, config: &Config) -> anyhow::Result<String> {
     let password = if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password(format!("Password for {name}: "))?;
         let again = rpassword::prompt_password("Again: ")?;
@@ -178,5 +187,6 @@ fn read_new_password(name: &str) -> anyhow::Result<String> {
     if password.is_empty() {
         bail!("the password is empty");
     }
+    PasswordPolicy::from(&config.auth).validate(&password).map_err(anyhow::Error::msg)?;
     Ok(password)
 }

@@ -127,20 +127,20 @@ async fn users_are_managed_from_the_command_line() {
         )
     };
     assert_eq!(
-        run(&["user", "add", "teacher", "--admin"], "pw1\n"),
+        run(&["user", "add", "teacher", "--admin"], "first-password\n"),
         (true, "added teacher (admin)\n".into())
     );
-    assert!(run(&["user", "add", "TEACHER"], "x\n").1.contains("already exists"));
+    assert!(run(&["user", "add", "TEACHER"], "another-password\n").1.contains("already taken"));
     assert!(!run(&["user", "add", "empty"], "\n").0, "an empty password is refused");
     assert!(run(&["user", "role", "teacher", "member"], "").0);
-    assert!(run(&["user", "passwd", "teacher"], "pw2\n").0);
+    assert!(run(&["user", "passwd", "teacher"], "second-password\n").0);
     let (ok, list) = run(&["user", "list", "--format", "csv"], "");
     assert!(ok);
     assert_eq!(list.lines().nth(1).unwrap().split(',').take(2).collect::<Vec<_>>(), ["teacher", "member"]);
 
     let server = TestServer::on_db(&db, |_| {}).await;
     let mut c = Client::connect(server.chat()).await;
-    c.send_json(json!({"type": "login", "name": "teacher", "password": "pw2"})).await;
+    c.send_json(json!({"type": "login", "name": "teacher", "password": "second-password"})).await;
     assert_eq!(c.json().await["type"], "welcome", "the new password works");
     server.stop().await;
     assert!(run(&["user", "remove", "teacher"], "").0);

@@ -189,16 +189,6 @@ async fn enter(addr: SocketAddr, name: &str, online: usize) -> Client {
 }
 
 impl Client {
-    /// The next line starting with `prefix`, skipping others.
-    async fn until_prefix(&mut self, prefix: &str) -> String {
-        loop {
-            let line = self.line().await;
-            if line.starts_with(prefix) {
-                return line;
-            }
-        }
-    }
-
     /// Lines arriving in the next `quiet` (for "nothing else came").
     async fn rest(&mut self, quiet: Duration) -> Vec<String> {
         self.silent_or_lines(quiet).await

@@ -5,6 +5,7 @@
 //! - `chat`: the chat service over text and JSON lines.
 //! - `accounts`: passwords, brute-force protection, kick / mute / unmute.
 //! - `chatlog`: the database logs and their reports, history, a database outage.
+//! - `hostile`: hostile clients (forged lines, look-alike names, slot hoarding, proxy headers).
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
 //! - `quiz`: the quiz over real sockets on a paused clock (whole rounds), exports, admin start.
 //! - `cluster`: several nodes as processes sharing NATS and a database (chat, names, kick/mute,
@@ -21,6 +22,7 @@ mod calc;
 mod chat;
 mod chatlog;
 mod cluster;
+mod hostile;
 mod lifecycle;
 mod limits;
 mod quiz;

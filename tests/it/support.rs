@@ -190,6 +190,16 @@ impl Client {
         }
     }
 
+    /// Read lines until one starts with `prefix`, and return it.
+    pub async fn until_prefix(&mut self, prefix: &str) -> String {
+        loop {
+            let line = self.line().await;
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+    }
+
     /// The next JSON line, skipping text lines (the greeting).
     pub async fn json(&mut self) -> Value {
         loop {

@@ -48,6 +48,16 @@ error_codes! {
     AlreadyLoggedIn => "already_logged_in",
     /// The server has as many connections as it accepts; try again later.
     ServerFull => "server_full",
+    /// The client's address has as many connections as one address may open
+    /// (`limits.max_connections_per_ip`), or as many not yet logged in as it may hold.
+    TooManyConnections => "too_many_connections",
+    /// The connection did not log in within `limits.login_timeout_secs`.
+    LoginTimeout => "login_timeout",
+    /// Text with a character that may not be shown to others: a line break, an escape or
+    /// another control character, or a bidirectional override. Nothing was sent.
+    InvalidText => "invalid_text",
+    /// The client stopped reading while replies piled up beyond `limits.outbound_bytes`.
+    TooSlow => "too_slow",
     /// Something went wrong on the server's side; the details are in the server log.
     Internal => "internal",
     /// A database or another part the request needs is unavailable for now; try again.

@@ -17,6 +17,8 @@
 //!   reconcile exchange between two relay nodes.
 //! - [`json`]: decoding a JSON request line with errors that say what was wrong.
 //! - [`secret`]: a string type for passwords that never shows up in logs.
+//! - [`text`]: what text shown to other people may carry (no line breaks, escapes or bidi
+//!   overrides), and how anything else is shown escaped.
 //! - [`time`]: the timestamp formats used on the wire and in logs.
 
 pub mod calc;
@@ -29,6 +31,7 @@ pub mod problem;
 pub mod quiz;
 pub mod relay;
 pub mod secret;
+pub mod text;
 pub mod time;
 pub mod wire;
 

@@ -26,13 +26,18 @@ use crate::bus::local::LocalBus;
 use crate::bus::nats::{ClusterError, NatsBus};
 use crate::config::Config;
 use crate::metrics::Registry;
+use crate::net::admission::Admission;
 use crate::net::limits::Limits;
 use crate::net::listener::{self, NetContext};
+use crate::net::proxy::ProxyProtocol;
 use crate::service::calc::CalcService;
 use crate::service::chat::ChatService;
 use crate::service::quiz::QuizService;
 use crate::service::relay::RelayService;
 use crate::session::Service;
+
+/// How long a trusted proxy may take to send the PROXY header of a connection.
+const PROXY_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +119,11 @@ impl Server {
             tracker: TaskTracker::new(),
             slots: Arc::new(Semaphore::new(config.limits.max_connections)),
             next_id: Arc::new(AtomicU64::new(1)),
+            admission: Arc::new(Admission::new(&config.limits)),
+            proxy: Arc::new(
+                ProxyProtocol::from_list(&config.server.proxy_protocol, PROXY_HEADER_TIMEOUT)
+                    .expect("validated with the configuration"),
+            ),
         };
         let log_wait = Duration::from_millis(config.database.log_wait_ms);
         let auth = Arc::new(Authenticator::new(store.clone(), journal.clone(), &config.auth, log_wait));

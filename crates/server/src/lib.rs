@@ -13,6 +13,7 @@
 //! - [`bus`]: what nodes of a cluster tell each other (NATS), and the single-node bus.
 //! - [`config`]: the configuration, its loading and its documentation.
 //! - [`export`]: CSV exports shared by the CLI and the web page.
+//! - [`names`]: the rules for user names (look-alikes included) and passwords.
 //! - [`net`]: listeners, connections, outboxes, limits.
 //! - [`session`]: the transport-independent service/session traits and inbound handling.
 //! - [`service`]: the services themselves (chat, ...).
@@ -26,6 +27,7 @@ pub mod config;
 pub mod export;
 pub mod logging;
 pub mod metrics;
+pub mod names;
 pub mod net;
 pub mod service;
 pub mod session;

@@ -107,6 +107,10 @@ pub struct ServiceMetrics {
     pub connections_total: Counter,
     /// Connections refused because the server was full.
     pub connections_refused: Counter,
+    /// Connections refused by the per-address or not-logged-in caps.
+    pub connections_refused_admission: Counter,
+    /// Connections closed for not logging in within the login timeout.
+    pub login_timeouts: Counter,
     /// Lines (or WebSocket messages) received.
     pub lines_in: Counter,
     /// Frames written to clients (one per recipient).
@@ -151,7 +155,7 @@ impl Registry {
     /// Render in the Prometheus text exposition format.
     pub fn render_prometheus(&self) -> String {
         let mut out = String::new();
-        let families: [Family; 9] = [
+        let families: [Family; 11] = [
             ("sockhub_connections", "gauge", "Open connections.", |m| m.connections.get() as f64),
             ("sockhub_connections_total", "counter", "Connections accepted.", |m| {
                 m.connections_total.get() as f64
@@ -159,6 +163,18 @@ impl Registry {
             ("sockhub_connections_refused_total", "counter", "Connections refused (server full).", |m| {
                 m.connections_refused.get() as f64
             }),
+            (
+                "sockhub_connections_refused_admission_total",
+                "counter",
+                "Connections refused by the per-address or not-logged-in caps.",
+                |m| m.connections_refused_admission.get() as f64,
+            ),
+            (
+                "sockhub_login_timeouts_total",
+                "counter",
+                "Connections closed for not logging in in time.",
+                |m| m.login_timeouts.get() as f64,
+            ),
             ("sockhub_lines_in_total", "counter", "Lines received.", |m| m.lines_in.get() as f64),
             ("sockhub_frames_out_total", "counter", "Frames written (one per recipient).", |m| {
                 m.frames_out.get() as f64

@@ -53,6 +53,8 @@ pub enum Ending {
     Idle,
     /// The server is shutting down.
     Shutdown,
+    /// The connection did not log in within the login timeout.
+    LoginTimeout,
 }
 
 impl Ending {
@@ -64,6 +66,7 @@ impl Ending {
             Ending::OutboxClosed => None,
             Ending::Idle => Some("idle timeout".into()),
             Ending::Shutdown => Some("server shutting down".into()),
+            Ending::LoginTimeout => Some("login timeout".into()),
         }
     }
 }
@@ -76,6 +79,7 @@ impl std::fmt::Display for Ending {
             Ending::OutboxClosed => f.write_str("closed by the server"),
             Ending::Idle => f.write_str("idle timeout"),
             Ending::Shutdown => f.write_str("server shutting down"),
+            Ending::LoginTimeout => f.write_str("did not log in in time"),
         }
     }
 }
@@ -115,6 +119,13 @@ pub trait Session: Send + 'static {
     fn user(&self) -> Option<&str> {
         None
     }
+
+    /// Whether the connection has logged in — or, for a service without logins, identified
+    /// itself with a first valid request. Until then it counts against the caps on connections
+    /// not yet logged in, and the login timeout applies.
+    fn admitted(&self) -> bool {
+        self.user().is_some()
+    }
 }
 
 /// The transport-independent half of a connection: mode, flood control, decoding, dispatch.
@@ -153,6 +164,11 @@ impl<S: Session> Inbound<S> {
     /// The session's user name, if logged in.
     pub fn user(&self) -> Option<&str> {
         self.session.user()
+    }
+
+    /// Whether the session has logged in (see [`Session::admitted`]).
+    pub fn admitted(&self) -> bool {
+        self.session.admitted()
     }
 
     /// Handle one item from the line codec.

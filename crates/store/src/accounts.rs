@@ -3,13 +3,20 @@
 //! Names are unique case-insensitively: the `name_key` column (NFC + lowercase, see
 //! [`crate::name_key`]) carries the UNIQUE constraint, so the database itself settles a race
 //! between two registrations of `Kim` and `kim`, and the loser gets [`StoreError::Conflict`].
+//!
+//! Names that merely *look* alike (`teacher`, `tеacher` with a Cyrillic е) share a
+//! `name_skeleton` ([`crate::name_skeleton`]): [`Store::add_account`] refuses a name that looks
+//! like an existing account's, and [`Store::find_account`] falls back to the skeleton, so a login
+//! as a look-alike is a login to the account it imitates (its password, its name).
 //! These are synchronous writes (not through the batched writer): the caller needs the answer.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::error::StoreError;
-use crate::model::{Account, NewAccount, Role, column_key, display_name_form, from_ms, limits, now, to_ms};
+use crate::model::{
+    Account, NewAccount, Role, column_key, column_skeleton, display_name_form, from_ms, limits, now, to_ms,
+};
 use crate::store::Store;
 
 const ACCOUNT_COLUMNS: &str = "id, name, password_hash, role, student_id, display_name, created_at_ms";
@@ -28,15 +35,29 @@ impl Store {
             check_len("display name", s, 0, limits::NAME_MAX_CHARS)?;
         }
         let key = column_key(&name);
+        let skeleton = column_skeleton(&name);
         let mut tx = self.pool.begin().await?;
+        let look_alike = self
+            .query("SELECT name FROM accounts WHERE name_skeleton = $1 AND name_key <> $2")
+            .bind(skeleton.clone())
+            .bind(key.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = look_alike {
+            let other: String = row.try_get("name")?;
+            return Err(StoreError::Conflict(format!(
+                "account name {name:?} looks too much like the existing account {other:?}"
+            )));
+        }
         let inserted = self
             .query(
                 "INSERT INTO accounts \
-                 (name, name_key, password_hash, role, student_id, display_name, created_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 (name, name_key, name_skeleton, password_hash, role, student_id, display_name, created_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(name.clone())
             .bind(key.clone())
+            .bind(skeleton)
             .bind(a.password_hash.clone())
             .bind(a.role.as_str())
             .bind(a.student_id.clone())
@@ -70,17 +91,53 @@ impl Store {
         Ok(account)
     }
 
-    /// The account named `name` (any letter case), if there is one.
+    /// The account named `name` (any letter case), or else the oldest account whose name looks
+    /// like it (the same confusable skeleton), if there is one.
     pub async fn find_account(&self, name: &str) -> Result<Option<Account>, StoreError> {
+        let name = name.trim();
         let row = self
             .query(
                 "SELECT id, name, password_hash, role, student_id, display_name, created_at_ms \
                  FROM accounts WHERE name_key = $1",
             )
-            .bind(column_key(name.trim()))
+            .bind(column_key(name))
             .fetch_optional(&self.pool)
             .await?;
+        let row = match row {
+            Some(row) => Some(row),
+            None => {
+                self.query(
+                    "SELECT id, name, password_hash, role, student_id, display_name, created_at_ms \
+                     FROM accounts WHERE name_skeleton = $1 ORDER BY id LIMIT 1",
+                )
+                .bind(column_skeleton(name))
+                .fetch_optional(&self.pool)
+                .await?
+            }
+        };
         row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// Fill in `name_skeleton` for accounts created before it existed (or by an older
+    /// version). Runs when the store opens; a no-op once every account has one.
+    pub(crate) async fn backfill_name_skeletons(&self) -> Result<u64, StoreError> {
+        let rows = self
+            .query("SELECT id, name FROM accounts WHERE name_skeleton IS NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut filled = 0;
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let name: String = row.try_get("name")?;
+            filled += self
+                .query("UPDATE accounts SET name_skeleton = $1 WHERE id = $2 AND name_skeleton IS NULL")
+                .bind(column_skeleton(&name))
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(filled)
     }
 
     /// Every account, ordered by name (case-insensitively).

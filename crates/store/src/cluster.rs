@@ -16,7 +16,7 @@
 use sqlx::Row;
 
 use crate::error::StoreError;
-use crate::model::{clip, column_key, display_name_form, limits, to_ms};
+use crate::model::{clip, column_skeleton, display_name_form, limits, to_ms};
 use crate::store::{Backend, Store};
 
 /// A node's row, as another node sees it.
@@ -158,7 +158,8 @@ impl Store {
     /// (its node was expired while cut off, and registered again) is adopted.
     pub async fn claim_name(&self, claim: &NameClaim<'_>) -> Result<Claimed, StoreError> {
         let name = clip(&display_name_form(claim.name), limits::NAME_MAX_CHARS).into_owned();
-        let key = column_key(&name);
+        // Claimed by skeleton: two look-alike names cannot be online at once, on any nodes.
+        let key = column_skeleton(&name);
         let service = clip(claim.service, limits::SERVICE_MAX_CHARS).into_owned();
         let node_id = clip(claim.node_id, limits::NAME_MAX_CHARS).into_owned();
         // "Insert unless the key exists" without raising an error, so PostgreSQL does not abort a
@@ -234,7 +235,7 @@ impl Store {
                 "DELETE FROM cluster_names WHERE service = $1 AND name_key = $2 AND node_id = $3 AND conn = $4",
             )
             .bind(clip(service, limits::SERVICE_MAX_CHARS).into_owned())
-            .bind(column_key(&display_name_form(name)))
+            .bind(column_skeleton(&display_name_form(name)))
             .bind(clip(node_id, limits::NAME_MAX_CHARS).into_owned())
             .bind(conn)
             .execute(&self.pool)

@@ -122,7 +122,7 @@ pub use error::{BoxError, StoreError};
 pub use model::{
     Account, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,
     ModerationAction, ModerationFilter, ModerationRecord, ModerationRow, Mute, NewAccount, Role, limits,
-    name_key, now, truncate_ms,
+    name_key, name_skeleton, now, truncate_ms,
 };
 pub use quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord, QuizAttemptRow, QuizResult, QuizRoundRow};
 pub use record::Record;

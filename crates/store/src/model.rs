@@ -50,6 +50,21 @@ pub fn name_key(name: &str) -> String {
     name.nfc().collect::<String>().to_lowercase()
 }
 
+/// The confusable skeleton of a user name (Unicode UTS #39, of its [`name_key`]): names whose
+/// skeletons are equal look alike (`teacher`, `tеacher` with a Cyrillic `е`, fullwidth
+/// `ｔｅａｃｈｅｒ`) and count as the same name wherever people see names: who is online, name
+/// claims across nodes, and accounts (a login as a look-alike of an account's name is a login to
+/// that account). The mapping is deliberately broad (`rn` looks like `m`, `1` like `l`), which
+/// costs a few harmless refusals and buys no impersonation.
+pub fn name_skeleton(name: &str) -> String {
+    unicode_security::skeleton(&name_key(name)).collect()
+}
+
+/// [`name_skeleton`] cut to the key columns' size.
+pub(crate) fn column_skeleton(name: &str) -> String {
+    clip(&name_skeleton(name), limits::NAME_MAX_CHARS).into_owned()
+}
+
 /// [`name_key`] cut to the key columns' size: lowercasing can lengthen a string (`İ` becomes
 /// two characters), so a name at the limit could otherwise yield a key over it.
 pub(crate) fn column_key(name: &str) -> String {

@@ -176,6 +176,10 @@ impl Store {
     pub async fn open(opts: &StoreOptions) -> Result<Store, StoreError> {
         let store = Store::connect(opts).await?;
         let applied = store.migrate().await?;
+        let skeletons = store.backfill_name_skeletons().await?;
+        if skeletons > 0 {
+            info!(accounts = skeletons, "filled in the look-alike keys of existing accounts");
+        }
         info!(
             backend = %store.backend,
             at = %store.describe,

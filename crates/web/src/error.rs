@@ -90,7 +90,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         Forbidden | CsrfRejected => StatusCode::FORBIDDEN,
         NotFound | NoSuchUser => StatusCode::NOT_FOUND,
         NameTaken | AlreadyLoggedIn | NotMuted => StatusCode::CONFLICT,
-        TooManyAttempts | RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        TooManyAttempts | RateLimited | TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
         Unavailable | ServerFull => StatusCode::SERVICE_UNAVAILABLE,
         LineTooLong => StatusCode::PAYLOAD_TOO_LARGE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,

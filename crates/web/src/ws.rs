@@ -12,9 +12,16 @@
 //! `limits.max_line_bytes` gets `line_too_long` and the socket lives on, like an over-long line on
 //! TCP; one longer than `[web] ws_max_message_bytes` is refused by the WebSocket layer before it
 //! is buffered, which closes the socket. A binary message is read as UTF-8 text.
+//!
+//! A WebSocket counts against the same per-address and not-logged-in caps as a TCP connection
+//! (`too_many_connections`, HTTP 429 before the upgrade), and the login timeout applies to it.
+//! While idle it is pinged every `[web] ws_ping_secs`; a peer that has answered nothing (no
+//! message, no Pong) for two intervals is gone, and its connection ends.
 
 use std::future::ready;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
@@ -23,7 +30,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use sockhub_proto::{LineItem, Mode};
+use sockhub_proto::error::ErrorEvent;
+use sockhub_proto::{ErrorCode, LineItem, Mode};
 use sockhub_server::net::connection::{Opening, Output, drive};
 use sockhub_server::session::{Peer, Service};
 
@@ -67,17 +75,34 @@ pub fn upgrade<S: Service>(
         service.metrics().connections_refused.inc();
         return ApiError::ServerFull.into_response();
     };
+    let ticket = match net.admission.admit(addr.ip()) {
+        Ok(ticket) => ticket,
+        Err(refusal) => {
+            service.metrics().connections_refused_admission.inc();
+            let e = ErrorEvent::new(ErrorCode::TooManyConnections, refusal.to_string());
+            return ApiError::Service(e).into_response();
+        }
+    };
     let peer = Peer { addr, transport: "ws", id: net.next_id() };
     let (limits, shutdown, tracker) = (Arc::clone(&net.limits), net.shutdown.clone(), net.tracker.clone());
     let max = state.config().ws_max_message_bytes;
+    let ping = (state.config().ws_ping_secs > 0).then(|| Duration::from_secs(state.config().ws_ping_secs));
     ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| {
         // Tracked like a TCP connection, so shutdown waits for its `bye`.
         tracker.track_future(async move {
             let max_line = limits.max_line;
             let (sink, stream) = socket.split();
-            let input = stream.filter_map(move |msg| ready(item(msg, max_line)));
+            let heard = Arc::new(Heard::new());
+            let input = stream.filter_map({
+                let heard = Arc::clone(&heard);
+                move |msg| {
+                    heard.now();
+                    ready(item(msg, max_line))
+                }
+            });
             let opening = Opening { greeting: None, mode: Some(Mode::Json) };
-            drive(service, peer, opening, input, WsOutput(sink), limits, shutdown).await;
+            let output = WsOutput { sink, ping, heard };
+            drive(service, peer, opening, input, output, limits, shutdown, ticket).await;
             drop(slot);
         })
     })
@@ -104,20 +129,58 @@ fn item(msg: Result<Message, axum::Error>, max_line: usize) -> Option<std::io::R
     Some(Ok(LineItem::Line(text)))
 }
 
-/// The WebSocket transport's output: one text message per line, flushed once per batch.
-struct WsOutput(SplitSink<WebSocket, Message>);
+/// When the peer was last heard from (any message, a Pong included), for the keepalive.
+struct Heard {
+    start: Instant,
+    /// Milliseconds after `start`.
+    at_ms: AtomicU64,
+}
+
+impl Heard {
+    fn new() -> Self {
+        Heard { start: Instant::now(), at_ms: AtomicU64::new(0) }
+    }
+
+    fn now(&self) {
+        self.at_ms.store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn silent_for(&self) -> Duration {
+        self.start.elapsed().saturating_sub(Duration::from_millis(self.at_ms.load(Ordering::Relaxed)))
+    }
+}
+
+/// The WebSocket transport's output: one text message per line, flushed once per batch; Pings
+/// while idle.
+struct WsOutput {
+    sink: SplitSink<WebSocket, Message>,
+    ping: Option<Duration>,
+    heard: Arc<Heard>,
+}
 
 impl Output for WsOutput {
     async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             let text = std::str::from_utf8(line).map_err(std::io::Error::other)?;
-            self.0.feed(Message::Text(Utf8Bytes::from(text))).await.map_err(std::io::Error::other)?;
+            self.sink.feed(Message::Text(Utf8Bytes::from(text))).await.map_err(std::io::Error::other)?;
         }
-        self.0.flush().await.map_err(std::io::Error::other)
+        self.sink.flush().await.map_err(std::io::Error::other)
     }
 
     async fn finish(&mut self) {
         let close = CloseFrame { code: close_code::NORMAL, reason: Utf8Bytes::from_static("") };
-        let _ = self.0.send(Message::Close(Some(close))).await;
+        let _ = self.sink.send(Message::Close(Some(close))).await;
+    }
+
+    fn keepalive_every(&self) -> Option<Duration> {
+        self.ping
+    }
+
+    async fn keepalive(&mut self) -> std::io::Result<()> {
+        let every = self.ping.unwrap_or(Duration::MAX);
+        if self.heard.silent_for() > every.saturating_mul(2) {
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer to pings"));
+        }
+        self.sink.send(Message::Ping(Default::default())).await.map_err(std::io::Error::other)
     }
 }

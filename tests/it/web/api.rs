@@ -106,7 +106,7 @@ async fn an_admin_session_over_http_on_every_backend() {
             "POST",
             "/api/accounts",
             &auth,
-            Some(&json!({"name": "김철수", "password": "pw1234", "student_id": "20231234"})),
+            Some(&json!({"name": "김철수", "password": "pw123456", "student_id": "20231234"})),
         )
         .await;
         assert_eq!(status, 201, "{body}");
@@ -119,7 +119,7 @@ async fn an_admin_session_over_http_on_every_backend() {
             .collect();
         assert!(names.contains(&json!("김철수")), "{names:?}");
         // The new member logs in to chat with the password set from the page.
-        Client::chat_login(server.chat(), "김철수", "pw1234").await;
+        Client::chat_login(server.chat(), "김철수", "pw123456").await;
         let (status, _, body) = request(web, "GET", "/api/logins", &auth, None).await;
         assert_eq!(status, 200);
         let logins: Vec<Value> = serde_json::from_str(&body).unwrap();

@@ -283,11 +283,11 @@ async fn the_admin_page_manages_accounts_and_shows_logins_and_moderation() {
 
     // Accounts: add one, make it an admin.
     b.fill(".inline-form input[name=name]", "김철수").await;
-    b.fill(".inline-form input[name=password]", "pw1234").await;
+    b.fill(".inline-form input[name=password]", "pw123456").await;
     b.fill(".inline-form input[name=student_id]", "20231234").await;
     b.click(".inline-form button[type=submit]").await;
     b.wait_text(".table td", "김철수").await;
-    Client::chat_login(server.chat(), "김철수", "pw1234").await;
+    Client::chat_login(server.chat(), "김철수", "pw123456").await;
 
     // The day's logins include the web login, the failed one and the chat logins.
     b.click("#admin-moderation .panel-head button").await;

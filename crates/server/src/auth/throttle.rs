@@ -141,6 +141,7 @@ mod tests {
             lock_secs: 60,
             window_secs: 600,
             max_tracked: 3,
+            ..AuthConfig::default()
         }
     }
 

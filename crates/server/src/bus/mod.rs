@@ -95,7 +95,7 @@ pub struct RemoteMember {
 
 impl replica::Member for RemoteMember {
     fn key(&self) -> String {
-        sockhub_store::name_key(&self.name)
+        crate::names::key(&self.name)
     }
     fn conn(&self) -> u64 {
         self.conn

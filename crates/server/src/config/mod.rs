@@ -127,8 +127,15 @@ impl Config {
         if l.max_line_bytes < 64 {
             return Err(format!("limits.max_line_bytes must be at least 64 (is {})", l.max_line_bytes));
         }
-        if l.outbound_queue == 0 {
-            return Err("limits.outbound_queue must be at least 1".into());
+        if l.outbound_queue == 0 || l.outbound_bytes < 1024 {
+            return Err(
+                "limits.outbound_queue must be at least 1 and limits.outbound_bytes at least 1024".into()
+            );
+        }
+        if let Some(bad) =
+            self.server.proxy_protocol.iter().find_map(|p| crate::net::proxy::parse_net(p).err())
+        {
+            return Err(format!("server.proxy_protocol: {bad}"));
         }
         if l.max_connections == 0 {
             return Err("limits.max_connections must be at least 1".into());
@@ -188,6 +195,7 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub log_level: String,
     pub shutdown_grace_secs: u64,
+    pub proxy_protocol: Vec<String>,
 }
 
 impl ServerConfig {
@@ -202,6 +210,10 @@ impl ServerConfig {
             "shutdown_grace_secs",
             "On SIGINT/SIGTERM, how long clients get to receive the notice and close. Default 5.",
         ),
+        (
+            "proxy_protocol",
+            "Addresses or networks of TCP load balancers (HAProxy `send-proxy`/`send-proxy-v2`) whose connections start with a PROXY v1/v2 header naming the real client, e.g. [\"10.0.0.5\", \"10.1.0.0/24\"]; others are served as direct clients. Default [] (off).",
+        ),
     ];
 }
 
@@ -212,6 +224,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("sockhub-data"),
             log_level: "info".into(),
             shutdown_grace_secs: 5,
+            proxy_protocol: Vec::new(),
         }
     }
 }
@@ -228,6 +241,12 @@ pub struct LimitsConfig {
     pub idle_timeout_secs: u64,
     pub write_timeout_secs: u64,
     pub linger_ms: u64,
+    pub outbound_bytes: usize,
+    pub max_connections_per_ip: usize,
+    pub max_pending_per_ip: usize,
+    pub max_pending_logins: usize,
+    pub login_timeout_secs: u64,
+    pub keepalive_secs: u64,
 }
 
 impl LimitsConfig {
@@ -255,6 +274,30 @@ impl LimitsConfig {
             "linger_ms",
             "After the last line to a client, how long to drain its input before closing. Default 1000.",
         ),
+        (
+            "outbound_bytes",
+            "Bytes that may wait for one slow reader (in its mode); beyond it the reader is disconnected as too slow. Default 8388608 (8 MiB).",
+        ),
+        (
+            "max_connections_per_ip",
+            "Open connections from one address (IPv6: one /64), all services and WebSockets together; more are told too_many_connections (0 = no limit). Default 256.",
+        ),
+        (
+            "max_pending_per_ip",
+            "Connections from one address (IPv6: one /64) that have not logged in yet; more are told too_many_connections (0 = no limit). Default 64.",
+        ),
+        (
+            "max_pending_logins",
+            "Connections server-wide that have not logged in yet; more are told too_many_connections (0 = no limit). Default 2000.",
+        ),
+        (
+            "login_timeout_secs",
+            "Close a connection that has not logged in (chat, quiz, calc) or sent a first record (relay) within this long, with login_timeout (0 = never). Default 30.",
+        ),
+        (
+            "keepalive_secs",
+            "TCP keepalive on every accepted socket: first probe after this long idle, then every 10 s, gone after 5 unanswered (0 = off). Default 60.",
+        ),
     ];
 }
 
@@ -269,6 +312,12 @@ impl Default for LimitsConfig {
             idle_timeout_secs: 0,
             write_timeout_secs: 10,
             linger_ms: 1000,
+            outbound_bytes: 8 * 1024 * 1024,
+            max_connections_per_ip: 256,
+            max_pending_per_ip: 64,
+            max_pending_logins: 2000,
+            login_timeout_secs: 30,
+            keepalive_secs: 60,
         }
     }
 }
@@ -337,6 +386,7 @@ pub struct AuthConfig {
     pub lock_secs: u64,
     pub window_secs: u64,
     pub max_tracked: usize,
+    pub min_password_chars: usize,
 }
 
 impl AuthConfig {
@@ -350,6 +400,10 @@ impl AuthConfig {
             "max_tracked",
             "Addresses and accounts remembered at most (oldest forgotten first). Default 100000.",
         ),
+        (
+            "min_password_chars",
+            "Shortest password for a new account or a password change (sockhub user, the web Admin tab); older, shorter passwords still log in. Default 8.",
+        ),
     ];
 }
 
@@ -362,6 +416,7 @@ impl Default for AuthConfig {
             lock_secs: 300,
             window_secs: 900,
             max_tracked: 100_000,
+            min_password_chars: 8,
         }
     }
 }
@@ -876,6 +931,7 @@ pub struct WebConfig {
     pub allowed_origins: Vec<String>,
     pub max_page_rows: u32,
     pub ws_max_message_bytes: usize,
+    pub ws_ping_secs: u64,
 }
 
 impl WebConfig {
@@ -903,6 +959,10 @@ impl WebConfig {
             "ws_max_message_bytes",
             "Largest WebSocket message read at all; one over limits.max_line_bytes gets line_too_long, one over this closes the socket. Default 65536.",
         ),
+        (
+            "ws_ping_secs",
+            "Ping an idle WebSocket this often; one that answers nothing for two intervals is closed (0 = never). Default 30.",
+        ),
     ];
 
     /// The value of a missing `[web]` section in a config file.
@@ -922,6 +982,7 @@ impl Default for WebConfig {
             allowed_origins: Vec::new(),
             max_page_rows: 500,
             ws_max_message_bytes: 64 * 1024,
+            ws_ping_secs: 30,
         }
     }
 }

@@ -8,6 +8,10 @@
 //! connection's [`Outbox`] into the output in batches, and ends the connection. Reader and writer
 //! run in the same task (`join!`), so a connection costs one task.
 //!
+//! Until the session logs in, the connection holds a pending place in its [`Ticket`]; the driver
+//! gives it up at login and closes a connection still pending after `limits.login_timeout` with
+//! `login_timeout`, so sockets that never log in cannot hoard slots.
+//!
 //! Ending a connection is one path, whatever the cause: the session is told ([`Ending`]), the
 //! final `bye` is queued behind whatever is still waiting, the writer flushes and finishes the
 //! output (TCP: half-close, a FIN; WebSocket: a Close message), and then the reader keeps
@@ -16,19 +20,22 @@
 //! timeout, so a peer that stops reading cannot hold the task forever.
 
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
-use sockhub_proto::{LineCodec, LineItem, Mode};
+use sockhub_proto::notice::Notice;
+use sockhub_proto::{ErrorCode, LineCodec, LineItem, Mode};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::time::timeout;
+use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span};
 
 use crate::metrics::ServiceMetrics;
+use crate::net::admission::Ticket;
 use crate::net::limits::Limits;
 use crate::net::outbox::Outbox;
 use crate::session::{Ending, Flow, Inbound, Peer, Service, Session};
@@ -48,6 +55,17 @@ pub trait Output: Send {
     fn write(&mut self, bytes: &[u8]) -> impl Future<Output = std::io::Result<()>> + Send;
     /// Nothing more will be written: tell the peer (TCP: FIN; WebSocket: a Close message).
     fn finish(&mut self) -> impl Future<Output = ()> + Send;
+
+    /// How often an idle connection should be probed with [`Output::keepalive`]; `None` (TCP,
+    /// where the kernel's keepalive does it) never.
+    fn keepalive_every(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Probe an idle peer (WebSocket: a Ping). An error ends the connection: the peer is gone.
+    fn keepalive(&mut self) -> impl Future<Output = std::io::Result<()>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// How a transport opens a connection.
@@ -60,7 +78,8 @@ pub struct Opening {
 }
 
 /// Serve one connection of any transport until it ends: `input` yields what the peer sent,
-/// `output` carries what the session answers.
+/// `output` carries what the session answers, `ticket` is the connection's admission.
+#[allow(clippy::too_many_arguments)]
 pub async fn drive<S, I, O>(
     service: Arc<S>,
     peer: Peer,
@@ -69,15 +88,17 @@ pub async fn drive<S, I, O>(
     output: O,
     limits: Arc<Limits>,
     shutdown: CancellationToken,
+    ticket: Ticket,
 ) where
     S: Service,
     I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
     O: Output,
 {
     let span = info_span!("conn", service = %service.name(), transport = peer.transport, peer = %peer.addr, id = peer.id, user = tracing::field::Empty);
-    run(service, peer, opening, input, output, limits, shutdown).instrument(span).await
+    run(service, peer, opening, input, output, limits, shutdown, ticket).instrument(span).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run<S, I, O>(
     service: Arc<S>,
     peer: Peer,
@@ -86,6 +107,7 @@ async fn run<S, I, O>(
     mut output: O,
     limits: Arc<Limits>,
     shutdown: CancellationToken,
+    mut ticket: Ticket,
 ) where
     S: Service,
     I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
@@ -102,10 +124,9 @@ async fn run<S, I, O>(
         }
         None => true,
     };
-    let outbox = Outbox::new(limits.outbound_queue);
-    let mode = OnceLock::new();
+    let outbox = Outbox::bounded(limits.outbound_queue, limits.outbound_bytes);
     if let Some(m) = opening.mode {
-        let _ = mode.set(m);
+        outbox.set_mode(m);
     }
     let mut user = None;
     let mut ending = Ending::PeerGone;
@@ -114,11 +135,19 @@ async fn run<S, I, O>(
         let session = service.open(peer.clone(), outbox.clone());
         let mut inbound = Inbound::new(session, outbox.clone(), opening.mode, &limits, Arc::clone(&metrics));
         let reader = async {
-            ending = read_loop(&mut input, &mut inbound, &outbox, &mode, &limits, &shutdown).await;
+            ending = read_loop(&mut input, &mut inbound, &outbox, &mut ticket, &limits, &shutdown).await;
+            if ending == Ending::LoginTimeout {
+                metrics.login_timeouts.inc();
+                let secs = limits.login_timeout.map_or(0, |t| t.as_secs());
+                outbox.send(Notice::error(
+                    ErrorCode::LoginTimeout,
+                    format!("you did not log in within {secs} s; connect again when you are ready"),
+                ));
+            }
             user = inbound.user().map(str::to_owned);
             inbound.finish(ending.clone()).await;
         };
-        let writer = write_loop(output, &outbox, &mode, &limits, &metrics);
+        let writer = write_loop(output, &outbox, &limits, &metrics);
         tokio::join!(reader, writer);
         if outbox.overflowed() {
             metrics.slow_disconnects.inc();
@@ -137,14 +166,21 @@ async fn read_loop<S: Session, I>(
     input: &mut I,
     inbound: &mut Inbound<S>,
     outbox: &Outbox,
-    mode: &OnceLock<Mode>,
+    ticket: &mut Ticket,
     limits: &Limits,
     shutdown: &CancellationToken,
 ) -> Ending
 where
     I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
 {
+    let login_deadline = limits.login_timeout.map(|t| Instant::now() + t);
     loop {
+        let login_expired = async {
+            match login_deadline {
+                Some(at) if ticket.is_pending() => sleep_until(at).await,
+                _ => std::future::pending().await,
+            }
+        };
         let next = async {
             match limits.idle_timeout {
                 Some(idle) => timeout(idle, input.next()).await.ok(),
@@ -155,6 +191,7 @@ where
             biased;
             _ = shutdown.cancelled() => return Ending::Shutdown,
             _ = outbox.closing() => return Ending::OutboxClosed,
+            _ = login_expired => return Ending::LoginTimeout,
             item = next => item,
         };
         let item = match item {
@@ -164,7 +201,10 @@ where
         };
         let flow = inbound.on_item(item).await;
         if let Some(m) = inbound.mode() {
-            let _ = mode.set(m);
+            outbox.set_mode(m);
+        }
+        if ticket.is_pending() && inbound.admitted() {
+            ticket.logged_in();
         }
         if let Flow::Close(reason) = flow {
             return Ending::Requested(reason);
@@ -172,21 +212,29 @@ where
     }
 }
 
-async fn write_loop<O: Output>(
-    mut out: O,
-    outbox: &Outbox,
-    mode: &OnceLock<Mode>,
-    limits: &Limits,
-    metrics: &ServiceMetrics,
-) {
+async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, metrics: &ServiceMetrics) {
     let mut batch = Vec::new();
     let mut buf = Vec::new();
+    let keepalive_every = out.keepalive_every();
     loop {
-        let open = outbox.next_batch(&mut batch).await;
+        let open = match keepalive_every {
+            None => outbox.next_batch(&mut batch).await,
+            Some(every) => match timeout(every, outbox.next_batch(&mut batch)).await {
+                Ok(open) => open,
+                Err(_) => {
+                    // Idle for a while: make sure the peer is still there.
+                    if !matches!(timeout(limits.write_timeout, out.keepalive()).await, Ok(Ok(()))) {
+                        outbox.abort();
+                        return;
+                    }
+                    continue;
+                }
+            },
+        };
         if !batch.is_empty() {
             // Nothing is queued before the first line decides the mode, except a final `bye`
             // to a client that never spoke: that one goes out as text, like the greeting.
-            let mode = mode.get().copied().unwrap_or(Mode::Text);
+            let mode = outbox.mode();
             metrics.frames_out.add(batch.len() as u64);
             for frame in batch.drain(..) {
                 buf.extend_from_slice(frame.encoded(mode));
@@ -230,18 +278,19 @@ impl Output for TcpOutput {
     }
 }
 
-/// Serve one accepted TCP connection until it ends.
+/// Serve one accepted, admitted TCP connection until it ends.
 pub(crate) async fn serve<S: Service>(
     service: Arc<S>,
     stream: TcpStream,
     peer: Peer,
     limits: Arc<Limits>,
     shutdown: CancellationToken,
+    ticket: Ticket,
 ) {
     // Small messages must not wait for the peer's delayed ACK.
     let _ = stream.set_nodelay(true);
     let (read_half, write_half) = stream.into_split();
     let lines = FramedRead::with_capacity(read_half, LineCodec::new(limits.max_line), READ_BUFFER);
     let opening = Opening { greeting: Some(service.greeting()), mode: None };
-    drive(service, peer, opening, lines, TcpOutput(write_half), limits, shutdown).await
+    drive(service, peer, opening, lines, TcpOutput(write_half), limits, shutdown, ticket).await
 }

@@ -51,6 +51,11 @@ pub struct Limits {
     pub idle_timeout: Option<Duration>,
     pub write_timeout: Duration,
     pub linger: Duration,
+    pub outbound_bytes: usize,
+    /// How long a connection may stay without logging in.
+    pub login_timeout: Option<Duration>,
+    /// TCP keepalive idle time before the first probe.
+    pub keepalive: Option<Duration>,
 }
 
 impl From<&LimitsConfig> for Limits {
@@ -63,6 +68,9 @@ impl From<&LimitsConfig> for Limits {
             idle_timeout: (c.idle_timeout_secs > 0).then(|| Duration::from_secs(c.idle_timeout_secs)),
             write_timeout: Duration::from_secs(c.write_timeout_secs.max(1)),
             linger: Duration::from_millis(c.linger_ms),
+            outbound_bytes: c.outbound_bytes,
+            login_timeout: (c.login_timeout_secs > 0).then(|| Duration::from_secs(c.login_timeout_secs)),
+            keepalive: (c.keepalive_secs > 0).then(|| Duration::from_secs(c.keepalive_secs)),
         }
     }
 }

@@ -6,12 +6,19 @@
 //! connection: the connection runs in its own task, tracked so that shutdown can wait for it.
 //! A client over the connection limit is told `server_full` and closed; an accept error (out of
 //! file descriptors, say) is logged and retried after a pause instead of ending the loop.
+//!
+//! Each accepted connection then, in its own task so that a slow peer never holds up `accept`:
+//! gets TCP keepalive (a peer that vanished without a FIN is found within minutes), reads the
+//! PROXY header if it comes from a trusted proxy ([`proxy`](super::proxy)), and takes its
+//! [`Ticket`] for the client's address ([`admission`](super::admission)); a client over a
+//! per-address cap is told `too_many_connections` and closed.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use socket2::{SockRef, TcpKeepalive};
 use sockhub_proto::ErrorCode;
 use sockhub_proto::notice::Notice;
 use sockhub_proto::wire::render;
@@ -22,12 +29,18 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use crate::metrics::ServiceMetrics;
+use crate::net::admission::{Admission, Ticket};
 use crate::net::connection;
 use crate::net::limits::Limits;
+use crate::net::proxy::ProxyProtocol;
 use crate::session::{Peer, Service};
 
 /// How long to back off when `accept` fails (e.g. out of file descriptors).
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+/// TCP keepalive: the interval between probes once they start, and how many may go unanswered.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVE_RETRIES: u32 = 5;
 
 /// Bind a listening socket with `SO_REUSEADDR`. Port 0 asks the OS for a free port.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -46,6 +59,10 @@ pub struct NetContext {
     /// Connection slots, shared by every service (the `max_connections` limit).
     pub slots: Arc<Semaphore>,
     pub next_id: Arc<AtomicU64>,
+    /// The per-address and not-logged-in caps, shared by every service and the WebSockets.
+    pub admission: Arc<Admission>,
+    /// Which peers send a PROXY header.
+    pub proxy: Arc<ProxyProtocol>,
 }
 
 impl NetContext {
@@ -76,19 +93,70 @@ pub async fn accept_loop<S: Service>(listener: TcpListener, service: Arc<S>, ctx
             ctx.tracker.spawn(refuse(stream, ctx.limits.write_timeout));
             continue;
         };
-        let peer = Peer { addr, transport: "tcp", id: ctx.next_id() };
-        let (service, limits, shutdown) =
-            (Arc::clone(&service), Arc::clone(&ctx.limits), ctx.shutdown.clone());
+        let (service, ctx2) = (Arc::clone(&service), ctx.clone());
         ctx.tracker.spawn(async move {
-            connection::serve(service, stream, peer, limits, shutdown).await;
+            let ctx = ctx2;
+            if let Some((stream, addr, ticket)) = admit(stream, addr, &ctx, service.metrics()).await {
+                let peer = Peer { addr, transport: "tcp", id: ctx.next_id() };
+                connection::serve(
+                    service,
+                    stream,
+                    peer,
+                    Arc::clone(&ctx.limits),
+                    ctx.shutdown.clone(),
+                    ticket,
+                )
+                .await;
+            }
             drop(slot);
         });
     }
 }
 
+/// Keepalive, the PROXY header, and the per-address caps for one accepted connection. `None`:
+/// it was refused (and told why) or its proxy sent no valid header.
+async fn admit(
+    mut stream: TcpStream,
+    mut addr: SocketAddr,
+    ctx: &NetContext,
+    metrics: &ServiceMetrics,
+) -> Option<(TcpStream, SocketAddr, Ticket)> {
+    if let Some(idle) = ctx.limits.keepalive {
+        let keepalive = TcpKeepalive::new()
+            .with_time(idle)
+            .with_interval(KEEPALIVE_INTERVAL)
+            .with_retries(KEEPALIVE_RETRIES);
+        let _ = SockRef::from(&stream).set_tcp_keepalive(&keepalive);
+    }
+    if ctx.proxy.expects_header(addr.ip()) {
+        match ctx.proxy.read(&mut stream, addr).await {
+            Ok(client) => addr = client,
+            Err(e) => {
+                warn!(proxy = %addr, error = %e, "closing a connection from a trusted proxy without a valid PROXY header");
+                return None;
+            }
+        }
+    }
+    match ctx.admission.admit(addr.ip()) {
+        Ok(ticket) => Some((stream, addr, ticket)),
+        Err(refusal) => {
+            metrics.connections_refused_admission.inc();
+            info!(peer = %addr, "refused {addr}: {refusal}");
+            let notice = Notice::error(ErrorCode::TooManyConnections, refusal.to_string());
+            refuse_with(stream, notice, ctx.limits.write_timeout).await;
+            None
+        }
+    }
+}
+
 /// Tell an over-limit client why, then close.
-async fn refuse(mut stream: TcpStream, write_timeout: Duration) {
+async fn refuse(stream: TcpStream, write_timeout: Duration) {
     let notice = Notice::error(ErrorCode::ServerFull, "the server is full; try again later");
+    refuse_with(stream, notice, write_timeout).await
+}
+
+/// Send one notice, as text (the client has not chosen a mode), then close.
+async fn refuse_with(mut stream: TcpStream, notice: Notice, write_timeout: Duration) {
     let _ = tokio::time::timeout(write_timeout, async {
         stream.write_all(render(&notice, sockhub_proto::Mode::Text).as_bytes()).await?;
         stream.shutdown().await

@@ -1,11 +1,15 @@
 //! The network layer: everything between a socket and a service session.
 //!
 //! - [`listener`]: bind with `SO_REUSEADDR`, accept, enforce the connection limit.
+//! - [`admission`]: the caps per client address and on connections not yet logged in.
+//! - [`proxy`]: the PROXY protocol header from a trusted load balancer.
 //! - [`connection`]: one task per TCP connection: line framing, the reader and the batching writer.
 //! - [`outbox`]: the bounded per-connection send queue and the encode-once [`outbox::Frame`].
 //! - [`limits`]: flood control (token bucket) and the per-connection limits.
 
+pub mod admission;
 pub mod connection;
 pub mod limits;
 pub mod listener;
 pub mod outbox;
+pub mod proxy;

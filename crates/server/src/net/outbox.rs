@@ -8,9 +8,13 @@
 //! A frame is encoded lazily, at most once per [`Mode`], and the bytes are shared by every
 //! recipient (a broadcast to a thousand JSON clients serializes once).
 //!
-//! Bounds: a push onto a full queue does not grow it. The queue is cleared, a final
-//! "too slow" [`Notice`] is queued in its place, and the outbox closes: a client that stops reading
-//! is disconnected instead of costing memory, and nobody else waits for it.
+//! Bounds: a push onto a full queue does not grow it. Full means as many frames as the queue holds
+//! (`limits.outbound_queue`) or as many bytes, in the connection's mode, as it may hold
+//! (`limits.outbound_bytes`): a client that never reads but keeps asking for large replies
+//! (`/history 1000` of thousand-digit squares) is stopped by the second bound long before the
+//! first. The queue is cleared, a final "too slow" [`Notice`] is queued in its place, and the
+//! outbox closes: a client that stops reading is disconnected instead of costing memory, and
+//! nobody else waits for it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
@@ -87,26 +91,55 @@ struct Inner {
     /// Cancelled once the outbox is closing, for anyone who must stop when the writer will.
     closing: CancellationToken,
     capacity: usize,
+    /// The most bytes that may wait (a single larger frame is still taken into an empty queue).
+    max_bytes: usize,
+    /// The connection's mode once known, to count queued bytes as they will be written.
+    mode: OnceLock<Mode>,
 }
 
 struct State {
     queue: VecDeque<Arc<Frame>>,
+    /// The bytes `queue` will take to write.
+    bytes: usize,
     closing: bool,
     /// The outbox closed because it was full (the client was too slow).
     overflowed: bool,
 }
 
 impl Outbox {
-    /// An outbox that holds at most `capacity` frames.
+    /// An outbox that holds at most `capacity` frames, of any size.
     pub fn new(capacity: usize) -> Self {
+        Self::bounded(capacity, usize::MAX)
+    }
+
+    /// An outbox that holds at most `capacity` frames and at most `max_bytes` bytes of them.
+    pub fn bounded(capacity: usize, max_bytes: usize) -> Self {
         Outbox {
             inner: Arc::new(Inner {
-                state: Mutex::new(State { queue: VecDeque::new(), closing: false, overflowed: false }),
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    bytes: 0,
+                    closing: false,
+                    overflowed: false,
+                }),
                 wake: Notify::new(),
                 closing: CancellationToken::new(),
                 capacity: capacity.max(1),
+                max_bytes: max_bytes.max(1),
+                mode: OnceLock::new(),
             }),
         }
+    }
+
+    /// Fix the mode the connection's frames are written in (once; later calls do nothing).
+    pub fn set_mode(&self, mode: Mode) {
+        let _ = self.inner.mode.set(mode);
+    }
+
+    /// The connection's mode: text until a first line decides otherwise (a `bye` to a client
+    /// that never spoke goes out as text, like the greeting).
+    pub fn mode(&self) -> Mode {
+        self.inner.mode.get().copied().unwrap_or(Mode::Text)
     }
 
     /// Whether `self` and `other` are the same connection's outbox.
@@ -116,15 +149,23 @@ impl Outbox {
 
     /// Queue a frame without blocking.
     pub fn push(&self, frame: &Arc<Frame>) -> Push {
+        // Encoded outside the lock; the writer would encode it anyway, and a broadcast encodes
+        // once for every recipient of the same mode.
+        let len = frame.encoded(self.mode()).len();
         let mut state = self.inner.state.lock();
         if state.closing {
             return Push::Closed;
         }
-        if state.queue.len() >= self.inner.capacity {
-            let dropped = state.queue.len();
+        let full = state.queue.len() >= self.inner.capacity
+            || (!state.queue.is_empty() && state.bytes.saturating_add(len) > self.inner.max_bytes);
+        if full {
+            let (dropped, bytes) = (state.queue.len(), state.bytes);
             state.queue.clear();
+            state.bytes = 0;
             state.queue.push_back(Frame::new(Notice::Bye {
-                reason: format!("too slow: {dropped} messages were waiting for you to read them"),
+                reason: format!(
+                    "too slow: {dropped} messages ({bytes} bytes) were waiting for you to read them"
+                ),
             }));
             state.closing = true;
             state.overflowed = true;
@@ -134,6 +175,7 @@ impl Outbox {
         }
         let was_empty = state.queue.is_empty();
         state.queue.push_back(Arc::clone(frame));
+        state.bytes += len;
         drop(state);
         if was_empty {
             self.inner.wake.notify_one();
@@ -167,6 +209,7 @@ impl Outbox {
         let mut state = self.inner.state.lock();
         state.closing = true;
         state.queue.clear();
+        state.bytes = 0;
         drop(state);
         self.signal_closing();
     }
@@ -211,6 +254,7 @@ impl Outbox {
                 let mut state = self.inner.state.lock();
                 if !state.queue.is_empty() || state.closing {
                     batch.extend(state.queue.drain(..));
+                    state.bytes = 0;
                     // A queue that grew in a burst would keep its capacity forever; memory
                     // per idle connection matters when there are tens of thousands of them.
                     if state.queue.capacity() > KEEP_QUEUE_CAPACITY {
@@ -260,6 +304,40 @@ mod tests {
         assert!(!outbox.next_batch(&mut batch).await);
         assert_eq!(batch.len(), 1);
         assert!(texts(&batch)[0].starts_with("* bye: too slow"));
+    }
+
+    #[tokio::test]
+    async fn overflow_by_bytes_before_frames() {
+        let outbox = Outbox::bounded(1000, 100);
+        let big = frame(&"x".repeat(60)); // "* " + 60 + "\n" = 63 bytes in text mode
+        assert_eq!(outbox.push(&big), Push::Queued);
+        assert_eq!(outbox.push(&big), Push::Overflow, "126 bytes would wait, over 100");
+        let mut batch = Vec::new();
+        assert!(!outbox.next_batch(&mut batch).await);
+        assert!(
+            texts(&batch)[0].starts_with("* bye: too slow: 1 messages (63 bytes)"),
+            "{:?}",
+            texts(&batch)
+        );
+    }
+
+    #[tokio::test]
+    async fn bytes_are_counted_in_the_connections_mode_and_freed_by_the_writer() {
+        let outbox = Outbox::bounded(1000, 100);
+        outbox.set_mode(Mode::Json);
+        let f = frame(&"y".repeat(40)); // {"type":"info","text":"yyyy…"} + \n = 64 bytes
+        assert_eq!(outbox.push(&f), Push::Queued);
+        let mut batch = Vec::new();
+        assert!(outbox.next_batch(&mut batch).await);
+        assert_eq!(outbox.push(&f), Push::Queued, "the writer took the first: room again");
+        assert_eq!(outbox.push(&f), Push::Overflow);
+    }
+
+    #[tokio::test]
+    async fn one_frame_larger_than_the_byte_limit_still_goes_to_an_empty_queue() {
+        let outbox = Outbox::bounded(1000, 10);
+        assert_eq!(outbox.push(&frame(&"z".repeat(50))), Push::Queued);
+        assert_eq!(outbox.push(&frame("a")), Push::Overflow);
     }
 
     #[tokio::test]

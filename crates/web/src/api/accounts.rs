@@ -11,15 +11,13 @@ use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sockhub_proto::secret::Secret;
+use sockhub_server::names::{self, PasswordPolicy};
 use sockhub_store::{Account, NewAccount, Role, name_key, password};
 use tracing::info;
 
 use super::Body;
 use crate::auth::Admin;
 use crate::{ApiError, WebState};
-
-/// Shortest password accepted for a new account or a reset.
-pub const MIN_PASSWORD_CHARS: usize = 4;
 
 /// An account as the API shows it (never the hash).
 #[derive(Serialize)]
@@ -62,13 +60,9 @@ pub struct NewAccountBody {
     display_name: Option<String>,
 }
 
-fn check_password(p: &Secret) -> Result<(), ApiError> {
-    if p.expose().chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ApiError::BadRequest(format!(
-            "the password needs at least {MIN_PASSWORD_CHARS} characters"
-        )));
-    }
-    Ok(())
+/// The password rules of `[auth]` (see [`sockhub_server::names`]).
+fn check_password(state: &WebState, p: &Secret) -> Result<(), ApiError> {
+    PasswordPolicy::from(&state.hub.config.auth).validate(p.expose()).map_err(ApiError::BadRequest)
 }
 
 fn nonempty(v: Option<String>) -> Option<String> {
@@ -82,8 +76,8 @@ pub async fn add(
     Body(body): Body<NewAccountBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let name = body.name.trim().to_owned();
-    sockhub_server::service::chat::names::validate(&name).map_err(ApiError::Service)?;
-    check_password(&body.password)?;
+    names::validate(&name).map_err(ApiError::Service)?;
+    check_password(&state, &body.password)?;
     let hash = password::hash(body.password.expose()).await?;
     let account = NewAccount {
         role: body.role.unwrap_or(Role::Member),
@@ -127,7 +121,7 @@ pub async fn change(
         info!("{} set the role of {name} to {role}", admin.name);
     }
     if let Some(password) = &body.password {
-        check_password(password)?;
+        check_password(&state, password)?;
         let hash = password::hash(password.expose()).await?;
         if !store.set_password_hash(&name, &hash).await? {
             return Err(not_found());

@@ -32,6 +32,21 @@ function append(el, children) {
   }
 }
 
+// What the server refuses in chat text (docs/protocol.md, "What text may carry"): C0 controls but
+// TAB, DEL, C1 controls, the line/paragraph separators and the bidi overrides and isolates.
+const FORBIDDEN = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text that the server stores as sent (a device's payload) with every control character and
+ * bidi override spelled as a visible escape (\n, \x1b, \u{202e}), as the CLI's tables show it. */
+export function visible(text) {
+  return String(text).replace(FORBIDDEN, (c) => {
+    const n = c.codePointAt(0);
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
+  });
+}
+
 /** Replace an element's children. */
 export function fill(el, ...children) {
   el.replaceChildren();

@@ -2,7 +2,7 @@
 // records per minute by state, and a table of kept / held / missing records with filters and
 // paging, from which an operator selects records and re-sends them.
 
-import { h, fill, dateTime, clock, toast } from './dom.js';
+import { h, fill, dateTime, clock, toast, visible } from './dom.js';
 import { api, whoAmI } from './net.js';
 import { table } from './admin.js';
 
@@ -197,7 +197,7 @@ export class RelayView {
       } });
       const why = r.reason || r.rule || '—';
       return [box, r.source, String(r.seq), h('span', { class: `tag state-${r.state}` }, r.state), h('span', { class: 'why', title: why }, why),
-        ms(r.at_ms), r.resends ? String(r.resends) : '—', h('span', { class: 'payload', title: r.payload }, r.payload)];
+        ms(r.at_ms), r.resends ? String(r.resends) : '—', h('span', { class: 'payload', title: visible(r.payload) }, visible(r.payload))];
     });
     const t = table([all, 'Source', 'Seq', 'State', 'Why', 'Time', 'Re-sent', 'Record'], rows, 'No records match.');
     fill(this.recordsBox, t);

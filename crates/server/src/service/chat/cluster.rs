@@ -14,9 +14,9 @@ use sockhub_proto::notice::Notice;
 use tracing::{info, warn};
 
 use super::ChatService;
-use super::names;
 use crate::bus::replica::Change;
 use crate::bus::{ChatMsg, Digest, Listener, Message, NodeRef, publish_in_parts};
+use crate::names;
 use crate::net::outbox::Frame;
 
 impl ChatService {

@@ -13,7 +13,6 @@
 
 mod cluster;
 pub mod moderation;
-pub mod names;
 pub mod room;
 pub mod session;
 

@@ -18,7 +18,7 @@ use sockhub_proto::ErrorCode;
 use sockhub_proto::chat::ChatEvent;
 use sockhub_proto::error::ErrorEvent;
 use sockhub_proto::time::Timestamp;
-use sockhub_store::{Journal, ModerationAction, ModerationRecord, Mute, Store, name_key};
+use sockhub_store::{Journal, ModerationAction, ModerationRecord, Mute, Store};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
@@ -26,6 +26,7 @@ use tracing::{info, warn};
 use super::ChatService;
 use super::room::Located;
 use crate::bus::{ChatMsg, Message, WireMute};
+use crate::names;
 use crate::net::outbox::Frame;
 
 /// The mutes in force, and the means to change them.
@@ -51,13 +52,13 @@ impl Moderation {
 
     /// The mute in force for `name`, if any.
     pub fn muted(&self, name: &str, now: Timestamp) -> Option<Mute> {
-        self.mutes.lock().get(&name_key(name)).filter(|m| m.is_active(now)).cloned()
+        self.mutes.lock().get(&names::key(name)).filter(|m| m.is_active(now)).cloned()
     }
 
     /// Every mute in force at `now`, sorted by name.
     pub fn active(&self, now: Timestamp) -> Vec<Mute> {
         let mut mutes: Vec<Mute> = self.mutes.lock().values().filter(|m| m.is_active(now)).cloned().collect();
-        mutes.sort_by_key(|m| name_key(&m.target));
+        mutes.sort_by_key(|m| names::key(&m.target));
         mutes
     }
 
@@ -70,9 +71,10 @@ impl Moderation {
         target: &str,
         reason: Option<String>,
     ) -> Result<(), ErrorEvent> {
-        let located = chat.room.locate(&name_key(target)).ok_or_else(|| not_online(target))?;
+        check_reason(reason.as_deref())?;
+        let located = chat.room.locate(&names::key(target)).ok_or_else(|| not_online(target))?;
         let name = located.name().to_owned();
-        if name_key(actor) == name_key(&name) {
+        if names::key(actor) == names::key(&name) {
             return Err(ErrorEvent::new(ErrorCode::BadRequest, "you cannot kick yourself; use /quit"));
         }
         let mut record = ModerationRecord::new(actor, &name, ModerationAction::Kick);
@@ -125,12 +127,16 @@ impl Moderation {
             }
             None => None,
         };
-        // Use the name as the room knows it when the target is online.
-        let name = chat
-            .room
-            .locate(&name_key(target))
-            .map(|m| m.name().to_owned())
-            .unwrap_or_else(|| target.to_owned());
+        check_reason(reason.as_deref())?;
+        // Use the name as the room knows it when the target is online; an offline name must be
+        // one that could log in (it is shown to everyone).
+        let name = match chat.room.locate(&names::key(target)) {
+            Some(member) => member.name().to_owned(),
+            None => {
+                names::validate(target)?;
+                target.to_owned()
+            }
+        };
         let mute =
             Mute { target: name.clone(), until, reason: reason.clone(), actor: actor.to_owned(), at: now };
         self.store.set_mute(&mute).await.map_err(|e| {
@@ -156,7 +162,7 @@ impl Moderation {
 
     /// Lift `target`'s mute.
     pub async fn unmute(&self, chat: &ChatService, actor: &str, target: &str) -> Result<(), ErrorEvent> {
-        let key = name_key(target);
+        let key = names::key(target);
         let was = self.mutes.lock().get(&key).filter(|m| m.is_active(sockhub_store::now())).cloned();
         let Some(was) = was else {
             return Err(ErrorEvent::new(ErrorCode::NotMuted, format!("\"{target}\" is not muted")));
@@ -181,7 +187,7 @@ impl Moderation {
 
     /// Keep `mute` in memory and, if it has an end, lift it then.
     pub(crate) fn remember(&self, chat: &Arc<ChatService>, mute: Mute) {
-        let key = name_key(&mute.target);
+        let key = names::key(&mute.target);
         if let Some(until) = mute.until {
             let chat: Weak<ChatService> = Arc::downgrade(chat);
             let (set_at, shutdown) = (mute.at, self.shutdown.clone());
@@ -197,19 +203,19 @@ impl Moderation {
                 }
             });
         }
-        self.mutes.lock().insert(name_key(&mute.target), mute);
+        self.mutes.lock().insert(names::key(&mute.target), mute);
     }
 
     /// Another node lifted `name`'s mute: forget it. `false` if it was not muted here.
     pub(crate) fn forget(&self, name: &str) -> bool {
-        self.mutes.lock().remove(&name_key(name)).is_some()
+        self.mutes.lock().remove(&names::key(name)).is_some()
     }
 
     /// Make the mutes in force exactly `mutes` (read from the database after a resync: another
     /// node may have changed them while this one could not hear it). Nobody is told; the next
     /// message of a muted user is refused as usual.
     pub(crate) fn reload(&self, chat: &Arc<ChatService>, mutes: Vec<Mute>) {
-        let fresh: HashMap<String, Mute> = mutes.into_iter().map(|m| (name_key(&m.target), m)).collect();
+        let fresh: HashMap<String, Mute> = mutes.into_iter().map(|m| (names::key(&m.target), m)).collect();
         let changed: Vec<Mute> = {
             let mut current = self.mutes.lock();
             current.retain(|k, _| fresh.contains_key(k));
@@ -240,10 +246,17 @@ impl Moderation {
     }
 }
 
-fn not_online(name: &str) -> ErrorEvent {
+/// `no_such_user`, echoing the name as typed (escaped: it is unchecked input).
+pub(super) fn not_online(name: &str) -> ErrorEvent {
+    let name = sockhub_proto::text::escape(name);
     ErrorEvent::new(ErrorCode::NoSuchUser, format!("no one called \"{name}\" is online"))
 }
 
 fn unavailable() -> ErrorEvent {
     ErrorEvent::new(ErrorCode::Unavailable, "the database cannot be reached right now; nothing was changed")
+}
+
+/// A moderation reason is shown to everyone: it must be text.
+fn check_reason(reason: Option<&str>) -> Result<(), ErrorEvent> {
+    reason.map_or(Ok(()), |r| sockhub_proto::text::require("reason", r))
 }

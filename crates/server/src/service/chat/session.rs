@@ -10,15 +10,16 @@ use sockhub_proto::ErrorCode;
 use sockhub_proto::chat::{self, ChatEvent, ChatRequest, Phase, PromptField};
 use sockhub_proto::error::ErrorEvent;
 use sockhub_proto::secret::Secret;
+use sockhub_proto::text;
 use sockhub_proto::time::{self, Timestamp};
 use sockhub_store::{ChatRecord, Mute};
 use tracing::{info, warn};
 
 use super::ChatService;
-use super::names;
 use super::room::{Join, Located, Member};
 use crate::auth::{Identity, LoginError};
 use crate::bus::{ChatMsg, ClaimError, Message};
+use crate::names;
 use crate::net::outbox::Outbox;
 use crate::session::{Ending, Flow, Peer, Service as _, Session};
 
@@ -171,6 +172,7 @@ impl ChatSession {
         if text.trim().is_empty() {
             return Err(ErrorEvent::new(ErrorCode::EmptyMessage, "nothing to say"));
         }
+        text::require("message", &text)?;
         let at = time::now();
         self.check_mute(me, at)?;
         self.log(ChatRecord { sender: me.name.to_string(), recipient: None, text: text.clone(), at }).await?;
@@ -186,10 +188,11 @@ impl ChatSession {
         if text.trim().is_empty() {
             return Err(ErrorEvent::new(ErrorCode::EmptyMessage, "nothing to whisper"));
         }
+        text::require("message", &text)?;
         let at = time::now();
         self.check_mute(me, at)?;
         let Some(target) = self.service.room.locate(&names::key(to)) else {
-            return Err(ErrorEvent::new(ErrorCode::NoSuchUser, format!("no one called \"{to}\" is online")));
+            return Err(super::moderation::not_online(to));
         };
         let record = ChatRecord {
             sender: me.name.to_string(),

@@ -189,8 +189,7 @@ impl QuizService {
         let top = self.config.leaderboard_size;
         let mut players: Vec<Standing> = board.iter().take(top).map(|(s, _)| s.clone()).collect();
         if let Some(key) = key
-            && let Some((mine, _)) =
-                board.iter().skip(top).find(|(s, _)| sockhub_store::name_key(&s.name) == key)
+            && let Some((mine, _)) = board.iter().skip(top).find(|(s, _)| crate::names::key(&s.name) == key)
         {
             players.push(mine.clone());
         }
@@ -468,11 +467,8 @@ impl Listener for QuizService {
 
     fn name_lost(&self, name: &str, conn: u64) {
         let r = self.round.lock();
-        if let Some(online) = r
-            .players
-            .get(&sockhub_store::name_key(name))
-            .and_then(|p| p.online.as_ref())
-            .filter(|o| o.conn == conn)
+        if let Some(online) =
+            r.players.get(&crate::names::key(name)).and_then(|p| p.online.as_ref()).filter(|o| o.conn == conn)
         {
             let reason =
                 "your name was taken on another server while this one was cut off; please log in again";

@@ -283,7 +283,7 @@ impl Round {
                 continue;
             }
             for s in standings {
-                if seen.insert(sockhub_store::name_key(&s.name)) {
+                if seen.insert(crate::names::key(&s.name)) {
                     rows.push((s.clone(), Arc::from("")));
                 }
             }
@@ -334,7 +334,7 @@ impl Round {
         });
         let mut outboxes = Vec::new();
         for (standing, _) in &board {
-            let key = sockhub_store::name_key(&standing.name);
+            let key = crate::names::key(&standing.name);
             let Some(online) = self.players.get_mut(&key).and_then(|p| p.online.take()) else { continue };
             online.stop.cancel();
             online.outbox.push(&over);

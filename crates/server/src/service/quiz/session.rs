@@ -22,8 +22,8 @@ use super::player::{self, Answer};
 use super::round::Join;
 use crate::auth::LoginError;
 use crate::bus::ClaimError;
+use crate::names;
 use crate::net::outbox::Outbox;
-use crate::service::chat::names;
 use crate::session::{Ending, Flow, Peer, Session};
 
 /// Answers that may wait for the player's task (it judges each in microseconds; flood control
@@ -33,7 +33,10 @@ const ANSWER_QUEUE: usize = 16;
 /// A logged-in player.
 struct Me {
     name: Arc<str>,
+    /// The player's key in the round: the name's look-alike skeleton ([`crate::names::key`]).
     key: String,
+    /// The player's log file.
+    file: Arc<str>,
     admin: bool,
     answers: mpsc::Sender<Answer>,
     stop: CancellationToken,
@@ -89,9 +92,9 @@ impl QuizSession {
         let admin = identity.is_admin();
         // An account plays under its name as stored; a guest under the name as typed.
         let name = identity.name;
-        let key = sockhub_store::name_key(&name);
+        let key = names::key(&name);
         let name: Arc<str> = name.into();
-        let file: Arc<str> = super::logs::file_name(&key).into();
+        let file: Arc<str> = super::logs::file_name(&sockhub_store::name_key(&name)).into();
         let taken = || {
             ErrorEvent::new(
                 ErrorCode::NameTaken,
@@ -152,7 +155,7 @@ impl QuizSession {
         info!("{message}");
         self.quiz.logs.write(&file, self.quiz.clock.now(), "INFO", &message);
         self.phase = Phase::Playing;
-        self.me = Some(Me { name, key, admin, answers, stop });
+        self.me = Some(Me { name, key, file, admin, answers, stop });
         Flow::Continue
     }
 
@@ -229,8 +232,7 @@ impl Session for QuizSession {
             self.quiz.set_users(online);
             let message = format!("{} left: {ending} ({online} playing)", me.name);
             info!("{message}");
-            let file: Arc<str> = super::logs::file_name(&me.key).into();
-            self.quiz.logs.write(&file, self.quiz.clock.now(), "INFO", &message);
+            self.quiz.logs.write(&me.file, self.quiz.clock.now(), "INFO", &message);
             if !matches!(ending, Ending::Shutdown) {
                 self.quiz.bus.release("quiz", &me.name, self.peer.id).await;
             }

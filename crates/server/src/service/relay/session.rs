@@ -38,11 +38,13 @@ pub struct RelaySession {
     text: AtomicBool,
     /// The last source seen, reused so a stream from one device allocates its name once.
     last_source: Option<Arc<str>>,
+    /// A request has been understood: a device or a relay node, not an idle socket.
+    admitted: bool,
 }
 
 impl RelaySession {
     pub(crate) fn new(service: Arc<RelayService>, _peer: Peer, outbox: Outbox) -> Self {
-        RelaySession { service, outbox, text: AtomicBool::new(false), last_source: None }
+        RelaySession { service, outbox, text: AtomicBool::new(false), last_source: None, admitted: false }
     }
 
     fn error(
@@ -193,6 +195,7 @@ impl Session for RelaySession {
     }
 
     async fn handle(&mut self, request: RelayRequest) -> Flow {
+        self.admitted = true;
         match request {
             RelayRequest::Record(m) => self.record(m).await,
             RelayRequest::LastSeq { source } => {
@@ -219,4 +222,8 @@ impl Session for RelaySession {
     }
 
     async fn close(self, _ending: &Ending) {}
+
+    fn admitted(&self) -> bool {
+        self.admitted
+    }
 }

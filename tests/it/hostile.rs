@@ -336,3 +336,24 @@ async fn websockets_that_stop_answering_pings_are_closed() {
     assert_eq!(alive.json_of("message").await["text"], "still here");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn chat_lines_stored_before_the_text_rules_are_replayed_escaped() {
+    let all = backends();
+    let db = Db::create(&all[0]).await;
+    let (journal, writer) = sockhub_store::Writer::spawn(db.store.clone(), Default::default());
+    let old = sockhub_store::ChatRecord::public("old", "line one\n[teacher] forged\u{1b}[2J");
+    journal.send(old).await.unwrap();
+    assert!(writer.shutdown(Duration::from_secs(10)).await.is_complete());
+
+    let server = db.server(|_| {}).await;
+    let mut newcomer = Client::connect(server.chat()).await;
+    newcomer.until("* Your name?").await;
+    newcomer.send("newcomer").await;
+    let welcome = newcomer.line().await;
+    assert!(welcome.starts_with("* Welcome, newcomer!"), "{welcome}");
+    let replayed = newcomer.line().await;
+    assert!(replayed.ends_with(") [old] line one\\n[teacher] forged\\x1b[2J"), "{replayed:?}");
+    server.stop().await;
+    db.cleanup().await;
+}

@@ -191,4 +191,74 @@ mod tests {
             }
         }
     }
+
+    mod hostile {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text that is nearly a configuration: known sections and keys with any value.
+        fn near_toml() -> impl Strategy<Value = String> {
+            let section = prop_oneof![
+                Just("server"),
+                Just("limits"),
+                Just("auth"),
+                Just("chat"),
+                Just("quiz"),
+                Just("calc"),
+                Just("relay"),
+                Just("web"),
+                Just("cluster"),
+                Just("database"),
+                Just("nope"),
+            ];
+            let key = prop_oneof![
+                Just("port"),
+                Just("bind"),
+                Just("max_line_bytes"),
+                Just("outbound_bytes"),
+                Just("rate_per_sec"),
+                Just("proxy_protocol"),
+                Just("pause_secs"),
+                Just("url"),
+                Just("enabled"),
+                Just("keep"),
+                Just("max_connections_per_ip"),
+                Just("login_timeout_secs"),
+                Just("downstream"),
+            ];
+            let value = prop_oneof![
+                Just("-1".to_owned()),
+                Just("1e400".to_owned()),
+                Just("nan".to_owned()),
+                Just("inf".to_owned()),
+                Just("18446744073709551616".to_owned()),
+                Just("[1, \"a\", {}]".to_owned()),
+                Just("{}".to_owned()),
+                Just("\"10.0.0.0/99\"".to_owned()),
+                Just("[\"::1\", \"nonsense\"]".to_owned()),
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<String>().prop_map(|s| format!("{s:?}")),
+            ];
+            proptest::collection::vec((section, key, value), 0..6).prop_map(|entries| {
+                entries.into_iter().map(|(s, k, v)| format!("[{s}]\n{k} = {v}\n")).collect()
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// Whatever a configuration file or an environment variable says, loading gives a
+            /// configuration or an error, never a panic.
+            #[test]
+            fn any_file_or_variable_loads_or_errs(
+                text in prop_oneof![near_toml(), any::<String>()],
+                var in "SOCKHUB_(LIMITS|SERVER|WEB|RELAY)_[A-Z_]{1,20}",
+                value in any::<String>(),
+            ) {
+                let f = file(&text);
+                let _ = load(Some(f.path()), env(&[]), &[]);
+                let _ = load(None, env(&[(&var, &value)]), &[]);
+            }
+        }
+    }
 }

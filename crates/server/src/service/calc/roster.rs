@@ -188,8 +188,9 @@ fn check_row(id: &str, name: &str, department: &str, email: &str) -> Result<Stud
             reasons.push(format!("{what} is empty"));
         } else if n > TEXT_MAX_CHARS {
             reasons.push(format!("{what} has {n} characters; at most {TEXT_MAX_CHARS}"));
-        } else if value.chars().any(char::is_control) {
-            reasons.push(format!("{what} contains a control character"));
+        } else if let Err(bad) = sockhub_proto::text::check(value) {
+            // Shown to every student in the room: the same rule as chat text.
+            reasons.push(format!("{what} contains {}", bad.describe()));
         }
     };
     text("name", name);

@@ -82,12 +82,17 @@ pub enum Join {
 
 impl Room {
     /// An empty room whose history starts with `recent` (oldest first, from the database).
+    /// Rows written before text was checked are replayed with their control characters escaped.
     pub fn new(history_len: usize, recent: Vec<ChatRow>) -> Self {
         let skip = recent.len().saturating_sub(history_len);
         let history = recent
             .into_iter()
             .skip(skip)
-            .map(|row| Said { from: row.sender.into(), text: row.text.into(), at: row.at })
+            .map(|row| Said {
+                from: sockhub_proto::text::escape(&row.sender).into(),
+                text: sockhub_proto::text::escape(&row.text).into(),
+                at: row.at,
+            })
             .collect();
         Room {
             members: RwLock::new(HashMap::new()),

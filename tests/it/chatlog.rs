@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use sockhub_store::testing::{TestDb, backends};
 use sockhub_store::{ChatFilter, Role};
 
-use crate::support::{Client, Db, TestServer, config_file_for, eventually};
+use crate::support::{Client, Db, TestServer, config_file_for, eventually, run_sockhub};
 
 /// Run the real binary with `args`; return stdout.
 fn sockhub(args: &[&str]) -> String {
@@ -108,24 +108,7 @@ async fn users_are_managed_from_the_command_line() {
     let db = TestDb::create(&backends()[0]).await;
     let dir = tempfile::tempdir().unwrap();
     let config = config_file_for(&db, dir.path());
-    let run = |args: &[&str], stdin: &str| {
-        use std::io::Write;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
-            .args(args)
-            .arg("-c")
-            .arg(&config)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let run = |args: &[&str], stdin: &str| run_sockhub(&config, args, stdin);
     assert_eq!(
         run(&["user", "add", "teacher", "--admin"], "pw1\n"),
         (true, "added teacher (admin)\n".into())

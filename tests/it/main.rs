@@ -4,6 +4,8 @@
 //! - `calc`: the square calculator on every database, its CLI tools and its terminal client.
 //! - `chat`: the chat service over text and JSON lines.
 //! - `accounts`: passwords, brute-force protection, kick / mute / unmute.
+//! - `hostile_auth`: logins under attack: guess storms, forged `X-Forwarded-For`, demoted
+//!   admins, password resets and session lifetimes.
 //! - `chatlog`: the database logs and their reports, history, a database outage.
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
 //! - `quiz`: the quiz over real sockets on a paused clock (whole rounds), exports, admin start.
@@ -21,6 +23,7 @@ mod calc;
 mod chat;
 mod chatlog;
 mod cluster;
+mod hostile_auth;
 mod lifecycle;
 mod limits;
 mod quiz;

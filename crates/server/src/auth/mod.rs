@@ -101,7 +101,7 @@ impl LoginError {
             }
             LoginError::TooManyAttempts { retry_after } => ErrorEvent::new(
                 ErrorCode::TooManyAttempts,
-                format!("too many failed logins; try again in {} s", retry_after.as_secs().max(1)),
+                format!("too many failed logins; try again in {} s", whole_seconds(*retry_after)),
             ),
             LoginError::Busy => ErrorEvent::new(
                 ErrorCode::Unavailable,
@@ -113,6 +113,11 @@ impl LoginError {
             ),
         }
     }
+}
+
+/// `d` in seconds, rounded up, at least 1: a client told to wait that long will not be early.
+fn whole_seconds(d: Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
 }
 
 /// Login counters, for `/metrics`.

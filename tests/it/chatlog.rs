@@ -108,16 +108,16 @@ async fn users_are_managed_from_the_command_line() {
     let db = TestDb::create(&backends()[0]).await;
     let dir = tempfile::tempdir().unwrap();
     let config = config_file_for(&db, dir.path());
-    let run = |args: &[&str], stdin: &str| run_sockhub(&config, args, stdin);
+    let run = async |args: &[&str], stdin: &str| run_sockhub(&config, args, stdin).await;
     assert_eq!(
-        run(&["user", "add", "teacher", "--admin"], "pw1\n"),
+        run(&["user", "add", "teacher", "--admin"], "pw1\n").await,
         (true, "added teacher (admin)\n".into())
     );
-    assert!(run(&["user", "add", "TEACHER"], "x\n").1.contains("already exists"));
-    assert!(!run(&["user", "add", "empty"], "\n").0, "an empty password is refused");
-    assert!(run(&["user", "role", "teacher", "member"], "").0);
-    assert!(run(&["user", "passwd", "teacher"], "pw2\n").0);
-    let (ok, list) = run(&["user", "list", "--format", "csv"], "");
+    assert!(run(&["user", "add", "TEACHER"], "x\n").await.1.contains("already exists"));
+    assert!(!run(&["user", "add", "empty"], "\n").await.0, "an empty password is refused");
+    assert!(run(&["user", "role", "teacher", "member"], "").await.0);
+    assert!(run(&["user", "passwd", "teacher"], "pw2\n").await.0);
+    let (ok, list) = run(&["user", "list", "--format", "csv"], "").await;
     assert!(ok);
     assert_eq!(list.lines().nth(1).unwrap().split(',').take(2).collect::<Vec<_>>(), ["teacher", "member"]);
 
@@ -126,8 +126,8 @@ async fn users_are_managed_from_the_command_line() {
     c.send_json(json!({"type": "login", "name": "teacher", "password": "pw2"})).await;
     assert_eq!(c.json().await["type"], "welcome", "the new password works");
     server.stop().await;
-    assert!(run(&["user", "remove", "teacher"], "").0);
-    assert!(!run(&["user", "remove", "teacher"], "").0);
+    assert!(run(&["user", "remove", "teacher"], "").await.0);
+    assert!(!run(&["user", "remove", "teacher"], "").await.0);
     db.cleanup().await;
 }
 

@@ -98,6 +98,39 @@ async fn a_storm_of_web_guesses_is_contained_and_cannot_lock_the_holder_out() {
 }
 
 #[tokio::test]
+async fn a_login_that_gets_no_password_check_in_time_is_told_to_retry_and_not_counted() {
+    let db = Db::with_account(&backends()[0], "boss", PASSWORD, Role::Admin).await;
+    let server = db
+        .server(|c| {
+            c.auth.slow_after = 1000;
+            c.auth.lock_after = 20;
+            c.auth.max_concurrent_hashes = 1;
+            c.auth.hash_wait_ms = 0;
+        })
+        .await;
+    let web = server.web();
+    let body = |i| json!({"name": "boss", "password": format!("guess-{i}")});
+    let replies = futures_util::future::join_all(
+        (0..20).map(|i| async move { request(web, "POST", "/api/login", &[CSRF], Some(&body(i))).await }),
+    )
+    .await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.0).collect();
+    let busy = statuses.iter().filter(|&&s| s == 503).count();
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    assert_eq!(busy + checked, 20, "{statuses:?}");
+    assert!(busy >= 1 && checked >= 1, "one check at a time, no waiting: {statuses:?}");
+    let told = replies.iter().find(|r| r.0 == 503).unwrap();
+    assert!(told.2.contains(r#""code":"unavailable""#) && told.2.contains("try again"), "{}", told.2);
+    let (_, text) = get(web, "/metrics").await;
+    assert_eq!(metric(&text, "sockhub_auth_hash_timeouts_total"), busy as f64);
+    assert_eq!(metric(&text, "sockhub_auth_password_checks_total"), checked as f64);
+    // Had the unchecked attempts counted, this address would have 20 and be locked.
+    assert_eq!(web_login(web, PASSWORD.into()).await, 200);
+    server.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_storm_of_chat_guesses_is_contained_and_cannot_lock_the_holder_out() {
     let db = Db::with_account(&backends()[0], "boss", PASSWORD, Role::Admin).await;
     let server = db.server(storm).await;
@@ -176,8 +209,8 @@ async fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
 
 /// Run `sockhub ARGS` on `db`'s database, as an operator would from a shell (another process);
 /// it must succeed.
-fn sockhub(db: &Db, dir: &Path, args: &[&str], stdin: &str) {
-    let (ok, output) = run_sockhub(&config_file_for(&db.db, dir), args, stdin);
+async fn sockhub(db: &Db, dir: &Path, args: &[&str], stdin: &str) {
+    let (ok, output) = run_sockhub(&config_file_for(&db.db, dir), args, stdin).await;
     assert!(ok, "sockhub {args:?}: {output}");
 }
 
@@ -201,8 +234,8 @@ async fn a_demoted_admin_cannot_moderate_with_a_session_opened_before() {
     assert_eq!(boss.json_of("unmuted").await["name"], "bob");
 
     let dir = tempfile::tempdir().unwrap();
-    sockhub(&db, dir.path(), &["user", "role", "boss", "member"], "");
-    sockhub(&db, dir.path(), &["user", "role", "deputy", "member"], "");
+    sockhub(&db, dir.path(), &["user", "role", "boss", "member"], "").await;
+    sockhub(&db, dir.path(), &["user", "role", "deputy", "member"], "").await;
 
     for request in [json!({"type": "kick", "name": "bob"}), json!({"type": "mute", "name": "bob"})] {
         boss.send_json(request.clone()).await;
@@ -240,7 +273,7 @@ async fn a_password_reset_ends_the_accounts_web_sessions() {
 
     // From the command line, another process: every session of deputy ends, boss's does not.
     let dir = tempfile::tempdir().unwrap();
-    sockhub(&db, dir.path(), &["user", "passwd", "deputy"], "second-password-7\n");
+    sockhub(&db, dir.path(), &["user", "passwd", "deputy"], "second-password-7\n").await;
     for cookie in &deputy {
         assert_eq!(me(web, cookie).await, 401);
     }

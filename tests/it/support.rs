@@ -378,10 +378,11 @@ impl Client {
 pub const BIN: &str = env!("CARGO_BIN_EXE_sockhub");
 
 /// Run `sockhub ARGS -c CONFIG` to its end with `stdin` as its input, as an operator would from
-/// a shell; whether it succeeded, and its stdout then stderr.
-pub fn run_sockhub(config: &Path, args: &[&str], stdin: &str) -> (bool, String) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(BIN)
+/// a shell; whether it succeeded, and its stdout then stderr. Asynchronous, so that a server in
+/// this process goes on meanwhile (and can let go of the database the command needs).
+pub async fn run_sockhub(config: &Path, args: &[&str], stdin: &str) -> (bool, String) {
+    use tokio::io::AsyncWriteExt as _;
+    let mut child = tokio::process::Command::new(BIN)
         .args(args)
         .arg("-c")
         .arg(config)
@@ -389,9 +390,11 @@ pub fn run_sockhub(config: &Path, args: &[&str], stdin: &str) -> (bool, String) 
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+        .expect("spawn sockhub");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = tokio::time::timeout(PATIENCE, child.wait_with_output()).await.expect("sockhub ends").unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),

@@ -249,7 +249,8 @@ impl Authenticator {
                 Ok(Ok(permit)) => permit,
                 _ => {
                     self.metrics.hash_timeouts.inc();
-                    warn!("a login waited {:?} for a password check; told to retry", self.hash_wait);
+                    // Counted in /metrics; in a storm a warning per login would flood the log.
+                    info!("a login waited {:?} for a password check; told to retry", self.hash_wait);
                     return Err(LoginError::Busy);
                 }
             };

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use sockhub_store::testing::{TestDb, backends};
 use sockhub_store::{ChatFilter, Role};
 
-use crate::support::{Client, Db, TestServer, config_file_for, eventually};
+use crate::support::{Client, Db, TestServer, config_file_for, eventually, run_sockhub};
 
 /// Run the real binary with `args`; return stdout.
 fn sockhub(args: &[&str]) -> String {
@@ -108,33 +108,16 @@ async fn users_are_managed_from_the_command_line() {
     let db = TestDb::create(&backends()[0]).await;
     let dir = tempfile::tempdir().unwrap();
     let config = config_file_for(&db, dir.path());
-    let run = |args: &[&str], stdin: &str| {
-        use std::io::Write;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sockhub"))
-            .args(args)
-            .arg("-c")
-            .arg(&config)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let run = async |args: &[&str], stdin: &str| run_sockhub(&config, args, stdin).await;
     assert_eq!(
-        run(&["user", "add", "teacher", "--admin"], "first-password\n"),
+        run(&["user", "add", "teacher", "--admin"], "first-password\n").await,
         (true, "added teacher (admin)\n".into())
     );
-    assert!(run(&["user", "add", "TEACHER"], "another-password\n").1.contains("already taken"));
-    assert!(!run(&["user", "add", "empty"], "\n").0, "an empty password is refused");
-    assert!(run(&["user", "role", "teacher", "member"], "").0);
-    assert!(run(&["user", "passwd", "teacher"], "second-password\n").0);
-    let (ok, list) = run(&["user", "list", "--format", "csv"], "");
+    assert!(run(&["user", "add", "TEACHER"], "another-password\n").await.1.contains("already taken"));
+    assert!(!run(&["user", "add", "empty"], "\n").await.0, "an empty password is refused");
+    assert!(run(&["user", "role", "teacher", "member"], "").await.0);
+    assert!(run(&["user", "passwd", "teacher"], "second-password\n").await.0);
+    let (ok, list) = run(&["user", "list", "--format", "csv"], "").await;
     assert!(ok);
     assert_eq!(list.lines().nth(1).unwrap().split(',').take(2).collect::<Vec<_>>(), ["teacher", "member"]);
 
@@ -143,8 +126,8 @@ async fn users_are_managed_from_the_command_line() {
     c.send_json(json!({"type": "login", "name": "teacher", "password": "second-password"})).await;
     assert_eq!(c.json().await["type"], "welcome", "the new password works");
     server.stop().await;
-    assert!(run(&["user", "remove", "teacher"], "").0);
-    assert!(!run(&["user", "remove", "teacher"], "").0);
+    assert!(run(&["user", "remove", "teacher"], "").await.0);
+    assert!(!run(&["user", "remove", "teacher"], "").await.0);
     db.cleanup().await;
 }
 

@@ -357,3 +357,28 @@ async fn chat_lines_stored_before_the_text_rules_are_replayed_escaped() {
     server.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn look_alikes_of_one_account_share_one_throttle_count() {
+    let all = backends();
+    let db = Db::with_account(&all[0], "teacher", "correct horse", Role::Member).await;
+    let server = db
+        .server(|c| {
+            c.auth.lock_after = 3;
+            c.auth.slow_after = 100;
+        })
+        .await;
+    let mut c = Client::connect(server.chat()).await;
+    for name in ["teacher", "tеacher", "ｔeacher"] {
+        c.send_json(json!({"type": "login", "name": name, "password": "guess"})).await;
+        assert_eq!(c.json_of("error").await["code"], "bad_credentials", "{name}");
+    }
+    c.send_json(json!({"type": "login", "name": "TЕACHER", "password": "guess"})).await;
+    assert_eq!(c.json_of("error").await["code"], "too_many_attempts", "a fourth spelling is no fresh start");
+    // A name no service accepts is refused before the database or the log sees it.
+    c.send_json(json!({"type": "login", "name": "x\n2026-01-01 00:00:00 [INFO]: forged", "password": "p"}))
+        .await;
+    assert_eq!(c.json_of("error").await["code"], "invalid_name");
+    server.stop().await;
+    db.cleanup().await;
+}

@@ -4,6 +4,8 @@
 //! - `calc`: the square calculator on every database, its CLI tools and its terminal client.
 //! - `chat`: the chat service over text and JSON lines.
 //! - `accounts`: passwords, brute-force protection, kick / mute / unmute.
+//! - `hostile_auth`: logins under attack: guess storms, forged `X-Forwarded-For`, demoted
+//!   admins, password resets and session lifetimes.
 //! - `chatlog`: the database logs and their reports, history, a database outage.
 //! - `hostile`: hostile clients (forged lines, look-alike names, slot hoarding, proxy headers).
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
@@ -23,6 +25,7 @@ mod chat;
 mod chatlog;
 mod cluster;
 mod hostile;
+mod hostile_auth;
 mod lifecycle;
 mod limits;
 mod quiz;

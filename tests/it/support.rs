@@ -122,6 +122,17 @@ impl TestServer {
     }
 }
 
+/// A TCP connection to `addr` from the local address `from` (port chosen by the system).
+pub async fn connect_from(from: std::net::IpAddr, addr: SocketAddr) -> TcpStream {
+    let socket = match from {
+        std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .unwrap();
+    socket.bind(SocketAddr::new(from, 0)).expect("bind the client's local address");
+    socket.connect(addr).await.expect("connect")
+}
+
 /// A raw line client.
 pub struct Client {
     pub reader: BufReader<OwnedReadHalf>,
@@ -132,6 +143,12 @@ impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
         let stream = TcpStream::connect(addr).await.expect("connect");
         let (r, w) = stream.into_split();
+        Client { reader: BufReader::new(r), writer: w }
+    }
+
+    /// Connect from the local address `from` (another client address on loopback).
+    pub async fn connect_from(from: std::net::IpAddr, addr: SocketAddr) -> Client {
+        let (r, w) = connect_from(from, addr).await.into_split();
         Client { reader: BufReader::new(r), writer: w }
     }
 
@@ -369,6 +386,30 @@ impl Client {
 /// The real `sockhub serve` binary in a child process, for tests of signals, crashes and logs.
 /// The `sockhub` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_sockhub");
+
+/// Run `sockhub ARGS -c CONFIG` to its end with `stdin` as its input, as an operator would from
+/// a shell; whether it succeeded, and its stdout then stderr. Asynchronous, so that a server in
+/// this process goes on meanwhile (and can let go of the database the command needs).
+pub async fn run_sockhub(config: &Path, args: &[&str], stdin: &str) -> (bool, String) {
+    use tokio::io::AsyncWriteExt as _;
+    let mut child = tokio::process::Command::new(BIN)
+        .args(args)
+        .arg("-c")
+        .arg(config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn sockhub");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = tokio::time::timeout(PATIENCE, child.wait_with_output()).await.expect("sockhub ends").unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
 
 /// Start `sockhub ARGS` with stdin, stdout and stderr piped, as a script would drive a client.
 pub fn spawn_piped(args: &[&str]) -> tokio::process::Child {

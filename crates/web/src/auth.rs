@@ -7,12 +7,19 @@
 //! token, in a cookie that is `HttpOnly` (no script can read it), `SameSite=Strict` (no other
 //! site's page can send it) and `Path=/`, with no expiry of its own (it goes when the browser
 //! closes). The table is bounded (`[web] max_sessions`; when full, the session unused longest is
-//! dropped) and each session expires after `[web] session_ttl_secs` without use. Logging out,
-//! or a restart of the server, ends it. Server-side sessions were chosen over signed cookies so
-//! that logout, removal of an account and a change of role take effect at once.
+//! dropped) and each session expires after `[web] session_ttl_secs` without use, and after
+//! `[web] session_max_lifetime_secs` however much it is used (a stolen cookie does not last for
+//! ever). Logging out, or a restart of the server, ends it. Server-side sessions were chosen over
+//! signed cookies so that logout, removal of an account and a change of role take effect at once.
 //!
-//! **Admin rights are checked on every request**, against the database: an admin demoted or
-//! removed (from the page or with `sockhub user`) loses access with the next request.
+//! **The account is read on every request**, from the database: an admin demoted or removed
+//! (from the page or with `sockhub user`, another process) loses access with the next request,
+//! and a session whose account's password has changed since it began (its
+//! [`PasswordStamp`] differs) is ended, so a password reset logs out whoever had the old one.
+//!
+//! **The client's address** is the TCP peer, or, when the peer is one of `[web] trusted_proxies`,
+//! what its `X-Forwarded-For` says ([`ClientAddr`]); the login throttle, the login log and
+//! WebSocket sessions all see that address.
 //!
 //! **CSRF.** Besides `SameSite=Strict`, every state-changing request (anything but GET, HEAD and
 //! OPTIONS) under `/api/` must carry the header `X-Sockhub-Request: 1`, which a form on another
@@ -21,7 +28,7 @@
 //! server's own (or one of `[web] allowed_origins`). Failures get `403 csrf_rejected`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
@@ -31,7 +38,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use parking_lot::Mutex;
 use rand::RngCore;
+use sockhub_server::auth::PasswordStamp;
 use sockhub_server::config::WebConfig;
+use sockhub_server::net::cidr::Cidr;
 use sockhub_store::Role;
 use tokio::time::Instant;
 
@@ -46,14 +55,24 @@ pub const REQUEST_HEADER: &str = "x-sockhub-request";
 #[derive(Debug, Clone)]
 struct Entry {
     name: String,
-    role: Role,
+    /// The password it logged in with: a session outlives no password change.
+    stamp: PasswordStamp,
+    created: Instant,
     last_used: Instant,
+}
+
+/// A live web login, as [`Sessions::get`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub name: String,
+    pub stamp: PasswordStamp,
 }
 
 /// The table of web logins.
 pub struct Sessions {
     table: Mutex<HashMap<String, Entry>>,
     ttl: Duration,
+    max_lifetime: Duration,
     max: usize,
 }
 
@@ -62,40 +81,56 @@ impl Sessions {
         Sessions {
             table: Mutex::new(HashMap::new()),
             ttl: Duration::from_secs(config.session_ttl_secs),
+            max_lifetime: Duration::from_secs(config.session_max_lifetime_secs),
             max: config.max_sessions.max(1),
         }
     }
 
-    /// Start a session for `name`; returns its token.
-    pub fn create(&self, name: &str, role: Role) -> String {
+    /// Start a session for `name`, who logged in with the password `stamp` names; returns its
+    /// token.
+    pub fn create(&self, name: &str, stamp: PasswordStamp) -> String {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let now = Instant::now();
         let mut table = self.table.lock();
         if table.len() >= self.max {
-            table.retain(|_, e| now.duration_since(e.last_used) < self.ttl);
+            table.retain(|_, e| self.alive(e, now));
         }
         if table.len() >= self.max
             && let Some(oldest) = table.iter().min_by_key(|(_, e)| e.last_used).map(|(k, _)| k.clone())
         {
             table.remove(&oldest);
         }
-        table.insert(token.clone(), Entry { name: name.to_owned(), role, last_used: now });
+        let entry = Entry { name: name.to_owned(), stamp, created: now, last_used: now };
+        table.insert(token.clone(), entry);
         token
     }
 
-    /// The session under `token`, renewed, unless it has expired.
-    pub fn get(&self, token: &str) -> Option<(String, Role)> {
+    /// The session under `token`, renewed, unless it has expired (unused for the idle ttl, or
+    /// older than the absolute lifetime).
+    pub fn get(&self, token: &str) -> Option<SessionInfo> {
         let now = Instant::now();
         let mut table = self.table.lock();
         let entry = table.get_mut(token)?;
-        if now.duration_since(entry.last_used) >= self.ttl {
+        if !self.alive(entry, now) {
             table.remove(token);
             return None;
         }
         entry.last_used = now;
-        Some((entry.name.clone(), entry.role))
+        Some(SessionInfo { name: entry.name.clone(), stamp: entry.stamp })
+    }
+
+    /// Give the session under `token` a new password stamp (its holder changed their own
+    /// password, and stays logged in).
+    pub fn restamp(&self, token: &str, stamp: PasswordStamp) {
+        if let Some(entry) = self.table.lock().get_mut(token) {
+            entry.stamp = stamp;
+        }
+    }
+
+    fn alive(&self, e: &Entry, now: Instant) -> bool {
+        now.duration_since(e.last_used) < self.ttl && now.duration_since(e.created) < self.max_lifetime
     }
 
     /// End one session.
@@ -142,20 +177,63 @@ pub fn token(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// The client's address (the TCP peer; `0.0.0.0:0` when the app runs without a socket, in tests).
+/// The client's address: the TCP peer, unless the peer is a trusted proxy (`[web]
+/// trusted_proxies`), when it is the address its `X-Forwarded-For` names (see [`client_addr`]).
+/// `0.0.0.0:0` when the app runs without a socket, in tests. Every handler that needs to know who
+/// is calling (the login throttle and log, WebSocket sessions, limits) takes this extractor.
 pub struct ClientAddr(pub SocketAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<WebState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0)
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-        Ok(ClientAddr(addr))
+        Ok(ClientAddr(client_addr(peer, &parts.headers, &state.trusted_proxies)))
     }
+}
+
+/// Most `X-Forwarded-For` hops looked at: more than any real chain of proxies.
+const MAX_FORWARDED_HOPS: usize = 16;
+
+/// Who is on the other end of a request from `peer`. A peer that is not a trusted proxy is the
+/// client, whatever its headers say (anyone can send `X-Forwarded-For`). From a trusted proxy,
+/// the hops in `X-Forwarded-For` (each proxy appends the address it received the request from)
+/// are read from the last: the first one that is not itself a trusted proxy is the client. A
+/// malformed hop ends the walk at the last address known to be good. The forwarded address has
+/// no port (`:0`) unless the hop names one.
+pub fn client_addr(peer: SocketAddr, headers: &HeaderMap, trusted: &[Cidr]) -> SocketAddr {
+    if !Cidr::any_contains(trusted, peer.ip()) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev().take(MAX_FORWARDED_HOPS) {
+        let Some(addr) = parse_hop(hop) else { break };
+        client = addr;
+        if !Cidr::any_contains(trusted, addr.ip()) {
+            break;
+        }
+    }
+    client
+}
+
+/// One `X-Forwarded-For` entry: `203.0.113.7`, `2001:db8::1`, `[2001:db8::1]:443` or
+/// `203.0.113.7:5123`.
+fn parse_hop(hop: &str) -> Option<SocketAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(SocketAddr::new(ip.to_canonical(), 0));
+    }
+    hop.parse::<SocketAddr>().ok().map(|a| SocketAddr::new(a.ip().to_canonical(), a.port()))
 }
 
 /// A request from someone logged in on the web (any role).
@@ -171,8 +249,18 @@ impl FromRequestParts<WebState> for Member {
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, ApiError> {
         let token = token(&parts.headers).ok_or(ApiError::NotLoggedIn)?;
-        let (name, role) = state.sessions.get(&token).ok_or(ApiError::NotLoggedIn)?;
-        Ok(Member { name, role, token })
+        let session = state.sessions.get(&token).ok_or(ApiError::NotLoggedIn)?;
+        // The account as it is now: removed, or its password changed since this login, ends the
+        // session; the role is the current one.
+        match state.hub.store.find_account(&session.name).await? {
+            Some(account) if PasswordStamp::of(&account.password_hash) == session.stamp => {
+                Ok(Member { name: account.name, role: account.role, token })
+            }
+            _ => {
+                state.sessions.remove(&token);
+                Err(ApiError::NotLoggedIn)
+            }
+        }
     }
 }
 
@@ -180,6 +268,8 @@ impl FromRequestParts<WebState> for Member {
 #[derive(Debug, Clone)]
 pub struct Admin {
     pub name: String,
+    /// The session's token (to keep it when the admin changes their own password).
+    pub token: String,
 }
 
 impl FromRequestParts<WebState> for Admin {
@@ -187,13 +277,9 @@ impl FromRequestParts<WebState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, ApiError> {
         let member = Member::from_request_parts(parts, state).await?;
-        match state.hub.store.find_account(&member.name).await? {
-            Some(account) if account.is_admin() => Ok(Admin { name: account.name }),
-            Some(_) => Err(ApiError::Forbidden),
-            None => {
-                state.sessions.remove(&member.token);
-                Err(ApiError::NotLoggedIn)
-            }
+        match member.role {
+            Role::Admin => Ok(Admin { name: member.name, token: member.token }),
+            _ => Err(ApiError::Forbidden),
         }
     }
 }
@@ -235,13 +321,22 @@ mod tests {
     use super::*;
 
     fn config(max: usize) -> WebConfig {
-        WebConfig { max_sessions: max, session_ttl_secs: 60, ..WebConfig::default() }
+        WebConfig {
+            max_sessions: max,
+            session_ttl_secs: 60,
+            session_max_lifetime_secs: 1000,
+            ..WebConfig::default()
+        }
+    }
+
+    fn stamp() -> PasswordStamp {
+        PasswordStamp::of("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
     }
 
     #[tokio::test(start_paused = true)]
     async fn sessions_expire_unless_used_and_the_table_is_bounded() {
         let s = Sessions::new(&config(2));
-        let a = s.create("a", Role::Admin);
+        let a = s.create("a", stamp());
         tokio::time::advance(Duration::from_secs(40)).await;
         assert!(s.get(&a).is_some(), "used after 40 s: renewed");
         tokio::time::advance(Duration::from_secs(40)).await;
@@ -249,16 +344,53 @@ mod tests {
         tokio::time::advance(Duration::from_secs(61)).await;
         assert!(s.get(&a).is_none(), "unused for longer than the ttl");
 
-        let b = s.create("b", Role::Member);
+        let b = s.create("b", stamp());
         tokio::time::advance(Duration::from_secs(1)).await;
-        let c = s.create("c", Role::Member);
+        let c = s.create("c", stamp());
         tokio::time::advance(Duration::from_secs(1)).await;
-        let d = s.create("d", Role::Member);
+        let d = s.create("d", stamp());
         assert_eq!(s.len(), 2);
         assert!(s.get(&b).is_none(), "the one unused longest went");
         assert!(s.get(&c).is_some() && s.get(&d).is_some());
         assert_ne!(c, d);
         assert_eq!(c.len(), 64);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_session_in_constant_use_still_ends_at_its_lifetime() {
+        let s = Sessions::new(&config(10));
+        let a = s.create("a", stamp());
+        for _ in 0..33 {
+            tokio::time::advance(Duration::from_secs(30)).await;
+            assert_eq!(s.get(&a), Some(SessionInfo { name: "a".into(), stamp: stamp() }));
+        }
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert!(s.get(&a).is_none(), "1000 s after it began, however busy");
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let trusted: Vec<Cidr> = ["127.0.0.1", "10.0.0.0/8"].iter().map(|c| c.parse().unwrap()).collect();
+        let xff = |values: &[&'static str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append("x-forwarded-for", HeaderValue::from_static(v));
+            }
+            h
+        };
+        let at = |peer: &str, h: &HeaderMap| client_addr(peer.parse().unwrap(), h, &trusted).to_string();
+        assert_eq!(at("192.0.2.9:4000", &xff(&["203.0.113.5"])), "192.0.2.9:4000", "an untrusted peer");
+        assert_eq!(at("127.0.0.1:4000", &xff(&[])), "127.0.0.1:4000", "a proxy that says nothing");
+        assert_eq!(at("127.0.0.1:4000", &xff(&["203.0.113.5"])), "203.0.113.5:0");
+        // The client forged a first hop; the proxy appended the real one.
+        assert_eq!(at("127.0.0.1:4000", &xff(&["6.6.6.6, 203.0.113.5"])), "203.0.113.5:0");
+        // Two proxies (10.1.1.1 in front of 127.0.0.1), over two header lines.
+        assert_eq!(at("127.0.0.1:4000", &xff(&["203.0.113.5", "10.1.1.1"])), "203.0.113.5:0");
+        assert_eq!(at("[::ffff:127.0.0.1]:4000", &xff(&["[2001:db8::7]:443"])), "[2001:db8::7]:443");
+        // Garbage stops the walk at the last good address.
+        assert_eq!(at("127.0.0.1:4000", &xff(&["203.0.113.5, 10.1.1.1, nonsense"])), "127.0.0.1:4000");
+        assert_eq!(at("127.0.0.1:4000", &xff(&["nonsense, 10.1.1.1"])), "10.1.1.1:0");
     }
 
     #[test]

@@ -32,6 +32,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use sockhub_server::app::AcceptLoop;
+use sockhub_server::net::cidr::Cidr;
 use sockhub_server::net::listener::{self, NetContext};
 use sockhub_server::{Hub, Server, StartError};
 use tokio::net::TcpListener;
@@ -51,12 +52,23 @@ pub struct WebState {
     /// The relay's records per minute, for the review screen's chart.
     pub flow: Arc<flow::FlowChart>,
     pub started: Instant,
+    /// `[web] trusted_proxies`, read once: whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<[Cidr]>,
 }
 
 impl WebState {
     pub fn new(hub: Hub) -> Self {
         let sessions = Arc::new(auth::Sessions::new(&hub.config.web));
-        WebState { hub, sessions, rates: Arc::default(), flow: Arc::default(), started: Instant::now() }
+        // Validated with the rest of the configuration; nothing is left out here.
+        let trusted_proxies = hub.config.web.proxy_ranges().unwrap_or_default().into();
+        WebState {
+            hub,
+            sessions,
+            rates: Arc::default(),
+            flow: Arc::default(),
+            started: Instant::now(),
+            trusted_proxies,
+        }
     }
 
     /// The `[web]` section.

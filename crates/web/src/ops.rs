@@ -205,6 +205,43 @@ pub async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
         );
     }
     family("sockhub_web_sessions", "gauge", "Web logins held.", &one(state.sessions.len() as f64));
+    let auth = &state.hub.auth;
+    let a = auth.metrics();
+    for (name, kind, help, value) in [
+        ("sockhub_auth_hashes_in_flight", "gauge", "Password checks running now.", a.hashes_in_flight.get()),
+        (
+            "sockhub_auth_hashes_in_flight_max",
+            "gauge",
+            "The most password checks that ever ran at once.",
+            a.hashes_in_flight_max.get(),
+        ),
+        (
+            "sockhub_auth_hash_permits",
+            "gauge",
+            "Password checks allowed at once ([auth] max_concurrent_hashes).",
+            auth.hash_permits() as i64,
+        ),
+        (
+            "sockhub_auth_password_checks_total",
+            "counter",
+            "Passwords checked.",
+            a.password_checks.get() as i64,
+        ),
+        (
+            "sockhub_auth_throttled_total",
+            "counter",
+            "Login attempts refused with too_many_attempts.",
+            a.throttled.get() as i64,
+        ),
+        (
+            "sockhub_auth_hash_timeouts_total",
+            "counter",
+            "Logins told to retry because no password check came free within [auth] hash_wait_ms.",
+            a.hash_timeouts.get() as i64,
+        ),
+    ] {
+        family(name, kind, help, &one(value as f64));
+    }
     if let Some(rss) = resident_memory_bytes() {
         family(
             "process_resident_memory_bytes",

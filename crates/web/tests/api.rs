@@ -305,6 +305,7 @@ async fn failed_logins_are_throttled_and_look_alike() {
     let app = App::new(|c| {
         c.auth.slow_after = 100;
         c.auth.lock_after = 3;
+        c.auth.addr_lock_after = 3;
     })
     .await;
     let wrong = |name: &str| {

@@ -1,7 +1,7 @@
 //! The HTTP API and the operator endpoints on a running server, over real HTTP (the router's
 //! own tests in `crates/web/tests` cover each endpoint's rules with `oneshot`).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde_json::{Value, json};
 use sockhub_store::Role;
@@ -11,15 +11,40 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::ws::Ws;
 use crate::support::{Client, Db, TestServer};
 
+/// Where a request goes, and from which local address (any of 127.0.0.0/8 is loopback on
+/// Linux, so a test can be several clients); a plain address lets the system choose.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub from: Option<IpAddr>,
+}
+
+impl Target {
+    /// `addr`, from the local address `from`.
+    pub fn from(from: IpAddr, addr: SocketAddr) -> Target {
+        Target { addr, from: Some(from) }
+    }
+}
+
+impl From<SocketAddr> for Target {
+    fn from(addr: SocketAddr) -> Target {
+        Target { addr, from: None }
+    }
+}
+
 /// One HTTP/1.1 request with `Connection: close`; returns the status, headers and body.
 pub async fn request(
-    addr: SocketAddr,
+    to: impl Into<Target>,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> (u16, String, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let Target { addr, from } = to.into();
+    let mut stream = match from {
+        Some(ip) => crate::support::connect_from(ip, addr).await,
+        None => tokio::net::TcpStream::connect(addr).await.unwrap(),
+    };
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",

@@ -7,20 +7,54 @@
 //! passwords all look alike from outside (`bad_credentials` / `password_required`, the same
 //! message, and an argon2 verification against a dummy hash so the timing is the same too).
 //! Every attempt is throttled by [`throttle`] and written to the login log.
+//!
+//! **A login storm cannot grow memory or starve the server.** An attempt takes its throttle slot
+//! before its password is checked, so parallel guesses beyond the limit are refused at once; and
+//! the checks themselves (argon2, 19 MiB and tens of milliseconds of CPU each) run under a
+//! semaphore of `[auth] max_concurrent_hashes` permits. A login that gets no permit within
+//! `[auth] hash_wait_ms` is told `unavailable` (try again) instead of queueing without bound. A
+//! check, once started, runs to its end on its own task and is counted even if the client hangs
+//! up meanwhile.
+//!
+//! **Rights are read when they are used.** A session remembers who logged in, but an admin action
+//! asks [`Authenticator::confirm_admin`], which reads the account's role from the database, so an
+//! admin demoted (or removed) with `sockhub user` or on the web page loses the right at once, in
+//! sessions opened before. A [`PasswordStamp`] lets a longer-lived login (the web page's) notice
+//! that the password was changed since, by another process too.
 
 pub mod throttle;
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sockhub_proto::ErrorCode;
 use sockhub_proto::error::ErrorEvent;
 use sockhub_proto::secret::Secret;
-use sockhub_store::{Journal, LoginOutcome, LoginRecord, Role, Store, name_key, password};
+use sockhub_store::{Journal, LoginOutcome, LoginRecord, Role, Store, password};
+use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
 use crate::config::{Admission, AuthConfig};
-use throttle::{Throttle, Verdict};
+use crate::metrics::{Counter, Gauge};
+use throttle::{Attempt, Throttle, Verdict};
+
+/// Which password an account had when someone logged in with it: a fingerprint of its stored
+/// hash (never the hash itself). A new password, even the same one again, is hashed with a fresh
+/// random salt, so its stamp differs; a login that kept the old stamp can tell. Stamps are
+/// compared only within one process (they are not stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordStamp(u64);
+
+impl PasswordStamp {
+    /// The stamp of a stored password hash.
+    pub fn of(password_hash: &str) -> Self {
+        let mut h = DefaultHasher::new();
+        password_hash.hash(&mut h);
+        PasswordStamp(h.finish())
+    }
+}
 
 /// Who logged in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +64,8 @@ pub struct Identity {
     pub role: Role,
     /// True when the name is a registered account (the password was checked).
     pub account: bool,
+    /// The password the login was checked against; `None` for a guest.
+    pub password_stamp: Option<PasswordStamp>,
 }
 
 impl Identity {
@@ -47,6 +83,8 @@ pub enum LoginError {
     BadCredentials,
     /// Too many failures from this address or for this account.
     TooManyAttempts { retry_after: Duration },
+    /// Every password check is busy and none came free in time; try again.
+    Busy,
     /// The database cannot be reached, or the login could not be logged.
     Unavailable,
 }
@@ -63,7 +101,11 @@ impl LoginError {
             }
             LoginError::TooManyAttempts { retry_after } => ErrorEvent::new(
                 ErrorCode::TooManyAttempts,
-                format!("too many failed logins; try again in {} s", retry_after.as_secs().max(1)),
+                format!("too many failed logins; try again in {} s", whole_seconds(*retry_after)),
+            ),
+            LoginError::Busy => ErrorEvent::new(
+                ErrorCode::Unavailable,
+                "too many logins are being checked right now; try again in a moment",
             ),
             LoginError::Unavailable => ErrorEvent::new(
                 ErrorCode::Unavailable,
@@ -73,17 +115,62 @@ impl LoginError {
     }
 }
 
+/// `d` in seconds, rounded up, at least 1: a client told to wait that long will not be early.
+fn whole_seconds(d: Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
+}
+
+/// Login counters, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct AuthMetrics {
+    /// Password checks running now.
+    pub hashes_in_flight: Gauge,
+    /// The most password checks that ever ran at once (never above the permits).
+    pub hashes_in_flight_max: Gauge,
+    /// Passwords checked.
+    pub password_checks: Counter,
+    /// Attempts refused by the throttle (`too_many_attempts`).
+    pub throttled: Counter,
+    /// Logins refused because no password check came free within `hash_wait_ms`.
+    pub hash_timeouts: Counter,
+}
+
 /// The login checker shared by all services.
 pub struct Authenticator {
     store: Store,
     journal: Journal,
-    throttle: Throttle,
+    throttle: Arc<Throttle>,
+    /// One permit per password check allowed to run.
+    hashes: Arc<Semaphore>,
+    hash_permits: usize,
+    hash_wait: Duration,
+    metrics: Arc<AuthMetrics>,
     log_wait: Duration,
 }
 
 impl Authenticator {
     pub fn new(store: Store, journal: Journal, config: &AuthConfig, log_wait: Duration) -> Self {
-        Authenticator { store, journal, throttle: Throttle::new(config.clone()), log_wait }
+        let hash_permits = config.hash_permits();
+        Authenticator {
+            store,
+            journal,
+            throttle: Arc::new(Throttle::new(config.clone())),
+            hashes: Arc::new(Semaphore::new(hash_permits)),
+            hash_permits,
+            hash_wait: Duration::from_millis(config.hash_wait_ms),
+            metrics: Arc::default(),
+            log_wait,
+        }
+    }
+
+    /// The login counters.
+    pub fn metrics(&self) -> &Arc<AuthMetrics> {
+        &self.metrics
+    }
+
+    /// How many password checks may run at once.
+    pub fn hash_permits(&self) -> usize {
+        self.hash_permits
     }
 
     /// Check a login on `service` from `peer`. `policy` says whether guests may enter.
@@ -95,14 +182,17 @@ impl Authenticator {
         password: Option<&Secret>,
         policy: Admission,
     ) -> Result<Identity, LoginError> {
-        let key = name_key(name);
-        match self.throttle.check(peer.ip(), &key) {
-            Verdict::Locked { retry_after } => {
-                self.record(peer, service, name, LoginOutcome::Failure).await?;
-                return Err(LoginError::TooManyAttempts { retry_after });
-            }
-            Verdict::Allow { delay } if !delay.is_zero() => tokio::time::sleep(delay).await,
-            Verdict::Allow { .. } => {}
+        // No service lets such a name in, and it would reach the logs as it is (a line break in
+        // a web login's name would forge a log line): refuse it before anything else.
+        if crate::names::validate(name).is_err() {
+            return Err(LoginError::BadCredentials);
+        }
+        // Counted by look-alike key: `teacher`, `tеacher` and `ＴＥＡＣＨＥＲ` are one account
+        // (the store finds it by skeleton), so they must share one throttle count too.
+        let key = crate::names::key(name);
+        // A blocked address is refused before any other work.
+        if let Verdict::Locked { retry_after } = self.throttle.check(peer.ip(), &key) {
+            return Err(self.refuse(peer, service, name, retry_after).await);
         }
         let account = match self.store.find_account(name).await {
             Ok(account) => account,
@@ -111,26 +201,103 @@ impl Authenticator {
                 return Err(LoginError::Unavailable);
             }
         };
-        let identity = match (&account, password, policy) {
+        let identity = match (account, password, policy) {
             (None, _, Admission::Open) => {
-                Identity { name: name.to_owned(), role: Role::Member, account: false }
+                Identity { name: name.to_owned(), role: Role::Member, account: false, password_stamp: None }
             }
             (_, None, _) => return Err(LoginError::PasswordRequired),
             (account, Some(password), _) => {
-                let hash = account.as_ref().map(|a| a.password_hash.as_str());
-                if !password::verify_login(password.expose(), hash).await {
-                    self.throttle.failed(peer.ip(), &key);
+                let attempt = match self.throttle.begin(peer.ip(), &key) {
+                    Ok(attempt) => attempt,
+                    Err(retry_after) => return Err(self.refuse(peer, service, name, retry_after).await),
+                };
+                if !attempt.delay().is_zero() {
+                    tokio::time::sleep(attempt.delay()).await;
+                }
+                let hash = account.as_ref().map(|a| a.password_hash.clone());
+                if !self.verify(attempt, password, hash).await? {
                     self.record(peer, service, name, LoginOutcome::Failure).await?;
                     info!(%service, name, "failed login for {name}");
                     return Err(LoginError::BadCredentials);
                 }
-                let account = account.as_ref().expect("a verified password implies an account");
-                self.throttle.succeeded(&key);
-                Identity { name: account.name.clone(), role: account.role, account: true }
+                let account = account.expect("a verified password implies an account");
+                Identity {
+                    password_stamp: Some(PasswordStamp::of(&account.password_hash)),
+                    name: account.name,
+                    role: account.role,
+                    account: true,
+                }
             }
         };
         self.record(peer, service, &identity.name, LoginOutcome::Success).await?;
         Ok(identity)
+    }
+
+    /// Refuse a throttled attempt (it is in the login log as a failure).
+    async fn refuse(&self, peer: SocketAddr, service: &str, name: &str, retry_after: Duration) -> LoginError {
+        self.metrics.throttled.inc();
+        match self.record(peer, service, name, LoginOutcome::Failure).await {
+            Ok(()) => LoginError::TooManyAttempts { retry_after },
+            Err(e) => e,
+        }
+    }
+
+    /// Check `password` against `hash` (`None`: no such account, a dummy hash is checked) under a
+    /// permit, and resolve `attempt` with the answer. Without a permit in time the attempt is given
+    /// back unchecked and the login is told to retry.
+    async fn verify(
+        &self,
+        attempt: Attempt,
+        password: &Secret,
+        hash: Option<String>,
+    ) -> Result<bool, LoginError> {
+        let permit =
+            match tokio::time::timeout(self.hash_wait, Arc::clone(&self.hashes).acquire_owned()).await {
+                Ok(Ok(permit)) => permit,
+                _ => {
+                    self.metrics.hash_timeouts.inc();
+                    // Counted in /metrics; in a storm a warning per login would flood the log.
+                    info!("a login waited {:?} for a password check; told to retry", self.hash_wait);
+                    return Err(LoginError::Busy);
+                }
+            };
+        let metrics = Arc::clone(&self.metrics);
+        let password = password.clone();
+        // On its own task: dropping this login (the client hung up) neither frees the permit
+        // while the hash still runs nor loses the attempt's count.
+        let check = tokio::spawn(async move {
+            let _permit = permit;
+            metrics.hashes_in_flight_max.raise_to(metrics.hashes_in_flight.inc());
+            metrics.password_checks.inc();
+            let ok = password::verify_login(password.expose(), hash.as_deref()).await;
+            metrics.hashes_in_flight.dec();
+            if ok {
+                attempt.succeeded()
+            } else {
+                attempt.failed()
+            }
+            ok
+        });
+        check.await.map_err(|e| {
+            warn!(error = %e, "a password check failed");
+            LoginError::Unavailable
+        })
+    }
+
+    /// Refuse unless `name` is an admin account *now*: sessions remember the role they logged in
+    /// with, but the right to act is read from the database when it is used.
+    pub async fn confirm_admin(&self, name: &str) -> Result<(), ErrorEvent> {
+        match self.store.find_account(name).await {
+            Ok(Some(account)) if account.is_admin() => Ok(()),
+            Ok(_) => Err(ErrorEvent::new(ErrorCode::Forbidden, "only admins may do that")),
+            Err(e) => {
+                warn!(error = %e, "cannot read an account's role");
+                Err(ErrorEvent::new(
+                    ErrorCode::Unavailable,
+                    "the database cannot be reached, so your role cannot be checked; try again soon",
+                ))
+            }
+        }
     }
 
     /// Write a logout row.

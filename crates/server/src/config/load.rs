@@ -159,6 +159,16 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let ok = [("SOCKHUB_WEB_TRUSTED_PROXIES", r#"["10.0.0.0/8", "::1"]"#)];
+        let c = load(None, env(&ok), &[]).unwrap();
+        assert_eq!(c.web.proxy_ranges().unwrap().len(), 2);
+        let bad = [("SOCKHUB_WEB_TRUSTED_PROXIES", r#"["10.0.0.0/33"]"#)];
+        let e = load(None, env(&bad), &[]).unwrap_err().to_string();
+        assert!(e.contains("web.trusted_proxies") && e.contains("10.0.0.0/33"), "{e}");
+    }
+
+    #[test]
     fn a_cluster_needs_a_shared_database() {
         let nats = [("SOCKHUB_CLUSTER_NATS_URL", "nats://127.0.0.1:4222")];
         let e = load(None, env(&nats), &[]).unwrap_err().to_string();

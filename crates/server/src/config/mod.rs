@@ -133,7 +133,7 @@ impl Config {
             );
         }
         if let Some(bad) =
-            self.server.proxy_protocol.iter().find_map(|p| crate::net::proxy::parse_net(p).err())
+            self.server.proxy_protocol.iter().find_map(|p| p.parse::<crate::net::cidr::Cidr>().err())
         {
             return Err(format!("server.proxy_protocol: {bad}"));
         }
@@ -155,15 +155,22 @@ impl Config {
         if self.database.queue_capacity == 0 || self.database.max_batch == 0 {
             return Err("database.queue_capacity and database.max_batch must be at least 1".into());
         }
-        if self.auth.lock_after == 0 || self.auth.max_tracked == 0 {
-            return Err("auth.lock_after and auth.max_tracked must be at least 1".into());
-        }
-        let w = &self.web;
-        if w.session_ttl_secs == 0 || w.max_sessions == 0 || w.max_page_rows == 0 {
+        if self.auth.lock_after == 0 || self.auth.addr_lock_after == 0 || self.auth.max_tracked == 0 {
             return Err(
-                "web.session_ttl_secs, web.max_sessions and web.max_page_rows must be at least 1".into()
+                "auth.lock_after, auth.addr_lock_after and auth.max_tracked must be at least 1".into()
             );
         }
+        let w = &self.web;
+        if w.session_ttl_secs == 0
+            || w.session_max_lifetime_secs == 0
+            || w.max_sessions == 0
+            || w.max_page_rows == 0
+        {
+            return Err("web.session_ttl_secs, web.session_max_lifetime_secs, web.max_sessions and \
+                 web.max_page_rows must be at least 1"
+                .into());
+        }
+        w.proxy_ranges()?;
         if w.ws_max_message_bytes < l.max_line_bytes {
             return Err(format!(
                 "web.ws_max_message_bytes ({}) must be at least limits.max_line_bytes ({})",
@@ -284,7 +291,7 @@ impl LimitsConfig {
         ),
         (
             "max_pending_per_ip",
-            "Connections from one address (IPv6: one /64) that have not logged in yet; more are told too_many_connections (0 = no limit). Default 64.",
+            "Connections from one address (IPv6: one /64) that have not logged in yet; more are told too_many_connections (0 = no limit). Default 128.",
         ),
         (
             "max_pending_logins",
@@ -314,7 +321,7 @@ impl Default for LimitsConfig {
             linger_ms: 1000,
             outbound_bytes: 8 * 1024 * 1024,
             max_connections_per_ip: 256,
-            max_pending_per_ip: 64,
+            max_pending_per_ip: 128,
             max_pending_logins: 2000,
             login_timeout_secs: 30,
             keepalive_secs: 60,
@@ -377,34 +384,70 @@ impl Default for DatabaseConfig {
 }
 
 /// `[auth]`: login brute-force protection. Env: `SOCKHUB_AUTH_<KEY>`.
+///
+/// How the counters combine is described in [`crate::auth::throttle`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     pub slow_after: u32,
     pub slow_delay_ms: u64,
     pub lock_after: u32,
+    pub addr_lock_after: u32,
+    pub account_max_delay_ms: u64,
     pub lock_secs: u64,
     pub window_secs: u64,
     pub max_tracked: usize,
     pub min_password_chars: usize,
+    pub max_concurrent_hashes: usize,
+    pub hash_wait_ms: u64,
 }
 
 impl AuthConfig {
     pub const DOCS: &'static [KeyDoc] = &[
-        ("slow_after", "Failed logins (per address, per account) before answers are delayed. Default 3."),
+        (
+            "slow_after",
+            "Failed logins to one account from one address (IPv6: one /64) before its answers are delayed. Default 3.",
+        ),
         ("slow_delay_ms", "Delay added per failure beyond slow_after (at most 30 s). Default 1000."),
-        ("lock_after", "Failed logins after which attempts are refused with too_many_attempts. Default 10."),
-        ("lock_secs", "How long that refusal lasts. Default 300."),
+        (
+            "lock_after",
+            "Logins to one account from one address, failed or still being checked, after which that address gets too_many_attempts for that account. Default 10.",
+        ),
+        (
+            "addr_lock_after",
+            "Logins from one address to any accounts, failed or still being checked, after which the address gets too_many_attempts (high enough for a class behind one NAT). Default 50.",
+        ),
+        (
+            "account_max_delay_ms",
+            "Failures on one account from every address together only delay its logins (never lock them, so no one can lock the holder out), by at most this. Default 2000.",
+        ),
+        ("lock_secs", "How long a too_many_attempts refusal lasts. Default 300."),
         ("window_secs", "Failures older than this are forgotten. Default 900."),
         (
             "max_tracked",
-            "Addresses and accounts remembered at most (oldest forgotten first). Default 100000.",
+            "Addresses, accounts and address-account pairs remembered at most (oldest forgotten first). Default 100000.",
+        ),
+        (
+            "max_concurrent_hashes",
+            "Password checks (argon2, 19 MiB each) running at once; more wait (0 = the number of CPU cores). Default 0.",
+        ),
+        (
+            "hash_wait_ms",
+            "How long a login waits for a free password check before it is told unavailable (try again). Default 3000.",
         ),
         (
             "min_password_chars",
             "Shortest password for a new account or a password change (sockhub user, the web Admin tab); older, shorter passwords still log in. Default 8.",
         ),
     ];
+
+    /// [`max_concurrent_hashes`](Self::max_concurrent_hashes) with 0 resolved to the cores.
+    pub fn hash_permits(&self) -> usize {
+        match self.max_concurrent_hashes {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
 }
 
 impl Default for AuthConfig {
@@ -413,10 +456,14 @@ impl Default for AuthConfig {
             slow_after: 3,
             slow_delay_ms: 1000,
             lock_after: 10,
+            addr_lock_after: 50,
+            account_max_delay_ms: 2000,
             lock_secs: 300,
             window_secs: 900,
             max_tracked: 100_000,
             min_password_chars: 8,
+            max_concurrent_hashes: 0,
+            hash_wait_ms: 3000,
         }
     }
 }
@@ -926,12 +973,14 @@ pub struct WebConfig {
     pub enabled: bool,
     pub port: u16,
     pub session_ttl_secs: u64,
+    pub session_max_lifetime_secs: u64,
     pub max_sessions: usize,
     pub secure_cookie: bool,
     pub allowed_origins: Vec<String>,
     pub max_page_rows: u32,
     pub ws_max_message_bytes: usize,
     pub ws_ping_secs: u64,
+    pub trusted_proxies: Vec<String>,
 }
 
 impl WebConfig {
@@ -941,6 +990,10 @@ impl WebConfig {
         (
             "session_ttl_secs",
             "How long an admin's web login lasts without being used; each request renews it. Default 28800 (8 h).",
+        ),
+        (
+            "session_max_lifetime_secs",
+            "How long a web login lasts at most, however often it is used; then its holder logs in again. Default 43200 (12 h).",
         ),
         (
             "max_sessions",
@@ -963,11 +1016,23 @@ impl WebConfig {
             "ws_ping_secs",
             "Ping an idle WebSocket this often; one that answers nothing for two intervals is closed (0 = never). Default 30.",
         ),
+        (
+            "trusted_proxies",
+            "Reverse proxies (addresses or ranges, e.g. [\"127.0.0.1\", \"10.0.0.0/8\"]) whose X-Forwarded-For header names the client; from any other peer the header is ignored. Default [].",
+        ),
     ];
 
     /// The value of a missing `[web]` section in a config file.
     pub fn off() -> Self {
         WebConfig { enabled: false, ..Self::default() }
+    }
+
+    /// [`trusted_proxies`](Self::trusted_proxies), read.
+    pub fn proxy_ranges(&self) -> Result<Vec<crate::net::cidr::Cidr>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| p.parse().map_err(|e| format!("web.trusted_proxies: {e}")))
+            .collect()
     }
 }
 
@@ -977,12 +1042,14 @@ impl Default for WebConfig {
             enabled: true,
             port: 8080,
             session_ttl_secs: 8 * 3600,
+            session_max_lifetime_secs: 12 * 3600,
             max_sessions: 1000,
             secure_cookie: false,
             allowed_origins: Vec::new(),
             max_page_rows: 500,
             ws_max_message_bytes: 64 * 1024,
             ws_ping_secs: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -14,26 +14,13 @@
 //! `max_connections`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use crate::config::LimitsConfig;
-
-/// The group an address is counted in: IPv4 addresses (and IPv4-mapped IPv6) alone, IPv6 by /64.
-pub fn group(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
-}
+use crate::net::cidr::address_group;
 
 /// Why a connection was not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -83,7 +70,7 @@ impl Admission {
 
     /// Admit a new, not yet logged-in connection from `ip`.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Ticket, Refusal> {
-        let group = group(ip);
+        let group = address_group(ip);
         let mut table = self.table.lock();
         if table.pending >= self.pending_max {
             return Err(Refusal::Pending);
@@ -105,7 +92,7 @@ impl Admission {
     /// metrics).
     pub fn counts(&self, ip: IpAddr) -> (usize, usize) {
         let table = self.table.lock();
-        table.groups.get(&group(ip)).map_or((0, 0), |c| (c.open, c.pending))
+        table.groups.get(&address_group(ip)).map_or((0, 0), |c| (c.open, c.pending))
     }
 
     /// Connections not yet logged in, server-wide.
@@ -208,15 +195,5 @@ mod tests {
         drop(a.admit(ip).unwrap());
         assert!(a.table.lock().groups.is_empty());
         assert_eq!(a.pending(), 0);
-    }
-
-    #[test]
-    fn ipv6_counts_by_64_and_mapped_ipv4_as_ipv4() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(group(a), group(b));
-        assert_ne!(group(a), group(c));
-        assert_eq!(group("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1".parse::<IpAddr>().unwrap());
     }
 }

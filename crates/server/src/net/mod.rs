@@ -6,8 +6,10 @@
 //! - [`connection`]: one task per TCP connection: line framing, the reader and the batching writer.
 //! - [`outbox`]: the bounded per-connection send queue and the encode-once [`outbox::Frame`].
 //! - [`limits`]: flood control (token bucket) and the per-connection limits.
+//! - [`cidr`]: address ranges, for settings that say which peers are trusted.
 
 pub mod admission;
+pub mod cidr;
 pub mod connection;
 pub mod limits;
 pub mod listener;

@@ -14,10 +14,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use ipnet::IpNet;
 use ppp::{HeaderResult, v1, v2};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
+
+use crate::net::cidr::Cidr;
 
 /// The longest v1 header (the specification's bound).
 const V1_MAX: usize = 107;
@@ -29,7 +30,7 @@ const V2_MAX: usize = 16 + 512;
 /// Which peers speak the PROXY protocol.
 #[derive(Debug, Clone, Default)]
 pub struct ProxyProtocol {
-    trusted: Vec<IpNet>,
+    trusted: Vec<Cidr>,
     /// How long a trusted peer may take to send its header.
     pub timeout: Duration,
 }
@@ -53,14 +54,14 @@ impl ProxyProtocol {
 
     /// Headers expected from these addresses or networks (`10.0.0.5`, `10.0.0.0/24`, `::1`).
     pub fn from_list(list: &[String], timeout: Duration) -> Result<Self, String> {
-        let trusted = list.iter().map(|s| parse_net(s)).collect::<Result<_, _>>()?;
+        let trusted =
+            list.iter().map(|s| s.parse::<Cidr>().map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
         Ok(ProxyProtocol { trusted, timeout })
     }
 
     /// Whether a connection from `peer` must start with a PROXY header.
     pub fn expects_header(&self, peer: IpAddr) -> bool {
-        let peer = peer.to_canonical();
-        self.trusted.iter().any(|net| net.contains(&peer))
+        Cidr::any_contains(&self.trusted, peer)
     }
 
     /// Read the header from a trusted peer's `stream` and return the client address it names,
@@ -71,13 +72,6 @@ impl ProxyProtocol {
             .map_err(|_| ProxyError::Timeout)??;
         Ok(client_address(&header)?.unwrap_or(peer))
     }
-}
-
-/// One address or network, as the configuration spells it.
-pub fn parse_net(s: &str) -> Result<IpNet, String> {
-    s.parse::<IpNet>()
-        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("{s:?} is not an address or a network like 10.0.0.0/24"))
 }
 
 /// The raw header bytes, exactly.

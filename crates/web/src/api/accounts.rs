@@ -11,6 +11,7 @@ use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sockhub_proto::secret::Secret;
+use sockhub_server::auth::PasswordStamp;
 use sockhub_server::names::{self, PasswordPolicy};
 use sockhub_store::{Account, NewAccount, Role, name_key, password};
 use tracing::info;
@@ -125,6 +126,11 @@ pub async fn change(
         let hash = password::hash(password.expose()).await?;
         if !store.set_password_hash(&name, &hash).await? {
             return Err(not_found());
+        }
+        // Every web login of the account ends with its next request (its password stamp no
+        // longer matches), except this one when admins change their own password.
+        if name_key(&name) == name_key(&admin.name) {
+            state.sessions.restamp(&admin.token, PasswordStamp::of(&hash));
         }
         info!("{} reset the password of {name}", admin.name);
     }

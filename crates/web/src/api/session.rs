@@ -52,7 +52,8 @@ pub async fn login(
         .auth
         .login(addr, "web", body.name.trim(), Some(&body.password), Admission::Accounts)
         .await?;
-    let token = state.sessions.create(&identity.name, identity.role);
+    let stamp = identity.password_stamp.expect("a login to an account has its password's stamp");
+    let token = state.sessions.create(&identity.name, stamp);
     info!(peer = %addr, "{} logged in to the web page as {}", identity.name, identity.role);
     let cookie = auth::session_cookie(&token, state.config());
     let body = json!({"name": identity.name, "role": identity.role});

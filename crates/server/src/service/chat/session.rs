@@ -228,12 +228,13 @@ impl ChatSession {
         Ok(())
     }
 
-    fn require_admin(me: &Me) -> Result<(), ErrorEvent> {
-        if me.identity.is_admin() {
-            Ok(())
-        } else {
-            Err(ErrorEvent::new(ErrorCode::Forbidden, "only admins may do that"))
+    /// Refuse unless `me` is an admin now: the role `me` logged in with is only a first filter
+    /// (members are refused without a database read); an admin demoted since is refused too.
+    async fn require_admin(&self, me: &Me) -> Result<(), ErrorEvent> {
+        if !me.identity.is_admin() {
+            return Err(ErrorEvent::new(ErrorCode::Forbidden, "only admins may do that"));
         }
+        self.service.auth.confirm_admin(&me.name).await
     }
 
     async fn in_room(&mut self, me: &Me, request: ChatRequest) -> Result<Flow, ErrorEvent> {
@@ -245,19 +246,19 @@ impl ChatSession {
                 self.outbox.send(ChatEvent::Users { names: self.service.room.names() });
             }
             ChatRequest::Kick { name, reason } => {
-                Self::require_admin(me)?;
+                self.require_admin(me).await?;
                 moderation.kick(&self.service, &me.name, &name, reason).await?;
             }
             ChatRequest::Mute { name, minutes, reason } => {
-                Self::require_admin(me)?;
+                self.require_admin(me).await?;
                 moderation.mute(&self.service, &me.name, &name, minutes, reason).await?;
             }
             ChatRequest::Unmute { name } => {
-                Self::require_admin(me)?;
+                self.require_admin(me).await?;
                 moderation.unmute(&self.service, &me.name, &name).await?;
             }
             ChatRequest::StartQuiz => {
-                Self::require_admin(me)?;
+                self.require_admin(me).await?;
                 let quiz = self.service.quiz.get().ok_or_else(|| {
                     ErrorEvent::new(ErrorCode::Unavailable, "the quiz is not running on this server")
                 })?;

@@ -180,7 +180,8 @@ impl QuizSession {
 
     async fn start(&self, name: Option<String>, password: Option<Secret>) -> Flow {
         let allowed = match (&self.me, name) {
-            (Some(me), _) if me.admin => Ok(()),
+            // Logged in as an admin, and still one (the role may have changed since).
+            (Some(me), _) if me.admin => self.quiz.auth.confirm_admin(&me.name).await,
             (_, Some(name)) => login::check_admin(&self.quiz, self.peer.addr, &name, password.as_ref()).await,
             _ => Err(ErrorEvent::new(ErrorCode::Forbidden, "only an admin may start a round")),
         };

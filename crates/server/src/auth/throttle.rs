@@ -417,7 +417,7 @@ mod tests {
         let t = throttle(AuthConfig { max_tracked: 100, ..config() });
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         for i in 0..4u16 {
-            let same_64 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, i, i, i, 0x99));
+            let same_64 = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, i, i, i, 0x99));
             fail(&t, same_64, "alice");
         }
         assert!(locked(t.check(a, "alice")));

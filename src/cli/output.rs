@@ -130,7 +130,7 @@ mod tests {
         let shown = String::from_utf8(out).unwrap();
         assert!(shown.contains("hi\\n[teacher] forged\\x1b[2J\\u{202e}"), "{shown}");
         assert!(!shown.contains('\u{1b}') && !shown.contains('\u{202e}'));
-        assert_eq!(shown.lines().count(), 5, "one row, no forged line: {shown}");
+        assert_eq!(shown.lines().count(), 6, "a header, one row, no forged line: {shown}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 // unmute), accounts (add, change role, reset password, remove), the day's logins and the
 // moderation log. Everything goes through the HTTP API under /api/.
 
-import { h, fill, dateTime, today, ask, toast } from './dom.js';
+import { h, fill, dateTime, today, ask, toast, visible } from './dom.js';
 import { api, whoAmI } from './net.js';
 import { askKick, askMute } from './moderation.js';
 
@@ -304,10 +304,12 @@ function card(title, body, extra, id) {
   return h('section', { class: 'panel card-panel', id: `admin-${id}` }, h('div', { class: 'panel-head' }, h('h2', {}, title), extra || null), body);
 }
 
-/** A table of text cells (or elements); `empty` shown when there are no rows. */
+/** A table of text cells (or elements); `empty` shown when there are no rows. Text cells are
+ * shown with control characters and bidi overrides escaped, as the CLI's tables show them. */
 export function table(headers, rows, empty) {
   if (rows.length === 0) return h('p', { class: 'muted empty' }, empty);
+  const cell = (c) => (typeof c === 'string' ? visible(c) : c);
   return h('table', { class: 'table' },
     h('thead', {}, h('tr', {}, headers.map((t) => h('th', {}, t)))),
-    h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) => h('td', { 'data-label': typeof headers[i] === 'string' ? headers[i] : '' }, c))))));
+    h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) => h('td', { 'data-label': typeof headers[i] === 'string' ? headers[i] : '' }, cell(c)))))));
 }

@@ -4,7 +4,8 @@
 # - nats-server: the cluster tests start a private one per test (to stop and restart it at will);
 # - Debian's chromium and chromium-driver, the real browser of the web page's end-to-end tests
 #   (never a downloaded browser build), and a CJK font so that Hangul in their screenshots
-#   renders as text rather than boxes.
+#   renders as text rather than boxes;
+# - haproxy, the real load balancer whose PROXY protocol headers the hostile-input tests read.
 set -euo pipefail
 
 missing=()
@@ -13,6 +14,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+[ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing what the tests need: ${missing[*]}"

@@ -382,3 +382,63 @@ async fn look_alikes_of_one_account_share_one_throttle_count() {
     server.stop().await;
     db.cleanup().await;
 }
+
+/// HAProxy (a real load balancer) in front of the chat port, `send-proxy` (v1) or
+/// `send-proxy-v2` to sockhub: the login log shows each client's own address, not HAProxy's.
+#[tokio::test]
+async fn haproxy_in_front_passes_the_real_client_address() {
+    let haproxy = std::path::Path::new("/usr/sbin/haproxy");
+    assert!(haproxy.exists(), "this test needs Debian's haproxy: run `bash scripts/setup.sh`");
+    let all = backends();
+    let db = Db::create(&all[0]).await;
+    let server = db.server(|c| c.server.proxy_protocol = vec!["127.0.0.1".into()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (version, client_ip, name) in
+        [("send-proxy", "127.0.0.5", "viaone"), ("send-proxy-v2", "127.0.0.6", "viatwo")]
+    {
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let config = dir.path().join(format!("{version}.cfg"));
+        std::fs::write(
+            &config,
+            format!(
+                "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n\
+                 frontend chat\n  bind 127.0.0.1:{port}\n  default_backend chat\n\
+                 backend chat\n  server s1 {} {version}\n",
+                server.chat()
+            ),
+        )
+        .unwrap();
+        let mut proxy = tokio::process::Command::new(haproxy)
+            .arg("-db")
+            .arg("-f")
+            .arg(&config)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start haproxy");
+        let front: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut c = crate::support::eventually("haproxy to listen", || async {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::new(client_ip.parse().unwrap(), 0)).unwrap();
+            socket.connect(front).await.ok()
+        })
+        .await;
+        let mut greeting = [0u8; 6];
+        tokio::io::AsyncReadExt::read_exact(&mut c, &mut greeting).await.unwrap();
+        assert_eq!(&greeting, b"* Welc", "{version}: served through the proxy");
+        c.write_all(format!("{name}\n").as_bytes()).await.unwrap();
+        let rows = crate::support::eventually("the login row", || async {
+            let filter = LoginFilter { user: Some(name.into()), ..Default::default() };
+            let rows = db.store.logins(&filter).await.unwrap();
+            (!rows.is_empty()).then_some(rows)
+        })
+        .await;
+        assert!(rows[0].peer.starts_with(&format!("{client_ip}:")), "{version}: {}", rows[0].peer);
+        drop(c);
+        proxy.kill().await.unwrap();
+    }
+    server.stop().await;
+    db.cleanup().await;
+}

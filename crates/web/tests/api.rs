@@ -161,7 +161,7 @@ async fn the_session_cookie_is_httponly_and_samesite_strict_and_logout_ends_it()
 async fn state_changing_requests_from_another_site_are_refused() {
     let app = App::new(|_| {}).await;
     let boss = app.login("boss").await;
-    let body = json!({"name": "eve", "password": "pw1234"});
+    let body = json!({"name": "eve", "password": "pw123456"});
     // A form post from another site: no custom header (and the cookie would not even be sent).
     let r = app.call(Method::POST, "/api/accounts", &[("cookie", &boss)], Some(body.clone())).await;
     assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "csrf_rejected"));
@@ -219,18 +219,21 @@ async fn bad_input_gets_a_stable_code() {
 
     assert_eq!(post(json!({"name": "x"})).await.code(), "bad_request", "no password");
     assert_eq!(
-        post(json!({"name": "x", "password": "pw1234", "rank": 1})).await.code(),
+        post(json!({"name": "x", "password": "pw123456", "rank": 1})).await.code(),
         "bad_request",
         "unknown field"
     );
-    assert_eq!(post(json!({"name": "x", "password": "pw1234", "role": "root"})).await.code(), "bad_request");
+    assert_eq!(
+        post(json!({"name": "x", "password": "pw123456", "role": "root"})).await.code(),
+        "bad_request"
+    );
     assert_eq!(
         post(json!({"name": "x", "password": "pw"})).await.code(),
         "bad_request",
         "password too short"
     );
-    assert_eq!(post(json!({"name": "a b", "password": "pw1234"})).await.code(), "invalid_name");
-    let r = post(json!({"name": "BOSS", "password": "pw1234"})).await;
+    assert_eq!(post(json!({"name": "a b", "password": "pw123456"})).await.code(), "invalid_name");
+    let r = post(json!({"name": "BOSS", "password": "pw123456"})).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "name_taken"));
 
     let r = app.call(Method::PATCH, "/api/accounts/nobody", &h, Some(json!({"role": "admin"}))).await;
@@ -268,12 +271,12 @@ async fn accounts_are_managed_and_changes_take_effect_at_once() {
             Method::POST,
             "/api/accounts",
             &h,
-            Some(json!({"name": "deputy", "password": "pw1234", "role": "admin"})),
+            Some(json!({"name": "deputy", "password": "pw123456", "role": "admin"})),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.json["role"], "admin");
-    let deputy = app.login_as("deputy", "pw1234").await;
+    let deputy = app.login_as("deputy", "pw123456").await;
     assert_eq!(
         app.call(Method::GET, "/api/online", &[("cookie", &deputy)], None).await.status,
         StatusCode::OK
@@ -288,7 +291,7 @@ async fn accounts_are_managed_and_changes_take_effect_at_once() {
     let r = app.call(Method::PATCH, "/api/accounts/deputy", &h, Some(json!({"password": "new-pass"}))).await;
     assert_eq!(r.status, StatusCode::OK);
     let r = app
-        .call(Method::POST, "/api/login", CSRF, Some(json!({"name": "deputy", "password": "pw1234"})))
+        .call(Method::POST, "/api/login", CSRF, Some(json!({"name": "deputy", "password": "pw123456"})))
         .await;
     assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "bad_credentials"));
     app.login_as("deputy", "new-pass").await;

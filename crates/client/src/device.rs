@@ -170,7 +170,11 @@ pub async fn run(
         }
         if base.is_none() {
             match ask_last_seq(&mut lines, &mut w, &opts.source).await {
-                Some(last) => base = Some(last + 1),
+                Some(Ok(last)) => base = Some(last + 1),
+                Some(Err(why)) => {
+                    report.gave_up = Some(format!("the relay refused to tell the last seq: {why}"));
+                    break;
+                }
                 None => continue,
             }
         }
@@ -221,9 +225,10 @@ async fn ask_last_seq(
     lines: &mut FramedRead<tokio::net::tcp::OwnedReadHalf, LineCodec>,
     w: &mut tokio::net::tcp::OwnedWriteHalf,
     source: &str,
-) -> Option<i64> {
+) -> Option<Result<i64, String>> {
     match ask(lines, w, &RelayRequest::LastSeq { source: source.to_owned() }).await? {
-        RelayEvent::LastSeq { seq, .. } => Some(seq),
+        RelayEvent::LastSeq { seq, .. } => Some(Ok(seq)),
+        RelayEvent::Error { code, message, .. } => Some(Err(format!("{code}: {message}"))),
         _ => None,
     }
 }

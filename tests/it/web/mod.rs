@@ -5,4 +5,4 @@
 pub mod api;
 pub mod browser;
 mod e2e;
-mod ws;
+pub mod ws;

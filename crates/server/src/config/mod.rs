@@ -505,7 +505,7 @@ pub enum RosterMode {
 pub enum CalcAuth {
     /// The student ID alone (anyone who knows an ID can use it).
     Id,
-    /// The student ID and the password of the sockhub account named exactly as the ID.
+    /// The student ID and the password of the sockhub account that carries it.
     Accounts,
 }
 
@@ -534,7 +534,7 @@ impl CalcConfig {
         ),
         (
             "auth",
-            "\"id\": a student logs in with the student ID alone; \"accounts\": with the student ID and the password of the sockhub account whose name is that ID (`sockhub user add 20231234`), checked and throttled like every login (bad_credentials, too_many_attempts). Default \"id\".",
+            "\"id\": a student logs in with the student ID alone; \"accounts\": with the student ID and the password of the sockhub account that carries that ID (`sockhub user add NAME --student-id ID`; if none does, the account named as the ID), checked and throttled like every login (password_required, bad_credentials, too_many_attempts). Default \"id\".",
         ),
         ("history", "Results (the student's newest) sent at login, and by /history without N. Default 20."),
         ("history_max", "Most results one /history N returns. Default 1000."),

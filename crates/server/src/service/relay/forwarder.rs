@@ -113,6 +113,11 @@ impl Link {
                         Ok(RelayEvent::Bye { reason }) => {
                             return Err(format!("downstream said bye: {reason}"));
                         }
+                        Ok(RelayEvent::Error { code: ErrorCode::Unauthorized, message, .. }) => {
+                            return Err(format!(
+                                "downstream requires a device token (relay.downstream_token): {message}"
+                            ));
+                        }
                         Ok(ev) => return Ok(ev),
                         Err(e) => return Err(format!("unreadable reply {line:?}: {e}")),
                     }
@@ -351,9 +356,6 @@ impl Forwarder {
             match link.request(&auth, self.shared.settings.ack_timeout).await {
                 Ok(RelayEvent::Authenticated { sources }) => {
                     debug!(%sources, "relay: downstream accepted our token");
-                }
-                Ok(RelayEvent::Error { code, message, .. }) => {
-                    return format!("downstream refused relay.downstream_token: {code}: {message}");
                 }
                 Ok(other) => return format!("unexpected reply to auth: {other:?}"),
                 Err(e) => return format!("auth failed: {e}"),

@@ -255,7 +255,7 @@ async fn bad_input_gets_an_error_naming_the_problem_and_the_connection_lives_on(
             "invalid_source",
             "whitespace",
         ),
-        (json!({"type": "record", "source": "d", "seq": -1, "payload": "x"}), "bad_request", "seq"),
+        (json!({"type": "record", "source": "d", "seq": -1, "payload": "x"}), "bad_seq", "seq"),
         (
             json!({"type": "record", "source": "d", "seq": 2, "payload": "eleven byte"}),
             "payload_too_large",

@@ -360,6 +360,34 @@ async fn with_accounts_a_calculator_student_needs_the_password_of_their_account(
     assert_eq!(ws.json_of("welcome").await["student"]["student_id"], "20231234");
 }
 
+/// Password guesses at the calculator are throttled like every login.
+#[tokio::test]
+async fn calculator_password_guesses_are_throttled() {
+    let server = TestServer::with(|c| {
+        c.calc.auth = CalcAuth::Accounts;
+        c.calc.roster = RosterMode::Open;
+        c.auth.slow_after = 100;
+        c.auth.lock_after = 3;
+    })
+    .await;
+    let store =
+        sockhub_store::Store::open(&sockhub_server::app::store_options(&server_config(&server))).await;
+    add_account(&store.unwrap(), "20231234", "correct horse", Role::Member).await;
+    let mut j = Client::connect(server.calc()).await;
+    let mut codes = Vec::new();
+    for _ in 0..10 {
+        j.send_json(json!({"type": "login", "student_id": "20231234", "password": "guess"})).await;
+        let code = j.json_of("error").await["code"].as_str().unwrap().to_owned();
+        let locked = code == "too_many_attempts";
+        codes.push(code);
+        if locked {
+            break;
+        }
+    }
+    assert_eq!(codes.last().map(String::as_str), Some("too_many_attempts"), "{codes:?}");
+    assert!(codes.iter().all(|c| c == "bad_credentials" || c == "too_many_attempts"), "{codes:?}");
+}
+
 /// The configuration `server` runs with (its database, for a store handle).
 fn server_config(server: &TestServer) -> sockhub_server::Config {
     let mut c = sockhub_server::Config::default();

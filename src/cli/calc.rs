@@ -20,7 +20,8 @@ use super::output::{self, Format, Row};
 pub struct CalcArgs {
     #[command(subcommand)]
     command: Option<CalcCommand>,
-    /// Your student ID.
+    /// Your student ID. On a server with `[calc] auth = "accounts"` the password of the account
+    /// named as your ID is asked for on a terminal, or read from SOCKHUB_PASSWORD.
     #[arg(long, short = 's')]
     student: Option<String>,
     /// The calculator server.
@@ -60,7 +61,8 @@ pub async fn run(args: CalcArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = validate_student_id(&student_id) {
         anyhow::bail!("{}", e.message);
     }
-    let ok = calc::run(CalcOptions { addr: args.addr, student_id }).await?;
+    let password = super::chat::password_from_env();
+    let ok = calc::run(CalcOptions { addr: args.addr, student_id, password }).await?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

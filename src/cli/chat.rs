@@ -22,8 +22,13 @@ pub struct ChatArgs {
 /// the process list). On a terminal the client asks instead.
 const PASSWORD_ENV: &str = "SOCKHUB_PASSWORD";
 
+/// The password from [`PASSWORD_ENV`], if set (the calculator client reads it too).
+pub fn password_from_env() -> Option<Secret> {
+    std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()).map(Secret::new)
+}
+
 pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
-    let password = std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()).map(Secret::new);
+    let password = password_from_env();
     let opts = ChatOptions { addr: args.addr, name: args.name, password };
     let ok = chat::run(opts).await?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })

@@ -43,6 +43,11 @@ pub struct DeviceArgs {
     /// Give up after this many seconds without an acknowledgement (also while reconnecting).
     #[arg(long, default_value_t = 30)]
     patience: u64,
+    /// The device token to present (for a relay with `[relay] auth = "tokens"`; made with
+    /// `sockhub relay token add`). Also read from SOCKHUB_DEVICE_TOKEN, which keeps it out of
+    /// the process list.
+    #[arg(long, env = "SOCKHUB_DEVICE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
@@ -64,6 +69,7 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
         window: args.window.max(1),
         patience: Duration::from_secs(args.patience.max(1)),
         rate: args.rate,
+        token: args.token.clone().map(sockhub_proto::secret::Secret::new),
     };
     let bar = ProgressBar::with_draw_target(
         Some(records.len() as u64),

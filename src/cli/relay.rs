@@ -7,6 +7,10 @@
 //! `relay_requests`, which the server picks up within `relay.control_poll_ms`, and wait for its
 //! result. Each request records who asked (`--by`, default `$USER@host`) and when; a request
 //! made while the server is down is carried out when it starts.
+//!
+//! `token add|list|revoke` manage the device tokens of `[relay] auth = "tokens"` in the
+//! database (the running server looks them up there): `add` prints the new token once — only
+//! its hash is stored.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -52,6 +56,41 @@ enum RelayCommand {
         wait: u64,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// Device tokens (for `[relay] auth = "tokens"`): add, list, revoke.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Make a token for the sources a glob matches; prints it once (only its hash is stored).
+    Add {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// Glob over source names: `fan-*`, `lab-[0-9]*`, `*` (every source, e.g. for an
+        /// upstream relay's `downstream_token`).
+        #[arg(long)]
+        source: String,
+        /// What the token is for (shown by `list`).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Every token, revoked ones too (never the tokens themselves).
+    List {
+        #[command(flatten)]
+        config: ConfigFile,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Revoke a token by its id: new connections with it are refused, and connections using it
+    /// are closed within seconds.
+    Revoke {
+        #[command(flatten)]
+        config: ConfigFile,
+        id: i64,
     },
 }
 
@@ -121,6 +160,70 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<ExitCode> {
         RelayCommand::Records(a) => records(a).await,
         RelayCommand::Resend(a) => resend(a).await,
         RelayCommand::Reconcile { config, by, wait, format } => reconcile(&config, by, wait, format).await,
+        RelayCommand::Token { command } => token(command).await,
+    }
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TokenCommand::Add { config, source, label } => {
+            sockhub_server::service::relay::filter::source_glob(&source)
+                .map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+            let store = open(&config).await?;
+            let (row, token) = store.relay_token_add(&source, &label).await?;
+            eprintln!("token {} for sources {:?}; shown only now, keep it safe:", row.id, row.source_glob);
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::List { config, format } => {
+            let rows: Vec<TokenRow> = open(&config)
+                .await?
+                .relay_tokens()
+                .await?
+                .into_iter()
+                .map(|t| TokenRow {
+                    id: t.id,
+                    sources: t.source_glob,
+                    label: t.label,
+                    created_at: rfc3339(t.created_ms),
+                    revoked_at: t.revoked_ms.map(rfc3339),
+                })
+                .collect();
+            output::print(&rows, format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::Revoke { config, id } => {
+            if open(&config).await?.relay_token_revoke(id).await? {
+                println!("token {id} revoked");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("no token {id}, or it is revoked already");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+/// A device token as `relay token list` prints it.
+#[derive(Serialize)]
+struct TokenRow {
+    id: i64,
+    sources: String,
+    label: String,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+impl Row for TokenRow {
+    const HEADERS: &'static [&'static str] = &["id", "sources", "label", "created", "revoked"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.sources.clone(),
+            self.label.clone(),
+            self.created_at.clone(),
+            output::opt(&self.revoked_at),
+        ]
     }
 }
 
@@ -153,7 +256,7 @@ async fn status(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
                 json!({
                     "source": s.source, "received": s.received, "kept": s.kept, "forwarded": s.forwarded,
                     "held": s.held, "missing": s.missing, "in_flight": s.queued, "stored": s.stored,
-                    "last_seq": s.last_seq, "pending_bytes": s.pending_bytes,
+                    "last_seq": s.last_seq, "pending_bytes": s.pending_bytes, "conflicts": s.conflicts,
                     "last_received_at": rfc3339(s.last_ms), "adds_up": s.adds_up(),
                 })
             })
@@ -229,6 +332,7 @@ async fn status(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
             missing: s.missing,
             in_flight: s.queued,
             stored: s.stored,
+            conflicts: s.conflicts,
             last_seq: s.last_seq,
         })
         .collect();
@@ -329,12 +433,24 @@ struct SourceRow {
     missing: i64,
     in_flight: i64,
     stored: i64,
+    /// Records refused with `seq_conflict`.
+    conflicts: i64,
     last_seq: i64,
 }
 
 impl Row for SourceRow {
-    const HEADERS: &'static [&'static str] =
-        &["source", "received", "kept", "forwarded", "held", "missing", "in flight", "stored", "last seq"];
+    const HEADERS: &'static [&'static str] = &[
+        "source",
+        "received",
+        "kept",
+        "forwarded",
+        "held",
+        "missing",
+        "in flight",
+        "stored",
+        "conflicts",
+        "last seq",
+    ];
     fn cells(&self) -> Vec<String> {
         vec![
             self.source.clone(),
@@ -345,6 +461,7 @@ impl Row for SourceRow {
             self.missing.to_string(),
             self.in_flight.to_string(),
             self.stored.to_string(),
+            self.conflicts.to_string(),
             self.last_seq.to_string(),
         ]
     }

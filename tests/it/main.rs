@@ -15,6 +15,8 @@
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
+//! - `hostile_relay`: hostile relay devices and input: seq conflicts, bad seqs, device tokens,
+//!   CSV cells a spreadsheet would run, calculator logins with account passwords.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
 
@@ -26,6 +28,7 @@ mod chatlog;
 mod cluster;
 mod hostile;
 mod hostile_auth;
+mod hostile_relay;
 mod lifecycle;
 mod limits;
 mod quiz;

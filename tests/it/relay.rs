@@ -112,6 +112,7 @@ pub async fn send(addr: SocketAddr, source: &str, payloads: Vec<String>, first: 
         window: 1000,
         patience: SETTLE,
         rate: 0,
+        token: None,
     };
     device::run(&opts, &payloads, |_, _| {}).await
 }
@@ -254,7 +255,7 @@ async fn bad_input_gets_an_error_naming_the_problem_and_the_connection_lives_on(
             "invalid_source",
             "whitespace",
         ),
-        (json!({"type": "record", "source": "d", "seq": -1, "payload": "x"}), "bad_request", "seq"),
+        (json!({"type": "record", "source": "d", "seq": -1, "payload": "x"}), "bad_seq", "seq"),
         (
             json!({"type": "record", "source": "d", "seq": 2, "payload": "eleven byte"}),
             "payload_too_large",
@@ -318,6 +319,7 @@ async fn downstream_stopped_for_a_while_then_back_gets_everything_once_in_order(
                 window: 100,
                 patience: SETTLE,
                 rate: 2000,
+                token: None,
             };
             let payloads: Vec<String> = (2001..=3000).map(|i| format!("a{i}")).collect();
             device::run(&opts, &payloads, |_, _| {}).await
@@ -584,7 +586,7 @@ async fn the_cli_lists_records_and_status_from_the_database() {
     assert!(table.contains("downstream 127.0.0.1:") && table.contains("connected"), "{table}");
     assert!(
         table.lines().any(|l| l.split_whitespace().filter(|t| *t != "│").collect::<Vec<_>>()
-            == ["dev1", "2", "1", "1", "0", "0", "0", "0", "2"]),
+            == ["dev1", "2", "1", "1", "0", "0", "0", "0", "0", "2"]),
         "{table}"
     );
     let json: serde_json::Value = serde_json::from_str(&run(&["status", "--format", "json"]).await).unwrap();

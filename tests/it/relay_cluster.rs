@@ -72,6 +72,7 @@ fn device(addrs: &[SocketAddr], source: &str) -> DeviceOptions {
         window: 500,
         patience: SETTLE,
         rate: 2000,
+        token: None,
     }
 }
 

@@ -114,6 +114,7 @@ fn device(addr: SocketAddr) -> DeviceOptions {
         window: 500,
         patience: SETTLE,
         rate: 8000,
+        token: None,
     }
 }
 

@@ -10,11 +10,15 @@
 //! every earlier one of the source on the connection that got no error. Records are sent with a
 //! window in flight, many per write. A record the relay refuses (an error naming its seq) is
 //! counted as refused and not sent again.
+//!
+//! With a device token (`--token`, for a relay with `[relay] auth = "tokens"`) every connection
+//! presents it first; a relay that refuses it ends the run (another try would not help).
 
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use sockhub_proto::relay::{RelayEvent, RelayRequest, write_record, write_request};
+use sockhub_proto::secret::Secret;
 use sockhub_proto::{LineCodec, LineItem};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -82,6 +86,8 @@ pub struct DeviceOptions {
     pub patience: Duration,
     /// Records per second at most (0: as fast as acknowledgements allow).
     pub rate: u64,
+    /// The device token to present after connecting, if the relay requires one.
+    pub token: Option<Secret>,
 }
 
 /// How it went.
@@ -152,9 +158,23 @@ pub async fn run(
         let _ = stream.set_nodelay(true);
         let (r, mut w) = stream.into_split();
         let mut lines = FramedRead::new(r, LineCodec::new(1 << 20));
+        if let Some(token) = &opts.token {
+            match authenticate(&mut lines, &mut w, token).await {
+                Some(Ok(())) => {}
+                Some(Err(why)) => {
+                    report.gave_up = Some(format!("the relay refused the token: {why}"));
+                    break;
+                }
+                None => continue,
+            }
+        }
         if base.is_none() {
             match ask_last_seq(&mut lines, &mut w, &opts.source).await {
-                Some(last) => base = Some(last + 1),
+                Some(Ok(last)) => base = Some(last + 1),
+                Some(Err(why)) => {
+                    report.gave_up = Some(format!("the relay refused to tell the last seq: {why}"));
+                    break;
+                }
                 None => continue,
             }
         }
@@ -187,23 +207,48 @@ pub async fn run(
     report
 }
 
+/// Presents the token: `Some(Ok)` when accepted, `Some(Err(why))` when refused, `None` when the
+/// connection failed first.
+async fn authenticate(
+    lines: &mut FramedRead<tokio::net::tcp::OwnedReadHalf, LineCodec>,
+    w: &mut tokio::net::tcp::OwnedWriteHalf,
+    token: &Secret,
+) -> Option<Result<(), String>> {
+    match ask(lines, w, &RelayRequest::Auth { token: token.clone() }).await? {
+        RelayEvent::Authenticated { .. } => Some(Ok(())),
+        RelayEvent::Error { code, message, .. } => Some(Err(format!("{code}: {message}"))),
+        _ => None,
+    }
+}
+
 async fn ask_last_seq(
     lines: &mut FramedRead<tokio::net::tcp::OwnedReadHalf, LineCodec>,
     w: &mut tokio::net::tcp::OwnedWriteHalf,
     source: &str,
-) -> Option<i64> {
+) -> Option<Result<i64, String>> {
+    match ask(lines, w, &RelayRequest::LastSeq { source: source.to_owned() }).await? {
+        RelayEvent::LastSeq { seq, .. } => Some(Ok(seq)),
+        RelayEvent::Error { code, message, .. } => Some(Err(format!("{code}: {message}"))),
+        _ => None,
+    }
+}
+
+/// Sends `request` and returns the first JSON line that answers (skipping the greeting);
+/// `None` if the connection fails or stays silent for 10 s.
+async fn ask(
+    lines: &mut FramedRead<tokio::net::tcp::OwnedReadHalf, LineCodec>,
+    w: &mut tokio::net::tcp::OwnedWriteHalf,
+    request: &RelayRequest,
+) -> Option<RelayEvent> {
     let mut buf = Vec::new();
-    write_request(&mut buf, &RelayRequest::LastSeq { source: source.to_owned() });
+    write_request(&mut buf, request);
     w.write_all(&buf).await.ok()?;
     loop {
         let item = tokio::time::timeout(Duration::from_secs(10), lines.next()).await.ok()??.ok()?;
         if let LineItem::Line(l) = item
             && l.starts_with('{')
         {
-            return match serde_json::from_str::<RelayEvent>(&l).ok()? {
-                RelayEvent::LastSeq { seq, .. } => Some(seq),
-                _ => None,
-            };
+            return serde_json::from_str::<RelayEvent>(&l).ok();
         }
     }
 }

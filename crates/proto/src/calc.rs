@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::chat::{HelpEntry, is_quit, split_word, write_help};
 use crate::error::{ErrorCode, ErrorEvent};
 use crate::notice;
+use crate::secret::Secret;
 use crate::time::{self, Timestamp};
 use crate::wire::{Wire, json_line, text_line};
 
@@ -95,8 +96,13 @@ fn who(student_id: &str, name: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CalcRequest {
-    /// Log in as a student.
-    Login { student_id: String },
+    /// Log in as a student. With `[calc] auth = "accounts"` the password is the one of the
+    /// sockhub account that carries the student ID.
+    Login {
+        student_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<Secret>,
+    },
     /// Square this number (a string: digits, optional sign, optional decimal part).
     Square { value: String },
     /// My last `limit` results (default: the server's `calc.history`).
@@ -137,6 +143,9 @@ pub enum CalcEvent {
     Bye { reason: String },
     /// Text mode asks for the student ID (JSON clients get no prompt).
     Prompt,
+    /// Text mode asks for the password of `student_id` (`[calc] auth = "accounts"`; JSON clients
+    /// get `password_required` instead and send the password with the login).
+    PasswordPrompt { student_id: String },
 }
 
 impl CalcEvent {
@@ -184,7 +193,7 @@ fn history_lines(out: &mut Vec<u8>, results: &[SquareResult]) {
 
 impl Wire for CalcEvent {
     fn write_json(&self, out: &mut Vec<u8>) {
-        if !matches!(self, CalcEvent::Prompt) {
+        if !matches!(self, CalcEvent::Prompt | CalcEvent::PasswordPrompt { .. }) {
             json_line(self, out);
         }
     }
@@ -227,6 +236,7 @@ impl Wire for CalcEvent {
             CalcEvent::Error(e) => notice::error_text(e),
             CalcEvent::Bye { reason } => notice::bye_text(reason),
             CalcEvent::Prompt => "* Your student ID?".to_owned(),
+            CalcEvent::PasswordPrompt { student_id } => format!("* Password for {student_id}?"),
         };
         text_line(out, line);
     }
@@ -237,6 +247,9 @@ impl Wire for CalcEvent {
 pub enum Phase {
     /// Waiting for the student ID: a plain line is the ID.
     StudentId,
+    /// Waiting for the password of the student ID just given: a plain line is the password
+    /// (the session knows the ID; the request carries an empty one).
+    Password,
     /// Logged in: a plain line is a number to square.
     Calculating,
 }
@@ -252,7 +265,10 @@ pub fn parse_text(line: &str, phase: Phase) -> Result<Option<CalcRequest>, Error
     }
     if !line.starts_with('/') {
         return Ok(Some(match phase {
-            Phase::StudentId => CalcRequest::Login { student_id: line.to_owned() },
+            Phase::StudentId => CalcRequest::Login { student_id: line.to_owned(), password: None },
+            Phase::Password => {
+                CalcRequest::Login { student_id: String::new(), password: Some(Secret::new(line)) }
+            }
             Phase::Calculating => CalcRequest::Square { value: line.to_owned() },
         }));
     }
@@ -271,8 +287,14 @@ pub fn parse_text(line: &str, phase: Phase) -> Result<Option<CalcRequest>, Error
         }
         "who" => CalcRequest::Who,
         "help" => CalcRequest::Help,
-        "login" if !rest.is_empty() => CalcRequest::Login { student_id: rest.to_owned() },
-        "login" => return Err(usage("/login student_id")),
+        "login" if !rest.is_empty() => {
+            let (student_id, password) = split_word(rest);
+            CalcRequest::Login {
+                student_id: student_id.to_owned(),
+                password: (!password.is_empty()).then(|| Secret::new(password)),
+            }
+        }
+        "login" => return Err(usage("/login student_id [password]")),
         _ => return Err(ErrorEvent::unknown_command(command)),
     }))
 }
@@ -314,8 +336,22 @@ mod tests {
     fn a_plain_line_is_the_id_then_a_number() {
         assert_eq!(
             parse(" 20212086 ", Phase::StudentId),
-            CalcRequest::Login { student_id: "20212086".into() }
+            CalcRequest::Login { student_id: "20212086".into(), password: None }
         );
+        assert_eq!(
+            parse("pass word", Phase::Password),
+            CalcRequest::Login { student_id: String::new(), password: Some(Secret::new("pass word")) }
+        );
+        assert_eq!(
+            parse("/login 20212086 s3cret", Phase::StudentId),
+            CalcRequest::Login { student_id: "20212086".into(), password: Some(Secret::new("s3cret")) }
+        );
+        let json: CalcRequest =
+            crate::json::decode(r#"{"type":"login","student_id":"42","password":"pw"}"#).unwrap();
+        assert_eq!(json, CalcRequest::Login { student_id: "42".into(), password: Some(Secret::new("pw")) });
+        let prompt = CalcEvent::PasswordPrompt { student_id: "42".into() };
+        assert_eq!(render(&prompt, Mode::Text), "* Password for 42?\n");
+        assert_eq!(render(&prompt, Mode::Json), "");
         assert_eq!(parse("-1.5", Phase::Calculating), CalcRequest::Square { value: "-1.5".into() });
         assert_eq!(parse("abc", Phase::Calculating), CalcRequest::Square { value: "abc".into() });
         assert_eq!(parse("/history", Phase::Calculating), CalcRequest::History { limit: None });

@@ -78,7 +78,7 @@ error_codes! {
     BadCredentials => "bad_credentials",
     /// Too many failed logins: wait before trying again.
     TooManyAttempts => "too_many_attempts",
-    /// Only admins may do this.
+    /// Only admins may do this; on the relay: the device token does not cover this source.
     Forbidden => "forbidden",
     /// The sender is muted.
     Muted => "muted",
@@ -104,6 +104,14 @@ error_codes! {
     PayloadTooLarge => "payload_too_large",
     /// A record's source name breaks the naming rules.
     InvalidSource => "invalid_source",
+    /// A record's `(source, seq)` is stored already with a different payload; the stored record
+    /// stays as it is.
+    SeqConflict => "seq_conflict",
+    /// A record's seq is outside `1..=2^53-1` (see [`crate::relay::SEQ_MAX`]).
+    BadSeq => "bad_seq",
+    /// The relay requires a device token (`auth`) before records, or the token is unknown or
+    /// revoked.
+    Unauthorized => "unauthorized",
 
     // --- the web API ---
     /// No such thing (an account, an API path).

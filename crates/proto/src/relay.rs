@@ -12,8 +12,18 @@
 //! ack per source per commit (the last record of that source in it): acks are cumulative and
 //! batched. In text mode every line gets its own ack line. A record that was stored before (a
 //! re-send) is acknowledged again and not stored twice: records are idempotent on
-//! `(source, seq)`. A refused record gets an error that names it:
+//! `(source, seq)` — provided the payload is the same: a different payload under a stored
+//! `(source, seq)` is refused with `seq_conflict` and the stored record stays as it is (whoever
+//! sent a seq first cannot be overwritten, and a device whose counter restarted learns of it).
+//! Seqs are `1..=`[`SEQ_MAX`] (2^53 - 1, so that every seq is exact in a JSON number as
+//! JavaScript reads it); others get `bad_seq`. A refused record gets an error that names it:
 //! `{"type":"error","code":"payload_too_large","message":"...","source":"dev1","seq":43}`.
+//!
+//! **Device tokens.** A node with `[relay] auth = "tokens"` takes records only after the
+//! connection presented a token: `{"type":"auth","token":"..."}` (text: a line `AUTH <token>`),
+//! answered with `{"type":"authenticated","sources":"fan-*"}`. A token covers the sources its
+//! glob pattern matches; records of other sources get `forbidden`, anything but `auth`, `help`
+//! and `quit` before a token gets `unauthorized`.
 //!
 //! **Reconcile** (upstream node → downstream node, on the forwarding connection while no record
 //! is in flight): `digests` asks for `COUNT(*)` and the sum of the records' 32-bit content
@@ -31,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, ErrorEvent};
 use crate::notice;
+use crate::secret::Secret;
 use crate::wire::{Wire, json_line, text_line};
 
 /// One record as a peer sends it.
@@ -58,6 +69,8 @@ pub enum RelayRequest {
     Listing { source: String, lo: i64, hi: i64 },
     /// Reconcile: `source`'s stored range and gaps.
     Summary { source: String },
+    /// Present a device token (nodes with `[relay] auth = "tokens"`).
+    Auth { token: Secret },
     /// The formats this port understands (text mode).
     Help,
     /// Leave.
@@ -66,7 +79,7 @@ pub enum RelayRequest {
 
 impl crate::json::Request for RelayRequest {
     const TYPES: &'static [&'static str] =
-        &["record", "last_seq", "digests", "listing", "summary", "help", "quit"];
+        &["record", "last_seq", "digests", "listing", "summary", "auth", "help", "quit"];
 }
 
 /// Every field any request may have; decoded in one pass, then checked per type.
@@ -85,6 +98,7 @@ struct Flat {
     ranges: Option<Vec<(i64, i64)>>,
     lo: Option<i64>,
     hi: Option<i64>,
+    token: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for RelayRequest {
@@ -109,6 +123,9 @@ impl<'de> Deserialize<'de> for RelayRequest {
                 hi: f.hi.ok_or_else(|| de::Error::missing_field("hi"))?,
             },
             "summary" => RelayRequest::Summary { source: source(f.source)? },
+            "auth" => RelayRequest::Auth {
+                token: Secret::new(f.token.ok_or_else(|| de::Error::missing_field("token"))?),
+            },
             "help" => RelayRequest::Help,
             "quit" => RelayRequest::Quit,
             other => return Err(de::Error::unknown_variant(other, <Self as crate::json::Request>::TYPES)),
@@ -221,13 +238,15 @@ pub fn write_request(out: &mut Vec<u8>, req: &RelayRequest) {
             serde_json::json!({"type": "listing", "source": source, "lo": lo, "hi": hi})
         }
         RelayRequest::Summary { source } => serde_json::json!({"type": "summary", "source": source}),
+        RelayRequest::Auth { token } => serde_json::json!({"type": "auth", "token": token.expose()}),
         RelayRequest::Help => serde_json::json!({"type": "help"}),
         RelayRequest::Quit => serde_json::json!({"type": "quit"}),
     };
     json_line(&value, out);
 }
 
-/// Text mode: `name&&message` is a record; `quit`, `q`, `/quit`, `/exit` leave; `/help` helps.
+/// Text mode: `name&&message` is a record; `AUTH <token>` presents a device token; `quit`, `q`,
+/// `/quit`, `/exit` leave; `/help` helps.
 pub fn parse_text(line: &str) -> Result<Option<RelayRequest>, ErrorEvent> {
     let trimmed = line.trim();
     if trimmed.is_empty() {
@@ -238,6 +257,16 @@ pub fn parse_text(line: &str) -> Result<Option<RelayRequest>, ErrorEvent> {
     }
     if trimmed == "/help" || trimmed == "help" {
         return Ok(Some(RelayRequest::Help));
+    }
+    // A source name has no blanks, so `AUTH <token>` can never be a record's `name&&`.
+    if let Some(head) = trimmed.get(..5)
+        && head.eq_ignore_ascii_case("auth ")
+    {
+        let token = trimmed[5..].trim();
+        return match token.is_empty() || token.contains(char::is_whitespace) {
+            true => Err(ErrorEvent::new(ErrorCode::BadRequest, "expected AUTH followed by one token")),
+            false => Ok(Some(RelayRequest::Auth { token: Secret::new(token) })),
+        };
     }
     match line.split_once("&&") {
         Some((name, message)) => Ok(Some(RelayRequest::Record(RecordMsg {
@@ -253,6 +282,20 @@ pub fn parse_text(line: &str) -> Result<Option<RelayRequest>, ErrorEvent> {
     }
 }
 
+/// The lowest seq a record may carry (`last_seq` answers 0 for a source with none).
+pub const SEQ_MIN: i64 = 1;
+/// The highest seq a record may carry: 2^53 - 1, the largest integer a JSON number holds exactly
+/// in JavaScript (the web page) and in every JSON library that reads numbers as doubles.
+pub const SEQ_MAX: i64 = (1 << 53) - 1;
+
+/// Checks a record's seq; the error says what is wrong (sent as `bad_seq`).
+pub fn validate_seq(seq: i64) -> Result<(), String> {
+    match (SEQ_MIN..=SEQ_MAX).contains(&seq) {
+        true => Ok(()),
+        false => Err(format!("seq {seq} is outside {SEQ_MIN}..={SEQ_MAX}")),
+    }
+}
+
 /// The rules for source names: 1 to [`SOURCE_MAX_CHARS`] characters, no whitespace or control
 /// characters, and no `&&` (so every name can be sent in text mode).
 pub const SOURCE_MAX_CHARS: usize = 128;
@@ -265,8 +308,8 @@ pub fn validate_source(source: &str) -> Result<(), String> {
     if source.chars().count() > SOURCE_MAX_CHARS {
         return Err(format!("the source name is longer than {SOURCE_MAX_CHARS} characters"));
     }
-    if source.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("the source name contains whitespace or control characters".into());
+    if source.chars().any(|c| c.is_whitespace() || c.is_control() || crate::text::forbidden(c)) {
+        return Err("the source name contains whitespace, control characters or bidi overrides".into());
     }
     if source.contains("&&") {
         return Err("the source name contains \"&&\"".into());
@@ -323,6 +366,8 @@ pub enum RelayEvent {
         gaps: Vec<(i64, i64)>,
         gaps_total: i64,
     },
+    /// Reply to `auth`: records of the sources this glob pattern matches are taken.
+    Authenticated { sources: String },
     /// Reply to `help`.
     Help { formats: Vec<String> },
     /// The last line before the server closes.
@@ -341,6 +386,7 @@ pub fn help() -> Vec<String> {
     [
         "name&&message  a record from source \"name\"; answered with \"ack name SEQ\" once stored",
         "{\"type\":\"record\",\"source\":\"dev1\",\"seq\":42,\"payload\":\"...\"}  a record in JSON mode",
+        "AUTH <token>  present a device token (nodes that require one); JSON: {\"type\":\"auth\",\"token\":\"...\"}",
         "quit  leave",
     ]
     .into_iter()
@@ -381,6 +427,9 @@ impl Wire for RelayEvent {
                 first.unwrap_or(0),
                 last.unwrap_or(0)
             ),
+            RelayEvent::Authenticated { sources } => {
+                format!("* authenticated: records of sources matching {sources} are taken")
+            }
             RelayEvent::Help { formats } => {
                 for f in formats {
                     text_line(out, format!("*   {f}"));
@@ -517,12 +566,39 @@ mod tests {
     }
 
     #[test]
+    fn auth_in_both_modes() {
+        let r: RelayRequest = decode(r#"{"type":"auth","token":"abc"}"#).unwrap();
+        assert_eq!(r, RelayRequest::Auth { token: Secret::new("abc") });
+        assert_eq!(format!("{r:?}"), r#"Auth { token: "***" }"#);
+        assert_eq!(decode::<RelayRequest>(r#"{"type":"auth"}"#).unwrap_err().code, ErrorCode::BadRequest);
+        assert_eq!(parse_text("AUTH abc ").unwrap(), Some(RelayRequest::Auth { token: Secret::new("abc") }));
+        assert_eq!(parse_text("auth abc").unwrap(), Some(RelayRequest::Auth { token: Secret::new("abc") }));
+        assert_eq!(parse_text("AUTH a b").unwrap_err().code, ErrorCode::BadRequest);
+        let ok = RelayEvent::Authenticated { sources: "fan-*".into() };
+        assert_eq!(render(&ok, Mode::Json), "{\"type\":\"authenticated\",\"sources\":\"fan-*\"}\n");
+        let mut out = Vec::new();
+        write_request(&mut out, &RelayRequest::Auth { token: Secret::new("t") });
+        assert_eq!(out, b"{\"token\":\"t\",\"type\":\"auth\"}\n");
+    }
+
+    #[test]
+    fn seq_bounds() {
+        assert!(validate_seq(1).is_ok());
+        assert!(validate_seq(SEQ_MAX).is_ok());
+        assert!(validate_seq(0).is_err());
+        assert!(validate_seq(-1).is_err());
+        assert!(validate_seq(SEQ_MAX + 1).is_err());
+        assert_eq!(SEQ_MAX as f64 as i64, SEQ_MAX);
+    }
+
+    #[test]
     fn source_rules() {
         assert!(validate_source("lab-7").is_ok());
         assert!(validate_source("센서").is_ok());
         assert!(validate_source("").is_err());
         assert!(validate_source("a b").is_err());
         assert!(validate_source("a&&b").is_err());
+        assert!(validate_source("fan\u{202e}1").is_err(), "a bidi override");
         assert!(validate_source(&"x".repeat(129)).is_err());
     }
 
@@ -544,6 +620,63 @@ mod tests {
             #[test]
             fn text_lines_never_panic(line in ".*") {
                 let _ = parse_text(&line);
+            }
+
+            /// Whatever bytes arrive, the record decoder answers with a request or a clean
+            /// error (one of the parse codes), never a panic.
+            #[test]
+            fn arbitrary_bytes_decode_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+                let line = String::from_utf8_lossy(&bytes);
+                check_decode(&line)?;
+                let _ = parse_text(&line);
+            }
+
+            /// Near misses of a record: every field with values of every JSON type.
+            #[test]
+            fn malformed_records_decode_cleanly(
+                ty in prop_oneof![Just("\"record\""), Just("\"auth\""), Just("\"listing\""), Just("1"), Just("null")],
+                source in json_value(), seq in json_value(), payload in json_value(), at in json_value(),
+                extra in json_value(),
+            ) {
+                let line = format!(
+                    r#"{{"type":{ty},"source":{source},"seq":{seq},"payload":{payload},"at":{at},"token":{extra},"ranges":{extra},"lo":{seq}}}"#
+                );
+                check_decode(&line)?;
+            }
+        }
+
+        fn check_decode(line: &str) -> Result<(), TestCaseError> {
+            if let Err(e) = decode::<RelayRequest>(line) {
+                prop_assert!(
+                    matches!(e.code, ErrorCode::BadJson | ErrorCode::BadRequest | ErrorCode::UnknownCommand),
+                    "{line:?}: {e:?}"
+                );
+                prop_assert!(!e.message.is_empty());
+            }
+            Ok(())
+        }
+
+        /// A JSON value of any type, including numbers past every integer range.
+        fn json_value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("null".to_owned()),
+                Just("true".to_owned()),
+                any::<i64>().prop_map(|n| n.to_string()),
+                Just("18446744073709551616".to_owned()),
+                Just("-9223372036854775809".to_owned()),
+                Just("1e400".to_owned()),
+                Just("1.5".to_owned()),
+                ".{0,8}".prop_map(|t| serde_json::to_string(&t).unwrap()),
+                Just("[]".to_owned()),
+                Just("[[1,2],[3]]".to_owned()),
+                Just("{}".to_owned()),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn seqs_in_range_are_valid(seq in any::<i64>()) {
+                prop_assert_eq!(validate_seq(seq).is_ok(), (1..=SEQ_MAX).contains(&seq));
             }
         }
     }

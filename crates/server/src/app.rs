@@ -181,6 +181,7 @@ impl Server {
                 &config.calc,
                 hub.store.clone(),
                 hub.journal.clone(),
+                Arc::clone(&hub.auth),
                 shutdown.clone(),
                 Arc::clone(&hub.bus),
             ));

@@ -11,13 +11,36 @@ use std::borrow::Cow;
 use sockhub_store::{CalcResultRow, QuizAttemptRow};
 
 /// A cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or carriage
-/// return first) gets a leading `'`; a sign before a digit or a decimal point is a number
-/// (`-36`, `+.5`), left alone.
+/// return first) gets a leading `'`, unless the whole cell is a number ([`is_plain_number`]:
+/// `-36`, `+.5`, `-1.5e3`), which is left alone. Only the whole cell counts: `-1+HYPERLINK(..)`
+/// starts like a number and is a formula.
 pub fn defuse_formula(cell: &str) -> Cow<'_, str> {
-    let number =
-        cell.starts_with(['-', '+']) && cell[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
-    let risky = !number && cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_number(cell);
     if risky { format!("'{cell}").into() } else { cell.into() }
+}
+
+/// `[+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)?`, and nothing else.
+fn is_plain_number(cell: &str) -> bool {
+    fn digits(s: &str) -> (usize, &str) {
+        let n = s.bytes().take_while(u8::is_ascii_digit).count();
+        (n, &s[n..])
+    }
+    let rest = cell.strip_prefix(['+', '-']).unwrap_or(cell);
+    let (int, rest) = digits(rest);
+    let (frac, rest) = match rest.strip_prefix('.') {
+        Some(r) => digits(r),
+        None => (0, rest),
+    };
+    if int + frac == 0 {
+        return false;
+    }
+    match rest.strip_prefix(['e', 'E']) {
+        Some(exp) => {
+            let (n, tail) = digits(exp.strip_prefix(['+', '-']).unwrap_or(exp));
+            n > 0 && tail.is_empty()
+        }
+        None => rest.is_empty(),
+    }
 }
 
 /// Rows as CSV (with `headers` first, when given), every cell defused.
@@ -101,6 +124,18 @@ mod tests {
         assert_eq!(defuse_formula("-.5"), "-.5");
         assert_eq!(defuse_formula("+12"), "+12");
         assert_eq!(defuse_formula("plain"), "plain");
+        assert_eq!(defuse_formula("-1.5"), "-1.5");
+        assert_eq!(defuse_formula("-1.5e-3"), "-1.5e-3");
+        assert_eq!(defuse_formula("+3."), "+3.");
+        // Starts like a number, is a formula.
+        assert_eq!(defuse_formula("-1+HYPERLINK(\"http://x\")"), "'-1+HYPERLINK(\"http://x\")");
+        assert_eq!(defuse_formula("+1-1"), "'+1-1");
+        assert_eq!(defuse_formula("-.5e"), "'-.5e");
+        assert_eq!(defuse_formula("-."), "'-.");
+        assert_eq!(defuse_formula("-1 "), "'-1 ");
+        assert_eq!(defuse_formula("\t=1"), "'\t=1");
+        assert_eq!(defuse_formula("\r-1"), "'\r-1");
+        assert_eq!(defuse_formula("12=3"), "12=3");
     }
 
     #[test]

@@ -140,6 +140,20 @@ impl Store {
         Ok(filled)
     }
 
+    /// The accounts that carry `student_id` (normally one; the column is not unique, so an
+    /// administrator's mistake can give two). The calculator's `auth = "accounts"` logs a
+    /// student in with such an account's password. Accounts are few, so no index is needed.
+    pub async fn find_accounts_by_student_id(&self, student_id: &str) -> Result<Vec<Account>, StoreError> {
+        let mut b = self.buf();
+        b.push("SELECT ")
+            .push(ACCOUNT_COLUMNS)
+            .push(" FROM accounts WHERE student_id = ")
+            .bind(student_id.to_owned());
+        b.push(" ORDER BY id LIMIT 2");
+        let rows = b.build()?.fetch_all(&self.pool).await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
     /// Every account, ordered by name (case-insensitively).
     pub async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
         let mut b = self.buf();

@@ -108,6 +108,7 @@ pub mod password;
 mod quiz;
 mod record;
 mod relay;
+mod relay_token;
 mod reports;
 mod store;
 #[cfg(feature = "testing")]
@@ -130,6 +131,9 @@ pub use relay::{
     BatchOutcome, ForwardedMark, HeldMark, QueuedRecord, RELAY_RULE_MAX_CHARS, RELAY_SOURCE_MAX_CHARS,
     RangeDigest, ReconcileRow, RelayBatch, RelayFilter, RelayRecord, RelayRequest, RelayRow, RelaySource,
     RelayState, Requeued, ResendSelector, SeqSummary, Stored, record_digest,
+};
+pub use relay_token::{
+    RELAY_TOKEN_GLOB_MAX_CHARS, RELAY_TOKEN_LABEL_MAX_CHARS, RelayToken, relay_token_hash,
 };
 pub use store::{Backend, Store, StoreOptions, redact_url};
 pub use writer::{

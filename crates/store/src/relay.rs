@@ -8,10 +8,14 @@
 //! to hold — and that is **one transaction**: a group commit. The cost of a commit (an fsync on
 //! SQLite) is shared by thousands of records.
 //!
-//! # Exactly once
+//! # Exactly once, and first come first kept
 //! `(source, seq)` is unique in `relay_records`, and inserts skip rows that exist (`ON CONFLICT
 //! DO NOTHING`, MySQL's `INSERT IGNORE`), so a record re-sent after a crash is stored once
-//! however often it arrives. The write also needs to know *which* records were new (to count
+//! however often it arrives. A re-send must carry the stored payload: a different one under a
+//! stored `(source, seq)` is a [`Stored::Conflict`] — nothing is written, the stored record
+//! stays, and the source's `conflicts` counter goes up. The payloads are compared only for the
+//! records found stored (the lookup below reads their payloads along with their seqs), so the
+//! check costs no query of its own. The write also needs to know *which* records were new (to count
 //! them and to forward only those). Records whose seq is above every seq stored for their
 //! source are new unless another process raced us; the caller marks the others
 //! [`RelayRecord::maybe_dup`] (it knows each source's last seq) and only those are looked up
@@ -32,7 +36,7 @@
 //! and payload). Reconcile compares `COUNT(*)` and `SUM(digest)` over ranges of seqs on two
 //! nodes; a sum of 32-bit values cannot overflow a BIGINT below 2^31 rows per range.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -159,14 +163,16 @@ pub struct RelayRecord {
 pub enum Stored {
     /// Stored now, under this seq.
     New(i64),
-    /// Already stored (a re-send): nothing written.
+    /// Already stored with the same payload (a re-send): nothing written.
     Duplicate(i64),
+    /// Already stored with a different payload: nothing written, the stored record unchanged.
+    Conflict(i64),
 }
 
 impl Stored {
     pub fn seq(self) -> i64 {
         match self {
-            Stored::New(s) | Stored::Duplicate(s) => s,
+            Stored::New(s) | Stored::Duplicate(s) | Stored::Conflict(s) => s,
         }
     }
 }
@@ -238,6 +244,9 @@ pub struct RelaySource {
     pub queued_from: i64,
     pub first_ms: i64,
     pub last_ms: i64,
+    /// Records refused because their seq was stored already with a different payload.
+    #[serde(default)]
+    pub conflicts: i64,
 }
 
 impl RelaySource {
@@ -404,6 +413,7 @@ struct Delta {
     max_seq: Option<i64>,
     min_queued: Option<i64>,
     touched_by_records: bool,
+    conflicts: i64,
 }
 
 impl Delta {
@@ -503,8 +513,8 @@ impl Store {
             })
             .collect();
 
-        // 2. Which of the possible duplicates are stored already.
-        let mut existing: HashSet<(Arc<str>, i64)> = HashSet::new();
+        // 2. Which of the possible duplicates are stored already, and with which payload.
+        let mut existing: HashMap<(Arc<str>, i64), Arc<str>> = HashMap::new();
         let mut lookups: HashMap<Arc<str>, Vec<i64>> = HashMap::new();
         for (r, &seq) in batch.records.iter().zip(&seqs) {
             if r.seq.is_some() && (r.maybe_dup || lookup_all) {
@@ -514,10 +524,11 @@ impl Store {
         for (source, list) in lookups {
             for chunk in list.chunks(MAX_IN) {
                 let mut b = self.buf();
-                b.push("SELECT seq FROM relay_records WHERE source = ").bind(source.to_string());
+                b.push("SELECT seq, payload FROM relay_records WHERE source = ").bind(source.to_string());
                 push_in_list(&mut b, "seq", chunk);
                 for row in b.build()?.fetch_all(&mut *tx).await? {
-                    existing.insert((source.clone(), row.try_get(0)?));
+                    let payload: String = row.try_get(1)?;
+                    existing.insert((source.clone(), row.try_get(0)?), payload.into());
                 }
             }
         }
@@ -525,7 +536,16 @@ impl Store {
         // 3. Insert the new ones (a seq twice in one batch: the first one counts).
         let mut new_rows: Vec<(&RelayRecord, i64)> = Vec::with_capacity(batch.records.len());
         for (r, &seq) in batch.records.iter().zip(&seqs) {
-            if existing.insert((r.source.clone(), seq)) {
+            let key = (r.source.clone(), seq);
+            if let Some(stored) = existing.get(&key) {
+                if **stored == *r.payload {
+                    out.stored.push(Stored::Duplicate(seq));
+                } else {
+                    out.stored.push(Stored::Conflict(seq));
+                    deltas.entry(r.source.clone()).or_default().conflicts += 1;
+                }
+            } else {
+                existing.insert(key, r.payload.clone());
                 new_rows.push((r, seq));
                 out.stored.push(Stored::New(seq));
                 let d = deltas.entry(r.source.clone()).or_default();
@@ -537,8 +557,6 @@ impl Store {
                     d.pending_bytes += r.payload.len() as i64;
                     d.min_queued = Some(d.min_queued.map_or(seq, |m| m.min(seq)));
                 }
-            } else {
-                out.stored.push(Stored::Duplicate(seq));
             }
         }
         let mut inserted = 0u64;
@@ -713,6 +731,9 @@ impl Store {
             }
         }
         b.push(", pending_bytes = pending_bytes + ").bind(d.pending_bytes);
+        if d.conflicts != 0 {
+            b.push(", conflicts = conflicts + ").bind(d.conflicts);
+        }
         if let Some(max) = d.max_seq {
             b.push(", last_seq = ").push(self.greatest()).push("(last_seq, ").bind(max).push(")");
         }
@@ -740,7 +761,7 @@ impl Store {
         let rows = self
             .query(
                 "SELECT source, last_seq, received, kept, queued, forwarded, held, missing, stored, \
-                 pending_bytes, queued_from, first_ms, last_ms FROM relay_sources ORDER BY source",
+                 pending_bytes, queued_from, first_ms, last_ms, conflicts FROM relay_sources ORDER BY source",
             )
             .fetch_all(&self.pool)
             .await?;
@@ -752,7 +773,7 @@ impl Store {
         let row = self
             .query(
                 "SELECT source, last_seq, received, kept, queued, forwarded, held, missing, stored, \
-                 pending_bytes, queued_from, first_ms, last_ms FROM relay_sources WHERE source = $1",
+                 pending_bytes, queued_from, first_ms, last_ms, conflicts FROM relay_sources WHERE source = $1",
             )
             .bind(source.to_owned())
             .fetch_optional(&self.pool)
@@ -1421,6 +1442,7 @@ fn source_from_row(r: &AnyRow) -> Result<RelaySource, StoreError> {
         queued_from: r.try_get(10)?,
         first_ms: r.try_get(11)?,
         last_ms: r.try_get(12)?,
+        conflicts: r.try_get(13)?,
     })
 }
 

@@ -86,10 +86,10 @@ impl ApiError {
 pub fn status_for(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
-        NotLoggedIn | BadCredentials | PasswordRequired => StatusCode::UNAUTHORIZED,
+        NotLoggedIn | BadCredentials | PasswordRequired | Unauthorized => StatusCode::UNAUTHORIZED,
         Forbidden | CsrfRejected => StatusCode::FORBIDDEN,
         NotFound | NoSuchUser => StatusCode::NOT_FOUND,
-        NameTaken | AlreadyLoggedIn | NotMuted => StatusCode::CONFLICT,
+        NameTaken | AlreadyLoggedIn | NotMuted | SeqConflict => StatusCode::CONFLICT,
         TooManyAttempts | RateLimited | TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
         Unavailable | ServerFull => StatusCode::SERVICE_UNAVAILABLE,
         LineTooLong => StatusCode::PAYLOAD_TOO_LARGE,

@@ -168,6 +168,12 @@ pub async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
             &by_state,
         );
         family(
+            "sockhub_relay_seq_conflicts_total",
+            "counter",
+            "Relay records refused with seq_conflict (their seq was stored with another payload), every source.",
+            &one(sum(|s| s.conflicts)),
+        );
+        family(
             "sockhub_relay_lag_seconds",
             "gauge",
             "Age of the oldest record not yet acknowledged downstream.",

@@ -14,9 +14,13 @@ pub mod lines;
 pub mod screen;
 pub mod view;
 
-use sockhub_proto::ErrorEvent;
+use std::io::IsTerminal;
+
 use sockhub_proto::calc::{CalcEvent, CalcRequest, SquareResult, StudentInfo};
 use sockhub_proto::wire::{Mode, render};
+
+use sockhub_proto::secret::Secret;
+use sockhub_proto::{ErrorCode, ErrorEvent};
 
 use crate::conn::{self, ClientError, JsonReader, JsonWriter};
 
@@ -28,6 +32,9 @@ pub use screen::run_screen;
 pub struct CalcOptions {
     pub addr: String,
     pub student_id: String,
+    /// The password of the account named as the student ID (servers with `[calc] auth =
+    /// "accounts"`); asked for on a terminal when needed and not given.
+    pub password: Option<Secret>,
 }
 
 /// Run the calculator client: full screen on a terminal, line by line otherwise. Returns whether
@@ -37,15 +44,29 @@ pub async fn run(opts: CalcOptions) -> Result<bool, ClientError> {
 }
 
 /// Connect and send the login; returns the connection and the server's first answer (a
-/// `welcome`, or the error that refused the login).
-pub async fn login(addr: &str, student_id: &str) -> Result<(JsonReader, JsonWriter, CalcEvent), ClientError> {
+/// `welcome`, or the error that refused the login). When the server wants a password that was
+/// not given and stdin is a terminal, it is asked for (without echo) and the login tried again.
+pub async fn login(
+    addr: &str,
+    student_id: &str,
+    password: Option<Secret>,
+) -> Result<(JsonReader, JsonWriter, CalcEvent), ClientError> {
     let (mut rx, mut tx) = conn::connect(addr).await?;
-    tx.send(&CalcRequest::Login { student_id: student_id.to_owned() }).await?;
-    let first = rx
-        .recv::<CalcEvent>()
-        .await?
-        .ok_or_else(|| std::io::Error::other("the server closed the connection"))?;
-    Ok((rx, tx, first))
+    let mut password = password;
+    loop {
+        tx.send(&CalcRequest::Login { student_id: student_id.to_owned(), password: password.clone() })
+            .await?;
+        let first = rx
+            .recv::<CalcEvent>()
+            .await?
+            .ok_or_else(|| std::io::Error::other("the server closed the connection"))?;
+        let needs_password = matches!(&first, CalcEvent::Error(e) if e.code == ErrorCode::PasswordRequired);
+        if needs_password && password.is_none() && std::io::stdin().is_terminal() {
+            password = Some(conn::prompt_password(student_id).await?);
+            continue;
+        }
+        return Ok((rx, tx, first));
+    }
 }
 
 /// The text form of an event, as the user sees it (without the trailing newline).
@@ -76,7 +97,16 @@ pub enum LoginError {
 impl CalcConn {
     /// Connect to `addr` and log in as `student_id`.
     pub async fn login(addr: &str, student_id: &str) -> Result<CalcConn, LoginError> {
-        let (rx, tx, first) = login(addr, student_id).await?;
+        Self::login_with(addr, student_id, None).await
+    }
+
+    /// [`CalcConn::login`] with the password of the student's account.
+    pub async fn login_with(
+        addr: &str,
+        student_id: &str,
+        password: Option<Secret>,
+    ) -> Result<CalcConn, LoginError> {
+        let (rx, tx, first) = login(addr, student_id, password).await?;
         match first {
             CalcEvent::Welcome { student, history, .. } => Ok(CalcConn { rx, tx, student, history }),
             CalcEvent::Error(e) => Err(LoginError::Refused(e)),

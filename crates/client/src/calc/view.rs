@@ -40,7 +40,7 @@ pub fn event_lines(event: &CalcEvent, me: &str) -> Vec<Line<'static>> {
         }
         CalcEvent::Error(e) => vec![Shell::error_line(e)],
         CalcEvent::Bye { .. } => vec![Line::styled(show(event), BYE)],
-        CalcEvent::Prompt => Vec::new(),
+        CalcEvent::Prompt | CalcEvent::PasswordPrompt { .. } => Vec::new(),
     }
 }
 

@@ -55,11 +55,7 @@ pub async fn login(opts: &ChatOptions) -> Result<(JsonReader, JsonWriter, ChatEv
             .ok_or_else(|| std::io::Error::other("the server closed the connection"))?;
         let needs_password = matches!(&first, ChatEvent::Error(e) if e.code == ErrorCode::PasswordRequired);
         if needs_password && password.is_none() && std::io::stdin().is_terminal() {
-            let prompt = format!("Password for {}: ", opts.name);
-            let typed = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt))
-                .await
-                .map_err(std::io::Error::other)??;
-            password = Some(Secret::new(typed));
+            password = Some(conn::prompt_password(&opts.name).await?);
             continue;
         }
         return Ok((rx, tx, first));

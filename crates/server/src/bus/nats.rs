@@ -133,6 +133,14 @@ impl NatsBus {
         &self.metrics
     }
 
+    /// A NATS error message with any credential of `nats_url` in it replaced by `***`.
+    fn scrub(&self, e: &dyn std::fmt::Display) -> String {
+        crate::config::render::scrub_url_secrets(
+            &e.to_string(),
+            self.config.nats_url.as_deref().unwrap_or_default(),
+        )
+    }
+
     fn prefix(&self) -> &str {
         &self.config.subject_prefix
     }
@@ -190,13 +198,23 @@ impl NatsBus {
                     let _ = events_tx.try_send(event);
                 }
             });
+        // The URL may carry credentials: what is logged or returned shows them as `***`.
+        let shown = crate::config::render::redact_url_list(&url);
+        let scrub =
+            |e: &dyn std::fmt::Display| crate::config::render::scrub_url_secrets(&e.to_string(), &url);
         let addrs: Vec<async_nats::ServerAddr> = url
             .split(',')
             .map(|u| {
-                u.trim().parse::<async_nats::ServerAddr>().map_err(|e| ClusterError::Url(format!("{u}: {e}")))
+                u.trim().parse::<async_nats::ServerAddr>().map_err(|e| {
+                    ClusterError::Url(format!(
+                        "{}: {}",
+                        crate::config::render::redact_password(u.trim()),
+                        scrub(&e)
+                    ))
+                })
             })
             .collect::<Result<_, _>>()?;
-        let client = options.connect(addrs).await.map_err(|e| ClusterError::Url(e.to_string()))?;
+        let client = options.connect(addrs).await.map_err(|e| ClusterError::Url(scrub(&e)))?;
         let all =
             client.subscribe(self.subject_all()).await.map_err(|e| ClusterError::Subscribe(e.to_string()))?;
         let direct = client
@@ -204,7 +222,7 @@ impl NatsBus {
             .await
             .map_err(|e| ClusterError::Subscribe(e.to_string()))?;
         let _ = self.client.set(client);
-        info!(node = %node_id, nats = %url, "cluster: node {node_id} joining through NATS at {url}");
+        info!(node = %node_id, nats = %shown, "cluster: node {node_id} joining through NATS at {shown}");
 
         let rx = self.out_rx.lock().take().expect("started once");
         tracker.spawn(Arc::clone(self).publisher(rx, shutdown.clone()));
@@ -491,8 +509,8 @@ impl NatsBus {
                     self.publish(Message::Hello);
                 }
                 Event::LameDuckMode => info!("cluster: the NATS server is going down (lame duck mode)"),
-                Event::ServerError(e) => warn!(error = %e, "cluster: NATS server error"),
-                Event::ClientError(e) => warn!(error = %e, "cluster: NATS client error"),
+                Event::ServerError(e) => warn!(error = %self.scrub(&e), "cluster: NATS server error"),
+                Event::ClientError(e) => warn!(error = %self.scrub(&e), "cluster: NATS client error"),
                 Event::Draining | Event::Closed => {}
             }
         }

@@ -10,7 +10,7 @@
 //! prints the effective configuration with those comments, and a test fails if a key has none.
 
 mod load;
-mod render;
+pub(crate) mod render;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -601,6 +601,16 @@ pub enum RosterMode {
     Open,
 }
 
+/// How a calculator student proves who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalcAuth {
+    /// The student ID alone (anyone who knows an ID can use it).
+    Id,
+    /// The student ID and the password of the sockhub account that carries it.
+    Accounts,
+}
+
 /// `[calc]`: the square calculator. Env: `SOCKHUB_CALC_<KEY>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -608,6 +618,7 @@ pub struct CalcConfig {
     pub enabled: bool,
     pub port: u16,
     pub roster: RosterMode,
+    pub auth: CalcAuth,
     pub history: u32,
     pub history_max: u32,
     pub max_digits: usize,
@@ -622,6 +633,10 @@ impl CalcConfig {
         (
             "roster",
             "\"required\": only students on the roster may log in (others get unknown_student); \"open\": any well-formed student ID. Default \"required\".",
+        ),
+        (
+            "auth",
+            "\"id\": a student logs in with the student ID alone; \"accounts\": with the student ID and the password of the sockhub account that carries that ID (`sockhub user add NAME --student-id ID`; if none does, the account named as the ID), checked and throttled like every login (password_required, bad_credentials, too_many_attempts). Default \"id\".",
         ),
         ("history", "Results (the student's newest) sent at login, and by /history without N. Default 20."),
         ("history_max", "Most results one /history N returns. Default 1000."),
@@ -683,6 +698,7 @@ impl Default for CalcConfig {
             enabled: true,
             port: 7003,
             roster: RosterMode::Required,
+            auth: CalcAuth::Id,
             history: 20,
             history_max: 1000,
             max_digits: 1000,
@@ -713,6 +729,16 @@ pub struct KeepRule {
     pub json_equals: Option<String>,
 }
 
+/// Whether relay connections must present a device token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelayAuth {
+    /// Anyone who reaches the port may send records of any source.
+    Open,
+    /// A connection presents a token (`sockhub relay token add`) first; it covers some sources.
+    Tokens,
+}
+
 /// `[relay]`: the log relay. Env: `SOCKHUB_RELAY_<KEY>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -721,6 +747,9 @@ pub struct RelayConfig {
     pub port: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub downstream: Option<String>,
+    pub auth: RelayAuth,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downstream_token: Option<sockhub_proto::secret::Secret>,
     pub max_payload_bytes: usize,
     pub max_line_bytes: usize,
     pub rate_per_sec: f64,
@@ -747,6 +776,14 @@ impl RelayConfig {
         (
             "downstream",
             "host:port of the next relay; records no keep rule matches are forwarded there. Several nodes of a downstream cluster may be listed, comma-separated: the forwarder uses one and moves to the next whenever a connection fails. Unset: this node is a sink that stores everything. Default unset.",
+        ),
+        (
+            "auth",
+            "\"open\": any connection may send records of any source; \"tokens\": a connection first presents a device token ({\"type\":\"auth\",\"token\":\"...\"} or a line AUTH <token>), made with `sockhub relay token add --source GLOB`, and may then send records of the sources its glob matches (others get forbidden; records before a token get unauthorized). Default \"open\".",
+        ),
+        (
+            "downstream_token",
+            "The device token this node presents to downstream when downstream has auth = \"tokens\" (a token for the sources this node forwards, e.g. --source '*'). Shown as *** by `sockhub config`. Default unset.",
         ),
         (
             "max_payload_bytes",
@@ -818,6 +855,13 @@ impl RelayConfig {
                 ));
             }
         }
+        if self
+            .downstream_token
+            .as_ref()
+            .is_some_and(|t| t.expose().is_empty() || t.expose().contains(char::is_whitespace))
+        {
+            return Err("relay.downstream_token must be one token, without blanks".into());
+        }
         if self.max_payload_bytes == 0 || self.max_line_bytes < 64 {
             return Err(
                 "relay.max_payload_bytes must be at least 1 and relay.max_line_bytes at least 64".into()
@@ -839,6 +883,8 @@ impl Default for RelayConfig {
             enabled: true,
             port: 7004,
             downstream: None,
+            auth: RelayAuth::Open,
+            downstream_token: None,
             max_payload_bytes: 4096,
             max_line_bytes: 16_384,
             rate_per_sec: 0.0,

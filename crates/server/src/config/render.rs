@@ -25,7 +25,10 @@ impl Config {
                         let _ = writeln!(out, "# ({key}: see [[{}.{key}]] below)", section.name);
                     }
                     Some(Value::String(url)) if *key == "url" || *key == "nats_url" => {
-                        let _ = writeln!(out, "{key} = {}", Value::String(redact_password(url)));
+                        let _ = writeln!(out, "{key} = {}", Value::String(redact_url_list(url)));
+                    }
+                    Some(Value::String(_)) if SECRET_KEYS.contains(key) => {
+                        let _ = writeln!(out, "{key} = \"***\"");
                     }
                     Some(value) => {
                         let _ = writeln!(out, "{key} = {value}");
@@ -50,13 +53,45 @@ impl Config {
     }
 }
 
-/// `mysql://user:secret@host/db` -> `mysql://user:***@host/db`: the printed configuration may be
-/// pasted into a bug report.
-fn redact_password(url: &str) -> String {
+/// Keys whose whole value is a secret, printed as `***`.
+const SECRET_KEYS: &[&str] = &["downstream_token"];
+
+/// Each URL of a comma-separated list with its password redacted (see [`redact_password`]).
+pub fn redact_url_list(list: &str) -> String {
+    list.split(',').map(redact_password).collect::<Vec<_>>().join(",")
+}
+
+/// `text` (an error message from a library that was given `list`) with every password or
+/// token of the URLs in `list` replaced by `***`.
+pub fn scrub_url_secrets(text: &str, list: &str) -> String {
+    let mut out = text.to_owned();
+    for url in list.split(',') {
+        let Some((_, rest)) = url.split_once("://") else { continue };
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let Some(at) = rest[..authority_end].rfind('@') else { continue };
+        let userinfo = &rest[..at];
+        let secret = userinfo.split_once(':').map_or(userinfo, |(_, pw)| pw);
+        if !secret.is_empty() {
+            out = out.replace(secret, "***");
+        }
+    }
+    out
+}
+
+/// `mysql://user:secret@host/db` -> `mysql://user:***@host/db`, and `nats://token@host` ->
+/// `nats://***@host` (NATS reads a user without a password as a token): the printed
+/// configuration and the log may be pasted into a bug report. The userinfo ends at the last `@`
+/// before the path, so a password containing `@` is hidden whole.
+pub fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else { return url.to_owned() };
+    let (userinfo, host) = (&rest[..at], &rest[at + 1..]);
     match userinfo.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None if scheme.trim().eq_ignore_ascii_case("nats") || scheme.trim().eq_ignore_ascii_case("tls") => {
+            format!("{scheme}://***@{host}")
+        }
         None => url.to_owned(),
     }
 }
@@ -82,5 +117,28 @@ mod tests {
         let text = config.to_commented_toml();
         assert!(!text.contains("hunter2"));
         assert!(text.contains("mysql://root:***@db.example:3306/sockhub"));
+    }
+
+    #[test]
+    fn nats_credentials_and_tokens_are_not_printed() {
+        let mut config = Config::default();
+        config.cluster.nats_url =
+            Some("nats://sock:p@ss@n1:4222, nats://s3cr3t-token@n2:4222,nats://n3".into());
+        config.relay.downstream_token = Some(sockhub_proto::secret::Secret::new("sht_abcdef"));
+        let text = config.to_commented_toml();
+        for secret in ["p@ss", "s3cr3t-token", "sht_abcdef"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(
+            text.contains(r#"nats_url = "nats://sock:***@n1:4222, nats://***@n2:4222,nats://n3""#),
+            "{text}"
+        );
+        assert!(text.contains(r#"downstream_token = "***""#));
+        assert_eq!(redact_password("postgres://u@h/db?x=a@b"), "postgres://u@h/db?x=a@b");
+        assert_eq!(redact_password("mysql://u:pw@h/db"), "mysql://u:***@h/db");
+        assert_eq!(
+            scrub_url_secrets("cannot reach nats://a:b1g@n1 or s3cr3t", "nats://a:b1g@n1,nats://s3cr3t@n2"),
+            "cannot reach nats://a:***@n1 or ***"
+        );
     }
 }

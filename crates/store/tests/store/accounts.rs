@@ -92,3 +92,29 @@ async fn passwords_are_argon2id_and_never_shown() {
     let acct = NewAccount::member("kim", h.clone());
     assert!(!format!("{acct:?}").contains(&h), "Debug must not show the hash");
 }
+
+/// The calculator's `auth = "accounts"` finds the account that carries a student ID; two that
+/// carry one are both reported (the caller refuses the login).
+#[tokio::test]
+async fn accounts_are_found_by_the_student_id_they_carry() {
+    init_tracing();
+    let hash = password::hash("pw").await.unwrap();
+    for b in backends() {
+        let db = TestDb::create(&b).await;
+        let store = db.open().await;
+        let with_id = |name: &str, id: Option<&str>| NewAccount {
+            student_id: id.map(str::to_owned),
+            ..NewAccount::member(name, hash.clone())
+        };
+        store.add_account(&with_id("김민수", Some("20212086"))).await.unwrap();
+        store.add_account(&with_id("20212086", None)).await.unwrap();
+        let found = store.find_accounts_by_student_id("20212086").await.unwrap();
+        assert_eq!(found.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["김민수"], "{}", b.name());
+        assert!(store.find_accounts_by_student_id("0212086").await.unwrap().is_empty());
+        assert!(store.find_accounts_by_student_id("").await.unwrap().is_empty());
+        store.add_account(&with_id("twin", Some("20212086"))).await.unwrap();
+        assert_eq!(store.find_accounts_by_student_id("20212086").await.unwrap().len(), 2);
+        store.close().await;
+        db.cleanup().await;
+    }
+}

@@ -16,8 +16,16 @@ async fn migrations_apply_once_and_are_idempotent() {
         // Every feature's migration, in order (later features add theirs at the end).
         let applied = store.migrate().await.expect("migrate");
         assert_eq!(
-            applied[..5],
-            ["0001_accounts_chat", "0002_quiz", "0003_calc", "0004_relay", "0005_cluster"],
+            applied[..7],
+            [
+                "0001_accounts_chat",
+                "0002_quiz",
+                "0003_calc",
+                "0004_relay",
+                "0005_cluster",
+                "0006_name_skeleton",
+                "0007_relay_tokens"
+            ],
             "{}",
             b.name()
         );

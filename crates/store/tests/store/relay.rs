@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use sockhub_store::testing::{TestDb, backends};
 use sockhub_store::{
-    ForwardedMark, HeldMark, RelayBatch, RelayFilter, RelayRecord, RelayState, ResendSelector, Store, Stored,
-    record_digest,
+    BatchOutcome, ForwardedMark, HeldMark, RelayBatch, RelayFilter, RelayRecord, RelayState, ResendSelector,
+    Store, Stored, record_digest,
 };
 
 use crate::common::init_tracing;
@@ -45,7 +45,8 @@ async fn a_resent_record_is_stored_once_and_counted_once() {
             ..Default::default()
         };
         let out = store.relay_write(&batch, 1000).await.unwrap();
-        assert_eq!(out.stored, [Stored::New(1), Stored::New(2), Stored::Duplicate(2), Stored::New(7)]);
+        // The same seq twice in one batch with another payload: the first one is kept.
+        assert_eq!(out.stored, [Stored::New(1), Stored::New(2), Stored::Conflict(2), Stored::New(7)]);
 
         // Sent again after a lost ack: the caller may not know, so it says nothing (maybe_dup
         // false): the insert's row count catches it and the write is redone with lookups.
@@ -64,6 +65,7 @@ async fn a_resent_record_is_stored_once_and_counted_once() {
         let dev1 = store.relay_source("dev1").await.unwrap().unwrap();
         assert_eq!((dev1.received, dev1.queued, dev1.kept, dev1.last_seq), (2, 1, 1, 2));
         assert_eq!(dev1.pending_bytes, 1);
+        assert_eq!(dev1.conflicts, 1);
         counters_add_up(&store).await;
         store.close().await;
         db.cleanup().await;
@@ -412,4 +414,96 @@ async fn two_writers_on_one_database_store_each_record_once_and_count_it_once() 
 
 async fn store_count(store: &Store) -> i64 {
     store.relay_list(&RelayFilter::default()).await.unwrap().len() as i64
+}
+
+/// Whoever stores a (source, seq) first keeps it: a different payload under it is a conflict,
+/// counted and not written, whether or not the writer suspected a duplicate, alone or amid new
+/// records; the same payload again (even with another timestamp) is a plain duplicate.
+#[tokio::test]
+async fn a_different_payload_under_a_stored_seq_is_a_conflict_and_changes_nothing() {
+    init_tracing();
+    for b in backends() {
+        let db = TestDb::create(&b).await;
+        let store = db.open().await;
+        let write = |records: Vec<RelayRecord>| {
+            let store = store.clone();
+            async move { store.relay_write(&RelayBatch { records, ..Default::default() }, 1000).await.unwrap() }
+        };
+        let first = write(vec![rec("fan-1", Some(50), "FAKE", RelayState::Queued)]).await;
+        assert_eq!(first.stored, [Stored::New(50)]);
+
+        for maybe_dup in [false, true] {
+            let mut real = rec("fan-1", Some(50), "REAL", RelayState::Queued);
+            real.maybe_dup = maybe_dup;
+            let out: BatchOutcome = write(vec![
+                rec("fan-1", Some(49), "before", RelayState::Queued),
+                real,
+                rec("fan-1", Some(51), "after", RelayState::Queued),
+            ])
+            .await;
+            let expected = match maybe_dup {
+                false => [Stored::New(49), Stored::Conflict(50), Stored::New(51)],
+                true => [Stored::Duplicate(49), Stored::Conflict(50), Stored::Duplicate(51)],
+            };
+            assert_eq!(out.stored, expected, "{} maybe_dup {maybe_dup}", b.name());
+        }
+        // An identical re-send, with another timestamp (a device that stamps at send time).
+        let mut again = rec("fan-1", Some(50), "FAKE", RelayState::Queued);
+        again.at_ms += 5;
+        assert_eq!(write(vec![again]).await.stored, [Stored::Duplicate(50)], "{}", b.name());
+
+        let rows = store
+            .relay_list(&RelayFilter {
+                source: Some("fan-1".into()),
+                seqs: Some((50, 50)),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].payload, "FAKE", "{}: the stored record is untouched", b.name());
+        assert_eq!(rows[0].digest, record_digest(50, 1_700_000_000_050, "FAKE"));
+        let c = store.relay_source("fan-1").await.unwrap().unwrap();
+        assert_eq!((c.received, c.queued, c.conflicts, c.last_seq), (3, 3, 2, 51), "{}: {c:?}", b.name());
+        assert_eq!(c.pending_bytes, 4 + 6 + 5);
+        counters_add_up(&store).await;
+        // A recount (from the records) leaves the conflict counter alone.
+        store.relay_recount("fan-1").await.unwrap();
+        assert_eq!(store.relay_source("fan-1").await.unwrap().unwrap().conflicts, 2);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+/// Device tokens: shown once, stored as a hash, found by the token, refused once revoked.
+#[tokio::test]
+async fn device_tokens_are_stored_hashed_and_can_be_revoked() {
+    init_tracing();
+    for b in backends() {
+        let db = TestDb::create(&b).await;
+        let store = db.open().await;
+        let (fans, token) = store.relay_token_add("fan-*", "hall fans").await.unwrap();
+        let (_, other) = store.relay_token_add("*", "").await.unwrap();
+        assert_ne!(token, other);
+        assert_eq!(store.relay_token_check(&token).await.unwrap().as_ref(), Some(&fans), "{}", b.name());
+        assert_eq!(fans.source_glob, "fan-*");
+        assert!(store.relay_token_check("sht_not-a-token").await.unwrap().is_none());
+        assert!(store.relay_token_check(&sockhub_store::relay_token_hash(&token)).await.unwrap().is_none());
+        let listed = store.relay_tokens().await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(!format!("{listed:?}").contains(&token));
+
+        assert!(store.relay_token_valid(fans.id).await.unwrap());
+        assert!(store.relay_token_revoke(fans.id).await.unwrap());
+        assert!(!store.relay_token_revoke(fans.id).await.unwrap(), "revoked twice");
+        assert!(!store.relay_token_revoke(9999).await.unwrap());
+        assert!(store.relay_token_check(&token).await.unwrap().is_none(), "{}", b.name());
+        assert!(!store.relay_token_valid(fans.id).await.unwrap());
+        assert!(store.relay_token_check(&other).await.unwrap().is_some());
+        let listed = store.relay_tokens().await.unwrap();
+        assert!(listed[0].revoked_ms.is_some() && listed[1].revoked_ms.is_none());
+        assert!(store.relay_token_add("", "x").await.is_err());
+        store.close().await;
+        db.cleanup().await;
+    }
 }

@@ -128,11 +128,14 @@ export class RelayView {
     for (const src of st.sources) {
       if (!known.has(src.source)) this.sourceSelect.append(h('option', { value: src.source }, src.source));
     }
-    fill(this.sourcesBox, table(['Source', 'Received', 'Kept', 'Queued', 'Forwarded', 'Held', 'Missing', 'Stored', 'Last seq', 'Last seen'],
+    fill(this.sourcesBox, table(['Source', 'Received', 'Kept', 'Queued', 'Forwarded', 'Held', 'Missing', 'Stored', 'Conflicts', 'Last seq', 'Last seen'],
       st.sources.map((x) => [h('strong', {}, x.source), num(x.received), num(x.kept), num(x.queued), num(x.forwarded),
         x.held ? h('span', { class: 'tag state-held' }, num(x.held)) : '0',
         x.missing ? h('span', { class: 'tag state-missing' }, num(x.missing)) : '0',
-        num(x.stored), num(x.last_seq), ms(x.last_ms)]), 'No records yet.'));
+        num(x.stored),
+        // Records refused with seq_conflict: another payload came first under their seq.
+        x.conflicts ? h('span', { class: 'tag state-held', title: 'records refused: their seq was taken by another payload' }, num(x.conflicts)) : '0',
+        num(x.last_seq), ms(x.last_ms)]), 'No records yet.'));
   }
 
   renderChart(minutes) {

@@ -4,7 +4,8 @@
 //! - [`CalcService`] holds the shared parts: the [`board::Board`] (who is connected, and the one
 //!   place results are broadcast), the [`commit::Committer`] (group commit of results to the
 //!   database), the store (roster lookups and history reads) and the settings.
-//! - [`session::CalcSession`]: one connection: student ID, then numbers and commands.
+//! - [`session::CalcSession`]: one connection: student ID (and, with `[calc] auth =
+//!   "accounts"`, the password of the account named as the ID), then numbers and commands.
 //! - [`number`]: the number grammar and exact squaring.
 //! - [`roster`]: reading and checking a roster CSV (for `sockhub roster import`).
 
@@ -36,6 +37,8 @@ pub struct CalcService {
     pub(crate) committer: Committer,
     pub(crate) store: Store,
     pub(crate) journal: Journal,
+    /// Checks passwords (and throttles guesses) when `auth = "accounts"`.
+    pub(crate) auth: Arc<crate::auth::Authenticator>,
     metrics: Arc<ServiceMetrics>,
     /// Set during shutdown, so departures are not logged one by one as the board empties.
     pub(crate) closing: CancellationToken,
@@ -48,6 +51,7 @@ impl CalcService {
         config: &CalcConfig,
         store: Store,
         journal: Journal,
+        auth: Arc<crate::auth::Authenticator>,
         closing: CancellationToken,
         bus: SharedBus,
     ) -> Self {
@@ -58,6 +62,7 @@ impl CalcService {
             committer,
             store,
             journal,
+            auth,
             metrics: Arc::default(),
             closing,
         }

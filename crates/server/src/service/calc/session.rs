@@ -1,5 +1,13 @@
 //! One calculator connection: log in with a student ID, then square numbers.
 //!
+//! With `[calc] auth = "accounts"` the login also needs the password of the sockhub account that
+//! carries the student ID (its `student_id`, set by `sockhub user add NAME --student-id ID` or
+//! the web page; if no account carries it, the account *named* as the ID), checked by the shared
+//! [`crate::auth::Authenticator`] (so it is throttled and logged like every login). Two accounts
+//! carrying one ID is a mistake: neither is used, and the log says so. A text-mode user types the ID, is asked for the password and
+//! types it; a JSON client sends both in one `login` and gets `password_required` without one.
+//! The roster rule applies as well (an account alone does not put a student on the roster).
+//!
 //! A square is acknowledged only after it is durable: the session computes it, hands it to the
 //! group commit and waits; only then is it broadcast (to everyone, the author included — the
 //! broadcast *is* the acknowledgement). While it waits, the session reads no further lines, so
@@ -7,6 +15,7 @@
 //! order it sent them.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sockhub_proto::ErrorCode;
 use sockhub_proto::calc::{
@@ -17,7 +26,10 @@ use sockhub_store::{CalcResultRow, LoginOutcome, LoginRecord, NewCalcResult, Sto
 use tracing::{debug, info, warn};
 
 use super::{CalcService, number};
-use crate::config::RosterMode;
+use sockhub_proto::secret::Secret;
+
+use crate::auth::LoginError;
+use crate::config::{Admission, CalcAuth, RosterMode};
 use crate::net::outbox::Outbox;
 use crate::session::{Ending, Flow, Peer, Service as _, Session};
 
@@ -28,11 +40,15 @@ pub struct CalcSession {
     outbox: Outbox,
     /// Set once logged in.
     me: Option<StudentInfo>,
+    /// Text mode with `auth = "accounts"`: the student ID whose password the next line is.
+    pending: Option<String>,
+    /// Set when a line was parsed as text: a missing password is then asked for.
+    text: AtomicBool,
 }
 
 impl CalcSession {
     pub(crate) fn new(service: Arc<CalcService>, peer: Peer, outbox: Outbox) -> Self {
-        CalcSession { service, peer, outbox, me: None }
+        CalcSession { service, peer, outbox, me: None, pending: None, text: AtomicBool::new(false) }
     }
 
     fn error(&self, code: ErrorCode, message: impl Into<String>) -> Flow {
@@ -62,12 +78,65 @@ impl CalcSession {
         }
     }
 
-    async fn login(&mut self, student_id: String) -> Flow {
+    /// `auth = "accounts"`: the password of the account named `student_id`. `Ok(false)`: the
+    /// login is refused (the error and the prompt are sent).
+    async fn check_password(&mut self, student_id: &str, password: Option<Secret>) -> bool {
+        let Some(password) = password else {
+            if self.text.load(Ordering::Relaxed) {
+                // Text mode: ask for it; the next plain line is the password.
+                self.pending = Some(student_id.to_owned());
+                self.outbox.send(CalcEvent::PasswordPrompt { student_id: student_id.to_owned() });
+            } else {
+                self.retry_login(ErrorEvent::new(
+                    ErrorCode::PasswordRequired,
+                    "send the password of the sockhub account named as your student ID with the login",
+                ));
+            }
+            return false;
+        };
+        let carriers = match self.service.store.find_accounts_by_student_id(student_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.retry_login(self.unavailable("looking up your account", &e));
+                return false;
+            }
+        };
+        let name = match carriers.as_slice() {
+            [one] => one.name.clone(),
+            [] => student_id.to_owned(),
+            [..] => {
+                warn!(student_id, "calc: several accounts carry this student ID; the login is refused");
+                self.log_login(student_id, LoginOutcome::Failure);
+                self.retry_login(LoginError::BadCredentials.to_event());
+                return false;
+            }
+        };
+        let auth = &self.service.auth;
+        match auth.login(self.peer.addr, "calc", &name, Some(&password), Admission::Accounts).await {
+            Ok(_) => true,
+            Err(e) => {
+                self.retry_login(e.to_event());
+                false
+            }
+        }
+    }
+
+    async fn login(&mut self, student_id: String, password: Option<Secret>) -> Flow {
         if self.me.is_some() {
             return self.error(ErrorCode::AlreadyLoggedIn, "you are already logged in");
         }
+        // The password line of a text-mode login carries no ID: it is the pending one.
+        let pending = self.pending.take();
+        let student_id = match (student_id.is_empty(), pending) {
+            (true, Some(id)) => id,
+            _ => student_id,
+        };
         if let Err(e) = validate_student_id(&student_id) {
             return self.retry_login(e);
+        }
+        let accounts = self.service.config.auth == CalcAuth::Accounts;
+        if accounts && !self.check_password(&student_id, password).await {
+            return Flow::Continue;
         }
         let service = &self.service;
         let student = match service.store.find_student(&student_id).await {
@@ -93,7 +162,10 @@ impl CalcSession {
         service.metrics().users.set(service.board.local() as i64);
         tracing::Span::current().record("user", tracing::field::display(&student_id));
         info!("{student_id} {} logged in ({online} online)", student.name);
-        self.log_login(&student_id, LoginOutcome::Success);
+        if !accounts {
+            // With accounts the authenticator logged the success already.
+            self.log_login(&student_id, LoginOutcome::Success);
+        }
         self.me = Some(student);
         Flow::Continue
     }
@@ -154,7 +226,12 @@ impl Session for CalcSession {
     type Request = CalcRequest;
 
     fn parse_text(&self, line: &str) -> Result<Option<CalcRequest>, ErrorEvent> {
-        let phase = if self.me.is_some() { Phase::Calculating } else { Phase::StudentId };
+        self.text.store(true, Ordering::Relaxed);
+        let phase = match (&self.me, &self.pending) {
+            (Some(_), _) => Phase::Calculating,
+            (None, Some(_)) => Phase::Password,
+            (None, None) => Phase::StudentId,
+        };
         calc::parse_text(line, phase)
     }
 
@@ -166,7 +243,9 @@ impl Session for CalcSession {
                 self.outbox.send(CalcEvent::Help { commands: calc::help() });
                 Flow::Continue
             }
-            (CalcRequest::Login { student_id }, _) => self.login(student_id.trim().to_owned()).await,
+            (CalcRequest::Login { student_id, password }, _) => {
+                self.login(student_id.trim().to_owned(), password).await
+            }
             (_, None) => self.error(ErrorCode::NotLoggedIn, "log in first: send your student ID"),
             (CalcRequest::Square { value }, Some(me)) => self.square(&me, &value).await,
             (CalcRequest::History { limit }, Some(me)) => {

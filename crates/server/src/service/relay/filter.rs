@@ -26,6 +26,12 @@ pub enum RuleError {
     Duplicate(String),
 }
 
+/// Compiles a glob over source names (`lab-*`, `dev?`, `sensor-[0-9]*`), as keep rules and
+/// device tokens use them; the error names the pattern.
+pub fn source_glob(glob: &str) -> Result<GlobMatcher, String> {
+    Glob::new(glob).map(|g| g.compile_matcher()).map_err(|e| format!("bad source glob {glob:?}: {e}"))
+}
+
 /// One compiled rule.
 #[derive(Debug)]
 struct Compiled {
@@ -59,9 +65,7 @@ impl KeepRules {
                 return Err(RuleError::Duplicate(name.to_owned()));
             }
             let source = match &r.source {
-                Some(g) => Some(
-                    Glob::new(g).map_err(|e| bad(format!("bad source glob {g:?}: {e}")))?.compile_matcher(),
-                ),
+                Some(g) => Some(source_glob(g).map_err(bad)?),
                 None => None,
             };
             let payload = match &r.payload_regex {

@@ -19,7 +19,14 @@
 //! records go to the ingest task as one mark per ack, which it commits with its next batch.
 //!
 //! **Refusals.** A record downstream answers with an error (too large, malformed for it) is
-//! retried after a growing delay; after `max_attempts` it is held with the reason. Records
+//! retried after a growing delay; after `max_attempts` it is held with the reason. Refusals no
+//! retry can change — `seq_conflict` (downstream holds another payload under the seq),
+//! `forbidden` (our token does not cover the source), `bad_seq` — hold it at once, so they never
+//! wedge the stream; `sockhub relay records --state held` shows them with the reason.
+//!
+//! **Tokens.** With `relay.downstream_token` set, every connection presents it (`auth`) before
+//! the reconcile; a refusal ends the connection (and is shown as the link's last error), as does
+//! an `unauthorized` later on. Records
 //! behind it are not held up. If downstream sends errors that name no record (a line too long
 //! for it) and then stops acknowledging, the oldest unacknowledged record is charged an attempt
 //! at each acknowledgement timeout.
@@ -43,6 +50,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use sockhub_proto::ErrorCode;
 use sockhub_proto::relay::{RelayEvent, RelayRequest, write_record, write_request};
 use sockhub_proto::{LineCodec, LineItem};
 use sockhub_store::{ForwardedMark, HeldMark};
@@ -104,6 +112,11 @@ impl Link {
                         Ok(RelayEvent::Ack(_)) => continue,
                         Ok(RelayEvent::Bye { reason }) => {
                             return Err(format!("downstream said bye: {reason}"));
+                        }
+                        Ok(RelayEvent::Error { code: ErrorCode::Unauthorized, message, .. }) => {
+                            return Err(format!(
+                                "downstream requires a device token (relay.downstream_token): {message}"
+                            ));
                         }
                         Ok(ev) => return Ok(ev),
                         Err(e) => return Err(format!("unreadable reply {line:?}: {e}")),
@@ -336,6 +349,18 @@ impl Forwarder {
         let (r, w) = stream.into_split();
         let mut link = Link { lines: FramedRead::new(r, LineCodec::new(MAX_REPLY_LINE)), w };
         self.set_link("connected", None);
+
+        // A downstream that requires device tokens gets ours before anything else.
+        if let Some(token) = self.shared.settings.downstream_token.clone() {
+            let auth = RelayRequest::Auth { token };
+            match link.request(&auth, self.shared.settings.ack_timeout).await {
+                Ok(RelayEvent::Authenticated { sources }) => {
+                    debug!(%sources, "relay: downstream accepted our token");
+                }
+                Ok(other) => return format!("unexpected reply to auth: {other:?}"),
+                Err(e) => return format!("auth failed: {e}"),
+            }
+        }
 
         // Every new connection starts with a reconcile, while nothing is in flight.
         if let Err(e) = self.reconcile(&mut link, "reconnect", None).await {
@@ -608,8 +633,20 @@ impl Forwarder {
         };
         match ev {
             RelayEvent::Ack(a) => self.on_ack(&a.source, a.seq).await,
+            RelayEvent::Error { code: ErrorCode::Unauthorized, message, .. } => {
+                // Not about one record: downstream wants a (valid) token. Reconnect (and
+                // present relay.downstream_token, if set) rather than hold every record.
+                return Some(format!(
+                    "downstream requires a device token (relay.downstream_token): {message}"
+                ));
+            }
             RelayEvent::Error { code, message, source: Some(source), seq: Some(seq) } => {
-                self.on_refused(&source, seq, format!("downstream refused it: {code}: {message}")).await;
+                // Refusals no retry can change are held at once: another payload owns the seq
+                // downstream, our token does not cover the source, or downstream refuses the seq.
+                let final_ =
+                    matches!(code, ErrorCode::SeqConflict | ErrorCode::Forbidden | ErrorCode::BadSeq);
+                self.on_refused(&source, seq, format!("downstream refused it: {code}: {message}"), final_)
+                    .await;
             }
             RelayEvent::Error { code, message, .. } => {
                 warn!(%code, message, "relay: downstream reported an error that names no record");
@@ -646,14 +683,16 @@ impl Forwarder {
         let _ = self.marks_tx.send(Mark::Forwarded(mark, token)).await;
     }
 
-    async fn on_refused(&mut self, source: &str, seq: i64, reason: String) {
+    /// A record downstream refused: retried later, or held once refused `max_attempts` times
+    /// (at once if `final_`: a refusal no retry can change).
+    async fn on_refused(&mut self, source: &str, seq: i64, reason: String, final_: bool) {
         let Some(q) = self.inflight.get_mut(source) else { return };
         let Some(pos) = q.iter().position(|s| s.rec.seq == seq) else { return };
         let Some(sent) = q.remove(pos) else { return };
         self.inflight_count -= 1;
         let key = (sent.rec.source.clone(), seq);
         let entry = self.attempts.entry(key.clone()).or_insert((0, String::new()));
-        entry.0 += 1;
+        entry.0 = if final_ { self.shared.settings.max_attempts } else { entry.0 + 1 };
         entry.1 = reason.clone();
         let n = entry.0;
         if n >= self.shared.settings.max_attempts {

@@ -6,7 +6,8 @@
 //! Only then does it:
 //! 1. acknowledge the records: per connection one frame, holding in JSON mode one ack per
 //!    source (the last record of that source in the batch: acks are cumulative) and in text
-//!    mode one ack line per record;
+//!    mode one ack line per record; a record whose seq was stored with another payload is not
+//!    acknowledged but answered with `seq_conflict` (and counted per source);
 //! 2. hand the new forwardable records to the forwarder's inbox (no database read on the
 //!    forwarding path while it keeps up);
 //! 3. tell the forwarder which of its marks are durable;
@@ -300,6 +301,20 @@ impl Ingest {
         let mut per_conn: Vec<(Outbox, Vec<Ack>, bool)> = Vec::new();
         for (item, stored) in items.iter().zip(&out.stored) {
             let seq = stored.seq();
+            if let Stored::Conflict(seq) = *stored {
+                // Not acknowledged: the stored record under this seq has another payload. The
+                // error goes out before this frame's acks, which do not cover this record.
+                item.conn.send(RelayEvent::record_error(
+                    ErrorCode::SeqConflict,
+                    format!(
+                        "seq {seq} of {} is stored already with a different payload; the stored record stays (is this device's counter restarted?)",
+                        item.rec.source
+                    ),
+                    &item.rec.source,
+                    Some(seq),
+                ));
+                continue;
+            }
             let at = match per_conn.iter().rposition(|(o, _, _)| o.ptr_eq(&item.conn)) {
                 Some(i) => i,
                 None => {
@@ -324,6 +339,12 @@ impl Ingest {
         {
             let mut sources = self.shared.sources.write();
             for (rec, stored) in batch.records.iter().zip(&out.stored) {
+                if let Stored::Conflict(_) = stored {
+                    if let Some(s) = sources.get_mut(&rec.source) {
+                        s.conflicts += 1;
+                    }
+                    continue;
+                }
                 let Stored::New(seq) = *stored else { continue };
                 let s = sources.entry(rec.source.clone()).or_insert_with(|| sockhub_store::RelaySource {
                     source: rec.source.to_string(),

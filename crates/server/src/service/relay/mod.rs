@@ -65,6 +65,9 @@ pub use session::RelaySession;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub downstream: Option<String>,
+    pub auth: crate::config::RelayAuth,
+    /// The token presented to downstream right after connecting.
+    pub downstream_token: Option<sockhub_proto::secret::Secret>,
     pub max_payload_bytes: usize,
     pub ingest_queue: usize,
     pub max_batch: usize,
@@ -85,6 +88,8 @@ impl Settings {
     pub fn from_config(c: &RelayConfig, write_timeout: Duration) -> Settings {
         Settings {
             downstream: c.downstream.clone(),
+            auth: c.auth,
+            downstream_token: c.downstream_token.clone(),
             max_payload_bytes: c.max_payload_bytes,
             ingest_queue: c.ingest_queue.max(1),
             max_batch: c.max_batch.max(1),

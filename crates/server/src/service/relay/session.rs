@@ -9,17 +9,31 @@
 //!
 //! The reconcile questions an upstream node asks (`digests`, `listing`, `summary`) and
 //! `last_seq` are answered from the database.
+//!
+//! **Device tokens** (`[relay] auth = "tokens"`): until the connection presented a valid token,
+//! everything but `auth`, `help` and `quit` is answered with `unauthorized`; afterwards records
+//! and questions about sources the token's glob does not match get `forbidden`. The token is
+//! looked up once, by its hash, and looked up again every [`TOKEN_RECHECK`] while the connection
+//! sends, so revoking a token also ends the connections that use it. A connection that presents
+//! [`MAX_BAD_TOKENS`] wrong tokens is closed (tokens are 256 random bits, so this only limits
+//! the database queries a guesser costs). With `auth = "open"` an `auth` is answered as if the
+//! token covered every source, so a device configured with a token works with either setting.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use globset::GlobMatcher;
 
 use sockhub_proto::ErrorCode;
 use sockhub_proto::error::ErrorEvent;
 use sockhub_proto::relay::{self, RangeSum, RecordMsg, RelayEvent, RelayRequest};
+use sockhub_proto::secret::Secret;
 use sockhub_store::{RelayRecord, RelayState};
 use tracing::warn;
 
 use super::{Incoming, RelayService, now_ms};
+use crate::config::RelayAuth;
 use crate::net::outbox::Outbox;
 use crate::session::{Ending, Flow, Peer, Session};
 
@@ -28,6 +42,26 @@ const MAX_DIGEST_RANGES: usize = 64;
 const MAX_LISTING_SPAN: i64 = 65_536;
 /// Most gaps a `summary` lists.
 const SUMMARY_GAPS: u32 = 100;
+/// How long a connection's token is trusted before it is looked up again (revocation).
+pub const TOKEN_RECHECK: Duration = Duration::from_secs(10);
+/// Wrong tokens one connection may present before it is closed.
+pub const MAX_BAD_TOKENS: u32 = 3;
+
+/// What a connection's token lets it do.
+struct Grant {
+    /// The token's id (`None`: the node is open, everything is allowed).
+    token: Option<i64>,
+    /// The pattern, as shown to the device.
+    pattern: String,
+    sources: Option<GlobMatcher>,
+    checked: Instant,
+}
+
+impl Grant {
+    fn covers(&self, source: &str) -> bool {
+        self.sources.as_ref().is_none_or(|m| m.is_match(source))
+    }
+}
 
 /// A relay session.
 pub struct RelaySession {
@@ -38,13 +72,110 @@ pub struct RelaySession {
     text: AtomicBool,
     /// The last source seen, reused so a stream from one device allocates its name once.
     last_source: Option<Arc<str>>,
+    /// The device token presented (always set on an open node).
+    grant: Option<Grant>,
+    bad_tokens: u32,
+    peer: Peer,
     /// A request has been understood: a device or a relay node, not an idle socket.
     admitted: bool,
 }
 
 impl RelaySession {
-    pub(crate) fn new(service: Arc<RelayService>, _peer: Peer, outbox: Outbox) -> Self {
-        RelaySession { service, outbox, text: AtomicBool::new(false), last_source: None, admitted: false }
+    pub(crate) fn new(service: Arc<RelayService>, peer: Peer, outbox: Outbox) -> Self {
+        let grant = (service.shared.settings.auth == RelayAuth::Open).then(|| Grant {
+            token: None,
+            pattern: "*".into(),
+            sources: None,
+            checked: Instant::now(),
+        });
+        RelaySession {
+            service,
+            outbox,
+            text: AtomicBool::new(false),
+            last_source: None,
+            grant,
+            bad_tokens: 0,
+            peer,
+            admitted: false,
+        }
+    }
+
+    /// `auth`: look the token up; on an open node every token is welcome.
+    async fn auth(&mut self, token: Secret) -> Flow {
+        if self.service.shared.settings.auth == RelayAuth::Open {
+            self.outbox.send(RelayEvent::Authenticated { sources: "*".into() });
+            return Flow::Continue;
+        }
+        let found = match self.service.shared.store.relay_token_check(token.expose()).await {
+            Ok(found) => found,
+            Err(e) => return self.db_error(&e),
+        };
+        let Some(row) = found else {
+            self.bad_tokens += 1;
+            warn!(peer = %self.peer.addr, attempts = self.bad_tokens, "relay: unknown or revoked device token");
+            self.error(ErrorCode::Unauthorized, "unknown or revoked token", None, None);
+            if self.bad_tokens >= MAX_BAD_TOKENS {
+                return Flow::Close(format!("{MAX_BAD_TOKENS} wrong tokens"));
+            }
+            return Flow::Continue;
+        };
+        // `relay token add` checked the pattern; a bad one (edited by hand) covers nothing.
+        let matcher = match super::filter::source_glob(&row.source_glob) {
+            Ok(m) => m,
+            Err(e) => {
+                warn!(token = row.id, error = %e, "relay: a device token has a bad source pattern");
+                return self.error(
+                    ErrorCode::Unauthorized,
+                    "this token's source pattern is broken",
+                    None,
+                    None,
+                );
+            }
+        };
+        self.outbox.send(RelayEvent::Authenticated { sources: row.source_glob.clone() });
+        self.grant = Some(Grant {
+            token: Some(row.id),
+            pattern: row.source_glob,
+            sources: Some(matcher),
+            checked: Instant::now(),
+        });
+        Flow::Continue
+    }
+
+    /// Whether this connection may send or ask about `source`; if not, the error is sent and
+    /// `Err` carries what to do next.
+    async fn allowed(&mut self, source: &str, seq: Option<i64>) -> Result<(), Flow> {
+        let Some(grant) = &self.grant else {
+            return Err(self.error(
+                ErrorCode::Unauthorized,
+                "this relay takes records only after a device token: send AUTH <token> first",
+                Some(source),
+                seq,
+            ));
+        };
+        if let Some(id) = grant.token
+            && grant.checked.elapsed() >= TOKEN_RECHECK
+        {
+            match self.service.shared.store.relay_token_valid(id).await {
+                Ok(true) => {
+                    if let Some(g) = &mut self.grant {
+                        g.checked = Instant::now();
+                    }
+                }
+                Ok(false) => {
+                    self.grant = None;
+                    self.error(ErrorCode::Unauthorized, "the token was revoked", Some(source), seq);
+                    return Err(Flow::Close("the device token was revoked".into()));
+                }
+                Err(e) => return Err(self.db_error(&e)),
+            }
+        }
+        let grant = self.grant.as_ref().expect("checked above");
+        if !grant.covers(source) {
+            let message = format!("this token covers the sources {:?} only", grant.pattern);
+            return Err(self.error(ErrorCode::Forbidden, message, Some(source), seq));
+        }
+        Ok(())
     }
 
     fn error(
@@ -68,6 +199,9 @@ impl RelaySession {
         if let Err(problem) = relay::validate_source(&m.source) {
             return self.error(ErrorCode::InvalidSource, problem, Some(&m.source), m.seq);
         }
+        if let Err(flow) = self.allowed(&m.source, m.seq).await {
+            return flow;
+        }
         let max = self.service.shared.settings.max_payload_bytes;
         if m.payload.len() > max {
             return self.error(
@@ -77,8 +211,8 @@ impl RelaySession {
                 m.seq,
             );
         }
-        if m.seq.is_some_and(|s| s < 0) {
-            return self.error(ErrorCode::BadRequest, "seq must be 0 or more", Some(&m.source), m.seq);
+        if let Some(Err(problem)) = m.seq.map(relay::validate_seq) {
+            return self.error(ErrorCode::BadSeq, problem, Some(&m.source), m.seq);
         }
         let source = match &self.last_source {
             Some(s) if **s == *m.source => Arc::clone(s),
@@ -196,8 +330,21 @@ impl Session for RelaySession {
 
     async fn handle(&mut self, request: RelayRequest) -> Flow {
         self.admitted = true;
+        let about = match &request {
+            RelayRequest::LastSeq { source }
+            | RelayRequest::Digests { source, .. }
+            | RelayRequest::Listing { source, .. }
+            | RelayRequest::Summary { source } => Some(source.clone()),
+            _ => None,
+        };
+        if let Some(source) = about
+            && let Err(flow) = self.allowed(&source, None).await
+        {
+            return flow;
+        }
         match request {
             RelayRequest::Record(m) => self.record(m).await,
+            RelayRequest::Auth { token } => self.auth(token).await,
             RelayRequest::LastSeq { source } => {
                 let last = self.service.shared.sources.read().get(source.as_str()).map(|s| s.last_seq);
                 let seq = match last {
@@ -223,7 +370,9 @@ impl Session for RelaySession {
 
     async fn close(self, _ending: &Ending) {}
 
+    /// Admitted once it has sent a request the relay understands and, on a node that requires
+    /// device tokens, presented a valid one: until then the login timeout applies.
     fn admitted(&self) -> bool {
-        self.admitted
+        self.admitted && self.grant.is_some()
     }
 }

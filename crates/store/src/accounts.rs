@@ -36,19 +36,10 @@ impl Store {
         }
         let key = column_key(&name);
         let skeleton = column_skeleton(&name);
+        // The insert comes first: on SQLite a transaction that reads before it writes cannot wait
+        // for another writer (it fails with "database is locked" at once), one that writes first
+        // waits for the lock like any other write.
         let mut tx = self.pool.begin().await?;
-        let look_alike = self
-            .query("SELECT name FROM accounts WHERE name_skeleton = $1 AND name_key <> $2")
-            .bind(skeleton.clone())
-            .bind(key.clone())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = look_alike {
-            let other: String = row.try_get("name")?;
-            return Err(StoreError::Conflict(format!(
-                "account name {name:?} looks too much like the existing account {other:?}"
-            )));
-        }
         let inserted = self
             .query(
                 "INSERT INTO accounts \
@@ -57,7 +48,7 @@ impl Store {
             )
             .bind(name.clone())
             .bind(key.clone())
-            .bind(skeleton)
+            .bind(skeleton.clone())
             .bind(a.password_hash.clone())
             .bind(a.role.as_str())
             .bind(a.student_id.clone())
@@ -75,6 +66,21 @@ impl Store {
                     other => other,
                 });
             }
+        }
+        let look_alike = self
+            .query(
+                "SELECT name FROM accounts WHERE name_skeleton = $1 AND name_key <> $2 ORDER BY id LIMIT 1",
+            )
+            .bind(skeleton)
+            .bind(key.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = look_alike {
+            let other: String = row.try_get("name")?;
+            tx.rollback().await?;
+            return Err(StoreError::Conflict(format!(
+                "account name {name:?} looks too much like the existing account {other:?}"
+            )));
         }
         // Read it back in the same transaction: portable (MySQL has no RETURNING) and gives the
         // id and stored forms exactly as a later find_account will.

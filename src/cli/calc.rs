@@ -26,6 +26,8 @@ pub struct CalcArgs {
     /// The calculator server.
     #[arg(long, short = 'a', default_value = "127.0.0.1:7003")]
     addr: String,
+    #[command(flatten)]
+    tls: super::TlsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,7 +62,7 @@ pub async fn run(args: CalcArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = validate_student_id(&student_id) {
         anyhow::bail!("{}", e.message);
     }
-    let ok = calc::run(CalcOptions { addr: args.addr, student_id }).await?;
+    let ok = calc::run(CalcOptions { addr: args.addr, tls: args.tls.client()?, student_id }).await?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use sockhub_proto::relay::{RelayEvent, RelayRequest, write_record, write_request};
 use sockhub_proto::{LineCodec, LineItem};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::FramedRead;
+
+use crate::conn::{self, ClientTls, Endpoint};
 
 /// Where numbering starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +110,16 @@ impl DeviceReport {
 pub async fn run(
     opts: &DeviceOptions,
     records: &(dyn Records + Sync),
+    progress: impl FnMut(usize, usize),
+) -> DeviceReport {
+    run_over(opts, None, records, progress).await
+}
+
+/// [`run`], over TLS when `tls` is given (the relay's TLS port).
+pub async fn run_over(
+    opts: &DeviceOptions,
+    tls: Option<&ClientTls>,
+    records: &(dyn Records + Sync),
     mut progress: impl FnMut(usize, usize),
 ) -> DeviceReport {
     let started = Instant::now();
@@ -136,8 +147,14 @@ pub async fn run(
         // Several relay nodes (`a:1,b:2`): the next one after each failed or lost connection.
         let addr = addrs.get(attempt % addrs.len().max(1)).copied().unwrap_or(opts.addr.as_str());
         attempt += 1;
-        let stream = match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => s,
+        let to = Endpoint { addr: addr.to_owned(), tls: tls.cloned() };
+        let (r, mut w) = match tokio::time::timeout(Duration::from_secs(5), conn::open(&to)).await {
+            Ok(Ok(halves)) => halves,
+            Ok(Err(e)) if tls.is_some() && first_connection && e.to_string().contains("TLS") => {
+                // A certificate that does not verify will not verify on the next try either.
+                report.gave_up = Some(e.to_string());
+                break;
+            }
             _ => {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
@@ -149,8 +166,6 @@ pub async fn run(
             report.reconnects += 1;
         }
         first_connection = false;
-        let _ = stream.set_nodelay(true);
-        let (r, mut w) = stream.into_split();
         let mut lines = FramedRead::new(r, LineCodec::new(1 << 20));
         if base.is_none() {
             match ask_last_seq(&mut lines, &mut w, &opts.source).await {
@@ -188,13 +203,14 @@ pub async fn run(
 }
 
 async fn ask_last_seq(
-    lines: &mut FramedRead<tokio::net::tcp::OwnedReadHalf, LineCodec>,
-    w: &mut tokio::net::tcp::OwnedWriteHalf,
+    lines: &mut FramedRead<impl AsyncRead + Unpin, LineCodec>,
+    w: &mut (impl AsyncWrite + Unpin),
     source: &str,
 ) -> Option<i64> {
     let mut buf = Vec::new();
     write_request(&mut buf, &RelayRequest::LastSeq { source: source.to_owned() });
     w.write_all(&buf).await.ok()?;
+    w.flush().await.ok()?;
     loop {
         let item = tokio::time::timeout(Duration::from_secs(10), lines.next()).await.ok()??.ok()?;
         if let LineItem::Line(l) = item
@@ -214,8 +230,8 @@ async fn stream_records(
     opts: &DeviceOptions,
     records: &dyn Records,
     base: i64,
-    lines: &mut FramedRead<tokio::net::tcp::OwnedReadHalf, LineCodec>,
-    w: &mut tokio::net::tcp::OwnedWriteHalf,
+    lines: &mut FramedRead<impl AsyncRead + Unpin, LineCodec>,
+    w: &mut (impl AsyncWrite + Unpin),
     settled: &mut usize,
     refused: &mut [bool],
     times: &mut [i64],
@@ -228,6 +244,7 @@ async fn stream_records(
     let mut next = *settled;
     let mut buf: Vec<u8> = Vec::with_capacity(512 * 1024);
     let mut pos = 0usize;
+    let mut unflushed = false;
     let mut payload = String::new();
     let rate_started = Instant::now();
     let rate_base = next;
@@ -264,8 +281,16 @@ async fn stream_records(
         let pacing =
             if pos == buf.len() && next < total && opts.rate > 0 { Duration::from_millis(5) } else { wait };
         tokio::select! {
-            r = w.write(&buf[pos..]), if pos < buf.len() => match r {
-                Ok(n) if n > 0 => pos += n,
+            // One write at a time (cancel-safe), then a flush: TLS keeps the last record
+            // buffered until flushed (for TCP it is a no-op).
+            r = async {
+                if pos < buf.len() { w.write(&buf[pos..]).await.map(Some) } else { w.flush().await.map(|()| None) }
+            }, if pos < buf.len() || unflushed => match r {
+                Ok(Some(n)) if n > 0 => {
+                    pos += n;
+                    unflushed = true;
+                }
+                Ok(None) => unflushed = false,
                 _ => return false,
             },
             item = lines.next() => match item {

@@ -27,7 +27,16 @@ pub use screen::run_screen;
 #[derive(Debug, Clone)]
 pub struct CalcOptions {
     pub addr: String,
+    /// TLS settings when `addr` is a TLS port.
+    pub tls: Option<conn::ClientTls>,
     pub student_id: String,
+}
+
+impl CalcOptions {
+    /// Where to connect.
+    pub fn endpoint(&self) -> conn::Endpoint {
+        conn::Endpoint { addr: self.addr.clone(), tls: self.tls.clone() }
+    }
 }
 
 /// Run the calculator client: full screen on a terminal, line by line otherwise. Returns whether
@@ -38,8 +47,11 @@ pub async fn run(opts: CalcOptions) -> Result<bool, ClientError> {
 
 /// Connect and send the login; returns the connection and the server's first answer (a
 /// `welcome`, or the error that refused the login).
-pub async fn login(addr: &str, student_id: &str) -> Result<(JsonReader, JsonWriter, CalcEvent), ClientError> {
-    let (mut rx, mut tx) = conn::connect(addr).await?;
+pub async fn login(
+    to: impl Into<conn::Endpoint>,
+    student_id: &str,
+) -> Result<(JsonReader, JsonWriter, CalcEvent), ClientError> {
+    let (mut rx, mut tx) = conn::connect(to).await?;
     tx.send(&CalcRequest::Login { student_id: student_id.to_owned() }).await?;
     let first = rx
         .recv::<CalcEvent>()
@@ -75,8 +87,8 @@ pub enum LoginError {
 
 impl CalcConn {
     /// Connect to `addr` and log in as `student_id`.
-    pub async fn login(addr: &str, student_id: &str) -> Result<CalcConn, LoginError> {
-        let (rx, tx, first) = login(addr, student_id).await?;
+    pub async fn login(to: impl Into<conn::Endpoint>, student_id: &str) -> Result<CalcConn, LoginError> {
+        let (rx, tx, first) = login(to, student_id).await?;
         match first {
             CalcEvent::Welcome { student, history, .. } => Ok(CalcConn { rx, tx, student, history }),
             CalcEvent::Error(e) => Err(LoginError::Refused(e)),

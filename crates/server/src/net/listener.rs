@@ -24,6 +24,7 @@ use tracing::{info, warn};
 
 use crate::net::connection;
 use crate::net::limits::Limits;
+use crate::net::tls::{self, ServerTls};
 use crate::session::{Peer, Service};
 
 /// How long to back off when `accept` fails (e.g. out of file descriptors).
@@ -55,8 +56,20 @@ impl NetContext {
     }
 }
 
+/// How a listener's connections are served: as they come, or after a TLS handshake.
+#[derive(Clone)]
+pub enum Transport {
+    Plain,
+    Tls(Arc<ServerTls>, tls::Port),
+}
+
 /// Accept connections for `service` until shutdown.
-pub async fn accept_loop<S: Service>(listener: TcpListener, service: Arc<S>, ctx: NetContext) {
+pub async fn accept_loop<S: Service>(
+    listener: TcpListener,
+    service: Arc<S>,
+    ctx: NetContext,
+    transport: Transport,
+) {
     loop {
         let accepted = tokio::select! {
             _ = ctx.shutdown.cancelled() => break,
@@ -73,14 +86,23 @@ pub async fn accept_loop<S: Service>(listener: TcpListener, service: Arc<S>, ctx
         let Ok(slot) = Arc::clone(&ctx.slots).try_acquire_owned() else {
             service.metrics().connections_refused.inc();
             info!(service = service.name(), peer = %addr, "refused {addr}: server full");
-            ctx.tracker.spawn(refuse(stream, ctx.limits.write_timeout));
+            // A TLS client could not read the plain-text notice: it is just closed.
+            if matches!(transport, Transport::Plain) {
+                ctx.tracker.spawn(refuse(stream, ctx.limits.write_timeout));
+            }
             continue;
         };
         let peer = Peer { addr, transport: "tcp", id: ctx.next_id() };
         let (service, limits, shutdown) =
             (Arc::clone(&service), Arc::clone(&ctx.limits), ctx.shutdown.clone());
+        let transport = transport.clone();
         ctx.tracker.spawn(async move {
-            connection::serve(service, stream, peer, limits, shutdown).await;
+            match transport {
+                Transport::Plain => connection::serve(service, stream, peer, limits, shutdown).await,
+                Transport::Tls(tls, port) => {
+                    tls::serve(tls, port, service, stream, peer, limits, shutdown).await
+                }
+            }
             drop(slot);
         });
     }

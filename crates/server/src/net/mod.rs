@@ -4,8 +4,10 @@
 //! - [`connection`]: one task per TCP connection: line framing, the reader and the batching writer.
 //! - [`outbox`]: the bounded per-connection send queue and the encode-once [`outbox::Frame`].
 //! - [`limits`]: flood control (token bucket) and the per-connection limits.
+//! - [`tls`]: the certificate of the TLS ports, its reload, and the handshake before the driver.
 
 pub mod connection;
 pub mod limits;
 pub mod listener;
 pub mod outbox;
+pub mod tls;

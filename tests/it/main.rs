@@ -13,6 +13,7 @@
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
+//! - `tls`: TLS on every port with openssl, curl and a relay pair over mutual TLS.
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
 
 mod accounts;
@@ -28,5 +29,6 @@ mod relay;
 mod relay_cluster;
 mod relay_crash;
 mod support;
+mod tls;
 mod tui;
 mod web;

@@ -212,6 +212,12 @@ impl Server {
             hub.calc = Some(calc);
         }
         if config.relay.enabled {
+            // Bad TLS files for the second hop fail the start, not every reconnect.
+            let settings =
+                crate::service::relay::Settings::from_config(&config.relay, hub.net.limits.write_timeout);
+            if let Some(tls) = &settings.downstream_tls {
+                tls.client()?;
+            }
             let relay = RelayService::start(
                 &config.relay,
                 hub.store.clone(),

@@ -177,10 +177,10 @@ fn describe(e: &std::io::Error) -> String {
     if text.contains("InvalidContentType") || text.contains("corrupt message") {
         return format!("{text} (is this a plain-text port? TLS ports are separate)");
     }
-    if text.contains("UnknownIssuer") {
+    if text.contains("UnknownIssuer") || text.contains("BadSignature") {
         return format!("{text} (the certificate is not signed by a trusted CA; pass its CA with --ca)");
     }
-    if text.contains("NotValidForName") {
+    if text.contains("NotValidForName") || text.contains("not valid for name") {
         return format!("{text} (the certificate is for another name; connect by a name it lists)");
     }
     text

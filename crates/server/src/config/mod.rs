@@ -1086,11 +1086,11 @@ impl WebConfig {
         ),
         (
             "header_timeout_secs",
-            "Close a connection whose request headers have not all arrived within this time. Default 10.",
+            "Close a connection whose request headers have not all arrived within this time; for HTTP/1.1 this also bounds the wait for the next request on a kept-alive connection. Default 10.",
         ),
         (
             "keepalive_idle_secs",
-            "Close a keep-alive connection that starts no new request for this long (WebSockets are not affected). Default 60.",
+            "Close an HTTP connection (HTTP/2 above all) that moves no byte for this long; WebSockets are not affected. Default 60.",
         ),
         (
             "max_connections",

@@ -1,0 +1,1 @@
+//! The web page over HTTPS.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::{Certs, TlsClient};
+use super::{Certs, TlsClient, output, read_to_close};
 use crate::support::{BIN, Client, PATIENCE, TestServer};
 
 /// A chat server with a TLS port serving `certs`.
@@ -80,18 +80,7 @@ async fn heard(c: &mut Client, text: &str) -> String {
 
 /// `sockhub chat ARGS` with nothing on stdin: (success, stdout, stderr).
 async fn sockhub_chat(args: &[&str]) -> (bool, String, String) {
-    let out = tokio::time::timeout(
-        PATIENCE,
-        tokio::process::Command::new(BIN).arg("chat").args(args).stdin(Stdio::null()).output(),
-    )
-    .await
-    .expect("sockhub chat ends")
-    .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    output(tokio::process::Command::new(BIN).arg("chat").args(args)).await
 }
 
 #[tokio::test]
@@ -130,19 +119,6 @@ async fn the_client_verifies_the_certificate_and_never_falls_back_to_plain_text(
     assert!(!ok && !out.contains("Welcome"), "{out}");
     assert!(err.contains("for another name"), "{err}");
     server.stop().await;
-}
-
-/// Read until end of stream (or a reset); panics if the server keeps the connection open.
-async fn read_to_close(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        match tokio::time::timeout(within, stream.read(&mut buf)).await {
-            Err(_) => panic!("the server kept the connection open; got {got:?}"),
-            Ok(Ok(0)) | Ok(Err(_)) => return got,
-            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-        }
-    }
 }
 
 #[tokio::test]

@@ -128,3 +128,31 @@ impl TlsClient {
 }
 
 use crate::support::PATIENCE;
+
+/// Run a client program to its end: (success, stdout, stderr).
+pub async fn output(command: &mut tokio::process::Command) -> (bool, String, String) {
+    let out = tokio::time::timeout(PATIENCE, command.stdin(Stdio::null()).output())
+        .await
+        .expect("the client ends in time")
+        .expect("the client is installed (scripts/setup.sh)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Read until the server closes (end of stream or a reset), returning what came before; panics
+/// if it keeps the connection open for `within`.
+pub async fn read_to_close(stream: &mut tokio::net::TcpStream, within: std::time::Duration) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(within, stream.read(&mut buf)).await {
+            Err(_) => panic!("the server kept the connection open; got {got:?}"),
+            Ok(Ok(0)) | Ok(Err(_)) => return got,
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}

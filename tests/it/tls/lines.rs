@@ -8,7 +8,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::{Certs, TlsClient, output, read_to_close};
-use crate::support::{BIN, Client, PATIENCE, TestServer};
+use crate::support::{BIN, BinaryServer, Client, PATIENCE, TestServer};
 
 /// A chat server with a TLS port serving `certs`.
 async fn chat_server(certs: &Certs, f: impl FnOnce(&mut sockhub_server::Config)) -> TestServer {
@@ -210,4 +210,54 @@ async fn a_certificate_swapped_on_disk_is_served_to_the_next_connection_while_op
     assert!(metrics.contains("sockhub_tls_reloads_total"), "{metrics}");
     assert!(metrics.contains("sockhub_tls_cert_expiring 0"), "{metrics}");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_and_a_near_expiry_is_a_warning_and_a_gauge() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = Certs::make(&dir.path().join("old"));
+    let args = ["--host", "localhost", "--ip", "127.0.0.1", "--days", "3"];
+    let new = Certs::make_for(&dir.path().join("new"), &args);
+    let live = dir.path().join("live");
+    std::fs::create_dir(&live).unwrap();
+    install(&old, &live);
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let server = BinaryServer::start_with(&data, &[], |cmd| {
+        cmd.env("SOCKHUB_TLS_CERT", live.join("server.pem"))
+            .env("SOCKHUB_TLS_KEY", live.join("server-key.pem"))
+            .env("SOCKHUB_TLS_RELOAD_POLL_SECS", "0")
+            .env("SOCKHUB_CHAT_TLS_PORT", "0");
+    })
+    .await;
+    let addr = server.addr("chat-tls");
+    let mut early = TlsClient::chat(&old.client(), addr, "early").await;
+
+    // With polling off, new files change nothing until SIGHUP.
+    install(&new, &live);
+    assert!(TlsClient::connect(&old.client(), "localhost", addr).await.is_ok());
+    server.signal("HUP");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while TlsClient::connect(&new.client(), "localhost", addr).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "SIGHUP did not reload the certificate");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut late = TlsClient::chat(&new.client(), addr, "late").await;
+    early.send("still connected").await;
+    late.until_contains("still connected").await;
+
+    // The new certificate expires in 3 days: a warning, and the gauge says so.
+    let metrics = metrics(server.addr("web")).await;
+    assert!(metrics.contains("sockhub_tls_cert_expiring 1"), "{metrics}");
+    let left: i64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("sockhub_tls_cert_expiry_seconds "))
+        .and_then(|v| v.parse().ok())
+        .expect(&metrics);
+    assert!((2 * 86_400..=3 * 86_400).contains(&left), "{left}");
+    let log = std::fs::read_to_string(data.join("logs").join("server.log")).unwrap();
+    assert!(log.contains("TLS certificate reloaded (SIGHUP)"), "{log}");
+    assert!(log.contains("the TLS certificate expires in "), "{log}");
+    let status = server.stop().await;
+    assert!(status.success(), "{status}");
 }

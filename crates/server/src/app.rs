@@ -371,7 +371,7 @@ fn writer_options(config: &Config) -> WriterOptions {
 }
 
 /// Bind `service`'s port, and its TLS port when `tls_port` is set, and remember how to serve
-/// them. The plain port comes first.
+/// them (only the TLS one under `[tls] plain_ports = false`). The plain port comes first.
 fn bind_ports<S: Service>(
     service: &Arc<S>,
     config: &Config,
@@ -380,7 +380,10 @@ fn bind_ports<S: Service>(
     hub: &Hub,
     kind: tls::Port,
 ) -> Result<Vec<Bound>, StartError> {
-    let mut bound = vec![bind_service(service, service.name(), config.listen_addr(port), Transport::Plain)?];
+    let mut bound = Vec::new();
+    if tls_port.is_none() || config.tls.plain_ports {
+        bound.push(bind_service(service, service.name(), config.listen_addr(port), Transport::Plain)?);
+    }
     if let Some(tls_port) = tls_port {
         let name = tls_name(service.name());
         let Some(tls) = &hub.tls else {

@@ -95,6 +95,10 @@ pub fn attach(server: &mut Server) -> Result<(), StartError> {
     let limits = http::HttpLimits::new(web);
     let state = WebState::new(hub.clone());
     let application = app(state.clone());
+    // `[tls] plain_ports = false` leaves the plain port closed, unless it is to redirect.
+    let plain = web.tls_port.is_none() || hub.config.tls.plain_ports || web.redirect_http;
+    // The once-a-second sampling behind the rates and the relay chart runs with the first port.
+    let mut sampler = Some(state);
     if let Some(tls_port) = web.tls_port {
         let Some(tls) = hub.tls.clone() else {
             return Err(StartError::Tls(sockhub_tls::TlsError::Config(
@@ -110,9 +114,7 @@ pub fn attach(server: &mut Server) -> Result<(), StartError> {
             tls: Some(tls),
             limits: Arc::clone(&limits),
         };
-        let serve: AcceptLoop =
-            Box::new(move |listener, net| Box::pin(http::accept_loop(listener, site, net)));
-        server.add_listener("web-tls", bound, serve);
+        add_site(server, "web-tls", bound, site, if plain { None } else { sampler.take() });
         if web.redirect_http {
             let site = http::Site {
                 app: http::redirect_to_https(https_port),
@@ -120,22 +122,32 @@ pub fn attach(server: &mut Server) -> Result<(), StartError> {
                 tls: None,
                 limits: Arc::clone(&limits),
             };
-            add_plain(server, bind(web.port, "web")?, site, state);
+            add_site(server, "web", bind(web.port, "web")?, site, sampler.take());
             return Ok(());
         }
     }
-    let site = http::Site { app: application, scheme: http::Scheme::Http, tls: None, limits };
-    add_plain(server, bind(web.port, "web")?, site, state);
+    if plain {
+        let site = http::Site { app: application, scheme: http::Scheme::Http, tls: None, limits };
+        add_site(server, "web", bind(web.port, "web")?, site, sampler.take());
+    }
     Ok(())
 }
 
-/// The plain port also runs the once-a-second sampling behind the rates and the relay chart.
-fn add_plain(server: &mut Server, bound: TcpListener, site: http::Site, state: WebState) {
+/// Serve `site` on `bound` as `name`; with `sampler`, this port's loop also starts the sampling.
+fn add_site(
+    server: &mut Server,
+    name: &'static str,
+    bound: TcpListener,
+    site: http::Site,
+    sampler: Option<WebState>,
+) {
     let serve: AcceptLoop = Box::new(move |listener, net: NetContext| {
-        net.tracker.spawn(sample_rates(state, net.shutdown.clone()));
+        if let Some(state) = sampler {
+            net.tracker.spawn(sample_rates(state, net.shutdown.clone()));
+        }
         Box::pin(http::accept_loop(listener, site, net))
     });
-    server.add_listener("web", bound, serve);
+    server.add_listener(name, bound, serve);
 }
 
 /// Once a second, sample the message counters (for `sockhub_messages_per_second`) and the

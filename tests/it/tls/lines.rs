@@ -261,3 +261,16 @@ async fn sighup_reloads_the_certificate_and_a_near_expiry_is_a_warning_and_a_gau
     let status = server.stop().await;
     assert!(status.success(), "{status}");
 }
+
+#[tokio::test]
+async fn plain_ports_off_leaves_only_the_tls_port_of_a_service_that_has_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = Certs::make(dir.path());
+    let server = chat_server(&certs, |c| c.tls.plain_ports = false).await;
+    assert!(!server.addrs.contains_key("chat"), "{:?}", server.addrs);
+    assert!(server.addrs.contains_key("quiz"), "a service without a tls_port keeps its plain port");
+    let mut alice = TlsClient::chat(&certs.client(), server.addr("chat-tls"), "alice").await;
+    alice.send("/who").await;
+    alice.until_contains("alice").await;
+    server.stop().await;
+}

@@ -258,6 +258,7 @@ pub struct TlsConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_ca: Option<PathBuf>,
     pub require_client_cert: bool,
+    pub plain_ports: bool,
     pub handshake_timeout_secs: u64,
     pub reload_poll_secs: u64,
     pub expiry_warning_days: u64,
@@ -277,6 +278,10 @@ impl TlsConfig {
         (
             "require_client_cert",
             "Refuse a connection to the relay's TLS port that shows no certificate signed by client_ca. Default false.",
+        ),
+        (
+            "plain_ports",
+            "false: a service with a tls_port does not listen on its plain port at all (the web page's plain port stays open for redirect_http). Default true.",
         ),
         (
             "handshake_timeout_secs",
@@ -305,6 +310,7 @@ impl Default for TlsConfig {
             key: None,
             client_ca: None,
             require_client_cert: false,
+            plain_ports: true,
             handshake_timeout_secs: 10,
             reload_poll_secs: 5,
             expiry_warning_days: 14,

@@ -208,3 +208,41 @@ async fn the_web_port_closes_connections_beyond_max_connections() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn chromium_uses_the_page_over_https_and_its_websocket_over_wss() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = Certs::make(dir.path());
+    let server = TestServer::with(|c| {
+        certs.serve(c);
+        c.web.tls_port = Some(0);
+        c.web.redirect_http = true;
+    })
+    .await;
+    // The test CA is not in the browser's store: for this test only, certificate errors are
+    // ignored (the certificate itself is checked by the curl and client tests).
+    let b = crate::web::browser::Browser::start_with(&["--ignore-certificate-errors"]).await;
+    // Through the redirect from the plain port.
+    b.goto(&format!("http://{}/#chat", server.web())).await;
+    let at = b
+        .wait_js(
+            "the page is on https",
+            "return location.protocol === 'https:' ? location.href : null",
+            vec![],
+        )
+        .await;
+    assert!(at.as_str().unwrap().contains(&format!(":{}/", server.addr("web-tls").port())), "{at}");
+    b.fill("form.login input[name=name]", "alice").await;
+    b.click("form.login button[type=submit]").await;
+    b.wait_text(".messages .system", "Welcome, alice!").await;
+
+    let mut bob = crate::support::Client::chat_text(server.chat(), "bob").await;
+    b.wait_text(".messages .system", "bob joined (2 online)").await;
+    bob.send("hello over wss").await;
+    b.wait_text(".messages .message .text", "hello over wss").await;
+    b.fill(".composer .say", "and back").await;
+    b.enter(".composer .say").await;
+    bob.until("[alice] and back").await;
+    b.close().await;
+    server.stop().await;
+}

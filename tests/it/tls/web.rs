@@ -21,6 +21,16 @@ async fn curl(certs: &Certs, args: &[&str]) -> (bool, String, String) {
     output(&mut curl).await
 }
 
+/// A server whose page is also on an HTTPS port with `certs`.
+async fn https_server(certs: &Certs, f: impl FnOnce(&mut sockhub_server::Config)) -> TestServer {
+    TestServer::with(|c| {
+        certs.serve(c);
+        c.web.tls_port = Some(0);
+        f(c)
+    })
+    .await
+}
+
 #[tokio::test]
 async fn curl_fetches_healthz_over_https_with_http1_and_http2_and_logs_in_with_a_secure_cookie() {
     let dir = tempfile::tempdir().unwrap();
@@ -73,12 +83,7 @@ async fn curl_fetches_healthz_over_https_with_http1_and_http2_and_logs_in_with_a
 async fn plain_http_is_redirected_to_https_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let certs = Certs::make(dir.path());
-    let server = TestServer::with(|c| {
-        certs.serve(c);
-        c.web.tls_port = Some(0);
-        c.web.redirect_http = true;
-    })
-    .await;
+    let server = https_server(&certs, |c| c.web.redirect_http = true).await;
     let tls_port = server.addr("web-tls").port();
     let plain = format!("http://localhost:{}/healthz?verbose=1", server.web().port());
     let resolve = |port: u16| format!("localhost:{port}:127.0.0.1");
@@ -102,11 +107,7 @@ async fn plain_http_is_redirected_to_https_when_asked() {
 async fn a_websocket_over_tls_reaches_the_same_chat_as_tcp() {
     let dir = tempfile::tempdir().unwrap();
     let certs = Certs::make(dir.path());
-    let server = TestServer::with(|c| {
-        certs.serve(c);
-        c.web.tls_port = Some(0);
-    })
-    .await;
+    let server = https_server(&certs, |_| {}).await;
     let addr = server.addr("web-tls");
     let tcp = TcpStream::connect(addr).await.unwrap();
     let tls = certs.client().connect("localhost", tcp).await.unwrap();
@@ -213,12 +214,7 @@ async fn the_web_port_closes_connections_beyond_max_connections() {
 async fn chromium_uses_the_page_over_https_and_its_websocket_over_wss() {
     let dir = tempfile::tempdir().unwrap();
     let certs = Certs::make(dir.path());
-    let server = TestServer::with(|c| {
-        certs.serve(c);
-        c.web.tls_port = Some(0);
-        c.web.redirect_http = true;
-    })
-    .await;
+    let server = https_server(&certs, |c| c.web.redirect_http = true).await;
     // The test CA is not in the browser's store: for this test only, certificate errors are
     // ignored (the certificate itself is checked by the curl and client tests).
     let b = crate::web::browser::Browser::start_with(&["--ignore-certificate-errors"]).await;

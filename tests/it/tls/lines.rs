@@ -274,3 +274,33 @@ async fn plain_ports_off_leaves_only_the_tls_port_of_a_service_that_has_one() {
     alice.until_contains("alice").await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_chat_fanout_benchmark_runs_over_tls_and_misses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = Certs::make(dir.path());
+    let server = chat_server(&certs, |c| {
+        c.limits.rate_per_sec = 0.0;
+        c.chat.history = 0;
+    })
+    .await;
+    let scenario = "chat-fanout --clients 6 --senders 2 --rate 100 --warmup 0.2 --duration 0.5 --drain 5";
+    let scenario = sockhub_bench::ScenarioArgs::parse_from(scenario.split_whitespace()).unwrap();
+    let common = sockhub_bench::Common {
+        addrs: vec![server.addr("chat-tls").to_string()],
+        metrics: None,
+        server_pid: None,
+        connect_concurrency: 6,
+        tls: true,
+        ca: Some(certs.ca()),
+    };
+    let report = sockhub_bench::run(scenario, &common, sockhub_bench::Progress::hidden()).await.unwrap();
+    assert!(report.ok(), "{}", report.to_text());
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["config"]["tls"], true);
+    let sent = json["results"]["messages_sent"].as_u64().unwrap();
+    assert!(sent > 0);
+    assert_eq!(json["results"]["received_deliveries"].as_u64(), Some(sent * 6));
+    assert_eq!(json["results"]["missing_deliveries"].as_u64(), Some(0));
+    server.stop().await;
+}

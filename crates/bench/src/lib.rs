@@ -67,7 +67,8 @@ pub struct Common {
     /// Connections being opened (and logged in) at once.
     #[arg(long, global = true, default_value_t = 200)]
     pub connect_concurrency: usize,
-    /// Connect with TLS (point --addr at the service's tls_port); chat-fanout and connections.
+    /// Connect with TLS (point --addr at the service's tls_port): chat-fanout, connections, and
+    /// relay's devices (Server2 is watched on its plain --server2 address).
     #[arg(long, global = true)]
     pub tls: bool,
     /// With --tls: trust this CA (PEM) instead of the system's roots.

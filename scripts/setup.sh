@@ -5,11 +5,15 @@
 # - Debian's chromium and chromium-driver, the real browser of the web page's end-to-end tests
 #   (never a downloaded browser build), and a CJK font so that Hangul in their screenshots
 #   renders as text rather than boxes;
+# - openssl and curl, the TLS clients of the TLS tests (`openssl s_client` on the chat TLS port,
+#   `curl` over HTTPS with HTTP/1.1 and HTTP/2).
 # - haproxy, the real load balancer whose PROXY protocol headers the hostile-input tests read.
 set -euo pipefail
 
 missing=()
 command -v tmux >/dev/null || missing+=(tmux)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v curl >/dev/null || missing+=(curl)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -x /usr/sbin/nats-server ] || missing+=(nats-server)

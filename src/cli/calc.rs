@@ -27,6 +27,8 @@ pub struct CalcArgs {
     /// The calculator server.
     #[arg(long, short = 'a', default_value = "127.0.0.1:7003")]
     addr: String,
+    #[command(flatten)]
+    tls: super::TlsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,7 +64,8 @@ pub async fn run(args: CalcArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{}", e.message);
     }
     let password = super::chat::password_from_env();
-    let ok = calc::run(CalcOptions { addr: args.addr, student_id, password }).await?;
+    let ok =
+        calc::run(CalcOptions { addr: args.addr, tls: args.tls.client()?, student_id, password }).await?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

@@ -16,6 +16,8 @@ pub struct ChatArgs {
     /// The chat server.
     #[arg(long, short = 'a', default_value = "127.0.0.1:7001")]
     addr: String,
+    #[command(flatten)]
+    tls: super::TlsArgs,
 }
 
 /// The environment variable a script can use to pass an account's password (a flag would show in
@@ -29,7 +31,7 @@ pub fn password_from_env() -> Option<Secret> {
 
 pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     let password = password_from_env();
-    let opts = ChatOptions { addr: args.addr, name: args.name, password };
+    let opts = ChatOptions { addr: args.addr, tls: args.tls.client()?, name: args.name, password };
     let ok = chat::run(opts).await?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -23,6 +23,8 @@ pub struct DeviceArgs {
     /// used whenever a connection fails or is lost.
     #[arg(long, default_value = "127.0.0.1:7004")]
     addr: String,
+    #[command(flatten)]
+    tls: super::TlsArgs,
     /// A file with one record per line; `-` or nothing reads stdin.
     file: Option<PathBuf>,
     /// Send N synthetic records instead of reading lines.
@@ -83,7 +85,10 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} acknowledged  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let report = device::run(&opts, records.as_ref(), |acked, _| bar.set_position(acked as u64)).await;
+    let tls = args.tls.client()?;
+    let report =
+        device::run_over(&opts, tls.as_ref(), records.as_ref(), |acked, _| bar.set_position(acked as u64))
+            .await;
     bar.finish_and_clear();
     let secs = report.elapsed.as_secs_f64().max(1e-6);
     let last = report.first_seq + report.total as i64 - 1;

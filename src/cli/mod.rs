@@ -10,6 +10,7 @@
 //! - `relay status|records|resend|reconcile` ([`relay`]): operate a relay node.
 //! - `device` ([`device`]): a device simulator (and load generator) for the relay.
 //! - `bench` ([`bench`]): the load generator's scenarios (chat fan-out, connections, ...).
+//! - `tls self-signed` ([`tls`]): a CA and a server certificate for the TLS ports.
 //! - [`output`]: table / CSV / JSON printing shared by every report.
 
 mod bench;
@@ -24,6 +25,7 @@ mod quiz;
 mod relay;
 mod roster;
 mod serve;
+mod tls;
 mod user;
 
 use std::path::PathBuf;
@@ -71,6 +73,31 @@ enum Command {
     Device(device::DeviceArgs),
     /// Load-test a running server: chat fan-out, many connections, slow consumers, ...
     Bench(bench::BenchArgs),
+    /// Certificates for the TLS ports (`tls self-signed`).
+    #[command(subcommand)]
+    Tls(tls::TlsCommand),
+}
+
+/// `--tls [--ca FILE]`: how a client reaches a TLS port.
+#[derive(Debug, Clone, Args)]
+pub struct TlsArgs {
+    /// Connect with TLS (to the service's tls_port), verifying the server's certificate.
+    #[arg(long)]
+    pub tls: bool,
+    /// Trust this CA (a PEM file, e.g. the ca.pem of `sockhub tls self-signed`) instead of the
+    /// system's roots.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub ca: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The client's TLS settings, or `None` without `--tls`.
+    pub fn client(&self) -> anyhow::Result<Option<sockhub_client::conn::ClientTls>> {
+        if !self.tls {
+            return Ok(None);
+        }
+        Ok(Some(sockhub_client::conn::ClientTls::new(self.ca.as_deref(), None)?))
+    }
 }
 
 /// `--config FILE`, shared by every command that reads server settings or data.
@@ -129,6 +156,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Relay(args) => relay::run(args).await,
             Command::Device(args) => device::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Tls(command) => tls::run(command),
         }
     })
 }

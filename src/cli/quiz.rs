@@ -42,9 +42,17 @@ struct Login {
     /// The quiz server.
     #[arg(long, short = 'a', default_value = "127.0.0.1:7002")]
     addr: String,
+    #[command(flatten)]
+    tls: super::TlsArgs,
     /// Read the account's password from the first line of standard input.
     #[arg(long)]
     password_stdin: bool,
+}
+
+impl Login {
+    fn endpoint(&self) -> anyhow::Result<sockhub_client::conn::Endpoint> {
+        Ok(sockhub_client::conn::Endpoint { addr: self.addr.clone(), tls: self.tls.client()? })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -142,7 +150,7 @@ async fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
             password,
         };
         let mut stdout = std::io::stdout();
-        let report = quiz::bot(&args.login.addr, &name, &opts, |event| {
+        let report = quiz::bot(args.login.endpoint()?, &name, &opts, |event| {
             let _ = writeln!(stdout, "{}", quiz::show(event));
         })
         .await?;
@@ -152,13 +160,14 @@ async fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(if report.refused.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS });
     }
-    let ok = quiz::run(QuizOptions { addr: args.login.addr, name, password }).await?;
+    let tls = args.login.tls.client()?;
+    let ok = quiz::run(QuizOptions { addr: args.login.addr, tls, name, password }).await?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 async fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
     let password = password(&args.login, &args.name, true)?;
-    let (mut rx, mut tx) = sockhub_client::conn::connect(&args.login.addr)
+    let (mut rx, mut tx) = sockhub_client::conn::connect(args.login.endpoint()?)
         .await
         .with_context(|| format!("connecting to the quiz at {}", args.login.addr))?;
     tx.send(&QuizRequest::Start { name: Some(args.name), password }).await?;

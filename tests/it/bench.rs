@@ -36,6 +36,8 @@ fn common(addrs: &[std::net::SocketAddr], metrics: Option<std::net::SocketAddr>)
         metrics: metrics.map(|m| m.to_string()),
         server_pid: None,
         connect_concurrency: 16,
+        tls: false,
+        ca: None,
     }
 }
 

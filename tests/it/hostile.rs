@@ -14,16 +14,6 @@ use tokio::io::AsyncWriteExt;
 use crate::support::{Client, Db, TestServer, flood_until_left};
 use crate::web::ws::Ws;
 
-/// Connect from a chosen loopback address (all of 127.0.0.0/8 is this machine), as a second
-/// host would.
-async fn connect_from(local: &str, addr: SocketAddr) -> Client {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind(SocketAddr::new(local.parse().unwrap(), 0)).unwrap();
-    let stream = socket.connect(addr).await.expect("connect");
-    let (r, w) = stream.into_split();
-    Client { reader: tokio::io::BufReader::new(r), writer: w }
-}
-
 #[tokio::test]
 async fn forged_lines_escapes_and_bidi_overrides_are_refused_in_every_mode() {
     let server = TestServer::start().await;
@@ -210,7 +200,7 @@ async fn one_address_cannot_take_every_slot() {
         "the cap counts every service together"
     );
     // Another host is not affected.
-    let mut honest = connect_from("127.0.0.2", chat).await;
+    let mut honest = Client::connect_from([127, 0, 0, 2].into(), chat).await;
     honest.until("* Your name?").await;
     honest.send("honest").await;
     assert!(honest.line().await.starts_with("* Welcome, honest!"));
@@ -262,7 +252,7 @@ async fn proxy_headers_name_the_client_only_from_a_trusted_proxy() {
     let mut bare = Client::connect(chat).await;
     bare.send("mallory").await;
     assert!(bare.closed().await.is_empty(), "closed without a word");
-    let mut direct = connect_from("127.0.0.3", chat).await;
+    let mut direct = Client::connect_from([127, 0, 0, 3].into(), chat).await;
     direct.until("* Your name?").await;
     direct.send("PROXY TCP4 203.0.113.8 127.0.0.1 1 7001").await;
     assert!(direct.line().await.starts_with("! invalid_name"), "a spoofed header is an ordinary (bad) name");

@@ -312,3 +312,27 @@ async fn a_web_session_ends_at_its_absolute_lifetime_however_busy() {
     server.stop().await;
     db.cleanup().await;
 }
+
+/// Behind a TLS-terminating proxy the web port is plain HTTP: the cookie is still `Secure` and
+/// HSTS is sent when a trusted proxy says the client came over HTTPS — and only then.
+#[tokio::test]
+async fn x_forwarded_proto_from_a_trusted_proxy_makes_the_cookie_secure() {
+    let db = Db::with_account(&backends()[0], "boss", PASSWORD, Role::Admin).await;
+    let server = db.server(|c| c.web.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let web = server.web();
+    let body = json!({"name": "boss", "password": PASSWORD});
+    let login = async |from: IpAddr, proto: &str| {
+        let headers = [CSRF, ("X-Forwarded-Proto", proto)];
+        let (status, head, _) =
+            request(Target::from(from, web), "POST", "/api/login", &headers, Some(&body)).await;
+        assert_eq!(status, 200, "{head}");
+        let head = head.to_ascii_lowercase();
+        let cookie = head.lines().find(|l| l.starts_with("set-cookie:")).unwrap_or_default().to_owned();
+        (cookie.contains("; secure"), head.contains("strict-transport-security"))
+    };
+    assert_eq!(login(HOME, "https").await, (true, true), "through the trusted proxy, over HTTPS");
+    assert_eq!(login(HOME, "http").await, (false, false), "through the trusted proxy, over HTTP");
+    assert_eq!(login(ELSEWHERE, "https").await, (false, false), "anyone else's header is ignored");
+    server.stop().await;
+    db.cleanup().await;
+}

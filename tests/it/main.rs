@@ -18,6 +18,7 @@
 //! - `hostile_relay`: hostile relay devices and input: seq conflicts, bad seqs, device tokens,
 //!   CSV cells a spreadsheet would run, calculator logins with account passwords.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
+//! - `tls`: TLS on every port with openssl, curl and a relay pair over mutual TLS.
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
 
 mod accounts;
@@ -36,5 +37,6 @@ mod relay;
 mod relay_cluster;
 mod relay_crash;
 mod support;
+mod tls;
 mod tui;
 mod web;

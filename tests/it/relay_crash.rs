@@ -1,7 +1,8 @@
 //! Crashes, with the real binary: `kill -9` of Server2 and of Server1 in the middle of a stream,
 //! then a restart on the same port and data. Every record the device was told is accepted must
 //! end up exactly once where it belongs — kept records on Server1, the others on Server2 —
-//! counted by source and seq.
+//! counted by source and seq. The same again with both hops over TLS: the device on Server1's
+//! relay TLS port, Server1 on Server2's with a client certificate that Server2 requires.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -21,6 +22,8 @@ struct Proc {
     port: u16,
     config: PathBuf,
     server: Option<BinaryServer>,
+    /// `port` is the relay's TLS port (the plain one is any free port).
+    tls: bool,
 }
 
 impl Proc {
@@ -39,15 +42,43 @@ impl Proc {
         }
         let config = dir.join("sockhub.toml");
         std::fs::write(&config, toml).unwrap();
-        Proc { dir, port, config, server: None }
+        Proc { dir, port, config, server: None, tls: false }
+    }
+
+    /// Both hops over TLS with `certs`: `port` becomes the relay's TLS port (requiring a client
+    /// certificate on Server2), and Server1 reaches Server2 over TLS with its certificate.
+    fn with_tls(mut self, certs: &crate::tls::Certs) -> Proc {
+        let toml = std::fs::read_to_string(&self.config).unwrap();
+        let file = |name: &str| format!("{:?}", certs.file(name).display().to_string());
+        let mut tls = format!("[tls]\ncert = {}\nkey = {}\n", file("server.pem"), file("server-key.pem"));
+        // Server2 takes records only from a relay with a client certificate; Server1 takes the
+        // device's, which has none.
+        let sink = !toml.contains("downstream = ");
+        if sink {
+            tls.push_str(&format!("client_ca = {}\nrequire_client_cert = true\n", file("ca.pem")));
+        }
+        let port = format!("port = {}\n", self.port);
+        tls.push_str(&toml.replace(&port, &format!("port = 0\ntls_port = {}\n", self.port)));
+        let upstream = format!(
+            "downstream_tls = true\ndownstream_ca = {}\nclient_cert = {}\nclient_key = {}\ndownstream = ",
+            file("ca.pem"),
+            file("server1.pem"),
+            file("server1-key.pem")
+        );
+        std::fs::write(&self.config, tls.replace("downstream = ", &upstream)).unwrap();
+        self.tls = true;
+        self
     }
 
     async fn start(&mut self) {
         let config = self.config.display().to_string();
         let port = self.port.to_string();
-        let args = ["--log-level", "warn", "--config", &config, "--relay-port", &port];
+        let mut args = vec!["--log-level", "warn", "--config", &config];
+        if !self.tls {
+            args.extend(["--relay-port", &port]);
+        }
         let server = BinaryServer::start(&self.dir.join("data"), &args).await;
-        assert_eq!(server.addr("relay").port(), self.port);
+        assert_eq!(server.addr(if self.tls { "relay-tls" } else { "relay" }).port(), self.port);
         self.server = Some(server);
     }
 
@@ -127,18 +158,24 @@ enum Victim {
 
 /// Streams records through Server1 to Server2, `kill -9`s the victim mid-stream, restarts it on
 /// the same port and data, and checks that everything ended up exactly once where it belongs.
-async fn crash_mid_stream(victim: Victim) {
+async fn crash_mid_stream(victim: Victim, tls: bool) {
     let root = tempfile::tempdir().unwrap();
     let (p1, p2) = (free_port(), free_port());
     let mut s2 = Proc::new(root.path(), "s2", p2, None);
     let mut s1 = Proc::new(root.path(), "s1", p1, Some(p2));
+    let certs = tls.then(|| crate::tls::Certs::make(&root.path().join("certs")));
+    if let Some(certs) = &certs {
+        (s1, s2) = (s1.with_tls(certs), s2.with_tls(certs));
+    }
     s2.start().await;
     s1.start().await;
     let store1 = s1.store().await;
     let store2 = s2.store().await;
 
     let opts = device(s1.addr());
-    let sender = tokio::spawn(async move { device::run(&opts, &payloads(), |_, _| {}).await });
+    let client = certs.as_ref().map(crate::tls::Certs::client);
+    let sender =
+        tokio::spawn(async move { device::run_over(&opts, client.as_ref(), &payloads(), |_, _| {}).await });
     // Mid-stream: records in flight both ways, commits and acks racing the kill.
     eventually("records are flowing through both nodes", || async {
         store2.relay_source("dev").await.unwrap().is_some_and(|c| c.received > 3000)
@@ -160,10 +197,20 @@ async fn crash_mid_stream(victim: Victim) {
 
 #[tokio::test]
 async fn kill_9_of_server2_mid_stream_loses_and_duplicates_nothing() {
-    crash_mid_stream(Victim::Server2).await;
+    crash_mid_stream(Victim::Server2, false).await;
+}
+
+#[tokio::test]
+async fn kill_9_of_server2_with_both_hops_on_tls_loses_and_duplicates_nothing() {
+    crash_mid_stream(Victim::Server2, true).await;
+}
+
+#[tokio::test]
+async fn kill_9_of_server1_with_both_hops_on_tls_loses_and_duplicates_nothing() {
+    crash_mid_stream(Victim::Server1, true).await;
 }
 
 #[tokio::test]
 async fn kill_9_of_server1_mid_stream_loses_and_duplicates_nothing() {
-    crash_mid_stream(Victim::Server1).await;
+    crash_mid_stream(Victim::Server1, false).await;
 }

@@ -12,6 +12,9 @@
 //!   All lines of a tick carry the tick's timestamp.
 //! - Counters shared between clients are updated once per read, not once per line.
 //!
+//! With `--tls` the connection runs the TLS handshake before the login; the rest is the same code
+//! over the TLS stream's halves (plain TCP keeps the socket's own halves).
+//!
 //! The line a sender writes is `~<sent ns>~<sender>~<seq>~xxxx…`; sockhub's chat delivers it as
 //! `[name] ~<sent ns>~…`, a raw peer delivers it as is; the receiver finds the first `~` either way.
 
@@ -22,8 +25,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
@@ -69,6 +71,14 @@ pub struct Plan {
     pub sender_id: usize,
     /// Size of the read buffer.
     pub read_buffer: usize,
+    /// TLS, verifying the server as the address's IP.
+    pub tls: Option<sockhub_tls::ClientTls>,
+}
+
+/// A logged-in connection.
+enum Opened {
+    Plain(TcpStream),
+    Tls(Box<sockhub_tls::tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 /// How a sender sends.
@@ -202,23 +212,42 @@ pub async fn run(plan: Plan, shared: std::sync::Arc<Shared>) -> Stats {
     };
     stats.connected = true;
     shared.ready.fetch_add(1, Ordering::Relaxed);
+    match stream {
+        Opened::Plain(stream) => {
+            let (rd, wr) = stream.into_split();
+            exchange(rd, wr, plan, scanner, &shared, stats).await
+        }
+        Opened::Tls(stream) => {
+            let (rd, wr) = tokio::io::split(*stream);
+            exchange(rd, wr, plan, scanner, &shared, stats).await
+        }
+    }
+}
 
-    let (mut rd, mut wr) = stream.into_split();
+/// Read and (a sender) write until the run stops.
+async fn exchange(
+    mut rd: impl AsyncRead + Unpin,
+    mut wr: impl AsyncWrite + Unpin,
+    plan: Plan,
+    mut scanner: Scanner,
+    shared: &Shared,
+    mut stats: Stats,
+) -> Stats {
     let mut buf = vec![0u8; plan.read_buffer.max(512)];
     let mut sent = SenderStats::default();
     let sender = async {
         if let Some(sending) = plan.send {
-            send(&mut wr, sending, plan.sender_id, &shared, &mut sent).await;
+            send(&mut wr, sending, plan.sender_id, shared, &mut sent).await;
         }
         // Keep the write half open until the end: dropping it would close our side.
         shared.stop.cancelled().await;
     };
     let reader = async {
         if plan.reads {
-            read(&mut rd, &mut buf, &mut scanner, &shared, &mut stats).await;
+            read(&mut rd, &mut buf, &mut scanner, shared, &mut stats).await;
         } else {
             shared.stop.cancelled().await;
-            drain(&mut rd, &mut buf, &mut scanner, &shared, &mut stats).await;
+            drain(&mut rd, &mut buf, &mut scanner, shared, &mut stats).await;
         }
     };
     tokio::join!(sender, reader);
@@ -230,13 +259,14 @@ pub async fn run(plan: Plan, shared: std::sync::Arc<Shared>) -> Stats {
     stats
 }
 
-/// Connect and, for sockhub, log in; lines that arrive after the welcome are scanned as usual.
+/// Connect (with the TLS handshake under `--tls`) and, for sockhub, log in; lines that arrive
+/// after the welcome are scanned as usual.
 async fn open(
     plan: &Plan,
     scanner: &mut Scanner,
     shared: &Shared,
     stats: &mut Stats,
-) -> Result<TcpStream, String> {
+) -> Result<Opened, String> {
     let socket = if plan.addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
         .map_err(|e| format!("socket: {e}"))?;
     if !plan.reads {
@@ -244,10 +274,33 @@ async fn open(
     }
     let mut stream = socket.connect(plan.addr).await.map_err(|e| format!("connect: {e}"))?;
     let _ = stream.set_nodelay(true);
+    match &plan.tls {
+        None => {
+            login(&mut stream, plan, scanner, shared, stats).await?;
+            Ok(Opened::Plain(stream))
+        }
+        Some(tls) => {
+            let mut stream =
+                tls.connect(&plan.addr.ip().to_string(), stream).await.map_err(|e| format!("{e}"))?;
+            login(&mut stream, plan, scanner, shared, stats).await?;
+            Ok(Opened::Tls(Box::new(stream)))
+        }
+    }
+}
+
+/// Log in to sockhub's chat in text mode (nothing for a raw peer).
+async fn login(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    plan: &Plan,
+    scanner: &mut Scanner,
+    shared: &Shared,
+    stats: &mut Stats,
+) -> Result<(), String> {
     if plan.target == Target::Raw {
-        return Ok(stream);
+        return Ok(());
     }
     stream.write_all(format!("{}\n", plan.name).as_bytes()).await.map_err(|e| format!("login: {e}"))?;
+    stream.flush().await.map_err(|e| format!("login: {e}"))?;
     let mut pending = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -264,7 +317,7 @@ async fn open(
                 let rest = pending[start..].to_vec();
                 let measured = scanner.feed(&rest, shared.clock.now_ns(), shared, stats);
                 shared.received.fetch_add(measured, Ordering::Relaxed);
-                return Ok(stream);
+                return Ok(());
             }
             if line.starts_with(b"! ") {
                 return Err(format!("login refused: {}", String::from_utf8_lossy(line)));
@@ -275,7 +328,7 @@ async fn open(
 }
 
 async fn read(
-    rd: &mut OwnedReadHalf,
+    rd: &mut (impl AsyncRead + Unpin),
     buf: &mut [u8],
     scanner: &mut Scanner,
     shared: &Shared,
@@ -312,7 +365,7 @@ async fn read(
 
 /// A client that never read looks at its backlog after the run: did the server close it?
 async fn drain(
-    rd: &mut OwnedReadHalf,
+    rd: &mut (impl AsyncRead + Unpin),
     buf: &mut [u8],
     scanner: &mut Scanner,
     shared: &Shared,
@@ -347,7 +400,7 @@ struct SenderStats {
 
 /// Send from the start of the timeline until the end of measurement, at `sending.rate`.
 async fn send(
-    wr: &mut OwnedWriteHalf,
+    wr: &mut (impl AsyncWrite + Unpin),
     sending: Sending,
     id: usize,
     shared: &Shared,
@@ -366,7 +419,7 @@ async fn send(
 }
 
 async fn send_until_end(
-    wr: &mut OwnedWriteHalf,
+    wr: &mut (impl AsyncWrite + Unpin),
     sending: Sending,
     id: usize,
     shared: &Shared,
@@ -405,7 +458,8 @@ async fn send_until_end(
         }
         let written = tokio::select! {
             _ = shared.stop.cancelled() => return,
-            r = wr.write_all(&buf) => r,
+            // TLS holds the last record until flushed; for TCP the flush is free.
+            r = async { wr.write_all(&buf).await?; wr.flush().await } => r,
         };
         if let Err(e) = written {
             stats.error = Some(format!("write: {e}"));

@@ -67,6 +67,13 @@ pub struct Common {
     /// Connections being opened (and logged in) at once.
     #[arg(long, global = true, default_value_t = 200)]
     pub connect_concurrency: usize,
+    /// Connect with TLS (point --addr at the service's tls_port): chat-fanout, connections, and
+    /// relay's devices (Server2 is watched on its plain --server2 address).
+    #[arg(long, global = true)]
+    pub tls: bool,
+    /// With --tls: trust this CA (PEM) instead of the system's roots.
+    #[arg(long, global = true, value_name = "FILE", requires = "tls")]
+    pub ca: Option<std::path::PathBuf>,
 }
 
 /// Everything a scenario runs with.
@@ -77,6 +84,8 @@ pub struct Ctx {
     pub probe: probe::Probe,
     pub progress: Progress,
     pub connect_concurrency: usize,
+    /// TLS for the clients' connections (`--tls`).
+    pub tls: Option<sockhub_tls::ClientTls>,
 }
 
 impl Ctx {
@@ -108,11 +117,19 @@ pub async fn run(scenario: ScenarioArgs, common: &Common, progress: Progress) ->
         return Err(BenchError::NoAddress);
     }
     let probe = probe::Probe::new(common.metrics.clone(), common.server_pid);
-    let ctx = Ctx { addrs, probe, progress, connect_concurrency: common.connect_concurrency.max(1) };
+    let tls = match common.tls {
+        true => Some(
+            sockhub_tls::ClientTls::new(common.ca.as_deref(), None)
+                .map_err(|e| BenchError::Invalid(format!("--tls: {e}")))?,
+        ),
+        false => None,
+    };
+    let ctx = Ctx { addrs, probe, progress, connect_concurrency: common.connect_concurrency.max(1), tls };
     let mut report = scenario.run(&ctx).await?;
     if let serde_json::Value::Object(config) = &mut report.config {
         let addrs = ctx.addrs.iter().map(ToString::to_string).collect::<Vec<_>>();
         config.insert("addr".into(), addrs.into());
+        config.insert("tls".into(), ctx.tls.is_some().into());
     }
     ctx.progress.finish();
     Ok(report)

@@ -10,9 +10,8 @@ use std::net::SocketAddr;
 
 use futures_util::StreamExt;
 use serde::Serialize;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio_util::codec::{FramedRead, LinesCodec};
 
 /// The longest line accepted from the server (a final leaderboard or a welcome with a history is
@@ -21,17 +20,36 @@ const MAX_LINE: usize = 1 << 20;
 
 /// One connection speaking JSON lines.
 pub struct JsonLines {
-    reader: FramedRead<OwnedReadHalf, LinesCodec>,
-    writer: OwnedWriteHalf,
+    reader: FramedRead<Box<dyn AsyncRead + Send + Unpin>, LinesCodec>,
+    writer: Box<dyn AsyncWrite + Send + Unpin>,
     out: Vec<u8>,
 }
 
 impl JsonLines {
     /// Connect to `addr` (`TCP_NODELAY` on: the scenarios measure latency).
     pub async fn connect(addr: SocketAddr) -> Result<Self, String> {
+        Self::connect_with(addr, None).await
+    }
+
+    /// Connect to `addr`, over TLS when `tls` is given (verifying the server as the address's IP).
+    pub async fn connect_with(
+        addr: SocketAddr,
+        tls: Option<&sockhub_tls::ClientTls>,
+    ) -> Result<Self, String> {
         let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
         let _ = stream.set_nodelay(true);
-        let (rd, writer) = stream.into_split();
+        let (rd, writer): (Box<dyn AsyncRead + Send + Unpin>, Box<dyn AsyncWrite + Send + Unpin>) = match tls
+        {
+            None => {
+                let (rd, wr) = stream.into_split();
+                (Box::new(rd), Box::new(wr))
+            }
+            Some(tls) => {
+                let stream = tls.connect(&addr.ip().to_string(), stream).await.map_err(|e| e.to_string())?;
+                let (rd, wr) = tokio::io::split(stream);
+                (Box::new(rd), Box::new(wr))
+            }
+        };
         Ok(JsonLines {
             reader: FramedRead::new(rd, LinesCodec::new_with_max_length(MAX_LINE)),
             writer,
@@ -51,7 +69,13 @@ impl JsonLines {
         if self.out.is_empty() {
             return Ok(());
         }
-        let result = self.writer.write_all(&self.out).await.map_err(|e| format!("write: {e}"));
+        // TLS holds the last record until flushed; for TCP the flush is free.
+        let result = async {
+            self.writer.write_all(&self.out).await?;
+            self.writer.flush().await
+        }
+        .await
+        .map_err(|e| format!("write: {e}"));
         self.out.clear();
         result
     }

@@ -20,9 +20,10 @@ use futures_util::StreamExt;
 use sockhub_proto::relay::{RelayEvent, RelayRequest, write_record, write_request};
 use sockhub_proto::secret::Secret;
 use sockhub_proto::{LineCodec, LineItem};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::FramedRead;
+
+use crate::conn::{self, ClientTls, Endpoint};
 
 /// Where numbering starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +116,16 @@ impl DeviceReport {
 pub async fn run(
     opts: &DeviceOptions,
     records: &(dyn Records + Sync),
+    progress: impl FnMut(usize, usize),
+) -> DeviceReport {
+    run_over(opts, None, records, progress).await
+}
+
+/// [`run`], over TLS when `tls` is given (the relay's TLS port).
+pub async fn run_over(
+    opts: &DeviceOptions,
+    tls: Option<&ClientTls>,
+    records: &(dyn Records + Sync),
     mut progress: impl FnMut(usize, usize),
 ) -> DeviceReport {
     let started = Instant::now();
@@ -142,8 +153,14 @@ pub async fn run(
         // Several relay nodes (`a:1,b:2`): the next one after each failed or lost connection.
         let addr = addrs.get(attempt % addrs.len().max(1)).copied().unwrap_or(opts.addr.as_str());
         attempt += 1;
-        let stream = match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => s,
+        let to = Endpoint { addr: addr.to_owned(), tls: tls.cloned() };
+        let (r, mut w) = match tokio::time::timeout(Duration::from_secs(5), conn::open(&to)).await {
+            Ok(Ok(halves)) => halves,
+            Ok(Err(e)) if tls.is_some() && first_connection && e.to_string().contains("TLS") => {
+                // A certificate that does not verify will not verify on the next try either.
+                report.gave_up = Some(e.to_string());
+                break;
+            }
             _ => {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
@@ -155,8 +172,6 @@ pub async fn run(
             report.reconnects += 1;
         }
         first_connection = false;
-        let _ = stream.set_nodelay(true);
-        let (r, mut w) = stream.into_split();
         let mut lines = FramedRead::new(r, LineCodec::new(1 << 20));
         if let Some(token) = &opts.token {
             match authenticate(&mut lines, &mut w, token).await {
@@ -210,8 +225,8 @@ pub async fn run(
 /// Presents the token: `Some(Ok)` when accepted, `Some(Err(why))` when refused, `None` when the
 /// connection failed first.
 async fn authenticate(
-    lines: &mut FramedRead<tokio::net::tcp::OwnedReadHalf, LineCodec>,
-    w: &mut tokio::net::tcp::OwnedWriteHalf,
+    lines: &mut FramedRead<impl AsyncRead + Unpin, LineCodec>,
+    w: &mut (impl AsyncWrite + Unpin),
     token: &Secret,
 ) -> Option<Result<(), String>> {
     match ask(lines, w, &RelayRequest::Auth { token: token.clone() }).await? {
@@ -222,8 +237,8 @@ async fn authenticate(
 }
 
 async fn ask_last_seq(
-    lines: &mut FramedRead<tokio::net::tcp::OwnedReadHalf, LineCodec>,
-    w: &mut tokio::net::tcp::OwnedWriteHalf,
+    lines: &mut FramedRead<impl AsyncRead + Unpin, LineCodec>,
+    w: &mut (impl AsyncWrite + Unpin),
     source: &str,
 ) -> Option<Result<i64, String>> {
     match ask(lines, w, &RelayRequest::LastSeq { source: source.to_owned() }).await? {
@@ -236,13 +251,14 @@ async fn ask_last_seq(
 /// Sends `request` and returns the first JSON line that answers (skipping the greeting);
 /// `None` if the connection fails or stays silent for 10 s.
 async fn ask(
-    lines: &mut FramedRead<tokio::net::tcp::OwnedReadHalf, LineCodec>,
-    w: &mut tokio::net::tcp::OwnedWriteHalf,
+    lines: &mut FramedRead<impl AsyncRead + Unpin, LineCodec>,
+    w: &mut (impl AsyncWrite + Unpin),
     request: &RelayRequest,
 ) -> Option<RelayEvent> {
     let mut buf = Vec::new();
     write_request(&mut buf, request);
     w.write_all(&buf).await.ok()?;
+    w.flush().await.ok()?;
     loop {
         let item = tokio::time::timeout(Duration::from_secs(10), lines.next()).await.ok()??.ok()?;
         if let LineItem::Line(l) = item
@@ -259,8 +275,8 @@ async fn stream_records(
     opts: &DeviceOptions,
     records: &dyn Records,
     base: i64,
-    lines: &mut FramedRead<tokio::net::tcp::OwnedReadHalf, LineCodec>,
-    w: &mut tokio::net::tcp::OwnedWriteHalf,
+    lines: &mut FramedRead<impl AsyncRead + Unpin, LineCodec>,
+    w: &mut (impl AsyncWrite + Unpin),
     settled: &mut usize,
     refused: &mut [bool],
     times: &mut [i64],
@@ -273,6 +289,7 @@ async fn stream_records(
     let mut next = *settled;
     let mut buf: Vec<u8> = Vec::with_capacity(512 * 1024);
     let mut pos = 0usize;
+    let mut unflushed = false;
     let mut payload = String::new();
     let rate_started = Instant::now();
     let rate_base = next;
@@ -309,8 +326,16 @@ async fn stream_records(
         let pacing =
             if pos == buf.len() && next < total && opts.rate > 0 { Duration::from_millis(5) } else { wait };
         tokio::select! {
-            r = w.write(&buf[pos..]), if pos < buf.len() => match r {
-                Ok(n) if n > 0 => pos += n,
+            // One write at a time (cancel-safe), then a flush: TLS keeps the last record
+            // buffered until flushed (for TCP it is a no-op).
+            r = async {
+                if pos < buf.len() { w.write(&buf[pos..]).await.map(Some) } else { w.flush().await.map(|()| None) }
+            }, if pos < buf.len() || unflushed => match r {
+                Ok(Some(n)) if n > 0 => {
+                    pos += n;
+                    unflushed = true;
+                }
+                Ok(None) => unflushed = false,
                 _ => return false,
             },
             item = lines.next() => match item {

@@ -28,8 +28,9 @@ use crate::config::Config;
 use crate::metrics::Registry;
 use crate::net::admission::Admission;
 use crate::net::limits::Limits;
-use crate::net::listener::{self, NetContext};
+use crate::net::listener::{self, NetContext, Transport};
 use crate::net::proxy::ProxyProtocol;
+use crate::net::tls::{self, ServerTls};
 use crate::service::calc::CalcService;
 use crate::service::chat::ChatService;
 use crate::service::quiz::QuizService;
@@ -52,6 +53,8 @@ pub enum StartError {
     Service(StoreError),
     #[error("cannot join the cluster: {0}")]
     Cluster(#[from] ClusterError),
+    #[error("TLS: {0}")]
+    Tls(#[from] sockhub_tls::TlsError),
 }
 
 /// The running services and what every transport needs to reach them. The web crate takes a
@@ -71,6 +74,8 @@ pub struct Hub {
     pub bus: SharedBus,
     /// The NATS bus when this node is part of a cluster (for its status and metrics).
     pub cluster: Option<Arc<NatsBus>>,
+    /// The certificate of the TLS ports, when `[tls]` has one.
+    pub tls: Option<Arc<ServerTls>>,
     pub chat: Option<Arc<ChatService>>,
     pub quiz: Option<Arc<QuizService>>,
     pub calc: Option<Arc<CalcService>>,
@@ -90,6 +95,7 @@ pub type AcceptLoop = Box<dyn FnOnce(TcpListener, NetContext) -> BoxFuture<'stat
 
 /// A bound listener and the accept loop that will serve it.
 struct Bound {
+    /// The service (`chat`), or its TLS port (`chat-tls`).
     name: &'static str,
     listener: TcpListener,
     serve: AcceptLoop,
@@ -128,6 +134,7 @@ impl Server {
         let log_wait = Duration::from_millis(config.database.log_wait_ms);
         let auth = Arc::new(Authenticator::new(store.clone(), journal.clone(), &config.auth, log_wait));
         let cluster = config.cluster.enabled().then(|| NatsBus::new(&config.cluster, store.clone()));
+        let tls = if config.tls.configured() { Some(ServerTls::load(&config.tls)?) } else { None };
         let bus: SharedBus = match &cluster {
             Some(nats) => Arc::clone(nats) as SharedBus,
             None => Arc::new(LocalBus::new()),
@@ -141,17 +148,28 @@ impl Server {
             auth,
             bus,
             cluster,
+            tls,
             chat: None,
             quiz: None,
             calc: None,
             relay: None,
         };
+        if let Some(tls) = &hub.tls {
+            hub.metrics.set_tls(Arc::clone(&tls.metrics));
+        }
         let mut listeners = Vec::new();
 
         // One block per service: create it, bind its port, register its metrics.
         if config.chat.enabled {
             let chat = ChatService::start(&config.chat, &hub).await.map_err(StartError::Service)?;
-            listeners.push(bind_service(&chat, config.listen_addr(config.chat.port))?);
+            listeners.extend(bind_ports(
+                &chat,
+                &config,
+                config.chat.port,
+                config.chat.tls_port,
+                &hub,
+                tls::Port::Lines,
+            )?);
             hub.metrics.register("chat", Arc::clone(chat.metrics()));
             hub.chat = Some(chat);
         }
@@ -169,7 +187,14 @@ impl Server {
             .map_err(|source| StartError::Files { path: dir.display().to_string(), source })?;
             let quiz = Arc::new(quiz);
             quiz.attach();
-            listeners.push(bind_service(&quiz, config.listen_addr(config.quiz.port))?);
+            listeners.extend(bind_ports(
+                &quiz,
+                &config,
+                config.quiz.port,
+                config.quiz.tls_port,
+                &hub,
+                tls::Port::Lines,
+            )?);
             hub.metrics.register("quiz", Arc::clone(quiz.metrics()));
             if let Some(chat) = &hub.chat {
                 let _ = chat.quiz.set(Arc::clone(&quiz));
@@ -186,11 +211,24 @@ impl Server {
                 Arc::clone(&hub.bus),
             ));
             calc.attach(&hub.bus);
-            listeners.push(bind_service(&calc, config.listen_addr(config.calc.port))?);
+            listeners.extend(bind_ports(
+                &calc,
+                &config,
+                config.calc.port,
+                config.calc.tls_port,
+                &hub,
+                tls::Port::Lines,
+            )?);
             hub.metrics.register("calc", Arc::clone(calc.metrics()));
             hub.calc = Some(calc);
         }
         if config.relay.enabled {
+            // Bad TLS files for the second hop fail the start, not every reconnect.
+            let settings =
+                crate::service::relay::Settings::from_config(&config.relay, hub.net.limits.write_timeout);
+            if let Some(tls) = &settings.downstream_tls {
+                tls.client()?;
+            }
             let relay = RelayService::start(
                 &config.relay,
                 hub.store.clone(),
@@ -206,17 +244,26 @@ impl Server {
             let mut limits = Limits::from(&config.limits);
             limits.max_line = config.relay.max_line_bytes;
             limits.rate_per_sec = config.relay.rate_per_sec;
-            let mut bound = bind_service(&relay, config.listen_addr(config.relay.port))?;
-            if let Ok(addr) = bound.listener.local_addr() {
+            let bound = bind_ports(
+                &relay,
+                &config,
+                config.relay.port,
+                config.relay.tls_port,
+                &hub,
+                tls::Port::Relay,
+            )?;
+            if let Some(addr) = bound.first().and_then(|b| b.listener.local_addr().ok()) {
                 relay.set_node_name(addr);
             }
-            let serve = bound.serve;
             let limits = Arc::new(limits);
-            bound.serve = Box::new(move |listener, mut net| {
-                net.limits = limits;
-                serve(listener, net)
-            });
-            listeners.push(bound);
+            for mut bound in bound {
+                let (serve, limits) = (bound.serve, Arc::clone(&limits));
+                bound.serve = Box::new(move |listener, mut net| {
+                    net.limits = limits;
+                    serve(listener, net)
+                });
+                listeners.push(bound);
+            }
             hub.metrics.register("relay", Arc::clone(relay.metrics()));
             hub.relay = Some(relay);
         }
@@ -262,6 +309,9 @@ impl Server {
         let net = &hub.net;
         for bound in listeners {
             net.tracker.spawn((bound.serve)(bound.listener, net.clone()));
+        }
+        if let Some(tls) = &hub.tls {
+            net.tracker.spawn(Arc::clone(tls).watch(net.shutdown.clone()));
         }
         // Services with a clock of their own (the quiz's rounds) start with the listeners.
         if let Some(quiz) = &hub.quiz {
@@ -331,12 +381,54 @@ fn writer_options(config: &Config) -> WriterOptions {
     }
 }
 
-/// Bind `service`'s port and remember how to serve it.
-fn bind_service<S: Service>(service: &Arc<S>, addr: SocketAddr) -> Result<Bound, StartError> {
-    let name = service.name();
+/// Bind `service`'s port, and its TLS port when `tls_port` is set, and remember how to serve
+/// them (only the TLS one under `[tls] plain_ports = false`). The plain port comes first.
+fn bind_ports<S: Service>(
+    service: &Arc<S>,
+    config: &Config,
+    port: u16,
+    tls_port: Option<u16>,
+    hub: &Hub,
+    kind: tls::Port,
+) -> Result<Vec<Bound>, StartError> {
+    let mut bound = Vec::new();
+    if tls_port.is_none() || config.tls.plain_ports {
+        bound.push(bind_service(service, service.name(), config.listen_addr(port), Transport::Plain)?);
+    }
+    if let Some(tls_port) = tls_port {
+        let name = tls_name(service.name());
+        let Some(tls) = &hub.tls else {
+            return Err(StartError::Tls(sockhub_tls::TlsError::Config(format!(
+                "{name} needs [tls] cert and key"
+            ))));
+        };
+        let transport = Transport::Tls(Arc::clone(tls), kind);
+        bound.push(bind_service(service, name, config.listen_addr(tls_port), transport)?);
+    }
+    Ok(bound)
+}
+
+/// The listener name of a service's TLS port, as the ready file and start-up lines show it.
+fn tls_name(service: &str) -> &'static str {
+    match service {
+        "chat" => "chat-tls",
+        "quiz" => "quiz-tls",
+        "calc" => "calc-tls",
+        "relay" => "relay-tls",
+        _ => "tls",
+    }
+}
+
+/// Bind one port of `service` and remember how to serve it.
+fn bind_service<S: Service>(
+    service: &Arc<S>,
+    name: &'static str,
+    addr: SocketAddr,
+    transport: Transport,
+) -> Result<Bound, StartError> {
     let listener = listener::bind(addr).map_err(|source| StartError::Bind { service: name, addr, source })?;
     let service = Arc::clone(service);
     let serve: AcceptLoop =
-        Box::new(move |listener, net| Box::pin(listener::accept_loop(listener, service, net)));
+        Box::new(move |listener, net| Box::pin(listener::accept_loop(listener, service, net, transport)));
     Ok(Bound { name, listener, serve })
 }

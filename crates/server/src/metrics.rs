@@ -139,6 +139,7 @@ type Family = (&'static str, &'static str, &'static str, fn(&ServiceMetrics) -> 
 pub struct Registry {
     services: Vec<(&'static str, Arc<ServiceMetrics>)>,
     cluster: Option<Arc<crate::bus::nats::ClusterMetrics>>,
+    tls: Option<Arc<crate::net::tls::TlsMetrics>>,
 }
 
 impl Registry {
@@ -154,6 +155,11 @@ impl Registry {
     /// Add the cluster's metrics (a node with `[cluster]`).
     pub fn set_cluster(&mut self, metrics: Arc<crate::bus::nats::ClusterMetrics>) {
         self.cluster = Some(metrics);
+    }
+
+    /// Add the TLS ports' metrics (a server with a `[tls]` certificate).
+    pub fn set_tls(&mut self, metrics: Arc<crate::net::tls::TlsMetrics>) {
+        self.tls = Some(metrics);
     }
 
     /// Render in the Prometheus text exposition format.
@@ -263,6 +269,9 @@ impl Registry {
             for (name, kind, help, value) in families {
                 let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", value(c));
             }
+        }
+        if let Some(tls) = &self.tls {
+            tls.render(&mut out);
         }
         out
     }

@@ -26,7 +26,7 @@ use crate::net::outbox::{Frame, Outbox};
 pub struct Peer {
     /// The remote address.
     pub addr: SocketAddr,
-    /// `tcp` or `ws`.
+    /// `tcp`, `tls` (a TCP connection on a TLS port) or `ws`.
     pub transport: &'static str,
     /// A process-unique connection number, for logs and for telling sessions of one name apart.
     pub id: u64,

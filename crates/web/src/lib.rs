@@ -1,6 +1,6 @@
 //! sockhub's web page and its server side.
 //!
-//! One axum server on `[web] port` serves everything a browser needs: the page itself (plain
+//! One axum application on `[web] port` (and on `tls_port` over HTTPS) serves everything a browser needs: the page itself (plain
 //! HTML, CSS and JavaScript modules embedded in the binary, [`assets`]), the WebSocket endpoints
 //! `/ws/chat`, `/ws/quiz`, `/ws/calc` that carry the services' JSON messages to the *same*
 //! sessions TCP clients use ([`ws`]), an HTTP API under `/api/` for what is not a live session
@@ -9,6 +9,8 @@
 //! Map of the crate:
 //! - [`app`]: the router, testable with `tower::ServiceExt::oneshot`; [`attach`] adds it to a
 //!   [`Server`] so that `sockhub serve`, its ready file, SIGTERM and the tests' servers include it.
+//! - [`http`]: the accept loops of both ports: TLS, HTTP/1.1 and HTTP/2, header and idle
+//!   timeouts, the connection limit, HSTS and `Secure` cookies over HTTPS, the redirect to HTTPS.
 //! - [`ws`]: the WebSocket transport, a thin [`Output`](sockhub_server::net::connection::Output)
 //!   and input stream for the shared connection driver.
 //! - [`auth`]: web logins (server-side sessions behind an `HttpOnly`, `SameSite=Strict` cookie),
@@ -21,10 +23,10 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod flow;
+pub mod http;
 pub mod ops;
 pub mod ws;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,7 +38,6 @@ use sockhub_server::net::cidr::Cidr;
 use sockhub_server::net::listener::{self, NetContext};
 use sockhub_server::{Hub, Server, StartError};
 use tokio::net::TcpListener;
-use tracing::warn;
 
 pub use error::ApiError;
 
@@ -90,36 +91,75 @@ pub fn app(state: WebState) -> Router {
         .with_state(state)
 }
 
-/// Bind `[web] port` (when the section is enabled) and add the web server to `server`, so it is
-/// served, listed in `addrs()` as `web` and shut down with everything else.
+/// Bind `[web] port` (when the section is enabled), and `tls_port` when set, and add the web
+/// server to `server`, so it is served, listed in `addrs()` as `web` (and `web-tls`) and shut
+/// down with everything else.
 pub fn attach(server: &mut Server) -> Result<(), StartError> {
     let hub = server.hub().clone();
-    if !hub.config.web.enabled {
+    let web = &hub.config.web;
+    if !web.enabled {
         return Ok(());
     }
-    let addr = hub.config.listen_addr(hub.config.web.port);
-    let bound = listener::bind(addr).map_err(|source| StartError::Bind { service: "web", addr, source })?;
-    let state = WebState::new(hub);
-    let serve: AcceptLoop = Box::new(move |listener, net| Box::pin(serve(listener, state, net)));
-    server.add_listener("web", bound, serve);
+    let bind = |port: u16, service: &'static str| {
+        let addr = hub.config.listen_addr(port);
+        listener::bind(addr).map_err(|source| StartError::Bind { service, addr, source })
+    };
+    let limits = http::HttpLimits::new(web);
+    let state = WebState::new(hub.clone());
+    let application = app(state.clone());
+    // `[tls] plain_ports = false` leaves the plain port closed, unless it is to redirect.
+    let plain = web.tls_port.is_none() || hub.config.tls.plain_ports || web.redirect_http;
+    // The once-a-second sampling behind the rates and the relay chart runs with the first port.
+    let mut sampler = Some(state);
+    if let Some(tls_port) = web.tls_port {
+        let Some(tls) = hub.tls.clone() else {
+            return Err(StartError::Tls(sockhub_tls::TlsError::Config(
+                "web.tls_port needs [tls] cert and key".into(),
+            )));
+        };
+        let bound = bind(tls_port, "web-tls")?;
+        // The plain port redirects to the port actually bound (tls_port 0 picks one).
+        let https_port = bound.local_addr().map_or(tls_port, |a| a.port());
+        let site = http::Site {
+            app: application.clone(),
+            scheme: http::Scheme::Https,
+            tls: Some(tls),
+            limits: Arc::clone(&limits),
+        };
+        add_site(server, "web-tls", bound, site, if plain { None } else { sampler.take() });
+        if web.redirect_http {
+            let site = http::Site {
+                app: http::redirect_to_https(https_port),
+                scheme: http::Scheme::Http,
+                tls: None,
+                limits: Arc::clone(&limits),
+            };
+            add_site(server, "web", bind(web.port, "web")?, site, sampler.take());
+            return Ok(());
+        }
+    }
+    if plain {
+        let site = http::Site { app: application, scheme: http::Scheme::Http, tls: None, limits };
+        add_site(server, "web", bind(web.port, "web")?, site, sampler.take());
+    }
     Ok(())
 }
 
-/// Serve HTTP until shutdown. Idle keep-alive connections are closed then; WebSocket sessions
-/// run on the server's task tracker and end through the connection driver's shutdown path.
-async fn serve(listener: TcpListener, state: WebState, net: NetContext) {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
+/// Serve `site` on `bound` as `name`; with `sampler`, this port's loop also starts the sampling.
+fn add_site(
+    server: &mut Server,
+    name: &'static str,
+    bound: TcpListener,
+    site: http::Site,
+    sampler: Option<WebState>,
+) {
+    let serve: AcceptLoop = Box::new(move |listener, net: NetContext| {
+        if let Some(state) = sampler {
+            net.tracker.spawn(sample_rates(state, net.shutdown.clone()));
+        }
+        Box::pin(http::accept_loop(listener, site, net))
     });
-    net.tracker.spawn(sample_rates(state.clone(), net.shutdown.clone()));
-    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let shutdown = net.shutdown.clone();
-    if let Err(e) =
-        axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
-    {
-        warn!(error = %e, "the web server stopped with an error");
-    }
+    server.add_listener(name, bound, serve);
 }
 
 /// Once a second, sample the message counters (for `sockhub_messages_per_second`) and the

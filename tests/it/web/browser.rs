@@ -56,6 +56,12 @@ pub fn artifacts_dir() -> PathBuf {
 impl Browser {
     /// Start chromedriver and a headless Chromium with a desktop-sized window.
     pub async fn start() -> Browser {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Browser::start`] with more Chromium flags (`--ignore-certificate-errors` for a page
+    /// served with the test CA's certificate).
+    pub async fn start_with(extra: &[&str]) -> Browser {
         let port = free_port();
         let driver = tokio::process::Command::new(chromedriver())
             .arg(format!("--port={port}"))
@@ -65,6 +71,7 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let profile = tempfile::tempdir().unwrap();
+        let user_data_dir = format!("--user-data-dir={}", profile.path().display());
         let args = [
             "--headless",
             "--no-sandbox",
@@ -77,8 +84,11 @@ impl Browser {
             "--disable-dev-shm-usage",
             "--window-size=1280,860",
             "--lang=en-US",
-            &format!("--user-data-dir={}", profile.path().display()),
-        ];
+            &user_data_dir,
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect::<Vec<_>>();
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), json!({"args": args, "binary": "/usr/bin/chromium"}));
         let url = format!("http://127.0.0.1:{port}");

@@ -242,6 +242,7 @@ pub(crate) async fn fanout(ctx: &Ctx, spec: &Spec, label: &str) -> Result<Outcom
                 send: (i < spec.senders).then_some(Sending { rate: spec.rate, size: spec.size }),
                 sender_id: i,
                 read_buffer,
+                tls: ctx.tls.clone(),
             };
             tokio::spawn(client::run(plan, Arc::clone(&shared)))
         })

@@ -67,6 +67,7 @@ impl Scenario for Config {
                     send: None,
                     sender_id: i,
                     read_buffer: READ_BUFFER,
+                    tls: ctx.tls.clone(),
                 };
                 tokio::spawn(client::run(plan, Arc::clone(&shared)))
             })

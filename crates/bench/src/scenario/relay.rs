@@ -125,6 +125,7 @@ impl Scenario for Config {
                 times: Arc::clone(&times[i]),
                 clock,
                 acked: Arc::clone(&acked),
+                tls: ctx.tls.clone(),
             };
             devices.push(tokio::spawn(device.run(stop.clone())));
         }
@@ -193,12 +194,14 @@ struct Device {
     times: SendTimes,
     clock: Clock,
     acked: Arc<AtomicU64>,
+    /// `--tls`: to Server1's relay TLS port.
+    tls: Option<sockhub_tls::ClientTls>,
 }
 
 impl Device {
     async fn run(self, stop: CancellationToken) -> Result<Latency, String> {
         let mut latency = Latency::new();
-        let mut conn = JsonLines::connect(self.addr).await?;
+        let mut conn = JsonLines::connect_with(self.addr, self.tls.as_ref()).await?;
         let payload: String = (0..self.size).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
         let mut next = 1u64;
         let mut unacked: VecDeque<u64> = VecDeque::with_capacity(self.window);

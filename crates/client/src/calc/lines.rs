@@ -14,7 +14,7 @@ use crate::line_mode;
 /// without the server's `bye`.
 pub async fn run_lines(opts: CalcOptions) -> Result<bool, ClientError> {
     let mut stdout = tokio::io::stdout();
-    let (rx, tx, first) = login(&opts.addr, &opts.student_id, opts.password.clone()).await?;
+    let (rx, tx, first) = login(opts.endpoint(), &opts.student_id, opts.password.clone()).await?;
     stdout.write_all(format!("{}\n", show(&first)).as_bytes()).await?;
     stdout.flush().await?;
     if !matches!(first, CalcEvent::Welcome { .. }) {

@@ -31,10 +31,19 @@ pub use screen::run_screen;
 #[derive(Debug, Clone)]
 pub struct CalcOptions {
     pub addr: String,
+    /// TLS settings when `addr` is a TLS port.
+    pub tls: Option<conn::ClientTls>,
     pub student_id: String,
     /// The password of the account named as the student ID (servers with `[calc] auth =
     /// "accounts"`); asked for on a terminal when needed and not given.
     pub password: Option<Secret>,
+}
+
+impl CalcOptions {
+    /// Where to connect.
+    pub fn endpoint(&self) -> conn::Endpoint {
+        conn::Endpoint { addr: self.addr.clone(), tls: self.tls.clone() }
+    }
 }
 
 /// Run the calculator client: full screen on a terminal, line by line otherwise. Returns whether
@@ -47,11 +56,11 @@ pub async fn run(opts: CalcOptions) -> Result<bool, ClientError> {
 /// `welcome`, or the error that refused the login). When the server wants a password that was
 /// not given and stdin is a terminal, it is asked for (without echo) and the login tried again.
 pub async fn login(
-    addr: &str,
+    to: impl Into<conn::Endpoint>,
     student_id: &str,
     password: Option<Secret>,
 ) -> Result<(JsonReader, JsonWriter, CalcEvent), ClientError> {
-    let (mut rx, mut tx) = conn::connect(addr).await?;
+    let (mut rx, mut tx) = conn::connect(to).await?;
     let mut password = password;
     loop {
         tx.send(&CalcRequest::Login { student_id: student_id.to_owned(), password: password.clone() })
@@ -96,17 +105,17 @@ pub enum LoginError {
 
 impl CalcConn {
     /// Connect to `addr` and log in as `student_id`.
-    pub async fn login(addr: &str, student_id: &str) -> Result<CalcConn, LoginError> {
-        Self::login_with(addr, student_id, None).await
+    pub async fn login(to: impl Into<conn::Endpoint>, student_id: &str) -> Result<CalcConn, LoginError> {
+        Self::login_with(to, student_id, None).await
     }
 
     /// [`CalcConn::login`] with the password of the student's account.
     pub async fn login_with(
-        addr: &str,
+        to: impl Into<conn::Endpoint>,
         student_id: &str,
         password: Option<Secret>,
     ) -> Result<CalcConn, LoginError> {
-        let (rx, tx, first) = login(addr, student_id, password).await?;
+        let (rx, tx, first) = login(to, student_id, password).await?;
         match first {
             CalcEvent::Welcome { student, history, .. } => Ok(CalcConn { rx, tx, student, history }),
             CalcEvent::Error(e) => Err(LoginError::Refused(e)),

@@ -145,7 +145,7 @@ impl Screen for CalcScreen {
 /// login is printed before the screen opens and returns `Ok(false)`; so does a session whose
 /// connection was lost without a `bye`.
 pub async fn run_screen(opts: CalcOptions) -> Result<bool, ClientError> {
-    let (rx, tx, first) = login(&opts.addr, &opts.student_id, opts.password.clone()).await?;
+    let (rx, tx, first) = login(opts.endpoint(), &opts.student_id, opts.password.clone()).await?;
     let CalcEvent::Welcome { student, .. } = &first else {
         eprintln!("{}", show(&first));
         return Ok(false);

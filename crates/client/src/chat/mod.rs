@@ -31,8 +31,17 @@ pub use screen::run_screen;
 #[derive(Debug, Clone)]
 pub struct ChatOptions {
     pub addr: String,
+    /// TLS settings when `addr` is a TLS port.
+    pub tls: Option<conn::ClientTls>,
     pub name: String,
     pub password: Option<Secret>,
+}
+
+impl ChatOptions {
+    /// Where to connect.
+    pub fn endpoint(&self) -> conn::Endpoint {
+        conn::Endpoint { addr: self.addr.clone(), tls: self.tls.clone() }
+    }
 }
 
 /// Run the chat client: full screen on a terminal, line by line otherwise. Returns whether the
@@ -45,7 +54,7 @@ pub async fn run(opts: ChatOptions) -> Result<bool, ClientError> {
 /// name needs a password that was not given and stdin is a terminal, the password is asked for
 /// (without echo) and the login tried once more.
 pub async fn login(opts: &ChatOptions) -> Result<(JsonReader, JsonWriter, ChatEvent), ClientError> {
-    let (mut rx, mut tx) = conn::connect(&opts.addr).await?;
+    let (mut rx, mut tx) = conn::connect(opts.endpoint()).await?;
     let mut password = opts.password.clone();
     loop {
         tx.send(&ChatRequest::Login { name: opts.name.clone(), password: password.clone() }).await?;

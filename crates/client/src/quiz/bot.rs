@@ -62,13 +62,13 @@ pub struct BotReport {
 /// Play as `name` on the quiz at `addr` until the server ends the session. `on_event` sees every
 /// event (to print it, or to measure). Returns what happened.
 pub async fn bot(
-    addr: &str,
+    to: impl Into<crate::conn::Endpoint>,
     name: &str,
     opts: &BotOptions,
     mut on_event: impl FnMut(&QuizEvent),
 ) -> Result<BotReport, ClientError> {
     let mut report = BotReport::default();
-    let (rx, mut tx, first) = login(addr, name, opts.password.clone()).await?;
+    let (rx, mut tx, first) = login(to, name, opts.password.clone()).await?;
     on_event(&first);
     if !matches!(first, QuizEvent::Welcome { .. }) {
         report.refused = Some(super::show(&first));

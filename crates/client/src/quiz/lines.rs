@@ -12,7 +12,7 @@ use crate::conn::ClientError;
 /// login was refused or the connection was lost without a `bye`.
 pub async fn run_lines(opts: QuizOptions) -> Result<bool, ClientError> {
     let mut stdout = tokio::io::stdout();
-    let (rx, mut tx, first) = login(&opts.addr, &opts.name, opts.password.clone()).await?;
+    let (rx, mut tx, first) = login(opts.endpoint(), &opts.name, opts.password.clone()).await?;
     stdout.write_all(format!("{}\n", show(&first)).as_bytes()).await?;
     stdout.flush().await?;
     if !matches!(first, QuizEvent::Welcome { .. }) {

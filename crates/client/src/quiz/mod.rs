@@ -25,8 +25,17 @@ pub use bot::{BotOptions, BotReport, bot};
 #[derive(Debug, Clone)]
 pub struct QuizOptions {
     pub addr: String,
+    /// TLS settings when `addr` is a TLS port.
+    pub tls: Option<conn::ClientTls>,
     pub name: String,
     pub password: Option<Secret>,
+}
+
+impl QuizOptions {
+    /// Where to connect.
+    pub fn endpoint(&self) -> conn::Endpoint {
+        conn::Endpoint { addr: self.addr.clone(), tls: self.tls.clone() }
+    }
 }
 
 /// Play: full screen on a terminal, line by line otherwise. Returns whether the session ended
@@ -38,11 +47,11 @@ pub async fn run(opts: QuizOptions) -> Result<bool, ClientError> {
 /// Connect and log in; returns the connection and the server's first reply (a `welcome`, or the
 /// refusal).
 pub async fn login(
-    addr: &str,
+    to: impl Into<conn::Endpoint>,
     name: &str,
     password: Option<Secret>,
 ) -> Result<(JsonReader, JsonWriter, QuizEvent), ClientError> {
-    let (mut rx, mut tx) = conn::connect(addr).await?;
+    let (mut rx, mut tx) = conn::connect(to).await?;
     tx.send(&QuizRequest::Login { name: name.to_owned(), password }).await?;
     let first = rx
         .recv::<QuizEvent>()

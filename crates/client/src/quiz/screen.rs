@@ -174,7 +174,7 @@ impl QuizScreen {
 
 /// Run the full-screen client until the server ends the session or the user leaves.
 pub async fn run_screen(opts: QuizOptions) -> Result<bool, ClientError> {
-    let (rx, mut tx, first) = login(&opts.addr, &opts.name, opts.password.clone()).await?;
+    let (rx, mut tx, first) = login(opts.endpoint(), &opts.name, opts.password.clone()).await?;
     if !matches!(first, QuizEvent::Welcome { .. }) {
         eprintln!("{}", show(&first));
         return Ok(false);

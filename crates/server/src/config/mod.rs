@@ -34,6 +34,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[serde(default)]
     pub auth: AuthConfig,
+    #[serde(default)]
+    pub tls: TlsConfig,
     #[serde(default = "ChatConfig::off")]
     pub chat: ChatConfig,
     #[serde(default = "QuizConfig::off")]
@@ -56,6 +58,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
+            tls: TlsConfig::default(),
             chat: ChatConfig::default(),
             quiz: QuizConfig::default(),
             calc: CalcConfig::default(),
@@ -91,6 +94,11 @@ impl Config {
             name: "auth",
             about: "Login brute-force protection, for every service.",
             keys: AuthConfig::DOCS,
+        },
+        Section {
+            name: "tls",
+            about: "The certificate behind every tls_port (chat, quiz, calc, relay, web), and who may connect to the relay's TLS port.",
+            keys: TlsConfig::DOCS,
         },
         Section { name: "chat", about: "The chat service.", keys: ChatConfig::DOCS },
         Section { name: "quiz", about: "The timed arithmetic quiz.", keys: QuizConfig::DOCS },
@@ -161,6 +169,12 @@ impl Config {
             );
         }
         let w = &self.web;
+        if w.header_timeout_secs == 0 || w.keepalive_idle_secs == 0 || w.max_connections == 0 {
+            return Err(
+                "web.header_timeout_secs, web.keepalive_idle_secs and web.max_connections must be at least 1"
+                    .into(),
+            );
+        }
         if w.session_ttl_secs == 0
             || w.session_max_lifetime_secs == 0
             || w.max_sessions == 0
@@ -184,6 +198,7 @@ impl Config {
                 "web.allowed_origins: {bad:?} is not an origin like \"https://chat.example.org\""
             ));
         }
+        self.validate_tls()?;
         self.quiz.validate()?;
         self.calc.validate()?;
         if self.relay.enabled {
@@ -191,6 +206,129 @@ impl Config {
         }
         self.cluster.validate(&self.database)?;
         Ok(())
+    }
+}
+
+impl Config {
+    /// The TLS ports that are on, by listener name (`chat-tls`, ...), with the service each serves.
+    pub fn tls_ports(&self) -> Vec<(&'static str, u16)> {
+        [
+            ("chat-tls", self.chat.enabled, self.chat.tls_port),
+            ("quiz-tls", self.quiz.enabled, self.quiz.tls_port),
+            ("calc-tls", self.calc.enabled, self.calc.tls_port),
+            ("relay-tls", self.relay.enabled, self.relay.tls_port),
+            ("web-tls", self.web.enabled, self.web.tls_port),
+        ]
+        .into_iter()
+        .filter_map(|(name, enabled, port)| Some((name, port.filter(|_| enabled)?)))
+        .collect()
+    }
+
+    fn validate_tls(&self) -> Result<(), String> {
+        let t = &self.tls;
+        if t.cert.is_some() != t.key.is_some() {
+            return Err("tls.cert and tls.key go together: set both or neither".into());
+        }
+        if let Some((name, _)) = self.tls_ports().first()
+            && !t.configured()
+        {
+            let key = name.trim_end_matches("-tls");
+            return Err(format!("{key}.tls_port is set but [tls] has no cert and key"));
+        }
+        if t.require_client_cert && t.client_ca.is_none() {
+            return Err(
+                "tls.require_client_cert needs tls.client_ca (the CA that signs client certificates)".into(),
+            );
+        }
+        if t.handshake_timeout_secs == 0 {
+            return Err("tls.handshake_timeout_secs must be at least 1".into());
+        }
+        if self.web.redirect_http && self.web.tls_port.is_none() {
+            return Err("web.redirect_http needs web.tls_port (where to send browsers)".into());
+        }
+        let r = &self.relay;
+        if r.client_cert.is_some() != r.client_key.is_some() {
+            return Err("relay.client_cert and relay.client_key go together: set both or neither".into());
+        }
+        if !r.downstream_tls && (r.downstream_ca.is_some() || r.client_cert.is_some()) {
+            return Err(
+                "relay.downstream_ca, client_cert and client_key need relay.downstream_tls = true".into()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `[tls]`: the server's certificate. Env: `SOCKHUB_TLS_<KEY>`.
+///
+/// Nothing here turns TLS on by itself: each service's `tls_port` does, and needs `cert` and `key`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<PathBuf>,
+    pub require_client_cert: bool,
+    pub plain_ports: bool,
+    pub handshake_timeout_secs: u64,
+    pub reload_poll_secs: u64,
+    pub expiry_warning_days: u64,
+}
+
+impl TlsConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        (
+            "cert",
+            "PEM file with the server certificate, then any intermediates (e.g. Let's Encrypt's fullchain.pem). Default unset.",
+        ),
+        ("key", "PEM file with the certificate's private key (PKCS#8, RSA or SEC1). Default unset."),
+        (
+            "client_ca",
+            "PEM file of the CA whose client certificates the relay's TLS port accepts (mutual TLS between relays); unset = the relay asks for none. Chat, quiz, calc and the web page never ask for one. Default unset.",
+        ),
+        (
+            "require_client_cert",
+            "Refuse a connection to the relay's TLS port that shows no certificate signed by client_ca. Default false.",
+        ),
+        (
+            "plain_ports",
+            "false: a service with a tls_port does not listen on its plain port at all (the web page's plain port stays open for redirect_http). Default true.",
+        ),
+        (
+            "handshake_timeout_secs",
+            "Close a connection to a TLS port that has not finished its handshake within this time. Default 10.",
+        ),
+        (
+            "reload_poll_secs",
+            "How often the cert and key files are checked for changes (they are also re-read on SIGHUP); 0 = only on SIGHUP. Default 5.",
+        ),
+        (
+            "expiry_warning_days",
+            "Log a warning when the certificate expires within this many days (also see sockhub_tls_cert_expiry_seconds). Default 14.",
+        ),
+    ];
+
+    /// Whether a certificate and key are set.
+    pub fn configured(&self) -> bool {
+        self.cert.is_some() && self.key.is_some()
+    }
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            cert: None,
+            key: None,
+            client_ca: None,
+            require_client_cert: false,
+            plain_ports: true,
+            handshake_timeout_secs: 10,
+            reload_poll_secs: 5,
+            expiry_warning_days: 14,
+        }
     }
 }
 
@@ -484,6 +622,8 @@ pub enum Admission {
 pub struct ChatConfig {
     pub enabled: bool,
     pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_port: Option<u16>,
     pub history: usize,
     pub auth: Admission,
 }
@@ -492,6 +632,10 @@ impl ChatConfig {
     pub const DOCS: &'static [KeyDoc] = &[
         ("enabled", "Run the chat service. Default true when the section exists."),
         ("port", "TCP port for chat (0 = any free port). Default 7001."),
+        (
+            "tls_port",
+            "TLS port for chat (e.g. 7101) with the [tls] certificate (0 = any free port); unset = no TLS port. Default unset.",
+        ),
         ("history", "Public messages a client receives when it joins. Default 20."),
         (
             "auth",
@@ -507,7 +651,7 @@ impl ChatConfig {
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig { enabled: true, port: 7001, history: 20, auth: Admission::Open }
+        ChatConfig { enabled: true, port: 7001, tls_port: None, history: 20, auth: Admission::Open }
     }
 }
 
@@ -527,6 +671,8 @@ pub enum QuizStart {
 pub struct QuizConfig {
     pub enabled: bool,
     pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_port: Option<u16>,
     pub seed: Option<u64>,
     pub duration_secs: u64,
     pub answer_secs: f64,
@@ -542,6 +688,10 @@ impl QuizConfig {
     pub const DOCS: &'static [KeyDoc] = &[
         ("enabled", "Run the quiz service. Default true when the section exists."),
         ("port", "TCP port for the quiz (0 = any free port). Default 7002."),
+        (
+            "tls_port",
+            "TLS port for the quiz (e.g. 7102) with the [tls] certificate (0 = any free port); unset = no TLS port. Default unset.",
+        ),
         (
             "seed",
             "Seed of the problem generator, for reproducible rounds; unset = a random seed per round (logged). Default unset.",
@@ -617,6 +767,8 @@ pub enum CalcAuth {
 pub struct CalcConfig {
     pub enabled: bool,
     pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_port: Option<u16>,
     pub roster: RosterMode,
     pub auth: CalcAuth,
     pub history: u32,
@@ -630,6 +782,10 @@ impl CalcConfig {
     pub const DOCS: &'static [KeyDoc] = &[
         ("enabled", "Run the calculator. Default true when the section exists."),
         ("port", "TCP port for the calculator (0 = any free port). Default 7003."),
+        (
+            "tls_port",
+            "TLS port for the calculator (e.g. 7103) with the [tls] certificate (0 = any free port); unset = no TLS port. Default unset.",
+        ),
         (
             "roster",
             "\"required\": only students on the roster may log in (others get unknown_student); \"open\": any well-formed student ID. Default \"required\".",
@@ -679,6 +835,7 @@ impl Default for QuizConfig {
         QuizConfig {
             enabled: true,
             port: 7002,
+            tls_port: None,
             seed: None,
             duration_secs: 600,
             answer_secs: 5.0,
@@ -697,6 +854,7 @@ impl Default for CalcConfig {
         CalcConfig {
             enabled: true,
             port: 7003,
+            tls_port: None,
             roster: RosterMode::Required,
             auth: CalcAuth::Id,
             history: 20,
@@ -746,10 +904,19 @@ pub struct RelayConfig {
     pub enabled: bool,
     pub port: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub downstream: Option<String>,
     pub auth: RelayAuth,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub downstream_token: Option<sockhub_proto::secret::Secret>,
+    pub downstream_tls: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downstream_ca: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
     pub max_payload_bytes: usize,
     pub max_line_bytes: usize,
     pub rate_per_sec: f64,
@@ -774,6 +941,10 @@ impl RelayConfig {
         ("enabled", "Run the relay. Default true when the section exists."),
         ("port", "TCP port for devices and upstream relays (0 = any free port). Default 7004."),
         (
+            "tls_port",
+            "TLS port for devices and upstream relays (e.g. 7104); [tls] client_ca applies here with the [tls] certificate (0 = any free port); unset = no TLS port. Default unset.",
+        ),
+        (
             "downstream",
             "host:port of the next relay; records no keep rule matches are forwarded there. Several nodes of a downstream cluster may be listed, comma-separated: the forwarder uses one and moves to the next whenever a connection fails. Unset: this node is a sink that stores everything. Default unset.",
         ),
@@ -785,6 +956,19 @@ impl RelayConfig {
             "downstream_token",
             "The device token this node presents to downstream when downstream has auth = \"tokens\" (a token for the sources this node forwards, e.g. --source '*'). Shown as *** by `sockhub config`. Default unset.",
         ),
+        (
+            "downstream_tls",
+            "Connect to downstream over TLS (point downstream at its tls_port), verifying its certificate against downstream_ca or the system's roots. Default false.",
+        ),
+        (
+            "downstream_ca",
+            "PEM file of the CA that signed downstream's certificate; unset = the system's trusted roots. Default unset.",
+        ),
+        (
+            "client_cert",
+            "PEM certificate this relay shows downstream (mutual TLS, for a downstream with [tls] require_client_cert). Default unset.",
+        ),
+        ("client_key", "The private key of client_cert. Default unset."),
         (
             "max_payload_bytes",
             "Longest record payload accepted, in UTF-8 bytes; longer ones get payload_too_large. Default 4096.",
@@ -882,9 +1066,14 @@ impl Default for RelayConfig {
         RelayConfig {
             enabled: true,
             port: 7004,
+            tls_port: None,
             downstream: None,
             auth: RelayAuth::Open,
             downstream_token: None,
+            downstream_tls: false,
+            downstream_ca: None,
+            client_cert: None,
+            client_key: None,
             max_payload_bytes: 4096,
             max_line_bytes: 16_384,
             rate_per_sec: 0.0,
@@ -1018,6 +1207,13 @@ impl Default for ClusterConfig {
 pub struct WebConfig {
     pub enabled: bool,
     pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_port: Option<u16>,
+    pub redirect_http: bool,
+    pub hsts_max_age_secs: u64,
+    pub header_timeout_secs: u64,
+    pub keepalive_idle_secs: u64,
+    pub max_connections: usize,
     pub session_ttl_secs: u64,
     pub session_max_lifetime_secs: u64,
     pub max_sessions: usize,
@@ -1033,6 +1229,30 @@ impl WebConfig {
     pub const DOCS: &'static [KeyDoc] = &[
         ("enabled", "Serve the web page. Default true when the section exists."),
         ("port", "HTTP port of the page, its WebSocket endpoints and API (0 = any free port). Default 8080."),
+        (
+            "tls_port",
+            "HTTPS port (HTTP/1.1 and HTTP/2, wss:// for the WebSockets) with the [tls] certificate (0 = any free port); unset = no HTTPS. Default unset.",
+        ),
+        (
+            "redirect_http",
+            "Answer every request on the plain port with a redirect to the same path on tls_port. Default false.",
+        ),
+        (
+            "hsts_max_age_secs",
+            "Strict-Transport-Security max-age sent with every HTTPS response (0 = no header). Default 31536000 (a year).",
+        ),
+        (
+            "header_timeout_secs",
+            "Close a connection whose request headers have not all arrived within this time; for HTTP/1.1 this also bounds the wait for the next request on a kept-alive connection. Default 10.",
+        ),
+        (
+            "keepalive_idle_secs",
+            "Close an HTTP connection (HTTP/2 above all) that moves no byte for this long; WebSockets are not affected. Default 60.",
+        ),
+        (
+            "max_connections",
+            "Open HTTP connections (both ports, WebSockets included) at most; more are closed at once. Default 1000.",
+        ),
         (
             "session_ttl_secs",
             "How long an admin's web login lasts without being used; each request renews it. Default 28800 (8 h).",
@@ -1087,6 +1307,12 @@ impl Default for WebConfig {
         WebConfig {
             enabled: true,
             port: 8080,
+            tls_port: None,
+            redirect_http: false,
+            hsts_max_age_secs: 365 * 24 * 3600,
+            header_timeout_secs: 10,
+            keepalive_idle_secs: 60,
+            max_connections: 1000,
             session_ttl_secs: 8 * 3600,
             session_max_lifetime_secs: 12 * 3600,
             max_sessions: 1000,

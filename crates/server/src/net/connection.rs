@@ -26,9 +26,8 @@ use std::time::Duration;
 use futures_util::{Stream, StreamExt};
 use sockhub_proto::notice::Notice;
 use sockhub_proto::{ErrorCode, LineCodec, LineItem, Mode};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
@@ -265,12 +264,14 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
     let _ = timeout(limits.write_timeout, out.finish()).await;
 }
 
-/// The TCP transport's output: the socket's write half.
-struct TcpOutput(OwnedWriteHalf);
+/// A byte stream's output: a TCP socket's write half, or the write half of a TLS stream.
+struct StreamOutput<W>(W);
 
-impl Output for TcpOutput {
+impl<W: AsyncWrite + Unpin + Send> Output for StreamOutput<W> {
     async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.0.write_all(bytes).await
+        self.0.write_all(bytes).await?;
+        // TLS may keep the last record in its buffer until flushed; for TCP this is a no-op.
+        self.0.flush().await
     }
 
     async fn finish(&mut self) {
@@ -289,8 +290,41 @@ pub(crate) async fn serve<S: Service>(
 ) {
     // Small messages must not wait for the peer's delayed ACK.
     let _ = stream.set_nodelay(true);
+    // A socket splits into two owned halves without a lock between them.
     let (read_half, write_half) = stream.into_split();
+    serve_halves(service, read_half, write_half, peer, limits, shutdown, ticket).await
+}
+
+/// Serve a connection over any other byte stream (TLS) until it ends.
+pub(crate) async fn serve_stream<S, T>(
+    service: Arc<S>,
+    stream: T,
+    peer: Peer,
+    limits: Arc<Limits>,
+    shutdown: CancellationToken,
+    ticket: Ticket,
+) where
+    S: Service,
+    T: AsyncRead + AsyncWrite + Send + Unpin,
+{
+    let (read_half, write_half) = tokio::io::split(stream);
+    serve_halves(service, read_half, write_half, peer, limits, shutdown, ticket).await
+}
+
+async fn serve_halves<S, R, W>(
+    service: Arc<S>,
+    read_half: R,
+    write_half: W,
+    peer: Peer,
+    limits: Arc<Limits>,
+    shutdown: CancellationToken,
+    ticket: Ticket,
+) where
+    S: Service,
+    R: AsyncRead + Send + Unpin,
+    W: AsyncWrite + Send + Unpin,
+{
     let lines = FramedRead::with_capacity(read_half, LineCodec::new(limits.max_line), READ_BUFFER);
     let opening = Opening { greeting: Some(service.greeting()), mode: None };
-    drive(service, peer, opening, lines, TcpOutput(write_half), limits, shutdown, ticket).await
+    drive(service, peer, opening, lines, StreamOutput(write_half), limits, shutdown, ticket).await
 }

@@ -34,6 +34,7 @@ use crate::net::admission::{Admission, Ticket};
 use crate::net::connection;
 use crate::net::limits::Limits;
 use crate::net::proxy::ProxyProtocol;
+use crate::net::tls::{self, ServerTls};
 use crate::session::{Peer, Service};
 
 /// How long to back off when `accept` fails (e.g. out of file descriptors).
@@ -72,8 +73,20 @@ impl NetContext {
     }
 }
 
+/// How a listener's connections are served: as they come, or after a TLS handshake.
+#[derive(Clone)]
+pub enum Transport {
+    Plain,
+    Tls(Arc<ServerTls>, tls::Port),
+}
+
 /// Accept connections for `service` until shutdown.
-pub async fn accept_loop<S: Service>(listener: TcpListener, service: Arc<S>, ctx: NetContext) {
+pub async fn accept_loop<S: Service>(
+    listener: TcpListener,
+    service: Arc<S>,
+    ctx: NetContext,
+    transport: Transport,
+) {
     loop {
         let accepted = tokio::select! {
             _ = ctx.shutdown.cancelled() => break,
@@ -90,36 +103,44 @@ pub async fn accept_loop<S: Service>(listener: TcpListener, service: Arc<S>, ctx
         let Ok(slot) = Arc::clone(&ctx.slots).try_acquire_owned() else {
             service.metrics().connections_refused.inc();
             info!(service = service.name(), peer = %addr, "refused {addr}: server full");
-            ctx.tracker.spawn(refuse(stream, ctx.limits.write_timeout));
+            // A TLS client could not read the plain-text notice: it is just closed.
+            if matches!(transport, Transport::Plain) {
+                ctx.tracker.spawn(refuse(stream, ctx.limits.write_timeout));
+            }
             continue;
         };
-        let (service, ctx2) = (Arc::clone(&service), ctx.clone());
+        let (service, ctx2, transport) = (Arc::clone(&service), ctx.clone(), transport.clone());
         ctx.tracker.spawn(async move {
             let ctx = ctx2;
-            if let Some((stream, addr, ticket)) = admit(stream, addr, &ctx, service.metrics()).await {
+            // A TLS client could not read a plain-text refusal: it is just closed.
+            let can_tell = matches!(transport, Transport::Plain);
+            if let Some((stream, addr, ticket)) = admit(stream, addr, &ctx, service.metrics(), can_tell).await
+            {
                 let peer = Peer { addr, transport: "tcp", id: ctx.next_id() };
-                connection::serve(
-                    service,
-                    stream,
-                    peer,
-                    Arc::clone(&ctx.limits),
-                    ctx.shutdown.clone(),
-                    ticket,
-                )
-                .await;
+                let (limits, shutdown) = (Arc::clone(&ctx.limits), ctx.shutdown.clone());
+                match transport {
+                    Transport::Plain => {
+                        connection::serve(service, stream, peer, limits, shutdown, ticket).await
+                    }
+                    Transport::Tls(tls, port) => {
+                        tls::serve(tls, port, service, stream, peer, limits, shutdown, ticket).await
+                    }
+                }
             }
             drop(slot);
         });
     }
 }
 
-/// Keepalive, the PROXY header, and the per-address caps for one accepted connection. `None`:
-/// it was refused (and told why) or its proxy sent no valid header.
+/// Keepalive, the PROXY header (which comes before a TLS handshake), and the per-address caps
+/// for one accepted connection. `None`: it was refused (and told why, when `can_tell`) or its
+/// proxy sent no valid header.
 async fn admit(
     mut stream: TcpStream,
     mut addr: SocketAddr,
     ctx: &NetContext,
     metrics: &ServiceMetrics,
+    can_tell: bool,
 ) -> Option<(TcpStream, SocketAddr, Ticket)> {
     if let Some(idle) = ctx.limits.keepalive {
         let keepalive = TcpKeepalive::new()
@@ -142,8 +163,10 @@ async fn admit(
         Err(refusal) => {
             metrics.connections_refused_admission.inc();
             info!(peer = %addr, "refused {addr}: {refusal}");
-            let notice = Notice::error(ErrorCode::TooManyConnections, refusal.to_string());
-            refuse_with(stream, notice, ctx.limits.write_timeout).await;
+            if can_tell {
+                let notice = Notice::error(ErrorCode::TooManyConnections, refusal.to_string());
+                refuse_with(stream, notice, ctx.limits.write_timeout).await;
+            }
             None
         }
     }

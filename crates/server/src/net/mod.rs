@@ -7,6 +7,7 @@
 //! - [`outbox`]: the bounded per-connection send queue and the encode-once [`outbox::Frame`].
 //! - [`limits`]: flood control (token bucket) and the per-connection limits.
 //! - [`cidr`]: address ranges, for settings that say which peers are trusted.
+//! - [`tls`]: the certificate of the TLS ports, its reload, and the handshake before the driver.
 
 pub mod admission;
 pub mod cidr;
@@ -15,3 +16,4 @@ pub mod limits;
 pub mod listener;
 pub mod outbox;
 pub mod proxy;
+pub mod tls;

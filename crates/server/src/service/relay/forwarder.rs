@@ -54,9 +54,8 @@ use sockhub_proto::ErrorCode;
 use sockhub_proto::relay::{RelayEvent, RelayRequest, write_record, write_request};
 use sockhub_proto::{LineCodec, LineItem};
 use sockhub_store::{ForwardedMark, HeldMark};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
 use tokio_util::codec::FramedRead;
 use tracing::{debug, info, warn};
@@ -81,10 +80,14 @@ struct Sent {
     order: u64,
 }
 
+/// Either half of a plain or TLS connection to downstream.
+type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
+
 /// One connection to downstream.
 pub(crate) struct Link {
-    pub lines: FramedRead<OwnedReadHalf, LineCodec>,
-    pub w: OwnedWriteHalf,
+    pub lines: FramedRead<ReadHalf, LineCodec>,
+    pub w: WriteHalf,
 }
 
 impl Link {
@@ -93,10 +96,13 @@ impl Link {
     pub async fn request(&mut self, req: &RelayRequest, timeout: Duration) -> Result<RelayEvent, String> {
         let mut buf = Vec::new();
         write_request(&mut buf, req);
-        tokio::time::timeout(timeout, self.w.write_all(&buf))
-            .await
-            .map_err(|_| "timed out sending a request".to_string())?
-            .map_err(|e| format!("write failed: {e}"))?;
+        tokio::time::timeout(timeout, async {
+            self.w.write_all(&buf).await?;
+            self.w.flush().await
+        })
+        .await
+        .map_err(|_| "timed out sending a request".to_string())?
+        .map_err(|e| format!("write failed: {e}"))?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let item = tokio::time::timeout_at(deadline, self.lines.next())
@@ -208,18 +214,18 @@ impl Forwarder {
             self.shared.link.lock().downstream = Some(downstream.clone());
             self.set_link("connecting", None);
             let connected = tokio::select! {
-                r = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(downstream.as_str())) => r,
+                r = tokio::time::timeout(CONNECT_TIMEOUT, self.connect(&downstream)) => r,
                 _ = self.shared.shutdown.cancelled() => break,
             };
             match connected {
-                Ok(Ok(stream)) => {
+                Ok(Ok((r, w))) => {
                     backoff = self.shared.settings.retry_initial;
                     if !first {
                         self.shared.link.lock().reconnects += 1;
                     }
                     first = false;
                     info!(%downstream, "relay: connected downstream");
-                    let why = self.session(stream).await;
+                    let why = self.session(r, w).await;
                     // A connection that worked is tried again first.
                     next -= 1;
                     self.forget_connection();
@@ -343,10 +349,23 @@ impl Forwarder {
         link.in_flight = self.inflight_count as u64;
     }
 
-    /// One connection, until it fails. Returns why it ended.
-    async fn session(&mut self, stream: TcpStream) -> String {
+    /// Connect to `downstream`, with the TLS handshake when `downstream_tls` is set (its files
+    /// are read here, at every connection).
+    async fn connect(&self, downstream: &str) -> std::io::Result<(ReadHalf, WriteHalf)> {
+        let stream = TcpStream::connect(downstream).await?;
         let _ = stream.set_nodelay(true);
-        let (r, w) = stream.into_split();
+        let Some(tls) = &self.shared.settings.downstream_tls else {
+            let (r, w) = stream.into_split();
+            return Ok((Box::new(r), Box::new(w)));
+        };
+        let client = tls.client().map_err(|e| std::io::Error::other(format!("TLS settings: {e}")))?;
+        let stream = client.connect(sockhub_tls::host_of(downstream), stream).await?;
+        let (r, w) = tokio::io::split(stream);
+        Ok((Box::new(r), Box::new(w)))
+    }
+
+    /// One connection, until it fails. Returns why it ended.
+    async fn session(&mut self, r: ReadHalf, w: WriteHalf) -> String {
         let mut link = Link { lines: FramedRead::new(r, LineCodec::new(MAX_REPLY_LINE)), w };
         self.set_link("connected", None);
 
@@ -372,6 +391,8 @@ impl Forwarder {
         let window = settings.window;
         let mut wbuf: Vec<u8> = Vec::with_capacity(WRITE_CHUNK + 8192);
         let mut wpos = 0usize;
+        // Written but maybe still in TLS's buffer: flushed once the buffer is all written.
+        let mut unflushed = false;
         let mut last_progress = tokio::time::Instant::now();
         let mut write_stalled_since: Option<tokio::time::Instant> = None;
         let mut role_tick = self.shared.clustered.then(|| {
@@ -433,12 +454,17 @@ impl Forwarder {
                     }
                     Some(Ok(other)) => debug!(?other, "relay: bad line from downstream"),
                 },
-                r = link.w.write(&wbuf[wpos..]), if wpos < wbuf.len() => match r {
-                    Ok(0) | Err(_) => return "write failed".into(),
-                    Ok(n) => {
+                // One write (or, once all is written, one flush) at a time: cancel-safe.
+                r = async {
+                    if wpos < wbuf.len() { link.w.write(&wbuf[wpos..]).await.map(Some) } else { link.w.flush().await.map(|()| None) }
+                }, if wpos < wbuf.len() || unflushed => match r {
+                    Ok(Some(0)) | Err(_) => return "write failed".into(),
+                    Ok(Some(n)) => {
                         wpos += n;
+                        unflushed = true;
                         write_stalled_since = (wpos < wbuf.len()).then(tokio::time::Instant::now);
                     }
+                    Ok(None) => unflushed = false,
                 },
                 Ok(()) = self.committed_rx.changed() => self.on_committed(),
                 Some(c) = self.control_rx.recv() => self.on_control(c),

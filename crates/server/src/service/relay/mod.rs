@@ -68,6 +68,9 @@ pub struct Settings {
     pub auth: crate::config::RelayAuth,
     /// The token presented to downstream right after connecting.
     pub downstream_token: Option<sockhub_proto::secret::Secret>,
+    /// TLS to downstream (`downstream_tls`): read again at every connection, so a renewed
+    /// client certificate is used from the next reconnect on.
+    pub downstream_tls: Option<DownstreamTls>,
     pub max_payload_bytes: usize,
     pub ingest_queue: usize,
     pub max_batch: usize,
@@ -90,6 +93,10 @@ impl Settings {
             downstream: c.downstream.clone(),
             auth: c.auth,
             downstream_token: c.downstream_token.clone(),
+            downstream_tls: c.downstream_tls.then(|| DownstreamTls {
+                ca: c.downstream_ca.clone(),
+                identity: c.client_cert.clone().zip(c.client_key.clone()),
+            }),
             max_payload_bytes: c.max_payload_bytes,
             ingest_queue: c.ingest_queue.max(1),
             max_batch: c.max_batch.max(1),
@@ -106,6 +113,23 @@ impl Settings {
             cluster_poll: Duration::from_millis(c.cluster_poll_ms.max(10)),
             write_timeout,
         }
+    }
+}
+
+/// How the forwarder reaches downstream over TLS.
+#[derive(Debug, Clone)]
+pub struct DownstreamTls {
+    /// The CA that signed downstream's certificate; `None` = the system's roots.
+    pub ca: Option<std::path::PathBuf>,
+    /// This relay's certificate and key, for a downstream that asks for one.
+    pub identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl DownstreamTls {
+    /// Read the files and build the client configuration.
+    pub fn client(&self) -> Result<sockhub_tls::ClientTls, sockhub_tls::TlsError> {
+        let identity = self.identity.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
+        sockhub_tls::ClientTls::new(self.ca.as_deref(), identity)
     }
 }
 

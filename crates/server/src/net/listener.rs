@@ -109,26 +109,34 @@ pub async fn accept_loop<S: Service>(
             }
             continue;
         };
-        let (service, ctx2, transport) = (Arc::clone(&service), ctx.clone(), transport.clone());
+        let (service, task_ctx, transport) = (Arc::clone(&service), ctx.clone(), transport.clone());
         ctx.tracker.spawn(async move {
-            let ctx = ctx2;
-            // A TLS client could not read a plain-text refusal: it is just closed.
-            let can_tell = matches!(transport, Transport::Plain);
-            if let Some((stream, addr, ticket)) = admit(stream, addr, &ctx, service.metrics(), can_tell).await
-            {
-                let peer = Peer { addr, transport: "tcp", id: ctx.next_id() };
-                let (limits, shutdown) = (Arc::clone(&ctx.limits), ctx.shutdown.clone());
-                match transport {
-                    Transport::Plain => {
-                        connection::serve(service, stream, peer, limits, shutdown, ticket).await
-                    }
-                    Transport::Tls(tls, port) => {
-                        tls::serve(tls, port, service, stream, peer, limits, shutdown, ticket).await
-                    }
-                }
-            }
+            serve_accepted(service, stream, addr, task_ctx, transport).await;
             drop(slot);
         });
+    }
+}
+
+/// One accepted connection's task: admission, then the plain or TLS connection until it ends.
+async fn serve_accepted<S: Service>(
+    service: Arc<S>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    ctx: NetContext,
+    transport: Transport,
+) {
+    // A TLS client could not read a plain-text refusal: it is just closed.
+    let can_tell = matches!(transport, Transport::Plain);
+    let Some((stream, addr, ticket)) = admit(stream, addr, &ctx, service.metrics(), can_tell).await else {
+        return;
+    };
+    let peer = Peer { addr, transport: "tcp", id: ctx.next_id() };
+    let (limits, shutdown) = (ctx.limits, ctx.shutdown);
+    match transport {
+        Transport::Plain => connection::serve(service, stream, peer, limits, shutdown, ticket).await,
+        Transport::Tls(tls, port) => {
+            tls::serve(tls, port, service, stream, peer, limits, shutdown, ticket).await
+        }
     }
 }
 

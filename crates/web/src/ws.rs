@@ -32,7 +32,7 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use sockhub_proto::error::ErrorEvent;
 use sockhub_proto::{ErrorCode, LineItem, Mode};
-use sockhub_server::net::connection::{Opening, Output, drive};
+use sockhub_server::net::connection::{Conn, Opening, Output, drive};
 use sockhub_server::session::{Peer, Service};
 
 use crate::auth::ClientAddr;
@@ -102,7 +102,7 @@ pub fn upgrade<S: Service>(
             });
             let opening = Opening { greeting: None, mode: Some(Mode::Json) };
             let output = WsOutput { sink, ping, heard };
-            drive(service, peer, opening, input, output, limits, shutdown, ticket).await;
+            drive(service, Conn { peer, limits, shutdown, ticket }, opening, input, output).await;
             drop(slot);
         })
     })

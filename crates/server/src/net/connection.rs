@@ -76,42 +76,35 @@ pub struct Opening {
     pub mode: Option<Mode>,
 }
 
-/// Serve one connection of any transport until it ends: `input` yields what the peer sent,
-/// `output` carries what the session answers, `ticket` is the connection's admission.
-#[allow(clippy::too_many_arguments)]
-pub async fn drive<S, I, O>(
-    service: Arc<S>,
-    peer: Peer,
-    opening: Opening,
-    input: I,
-    output: O,
-    limits: Arc<Limits>,
-    shutdown: CancellationToken,
-    ticket: Ticket,
-) where
-    S: Service,
-    I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
-    O: Output,
-{
-    let span = info_span!("conn", service = %service.name(), transport = peer.transport, peer = %peer.addr, id = peer.id, user = tracing::field::Empty);
-    run(service, peer, opening, input, output, limits, shutdown, ticket).instrument(span).await
+/// What a connection carries from its accept to its end, whatever its transport.
+pub struct Conn {
+    pub peer: Peer,
+    pub limits: Arc<Limits>,
+    pub shutdown: CancellationToken,
+    /// Its admission: the places it holds under the per-address and not-logged-in caps.
+    pub ticket: Ticket,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run<S, I, O>(
-    service: Arc<S>,
-    peer: Peer,
-    opening: Opening,
-    mut input: I,
-    mut output: O,
-    limits: Arc<Limits>,
-    shutdown: CancellationToken,
-    mut ticket: Ticket,
-) where
+/// Serve one connection of any transport until it ends: `input` yields what the peer sent,
+/// `output` carries what the session answers.
+pub async fn drive<S, I, O>(service: Arc<S>, conn: Conn, opening: Opening, input: I, output: O)
+where
     S: Service,
     I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
     O: Output,
 {
+    let peer = &conn.peer;
+    let span = info_span!("conn", service = %service.name(), transport = peer.transport, peer = %peer.addr, id = peer.id, user = tracing::field::Empty);
+    run(service, conn, opening, input, output).instrument(span).await
+}
+
+async fn run<S, I, O>(service: Arc<S>, conn: Conn, opening: Opening, mut input: I, mut output: O)
+where
+    S: Service,
+    I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
+    O: Output,
+{
+    let Conn { peer, limits, shutdown, mut ticket } = conn;
     let metrics = Arc::clone(service.metrics());
     let open = metrics.connections.inc();
     metrics.connections_total.inc();
@@ -280,51 +273,31 @@ impl<W: AsyncWrite + Unpin + Send> Output for StreamOutput<W> {
 }
 
 /// Serve one accepted, admitted TCP connection until it ends.
-pub(crate) async fn serve<S: Service>(
-    service: Arc<S>,
-    stream: TcpStream,
-    peer: Peer,
-    limits: Arc<Limits>,
-    shutdown: CancellationToken,
-    ticket: Ticket,
-) {
+pub(crate) async fn serve<S: Service>(service: Arc<S>, stream: TcpStream, conn: Conn) {
     // Small messages must not wait for the peer's delayed ACK.
     let _ = stream.set_nodelay(true);
     // A socket splits into two owned halves without a lock between them.
     let (read_half, write_half) = stream.into_split();
-    serve_halves(service, read_half, write_half, peer, limits, shutdown, ticket).await
+    serve_halves(service, read_half, write_half, conn).await
 }
 
 /// Serve a connection over any other byte stream (TLS) until it ends.
-pub(crate) async fn serve_stream<S, T>(
-    service: Arc<S>,
-    stream: T,
-    peer: Peer,
-    limits: Arc<Limits>,
-    shutdown: CancellationToken,
-    ticket: Ticket,
-) where
+pub(crate) async fn serve_stream<S, T>(service: Arc<S>, stream: T, conn: Conn)
+where
     S: Service,
     T: AsyncRead + AsyncWrite + Send + Unpin,
 {
     let (read_half, write_half) = tokio::io::split(stream);
-    serve_halves(service, read_half, write_half, peer, limits, shutdown, ticket).await
+    serve_halves(service, read_half, write_half, conn).await
 }
 
-async fn serve_halves<S, R, W>(
-    service: Arc<S>,
-    read_half: R,
-    write_half: W,
-    peer: Peer,
-    limits: Arc<Limits>,
-    shutdown: CancellationToken,
-    ticket: Ticket,
-) where
+async fn serve_halves<S, R, W>(service: Arc<S>, read_half: R, write_half: W, conn: Conn)
+where
     S: Service,
     R: AsyncRead + Send + Unpin,
     W: AsyncWrite + Send + Unpin,
 {
-    let lines = FramedRead::with_capacity(read_half, LineCodec::new(limits.max_line), READ_BUFFER);
+    let lines = FramedRead::with_capacity(read_half, LineCodec::new(conn.limits.max_line), READ_BUFFER);
     let opening = Opening { greeting: Some(service.greeting()), mode: None };
-    drive(service, peer, opening, lines, StreamOutput(write_half), limits, shutdown, ticket).await
+    drive(service, conn, opening, lines, StreamOutput(write_half)).await
 }

@@ -31,7 +31,7 @@ use tracing::{info, warn};
 
 use crate::metrics::ServiceMetrics;
 use crate::net::admission::{Admission, Ticket};
-use crate::net::connection;
+use crate::net::connection::{self, Conn};
 use crate::net::limits::Limits;
 use crate::net::proxy::ProxyProtocol;
 use crate::net::tls::{self, ServerTls};
@@ -131,12 +131,10 @@ async fn serve_accepted<S: Service>(
         return;
     };
     let peer = Peer { addr, transport: "tcp", id: ctx.next_id() };
-    let (limits, shutdown) = (ctx.limits, ctx.shutdown);
+    let conn = Conn { peer, limits: ctx.limits, shutdown: ctx.shutdown, ticket };
     match transport {
-        Transport::Plain => connection::serve(service, stream, peer, limits, shutdown, ticket).await,
-        Transport::Tls(tls, port) => {
-            tls::serve(tls, port, service, stream, peer, limits, shutdown, ticket).await
-        }
+        Transport::Plain => connection::serve(service, stream, conn).await,
+        Transport::Tls(tls, port) => tls::serve(tls, port, service, stream, conn).await,
     }
 }
 

@@ -43,10 +43,8 @@ use tracing::{info, warn};
 
 use crate::config::TlsConfig;
 use crate::metrics::{Counter, Gauge};
-use crate::net::admission::Ticket;
-use crate::net::connection;
-use crate::net::limits::Limits;
-use crate::session::{Peer, Service};
+use crate::net::connection::{self, Conn};
+use crate::session::Service;
 
 /// The most a failed handshake's peer may still send while we close (bytes); beyond it, the
 /// close may be a reset.
@@ -364,22 +362,17 @@ async fn close_quietly<IO: AsyncRead + AsyncWrite + Unpin>(mut io: IO) {
 }
 
 /// Serve one connection accepted on a TLS port: the handshake, then the shared driver.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn serve<S: Service>(
     tls: Arc<ServerTls>,
     port: Port,
     service: Arc<S>,
     stream: TcpStream,
-    mut peer: Peer,
-    limits: Arc<Limits>,
-    shutdown: CancellationToken,
-    ticket: Ticket,
+    mut conn: Conn,
 ) {
     // Small messages must not wait for the peer's delayed ACK (the handshake's neither).
     let _ = stream.set_nodelay(true);
-    let Some(stream) = tls.handshake(port, stream, peer.addr, service.name(), &shutdown).await else {
-        return;
-    };
-    peer.transport = "tls";
-    connection::serve_stream(service, stream, peer, limits, shutdown, ticket).await
+    let handshake = tls.handshake(port, stream, conn.peer.addr, service.name(), &conn.shutdown);
+    let Some(stream) = handshake.await else { return };
+    conn.peer.transport = "tls";
+    connection::serve_stream(service, stream, conn).await
 }

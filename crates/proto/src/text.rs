@@ -70,7 +70,7 @@ pub fn require(what: &str, s: &str) -> Result<(), ErrorEvent> {
     check(s).map_err(|bad| {
         ErrorEvent::new(
             ErrorCode::InvalidText,
-            format!("the {what} contains {}; it was not sent (see /help)", bad.describe()),
+            format!("the {what} contains {}; nothing was sent", bad.describe()),
         )
     })
 }

@@ -432,3 +432,21 @@ async fn haproxy_in_front_passes_the_real_client_address() {
     server.stop().await;
     db.cleanup().await;
 }
+
+/// On a relay that requires device tokens, a connection counts as logged in only once it has
+/// shown a valid token: one that keeps sending records without it is closed at the login
+/// timeout like any socket that never logs in.
+#[tokio::test]
+async fn a_relay_connection_without_a_token_is_closed_at_the_login_timeout() {
+    let server = TestServer::with(|c| {
+        c.relay.auth = sockhub_server::config::RelayAuth::Tokens;
+        c.limits.login_timeout_secs = 1;
+    })
+    .await;
+    let mut device = Client::connect(server.addr("relay")).await;
+    device.send_json(json!({"type": "record", "source": "fan-1", "seq": 1, "payload": "boot"})).await;
+    assert_eq!(device.json_of("error").await["code"], "unauthorized");
+    let lines = device.closed().await;
+    assert!(lines.iter().any(|l| l.contains("login_timeout")), "{lines:?}");
+    server.stop().await;
+}

@@ -88,15 +88,16 @@ impl Admission {
         Ok(Ticket { admission: Arc::clone(self), group, pending: true })
     }
 
-    /// Connections open from `ip`'s group, and how many of them are pending (for tests and
-    /// metrics).
-    pub fn counts(&self, ip: IpAddr) -> (usize, usize) {
+    /// Connections open from `ip`'s group, and how many of them are pending.
+    #[cfg(test)]
+    fn counts(&self, ip: IpAddr) -> (usize, usize) {
         let table = self.table.lock();
         table.groups.get(&address_group(ip)).map_or((0, 0), |c| (c.open, c.pending))
     }
 
     /// Connections not yet logged in, server-wide.
-    pub fn pending(&self) -> usize {
+    #[cfg(test)]
+    fn pending(&self) -> usize {
         self.table.lock().pending
     }
 }

@@ -35,6 +35,7 @@ pub mod ingest;
 pub mod quota;
 pub mod reconcile;
 pub mod session;
+pub mod window;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

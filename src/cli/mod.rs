@@ -163,7 +163,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Raise the soft limit on open files to the hard limit: a server with thousands of clients, and
 /// `sockhub bench` opening thousands of connections, need one descriptor each, and the soft limit
-/// is often far below what the system allows.
+/// is often far below what the system allows. (The one `unsafe` in sockhub: libc has no safe
+/// wrapper for these two calls.)
+#[allow(unsafe_code)]
 fn raise_open_file_limit() {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.

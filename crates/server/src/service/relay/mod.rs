@@ -57,6 +57,7 @@ use crate::net::outbox::Outbox;
 use crate::session::{Peer, Service};
 
 pub use filter::KeepRules;
+pub(crate) use sockhub_proto::time::now_ms;
 
 /// The cluster-wide role of the one node that forwards downstream.
 pub const FORWARDER_ROLE: &str = "relay-forwarder";
@@ -454,12 +455,4 @@ impl Service for RelayService {
     fn metrics(&self) -> &Arc<ServiceMetrics> {
         &self.metrics
     }
-}
-
-/// The current time in unix milliseconds.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

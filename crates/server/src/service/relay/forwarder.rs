@@ -63,7 +63,7 @@ use tokio_util::codec::FramedRead;
 use tracing::{debug, info, warn};
 
 use super::window::{Refusal, Window, WindowLimits};
-use super::{Control, FORWARDER_ROLE, FwdControl, FwdRecord, Mark, Shared, now_ms, reconcile};
+use super::{Control, FORWARDER_ROLE, FwdControl, FwdRecord, LinkState, Mark, Shared, now_ms, reconcile};
 
 /// Records read from the database per scan query.
 const SCAN_CHUNK: u32 = 1024;
@@ -194,7 +194,7 @@ impl Forwarder {
             let downstream = targets[next % targets.len()].clone();
             next += 1;
             self.shared.link.lock().downstream = Some(downstream.clone());
-            self.set_link("connecting", None);
+            self.set_link(LinkState::Connecting, None);
             let connected = tokio::select! {
                 r = tokio::time::timeout(CONNECT_TIMEOUT, self.connect(&downstream)) => r,
                 _ = self.shared.shutdown.cancelled() => break,
@@ -216,13 +216,13 @@ impl Forwarder {
                         break;
                     }
                     warn!(%downstream, reason = %why, "relay: downstream connection lost; will reconnect");
-                    self.set_link("down", Some(why));
+                    self.set_link(LinkState::Down, Some(why));
                 }
                 Ok(Err(e)) => {
                     debug!(%downstream, error = %e, "relay: cannot connect downstream");
-                    self.set_link("down", Some(format!("cannot connect: {e}")));
+                    self.set_link(LinkState::Down, Some(format!("cannot connect: {e}")));
                 }
-                Err(_) => self.set_link("down", Some("connect timed out".into())),
+                Err(_) => self.set_link(LinkState::Down, Some("connect timed out".into())),
             }
             // Requests that came while down still need an answer.
             while let Ok(c) = self.control_rx.try_recv() {
@@ -236,7 +236,7 @@ impl Forwarder {
             }
             backoff = (backoff * 2).min(self.shared.settings.retry_max);
         }
-        self.set_link("down", Some("server shutting down".into()));
+        self.set_link(LinkState::Down, Some("server shutting down".into()));
         debug!("relay forwarder stopped");
     }
 
@@ -257,14 +257,14 @@ impl Forwarder {
                     self.shared.holder.store(false, Ordering::Relaxed);
                     if !standing_by {
                         info!("relay: another node of the cluster forwards; standing by");
-                        self.set_link("standby", None);
+                        self.set_link(LinkState::Standby, None);
                         standing_by = true;
                     }
                 }
                 Err(e) => {
                     self.shared.holder.store(false, Ordering::Relaxed);
                     debug!(error = %e, "relay: cannot check the forwarder role");
-                    self.set_link("standby", Some(format!("cannot check the forwarder role: {e}")));
+                    self.set_link(LinkState::Standby, Some(format!("cannot check the forwarder role: {e}")));
                 }
             }
             tokio::select! {
@@ -317,10 +317,10 @@ impl Forwarder {
         }
     }
 
-    fn set_link(&self, state: &str, error: Option<String>) {
+    fn set_link(&self, state: LinkState, error: Option<String>) {
         let mut link = self.shared.link.lock();
         if link.state != state {
-            link.state = state.to_owned();
+            link.state = state;
             link.since_ms = now_ms();
         }
         if error.is_some() {
@@ -347,7 +347,7 @@ impl Forwarder {
     /// One connection, until it fails. Returns why it ended.
     async fn session(&mut self, r: ReadHalf, w: WriteHalf) -> String {
         let mut link = Link { lines: FramedRead::new(r, LineCodec::new(MAX_REPLY_LINE)), w };
-        self.set_link("connected", None);
+        self.set_link(LinkState::Connected, None);
 
         // A downstream that requires device tokens gets ours before anything else.
         if let Some(token) = self.shared.settings.downstream_token.clone() {

@@ -209,11 +209,47 @@ pub(crate) enum FwdControl {
     Reconcile { cause: &'static str, request: Option<i64> },
 }
 
+/// The state of the link to downstream (`relay status` shows it in lower case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkState {
+    /// This node has no downstream: it keeps every record.
+    Sink,
+    /// Connecting, or about to (also at start).
+    #[default]
+    Connecting,
+    /// Connected; records flow.
+    Connected,
+    /// Not connected; the forwarder retries after a back-off.
+    Down,
+    /// A node of a cluster while another node forwards.
+    Standby,
+}
+
+impl LinkState {
+    /// Whether the link is as it should be: connected, or nothing to connect (a sink, or a
+    /// standby node of a cluster).
+    pub fn is_up(self) -> bool {
+        matches!(self, LinkState::Connected | LinkState::Sink | LinkState::Standby)
+    }
+}
+
+/// What a relay node does in its cluster (a single node is a cluster of one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayRole {
+    /// It forwards downstream.
+    Forwarder,
+    /// It has no downstream.
+    Sink,
+    /// Another node of its cluster forwards.
+    Standby,
+}
+
 /// The downstream link, as shown by `relay status`.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct LinkStatus {
-    /// `sink`, `connecting`, `connected`, `down`.
-    pub state: String,
+    pub state: LinkState,
     pub downstream: Option<String>,
     /// Unix ms of the last change of state.
     pub since_ms: i64,
@@ -260,8 +296,7 @@ pub struct RelayService {
 #[derive(Debug, Clone, Serialize)]
 pub struct RelayStatus {
     pub node: String,
-    /// `forwarder`, `sink`, or `standby` (a node of a cluster while another one forwards).
-    pub role: &'static str,
+    pub role: RelayRole,
     pub link: LinkStatus,
     /// Age of the oldest record not yet acknowledged by downstream, ms.
     pub lag_ms: i64,
@@ -307,7 +342,7 @@ impl RelayService {
             sink,
             sources: RwLock::new(sources),
             link: Mutex::new(LinkStatus {
-                state: if sink { "sink".into() } else { "connecting".into() },
+                state: if sink { LinkState::Sink } else { LinkState::Connecting },
                 downstream: settings.downstream.clone(),
                 since_ms: now_ms(),
                 ..Default::default()
@@ -418,11 +453,11 @@ pub(crate) fn status_of(shared: &Shared) -> RelayStatus {
     RelayStatus {
         node: shared.node.lock().clone(),
         role: if shared.sink {
-            "sink"
+            RelayRole::Sink
         } else if shared.clustered && !shared.holder.load(Ordering::Relaxed) {
-            "standby"
+            RelayRole::Standby
         } else {
-            "forwarder"
+            RelayRole::Forwarder
         },
         link: shared.link.lock().clone(),
         lag_ms,

@@ -31,6 +31,8 @@ pub mod names;
 pub mod net;
 pub mod service;
 pub mod session;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use app::{Hub, Server, StartError};
 pub use config::Config;

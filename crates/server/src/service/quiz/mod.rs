@@ -25,6 +25,8 @@ pub mod logs;
 pub mod player;
 pub mod round;
 pub mod session;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;

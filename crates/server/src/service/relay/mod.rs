@@ -35,6 +35,8 @@ pub mod ingest;
 pub mod quota;
 pub mod reconcile;
 pub mod session;
+#[cfg(test)]
+mod tests;
 pub mod window;
 
 use std::collections::HashMap;

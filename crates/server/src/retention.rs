@@ -116,12 +116,20 @@ impl RetentionTask {
         for kind in RetentionKind::ALL {
             let Some(before) = cutoff(now, self.config.days(kind)) else { continue };
             let relay = self.relay.as_deref();
-            let result = prune_kind(&self.store, kind, before, self.config.batch_size, pause, &self.shutdown, |n, p| {
-                self.metrics.removed[index(kind)].add(n);
-                if let (Some(relay), Some(p)) = (relay, p) {
-                    relay.note_pruned(p);
-                }
-            })
+            let result = prune_kind(
+                &self.store,
+                kind,
+                before,
+                self.config.batch_size,
+                pause,
+                &self.shutdown,
+                |n, p| {
+                    self.metrics.removed[index(kind)].add(n);
+                    if let (Some(relay), Some(p)) = (relay, p) {
+                        relay.note_pruned(p);
+                    }
+                },
+            )
             .await;
             match result {
                 Ok(r) if r.count > 0 => info!(
@@ -190,7 +198,11 @@ pub struct PrunePlan {
 }
 
 /// Per kind, what retention would remove now (`dry_run`) or removes now.
-pub async fn prune(store: &Store, config: &RetentionConfig, dry_run: bool) -> Result<Vec<PrunePlan>, StoreError> {
+pub async fn prune(
+    store: &Store,
+    config: &RetentionConfig,
+    dry_run: bool,
+) -> Result<Vec<PrunePlan>, StoreError> {
     let now = now_ms();
     let mut out = Vec::new();
     for kind in RetentionKind::ALL {
@@ -201,7 +213,8 @@ pub async fn prune(store: &Store, config: &RetentionConfig, dry_run: bool) -> Re
             Some(b) if dry_run => store.retention_preview(kind, b).await?,
             Some(b) => {
                 let never = CancellationToken::new();
-                let r = prune_kind(store, kind, b, config.batch_size, Duration::ZERO, &never, |_, _| {}).await?;
+                let r =
+                    prune_kind(store, kind, b, config.batch_size, Duration::ZERO, &never, |_, _| {}).await?;
                 if r.count > 0 {
                     info!(kind = %kind, removed = r.count, oldest_ms = r.oldest_ms, newest_ms = r.newest_ms, "db prune: removed old rows");
                 }

@@ -20,8 +20,14 @@ pub struct RetentionConfig {
 
 impl RetentionConfig {
     pub const DOCS: &'static [KeyDoc] = &[
-        ("chat_days", "Chat lines (whispers included) older than this many days are removed; 0 = keep for ever. Default 180."),
-        ("logins_days", "Login log entries older than this many days are removed; 0 = keep for ever. Default 180."),
+        (
+            "chat_days",
+            "Chat lines (whispers included) older than this many days are removed; 0 = keep for ever. Default 180.",
+        ),
+        (
+            "logins_days",
+            "Login log entries older than this many days are removed; 0 = keep for ever. Default 180.",
+        ),
         (
             "quiz_days",
             "Quiz answers older than this many days are removed (rounds and their leaderboards stay); 0 = keep for ever. Default 0.",
@@ -30,7 +36,10 @@ impl RetentionConfig {
             "relay_days",
             "Relay records that downstream confirmed more than this many days ago are removed; queued, held, missing and kept records, and a sink's, never are. 0 = keep for ever. Default 14.",
         ),
-        ("interval_secs", "How often the server looks for old rows (the first time a minute after it starts). Default 3600."),
+        (
+            "interval_secs",
+            "How often the server looks for old rows (the first time a minute after it starts). Default 3600.",
+        ),
         (
             "batch_size",
             "Most rows removed in one transaction; a writer waits at most for one batch. Default 500.",
@@ -109,7 +118,10 @@ impl LoggingConfig {
             "rotation",
             "When logs/server.log and each quiz player's log start a new file: \"daily\", \"hourly\", \"size\" (past max_file_bytes) or \"never\". The old file becomes server.log.1, the one before server.log.2, ... Default \"daily\".",
         ),
-        ("max_file_bytes", "With rotation = \"size\": a file past this many bytes is rotated. Default 10485760 (10 MiB)."),
+        (
+            "max_file_bytes",
+            "With rotation = \"size\": a file past this many bytes is rotated. Default 10485760 (10 MiB).",
+        ),
         (
             "keep_files",
             "How many files of each log are kept, the current one included; older ones are deleted at rotation. Default 14.",

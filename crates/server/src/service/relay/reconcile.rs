@@ -102,18 +102,20 @@ pub(crate) async fn run(
         requeued: Vec::new(),
     };
     for (source, last, forwarded, kept, our_pruned) in sources {
-        let (summary, their_pruned) =
-            match link.request(&RelayRequest::Summary { source: source.to_string() }, REQUEST_TIMEOUT).await?
-            {
-                RelayEvent::Summary { count, first, last, gaps_total, pruned_seq, .. } => (
-                    json!({"count": count, "first": first, "last": last, "gaps": gaps_total, "pruned_seq": pruned_seq}),
-                    pruned_seq.unwrap_or(-1),
-                ),
-                other => return Err(format!("unexpected reply to summary: {other:?}")),
-            };
+        let (summary, their_pruned) = match link
+            .request(&RelayRequest::Summary { source: source.to_string() }, REQUEST_TIMEOUT)
+            .await?
+        {
+            RelayEvent::Summary { count, first, last, gaps_total, pruned_seq, .. } => (
+                json!({"count": count, "first": first, "last": last, "gaps": gaps_total, "pruned_seq": pruned_seq}),
+                pruned_seq.unwrap_or(-1),
+            ),
+            other => return Err(format!("unexpected reply to summary: {other:?}")),
+        };
         // Seqs either node's retention removed are not compared: gone on purpose, not missing.
         let from = our_pruned.max(their_pruned).saturating_add(1).max(0);
-        let diff = if from <= last { compare(shared, link, &source, from, last).await? } else { Diff::default() };
+        let diff =
+            if from <= last { compare(shared, link, &source, from, last).await? } else { Diff::default() };
         let mut extra_kinds = serde_json::Map::new();
         if !diff.extra.is_empty() {
             let states = shared.store.relay_states(&source, &diff.extra).await.map_err(|e| e.to_string())?;

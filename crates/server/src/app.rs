@@ -187,6 +187,7 @@ impl Server {
                 &config.quiz,
                 Arc::clone(&hub.auth),
                 dir.clone(),
+                crate::logging::rotation::RotationPolicy::from(&config.logging),
                 hub.store.clone(),
                 hub.journal.clone(),
                 shutdown.clone(),

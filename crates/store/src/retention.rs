@@ -217,7 +217,7 @@ impl Store {
             b.build()?.execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        let relay = (removed.count > 0).then(|| RelayPruned { source, count: removed.count, max_seq });
+        let relay = (removed.count > 0).then_some(RelayPruned { source, count: removed.count, max_seq });
         Ok(PrunedBatch { removed, relay })
     }
 

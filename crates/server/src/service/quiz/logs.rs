@@ -208,4 +208,29 @@ mod tests {
         assert!(lines[0].ends_with(" [INFO]: a0") && lines[9].ends_with(" [INFO]: a9"), "{text}");
         assert_eq!(std::fs::read_dir(logs.dir()).unwrap().count(), 2);
     }
+
+    #[tokio::test]
+    async fn player_logs_rotate_and_keep_at_most_keep_files() {
+        use crate::config::Rotation;
+        let dir = tempfile::tempdir().unwrap();
+        let policy = RotationPolicy { rotation: Rotation::Size, max_bytes: 200, keep_files: 2 };
+        let logs = PlayerLogs::start(dir.path().join("quiz"), 100, policy).unwrap();
+        let a: Arc<str> = file_name("alice").into();
+        let at = sockhub_proto::time::now();
+        // One batch per flush: each batch first rotates a file that grew past the limit.
+        for i in 0..20 {
+            logs.write(&a, at, "INFO", &format!("answer {i:02} of a player who keeps answering"));
+            logs.flush().await;
+        }
+        let mut names: Vec<String> = std::fs::read_dir(logs.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [a.to_string(), format!("{a}.1")]);
+        let current = std::fs::read_to_string(logs.dir().join(&*a)).unwrap();
+        assert!(current.ends_with("answer 19 of a player who keeps answering\n"), "{current}");
+        let older = std::fs::read_to_string(logs.dir().join(format!("{a}.1"))).unwrap();
+        assert!(!older.contains("answer 00"), "the oldest lines are gone: {older}");
+    }
 }

@@ -22,7 +22,7 @@ use tracing::{info, warn};
 
 use crate::config::RetentionConfig;
 use crate::metrics::{Counter, Gauge};
-use crate::service::relay::RelayService;
+use crate::service::relay::{RelayService, now_ms};
 
 const DAY_MS: i64 = 86_400_000;
 /// The first run comes this long after the start at most (a server that restarts often still
@@ -224,13 +224,6 @@ pub async fn prune(
         out.push(PrunePlan { kind, days, before_ms: before, range });
     }
     Ok(out)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -144,3 +144,50 @@ impl Default for LoggingConfig {
         LoggingConfig { rotation: Rotation::Daily, max_file_bytes: 10 * 1024 * 1024, keep_files: 14 }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn retention_and_logging_are_set_from_the_environment_and_checked() {
+        let c = load(
+            None,
+            env(&[
+                ("SOCKHUB_RETENTION_CHAT_DAYS", "30"),
+                ("SOCKHUB_RETENTION_RELAY_DAYS", "0"),
+                ("SOCKHUB_LOGGING_ROTATION", "size"),
+                ("SOCKHUB_LOGGING_KEEP_FILES", "3"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!((c.retention.chat_days, c.retention.relay_days), (30, 0));
+        assert_eq!((c.logging.rotation, c.logging.keep_files), (Rotation::Size, 3));
+        assert!(c.retention.enabled());
+        let off = RetentionConfig {
+            chat_days: 0,
+            logins_days: 0,
+            quiz_days: 0,
+            relay_days: 0,
+            ..Default::default()
+        };
+        assert!(!off.enabled(), "all zero: the task does not run");
+
+        for (var, value, says) in [
+            ("SOCKHUB_LOGGING_KEEP_FILES", "0", "keep_files"),
+            ("SOCKHUB_LOGGING_ROTATION", "weekly", "unknown variant"),
+            ("SOCKHUB_RETENTION_BATCH_SIZE", "0", "batch_size"),
+            ("SOCKHUB_RETENTION_CHAT_DAYS", "-1", "chat_days"),
+            ("SOCKHUB_RETENTION_QUIZ_DAYS", "1000000", "at most 100000"),
+        ] {
+            let e = load(None, env(&[(var, value)]), &[]).unwrap_err().to_string();
+            assert!(e.contains(says), "{var}={value}: {e}");
+        }
+    }
+}

@@ -129,12 +129,17 @@ pub struct DatabaseArgs {
 impl DatabaseArgs {
     /// Open (and migrate) the configured database.
     pub async fn open(&self) -> anyhow::Result<sockhub_store::Store> {
+        Ok(self.open_with_config().await?.1)
+    }
+
+    /// [`Self::open`], with the configuration it was opened with.
+    pub async fn open_with_config(&self) -> anyhow::Result<(sockhub_server::Config, sockhub_store::Store)> {
         let flags: Vec<Override> = self
             .data_dir
             .iter()
             .map(|d| Override::new("server", "data_dir", d.display().to_string(), "--data-dir"))
             .collect();
-        Ok(db::open_with(&self.config, &flags).await?.1)
+        db::open_with(&self.config, &flags).await
     }
 }
 

@@ -17,6 +17,8 @@
 //!   either node with the real binary.
 //! - `hostile_relay`: hostile relay devices and input: seq conflicts, bad seqs, device tokens,
 //!   CSV cells a spreadsheet would run, calculator logins with account passwords.
+//! - `retention`: old rows removed by the server while clients write, on every database; a
+//!   relay pair that prunes and reconciles clean; `sockhub db prune`; log rotation.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
 //! - `tls`: TLS on every port with openssl, curl and a relay pair over mutual TLS.
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
@@ -36,6 +38,7 @@ mod quiz;
 mod relay;
 mod relay_cluster;
 mod relay_crash;
+mod retention;
 mod support;
 mod tls;
 mod tui;

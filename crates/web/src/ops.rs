@@ -158,6 +158,7 @@ pub async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
             ("held", sum(|s| s.held)),
             ("missing", sum(|s| s.missing)),
             ("stored", sum(|s| s.stored)),
+            ("pruned", sum(|s| s.pruned)),
         ]
         .into_iter()
         .map(|(state, v)| (format!("{{state=\"{state}\"}}"), v))

@@ -432,6 +432,16 @@ impl RelayService {
         self.shared.store.relay_list(filter).await
     }
 
+    /// Retention removed confirmed records of a source (committed with the counters): bring the
+    /// counters in memory along, so the status and `/metrics` show it at once.
+    pub fn note_pruned(&self, pruned: &sockhub_store::RelayPruned) {
+        if let Some(s) = self.shared.sources.write().get_mut(pruned.source.as_str()) {
+            s.forwarded -= pruned.count;
+            s.pruned += pruned.count;
+            s.pruned_seq = s.pruned_seq.max(pruned.max_seq);
+        }
+    }
+
     /// Ask the forwarder to reconcile now (the result lands in the status and the database).
     pub async fn reconcile_now(&self) -> Result<(), String> {
         let tx = self.fwd_tx.as_ref().ok_or("this node has no downstream to reconcile with")?;

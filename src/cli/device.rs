@@ -138,7 +138,11 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
 
     let bar = ProgressBar::with_draw_target(
         None,
-        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+        if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
     );
     bar.set_style(
         ProgressStyle::with_template("{spinner} {pos}/{len} records acknowledged  {per_sec}  {elapsed}")

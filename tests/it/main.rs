@@ -15,6 +15,8 @@
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
+//! - `device`: `sockhub device` streaming from a pipe and a followed file, its spool across a
+//!   `kill -9`, backpressure.
 //! - `hostile_relay`: hostile relay devices and input: seq conflicts, bad seqs, device tokens,
 //!   CSV cells a spreadsheet would run, calculator logins with account passwords.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
@@ -29,6 +31,7 @@ mod calc;
 mod chat;
 mod chatlog;
 mod cluster;
+mod device;
 mod hostile;
 mod hostile_auth;
 mod hostile_relay;

@@ -11,9 +11,9 @@
 //! lines are not records.
 //!
 //! **Following** (`--follow FILE`): the file is read to its end, then polled every
-//! `poll` interval. Rotation is seen as a new file at the path (another inode, or the file gone
-//! and back): the old file is read to its end first (its last unterminated line included), then
-//! the new one from its start. Truncation is seen as the file shrinking below what was read: it
+//! `poll` interval. Rotation is seen as a new file at the path (another inode): the old file is
+//! read to its end first (its last unterminated line included), then the new one from its
+//! start; while no file is at the path, the old one is still read. Truncation is seen as the file shrinking below what was read: it
 //! is read again from its start. As with `tail -F`, what a writer appends and truncates away
 //! between two polls was never seen. Each line carries the position after it ([`FilePos`]), so
 //! a device with a spool resumes exactly there after a restart (if the path is still the same
@@ -85,9 +85,7 @@ impl Input<'_> {
                 Err(mpsc::error::TryRecvError::Empty) => None,
                 Err(mpsc::error::TryRecvError::Disconnected) => Some(None),
             },
-            Input::Records { .. } => {
-                Some(futures_util::FutureExt::now_or_never(self.next()).flatten())
-            }
+            Input::Records { .. } => Some(futures_util::FutureExt::now_or_never(self.next()).flatten()),
         }
     }
 }
@@ -222,17 +220,18 @@ impl Follower {
             }
             // At the end of what is there: rotated, truncated, or just nothing new yet?
             let now = std::fs::metadata(&self.path).ok();
-            let same = now.as_ref().is_some_and(|m| m.dev() == o.dev && m.ino() == o.ino);
-            let end = Some((o.dev, o.ino, o.offset));
-            if !same {
-                // Rotated (or removed): the old file is finished, its last line included.
-                if !hand_over(&mut codec, &mut buf, true, end, &self.tx) {
+            let rotated = now.as_ref().is_some_and(|m| m.dev() != o.dev || m.ino() != o.ino);
+            if rotated {
+                // Another file at the path: the old one is finished once read to its end (a
+                // writer may have appended to it until the new one appeared), last line included.
+                if !self.drain(o, &mut codec, &mut buf, &mut chunk) {
                     return;
                 }
                 open = None;
                 codec = LineCodec::new(self.max_line);
                 continue;
             }
+            let end = Some((o.dev, o.ino, o.offset));
             if now.is_some_and(|m| m.len() < o.offset) {
                 // Truncated: what was read stands; read again from the start.
                 if !hand_over(&mut codec, &mut buf, true, end, &self.tx) {
@@ -247,6 +246,25 @@ impl Follower {
             }
             std::thread::sleep(self.poll);
         }
+    }
+
+    /// Reads the old file of a rotation to its end and hands over its last line. False when the
+    /// device is gone.
+    fn drain(&self, o: &mut Open, codec: &mut LineCodec, buf: &mut BytesMut, chunk: &mut [u8]) -> bool {
+        loop {
+            match o.file.read(chunk) {
+                Ok(n) if n > 0 => {
+                    o.offset += n as u64;
+                    buf.extend_from_slice(&chunk[..n]);
+                    if !hand_over(codec, buf, false, Some((o.dev, o.ino, o.offset)), &self.tx) {
+                        return false;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                _ => break,
+            }
+        }
+        hand_over(codec, buf, true, Some((o.dev, o.ino, o.offset)), &self.tx)
     }
 
     /// Opens the file at the path, at `from` if that is this file and it is long enough.

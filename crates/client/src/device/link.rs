@@ -120,4 +120,3 @@ async fn ask(
         }
     }
 }
-

@@ -155,7 +155,8 @@ impl Spool {
         if let Some(other) = state.source.as_deref().filter(|s| *s != source) {
             return Err(error(dir, format!("holds records of source {other:?}, not {source:?}")));
         }
-        let file = OpenOptions::new().create(true).append(true).open(dir.join(FILE)).map_err(|e| error(dir, e))?;
+        let file =
+            OpenOptions::new().create(true).append(true).open(dir.join(FILE)).map_err(|e| error(dir, e))?;
         let mut spool = Spool { dir: dir.to_owned(), file, bytes: 0, source: source.to_owned(), _lock: lock };
         spool.rewrite(state.next_seq, state.pos, state.records.iter())?;
         Ok((spool, state))

@@ -383,7 +383,10 @@ impl<P: FnMut(usize, usize)> Device<'_, P> {
         let waiting = !self.pending.is_empty() || self.next_seq.is_none();
         let patience = self.opts.patience;
         let why = if self.stop_deadline.is_some_and(|d| Instant::now() >= d) {
-            format!("stopped, and nothing more was acknowledged within {}s", self.limits.drain_timeout.as_secs())
+            format!(
+                "stopped, and nothing more was acknowledged within {}s",
+                self.limits.drain_timeout.as_secs()
+            )
         } else if waiting && self.input_done && idle >= self.limits.drain_timeout {
             format!("no acknowledgement for {}s after the end of input", self.limits.drain_timeout.as_secs())
         } else if waiting && !patience.is_zero() && idle >= patience {

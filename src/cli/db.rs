@@ -1,5 +1,6 @@
 //! `sockhub db`: the database itself. `migrate` applies pending migrations (the server also does
 //! this at start), and is how several nodes sharing a database are upgraded once, up front.
+//! `backup` and `restore` ([`super::backup`]) copy the embedded SQLite database.
 //! Also the helpers every data command uses to open the store through `--config`.
 
 use std::process::ExitCode;
@@ -15,6 +16,10 @@ use super::ConfigFile;
 pub enum DbCommand {
     /// Apply pending schema migrations and list what was applied.
     Migrate(ConfigFile),
+    /// Copy the live SQLite database to FILE, consistently, while the server runs.
+    Backup(super::backup::BackupArgs),
+    /// Restore a backup into the data directory of a stopped server (the old file is kept).
+    Restore(super::backup::RestoreArgs),
 }
 
 pub async fn run(cmd: DbCommand) -> anyhow::Result<ExitCode> {
@@ -33,6 +38,8 @@ pub async fn run(cmd: DbCommand) -> anyhow::Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        DbCommand::Backup(args) => super::backup::backup(args).await,
+        DbCommand::Restore(args) => super::backup::restore(args).await,
     }
 }
 

@@ -21,11 +21,13 @@
 //!   CSV cells a spreadsheet would run, calculator logins with account passwords.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
 //! - `tls`: TLS on every port with openssl, curl and a relay pair over mutual TLS.
+//! - `backup`: `sockhub db backup` of a live database while clients write, and `db restore`.
 //! - `alerts`: the Prometheus alert rules against promtool and a real server's `/metrics`.
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
 
 mod accounts;
 mod alerts;
+mod backup;
 mod bench;
 mod calc;
 mod chat;

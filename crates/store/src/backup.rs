@@ -75,15 +75,15 @@ fn io(what: impl std::fmt::Display, e: std::io::Error) -> StoreError {
     StoreError::Invalid(format!("{what}: {e}"))
 }
 
+/// Opens (creating it) the lock file of the SQLite database at `db`.
+fn open_lock(db: &Path) -> Result<File, StoreError> {
+    let path = lock_path(db);
+    OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| io(path.display(), e))
+}
+
 /// Takes the shared lock that says "this database is in use" (held by every open store).
 pub(crate) fn hold_shared(db: &Path) -> Result<File, StoreError> {
-    let path = lock_path(db);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| io(path.display(), e))?;
+    let file = open_lock(db)?;
     if !flock(&file, libc::LOCK_SH) {
         return Err(StoreError::Unavailable(
             format!("{} is being restored; try again when that is done", db.display()).into(),
@@ -188,13 +188,7 @@ pub async fn restore_sqlite(src: &Path, target: &Path) -> Result<Restored, Store
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| io(dir.display(), e))?;
     }
-    let lock_file = lock_path(target);
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_file)
-        .map_err(|e| io(lock_file.display(), e))?;
+    let lock = open_lock(target)?;
     if !flock(&lock, libc::LOCK_EX) {
         return Err(StoreError::Invalid(format!(
             "{} is in use (a running server, or another sockhub command): stop it first",

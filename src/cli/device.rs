@@ -120,17 +120,15 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
     };
     let generated = args.generate.map(|count| Generated { count, size: args.size });
     let max_line = args.max_line_bytes.max(1);
-    let file_input = match (&args.file, &args.follow, &generated) {
-        (Some(p), None, None) if p.as_os_str() != "-" => {
-            Some(device::file(p.clone(), max_line).with_context(|| format!("opening {}", p.display()))?)
-        }
-        _ => None,
-    };
+    let file = args.file.clone().filter(|p| p.as_os_str() != "-" && generated.is_none());
+    if let Some(p) = &file {
+        std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+    }
     let poll = Duration::from_millis(args.poll_ms.max(1));
     let follow = args.follow.clone();
     let generated = generated.as_ref();
-    let make_input = move |from| match (file_input, follow, generated) {
-        (Some(input), _, _) => input,
+    let make_input = move |from| match (file, follow, generated) {
+        (Some(path), _, _) => device::file(path, from, max_line),
         (None, Some(path), _) => device::follow(path, from, poll, max_line),
         (None, None, Some(g)) => Input::Records { records: g, next: 0 },
         (None, None, None) => device::stdin(max_line),

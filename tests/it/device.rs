@@ -2,7 +2,8 @@
 //! pipe delivers records while it stays open; a device killed with SIGKILL while its relay could
 //! not acknowledge anything is restarted on its spool and every record ends up on Server2 exactly
 //! once; a followed file is sent across rotation and truncation, a restart resumes where it
-//! stopped, and a full window pauses reading instead of dropping.
+//! stopped, a full window pauses reading instead of dropping, and a device that gave up on a
+//! file resumes from its spool without sending anything twice.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -215,5 +216,40 @@ async fn a_full_window_pauses_reading_and_drops_nothing() {
     let (status, out, err) = finish(dev).await;
     assert!(status.success(), "{out}{err}");
     assert!(out.contains("bp: 50 of 50 records acknowledged (seqs 1..50)"), "{out}");
+    sink.stop().await;
+}
+
+#[tokio::test]
+async fn a_device_that_gave_up_on_a_file_resumes_from_its_spool_without_duplicates() {
+    let root = tempfile::tempdir().unwrap();
+    let sink = relay_process(&root.path().join("sink"), None).await;
+    let file = root.path().join("batch.log");
+    let spool = root.path().join("spool");
+    append(&file, &(1..=10).map(|i| format!("f{i}\n")).collect::<String>());
+    let args = ["--first-seq", "1", "--max-pending", "4", "--patience", "1", file.to_str().unwrap()];
+
+    // The relay is frozen: the device reads four lines, waits a second, gives up, and keeps them.
+    sink.signal("STOP");
+    let (status, out, err) = finish(device(sink.addr("relay"), "batch", &spool, &args)).await;
+    assert!(!status.success(), "{out}{err}");
+    assert!(err.contains("4 records not acknowledged (kept in the spool"), "{err}");
+    assert!(show_spool("batch", &spool).await.contains("(seqs 1..4), next seq 5"));
+
+    // Again, with the relay back: the four, then the rest of the file, each once.
+    sink.signal("CONT");
+    let (status, out, err) = finish(device(sink.addr("relay"), "batch", &spool, &args)).await;
+    assert!(status.success(), "{out}{err}");
+    assert!(out.contains("batch: 10 of 10 records acknowledged (seqs 1..10)"), "{out}");
+    assert!(out.contains("4 from the spool, 0 left in the spool"), "{out}");
+    let data = root.path().join("sink").join("data");
+    let mut config = crate::support::test_config(&data);
+    config.chat.enabled = false;
+    let store = sockhub_store::Store::open(&sockhub_server::app::store_options(&config)).await.unwrap();
+    let rows = store.relay_list(&sockhub_store::RelayFilter::default()).await.unwrap();
+    assert_eq!(rows.len(), 10, "stored once each");
+    let got: BTreeMap<i64, String> = rows.into_iter().map(|r| (r.seq, r.payload)).collect();
+    let want: BTreeMap<i64, String> = (1..=10).map(|i| (i, format!("f{i}"))).collect();
+    assert_eq!(got, want);
+    drop(store);
     sink.stop().await;
 }

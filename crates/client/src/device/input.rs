@@ -1,5 +1,6 @@
 //! Where a device's lines come from: stdin or a file read to its end, a file followed like
-//! `tail -F`, or records already in memory ([`super::Records`]).
+//! `tail -F`, or records already in memory ([`super::Records`]). Lines of a file (followed or
+//! not) carry their place in it, so a device with a spool resumes there after a restart.
 //!
 //! Reading runs on its own thread (not tokio's blocking pool, whose threads a runtime waits
 //! for at exit: a device told to stop must not hang on a read of stdin) and hands lines over a
@@ -95,16 +96,18 @@ pub fn stdin(max_line: usize) -> Input<'static> {
     spawn("stdin", move |tx| read_to_end(std::io::stdin().lock(), max_line, &tx))
 }
 
-/// Lines of a file, to its end.
-pub fn file(path: PathBuf, max_line: usize) -> std::io::Result<Input<'static>> {
-    let f = std::fs::File::open(&path)?;
-    Ok(spawn("file", move |tx| read_to_end(f, max_line, &tx)))
+/// Lines of a file, to its end, starting at `from` if it is still the same file and not shorter
+/// (a device restarted on its spool goes on where it stopped).
+/// A file that cannot be opened ends the input with [`InputEvent::Failed`].
+pub fn file(path: PathBuf, from: Option<FilePos>, max_line: usize) -> Input<'static> {
+    let poll = Duration::ZERO;
+    spawn("file", move |tx| Follower { path, poll, max_line, tx, to_end: true }.run(from))
 }
 
 /// Lines of `path` as they are written, like `tail -F`, starting at `from` if it is still the
 /// same file and not shorter (else at the start of the file). Never ends by itself.
 pub fn follow(path: PathBuf, from: Option<FilePos>, poll: Duration, max_line: usize) -> Input<'static> {
-    spawn("follow", move |tx| Follower { path, poll, max_line, tx }.run(from))
+    spawn("follow", move |tx| Follower { path, poll, max_line, tx, to_end: false }.run(from))
 }
 
 fn spawn(what: &str, body: impl FnOnce(mpsc::Sender<InputEvent>) + Send + 'static) -> Input<'static> {
@@ -175,6 +178,8 @@ struct Follower {
     poll: Duration,
     max_line: usize,
     tx: mpsc::Sender<InputEvent>,
+    /// Stop at the end of the file instead of following it.
+    to_end: bool,
 }
 
 /// The followed file now open.
@@ -199,6 +204,11 @@ impl Follower {
             let Some(o) = open.as_mut() else {
                 open = self.open(from.take());
                 if open.is_none() {
+                    if self.to_end {
+                        let why = format!("cannot open {}", self.path.display());
+                        let _ = self.tx.blocking_send(InputEvent::Failed(why));
+                        return;
+                    }
                     std::thread::sleep(self.poll);
                 }
                 continue;
@@ -217,6 +227,10 @@ impl Follower {
                 Err(e) => {
                     let _ = self.tx.blocking_send(InputEvent::Skipped(format!("reading the file: {e}")));
                 }
+            }
+            if self.to_end {
+                hand_over(&mut codec, &mut buf, true, Some((o.dev, o.ino, o.offset)), &self.tx);
+                return;
             }
             // At the end of what is there: rotated, truncated, or just nothing new yet?
             let now = std::fs::metadata(&self.path).ok();

@@ -8,6 +8,7 @@
 # - openssl and curl, the TLS clients of the TLS tests (`openssl s_client` on the chat TLS port,
 #   `curl` over HTTPS with HTTP/1.1 and HTTP/2).
 # - haproxy, the real load balancer whose PROXY protocol headers the hostile-input tests read.
+# - promtool (Debian's prometheus package): checks the alert rules in ops/prometheus-rules.yml.
 set -euo pipefail
 
 missing=()
@@ -19,6 +20,7 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+command -v promtool >/dev/null || missing+=(prometheus)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing what the tests need: ${missing[*]}"

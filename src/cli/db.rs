@@ -1,8 +1,9 @@
 //! `sockhub db`: the database itself. `migrate` applies pending migrations (the server also does
 //! this at start), and is how several nodes sharing a database are upgraded once, up front.
 //! `prune` removes what `[retention]` no longer keeps (the server does the same in the
-//! background), or with `--dry-run` only shows it. Also the helpers every data command uses to
-//! open the store through `--config`.
+//! background), or with `--dry-run` only shows it. `backup` and `restore` ([`super::backup`])
+//! copy the embedded SQLite database. Also the helpers every data command uses to open the store
+//! through `--config`.
 
 use std::process::ExitCode;
 
@@ -22,6 +23,10 @@ pub enum DbCommand {
     /// Remove rows older than [retention] keeps them (chat lines, logins, quiz answers,
     /// relay records downstream confirmed), per kind with counts and time ranges.
     Prune(PruneArgs),
+    /// Copy the live SQLite database to FILE, consistently, while the server runs.
+    Backup(super::backup::BackupArgs),
+    /// Restore a backup into the data directory of a stopped server (the old file is kept).
+    Restore(super::backup::RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +114,8 @@ pub async fn run(cmd: DbCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DbCommand::Prune(args) => prune(args).await,
+        DbCommand::Backup(args) => super::backup::backup(args).await,
+        DbCommand::Restore(args) => super::backup::restore(args).await,
     }
 }
 

@@ -1,18 +1,22 @@
-//! `sockhub device`: a device simulator for the relay. Sends each line of a file (or stdin) as a
-//! record of `--source`, waits for the acknowledgements, re-sends what was not acknowledged after
-//! a reconnect, shows a progress bar with records/s (on a terminal), and exits non-zero if
-//! anything stays unacknowledged. `--generate N --size B` sends N synthetic records instead (a
-//! load generator).
+//! `sockhub device`: a device for the relay. Sends each line of stdin, of a file, or of a file
+//! followed like `tail -F` (`--follow`) as a record of `--source` the moment it is read, waits
+//! for the acknowledgements, re-sends what was not acknowledged after a reconnect, and at the
+//! end of input or on Ctrl-C/SIGTERM waits (at most `--drain-timeout`) for what is outstanding
+//! and reports what was acknowledged; it exits non-zero if anything stays unacknowledged. With
+//! `--spool DIR` unacknowledged records survive a restart of the device. A progress line (on a
+//! terminal) counts acknowledgements. `--generate N --size B` sends N synthetic records instead
+//! (a load generator); `--show-spool` prints what a spool holds.
 
-use std::io::{BufRead, IsTerminal};
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sockhub_client::device::{self, DeviceOptions, FirstSeq, Generated, Records};
+use sockhub_client::device::{self, DeviceOptions, DeviceReport, FirstSeq, Generated, Input, StreamOptions};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
@@ -25,26 +29,58 @@ pub struct DeviceArgs {
     addr: String,
     #[command(flatten)]
     tls: super::TlsArgs,
-    /// A file with one record per line; `-` or nothing reads stdin.
+    /// A file with one record per line, read to its end; `-` or nothing reads stdin as it comes
+    /// (`tail -f app.log | sockhub device --source app -`).
     file: Option<PathBuf>,
+    /// Follow this file like `tail -F`: send its lines, then each line appended, across rotation
+    /// (a new file at the path) and truncation. Runs until stopped.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["file", "generate"])]
+    follow: Option<PathBuf>,
+    /// How often a followed file is looked at for new lines, rotation and truncation, in ms.
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    poll_ms: u64,
     /// Send N synthetic records instead of reading lines.
     #[arg(long, value_name = "N", conflicts_with = "file")]
     generate: Option<usize>,
     /// Payload size of generated records, in bytes.
     #[arg(long, default_value_t = 200)]
     size: usize,
-    /// Seq of the first record, or `auto`: after the last seq the relay has for the source.
+    /// Seq of the first record, or `auto`: after the last seq the relay has for the source (a
+    /// spool's own numbering, once it has one, comes first).
     #[arg(long, default_value = "auto")]
     first_seq: String,
     /// Records in flight (sent, not yet acknowledged) at most.
     #[arg(long, default_value_t = 10_000)]
     window: usize,
+    /// Records read and not yet acknowledged at most (in memory and in the spool); when
+    /// reached, reading pauses until acknowledgements make room.
+    #[arg(long, value_name = "N", default_value_t = device::DEFAULT_MAX_PENDING)]
+    max_pending: usize,
+    /// Payload bytes of those records at most (the same pause).
+    #[arg(long, value_name = "BYTES", default_value_t = device::DEFAULT_MAX_PENDING_BYTES)]
+    max_pending_bytes: usize,
+    /// Longest input line, in bytes; a longer line is skipped (and reported), never buffered.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    max_line_bytes: usize,
     /// Records per second at most (0: as fast as the relay acknowledges).
     #[arg(long, default_value_t = 0)]
     rate: u64,
-    /// Give up after this many seconds without an acknowledgement (also while reconnecting).
-    #[arg(long, default_value_t = 30)]
-    patience: u64,
+    /// Give up after this many seconds without an acknowledgement while records are
+    /// outstanding (also while reconnecting); 0: never. Default 30 for a file or --generate, 0
+    /// for stdin and --follow (a streaming device keeps trying; its spool keeps the records).
+    #[arg(long, value_name = "SECS")]
+    patience: Option<u64>,
+    /// At the end of input, give up once no acknowledgement came for this long; on Ctrl-C or
+    /// SIGTERM, wait at most this long for outstanding acknowledgements. Seconds.
+    #[arg(long, value_name = "SECS", default_value_t = device::DEFAULT_DRAIN_TIMEOUT.as_secs())]
+    drain_timeout: u64,
+    /// Keep records not yet acknowledged (and the numbering, and the place in a followed file)
+    /// in this directory, so that a restarted device sends them and goes on where it stopped.
+    #[arg(long, value_name = "DIR")]
+    spool: Option<PathBuf>,
+    /// Print what the spool holds and exit.
+    #[arg(long, requires = "spool")]
+    show_spool: bool,
     /// The device token to present (for a relay with `[relay] auth = "tokens"`; made with
     /// `sockhub relay token add`). Also read from SOCKHUB_DEVICE_TOKEN, which keeps it out of
     /// the process list.
@@ -60,21 +96,46 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     sockhub_proto::relay::validate_source(&args.source).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
-    let records: Box<dyn Records> = match args.generate {
-        Some(count) => Box::new(Generated { count, size: args.size }),
-        None => Box::new(read_lines(args.file.as_ref())?),
-    };
+    if args.show_spool {
+        return show_spool(args.spool.as_deref().unwrap_or(Path::new(".")), &args.source);
+    }
+    let stdin = args.generate.is_none()
+        && args.follow.is_none()
+        && args.file.as_ref().is_none_or(|f| f.as_os_str() == "-");
+    let streaming = stdin || args.follow.is_some();
     let opts = DeviceOptions {
         addr: args.addr.clone(),
         source: args.source.clone(),
         first_seq,
         window: args.window.max(1),
-        patience: Duration::from_secs(args.patience.max(1)),
+        patience: Duration::from_secs(args.patience.unwrap_or(if streaming { 0 } else { 30 })),
         rate: args.rate,
         token: args.token.clone().map(sockhub_proto::secret::Secret::new),
     };
+    let limits = StreamOptions {
+        max_pending: args.max_pending.max(1),
+        max_pending_bytes: args.max_pending_bytes.max(1),
+        drain_timeout: Duration::from_secs(args.drain_timeout),
+        spool: args.spool.clone(),
+    };
+    let generated = args.generate.map(|count| Generated { count, size: args.size });
+    let max_line = args.max_line_bytes.max(1);
+    let file = args.file.clone().filter(|p| p.as_os_str() != "-" && generated.is_none());
+    if let Some(p) = &file {
+        std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+    }
+    let poll = Duration::from_millis(args.poll_ms.max(1));
+    let follow = args.follow.clone();
+    let generated = generated.as_ref();
+    let make_input = move |from| match (file, follow, generated) {
+        (Some(path), _, _) => device::file(path, from, max_line),
+        (None, Some(path), _) => device::follow(path, from, poll, max_line),
+        (None, None, Some(g)) => Input::Records { records: g, next: 0 },
+        (None, None, None) => device::stdin(max_line),
+    };
+
     let bar = ProgressBar::with_draw_target(
-        Some(records.len() as u64),
+        None,
         if std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
@@ -82,54 +143,78 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
         },
     );
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} acknowledged  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{spinner} {pos}/{len} records acknowledged  {per_sec}  {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
+    let stop = CancellationToken::new();
+    tokio::spawn(super::serve::stop_on_signal(stop.clone()));
     let tls = args.tls.client()?;
-    let report =
-        device::run_over(&opts, tls.as_ref(), records.as_ref(), |acked, _| bar.set_position(acked as u64))
-            .await;
+    let report = device::stream(&opts, &limits, tls.as_ref(), make_input, stop, |acked, total| {
+        bar.set_length(total as u64);
+        bar.set_position(acked as u64);
+    })
+    .await
+    .context("the spool")?;
     bar.finish_and_clear();
+    print_report(&args, &report);
+    let ok = report.complete() && report.gave_up.is_none() && report.input_error.is_none();
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_report(args: &DeviceArgs, report: &DeviceReport) {
     let secs = report.elapsed.as_secs_f64().max(1e-6);
-    let last = report.first_seq + report.total as i64 - 1;
-    println!(
-        "{}: {} of {} records acknowledged (seqs {}..{}), {} refused, {} reconnects, {:.2}s, {:.0} records/s",
+    let seqs = match report.last_seq {
+        Some(last) => format!("seqs {}..{last}", report.first_seq),
+        None => "no records".to_owned(),
+    };
+    let mut line = format!(
+        "{}: {} of {} records acknowledged ({seqs}), {} refused, {} reconnects, {secs:.2}s, {:.0} records/s",
         args.source,
         report.acked,
         report.total,
-        report.first_seq,
-        last,
         report.refused.len(),
         report.reconnects,
-        secs,
         report.acked as f64 / secs
     );
+    if report.restored > 0 {
+        line.push_str(&format!(", {} from the spool", report.restored));
+    }
+    if report.skipped > 0 {
+        line.push_str(&format!(", {} lines skipped", report.skipped));
+    }
+    if args.spool.is_some() {
+        line.push_str(&format!(", {} left in the spool", report.unsettled));
+    }
+    println!("{line}");
+    for why in &report.skipped_why {
+        eprintln!("skipped: {why}");
+    }
     for (seq, why) in report.refused.iter().take(20) {
         eprintln!("refused: seq {seq}: {why}");
     }
-    if let Some(why) = &report.gave_up {
-        eprintln!(
-            "gave up: {why}; {} records not acknowledged",
-            report.total - report.acked - report.refused.len()
-        );
+    if let Some(why) = &report.input_error {
+        eprintln!("input: {why}");
     }
-    Ok(if report.complete() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    if let Some(why) = &report.gave_up {
+        let kept = match &args.spool {
+            Some(dir) => format!(" (kept in the spool {})", dir.display()),
+            None => String::new(),
+        };
+        eprintln!("gave up: {why}; {} records not acknowledged{kept}", report.unsettled);
+    }
 }
 
-fn read_lines(file: Option<&PathBuf>) -> anyhow::Result<Vec<String>> {
-    let reader: Box<dyn BufRead> = match file {
-        Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(
-            std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?,
-        )),
-        _ => Box::new(std::io::stdin().lock()),
+fn show_spool(dir: &Path, source: &str) -> anyhow::Result<ExitCode> {
+    let Some(state) = device::inspect_spool(dir)? else {
+        println!("{}: no spool", dir.display());
+        return Ok(ExitCode::SUCCESS);
     };
-    let mut lines = Vec::new();
-    for line in reader.lines() {
-        let line = line.context("reading records")?;
-        let line = line.trim_end_matches('\r');
-        if !line.is_empty() {
-            lines.push(line.to_owned());
-        }
-    }
-    Ok(lines)
+    let holder = state.source.as_deref().unwrap_or(source);
+    let seqs = match (state.records.first(), state.records.last()) {
+        (Some(a), Some(b)) => format!(" (seqs {}..{})", a.seq, b.seq),
+        _ => String::new(),
+    };
+    let next = state.next_seq.map_or("not numbered yet".to_owned(), |n| format!("next seq {n}"));
+    println!("{holder}: {} records waiting in {}{seqs}, {next}", state.records.len(), dir.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,13 +6,15 @@
 //! - `quiz` ([`quiz`]): the quiz client and bot, `quiz start`, `quiz export`, `quiz rounds`.
 //! - `calc` ([`calc`]): the terminal calculator client, and `calc export` of the results.
 //! - `roster` ([`roster`]): the calculator's student roster: import, list, export.
-//! - `user` ([`user`]): accounts. `logs` ([`logs`]): the database logs. `db` ([`db`]): migrations.
+//! - `user` ([`user`]): accounts. `logs` ([`logs`]): the database logs. `db` ([`db`]): migrations,
+//!   and `db backup|restore` ([`backup`]) of the embedded database.
 //! - `relay status|records|resend|reconcile` ([`relay`]): operate a relay node.
 //! - `device` ([`device`]): a device simulator (and load generator) for the relay.
 //! - `bench` ([`bench`]): the load generator's scenarios (chat fan-out, connections, ...).
 //! - `tls self-signed` ([`tls`]): a CA and a server certificate for the TLS ports.
 //! - [`output`]: table / CSV / JSON printing shared by every report.
 
+mod backup;
 mod bench;
 mod calc;
 mod chat;
@@ -64,7 +66,7 @@ enum Command {
     /// Read the logs kept in the database: logins, chat, moderation.
     #[command(subcommand)]
     Logs(logs::LogsCommand),
-    /// The database: apply migrations.
+    /// The database: apply migrations, back up and restore the embedded SQLite file.
     #[command(subcommand)]
     Db(db::DbCommand),
     /// Look at and operate a relay node (status, records, resend, reconcile).
@@ -134,12 +136,19 @@ impl DatabaseArgs {
 
     /// [`Self::open`], with the configuration it was opened with.
     pub async fn open_with_config(&self) -> anyhow::Result<(sockhub_server::Config, sockhub_store::Store)> {
-        let flags: Vec<Override> = self
-            .data_dir
+        db::open_with(&self.config, &self.flags()).await
+    }
+
+    /// Where the configured database is, without opening it.
+    pub fn store_options(&self) -> anyhow::Result<sockhub_store::StoreOptions> {
+        Ok(sockhub_server::app::store_options(&self.config.load(&self.flags())?))
+    }
+
+    fn flags(&self) -> Vec<Override> {
+        self.data_dir
             .iter()
             .map(|d| Override::new("server", "data_dir", d.display().to_string(), "--data-dir"))
-            .collect();
-        db::open_with(&self.config, &flags).await
+            .collect()
     }
 }
 

@@ -111,7 +111,7 @@ fn write_ready_file(path: &Path, addrs: &BTreeMap<String, SocketAddr>) -> std::i
 }
 
 /// Cancel `shutdown` on the first SIGINT or SIGTERM; a second one exits at once.
-async fn stop_on_signal(shutdown: CancellationToken) {
+pub(super) async fn stop_on_signal(shutdown: CancellationToken) {
     let name = wait_for_signal().await;
     info!("{name} received; shutting down (send it again to exit at once)");
     shutdown.cancel();

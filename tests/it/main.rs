@@ -15,20 +15,27 @@
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
+//! - `device`: `sockhub device` streaming from a pipe and a followed file, its spool across a
+//!   `kill -9`, backpressure.
 //! - `hostile_relay`: hostile relay devices and input: seq conflicts, bad seqs, device tokens,
 //!   CSV cells a spreadsheet would run, calculator logins with account passwords.
 //! - `retention`: old rows removed by the server while clients write, on every database; a
 //!   relay pair that prunes and reconciles clean; `sockhub db prune`; log rotation.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
 //! - `tls`: TLS on every port with openssl, curl and a relay pair over mutual TLS.
+//! - `backup`: `sockhub db backup` of a live database while clients write, and `db restore`.
+//! - `alerts`: the Prometheus alert rules against promtool and a real server's `/metrics`.
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
 
 mod accounts;
+mod alerts;
+mod backup;
 mod bench;
 mod calc;
 mod chat;
 mod chatlog;
 mod cluster;
+mod device;
 mod hostile;
 mod hostile_auth;
 mod hostile_relay;

@@ -172,10 +172,10 @@ fn client_script(name: &str, addr: &str, status_file: &Path, then: &str) -> Stri
 pub(crate) async fn exit_status(file: &Path) -> String {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        if let Ok(s) = std::fs::read_to_string(file) {
-            if s.ends_with('\n') {
-                return s.trim().to_owned();
-            }
+        if let Ok(s) = std::fs::read_to_string(file)
+            && s.ends_with('\n')
+        {
+            return s.trim().to_owned();
         }
         assert!(tokio::time::Instant::now() < deadline, "the client did not exit");
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -102,6 +102,7 @@
 //! could not write (logged at ERROR; never silent).
 
 mod accounts;
+pub mod backup;
 mod calc;
 mod cluster;
 mod error;

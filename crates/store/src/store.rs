@@ -158,6 +158,9 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
     describe: Arc<str>,
+    /// On an SQLite file: the shared lock that keeps a restore from replacing it while open
+    /// (see [`crate::backup`]).
+    _in_use: Option<Arc<std::fs::File>>,
 }
 
 impl fmt::Debug for Store {
@@ -203,6 +206,10 @@ impl Store {
         let in_memory =
             backend == Backend::Sqlite && (url.contains(":memory:") || url.contains("mode=memory"));
         let max_connections = if in_memory { 1 } else { opts.max_connections.max(1) };
+        let in_use = match &opts.url {
+            None if !in_memory => Some(Arc::new(crate::backup::hold_shared(&opts.sqlite_path)?)),
+            _ => None,
+        };
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(u32::from(in_memory))
@@ -240,7 +247,7 @@ impl Store {
             // WAL is a property of the file, set once; it needs a moment with no other writer.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
-        Ok(Store { pool, backend, describe: opts.describe().into() })
+        Ok(Store { pool, backend, describe: opts.describe().into(), _in_use: in_use })
     }
 
     /// Applies pending migrations; returns the ones applied now, as `0001_accounts_chat`.
@@ -327,6 +334,11 @@ impl Store {
     pub(crate) fn buf(&self) -> SqlBuf {
         SqlBuf::new(self.backend)
     }
+}
+
+/// The highest SQLite migration this build knows.
+pub(crate) fn latest_sqlite_migration() -> i64 {
+    SQLITE_MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
 /// `sqlite://` URL for a file path, creating the parent directories.

@@ -215,10 +215,10 @@ impl TestDb {
     /// Drops the database now. Close stores on it first.
     pub async fn cleanup(mut self) {
         self.cleaned = true;
-        if let (Some(base), Some(name)) = (self.base_url.take(), self.name.take()) {
-            if let Err(e) = drop_database(self.backend, &base, &name).await {
-                eprintln!("warning: could not drop test database {name}: {e}");
-            }
+        if let (Some(base), Some(name)) = (self.base_url.take(), self.name.take())
+            && let Err(e) = drop_database(self.backend, &base, &name).await
+        {
+            eprintln!("warning: could not drop test database {name}: {e}");
         }
         self.dir.take();
     }

@@ -11,9 +11,10 @@
 //! would be drained at once. Only what breaks the node for its own users (the database, the log
 //! writer) answers 503. `/metrics` is the Prometheus text format: every service's
 //! connection and message counters (from the server's metrics registry), messages per second over
-//! the last ten seconds, the log writer's and the calculator's queue depths, the log writer's lag
-//! and health, the relay's records by state, lag and link, web logins, and the
-//! process's resident memory.
+//! the last ten seconds, whether the database answers a ping (`sockhub_database_up`, asked at each
+//! scrape), the log writer's and the calculator's queue depths, the log writer's lag and health,
+//! the relay's records by state, lag and link, web logins, and the process's resident memory.
+//! The alert rules in `ops/prometheus-rules.yml` use these names; a test keeps them in step.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -102,8 +103,16 @@ pub async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
         "Messages received per second, averaged over the last 10 s.",
         &rates,
     );
-    let w = hub.journal.stats();
     let one = |v: f64| [(String::new(), v)];
+    // Asked at each scrape, as `/healthz` does, so an alert can tell the database is down.
+    let database_up = matches!(tokio::time::timeout(PING_TIMEOUT, hub.store.ping()).await, Ok(Ok(())));
+    family(
+        "sockhub_database_up",
+        "gauge",
+        "1 if the database answered a ping within 2 s during this scrape.",
+        &one(if database_up { 1.0 } else { 0.0 }),
+    );
+    let w = hub.journal.stats();
     family("sockhub_log_queue_depth", "gauge", "Log records waiting for the database.", &one(w.depth as f64));
     family("sockhub_log_queue_capacity", "gauge", "The log queue's bound.", &one(w.capacity as f64));
     family(

@@ -422,7 +422,7 @@ impl Bot {
                             };
                             questions += 1;
                             let plan = match questions % every {
-                                0 if (questions / every) % 2 == 0 => Plan::Before,
+                                0 if (questions / every).is_multiple_of(2) => Plan::Before,
                                 0 => Plan::After,
                                 _ => Plan::Now,
                             };

@@ -140,6 +140,7 @@ pub struct Registry {
     services: Vec<(&'static str, Arc<ServiceMetrics>)>,
     cluster: Option<Arc<crate::bus::nats::ClusterMetrics>>,
     tls: Option<Arc<crate::net::tls::TlsMetrics>>,
+    bans: Option<Arc<crate::bans::BanMetrics>>,
 }
 
 impl Registry {
@@ -160,6 +161,11 @@ impl Registry {
     /// Add the TLS ports' metrics (a server with a `[tls]` certificate).
     pub fn set_tls(&mut self, metrics: Arc<crate::net::tls::TlsMetrics>) {
         self.tls = Some(metrics);
+    }
+
+    /// Add the bans' metrics.
+    pub fn set_bans(&mut self, metrics: Arc<crate::bans::BanMetrics>) {
+        self.bans = Some(metrics);
     }
 
     /// Render in the Prometheus text exposition format.
@@ -272,6 +278,25 @@ impl Registry {
         }
         if let Some(tls) = &self.tls {
             tls.render(&mut out);
+        }
+        if let Some(b) = &self.bans {
+            for (name, kind, help, value) in [
+                ("sockhub_bans_active", "gauge", "Bans in force.", b.active.get()),
+                (
+                    "sockhub_bans_refused_total",
+                    "counter",
+                    "Logins refused with banned.",
+                    b.refused.get() as i64,
+                ),
+                (
+                    "sockhub_bans_disconnected_total",
+                    "counter",
+                    "Connections ended because their user or address was banned.",
+                    b.disconnected.get() as i64,
+                ),
+            ] {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            }
         }
         out
     }

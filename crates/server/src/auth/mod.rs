@@ -16,6 +16,10 @@
 //! check, once started, runs to its end on its own task and is counted even if the client hangs
 //! up meanwhile.
 //!
+//! **Bans** ([`crate::bans`]) are checked here for every service: an address ban before
+//! anything else, a ban on the name once the name is known to be the caller's (after the
+//! password, for an account); either is refused with `banned` and the time left.
+//!
 //! **Rights are read when they are used.** A session remembers who logged in, but an admin action
 //! asks [`Authenticator::confirm_admin`], which reads the account's role from the database, so an
 //! admin demoted (or removed) with `sockhub user` or on the web page loses the right at once, in
@@ -36,6 +40,7 @@ use sockhub_store::{Journal, LoginOutcome, LoginRecord, Role, Store, password};
 use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
+use crate::bans::Bans;
 use crate::config::{Admission, AuthConfig};
 use crate::metrics::{Counter, Gauge};
 use throttle::{Attempt, Throttle, Verdict};
@@ -87,6 +92,8 @@ pub enum LoginError {
     Busy,
     /// The database cannot be reached, or the login could not be logged.
     Unavailable,
+    /// The user or the client's address is banned (the error says until when).
+    Banned(ErrorEvent),
 }
 
 impl LoginError {
@@ -111,6 +118,7 @@ impl LoginError {
                 ErrorCode::Unavailable,
                 "logins are unavailable right now (the database cannot be reached); try again soon",
             ),
+            LoginError::Banned(e) => e.clone(),
         }
     }
 }
@@ -146,10 +154,17 @@ pub struct Authenticator {
     hash_wait: Duration,
     metrics: Arc<AuthMetrics>,
     log_wait: Duration,
+    bans: Arc<Bans>,
 }
 
 impl Authenticator {
-    pub fn new(store: Store, journal: Journal, config: &AuthConfig, log_wait: Duration) -> Self {
+    pub fn new(
+        store: Store,
+        journal: Journal,
+        config: &AuthConfig,
+        log_wait: Duration,
+        bans: Arc<Bans>,
+    ) -> Self {
         let hash_permits = config.hash_permits();
         Authenticator {
             store,
@@ -160,7 +175,28 @@ impl Authenticator {
             hash_wait: Duration::from_millis(config.hash_wait_ms),
             metrics: Arc::default(),
             log_wait,
+            bans,
         }
+    }
+
+    /// The bans every login is checked against.
+    pub fn bans(&self) -> &Arc<Bans> {
+        &self.bans
+    }
+
+    /// Refuse a login from `peer` as `name` (when known) if either is banned; the refusal is in
+    /// the login log as a failure.
+    pub async fn check_ban(
+        &self,
+        peer: SocketAddr,
+        service: &str,
+        name: Option<&str>,
+        shown: &str,
+    ) -> Result<(), LoginError> {
+        let Some(e) = self.bans.refusal(name, peer.ip()) else { return Ok(()) };
+        self.record(peer, service, shown, LoginOutcome::Failure).await?;
+        info!(%service, name = shown, "refused a banned login as {shown}");
+        Err(LoginError::Banned(e))
     }
 
     /// The login counters.
@@ -190,10 +226,11 @@ impl Authenticator {
         // Counted by look-alike key: `teacher`, `tеacher` and `ＴＥＡＣＨＥＲ` are one account
         // (the store finds it by skeleton), so they must share one throttle count too.
         let key = crate::names::key(name);
-        // A blocked address is refused before any other work.
+        // A blocked or banned address is refused before any other work.
         if let Verdict::Locked { retry_after } = self.throttle.check(peer.ip(), &key) {
             return Err(self.refuse(peer, service, name, retry_after).await);
         }
+        self.check_ban(peer, service, None, name).await?;
         let account = match self.store.find_account(name).await {
             Ok(account) => account,
             Err(e) => {
@@ -229,6 +266,9 @@ impl Authenticator {
                 }
             }
         };
+        // A banned name is refused once the name is known to be the caller's (for an account:
+        // after its password), so only its holder learns about the ban.
+        self.check_ban(peer, service, Some(&identity.name), &identity.name).await?;
         self.record(peer, service, &identity.name, LoginOutcome::Success).await?;
         Ok(identity)
     }

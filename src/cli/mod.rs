@@ -13,6 +13,7 @@
 //! - `tls self-signed` ([`tls`]): a CA and a server certificate for the TLS ports.
 //! - [`output`]: table / CSV / JSON printing shared by every report.
 
+mod bans;
 mod bench;
 mod calc;
 mod chat;

@@ -192,13 +192,6 @@ impl Bans {
         reason: Option<String>,
         address: bool,
     ) -> Result<Ban, ErrorEvent> {
-        names::validate(target)?;
-        if let Some(r) = &reason {
-            sockhub_proto::text::require("reason", r)?;
-        }
-        if names::key(actor) == names::key(target) {
-            return Err(ErrorEvent::new(ErrorCode::BadRequest, "you cannot ban yourself"));
-        }
         let key = names::key(target);
         {
             let cache = self.cache.read();
@@ -213,25 +206,10 @@ impl Bans {
             }
         }
         let here = self.online.find(&key);
-        let name = match &here {
-            Some((name, _)) => name.clone(),
-            None => match self.store.find_account(target).await {
-                Ok(account) => account.map_or_else(|| target.to_owned(), |a| a.name),
-                Err(e) => return Err(unavailable(&e)),
-            },
-        };
-        let address = match (address, here) {
-            (false, _) => None,
-            (true, Some((_, addr))) => Some(address_group(addr.ip()).to_string()),
-            (true, None) => Some(self.last_address(&name).await?),
-        };
-        let now = sockhub_store::now();
-        let until = length.map(|d| now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX));
-        let ban = Ban { target: name.clone(), address, until, reason, actor: actor.to_owned(), at: now };
+        let ban = prepare(&self.store, actor, target, length, reason, address, here).await?;
+        let name = ban.target.clone();
         self.store.set_ban(&ban).await.map_err(|e| unavailable(&e))?;
-        let mut record = ModerationRecord::new(actor, &name, ModerationAction::Ban);
-        (record.reason, record.until) = (ban.reason.clone(), until);
-        self.log(record).await?;
+        self.log(moderation_record(&ban)).await?;
         if self.bus.is_shared() {
             self.bus.publish(Message::Ban(BanMsg::Banned { ban: ban.clone() }));
         }
@@ -259,18 +237,6 @@ impl Bans {
         }
         info!(target = %was.target, "{} unbanned by {actor}", was.target);
         Ok(was)
-    }
-
-    /// The address group of `name`'s last successful login, from the login log.
-    async fn last_address(&self, name: &str) -> Result<String, ErrorEvent> {
-        let peer = self.store.last_login_peer(name).await.map_err(|e| unavailable(&e))?;
-        match peer.and_then(|p| p.parse::<SocketAddr>().ok()) {
-            Some(addr) => Ok(address_group(addr.ip()).to_string()),
-            None => Err(ErrorEvent::new(
-                ErrorCode::BadRequest,
-                format!("no address is known for {name} (never logged in); ban the name alone"),
-            )),
-        }
     }
 
     /// Keep `ban` and end the connections it covers.
@@ -332,6 +298,63 @@ impl Bans {
             ErrorEvent::new(ErrorCode::Unavailable, "the moderation log is not accepting records; try again")
         })
     }
+}
+
+/// A ban of `target` by `actor`, checked and filled in, not yet stored: the name as the user
+/// is known (`here`, their connection on this node if any, else their account, else as typed),
+/// and with `address`, their address group (of `here`, else of their last login anywhere). The
+/// CLI, which has no connections, passes `here = None`.
+pub async fn prepare(
+    store: &Store,
+    actor: &str,
+    target: &str,
+    length: Option<Duration>,
+    reason: Option<String>,
+    address: bool,
+    here: Option<(String, SocketAddr)>,
+) -> Result<Ban, ErrorEvent> {
+    names::validate(target)?;
+    if let Some(r) = &reason {
+        sockhub_proto::text::require("reason", r)?;
+    }
+    if names::key(actor) == names::key(target) {
+        return Err(ErrorEvent::new(ErrorCode::BadRequest, "you cannot ban yourself"));
+    }
+    let name = match &here {
+        Some((name, _)) => name.clone(),
+        None => match store.find_account(target).await {
+            Ok(account) => account.map_or_else(|| target.to_owned(), |a| a.name),
+            Err(e) => return Err(unavailable(&e)),
+        },
+    };
+    let address = match (address, here) {
+        (false, _) => None,
+        (true, Some((_, addr))) => Some(address_group(addr.ip()).to_string()),
+        (true, None) => {
+            let peer = store.last_login_peer(&name).await.map_err(|e| unavailable(&e))?;
+            match peer.and_then(|p| p.parse::<SocketAddr>().ok()) {
+                Some(addr) => Some(address_group(addr.ip()).to_string()),
+                None => {
+                    return Err(ErrorEvent::new(
+                        ErrorCode::BadRequest,
+                        format!("no address is known for {name} (never logged in); ban the name alone"),
+                    ));
+                }
+            }
+        }
+    };
+    let at = sockhub_store::now();
+    let until = length.map(|d| {
+        at + chrono::Duration::from_std(d.min(sockhub_proto::ban::MAX_BAN)).expect("ten years fit a Duration")
+    });
+    Ok(Ban { target: name, address, until, reason, actor: actor.to_owned(), at })
+}
+
+/// The moderation-log record of `ban`.
+pub fn moderation_record(ban: &Ban) -> ModerationRecord {
+    let mut record = ModerationRecord::new(&ban.actor, &ban.target, ModerationAction::Ban);
+    (record.reason, record.until, record.at) = (ban.reason.clone(), ban.until, ban.at);
+    record
 }
 
 /// The `banned` error for `ban`, found by the name or by the address.

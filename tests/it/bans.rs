@@ -18,6 +18,7 @@ async fn admin_text(addr: std::net::SocketAddr, name: &str, password: &str) -> C
     let mut c = Client::connect(addr).await;
     c.until("* Your name?").await;
     c.send(name).await;
+    assert_eq!(c.line().await, "! password_required: this name needs a password");
     assert_eq!(c.line().await, format!("* Password for {name}?"));
     c.send(password).await;
     assert!(c.line().await.starts_with(&format!("* Welcome, {name}!")));

@@ -15,10 +15,10 @@ export class BansPanel {
 
   form() {
     const name = h('input', { name: 'name', placeholder: 'name', required: true, autocomplete: 'off', 'aria-label': 'Name to ban' });
-    const duration = h('input', { name: 'duration', placeholder: 'for (30m, 2h, 7d; empty: until lifted)', autocomplete: 'off', 'aria-label': 'Ban length' });
-    const reason = h('input', { name: 'reason', placeholder: 'reason (shown to them)', autocomplete: 'off', 'aria-label': 'Reason' });
+    const duration = h('input', { name: 'duration', placeholder: 'for: 30m, 2h, 7d', title: 'How long: 30m, 2h, 7d; empty: until lifted', autocomplete: 'off', 'aria-label': 'Ban length' });
+    const reason = h('input', { name: 'reason', placeholder: 'reason', title: 'Shown to them when they are refused', autocomplete: 'off', 'aria-label': 'Reason' });
     const address = h('input', { name: 'address', type: 'checkbox', 'aria-label': 'Ban their address too' });
-    return h('form', { class: 'inline-form ban-form', onsubmit: async (e) => {
+    return h('form', { class: 'ban-form', onsubmit: async (e) => {
       e.preventDefault();
       const body = { name: name.value.trim(), address: address.checked };
       if (duration.value.trim()) body.duration = duration.value.trim();

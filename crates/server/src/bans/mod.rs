@@ -39,7 +39,7 @@ use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use sockhub_proto::ErrorCode;
 use sockhub_proto::error::ErrorEvent;
-use sockhub_proto::time::{self, Timestamp};
+use sockhub_proto::time;
 use sockhub_store::{Ban, Journal, ModerationAction, ModerationRecord, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -390,15 +390,5 @@ impl Listener for Bans {
         if let Some(me) = self.myself.upgrade() {
             tokio::spawn(async move { me.reload().await });
         }
-    }
-}
-
-/// A ban's end for people: `until 16:05:00 (1h 59m left)`, or `until lifted`.
-pub fn describe_until(until: Option<Timestamp>) -> String {
-    match until {
-        Some(t) => {
-            format!("until {} ({} left)", time::log_format(&t), sockhub_proto::ban::time_left(t, time::now()))
-        }
-        None => "until lifted".to_owned(),
     }
 }

@@ -199,7 +199,11 @@ async fn an_address_ban_refuses_every_name_from_that_address_on_every_service() 
     let server = db.server(|c| c.calc.roster = sockhub_server::config::RosterMode::Open).await;
     let banned: IpAddr = "127.0.0.2".parse().unwrap();
     let other: IpAddr = "127.0.0.3".parse().unwrap();
-    let mut boss = Client::chat_login(server.chat(), "boss", "boss-pw").await;
+    // The admin is behind the same address as bob (a classroom's NAT).
+    let boss_login = json!({"type": "login", "name": "boss", "password": "boss-pw"});
+    let mut boss = Client::connect_from(banned, server.chat()).await;
+    boss.send_json(boss_login.clone()).await;
+    assert_eq!(boss.json().await["type"], "welcome");
     let mut bob = Client::connect_from(banned, server.chat()).await;
     bob.send_json(json!({"type": "login", "name": "bob"})).await;
     assert_eq!(bob.json().await["type"], "welcome");
@@ -226,6 +230,14 @@ async fn an_address_ban_refuses_every_name_from_that_address_on_every_service() 
     calc.send_json(json!({"type": "login", "student_id": "2024002"})).await;
     assert_eq!(calc.json_of("error").await["code"], "banned");
     assert_eq!(json_login(server.chat(), Some(other), "carol").await["type"], "welcome");
+    // An address ban holds no admin back: boss is still connected, and logs in again from there.
+    boss.send_json(json!({"type": "who"})).await;
+    assert_eq!(boss.json_of("users").await["names"], json!(["boss"]));
+    let csrf = [("X-Sockhub-Request", "1")];
+    let from_banned = crate::web::api::Target::from(banned, server.web());
+    let web_login = json!({"name": "boss", "password": "boss-pw"});
+    let (status, _, body) = request(from_banned, "POST", "/api/login", &csrf, Some(&web_login)).await;
+    assert_eq!(status, 200, "{body}");
 
     // A ban needs a valid duration, and an admin cannot ban themselves.
     boss.send_json(json!({"type": "ban", "name": "carol", "duration": "soon"})).await;

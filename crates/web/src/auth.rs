@@ -260,7 +260,8 @@ impl FromRequestParts<WebState> for Member {
             Some(account) if PasswordStamp::of(&account.password_hash) == session.stamp => {
                 let ClientAddr(addr) =
                     ClientAddr::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});
-                if let Some(e) = state.hub.auth.bans().refusal(Some(&account.name), addr.ip()) {
+                let admin = account.role == Role::Admin;
+                if let Some(e) = state.hub.auth.bans().refusal(&account.name, addr.ip(), admin) {
                     state.sessions.remove(&token);
                     return Err(ApiError::Service(e));
                 }

@@ -16,9 +16,9 @@
 //! check, once started, runs to its end on its own task and is counted even if the client hangs
 //! up meanwhile.
 //!
-//! **Bans** ([`crate::bans`]) are checked here for every service: an address ban before
-//! anything else, a ban on the name once the name is known to be the caller's (after the
-//! password, for an account); either is refused with `banned` and the time left.
+//! **Bans** ([`crate::bans`]) are checked here for every service, once the name is known to be
+//! the caller's (after the password, for an account): a ban of the name, or of the client's
+//! address (not for admins), is refused with `banned` and the time left.
 //!
 //! **Rights are read when they are used.** A session remembers who logged in, but an admin action
 //! asks [`Authenticator::confirm_admin`], which reads the account's role from the database, so an
@@ -184,16 +184,17 @@ impl Authenticator {
         &self.bans
     }
 
-    /// Refuse a login from `peer` as `name` (when known) if either is banned; the refusal is in
-    /// the login log as a failure.
+    /// Refuse a login from `peer` as `name` if the name or the address is banned (the address
+    /// not for an `admin`); the refusal is in the login log as a failure, under `shown`.
     pub async fn check_ban(
         &self,
         peer: SocketAddr,
         service: &str,
-        name: Option<&str>,
+        name: &str,
+        admin: bool,
         shown: &str,
     ) -> Result<(), LoginError> {
-        let Some(e) = self.bans.refusal(name, peer.ip()) else { return Ok(()) };
+        let Some(e) = self.bans.refusal(name, peer.ip(), admin) else { return Ok(()) };
         self.record(peer, service, shown, LoginOutcome::Failure).await?;
         info!(%service, name = shown, "refused a banned login as {shown}");
         Err(LoginError::Banned(e))
@@ -226,11 +227,10 @@ impl Authenticator {
         // Counted by look-alike key: `teacher`, `tеacher` and `ＴＥＡＣＨＥＲ` are one account
         // (the store finds it by skeleton), so they must share one throttle count too.
         let key = crate::names::key(name);
-        // A blocked or banned address is refused before any other work.
+        // A blocked address is refused before any other work.
         if let Verdict::Locked { retry_after } = self.throttle.check(peer.ip(), &key) {
             return Err(self.refuse(peer, service, name, retry_after).await);
         }
-        self.check_ban(peer, service, None, name).await?;
         let account = match self.store.find_account(name).await {
             Ok(account) => account,
             Err(e) => {
@@ -266,9 +266,10 @@ impl Authenticator {
                 }
             }
         };
-        // A banned name is refused once the name is known to be the caller's (for an account:
-        // after its password), so only its holder learns about the ban.
-        self.check_ban(peer, service, Some(&identity.name), &identity.name).await?;
+        // A ban is checked once the name is known to be the caller's (for an account: after its
+        // password), so only its holder learns about it, and an admin is not held back by an
+        // address ban.
+        self.check_ban(peer, service, &identity.name, identity.is_admin(), &identity.name).await?;
         self.record(peer, service, &identity.name, LoginOutcome::Success).await?;
         Ok(identity)
     }

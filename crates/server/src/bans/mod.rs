@@ -12,8 +12,9 @@
 //!
 //! **Where it is checked.** [`Authenticator::login`](crate::auth::Authenticator::login) asks
 //! [`Bans::refusal`] for every service with logins (chat, quiz, calc with accounts, the web
-//! login, and the same services over WebSocket): an address ban before anything else, a name ban
-//! once the name is known to be the caller's (after the password, for an account). The calculator
+//! login, and the same services over WebSocket) once the name is known to be the caller's (after
+//! the password, for an account). An address ban does not apply to admin accounts, so an admin
+//! behind the same NAT address as a banned student is not locked out. The calculator
 //! without accounts asks for its student ID. The relay is not covered: devices have no user names,
 //! and device access is what relay tokens control.
 //!
@@ -153,28 +154,37 @@ impl Bans {
         self.cache.read().get(&names::key(name)).filter(|b| b.is_active(now)).cloned()
     }
 
-    /// The `banned` error for a login as `name` (when known) from `ip`, counted; `None` if
-    /// neither is banned.
-    pub fn refusal(&self, name: Option<&str>, ip: IpAddr) -> Option<ErrorEvent> {
-        let e = self.find(name, ip)?;
+    /// The `banned` error for a login as `name` from `ip`, counted; `None` if neither is
+    /// banned. An address ban does not hold an `admin` back: admins behind the banned address
+    /// (a classroom's NAT) must not lock themselves out by banning a student there.
+    pub fn refusal(&self, name: &str, ip: IpAddr, admin: bool) -> Option<ErrorEvent> {
+        let e = self.find(name, ip, admin)?;
         self.metrics.refused.inc();
         Some(e)
     }
 
-    /// The `banned` error for `name` (when known) from `ip`, if either is banned.
-    fn find(&self, name: Option<&str>, ip: IpAddr) -> Option<ErrorEvent> {
-        match name.and_then(|n| self.name_ban(n)) {
+    /// The `banned` error for `name` from `ip`, if either is banned (the address not for admins).
+    fn find(&self, name: &str, ip: IpAddr, admin: bool) -> Option<ErrorEvent> {
+        match self.name_ban(name) {
             Some(ban) => Some(refusal_of(&ban, false)),
+            None if admin => None,
             None => Some(refusal_of(&self.address_ban(ip)?, true)),
         }
     }
 
-    /// Record a logged-in connection of `name` from `addr`, so that a ban can end it; it is
-    /// forgotten when the registration is dropped. A connection that is banned already (a ban
-    /// that raced its login) is ended at once.
-    pub fn enter(&self, conn: u64, name: &str, addr: SocketAddr, outbox: &Outbox) -> Registration {
-        let registration = self.online.add(conn, name, addr, outbox.clone());
-        if let Some(e) = self.find(Some(name), addr.ip()) {
+    /// Record a logged-in connection of `name` (an `admin` or not) from `addr`, so that a ban
+    /// can end it; it is forgotten when the registration is dropped. A connection that is banned
+    /// already (a ban that raced its login) is ended at once.
+    pub fn enter(
+        &self,
+        conn: u64,
+        name: &str,
+        admin: bool,
+        addr: SocketAddr,
+        outbox: &Outbox,
+    ) -> Registration {
+        let registration = self.online.add(conn, name, admin, addr, outbox.clone());
+        if let Some(e) = self.find(name, addr.ip(), admin) {
             self.metrics.disconnected.inc();
             online::end(outbox, e);
         }
@@ -246,7 +256,7 @@ impl Bans {
         self.metrics.active.set(self.cache.read().len() as i64);
         let group = ban.address.clone();
         let ended = self.online.close_where(
-            |k, ip| k == key || group.as_deref() == Some(&address_group(ip).to_string()),
+            |k, ip, admin| k == key || (!admin && group.as_deref() == Some(&address_group(ip).to_string())),
             |conn_key| refusal_of(&ban, conn_key != key),
         );
         if ended > 0 {

@@ -21,6 +21,8 @@ struct Entry {
     /// The user's name key ([`names::key`]).
     key: String,
     name: String,
+    /// Logged in to an admin account (address bans do not end it).
+    admin: bool,
     addr: SocketAddr,
     outbox: Outbox,
 }
@@ -44,8 +46,15 @@ impl Drop for Registration {
 }
 
 impl Online {
-    pub(super) fn add(&self, conn: u64, name: &str, addr: SocketAddr, outbox: Outbox) -> Registration {
-        let entry = Entry { key: names::key(name), name: name.to_owned(), addr, outbox };
+    pub(super) fn add(
+        &self,
+        conn: u64,
+        name: &str,
+        admin: bool,
+        addr: SocketAddr,
+        outbox: Outbox,
+    ) -> Registration {
+        let entry = Entry { key: names::key(name), name: name.to_owned(), admin, addr, outbox };
         self.conns.lock().insert(conn, entry);
         Registration { conns: Arc::clone(&self.conns), conn }
     }
@@ -55,16 +64,16 @@ impl Online {
         self.conns.lock().values().find(|e| e.key == key).map(|e| (e.name.clone(), e.addr))
     }
 
-    /// End every connection whose user key and address `covered` accepts: it gets the error
+    /// End every connection whose user key, address and role `covered` accepts: it gets the error
     /// `why` gives for its user key, then a `bye` with the same message. Returns how many ended.
     pub(super) fn close_where(
         &self,
-        covered: impl Fn(&str, IpAddr) -> bool,
+        covered: impl Fn(&str, IpAddr, bool) -> bool,
         why: impl Fn(&str) -> ErrorEvent,
     ) -> usize {
         let conns = self.conns.lock();
         let mut ended = 0;
-        for e in conns.values().filter(|e| covered(&e.key, e.addr.ip())) {
+        for e in conns.values().filter(|e| covered(&e.key, e.addr.ip(), e.admin)) {
             end(&e.outbox, why(&e.key));
             ended += 1;
         }

@@ -177,7 +177,8 @@ impl Guard<'_> {
         if self.registration.is_none()
             && let Some(user) = inbound.ban_name()
         {
-            self.registration = Some(self.bans.enter(self.peer.id, user, self.peer.addr, outbox));
+            let admin = inbound.is_admin();
+            self.registration = Some(self.bans.enter(self.peer.id, user, admin, self.peer.addr, outbox));
         }
     }
 }

@@ -149,7 +149,9 @@ impl CalcSession {
         }
         let auth = &self.service.auth;
         for name in [Some(student_id), self.account.as_deref()].into_iter().flatten() {
-            auth.check_ban(self.peer.addr, "calc", Some(name), student_id).await.map_err(|e| e.to_event())?;
+            auth.check_ban(self.peer.addr, "calc", name, false, student_id)
+                .await
+                .map_err(|e| e.to_event())?;
         }
         Ok(())
     }

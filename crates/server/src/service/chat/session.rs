@@ -353,4 +353,8 @@ impl Session for ChatSession {
     fn user(&self) -> Option<&str> {
         self.me.as_ref().map(|me| &*me.name)
     }
+
+    fn is_admin(&self) -> bool {
+        self.me.as_ref().is_some_and(|me| me.identity.is_admin())
+    }
 }

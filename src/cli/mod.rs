@@ -15,6 +15,7 @@
 //! - [`output`]: table / CSV / JSON printing shared by every report.
 
 mod backup;
+mod bans;
 mod bench;
 mod calc;
 mod chat;

@@ -47,6 +47,12 @@ pub enum UserCommand {
         config: ConfigFile,
         name: String,
     },
+    /// Ban a user from every service (running servers act on it within `auth.bans_refresh_secs`).
+    Ban(super::bans::BanArgs),
+    /// Lift a ban.
+    Unban(super::bans::UnbanArgs),
+    /// List the bans in force.
+    Bans(super::bans::ListArgs),
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +171,9 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
             }
             println!("removed {name}");
         }
+        UserCommand::Ban(args) => super::bans::ban(args).await?,
+        UserCommand::Unban(args) => super::bans::unban(args).await?,
+        UserCommand::Bans(args) => super::bans::list(args).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -96,8 +96,9 @@ impl Drop for Nats {
     }
 }
 
-/// A node's configuration file: chat and calc on port 0, on `db`, in a cluster through `nats`.
-fn node_config(dir: &Path, db: &Db, nats_url: &str, node_id: &str) -> PathBuf {
+/// A node's configuration file: chat and calc on port 0, on `db`, in a cluster through `nats`;
+/// `extra` is appended (more TOML sections).
+fn node_config(dir: &Path, db: &Db, nats_url: &str, node_id: &str, extra: &str) -> PathBuf {
     let url = db.db.opts.url.clone().expect("a shared database");
     let text = format!(
         "[server]\ndata_dir = {data:?}\n\
@@ -107,7 +108,7 @@ fn node_config(dir: &Path, db: &Db, nats_url: &str, node_id: &str) -> PathBuf {
          [calc]\nport = 0\nroster = \"open\"\n\
          [quiz]\nport = 0\nduration_secs = 6\npause_secs = [0.0, 0.0]\nscores_every_secs = 0\n\
          [cluster]\nnats_url = {nats_url:?}\nnode_id = {node_id:?}\nheartbeat_ms = {HEARTBEAT_MS}\n\
-         node_timeout_secs = {NODE_TIMEOUT_SECS}\n",
+         node_timeout_secs = {NODE_TIMEOUT_SECS}\n{extra}",
         data = dir.join(node_id),
     );
     let file = dir.join(format!("{node_id}.toml"));
@@ -116,29 +117,34 @@ fn node_config(dir: &Path, db: &Db, nats_url: &str, node_id: &str) -> PathBuf {
 }
 
 /// A few nodes of one cluster, as processes.
-struct Cluster {
+pub(crate) struct Cluster {
     dir: tempfile::TempDir,
     nodes: Vec<Option<BinaryServer>>,
 }
 
 impl Cluster {
-    async fn start(db: &Db, nats: &Nats, n: usize) -> Cluster {
+    pub(crate) async fn start(db: &Db, nats: &Nats, n: usize) -> Cluster {
+        Self::start_with(db, nats, n, "").await
+    }
+
+    /// [`Cluster::start`], with `extra` TOML in every node's configuration.
+    pub(crate) async fn start_with(db: &Db, nats: &Nats, n: usize, extra: &str) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut nodes = Vec::new();
         for i in 0..n {
-            nodes.push(Some(Self::node(dir.path(), db, &nats.url(), i).await));
+            nodes.push(Some(Self::node(dir.path(), db, &nats.url(), i, extra).await));
         }
         Cluster { dir, nodes }
     }
 
-    async fn node(dir: &Path, db: &Db, nats_url: &str, i: usize) -> BinaryServer {
+    async fn node(dir: &Path, db: &Db, nats_url: &str, i: usize, extra: &str) -> BinaryServer {
         let id = format!("node-{}", (b'a' + i as u8) as char);
-        let config = node_config(dir, db, nats_url, &id);
+        let config = node_config(dir, db, nats_url, &id, extra);
         std::fs::create_dir_all(dir.join(&id)).unwrap();
         BinaryServer::start(&dir.join(&id), &["--config", config.to_str().unwrap()]).await
     }
 
-    fn chat(&self, i: usize) -> SocketAddr {
+    pub(crate) fn chat(&self, i: usize) -> SocketAddr {
         self.nodes[i].as_ref().expect("running").addr("chat")
     }
 
@@ -162,7 +168,7 @@ impl Cluster {
         node.child.wait().await.unwrap();
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         for node in self.nodes.iter_mut().filter_map(Option::take) {
             let status = node.stop().await;
             assert!(status.success(), "a node exited with {status}");
@@ -172,7 +178,7 @@ impl Cluster {
 
 /// Join the chat on `addr` in text mode as `name`, and wait until the whole cluster is seen:
 /// the welcome counts `online`.
-async fn enter(addr: SocketAddr, name: &str, online: usize) -> Client {
+pub(crate) async fn enter(addr: SocketAddr, name: &str, online: usize) -> Client {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let mut c = Client::chat_text(addr, name).await;

@@ -4,6 +4,8 @@
 //! - `calc`: the square calculator on every database, its CLI tools and its terminal client.
 //! - `chat`: the chat service over text and JSON lines.
 //! - `accounts`: passwords, brute-force protection, kick / mute / unmute.
+//! - `bans`: bans in text, JSON, WebSocket, the web API and the CLI; by name, look-alike and
+//!   address; expiry, restarts, and across two nodes.
 //! - `hostile_auth`: logins under attack: guess storms, forged `X-Forwarded-For`, demoted
 //!   admins, password resets and session lifetimes.
 //! - `chatlog`: the database logs and their reports, history, a database outage.
@@ -30,6 +32,7 @@
 mod accounts;
 mod alerts;
 mod backup;
+mod bans;
 mod bench;
 mod calc;
 mod chat;

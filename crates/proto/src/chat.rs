@@ -50,14 +50,29 @@ pub enum ChatRequest {
     },
     /// Admins: lift a mute.
     Unmute { name: String },
+    /// Admins: refuse a user's logins on every service for `duration` (`30m`, `2h`, `7d`), or
+    /// until unbanned, and disconnect them. `address`: the ban covers the user's address group
+    /// too (an IPv4 address, an IPv6 /64), whatever name is used from it.
+    Ban {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        address: bool,
+    },
+    /// Admins: lift a ban.
+    Unban { name: String },
     /// Admins: start a quiz round (when the quiz starts rounds manually).
     #[serde(rename = "start")]
     StartQuiz,
 }
 
 impl crate::json::Request for ChatRequest {
-    const TYPES: &'static [&'static str] =
-        &["login", "say", "whisper", "who", "help", "quit", "kick", "mute", "unmute", "start"];
+    const TYPES: &'static [&'static str] = &[
+        "login", "say", "whisper", "who", "help", "quit", "kick", "mute", "unmute", "ban", "unban", "start",
+    ];
 }
 
 /// One line of `/help`.
@@ -143,6 +158,20 @@ pub enum ChatEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
     },
+    /// To the admin who banned: `name` is banned until `until` (absent: until unbanned);
+    /// `address` is the banned address group when the ban covers one.
+    Banned {
+        name: String,
+        by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "time::ms_opt")]
+        until: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+    },
+    /// To the admin who unbanned: `name` may log in again.
+    Unbanned { name: String, by: String },
 }
 
 impl ChatEvent {
@@ -172,6 +201,11 @@ pub fn help() -> Vec<HelpEntry> {
         ("/kick name [reason]", "admins: disconnect a user"),
         ("/mute name [minutes] [reason]", "admins: silence a user (no minutes: until /unmute)"),
         ("/unmute name", "admins: let a muted user speak again"),
+        (
+            "/ban name [duration] [--address] [reason]",
+            "admins: refuse a user's logins (30m, 2h, 7d; none: until /unban)",
+        ),
+        ("/unban name", "admins: let a banned user log in again"),
         ("/start", "admins: start a quiz round (when rounds start manually)"),
     ]
     .into_iter()
@@ -216,6 +250,17 @@ impl Wire for ChatEvent {
             }
             ChatEvent::Unmuted { name, by: Some(by) } => format!("* {name} was unmuted by {by}"),
             ChatEvent::Unmuted { name, by: None } => format!("* {name} may speak again (the mute expired)"),
+            ChatEvent::Banned { name, by, until, reason, address } => {
+                let until = match until {
+                    Some(t) => {
+                        format!(" for {} (until {})", crate::ban::time_left(*t, time::now()), time::clock(t))
+                    }
+                    None => " until /unban".to_owned(),
+                };
+                let address = address.as_ref().map(|a| format!(" with the address {a}")).unwrap_or_default();
+                format!("* {name} was banned by {by}{address}{until}{}", because(reason))
+            }
+            ChatEvent::Unbanned { name, by } => format!("* {name} was unbanned by {by}"),
         };
         text_line(out, line);
     }
@@ -302,6 +347,14 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
             }
             ChatRequest::Unmute { name: name.to_owned() }
         }
+        "ban" => parse_ban(rest).ok_or_else(|| usage("/ban name [duration] [--address] [reason]"))?,
+        "unban" => {
+            let (name, _) = split_word(rest);
+            if name.is_empty() {
+                return Err(usage("/unban name"));
+            }
+            ChatRequest::Unban { name: name.to_owned() }
+        }
         "help" => ChatRequest::Help,
         "start" => ChatRequest::StartQuiz,
         "login" => {
@@ -316,6 +369,28 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
         }
         _ => return Err(ErrorEvent::unknown_command(command)),
     })
+}
+
+/// `name [duration] [--address] [reason]`: the duration and the flag, in either order, come
+/// before the reason. A duration that does not parse is passed on for the server to refuse.
+fn parse_ban(rest: &str) -> Option<ChatRequest> {
+    let (name, mut rest) = split_word(rest);
+    if name.is_empty() {
+        return None;
+    }
+    let (mut duration, mut address) = (None, false);
+    loop {
+        let (word, after) = split_word(rest);
+        if word == "--address" && !address {
+            address = true;
+        } else if duration.is_none() && crate::ban::is_duration(word) {
+            duration = Some(word.to_owned());
+        } else {
+            break;
+        }
+        rest = after;
+    }
+    Some(ChatRequest::Ban { name: name.to_owned(), duration, reason: non_empty(rest), address })
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -396,6 +471,22 @@ mod tests {
         );
         assert_eq!(parse_text("/mute bob -3", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
         assert_eq!(parse("/unmute bob", &Phase::Room), ChatRequest::Unmute { name: "bob".into() });
+        let ban = |name: &str, duration: Option<&str>, reason: Option<&str>, address| ChatRequest::Ban {
+            name: name.into(),
+            duration: duration.map(Into::into),
+            reason: reason.map(Into::into),
+            address,
+        };
+        assert_eq!(
+            parse("/ban bob 2h spam again", &Phase::Room),
+            ban("bob", Some("2h"), Some("spam again"), false)
+        );
+        assert_eq!(parse("/ban bob --address 7d", &Phase::Room), ban("bob", Some("7d"), None, true));
+        assert_eq!(parse("/ban bob 30m --address x", &Phase::Room), ban("bob", Some("30m"), Some("x"), true));
+        assert_eq!(parse("/ban bob spam 2h", &Phase::Room), ban("bob", None, Some("spam 2h"), false));
+        assert_eq!(parse("/ban bob", &Phase::Room), ban("bob", None, None, false));
+        assert_eq!(parse_text("/ban", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
+        assert_eq!(parse("/unban bob", &Phase::Room), ChatRequest::Unban { name: "bob".into() });
         assert_eq!(parse_text("/kick", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
     }
 

@@ -84,6 +84,11 @@ error_codes! {
     Muted => "muted",
     /// An unmute for someone who is not muted.
     NotMuted => "not_muted",
+    /// The user (or the client's address) is banned: no login until the ban ends. JSON errors
+    /// with this code carry `until` when the ban has an end.
+    Banned => "banned",
+    /// An unban for someone who is not banned.
+    NotBanned => "not_banned",
 
     // --- quiz ---
     /// An answer when no question is open (before the round, between problems, or a closed id).
@@ -132,11 +137,14 @@ impl std::fmt::Display for ErrorCode {
 pub struct ErrorEvent {
     pub code: ErrorCode,
     pub message: String,
+    /// For `banned`: when the ban ends (absent: until an admin lifts it).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::ms_opt")]
+    pub until: Option<crate::time::Timestamp>,
 }
 
 impl ErrorEvent {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), until: None }
     }
 
     /// `unknown_command` for a `/command` a service does not have (`command` without the `/`).

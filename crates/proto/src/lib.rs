@@ -9,6 +9,7 @@
 //! - [`wire`]: how a server message becomes bytes in each mode (JSON line or text line).
 //! - [`error`]: the stable error codes every service replies with.
 //! - [`notice`]: errors, final "bye" lines and notices that any service may send.
+//! - [`ban`]: a ban's length (`2h`), the time left, and the `banned` login error.
 //! - [`calc`]: the square calculator's requests and events, its text grammar, the student-ID rule.
 //! - [`chat`]: chat requests and events, plus the text-mode grammar that `nc` users type.
 //! - [`problem`]: quiz problems, their floating-point answer and the exact-arithmetic fairness check.
@@ -21,6 +22,7 @@
 //!   overrides), and how anything else is shown escaped.
 //! - [`time`]: the timestamp formats used on the wire and in logs.
 
+pub mod ban;
 pub mod calc;
 pub mod chat;
 pub mod codec;

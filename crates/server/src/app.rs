@@ -21,6 +21,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::auth::Authenticator;
+use crate::bans::Bans;
 use crate::bus::SharedBus;
 use crate::bus::local::LocalBus;
 use crate::bus::nats::{ClusterError, NatsBus};
@@ -121,6 +122,15 @@ impl Server {
         info!("database: {}", store.describe());
         let (journal, writer) = Writer::spawn(store.clone(), writer_options(&config));
         let shutdown = CancellationToken::new();
+        let log_wait = Duration::from_millis(config.database.log_wait_ms);
+        let cluster = config.cluster.enabled().then(|| NatsBus::new(&config.cluster, store.clone()));
+        let bus: SharedBus = match &cluster {
+            Some(nats) => Arc::clone(nats) as SharedBus,
+            None => Arc::new(LocalBus::new()),
+        };
+        let bans = Bans::load(store.clone(), journal.clone(), Arc::clone(&bus), &config.auth, log_wait)
+            .await
+            .map_err(StartError::Service)?;
         let net = NetContext {
             limits: Arc::new(Limits::from(&config.limits)),
             shutdown: shutdown.clone(),
@@ -132,15 +142,16 @@ impl Server {
                 ProxyProtocol::from_list(&config.server.proxy_protocol, PROXY_HEADER_TIMEOUT)
                     .expect("validated with the configuration"),
             ),
+            bans: Arc::clone(&bans),
         };
-        let log_wait = Duration::from_millis(config.database.log_wait_ms);
-        let auth = Arc::new(Authenticator::new(store.clone(), journal.clone(), &config.auth, log_wait));
-        let cluster = config.cluster.enabled().then(|| NatsBus::new(&config.cluster, store.clone()));
+        let auth = Arc::new(Authenticator::new(
+            store.clone(),
+            journal.clone(),
+            &config.auth,
+            log_wait,
+            Arc::clone(&bans),
+        ));
         let tls = if config.tls.configured() { Some(ServerTls::load(&config.tls)?) } else { None };
-        let bus: SharedBus = match &cluster {
-            Some(nats) => Arc::clone(nats) as SharedBus,
-            None => Arc::new(LocalBus::new()),
-        };
         let mut hub = Hub {
             config: Arc::clone(&config),
             net,
@@ -165,6 +176,7 @@ impl Server {
             hub.metrics.set_retention(Arc::clone(&metrics));
             hub.retention = Some(metrics);
         }
+        hub.metrics.set_bans(Arc::clone(bans.metrics()));
         let mut listeners = Vec::new();
 
         // One block per service: create it, bind its port, register its metrics.
@@ -333,6 +345,7 @@ impl Server {
             };
             net.tracker.spawn(task.run());
         }
+        net.tracker.spawn(Arc::clone(&net.bans).refresh_until(net.shutdown.clone()));
         // Services with a clock of their own (the quiz's rounds) start with the listeners.
         if let Some(quiz) = &hub.quiz {
             net.tracker.spawn(Arc::clone(quiz).run());

@@ -10,6 +10,7 @@
 //! Map of the crate:
 //! - [`app`]: bind every service, run, shut down ([`app::Server`], [`app::Hub`]).
 //! - [`auth`]: login checks and brute-force protection.
+//! - [`bans`]: who may not log in, and ending the connections of whoever is banned.
 //! - [`bus`]: what nodes of a cluster tell each other (NATS), and the single-node bus.
 //! - [`config`]: the configuration, its loading and its documentation.
 //! - [`export`]: CSV exports shared by the CLI and the web page.
@@ -23,6 +24,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bans;
 pub mod bus;
 pub mod config;
 pub mod export;

@@ -141,6 +141,7 @@ pub struct Registry {
     cluster: Option<Arc<crate::bus::nats::ClusterMetrics>>,
     tls: Option<Arc<crate::net::tls::TlsMetrics>>,
     retention: Option<Arc<crate::retention::RetentionMetrics>>,
+    bans: Option<Arc<crate::bans::BanMetrics>>,
 }
 
 impl Registry {
@@ -166,6 +167,11 @@ impl Registry {
     /// Add the retention task's metrics.
     pub fn set_retention(&mut self, metrics: Arc<crate::retention::RetentionMetrics>) {
         self.retention = Some(metrics);
+    }
+
+    /// Add the bans' metrics.
+    pub fn set_bans(&mut self, metrics: Arc<crate::bans::BanMetrics>) {
+        self.bans = Some(metrics);
     }
 
     /// Render in the Prometheus text exposition format.
@@ -281,6 +287,25 @@ impl Registry {
         }
         if let Some(retention) = &self.retention {
             retention.render(&mut out);
+        }
+        if let Some(b) = &self.bans {
+            for (name, kind, help, value) in [
+                ("sockhub_bans_active", "gauge", "Bans in force.", b.active.get()),
+                (
+                    "sockhub_bans_refused_total",
+                    "counter",
+                    "Logins refused with banned.",
+                    b.refused.get() as i64,
+                ),
+                (
+                    "sockhub_bans_disconnected_total",
+                    "counter",
+                    "Connections ended because their user or address was banned.",
+                    b.disconnected.get() as i64,
+                ),
+            ] {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            }
         }
         out
     }

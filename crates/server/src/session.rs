@@ -120,6 +120,18 @@ pub trait Session: Send + 'static {
         None
     }
 
+    /// The name a ban on this connection's user is checked against, once logged in: the user
+    /// name, or for a calculator login with an account, that account's name. `None` for
+    /// connections that no user ban covers (the relay's devices).
+    fn ban_name(&self) -> Option<&str> {
+        self.user()
+    }
+
+    /// Whether the user logged in to an admin account (an address ban does not end it).
+    fn is_admin(&self) -> bool {
+        false
+    }
+
     /// Whether the connection has logged in — or, for a service without logins, identified
     /// itself with a first valid request. Until then it counts against the caps on connections
     /// not yet logged in, and the login timeout applies.
@@ -164,6 +176,16 @@ impl<S: Session> Inbound<S> {
     /// The session's user name, if logged in.
     pub fn user(&self) -> Option<&str> {
         self.session.user()
+    }
+
+    /// The name bans are checked against, once logged in (see [`Session::ban_name`]).
+    pub fn ban_name(&self) -> Option<&str> {
+        self.session.ban_name()
+    }
+
+    /// Whether the user is an admin (see [`Session::is_admin`]).
+    pub fn is_admin(&self) -> bool {
+        self.session.is_admin()
     }
 
     /// Whether the session has logged in (see [`Session::admitted`]).

@@ -8,7 +8,7 @@
 //! # Map
 //! - [`Store`] / [`StoreOptions`] (`store.rs`): open, migrate, ping; the SQL helpers.
 //! - `quiz.rs`: quiz rounds, final leaderboards and the attempt log (read back for exports).
-//! - `accounts.rs`, `mutes.rs`, `reports.rs`: the queries, as methods on [`Store`].
+//! - `accounts.rs`, `mutes.rs`, `bans.rs`, `reports.rs`: the queries, as methods on [`Store`].
 //! - `calc.rs`: the calculator's roster ([`Student`], [`ImportReport`]) and its results, written
 //!   synchronously in group-committed transactions ([`NewCalcResult`], [`CalcResultRow`]).
 //! - `relay.rs`: the relay's records, counters, requests and reconcile queries; its group
@@ -103,6 +103,7 @@
 
 mod accounts;
 pub mod backup;
+mod bans;
 mod calc;
 mod cluster;
 mod error;
@@ -126,7 +127,7 @@ pub use calc::{
 pub use cluster::{Claimed, HeldName, NameClaim, NodeLease};
 pub use error::{BoxError, StoreError};
 pub use model::{
-    Account, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,
+    Account, Ban, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,
     ModerationAction, ModerationFilter, ModerationRecord, ModerationRow, Mute, NewAccount, Role, limits,
     name_key, name_skeleton, now, truncate_ms,
 };

@@ -168,6 +168,10 @@ string_enum! {
         Mute => "mute",
         /// Lifted a mute.
         Unmute => "unmute",
+        /// Refused the target's logins (until a time or until lifted) and disconnected them.
+        Ban => "ban",
+        /// Lifted a ban.
+        Unban => "unban",
     }
 }
 
@@ -263,6 +267,31 @@ pub struct Mute {
 
 impl Mute {
     /// Whether the mute is in force at `now` (an end time is exclusive).
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|until| until > now)
+    }
+}
+
+/// The ban state of one user (one row per banned name): their logins are refused on every
+/// service, and with `address` set, every login from that address group too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ban {
+    /// The banned user's name.
+    pub target: String,
+    /// The banned address group when the ban covers one: an IPv4 address, or an IPv6 /64 network
+    /// written as its first address (`2001:db8:1:2::`).
+    pub address: Option<String>,
+    /// When the ban ends; `None` = until an admin lifts it.
+    pub until: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    /// The admin who banned.
+    pub actor: String,
+    /// When the ban was set.
+    pub at: DateTime<Utc>,
+}
+
+impl Ban {
+    /// Whether the ban is in force at `now` (an end time is exclusive).
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.until.is_none_or(|until| until > now)
     }

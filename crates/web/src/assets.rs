@@ -36,6 +36,7 @@ assets! {
     "js/chat.js" => "text/javascript; charset=utf-8",
     "js/admin.js" => "text/javascript; charset=utf-8",
     "js/moderation.js" => "text/javascript; charset=utf-8",
+    "js/bans.js" => "text/javascript; charset=utf-8",
     "js/join.js" => "text/javascript; charset=utf-8",
     "js/quiz.js" => "text/javascript; charset=utf-8",
     "js/calc.js" => "text/javascript; charset=utf-8",

@@ -21,6 +21,9 @@
 //! what its `X-Forwarded-For` says ([`ClientAddr`]); the login throttle, the login log and
 //! WebSocket sessions all see that address.
 //!
+//! **Bans.** A banned user cannot log in (the authenticator refuses with `banned`), and a web
+//! login that is banned later ends at its next request, which gets `banned` (403).
+//!
 //! **CSRF.** Besides `SameSite=Strict`, every state-changing request (anything but GET, HEAD and
 //! OPTIONS) under `/api/` must carry the header `X-Sockhub-Request: 1`, which a form on another
 //! site cannot send and a cross-site script cannot send without a CORS preflight this server
@@ -251,9 +254,17 @@ impl FromRequestParts<WebState> for Member {
         let token = token(&parts.headers).ok_or(ApiError::NotLoggedIn)?;
         let session = state.sessions.get(&token).ok_or(ApiError::NotLoggedIn)?;
         // The account as it is now: removed, or its password changed since this login, ends the
-        // session; the role is the current one.
+        // session; the role is the current one. A ban (of the account, or of the address the
+        // request comes from) ends it too.
         match state.hub.store.find_account(&session.name).await? {
             Some(account) if PasswordStamp::of(&account.password_hash) == session.stamp => {
+                let ClientAddr(addr) =
+                    ClientAddr::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});
+                let admin = account.role == Role::Admin;
+                if let Some(e) = state.hub.auth.bans().refusal(&account.name, addr.ip(), admin) {
+                    state.sessions.remove(&token);
+                    return Err(ApiError::Service(e));
+                }
                 Ok(Member { name: account.name, role: account.role, token })
             }
             _ => {

@@ -87,9 +87,9 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
         NotLoggedIn | BadCredentials | PasswordRequired | Unauthorized => StatusCode::UNAUTHORIZED,
-        Forbidden | CsrfRejected => StatusCode::FORBIDDEN,
+        Forbidden | CsrfRejected | Banned => StatusCode::FORBIDDEN,
         NotFound | NoSuchUser => StatusCode::NOT_FOUND,
-        NameTaken | AlreadyLoggedIn | NotMuted | SeqConflict => StatusCode::CONFLICT,
+        NameTaken | AlreadyLoggedIn | NotMuted | NotBanned | SeqConflict => StatusCode::CONFLICT,
         TooManyAttempts | RateLimited | TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
         Unavailable | ServerFull => StatusCode::SERVICE_UNAVAILABLE,
         LineTooLong => StatusCode::PAYLOAD_TOO_LARGE,
@@ -120,8 +120,12 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let code = self.code();
-        // The same object, in the same field order, as an error on the wire.
-        let body = sockhub_proto::notice::Notice::error(code, self.public_message());
+        // The same object, in the same field order, as an error on the wire (with a service's
+        // own extra fields, such as a ban's `until`).
+        let body = match self {
+            ApiError::Service(e) => sockhub_proto::notice::Notice::Error(e),
+            other => sockhub_proto::notice::Notice::error(code, other.public_message()),
+        };
         (status_for(code), Json(body)).into_response()
     }
 }

@@ -85,6 +85,7 @@ pub fn upgrade<S: Service>(
     };
     let peer = Peer { addr, transport: "ws", id: net.next_id() };
     let (limits, shutdown, tracker) = (Arc::clone(&net.limits), net.shutdown.clone(), net.tracker.clone());
+    let bans = Arc::clone(&net.bans);
     let max = state.config().ws_max_message_bytes;
     let ping = (state.config().ws_ping_secs > 0).then(|| Duration::from_secs(state.config().ws_ping_secs));
     ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| {
@@ -102,7 +103,7 @@ pub fn upgrade<S: Service>(
             });
             let opening = Opening { greeting: None, mode: Some(Mode::Json) };
             let output = WsOutput { sink, ping, heard };
-            drive(service, Conn { peer, limits, shutdown, ticket }, opening, input, output).await;
+            drive(service, Conn { peer, limits, shutdown, ticket, bans }, opening, input, output).await;
             drop(slot);
         })
     })

@@ -537,3 +537,35 @@ async fn a_held_relay_record_is_resent_from_the_review_table() {
     b.screenshot("relay-phone").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_admin_page_bans_a_user_and_lifts_the_ban() {
+    let backend = TestBackend { backend: Backend::Sqlite, base_url: None };
+    let db = Db::with_account(&backend, "boss", "s3cret!", Role::Admin).await;
+    let server = db.server(|_| {}).await;
+    let mut bob = Client::chat_text(server.chat(), "bob").await;
+
+    let b = Browser::start().await;
+    admin_login(&b, &server).await;
+    b.wait_text("#admin-bans .empty", "No one is banned.").await;
+    b.fill(".ban-form input[name=name]", "bob").await;
+    b.fill(".ban-form input[name=duration]", "2h").await;
+    b.fill(".ban-form input[name=reason]", "spamming").await;
+    b.click(".ban-form button[type=submit]").await;
+    let rest = bob.closed().await;
+    assert!(rest.iter().any(|l| l.starts_with("! banned: you are banned for 2h more")), "{rest:?}");
+    b.wait_text("#admin-bans .ban-row", "spamming").await;
+    b.screenshot("admin-bans").await;
+    let mut e = Client::connect(server.chat()).await;
+    e.send_json(json!({"type": "login", "name": "bob"})).await;
+    assert_eq!(e.json().await["code"], "banned");
+
+    b.click("#admin-bans .ban-row[data-name=\"bob\"] button").await;
+    b.wait_text("#admin-bans .empty", "No one is banned.").await;
+    b.click("#admin-moderation .panel-head button").await;
+    b.wait_text("#admin-moderation td", "unban").await;
+    Client::chat_text(server.chat(), "bob").await;
+    b.close().await;
+    server.stop().await;
+    db.cleanup().await;
+}

@@ -64,7 +64,9 @@ pub fn event_lines(event: &ChatEvent, me: &str) -> Vec<Line<'static>> {
         | ChatEvent::Help { .. }
         | ChatEvent::Kicked { .. }
         | ChatEvent::Muted { .. }
-        | ChatEvent::Unmuted { .. } => {
+        | ChatEvent::Unmuted { .. }
+        | ChatEvent::Banned { .. }
+        | ChatEvent::Unbanned { .. } => {
             return show(event).lines().map(|l| Line::styled(l.to_owned(), NOTICE)).collect();
         }
         // JSON clients are never prompted; nothing to show.

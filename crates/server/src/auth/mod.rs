@@ -16,6 +16,10 @@
 //! check, once started, runs to its end on its own task and is counted even if the client hangs
 //! up meanwhile.
 //!
+//! **Bans** ([`crate::bans`]) are checked here for every service, once the name is known to be
+//! the caller's (after the password, for an account): a ban of the name, or of the client's
+//! address (not for admins), is refused with `banned` and the time left.
+//!
 //! **Rights are read when they are used.** A session remembers who logged in, but an admin action
 //! asks [`Authenticator::confirm_admin`], which reads the account's role from the database, so an
 //! admin demoted (or removed) with `sockhub user` or on the web page loses the right at once, in
@@ -36,6 +40,7 @@ use sockhub_store::{Journal, LoginOutcome, LoginRecord, Role, Store, password};
 use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
+use crate::bans::Bans;
 use crate::config::{Admission, AuthConfig};
 use crate::metrics::{Counter, Gauge};
 use throttle::{Attempt, Throttle, Verdict};
@@ -87,6 +92,8 @@ pub enum LoginError {
     Busy,
     /// The database cannot be reached, or the login could not be logged.
     Unavailable,
+    /// The user or the client's address is banned (the error says until when).
+    Banned(ErrorEvent),
 }
 
 impl LoginError {
@@ -111,6 +118,7 @@ impl LoginError {
                 ErrorCode::Unavailable,
                 "logins are unavailable right now (the database cannot be reached); try again soon",
             ),
+            LoginError::Banned(e) => e.clone(),
         }
     }
 }
@@ -146,10 +154,17 @@ pub struct Authenticator {
     hash_wait: Duration,
     metrics: Arc<AuthMetrics>,
     log_wait: Duration,
+    bans: Arc<Bans>,
 }
 
 impl Authenticator {
-    pub fn new(store: Store, journal: Journal, config: &AuthConfig, log_wait: Duration) -> Self {
+    pub fn new(
+        store: Store,
+        journal: Journal,
+        config: &AuthConfig,
+        log_wait: Duration,
+        bans: Arc<Bans>,
+    ) -> Self {
         let hash_permits = config.hash_permits();
         Authenticator {
             store,
@@ -160,7 +175,29 @@ impl Authenticator {
             hash_wait: Duration::from_millis(config.hash_wait_ms),
             metrics: Arc::default(),
             log_wait,
+            bans,
         }
+    }
+
+    /// The bans every login is checked against.
+    pub fn bans(&self) -> &Arc<Bans> {
+        &self.bans
+    }
+
+    /// Refuse a login from `peer` as `name` if the name or the address is banned (the address
+    /// not for an `admin`); the refusal is in the login log as a failure, under `shown`.
+    pub async fn check_ban(
+        &self,
+        peer: SocketAddr,
+        service: &str,
+        name: &str,
+        admin: bool,
+        shown: &str,
+    ) -> Result<(), LoginError> {
+        let Some(e) = self.bans.refusal(name, peer.ip(), admin) else { return Ok(()) };
+        self.record(peer, service, shown, LoginOutcome::Failure).await?;
+        info!(%service, name = shown, "refused a banned login as {shown}");
+        Err(LoginError::Banned(e))
     }
 
     /// The login counters.
@@ -229,6 +266,10 @@ impl Authenticator {
                 }
             }
         };
+        // A ban is checked once the name is known to be the caller's (for an account: after its
+        // password), so only its holder learns about it, and an admin is not held back by an
+        // address ban.
+        self.check_ban(peer, service, &identity.name, identity.is_admin(), &identity.name).await?;
         self.record(peer, service, &identity.name, LoginOutcome::Success).await?;
         Ok(identity)
     }

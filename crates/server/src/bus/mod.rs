@@ -72,6 +72,8 @@ pub enum Message {
     Chat(ChatMsg),
     Calc(CalcMsg),
     Quiz(QuizMsg),
+    /// A ban set or lifted (for every node's bans in memory and its connections).
+    Ban(crate::bans::BanMsg),
 }
 
 impl Message {
@@ -81,6 +83,7 @@ impl Message {
             Message::Chat(_) => Some("chat"),
             Message::Calc(_) => Some("calc"),
             Message::Quiz(_) => Some("quiz"),
+            Message::Ban(_) => Some("bans"),
             Message::Beat { .. } | Message::Hello | Message::Goodbye => None,
         }
     }
@@ -248,7 +251,7 @@ pub enum QuizMsg {
 
 /// A service that takes part in the cluster.
 pub trait Listener: Send + Sync + 'static {
-    /// `chat`, `calc`, `quiz`: which [`Message`]s it receives.
+    /// `chat`, `calc`, `quiz`, `bans`: which [`Message`]s it receives.
     fn service(&self) -> &'static str;
 
     /// Apply a message another node published (or sent to this node).

@@ -188,6 +188,9 @@ impl Config {
                 "auth.lock_after, auth.addr_lock_after and auth.max_tracked must be at least 1".into()
             );
         }
+        if self.auth.max_bans == 0 || self.auth.bans_refresh_secs == 0 {
+            return Err("auth.max_bans and auth.bans_refresh_secs must be at least 1".into());
+        }
         let w = &self.web;
         if w.header_timeout_secs == 0 || w.keepalive_idle_secs == 0 || w.max_connections == 0 {
             return Err(
@@ -558,6 +561,8 @@ pub struct AuthConfig {
     pub min_password_chars: usize,
     pub max_concurrent_hashes: usize,
     pub hash_wait_ms: u64,
+    pub max_bans: usize,
+    pub bans_refresh_secs: u64,
 }
 
 impl AuthConfig {
@@ -597,6 +602,14 @@ impl AuthConfig {
             "min_password_chars",
             "Shortest password for a new account or a password change (sockhub user, the web Admin tab); older, shorter passwords still log in. Default 8.",
         ),
+        (
+            "max_bans",
+            "Bans in force at most (each node keeps them all in memory); a new ban beyond this is refused. Default 10000.",
+        ),
+        (
+            "bans_refresh_secs",
+            "How often every node re-reads the bans in force from the database, to act on bans set by `sockhub user ban` or missed while NATS was down (bans set on a node reach the others at once). Default 5.",
+        ),
     ];
 
     /// [`max_concurrent_hashes`](Self::max_concurrent_hashes) with 0 resolved to the cores.
@@ -622,6 +635,8 @@ impl Default for AuthConfig {
             min_password_chars: 8,
             max_concurrent_hashes: 0,
             hash_wait_ms: 3000,
+            max_bans: 10_000,
+            bans_refresh_secs: 5,
         }
     }
 }

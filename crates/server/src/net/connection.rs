@@ -33,6 +33,7 @@ use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span};
 
+use crate::bans::{Bans, Registration};
 use crate::metrics::ServiceMetrics;
 use crate::net::admission::Ticket;
 use crate::net::limits::Limits;
@@ -83,6 +84,8 @@ pub struct Conn {
     pub shutdown: CancellationToken,
     /// Its admission: the places it holds under the per-address and not-logged-in caps.
     pub ticket: Ticket,
+    /// Where the connection registers once logged in, so that a ban can end it.
+    pub bans: Arc<Bans>,
 }
 
 /// Serve one connection of any transport until it ends: `input` yields what the peer sent,
@@ -104,7 +107,7 @@ where
     I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
     O: Output,
 {
-    let Conn { peer, limits, shutdown, mut ticket } = conn;
+    let Conn { peer, limits, shutdown, mut ticket, bans } = conn;
     let metrics = Arc::clone(service.metrics());
     let open = metrics.connections.inc();
     metrics.connections_total.inc();
@@ -127,7 +130,8 @@ where
         let session = service.open(peer.clone(), outbox.clone());
         let mut inbound = Inbound::new(session, outbox.clone(), opening.mode, &limits, Arc::clone(&metrics));
         let reader = async {
-            ending = read_loop(&mut input, &mut inbound, &outbox, &mut ticket, &limits, &shutdown).await;
+            let mut guard = Guard { ticket: &mut ticket, bans: &bans, peer: &peer, registration: None };
+            ending = read_loop(&mut input, &mut inbound, &outbox, &mut guard, &limits, &shutdown).await;
             if ending == Ending::LoginTimeout {
                 metrics.login_timeouts.inc();
                 let secs = limits.login_timeout.map_or(0, |t| t.as_secs());
@@ -154,11 +158,36 @@ where
     info!("{who}disconnected: {why} ({open} connections)");
 }
 
+/// What a connection holds while it reads: its admission ticket, and once logged in, its place
+/// among the connections a ban can end.
+struct Guard<'a> {
+    ticket: &'a mut Ticket,
+    bans: &'a Bans,
+    peer: &'a Peer,
+    registration: Option<Registration>,
+}
+
+impl Guard<'_> {
+    /// After each request: a session that has just logged in gives up its pending place and, if
+    /// it has a user (the relay's sessions have none), registers for bans.
+    fn update<S: Session>(&mut self, inbound: &Inbound<S>, outbox: &Outbox) {
+        if self.ticket.is_pending() && inbound.admitted() {
+            self.ticket.logged_in();
+        }
+        if self.registration.is_none()
+            && let Some(user) = inbound.ban_name()
+        {
+            let admin = inbound.is_admin();
+            self.registration = Some(self.bans.enter(self.peer.id, user, admin, self.peer.addr, outbox));
+        }
+    }
+}
+
 async fn read_loop<S: Session, I>(
     input: &mut I,
     inbound: &mut Inbound<S>,
     outbox: &Outbox,
-    ticket: &mut Ticket,
+    guard: &mut Guard<'_>,
     limits: &Limits,
     shutdown: &CancellationToken,
 ) -> Ending
@@ -169,7 +198,7 @@ where
     loop {
         let login_expired = async {
             match login_deadline {
-                Some(at) if ticket.is_pending() => sleep_until(at).await,
+                Some(at) if guard.ticket.is_pending() => sleep_until(at).await,
                 _ => std::future::pending().await,
             }
         };
@@ -195,9 +224,7 @@ where
         if let Some(m) = inbound.mode() {
             outbox.set_mode(m);
         }
-        if ticket.is_pending() && inbound.admitted() {
-            ticket.logged_in();
-        }
+        guard.update(inbound, outbox);
         if let Flow::Close(reason) = flow {
             return Ending::Requested(reason);
         }

@@ -64,6 +64,8 @@ pub struct NetContext {
     pub admission: Arc<Admission>,
     /// Which peers send a PROXY header.
     pub proxy: Arc<ProxyProtocol>,
+    /// The bans in force; logged-in connections register with it so a ban can end them.
+    pub bans: Arc<crate::bans::Bans>,
 }
 
 impl NetContext {
@@ -131,7 +133,7 @@ async fn serve_accepted<S: Service>(
         return;
     };
     let peer = Peer { addr, transport: "tcp", id: ctx.next_id() };
-    let conn = Conn { peer, limits: ctx.limits, shutdown: ctx.shutdown, ticket };
+    let conn = Conn { peer, limits: ctx.limits, shutdown: ctx.shutdown, ticket, bans: ctx.bans };
     match transport {
         Transport::Plain => connection::serve(service, stream, conn).await,
         Transport::Tls(tls, port) => tls::serve(tls, port, service, stream, conn).await,

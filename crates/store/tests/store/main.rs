@@ -3,6 +3,7 @@
 //! on every configured backend, each time on a fresh database.
 
 mod accounts;
+mod bans;
 mod calc;
 mod cluster;
 mod common;

@@ -25,6 +25,7 @@ async fn migrations_apply_once_and_are_idempotent() {
                 "0005_cluster",
                 "0006_name_skeleton",
                 "0007_relay_tokens",
+                "0008_bans",
                 "0009_retention"
             ],
             "{}",

@@ -5,11 +5,12 @@
 //! ([`crate::auth::csrf_guard`]). Who may call what:
 //! - anyone: `GET /api/services`, `POST /api/login`, `POST /api/logout`;
 //! - a web login: `GET /api/me`;
-//! - admins: everything else ([`accounts`], [`logs`], [`moderation`], [`quiz`], [`calc`], [`relay`], `GET /api/online`).
+//! - admins: everything else ([`accounts`], [`bans`], [`logs`], [`moderation`], [`quiz`], [`calc`], [`relay`], `GET /api/online`).
 //!
 //! Lists that can grow without bound take `limit` (at most `[web] max_page_rows`).
 
 pub mod accounts;
+pub mod bans;
 pub mod calc;
 pub mod logs;
 pub mod moderation;
@@ -21,7 +22,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::middleware;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 
@@ -39,6 +40,8 @@ pub fn routes(state: WebState) -> Router<WebState> {
         .route("/accounts/{name}", patch(accounts::change).delete(accounts::remove))
         .route("/logins", get(logs::logins))
         .route("/moderation", get(logs::moderation).post(moderation::act))
+        .route("/bans", get(bans::list).post(bans::add))
+        .route("/bans/{name}", delete(bans::remove))
         .route("/quiz/rounds", get(quiz::rounds))
         .route("/quiz/rounds/{round}", get(quiz::results))
         .route("/quiz/export.csv", get(quiz::export))

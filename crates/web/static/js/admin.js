@@ -1,10 +1,11 @@
 // The admin page: log in with an admin account, then who is online (with kick / mute /
-// unmute), accounts (add, change role, reset password, remove), the day's logins and the
+// unmute), bans, accounts (add, change role, reset password, remove), the day's logins and the
 // moderation log. Everything goes through the HTTP API under /api/.
 
 import { h, fill, dateTime, today, ask, toast, visible } from './dom.js';
 import { api, whoAmI } from './net.js';
 import { askKick, askMute } from './moderation.js';
+import { BansPanel } from './bans.js';
 
 /** How often the online list refreshes while the page is open. */
 const REFRESH_MS = 5000;
@@ -52,6 +53,7 @@ export class AdminView {
     this.loginsBox = h('div', { class: 'table-wrap' });
     this.modBox = h('div', { class: 'table-wrap' });
     this.quizBox = h('div', { class: 'stack' });
+    this.bans = new BansPanel((m, p, b) => this.call(m, p, b), () => { this.refreshOnline(); this.loadModeration(); });
     this.dateInput = h('input', { type: 'date', value: today(), onchange: () => this.loadLogins(), 'aria-label': 'Day' });
     fill(this.root, h('section', { class: 'admin' },
       h('div', { class: 'admin-head' },
@@ -61,6 +63,7 @@ export class AdminView {
       h('div', { class: 'admin-grid' },
         h('div', { class: 'admin-col' },
           card('Online now', this.onlineBox, h('button', { class: 'ghost small', onclick: () => this.refreshOnline() }, 'Refresh'), 'online'),
+          card('Bans', this.bans.element, h('button', { class: 'ghost small', onclick: () => this.bans.load() }, 'Refresh'), 'bans'),
           card('Logins of the day', this.loginsBox, this.dateInput, 'logins')),
         h('div', { class: 'admin-col' },
           card('Accounts', h('div', { class: 'stack' }, this.addAccountForm(), this.accountsBox), null, 'accounts'),
@@ -73,6 +76,7 @@ export class AdminView {
     this.loadAccounts();
     this.loadLogins();
     this.loadModeration();
+    this.bans.load();
     if (this.services.quiz) this.loadRounds();
     return undefined;
   }
@@ -296,7 +300,7 @@ export class AdminView {
     fill(this.modBox, table(['Time', 'Admin', 'Action', 'User', 'Details'], rows.slice().reverse().map((r) => [
       dateTime(r.at), r.actor, h('span', { class: `tag action-${r.action}` }, r.action), r.target,
       [r.until ? `until ${dateTime(r.until)}` : '', r.reason || ''].filter(Boolean).join(' — ') || '—',
-    ]), 'No kicks, mutes or unmutes yet.'));
+    ]), 'No kicks, mutes, unmutes or bans yet.'));
   }
 }
 

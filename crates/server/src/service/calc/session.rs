@@ -44,11 +44,22 @@ pub struct CalcSession {
     pending: Option<String>,
     /// Set when a line was parsed as text: a missing password is then asked for.
     text: AtomicBool,
+    /// The account the login is checked against (with accounts, or the one carrying the ID),
+    /// whose bans end this connection.
+    account: Option<String>,
 }
 
 impl CalcSession {
     pub(crate) fn new(service: Arc<CalcService>, peer: Peer, outbox: Outbox) -> Self {
-        CalcSession { service, peer, outbox, me: None, pending: None, text: AtomicBool::new(false) }
+        CalcSession {
+            service,
+            peer,
+            outbox,
+            me: None,
+            pending: None,
+            text: AtomicBool::new(false),
+            account: None,
+        }
     }
 
     fn error(&self, code: ErrorCode, message: impl Into<String>) -> Flow {
@@ -113,12 +124,36 @@ impl CalcSession {
         };
         let auth = &self.service.auth;
         match auth.login(self.peer.addr, "calc", &name, Some(&password), Admission::Accounts).await {
-            Ok(_) => true,
+            Ok(identity) => {
+                self.account = Some(identity.name);
+                true
+            }
             Err(e) => {
                 self.retry_login(e.to_event());
                 false
             }
         }
+    }
+
+    /// Without accounts no password is checked, but bans still apply: to the student ID as a
+    /// name, to the account that carries the ID (if exactly one does), and to the address.
+    async fn check_ban(&mut self, student_id: &str) -> Result<(), ErrorEvent> {
+        let carriers = self
+            .service
+            .store
+            .find_accounts_by_student_id(student_id)
+            .await
+            .map_err(|e| self.unavailable("looking up your account", &e))?;
+        if let [one] = carriers.as_slice() {
+            self.account = Some(one.name.clone());
+        }
+        let auth = &self.service.auth;
+        for name in [Some(student_id), self.account.as_deref()].into_iter().flatten() {
+            auth.check_ban(self.peer.addr, "calc", name, false, student_id)
+                .await
+                .map_err(|e| e.to_event())?;
+        }
+        Ok(())
     }
 
     async fn login(&mut self, student_id: String, password: Option<Secret>) -> Flow {
@@ -137,6 +172,9 @@ impl CalcSession {
         let accounts = self.service.config.auth == CalcAuth::Accounts;
         if accounts && !self.check_password(&student_id, password).await {
             return Flow::Continue;
+        }
+        if !accounts && let Err(e) = self.check_ban(&student_id).await {
+            return self.retry_login(e);
         }
         let service = &self.service;
         let student = match service.store.find_student(&student_id).await {
@@ -277,5 +315,10 @@ impl Session for CalcSession {
 
     fn user(&self) -> Option<&str> {
         self.me.as_ref().map(|s| s.student_id.as_str())
+    }
+
+    fn ban_name(&self) -> Option<&str> {
+        self.me.as_ref()?;
+        self.account.as_deref().or(self.user())
     }
 }

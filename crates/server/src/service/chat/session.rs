@@ -257,6 +257,23 @@ impl ChatSession {
                 self.require_admin(me).await?;
                 moderation.unmute(&self.service, &me.name, &name).await?;
             }
+            ChatRequest::Ban { name, duration, reason, address } => {
+                self.require_admin(me).await?;
+                let length = duration.as_deref().map(sockhub_proto::ban::parse_duration).transpose()?;
+                let ban = self.service.auth.bans().ban(&me.name, &name, length, reason, address).await?;
+                self.outbox.send(ChatEvent::Banned {
+                    name: ban.target,
+                    by: ban.actor,
+                    until: ban.until,
+                    reason: ban.reason,
+                    address: ban.address,
+                });
+            }
+            ChatRequest::Unban { name } => {
+                self.require_admin(me).await?;
+                let was = self.service.auth.bans().unban(&me.name, &name).await?;
+                self.outbox.send(ChatEvent::Unbanned { name: was.target, by: me.name.to_string() });
+            }
             ChatRequest::StartQuiz => {
                 self.require_admin(me).await?;
                 let quiz = self.service.quiz.get().ok_or_else(|| {
@@ -335,5 +352,9 @@ impl Session for ChatSession {
 
     fn user(&self) -> Option<&str> {
         self.me.as_ref().map(|me| &*me.name)
+    }
+
+    fn is_admin(&self) -> bool {
+        self.me.as_ref().is_some_and(|me| me.identity.is_admin())
     }
 }

@@ -244,4 +244,8 @@ impl Session for QuizSession {
     fn user(&self) -> Option<&str> {
         self.me.as_ref().map(|m| &*m.name)
     }
+
+    fn is_admin(&self) -> bool {
+        self.me.as_ref().is_some_and(|m| m.admin)
+    }
 }

@@ -16,7 +16,7 @@ async fn migrations_apply_once_and_are_idempotent() {
         // Every feature's migration, in order (later features add theirs at the end).
         let applied = store.migrate().await.expect("migrate");
         assert_eq!(
-            applied[..8],
+            applied[..9],
             [
                 "0001_accounts_chat",
                 "0002_quiz",

@@ -61,7 +61,7 @@ impl CalcScreen {
                 self.all += 1;
                 self.mine += usize::from(r.student_id == self.me.student_id);
             }
-            CalcEvent::Bye { reason } => self.shell.bye(reason),
+            CalcEvent::Bye { reason } => self.shell.bye(&reason.to_string()),
             _ => {}
         }
         for line in view::event_lines(&event, &self.me.student_id) {

@@ -85,7 +85,7 @@ impl ChatScreen {
             }
             ChatEvent::Users { names } => self.online = names.len(),
             ChatEvent::Whisper { from, outgoing: false, .. } => self.reply_to = Some(from.clone()),
-            ChatEvent::Bye { reason } => self.shell.bye(reason),
+            ChatEvent::Bye { reason } => self.shell.bye(&reason.to_string()),
             _ => {}
         }
         for line in view::event_lines(&event, &self.me) {
@@ -149,7 +149,7 @@ impl ChatScreen {
     }
 
     /// A line from the client itself (for example, a send that failed).
-    pub fn note_error(&mut self, message: impl Into<String>) {
+    pub fn note_error(&mut self, message: impl Into<sockhub_i18n::Msg>) {
         self.shell.note_error(message);
     }
 

@@ -109,7 +109,7 @@ pub async fn bot(
                     }
                     QuizEvent::RoundOver { players, .. } => report.final_board = Some(players.clone()),
                     QuizEvent::Placed { standing, .. } => report.placed = Some(standing.clone()),
-                    QuizEvent::Bye { reason } => report.bye = Some(reason.clone()),
+                    QuizEvent::Bye { reason } => report.bye = Some(reason.to_string()),
                     _ => {}
                 }
             }

@@ -82,9 +82,10 @@ pub fn spawn_reader(mut rx: JsonReader) -> mpsc::Receiver<Incoming> {
             let (msg, last) = match rx.recv::<QuizEvent>().await {
                 Ok(Some(event)) => (Incoming::Event(event), false),
                 Ok(None) => (Incoming::Closed(None), true),
-                Err(e @ ClientError::Decode { .. }) => {
-                    (Incoming::Event(QuizEvent::Info { text: format!("(unreadable line: {e})") }), false)
-                }
+                Err(e @ ClientError::Decode { .. }) => (
+                    Incoming::Event(QuizEvent::Info { text: format!("(unreadable line: {e})").into() }),
+                    false,
+                ),
                 Err(e) => (Incoming::Closed(Some(e.to_string())), true),
             };
             if tx.send(msg).await.is_err() || last {

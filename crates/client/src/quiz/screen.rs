@@ -102,7 +102,7 @@ impl QuizScreen {
                 Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
             }
             QuizEvent::Bye { reason } => {
-                self.ended = Some(reason.clone());
+                self.ended = Some(reason.to_string());
                 Style::new().fg(Color::Yellow)
             }
             QuizEvent::Error(_) => Style::new().fg(Color::Red),

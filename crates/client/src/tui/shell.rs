@@ -95,7 +95,7 @@ impl Shell {
     }
 
     /// A problem of the client itself (for example, a send that failed).
-    pub fn note_error(&mut self, message: impl Into<String>) {
+    pub fn note_error(&mut self, message: impl Into<sockhub_i18n::Msg>) {
         self.error(&ErrorEvent::new(ErrorCode::Unavailable, message));
     }
 
@@ -268,7 +268,7 @@ pub async fn run<S: Screen>(
     // The conversation vanished with the alternate screen; say on the normal one how it ended.
     let ended = screen.shell().ended.clone();
     match &ended {
-        Some(Ended::Bye(reason)) => println!("{}", notice::bye_text(reason)),
+        Some(Ended::Bye(reason)) => println!("{}", notice::bye_text(&reason.clone().into())),
         Some(Ended::Lost(why)) => eprintln!("{program}: {why}"),
         None => {}
     }

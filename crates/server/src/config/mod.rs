@@ -12,6 +12,7 @@
 mod load;
 pub(crate) mod render;
 
+use sockhub_i18n::Lang;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -341,6 +342,7 @@ pub struct ServerConfig {
     pub log_level: String,
     pub shutdown_grace_secs: u64,
     pub proxy_protocol: Vec<String>,
+    pub language: Lang,
 }
 
 impl ServerConfig {
@@ -359,6 +361,10 @@ impl ServerConfig {
             "proxy_protocol",
             "Addresses or networks of TCP load balancers (HAProxy `send-proxy`/`send-proxy-v2`) whose connections start with a PROXY v1/v2 header naming the real client, e.g. [\"10.0.0.5\", \"10.1.0.0/24\"]; others are served as direct clients. Default [] (off).",
         ),
+        (
+            "language",
+            "The language of everything a person reads: text-mode prompts, notices, errors and help, and the `message` of JSON errors (their `type` and `code` never change): \"en\" (English) or \"ko\" (Korean). Default \"en\".",
+        ),
     ];
 }
 
@@ -370,6 +376,7 @@ impl Default for ServerConfig {
             log_level: "info".into(),
             shutdown_grace_secs: 5,
             proxy_protocol: Vec::new(),
+            language: Lang::En,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod moderation;
 pub mod room;
 pub mod session;
 
+use sockhub_i18n::t;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -133,10 +134,8 @@ impl Service for ChatService {
     }
 
     fn greeting(&self) -> String {
-        format!(
-            "* Welcome to sockhub chat. {} online. Type /help after you join.\n* Your name?\n",
-            self.room.online()
-        )
+        let greeting = t!("chat-greeting", online = self.room.online());
+        format!("{greeting}\n{}\n", t!("chat-prompt-name"))
     }
 
     fn open(self: &Arc<Self>, peer: Peer, outbox: Outbox) -> ChatSession {

@@ -675,7 +675,7 @@ impl Forwarder {
                     .await;
             }
             RelayEvent::Error { code, message, .. } => {
-                warn!(%code, message, "relay: downstream reported an error that names no record");
+                warn!(%code, %message, "relay: downstream reported an error that names no record");
                 self.unattributed = Some(format!("{code}: {message}"));
             }
             RelayEvent::Bye { reason } => return Some(format!("downstream said bye: {reason}")),

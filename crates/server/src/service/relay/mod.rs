@@ -36,6 +36,7 @@ pub mod quota;
 pub mod reconcile;
 pub mod session;
 
+use sockhub_i18n::t;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -442,8 +443,7 @@ impl Service for RelayService {
     }
 
     fn greeting(&self) -> String {
-        "* Welcome to sockhub relay. Send records as name&&message lines (or JSON); each is acknowledged once stored.\n"
-            .to_owned()
+        format!("{}\n", t!("relay-greeting"))
     }
 
     fn open(self: &Arc<Self>, peer: Peer, outbox: Outbox) -> RelaySession {

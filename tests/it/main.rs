@@ -17,6 +17,7 @@
 //!   either node with the real binary.
 //! - `hostile_relay`: hostile relay devices and input: seq conflicts, bad seqs, device tokens,
 //!   CSV cells a spreadsheet would run, calculator logins with account passwords.
+//! - `korean`: `[server] language = "ko"`: Korean sessions over raw TCP for chat, quiz and calc.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
 //! - `tls`: TLS on every port with openssl, curl and a relay pair over mutual TLS.
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
@@ -30,6 +31,7 @@ mod cluster;
 mod hostile;
 mod hostile_auth;
 mod hostile_relay;
+mod korean;
 mod lifecycle;
 mod limits;
 mod quiz;

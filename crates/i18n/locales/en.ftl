@@ -34,7 +34,11 @@ error-too-many-pending = too many connections from your address are waiting to l
 error-too-many-waiting = too many connections are waiting to log in; try again shortly
 error-too-many-connections = too many connections from your address (at most { $max }); close some and try again
 error-too-slow = too slow: { $dropped } messages ({ $bytes } bytes) were waiting for you to read them
-error-bad-json = { $detail }
+json-invalid = not valid JSON: { $detail }
+json-not-an-object = expected a JSON object with a "type"
+json-missing-type = missing "type" (a string)
+json-unknown-type = unknown type "{ $type_name }"; this service accepts: { $accepted }
+json-bad-request = bad "{ $type_name }" request: { $detail }
 ending-connection-closed = connection closed
 ending-idle = idle timeout
 ending-shutdown = server shutting down
@@ -180,6 +184,11 @@ calc-log-in-first = log in first: send your student ID
 ## Relay
 
 relay-greeting = * Welcome to sockhub relay. Send records as name&&message lines (or JSON); each is acknowledged once stored.
+relay-help-line = { $usage }  { $does }
+relay-help-record = a record from source "name"; answered with "ack name SEQ" once stored
+relay-help-json = a record in JSON mode
+relay-help-auth = present a device token (nodes that require one); JSON: { $json }
+relay-help-quit = leave
 relay-auth-usage = expected AUTH followed by one token
 relay-expected-record = expected a record as name&&message (or JSON); /help lists the formats
 relay-authenticated = * authenticated: records of sources matching { $sources } are taken

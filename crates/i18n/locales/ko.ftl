@@ -33,7 +33,11 @@ error-too-many-pending = 이 주소에서 로그인을 기다리는 연결이 �
 error-too-many-waiting = 로그인을 기다리는 연결이 너무 많습니다. 잠시 후 다시 시도하세요
 error-too-many-connections = 이 주소의 연결이 너무 많습니다 (최대 { $max }개). 몇 개를 닫고 다시 시도하세요
 error-too-slow = 너무 느립니다: 읽지 않은 메시지 { $dropped }개({ $bytes }바이트)가 쌓였습니다
-error-bad-json = { $detail }
+json-invalid = 유효하지 않은 JSON: { $detail }
+json-not-an-object = "type"이 있는 JSON 객체여야 합니다
+json-missing-type = "type"(문자열)이 없습니다
+json-unknown-type = 유효하지 않은 요청: "{ $type_name }" 유형은 없습니다. 이 서비스가 받는 유형: { $accepted }
+json-bad-request = 유효하지 않은 "{ $type_name }" 요청: { $detail }
 ending-connection-closed = 연결 종료
 ending-idle = 오랫동안 입력이 없어 연결을 끊습니다
 ending-shutdown = 서버 종료
@@ -176,6 +180,11 @@ calc-log-in-first = 먼저 로그인하세요: 학번을 보내세요
 ## Relay
 
 relay-greeting = * sockhub 중계 서버에 오신 것을 환영합니다. 레코드를 name&&message 줄(또는 JSON)로 보내세요. 저장되면 하나씩 확인 응답을 보냅니다.
+relay-help-line = { $usage }  { $does }
+relay-help-record = "name" 소스의 레코드. 저장되면 "ack name SEQ"로 응답합니다
+relay-help-json = JSON 모드의 레코드
+relay-help-auth = 장치 토큰 제시 (토큰이 필요한 노드). JSON: { $json }
+relay-help-quit = 나가기
 relay-auth-usage = AUTH 뒤에 토큰 하나를 보내야 합니다
 relay-expected-record = 유효하지 않은 요청: 레코드는 name&&message(또는 JSON) 형식이어야 합니다. /help로 형식을 보세요
 relay-authenticated = * 인증됨: { $sources }에 맞는 소스의 레코드를 받습니다

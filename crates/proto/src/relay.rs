@@ -368,7 +368,7 @@ pub enum RelayEvent {
     /// Reply to `auth`: records of the sources this glob pattern matches are taken.
     Authenticated { sources: String },
     /// Reply to `help`.
-    Help { formats: Vec<String> },
+    Help { formats: Vec<Msg> },
     /// The last line before the server closes.
     Bye { reason: Msg },
 }
@@ -381,16 +381,14 @@ impl RelayEvent {
 }
 
 /// The formats, for `help`.
-pub fn help() -> Vec<String> {
-    [
-        "name&&message  a record from source \"name\"; answered with \"ack name SEQ\" once stored",
-        "{\"type\":\"record\",\"source\":\"dev1\",\"seq\":42,\"payload\":\"...\"}  a record in JSON mode",
-        "AUTH <token>  present a device token (nodes that require one); JSON: {\"type\":\"auth\",\"token\":\"...\"}",
-        "quit  leave",
+pub fn help() -> Vec<Msg> {
+    let line = |usage: &str, does: Msg| msg!("relay-help-line", usage = usage, does = does);
+    vec![
+        line("name&&message", msg!("relay-help-record")),
+        line(r#"{"type":"record","source":"dev1","seq":42,"payload":"..."}"#, msg!("relay-help-json")),
+        line("AUTH <token>", msg!("relay-help-auth", json = r#"{"type":"auth","token":"..."}"#)),
+        line("quit", msg!("relay-help-quit")),
     ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect()
 }
 
 impl Wire for RelayEvent {

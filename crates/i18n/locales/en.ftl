@@ -201,3 +201,23 @@ relay-token-covers = this token covers the sources { $pattern } only
 relay-payload-too-large = payload is { $bytes } bytes; this node accepts at most { $max }
 relay-store-failed = the server could not store this record
 relay-database-failed = the database could not answer; try again
+
+## Terminal clients (sockhub chat, quiz, calc, device)
+
+client-password-prompt = Password for { $name }:
+client-help-reply = reply to the last whisper you received
+client-no-whisper-yet = nobody has whispered to you yet; use /w name text
+client-reply-usage = usage: /r text (replies to { $to })
+client-online = { $online } online
+client-reply-to = reply: /r → { $to }
+client-quiz-sum = sum { $sum } ({ $correct } of { $attempts })
+client-round-left = round { $left } left
+client-press-a-key = { $why } — press a key to exit
+client-waiting-question = waiting for a question
+client-connection-closed = the connection was closed
+client-could-not-send = could not send: { $error }
+client-calc-counts = mine { $mine } / all { $all }
+client-server-closed = the server closed the connection
+client-server-said-bye = server said bye: { $reason }
+client-disconnected = disconnected: { $why }
+client-scrolled-back = scrolled back: PgDn

@@ -197,3 +197,23 @@ relay-token-covers = 이 토큰은 { $pattern } 소스만 허용합니다
 relay-payload-too-large = 페이로드가 { $bytes }바이트입니다. 이 노드는 최대 { $max }바이트까지 받습니다
 relay-store-failed = 서버가 이 레코드를 저장하지 못했습니다
 relay-database-failed = 데이터베이스가 응답하지 않았습니다. 다시 시도하세요
+
+## Terminal clients (sockhub chat, quiz, calc, device)
+
+client-password-prompt = { $name }의 비밀번호:
+client-help-reply = 마지막으로 받은 귓속말에 답하기
+client-no-whisper-yet = 아직 받은 귓속말이 없습니다. /w 이름 내용 으로 보내세요
+client-reply-usage = 사용법: /r 내용 ({ $to }님에게 답장)
+client-online = { $online }명 접속 중
+client-reply-to = 답장: /r → { $to }
+client-quiz-sum = 합계 { $sum } ({ $attempts }번 중 { $correct }번 정답)
+client-round-left = 라운드 { $left } 남음
+client-press-a-key = { $why } — 아무 키나 누르면 끝납니다
+client-waiting-question = 문제를 기다리는 중
+client-connection-closed = 연결이 끊어졌습니다
+client-could-not-send = 보내지 못했습니다: { $error }
+client-calc-counts = 내 결과 { $mine } / 전체 { $all }
+client-server-closed = 서버가 연결을 끊었습니다
+client-server-said-bye = 서버가 연결을 끝냈습니다: { $reason }
+client-disconnected = 연결 끊김: { $why }
+client-scrolled-back = 이전 내용 보는 중: PgDn

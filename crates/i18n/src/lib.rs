@@ -34,6 +34,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -56,8 +57,12 @@ pub enum Lang {
 }
 
 thread_local! {
-    static CURRENT: Cell<Lang> = const { Cell::new(Lang::En) };
+    static CURRENT: Cell<Option<Lang>> = const { Cell::new(None) };
 }
+
+/// The language outside any scope: English unless a program that speaks one language for its
+/// whole life (a terminal client) sets another with [`Lang::set_default`].
+static DEFAULT: AtomicU8 = AtomicU8::new(Lang::En as u8);
 
 impl Lang {
     /// Every language, in order.
@@ -112,19 +117,35 @@ impl Lang {
     /// the previous one (also when `f` panics). `f` is synchronous, so the language never leaks
     /// into other tasks that share the thread.
     pub fn scope<R>(self, f: impl FnOnce() -> R) -> R {
-        struct Restore(Lang);
+        struct Restore(Option<Lang>);
         impl Drop for Restore {
             fn drop(&mut self) {
                 CURRENT.with(|c| c.set(self.0));
             }
         }
-        let _restore = Restore(CURRENT.with(|c| c.replace(self)));
+        let _restore = Restore(CURRENT.with(|c| c.replace(Some(self))));
         f()
     }
 
-    /// The language of the innermost [`Lang::scope`] on this thread; English outside any.
+    /// The language of the innermost [`Lang::scope`] on this thread; outside any, the
+    /// [default](Lang::set_default).
     pub fn current() -> Lang {
-        CURRENT.with(Cell::get)
+        CURRENT.with(Cell::get).unwrap_or_else(Lang::default_lang)
+    }
+
+    /// Make `self` the language outside any scope, for the whole process. Only for programs
+    /// that speak one language (a terminal client, a command's report): a server sets its
+    /// language per connection with [`Lang::scope`] and never calls this, since one process may
+    /// run servers in different languages.
+    pub fn set_default(self) {
+        DEFAULT.store(self as u8, Ordering::Relaxed);
+    }
+
+    fn default_lang() -> Lang {
+        match DEFAULT.load(Ordering::Relaxed) {
+            1 => Lang::Ko,
+            _ => Lang::En,
+        }
     }
 
     /// Every message of this language with its variables left as `{$name}` placeholders (the web

@@ -6,6 +6,7 @@
 //! tick of the countdown, a signal — and draws one frame. The countdown's tick changes only the
 //! status bar; ratatui then writes just the cells that changed.
 
+use sockhub_i18n::t;
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
@@ -137,14 +138,14 @@ impl QuizScreen {
         let mut bar = StatusBar::new()
             .left(Span::styled("sockhub quiz", Style::new().add_modifier(Modifier::BOLD)))
             .left(self.me.as_str())
-            .left(format!("sum {} ({} of {})", self.sum, self.correct, self.attempts));
+            .left(t!("client-quiz-sum", sum = self.sum, correct = self.correct, attempts = self.attempts));
         if let Some(ends) = self.round_ends {
             let left = ends.saturating_duration_since(now).as_millis() as u64;
-            bar = bar.left(format!("round {} left", quiz::duration_text(left)));
+            bar = bar.left(t!("client-round-left", left = quiz::duration_text(left)));
         }
         if let Some(reason) = &self.ended {
             return bar.right(Span::styled(
-                format!("{reason} — press a key to exit"),
+                t!("client-press-a-key", why = reason.as_str()),
                 Style::new().fg(Color::Yellow),
             ));
         }
@@ -157,7 +158,7 @@ impl QuizScreen {
                     Style::new().fg(colour).add_modifier(Modifier::BOLD),
                 ))
             }
-            None => bar.right("waiting for a question"),
+            None => bar.right(t!("client-waiting-question")),
         }
     }
 
@@ -214,12 +215,12 @@ pub async fn run_screen(opts: QuizOptions) -> Result<bool, ClientError> {
                 Some(Incoming::Event(event)) => { screen.on_event(&event, Instant::now()); Action::Nothing }
                 Some(Incoming::Closed(why)) if screen.ended.is_none() => {
                     lost = true;
-                    screen.ended = Some(why.unwrap_or_else(|| "the connection was closed".into()));
+                    screen.ended = Some(why.unwrap_or_else(|| t!("client-connection-closed")));
                     Action::Nothing
                 }
                 None if screen.ended.is_none() => {
                     lost = true;
-                    screen.ended = Some("the connection was closed".into());
+                    screen.ended = Some(t!("client-connection-closed"));
                     Action::Nothing
                 }
                 _ => Action::Nothing,
@@ -231,7 +232,7 @@ pub async fn run_screen(opts: QuizOptions) -> Result<bool, ClientError> {
             Action::Nothing => {}
             Action::Send(request) => {
                 if let Err(e) = tx.send(&request).await {
-                    screen.ended = Some(format!("could not send: {e}"));
+                    screen.ended = Some(t!("client-could-not-send", error = e.to_string()));
                     lost = true;
                 }
             }

@@ -10,6 +10,7 @@
 //! - `hostile`: hostile clients (forged lines, look-alike names, slot hoarding, proxy headers).
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
 //! - `quiz`: the quiz over real sockets on a paused clock (whole rounds), exports, admin start.
+//! - `quiz_log`: `sockhub quiz --log FILE`, the quiz client's own log, in English and Korean.
 //! - `cluster`: several nodes as processes sharing NATS and a database (chat, names, kick/mute,
 //!   a killed node, NATS restarted, calculator broadcasts).
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
@@ -35,6 +36,7 @@ mod korean;
 mod lifecycle;
 mod limits;
 mod quiz;
+mod quiz_log;
 mod relay;
 mod relay_cluster;
 mod relay_crash;

@@ -221,3 +221,12 @@ client-server-closed = the server closed the connection
 client-server-said-bye = server said bye: { $reason }
 client-disconnected = disconnected: { $why }
 client-scrolled-back = scrolled back: PgDn
+
+## The quiz client's log (sockhub quiz --log FILE)
+
+quiz-log-connected = connected to { $addr }
+quiz-log-welcome = logged in as { $name }: { $text }
+quiz-log-problem = Q{ $id } problem received: { $text } (sent { $sent }, received { $received })
+quiz-log-answer = Q{ $id } answer { $answer } sent: { $verdict }
+quiz-log-write-failed = cannot write the quiz log: { $error }
+quiz-log-open-failed = cannot open the quiz log { $path }: { $error }

@@ -217,3 +217,12 @@ client-server-closed = 서버가 연결을 끊었습니다
 client-server-said-bye = 서버가 연결을 끝냈습니다: { $reason }
 client-disconnected = 연결 끊김: { $why }
 client-scrolled-back = 이전 내용 보는 중: PgDn
+
+## The quiz client's log (sockhub quiz --log FILE)
+
+quiz-log-connected = { $addr }에 연결됨
+quiz-log-welcome = { $name }(으)로 로그인: { $text }
+quiz-log-problem = Q{ $id } 문제 받음: { $text } (보냄 { $sent }, 받음 { $received })
+quiz-log-answer = Q{ $id } 답 { $answer } 보냄: { $verdict }
+quiz-log-write-failed = 퀴즈 로그를 쓸 수 없습니다: { $error }
+quiz-log-open-failed = 퀴즈 로그 { $path }을(를) 열 수 없습니다: { $error }

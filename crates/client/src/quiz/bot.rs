@@ -78,7 +78,7 @@ pub async fn bot(
         Some(seed) => StdRng::seed_from_u64(seed),
         None => StdRng::from_os_rng(),
     };
-    let mut incoming = spawn_reader(rx);
+    let mut incoming = spawn_reader(rx, None);
     // The answer waiting to be sent, and when.
     let mut pending: Option<(Instant, u64, String)> = None;
     loop {

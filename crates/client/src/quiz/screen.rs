@@ -17,7 +17,7 @@ use ratatui::text::{Line, Span};
 use sockhub_proto::quiz::{self, Outcome, Phase, QuizEvent, QuizRequest};
 use tokio::time::Instant;
 
-use super::{Incoming, QuizOptions, login, show, spawn_reader};
+use super::{Incoming, QuizOptions, show, spawn_reader, start};
 use crate::conn::ClientError;
 use crate::tui::{self, InputLine, InputOutcome, Scrollback, StatusBar, Tui};
 
@@ -175,14 +175,14 @@ impl QuizScreen {
 
 /// Run the full-screen client until the server ends the session or the user leaves.
 pub async fn run_screen(opts: QuizOptions) -> Result<bool, ClientError> {
-    let (rx, mut tx, first) = login(opts.endpoint(), &opts.name, opts.password.clone()).await?;
+    let (rx, mut tx, first, log) = start(&opts).await?;
     if !matches!(first, QuizEvent::Welcome { .. }) {
         eprintln!("{}", show(&first));
         return Ok(false);
     }
     let mut screen = QuizScreen::new(&opts.name);
     screen.on_event(&first, Instant::now());
-    let mut incoming = spawn_reader(rx);
+    let mut incoming = spawn_reader(rx, log);
     let mut tui = Tui::enter()?;
     let mut terminal = EventStream::new();
     let mut tick = tokio::time::interval(TICK);

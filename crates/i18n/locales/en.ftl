@@ -266,3 +266,63 @@ web-chat-leave = Leave
 web-chat-online = Online
 web-chat-message-everyone = Message everyone…
 web-chat-message-everyone-hint = Message everyone…  (/w name text whispers)
+
+## Command-line reports (table headers and status lines; CSV and JSON keep the column names)
+
+cli-rows = { $count ->
+    [one] ({ $count } row)
+   *[other] ({ $count } rows)
+}
+cli-col-text = text
+cli-col-student-id = student_id
+cli-col-name = name
+cli-col-department = department
+cli-col-email = email
+cli-col-round = round
+cli-col-started = started
+cli-col-length-secs = length_secs
+cli-col-players = players
+cli-col-winner = winner
+cli-col-id = id
+cli-col-sources = sources
+cli-col-label = label
+cli-col-created = created
+cli-col-revoked = revoked
+cli-col-source = source
+cli-col-seq = seq
+cli-col-state = state
+cli-col-rule = rule
+cli-col-reason = reason
+cli-col-at = at
+cli-col-received-at = received_at
+cli-col-resends = resends
+cli-col-payload = payload
+cli-col-received = received
+cli-col-kept = kept
+cli-col-forwarded = forwarded
+cli-col-held = held
+cli-col-missing = missing
+cli-col-stored = stored
+cli-col-player = player
+cli-col-problem-id = problem_id
+cli-col-ask = ask
+cli-col-problem = problem
+cli-col-expected = expected
+cli-col-answer = answer
+cli-col-verdict = verdict
+cli-col-sent-at = sent_at
+cli-col-elapsed-ms = elapsed_ms
+cli-col-input = input
+cli-col-square = square
+cli-col-role = role
+cli-col-display-name = display_name
+cli-col-time = time
+cli-col-outcome = outcome
+cli-col-service = service
+cli-col-peer = peer
+cli-col-from = from
+cli-col-to = to
+cli-col-admin = admin
+cli-col-action = action
+cli-col-target = target
+cli-col-until = until

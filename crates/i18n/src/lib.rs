@@ -233,6 +233,16 @@ fn bundle(lang: Lang) -> &'static FluentBundle<FluentResource> {
     &BUNDLES[lang as usize]
 }
 
+/// The message `id`, which takes no variables, in `lang`; `None` when there is no such message.
+/// For ids made at run time (`cli-col-{column}`); code that names a message uses [`msg!`].
+pub fn lookup(lang: Lang, id: &str) -> Option<String> {
+    let bundle = bundle(lang);
+    let pattern = bundle.get_message(id)?.value()?;
+    let mut errors = Vec::new();
+    let text = bundle.format_pattern(pattern, None, &mut errors);
+    errors.is_empty().then(|| text.into_owned())
+}
+
 /// Whether `id` is a message of every language.
 pub fn exists(id: &str) -> bool {
     Lang::ALL.iter().all(|&l| bundle(l).has_message(id))

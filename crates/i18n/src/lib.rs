@@ -401,13 +401,15 @@ impl Eq for Msg {}
 
 impl PartialEq<str> for Msg {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        let text = self.to_string();
+        text.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Msg {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        let text = self.to_string();
+        text.as_str() == *other
     }
 }
 

@@ -162,7 +162,7 @@ pub fn help() -> Vec<HelpEntry> {
         ("/exit", msg!("calc-help-exit")),
     ]
     .into_iter()
-    .map(|(usage, does)| HelpEntry { usage: usage.into(), does: does.into() })
+    .map(|(usage, does)| HelpEntry { usage: usage.into(), does })
     .collect()
 }
 

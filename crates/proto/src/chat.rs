@@ -177,7 +177,7 @@ pub fn help() -> Vec<HelpEntry> {
         ("/start", msg!("chat-help-start")),
     ]
     .into_iter()
-    .map(|(usage, does)| HelpEntry { usage: usage.into(), does: does.into() })
+    .map(|(usage, does)| HelpEntry { usage: usage.into(), does })
     .collect()
 }
 

@@ -218,7 +218,7 @@ pub fn help() -> Vec<HelpEntry> {
         ("/quit", msg!("quiz-help-quit")),
     ]
     .into_iter()
-    .map(|(usage, does)| HelpEntry { usage: usage.into(), does: does.into() })
+    .map(|(usage, does)| HelpEntry { usage: usage.into(), does })
     .collect()
 }
 

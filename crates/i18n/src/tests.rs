@@ -189,9 +189,7 @@ fn uses(code: &str) -> Vec<(String, Vars)> {
             if start == "t!(\"" && code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
                 continue;
             }
-            let body_start = at + start.len() - 1;
-            let body = balanced(&code[body_start..]);
-            let parts = top_level_split(body);
+            let parts = macro_args(&code[at + start.len() - 2..]);
             let id = parts[0].trim().trim_matches('"').to_owned();
             let vars = parts[1..]
                 .iter()
@@ -204,36 +202,10 @@ fn uses(code: &str) -> Vec<(String, Vars)> {
     out
 }
 
-/// The text inside the parentheses that open at the start of `s`... up to the matching close
-/// (strings are skipped).
-fn balanced(s: &str) -> &str {
-    let mut depth = 0usize;
-    let mut in_str = false;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        if in_str {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => in_str = true,
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' if depth == 0 => return &s[..i],
-            ')' | ']' | '}' => depth -= 1,
-            _ => {}
-        }
-    }
-    s
-}
-
-fn top_level_split(s: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut depth, mut in_str, mut escaped, mut from) = (0usize, false, false, 0);
+/// The characters of `s` outside string literals, each with its byte offset and the bracket depth
+/// it sits at (a closing bracket at the depth of what it closes).
+fn outside_strings(s: &str) -> Vec<(usize, char, usize)> {
+    let (mut out, mut depth, mut in_str, mut escaped) = (Vec::new(), 0usize, false, false);
     for (i, c) in s.char_indices() {
         if in_str {
             match c {
@@ -248,14 +220,30 @@ fn top_level_split(s: &str) -> Vec<&str> {
             '"' => in_str = true,
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                parts.push(&s[from..i]);
-                from = i + 1;
-            }
             _ => {}
         }
+        out.push((i, c, depth));
     }
-    parts.push(&s[from..]);
+    out
+}
+
+/// The arguments of the macro call whose `(` opens `s`, split at its top-level commas.
+fn macro_args(s: &str) -> Vec<&str> {
+    let chars = outside_strings(s);
+    let end =
+        chars.iter().skip(1).find(|&&(_, c, depth)| c == ')' && depth == 0).map_or(s.len(), |&(i, ..)| i);
+    let mut parts = Vec::new();
+    let mut from = 1;
+    for &(i, c, depth) in &chars {
+        if i >= end {
+            break;
+        }
+        if c == ',' && depth == 1 {
+            parts.push(&s[from..i]);
+            from = i + 1;
+        }
+    }
+    parts.push(&s[from..end]);
     parts
 }
 

@@ -135,12 +135,17 @@ pub struct DatabaseArgs {
 impl DatabaseArgs {
     /// Open (and migrate) the configured database.
     pub async fn open(&self) -> anyhow::Result<sockhub_store::Store> {
+        Ok(self.open_with_config().await?.1)
+    }
+
+    /// [`Self::open`], with the configuration it was opened with.
+    pub async fn open_with_config(&self) -> anyhow::Result<(sockhub_server::Config, sockhub_store::Store)> {
         let flags: Vec<Override> = self
             .data_dir
             .iter()
             .map(|d| Override::new("server", "data_dir", d.display().to_string(), "--data-dir"))
             .collect();
-        Ok(db::open_with(&self.config, &flags).await?.1)
+        db::open_with(&self.config, &flags).await
     }
 }
 
@@ -174,7 +179,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Raise the soft limit on open files to the hard limit: a server with thousands of clients, and
 /// `sockhub bench` opening thousands of connections, need one descriptor each, and the soft limit
-/// is often far below what the system allows.
+/// is often far below what the system allows. (The one `unsafe` in sockhub: libc has no safe
+/// wrapper for these two calls.)
+#[allow(unsafe_code)]
 fn raise_open_file_limit() {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.

@@ -19,6 +19,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use serde_json::{Value, json};
+use sockhub_proto::time::now_ms;
 use sockhub_server::app::store_options;
 use sockhub_store::{RelayFilter, RelayRow, RelayState, ResendSelector, Store};
 
@@ -613,10 +614,6 @@ fn parse_since(s: &str) -> anyhow::Result<i64> {
         _ => bail!("bad --since {s:?}: the age unit is s, m, h or d"),
     };
     Ok(now_ms() - n * ms)
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 fn rfc3339(ms: i64) -> String {

@@ -77,7 +77,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data_dir {}", data_dir.display()))?;
-    let _logs = logging::init(&config.server.log_level, Some(&data_dir.join("logs")))
+    let rotation = logging::rotation::RotationPolicy::from(&config.logging);
+    let _logs = logging::init(&config.server.log_level, Some(&data_dir.join("logs")), rotation)
         .with_context(|| format!("opening the log directory under {}", data_dir.display()))?;
 
     let mut server = Server::bind(config).await?;

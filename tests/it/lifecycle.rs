@@ -85,6 +85,7 @@ async fn sigterm_stops_the_real_binary_cleanly() {
 /// Started with a soft limit of 64 open files, the server raises it to the hard limit: 100 chat
 /// clients (plus its database, logs and listeners) would not fit in 64 descriptors.
 #[tokio::test]
+#[allow(unsafe_code)] // libc's rlimit calls, in the test and in the child before exec
 async fn the_server_raises_a_low_open_file_limit() {
     const SOFT: u64 = 64;
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };

@@ -19,6 +19,8 @@
 //! - `hostile_relay`: hostile relay devices and input: seq conflicts, bad seqs, device tokens,
 //!   CSV cells a spreadsheet would run, calculator logins with account passwords.
 //! - `korean`: `[server] language = "ko"`: Korean sessions over raw TCP for chat, quiz and calc.
+//! - `retention`: old rows removed by the server while clients write, on every database; a
+//!   relay pair that prunes and reconciles clean; `sockhub db prune`; log rotation.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
 //! - `tls`: TLS on every port with openssl, curl and a relay pair over mutual TLS.
 //! - `web`: the web page: WebSocket endpoints, the HTTP API, end-to-end tests in headless Chromium.
@@ -40,6 +42,7 @@ mod quiz_log;
 mod relay;
 mod relay_cluster;
 mod relay_crash;
+mod retention;
 mod support;
 mod tls;
 mod tui;

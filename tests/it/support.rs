@@ -30,6 +30,12 @@ pub fn test_config(dir: &Path) -> Config {
     c.limits.rate_per_sec = 1000.0;
     c.limits.burst = 1000;
     c.limits.linger_ms = 200;
+    // No background deletion under a test's feet (fixtures use fixed, old timestamps); the
+    // retention tests turn it on.
+    c.retention.chat_days = 0;
+    c.retention.logins_days = 0;
+    c.retention.quiz_days = 0;
+    c.retention.relay_days = 0;
     c
 }
 
@@ -313,7 +319,7 @@ pub async fn add_account(
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
+    Fut: Future<Output = Option<T>>,
 {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {

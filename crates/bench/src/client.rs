@@ -31,6 +31,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, Phase, Timeline};
+use crate::error::ClientError;
 use crate::latency::Latency;
 
 /// How long connecting and logging in may take one client.
@@ -199,7 +200,7 @@ pub async fn run(plan: Plan, shared: std::sync::Arc<Shared>) -> Stats {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
                 shared.fail(format!("{}: {e}", plan.addr));
-                stats.error = Some(e);
+                stats.error = Some(e.to_string());
                 return stats;
             }
             Err(_) => {
@@ -266,13 +267,13 @@ async fn open(
     scanner: &mut Scanner,
     shared: &Shared,
     stats: &mut Stats,
-) -> Result<Opened, String> {
+) -> Result<Opened, ClientError> {
     let socket = if plan.addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
-        .map_err(|e| format!("socket: {e}"))?;
+        .map_err(ClientError::io("socket"))?;
     if !plan.reads {
         let _ = socket.set_recv_buffer_size(NON_READER_RECEIVE_BUFFER);
     }
-    let mut stream = socket.connect(plan.addr).await.map_err(|e| format!("connect: {e}"))?;
+    let mut stream = socket.connect(plan.addr).await.map_err(ClientError::io("connect"))?;
     let _ = stream.set_nodelay(true);
     match &plan.tls {
         None => {
@@ -280,8 +281,10 @@ async fn open(
             Ok(Opened::Plain(stream))
         }
         Some(tls) => {
-            let mut stream =
-                tls.connect(&plan.addr.ip().to_string(), stream).await.map_err(|e| format!("{e}"))?;
+            let mut stream = tls
+                .connect(&plan.addr.ip().to_string(), stream)
+                .await
+                .map_err(ClientError::io("TLS handshake"))?;
             login(&mut stream, plan, scanner, shared, stats).await?;
             Ok(Opened::Tls(Box::new(stream)))
         }
@@ -295,18 +298,19 @@ async fn login(
     scanner: &mut Scanner,
     shared: &Shared,
     stats: &mut Stats,
-) -> Result<(), String> {
+) -> Result<(), ClientError> {
     if plan.target == Target::Raw {
         return Ok(());
     }
-    stream.write_all(format!("{}\n", plan.name).as_bytes()).await.map_err(|e| format!("login: {e}"))?;
-    stream.flush().await.map_err(|e| format!("login: {e}"))?;
+    stream.write_all(format!("{}\n", plan.name).as_bytes()).await.map_err(ClientError::io("login"))?;
+    stream.flush().await.map_err(ClientError::io("login"))?;
     let mut pending = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        let n = stream.read(&mut buf).await.map_err(|e| format!("login: {e}"))?;
+        let n = stream.read(&mut buf).await.map_err(ClientError::io("login"))?;
         if n == 0 {
-            return Err(format!("closed during login: {}", String::from_utf8_lossy(&pending).trim()));
+            let said = String::from_utf8_lossy(&pending);
+            return Err(ClientError::Closed(format!("closed during login: {}", said.trim())));
         }
         pending.extend_from_slice(&buf[..n]);
         let mut start = 0;
@@ -320,7 +324,7 @@ async fn login(
                 return Ok(());
             }
             if line.starts_with(b"! ") {
-                return Err(format!("login refused: {}", String::from_utf8_lossy(line)));
+                return Err(ClientError::Refused(format!("login: {}", String::from_utf8_lossy(line))));
             }
         }
         pending.drain(..start);

@@ -20,6 +20,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod error;
 pub mod latency;
 pub mod lines;
 pub mod probe;

@@ -14,6 +14,8 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::{FramedRead, LinesCodec};
 
+use crate::error::ClientError;
+
 /// The longest line accepted from the server (a final leaderboard or a welcome with a history is
 /// the longest a service sends).
 const MAX_LINE: usize = 1 << 20;
@@ -27,7 +29,7 @@ pub struct JsonLines {
 
 impl JsonLines {
     /// Connect to `addr` (`TCP_NODELAY` on: the scenarios measure latency).
-    pub async fn connect(addr: SocketAddr) -> Result<Self, String> {
+    pub async fn connect(addr: SocketAddr) -> Result<Self, ClientError> {
         Self::connect_with(addr, None).await
     }
 
@@ -35,8 +37,8 @@ impl JsonLines {
     pub async fn connect_with(
         addr: SocketAddr,
         tls: Option<&sockhub_tls::ClientTls>,
-    ) -> Result<Self, String> {
-        let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
+    ) -> Result<Self, ClientError> {
+        let stream = TcpStream::connect(addr).await.map_err(ClientError::io(format!("connect {addr}")))?;
         let _ = stream.set_nodelay(true);
         let (rd, writer): (Box<dyn AsyncRead + Send + Unpin>, Box<dyn AsyncWrite + Send + Unpin>) = match tls
         {
@@ -45,7 +47,10 @@ impl JsonLines {
                 (Box::new(rd), Box::new(wr))
             }
             Some(tls) => {
-                let stream = tls.connect(&addr.ip().to_string(), stream).await.map_err(|e| e.to_string())?;
+                let stream = tls
+                    .connect(&addr.ip().to_string(), stream)
+                    .await
+                    .map_err(ClientError::io("TLS handshake"))?;
                 let (rd, wr) = tokio::io::split(stream);
                 (Box::new(rd), Box::new(wr))
             }
@@ -65,7 +70,7 @@ impl JsonLines {
     }
 
     /// Write everything queued, in one write.
-    pub async fn flush(&mut self) -> Result<(), String> {
+    pub async fn flush(&mut self) -> Result<(), ClientError> {
         if self.out.is_empty() {
             return Ok(());
         }
@@ -75,20 +80,20 @@ impl JsonLines {
             self.writer.flush().await
         }
         .await
-        .map_err(|e| format!("write: {e}"));
+        .map_err(ClientError::io("write"));
         self.out.clear();
         result
     }
 
     /// Write one request now.
-    pub async fn send(&mut self, request: &impl Serialize) -> Result<(), String> {
+    pub async fn send(&mut self, request: &impl Serialize) -> Result<(), ClientError> {
         self.push(request);
         self.flush().await
     }
 
     /// The next line, `None` once the server closed the connection. Cancel-safe.
-    pub async fn next_line(&mut self) -> Option<Result<String, String>> {
-        self.reader.next().await.map(|r| r.map_err(|e| format!("read: {e}")))
+    pub async fn next_line(&mut self) -> Option<Result<String, ClientError>> {
+        self.reader.next().await.map(|r| r.map_err(ClientError::Read))
     }
 
     /// Read lines until one parses as a `T` that `want` accepts; `Err` with the line if the
@@ -96,11 +101,11 @@ impl JsonLines {
     pub async fn expect<T: serde::de::DeserializeOwned>(
         &mut self,
         want: impl Fn(&T) -> bool,
-    ) -> Result<T, String> {
+    ) -> Result<T, ClientError> {
         while let Some(line) = self.next_line().await {
             let line = line?;
             if line.contains(r#""type":"error""#) {
-                return Err(format!("refused: {line}"));
+                return Err(ClientError::Refused(line));
             }
             if let Ok(event) = serde_json::from_str::<T>(&line)
                 && want(&event)
@@ -108,6 +113,6 @@ impl JsonLines {
                 return Ok(event);
             }
         }
-        Err("the server closed the connection".to_owned())
+        Err(ClientError::Closed("the server closed the connection".to_owned()))
     }
 }

@@ -364,6 +364,10 @@ pub enum RelayEvent {
         last: Option<i64>,
         gaps: Vec<(i64, i64)>,
         gaps_total: i64,
+        /// The highest seq of `source` this node's retention removed (absent: none). Reconcile
+        /// compares only the seqs above it: a pruned range is not missing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pruned_seq: Option<i64>,
     },
     /// Reply to `auth`: records of the sources this glob pattern matches are taken.
     Authenticated { sources: String },

@@ -14,6 +14,11 @@ pub fn now() -> Timestamp {
     Utc::now()
 }
 
+/// Now, as milliseconds since the Unix epoch (the unit the database and the relay count in).
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
 /// `2026-11-21T06:11:48.123Z`.
 pub fn rfc3339_ms(t: &Timestamp) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -80,6 +80,8 @@ pub struct Hub {
     pub quiz: Option<Arc<QuizService>>,
     pub calc: Option<Arc<CalcService>>,
     pub relay: Option<Arc<RelayService>>,
+    /// The retention task's counters, when `[retention]` limits anything.
+    pub retention: Option<Arc<crate::retention::RetentionMetrics>>,
 }
 
 impl Hub {
@@ -153,9 +155,15 @@ impl Server {
             quiz: None,
             calc: None,
             relay: None,
+            retention: None,
         };
         if let Some(tls) = &hub.tls {
             hub.metrics.set_tls(Arc::clone(&tls.metrics));
+        }
+        if config.retention.enabled() {
+            let metrics = Arc::new(crate::retention::RetentionMetrics::default());
+            hub.metrics.set_retention(Arc::clone(&metrics));
+            hub.retention = Some(metrics);
         }
         let mut listeners = Vec::new();
 
@@ -179,6 +187,7 @@ impl Server {
                 &config.quiz,
                 Arc::clone(&hub.auth),
                 dir.clone(),
+                crate::logging::rotation::RotationPolicy::from(&config.logging),
                 hub.store.clone(),
                 hub.journal.clone(),
                 shutdown.clone(),
@@ -312,6 +321,17 @@ impl Server {
         }
         if let Some(tls) = &hub.tls {
             net.tracker.spawn(Arc::clone(tls).watch(net.shutdown.clone()));
+        }
+        // Old rows go in small batches, off the hot path.
+        if let Some(metrics) = &hub.retention {
+            let task = crate::retention::RetentionTask {
+                store: hub.store.clone(),
+                config: hub.config.retention.clone(),
+                metrics: Arc::clone(metrics),
+                relay: hub.relay.clone(),
+                shutdown: net.shutdown.clone(),
+            };
+            net.tracker.spawn(task.run());
         }
         // Services with a clock of their own (the quiz's rounds) start with the listeners.
         if let Some(quiz) = &hub.quiz {

@@ -18,6 +18,7 @@
 //! - [`session`]: the transport-independent service/session traits and inbound handling.
 //! - [`service`]: the services themselves (chat, ...).
 //! - [`metrics`]: counters rendered for Prometheus.
+//! - [`retention`]: the background task that removes old rows, and `db prune`'s loop.
 //! - [`logging`]: the log format and log files.
 
 pub mod app;
@@ -29,8 +30,11 @@ pub mod logging;
 pub mod metrics;
 pub mod names;
 pub mod net;
+pub mod retention;
 pub mod service;
 pub mod session;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use app::{Hub, Server, StartError};
 pub use config::Config;

@@ -1,10 +1,12 @@
 //! Logging: `tracing` events in the original projects' format,
 //! `2026-11-21 15:11:48 [INFO]: message key=value`, to the console and to
-//! `<data_dir>/logs/server.log`.
+//! `<data_dir>/logs/server.log`, which rotates as `[logging]` says ([`rotation`]).
 //!
 //! The file writer runs on its own thread behind a bounded buffer that blocks rather than drops
 //! when full (a log line is never lost silently); the returned [`LogGuard`] flushes it on drop,
 //! so `main` keeps it alive until the very end.
+
+pub mod rotation;
 
 use std::fmt;
 use std::path::Path;
@@ -72,8 +74,12 @@ pub struct LogGuard {
 
 /// Install the global subscriber. `filter` is a level or directive list (`info`,
 /// `sockhub_server=debug`); `RUST_LOG` wins when set. With `log_dir`, events also go to
-/// `log_dir/server.log`.
-pub fn init(filter: &str, log_dir: Option<&Path>) -> std::io::Result<LogGuard> {
+/// `log_dir/server.log`, rotated by `rotation`.
+pub fn init(
+    filter: &str,
+    log_dir: Option<&Path>,
+    rotation: rotation::RotationPolicy,
+) -> std::io::Result<LogGuard> {
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
     let console = tracing_subscriber::fmt::layer()
         .event_format(ClassicFormat)
@@ -83,7 +89,7 @@ pub fn init(filter: &str, log_dir: Option<&Path>) -> std::io::Result<LogGuard> {
     let (file, guard) = match log_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
-            let appender = tracing_appender::rolling::never(dir, "server.log");
+            let appender = rotation.writer(&dir.join("server.log"))?;
             let (writer, guard) =
                 tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(appender);
             let layer = tracing_subscriber::fmt::layer()

@@ -140,6 +140,7 @@ pub struct Registry {
     services: Vec<(&'static str, Arc<ServiceMetrics>)>,
     cluster: Option<Arc<crate::bus::nats::ClusterMetrics>>,
     tls: Option<Arc<crate::net::tls::TlsMetrics>>,
+    retention: Option<Arc<crate::retention::RetentionMetrics>>,
 }
 
 impl Registry {
@@ -160,6 +161,11 @@ impl Registry {
     /// Add the TLS ports' metrics (a server with a `[tls]` certificate).
     pub fn set_tls(&mut self, metrics: Arc<crate::net::tls::TlsMetrics>) {
         self.tls = Some(metrics);
+    }
+
+    /// Add the retention task's metrics.
+    pub fn set_retention(&mut self, metrics: Arc<crate::retention::RetentionMetrics>) {
+        self.retention = Some(metrics);
     }
 
     /// Render in the Prometheus text exposition format.
@@ -272,6 +278,9 @@ impl Registry {
         }
         if let Some(tls) = &self.tls {
             tls.render(&mut out);
+        }
+        if let Some(retention) = &self.retention {
+            retention.render(&mut out);
         }
         out
     }

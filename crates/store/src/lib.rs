@@ -14,6 +14,9 @@
 //! - `relay.rs`: the relay's records, counters, requests and reconcile queries; its group
 //!   commit ([`Store::relay_write`]) acknowledges nothing before COMMIT, so it does not use the
 //!   batched writer.
+//! - `retention.rs`: removing old chat lines, logins, quiz attempts and confirmed relay records
+//!   in small batches ([`RetentionKind`], [`PruneRange`]), for the server's retention task and
+//!   `sockhub db prune`.
 //! - `cluster.rs`: what the nodes of a cluster share through the database — node leases
 //!   ([`NodeLease`]) and atomic, cluster-wide name claims ([`NameClaim`], [`Claimed`]).
 //! - [`Writer`], [`Journal`], [`WriterHandle`], [`Record`] (`writer.rs`, `record.rs`): the
@@ -110,6 +113,7 @@ mod record;
 mod relay;
 mod relay_token;
 mod reports;
+mod retention;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -135,6 +139,7 @@ pub use relay::{
 pub use relay_token::{
     RELAY_TOKEN_GLOB_MAX_CHARS, RELAY_TOKEN_LABEL_MAX_CHARS, RelayToken, relay_token_hash,
 };
+pub use retention::{PruneRange, PrunedBatch, RelayPruned, RetentionKind};
 pub use store::{Backend, Store, StoreOptions, redact_url};
 pub use writer::{
     FlushReport, Journal, JournalError, LastError, Writer, WriterHandle, WriterOptions, WriterStats,

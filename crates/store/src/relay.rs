@@ -26,9 +26,10 @@
 //! # Counters that add up
 //! `relay_sources` holds per source how many records were received and how many are in each
 //! state. Every change of state changes two counters in the same transaction as the records,
-//! so `received = kept + queued + forwarded + held + missing + stored` holds at every commit
-//! (`queued` is "accepted, not yet acknowledged by downstream": waiting or in flight; `stored`
-//! counts a sink's records, which stay `received`). [`Store::relay_recount`] rebuilds a
+//! so `received = kept + queued + forwarded + held + missing + stored + pruned` holds at every
+//! commit (`queued` is "accepted, not yet acknowledged by downstream": waiting or in flight;
+//! `stored` counts a sink's records, which stay `received`; `pruned` counts forwarded records
+//! that retention removed, see `retention.rs`). [`Store::relay_recount`] rebuilds a
 //! source's counters from its records, should anyone edit the table by hand.
 //!
 //! # Digests
@@ -227,7 +228,7 @@ pub struct BatchOutcome {
 }
 
 /// One source's counters.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelaySource {
     pub source: String,
     pub last_seq: i64,
@@ -247,12 +248,46 @@ pub struct RelaySource {
     /// Records refused because their seq was stored already with a different payload.
     #[serde(default)]
     pub conflicts: i64,
+    /// Forwarded records removed by retention (see `retention.rs`).
+    #[serde(default)]
+    pub pruned: i64,
+    /// The highest seq retention removed, -1 if none: reconcile compares only the seqs above it.
+    #[serde(default = "no_seq")]
+    pub pruned_seq: i64,
+}
+
+fn no_seq() -> i64 {
+    -1
+}
+
+impl Default for RelaySource {
+    fn default() -> Self {
+        RelaySource {
+            source: String::new(),
+            last_seq: 0,
+            received: 0,
+            kept: 0,
+            queued: 0,
+            forwarded: 0,
+            held: 0,
+            missing: 0,
+            stored: 0,
+            pending_bytes: 0,
+            queued_from: 0,
+            first_ms: 0,
+            last_ms: 0,
+            conflicts: 0,
+            pruned: 0,
+            pruned_seq: no_seq(),
+        }
+    }
 }
 
 impl RelaySource {
     /// Whether the counters add up (they always should).
     pub fn adds_up(&self) -> bool {
-        self.received == self.kept + self.queued + self.forwarded + self.held + self.missing + self.stored
+        self.received
+            == self.kept + self.queued + self.forwarded + self.held + self.missing + self.stored + self.pruned
     }
 }
 
@@ -761,7 +796,7 @@ impl Store {
         let rows = self
             .query(
                 "SELECT source, last_seq, received, kept, queued, forwarded, held, missing, stored, \
-                 pending_bytes, queued_from, first_ms, last_ms, conflicts FROM relay_sources ORDER BY source",
+                 pending_bytes, queued_from, first_ms, last_ms, conflicts, pruned, pruned_seq FROM relay_sources ORDER BY source",
             )
             .fetch_all(&self.pool)
             .await?;
@@ -773,7 +808,7 @@ impl Store {
         let row = self
             .query(
                 "SELECT source, last_seq, received, kept, queued, forwarded, held, missing, stored, \
-                 pending_bytes, queued_from, first_ms, last_ms, conflicts FROM relay_sources WHERE source = $1",
+                 pending_bytes, queued_from, first_ms, last_ms, conflicts, pruned, pruned_seq FROM relay_sources WHERE source = $1",
             )
             .bind(source.to_owned())
             .fetch_optional(&self.pool)
@@ -1344,7 +1379,8 @@ async fn recount_in(
         }
     }
     let mut b = store.buf();
-    b.push("UPDATE relay_sources SET received = ").bind(received);
+    // Records removed by retention are gone from the table but were received all the same.
+    b.push("UPDATE relay_sources SET received = pruned + ").bind(received);
     for (state, n) in RelayState::ALL.iter().zip(counts) {
         b.push(", ").push(state.counter()).push(" = ").bind(n);
     }
@@ -1443,6 +1479,8 @@ fn source_from_row(r: &AnyRow) -> Result<RelaySource, StoreError> {
         first_ms: r.try_get(11)?,
         last_ms: r.try_get(12)?,
         conflicts: r.try_get(13)?,
+        pruned: r.try_get(14)?,
+        pruned_seq: r.try_get(15)?,
     })
 }
 

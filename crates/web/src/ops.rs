@@ -24,6 +24,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use parking_lot::Mutex;
+use sockhub_server::service::relay::RelayRole;
 use tokio::time::Instant;
 
 use crate::WebState;
@@ -157,6 +158,7 @@ pub async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
             ("held", sum(|s| s.held)),
             ("missing", sum(|s| s.missing)),
             ("stored", sum(|s| s.stored)),
+            ("pruned", sum(|s| s.pruned)),
         ]
         .into_iter()
         .map(|(state, v)| (format!("{{state=\"{state}\"}}"), v))
@@ -195,13 +197,13 @@ pub async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
             "sockhub_relay_downstream_up",
             "gauge",
             "1 while the link to downstream is connected (or this node is a sink, or stands by in a cluster).",
-            &one(if matches!(st.link.state.as_str(), "connected" | "sink" | "standby") { 1.0 } else { 0.0 }),
+            &one(if st.link.state.is_up() { 1.0 } else { 0.0 }),
         );
         family(
             "sockhub_relay_forwarding",
             "gauge",
             "1 while this node is the one that forwards downstream (in a cluster, one node at a time).",
-            &one(if st.role == "forwarder" { 1.0 } else { 0.0 }),
+            &one(if st.role == RelayRole::Forwarder { 1.0 } else { 0.0 }),
         );
         family(
             "sockhub_relay_reconnects_total",

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Scenario;
+use crate::error::ClientError;
 use crate::clock::{Clock, Phase, Timeline};
 use crate::latency::Latency;
 use crate::lines::JsonLines;
@@ -225,7 +226,7 @@ impl Student {
             match tokio::time::timeout(LOGIN_TIMEOUT, self.login()).await {
                 Ok(Ok(conn)) => conn,
                 Ok(Err(e)) => {
-                    stats.error = Some(e);
+                    stats.error = Some(e.to_string());
                     return stats;
                 }
                 Err(_) => {
@@ -256,7 +257,7 @@ impl Student {
                 }
             }
             if let Err(e) = conn.flush().await {
-                stats.error = Some(e);
+                stats.error = Some(e.to_string());
                 break;
             }
             let line = tokio::select! {
@@ -295,7 +296,7 @@ impl Student {
         stats
     }
 
-    async fn login(&self) -> Result<JsonLines, String> {
+    async fn login(&self) -> Result<JsonLines, ClientError> {
         let mut conn = JsonLines::connect(self.addr).await?;
         conn.send(&Request::Login { student_id: &self.id }).await?;
         conn.expect::<serde_json::Value>(|v| v["type"] == "welcome").await?;

@@ -42,6 +42,7 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::Scenario;
+use crate::error::ClientError;
 use crate::latency::Latency;
 use crate::probe::sum_samples;
 use crate::lines::JsonLines;
@@ -382,7 +383,7 @@ impl Bot {
                 () = stop.cancelled() => return stats,
                 r = tokio::time::timeout(JOIN_TIMEOUT, self.join()) => match r {
                     Ok(Ok(joined)) => joined,
-                    Ok(Err(e)) => { stats.error = Some(e); return stats; }
+                    Ok(Err(e)) => { stats.error = Some(e.to_string()); return stats; }
                     Err(_) => { stats.error = Some("no welcome in time".into()); return stats; }
                 },
             }
@@ -404,7 +405,7 @@ impl Bot {
                         o.send_at = None;
                         o.sent = Some(Instant::now());
                         if let Err(e) = conn.send(&Request::Answer { id: o.id, value: o.answer.to_string() }).await {
-                            stats.error = Some(e);
+                            stats.error = Some(e.to_string());
                             break;
                         }
                     }
@@ -450,7 +451,7 @@ impl Bot {
                                 o.send_at = None;
                                 o.sent = Some(now);
                                 if let Err(e) = conn.send(&Request::Answer { id, value: o.answer.to_string() }).await {
-                                    stats.error = Some(e);
+                                    stats.error = Some(e.to_string());
                                     break;
                                 }
                             }
@@ -521,7 +522,7 @@ impl Bot {
     }
 
     /// Connect, log in and wait until the round is running; the connection and the answer time.
-    async fn join(&self) -> Result<(JsonLines, u64), String> {
+    async fn join(&self) -> Result<(JsonLines, u64), ClientError> {
         let mut conn = JsonLines::connect(self.addr).await?;
         conn.send(&Request::Login { name: &self.name }).await?;
         let (answer_ms, running) = match conn.expect::<Event>(|e| matches!(e, Event::Welcome { .. })).await? {

@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Scenario;
+use crate::error::ClientError;
 use crate::clock::Clock;
 use crate::latency::Latency;
 use crate::lines::JsonLines;
@@ -141,7 +142,7 @@ impl Scenario for Config {
             match d.await {
                 Ok(Ok(latency)) => server1.merge(&latency),
                 Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
+                    first_error.get_or_insert(e.to_string());
                 }
                 Err(e) => {
                     first_error.get_or_insert(e.to_string());
@@ -199,7 +200,7 @@ struct Device {
 }
 
 impl Device {
-    async fn run(self, stop: CancellationToken) -> Result<Latency, String> {
+    async fn run(self, stop: CancellationToken) -> Result<Latency, ClientError> {
         let mut latency = Latency::new();
         let mut conn = JsonLines::connect_with(self.addr, self.tls.as_ref()).await?;
         let payload: String = (0..self.size).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
@@ -216,15 +217,15 @@ impl Device {
             }
             conn.flush().await?;
             let line = tokio::select! {
-                () = stop.cancelled() => return Err("stopped".into()),
+                () = stop.cancelled() => return Err(ClientError::Stopped),
                 () = tokio::time::sleep_until(last_progress + PATIENCE) => {
-                    return Err(format!("no acknowledgement for {PATIENCE:?}"));
+                    return Err(ClientError::Stalled(PATIENCE));
                 }
                 line = conn.next_line() => line,
             };
             let line = match line {
                 Some(line) => line?,
-                None => return Err("Server1 closed the connection".into()),
+                None => return Err(ClientError::Closed("Server1 closed the connection".into())),
             };
             match serde_json::from_str::<Event>(&line) {
                 Ok(Event::Ack { source, seq }) if source == self.source => {
@@ -241,7 +242,9 @@ impl Device {
                     self.acked.fetch_add(n, Ordering::Relaxed);
                     last_progress = Instant::now();
                 }
-                Ok(Event::Error { message }) => return Err(format!("Server1 refused a record: {message}")),
+                Ok(Event::Error { message }) => {
+                    return Err(ClientError::Refused(format!("Server1 refused a record: {message}")));
+                }
                 _ => {}
             }
         }

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use sockhub_proto::time::now_ms;
 use sockhub_store::{Claimed, NameClaim, NodeLease, Store, StoreError};
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -61,10 +62,6 @@ pub struct Lease {
 fn new_lease() -> i64 {
     // Positive, so it reads well in a table.
     (rand::random::<u64>() >> 1) as i64
-}
-
-fn now_ms() -> i64 {
-    sockhub_store::now().timestamp_millis()
 }
 
 impl Lease {

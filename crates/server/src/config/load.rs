@@ -219,6 +219,8 @@ mod tests {
                 Just("web"),
                 Just("cluster"),
                 Just("database"),
+                Just("retention"),
+                Just("logging"),
                 Just("nope"),
             ];
             let key = prop_oneof![
@@ -235,6 +237,9 @@ mod tests {
                 Just("max_connections_per_ip"),
                 Just("login_timeout_secs"),
                 Just("downstream"),
+                Just("chat_days"),
+                Just("keep_files"),
+                Just("rotation"),
             ];
             let value = prop_oneof![
                 Just("-1".to_owned()),

@@ -10,6 +10,7 @@
 //! prints the effective configuration with those comments, and a test fails if a key has none.
 
 mod load;
+mod ops;
 pub(crate) mod render;
 
 use sockhub_i18n::Lang;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, Override, load};
+pub use ops::{LoggingConfig, RetentionConfig, Rotation};
 
 /// A key's documentation: `(key, doc)`.
 pub type KeyDoc = (&'static str, &'static str);
@@ -49,6 +51,10 @@ pub struct Config {
     pub cluster: ClusterConfig,
     #[serde(default = "WebConfig::off")]
     pub web: WebConfig,
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    #[serde(default)]
+    pub logging: LoggingConfig,
 }
 
 impl Default for Config {
@@ -66,6 +72,8 @@ impl Default for Config {
             relay: RelayConfig::default(),
             cluster: ClusterConfig::default(),
             web: WebConfig::default(),
+            retention: RetentionConfig::default(),
+            logging: LoggingConfig::default(),
         }
     }
 }
@@ -123,6 +131,16 @@ impl Config {
             about: "The web page, its WebSocket endpoints and HTTP API, /healthz and /metrics.",
             keys: WebConfig::DOCS,
         },
+        Section {
+            name: "retention",
+            about: "How long old rows are kept: a background task removes older ones in small batches.",
+            keys: RetentionConfig::DOCS,
+        },
+        Section {
+            name: "logging",
+            about: "Rotation of logs/server.log and the quiz's per-player logs.",
+            keys: LoggingConfig::DOCS,
+        },
     ];
 
     /// The address a service with `port` listens on.
@@ -132,6 +150,8 @@ impl Config {
 
     /// Check values that parse but make no sense.
     pub fn validate(&self) -> Result<(), String> {
+        self.retention.validate()?;
+        self.logging.validate()?;
         let l = &self.limits;
         if l.max_line_bytes < 64 {
             return Err(format!("limits.max_line_bytes must be at least 64 (is {})", l.max_line_bytes));

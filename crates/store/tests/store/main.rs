@@ -11,4 +11,5 @@ mod mutes;
 mod outage;
 mod relay;
 mod reports;
+mod retention;
 mod writer;

@@ -16,7 +16,7 @@ async fn migrations_apply_once_and_are_idempotent() {
         // Every feature's migration, in order (later features add theirs at the end).
         let applied = store.migrate().await.expect("migrate");
         assert_eq!(
-            applied[..7],
+            applied[..8],
             [
                 "0001_accounts_chat",
                 "0002_quiz",
@@ -24,7 +24,8 @@ async fn migrations_apply_once_and_are_idempotent() {
                 "0004_relay",
                 "0005_cluster",
                 "0006_name_skeleton",
-                "0007_relay_tokens"
+                "0007_relay_tokens",
+                "0009_retention"
             ],
             "{}",
             b.name()

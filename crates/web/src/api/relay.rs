@@ -10,6 +10,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sockhub_proto::time::now_ms;
 use sockhub_server::service::relay::{RelayService, RelayStatus};
 use sockhub_store::{RelayFilter, RelayRow, RelayState, ResendSelector};
 use tracing::info;
@@ -172,10 +173,6 @@ pub async fn reconcile(admin: Admin, State(state): State<WebState>) -> Result<Js
     relay(&state)?.reconcile_now().await.map_err(failed)?;
     info!("{} asked for a relay reconcile from the web page", admin.name);
     Ok(Json(json!({ "message": "reconciling with downstream" })))
-}
-
-fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ mod cluster;
 pub mod moderation;
 pub mod room;
 pub mod session;
+#[cfg(test)]
+mod tests;
 
 use sockhub_i18n::t;
 use std::sync::Arc;

@@ -9,6 +9,10 @@
 //! log, never a verdict. If the queue is full (the disk cannot keep up), the line is not queued:
 //! it is counted, and the count is reported in the server log, so nothing is lost silently.
 //!
+//! Each file rotates as `[logging]` says: before appending, the writer checks whether the file
+//! is due (a `stat`: size, or last written on an earlier day) and rotates it first
+//! (`logging/rotation.rs`; `NAME.log` becomes `NAME.log.1`, and files beyond `keep_files` go).
+//!
 //! File names come from [`file_name`]: the player's name key reduced to letters, digits, `-` and
 //! `_`, cut to a readable length, plus a hash of the whole key. A name cannot climb out of the
 //! folder (`../../etc/passwd` becomes `______etc_passwd-<hash>.log`), device names such as `CON`
@@ -24,6 +28,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sockhub_proto::time::{Timestamp, log_format};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, warn};
+
+use crate::logging::rotation::RotationPolicy;
 
 /// Lines written per batch at most (one open per file per batch).
 const MAX_BATCH: usize = 4096;
@@ -45,13 +51,13 @@ pub struct PlayerLogs {
 impl PlayerLogs {
     /// Start the writer thread for files in `dir` (created if missing), with room for `capacity`
     /// waiting lines.
-    pub fn start(dir: PathBuf, capacity: usize) -> std::io::Result<PlayerLogs> {
+    pub fn start(dir: PathBuf, capacity: usize, rotation: RotationPolicy) -> std::io::Result<PlayerLogs> {
         std::fs::create_dir_all(&dir)?;
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let thread_dir = dir.clone();
         std::thread::Builder::new()
             .name("quiz-player-logs".into())
-            .spawn(move || write_loop(&thread_dir, rx))?;
+            .spawn(move || write_loop(&thread_dir, rx, rotation))?;
         Ok(PlayerLogs { dir, tx, dropped: Arc::default() })
     }
 
@@ -85,7 +91,7 @@ impl PlayerLogs {
     }
 }
 
-fn write_loop(dir: &Path, mut rx: mpsc::Receiver<Msg>) {
+fn write_loop(dir: &Path, mut rx: mpsc::Receiver<Msg>, rotation: RotationPolicy) {
     let mut batch = Vec::with_capacity(64);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -113,6 +119,9 @@ fn write_loop(dir: &Path, mut rx: mpsc::Receiver<Msg>) {
         for file in order {
             let text = &files[&file];
             let path = dir.join(&*file);
+            if let Err(e) = rotation.rotate_if_due(&path) {
+                error!(file = %path.display(), "cannot rotate a player log: {e}");
+            }
             let written = OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -185,7 +194,7 @@ mod tests {
     #[tokio::test]
     async fn lines_land_in_their_files_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let logs = PlayerLogs::start(dir.path().join("quiz"), 100).unwrap();
+        let logs = PlayerLogs::start(dir.path().join("quiz"), 100, RotationPolicy::default()).unwrap();
         let (a, b): (Arc<str>, Arc<str>) = (file_name("alice").into(), file_name("bob").into());
         let at = sockhub_proto::time::now();
         for i in 0..10 {
@@ -198,5 +207,30 @@ mod tests {
         assert_eq!(lines.len(), 10);
         assert!(lines[0].ends_with(" [INFO]: a0") && lines[9].ends_with(" [INFO]: a9"), "{text}");
         assert_eq!(std::fs::read_dir(logs.dir()).unwrap().count(), 2);
+    }
+
+    #[tokio::test]
+    async fn player_logs_rotate_and_keep_at_most_keep_files() {
+        use crate::config::Rotation;
+        let dir = tempfile::tempdir().unwrap();
+        let policy = RotationPolicy { rotation: Rotation::Size, max_bytes: 200, keep_files: 2 };
+        let logs = PlayerLogs::start(dir.path().join("quiz"), 100, policy).unwrap();
+        let a: Arc<str> = file_name("alice").into();
+        let at = sockhub_proto::time::now();
+        // One batch per flush: each batch first rotates a file that grew past the limit.
+        for i in 0..20 {
+            logs.write(&a, at, "INFO", &format!("answer {i:02} of a player who keeps answering"));
+            logs.flush().await;
+        }
+        let mut names: Vec<String> = std::fs::read_dir(logs.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [a.to_string(), format!("{a}.1")]);
+        let current = std::fs::read_to_string(logs.dir().join(&*a)).unwrap();
+        assert!(current.ends_with("answer 19 of a player who keeps answering\n"), "{current}");
+        let older = std::fs::read_to_string(logs.dir().join(format!("{a}.1"))).unwrap();
+        assert!(!older.contains("answer 00"), "the oldest lines are gone: {older}");
     }
 }

@@ -25,6 +25,8 @@ pub mod logs;
 pub mod player;
 pub mod round;
 pub mod session;
+#[cfg(test)]
+mod tests;
 
 use sockhub_i18n::{Msg, msg, t};
 use std::path::PathBuf;
@@ -107,11 +109,13 @@ pub struct QuizService {
 }
 
 impl QuizService {
-    /// Create the service; player logs go under `log_dir`.
+    /// Create the service; player logs go under `log_dir` and rotate as `rotation` says.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: &QuizConfig,
         auth: Arc<Authenticator>,
         log_dir: PathBuf,
+        rotation: crate::logging::rotation::RotationPolicy,
         store: Store,
         journal: Journal,
         shutdown: CancellationToken,
@@ -124,7 +128,7 @@ impl QuizService {
             running: watch::channel(false).0,
             start: Notify::new(),
             start_requested: Mutex::new(false),
-            logs: logs::PlayerLogs::start(log_dir, config.player_log_queue)?,
+            logs: logs::PlayerLogs::start(log_dir, config.player_log_queue, rotation)?,
             store,
             journal,
             auth,

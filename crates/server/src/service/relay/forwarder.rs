@@ -16,7 +16,10 @@
 //! **The window.** At most `window` records are in flight; they are encoded into one buffer and
 //! written in large writes. Acks are cumulative per source in send order: an ack for
 //! `(source, seq)` settles that record and every record of the source sent before it. The acked
-//! records go to the ingest task as one mark per ack, which it commits with its next batch.
+//! records go to the ingest task as one mark per ack, which it commits with its next batch. The
+//! window's bookkeeping (claimed, waiting, in flight, refused, awaiting commit) is
+//! [`super::window::Window`], which does no I/O; this module is the driver around it: the
+//! connection, the database scan, the timers and the role in a cluster.
 //!
 //! **Refusals.** A record downstream answers with an error (too large, malformed for it) is
 //! retried after a growing delay; after `max_attempts` it is held with the reason. Refusals no
@@ -44,23 +47,23 @@
 //! source the counters show with queued records, which is how records ingested on the other
 //! nodes are found (the claimed set keeps anything already on its way from going out twice).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use sockhub_proto::ErrorCode;
-use sockhub_proto::relay::{RelayEvent, RelayRequest, write_record, write_request};
+use sockhub_proto::relay::{RelayEvent, RelayRequest, write_request};
 use sockhub_proto::{LineCodec, LineItem};
-use sockhub_store::{ForwardedMark, HeldMark};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio_util::codec::FramedRead;
 use tracing::{debug, info, warn};
 
-use super::{Control, FORWARDER_ROLE, FwdControl, FwdRecord, Mark, Shared, now_ms, reconcile};
+use super::window::{Refusal, Window, WindowLimits};
+use super::{Control, FORWARDER_ROLE, FwdControl, FwdRecord, LinkState, Mark, Shared, now_ms, reconcile};
 
 /// Records read from the database per scan query.
 const SCAN_CHUNK: u32 = 1024;
@@ -70,15 +73,6 @@ const WRITE_CHUNK: usize = 256 * 1024;
 const MAX_REPLY_LINE: usize = 8 * 1024 * 1024;
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-type Key = (Arc<str>, i64);
-
-/// A record written to downstream and not yet acknowledged.
-struct Sent {
-    rec: FwdRecord,
-    /// Send order over all sources (to find the oldest).
-    order: u64,
-}
 
 /// Either half of a plain or TLS connection to downstream.
 type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
@@ -140,19 +134,8 @@ pub(crate) struct Forwarder {
     committed_rx: watch::Receiver<u64>,
     control_rx: mpsc::Receiver<FwdControl>,
     ingest_control: mpsc::Sender<Control>,
-    /// Records sent or about to be sent on this connection, until their new state is durable.
-    claimed: HashSet<Key>,
-    inflight: HashMap<Arc<str>, VecDeque<Sent>>,
-    inflight_count: usize,
-    out: VecDeque<FwdRecord>,
-    /// Marks sent to the ingest task, by token, with the keys they settle.
-    awaiting: VecDeque<(u64, Vec<Key>)>,
-    next_token: u64,
-    send_order: u64,
-    /// Refusals so far, per record.
-    attempts: HashMap<Key, (u32, String)>,
-    /// Refused records waiting to be tried again.
-    retry: VecDeque<(Instant, FwdRecord)>,
+    /// Claimed, waiting, in-flight and refused records: the window's rules, without I/O.
+    window: Window,
     /// Sources to read from the database, with the next seq to read.
     scan: VecDeque<(Arc<str>, i64)>,
     /// Reconciles to run once nothing is in flight.
@@ -169,21 +152,20 @@ impl Forwarder {
         control_rx: mpsc::Receiver<FwdControl>,
         ingest_control: mpsc::Sender<Control>,
     ) -> Forwarder {
+        let settings = &shared.settings;
+        let window = Window::new(WindowLimits {
+            limit: settings.window,
+            max_attempts: settings.max_attempts,
+            retry_initial: settings.retry_initial,
+            retry_max: settings.retry_max,
+        });
         Forwarder {
             shared,
             marks_tx,
             committed_rx,
             control_rx,
             ingest_control,
-            claimed: HashSet::new(),
-            inflight: HashMap::new(),
-            inflight_count: 0,
-            out: VecDeque::new(),
-            awaiting: VecDeque::new(),
-            next_token: 1,
-            send_order: 0,
-            attempts: HashMap::new(),
-            retry: VecDeque::new(),
+            window,
             scan: VecDeque::new(),
             pending_reconcile: Vec::new(),
             unattributed: None,
@@ -212,7 +194,7 @@ impl Forwarder {
             let downstream = targets[next % targets.len()].clone();
             next += 1;
             self.shared.link.lock().downstream = Some(downstream.clone());
-            self.set_link("connecting", None);
+            self.set_link(LinkState::Connecting, None);
             let connected = tokio::select! {
                 r = tokio::time::timeout(CONNECT_TIMEOUT, self.connect(&downstream)) => r,
                 _ = self.shared.shutdown.cancelled() => break,
@@ -226,6 +208,7 @@ impl Forwarder {
                     first = false;
                     info!(%downstream, "relay: connected downstream");
                     let why = self.session(r, w).await;
+                    self.send_marks().await;
                     // A connection that worked is tried again first.
                     next -= 1;
                     self.forget_connection();
@@ -233,13 +216,13 @@ impl Forwarder {
                         break;
                     }
                     warn!(%downstream, reason = %why, "relay: downstream connection lost; will reconnect");
-                    self.set_link("down", Some(why));
+                    self.set_link(LinkState::Down, Some(why));
                 }
                 Ok(Err(e)) => {
                     debug!(%downstream, error = %e, "relay: cannot connect downstream");
-                    self.set_link("down", Some(format!("cannot connect: {e}")));
+                    self.set_link(LinkState::Down, Some(format!("cannot connect: {e}")));
                 }
-                Err(_) => self.set_link("down", Some("connect timed out".into())),
+                Err(_) => self.set_link(LinkState::Down, Some("connect timed out".into())),
             }
             // Requests that came while down still need an answer.
             while let Ok(c) = self.control_rx.try_recv() {
@@ -253,7 +236,7 @@ impl Forwarder {
             }
             backoff = (backoff * 2).min(self.shared.settings.retry_max);
         }
-        self.set_link("down", Some("server shutting down".into()));
+        self.set_link(LinkState::Down, Some("server shutting down".into()));
         debug!("relay forwarder stopped");
     }
 
@@ -274,14 +257,14 @@ impl Forwarder {
                     self.shared.holder.store(false, Ordering::Relaxed);
                     if !standing_by {
                         info!("relay: another node of the cluster forwards; standing by");
-                        self.set_link("standby", None);
+                        self.set_link(LinkState::Standby, None);
                         standing_by = true;
                     }
                 }
                 Err(e) => {
                     self.shared.holder.store(false, Ordering::Relaxed);
                     debug!(error = %e, "relay: cannot check the forwarder role");
-                    self.set_link("standby", Some(format!("cannot check the forwarder role: {e}")));
+                    self.set_link(LinkState::Standby, Some(format!("cannot check the forwarder role: {e}")));
                 }
             }
             tokio::select! {
@@ -303,10 +286,7 @@ impl Forwarder {
                 // the ingest task), than this forwarder has on their way: records other nodes took
                 // in are found by this scan. A source whose queued records all came through this
                 // node's inbox is left alone, so its records keep coming from memory.
-                let mut mine: HashMap<&str, i64> = HashMap::new();
-                for (source, _) in &self.claimed {
-                    *mine.entry(&**source).or_default() += 1;
-                }
+                let mine = self.window.claimed_per_source();
                 let busy: Vec<Arc<str>> = self
                     .shared
                     .sources
@@ -337,16 +317,16 @@ impl Forwarder {
         }
     }
 
-    fn set_link(&self, state: &str, error: Option<String>) {
+    fn set_link(&self, state: LinkState, error: Option<String>) {
         let mut link = self.shared.link.lock();
         if link.state != state {
-            link.state = state.to_owned();
+            link.state = state;
             link.since_ms = now_ms();
         }
         if error.is_some() {
             link.last_error = error;
         }
-        link.in_flight = self.inflight_count as u64;
+        link.in_flight = self.window.in_flight() as u64;
     }
 
     /// Connect to `downstream`, with the TLS handshake when `downstream_tls` is set (its files
@@ -367,7 +347,7 @@ impl Forwarder {
     /// One connection, until it fails. Returns why it ended.
     async fn session(&mut self, r: ReadHalf, w: WriteHalf) -> String {
         let mut link = Link { lines: FramedRead::new(r, LineCodec::new(MAX_REPLY_LINE)), w };
-        self.set_link("connected", None);
+        self.set_link(LinkState::Connected, None);
 
         // A downstream that requires device tokens gets ours before anything else.
         if let Some(token) = self.shared.settings.downstream_token.clone() {
@@ -408,14 +388,15 @@ impl Forwarder {
         });
         loop {
             self.drain_inbox();
-            self.take_due_retries();
+            self.window.take_due_retries(tokio::time::Instant::now());
             if !self.scan.is_empty()
-                && self.out.len() < window
+                && self.window.waiting() < window
                 && let Err(e) = self.scan_step().await
             {
                 warn!(error = %e, "relay: cannot read queued records; retrying");
                 tokio::time::sleep(settings.retry_initial).await;
             }
+            self.send_marks().await;
             let quiescing = !self.pending_reconcile.is_empty();
             if wpos == wbuf.len() {
                 wbuf.clear();
@@ -423,23 +404,23 @@ impl Forwarder {
                 write_stalled_since = None;
                 if !quiescing {
                     // The ack clock runs from the first record in flight, or the last reply.
-                    let was_idle = self.inflight_count == 0;
-                    self.fill(&mut wbuf, window);
-                    if was_idle && self.inflight_count > 0 {
+                    let was_idle = self.window.in_flight() == 0;
+                    self.window.fill(&mut wbuf, WRITE_CHUNK);
+                    if was_idle && self.window.in_flight() > 0 {
                         last_progress = tokio::time::Instant::now();
                     }
                 }
             }
-            if quiescing && wbuf.is_empty() && self.inflight_count == 0 && self.awaiting.is_empty() {
+            if quiescing && wbuf.is_empty() && self.window.is_quiet() {
                 let (cause, request) = self.pending_reconcile.remove(0);
                 if let Err(e) = self.reconcile(&mut link, cause, request).await {
                     return format!("reconcile failed: {e}");
                 }
                 continue;
             }
-            self.shared.link.lock().in_flight = self.inflight_count as u64;
+            self.shared.link.lock().in_flight = self.window.in_flight() as u64;
             let ack_deadline = last_progress + settings.ack_timeout;
-            let next_retry = self.retry.front().map(|(t, _)| tokio::time::Instant::from_std(*t));
+            let next_retry = self.window.next_retry();
             let write_deadline = write_stalled_since.map(|t| t + settings.write_timeout);
             tokio::select! {
                 biased;
@@ -447,7 +428,7 @@ impl Forwarder {
                 item = link.lines.next() => match item {
                     None | Some(Err(_)) => return "downstream closed the connection".into(),
                     Some(Ok(LineItem::Line(line))) => {
-                        if let Some(why) = self.on_line(&line).await {
+                        if let Some(why) = self.on_line(&line) {
                             return why;
                         }
                         last_progress = tokio::time::Instant::now();
@@ -468,9 +449,9 @@ impl Forwarder {
                 },
                 Ok(()) = self.committed_rx.changed() => self.on_committed(),
                 Some(c) = self.control_rx.recv() => self.on_control(c),
-                _ = self.shared.inbox.notify.notified(), if self.out.len() < window => {}
+                _ = self.shared.inbox.notify.notified(), if self.window.waiting() < window => {}
                 _ = sleep_until_opt(next_retry), if next_retry.is_some() => {}
-                _ = tokio::time::sleep_until(ack_deadline), if self.inflight_count > 0 => {
+                _ = tokio::time::sleep_until(ack_deadline), if self.window.in_flight() > 0 => {
                     self.charge_stuck();
                     return format!("no acknowledgement for {}s", settings.ack_timeout.as_secs());
                 }
@@ -515,18 +496,7 @@ impl Forwarder {
     /// After a connection ends: what was in flight or about to go is queued in the database
     /// still; the next scan finds it.
     fn forget_connection(&mut self) {
-        for (_, q) in self.inflight.drain() {
-            for s in q {
-                self.claimed.remove(&(s.rec.source.clone(), s.rec.seq));
-            }
-        }
-        for r in self.out.drain(..) {
-            self.claimed.remove(&(r.source.clone(), r.seq));
-        }
-        for (_, r) in self.retry.drain(..) {
-            self.claimed.remove(&(r.source.clone(), r.seq));
-        }
-        self.inflight_count = 0;
+        self.window.forget_connection();
         self.scan.clear();
         self.unattributed = None;
         let mut inbox = self.shared.inbox.state.lock();
@@ -564,7 +534,7 @@ impl Forwarder {
             if inbox.overflowed {
                 true
             } else {
-                let room = (2 * window).saturating_sub(self.out.len());
+                let room = (2 * window).saturating_sub(self.window.waiting());
                 let n = room.min(inbox.recs.len());
                 taken.extend(inbox.recs.drain(..n));
                 false
@@ -581,26 +551,8 @@ impl Forwarder {
             if self.scan.iter().any(|(s, _)| *s == r.source) {
                 continue;
             }
-            self.claim(r);
+            self.window.offer(r);
         }
-    }
-
-    fn claim(&mut self, r: FwdRecord) {
-        let key = (r.source.clone(), r.seq);
-        if self.claimed.contains(&key) {
-            return;
-        }
-        if let Some((n, reason)) = self.attempts.get(&key)
-            && *n >= self.shared.settings.max_attempts
-        {
-            // Refused too often already (before a reconnect): hold it.
-            let reason = reason.clone();
-            self.claimed.insert(key.clone());
-            self.hold(key, reason);
-            return;
-        }
-        self.claimed.insert(key);
-        self.out.push_back(r);
     }
 
     async fn scan_step(&mut self) -> Result<(), sockhub_store::StoreError> {
@@ -609,7 +561,7 @@ impl Forwarder {
         let full = rows.len() == SCAN_CHUNK as usize;
         let next = rows.last().map(|r| r.seq + 1);
         for r in rows {
-            self.claim(FwdRecord {
+            self.window.offer(FwdRecord {
                 source: source.clone(),
                 seq: r.seq,
                 at_ms: r.at_ms,
@@ -622,31 +574,8 @@ impl Forwarder {
         Ok(())
     }
 
-    fn take_due_retries(&mut self) {
-        let now = Instant::now();
-        while self.retry.front().is_some_and(|(t, _)| *t <= now) {
-            if let Some((_, r)) = self.retry.pop_front() {
-                self.out.push_back(r);
-            }
-        }
-    }
-
-    /// Encode records into `wbuf` while the window has room.
-    fn fill(&mut self, wbuf: &mut Vec<u8>, window: usize) {
-        while self.inflight_count < window && wbuf.len() < WRITE_CHUNK {
-            let Some(r) = self.out.pop_front() else { break };
-            write_record(wbuf, &r.source, r.seq, r.at_ms, &r.payload);
-            self.send_order += 1;
-            self.inflight
-                .entry(r.source.clone())
-                .or_default()
-                .push_back(Sent { rec: r, order: self.send_order });
-            self.inflight_count += 1;
-        }
-    }
-
     /// Handles a line from downstream; `Some(reason)` ends the connection.
-    async fn on_line(&mut self, line: &str) -> Option<String> {
+    fn on_line(&mut self, line: &str) -> Option<String> {
         if !line.starts_with('{') {
             return None; // the greeting
         }
@@ -658,7 +587,7 @@ impl Forwarder {
             }
         };
         match ev {
-            RelayEvent::Ack(a) => self.on_ack(&a.source, a.seq).await,
+            RelayEvent::Ack(a) => self.on_ack(&a.source, a.seq),
             RelayEvent::Error { code: ErrorCode::Unauthorized, message, .. } => {
                 // Not about one record: downstream wants a (valid) token. Reconnect (and
                 // present relay.downstream_token, if set) rather than hold every record.
@@ -671,8 +600,7 @@ impl Forwarder {
                 // downstream, our token does not cover the source, or downstream refuses the seq.
                 let final_ =
                     matches!(code, ErrorCode::SeqConflict | ErrorCode::Forbidden | ErrorCode::BadSeq);
-                self.on_refused(&source, seq, format!("downstream refused it: {code}: {message}"), final_)
-                    .await;
+                self.on_refused(&source, seq, format!("downstream refused it: {code}: {message}"), final_);
             }
             RelayEvent::Error { code, message, .. } => {
                 warn!(%code, %message, "relay: downstream reported an error that names no record");
@@ -684,91 +612,45 @@ impl Forwarder {
         None
     }
 
-    async fn on_ack(&mut self, source: &str, seq: i64) {
-        let Some(q) = self.inflight.get_mut(source) else { return };
-        let Some(pos) = q.iter().position(|s| s.rec.seq == seq) else {
+    fn on_ack(&mut self, source: &str, seq: i64) {
+        if self.window.ack(source, seq) == 0 {
             debug!(source, seq, "relay: ack for a record not in flight");
-            return;
-        };
-        let mut mark =
-            ForwardedMark { source: Arc::from(source), seqs: Vec::with_capacity(pos + 1), bytes: 0 };
-        let mut keys = Vec::with_capacity(pos + 1);
-        for s in q.drain(..=pos) {
-            mark.seqs.push(s.rec.seq);
-            mark.bytes += s.rec.payload.len() as i64;
-            keys.push((s.rec.source, s.rec.seq));
         }
-        mark.source = keys[0].0.clone();
-        self.inflight_count -= keys.len();
-        for k in &keys {
-            self.attempts.remove(k);
-        }
-        let token = self.next_token;
-        self.next_token += 1;
-        self.awaiting.push_back((token, keys));
-        let _ = self.marks_tx.send(Mark::Forwarded(mark, token)).await;
     }
 
     /// A record downstream refused: retried later, or held once refused `max_attempts` times
     /// (at once if `final_`: a refusal no retry can change).
-    async fn on_refused(&mut self, source: &str, seq: i64, reason: String, final_: bool) {
-        let Some(q) = self.inflight.get_mut(source) else { return };
-        let Some(pos) = q.iter().position(|s| s.rec.seq == seq) else { return };
-        let Some(sent) = q.remove(pos) else { return };
-        self.inflight_count -= 1;
-        let key = (sent.rec.source.clone(), seq);
-        let entry = self.attempts.entry(key.clone()).or_insert((0, String::new()));
-        entry.0 = if final_ { self.shared.settings.max_attempts } else { entry.0 + 1 };
-        entry.1 = reason.clone();
-        let n = entry.0;
-        if n >= self.shared.settings.max_attempts {
-            warn!(source, seq, attempts = n, %reason, "relay: holding a record downstream keeps refusing");
-            self.hold(key, reason);
-        } else {
-            let delay = (self.shared.settings.retry_initial * 2u32.pow(n.min(16) - 1))
-                .min(self.shared.settings.retry_max);
-            debug!(source, seq, attempt = n, %reason, "relay: downstream refused a record; will retry");
-            self.retry.push_back((Instant::now() + delay, sent.rec));
-            self.retry.make_contiguous().sort_by_key(|(t, _)| *t);
+    fn on_refused(&mut self, source: &str, seq: i64, reason: String, final_: bool) {
+        let now = tokio::time::Instant::now();
+        match self.window.refused(source, seq, reason.clone(), final_, now) {
+            Refusal::Unknown => {}
+            Refusal::Held { attempts } => {
+                warn!(source, seq, attempts, %reason, "relay: holding a record downstream keeps refusing");
+            }
+            Refusal::Retry { attempt, delay } => {
+                debug!(source, seq, attempt, ?delay, %reason, "relay: downstream refused a record; will retry");
+            }
         }
     }
 
-    fn hold(&mut self, key: Key, reason: String) {
-        self.attempts.remove(&key);
-        let token = self.next_token;
-        self.next_token += 1;
-        self.awaiting.push_back((token, vec![key.clone()]));
-        let mark = Mark::Held(HeldMark { source: key.0, seq: key.1, reason }, token);
-        if let Err(mpsc::error::TrySendError::Full(m)) = self.marks_tx.try_send(mark) {
-            let tx = self.marks_tx.clone();
-            tokio::spawn(async move {
-                let _ = tx.send(m).await;
-            });
+    /// Hand the marks the window settled to the ingest task, in order (waiting for room).
+    async fn send_marks(&mut self) {
+        for mark in self.window.take_marks() {
+            let _ = self.marks_tx.send(mark).await;
         }
     }
 
     /// The ack timeout fired: if downstream complained about a line it could not attribute,
     /// the oldest unacknowledged record is the likely culprit and is charged an attempt.
     fn charge_stuck(&mut self) {
-        let Some(reason) = self.unattributed.take() else { return };
-        let oldest = self.inflight.values().filter_map(|q| q.front()).min_by_key(|s| s.order);
-        if let Some(s) = oldest {
-            let key = (s.rec.source.clone(), s.rec.seq);
-            let e = self.attempts.entry(key).or_insert((0, String::new()));
-            e.0 += 1;
-            e.1 = format!("downstream did not acknowledge it (it reported {reason})");
+        if let Some(reason) = self.unattributed.take() {
+            self.window.charge_oldest(&reason);
         }
     }
 
     fn on_committed(&mut self) {
         let committed = *self.committed_rx.borrow_and_update();
-        while self.awaiting.front().is_some_and(|(t, _)| *t <= committed) {
-            if let Some((_, keys)) = self.awaiting.pop_front() {
-                for k in keys {
-                    self.claimed.remove(&k);
-                }
-            }
-        }
+        self.window.committed(committed);
     }
 
     fn on_control(&mut self, c: FwdControl) {

@@ -35,6 +35,9 @@ pub mod ingest;
 pub mod quota;
 pub mod reconcile;
 pub mod session;
+#[cfg(test)]
+mod tests;
+pub mod window;
 
 use sockhub_i18n::t;
 use std::collections::HashMap;
@@ -57,6 +60,7 @@ use crate::net::outbox::Outbox;
 use crate::session::{Peer, Service};
 
 pub use filter::KeepRules;
+pub(crate) use sockhub_proto::time::now_ms;
 
 /// The cluster-wide role of the one node that forwards downstream.
 pub const FORWARDER_ROLE: &str = "relay-forwarder";
@@ -208,11 +212,47 @@ pub(crate) enum FwdControl {
     Reconcile { cause: &'static str, request: Option<i64> },
 }
 
+/// The state of the link to downstream (`relay status` shows it in lower case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkState {
+    /// This node has no downstream: it keeps every record.
+    Sink,
+    /// Connecting, or about to (also at start).
+    #[default]
+    Connecting,
+    /// Connected; records flow.
+    Connected,
+    /// Not connected; the forwarder retries after a back-off.
+    Down,
+    /// A node of a cluster while another node forwards.
+    Standby,
+}
+
+impl LinkState {
+    /// Whether the link is as it should be: connected, or nothing to connect (a sink, or a
+    /// standby node of a cluster).
+    pub fn is_up(self) -> bool {
+        matches!(self, LinkState::Connected | LinkState::Sink | LinkState::Standby)
+    }
+}
+
+/// What a relay node does in its cluster (a single node is a cluster of one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayRole {
+    /// It forwards downstream.
+    Forwarder,
+    /// It has no downstream.
+    Sink,
+    /// Another node of its cluster forwards.
+    Standby,
+}
+
 /// The downstream link, as shown by `relay status`.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct LinkStatus {
-    /// `sink`, `connecting`, `connected`, `down`.
-    pub state: String,
+    pub state: LinkState,
     pub downstream: Option<String>,
     /// Unix ms of the last change of state.
     pub since_ms: i64,
@@ -259,8 +299,7 @@ pub struct RelayService {
 #[derive(Debug, Clone, Serialize)]
 pub struct RelayStatus {
     pub node: String,
-    /// `forwarder`, `sink`, or `standby` (a node of a cluster while another one forwards).
-    pub role: &'static str,
+    pub role: RelayRole,
     pub link: LinkStatus,
     /// Age of the oldest record not yet acknowledged by downstream, ms.
     pub lag_ms: i64,
@@ -306,7 +345,7 @@ impl RelayService {
             sink,
             sources: RwLock::new(sources),
             link: Mutex::new(LinkStatus {
-                state: if sink { "sink".into() } else { "connecting".into() },
+                state: if sink { LinkState::Sink } else { LinkState::Connecting },
                 downstream: settings.downstream.clone(),
                 since_ms: now_ms(),
                 ..Default::default()
@@ -394,6 +433,16 @@ impl RelayService {
         self.shared.store.relay_list(filter).await
     }
 
+    /// Retention removed confirmed records of a source (committed with the counters): bring the
+    /// counters in memory along, so the status and `/metrics` show it at once.
+    pub fn note_pruned(&self, pruned: &sockhub_store::RelayPruned) {
+        if let Some(s) = self.shared.sources.write().get_mut(pruned.source.as_str()) {
+            s.forwarded -= pruned.count;
+            s.pruned += pruned.count;
+            s.pruned_seq = s.pruned_seq.max(pruned.max_seq);
+        }
+    }
+
     /// Ask the forwarder to reconcile now (the result lands in the status and the database).
     pub async fn reconcile_now(&self) -> Result<(), String> {
         let tx = self.fwd_tx.as_ref().ok_or("this node has no downstream to reconcile with")?;
@@ -417,11 +466,11 @@ pub(crate) fn status_of(shared: &Shared) -> RelayStatus {
     RelayStatus {
         node: shared.node.lock().clone(),
         role: if shared.sink {
-            "sink"
+            RelayRole::Sink
         } else if shared.clustered && !shared.holder.load(Ordering::Relaxed) {
-            "standby"
+            RelayRole::Standby
         } else {
-            "forwarder"
+            RelayRole::Forwarder
         },
         link: shared.link.lock().clone(),
         lag_ms,
@@ -453,12 +502,4 @@ impl Service for RelayService {
     fn metrics(&self) -> &Arc<ServiceMetrics> {
         &self.metrics
     }
-}
-
-/// The current time in unix milliseconds.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

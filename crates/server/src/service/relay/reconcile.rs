@@ -21,6 +21,12 @@
 //! - **mismatched**: in both, with different digests (downstream holds other content under that
 //!   seq). Reported at WARN; a re-send cannot fix it because downstream keeps the first copy.
 //!
+//! **Retention.** Either node may have removed old records (`[retention] relay_days`): this one
+//! its confirmed records, downstream whatever it pruned in turn. Each node records the highest
+//! seq it pruned per source (`pruned_seq`, sent in the `summary` reply), and only the seqs above
+//! the higher of the two are compared, so a pruned range is never reported missing. A record
+//! below that mark forwarded later (an old held record re-sent) is not checked by reconcile.
+//!
 //! It runs on the forwarding connection, only while nothing is in flight (the forwarder stops
 //! sending and waits for every acknowledgement first), so `F` and `R` are not moving. Downstream's
 //! stored range and gap count are fetched for the report too.
@@ -75,12 +81,12 @@ pub(crate) async fn run(
 ) -> Result<Report, String> {
     let started = Instant::now();
     let started_ms = now_ms();
-    let sources: Vec<(Arc<str>, i64, i64, i64)> = {
+    let sources: Vec<(Arc<str>, i64, i64, i64, i64)> = {
         let map = shared.sources.read();
         let mut v: Vec<_> = map
             .iter()
             .filter(|(_, s)| s.forwarded > 0 || s.missing > 0)
-            .map(|(k, s)| (k.clone(), s.last_seq, s.forwarded, s.kept))
+            .map(|(k, s)| (k.clone(), s.last_seq, s.forwarded, s.kept, s.pruned_seq))
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
@@ -95,16 +101,21 @@ pub(crate) async fn run(
         detail: Vec::new(),
         requeued: Vec::new(),
     };
-    for (source, last, forwarded, kept) in sources {
-        let diff = compare(shared, link, &source, last).await?;
-        let summary =
-            match link.request(&RelayRequest::Summary { source: source.to_string() }, REQUEST_TIMEOUT).await?
-            {
-                RelayEvent::Summary { count, first, last, gaps_total, .. } => {
-                    json!({"count": count, "first": first, "last": last, "gaps": gaps_total})
-                }
-                other => return Err(format!("unexpected reply to summary: {other:?}")),
-            };
+    for (source, last, forwarded, kept, our_pruned) in sources {
+        let (summary, their_pruned) = match link
+            .request(&RelayRequest::Summary { source: source.to_string() }, REQUEST_TIMEOUT)
+            .await?
+        {
+            RelayEvent::Summary { count, first, last, gaps_total, pruned_seq, .. } => (
+                json!({"count": count, "first": first, "last": last, "gaps": gaps_total, "pruned_seq": pruned_seq}),
+                pruned_seq.unwrap_or(-1),
+            ),
+            other => return Err(format!("unexpected reply to summary: {other:?}")),
+        };
+        // Seqs either node's retention removed are not compared: gone on purpose, not missing.
+        let from = our_pruned.max(their_pruned).saturating_add(1).max(0);
+        let diff =
+            if from <= last { compare(shared, link, &source, from, last).await? } else { Diff::default() };
         let mut extra_kinds = serde_json::Map::new();
         if !diff.extra.is_empty() {
             let states = shared.store.relay_states(&source, &diff.extra).await.map_err(|e| e.to_string())?;
@@ -164,6 +175,7 @@ pub(crate) async fn run(
             "source": &*source,
             "forwarded": forwarded,
             "kept_not_forwarded": kept,
+            "compared_from": from,
             "downstream": summary,
             "missing": diff.missing.len(),
             "missing_seqs": &diff.missing[..diff.missing.len().min(100)],
@@ -194,10 +206,16 @@ pub(crate) async fn run(
     Ok(report)
 }
 
-/// Bisects `0..=last` of one source until every difference is pinned to seqs.
-async fn compare(shared: &Shared, link: &mut Link, source: &Arc<str>, last: i64) -> Result<Diff, String> {
+/// Bisects `from..=last` of one source until every difference is pinned to seqs.
+async fn compare(
+    shared: &Shared,
+    link: &mut Link,
+    source: &Arc<str>,
+    from: i64,
+    last: i64,
+) -> Result<Diff, String> {
     let mut diff = Diff::default();
-    let mut todo: VecDeque<(i64, i64)> = VecDeque::from([(0, last.max(0))]);
+    let mut todo: VecDeque<(i64, i64)> = VecDeque::from([(from, last.max(from))]);
     while !todo.is_empty() {
         let ranges: Vec<(i64, i64)> = todo.drain(..todo.len().min(RANGES_PER_REQUEST)).collect();
         let theirs = match link

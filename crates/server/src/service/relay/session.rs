@@ -286,9 +286,14 @@ impl RelaySession {
     }
 
     async fn summary(&self, source: String) -> Flow {
+        let pruned = match self.service.shared.store.relay_source(&source).await {
+            Ok(s) => s.map(|s| s.pruned_seq).filter(|p| *p >= 0),
+            Err(e) => return self.db_error(&e),
+        };
         match self.service.shared.store.relay_seq_summary(&source, SUMMARY_GAPS).await {
             Ok(s) => {
                 self.outbox.send(RelayEvent::Summary {
+                    pruned_seq: pruned,
                     source,
                     count: s.count,
                     first: s.first,

@@ -35,6 +35,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use sockhub_i18n::Lang;
 use sockhub_server::config::Override;
 
 /// sockhub: a multi-client TCP server for chat, a timed quiz, a shared calculator and a lossless
@@ -44,6 +45,11 @@ use sockhub_server::config::Override;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The language of what the command shows people: en or ko. Default: the locale's (LC_ALL,
+    /// LC_MESSAGES, LANG; ko_KR.UTF-8 is Korean, anything else English). The server's own
+    /// language is [server] language; --json and CSV output never change.
+    #[arg(long, global = true, value_name = "en|ko")]
+    lang: Option<Lang>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +162,11 @@ impl DatabaseArgs {
 /// Run the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     raise_open_file_limit();
+    // A client or a report speaks one language for its whole run; the server speaks its
+    // configured one on every connection and keeps its own log in English.
+    if !matches!(cli.command, Command::Serve(_)) {
+        cli.lang.unwrap_or_else(Lang::from_env).set_default();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {

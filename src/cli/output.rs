@@ -5,6 +5,7 @@ use std::io::Write;
 
 use clap::ValueEnum;
 use serde::Serialize;
+use sockhub_i18n::{Lang, t};
 use sockhub_proto::text;
 use sockhub_server::export::defuse_formula;
 
@@ -67,17 +68,30 @@ pub fn write<R: Row>(out: &mut impl Write, rows: &[R], format: Format) -> anyhow
         }
         Format::Table => {
             let mut table = comfy_table::Table::new();
-            table.load_style(comfy_table::presets::UTF8_BORDERS_ONLY).set_header(R::HEADERS.to_vec());
+            table.load_style(comfy_table::presets::UTF8_BORDERS_ONLY).set_header(table_headers(R::HEADERS));
             // Cells are other people's text (chat lines, device payloads): a raw escape sequence
             // or line break would repaint the operator's terminal or forge a row.
             for row in rows {
                 table.add_row(row.cells().iter().map(|cell| text::escape(cell).into_owned()));
             }
             writeln!(out, "{table}")?;
-            writeln!(out, "({} {})", rows.len(), if rows.len() == 1 { "row" } else { "rows" })?;
+            writeln!(out, "{}", t!("cli-rows", count = rows.len()))?;
         }
     }
     Ok(())
+}
+
+/// A table's column headers for people, in the current language (`cli-col-<column>`; a column
+/// without a message keeps its name). CSV and JSON keep the names, which programs read.
+fn table_headers(columns: &[&str]) -> Vec<String> {
+    let lang = Lang::current();
+    columns
+        .iter()
+        .map(|c| {
+            sockhub_i18n::lookup(lang, &format!("cli-col-{}", c.replace('_', "-")))
+                .unwrap_or_else(|| (*c).to_owned())
+        })
+        .collect()
 }
 
 /// A time as the reports show it: local, `2026-11-21 15:11:48`.
@@ -131,6 +145,26 @@ mod tests {
         assert!(shown.contains("hi\\n[teacher] forged\\x1b[2J\\u{202e}"), "{shown}");
         assert!(!shown.contains('\u{1b}') && !shown.contains('\u{202e}'));
         assert_eq!(shown.lines().count(), 6, "a header, one row, no forged line: {shown}");
+    }
+
+    #[test]
+    fn korean_tables_translate_headers_and_status_but_csv_and_json_keep_names() {
+        let rows = [Line("안녕".into())];
+        let (mut table, mut csv, mut json) = (Vec::new(), Vec::new(), Vec::new());
+        Lang::Ko.scope(|| {
+            write(&mut table, &rows, Format::Table).unwrap();
+            write(&mut csv, &rows, Format::Csv).unwrap();
+            write(&mut json, &rows, Format::Json).unwrap();
+        });
+        let table = String::from_utf8(table).unwrap();
+        assert!(table.contains("내용") && !table.contains("text"), "{table}");
+        assert!(table.ends_with("(1행)\n"), "{table}");
+        assert_eq!(String::from_utf8(csv).unwrap(), "text\n안녕\n");
+        assert_eq!(String::from_utf8(json).unwrap(), "[\n  \"안녕\"\n]\n");
+        let mut english = Vec::new();
+        write(&mut english, &rows, Format::Table).unwrap();
+        let english = String::from_utf8(english).unwrap();
+        assert!(english.contains("text") && english.ends_with("(1 row)\n"), "{english}");
     }
 
     #[test]

@@ -2,13 +2,16 @@
 //! export attempts, list rounds.
 
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
+use sockhub_client::quiz::log::QuizLog;
 use sockhub_client::quiz::{self, BotOptions, QuizOptions};
+use sockhub_i18n::t;
 use sockhub_proto::quiz::{QuizEvent, QuizRequest};
 use sockhub_proto::secret::Secret;
 use sockhub_server::export;
@@ -65,6 +68,11 @@ struct PlayArgs {
     /// Answer automatically (for demos and load tests).
     #[arg(long)]
     bot: bool,
+    /// Keep a log of the game in FILE (appended): `YYYY-MM-DD HH:MM:SS [LEVEL]: message` lines for
+    /// the connection, each problem received, each answer with its verdict and times, and errors,
+    /// in the language of --lang.
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
     /// Bot: probability of a right answer.
     #[arg(long, default_value_t = 0.8, requires = "bot")]
     accuracy: f64,
@@ -142,7 +150,17 @@ async fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
         bail!("--name is required to play (or use a subcommand: start, export, rounds)")
     };
     let password = password(&args.login, &name, false)?;
+    let open_log = |path: &PathBuf| {
+        QuizLog::create(path).map_err(|e| {
+            anyhow::anyhow!(t!(
+                "quiz-log-open-failed",
+                path = path.display().to_string(),
+                error = e.to_string()
+            ))
+        })
+    };
     if args.bot {
+        let mut log = args.log.as_ref().map(open_log).transpose()?;
         let opts = BotOptions {
             accuracy: args.accuracy,
             think: think_range(&args.think_ms)?,
@@ -150,10 +168,21 @@ async fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
             password,
         };
         let mut stdout = std::io::stdout();
-        let report = quiz::bot(args.login.endpoint()?, &name, &opts, |event| {
+        let mut first = true;
+        let played = quiz::bot(args.login.endpoint()?, &name, &opts, |event| {
             let _ = writeln!(stdout, "{}", quiz::show(event));
+            if let Some(log) = &mut log {
+                if std::mem::take(&mut first) {
+                    log.connected(&args.login.addr);
+                }
+                log.event(event);
+            }
         })
-        .await?;
+        .await;
+        if let (Err(e), Some(log)) = (&played, &mut log) {
+            log.error(&e.to_string());
+        }
+        let report = played?;
         eprintln!(
             "bot {name}: {} questions, {} answers, verdicts {:?}, sum {}",
             report.questions, report.answers, report.verdicts, report.sum
@@ -161,7 +190,10 @@ async fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
         return Ok(if report.refused.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS });
     }
     let tls = args.login.tls.client()?;
-    let ok = quiz::run(QuizOptions { addr: args.login.addr, tls, name, password }).await?;
+    if let Some(path) = &args.log {
+        open_log(path)?; // a bad path is refused before the game starts
+    }
+    let ok = quiz::run(QuizOptions { addr: args.login.addr, tls, name, password, log: args.log }).await?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

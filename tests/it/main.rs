@@ -12,6 +12,7 @@
 //! - `hostile`: hostile clients (forged lines, look-alike names, slot hoarding, proxy headers).
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
 //! - `quiz`: the quiz over real sockets on a paused clock (whole rounds), exports, admin start.
+//! - `quiz_log`: `sockhub quiz --log FILE`, the quiz client's own log, in English and Korean.
 //! - `cluster`: several nodes as processes sharing NATS and a database (chat, names, kick/mute,
 //!   a killed node, NATS restarted, calculator broadcasts).
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
@@ -21,6 +22,7 @@
 //!   `kill -9`, backpressure.
 //! - `hostile_relay`: hostile relay devices and input: seq conflicts, bad seqs, device tokens,
 //!   CSV cells a spreadsheet would run, calculator logins with account passwords.
+//! - `korean`: `[server] language = "ko"`: Korean sessions over raw TCP for chat, quiz and calc.
 //! - `retention`: old rows removed by the server while clients write, on every database; a
 //!   relay pair that prunes and reconciles clean; `sockhub db prune`; log rotation.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
@@ -42,9 +44,11 @@ mod device;
 mod hostile;
 mod hostile_auth;
 mod hostile_relay;
+mod korean;
 mod lifecycle;
 mod limits;
 mod quiz;
+mod quiz_log;
 mod relay;
 mod relay_cluster;
 mod relay_crash;

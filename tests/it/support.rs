@@ -268,6 +268,16 @@ impl Client {
         c
     }
 
+    /// [`Client::chat_text`] on a server whose name prompt is `prompt` (another language).
+    pub async fn chat_text_in(addr: SocketAddr, name: &str, prompt: &str) -> Client {
+        let mut c = Client::connect(addr).await;
+        c.until(prompt).await;
+        c.send(name).await;
+        let welcome = c.line().await;
+        assert!(welcome.contains(name), "{welcome}");
+        c
+    }
+
     /// Connect to chat in JSON mode and log in as `name`; the welcome has been read.
     pub async fn chat_json(addr: SocketAddr, name: &str) -> Client {
         let mut c = Client::connect(addr).await;

@@ -141,7 +141,7 @@ impl JsonWriter {
 /// Asks for `name`'s password on the terminal, without echo (the login answered
 /// `password_required` and none was given).
 pub async fn prompt_password(name: &str) -> Result<sockhub_proto::secret::Secret, ClientError> {
-    let prompt = format!("Password for {name}: ");
+    let prompt = format!("{} ", sockhub_i18n::t!("client-password-prompt", name = name));
     let typed = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt))
         .await
         .map_err(std::io::Error::other)??;

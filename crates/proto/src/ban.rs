@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use sockhub_i18n::msg;
+
 use crate::error::{ErrorCode, ErrorEvent};
 use crate::time::{self, Timestamp};
 
@@ -12,14 +14,12 @@ pub const MAX_BAN: Duration = Duration::from_secs(3650 * 24 * 3600);
 /// Read a ban's length: a number and a unit, `s`, `m`, `h`, `d` or `w` (`90s`, `30m`, `2h`,
 /// `7d`), or several (`1h 30m`), as `humantime` reads them. More than 0 and at most [`MAX_BAN`].
 pub fn parse_duration(s: &str) -> Result<Duration, ErrorEvent> {
-    let bad = |why: String| ErrorEvent::new(ErrorCode::BadRequest, why);
     let d = humantime::parse_duration(s.trim()).map_err(|e| {
-        bad(format!("\"{}\" is not a duration like 30m, 2h or 7d ({e})", crate::text::escape(s)))
+        let text = crate::text::escape(s).to_string();
+        ErrorEvent::new(ErrorCode::BadRequest, msg!("error-bad-duration", text = text, error = e.to_string()))
     })?;
     if d.is_zero() || d > MAX_BAN {
-        return Err(
-            bad("a ban lasts more than 0 s and at most 3650 days (no duration: until lifted)".into()),
-        );
+        return Err(ErrorEvent::new(ErrorCode::BadRequest, msg!("error-ban-duration-range")));
     }
     Ok(d)
 }
@@ -46,13 +46,23 @@ pub fn banned_error(
     address: bool,
     now: Timestamp,
 ) -> ErrorEvent {
-    let who = if address { "this address is" } else { "you are" };
-    let how_long = match until {
-        Some(t) => format!("for {} more (until {})", time_left(t, now), time::log_format(&t)),
-        None => "until an admin lifts the ban".to_owned(),
-    };
     let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
-    let mut e = ErrorEvent::new(ErrorCode::Banned, format!("{who} banned {how_long}{why}"));
+    let message = match (until, address) {
+        (Some(t), false) => {
+            msg!("error-banned-you-until", left = time_left(t, now), until = time::log_format(&t), why = why)
+        }
+        (Some(t), true) => {
+            msg!(
+                "error-banned-address-until",
+                left = time_left(t, now),
+                until = time::log_format(&t),
+                why = why
+            )
+        }
+        (None, false) => msg!("error-banned-you", why = why),
+        (None, true) => msg!("error-banned-address", why = why),
+    };
+    let mut e = ErrorEvent::new(ErrorCode::Banned, message);
     e.until = until;
     e
 }
@@ -93,7 +103,7 @@ mod tests {
         let e = banned_error(Some(until), Some("spam"), false, now);
         assert_eq!(e.code, ErrorCode::Banned);
         assert!(e.message.starts_with("you are banned for 1h 30m more (until "), "{}", e.message);
-        assert!(e.message.ends_with("): spam"), "{}", e.message);
+        assert!(e.message.to_string().ends_with("): spam"), "{}", e.message);
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["until"], time::rfc3339_ms(&until));
         let e = banned_error(None, None, true, now);

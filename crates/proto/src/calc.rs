@@ -9,6 +9,7 @@
 //! impl renders results as `(15:11:48) [20212086 김민수] 12² = 144`.
 
 use serde::{Deserialize, Serialize};
+use sockhub_i18n::{Msg, msg, t};
 
 use crate::chat::{HelpEntry, is_quit, split_word, write_help};
 use crate::error::{ErrorCode, ErrorEvent};
@@ -24,18 +25,15 @@ pub const STUDENT_ID_MAX_DIGITS: usize = 20;
 /// spaces inside, no other scripts' digits). Leading zeros are part of the ID: `0042` and `42`
 /// are different students.
 pub fn validate_student_id(id: &str) -> Result<(), ErrorEvent> {
-    let invalid = |why: String| Err(ErrorEvent::new(ErrorCode::InvalidStudentId, why));
+    let invalid = |why: Msg| Err(ErrorEvent::new(ErrorCode::InvalidStudentId, why));
     if id.is_empty() {
-        return invalid("a student ID is needed (digits, e.g. 20212086)".into());
+        return invalid(msg!("calc-id-needed"));
     }
     if !id.bytes().all(|b| b.is_ascii_digit()) {
-        return invalid(format!("a student ID is digits only (e.g. 20212086), not {:?}", clip(id, 40)));
+        return invalid(msg!("calc-id-digits-only", id = format!("{:?}", clip(id, 40))));
     }
     if id.len() > STUDENT_ID_MAX_DIGITS {
-        return invalid(format!(
-            "a student ID has at most {STUDENT_ID_MAX_DIGITS} digits (this one has {})",
-            id.len()
-        ));
+        return invalid(msg!("calc-id-too-long", max = STUDENT_ID_MAX_DIGITS, digits = id.len()));
     }
     Ok(())
 }
@@ -140,7 +138,7 @@ pub enum CalcEvent {
     /// A request failed; the session goes on.
     Error(ErrorEvent),
     /// The last line before the server closes the connection.
-    Bye { reason: String },
+    Bye { reason: Msg },
     /// Text mode asks for the student ID (JSON clients get no prompt).
     Prompt,
     /// Text mode asks for the password of `student_id` (`[calc] auth = "accounts"`; JSON clients
@@ -149,7 +147,7 @@ pub enum CalcEvent {
 }
 
 impl CalcEvent {
-    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn error(code: ErrorCode, message: impl Into<Msg>) -> Self {
         CalcEvent::Error(ErrorEvent::new(code, message))
     }
 }
@@ -157,14 +155,14 @@ impl CalcEvent {
 /// The command list for `/help`.
 pub fn help() -> Vec<HelpEntry> {
     [
-        ("number", "square it: 12, -1.5, 0.001, 123456789012345678901234567890"),
-        ("/history [N]", "your last N results (default: as many as at login)"),
-        ("/who", "list who is connected"),
-        ("/help", "this list"),
-        ("/exit", "leave (also /quit, quit or q alone on a line)"),
+        ("number", msg!("calc-help-number")),
+        ("/history [N]", msg!("calc-help-history")),
+        ("/who", msg!("calc-help-who")),
+        ("/help", msg!("common-help-this-list")),
+        ("/exit", msg!("calc-help-exit")),
     ]
     .into_iter()
-    .map(|(usage, does)| HelpEntry { usage: usage.into(), does: does.into() })
+    .map(|(usage, does)| HelpEntry { usage: usage.into(), does })
     .collect()
 }
 
@@ -181,11 +179,10 @@ pub fn history_text(r: &SquareResult) -> String {
 
 fn history_lines(out: &mut Vec<u8>, results: &[SquareResult]) {
     if results.is_empty() {
-        text_line(out, "* No results yet.");
+        text_line(out, t!("calc-no-results"));
         return;
     }
-    let n = results.len();
-    text_line(out, format!("* Your last {n} result{} (newest last):", if n == 1 { "" } else { "s" }));
+    text_line(out, t!("calc-history-head", count = results.len()));
     for r in results {
         text_line(out, history_text(r));
     }
@@ -201,15 +198,17 @@ impl Wire for CalcEvent {
     fn write_text(&self, out: &mut Vec<u8>) {
         let line = match self {
             CalcEvent::Welcome { student, history, online } => {
-                let dept = if student.department.is_empty() {
-                    String::new()
+                let name = if student.name.is_empty() { t!("calc-student") } else { student.name.clone() };
+                let id = student.student_id.as_str();
+                let welcome = if student.department.is_empty() {
+                    t!("calc-welcome", name = name, id = id, online = *online)
                 } else {
-                    format!(", {}", student.department)
+                    let dept = student.department.as_str();
+                    t!("calc-welcome-dept", name = name, id = id, department = dept, online = *online)
                 };
-                let name = if student.name.is_empty() { "student" } else { &student.name };
-                text_line(out, format!("* Welcome, {name} ({}{dept}). {online} online.", student.student_id));
+                text_line(out, welcome);
                 history_lines(out, history);
-                "* Type a number to square it; /help for commands.".to_owned()
+                t!("calc-type-a-number")
             }
             CalcEvent::Result(r) => result_text(r),
             CalcEvent::History { results } => {
@@ -227,7 +226,7 @@ impl Wire for CalcEvent {
                         }
                     })
                     .collect();
-                format!("* {} online: {}", students.len(), list.join(", "))
+                t!("common-online-list", count = students.len(), names = list.join(", "))
             }
             CalcEvent::Help { commands } => {
                 write_help(out, commands);
@@ -235,8 +234,8 @@ impl Wire for CalcEvent {
             }
             CalcEvent::Error(e) => notice::error_text(e),
             CalcEvent::Bye { reason } => notice::bye_text(reason),
-            CalcEvent::Prompt => "* Your student ID?".to_owned(),
-            CalcEvent::PasswordPrompt { student_id } => format!("* Password for {student_id}?"),
+            CalcEvent::Prompt => t!("calc-prompt-id"),
+            CalcEvent::PasswordPrompt { student_id } => t!("common-prompt-password", name = student_id),
         };
         text_line(out, line);
     }
@@ -273,7 +272,7 @@ pub fn parse_text(line: &str, phase: Phase) -> Result<Option<CalcRequest>, Error
         }));
     }
     let (command, rest) = split_word(&line[1..]);
-    let usage = |u: &str| ErrorEvent::new(ErrorCode::BadRequest, format!("usage: {u}"));
+    let usage = ErrorEvent::usage;
     Ok(Some(match command {
         "history" | "h" => {
             if rest.is_empty() {

@@ -7,6 +7,7 @@
 //! `>>> [to bob] psst`, `[bob] joined (3 online)`, `! name_taken: ...`).
 
 use serde::{Deserialize, Serialize};
+use sockhub_i18n::{Msg, msg, t};
 
 use crate::error::{ErrorCode, ErrorEvent};
 use crate::notice;
@@ -79,7 +80,8 @@ impl crate::json::Request for ChatRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HelpEntry {
     pub usage: String,
-    pub does: String,
+    /// What it does, in the server's language.
+    pub does: Msg,
 }
 
 /// What a prompt asks for (text mode only).
@@ -133,7 +135,7 @@ pub enum ChatEvent {
     /// A request failed; the session goes on.
     Error(ErrorEvent),
     /// The last line before the server closes the connection.
-    Bye { reason: String },
+    Bye { reason: Msg },
     /// Text mode asks the user for something (JSON clients get no prompt).
     Prompt { field: PromptField },
     /// `name` was disconnected by admin `by`. The target receives it too, just before its `bye`.
@@ -175,7 +177,7 @@ pub enum ChatEvent {
 }
 
 impl ChatEvent {
-    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn error(code: ErrorCode, message: impl Into<Msg>) -> Self {
         ChatEvent::Error(ErrorEvent::new(code, message))
     }
 }
@@ -192,24 +194,21 @@ pub fn write_help(out: &mut Vec<u8>, commands: &[HelpEntry]) {
 /// The command list for `/help`.
 pub fn help() -> Vec<HelpEntry> {
     [
-        ("text", "say text to everyone"),
-        ("/w name text", "whisper to one user (also /msg)"),
-        ("/who", "list who is online"),
-        ("/help", "this list"),
-        ("/quit", "leave (also quit or q alone on a line)"),
-        ("//text", "say text that starts with /"),
-        ("/kick name [reason]", "admins: disconnect a user"),
-        ("/mute name [minutes] [reason]", "admins: silence a user (no minutes: until /unmute)"),
-        ("/unmute name", "admins: let a muted user speak again"),
-        (
-            "/ban name [duration] [--address] [reason]",
-            "admins: refuse a user's logins (30m, 2h, 7d; none: until /unban)",
-        ),
-        ("/unban name", "admins: let a banned user log in again"),
-        ("/start", "admins: start a quiz round (when rounds start manually)"),
+        ("text", msg!("chat-help-say")),
+        ("/w name text", msg!("chat-help-whisper")),
+        ("/who", msg!("chat-help-who")),
+        ("/help", msg!("common-help-this-list")),
+        ("/quit", msg!("chat-help-quit")),
+        ("//text", msg!("chat-help-slash")),
+        ("/kick name [reason]", msg!("chat-help-kick")),
+        ("/mute name [minutes] [reason]", msg!("chat-help-mute")),
+        ("/unmute name", msg!("chat-help-unmute")),
+        ("/ban name [duration] [--address] [reason]", msg!("chat-help-ban")),
+        ("/unban name", msg!("chat-help-unban")),
+        ("/start", msg!("chat-help-start")),
     ]
     .into_iter()
-    .map(|(usage, does)| HelpEntry { usage: usage.into(), does: does.into() })
+    .map(|(usage, does)| HelpEntry { usage: usage.into(), does })
     .collect()
 }
 
@@ -222,52 +221,66 @@ impl Wire for ChatEvent {
 
     fn write_text(&self, out: &mut Vec<u8>) {
         let line = match self {
-            ChatEvent::Welcome { name, online, .. } => {
-                format!("* Welcome, {name}! {online} online. Type /help for commands.")
-            }
+            ChatEvent::Welcome { name, online, .. } => t!("chat-welcome", name = name, online = *online),
             ChatEvent::Message { from, text, history: false, .. } => format!("[{from}] {text}"),
             ChatEvent::Message { from, text, at, history: true } => {
                 format!("({}) [{from}] {text}", time::clock(at))
             }
             ChatEvent::Whisper { to, text, outgoing: true, .. } => format!(">>> [to {to}] {text}"),
             ChatEvent::Whisper { from, text, outgoing: false, .. } => format!("<<< [from {from}] {text}"),
-            ChatEvent::Users { names } => format!("* {} online: {}", names.len(), names.join(", ")),
-            ChatEvent::Joined { name, online } => format!("[{name}] joined ({online} online)"),
-            ChatEvent::Left { name, online } => format!("[{name}] left ({online} online)"),
+            ChatEvent::Users { names } => {
+                t!("common-online-list", count = names.len(), names = names.join(", "))
+            }
+            ChatEvent::Joined { name, online } => t!("chat-joined", name = name, online = *online),
+            ChatEvent::Left { name, online } => t!("chat-left", name = name, online = *online),
             ChatEvent::Help { commands } => return write_help(out, commands),
             ChatEvent::Error(e) => notice::error_text(e),
             ChatEvent::Bye { reason } => notice::bye_text(reason),
-            ChatEvent::Prompt { field: PromptField::Name } => "* Your name?".to_owned(),
+            ChatEvent::Prompt { field: PromptField::Name } => t!("chat-prompt-name"),
             ChatEvent::Prompt { field: PromptField::Password { name } } => {
-                format!("* Password for {name}?")
+                t!("common-prompt-password", name = name)
             }
             ChatEvent::Kicked { name, by, reason } => {
-                format!("* {name} was kicked by {by}{}", because(reason))
+                because(t!("chat-kicked", name = name, by = by), reason)
             }
-            ChatEvent::Muted { name, by, until, reason } => {
-                let until = until.map(|t| format!(" until {}", time::clock(&t))).unwrap_or_default();
-                format!("* {name} was muted by {by}{until}{}", because(reason))
+            ChatEvent::Muted { name, by, until: Some(until), reason } => {
+                because(t!("chat-muted-until", name = name, by = by, until = time::clock(until)), reason)
             }
-            ChatEvent::Unmuted { name, by: Some(by) } => format!("* {name} was unmuted by {by}"),
-            ChatEvent::Unmuted { name, by: None } => format!("* {name} may speak again (the mute expired)"),
+            ChatEvent::Muted { name, by, until: None, reason } => {
+                because(t!("chat-muted", name = name, by = by), reason)
+            }
+            ChatEvent::Unmuted { name, by: Some(by) } => t!("chat-unmuted", name = name, by = by),
+            ChatEvent::Unmuted { name, by: None } => t!("chat-mute-expired", name = name),
             ChatEvent::Banned { name, by, until, reason, address } => {
-                let until = match until {
-                    Some(t) => {
-                        format!(" for {} (until {})", crate::ban::time_left(*t, time::now()), time::clock(t))
-                    }
-                    None => " until /unban".to_owned(),
+                let address = match address {
+                    Some(a) => t!("chat-banned-address", address = a),
+                    None => String::new(),
                 };
-                let address = address.as_ref().map(|a| format!(" with the address {a}")).unwrap_or_default();
-                format!("* {name} was banned by {by}{address}{until}{}", because(reason))
+                let text = match until {
+                    Some(u) => t!(
+                        "chat-banned-until",
+                        name = name,
+                        by = by,
+                        address = address,
+                        left = crate::ban::time_left(*u, time::now()),
+                        until = time::clock(u)
+                    ),
+                    None => t!("chat-banned", name = name, by = by, address = address),
+                };
+                because(text, reason)
             }
-            ChatEvent::Unbanned { name, by } => format!("* {name} was unbanned by {by}"),
+            ChatEvent::Unbanned { name, by } => t!("chat-unbanned", name = name, by = by),
         };
         text_line(out, line);
     }
 }
 
-fn because(reason: &Option<String>) -> String {
-    reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+/// `text`, or `text: reason` when there is a reason.
+pub fn because(text: String, reason: &Option<String>) -> String {
+    match reason {
+        Some(r) => t!("common-reason", text = text, reason = r),
+        None => text,
+    }
 }
 
 /// Where a chat session is, which decides what a plain text line means.
@@ -309,7 +322,7 @@ pub fn parse_text(line: &str, phase: &Phase) -> Result<Option<ChatRequest>, Erro
 
 fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
     let (command, rest) = split_word(&line[1..]);
-    let usage = |u: &str| ErrorEvent::new(ErrorCode::BadRequest, format!("usage: {u}"));
+    let usage = ErrorEvent::usage;
     Ok(match command {
         "w" | "msg" | "whisper" => {
             let (to, text) = split_word(rest);

@@ -6,6 +6,7 @@
 //! only ever added, never renamed.
 
 use serde::{Deserialize, Serialize};
+use sockhub_i18n::{Msg, msg};
 
 macro_rules! error_codes {
     ($( $(#[doc = $doc:literal])* $variant:ident => $wire:literal, )*) => {
@@ -136,20 +137,26 @@ impl std::fmt::Display for ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorEvent {
     pub code: ErrorCode,
-    pub message: String,
+    /// For people, in the server's language (see `sockhub_i18n`).
+    pub message: Msg,
     /// For `banned`: when the ban ends (absent: until an admin lifts it).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::ms_opt")]
     pub until: Option<crate::time::Timestamp>,
 }
 
 impl ErrorEvent {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<Msg>) -> Self {
         Self { code, message: message.into(), until: None }
+    }
+
+    /// `bad_request` with the usage of a command: `usage: /w name text`.
+    pub fn usage(usage: &'static str) -> Self {
+        Self::new(ErrorCode::BadRequest, msg!("error-usage", usage = usage))
     }
 
     /// `unknown_command` for a `/command` a service does not have (`command` without the `/`).
     pub fn unknown_command(command: &str) -> Self {
-        Self::new(ErrorCode::UnknownCommand, format!("unknown command /{command}; type /help for the list"))
+        Self::new(ErrorCode::UnknownCommand, msg!("error-unknown-command", command = command.to_owned()))
     }
 }
 

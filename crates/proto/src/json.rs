@@ -6,6 +6,7 @@
 //! bad fields (`bad_request`, with serde's description of the field).
 
 use serde::de::DeserializeOwned;
+use sockhub_i18n::msg;
 
 use crate::error::{ErrorCode, ErrorEvent};
 
@@ -23,18 +24,23 @@ pub fn decode<R: Request>(line: &str) -> Result<R, ErrorEvent> {
     };
     let value: serde_json::Value = match serde_json::from_str(line) {
         Ok(v) => v,
-        Err(e) => return Err(ErrorEvent::new(ErrorCode::BadJson, format!("not valid JSON: {e}"))),
+        Err(e) => {
+            return Err(ErrorEvent::new(ErrorCode::BadJson, msg!("json-invalid", detail = e.to_string())));
+        }
     };
     let Some(object) = value.as_object() else {
-        return Err(ErrorEvent::new(ErrorCode::BadJson, "expected a JSON object with a \"type\""));
+        return Err(ErrorEvent::new(ErrorCode::BadJson, msg!("json-not-an-object")));
     };
     match object.get("type").and_then(|t| t.as_str()) {
-        None => Err(ErrorEvent::new(ErrorCode::BadRequest, "missing \"type\" (a string)")),
+        None => Err(ErrorEvent::new(ErrorCode::BadRequest, msg!("json-missing-type"))),
         Some(t) if !R::TYPES.contains(&t) => Err(ErrorEvent::new(
             ErrorCode::UnknownCommand,
-            format!("unknown type \"{t}\"; this service accepts: {}", R::TYPES.join(", ")),
+            msg!("json-unknown-type", type_name = t, accepted = R::TYPES.join(", ")),
         )),
-        Some(t) => Err(ErrorEvent::new(ErrorCode::BadRequest, format!("bad \"{t}\" request: {err}"))),
+        Some(t) => Err(ErrorEvent::new(
+            ErrorCode::BadRequest,
+            msg!("json-bad-request", type_name = t, detail = err.to_string()),
+        )),
     }
 }
 

@@ -6,6 +6,7 @@
 //! that decodes lines as its service's event type understands them too.
 
 use serde::{Deserialize, Serialize};
+use sockhub_i18n::{Msg, t};
 
 use crate::error::{ErrorCode, ErrorEvent};
 use crate::wire::{Wire, json_line, text_line};
@@ -17,29 +18,29 @@ pub enum Notice {
     /// `{"type":"error","code":"...","message":"..."}` — the request failed, the session goes on.
     Error(ErrorEvent),
     /// `{"type":"bye","reason":"..."}` — the last line before the server closes the connection.
-    Bye { reason: String },
+    Bye { reason: Msg },
     /// `{"type":"info","text":"..."}` — something the user should know.
-    Info { text: String },
+    Info { text: Msg },
 }
 
 impl Notice {
-    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn error(code: ErrorCode, message: impl Into<Msg>) -> Self {
         Notice::Error(ErrorEvent::new(code, message))
     }
 
-    pub fn info(text: impl Into<String>) -> Self {
+    pub fn info(text: impl Into<Msg>) -> Self {
         Notice::Info { text: text.into() }
     }
 }
 
-/// Text mode: `! code: message`.
+/// Text mode: `! code: message` (the code stays in English: programs match on it).
 pub fn error_text(e: &ErrorEvent) -> String {
-    format!("! {}: {}", e.code, e.message)
+    t!("common-error", code = e.code.as_str(), message = e.message.to_string())
 }
 
 /// Text mode: `* bye: reason`.
-pub fn bye_text(reason: &str) -> String {
-    format!("* bye: {reason}")
+pub fn bye_text(reason: &Msg) -> String {
+    t!("common-bye", reason = reason.to_string())
 }
 
 impl Wire for Notice {
@@ -51,7 +52,7 @@ impl Wire for Notice {
         let line = match self {
             Notice::Error(e) => error_text(e),
             Notice::Bye { reason } => bye_text(reason),
-            Notice::Info { text } => format!("* {text}"),
+            Notice::Info { text } => t!("common-info", text = text.to_string()),
         };
         text_line(out, line);
     }

@@ -7,6 +7,7 @@
 //! (`Q17 [15:11:48] 38 - 94 / 84 = ?`, `correct (1.23 s) — sum 36 ...`).
 
 use serde::{Deserialize, Deserializer, Serialize};
+use sockhub_i18n::{Msg, msg, t};
 
 pub use crate::chat::PromptField;
 use crate::chat::{HelpEntry, is_quit, split_word};
@@ -192,17 +193,17 @@ pub enum QuizEvent {
     /// The command list.
     Help { commands: Vec<HelpEntry> },
     /// Something the player should know.
-    Info { text: String },
+    Info { text: Msg },
     /// A request failed; the session goes on.
     Error(ErrorEvent),
     /// The last line before the server closes the connection.
-    Bye { reason: String },
+    Bye { reason: Msg },
     /// Text mode asks the user for something (JSON clients get no prompt).
     Prompt { field: PromptField },
 }
 
 impl QuizEvent {
-    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn error(code: ErrorCode, message: impl Into<Msg>) -> Self {
         QuizEvent::Error(ErrorEvent::new(code, message))
     }
 }
@@ -210,14 +211,14 @@ impl QuizEvent {
 /// The command list for `/help`.
 pub fn help() -> Vec<HelpEntry> {
     [
-        ("36", "answer the open question with a whole number"),
-        ("/scores", "show the leaderboard"),
-        ("/start", "start a round (admins, when rounds start manually)"),
-        ("/help", "this list"),
-        ("/quit", "leave (also quit or q alone on a line); rejoin with the same name to keep your sum"),
+        ("36", msg!("quiz-help-answer")),
+        ("/scores", msg!("quiz-help-scores")),
+        ("/start", msg!("quiz-help-start")),
+        ("/help", msg!("common-help-this-list")),
+        ("/quit", msg!("quiz-help-quit")),
     ]
     .into_iter()
-    .map(|(usage, does)| HelpEntry { usage: usage.into(), does: does.into() })
+    .map(|(usage, does)| HelpEntry { usage: usage.into(), does })
     .collect()
 }
 
@@ -241,9 +242,13 @@ fn board_lines(out: &mut Vec<u8>, players: &[Standing]) {
     for p in players {
         text_line(
             out,
-            format!(
-                "  {:>3}. {:width$}  sum {:>6}  correct {}/{}",
-                p.rank, p.name, p.sum, p.correct, p.attempts
+            t!(
+                "quiz-board-line",
+                rank = format!("{:>3}", p.rank),
+                name = format!("{:width$}", p.name),
+                sum = format!("{:>6}", p.sum),
+                correct = p.correct,
+                attempts = p.attempts
             ),
         );
     }
@@ -270,28 +275,32 @@ impl Wire for QuizEvent {
                 rejoined,
             } => {
                 let hello = if *rejoined {
-                    format!("* Welcome back, {name}! Your sum is {sum} ({correct} correct of {attempts}).")
+                    t!("quiz-welcome-back", name = name, sum = *sum, correct = *correct, attempts = *attempts)
                 } else {
-                    format!("* Welcome, {name}!")
+                    t!("quiz-welcome", name = name)
                 };
-                let rules =
-                    format!("Answer each problem within {}; /help lists the commands.", secs(*answer_ms));
+                let rules = t!("quiz-rules", limit = secs(*answer_ms));
                 let when = match (state, remaining_secs) {
                     (RoundState::Running, Some(left)) => {
-                        format!("Round {round} is on: {} left.", duration_text(left * 1000))
+                        t!("quiz-round-on", round = *round, left = duration_text(left * 1000))
                     }
-                    _ => "Waiting for the round to start.".to_owned(),
+                    _ => t!("quiz-waiting-for-round"),
                 };
                 format!("{hello} {when} {rules}")
             }
-            QuizEvent::RoundStarted { round, duration_secs, ends_at } => format!(
-                "* Round {round} started: {} until {}.",
-                duration_text(duration_secs * 1000),
-                time::clock(ends_at)
+            QuizEvent::RoundStarted { round, duration_secs, ends_at } => t!(
+                "quiz-round-started",
+                round = *round,
+                duration = duration_text(duration_secs * 1000),
+                ends = time::clock(ends_at)
             ),
             QuizEvent::Question { id, text, sent_at, attempt, .. } => {
-                let again = if *attempt > 1 { " (again)" } else { "" };
-                format!("Q{id} [{}] {text} = ?{again}", time::clock(sent_at))
+                let at = time::clock(sent_at);
+                if *attempt > 1 {
+                    t!("quiz-question-again", id = *id, at = at, text = text)
+                } else {
+                    t!("quiz-question", id = *id, at = at, text = text)
+                }
             }
             QuizEvent::Verdict {
                 result,
@@ -304,68 +313,65 @@ impl Wire for QuizEvent {
                 played_ms,
                 ..
             } => {
-                let times = format!(
-                    "[sent {} · received {} · played {}]",
-                    time::clock_ms(sent_at),
-                    time::clock_ms(received_at),
-                    duration_text(*played_ms)
+                let times = t!(
+                    "quiz-times",
+                    sent = time::clock_ms(sent_at),
+                    received = time::clock_ms(received_at),
+                    played = duration_text(*played_ms)
                 );
-                let answer = answer.as_deref().unwrap_or("");
+                let answer = answer.as_deref().unwrap_or("").to_owned();
+                let (elapsed, limit) = (secs(*elapsed_ms), secs(*deadline_ms));
                 let head = match result {
-                    Outcome::Correct => format!("correct ({}) — sum {sum}", secs(*elapsed_ms)),
-                    Outcome::Wrong => {
-                        format!(
-                            "wrong: {answer} ({}) — sum {sum}; the same problem comes back",
-                            secs(*elapsed_ms)
-                        )
+                    Outcome::Correct => t!("quiz-correct", elapsed = elapsed, sum = *sum),
+                    Outcome::Wrong => t!("quiz-wrong", answer = answer, elapsed = elapsed, sum = *sum),
+                    Outcome::Late => {
+                        t!("quiz-late", answer = answer, elapsed = elapsed, limit = limit, sum = *sum)
                     }
-                    Outcome::Late => format!(
-                        "too late: {answer} after {} (limit {}) — sum {sum}; the same problem comes back",
-                        secs(*elapsed_ms),
-                        secs(*deadline_ms)
-                    ),
-                    Outcome::Invalid => {
-                        format!(
-                            "invalid input: {answer:?} is not a whole number; the same problem comes back"
-                        )
-                    }
-                    Outcome::Timeout => {
-                        format!(
-                            "time's up: no answer within {}; the same problem comes back",
-                            secs(*deadline_ms)
-                        )
-                    }
+                    Outcome::Invalid => t!("quiz-invalid", answer = format!("{answer:?}")),
+                    Outcome::Timeout => t!("quiz-timeout", limit = limit),
                 };
                 format!("{head} {times}")
             }
             QuizEvent::Scores { round, players, total, remaining_secs } => {
-                let left =
-                    remaining_secs.map(|s| format!(", {} left", duration_text(s * 1000))).unwrap_or_default();
-                text_line(out, format!("* Scores, round {round} ({total} players{left}):"));
+                let head = match remaining_secs {
+                    Some(s) => {
+                        t!("quiz-scores-left", round = *round, total = *total, left = duration_text(s * 1000))
+                    }
+                    None => t!("quiz-scores", round = *round, total = *total),
+                };
+                text_line(out, head);
                 board_lines(out, players);
                 return;
             }
             QuizEvent::RoundOver { round, players, total, duration_secs } => {
                 text_line(
                     out,
-                    format!(
-                        "* Round {round} is over after {}. Final leaderboard ({total} players):",
-                        duration_text(duration_secs * 1000)
+                    t!(
+                        "quiz-round-over",
+                        round = *round,
+                        duration = duration_text(duration_secs * 1000),
+                        total = *total
                     ),
                 );
                 board_lines(out, players);
                 return;
             }
-            QuizEvent::Placed { standing, total, .. } => format!(
-                "* You placed {} of {total} with sum {} ({} correct of {}).",
-                standing.rank, standing.sum, standing.correct, standing.attempts
+            QuizEvent::Placed { standing, total, .. } => t!(
+                "quiz-placed",
+                rank = standing.rank,
+                total = *total,
+                sum = standing.sum,
+                correct = standing.correct,
+                attempts = standing.attempts
             ),
             QuizEvent::Help { commands } => return crate::chat::write_help(out, commands),
-            QuizEvent::Info { text } => format!("* {text}"),
+            QuizEvent::Info { text } => t!("common-info", text = text.to_string()),
             QuizEvent::Error(e) => notice::error_text(e),
             QuizEvent::Bye { reason } => notice::bye_text(reason),
-            QuizEvent::Prompt { field: PromptField::Name } => "* Your name?".to_owned(),
-            QuizEvent::Prompt { field: PromptField::Password { name } } => format!("* Password for {name}?"),
+            QuizEvent::Prompt { field: PromptField::Name } => t!("chat-prompt-name"),
+            QuizEvent::Prompt { field: PromptField::Password { name } } => {
+                t!("common-prompt-password", name = name)
+            }
         };
         text_line(out, line);
     }
@@ -408,7 +414,7 @@ pub fn parse_text(line: &str, phase: &Phase) -> Result<Option<QuizRequest>, Erro
         "login" => {
             let (name, password) = split_word(rest);
             if name.is_empty() {
-                return Err(ErrorEvent::new(ErrorCode::BadRequest, "usage: /login name [password]"));
+                return Err(ErrorEvent::usage("/login name [password]"));
             }
             QuizRequest::Login {
                 name: name.to_owned(),

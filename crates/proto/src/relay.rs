@@ -39,6 +39,8 @@
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
+use sockhub_i18n::{Msg, msg, t};
+
 use crate::error::{ErrorCode, ErrorEvent};
 use crate::notice;
 use crate::secret::Secret;
@@ -264,7 +266,7 @@ pub fn parse_text(line: &str) -> Result<Option<RelayRequest>, ErrorEvent> {
     {
         let token = trimmed[5..].trim();
         return match token.is_empty() || token.contains(char::is_whitespace) {
-            true => Err(ErrorEvent::new(ErrorCode::BadRequest, "expected AUTH followed by one token")),
+            true => Err(ErrorEvent::new(ErrorCode::BadRequest, msg!("relay-auth-usage"))),
             false => Ok(Some(RelayRequest::Auth { token: Secret::new(token) })),
         };
     }
@@ -275,10 +277,7 @@ pub fn parse_text(line: &str) -> Result<Option<RelayRequest>, ErrorEvent> {
             at_ms: None,
             payload: message.to_owned(),
         }))),
-        None => Err(ErrorEvent::new(
-            ErrorCode::BadRequest,
-            "expected a record as name&&message (or JSON); /help lists the formats",
-        )),
+        None => Err(ErrorEvent::new(ErrorCode::BadRequest, msg!("relay-expected-record"))),
     }
 }
 
@@ -345,7 +344,7 @@ pub enum RelayEvent {
     /// A request failed; `source` and `seq` name the record when it was one.
     Error {
         code: ErrorCode,
-        message: String,
+        message: Msg,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         source: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -373,29 +372,27 @@ pub enum RelayEvent {
     /// Reply to `auth`: records of the sources this glob pattern matches are taken.
     Authenticated { sources: String },
     /// Reply to `help`.
-    Help { formats: Vec<String> },
+    Help { formats: Vec<Msg> },
     /// The last line before the server closes.
-    Bye { reason: String },
+    Bye { reason: Msg },
 }
 
 impl RelayEvent {
     /// An error about one record.
-    pub fn record_error(code: ErrorCode, message: impl Into<String>, source: &str, seq: Option<i64>) -> Self {
+    pub fn record_error(code: ErrorCode, message: impl Into<Msg>, source: &str, seq: Option<i64>) -> Self {
         RelayEvent::Error { code, message: message.into(), source: Some(source.to_owned()), seq }
     }
 }
 
 /// The formats, for `help`.
-pub fn help() -> Vec<String> {
-    [
-        "name&&message  a record from source \"name\"; answered with \"ack name SEQ\" once stored",
-        "{\"type\":\"record\",\"source\":\"dev1\",\"seq\":42,\"payload\":\"...\"}  a record in JSON mode",
-        "AUTH <token>  present a device token (nodes that require one); JSON: {\"type\":\"auth\",\"token\":\"...\"}",
-        "quit  leave",
+pub fn help() -> Vec<Msg> {
+    let line = |usage: &str, does: Msg| msg!("relay-help-line", usage = usage, does = does);
+    vec![
+        line("name&&message", msg!("relay-help-record")),
+        line(r#"{"type":"record","source":"dev1","seq":42,"payload":"..."}"#, msg!("relay-help-json")),
+        line("AUTH <token>", msg!("relay-help-auth", json = r#"{"type":"auth","token":"..."}"#)),
+        line("quit", msg!("relay-help-quit")),
     ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect()
 }
 
 impl Wire for RelayEvent {
@@ -432,7 +429,7 @@ impl Wire for RelayEvent {
                 last.unwrap_or(0)
             ),
             RelayEvent::Authenticated { sources } => {
-                format!("* authenticated: records of sources matching {sources} are taken")
+                t!("relay-authenticated", sources = sources)
             }
             RelayEvent::Help { formats } => {
                 for f in formats {

@@ -21,6 +21,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use sockhub_i18n::{Msg, msg};
+
 use crate::error::{ErrorCode, ErrorEvent};
 
 /// Whether `c` may not appear in text shown to other people. See the module documentation.
@@ -45,14 +47,14 @@ pub struct Forbidden {
 
 impl Forbidden {
     /// A human description: `a line break (\n) at character 3`.
-    pub fn describe(&self) -> String {
-        let what = match self.ch {
-            '\n' | '\r' | '\u{2028}' | '\u{2029}' => "a line break",
-            '\u{1b}' => "an escape character",
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => "a bidirectional override",
-            _ => "a control character",
-        };
-        format!("{what} ({}) at character {}", escape_char(self.ch), self.at + 1)
+    pub fn describe(&self) -> Msg {
+        let (ch, at) = (escape_char(self.ch), self.at + 1);
+        match self.ch {
+            '\n' | '\r' | '\u{2028}' | '\u{2029}' => msg!("text-line-break", ch = ch, at = at),
+            '\u{1b}' => msg!("text-escape", ch = ch, at = at),
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => msg!("text-bidi", ch = ch, at = at),
+            _ => msg!("text-control", ch = ch, at = at),
+        }
     }
 }
 
@@ -68,9 +70,16 @@ pub fn check(s: &str) -> Result<(), Forbidden> {
 /// the first offending character.
 pub fn require(what: &str, s: &str) -> Result<(), ErrorEvent> {
     check(s).map_err(|bad| {
+        let what = match what {
+            "message" => msg!("text-what-message"),
+            "reason" => msg!("text-what-reason"),
+            "name" => msg!("text-what-name"),
+            "answer" => msg!("text-what-answer"),
+            other => Msg::from(other.to_owned()),
+        };
         ErrorEvent::new(
             ErrorCode::InvalidText,
-            format!("the {what} contains {}; nothing was sent", bad.describe()),
+            msg!("error-invalid-text", what = what, found = bad.describe()),
         )
     })
 }
@@ -138,7 +147,11 @@ mod tests {
         assert_eq!(e, Forbidden { ch: '\n', at: 2 });
         assert_eq!(e.describe(), "a line break (\\n) at character 3");
         assert!(
-            check("x\u{202e}").unwrap_err().describe().starts_with("a bidirectional override (\\u{202e})")
+            check("x\u{202e}")
+                .unwrap_err()
+                .describe()
+                .to_string()
+                .starts_with("a bidirectional override (\\u{202e})")
         );
     }
 

@@ -6,6 +6,7 @@
 //! broadcast at most once per mode and shares the bytes among all recipients.
 
 use serde::Serialize;
+use sockhub_i18n::Lang;
 
 /// The wire format of one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,7 +43,8 @@ pub fn text_line(out: &mut Vec<u8>, line: impl AsRef<str>) {
     out.push(b'\n');
 }
 
-/// Render a message in `mode` into a fresh buffer (convenient for tests and clients).
+/// Render a message in `mode` into a fresh buffer, in the current language (convenient for tests
+/// and clients).
 pub fn render(msg: &dyn Wire, mode: Mode) -> String {
     let mut out = Vec::new();
     match mode {
@@ -50,4 +52,19 @@ pub fn render(msg: &dyn Wire, mode: Mode) -> String {
         Mode::Text => msg.write_text(&mut out),
     }
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// Append `msg` in `mode` and `lang` to `out`: the one place where the server turns a message
+/// into bytes. Human text (text lines, the `message` of a JSON error) follows `lang`; JSON keeps
+/// its `type` and `code` values.
+pub fn encode(msg: &dyn Wire, mode: Mode, lang: Lang, out: &mut Vec<u8>) {
+    lang.scope(|| match mode {
+        Mode::Json => msg.write_json(out),
+        Mode::Text => msg.write_text(out),
+    })
+}
+
+/// [`render`] in `lang`.
+pub fn render_in(msg: &dyn Wire, mode: Mode, lang: Lang) -> String {
+    lang.scope(|| render(msg, mode))
 }

@@ -74,7 +74,7 @@ async fn drain_async(outboxes: &[Outbox], modes: &[Mode]) -> usize {
         outbox.next_batch(&mut batch).await;
         let mode = modes.get(i % modes.len().max(1)).copied().unwrap_or(Mode::Text);
         for frame in batch.drain(..) {
-            buf.extend_from_slice(frame.encoded(mode));
+            buf.extend_from_slice(frame.encoded(mode, sockhub_i18n::Lang::En));
         }
         written += buf.len();
         buf.clear();

@@ -132,7 +132,7 @@ impl Server {
             .await
             .map_err(StartError::Service)?;
         let net = NetContext {
-            limits: Arc::new(Limits::from(&config.limits)),
+            limits: Arc::new(Limits::of(&config)),
             shutdown: shutdown.clone(),
             tracker: TaskTracker::new(),
             slots: Arc::new(Semaphore::new(config.limits.max_connections)),
@@ -262,7 +262,7 @@ impl Server {
             .map_err(|source| StartError::Store { what: "relay".into(), source })?;
             // The relay has its own line limit and flood control: devices send in bursts, and the
             // group commit (with its backpressure) is what paces them.
-            let mut limits = Limits::from(&config.limits);
+            let mut limits = Limits::of(&config);
             limits.max_line = config.relay.max_line_bytes;
             limits.rate_per_sec = config.relay.rate_per_sec;
             let bound = bind_ports(

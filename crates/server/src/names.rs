@@ -16,6 +16,7 @@
 //! A password is [`PasswordPolicy::min_chars`] to [`MAX_PASSWORD_BYTES`] long. The upper bound
 //! keeps one login from costing more hashing than any other.
 
+use sockhub_i18n::{Msg, msg};
 use sockhub_proto::ErrorCode;
 use sockhub_proto::error::ErrorEvent;
 use unicode_security::GeneralSecurityProfile;
@@ -29,22 +30,22 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// Check a proposed name.
 pub fn validate(name: &str) -> Result<(), ErrorEvent> {
-    let invalid = |why: &str| Err(ErrorEvent::new(ErrorCode::InvalidName, format!("invalid name: {why}")));
+    let invalid = |why: Msg| Err(ErrorEvent::new(ErrorCode::InvalidName, msg!("name-invalid", why = why)));
     let chars = name.chars().count();
     if chars == 0 {
-        return invalid("a name needs at least one character");
+        return invalid(msg!("name-empty"));
     }
     if chars > MAX_NAME_CHARS {
-        return invalid(&format!("at most {MAX_NAME_CHARS} characters (this one has {chars})"));
+        return invalid(msg!("name-too-long", max = MAX_NAME_CHARS, chars = chars));
     }
     if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return invalid("no spaces or control characters");
+        return invalid(msg!("name-spaces"));
     }
     if let Some(c) = name.chars().find(|&c| invisible(c)) {
-        return invalid(&format!("no invisible or formatting characters (U+{:04X})", c as u32));
+        return invalid(msg!("name-invisible", code = format!("U+{:04X}", c as u32)));
     }
     if name.starts_with('/') {
-        return invalid("a name cannot start with /");
+        return invalid(msg!("name-slash"));
     }
     Ok(())
 }

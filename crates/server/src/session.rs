@@ -12,6 +12,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use sockhub_i18n::{Msg, msg};
 use sockhub_proto::error::{ErrorCode, ErrorEvent};
 use sockhub_proto::json::{self, Request};
 use sockhub_proto::notice::Notice;
@@ -37,14 +38,14 @@ pub struct Peer {
 pub enum Flow {
     Continue,
     /// Close the connection; the reason is sent as the final `bye`.
-    Close(String),
+    Close(Msg),
 }
 
 /// Why a connection is ending, as the session learns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ending {
     /// The session asked to close (e.g. `/quit`), with this reason.
-    Requested(String),
+    Requested(Msg),
     /// The peer closed its side (EOF), or the connection broke.
     PeerGone,
     /// The outbox closed: too slow a reader, or the session was closed from elsewhere (a kick).
@@ -59,14 +60,14 @@ pub enum Ending {
 
 impl Ending {
     /// The `bye` reason to send, if the connection can still be told.
-    pub fn farewell(&self) -> Option<String> {
+    pub fn farewell(&self) -> Option<Msg> {
         match self {
             Ending::Requested(reason) => Some(reason.clone()),
-            Ending::PeerGone => Some("connection closed".into()),
+            Ending::PeerGone => Some(msg!("ending-connection-closed")),
             Ending::OutboxClosed => None,
-            Ending::Idle => Some("idle timeout".into()),
-            Ending::Shutdown => Some("server shutting down".into()),
-            Ending::LoginTimeout => Some("login timeout".into()),
+            Ending::Idle => Some(msg!("ending-idle")),
+            Ending::Shutdown => Some(msg!("ending-shutdown")),
+            Ending::LoginTimeout => Some(msg!("ending-login-timeout")),
         }
     }
 }
@@ -198,11 +199,10 @@ impl<S: Session> Inbound<S> {
         self.metrics.lines_in.inc();
         match item {
             LineItem::Line(line) => self.on_line(&line).await,
-            LineItem::TooLong { limit } => self
-                .reject(ErrorCode::LineTooLong, format!("line longer than {limit} bytes; it was discarded")),
-            LineItem::InvalidUtf8 => {
-                self.reject(ErrorCode::InvalidUtf8, "line is not valid UTF-8; it was discarded")
+            LineItem::TooLong { limit } => {
+                self.reject(ErrorCode::LineTooLong, msg!("error-line-too-long", limit = limit))
             }
+            LineItem::InvalidUtf8 => self.reject(ErrorCode::InvalidUtf8, msg!("error-invalid-utf8")),
         }
     }
 
@@ -216,8 +216,7 @@ impl<S: Session> Inbound<S> {
         }
         if !self.bucket.try_take() {
             self.metrics.rate_limited.inc();
-            return self
-                .reject(ErrorCode::RateLimited, "too many messages; slow down (this one was dropped)");
+            return self.reject(ErrorCode::RateLimited, msg!("error-rate-limited"));
         }
         let request = match mode {
             Mode::Json => json::decode::<S::Request>(line).map(Some),
@@ -233,7 +232,7 @@ impl<S: Session> Inbound<S> {
         }
     }
 
-    fn reject(&mut self, code: ErrorCode, message: impl Into<String>) -> Flow {
+    fn reject(&mut self, code: ErrorCode, message: impl Into<Msg>) -> Flow {
         self.metrics.errors.inc();
         self.outbox.send(Notice::error(code, message));
         Flow::Continue

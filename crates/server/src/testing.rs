@@ -163,7 +163,7 @@ impl<S: Service> Client<S> {
 
     fn take(&mut self, batch: &[Arc<Frame>]) {
         for frame in batch {
-            let bytes = frame.encoded(self.mode);
+            let bytes = frame.encoded(self.mode, self.outbox.lang());
             self.received.extend(String::from_utf8_lossy(bytes).lines().map(str::to_owned));
         }
     }

@@ -31,6 +31,7 @@ assets! {
     "app.css" => "text/css; charset=utf-8",
     "favicon.svg" => "image/svg+xml",
     "js/app.js" => "text/javascript; charset=utf-8",
+    "js/i18n.js" => "text/javascript; charset=utf-8",
     "js/dom.js" => "text/javascript; charset=utf-8",
     "js/net.js" => "text/javascript; charset=utf-8",
     "js/chat.js" => "text/javascript; charset=utf-8",

@@ -11,6 +11,7 @@ use crossterm::event::{Event, KeyEvent};
 use ratatui::Frame;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Span;
+use sockhub_i18n::t;
 use sockhub_proto::calc::{self, CalcEvent, CalcRequest, Phase, StudentInfo};
 
 use super::{CalcOptions, login, show, view};
@@ -61,7 +62,7 @@ impl CalcScreen {
                 self.all += 1;
                 self.mine += usize::from(r.student_id == self.me.student_id);
             }
-            CalcEvent::Bye { reason } => self.shell.bye(reason),
+            CalcEvent::Bye { reason } => self.shell.bye(&reason.to_string()),
             _ => {}
         }
         for line in view::event_lines(&event, &self.me.student_id) {
@@ -106,7 +107,7 @@ impl CalcScreen {
             .left(Span::styled("sockhub calc", Style::new().add_modifier(Modifier::BOLD)))
             .left(self.addr.clone())
             .left(who)
-            .left(format!("mine {} / all {}", self.mine, self.all));
+            .left(t!("client-calc-counts", mine = self.mine, all = self.all));
         match self.shell.status_hint() {
             Some(hint) => bar.right(hint),
             None => bar,

@@ -15,6 +15,7 @@ use crossterm::event::{Event, KeyEvent};
 use ratatui::Frame;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Span;
+use sockhub_i18n::t;
 use sockhub_proto::chat::{self, ChatEvent, ChatRequest, Phase};
 use sockhub_proto::{ErrorCode, ErrorEvent};
 
@@ -85,7 +86,7 @@ impl ChatScreen {
             }
             ChatEvent::Users { names } => self.online = names.len(),
             ChatEvent::Whisper { from, outgoing: false, .. } => self.reply_to = Some(from.clone()),
-            ChatEvent::Bye { reason } => self.shell.bye(reason),
+            ChatEvent::Bye { reason } => self.shell.bye(&reason.to_string()),
             _ => {}
         }
         for line in view::event_lines(&event, &self.me) {
@@ -94,10 +95,8 @@ impl ChatScreen {
         if let ChatEvent::Help { commands } = &event {
             // `/r` is this client's own command, so the server's list does not have it.
             let width = commands.iter().map(|c| c.usage.chars().count()).max().unwrap_or(0);
-            self.shell.pane.push(view::notice(format!(
-                "  {:width$}  reply to the last whisper you received",
-                "/r text"
-            )));
+            let usage = format!("{:width$}", "/r text");
+            self.shell.pane.push(view::notice(format!("  {usage}  {}", t!("client-help-reply"))));
         }
     }
 
@@ -140,8 +139,8 @@ impl ChatScreen {
     /// `/r text`: whisper to whoever whispered to us last.
     fn reply(&mut self, text: &str) -> Action {
         let problem = match &self.reply_to {
-            None => "nobody has whispered to you yet; use /w name text".to_owned(),
-            Some(to) if text.is_empty() => format!("usage: /r text (replies to {to})"),
+            None => t!("client-no-whisper-yet"),
+            Some(to) if text.is_empty() => t!("client-reply-usage", to = to),
             Some(to) => return Action::Send(ChatRequest::Whisper { to: to.clone(), text: text.to_owned() }),
         };
         self.shell.error(&ErrorEvent::new(ErrorCode::BadRequest, problem));
@@ -149,7 +148,7 @@ impl ChatScreen {
     }
 
     /// A line from the client itself (for example, a send that failed).
-    pub fn note_error(&mut self, message: impl Into<String>) {
+    pub fn note_error(&mut self, message: impl Into<sockhub_i18n::Msg>) {
         self.shell.note_error(message);
     }
 
@@ -159,13 +158,13 @@ impl ChatScreen {
             .left(Span::styled("sockhub chat", Style::new().add_modifier(Modifier::BOLD)))
             .left(self.addr.clone())
             .left(self.me.clone())
-            .left(format!("{} online", self.online));
+            .left(t!("client-online", online = self.online));
         let bar = match self.shell.status_hint() {
             Some(hint) => bar.right(hint),
             None => bar,
         };
         match &self.reply_to {
-            Some(to) if self.shell.ended.is_none() => bar.right(format!("reply: /r → {to}")),
+            Some(to) if self.shell.ended.is_none() => bar.right(t!("client-reply-to", to = to)),
             _ => bar,
         }
     }

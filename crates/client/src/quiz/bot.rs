@@ -78,7 +78,7 @@ pub async fn bot(
         Some(seed) => StdRng::seed_from_u64(seed),
         None => StdRng::from_os_rng(),
     };
-    let mut incoming = spawn_reader(rx);
+    let mut incoming = spawn_reader(rx, None);
     // The answer waiting to be sent, and when.
     let mut pending: Option<(Instant, u64, String)> = None;
     loop {
@@ -109,7 +109,7 @@ pub async fn bot(
                     }
                     QuizEvent::RoundOver { players, .. } => report.final_board = Some(players.clone()),
                     QuizEvent::Placed { standing, .. } => report.placed = Some(standing.clone()),
-                    QuizEvent::Bye { reason } => report.bye = Some(reason.clone()),
+                    QuizEvent::Bye { reason } => report.bye = Some(reason.to_string()),
                     _ => {}
                 }
             }

@@ -5,20 +5,20 @@
 use sockhub_proto::quiz::{self, Phase, QuizEvent, QuizRequest};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use super::{Incoming, QuizOptions, login, show, spawn_reader};
+use super::{Incoming, QuizOptions, show, spawn_reader, start};
 use crate::conn::ClientError;
 
 /// Play line by line until the server ends the session or the user leaves. Returns false when the
 /// login was refused or the connection was lost without a `bye`.
 pub async fn run_lines(opts: QuizOptions) -> Result<bool, ClientError> {
     let mut stdout = tokio::io::stdout();
-    let (rx, mut tx, first) = login(opts.endpoint(), &opts.name, opts.password.clone()).await?;
+    let (rx, mut tx, first, log) = start(&opts).await?;
     stdout.write_all(format!("{}\n", show(&first)).as_bytes()).await?;
     stdout.flush().await?;
     if !matches!(first, QuizEvent::Welcome { .. }) {
         return Ok(false);
     }
-    let mut incoming = spawn_reader(rx);
+    let mut incoming = spawn_reader(rx, log);
     let mut input = BufReader::new(tokio::io::stdin()).lines();
     let mut open: Option<u64> = None;
     let mut input_open = true;

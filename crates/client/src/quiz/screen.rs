@@ -6,6 +6,7 @@
 //! tick of the countdown, a signal — and draws one frame. The countdown's tick changes only the
 //! status bar; ratatui then writes just the cells that changed.
 
+use sockhub_i18n::t;
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
@@ -16,7 +17,7 @@ use ratatui::text::{Line, Span};
 use sockhub_proto::quiz::{self, Outcome, Phase, QuizEvent, QuizRequest};
 use tokio::time::Instant;
 
-use super::{Incoming, QuizOptions, login, show, spawn_reader};
+use super::{Incoming, QuizOptions, show, spawn_reader, start};
 use crate::conn::ClientError;
 use crate::tui::{self, InputLine, InputOutcome, Scrollback, StatusBar, Tui};
 
@@ -102,7 +103,7 @@ impl QuizScreen {
                 Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
             }
             QuizEvent::Bye { reason } => {
-                self.ended = Some(reason.clone());
+                self.ended = Some(reason.to_string());
                 Style::new().fg(Color::Yellow)
             }
             QuizEvent::Error(_) => Style::new().fg(Color::Red),
@@ -137,14 +138,14 @@ impl QuizScreen {
         let mut bar = StatusBar::new()
             .left(Span::styled("sockhub quiz", Style::new().add_modifier(Modifier::BOLD)))
             .left(self.me.as_str())
-            .left(format!("sum {} ({} of {})", self.sum, self.correct, self.attempts));
+            .left(t!("client-quiz-sum", sum = self.sum, correct = self.correct, attempts = self.attempts));
         if let Some(ends) = self.round_ends {
             let left = ends.saturating_duration_since(now).as_millis() as u64;
-            bar = bar.left(format!("round {} left", quiz::duration_text(left)));
+            bar = bar.left(t!("client-round-left", left = quiz::duration_text(left)));
         }
         if let Some(reason) = &self.ended {
             return bar.right(Span::styled(
-                format!("{reason} — press a key to exit"),
+                t!("client-press-a-key", why = reason.as_str()),
                 Style::new().fg(Color::Yellow),
             ));
         }
@@ -157,7 +158,7 @@ impl QuizScreen {
                     Style::new().fg(colour).add_modifier(Modifier::BOLD),
                 ))
             }
-            None => bar.right("waiting for a question"),
+            None => bar.right(t!("client-waiting-question")),
         }
     }
 
@@ -174,14 +175,14 @@ impl QuizScreen {
 
 /// Run the full-screen client until the server ends the session or the user leaves.
 pub async fn run_screen(opts: QuizOptions) -> Result<bool, ClientError> {
-    let (rx, mut tx, first) = login(opts.endpoint(), &opts.name, opts.password.clone()).await?;
+    let (rx, mut tx, first, log) = start(&opts).await?;
     if !matches!(first, QuizEvent::Welcome { .. }) {
         eprintln!("{}", show(&first));
         return Ok(false);
     }
     let mut screen = QuizScreen::new(&opts.name);
     screen.on_event(&first, Instant::now());
-    let mut incoming = spawn_reader(rx);
+    let mut incoming = spawn_reader(rx, log);
     let mut tui = Tui::enter()?;
     let mut terminal = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -214,12 +215,12 @@ pub async fn run_screen(opts: QuizOptions) -> Result<bool, ClientError> {
                 Some(Incoming::Event(event)) => { screen.on_event(&event, Instant::now()); Action::Nothing }
                 Some(Incoming::Closed(why)) if screen.ended.is_none() => {
                     lost = true;
-                    screen.ended = Some(why.unwrap_or_else(|| "the connection was closed".into()));
+                    screen.ended = Some(why.unwrap_or_else(|| t!("client-connection-closed")));
                     Action::Nothing
                 }
                 None if screen.ended.is_none() => {
                     lost = true;
-                    screen.ended = Some("the connection was closed".into());
+                    screen.ended = Some(t!("client-connection-closed"));
                     Action::Nothing
                 }
                 _ => Action::Nothing,
@@ -231,7 +232,7 @@ pub async fn run_screen(opts: QuizOptions) -> Result<bool, ClientError> {
             Action::Nothing => {}
             Action::Send(request) => {
                 if let Err(e) = tx.send(&request).await {
-                    screen.ended = Some(format!("could not send: {e}"));
+                    screen.ended = Some(t!("client-could-not-send", error = e.to_string()));
                     lost = true;
                 }
             }

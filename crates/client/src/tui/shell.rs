@@ -11,6 +11,7 @@
 //!   the session ended. Nothing is drawn while nothing happens, and a burst of events is drawn
 //!   once.
 
+use sockhub_i18n::t;
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -95,7 +96,7 @@ impl Shell {
     }
 
     /// A problem of the client itself (for example, a send that failed).
-    pub fn note_error(&mut self, message: impl Into<String>) {
+    pub fn note_error(&mut self, message: impl Into<sockhub_i18n::Msg>) {
         self.error(&ErrorEvent::new(ErrorCode::Unavailable, message));
     }
 
@@ -107,7 +108,7 @@ impl Shell {
             Incoming::Garbled(why) => self.error(&ErrorEvent::new(ErrorCode::Internal, why)),
             // After a bye the close is expected; only an unannounced end is news.
             Incoming::Closed | Incoming::Failed(_) if self.ended.is_some() => {}
-            Incoming::Closed => self.lost("the server closed the connection".to_owned()),
+            Incoming::Closed => self.lost(t!("client-server-closed")),
             Incoming::Failed(why) => self.lost(why),
         }
         None
@@ -175,15 +176,12 @@ impl Shell {
     pub fn status_hint(&self) -> Option<Span<'static>> {
         if let Some(ended) = &self.ended {
             let why = match ended {
-                Ended::Bye(reason) => format!("server said bye: {reason}"),
-                Ended::Lost(why) => format!("disconnected: {why}"),
+                Ended::Bye(reason) => t!("client-server-said-bye", reason = reason),
+                Ended::Lost(why) => t!("client-disconnected", why = why),
             };
-            return Some(Span::styled(
-                format!("{why} — press a key to exit"),
-                Style::new().fg(Color::Yellow),
-            ));
+            return Some(Span::styled(t!("client-press-a-key", why = why), Style::new().fg(Color::Yellow)));
         }
-        self.pane.is_scrolled().then(|| Span::raw("scrolled back: PgDn"))
+        self.pane.is_scrolled().then(|| Span::raw(t!("client-scrolled-back")))
     }
 
     /// Draw the pane, `status` and the input line.
@@ -253,7 +251,7 @@ pub async fn run<S: Screen>(
             Action::Repaint => tui.clear()?,
             Action::Send(request) => {
                 if let Err(e) = tx.send(&request).await {
-                    screen.shell().note_error(format!("could not send: {e}"));
+                    screen.shell().note_error(t!("client-could-not-send", error = e.to_string()));
                 }
             }
             Action::Leave => break true,
@@ -268,7 +266,7 @@ pub async fn run<S: Screen>(
     // The conversation vanished with the alternate screen; say on the normal one how it ended.
     let ended = screen.shell().ended.clone();
     match &ended {
-        Some(Ended::Bye(reason)) => println!("{}", notice::bye_text(reason)),
+        Some(Ended::Bye(reason)) => println!("{}", notice::bye_text(&reason.clone().into())),
         Some(Ended::Lost(why)) => eprintln!("{program}: {why}"),
         None => {}
     }

@@ -28,6 +28,7 @@
 
 pub mod throttle;
 
+use sockhub_i18n::msg;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -101,24 +102,20 @@ impl LoginError {
     pub fn to_event(&self) -> ErrorEvent {
         match self {
             LoginError::PasswordRequired => {
-                ErrorEvent::new(ErrorCode::PasswordRequired, "this name needs a password")
+                ErrorEvent::new(ErrorCode::PasswordRequired, msg!("error-password-required"))
             }
             LoginError::BadCredentials => {
-                ErrorEvent::new(ErrorCode::BadCredentials, "wrong name or password")
+                ErrorEvent::new(ErrorCode::BadCredentials, msg!("error-bad-credentials"))
             }
             LoginError::TooManyAttempts { retry_after } => ErrorEvent::new(
                 ErrorCode::TooManyAttempts,
-                format!("too many failed logins; try again in {} s", whole_seconds(*retry_after)),
-            ),
-            LoginError::Busy => ErrorEvent::new(
-                ErrorCode::Unavailable,
-                "too many logins are being checked right now; try again in a moment",
-            ),
-            LoginError::Unavailable => ErrorEvent::new(
-                ErrorCode::Unavailable,
-                "logins are unavailable right now (the database cannot be reached); try again soon",
+                msg!("error-too-many-attempts", secs = whole_seconds(*retry_after)),
             ),
             LoginError::Banned(e) => e.clone(),
+            LoginError::Busy => ErrorEvent::new(ErrorCode::Unavailable, msg!("error-logins-busy")),
+            LoginError::Unavailable => {
+                ErrorEvent::new(ErrorCode::Unavailable, msg!("error-logins-unavailable"))
+            }
         }
     }
 }
@@ -330,13 +327,10 @@ impl Authenticator {
     pub async fn confirm_admin(&self, name: &str) -> Result<(), ErrorEvent> {
         match self.store.find_account(name).await {
             Ok(Some(account)) if account.is_admin() => Ok(()),
-            Ok(_) => Err(ErrorEvent::new(ErrorCode::Forbidden, "only admins may do that")),
+            Ok(_) => Err(ErrorEvent::new(ErrorCode::Forbidden, msg!("error-admins-only"))),
             Err(e) => {
                 warn!(error = %e, "cannot read an account's role");
-                Err(ErrorEvent::new(
-                    ErrorCode::Unavailable,
-                    "the database cannot be reached, so your role cannot be checked; try again soon",
-                ))
+                Err(ErrorEvent::new(ErrorCode::Unavailable, msg!("error-role-unavailable")))
             }
         }
     }

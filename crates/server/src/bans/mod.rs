@@ -38,6 +38,7 @@ use std::time::Duration;
 
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
+use sockhub_i18n::msg;
 use sockhub_proto::ErrorCode;
 use sockhub_proto::error::ErrorEvent;
 use sockhub_proto::time;
@@ -237,7 +238,10 @@ impl Bans {
         };
         let Some(was) = was else {
             let name = sockhub_proto::text::escape(target);
-            return Err(ErrorEvent::new(ErrorCode::NotBanned, format!("\"{name}\" is not banned")));
+            return Err(ErrorEvent::new(
+                ErrorCode::NotBanned,
+                msg!("error-not-banned", name = name.to_string()),
+            ));
         };
         self.store.clear_ban(&was.target).await.map_err(|e| unavailable(&e))?;
         self.log(ModerationRecord::new(actor, &was.target, ModerationAction::Unban)).await?;
@@ -304,9 +308,10 @@ impl Bans {
     }
 
     async fn log(&self, record: ModerationRecord) -> Result<(), ErrorEvent> {
-        self.journal.send_timeout(record, self.log_wait).await.map_err(|_| {
-            ErrorEvent::new(ErrorCode::Unavailable, "the moderation log is not accepting records; try again")
-        })
+        self.journal
+            .send_timeout(record, self.log_wait)
+            .await
+            .map_err(|_| ErrorEvent::new(ErrorCode::Unavailable, msg!("error-moderation-log-full")))
     }
 }
 
@@ -328,7 +333,7 @@ pub async fn prepare(
         sockhub_proto::text::require("reason", r)?;
     }
     if names::key(actor) == names::key(target) {
-        return Err(ErrorEvent::new(ErrorCode::BadRequest, "you cannot ban yourself"));
+        return Err(ErrorEvent::new(ErrorCode::BadRequest, msg!("chat-ban-yourself")));
     }
     let name = match &here {
         Some((name, _)) => name.clone(),
@@ -374,7 +379,7 @@ fn refusal_of(ban: &Ban, by_address: bool) -> ErrorEvent {
 
 fn unavailable(e: &StoreError) -> ErrorEvent {
     warn!(error = %e, "bans: the database failed");
-    ErrorEvent::new(ErrorCode::Unavailable, "the database cannot be reached right now; nothing was changed")
+    ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-moderation-unavailable"))
 }
 
 /// Bans take part in the cluster: changes arrive here, and a resync re-reads the database.

@@ -13,6 +13,7 @@ mod load;
 mod ops;
 pub(crate) mod render;
 
+use sockhub_i18n::Lang;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -364,6 +365,7 @@ pub struct ServerConfig {
     pub log_level: String,
     pub shutdown_grace_secs: u64,
     pub proxy_protocol: Vec<String>,
+    pub language: Lang,
 }
 
 impl ServerConfig {
@@ -382,6 +384,10 @@ impl ServerConfig {
             "proxy_protocol",
             "Addresses or networks of TCP load balancers (HAProxy `send-proxy`/`send-proxy-v2`) whose connections start with a PROXY v1/v2 header naming the real client, e.g. [\"10.0.0.5\", \"10.1.0.0/24\"]; others are served as direct clients. Default [] (off).",
         ),
+        (
+            "language",
+            "The language of everything a person reads: text-mode prompts, notices, errors and help, and the `message` of JSON errors (their `type` and `code` never change): \"en\" (English) or \"ko\" (Korean). Default \"en\".",
+        ),
     ];
 }
 
@@ -393,6 +399,7 @@ impl Default for ServerConfig {
             log_level: "info".into(),
             shutdown_grace_secs: 5,
             proxy_protocol: Vec::new(),
+            language: Lang::En,
         }
     }
 }

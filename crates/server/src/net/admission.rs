@@ -18,6 +18,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use sockhub_i18n::{Msg, msg};
 
 use crate::config::LimitsConfig;
 use crate::net::cidr::address_group;
@@ -33,6 +34,17 @@ pub enum Refusal {
     PendingPerAddress(usize),
     #[error("too many connections are waiting to log in; try again shortly")]
     Pending,
+}
+
+impl Refusal {
+    /// What the refused client is told, in the server's language.
+    pub fn message(self) -> Msg {
+        match self {
+            Refusal::PerAddress(max) => msg!("error-too-many-connections", max = max),
+            Refusal::PendingPerAddress(max) => msg!("error-too-many-pending", max = max),
+            Refusal::Pending => msg!("error-too-many-waiting"),
+        }
+    }
 }
 
 #[derive(Debug, Default)]

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
+use sockhub_i18n::msg;
 use sockhub_proto::notice::Notice;
 use sockhub_proto::{ErrorCode, LineCodec, LineItem, Mode};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -119,7 +120,7 @@ where
         }
         None => true,
     };
-    let outbox = Outbox::bounded(limits.outbound_queue, limits.outbound_bytes);
+    let outbox = Outbox::bounded_in(limits.outbound_queue, limits.outbound_bytes, limits.lang);
     if let Some(m) = opening.mode {
         outbox.set_mode(m);
     }
@@ -135,10 +136,7 @@ where
             if ending == Ending::LoginTimeout {
                 metrics.login_timeouts.inc();
                 let secs = limits.login_timeout.map_or(0, |t| t.as_secs());
-                outbox.send(Notice::error(
-                    ErrorCode::LoginTimeout,
-                    format!("you did not log in within {secs} s; connect again when you are ready"),
-                ));
+                outbox.send(Notice::error(ErrorCode::LoginTimeout, msg!("error-login-timeout", secs = secs)));
             }
             user = inbound.user().map(str::to_owned);
             inbound.finish(ending.clone()).await;
@@ -256,7 +254,7 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
             let mode = outbox.mode();
             metrics.frames_out.add(batch.len() as u64);
             for frame in batch.drain(..) {
-                buf.extend_from_slice(frame.encoded(mode));
+                buf.extend_from_slice(frame.encoded(mode, outbox.lang()));
             }
             if !buf.is_empty() && !matches!(timeout(limits.write_timeout, out.write(&buf)).await, Ok(Ok(())))
             {
@@ -325,6 +323,6 @@ where
     W: AsyncWrite + Send + Unpin,
 {
     let lines = FramedRead::with_capacity(read_half, LineCodec::new(conn.limits.max_line), READ_BUFFER);
-    let opening = Opening { greeting: Some(service.greeting()), mode: None };
+    let opening = Opening { greeting: Some(conn.limits.lang.scope(|| service.greeting())), mode: None };
     drive(service, conn, opening, lines, StreamOutput(write_half)).await
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use sockhub_i18n::Lang;
 use tokio::time::Instant;
 
 use crate::config::LimitsConfig;
@@ -56,6 +57,15 @@ pub struct Limits {
     pub login_timeout: Option<Duration>,
     /// TCP keepalive idle time before the first probe.
     pub keepalive: Option<Duration>,
+    /// The language of what the connection's person reads (`server.language`).
+    pub lang: Lang,
+}
+
+impl Limits {
+    /// The limits of `[limits]`, in the language of `[server] language`.
+    pub fn of(config: &crate::config::Config) -> Limits {
+        Limits { lang: config.server.language, ..Limits::from(&config.limits) }
+    }
 }
 
 impl From<&LimitsConfig> for Limits {
@@ -71,6 +81,7 @@ impl From<&LimitsConfig> for Limits {
             outbound_bytes: c.outbound_bytes,
             login_timeout: (c.login_timeout_secs > 0).then(|| Duration::from_secs(c.login_timeout_secs)),
             keepalive: (c.keepalive_secs > 0).then(|| Duration::from_secs(c.keepalive_secs)),
+            lang: Lang::En,
         }
     }
 }

@@ -19,9 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use socket2::{SockRef, TcpKeepalive};
+use sockhub_i18n::msg;
 use sockhub_proto::ErrorCode;
 use sockhub_proto::notice::Notice;
-use sockhub_proto::wire::render;
+use sockhub_proto::wire::render_in;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
@@ -107,7 +108,7 @@ pub async fn accept_loop<S: Service>(
             info!(service = service.name(), peer = %addr, "refused {addr}: server full");
             // A TLS client could not read the plain-text notice: it is just closed.
             if matches!(transport, Transport::Plain) {
-                ctx.tracker.spawn(refuse(stream, ctx.limits.write_timeout));
+                ctx.tracker.spawn(refuse(stream, Arc::clone(&ctx.limits)));
             }
             continue;
         };
@@ -172,8 +173,8 @@ async fn admit(
             metrics.connections_refused_admission.inc();
             info!(peer = %addr, "refused {addr}: {refusal}");
             if can_tell {
-                let notice = Notice::error(ErrorCode::TooManyConnections, refusal.to_string());
-                refuse_with(stream, notice, ctx.limits.write_timeout).await;
+                let notice = Notice::error(ErrorCode::TooManyConnections, refusal.message());
+                refuse_with(stream, notice, &ctx.limits).await;
             }
             None
         }
@@ -181,15 +182,16 @@ async fn admit(
 }
 
 /// Tell an over-limit client why, then close.
-async fn refuse(stream: TcpStream, write_timeout: Duration) {
-    let notice = Notice::error(ErrorCode::ServerFull, "the server is full; try again later");
-    refuse_with(stream, notice, write_timeout).await
+async fn refuse(stream: TcpStream, limits: Arc<Limits>) {
+    let notice = Notice::error(ErrorCode::ServerFull, msg!("error-server-full"));
+    refuse_with(stream, notice, &limits).await
 }
 
 /// Send one notice, as text (the client has not chosen a mode), then close.
-async fn refuse_with(mut stream: TcpStream, notice: Notice, write_timeout: Duration) {
-    let _ = tokio::time::timeout(write_timeout, async {
-        stream.write_all(render(&notice, sockhub_proto::Mode::Text).as_bytes()).await?;
+async fn refuse_with(mut stream: TcpStream, notice: Notice, limits: &Limits) {
+    let lang = limits.lang;
+    let _ = tokio::time::timeout(limits.write_timeout, async {
+        stream.write_all(render_in(&notice, sockhub_proto::Mode::Text, lang).as_bytes()).await?;
         stream.shutdown().await
     })
     .await;

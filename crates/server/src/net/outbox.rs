@@ -5,8 +5,10 @@
 //! *everything* queued in one go and writes it with one system call, so a busy recipient gets
 //! fewer, larger writes instead of one per message.
 //!
-//! A frame is encoded lazily, at most once per [`Mode`], and the bytes are shared by every
-//! recipient (a broadcast to a thousand JSON clients serializes once).
+//! A frame is encoded lazily, at most once per [`Mode`] and language (a server speaks one
+//! language, so in practice once per mode), and the bytes are shared by every recipient (a
+//! broadcast to a thousand JSON clients serializes once). The language is the outbox's, set from
+//! `[server] language` when the connection opens.
 //!
 //! Bounds: a push onto a full queue does not grow it. Full means as many frames as the queue holds
 //! (`limits.outbound_queue`) or as many bytes, in the connection's mode, as it may hold
@@ -21,8 +23,9 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use sockhub_i18n::{Lang, msg};
 use sockhub_proto::Mode;
-use sockhub_proto::wire::Wire;
+use sockhub_proto::wire::{Wire, encode};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -34,26 +37,30 @@ const KEEP_QUEUE_CAPACITY: usize = 64;
 /// A message ready to be sent to any number of connections.
 pub struct Frame {
     msg: Box<dyn Wire>,
-    json: OnceLock<Bytes>,
-    text: OnceLock<Bytes>,
+    /// The encodings, by mode and language (see [`Frame::slot`]).
+    encoded: [OnceLock<Bytes>; 2 * Lang::ALL.len()],
 }
 
 impl Frame {
     /// Wrap a message for sending.
     pub fn new(msg: impl Wire) -> Arc<Frame> {
-        Arc::new(Frame { msg: Box::new(msg), json: OnceLock::new(), text: OnceLock::new() })
+        Arc::new(Frame { msg: Box::new(msg), encoded: Default::default() })
     }
 
-    /// The frame's bytes in `mode` (one or more `\n`-terminated lines, or nothing), encoded on
-    /// first use and shared afterwards.
-    pub fn encoded(&self, mode: Mode) -> &Bytes {
-        let (cell, write): (_, fn(&dyn Wire, &mut Vec<u8>)) = match mode {
-            Mode::Json => (&self.json, |m, out| m.write_json(out)),
-            Mode::Text => (&self.text, |m, out| m.write_text(out)),
+    fn slot(mode: Mode, lang: Lang) -> usize {
+        let mode = match mode {
+            Mode::Json => 0,
+            Mode::Text => 1,
         };
-        cell.get_or_init(|| {
+        mode * Lang::ALL.len() + lang as usize
+    }
+
+    /// The frame's bytes in `mode` and `lang` (one or more `\n`-terminated lines, or nothing),
+    /// encoded on first use and shared afterwards.
+    pub fn encoded(&self, mode: Mode, lang: Lang) -> &Bytes {
+        self.encoded[Self::slot(mode, lang)].get_or_init(|| {
             let mut out = Vec::with_capacity(96);
-            write(&*self.msg, &mut out);
+            encode(&*self.msg, mode, lang, &mut out);
             Bytes::from(out)
         })
     }
@@ -62,7 +69,7 @@ impl Frame {
 impl std::fmt::Debug for Frame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Frame(")?;
-        f.write_str(&String::from_utf8_lossy(self.encoded(Mode::Json)))?;
+        f.write_str(&String::from_utf8_lossy(self.encoded(Mode::Json, Lang::En)))?;
         f.write_str(")")
     }
 }
@@ -95,6 +102,8 @@ struct Inner {
     max_bytes: usize,
     /// The connection's mode once known, to count queued bytes as they will be written.
     mode: OnceLock<Mode>,
+    /// The language frames are written in.
+    lang: Lang,
 }
 
 struct State {
@@ -114,6 +123,11 @@ impl Outbox {
 
     /// An outbox that holds at most `capacity` frames and at most `max_bytes` bytes of them.
     pub fn bounded(capacity: usize, max_bytes: usize) -> Self {
+        Self::bounded_in(capacity, max_bytes, Lang::En)
+    }
+
+    /// [`Outbox::bounded`], writing its frames in `lang`.
+    pub fn bounded_in(capacity: usize, max_bytes: usize, lang: Lang) -> Self {
         Outbox {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
@@ -127,6 +141,7 @@ impl Outbox {
                 capacity: capacity.max(1),
                 max_bytes: max_bytes.max(1),
                 mode: OnceLock::new(),
+                lang,
             }),
         }
     }
@@ -142,6 +157,11 @@ impl Outbox {
         self.inner.mode.get().copied().unwrap_or(Mode::Text)
     }
 
+    /// The language the connection's frames are written in.
+    pub fn lang(&self) -> Lang {
+        self.inner.lang
+    }
+
     /// Whether `self` and `other` are the same connection's outbox.
     pub fn ptr_eq(&self, other: &Outbox) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
@@ -151,7 +171,7 @@ impl Outbox {
     pub fn push(&self, frame: &Arc<Frame>) -> Push {
         // Encoded outside the lock; the writer would encode it anyway, and a broadcast encodes
         // once for every recipient of the same mode.
-        let len = frame.encoded(self.mode()).len();
+        let len = frame.encoded(self.mode(), self.inner.lang).len();
         let mut state = self.inner.state.lock();
         if state.closing {
             return Push::Closed;
@@ -163,9 +183,7 @@ impl Outbox {
             state.queue.clear();
             state.bytes = 0;
             state.queue.push_back(Frame::new(Notice::Bye {
-                reason: format!(
-                    "too slow: {dropped} messages ({bytes} bytes) were waiting for you to read them"
-                ),
+                reason: msg!("error-too-slow", dropped = dropped, bytes = bytes),
             }));
             state.closing = true;
             state.overflowed = true;
@@ -271,6 +289,7 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sockhub_proto::ErrorCode;
     use sockhub_proto::wire::render;
 
     fn frame(text: &str) -> Arc<Frame> {
@@ -278,7 +297,7 @@ mod tests {
     }
 
     fn texts(batch: &[Arc<Frame>]) -> Vec<String> {
-        batch.iter().map(|f| String::from_utf8_lossy(f.encoded(Mode::Text)).into_owned()).collect()
+        batch.iter().map(|f| String::from_utf8_lossy(f.encoded(Mode::Text, Lang::En)).into_owned()).collect()
     }
 
     #[tokio::test]
@@ -383,8 +402,28 @@ mod tests {
     #[test]
     fn a_frame_encodes_once_per_mode() {
         let f = frame("hi");
-        let a = f.encoded(Mode::Json).as_ptr();
-        assert_eq!(a, f.encoded(Mode::Json).as_ptr());
+        let a = f.encoded(Mode::Json, Lang::En).as_ptr();
+        assert_eq!(a, f.encoded(Mode::Json, Lang::En).as_ptr());
         assert_eq!(render(&Notice::info("hi"), Mode::Json), "{\"type\":\"info\",\"text\":\"hi\"}\n");
+    }
+
+    #[test]
+    fn a_frame_speaks_the_language_of_the_outbox() {
+        let f = Frame::new(Notice::error(ErrorCode::RateLimited, msg!("error-rate-limited")));
+        let text = |lang| String::from_utf8_lossy(f.encoded(Mode::Text, lang)).into_owned();
+        assert_eq!(text(Lang::En), "! rate_limited: too many messages; slow down (this one was dropped)\n");
+        assert!(text(Lang::Ko).starts_with("! rate_limited: 메시지가 너무 많습니다"), "{}", text(Lang::Ko));
+        let json = String::from_utf8_lossy(f.encoded(Mode::Json, Lang::Ko)).into_owned();
+        assert!(
+            json.starts_with("{\"type\":\"error\",\"code\":\"rate_limited\",\"message\":\"메시지가"),
+            "{json}"
+        );
+        // A full Korean outbox says why in Korean.
+        let outbox = Outbox::bounded_in(1, usize::MAX, Lang::Ko);
+        outbox.push(&f);
+        assert_eq!(outbox.push(&f), Push::Overflow);
+        let batch = outbox.inner.state.lock().queue.iter().cloned().collect::<Vec<_>>();
+        let bye = String::from_utf8_lossy(batch[0].encoded(Mode::Text, outbox.lang())).into_owned();
+        assert!(bye.starts_with("* 연결 종료: 너무 느립니다"), "{bye}");
     }
 }

@@ -3,7 +3,7 @@
 //! Every body is JSON; every error is [`ApiError`]'s `{"type":"error","code":...}`. GET
 //! requests read; every other method changes something and passes the CSRF guard first
 //! ([`crate::auth::csrf_guard`]). Who may call what:
-//! - anyone: `GET /api/services`, `POST /api/login`, `POST /api/logout`;
+//! - anyone: `GET /api/services`, `GET /api/i18n/{lang}`, `POST /api/login`, `POST /api/logout`;
 //! - a web login: `GET /api/me`;
 //! - admins: everything else ([`accounts`], [`bans`], [`logs`], [`moderation`], [`quiz`], [`calc`], [`relay`], `GET /api/online`).
 //!
@@ -32,6 +32,7 @@ use crate::{ApiError, WebState};
 pub fn routes(state: WebState) -> Router<WebState> {
     Router::new()
         .route("/services", get(session::services))
+        .route("/i18n/{lang}", get(session::messages))
         .route("/login", post(session::login))
         .route("/logout", post(session::logout))
         .route("/me", get(session::me))

@@ -1,7 +1,7 @@
 //! Logging in and out of the web page, and what the page needs to know before anyone logs in.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -71,4 +71,12 @@ pub async fn logout(State(state): State<WebState>, headers: HeaderMap) -> Respon
 /// `GET /api/me`: who this web login is.
 pub async fn me(member: Member) -> Json<serde_json::Value> {
     Json(json!({"name": member.name, "role": member.role}))
+}
+
+/// `GET /api/i18n/{lang}`: every message of `lang` (`en`, `ko`) by id, with `{$name}`
+/// placeholders for the page to fill: the page speaks the same sentences as the terminal.
+pub async fn messages(Path(lang): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    let lang: sockhub_i18n::Lang =
+        lang.parse().map_err(|e: sockhub_i18n::UnknownLang| ApiError::NotFound(e.to_string()))?;
+    Ok(Json(json!(lang.catalog())))
 }

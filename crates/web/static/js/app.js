@@ -3,6 +3,7 @@
 // stays connected while you look at another tab.
 
 import { h, fill } from './dom.js';
+import { loadLanguage, language, setLanguage, tr } from './i18n.js';
 import { api, onConnectionState } from './net.js';
 import { ChatView } from './chat.js';
 import { AdminView } from './admin.js';
@@ -11,11 +12,11 @@ import { CalcView } from './calc.js';
 import { RelayView } from './relay.js';
 
 const TABS = [
-  { id: 'chat', label: 'Chat', service: 'chat', View: ChatView },
-  { id: 'quiz', label: 'Quiz', service: 'quiz', View: QuizView },
-  { id: 'calc', label: 'Calculator', service: 'calc', View: CalcView },
-  { id: 'relay', label: 'Relay', service: 'relay', View: RelayView },
-  { id: 'admin', label: 'Admin', View: AdminView },
+  { id: 'chat', label: () => tr("web-tab-chat"), service: 'chat', View: ChatView },
+  { id: 'quiz', label: () => tr("web-tab-quiz"), service: 'quiz', View: QuizView },
+  { id: 'calc', label: () => tr("web-tab-calc"), service: 'calc', View: CalcView },
+  { id: 'relay', label: () => tr("web-tab-relay"), service: 'relay', View: RelayView },
+  { id: 'admin', label: () => tr("web-tab-admin"), View: AdminView },
 ];
 
 const views = new Map();
@@ -27,7 +28,7 @@ async function loadServices() {
       return await api('GET', '/services');
     } catch {
       fill(document.getElementById('main'), h('section', { class: 'center' },
-        h('div', { class: 'card' }, h('h1', {}, 'Connecting…'), h('p', { class: 'muted' }, 'Waiting for the sockhub server.'))));
+        h('div', { class: 'card' }, h('h1', {}, tr("web-connecting")), h('p', { class: 'muted' }, tr("web-waiting-for-server")))));
       await new Promise((r) => setTimeout(r, delay));
     }
   }
@@ -58,19 +59,32 @@ function route() {
   } else {
     entry.view.show?.();
   }
-  document.title = `${tab.label} · sockhub`;
+  document.title = `${tab.label()} · sockhub`;
+}
+
+/** The language switch: one button per language, the current one pressed. */
+function languageSwitch() {
+  const names = { en: 'English', ko: '한국어' };
+  return h('span', { class: 'langs', role: 'group', 'aria-label': tr("web-language") },
+    Object.entries(names).map(([code, name]) => h('button', {
+      type: 'button', class: 'small ghost', lang: code, dataset: { lang: code },
+      'aria-pressed': code === language() ? 'true' : 'false', onclick: () => setLanguage(code),
+    }, name)));
 }
 
 async function main() {
+  await loadLanguage();
+  document.querySelector('.topbar').append(languageSwitch());
+  const conn = document.getElementById('conn');
+  conn.querySelector('.label').textContent = tr("web-conn-offline");
   onConnectionState((state) => {
-    const conn = document.getElementById('conn');
     conn.dataset.state = state;
-    conn.querySelector('.label').textContent =
-      { online: 'connected', connecting: 'reconnecting…', offline: 'offline', idle: '' }[state] || state;
+    const label = { online: "web-conn-online", connecting: "web-conn-connecting", offline: "web-conn-offline" }[state];
+    conn.querySelector('.label').textContent = label ? tr(label) : '';
   });
   services = await loadServices();
   fill(document.getElementById('tabs'), available().map((t) =>
-    h('a', { href: `#${t.id}`, dataset: { tab: t.id } }, t.label)));
+    h('a', { href: `#${t.id}`, dataset: { tab: t.id } }, t.label())));
   fill(document.getElementById('main'));
   window.addEventListener('hashchange', route);
   route();

@@ -2,6 +2,7 @@
 // and, for admins, kick / mute / unmute from the user list. It speaks the chat service's JSON
 // messages over /ws/chat, the same ones a TCP client in JSON mode uses.
 
+import { tr } from './i18n.js';
 import { h, fill, clock, hue, toast } from './dom.js';
 import { askKick, askMute } from './moderation.js';
 import { joinForm } from './join.js';
@@ -12,7 +13,7 @@ const MAX_ROWS = 1000;
 
 /** The composer's hint: shorter on a phone. */
 const narrow = matchMedia('(max-width: 720px)');
-const everyone = () => (narrow.matches ? 'Message everyone…' : 'Message everyone…  (/w name text whispers)');
+const everyone = () => (narrow.matches ? tr("web-chat-message-everyone") : tr("web-chat-message-everyone-hint"));
 
 export class ChatView {
   constructor(root, services) {
@@ -42,7 +43,7 @@ export class ChatView {
       onMessage: (msg) => this.onMessage(msg),
       onDrop: () => {
         if (this.me) {
-          this.system('Connection lost. Reconnecting…', 'warn');
+          this.system(tr("web-connection-lost"), 'warn');
           this.me = null;
           this.setEnabled(false);
         }
@@ -71,10 +72,10 @@ export class ChatView {
       case 'users': return this.setOnline(msg.names);
       case 'joined':
         this.addPerson(msg.name);
-        return this.system(`${msg.name} joined (${msg.online} online)`);
+        return this.system(tr("web-chat-joined", { name: msg.name, online: msg.online }));
       case 'left':
         this.removePerson(msg.name);
-        return this.system(`${msg.name} left (${msg.online} online)`);
+        return this.system(tr("web-chat-left", { name: msg.name, online: msg.online }));
       case 'kicked':
         this.removePerson(msg.name);
         if (this.me && msg.name.toLowerCase() === this.me.toLowerCase()) this.ended = true;
@@ -102,7 +103,7 @@ export class ChatView {
     this.historyShown = false;
     if (!this.room) this.renderRoom();
     this.setEnabled(true);
-    this.system(`Welcome, ${msg.name}! ${msg.online} online.`);
+    this.system(tr("web-chat-welcome", { name: msg.name, online: msg.online }));
     this.live.send({ type: 'who' });
     this.input.focus();
   }
@@ -112,7 +113,7 @@ export class ChatView {
       if (msg.code === 'password_required') {
         this.needsPassword = true;
         this.wanted = null;
-        this.renderLogin(this.lastName, 'This name belongs to an account: enter its password.');
+        this.renderLogin(this.lastName, tr("web-chat-account-password"));
         this.form?.focusPassword();
       } else {
         this.wanted = null;
@@ -133,8 +134,8 @@ export class ChatView {
       this.disconnect();
       this.setEnabled(false);
       this.room?.classList.add('ended');
-      fill(this.statusLine, h('span', {}, kicked ? 'You were removed from the room. ' : 'You left the room. '),
-        h('button', { class: 'link', onclick: () => this.renderLogin(this.lastName) }, 'Join again'));
+      fill(this.statusLine, h('span', {}, kicked ? tr("web-chat-removed") + ' ' : tr("web-chat-you-left") + ' '),
+        h('button', { class: 'link', onclick: () => this.renderLogin(this.lastName) }, tr("web-chat-join-again")));
     }
   }
 
@@ -144,8 +145,8 @@ export class ChatView {
     this.room = null;
     this.reply = null;
     this.form = joinForm(this.root, {
-      title: 'Join the chat',
-      intro: 'Pick a name. Registered members and admins also enter their password.',
+      title: tr("web-chat-join-title"),
+      intro: tr("web-chat-join-intro"),
       name, problem, needsPassword: this.needsPassword,
       onSubmit: ({ name: n, password }) => {
         this.lastName = n;
@@ -161,7 +162,7 @@ export class ChatView {
 
   renderRoom() {
     this.list = h('ol', { class: 'messages', 'aria-live': 'polite', 'aria-label': 'Messages' });
-    this.newer = h('button', { class: 'newer', hidden: true, onclick: () => this.scrollDown(true) }, 'New messages ↓');
+    this.newer = h('button', { class: 'newer', hidden: true, onclick: () => this.scrollDown(true) }, tr("web-chat-new-messages"));
     this.peopleList = h('ul', { class: 'people-list' });
     this.peopleCount = h('span', { class: 'count' }, '0');
     this.replyChip = h('div', { class: 'reply-chip', hidden: true });
@@ -170,21 +171,21 @@ export class ChatView {
     this.input.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.reply) this.setReply(null);
     });
-    this.sendButton = h('button', { class: 'primary', type: 'submit' }, 'Send');
+    this.sendButton = h('button', { class: 'primary', type: 'submit' }, tr("web-chat-send"));
     this.statusLine = h('div', { class: 'status-line' });
     const composer = h('form', { class: 'composer', onsubmit: (e) => { e.preventDefault(); this.submit(); } },
       this.replyChip, h('div', { class: 'row' }, this.input, this.sendButton));
     this.room = h('section', { class: 'chat' },
       h('div', { class: 'panel conversation' },
         h('div', { class: 'panel-head' },
-          h('h1', {}, 'Chat'),
+          h('h1', {}, tr("web-tab-chat")),
           h('span', { class: 'me' }, 'as ', h('strong', {}, this.me || ''), this.admin ? h('span', { class: 'badge' }, 'admin') : null),
-          h('button', { class: 'ghost small', type: 'button', onclick: () => this.live?.send({ type: 'quit' }) }, 'Leave')),
+          h('button', { class: 'ghost small', type: 'button', onclick: () => this.live?.send({ type: 'quit' }) }, tr("web-chat-leave"))),
         h('div', { class: 'scroller' }, this.list, this.newer),
         this.statusLine,
         composer),
       h('aside', { class: 'panel people', 'aria-label': 'Online' },
-        h('div', { class: 'panel-head' }, h('h2', {}, 'Online'), this.peopleCount),
+        h('div', { class: 'panel-head' }, h('h2', {}, tr("web-chat-online")), this.peopleCount),
         this.peopleList));
     this.list.parentElement.addEventListener('scroll', () => {
       if (this.nearBottom()) this.newer.hidden = true;

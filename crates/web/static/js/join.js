@@ -2,14 +2,15 @@
 // student ID), an optional password, an error line, and a button.
 
 import { h, fill } from './dom.js';
+import { tr } from './i18n.js';
 
 /**
  * Show a join form in `root`. `onSubmit({name, password})` is called with the trimmed name
  * and the password (undefined when empty). Returns the form, with `.focusPassword()`.
  */
-export function joinForm(root, { title, intro, label = 'Name', placeholder = 'e.g. alice or 홍길동', name = '', problem = '', needsPassword = false, withPassword = true, button = 'Join', onSubmit }) {
+export function joinForm(root, { title, intro, label = tr("web-name"), placeholder = tr("web-name-placeholder"), name = '', problem = '', needsPassword = false, withPassword = true, button = tr("web-join"), onSubmit }) {
   const nameInput = h('input', { name: 'name', required: true, maxlength: 64, autocomplete: 'username', placeholder, value: name });
-  const passInput = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', placeholder: needsPassword ? 'required' : 'only for registered accounts' });
+  const passInput = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', placeholder: needsPassword ? tr("web-password-required") : tr("web-password-optional") });
   const error = h('p', { class: 'error', role: 'alert' }, problem);
   const form = h('form', { class: 'card login stack', onsubmit: (e) => {
     e.preventDefault();
@@ -21,7 +22,7 @@ export function joinForm(root, { title, intro, label = 'Name', placeholder = 'e.
   h('h1', {}, title),
   h('p', { class: 'muted' }, intro),
   h('label', { class: 'field' }, h('span', {}, label), nameInput),
-  withPassword ? h('label', { class: 'field' }, h('span', {}, 'Password'), passInput) : null,
+  withPassword ? h('label', { class: 'field' }, h('span', {}, tr("web-password")), passInput) : null,
   error,
   h('button', { class: 'primary', type: 'submit' }, button));
   form.focusPassword = () => passInput.focus();

@@ -15,6 +15,7 @@ pub mod number;
 pub mod roster;
 pub mod session;
 
+use sockhub_i18n::t;
 use std::sync::Arc;
 
 use sockhub_store::{Journal, Store};
@@ -103,11 +104,8 @@ impl Service for CalcService {
     }
 
     fn greeting(&self) -> String {
-        format!(
-            "* Welcome to the sockhub square calculator. {} online. Type /help after you log in.\n\
-             * Your student ID?\n",
-            self.board.online()
-        )
+        let greeting = t!("calc-greeting", online = self.board.online());
+        format!("{greeting}\n{}\n", t!("calc-prompt-id"))
     }
 
     fn open(self: &Arc<Self>, peer: Peer, outbox: Outbox) -> CalcSession {

@@ -21,6 +21,7 @@
 //! ([`num_bigint::BigUint`]) and a decimal point put back — no floating point anywhere.
 
 use num_bigint::BigUint;
+use sockhub_i18n::{Msg, msg};
 use sockhub_proto::ErrorCode;
 use sockhub_proto::error::ErrorEvent;
 
@@ -45,7 +46,7 @@ impl Decimal<'_> {
     }
 }
 
-fn invalid(message: impl Into<String>) -> ErrorEvent {
+fn invalid(message: impl Into<Msg>) -> ErrorEvent {
     ErrorEvent::new(ErrorCode::InvalidNumber, message)
 }
 
@@ -60,7 +61,7 @@ fn quoted(s: &str) -> String {
 /// Match `input` (already trimmed) against the grammar.
 pub fn parse(input: &str) -> Result<Decimal<'_>, ErrorEvent> {
     if input.is_empty() {
-        return Err(invalid("nothing to square: send a number such as 12 or -1.5"));
+        return Err(invalid(msg!("calc-nothing-to-square")));
     }
     let (negative, body) = match input.as_bytes()[0] {
         b'-' => (true, &input[1..]),
@@ -78,19 +79,19 @@ pub fn parse(input: &str) -> Result<Decimal<'_>, ErrorEvent> {
     }
     // Not a number: say why as precisely as is cheap, so a student can fix it.
     let hint = if int.is_empty() && frac.is_some_and(|f| !f.is_empty() && all_digits(f)) {
-        format!("write 0.{} rather than .{}", frac.unwrap_or(""), frac.unwrap_or(""))
+        msg!("calc-hint-leading-point", frac = frac.unwrap_or(""))
     } else if frac == Some("") && !int.is_empty() && all_digits(int) {
-        format!("write {int} or {int}.0 rather than {int}.")
+        msg!("calc-hint-trailing-point", int = int)
     } else if input.contains(['e', 'E']) && input.bytes().any(|b| b.is_ascii_digit()) {
-        "exponents are not accepted; write the number out in full".to_owned()
+        msg!("calc-hint-exponent")
     } else if input.contains(',') {
-        "use a point for decimals and no thousands separators (1234.5)".to_owned()
+        msg!("calc-hint-comma")
     } else if input.chars().any(char::is_whitespace) {
-        "no spaces inside a number".to_owned()
+        msg!("calc-hint-spaces")
     } else {
-        "a number is digits with an optional sign and decimal part, like 12, -1.5 or 0.25".to_owned()
+        msg!("calc-hint-grammar")
     };
-    Err(invalid(format!("not a number: {}; {hint}", quoted(input))))
+    Err(invalid(msg!("calc-not-a-number", input = quoted(input), hint = hint)))
 }
 
 /// The exact square of `input` (surrounding whitespace is ignored), in canonical form, or why
@@ -100,7 +101,7 @@ pub fn square(input: &str, max_digits: usize) -> Result<String, ErrorEvent> {
     if d.digits() > max_digits {
         return Err(ErrorEvent::new(
             ErrorCode::TooLong,
-            format!("the number has {} digits; at most {max_digits} are accepted", d.digits()),
+            msg!("calc-too-many-digits", digits = d.digits(), max = max_digits),
         ));
     }
     Ok(square_of(&d))

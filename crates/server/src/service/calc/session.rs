@@ -14,6 +14,7 @@
 //! one connection has at most one result in flight and its results are stored and shown in the
 //! order it sent them.
 
+use sockhub_i18n::{Msg, msg};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -62,7 +63,7 @@ impl CalcSession {
         }
     }
 
-    fn error(&self, code: ErrorCode, message: impl Into<String>) -> Flow {
+    fn error(&self, code: ErrorCode, message: impl Into<Msg>) -> Flow {
         self.outbox.send(CalcEvent::error(code, message));
         Flow::Continue
     }
@@ -76,10 +77,7 @@ impl CalcSession {
 
     fn unavailable(&self, what: &str, e: &StoreError) -> ErrorEvent {
         warn!(error = %e, "{what} failed");
-        ErrorEvent::new(
-            ErrorCode::Unavailable,
-            format!("the database is not answering ({what}); try again shortly"),
-        )
+        ErrorEvent::new(ErrorCode::Unavailable, msg!("calc-database-down"))
     }
 
     fn log_login(&self, student_id: &str, outcome: LoginOutcome) {
@@ -98,10 +96,7 @@ impl CalcSession {
                 self.pending = Some(student_id.to_owned());
                 self.outbox.send(CalcEvent::PasswordPrompt { student_id: student_id.to_owned() });
             } else {
-                self.retry_login(ErrorEvent::new(
-                    ErrorCode::PasswordRequired,
-                    "send the password of the sockhub account named as your student ID with the login",
-                ));
+                self.retry_login(ErrorEvent::new(ErrorCode::PasswordRequired, msg!("calc-send-password")));
             }
             return false;
         };
@@ -158,7 +153,7 @@ impl CalcSession {
 
     async fn login(&mut self, student_id: String, password: Option<Secret>) -> Flow {
         if self.me.is_some() {
-            return self.error(ErrorCode::AlreadyLoggedIn, "you are already logged in");
+            return self.error(ErrorCode::AlreadyLoggedIn, msg!("calc-already-logged-in"));
         }
         // The password line of a text-mode login carries no ID: it is the pending one.
         let pending = self.pending.take();
@@ -187,7 +182,7 @@ impl CalcSession {
                 self.log_login(&student_id, LoginOutcome::Failure);
                 return self.retry_login(ErrorEvent::new(
                     ErrorCode::UnknownStudent,
-                    format!("student {student_id} is not on the roster; check the ID or ask the instructor"),
+                    msg!("calc-not-on-roster", id = &student_id),
                 ));
             }
         };
@@ -237,9 +232,10 @@ impl CalcSession {
         if let Err(e) = service.committer.commit(result.clone()).await {
             return self.error(
                 ErrorCode::Unavailable,
-                format!(
-                    "{} (your result for {input} was not saved; send it again)",
-                    self.unavailable("storing your result", &e).message
+                msg!(
+                    "calc-result-not-saved",
+                    why = self.unavailable("storing your result", &e).message,
+                    input = input
                 ),
             );
         }
@@ -276,7 +272,7 @@ impl Session for CalcSession {
     async fn handle(&mut self, request: CalcRequest) -> Flow {
         let me = self.me.clone();
         match (request, me) {
-            (CalcRequest::Quit, _) => Flow::Close("goodbye".into()),
+            (CalcRequest::Quit, _) => Flow::Close(msg!("ending-goodbye")),
             (CalcRequest::Help, _) => {
                 self.outbox.send(CalcEvent::Help { commands: calc::help() });
                 Flow::Continue
@@ -284,7 +280,7 @@ impl Session for CalcSession {
             (CalcRequest::Login { student_id, password }, _) => {
                 self.login(student_id.trim().to_owned(), password).await
             }
-            (_, None) => self.error(ErrorCode::NotLoggedIn, "log in first: send your student ID"),
+            (_, None) => self.error(ErrorCode::NotLoggedIn, msg!("calc-log-in-first")),
             (CalcRequest::Square { value }, Some(me)) => self.square(&me, &value).await,
             (CalcRequest::History { limit }, Some(me)) => {
                 let config = &self.service.config;

@@ -7,6 +7,7 @@
 //! node that holds the connection; a mute updates every node's mute cache, so it is enforced
 //! wherever the target types.
 
+use sockhub_i18n::msg;
 use std::sync::Arc;
 
 use sockhub_proto::chat::ChatEvent;
@@ -65,10 +66,7 @@ impl ChatService {
                 }
             }
             ChatMsg::Kicked { name, node, conn, by, reason } => {
-                let bye = format!(
-                    "kicked by {by}{}",
-                    reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
-                );
+                let bye = super::moderation::kicked_by(&by, reason.as_deref());
                 self.room.broadcast(&Frame::new(ChatEvent::Kicked {
                     name: name.clone(),
                     by: by.clone(),
@@ -155,9 +153,8 @@ impl Listener for ChatService {
 
     fn name_lost(&self, name: &str, conn: u64) {
         if let Some(member) = self.room.find(&names::key(name)).filter(|m| m.conn == conn) {
-            let reason =
-                "your name was taken on another server while this one was cut off; please log in again";
-            member.outbox.close_with(Some(Frame::new(Notice::Bye { reason: reason.into() })));
+            let reason = msg!("error-name-taken-elsewhere");
+            member.outbox.close_with(Some(Frame::new(Notice::Bye { reason })));
         }
     }
 }

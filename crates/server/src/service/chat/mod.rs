@@ -18,6 +18,7 @@ pub mod session;
 #[cfg(test)]
 mod tests;
 
+use sockhub_i18n::t;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -135,10 +136,8 @@ impl Service for ChatService {
     }
 
     fn greeting(&self) -> String {
-        format!(
-            "* Welcome to sockhub chat. {} online. Type /help after you join.\n* Your name?\n",
-            self.room.online()
-        )
+        let greeting = t!("chat-greeting", online = self.room.online());
+        format!("{greeting}\n{}\n", t!("chat-prompt-name"))
     }
 
     fn open(self: &Arc<Self>, peer: Peer, outbox: Outbox) -> ChatSession {

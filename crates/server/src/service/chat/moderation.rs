@@ -9,6 +9,7 @@
 //! node holding the connection; a mute or unmute is published so every node's mute cache changes
 //! at once (and a node that missed it reloads the mutes from the database when it resyncs).
 
+use sockhub_i18n::{Msg, msg};
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -75,13 +76,12 @@ impl Moderation {
         let located = chat.room.locate(&names::key(target)).ok_or_else(|| not_online(target))?;
         let name = located.name().to_owned();
         if names::key(actor) == names::key(&name) {
-            return Err(ErrorEvent::new(ErrorCode::BadRequest, "you cannot kick yourself; use /quit"));
+            return Err(ErrorEvent::new(ErrorCode::BadRequest, msg!("chat-kick-yourself")));
         }
         let mut record = ModerationRecord::new(actor, &name, ModerationAction::Kick);
         record.reason = reason.clone();
         self.log(record).await?;
-        let bye =
-            format!("kicked by {actor}{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default());
+        let bye = kicked_by(actor, reason.as_deref());
         chat.room.broadcast(&Frame::new(ChatEvent::Kicked {
             name: name.clone(),
             by: actor.to_owned(),
@@ -120,10 +120,7 @@ impl Moderation {
                 Some(now + chrono::Duration::milliseconds((m * 60_000.0) as i64))
             }
             Some(_) => {
-                return Err(ErrorEvent::new(
-                    ErrorCode::BadRequest,
-                    "minutes must be more than 0 and at most a year",
-                ));
+                return Err(ErrorEvent::new(ErrorCode::BadRequest, msg!("chat-mute-minutes")));
             }
             None => None,
         };
@@ -165,7 +162,7 @@ impl Moderation {
         let key = names::key(target);
         let was = self.mutes.lock().get(&key).filter(|m| m.is_active(sockhub_store::now())).cloned();
         let Some(was) = was else {
-            return Err(ErrorEvent::new(ErrorCode::NotMuted, format!("\"{target}\" is not muted")));
+            return Err(ErrorEvent::new(ErrorCode::NotMuted, msg!("chat-not-muted", name = target)));
         };
         self.store.clear_mute(&was.target).await.map_err(|e| {
             warn!(error = %e, "could not clear a mute");
@@ -249,14 +246,23 @@ impl Moderation {
 /// `no_such_user`, echoing the name as typed (escaped: it is unchecked input).
 pub(super) fn not_online(name: &str) -> ErrorEvent {
     let name = sockhub_proto::text::escape(name);
-    ErrorEvent::new(ErrorCode::NoSuchUser, format!("no one called \"{name}\" is online"))
+    ErrorEvent::new(ErrorCode::NoSuchUser, msg!("chat-no-such-user", name = name.into_owned()))
 }
 
 fn unavailable() -> ErrorEvent {
-    ErrorEvent::new(ErrorCode::Unavailable, "the database cannot be reached right now; nothing was changed")
+    ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-moderation-unavailable"))
 }
 
 /// A moderation reason is shown to everyone: it must be text.
 fn check_reason(reason: Option<&str>) -> Result<(), ErrorEvent> {
     reason.map_or(Ok(()), |r| sockhub_proto::text::require("reason", r))
+}
+
+/// The `bye` reason of a kicked user: `kicked by alice: spamming`.
+pub(crate) fn kicked_by(by: &str, reason: Option<&str>) -> Msg {
+    let kicked = msg!("chat-kicked-by", by = by);
+    match reason {
+        Some(r) => msg!("common-reason", text = kicked, reason = r),
+        None => kicked,
+    }
 }

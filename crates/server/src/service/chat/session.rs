@@ -4,6 +4,7 @@
 //! against the user's mute, written to the chat log, and only then delivered; a login is checked
 //! by the [`crate::auth::Authenticator`] before the name is claimed in the room.
 
+use sockhub_i18n::{Msg, msg};
 use std::sync::Arc;
 
 use sockhub_proto::ErrorCode;
@@ -50,7 +51,7 @@ impl ChatSession {
         Flow::Continue
     }
 
-    fn error(&self, code: ErrorCode, message: impl Into<String>) -> Flow {
+    fn error(&self, code: ErrorCode, message: impl Into<Msg>) -> Flow {
         self.reply(ChatEvent::error(code, message))
     }
 
@@ -60,7 +61,7 @@ impl ChatSession {
 
     async fn login(&mut self, name: String, password: Option<Secret>) -> Flow {
         if self.me.is_some() {
-            return self.error(ErrorCode::AlreadyLoggedIn, "you are already in the room");
+            return self.error(ErrorCode::AlreadyLoggedIn, msg!("chat-already-in"));
         }
         if let Err(e) = names::validate(&name) {
             return self.ask_again(e, PromptField::Name);
@@ -96,10 +97,7 @@ impl ChatSession {
                 ClaimError::Taken => taken(&name),
                 ClaimError::Unavailable(e) => {
                     warn!(error = %e, "cannot claim a name in the shared database");
-                    ErrorEvent::new(
-                        ErrorCode::Unavailable,
-                        "the shared database cannot be reached, so names cannot be checked; try again shortly",
-                    )
+                    ErrorEvent::new(ErrorCode::Unavailable, msg!("error-names-unavailable"))
                 }
             };
             return self.ask_again(e, PromptField::Name);
@@ -147,12 +145,12 @@ impl ChatSession {
         match self.service.moderation.muted(&me.name, now) {
             None => Ok(()),
             Some(mute) => {
-                let until = mute.until.map(|t| format!(" until {}", time::clock(&t))).unwrap_or_default();
                 let why = mute.reason.map(|r| format!(" ({r})")).unwrap_or_default();
-                Err(ErrorEvent::new(
-                    ErrorCode::Muted,
-                    format!("you are muted{until}{why}; your message was not sent"),
-                ))
+                let message = match mute.until {
+                    Some(t) => msg!("chat-muted-you-until", until = time::clock(&t), why = why),
+                    None => msg!("chat-muted-you", why = why),
+                };
+                Err(ErrorEvent::new(ErrorCode::Muted, message))
             }
         }
     }
@@ -161,16 +159,13 @@ impl ChatSession {
     async fn log(&self, record: ChatRecord) -> Result<(), ErrorEvent> {
         self.service.journal.send_timeout(record, self.service.log_wait).await.map_err(|e| {
             warn!(error = %e, "the chat log is not accepting lines");
-            ErrorEvent::new(
-                ErrorCode::Unavailable,
-                "the chat log cannot keep up (is the database down?); your message was not sent",
-            )
+            ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-log-behind"))
         })
     }
 
     async fn say(&self, me: &Me, text: String) -> Result<(), ErrorEvent> {
         if text.trim().is_empty() {
-            return Err(ErrorEvent::new(ErrorCode::EmptyMessage, "nothing to say"));
+            return Err(ErrorEvent::new(ErrorCode::EmptyMessage, msg!("chat-nothing-to-say")));
         }
         text::require("message", &text)?;
         let at = time::now();
@@ -186,7 +181,7 @@ impl ChatSession {
 
     async fn whisper(&self, me: &Me, to: &str, text: String) -> Result<(), ErrorEvent> {
         if text.trim().is_empty() {
-            return Err(ErrorEvent::new(ErrorCode::EmptyMessage, "nothing to whisper"));
+            return Err(ErrorEvent::new(ErrorCode::EmptyMessage, msg!("chat-nothing-to-whisper")));
         }
         text::require("message", &text)?;
         let at = time::now();
@@ -232,7 +227,7 @@ impl ChatSession {
     /// (members are refused without a database read); an admin demoted since is refused too.
     async fn require_admin(&self, me: &Me) -> Result<(), ErrorEvent> {
         if !me.identity.is_admin() {
-            return Err(ErrorEvent::new(ErrorCode::Forbidden, "only admins may do that"));
+            return Err(ErrorEvent::new(ErrorCode::Forbidden, msg!("error-admins-only")));
         }
         self.service.auth.confirm_admin(&me.name).await
     }
@@ -276,9 +271,11 @@ impl ChatSession {
             }
             ChatRequest::StartQuiz => {
                 self.require_admin(me).await?;
-                let quiz = self.service.quiz.get().ok_or_else(|| {
-                    ErrorEvent::new(ErrorCode::Unavailable, "the quiz is not running on this server")
-                })?;
+                let quiz = self
+                    .service
+                    .quiz
+                    .get()
+                    .ok_or_else(|| ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-quiz-not-here")))?;
                 let text = quiz.request_start()?;
                 info!("{} asked the quiz to start: {text}", me.name);
                 self.outbox.send(sockhub_proto::notice::Notice::info(text));
@@ -292,10 +289,7 @@ impl ChatSession {
 }
 
 fn taken(name: &str) -> ErrorEvent {
-    ErrorEvent::new(
-        ErrorCode::NameTaken,
-        format!("already registered user: \"{name}\" is online; choose another name"),
-    )
+    ErrorEvent::new(ErrorCode::NameTaken, msg!("chat-name-taken", name = name))
 }
 
 fn muted_event(mute: &Mute) -> ChatEvent {
@@ -316,12 +310,12 @@ impl Session for ChatSession {
 
     async fn handle(&mut self, request: ChatRequest) -> Flow {
         match request {
-            ChatRequest::Quit => Flow::Close("goodbye".into()),
+            ChatRequest::Quit => Flow::Close(msg!("ending-goodbye")),
             ChatRequest::Help => self.reply(ChatEvent::Help { commands: chat::help() }),
             ChatRequest::Login { name, password } => self.login(name, password).await,
             request => {
                 let Some(me) = self.me.take() else {
-                    return self.error(ErrorCode::NotLoggedIn, "log in first: send your name");
+                    return self.error(ErrorCode::NotLoggedIn, msg!("chat-log-in-first"));
                 };
                 let flow = self.in_room(&me, request).await.unwrap_or_else(|e| self.fail(e));
                 self.me = Some(me);

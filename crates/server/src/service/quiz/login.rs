@@ -2,6 +2,7 @@
 //! (a name that belongs to an account needs its password; any other free name plays as a guest),
 //! throttled and written to the login log there. Only an admin account may `/start` a round.
 
+use sockhub_i18n::msg;
 use std::net::SocketAddr;
 
 use sockhub_proto::ErrorCode;
@@ -30,7 +31,7 @@ pub async fn check_admin(
     name: &str,
     password: Option<&Secret>,
 ) -> Result<(), ErrorEvent> {
-    let forbidden = || ErrorEvent::new(ErrorCode::Forbidden, "only an admin may start a round");
+    let forbidden = || ErrorEvent::new(ErrorCode::Forbidden, msg!("quiz-admin-only-start"));
     match check(quiz, peer, name, password).await {
         Ok(identity) if identity.is_admin() => Ok(()),
         Ok(_) | Err(LoginError::PasswordRequired) => Err(forbidden()),

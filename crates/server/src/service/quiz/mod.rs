@@ -28,6 +28,7 @@ pub mod session;
 #[cfg(test)]
 mod tests;
 
+use sockhub_i18n::{Msg, msg, t};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -166,23 +167,23 @@ impl QuizService {
     }
 
     /// Ask for a round to start (manual mode). Admin rights are checked by the caller.
-    pub fn request_start(&self) -> Result<String, ErrorEvent> {
+    pub fn request_start(&self) -> Result<Msg, ErrorEvent> {
         let round = self.round.lock();
         if round.is_running() {
             return Err(ErrorEvent::new(
                 ErrorCode::RoundRunning,
-                format!("round {} is already running", round.number),
+                msg!("quiz-round-already-running", round = round.number),
             ));
         }
         if self.config.start == QuizStart::Auto {
-            return Ok("rounds start automatically; the next one is starting".into());
+            return Ok(msg!("quiz-starting-automatically"));
         }
         let mut requested = self.start_requested.lock();
         if !*requested {
             *requested = true;
             self.start.notify_one();
         }
-        Ok("the round is starting".into())
+        Ok(msg!("quiz-round-starting"))
     }
 
     /// The leaderboard for one player's `/scores`: the best `leaderboard_size`, plus their own
@@ -352,7 +353,7 @@ impl QuizService {
         }
         // The logs are complete before anyone sees their connection close.
         self.logs.flush().await;
-        let bye = Frame::new(Notice::Bye { reason: format!("round {n} is over") });
+        let bye = Frame::new(Notice::Bye { reason: msg!("quiz-round-over-bye", round = n) });
         for outbox in &finished.outboxes {
             outbox.close_with(Some(Arc::clone(&bye)));
         }
@@ -377,16 +378,16 @@ impl QuizService {
     /// A session's outbox for the service's greeting and welcome.
     pub(crate) fn greeting_line(&self) -> String {
         let round = self.round.lock();
-        let state = match round.remaining_secs(Instant::now()) {
-            Some(left) => format!(
-                "Round {} is on, {} left, {} playing.",
-                round.number,
-                sockhub_proto::quiz::duration_text(left * 1000),
-                round.online()
+        let greeting = match round.remaining_secs(Instant::now()) {
+            Some(left) => t!(
+                "quiz-greeting-running",
+                round = round.number,
+                left = sockhub_proto::quiz::duration_text(left * 1000),
+                online = round.online()
             ),
-            None => format!("Waiting for the next round; {} waiting.", round.online()),
+            None => t!("quiz-greeting-waiting", online = round.online()),
         };
-        format!("* Welcome to the sockhub quiz. {state}\n* Your name?\n")
+        format!("{greeting}\n{}\n", t!("chat-prompt-name"))
     }
 
     pub(crate) fn set_users(&self, online: usize) {
@@ -474,9 +475,8 @@ impl Listener for QuizService {
         if let Some(online) =
             r.players.get(&crate::names::key(name)).and_then(|p| p.online.as_ref()).filter(|o| o.conn == conn)
         {
-            let reason =
-                "your name was taken on another server while this one was cut off; please log in again";
-            online.outbox.close_with(Some(Frame::new(Notice::Bye { reason: reason.into() })));
+            let reason = msg!("error-name-taken-elsewhere");
+            online.outbox.close_with(Some(Frame::new(Notice::Bye { reason })));
         }
     }
 }

@@ -17,6 +17,7 @@
 //! [`super::round`]); the per-player log, the server log and the attempt record are written after
 //! the lock is released.
 
+use sockhub_i18n::{Msg, msg};
 use std::sync::Arc;
 
 use sockhub_proto::ErrorCode;
@@ -75,7 +76,7 @@ pub(super) async fn play(
             biased;
             () = stop.cancelled() => return,
             changed = rounds.changed() => if changed.is_err() { return },
-            Some(a) = answers.recv() => quiz.no_question(&key, &stop, a.id, "the round has not started yet"),
+            Some(a) = answers.recv() => quiz.no_question(&key, &stop, a.id, msg!("quiz-not-started")),
         }
     }
     // The ask that last went unanswered: an answer to it before it is asked again is late.
@@ -91,7 +92,7 @@ pub(super) async fn play(
                     Some(ask) if a.id.is_none_or(|id| id == ask.id) => {
                         quiz.judge(&key, &stop, ask, a).await;
                     }
-                    _ => quiz.no_question(&key, &stop, a.id, "wait for the next question"),
+                    _ => quiz.no_question(&key, &stop, a.id, msg!("quiz-wait-next")),
                 },
                 () = sleep_until(until) => break,
             }
@@ -184,7 +185,7 @@ impl QuizService {
             if let Some(id) = a.id.filter(|&id| id != ask.id) {
                 online.outbox.send(QuizEvent::error(
                     ErrorCode::NoQuestion,
-                    format!("Q{id} is not open; the open question is Q{}", ask.id),
+                    msg!("quiz-not-open", id = id, open = ask.id),
                 ));
                 return Handled::Ignored;
             }
@@ -295,17 +296,18 @@ impl QuizService {
     }
 
     /// An answer with no open question to go to.
-    fn no_question(&self, key: &str, stop: &CancellationToken, id: Option<u64>, why: &str) {
+    fn no_question(&self, key: &str, stop: &CancellationToken, id: Option<u64>, why: Msg) {
         let round = self.round.lock();
         if stop.is_cancelled() {
             return;
         }
         let Some(player) = round.players.get(key) else { return };
         if let Some(online) = &player.online {
-            let which = id.map(|id| format!("Q{id}: ")).unwrap_or_default();
-            online
-                .outbox
-                .send(QuizEvent::error(ErrorCode::NoQuestion, format!("{which}no question is open; {why}")));
+            let message = match id {
+                Some(id) => msg!("quiz-no-question-id", id = id, why = why),
+                None => msg!("quiz-no-question", why = why),
+            };
+            online.outbox.send(QuizEvent::error(ErrorCode::NoQuestion, message));
         }
     }
 

@@ -5,6 +5,7 @@
 //! task but keeps the player's record, so rejoining the same round under the same name keeps the
 //! sum (and brings back the problem that was open).
 
+use sockhub_i18n::msg;
 use std::sync::Arc;
 
 use sockhub_proto::ErrorCode;
@@ -71,7 +72,7 @@ impl QuizSession {
 
     async fn login(&mut self, name: String, password: Option<Secret>) -> Flow {
         if self.me.is_some() {
-            return self.error(ErrorEvent::new(ErrorCode::AlreadyLoggedIn, "you are already playing"));
+            return self.error(ErrorEvent::new(ErrorCode::AlreadyLoggedIn, msg!("quiz-already-playing")));
         }
         if let Err(e) = names::validate(&name) {
             return self.retry_name(e);
@@ -81,7 +82,7 @@ impl QuizSession {
             Err(LoginError::PasswordRequired) => {
                 self.outbox.send(QuizEvent::error(
                     ErrorCode::PasswordRequired,
-                    format!("\"{name}\" is an account: send its password"),
+                    msg!("quiz-account-needs-password", name = &name),
                 ));
                 self.outbox.send(QuizEvent::Prompt { field: PromptField::Password { name: name.clone() } });
                 self.phase = Phase::Password { name };
@@ -95,22 +96,15 @@ impl QuizSession {
         let key = names::key(&name);
         let name: Arc<str> = name.into();
         let file: Arc<str> = super::logs::file_name(&sockhub_store::name_key(&name)).into();
-        let taken = || {
-            ErrorEvent::new(
-                ErrorCode::NameTaken,
-                format!("already registered user: \"{name}\" is playing; choose another name"),
-            )
-        };
+        let taken = || ErrorEvent::new(ErrorCode::NameTaken, msg!("quiz-name-taken", name = &*name));
         // Cluster-wide first (answered at once on a single node), then in this node's round.
         match self.quiz.bus.claim("quiz", &name, self.peer.id).await {
             Ok(()) => {}
             Err(ClaimError::Taken) => return self.retry_name(taken()),
             Err(ClaimError::Unavailable(e)) => {
                 tracing::warn!(error = %e, "cannot claim a quiz name in the shared database");
-                return self.retry_name(ErrorEvent::new(
-                    ErrorCode::Unavailable,
-                    "the shared database cannot be reached, so names cannot be checked; try again shortly",
-                ));
+                return self
+                    .retry_name(ErrorEvent::new(ErrorCode::Unavailable, msg!("error-names-unavailable")));
             }
         }
         let joined = self.quiz.round.lock().join(&key, &name, Arc::clone(&file), self.peer.id, &self.outbox);
@@ -122,8 +116,7 @@ impl QuizSession {
         // The round may have ended in the instant between the two locks.
         let Some(player) = round.players.get(&key) else {
             drop(round);
-            return self
-                .retry_name(ErrorEvent::new(ErrorCode::NoQuestion, "the round just ended; try again"));
+            return self.retry_name(ErrorEvent::new(ErrorCode::NoQuestion, msg!("quiz-round-just-ended")));
         };
         self.outbox.send(QuizEvent::Welcome {
             name: name.to_string(),
@@ -163,17 +156,16 @@ impl QuizSession {
         // Stamped before anything else: lateness is judged from the moment the line was read.
         let at = Instant::now();
         let Some(me) = &self.me else {
-            return self.error(ErrorEvent::new(ErrorCode::NotLoggedIn, "log in first: send your name"));
+            return self.error(ErrorEvent::new(ErrorCode::NotLoggedIn, msg!("chat-log-in-first")));
         };
         match me.answers.try_send(Answer { id, value, at }) {
             Ok(()) => Flow::Continue,
-            Err(mpsc::error::TrySendError::Full(_)) => self.error(ErrorEvent::new(
-                ErrorCode::RateLimited,
-                "answers are arriving faster than they can be judged; this one was dropped",
-            )),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.error(ErrorEvent::new(ErrorCode::RateLimited, msg!("quiz-answers-too-fast")))
+            }
             // The player's task has ended: the round is over and the connection is closing.
             Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.error(ErrorEvent::new(ErrorCode::NoQuestion, "the round is over"))
+                self.error(ErrorEvent::new(ErrorCode::NoQuestion, msg!("quiz-round-is-over")))
             }
         }
     }
@@ -183,7 +175,7 @@ impl QuizSession {
             // Logged in as an admin, and still one (the role may have changed since).
             (Some(me), _) if me.admin => self.quiz.auth.confirm_admin(&me.name).await,
             (_, Some(name)) => login::check_admin(&self.quiz, self.peer.addr, &name, password.as_ref()).await,
-            _ => Err(ErrorEvent::new(ErrorCode::Forbidden, "only an admin may start a round")),
+            _ => Err(ErrorEvent::new(ErrorCode::Forbidden, msg!("quiz-admin-only-start"))),
         };
         let started = allowed.and_then(|()| self.quiz.request_start());
         match started {
@@ -218,7 +210,7 @@ impl Session for QuizSession {
                 self.outbox.send(QuizEvent::Help { commands: quiz::help() });
                 Flow::Continue
             }
-            QuizRequest::Quit => Flow::Close("goodbye".into()),
+            QuizRequest::Quit => Flow::Close(msg!("ending-goodbye")),
         }
     }
 

@@ -603,7 +603,7 @@ impl Forwarder {
                 self.on_refused(&source, seq, format!("downstream refused it: {code}: {message}"), final_);
             }
             RelayEvent::Error { code, message, .. } => {
-                warn!(%code, message, "relay: downstream reported an error that names no record");
+                warn!(%code, %message, "relay: downstream reported an error that names no record");
                 self.unattributed = Some(format!("{code}: {message}"));
             }
             RelayEvent::Bye { reason } => return Some(format!("downstream said bye: {reason}")),

@@ -30,6 +30,7 @@
 //! reconcile, and every second advances each source's scan floor, measures the lag and saves
 //! the node's status row.
 
+use sockhub_i18n::msg;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -280,7 +281,7 @@ impl Ingest {
                     error!(source = %item.rec.source, seq = ?item.rec.seq, error = %e, "relay: record refused by the database");
                     item.conn.send(RelayEvent::record_error(
                         ErrorCode::Internal,
-                        "the server could not store this record",
+                        msg!("relay-store-failed"),
                         &item.rec.source,
                         item.rec.seq,
                     ));

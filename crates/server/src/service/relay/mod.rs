@@ -39,6 +39,7 @@ pub mod session;
 mod tests;
 pub mod window;
 
+use sockhub_i18n::t;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -491,8 +492,7 @@ impl Service for RelayService {
     }
 
     fn greeting(&self) -> String {
-        "* Welcome to sockhub relay. Send records as name&&message lines (or JSON); each is acknowledged once stored.\n"
-            .to_owned()
+        format!("{}\n", t!("relay-greeting"))
     }
 
     fn open(self: &Arc<Self>, peer: Peer, outbox: Outbox) -> RelaySession {

@@ -19,6 +19,7 @@
 //! the database queries a guesser costs). With `auth = "open"` an `auth` is answered as if the
 //! token covered every source, so a device configured with a token works with either setting.
 
+use sockhub_i18n::{Msg, msg};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -113,9 +114,9 @@ impl RelaySession {
         let Some(row) = found else {
             self.bad_tokens += 1;
             warn!(peer = %self.peer.addr, attempts = self.bad_tokens, "relay: unknown or revoked device token");
-            self.error(ErrorCode::Unauthorized, "unknown or revoked token", None, None);
+            self.error(ErrorCode::Unauthorized, msg!("relay-unknown-token"), None, None);
             if self.bad_tokens >= MAX_BAD_TOKENS {
-                return Flow::Close(format!("{MAX_BAD_TOKENS} wrong tokens"));
+                return Flow::Close(msg!("relay-wrong-tokens", count = MAX_BAD_TOKENS));
             }
             return Flow::Continue;
         };
@@ -124,12 +125,7 @@ impl RelaySession {
             Ok(m) => m,
             Err(e) => {
                 warn!(token = row.id, error = %e, "relay: a device token has a bad source pattern");
-                return self.error(
-                    ErrorCode::Unauthorized,
-                    "this token's source pattern is broken",
-                    None,
-                    None,
-                );
+                return self.error(ErrorCode::Unauthorized, msg!("relay-token-broken"), None, None);
             }
         };
         self.outbox.send(RelayEvent::Authenticated { sources: row.source_glob.clone() });
@@ -146,12 +142,7 @@ impl RelaySession {
     /// `Err` carries what to do next.
     async fn allowed(&mut self, source: &str, seq: Option<i64>) -> Result<(), Flow> {
         let Some(grant) = &self.grant else {
-            return Err(self.error(
-                ErrorCode::Unauthorized,
-                "this relay takes records only after a device token: send AUTH <token> first",
-                Some(source),
-                seq,
-            ));
+            return Err(self.error(ErrorCode::Unauthorized, msg!("relay-token-needed"), Some(source), seq));
         };
         if let Some(id) = grant.token
             && grant.checked.elapsed() >= TOKEN_RECHECK
@@ -164,15 +155,15 @@ impl RelaySession {
                 }
                 Ok(false) => {
                     self.grant = None;
-                    self.error(ErrorCode::Unauthorized, "the token was revoked", Some(source), seq);
-                    return Err(Flow::Close("the device token was revoked".into()));
+                    self.error(ErrorCode::Unauthorized, msg!("relay-token-revoked"), Some(source), seq);
+                    return Err(Flow::Close(msg!("relay-token-revoked")));
                 }
                 Err(e) => return Err(self.db_error(&e)),
             }
         }
         let grant = self.grant.as_ref().expect("checked above");
         if !grant.covers(source) {
-            let message = format!("this token covers the sources {:?} only", grant.pattern);
+            let message = msg!("relay-token-covers", pattern = format!("{:?}", grant.pattern));
             return Err(self.error(ErrorCode::Forbidden, message, Some(source), seq));
         }
         Ok(())
@@ -181,7 +172,7 @@ impl RelaySession {
     fn error(
         &self,
         code: ErrorCode,
-        message: impl Into<String>,
+        message: impl Into<Msg>,
         source: Option<&str>,
         seq: Option<i64>,
     ) -> Flow {
@@ -206,7 +197,7 @@ impl RelaySession {
         if m.payload.len() > max {
             return self.error(
                 ErrorCode::PayloadTooLarge,
-                format!("payload is {} bytes; this node accepts at most {max}", m.payload.len()),
+                msg!("relay-payload-too-large", bytes = m.payload.len(), max = max),
                 Some(&m.source),
                 m.seq,
             );
@@ -245,11 +236,11 @@ impl RelaySession {
         tokio::select! {
             sent = self.service.ingest_tx.send(incoming) => {
                 if sent.is_err() {
-                    return Flow::Close("server shutting down".into());
+                    return Flow::Close(msg!("ending-shutdown"));
                 }
                 Flow::Continue
             }
-            _ = shared.shutdown.cancelled() => Flow::Close("server shutting down".into()),
+            _ = shared.shutdown.cancelled() => Flow::Close(msg!("ending-shutdown")),
             _ = self.outbox.closing() => Flow::Continue,
         }
     }
@@ -319,7 +310,7 @@ impl RelaySession {
     fn db_error(&self, e: &sockhub_store::StoreError) -> Flow {
         warn!(error = %e, "relay: database read failed");
         let code = if e.is_retryable() { ErrorCode::Unavailable } else { ErrorCode::Internal };
-        self.error(code, "the database could not answer; try again", None, None)
+        self.error(code, msg!("relay-database-failed"), None, None)
     }
 }
 
@@ -369,7 +360,7 @@ impl Session for RelaySession {
                 self.outbox.send(RelayEvent::Help { formats: relay::help() });
                 Flow::Continue
             }
-            RelayRequest::Quit => Flow::Close("goodbye".into()),
+            RelayRequest::Quit => Flow::Close(msg!("ending-goodbye")),
         }
     }
 

@@ -56,6 +56,10 @@ pub struct Limits {
     pub login_timeout: Option<Duration>,
     /// TCP keepalive idle time before the first probe.
     pub keepalive: Option<Duration>,
+    /// The quiet gap that ends a message of a TCP client without line ends, and after which a
+    /// silent new connection is greeted; `None`: every TCP client is line-framed and greeted at
+    /// once.
+    pub unframed_gap: Option<Duration>,
 }
 
 impl From<&LimitsConfig> for Limits {
@@ -71,6 +75,7 @@ impl From<&LimitsConfig> for Limits {
             outbound_bytes: c.outbound_bytes,
             login_timeout: (c.login_timeout_secs > 0).then(|| Duration::from_secs(c.login_timeout_secs)),
             keepalive: (c.keepalive_secs > 0).then(|| Duration::from_secs(c.keepalive_secs)),
+            unframed_gap: (c.unframed_gap_ms > 0).then(|| Duration::from_millis(c.unframed_gap_ms)),
         }
     }
 }

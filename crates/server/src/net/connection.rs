@@ -314,8 +314,9 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
             },
         };
         if !batch.is_empty() {
-            // Nothing is queued before the first line decides the mode, except a final `bye`
-            // to a client that never spoke: that one goes out as text, like the greeting.
+            // Nothing is queued before the first line decides the mode, except the greeting
+            // (the same bytes in either mode) and a final `bye` to a client that never spoke,
+            // which goes out as text.
             let mode = outbox.mode();
             metrics.frames_out.add(batch.len() as u64);
             for frame in batch.drain(..) {

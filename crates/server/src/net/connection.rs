@@ -260,8 +260,11 @@ async fn read_loop<S: Session, I: Input>(
             _ = shutdown.cancelled() => return Ending::Shutdown,
             _ = outbox.closing() => return Ending::OutboxClosed,
             _ = login_expired => return Ending::LoginTimeout,
+            // Before the quiet timer, so that bytes that came meanwhile are read (and heard)
+            // before a late timer is looked at.
+            item = next => item,
             _ = quiet => {
-                // Bytes may have come meanwhile: then the first message decides, below.
+                // If bytes came (part of a first message), that message decides, below.
                 if !input.heard()
                     && let Some(greeting) = greeting.take()
                 {
@@ -269,7 +272,6 @@ async fn read_loop<S: Session, I: Input>(
                 }
                 continue;
             }
-            item = next => item,
         };
         let item = match item {
             None => return Ending::Idle,

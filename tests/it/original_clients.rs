@@ -146,6 +146,15 @@ async fn the_original_relay_client_reads_the_acknowledgement_and_its_record_is_s
     );
 }
 
+/// A server whose gap is [`GAP`], changed by `f`.
+async fn server(f: impl FnOnce(&mut sockhub_server::Config)) -> TestServer {
+    TestServer::with(|c| {
+        c.limits.unframed_gap_ms = GAP_MS;
+        f(c);
+    })
+    .await
+}
+
 /// A raw client that sends without line ends: each `say` is one write.
 async fn unframed(addr: std::net::SocketAddr, name: &str) -> Client {
     let mut c = Client::connect(addr).await;
@@ -160,7 +169,7 @@ async fn unframed(addr: std::net::SocketAddr, name: &str) -> Client {
 
 #[tokio::test]
 async fn line_and_unframed_clients_share_a_room_and_see_each_other_intact() {
-    let server = TestServer::with(|c| c.limits.unframed_gap_ms = GAP_MS).await;
+    let server = server(|_| {}).await;
     let mut bob = Client::chat_text(server.chat(), "bob").await;
     let mut ann = unframed(server.chat(), "ann").await;
     assert_eq!(bob.line().await, "[ann] joined (2 online)");
@@ -183,7 +192,7 @@ async fn line_and_unframed_clients_share_a_room_and_see_each_other_intact() {
 
 #[tokio::test]
 async fn two_sends_in_one_burst_are_one_message_and_a_quiet_gap_separates_messages() {
-    let server = TestServer::with(|c| c.limits.unframed_gap_ms = GAP_MS).await;
+    let server = server(|_| {}).await;
     let mut bob = Client::chat_text(server.chat(), "bob").await;
     let mut ann = unframed(server.chat(), "ann").await;
     bob.line().await; // ann joined
@@ -203,7 +212,7 @@ async fn two_sends_in_one_burst_are_one_message_and_a_quiet_gap_separates_messag
 
 #[tokio::test]
 async fn a_line_client_that_pauses_mid_line_stays_a_line_client_and_is_greeted_first() {
-    let server = TestServer::with(|c| c.limits.unframed_gap_ms = GAP_MS).await;
+    let server = server(|_| {}).await;
     let mut c = Client::connect(server.chat()).await;
     // `ali`, then `ce` and the line end well within the gap: the first message had a line end.
     c.send_raw(b"ali").await;
@@ -222,7 +231,7 @@ async fn a_line_client_that_pauses_mid_line_stays_a_line_client_and_is_greeted_f
 
 #[tokio::test]
 async fn a_silent_client_is_greeted_after_the_gap() {
-    let server = TestServer::with(|c| c.limits.unframed_gap_ms = GAP_MS).await;
+    let server = server(|_| {}).await;
     let mut c = Client::connect(server.chat()).await;
     assert!(c.line().await.starts_with("* Welcome to sockhub chat."));
     assert_eq!(c.line().await, "* Your name?");
@@ -234,11 +243,7 @@ async fn a_silent_client_is_greeted_after_the_gap() {
 
 #[tokio::test]
 async fn an_oversized_burst_gets_line_too_long_and_the_connection_lives_on() {
-    let server = TestServer::with(|c| {
-        c.limits.unframed_gap_ms = GAP_MS;
-        c.limits.max_line_bytes = 100;
-    })
-    .await;
+    let server = server(|c| c.limits.max_line_bytes = 100).await;
     let mut ann = unframed(server.chat(), "ann").await;
     ann.send_raw(&[b'x'; 5000]).await;
     assert_eq!(ann.line().await, "! line_too_long: line longer than 100 bytes; it was discarded");
@@ -252,8 +257,7 @@ async fn an_oversized_burst_gets_line_too_long_and_the_connection_lives_on() {
 
 #[tokio::test]
 async fn flood_control_counts_bursts_as_messages() {
-    let server = TestServer::with(|c| {
-        c.limits.unframed_gap_ms = GAP_MS;
+    let server = server(|c| {
         c.limits.rate_per_sec = 0.01;
         c.limits.burst = 3;
     })

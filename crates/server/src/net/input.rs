@@ -114,7 +114,13 @@ impl<R: AsyncRead + Unpin> Stream for ByteInput<R> {
                     this.heard = true;
                     this.rearm();
                 }
-                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(Err(e)) => {
+                    // The stream ends with its error: a TLS stream would repeat it on every read.
+                    this.eof = true;
+                    this.timer = None;
+                    this.buf.clear();
+                    return Poll::Ready(Some(Err(e)));
+                }
                 Poll::Pending => match this.poll_gap(cx) {
                     Poll::Ready(Some(item)) => return Poll::Ready(Some(Ok(item))),
                     // A gap with nothing to end (an oversized burst's discarding stopped): read on.
@@ -142,6 +148,20 @@ mod tests {
         input.next().await.expect("an item").expect("no error")
     }
 
+    /// The peer writes each chunk, then pauses for its duration; the task returns the peer.
+    fn peer_writes(
+        mut peer: tokio::io::DuplexStream,
+        steps: &'static [(&'static [u8], Duration)],
+    ) -> tokio::task::JoinHandle<tokio::io::DuplexStream> {
+        tokio::spawn(async move {
+            for (chunk, pause) in steps {
+                peer.write_all(chunk).await.unwrap();
+                tokio::time::sleep(*pause).await;
+            }
+            peer
+        })
+    }
+
     #[tokio::test(start_paused = true)]
     async fn bursts_end_at_the_gap_and_sends_within_it_are_one_message() {
         let (mut peer, ours) = tokio::io::duplex(1024);
@@ -152,14 +172,12 @@ mod tests {
         assert!(started.elapsed() >= GAP, "a message ends only after the quiet gap");
         assert_eq!(input.framing(), Framing::Bursts);
 
-        let writer = tokio::spawn(async move {
-            peer.write_all(b"hello ").await.unwrap();
-            tokio::time::sleep(GAP / 2).await;
-            peer.write_all(b"world").await.unwrap();
-            tokio::time::sleep(GAP * 3).await;
-            peer.write_all(b"q").await.unwrap();
-            peer
-        });
+        const STEPS: &[(&[u8], Duration)] = &[
+            (b"hello ", Duration::from_millis(25)),
+            (b"world", GAP.saturating_mul(3)),
+            (b"q", Duration::ZERO),
+        ];
+        let writer = peer_writes(peer, STEPS);
         assert_eq!(next(&mut input).await, line("hello world"), "within the gap: one message");
         assert_eq!(next(&mut input).await, line("q"), "after a gap: a message of its own");
         drop(writer.await.unwrap());
@@ -168,21 +186,39 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_line_client_is_never_split_by_pauses() {
-        let (mut peer, ours) = tokio::io::duplex(1024);
+        let (peer, ours) = tokio::io::duplex(1024);
         let mut input = ByteInput::new(ours, 64, Some(GAP), 16);
-        let writer = tokio::spawn(async move {
-            peer.write_all(b"ali").await.unwrap();
-            tokio::time::sleep(GAP / 2).await;
-            peer.write_all(b"ce\nhel").await.unwrap();
-            tokio::time::sleep(GAP * 10).await;
-            peer.write_all(b"lo\n").await.unwrap();
-            peer
-        });
+        const STEPS: &[(&[u8], Duration)] = &[
+            (b"ali", Duration::from_millis(25)),
+            (b"ce\nhel", GAP.saturating_mul(10)),
+            (b"lo\n", Duration::ZERO),
+        ];
+        let writer = peer_writes(peer, STEPS);
         assert_eq!(next(&mut input).await, line("alice"));
         assert_eq!(input.framing(), Framing::Lines);
         assert_eq!(next(&mut input).await, line("hello"));
         assert!(input.timer.is_none(), "a line client keeps no timer");
         drop(writer.await.unwrap());
+    }
+
+    /// A reader that fails on every read, as a TLS stream does after an unclean close.
+    struct Failing;
+
+    impl AsyncRead for Failing {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_stream_ends_after_its_first_error() {
+        let mut input = ByteInput::new(Failing, 64, Some(GAP), 16);
+        assert!(matches!(input.next().await, Some(Err(_))));
+        assert!(input.next().await.is_none(), "an error ends the stream, it is not repeated");
     }
 
     #[tokio::test(start_paused = true)]
@@ -204,11 +240,8 @@ mod tests {
         assert_eq!(next(&mut input).await, line("tiny"));
         peer.write_all(&[b'x'; 4000]).await.unwrap();
         assert_eq!(next(&mut input).await, LineItem::TooLong { limit: 8 });
-        let writer = tokio::spawn(async move {
-            tokio::time::sleep(GAP * 3).await;
-            peer.write_all(b"ok").await.unwrap();
-            peer
-        });
+        const STEPS: &[(&[u8], Duration)] = &[(b"", GAP.saturating_mul(3)), (b"ok", Duration::ZERO)];
+        let writer = peer_writes(peer, STEPS);
         assert_eq!(next(&mut input).await, line("ok"));
         assert!(input.buf.capacity() < 4000, "the discarded burst was never buffered");
         drop(writer.await.unwrap());

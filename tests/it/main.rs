@@ -11,6 +11,8 @@
 //! - `chatlog`: the database logs and their reports, history, a database outage.
 //! - `hostile`: hostile clients (forged lines, look-alike names, slot hoarding, proxy headers).
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
+//! - `original_clients`: clients that send without line ends: the original projects' Python
+//!   clients, unchanged, and raw sockets sending bursts next to line clients.
 //! - `quiz`: the quiz over real sockets on a paused clock (whole rounds), exports, admin start.
 //! - `quiz_log`: `sockhub quiz --log FILE`, the quiz client's own log, in English and Korean.
 //! - `cluster`: several nodes as processes sharing NATS and a database (chat, names, kick/mute,
@@ -47,6 +49,7 @@ mod hostile_relay;
 mod korean;
 mod lifecycle;
 mod limits;
+mod original_clients;
 mod quiz;
 mod quiz_log;
 mod relay;

@@ -1,7 +1,7 @@
 //! A TCP connection in JSON mode, plain or over TLS.
 //!
-//! The server greets every new connection in text (it cannot know the client's mode before the
-//! client's first line); JSON clients skip lines that do not start with `{` until the first JSON
+//! The server greets a new connection in text (it cannot know the client's mode before the
+//! client's first line), before its first reply; JSON clients skip lines that do not start with `{` until the first JSON
 //! reply. [`connect`] returns a [`JsonReader`] that does that and a [`JsonWriter`]; both then
 //! carry one JSON object per line.
 //!

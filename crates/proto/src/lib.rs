@@ -4,7 +4,8 @@
 //! databases or tasks: the server and the clients both depend on this crate, so a change of the
 //! protocol is a change in one place.
 //!
-//! - [`codec`]: the newline-delimited line codec with a length limit and UTF-8 checking. Bad
+//! - [`codec`]: the newline-delimited line codec with a length limit and UTF-8 checking (and,
+//!   for clients that send no line ends, messages delimited by quiet gaps). Bad
 //!   lines are reported as items, not stream errors, so one bad line never ends a connection.
 //! - [`wire`]: how a server message becomes bytes in each mode (JSON line or text line).
 //! - [`error`]: the stable error codes every service replies with.
@@ -37,6 +38,6 @@ pub mod text;
 pub mod time;
 pub mod wire;
 
-pub use codec::{LineCodec, LineItem};
+pub use codec::{Framing, LineCodec, LineItem};
 pub use error::{ErrorCode, ErrorEvent};
 pub use wire::{Mode, Wire};

@@ -32,7 +32,7 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use sockhub_proto::error::ErrorEvent;
 use sockhub_proto::{ErrorCode, LineItem, Mode};
-use sockhub_server::net::connection::{Conn, Opening, Output, drive};
+use sockhub_server::net::connection::{Conn, Messages, Opening, Output, drive};
 use sockhub_server::session::{Peer, Service};
 
 use crate::auth::ClientAddr;
@@ -94,13 +94,13 @@ pub fn upgrade<S: Service>(
             let max_line = limits.max_line;
             let (sink, stream) = socket.split();
             let heard = Arc::new(Heard::new());
-            let input = stream.filter_map({
+            let input = Messages(stream.filter_map({
                 let heard = Arc::clone(&heard);
                 move |msg| {
                     heard.now();
                     ready(item(msg, max_line))
                 }
-            });
+            }));
             let opening = Opening { greeting: None, mode: Some(Mode::Json) };
             let output = WsOutput { sink, ping, heard };
             drive(service, Conn { peer, limits, shutdown, ticket, bans }, opening, input, output).await;

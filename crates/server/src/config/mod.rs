@@ -22,6 +22,10 @@ use serde::{Deserialize, Serialize};
 pub use load::{ConfigError, Override, load};
 pub use ops::{LoggingConfig, RetentionConfig, Rotation};
 
+/// The longest `limits.unframed_gap_ms`: every message of a client without line ends waits this
+/// long before it is handled.
+pub const MAX_UNFRAMED_GAP_MS: u64 = 5000;
+
 /// A key's documentation: `(key, doc)`.
 pub type KeyDoc = (&'static str, &'static str);
 
@@ -168,6 +172,12 @@ impl Config {
         }
         if l.max_connections == 0 {
             return Err("limits.max_connections must be at least 1".into());
+        }
+        if l.unframed_gap_ms > MAX_UNFRAMED_GAP_MS {
+            return Err(format!(
+                "limits.unframed_gap_ms must be at most {MAX_UNFRAMED_GAP_MS} (is {})",
+                l.unframed_gap_ms
+            ));
         }
         if l.rate_per_sec < 0.0 || !l.rate_per_sec.is_finite() {
             return Err("limits.rate_per_sec must be 0 (off) or positive".into());
@@ -422,6 +432,7 @@ pub struct LimitsConfig {
     pub max_pending_logins: usize,
     pub login_timeout_secs: u64,
     pub keepalive_secs: u64,
+    pub unframed_gap_ms: u64,
 }
 
 impl LimitsConfig {
@@ -473,6 +484,10 @@ impl LimitsConfig {
             "keepalive_secs",
             "TCP keepalive on every accepted socket: first probe after this long idle, then every 10 s, gone after 5 unanswered (0 = off). Default 60.",
         ),
+        (
+            "unframed_gap_ms",
+            "Clients without line ends (TCP): a connection whose first message has no line end is served in bursts, each ended by this long a pause; a client silent this long after connecting is greeted (0 = lines only, greet at once). Default 50.",
+        ),
     ];
 }
 
@@ -493,6 +508,7 @@ impl Default for LimitsConfig {
             max_pending_logins: 2000,
             login_timeout_secs: 30,
             keepalive_secs: 60,
+            unframed_gap_ms: 50,
         }
     }
 }

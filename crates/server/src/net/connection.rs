@@ -1,9 +1,10 @@
 //! The connection driver shared by every transport, and the TCP transport on top of it.
 //!
-//! A transport brings two halves: an input stream of [`LineItem`]s (TCP frames bytes into lines
-//! with the [`LineCodec`]; the WebSocket bridge turns each text message into one item) and an
-//! [`Output`] that writes a batch of encoded lines (TCP: one `write_all`; WebSocket: one text
-//! message per line, flushed once). [`drive`] does everything else, the same way for both: it
+//! A transport brings two halves: an [`Input`], a stream of [`LineItem`]s (TCP frames bytes into
+//! lines with [`ByteInput`], or into bursts for a client without line ends; the WebSocket bridge
+//! turns each text message into one item) and an [`Output`] that writes a batch of encoded lines
+//! (TCP: one `write_all`; WebSocket: one text message per line, flushed once). [`drive`] does
+//! everything else, the same way for both: it
 //! opens the service's session, feeds the input to the shared [`Inbound`] logic, drains the
 //! connection's [`Outbox`] into the output in batches, and ends the connection. Reader and writer
 //! run in the same task (`join!`), so a connection costs one task.
@@ -11,6 +12,13 @@
 //! Until the session logs in, the connection holds a pending place in its [`Ticket`]; the driver
 //! gives it up at login and closes a connection still pending after `limits.login_timeout` with
 //! `login_timeout`, so sockets that never log in cannot hoard slots.
+//!
+//! **The greeting** (TCP's text welcome) goes out through the outbox like any reply, at the first
+//! of: the connection has been quiet for `limits.unframed_gap` since it was accepted (a person
+//! at `nc` is greeted), or its first message is a line (a program that speaks at once still reads
+//! the greeting before its first reply). A client whose first message came without a line end
+//! spoke first and expects the answer to it as the first thing it reads (one `recv`), so it is
+//! never greeted.
 //!
 //! Ending a connection is one path, whatever the cause: the session is told ([`Ending`]), the
 //! final `bye` is queued behind whatever is still waiting, the writer flushes and finishes the
@@ -26,17 +34,18 @@ use std::time::Duration;
 use futures_util::{Stream, StreamExt};
 use sockhub_i18n::msg;
 use sockhub_proto::notice::Notice;
-use sockhub_proto::{ErrorCode, LineCodec, LineItem, Mode};
+use sockhub_proto::wire::Wire;
+use sockhub_proto::{ErrorCode, Framing, LineItem, Mode};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until, timeout};
-use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span};
 
 use crate::bans::{Bans, Registration};
 use crate::metrics::ServiceMetrics;
 use crate::net::admission::Ticket;
+use crate::net::input::ByteInput;
 use crate::net::limits::Limits;
 use crate::net::outbox::Outbox;
 use crate::session::{Ending, Flow, Inbound, Peer, Service, Session};
@@ -49,6 +58,60 @@ const KEEP_WRITE_BUFFER: usize = 16 * 1024;
 const KEEP_IDLE_WRITE_BUFFER: usize = 512;
 /// The most of its batch (frames) an idle connection keeps between messages.
 const KEEP_IDLE_BATCH: usize = 8;
+
+/// The reading half of a transport: what the peer sent, item by item, and what the transport
+/// knows of the peer's framing (for the greeting).
+pub trait Input: Stream<Item = std::io::Result<LineItem>> + Unpin + Send {
+    /// Whether the peer has sent anything yet, even part of a message.
+    fn heard(&self) -> bool {
+        true
+    }
+
+    /// How the peer delimits its messages, as far as known.
+    fn framing(&self) -> Framing {
+        Framing::Lines
+    }
+}
+
+impl<R: AsyncRead + Unpin + Send> Input for ByteInput<R> {
+    fn heard(&self) -> bool {
+        ByteInput::heard(self)
+    }
+
+    fn framing(&self) -> Framing {
+        ByteInput::framing(self)
+    }
+}
+
+/// A transport whose every item is a whole message (WebSocket): always heard, always framed.
+pub struct Messages<S>(pub S);
+
+impl<S: Stream<Item = std::io::Result<LineItem>> + Unpin + Send> Stream for Messages<S> {
+    type Item = std::io::Result<LineItem>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::pin::Pin::new(&mut self.0).poll_next(cx)
+    }
+}
+
+impl<S: Stream<Item = std::io::Result<LineItem>> + Unpin + Send> Input for Messages<S> {}
+
+/// The service's text greeting, as queued in the outbox: the same lines in either mode (a JSON
+/// client skips text lines until its first reply).
+struct Greeting(String);
+
+impl Wire for Greeting {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_text(out)
+    }
+
+    fn write_text(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.0.as_bytes());
+    }
+}
 
 /// The writing half of a transport.
 pub trait Output: Send {
@@ -72,7 +135,8 @@ pub trait Output: Send {
 /// How a transport opens a connection.
 #[derive(Debug, Clone)]
 pub struct Opening {
-    /// Sent before anything else, as is (TCP: the service's text greeting; WebSocket: none).
+    /// Sent before any reply, as is, unless the client spoke first without a line end (see the
+    /// module documentation); TCP: the service's text greeting; WebSocket: none.
     pub greeting: Option<String>,
     /// The mode, when the transport fixes it (WebSocket: JSON); `None` lets the first line decide.
     pub mode: Option<Mode>,
@@ -94,7 +158,7 @@ pub struct Conn {
 pub async fn drive<S, I, O>(service: Arc<S>, conn: Conn, opening: Opening, input: I, output: O)
 where
     S: Service,
-    I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
+    I: Input,
     O: Output,
 {
     let peer = &conn.peer;
@@ -102,10 +166,10 @@ where
     run(service, conn, opening, input, output).instrument(span).await
 }
 
-async fn run<S, I, O>(service: Arc<S>, conn: Conn, opening: Opening, mut input: I, mut output: O)
+async fn run<S, I, O>(service: Arc<S>, conn: Conn, opening: Opening, mut input: I, output: O)
 where
     S: Service,
-    I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
+    I: Input,
     O: Output,
 {
     let Conn { peer, limits, shutdown, mut ticket, bans } = conn;
@@ -114,41 +178,41 @@ where
     metrics.connections_total.inc();
     info!("connected ({open} connections)");
 
-    let greeted = match &opening.greeting {
-        Some(greeting) => {
-            matches!(timeout(limits.write_timeout, output.write(greeting.as_bytes())).await, Ok(Ok(())))
-        }
-        None => true,
-    };
     let outbox = Outbox::bounded_in(limits.outbound_queue, limits.outbound_bytes, limits.lang);
     if let Some(m) = opening.mode {
         outbox.set_mode(m);
     }
     let mut user = None;
     let mut ending = Ending::PeerGone;
-
-    if greeted {
-        let session = service.open(peer.clone(), outbox.clone());
-        let mut inbound = Inbound::new(session, outbox.clone(), opening.mode, &limits, Arc::clone(&metrics));
-        let reader = async {
-            let mut guard = Guard { ticket: &mut ticket, bans: &bans, peer: &peer, registration: None };
-            ending = read_loop(&mut input, &mut inbound, &outbox, &mut guard, &limits, &shutdown).await;
-            if ending == Ending::LoginTimeout {
-                metrics.login_timeouts.inc();
-                let secs = limits.login_timeout.map_or(0, |t| t.as_secs());
-                outbox.send(Notice::error(ErrorCode::LoginTimeout, msg!("error-login-timeout", secs = secs)));
-            }
-            user = inbound.user().map(str::to_owned);
-            inbound.finish(ending.clone()).await;
-        };
-        let writer = write_loop(output, &outbox, &limits, &metrics);
-        tokio::join!(reader, writer);
-        if outbox.overflowed() {
-            metrics.slow_disconnects.inc();
-        }
-        // Drain what the peer still sends so that our close is clean, not a reset.
-        let _ = timeout(limits.linger, async { while input.next().await.is_some() {} }).await;
+    // Without a gap there are no unframed clients to spare: greet at once.
+    let mut greeting = opening.greeting.map(Greeting);
+    if limits.unframed_gap.is_none()
+        && let Some(greeting) = greeting.take()
+    {
+        outbox.send(greeting);
     }
+
+    let session = service.open(peer.clone(), outbox.clone());
+    let mut inbound = Inbound::new(session, outbox.clone(), opening.mode, &limits, Arc::clone(&metrics));
+    let reader = async {
+        let reading = Reading { outbox: &outbox, limits: &limits, shutdown: &shutdown };
+        let mut guard = Guard { ticket: &mut ticket, bans: &bans, peer: &peer, registration: None };
+        ending = read_loop(&mut input, &mut inbound, &mut guard, greeting, reading).await;
+        if ending == Ending::LoginTimeout {
+            metrics.login_timeouts.inc();
+            let secs = limits.login_timeout.map_or(0, |t| t.as_secs());
+            outbox.send(Notice::error(ErrorCode::LoginTimeout, msg!("error-login-timeout", secs = secs)));
+        }
+        user = inbound.user().map(str::to_owned);
+        inbound.finish(ending.clone()).await;
+    };
+    let writer = write_loop(output, &outbox, &limits, &metrics);
+    tokio::join!(reader, writer);
+    if outbox.overflowed() {
+        metrics.slow_disconnects.inc();
+    }
+    // Drain what the peer still sends so that our close is clean, not a reset.
+    let _ = timeout(limits.linger, async { while input.next().await.is_some() {} }).await;
 
     let open = metrics.connections.dec();
     let why = if outbox.overflowed() { "too slow to read".to_owned() } else { ending.to_string() };
@@ -181,23 +245,35 @@ impl Guard<'_> {
     }
 }
 
-async fn read_loop<S: Session, I>(
+/// What the read loop watches besides its input.
+struct Reading<'a> {
+    outbox: &'a Outbox,
+    limits: &'a Limits,
+    shutdown: &'a CancellationToken,
+}
+
+async fn read_loop<S: Session, I: Input>(
     input: &mut I,
     inbound: &mut Inbound<S>,
-    outbox: &Outbox,
     guard: &mut Guard<'_>,
-    limits: &Limits,
-    shutdown: &CancellationToken,
-) -> Ending
-where
-    I: Stream<Item = std::io::Result<LineItem>> + Unpin + Send,
-{
+    mut greeting: Option<Greeting>,
+    Reading { outbox, limits, shutdown }: Reading<'_>,
+) -> Ending {
     let login_deadline = limits.login_timeout.map(|t| Instant::now() + t);
+    // A connection still silent at this instant is greeted (see the module documentation).
+    let quiet_deadline = Instant::now() + limits.unframed_gap.unwrap_or_default();
     loop {
         let login_expired = async {
             match login_deadline {
                 Some(at) if guard.ticket.is_pending() => sleep_until(at).await,
                 _ => std::future::pending().await,
+            }
+        };
+        let await_quiet = greeting.is_some() && !input.heard();
+        let quiet = async {
+            match await_quiet {
+                true => sleep_until(quiet_deadline).await,
+                false => std::future::pending().await,
             }
         };
         let next = async {
@@ -211,13 +287,29 @@ where
             _ = shutdown.cancelled() => return Ending::Shutdown,
             _ = outbox.closing() => return Ending::OutboxClosed,
             _ = login_expired => return Ending::LoginTimeout,
+            // Before the quiet timer, so that bytes that came meanwhile are read (and heard)
+            // before a late timer is looked at.
             item = next => item,
+            _ = quiet => {
+                // If bytes came (part of a first message), that message decides, below.
+                if !input.heard()
+                    && let Some(greeting) = greeting.take()
+                {
+                    outbox.send(greeting);
+                }
+                continue;
+            }
         };
         let item = match item {
             None => return Ending::Idle,
             Some(None) | Some(Some(Err(_))) => return Ending::PeerGone,
             Some(Some(Ok(item))) => item,
         };
+        if let Some(greeting) = greeting.take()
+            && input.framing() != Framing::Bursts
+        {
+            outbox.send(greeting);
+        }
         let flow = inbound.on_item(item).await;
         if let Some(m) = inbound.mode() {
             outbox.set_mode(m);
@@ -249,8 +341,9 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
             },
         };
         if !batch.is_empty() {
-            // Nothing is queued before the first line decides the mode, except a final `bye`
-            // to a client that never spoke: that one goes out as text, like the greeting.
+            // Nothing is queued before the first line decides the mode, except the greeting
+            // (the same bytes in either mode) and a final `bye` to a client that never spoke,
+            // which goes out as text.
             let mode = outbox.mode();
             metrics.frames_out.add(batch.len() as u64);
             for frame in batch.drain(..) {
@@ -322,7 +415,8 @@ where
     R: AsyncRead + Send + Unpin,
     W: AsyncWrite + Send + Unpin,
 {
-    let lines = FramedRead::with_capacity(read_half, LineCodec::new(conn.limits.max_line), READ_BUFFER);
+    let (max_line, gap) = (conn.limits.max_line, conn.limits.unframed_gap);
+    let input = ByteInput::new(read_half, max_line, gap, READ_BUFFER);
     let opening = Opening { greeting: Some(conn.limits.lang.scope(|| service.greeting())), mode: None };
-    drive(service, conn, opening, lines, StreamOutput(write_half)).await
+    drive(service, conn, opening, input, StreamOutput(write_half)).await
 }

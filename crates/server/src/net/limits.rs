@@ -59,6 +59,10 @@ pub struct Limits {
     pub keepalive: Option<Duration>,
     /// The language of what the connection's person reads (`server.language`).
     pub lang: Lang,
+    /// The quiet gap that ends a message of a TCP client without line ends, and after which a
+    /// silent new connection is greeted; `None`: every TCP client is line-framed and greeted at
+    /// once.
+    pub unframed_gap: Option<Duration>,
 }
 
 impl Limits {
@@ -82,6 +86,7 @@ impl From<&LimitsConfig> for Limits {
             login_timeout: (c.login_timeout_secs > 0).then(|| Duration::from_secs(c.login_timeout_secs)),
             keepalive: (c.keepalive_secs > 0).then(|| Duration::from_secs(c.keepalive_secs)),
             lang: Lang::En,
+            unframed_gap: (c.unframed_gap_ms > 0).then(|| Duration::from_millis(c.unframed_gap_ms)),
         }
     }
 }

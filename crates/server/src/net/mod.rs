@@ -3,7 +3,9 @@
 //! - [`listener`]: bind with `SO_REUSEADDR`, accept, enforce the connection limit.
 //! - [`admission`]: the caps per client address and on connections not yet logged in.
 //! - [`proxy`]: the PROXY protocol header from a trusted load balancer.
-//! - [`connection`]: one task per TCP connection: line framing, the reader and the batching writer.
+//! - [`connection`]: one task per TCP connection: the reader and the batching writer, the greeting.
+//! - [`input`]: a byte stream read as messages: lines, or quiet-gap bursts for clients without
+//!   line ends.
 //! - [`outbox`]: the bounded per-connection send queue and the encode-once [`outbox::Frame`].
 //! - [`limits`]: flood control (token bucket) and the per-connection limits.
 //! - [`cidr`]: address ranges, for settings that say which peers are trusted.
@@ -12,6 +14,7 @@
 pub mod admission;
 pub mod cidr;
 pub mod connection;
+pub mod input;
 pub mod limits;
 pub mod listener;
 pub mod outbox;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
+use sockhub_i18n::t;
 use sockhub_server::bans;
 use sockhub_store::{Ban, ModerationAction, ModerationRecord, Store, Writer, WriterOptions};
 
@@ -94,7 +95,7 @@ pub async fn ban(args: BanArgs) -> anyhow::Result<()> {
     if in_force.len() >= config.auth.max_bans
         && !in_force.iter().any(|b| sockhub_server::names::key(&b.target) == key)
     {
-        bail!("{} bans are in force, the most allowed (auth.max_bans); lift some first", in_force.len());
+        bail!(t!("cli-ban-too-many", count = in_force.len()));
     }
     let reason = args.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     let ban = bans::prepare(&store, &args.by, &args.name, length, reason, args.address, None)
@@ -102,25 +103,32 @@ pub async fn ban(args: BanArgs) -> anyhow::Result<()> {
         .map_err(message)?;
     store.set_ban(&ban).await?;
     log(&store, bans::moderation_record(&ban)).await?;
-    let until = ban
-        .until
-        .map_or_else(|| "until unbanned".to_owned(), |t| format!("until {}", output::local_time(&t)));
-    let address = ban.address.as_ref().map(|a| format!(" and the address {a}")).unwrap_or_default();
-    println!(
-        "banned {}{address} {until}; running servers act on it within {} s",
-        ban.target, config.auth.bans_refresh_secs
-    );
+    let address = ban.address.as_ref().map(|a| t!("cli-ban-address", address = a)).unwrap_or_default();
+    let (name, secs) = (&ban.target, config.auth.bans_refresh_secs);
+    let done = match ban.until {
+        None => t!("cli-banned", name = name, address = address, secs = secs),
+        Some(until) => {
+            t!(
+                "cli-banned-until",
+                name = name,
+                address = address,
+                until = output::local_time(&until),
+                secs = secs
+            )
+        }
+    };
+    println!("{done}");
     Ok(())
 }
 
 pub async fn unban(args: UnbanArgs) -> anyhow::Result<()> {
     let (_, store) = open(&args.config).await?;
     let Some(was) = store.active_ban(&args.name, sockhub_store::now()).await? else {
-        bail!("{:?} is not banned", args.name);
+        bail!(t!("error-not-banned", name = &args.name));
     };
     store.clear_ban(&was.target).await?;
     log(&store, ModerationRecord::new(&args.by, &was.target, ModerationAction::Unban)).await?;
-    println!("unbanned {}", was.target);
+    println!("{}", t!("cli-unbanned", name = &was.target));
     Ok(())
 }
 
@@ -145,10 +153,10 @@ pub async fn list(args: ListArgs) -> anyhow::Result<()> {
 /// Write one moderation-log record and wait until it is in the database.
 async fn log(store: &Store, record: ModerationRecord) -> anyhow::Result<()> {
     let (journal, writer) = Writer::spawn(store.clone(), WriterOptions::default());
-    journal.send(record).await.context("queueing the moderation-log record")?;
+    journal.send(record).await.with_context(|| t!("cli-ban-log-queue"))?;
     drop(journal);
     if !writer.shutdown(LOG_FLUSH).await.is_complete() {
-        bail!("the ban is stored, but its moderation-log record could not be written");
+        bail!(t!("cli-ban-log-failed"));
     }
     Ok(())
 }

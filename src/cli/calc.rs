@@ -58,7 +58,7 @@ pub async fn run(args: CalcArgs) -> anyhow::Result<ExitCode> {
         return run_export(export).await;
     }
     let Some(student_id) = args.student else {
-        anyhow::bail!("give your student ID: sockhub calc --student 20212086 (or see sockhub calc --help)");
+        anyhow::bail!(sockhub_i18n::t!("cli-calc-student-required"));
     };
     if let Err(e) = validate_student_id(&student_id) {
         anyhow::bail!("{}", e.message);

@@ -15,6 +15,7 @@ use sockhub_store::Store;
 
 use super::output::{self, Format, Row};
 use super::{ConfigFile, DatabaseArgs};
+use sockhub_i18n::t;
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
@@ -63,8 +64,8 @@ impl Row for PruneLine {
         let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
         vec![
             self.kind.into(),
-            if self.keep_days == 0 { "for ever".into() } else { self.keep_days.to_string() },
-            self.action.into(),
+            if self.keep_days == 0 { t!("cli-prune-for-ever") } else { self.keep_days.to_string() },
+            if self.action == "removed" { t!("cli-prune-removed") } else { t!("cli-prune-would-remove") },
             self.rows.to_string(),
             or_dash(&self.before),
             or_dash(&self.oldest),
@@ -105,10 +106,10 @@ pub async fn run(cmd: DbCommand) -> anyhow::Result<ExitCode> {
             let store = Store::connect(&opts).await?;
             let applied = store.migrate().await?;
             if applied.is_empty() {
-                println!("{}: up to date", store.describe());
+                println!("{}", t!("cli-db-up-to-date", db = store.describe()));
             }
             for name in applied {
-                println!("{}: applied {name}", store.describe());
+                println!("{}", t!("cli-db-applied", db = store.describe(), migration = name));
             }
             store.close().await;
             Ok(ExitCode::SUCCESS)
@@ -128,6 +129,8 @@ pub async fn open(file: &ConfigFile) -> anyhow::Result<(Config, Store)> {
 pub async fn open_with(file: &ConfigFile, flags: &[Override]) -> anyhow::Result<(Config, Store)> {
     let config = file.load(flags)?;
     let opts = sockhub_server::app::store_options(&config);
-    let store = Store::open(&opts).await.map_err(|e| anyhow::anyhow!("opening {}: {e}", opts.describe()))?;
+    let store = Store::open(&opts).await.map_err(|e| {
+        anyhow::anyhow!(t!("cli-opening-failed", db = opts.describe(), error = e.to_string()))
+    })?;
     Ok((config, store))
 }

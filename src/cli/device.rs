@@ -16,6 +16,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sockhub_client::device::{self, DeviceOptions, DeviceReport, FirstSeq, Generated, Input, StreamOptions};
+use sockhub_i18n::t;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Args)]
@@ -91,9 +92,7 @@ pub struct DeviceArgs {
 pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
     let first_seq = match args.first_seq.as_str() {
         "auto" => FirstSeq::Auto,
-        n => FirstSeq::At(
-            n.parse().with_context(|| format!("--first-seq must be a number or auto, not {n:?}"))?,
-        ),
+        n => FirstSeq::At(n.parse().with_context(|| t!("cli-device-first-seq", value = format!("{n:?}")))?),
     };
     sockhub_proto::relay::validate_source(&args.source).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
     if args.show_spool {
@@ -122,7 +121,7 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
     let max_line = args.max_line_bytes.max(1);
     let file = args.file.clone().filter(|p| p.as_os_str() != "-" && generated.is_none());
     if let Some(p) = &file {
-        std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+        std::fs::File::open(p).with_context(|| t!("cli-opening", path = p.display().to_string()))?;
     }
     let poll = Duration::from_millis(args.poll_ms.max(1));
     let follow = args.follow.clone();
@@ -143,9 +142,10 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
         },
     );
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {pos}/{len} records acknowledged  {per_sec}  {elapsed}")
+        ProgressStyle::with_template("{spinner} {pos}/{len} {msg}  {per_sec}  {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
+    bar.set_message(t!("cli-device-progress"));
     let stop = CancellationToken::new();
     tokio::spawn(super::serve::stop_on_signal(stop.clone()));
     let tls = args.tls.client()?;
@@ -154,7 +154,7 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
         bar.set_position(acked as u64);
     })
     .await
-    .context("the spool")?;
+    .with_context(|| t!("cli-device-spool-context"))?;
     bar.finish_and_clear();
     print_report(&args, &report);
     let ok = report.complete() && report.gave_up.is_none() && report.input_error.is_none();
@@ -164,57 +164,65 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<ExitCode> {
 fn print_report(args: &DeviceArgs, report: &DeviceReport) {
     let secs = report.elapsed.as_secs_f64().max(1e-6);
     let seqs = match report.last_seq {
-        Some(last) => format!("seqs {}..{last}", report.first_seq),
-        None => "no records".to_owned(),
+        Some(last) => t!("cli-device-seqs", first = report.first_seq, last = last),
+        None => t!("cli-device-no-records"),
     };
-    let mut line = format!(
-        "{}: {} of {} records acknowledged ({seqs}), {} refused, {} reconnects, {secs:.2}s, {:.0} records/s",
-        args.source,
-        report.acked,
-        report.total,
-        report.refused.len(),
-        report.reconnects,
-        report.acked as f64 / secs
+    let mut line = t!(
+        "cli-device-report",
+        source = &args.source,
+        acked = report.acked,
+        total = report.total,
+        seqs = seqs,
+        refused = report.refused.len(),
+        reconnects = report.reconnects,
+        secs = format!("{secs:.2}"),
+        rate = format!("{:.0}", report.acked as f64 / secs)
     );
     if report.restored > 0 {
-        line.push_str(&format!(", {} from the spool", report.restored));
+        line.push_str(&t!("cli-device-restored", count = report.restored));
     }
     if report.skipped > 0 {
-        line.push_str(&format!(", {} lines skipped", report.skipped));
+        line.push_str(&t!("cli-device-skipped-lines", count = report.skipped));
     }
     if args.spool.is_some() {
-        line.push_str(&format!(", {} left in the spool", report.unsettled));
+        line.push_str(&t!("cli-device-left-in-spool", count = report.unsettled));
     }
     println!("{line}");
     for why in &report.skipped_why {
-        eprintln!("skipped: {why}");
+        eprintln!("{}", t!("cli-device-skipped", why = why));
     }
     for (seq, why) in report.refused.iter().take(20) {
-        eprintln!("refused: seq {seq}: {why}");
+        eprintln!("{}", t!("cli-device-refused", seq = *seq, why = why));
     }
     if let Some(why) = &report.input_error {
-        eprintln!("input: {why}");
+        eprintln!("{}", t!("cli-device-input", why = why));
     }
     if let Some(why) = &report.gave_up {
         let kept = match &args.spool {
-            Some(dir) => format!(" (kept in the spool {})", dir.display()),
+            Some(dir) => t!("cli-device-kept", dir = dir.display().to_string()),
             None => String::new(),
         };
-        eprintln!("gave up: {why}; {} records not acknowledged{kept}", report.unsettled);
+        eprintln!("{}", t!("cli-device-gave-up", why = why, count = report.unsettled, kept = kept));
     }
 }
 
 fn show_spool(dir: &Path, source: &str) -> anyhow::Result<ExitCode> {
     let Some(state) = device::inspect_spool(dir)? else {
-        println!("{}: no spool", dir.display());
+        println!("{}", t!("cli-device-no-spool", dir = dir.display().to_string()));
         return Ok(ExitCode::SUCCESS);
     };
     let holder = state.source.as_deref().unwrap_or(source);
     let seqs = match (state.records.first(), state.records.last()) {
-        (Some(a), Some(b)) => format!(" (seqs {}..{})", a.seq, b.seq),
+        (Some(a), Some(b)) => t!("cli-device-spool-seqs", first = a.seq, last = b.seq),
         _ => String::new(),
     };
-    let next = state.next_seq.map_or("not numbered yet".to_owned(), |n| format!("next seq {n}"));
-    println!("{holder}: {} records waiting in {}{seqs}, {next}", state.records.len(), dir.display());
+    let next =
+        state.next_seq.map_or_else(|| t!("cli-device-not-numbered"), |n| t!("cli-device-next-seq", seq = n));
+    let dir = dir.display().to_string();
+    let count = state.records.len();
+    println!(
+        "{}",
+        t!("cli-device-spool", source = holder, count = count, dir = dir, seqs = seqs, next = next)
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -124,11 +124,11 @@ pub async fn run(args: QuizArgs) -> anyhow::Result<ExitCode> {
 fn password(login: &Login, name: &str, prompt: bool) -> anyhow::Result<Option<Secret>> {
     if login.password_stdin {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+        std::io::stdin().read_line(&mut line).with_context(|| t!("cli-password-stdin"))?;
         return Ok(Some(Secret::new(line.trim_end_matches(['\r', '\n']))));
     }
     if prompt {
-        return Ok(Some(Secret::new(rpassword::prompt_password(format!("Password for {name}: "))?)));
+        return Ok(Some(Secret::new(rpassword::prompt_password(t!("cli-password-prompt", name = name))?)));
     }
     Ok(None)
 }
@@ -136,19 +136,17 @@ fn password(login: &Login, name: &str, prompt: bool) -> anyhow::Result<Option<Se
 fn think_range(s: &str) -> anyhow::Result<(Duration, Duration)> {
     let (lo, hi) = s.split_once('-').unwrap_or((s, s));
     let ms = |v: &str| {
-        v.trim().parse::<u64>().with_context(|| format!("--think-ms: {v:?} is not a number of milliseconds"))
+        v.trim().parse::<u64>().with_context(|| t!("cli-quiz-think-ms-number", value = format!("{v:?}")))
     };
     let (lo, hi) = (ms(lo)?, ms(hi)?);
     if lo > hi {
-        bail!("--think-ms: {lo} is more than {hi}");
+        bail!(t!("cli-quiz-think-ms-order", low = lo, high = hi));
     }
     Ok((Duration::from_millis(lo), Duration::from_millis(hi)))
 }
 
 async fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
-    let Some(name) = args.name.clone() else {
-        bail!("--name is required to play (or use a subcommand: start, export, rounds)")
-    };
+    let Some(name) = args.name.clone() else { bail!(t!("cli-quiz-name-required")) };
     let password = password(&args.login, &name, false)?;
     let open_log = |path: &PathBuf| {
         QuizLog::create(path).map_err(|e| {
@@ -184,8 +182,15 @@ async fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
         }
         let report = played?;
         eprintln!(
-            "bot {name}: {} questions, {} answers, verdicts {:?}, sum {}",
-            report.questions, report.answers, report.verdicts, report.sum
+            "{}",
+            t!(
+                "cli-quiz-bot-summary",
+                name = &name,
+                questions = report.questions,
+                answers = report.answers,
+                verdicts = format!("{:?}", report.verdicts),
+                sum = report.sum.to_string()
+            )
         );
         return Ok(if report.refused.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS });
     }
@@ -201,7 +206,7 @@ async fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
     let password = password(&args.login, &args.name, true)?;
     let (mut rx, mut tx) = sockhub_client::conn::connect(args.login.endpoint()?)
         .await
-        .with_context(|| format!("connecting to the quiz at {}", args.login.addr))?;
+        .with_context(|| t!("cli-quiz-connecting", addr = args.login.addr.to_string()))?;
     tx.send(&QuizRequest::Start { name: Some(args.name), password }).await?;
     let reply = rx.recv::<QuizEvent>().await?;
     let _ = tx.send(&QuizRequest::Quit).await;
@@ -214,7 +219,7 @@ async fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{}", quiz::show(&other));
             Ok(ExitCode::FAILURE)
         }
-        None => bail!("the server closed the connection without answering"),
+        None => bail!(t!("cli-server-closed")),
     }
 }
 

@@ -19,6 +19,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use serde_json::{Value, json};
+use sockhub_i18n::t;
 use sockhub_proto::time::now_ms;
 use sockhub_server::app::store_options;
 use sockhub_store::{RelayFilter, RelayRow, RelayState, ResendSelector, Store};
@@ -172,7 +173,10 @@ async fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("--source: {e}"))?;
             let store = open(&config).await?;
             let (row, token) = store.relay_token_add(&source, &label).await?;
-            eprintln!("token {} for sources {:?}; shown only now, keep it safe:", row.id, row.source_glob);
+            eprintln!(
+                "{}",
+                t!("cli-relay-token-added", id = row.id, sources = format!("{:?}", row.source_glob))
+            );
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
@@ -195,10 +199,10 @@ async fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
         }
         TokenCommand::Revoke { config, id } => {
             if open(&config).await?.relay_token_revoke(id).await? {
-                println!("token {id} revoked");
+                println!("{}", t!("cli-relay-token-revoked", id = id));
                 Ok(ExitCode::SUCCESS)
             } else {
-                eprintln!("no token {id}, or it is revoked already");
+                eprintln!("{}", t!("cli-relay-token-missing", id = id));
                 Ok(ExitCode::FAILURE)
             }
         }
@@ -231,7 +235,7 @@ impl Row for TokenRow {
 async fn open(config: &ConfigFile) -> anyhow::Result<Store> {
     let cfg = config.load(&[])?;
     let opts = store_options(&cfg);
-    Store::open(&opts).await.with_context(|| format!("opening the database ({})", opts.describe()))
+    Store::open(&opts).await.with_context(|| t!("cli-relay-opening", db = opts.describe()))
 }
 
 async fn status(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
@@ -278,49 +282,56 @@ async fn status(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if nodes.is_empty() {
-        println!("no relay node has run on this database yet");
+        println!("{}", t!("cli-relay-no-node"));
     }
     for (node, updated, status) in &nodes {
         let v: Value = serde_json::from_str(status).unwrap_or(Value::Null);
         let age = (now - updated) as f64 / 1000.0;
-        let stale = if age > 5.0 {
-            format!(" (status from {age:.0}s ago: the server may be stopped)")
-        } else {
-            String::new()
-        };
+        let stale = if age > 5.0 { t!("cli-relay-stale", age = format!("{age:.0}")) } else { String::new() };
         let link = &v["link"];
         let downstream = match link["downstream"].as_str() {
-            Some(d) => format!(
-                "downstream {d}: {} since {}{}",
-                link["state"].as_str().unwrap_or("?"),
-                rfc3339(link["since_ms"].as_i64().unwrap_or(0)),
-                link["last_error"].as_str().map(|e| format!(" (last error: {e})")).unwrap_or_default()
+            Some(d) => t!(
+                "cli-relay-downstream",
+                downstream = d,
+                state = link["state"].as_str().unwrap_or("?"),
+                since = rfc3339(link["since_ms"].as_i64().unwrap_or(0)),
+                error = link["last_error"]
+                    .as_str()
+                    .map(|e| t!("cli-relay-last-error", error = e))
+                    .unwrap_or_default()
             ),
-            None => "sink (no downstream)".into(),
+            None => t!("cli-relay-sink"),
         };
         println!("{node}: {downstream}{stale}");
+        let backpressure = v["backpressure"].as_bool().unwrap_or(false);
         println!(
-            "  in flight {}, lag {:.1}s, backpressure {}, pending {} records / {} bytes (quota: {})",
-            link["in_flight"].as_u64().unwrap_or(0),
-            v["lag_ms"].as_i64().unwrap_or(0) as f64 / 1000.0,
-            if v["backpressure"].as_bool().unwrap_or(false) { "ON" } else { "off" },
-            v["pending_records"],
-            v["pending_bytes"],
-            quota_text(&v["quota"]),
+            "{}",
+            t!(
+                "cli-relay-node",
+                in_flight = link["in_flight"].as_u64().unwrap_or(0),
+                lag = format!("{:.1}", v["lag_ms"].as_i64().unwrap_or(0) as f64 / 1000.0),
+                backpressure = if backpressure { t!("cli-relay-on") } else { t!("cli-relay-off") },
+                records = v["pending_records"].to_string(),
+                bytes = v["pending_bytes"].to_string(),
+                quota = quota_text(&v["quota"])
+            )
         );
     }
     match &last {
         Some(r) => println!(
-            "last reconcile: {} ({}) at {}: {} sources, {} missing, {} extra, {} mismatched",
-            r.outcome,
-            r.cause,
-            rfc3339(r.finished_ms),
-            r.sources,
-            r.missing,
-            r.extra,
-            r.mismatched
+            "{}",
+            t!(
+                "cli-relay-last-reconcile",
+                outcome = &r.outcome,
+                cause = &r.cause,
+                at = rfc3339(r.finished_ms),
+                sources = r.sources,
+                missing = r.missing,
+                extra = r.extra,
+                mismatched = r.mismatched
+            )
         ),
-        None => println!("last reconcile: none yet"),
+        None => println!("{}", t!("cli-relay-last-reconcile-none")),
     }
     let rows: Vec<SourceRow> = sources
         .iter()
@@ -341,14 +352,19 @@ async fn status(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The error a node reported for a request, or "unknown error".
+fn error_text(result: &Value) -> String {
+    result["error"].as_str().map_or_else(|| t!("cli-unknown-error"), str::to_owned)
+}
+
 fn quota_text(q: &Value) -> String {
     let bytes = q["bytes"].as_u64().unwrap_or(0);
     let records = q["records"].as_u64().unwrap_or(0);
     match (bytes, records) {
-        (0, 0) => "none".into(),
-        (b, 0) => format!("{b} bytes"),
-        (0, r) => format!("{r} records"),
-        (b, r) => format!("{b} bytes, {r} records"),
+        (0, 0) => t!("cli-none"),
+        (b, 0) => t!("cli-relay-quota-bytes", bytes = b),
+        (0, r) => t!("cli-relay-quota-records", records = r),
+        (b, r) => t!("cli-relay-quota-both", bytes = b, records = r),
     }
 }
 
@@ -483,15 +499,18 @@ async fn resend(a: ResendArgs) -> anyhow::Result<ExitCode> {
     let id = store.relay_request_add("resend", &by, &serde_json::to_string(&selector)?).await?;
     match wait_for(&store, id, a.wait).await? {
         Some((status, result)) if status == "done" => {
-            println!("resend request {id} by {by}: {} records queued again", result["queued"]);
+            println!(
+                "{}",
+                t!("cli-relay-resend-done", id = id, by = &by, count = result["queued"].to_string())
+            );
             Ok(ExitCode::SUCCESS)
         }
         Some((_, result)) => {
-            eprintln!("resend request {id} failed: {}", result["error"].as_str().unwrap_or("unknown error"));
+            eprintln!("{}", t!("cli-relay-resend-failed", id = id, error = error_text(&result)));
             Ok(ExitCode::FAILURE)
         }
         None => {
-            println!("resend request {id} by {by} is recorded; the server carries it out when it runs");
+            println!("{}", t!("cli-relay-resend-recorded", id = id, by = &by));
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -512,36 +531,44 @@ async fn reconcile(
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else if status == "done" {
                 println!(
-                    "reconcile {}: {} sources, {} missing, {} extra, {} mismatched",
-                    result["outcome"].as_str().unwrap_or("?"),
-                    result["sources"],
-                    result["missing"],
-                    result["extra"],
-                    result["mismatched"]
+                    "{}",
+                    t!(
+                        "cli-relay-reconcile-done",
+                        outcome = result["outcome"].as_str().unwrap_or("?"),
+                        sources = result["sources"].to_string(),
+                        missing = result["missing"].to_string(),
+                        extra = result["extra"].to_string(),
+                        mismatched = result["mismatched"].to_string()
+                    )
                 );
                 for d in result["detail"].as_array().into_iter().flatten() {
+                    let n = |v: &Value| v.to_string();
+                    let down = &d["downstream"];
                     println!(
-                        "  {}: forwarded {}, kept {}, downstream has {} (seqs {}..{}, {} gaps), missing {} (re-sent {}), extra {}, mismatched {}",
-                        d["source"].as_str().unwrap_or("?"),
-                        d["forwarded"],
-                        d["kept_not_forwarded"],
-                        d["downstream"]["count"],
-                        d["downstream"]["first"],
-                        d["downstream"]["last"],
-                        d["downstream"]["gaps"],
-                        d["missing"],
-                        d["requeued"],
-                        d["extra"],
-                        d["mismatched"]
+                        "{}",
+                        t!(
+                            "cli-relay-reconcile-source",
+                            source = d["source"].as_str().unwrap_or("?"),
+                            forwarded = n(&d["forwarded"]),
+                            kept = n(&d["kept_not_forwarded"]),
+                            count = n(&down["count"]),
+                            first = n(&down["first"]),
+                            last = n(&down["last"]),
+                            gaps = n(&down["gaps"]),
+                            missing = n(&d["missing"]),
+                            requeued = n(&d["requeued"]),
+                            extra = n(&d["extra"]),
+                            mismatched = n(&d["mismatched"])
+                        )
                     );
                 }
             } else {
-                eprintln!("reconcile failed: {}", result["error"].as_str().unwrap_or("unknown error"));
+                eprintln!("{}", t!("cli-relay-reconcile-failed", error = error_text(&result)));
             }
             Ok(if status == "done" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         None => {
-            eprintln!("reconcile request {id} is recorded but no server took it up within {wait}s");
+            eprintln!("{}", t!("cli-relay-reconcile-timeout", id = id, secs = wait));
             Ok(ExitCode::FAILURE)
         }
     }
@@ -578,7 +605,11 @@ fn whoami() -> String {
 
 /// `A..B`, `A..=B` or `A`.
 fn parse_seqs(s: &str) -> anyhow::Result<(i64, i64)> {
-    let parse = |x: &str| x.trim().parse::<i64>().with_context(|| format!("bad seq {x:?} in {s:?}"));
+    let parse = |x: &str| {
+        x.trim()
+            .parse::<i64>()
+            .with_context(|| t!("cli-relay-bad-seq", value = format!("{x:?}"), text = format!("{s:?}")))
+    };
     let (lo, hi) = match s.split_once("..") {
         Some((a, b)) => (parse(a)?, parse(b.trim_start_matches('='))?),
         None => {
@@ -587,7 +618,7 @@ fn parse_seqs(s: &str) -> anyhow::Result<(i64, i64)> {
         }
     };
     if lo > hi {
-        bail!("bad seq range {s:?}: the first is above the last");
+        bail!(t!("cli-relay-bad-seq-range", text = format!("{s:?}")));
     }
     Ok((lo, hi))
 }
@@ -600,18 +631,16 @@ fn parse_since(s: &str) -> anyhow::Result<i64> {
     if !s.ends_with(['s', 'm', 'h', 'd']) || s.contains('-') {
         return output::parse_time(s)
             .map(|t| t.timestamp_millis())
-            .map_err(|e| anyhow::anyhow!("bad --since: {e}"));
+            .map_err(|e| anyhow::anyhow!(t!("cli-relay-bad-since", error = e)));
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num
-        .parse()
-        .with_context(|| format!("bad --since {s:?}: use an RFC 3339 time, a date or an age like 15m"))?;
+    let n: i64 = num.parse().with_context(|| t!("cli-relay-bad-since-form", text = format!("{s:?}")))?;
     let ms = match unit {
         "s" => 1000,
         "m" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        _ => bail!("bad --since {s:?}: the age unit is s, m, h or d"),
+        _ => bail!(t!("cli-relay-bad-since-unit", text = format!("{s:?}"))),
     };
     Ok(now_ms() - n * ms)
 }

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use sockhub_i18n::t;
 use sockhub_server::service::calc::roster;
 use sockhub_store::{ImportOptions, Student};
 
@@ -70,7 +71,7 @@ pub async fn run(command: RosterCommand) -> anyhow::Result<ExitCode> {
 
 async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let shown = args.file.display();
-    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {shown}"))?;
+    let bytes = std::fs::read(&args.file).with_context(|| t!("cli-reading", path = shown.to_string()))?;
     let roster = match roster::parse(&bytes) {
         Ok(roster) => roster,
         Err(errors) => {
@@ -78,7 +79,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("{shown}: {e}");
             }
             let n = errors.len();
-            eprintln!("{shown}: {n} problem{}; nothing was imported", if n == 1 { "" } else { "s" });
+            eprintln!("{}", t!("cli-roster-problems", file = shown.to_string(), count = n));
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -88,14 +89,20 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     let mut out = String::new();
     for s in &report.added {
-        out.push_str(&format!("add     {}\n", describe(s)));
+        out.push_str(&t!("cli-roster-add", student = describe(s)));
+        out.push('\n');
     }
     for (old, new) in &report.updated {
-        out.push_str(&format!("update  {}\n", describe(new)));
+        out.push_str(&t!("cli-roster-update", student = describe(new)));
+        out.push('\n');
         for (what, a, b) in [
-            ("name", &old.name, &new.name),
-            ("department", &old.department, &new.department),
-            ("email", &old.email.clone().unwrap_or_default(), &new.email.clone().unwrap_or_default()),
+            (t!("roster-field-name"), &old.name, &new.name),
+            (t!("roster-field-department"), &old.department, &new.department),
+            (
+                t!("roster-field-email"),
+                &old.email.clone().unwrap_or_default(),
+                &new.email.clone().unwrap_or_default(),
+            ),
         ] {
             if a != b {
                 out.push_str(&format!("          {what}: {a:?} -> {b:?}\n"));
@@ -104,19 +111,15 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
     let (added, updated, same) = (report.added.len(), report.updated.len(), report.unchanged);
     if args.dry_run {
-        out.push_str(&format!(
-            "dry run: would add {added}, update {updated}, leave {same} unchanged; nothing was written\n"
-        ));
+        out.push_str(&t!("cli-roster-dry-run", added = added, updated = updated, same = same));
     } else {
-        out.push_str(&format!("imported {shown}: added {added}, updated {updated}, unchanged {same}\n"));
+        let file = shown.to_string();
+        out.push_str(&t!("cli-roster-imported", file = file, added = added, updated = updated, same = same));
     }
+    out.push('\n');
     if report.not_in_file > 0 {
-        out.push_str(&format!(
-            "{} student{} on the roster {} not in the file (kept)\n",
-            report.not_in_file,
-            if report.not_in_file == 1 { "" } else { "s" },
-            if report.not_in_file == 1 { "is" } else { "are" },
-        ));
+        out.push_str(&t!("cli-roster-not-in-file", count = report.not_in_file));
+        out.push('\n');
     }
     print!("{out}");
     Ok(ExitCode::SUCCESS)

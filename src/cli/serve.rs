@@ -85,7 +85,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     sockhub_web::attach(&mut server)?;
     let addrs = server.addrs();
     if addrs.is_empty() {
-        anyhow::bail!("no service is enabled; check the configuration (`sockhub config`)");
+        anyhow::bail!(sockhub_i18n::t!("cli-serve-nothing-enabled"));
     }
     for (service, addr) in &addrs {
         println!("{service} listening on {addr}");

@@ -18,6 +18,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
     KeyPair, KeyUsagePurpose, SanType,
 };
+use sockhub_i18n::t;
 
 /// The common name of every CA this command makes.
 const CA_NAME: &str = "sockhub CA";
@@ -56,9 +57,10 @@ pub fn run(command: TlsCommand) -> anyhow::Result<ExitCode> {
 
 fn self_signed(args: SelfSignedArgs) -> anyhow::Result<ExitCode> {
     if args.days == 0 {
-        bail!("--days must be at least 1");
+        bail!(t!("cli-tls-days"));
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| t!("cli-creating", path = args.out.display().to_string()))?;
     let (ca_cert, ca_key) = (args.out.join("ca.pem"), args.out.join("ca-key.pem"));
     // The CA's name is fixed, so that a CA found in --out can sign again from its key alone: a
     // certificate names its issuer by that name (and by the key's identifier).
@@ -75,7 +77,8 @@ fn self_signed(args: SelfSignedArgs) -> anyhow::Result<ExitCode> {
         write(&ca_key, &key.serialize_pem(), true)?;
         key
     } else {
-        KeyPair::from_pem(&read(&ca_key)?).with_context(|| format!("reading {}", ca_key.display()))?
+        KeyPair::from_pem(&read(&ca_key)?)
+            .with_context(|| t!("cli-reading", path = ca_key.display().to_string()))?
     };
     let issuer = Issuer::new(ca_params, key);
 
@@ -102,33 +105,39 @@ fn self_signed(args: SelfSignedArgs) -> anyhow::Result<ExitCode> {
         written.push((cert, key));
     }
 
-    let dir = args.out.display();
-    let ca = ca_cert.display();
+    let dir = args.out.display().to_string();
+    let ca = ca_cert.display().to_string();
     if new_ca {
-        println!("Wrote a new CA: {ca} (its key {} stays here, private)", ca_key.display());
+        println!("{}", t!("cli-tls-new-ca", ca = &ca, key = ca_key.display().to_string()));
     } else {
-        println!("Used the CA already in {dir}: {ca}");
+        println!("{}", t!("cli-tls-used-ca", dir = &dir, ca = &ca));
     }
     for (cert, key) in &written {
-        println!("Wrote {} and its key {}", cert.display(), key.display());
+        println!(
+            "{}",
+            t!("cli-tls-wrote", cert = cert.display().to_string(), key = key.display().to_string())
+        );
     }
     if !args.host.is_empty() || !args.ip.is_empty() {
         let host = args.host.first().cloned().unwrap_or_else(|| args.ip[0].to_string());
         println!(
-            "\nIn the server's configuration:\n\n[tls]\ncert = \"{dir}/server.pem\"\nkey = \"{dir}/server-key.pem\"\n\
-             # and a tls_port per service, e.g. [chat] tls_port = 7101, [web] tls_port = 8443\n\n\
-             Hand {ca} (and nothing else from {dir}) to the clients:\n\
+            "\n{}\n\n[tls]\ncert = \"{dir}/server.pem\"\nkey = \"{dir}/server-key.pem\"\n{}\n\n{}\n\
              \x20 sockhub chat --addr {host}:7101 --tls --ca ca.pem --name NAME\n\
              \x20 openssl s_client -connect {host}:7101 -CAfile ca.pem\n\
-             \x20 curl --cacert ca.pem https://{host}:8443/healthz\n\
-             Browsers: import ca.pem as a trusted certificate authority, or accept the warning once."
+             \x20 curl --cacert ca.pem https://{host}:8443/healthz\n{}",
+            t!("cli-tls-in-config"),
+            t!("cli-tls-port-comment"),
+            t!("cli-tls-hand-ca", ca = &ca, dir = &dir),
+            t!("cli-tls-browsers"),
         );
     }
     if let Some(client) = &args.client {
+        let settings = format!("[tls] client_ca = \"{dir}/ca.pem\", require_client_cert = true");
         println!(
-            "\nMutual TLS between relays: on the upstream relay (Server1)\n\n[relay]\ndownstream_tls = true\n\
-             downstream_ca = \"{dir}/ca.pem\"\nclient_cert = \"{dir}/{client}.pem\"\nclient_key = \"{dir}/{client}-key.pem\"\n\n\
-             and on the downstream relay (Server2): [tls] client_ca = \"{dir}/ca.pem\", require_client_cert = true"
+            "\n{}\n\n[relay]\ndownstream_tls = true\n\
+             downstream_ca = \"{dir}/ca.pem\"\nclient_cert = \"{dir}/{client}.pem\"\nclient_key = \"{dir}/{client}-key.pem\"\n\n{}",
+            t!("cli-tls-mutual"),
+            t!("cli-tls-downstream", settings = settings),
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -171,7 +180,7 @@ fn validity(params: &mut CertificateParams, days: u32) {
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    std::fs::read_to_string(path).with_context(|| t!("cli-reading", path = path.display().to_string()))
 }
 
 /// Write atomically (a temporary file renamed into place), so a server watching the files
@@ -187,8 +196,8 @@ fn write(path: &Path, contents: &str, private: bool) -> anyhow::Result<()> {
         .truncate(true)
         .mode(mode)
         .open(&tmp)
-        .with_context(|| format!("writing {}", tmp.display()))?;
+        .with_context(|| t!("cli-writing", path = tmp.display().to_string()))?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    std::fs::rename(&tmp, path).with_context(|| t!("cli-writing", path = path.display().to_string()))
 }

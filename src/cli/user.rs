@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use sockhub_i18n::t;
 use sockhub_server::Config;
 use sockhub_server::names::{self, PasswordPolicy};
 use sockhub_store::{NewAccount, Role, StoreError, password};
@@ -128,8 +129,10 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 display_name: args.display_name,
             };
             match store.add_account(&account).await {
-                Ok(a) => println!("added {} ({})", a.name, a.role.as_str()),
-                Err(StoreError::Conflict(why)) => bail!("cannot add {:?}: {why}", args.name),
+                Ok(a) => println!("{}", t!("cli-user-added", name = a.name, role = a.role.as_str())),
+                Err(StoreError::Conflict(why)) => {
+                    bail!(t!("cli-user-add-conflict", name = format!("{:?}", args.name), why = why))
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -153,23 +156,23 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
             let (config, store) = open(&config).await?;
             let password = read_new_password(&name, &config)?;
             if !store.set_password_hash(&name, &password::hash(&password).await?).await? {
-                bail!("no account named {name:?}");
+                bail!(t!("cli-user-missing", name = format!("{name:?}")));
             }
-            println!("password changed for {name}");
+            println!("{}", t!("cli-user-password-changed", name = &name));
         }
         UserCommand::Role { config, name, role } => {
             let (_, store) = open(&config).await?;
             if !store.set_role(&name, role.into()).await? {
-                bail!("no account named {name:?}");
+                bail!(t!("cli-user-missing", name = format!("{name:?}")));
             }
-            println!("{name} is now {}", Role::from(role).as_str());
+            println!("{}", t!("cli-user-role-changed", name = &name, role = Role::from(role).as_str()));
         }
         UserCommand::Remove { config, name } => {
             let (_, store) = open(&config).await?;
             if !store.remove_account(&name).await? {
-                bail!("no account named {name:?}");
+                bail!(t!("cli-user-missing", name = format!("{name:?}")));
             }
-            println!("removed {name}");
+            println!("{}", t!("cli-user-removed", name = &name));
         }
         UserCommand::Ban(args) => super::bans::ban(args).await?,
         UserCommand::Unban(args) => super::bans::unban(args).await?,
@@ -182,19 +185,19 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
 /// `[auth] min_password_chars` and the other password rules.
 fn read_new_password(name: &str, config: &Config) -> anyhow::Result<String> {
     let password = if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password(format!("Password for {name}: "))?;
-        let again = rpassword::prompt_password("Again: ")?;
+        let first = rpassword::prompt_password(t!("cli-password-prompt", name = name))?;
+        let again = rpassword::prompt_password(t!("cli-password-again"))?;
         if first != again {
-            bail!("the passwords do not match");
+            bail!(t!("cli-password-mismatch"));
         }
         first
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        std::io::stdin().lock().read_line(&mut line).with_context(|| t!("cli-password-stdin"))?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
     if password.is_empty() {
-        bail!("the password is empty");
+        bail!(t!("cli-password-empty"));
     }
     PasswordPolicy::from(&config.auth).validate(&password).map_err(anyhow::Error::msg)?;
     Ok(password)

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use serde::{Deserialize, Serialize};
+use sockhub_i18n::t;
 use sockhub_proto::{LineCodec, LineItem};
 use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
@@ -115,7 +116,7 @@ fn spawn(what: &str, body: impl FnOnce(mpsc::Sender<InputEvent>) + Send + 'stati
     let spawned = std::thread::Builder::new().name(format!("device-{what}")).spawn(move || body(tx));
     if let Err(e) = spawned {
         let (tx, rx) = mpsc::channel(1);
-        let _ = tx.try_send(InputEvent::Failed(format!("cannot start reading: {e}")));
+        let _ = tx.try_send(InputEvent::Failed(t!("device-cannot-start", error = e.to_string())));
         return Input::Lines(rx);
     }
     Input::Lines(rx)
@@ -139,7 +140,7 @@ fn hand_over(
         let event = match item {
             LineItem::Line(text) if text.is_empty() => continue,
             LineItem::Line(text) => InputEvent::Line { text, pos },
-            LineItem::TooLong { limit } => InputEvent::Skipped(format!("a line longer than {limit} bytes")),
+            LineItem::TooLong { limit } => InputEvent::Skipped(t!("device-line-too-long", limit = limit)),
             LineItem::InvalidUtf8 => InputEvent::Skipped("a line that is not UTF-8".into()),
         };
         if tx.blocking_send(event).is_err() {
@@ -166,7 +167,8 @@ fn read_to_end(mut r: impl Read, max_line: usize, tx: &mpsc::Sender<InputEvent>)
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
-                let _ = tx.blocking_send(InputEvent::Failed(format!("reading input: {e}")));
+                let _ =
+                    tx.blocking_send(InputEvent::Failed(t!("device-reading-input", error = e.to_string())));
                 return;
             }
         }
@@ -205,7 +207,7 @@ impl Follower {
                 open = self.open(from.take());
                 if open.is_none() {
                     if self.to_end {
-                        let why = format!("cannot open {}", self.path.display());
+                        let why = t!("device-cannot-open", path = self.path.display().to_string());
                         let _ = self.tx.blocking_send(InputEvent::Failed(why));
                         return;
                     }
@@ -225,7 +227,9 @@ impl Follower {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    let _ = self.tx.blocking_send(InputEvent::Skipped(format!("reading the file: {e}")));
+                    let _ = self
+                        .tx
+                        .blocking_send(InputEvent::Skipped(t!("device-reading-file", error = e.to_string())));
                 }
             }
             if self.to_end {

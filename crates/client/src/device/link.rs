@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use sockhub_i18n::t;
 use sockhub_proto::relay::{RelayEvent, RelayRequest, write_request};
 use sockhub_proto::secret::Secret;
 use sockhub_proto::{LineCodec, LineItem};
@@ -57,7 +58,7 @@ pub(crate) async fn open(
     if let Some(token) = token {
         match authenticate(&mut lines, &mut w, token).await {
             Some(Ok(())) => {}
-            Some(Err(why)) => return Err(Refused::Fatal(format!("the relay refused the token: {why}"))),
+            Some(Err(why)) => return Err(Refused::Fatal(t!("device-token-refused", why = why))),
             None => return Err(Refused::Retry),
         }
     }
@@ -66,7 +67,7 @@ pub(crate) async fn open(
         match ask_last_seq(&mut lines, &mut w, source).await {
             Some(Ok(last)) => last_seq = Some(last),
             Some(Err(why)) => {
-                return Err(Refused::Fatal(format!("the relay refused to tell the last seq: {why}")));
+                return Err(Refused::Fatal(t!("device-last-seq-refused", why = why)));
             }
             None => return Err(Refused::Retry),
         }

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use sockhub_i18n::t;
 use sockhub_proto::LineItem;
 use sockhub_proto::relay::{RelayEvent, node_addrs, write_record};
 use tokio::io::AsyncWriteExt;
@@ -383,14 +384,11 @@ impl<P: FnMut(usize, usize)> Device<'_, P> {
         let waiting = !self.pending.is_empty() || self.next_seq.is_none();
         let patience = self.opts.patience;
         let why = if self.stop_deadline.is_some_and(|d| Instant::now() >= d) {
-            format!(
-                "stopped, and nothing more was acknowledged within {}s",
-                self.limits.drain_timeout.as_secs()
-            )
+            t!("device-stopped", secs = self.limits.drain_timeout.as_secs())
         } else if waiting && self.input_done && idle >= self.limits.drain_timeout {
-            format!("no acknowledgement for {}s after the end of input", self.limits.drain_timeout.as_secs())
+            t!("device-no-ack-after-end", secs = self.limits.drain_timeout.as_secs())
         } else if waiting && !patience.is_zero() && idle >= patience {
-            format!("no acknowledgement for {}s", patience.as_secs())
+            t!("device-no-ack", secs = patience.as_secs())
         } else {
             return false;
         };

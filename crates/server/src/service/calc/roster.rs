@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 
+use sockhub_i18n::{Msg, msg, t};
 use sockhub_proto::calc::validate_student_id;
 use sockhub_store::Student;
 use unicode_normalization::UnicodeNormalization;
@@ -28,12 +29,13 @@ pub struct RowError {
     /// 1-based line number in the file (of the row's first line, for a quoted field that spans
     /// lines).
     pub line: u64,
-    pub reason: String,
+    /// What is wrong, in the language of the moment it is shown.
+    pub reason: Msg,
 }
 
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.reason)
+        f.write_str(&t!("roster-line", line = self.line, reason = self.reason.clone()))
     }
 }
 
@@ -73,33 +75,35 @@ pub fn parse(bytes: &[u8]) -> Result<Roster, Vec<RowError>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
     let mut records = reader.byte_records();
-    let err = |line: u64, reason: String| vec![RowError { line, reason }];
+    let err = |line: u64, reason: Msg| vec![RowError { line, reason }];
 
     let header = match records.next() {
         None => {
-            return Err(err(1, format!("the file is empty; the first line must be the header {EXPECTED}")));
+            return Err(err(1, msg!("roster-empty", expected = EXPECTED)));
         }
-        Some(Err(e)) => return Err(err(line_of(&e), format!("cannot read the header: {e}"))),
+        Some(Err(e)) => {
+            return Err(err(line_of(&e), msg!("roster-header-unreadable", error = e.to_string())));
+        }
         Some(Ok(h)) => h,
     };
     let header_line = header.position().map_or(1, |p| p.line());
     let mut columns = Vec::with_capacity(header.len());
     for field in header.iter() {
         let Ok(name) = std::str::from_utf8(field) else {
-            return Err(err(header_line, "the header is not valid UTF-8".into()));
+            return Err(err(header_line, msg!("roster-header-not-utf8")));
         };
         match Column::from_header(name) {
             Some(c) if columns.contains(&c) => {
                 return Err(err(
                     header_line,
-                    format!("column {:?} appears twice in the header", name.trim()),
+                    msg!("roster-column-twice", column = format!("{:?}", name.trim())),
                 ));
             }
             Some(c) => columns.push(c),
             None => {
                 return Err(err(
                     header_line,
-                    format!("unknown column {:?} in the header; expected {EXPECTED}", name.trim()),
+                    msg!("roster-column-unknown", column = format!("{:?}", name.trim()), expected = EXPECTED),
                 ));
             }
         }
@@ -108,7 +112,7 @@ pub fn parse(bytes: &[u8]) -> Result<Roster, Vec<RowError>> {
         if !columns.contains(&required) {
             return Err(err(
                 header_line,
-                format!("the header has no {required:?} column; expected {EXPECTED}"),
+                msg!("roster-column-missing", column = format!("{required:?}"), expected = EXPECTED),
             ));
         }
     }
@@ -120,7 +124,10 @@ pub fn parse(bytes: &[u8]) -> Result<Roster, Vec<RowError>> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                errors.push(RowError { line: line_of(&e), reason: format!("cannot read this row: {e}") });
+                errors.push(RowError {
+                    line: line_of(&e),
+                    reason: msg!("roster-row-unreadable", error = e.to_string()),
+                });
                 continue;
             }
         };
@@ -128,11 +135,7 @@ pub fn parse(bytes: &[u8]) -> Result<Roster, Vec<RowError>> {
         if record.len() != columns.len() {
             errors.push(RowError {
                 line,
-                reason: format!(
-                    "expected {} columns as in the header, found {}",
-                    columns.len(),
-                    record.len()
-                ),
+                reason: msg!("roster-column-count", expected = columns.len(), found = record.len()),
             });
             continue;
         }
@@ -145,14 +148,14 @@ pub fn parse(bytes: &[u8]) -> Result<Roster, Vec<RowError>> {
             }
         }
         if !utf8_ok {
-            errors.push(RowError { line, reason: "not valid UTF-8 (save the file as UTF-8)".into() });
+            errors.push(RowError { line, reason: msg!("roster-row-not-utf8") });
             continue;
         }
         let get = |c: Column| columns.iter().position(|&x| x == c).map_or("", |i| fields[i]);
         let id = get(Column::StudentId);
         // A repeated ID is reported even when the earlier row had other problems.
         let duplicate = match first_seen.get(id) {
-            Some(first) => Some(format!("student_id {id} already appears on line {first}")),
+            Some(first) => Some(msg!("roster-duplicate-id", id = id, first = *first)),
             None => {
                 if validate_student_id(id).is_ok() {
                     first_seen.insert(id.to_owned(), line);
@@ -177,28 +180,28 @@ fn line_of(e: &csv::Error) -> u64 {
 }
 
 /// Check one row's fields (already trimmed); every problem is listed.
-fn check_row(id: &str, name: &str, department: &str, email: &str) -> Result<Student, Vec<String>> {
+fn check_row(id: &str, name: &str, department: &str, email: &str) -> Result<Student, Vec<Msg>> {
     let mut reasons = Vec::new();
     if let Err(e) = validate_student_id(id) {
-        reasons.push(format!("student_id: {}", e.message));
+        reasons.push(msg!("roster-bad-id", error = e.message));
     }
-    let mut text = |what: &str, value: &str| {
+    let mut text = |what: Msg, value: &str| {
         let n = value.chars().count();
         if n == 0 {
-            reasons.push(format!("{what} is empty"));
+            reasons.push(msg!("roster-field-empty", field = what));
         } else if n > TEXT_MAX_CHARS {
-            reasons.push(format!("{what} has {n} characters; at most {TEXT_MAX_CHARS}"));
+            reasons.push(msg!("roster-field-too-long", field = what, count = n, max = TEXT_MAX_CHARS));
         } else if let Err(bad) = sockhub_proto::text::check(value) {
             // Shown to every student in the room: the same rule as chat text.
-            reasons.push(format!("{what} contains {}", bad.describe()));
+            reasons.push(msg!("roster-field-forbidden", field = what, what = bad.describe()));
         }
     };
-    text("name", name);
-    text("department", department);
+    text(msg!("roster-field-name"), name);
+    text(msg!("roster-field-department"), department);
     if !email.is_empty()
         && let Err(why) = check_email(email)
     {
-        reasons.push(format!("email {email:?}: {why}"));
+        reasons.push(msg!("roster-bad-email", email = format!("{email:?}"), why = why));
     }
     if !reasons.is_empty() {
         return Err(reasons);
@@ -213,22 +216,22 @@ fn check_row(id: &str, name: &str, department: &str, email: &str) -> Result<Stud
 
 /// A deliberately simple email check: catches typos (no `@`, two `@`, no dot in the domain,
 /// spaces), not every address RFC 5322 allows.
-fn check_email(email: &str) -> Result<(), &'static str> {
+fn check_email(email: &str) -> Result<(), Msg> {
     if email.chars().count() > EMAIL_MAX_CHARS {
-        return Err("too long");
+        return Err(msg!("roster-email-too-long"));
     }
     if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("no spaces allowed");
+        return Err(msg!("roster-email-space"));
     }
     let Some((local, domain)) = email.split_once('@') else {
-        return Err("no @");
+        return Err(msg!("roster-email-no-at"));
     };
     if local.is_empty() || domain.contains('@') {
-        return Err("expected one @ with a name before it");
+        return Err(msg!("roster-email-one-at"));
     }
     let labels: Vec<&str> = domain.split('.').collect();
     if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
-        return Err("the domain needs a dot, like example.ac.kr");
+        return Err(msg!("roster-email-domain"));
     }
     Ok(())
 }

@@ -8,6 +8,8 @@
 //!   address; expiry, restarts, and across two nodes.
 //! - `hostile_auth`: logins under attack: guess storms, forged `X-Forwarded-For`, demoted
 //!   admins, password resets and session lifetimes.
+//! - `cli_lang`: the command line's reports in Korean (`--lang ko`, a Korean locale); JSON and
+//!   CSV the same in every language.
 //! - `chatlog`: the database logs and their reports, history, a database outage.
 //! - `hostile`: hostile clients (forged lines, look-alike names, slot hoarding, proxy headers).
 //! - `limits`: bad input and resource limits (long lines, invalid UTF-8, floods, slow readers).
@@ -41,6 +43,7 @@ mod bench;
 mod calc;
 mod chat;
 mod chatlog;
+mod cli_lang;
 mod cluster;
 mod device;
 mod hostile;

@@ -114,12 +114,12 @@ pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
         .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
-        .ok_or_else(|| format!("{s:?} is not a time: use 2026-11-21, \"2026-11-21 15:00\" or RFC 3339"))?;
+        .ok_or_else(|| t!("cli-bad-time", text = format!("{s:?}")))?;
     Local
         .from_local_datetime(&naive)
         .earliest()
         .map(|t| t.to_utc())
-        .ok_or_else(|| format!("{s:?} does not exist here"))
+        .ok_or_else(|| t!("cli-time-missing", text = format!("{s:?}")))
 }
 
 #[cfg(test)]

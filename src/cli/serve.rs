@@ -88,7 +88,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!(sockhub_i18n::t!("cli-serve-nothing-enabled"));
     }
     for (service, addr) in &addrs {
-        println!("{service} listening on {addr}");
+        println!(
+            "{}",
+            sockhub_i18n::t!("cli-serve-listening", service = service.to_string(), addr = addr.to_string())
+        );
         info!("{service} listening on {addr}");
     }
     if let Some(path) = &args.ready_file {
@@ -116,7 +119,7 @@ pub(super) async fn stop_on_signal(shutdown: CancellationToken) {
     info!("{name} received; shutting down (send it again to exit at once)");
     shutdown.cancel();
     let name = wait_for_signal().await;
-    eprintln!("{name} received again; exiting now");
+    eprintln!("{}", sockhub_i18n::t!("cli-serve-signal-again", signal = name.to_string()));
     std::process::exit(130);
 }
 

@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::input::FilePos;
+use sockhub_i18n::t;
 
 const FILE: &str = "spool.jsonl";
 const LOCK: &str = "spool.lock";
@@ -83,7 +84,7 @@ pub struct Spool {
 }
 
 fn error(dir: &Path, what: impl std::fmt::Display) -> std::io::Error {
-    std::io::Error::other(format!("spool {}: {what}", dir.display()))
+    std::io::Error::other(t!("device-spool-error", dir = dir.display().to_string(), what = what.to_string()))
 }
 
 /// Reads the spool in `dir` without taking it (`None` if there is none).
@@ -104,12 +105,14 @@ fn replay(dir: &Path, f: File) -> std::io::Result<SpoolState> {
             Ok(e) => e,
             // Only the last line can be torn by a crash; anything else is not our file.
             Err(_) if i > 0 => continue,
-            Err(e) => return Err(error(dir, format!("{FILE} is not a device spool: {e}"))),
+            Err(e) => {
+                return Err(error(dir, t!("device-spool-not-ours", file = FILE, error = e.to_string())));
+            }
         };
         match entry {
             Entry::Header { version, source, next_seq, pos } => {
                 if version != VERSION {
-                    return Err(error(dir, format!("spool version {version} (this device reads {VERSION})")));
+                    return Err(error(dir, t!("device-spool-version", version = version, reads = VERSION)));
                 }
                 state.source = Some(source);
                 state.next_seq = next_seq;
@@ -148,11 +151,14 @@ impl Spool {
             .map_err(|e| error(dir, e))?;
         // An advisory lock (flock on Linux), released when the file is closed.
         if lock.try_lock().is_err() {
-            return Err(error(dir, "in use by another device (its lock is held)"));
+            return Err(error(dir, t!("device-spool-locked")));
         }
         let state = inspect(dir)?.unwrap_or_default();
         if let Some(other) = state.source.as_deref().filter(|s| *s != source) {
-            return Err(error(dir, format!("holds records of source {other:?}, not {source:?}")));
+            return Err(error(
+                dir,
+                t!("device-spool-other-source", other = format!("{other:?}"), source = format!("{source:?}")),
+            ));
         }
         let file =
             OpenOptions::new().create(true).append(true).open(dir.join(FILE)).map_err(|e| error(dir, e))?;

@@ -5,13 +5,11 @@
 //! in English.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use sockhub_store::testing::backends;
-use tokio::io::AsyncWriteExt as _;
 
 use crate::relay::Node;
-use crate::support::{BIN, Db, PATIENCE, config_file_for, eventually};
+use crate::support::{BIN, Db, config_file_for, eventually, run_to_end};
 
 /// How a run picks its language.
 #[derive(Debug, Clone, Copy)]
@@ -46,18 +44,8 @@ async fn sockhub(speak: Speak, args: &[&str], stdin: &str) -> Run {
         Speak::Flag(code) => command.args(["--lang", code]),
         Speak::Locale(locale) => command.env("LANG", locale),
     };
-    let mut child = command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn sockhub");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let out = tokio::time::timeout(PATIENCE, child.wait_with_output()).await.expect("sockhub ends").unwrap();
+    command.args(args);
+    let out = run_to_end(command, stdin).await;
     Run {
         ok: out.status.success(),
         stdout: String::from_utf8(out.stdout).expect("UTF-8 output"),

@@ -407,24 +407,29 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_sockhub");
 /// a shell; whether it succeeded, and its stdout then stderr. Asynchronous, so that a server in
 /// this process goes on meanwhile (and can let go of the database the command needs).
 pub async fn run_sockhub(config: &Path, args: &[&str], stdin: &str) -> (bool, String) {
+    let mut command = tokio::process::Command::new(BIN);
+    command.args(args).arg("-c").arg(config);
+    let out = run_to_end(command, stdin).await;
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// Run `command` (a `sockhub` command line) to its end with `stdin` as its input; its output.
+pub async fn run_to_end(mut command: tokio::process::Command, stdin: &str) -> std::process::Output {
     use tokio::io::AsyncWriteExt as _;
-    let mut child = tokio::process::Command::new(BIN)
-        .args(args)
-        .arg("-c")
-        .arg(config)
+    let mut child = command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
         .spawn()
         .expect("spawn sockhub");
     let mut input = child.stdin.take().unwrap();
     input.write_all(stdin.as_bytes()).await.unwrap();
     drop(input);
-    let out = tokio::time::timeout(PATIENCE, child.wait_with_output()).await.expect("sockhub ends").unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
+    tokio::time::timeout(PATIENCE, child.wait_with_output()).await.expect("sockhub ends").unwrap()
 }
 
 /// Start `sockhub ARGS` with stdin, stdout and stderr piped, as a script would drive a client.

@@ -24,8 +24,8 @@ fn relay(state: &WebState) -> Result<&Arc<RelayService>, ApiError> {
     state.hub.relay.as_ref().ok_or_else(|| ApiError::NotFound("the relay is not running".into()))
 }
 
-fn failed(message: String) -> ApiError {
-    ApiError::Service(sockhub_proto::ErrorEvent::new(sockhub_proto::ErrorCode::Unavailable, message))
+fn failed(e: sockhub_server::service::relay::RelayError) -> ApiError {
+    ApiError::Service(sockhub_proto::ErrorEvent::new(sockhub_proto::ErrorCode::Unavailable, e.to_string()))
 }
 
 /// `GET /api/relay/status`.
@@ -129,7 +129,7 @@ pub async fn resend(
     let mut queued = 0;
     for sel in selectors {
         let done = relay.resend(sel, &admin.name).await.map_err(failed)?;
-        queued += done["queued"].as_i64().unwrap_or(0);
+        queued += done.queued;
     }
     info!("{} re-sent {queued} relay records from the web page", admin.name);
     Ok(Json(json!({ "queued": queued })))

@@ -615,3 +615,28 @@ web-admin-action = Action
 web-admin-user = User
 web-admin-details = Details
 web-admin-no-moderation = No kicks, mutes, unmutes or bans yet.
+
+# Web page: the HTTP API's error messages (their JSON `code` never changes)
+
+web-api-not-logged-in = log in first
+web-api-forbidden = only admins may do that
+web-api-csrf = refused: a state-changing request must come from this site's own page
+web-api-server-full = the server is full; try again later
+web-api-db-unavailable = the database cannot be reached right now; try again soon
+web-api-internal = something went wrong on the server; the details are in its log
+web-api-no-endpoint = no such API endpoint
+web-api-not-json = not valid JSON: { $error }
+web-api-json-content-type = send JSON with Content-Type: application/json
+web-api-nothing-to-change = nothing to change: send "role" and/or "password"
+web-api-no-account = no account called "{ $name }"
+web-api-own-admin-role = you cannot take away your own admin role
+web-api-own-account = you cannot remove your own account
+web-api-tz-offset = tz_offset_minutes must be within ±24 h
+web-api-chat-off = the chat service is not running
+web-api-quiz-off = the quiz service is not running
+web-api-relay-off = the relay is not running
+web-api-unknown-state = unknown state "{ $state }": use held, missing, kept, queued, forwarded or received
+web-api-no-records-chosen = no records chosen
+web-api-not-resendable = only held, missing or kept records are re-sent, not { $state }
+web-api-name-empty = name is empty
+web-api-reconciling = reconciling with downstream

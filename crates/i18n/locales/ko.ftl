@@ -608,3 +608,28 @@ web-admin-action = 조치
 web-admin-user = 사용자
 web-admin-details = 상세
 web-admin-no-moderation = 아직 강퇴, 채팅 금지, 해제, 접속 차단 기록이 없습니다.
+
+# Web page: the HTTP API's error messages (their JSON `code` never changes)
+
+web-api-not-logged-in = 먼저 로그인하세요
+web-api-forbidden = 관리자만 할 수 있습니다
+web-api-csrf = 거부됨: 내용을 바꾸는 요청은 이 사이트의 페이지에서 보내야 합니다
+web-api-server-full = 서버가 가득 찼습니다. 잠시 후 다시 시도하세요
+web-api-db-unavailable = 지금은 데이터베이스에 연결할 수 없습니다. 잠시 후 다시 시도하세요
+web-api-internal = 서버에 문제가 생겼습니다. 자세한 내용은 서버 로그에 있습니다
+web-api-no-endpoint = 그런 API 주소는 없습니다
+web-api-not-json = 올바른 JSON이 아닙니다: { $error }
+web-api-json-content-type = Content-Type: application/json으로 JSON을 보내세요
+web-api-nothing-to-change = 바꿀 내용이 없습니다: "role"이나 "password"를 보내세요
+web-api-no-account = "{ $name }" 계정은 없습니다
+web-api-own-admin-role = 자신의 관리자 역할은 뺄 수 없습니다
+web-api-own-account = 자신의 계정은 삭제할 수 없습니다
+web-api-tz-offset = tz_offset_minutes는 ±24시간 이내여야 합니다
+web-api-chat-off = 채팅 서비스가 실행 중이 아닙니다
+web-api-quiz-off = 퀴즈 서비스가 실행 중이 아닙니다
+web-api-relay-off = 중계 서비스가 실행 중이 아닙니다
+web-api-unknown-state = 알 수 없는 상태 "{ $state }": held, missing, kept, queued, forwarded, received 중 하나를 쓰세요
+web-api-no-records-chosen = 선택한 기록이 없습니다
+web-api-not-resendable = 보류, 누락, 보관 상태의 기록만 재전송할 수 있습니다 ({ $state } 상태는 안 됨)
+web-api-name-empty = 이름이 비어 있습니다
+web-api-reconciling = 다음 노드와 맞춰 보는 중입니다

@@ -2,6 +2,7 @@
 //! commands, acting as the logged-in admin, with the same effects (everyone is told, the action
 //! is logged, a mute is stored before anyone hears of it).
 
+use sockhub_i18n::msg;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -63,7 +64,7 @@ pub enum Action {
 }
 
 fn chat(state: &WebState) -> Result<&Arc<ChatService>, ApiError> {
-    state.hub.chat.as_ref().ok_or_else(|| ApiError::NotFound("the chat service is not running".into()))
+    state.hub.chat.as_ref().ok_or_else(|| ApiError::NotFound(msg!("web-api-chat-off")))
 }
 
 /// `POST /api/moderation {"action":"kick"|"mute"|"unmute","name",...}` → 204.

@@ -1,5 +1,6 @@
 //! Logging in and out of the web page, and what the page needs to know before anyone logs in.
 
+use sockhub_i18n::msg;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -45,7 +46,7 @@ pub async fn login(
     Body(body): Body<Login>,
 ) -> Result<Response, ApiError> {
     if body.name.trim().is_empty() {
-        return Err(ApiError::BadRequest("name is empty".into()));
+        return Err(ApiError::BadRequest(msg!("web-api-name-empty")));
     }
     let identity = state
         .hub
@@ -77,6 +78,6 @@ pub async fn me(member: Member) -> Json<serde_json::Value> {
 /// placeholders for the page to fill: the page speaks the same sentences as the terminal.
 pub async fn messages(Path(lang): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
     let lang: sockhub_i18n::Lang =
-        lang.parse().map_err(|e: sockhub_i18n::UnknownLang| ApiError::NotFound(e.to_string()))?;
+        lang.parse().map_err(|e: sockhub_i18n::UnknownLang| ApiError::NotFound(e.to_string().into()))?;
     Ok(Json(json!(lang.catalog())))
 }

@@ -25,7 +25,8 @@ pub fn from_accept_language(value: &str) -> Option<Lang> {
     let mut best: Option<(f32, Lang)> = None;
     for item in value.split(',') {
         let mut parts = item.split(';');
-        let Some(lang) = parts.next().and_then(|tag| tag.trim().parse::<Lang>().ok().or_else(|| primary(tag)))
+        let Some(lang) =
+            parts.next().and_then(|tag| tag.trim().parse::<Lang>().ok().or_else(|| primary(tag)))
         else {
             continue;
         };

@@ -163,7 +163,8 @@ async fn an_admin_session_over_http_on_every_backend() {
 #[tokio::test]
 async fn refusals_speak_the_language_the_request_asks_for() {
     use sockhub_i18n::Lang;
-    let backend = sockhub_store::testing::TestBackend { backend: sockhub_store::Backend::Sqlite, base_url: None };
+    let backend =
+        sockhub_store::testing::TestBackend { backend: sockhub_store::Backend::Sqlite, base_url: None };
     let db = Db::with_account(&backend, "boss", "s3cret!", Role::Admin).await;
     let server = db.server(|_| {}).await;
     let web = server.web();

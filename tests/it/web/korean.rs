@@ -104,7 +104,12 @@ async fn every_tab_speaks_korean_for_an_admin() {
     b.wait_text(".panel-head .badge", "관리자").await;
     b.wait_text(".people-list .person .tools", "강퇴").await;
     b.wait_text(".people-list .person .tools", "채팅 금지").await;
-    let you = b.js("return getComputedStyle(document.querySelector('.person.self .name'), '::after').content;", vec![]).await;
+    let you = b
+        .js(
+            "return getComputedStyle(document.querySelector('.person.self .name'), '::after').content;",
+            vec![],
+        )
+        .await;
     assert_eq!(you, "\" (나)\"");
     b.fill(".composer .say", "/nope").await;
     b.enter(".composer .say").await;

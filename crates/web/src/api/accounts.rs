@@ -4,13 +4,13 @@
 //! Two guards keep an admin from locking everyone out by a slip: no one can demote or remove
 //! their own account here (another admin, or `sockhub user`, can).
 
-use sockhub_i18n::msg;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sockhub_i18n::msg;
 use sockhub_proto::secret::Secret;
 use sockhub_server::auth::PasswordStamp;
 use sockhub_server::names::{self, PasswordPolicy};
@@ -64,7 +64,9 @@ pub struct NewAccountBody {
 
 /// The password rules of `[auth]` (see [`sockhub_server::names`]).
 fn check_password(state: &WebState, p: &Secret) -> Result<(), ApiError> {
-    PasswordPolicy::from(&state.hub.config.auth).validate(p.expose()).map_err(|e| ApiError::BadRequest(e.into()))
+    PasswordPolicy::from(&state.hub.config.auth)
+        .validate(p.expose())
+        .map_err(|e| ApiError::BadRequest(e.into()))
 }
 
 fn nonempty(v: Option<String>) -> Option<String> {

@@ -1,10 +1,10 @@
 //! The database logs, for admins: the day's logins and the moderation log.
 
-use sockhub_i18n::msg;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::Deserialize;
+use sockhub_i18n::msg;
 use sockhub_store::{LoginFilter, LoginRow, ModerationFilter, ModerationRow};
 
 use super::{Params, page_limit};

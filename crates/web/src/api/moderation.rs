@@ -2,12 +2,12 @@
 //! commands, acting as the logged-in admin, with the same effects (everyone is told, the action
 //! is logged, a mute is stored before anyone hears of it).
 
-use sockhub_i18n::msg;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
+use sockhub_i18n::msg;
 use sockhub_server::service::chat::ChatService;
 use std::sync::Arc;
 

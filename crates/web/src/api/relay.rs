@@ -74,9 +74,10 @@ pub async fn records(
 ) -> Result<Json<Value>, ApiError> {
     let relay = relay(&state)?;
     let wanted = match q.state.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(s.parse::<RelayState>().map_err(|_| {
-            ApiError::BadRequest(msg!("web-api-unknown-state", state = s))
-        })?),
+        Some(s) => Some(
+            s.parse::<RelayState>()
+                .map_err(|_| ApiError::BadRequest(msg!("web-api-unknown-state", state = s)))?,
+        ),
         None => None,
     };
     let limit = page_limit(&state, q.limit);

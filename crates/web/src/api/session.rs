@@ -1,12 +1,12 @@
 //! Logging in and out of the web page, and what the page needs to know before anyone logs in.
 
-use sockhub_i18n::msg;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use sockhub_i18n::msg;
 use sockhub_proto::secret::Secret;
 use sockhub_server::config::Admission;
 use tracing::info;

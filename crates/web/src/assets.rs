@@ -56,7 +56,7 @@ pub fn routes() -> Router<WebState> {
 
 fn serve(path: &str, headers: &HeaderMap) -> Response {
     let Some((_, mime, bytes)) = ASSETS.iter().find(|(p, _, _)| *p == path) else {
-        return ApiError::NotFound(format!("no file {path:?}")).into_response();
+        return ApiError::NotFound(format!("no file {path:?}").into()).into_response();
     };
     let etag = format!("\"{:016x}\"", fnv1a(bytes));
     let cache = [

@@ -9,35 +9,38 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use sockhub_i18n::{Msg, msg};
 use sockhub_proto::ErrorCode;
 use sockhub_proto::error::ErrorEvent;
 use sockhub_server::auth::LoginError;
 use sockhub_store::StoreError;
 use tracing::{error, warn};
 
+use crate::lang::ErrorBody;
+
 /// Why an API request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// No web login, or it expired.
-    #[error("log in first")]
+    #[error("{}", msg!("web-api-not-logged-in"))]
     NotLoggedIn,
     /// Logged in, but not as an admin.
-    #[error("only admins may do that")]
+    #[error("{}", msg!("web-api-forbidden"))]
     Forbidden,
     /// A state-changing request that did not come from the page itself.
-    #[error("refused: a state-changing request must come from this site's own page")]
+    #[error("{}", msg!("web-api-csrf"))]
     Csrf,
     /// The request body is not JSON.
     #[error("{0}")]
-    BadJson(String),
+    BadJson(Msg),
     /// The request is JSON (or a query) with a missing or malformed field.
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(Msg),
     /// No such thing.
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Msg),
     /// Every connection slot is taken.
-    #[error("the server is full; try again later")]
+    #[error("{}", msg!("web-api-server-full"))]
     ServerFull,
     /// An error a service reports with its own code (a refused login, a user not online).
     #[error("{}", .0.message)]
@@ -67,17 +70,20 @@ impl ApiError {
         }
     }
 
-    /// The message a client sees.
-    fn public_message(&self) -> String {
+    /// The message a client sees, rendered later in the request's language.
+    fn public_message(&self) -> Msg {
         match self {
+            ApiError::NotLoggedIn => msg!("web-api-not-logged-in"),
+            ApiError::Forbidden => msg!("web-api-forbidden"),
+            ApiError::Csrf => msg!("web-api-csrf"),
+            ApiError::ServerFull => msg!("web-api-server-full"),
+            ApiError::BadJson(m) | ApiError::BadRequest(m) | ApiError::NotFound(m) => m.clone(),
+            ApiError::Service(e) => e.message.clone(),
             ApiError::Store(StoreError::NotFound(m) | StoreError::Conflict(m) | StoreError::Invalid(m)) => {
-                m.clone()
+                Msg::from(m)
             }
-            ApiError::Store(StoreError::Unavailable(_)) => {
-                "the database cannot be reached right now; try again soon".into()
-            }
-            ApiError::Store(_) => "something went wrong on the server; the details are in its log".into(),
-            other => other.to_string(),
+            ApiError::Store(StoreError::Unavailable(_)) => msg!("web-api-db-unavailable"),
+            ApiError::Store(_) => msg!("web-api-internal"),
         }
     }
 }
@@ -126,7 +132,10 @@ impl IntoResponse for ApiError {
             ApiError::Service(e) => sockhub_proto::notice::Notice::Error(e),
             other => sockhub_proto::notice::Notice::error(code, other.public_message()),
         };
-        (status_for(code), Json(body)).into_response()
+        // Rendered here in English; `lang::localize` renders it again in the request's language.
+        let mut res = (status_for(code), Json(body.clone())).into_response();
+        res.extensions_mut().insert(ErrorBody(body));
+        res
     }
 }
 

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod error;
 pub mod flow;
 pub mod http;
+pub mod lang;
 pub mod ops;
 pub mod ws;
 

@@ -156,3 +156,65 @@ async fn an_admin_session_over_http_on_every_backend() {
         db.cleanup().await;
     }
 }
+
+/// A refused request keeps its `code` in every language; its `message` follows the
+/// `Accept-Language` the page sends, else the server's `[server] language`. Refusals from the
+/// CSRF guard, the login check, a service (a wrong password) and a bad body all follow it.
+#[tokio::test]
+async fn refusals_speak_the_language_the_request_asks_for() {
+    use sockhub_i18n::Lang;
+    let backend =
+        sockhub_store::testing::TestBackend { backend: sockhub_store::Backend::Sqlite, base_url: None };
+    let db = Db::with_account(&backend, "boss", "s3cret!", Role::Admin).await;
+    let server = db.server(|_| {}).await;
+    let web = server.web();
+    let error = |body: &str| -> (String, String) {
+        let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        assert_eq!(v["type"], "error", "{body}");
+        (v["code"].as_str().unwrap().to_owned(), v["message"].as_str().unwrap().to_owned())
+    };
+    let ko = ("Accept-Language", "ko-KR,ko;q=0.9,en;q=0.8");
+    let csrf = ("X-Sockhub-Request", "1");
+
+    // Not logged in.
+    let (status, _, body) = request(web, "GET", "/api/accounts", &[], None).await;
+    assert_eq!(status, 401);
+    assert_eq!(error(&body), ("not_logged_in".into(), "log in first".into()));
+    let (status, _, body) = request(web, "GET", "/api/accounts", &[ko], None).await;
+    assert_eq!(status, 401);
+    assert_eq!(error(&body), ("not_logged_in".into(), "먼저 로그인하세요".into()));
+    // The CSRF guard.
+    let (status, _, body) = request(web, "POST", "/api/logout", &[ko], None).await;
+    assert_eq!(status, 403);
+    let (code, message) = error(&body);
+    assert_eq!(code, "csrf_rejected");
+    assert!(message.contains("이 사이트의 페이지에서"), "{message}");
+    // A service's own refusal (a wrong password), and a malformed body.
+    let wrong = json!({"name": "boss", "password": "nope"});
+    let (status, _, body) = request(web, "POST", "/api/login", &[ko, csrf], Some(&wrong)).await;
+    assert_eq!(status, 401);
+    assert_eq!(error(&body), ("bad_credentials".into(), "이름 또는 비밀번호가 틀렸습니다".into()));
+    let (_, _, body) = request(web, "POST", "/api/login", &[csrf], Some(&wrong)).await;
+    assert_eq!(error(&body), ("bad_credentials".into(), "wrong name or password".into()));
+    let (status, _, body) = request(web, "GET", "/api/nowhere", &[("Accept-Language", "ko")], None).await;
+    assert_eq!(status, 404);
+    assert_eq!(error(&body), ("not_found".into(), "그런 API 주소는 없습니다".into()));
+    // A logged-in admin's refused request.
+    let cookie = login_cookie(web, "boss", "s3cret!").await;
+    let admin = [("Cookie", cookie.as_str()), csrf, ko];
+    let (status, _, body) = request(web, "DELETE", "/api/accounts/boss", &admin, None).await;
+    assert_eq!(status, 400);
+    assert_eq!(error(&body), ("bad_request".into(), "자신의 계정은 삭제할 수 없습니다".into()));
+    server.stop().await;
+
+    // A Korean server answers in Korean when the request names no language it speaks.
+    let server = db.server(|c| c.server.language = Lang::Ko).await;
+    let (_, _, body) = request(server.web(), "GET", "/api/me", &[], None).await;
+    assert_eq!(error(&body), ("not_logged_in".into(), "먼저 로그인하세요".into()));
+    let (_, _, body) = request(server.web(), "GET", "/api/me", &[("Accept-Language", "fr")], None).await;
+    assert_eq!(error(&body), ("not_logged_in".into(), "먼저 로그인하세요".into()));
+    let (_, _, body) = request(server.web(), "GET", "/api/me", &[("Accept-Language", "en")], None).await;
+    assert_eq!(error(&body), ("not_logged_in".into(), "log in first".into()));
+    server.stop().await;
+    db.cleanup().await;
+}

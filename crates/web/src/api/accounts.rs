@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sockhub_i18n::msg;
 use sockhub_proto::secret::Secret;
 use sockhub_server::auth::PasswordStamp;
 use sockhub_server::names::{self, PasswordPolicy};
@@ -63,7 +64,9 @@ pub struct NewAccountBody {
 
 /// The password rules of `[auth]` (see [`sockhub_server::names`]).
 fn check_password(state: &WebState, p: &Secret) -> Result<(), ApiError> {
-    PasswordPolicy::from(&state.hub.config.auth).validate(p.expose()).map_err(ApiError::BadRequest)
+    PasswordPolicy::from(&state.hub.config.auth)
+        .validate(p.expose())
+        .map_err(|e| ApiError::BadRequest(e.into()))
 }
 
 fn nonempty(v: Option<String>) -> Option<String> {
@@ -108,13 +111,13 @@ pub async fn change(
     Body(body): Body<Change>,
 ) -> Result<Json<AccountView>, ApiError> {
     if body.role.is_none() && body.password.is_none() {
-        return Err(ApiError::BadRequest("nothing to change: send \"role\" and/or \"password\"".into()));
+        return Err(ApiError::BadRequest(msg!("web-api-nothing-to-change")));
     }
     let store = &state.hub.store;
-    let not_found = || ApiError::NotFound(format!("no account called {name:?}"));
+    let not_found = || ApiError::NotFound(msg!("web-api-no-account", name = name.as_str()));
     if let Some(role) = body.role {
         if role != Role::Admin && name_key(&name) == name_key(&admin.name) {
-            return Err(ApiError::BadRequest("you cannot take away your own admin role".into()));
+            return Err(ApiError::BadRequest(msg!("web-api-own-admin-role")));
         }
         if !store.set_role(&name, role).await? {
             return Err(not_found());
@@ -145,10 +148,10 @@ pub async fn remove(
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if name_key(&name) == name_key(&admin.name) {
-        return Err(ApiError::BadRequest("you cannot remove your own account".into()));
+        return Err(ApiError::BadRequest(msg!("web-api-own-account")));
     }
     if !state.hub.store.remove_account(&name).await? {
-        return Err(ApiError::NotFound(format!("no account called {name:?}")));
+        return Err(ApiError::NotFound(msg!("web-api-no-account", name = name.as_str())));
     }
     state.sessions.remove_user(&name);
     info!("{} removed the account {name}", admin.name);

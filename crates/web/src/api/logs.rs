@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::Deserialize;
+use sockhub_i18n::msg;
 use sockhub_store::{LoginFilter, LoginRow, ModerationFilter, ModerationRow};
 
 use super::{Params, page_limit};
@@ -30,7 +31,7 @@ pub async fn logins(
     Params(q): Params<LoginQuery>,
 ) -> Result<Json<Vec<LoginRow>>, ApiError> {
     let tz = FixedOffset::east_opt(q.tz_offset_minutes.saturating_mul(60))
-        .ok_or_else(|| ApiError::BadRequest("tz_offset_minutes must be within ±24 h".into()))?;
+        .ok_or_else(|| ApiError::BadRequest(msg!("web-api-tz-offset")))?;
     let date = q.date.unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
     let mut filter = LoginFilter::day(date, &tz);
     filter.user = q.user.filter(|u| !u.trim().is_empty());

@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/`: what is not a live session.
 //!
-//! Every body is JSON; every error is [`ApiError`]'s `{"type":"error","code":...}`. GET
+//! Every body is JSON; every error is [`ApiError`]'s `{"type":"error","code":...}`, its
+//! `message` in the request's language ([`crate::lang`]). GET
 //! requests read; every other method changes something and passes the CSRF guard first
 //! ([`crate::auth::csrf_guard`]). Who may call what:
 //! - anyone: `GET /api/services`, `GET /api/i18n/{lang}`, `POST /api/login`, `POST /api/logout`;
@@ -25,6 +26,7 @@ use axum::middleware;
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
+use sockhub_i18n::msg;
 
 use crate::auth::csrf_guard;
 use crate::{ApiError, WebState};
@@ -53,8 +55,9 @@ pub fn routes(state: WebState) -> Router<WebState> {
         .route("/relay/records", get(relay::records))
         .route("/relay/resend", post(relay::resend))
         .route("/relay/reconcile", post(relay::reconcile))
-        .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
-        .layer(middleware::from_fn_with_state(state, csrf_guard))
+        .fallback(|| async { ApiError::NotFound(msg!("web-api-no-endpoint")) })
+        .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
+        .layer(middleware::from_fn_with_state(state, crate::lang::localize))
 }
 
 /// A JSON body whose rejections are [`ApiError`]s (`bad_json`, `bad_request`).
@@ -67,12 +70,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
             Err(JsonRejection::JsonSyntaxError(e)) => {
-                Err(ApiError::BadJson(format!("not valid JSON: {}", e.body_text())))
+                Err(ApiError::BadJson(msg!("web-api-not-json", error = e.body_text())))
             }
             Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(ApiError::BadJson("send JSON with Content-Type: application/json".into()))
+                Err(ApiError::BadJson(msg!("web-api-json-content-type")))
             }
-            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+            Err(e) => Err(ApiError::BadRequest(e.body_text().into())),
         }
     }
 }
@@ -87,9 +90,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(q) => Ok(Params(q.0)),
             Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => {
-                Err(ApiError::BadRequest(e.body_text()))
+                Err(ApiError::BadRequest(e.body_text().into()))
             }
-            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+            Err(e) => Err(ApiError::BadRequest(e.body_text().into())),
         }
     }
 }

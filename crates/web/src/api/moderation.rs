@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
+use sockhub_i18n::msg;
 use sockhub_server::service::chat::ChatService;
 use std::sync::Arc;
 
@@ -63,7 +64,7 @@ pub enum Action {
 }
 
 fn chat(state: &WebState) -> Result<&Arc<ChatService>, ApiError> {
-    state.hub.chat.as_ref().ok_or_else(|| ApiError::NotFound("the chat service is not running".into()))
+    state.hub.chat.as_ref().ok_or_else(|| ApiError::NotFound(msg!("web-api-chat-off")))
 }
 
 /// `POST /api/moderation {"action":"kick"|"mute"|"unmute","name",...}` → 204.

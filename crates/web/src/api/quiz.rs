@@ -2,6 +2,7 @@
 //! every attempt as CSV (the same file as `sockhub quiz export`), and starting a round when
 //! rounds start manually.
 
+use sockhub_i18n::msg;
 use std::sync::Arc;
 
 use axum::Json;
@@ -17,10 +18,11 @@ use tracing::info;
 
 use super::Params;
 use crate::auth::Admin;
+use crate::lang::Speaks;
 use crate::{ApiError, WebState};
 
 fn quiz(state: &WebState) -> Result<&Arc<QuizService>, ApiError> {
-    state.hub.quiz.as_ref().ok_or_else(|| ApiError::NotFound("the quiz service is not running".into()))
+    state.hub.quiz.as_ref().ok_or_else(|| ApiError::NotFound(msg!("web-api-quiz-off")))
 }
 
 /// `GET /api/quiz/rounds`: every round, oldest first, with its winner.
@@ -61,8 +63,12 @@ pub async fn export(
 }
 
 /// `POST /api/quiz/start`: start a round (when rounds start manually).
-pub async fn start(admin: Admin, State(state): State<WebState>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn start(
+    admin: Admin,
+    Speaks(lang): Speaks,
+    State(state): State<WebState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let said = quiz(&state)?.request_start()?;
     info!("{} asked for a quiz round from the web page: {said}", admin.name);
-    Ok(Json(json!({"message": said})))
+    Ok(Json(json!({"message": said.render(lang)})))
 }

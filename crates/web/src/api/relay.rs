@@ -2,6 +2,7 @@
 //! counters per source), records per minute by state for the chart, the records themselves with
 //! filters and paging, re-sending selected records, and reconciling now.
 
+use sockhub_i18n::msg;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -18,14 +19,15 @@ use tracing::info;
 use super::{Body, Params, page_limit};
 use crate::auth::Admin;
 use crate::flow::Minute;
+use crate::lang::Speaks;
 use crate::{ApiError, WebState};
 
 fn relay(state: &WebState) -> Result<&Arc<RelayService>, ApiError> {
-    state.hub.relay.as_ref().ok_or_else(|| ApiError::NotFound("the relay is not running".into()))
+    state.hub.relay.as_ref().ok_or_else(|| ApiError::NotFound(msg!("web-api-relay-off")))
 }
 
-fn failed(message: String) -> ApiError {
-    ApiError::Service(sockhub_proto::ErrorEvent::new(sockhub_proto::ErrorCode::Unavailable, message))
+fn failed(e: sockhub_server::service::relay::RelayError) -> ApiError {
+    ApiError::Service(sockhub_proto::ErrorEvent::new(sockhub_proto::ErrorCode::Unavailable, e.to_string()))
 }
 
 /// `GET /api/relay/status`.
@@ -72,11 +74,10 @@ pub async fn records(
 ) -> Result<Json<Value>, ApiError> {
     let relay = relay(&state)?;
     let wanted = match q.state.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(s.parse::<RelayState>().map_err(|_| {
-            ApiError::BadRequest(format!(
-                "unknown state {s:?}: use held, missing, kept, queued, forwarded or received"
-            ))
-        })?),
+        Some(s) => Some(
+            s.parse::<RelayState>()
+                .map_err(|_| ApiError::BadRequest(msg!("web-api-unknown-state", state = s)))?,
+        ),
         None => None,
     };
     let limit = page_limit(&state, q.limit);
@@ -129,7 +130,7 @@ pub async fn resend(
     let mut queued = 0;
     for sel in selectors {
         let done = relay.resend(sel, &admin.name).await.map_err(failed)?;
-        queued += done["queued"].as_i64().unwrap_or(0);
+        queued += done.queued;
     }
     info!("{} re-sent {queued} relay records from the web page", admin.name);
     Ok(Json(json!({ "queued": queued })))
@@ -138,15 +139,12 @@ pub async fn resend(
 /// Group picked records into one selector per run of consecutive seqs of one source and state.
 fn ranges(records: Vec<Pick>) -> Result<Vec<ResendSelector>, ApiError> {
     if records.is_empty() {
-        return Err(ApiError::BadRequest("no records chosen".into()));
+        return Err(ApiError::BadRequest(msg!("web-api-no-records-chosen")));
     }
     let mut groups: BTreeMap<(String, &'static str), (RelayState, Vec<i64>)> = BTreeMap::new();
     for p in records {
         if !matches!(p.state, RelayState::Held | RelayState::Missing | RelayState::Kept) {
-            return Err(ApiError::BadRequest(format!(
-                "only held, missing or kept records are re-sent, not {}",
-                p.state
-            )));
+            return Err(ApiError::BadRequest(msg!("web-api-not-resendable", state = p.state.as_str())));
         }
         groups.entry((p.source, p.state.as_str())).or_insert((p.state, Vec::new())).1.push(p.seq);
     }
@@ -169,10 +167,14 @@ fn ranges(records: Vec<Pick>) -> Result<Vec<ResendSelector>, ApiError> {
 }
 
 /// `POST /api/relay/reconcile`: compare with downstream now.
-pub async fn reconcile(admin: Admin, State(state): State<WebState>) -> Result<Json<Value>, ApiError> {
+pub async fn reconcile(
+    admin: Admin,
+    Speaks(lang): Speaks,
+    State(state): State<WebState>,
+) -> Result<Json<Value>, ApiError> {
     relay(&state)?.reconcile_now().await.map_err(failed)?;
     info!("{} asked for a relay reconcile from the web page", admin.name);
-    Ok(Json(json!({ "message": "reconciling with downstream" })))
+    Ok(Json(json!({ "message": msg!("web-api-reconciling").render(lang) })))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use sockhub_i18n::msg;
 use sockhub_proto::secret::Secret;
 use sockhub_server::config::Admission;
 use tracing::info;
@@ -45,7 +46,7 @@ pub async fn login(
     Body(body): Body<Login>,
 ) -> Result<Response, ApiError> {
     if body.name.trim().is_empty() {
-        return Err(ApiError::BadRequest("name is empty".into()));
+        return Err(ApiError::BadRequest(msg!("web-api-name-empty")));
     }
     let identity = state
         .hub
@@ -77,6 +78,6 @@ pub async fn me(member: Member) -> Json<serde_json::Value> {
 /// placeholders for the page to fill: the page speaks the same sentences as the terminal.
 pub async fn messages(Path(lang): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
     let lang: sockhub_i18n::Lang =
-        lang.parse().map_err(|e: sockhub_i18n::UnknownLang| ApiError::NotFound(e.to_string()))?;
+        lang.parse().map_err(|e: sockhub_i18n::UnknownLang| ApiError::NotFound(e.to_string().into()))?;
     Ok(Json(json!(lang.catalog())))
 }

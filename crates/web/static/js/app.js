@@ -75,6 +75,10 @@ function languageSwitch() {
 async function main() {
   await loadLanguage();
   document.querySelector('.topbar').append(languageSwitch());
+  document.getElementById('tabs').setAttribute('aria-label', tr("web-services"));
+  // The words the stylesheet adds after names (through the CSSOM: the CSP refuses style attributes).
+  document.documentElement.style.setProperty('--you', JSON.stringify(` ${tr("web-you-mark")}`));
+  document.documentElement.style.setProperty('--reply', JSON.stringify(tr("web-chat-reply-mark")));
   const conn = document.getElementById('conn');
   conn.querySelector('.label').textContent = tr("web-conn-offline");
   onConnectionState((state) => {

@@ -5,6 +5,7 @@
 import { h, fill, clock, dateTime } from './dom.js';
 import { Live } from './net.js';
 import { joinForm } from './join.js';
+import { tr, trParts } from './i18n.js';
 
 /** Results kept in the live feed; how often the list of who is connected refreshes. */
 const FEED_ROWS = 200;
@@ -34,7 +35,7 @@ export class CalcView {
       onMessage: (m) => this.onMessage(m),
       onDrop: () => {
         if (this.me) {
-          this.status('Connection lost. Reconnecting… (your results are kept on the server)', 'warn');
+          this.status(tr("web-calc-connection-lost"), 'warn');
           this.me = null;
           if (this.input) this.input.disabled = true;
         }
@@ -45,9 +46,9 @@ export class CalcView {
   renderLogin(id = '', problem = '') {
     this.hide();
     this.form = joinForm(this.root, {
-      title: 'Square calculator',
-      intro: 'Enter your student ID. Every number you send is squared, and every result is shown to everyone connected. Your results are kept: come back any time to find them.',
-      label: 'Student ID', placeholder: 'e.g. 20212086', name: id, problem, withPassword: false, button: 'Log in',
+      title: tr("web-calc-title"),
+      intro: tr("web-calc-intro"),
+      label: tr("web-student-id"), placeholder: tr("web-calc-id-placeholder"), name: id, problem, withPassword: false, button: tr("web-log-in"),
       onSubmit: ({ name }) => {
         this.wanted = name;
         if (this.live?.state === 'open') this.live.send({ type: 'login', student_id: name });
@@ -76,7 +77,7 @@ export class CalcView {
           this.live = null;
           this.wanted = null;
         }
-        return this.status(`Disconnected: ${m.reason}`, 'warn');
+        return this.status(tr("web-disconnected", { reason: m.reason }), 'warn');
       default: return undefined;
     }
   }
@@ -89,14 +90,16 @@ export class CalcView {
     fill(this.info,
       h('div', { class: 'avatar big' }, [...(m.student.name || m.student.student_id)][0]),
       h('div', {},
-        h('div', { class: 'student-name' }, m.student.name || '(not in the roster)'),
+        h('div', { class: 'student-name' }, m.student.name || tr("web-calc-not-in-roster")),
         h('div', { class: 'muted' }, `${m.student.student_id}${m.student.department ? ` · ${m.student.department}` : ''}`)),
-      h('button', { class: 'ghost small', onclick: () => this.live.send({ type: 'quit' }) }, 'Log out'));
+      h('button', { class: 'ghost small', onclick: () => this.live.send({ type: 'quit' }) }, tr("web-log-out")));
     this.online.textContent = String(m.online);
     this.input.disabled = false;
     this.input.focus();
     this.renderHistory();
-    this.status(`Welcome${m.student.name ? `, ${m.student.name}` : ''}! ${m.history.length ? `Your last ${m.history.length} results are below.` : 'Send a number to square it.'}`);
+    const welcome = m.student.name ? tr("web-calc-welcome-name", { name: m.student.name }) : tr("web-calc-welcome");
+    const next = m.history.length ? tr("web-calc-last-results", { count: m.history.length }) : tr("web-calc-send-a-number");
+    this.status(`${welcome} ${next}`);
     this.live.send({ type: 'who' });
     this.show();
   }
@@ -123,11 +126,11 @@ export class CalcView {
   renderPage() {
     this.info = h('div', { class: 'student' });
     this.online = h('span', {}, '0');
-    this.input = h('input', { class: 'number', name: 'value', inputmode: 'decimal', autocomplete: 'off', placeholder: 'a number, e.g. 12 or -1.5', 'aria-label': 'Number to square' });
+    this.input = h('input', { class: 'number', name: 'value', inputmode: 'decimal', autocomplete: 'off', placeholder: tr("web-calc-number-placeholder"), 'aria-label': tr("web-calc-number-label") });
     this.statusLine = h('p', { class: 'calc-status muted', 'aria-live': 'polite' });
     this.historyList = h('ol', { class: 'history-list' });
     this.feed = h('ol', { class: 'feed', 'aria-live': 'polite' });
-    this.feedEmpty = h('p', { class: 'muted' }, 'Results from everyone appear here as they are computed.');
+    this.feedEmpty = h('p', { class: 'muted' }, tr("web-calc-feed-empty"));
     this.whoList = h('ul', { class: 'plain-list names' });
     this.page = h('section', { class: 'calc' },
       h('div', { class: 'calc-main' },
@@ -137,11 +140,11 @@ export class CalcView {
             const value = this.input.value.trim();
             if (!value) return;
             if (this.live?.send({ type: 'square', value })) this.input.value = '';
-          } }, this.input, h('button', { class: 'primary', type: 'submit' }, 'Square')),
+          } }, this.input, h('button', { class: 'primary', type: 'submit' }, tr("web-calc-square"))),
           this.statusLine),
-        h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Your history')), this.historyList)),
+        h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, tr("web-calc-history"))), this.historyList)),
       h('div', { class: 'panel calc-feed' },
-        h('div', { class: 'panel-head' }, h('h2', {}, 'Everyone’s results'), h('span', { class: 'count' }, this.online, ' online')),
+        h('div', { class: 'panel-head' }, h('h2', {}, tr("web-calc-everyone")), h('span', { class: 'count' }, trParts("web-calc-online", { count: this.online }))),
         this.whoList, this.feedEmpty, this.feed));
     fill(this.root, this.page);
   }
@@ -149,7 +152,7 @@ export class CalcView {
   renderHistory() {
     if (!this.historyList) return;
     const rows = this.history.slice().reverse();
-    fill(this.historyList, rows.length === 0 ? h('li', { class: 'muted' }, 'No results yet.')
+    fill(this.historyList, rows.length === 0 ? h('li', { class: 'muted' }, tr("web-calc-no-results"))
       : rows.map((r) => h('li', {}, h('span', { class: 'eq' }, equation(r)), h('time', { datetime: r.at, class: 'muted' }, dateTime(r.at)))));
   }
 

@@ -2,7 +2,7 @@
 // and, for admins, kick / mute / unmute from the user list. It speaks the chat service's JSON
 // messages over /ws/chat, the same ones a TCP client in JSON mode uses.
 
-import { tr } from './i18n.js';
+import { tr, trParts } from './i18n.js';
 import { h, fill, clock, hue, toast } from './dom.js';
 import { askKick, askMute } from './moderation.js';
 import { joinForm } from './join.js';
@@ -79,17 +79,19 @@ export class ChatView {
       case 'kicked':
         this.removePerson(msg.name);
         if (this.me && msg.name.toLowerCase() === this.me.toLowerCase()) this.ended = true;
-        return this.system(`${msg.name} was kicked by ${msg.by}${msg.reason ? `: ${msg.reason}` : ''}`, 'mod');
+        return this.system(withReason(tr("web-chat-kicked", { name: msg.name, by: msg.by }), msg.reason), 'mod');
       case 'muted': {
         this.muted.add(msg.name.toLowerCase());
         this.renderPeople();
-        const until = msg.until ? ` until ${clock(msg.until)}` : '';
-        return this.system(`${msg.name} was muted by ${msg.by}${until}${msg.reason ? `: ${msg.reason}` : ''}`, 'mod');
+        const muted = msg.until
+          ? tr("web-chat-muted-until", { name: msg.name, by: msg.by, until: clock(msg.until) })
+          : tr("web-chat-muted", { name: msg.name, by: msg.by });
+        return this.system(withReason(muted, msg.reason), 'mod');
       }
       case 'unmuted':
         this.muted.delete(msg.name.toLowerCase());
         this.renderPeople();
-        return this.system(msg.by ? `${msg.name} was unmuted by ${msg.by}` : `${msg.name} may speak again (the mute expired)`, 'mod');
+        return this.system(msg.by ? tr("web-chat-unmuted", { name: msg.name, by: msg.by }) : tr("web-chat-mute-expired", { name: msg.name }), 'mod');
       case 'bye': return this.onBye(msg.reason);
       case 'info': return this.system(msg.text);
       default: return undefined;
@@ -126,7 +128,7 @@ export class ChatView {
 
   onBye(reason) {
     const kicked = this.ended;
-    this.system(`Disconnected: ${reason}`, kicked ? 'mod' : 'warn');
+    this.system(tr("web-disconnected", { reason }), kicked ? 'mod' : 'warn');
     if (kicked || reason === 'goodbye') {
       this.ended = true;
       this.wanted = null;
@@ -161,12 +163,12 @@ export class ChatView {
   }
 
   renderRoom() {
-    this.list = h('ol', { class: 'messages', 'aria-live': 'polite', 'aria-label': 'Messages' });
+    this.list = h('ol', { class: 'messages', 'aria-live': 'polite', 'aria-label': tr("web-chat-messages") });
     this.newer = h('button', { class: 'newer', hidden: true, onclick: () => this.scrollDown(true) }, tr("web-chat-new-messages"));
     this.peopleList = h('ul', { class: 'people-list' });
     this.peopleCount = h('span', { class: 'count' }, '0');
     this.replyChip = h('div', { class: 'reply-chip', hidden: true });
-    this.input = h('input', { class: 'say', name: 'text', autocomplete: 'off', maxlength: 4000, placeholder: everyone(), 'aria-label': 'Message' });
+    this.input = h('input', { class: 'say', name: 'text', autocomplete: 'off', maxlength: 4000, placeholder: everyone(), 'aria-label': tr("web-chat-message") });
     narrow.addEventListener('change', () => { if (!this.reply) this.input.placeholder = everyone(); });
     this.input.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.reply) this.setReply(null);
@@ -179,12 +181,12 @@ export class ChatView {
       h('div', { class: 'panel conversation' },
         h('div', { class: 'panel-head' },
           h('h1', {}, tr("web-tab-chat")),
-          h('span', { class: 'me' }, 'as ', h('strong', {}, this.me || ''), this.admin ? h('span', { class: 'badge' }, 'admin') : null),
+          h('span', { class: 'me' }, trParts("web-as", { name: h('strong', {}, this.me || '') }), this.admin ? h('span', { class: 'badge' }, tr("web-admin-badge")) : null),
           h('button', { class: 'ghost small', type: 'button', onclick: () => this.live?.send({ type: 'quit' }) }, tr("web-chat-leave"))),
         h('div', { class: 'scroller' }, this.list, this.newer),
         this.statusLine,
         composer),
-      h('aside', { class: 'panel people', 'aria-label': 'Online' },
+      h('aside', { class: 'panel people', 'aria-label': tr("web-chat-online") },
         h('div', { class: 'panel-head' }, h('h2', {}, tr("web-chat-online")), this.peopleCount),
         this.peopleList));
     this.list.parentElement.addEventListener('scroll', () => {
@@ -209,13 +211,13 @@ export class ChatView {
       const muted = this.muted.has(name.toLowerCase());
       const tools = this.admin && !self ? h('span', { class: 'tools' },
         muted
-          ? h('button', { class: 'small ghost', type: 'button', title: `Let ${name} speak again`, onclick: () => this.live.send({ type: 'unmute', name }) }, 'Unmute')
-          : h('button', { class: 'small ghost', type: 'button', title: `Mute ${name}`, onclick: () => this.muteDialog(name) }, 'Mute'),
-        h('button', { class: 'small danger', type: 'button', title: `Kick ${name}`, onclick: () => this.kickDialog(name) }, 'Kick')) : null;
+          ? h('button', { class: 'small ghost', type: 'button', title: tr("web-unmute-title", { name }), onclick: () => this.live.send({ type: 'unmute', name }) }, tr("web-unmute"))
+          : h('button', { class: 'small ghost', type: 'button', title: tr("web-mute-title", { name }), onclick: () => this.muteDialog(name) }, tr("web-mute")),
+        h('button', { class: 'small danger', type: 'button', title: tr("web-kick-title", { name }), onclick: () => this.kickDialog(name) }, tr("web-kick"))) : null;
       return h('li', { class: `person${self ? ' self' : ''}`, dataset: { name } },
         h('span', { class: 'avatar', style: { '--h': hue(name) } }, [...name][0]?.toUpperCase() || '?'),
-        h('button', { class: 'name link', type: 'button', title: self ? 'You' : `Whisper to ${name}`, disabled: self, onclick: () => this.setReply(name) }, name),
-        muted ? h('span', { class: 'tag muted-tag', title: 'muted' }, 'muted') : null,
+        h('button', { class: 'name link', type: 'button', title: self ? tr("web-you-title") : tr("web-chat-whisper-to", { name }), disabled: self, onclick: () => this.setReply(name) }, name),
+        muted ? h('span', { class: 'tag muted-tag', title: tr("web-muted") }, tr("web-muted")) : null,
         tools);
     }));
   }
@@ -255,9 +257,9 @@ export class ChatView {
     this.room.classList.toggle('replying', !!name);
     if (name) {
       fill(this.replyChip,
-        h('span', {}, 'Whispering to ', h('strong', {}, name)),
-        h('button', { type: 'button', class: 'chip-close', title: 'Back to everyone (Esc)', 'aria-label': 'Stop whispering', onclick: () => this.setReply(null) }, '×'));
-      this.input.placeholder = `Whisper to ${name}…`;
+        h('span', {}, trParts("web-chat-whispering-to", { name: h('strong', {}, name) })),
+        h('button', { type: 'button', class: 'chip-close', title: tr("web-chat-back-to-everyone"), 'aria-label': tr("web-chat-stop-whispering"), onclick: () => this.setReply(null) }, '×'));
+      this.input.placeholder = tr("web-chat-whisper-placeholder", { name });
     } else {
       this.input.placeholder = everyone();
     }
@@ -277,7 +279,7 @@ export class ChatView {
     } else if ((m = text.match(/^\/(?:w|msg)\s+(\S+)\s+([\s\S]+)$/))) {
       msg = { type: 'whisper', to: m[1], text: m[2] };
     } else if ((m = text.match(/^\/r\s+([\s\S]+)$/))) {
-      if (!this.lastFrom) return this.system('No one has whispered to you yet.', 'error');
+      if (!this.lastFrom) return this.system(tr("web-chat-no-whisper-yet"), 'error');
       msg = { type: 'whisper', to: this.lastFrom, text: m[1] };
     } else if (text === '/who') {
       msg = { type: 'who' };
@@ -286,12 +288,12 @@ export class ChatView {
     } else if (text.startsWith('//')) {
       msg = { type: 'say', text: raw.trim().slice(1) };
     } else if (text.startsWith('/')) {
-      return this.system('Commands here: /w name text, /r text, /who, /quit. Start with // to say something that begins with /.', 'error');
+      return this.system(tr("web-chat-commands"), 'error');
     } else {
       msg = { type: 'say', text: raw };
     }
     if (this.live.send(msg)) this.input.value = '';
-    else toast('Not connected; try again in a moment.', 'error');
+    else toast(tr("web-not-connected"), 'error');
   }
 
   // ---- the message list ----
@@ -327,7 +329,7 @@ export class ChatView {
     this.seen.add(key);
     if (msg.history && !this.historyShown) {
       this.historyShown = true;
-      this.push(h('li', { class: 'row divider' }, h('span', {}, 'earlier messages')));
+      this.push(h('li', { class: 'row divider' }, h('span', {}, tr("web-chat-earlier"))));
     }
     const mine = this.me && msg.from.toLowerCase() === this.me.toLowerCase();
     this.push(h('li', { class: `row message${msg.history ? ' history' : ''}${mine ? ' mine' : ''}` },
@@ -342,16 +344,21 @@ export class ChatView {
     const row = h('li', { class: `row whisper ${outgoing ? 'out' : 'in'}` },
       h('time', { datetime: msg.at }, clock(msg.at)),
       h('span', { class: 'mark' }, outgoing ? '>>>' : '<<<'),
-      h('span', { class: 'from' }, outgoing ? `[to ${msg.to}]` : `[from ${msg.from}]`),
+      h('span', { class: 'from' }, outgoing ? tr("web-chat-whisper-out", { name: msg.to }) : tr("web-chat-whisper-in", { name: msg.from })),
       h('span', { class: 'text' }, msg.text));
     if (!outgoing) {
       row.tabIndex = 0;
       row.setAttribute('role', 'button');
-      row.title = `Click to reply to ${msg.from}`;
+      row.title = tr("web-chat-click-to-reply", { name: msg.from });
       const reply = () => this.setReply(msg.from);
       row.addEventListener('click', reply);
       row.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); reply(); } });
     }
     this.push(row);
   }
+}
+
+/** A moderation notice with the admin's reason, if they gave one. */
+function withReason(text, reason) {
+  return reason ? tr("web-with-reason", { text, reason }) : text;
 }

@@ -1,6 +1,8 @@
 // Small DOM helpers. Every piece of text from the network goes in through text nodes
 // (textContent), never as HTML: a message containing <script> or <img onerror> shows as text.
 
+import { tr } from './i18n.js';
+
 /** Create an element: h('div', {class: 'x', onclick: fn}, 'text', child, ...). */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -84,7 +86,7 @@ export function hue(name) {
 }
 
 /** A modal dialog with a form; resolves to the form's values, or null when cancelled. */
-export function ask({ title, text, fields = [], submit = 'OK', danger = false }) {
+export function ask({ title, text, fields = [], submit = tr("web-ok"), danger = false }) {
   const dialog = document.getElementById('dialog');
   return new Promise((resolve) => {
     const inputs = fields.map((f) => h('input', {
@@ -96,7 +98,7 @@ export function ask({ title, text, fields = [], submit = 'OK', danger = false })
       text ? h('p', { class: 'muted' }, text) : null,
       fields.map((f, i) => h('label', { class: 'field' }, h('span', {}, f.label), inputs[i])),
       h('div', { class: 'row end' },
-        h('button', { type: 'button', class: 'ghost', value: 'cancel', onclick: () => dialog.close('cancel') }, 'Cancel'),
+        h('button', { type: 'button', class: 'ghost', value: 'cancel', onclick: () => dialog.close('cancel') }, tr("web-cancel")),
         h('button', { type: 'submit', class: danger ? 'danger' : 'primary', value: 'ok' }, submit)));
     fill(dialog, form);
     dialog.addEventListener('close', () => {

@@ -53,6 +53,21 @@ export function tr(id, args = {}) {
   return text.replace(/\{\s*\$([a-z_]+)\s*\}/g, (whole, name) => (name in args ? String(args[name]) : whole));
 }
 
+/** The message `id` as a list of text and nodes, for messages whose placeholders are elements
+ * (a name in <strong>): an argument that is a DOM node goes in as itself, in the place the
+ * language puts it. */
+export function trParts(id, args = {}) {
+  const text = messages[id] ?? id;
+  const parts = [];
+  let last = 0;
+  for (const m of text.matchAll(/\{\s*\$([a-z_]+)\s*\}/g)) {
+    parts.push(text.slice(last, m.index), m[1] in args ? args[m[1]] : m[0]);
+    last = m.index + m[0].length;
+  }
+  parts.push(text.slice(last));
+  return parts.filter((p) => p !== '');
+}
+
 /** Fill every element under `root` that names a message in data-i18n (its text). */
 export function translate(root = document) {
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = tr(el.dataset.i18n);

@@ -1,6 +1,8 @@
 // Talking to the server: the JSON API (fetch) and live sessions (WebSocket) that reconnect
 // by themselves when the server restarts.
 
+import { language, tr } from './i18n.js';
+
 /** An API error with the server's stable code. */
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -12,7 +14,8 @@ export class ApiError extends Error {
 
 /** Call the API. State-changing requests carry the header the server's CSRF guard requires. */
 export async function api(method, path, body) {
-  const headers = { 'X-Sockhub-Request': '1' };
+  // The API's error messages come in the page's language.
+  const headers = { 'X-Sockhub-Request': '1', 'Accept-Language': language() };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
   try {
@@ -21,7 +24,7 @@ export async function api(method, path, body) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError(0, 'unavailable', 'the server cannot be reached');
+    throw new ApiError(0, 'unavailable', tr("web-unreachable"));
   }
   if (res.status === 204) return null;
   const data = await res.json().catch(() => null);

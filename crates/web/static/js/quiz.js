@@ -5,22 +5,23 @@
 import { h, fill, clock } from './dom.js';
 import { Live } from './net.js';
 import { joinForm } from './join.js';
+import { language, tr, trParts } from './i18n.js';
 
 /** How often the countdowns redraw, and how often the live leaderboard is asked for. */
 const TICK_MS = 100;
 const SCORES_MS = 10000;
 
-const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const seconds = (ms) => tr("web-seconds", { n: (ms / 1000).toFixed(2) });
 const mmss = (secs) => `${Math.floor(secs / 60)}:${String(Math.floor(secs % 60)).padStart(2, '0')}`;
 /** Show the operators as people write them; the answer is unaffected. */
 const pretty = (text) => text.replace(/\*/g, '×').replace(/\//g, '÷').replace(/-/g, '−');
 
 const VERDICTS = {
-  correct: ['Correct', 'ok'],
-  wrong: ['Wrong — the same problem comes back', 'bad'],
-  late: ['Too late — the same problem comes back', 'bad'],
-  invalid: ['Invalid input — answer with a whole number', 'bad'],
-  timeout: ['Time is up — the same problem comes back', 'bad'],
+  correct: ["web-quiz-correct", 'ok'],
+  wrong: ["web-quiz-wrong", 'bad'],
+  late: ["web-quiz-late", 'bad'],
+  invalid: ["web-quiz-invalid", 'bad'],
+  timeout: ["web-quiz-timeout", 'bad'],
 };
 
 export class QuizView {
@@ -57,7 +58,7 @@ export class QuizView {
       onMessage: (m) => this.onMessage(m),
       onDrop: () => {
         if (this.me && !this.over) {
-          this.note('Connection lost. Reconnecting…', 'warn');
+          this.note(tr("web-connection-lost"), 'warn');
           this.me = null;
         }
       },
@@ -68,8 +69,8 @@ export class QuizView {
     this.hide();
     this.board = null;
     this.form = joinForm(this.root, {
-      title: 'Join the quiz',
-      intro: 'Problems like 38 − 94 ÷ 84 arrive one by one; answer each within its countdown with the value truncated toward zero. Correct answers add to your sum.',
+      title: tr("web-quiz-join-title"),
+      intro: tr("web-quiz-join-intro"),
       name, problem,
       onSubmit: ({ name: n, password }) => {
         this.lastName = n;
@@ -88,7 +89,7 @@ export class QuizView {
         this.state = 'running';
         this.roundNo = m.round;
         this.roundEnds = Date.now() + m.duration_secs * 1000;
-        this.note(`Round ${m.round} started: ${mmss(m.duration_secs)} to play.`);
+        this.note(tr("web-quiz-round-started", { round: m.round, time: mmss(m.duration_secs) }));
         return this.renderHead();
       case 'question': return this.onQuestion(m);
       case 'verdict': return this.onVerdict(m);
@@ -107,7 +108,7 @@ export class QuizView {
           this.live = null;
           this.wanted = null;
         }
-        return this.note(`Disconnected: ${m.reason}`, 'warn');
+        return this.note(tr("web-disconnected", { reason: m.reason }), 'warn');
       default: return undefined;
     }
   }
@@ -133,7 +134,7 @@ export class QuizView {
     this.over = false;
     this.renderGame();
     this.setStats(m);
-    this.note(m.rejoined ? `Welcome back, ${m.name}: your sum is kept.` : `Welcome, ${m.name}!`);
+    this.note(tr(m.rejoined ? "web-quiz-welcome-back" : "web-quiz-welcome", { name: m.name }));
     this.live.send({ type: 'scores' });
     this.startTimers();
   }
@@ -143,7 +144,7 @@ export class QuizView {
     this.question = { id: m.id, text: m.text, deadline: Date.now() + m.deadline_ms, deadlineMs: m.deadline_ms, attempt: m.attempt };
     this.problemText.textContent = `${pretty(m.text)} = ?`;
     this.problemText.dataset.problem = m.text;
-    this.problemMeta.textContent = m.attempt > 1 ? `Q${m.id} · asked ${m.attempt} times · sent ${clock(m.sent_at)}` : `Q${m.id} · sent ${clock(m.sent_at)}`;
+    this.problemMeta.textContent = tr(m.attempt > 1 ? "web-quiz-meta-again" : "web-quiz-meta", { id: m.id, attempt: m.attempt, sent: clock(m.sent_at) });
     this.problemCard.classList.remove('idle');
     this.problemCard.classList.toggle('again', m.attempt > 1);
     this.answer.disabled = false;
@@ -154,14 +155,15 @@ export class QuizView {
   }
 
   onVerdict(m) {
-    const [label, kind] = VERDICTS[m.result] || [m.result, 'bad'];
+    const [id, kind] = VERDICTS[m.result] || [m.result, 'bad'];
+    const label = tr(id);
     if (this.question?.id === m.id && m.result === 'correct') this.waitNext();
     fill(this.verdict,
-      h('div', { class: `verdict-title ${kind}` }, label, m.answer !== undefined ? h('span', { class: 'muted' }, ` (you said ${m.answer})`) : null),
+      h('div', { class: `verdict-title ${kind}` }, label, m.answer !== undefined ? h('span', { class: 'muted' }, ` ${tr("web-quiz-you-said", { answer: m.answer })}`) : null),
       h('dl', { class: 'times' },
-        h('dt', {}, 'sent'), h('dd', {}, clock(m.sent_at)),
-        h('dt', {}, 'received'), h('dd', {}, clock(m.received_at)),
-        h('dt', {}, 'took'), h('dd', {}, `${seconds(m.elapsed_ms)} of ${seconds(m.deadline_ms)}`)));
+        h('dt', {}, tr("web-quiz-sent")), h('dd', {}, clock(m.sent_at)),
+        h('dt', {}, tr("web-quiz-received")), h('dd', {}, clock(m.received_at)),
+        h('dt', {}, tr("web-quiz-took")), h('dd', {}, tr("web-quiz-took-of", { elapsed: seconds(m.elapsed_ms), deadline: seconds(m.deadline_ms) }))));
     this.verdict.hidden = false;
     this.setStats(m);
     this.live.send({ type: 'scores' });
@@ -170,8 +172,8 @@ export class QuizView {
   waitNext() {
     this.question = null;
     this.problemCard.classList.add('idle');
-    this.problemText.textContent = 'Next problem coming…';
-    this.problemMeta.textContent = 'a pause of up to a few seconds';
+    this.problemText.textContent = tr("web-quiz-next");
+    this.problemMeta.textContent = tr("web-quiz-pause");
     this.answer.disabled = true;
     this.submit.disabled = true;
     this.bar.style.setProperty('--left', '0');
@@ -190,12 +192,12 @@ export class QuizView {
 
   renderGame() {
     this.head = h('div', { class: 'quiz-head' });
-    this.problemText = h('div', { class: 'problem-text', 'aria-live': 'assertive' }, 'Waiting for the round to start…');
+    this.problemText = h('div', { class: 'problem-text', 'aria-live': 'assertive' }, tr("web-quiz-waiting-round"));
     this.problemMeta = h('div', { class: 'problem-meta muted' });
-    this.bar = h('div', { class: 'bar', role: 'progressbar', 'aria-label': 'Time left to answer' }, h('span'));
+    this.bar = h('div', { class: 'bar', role: 'progressbar', 'aria-label': tr("web-quiz-time-left-label") }, h('span'));
     this.countdown = h('div', { class: 'countdown' });
-    this.answer = h('input', { class: 'answer', name: 'answer', inputmode: 'numeric', autocomplete: 'off', placeholder: 'your answer', disabled: true, 'aria-label': 'Answer' });
-    this.submit = h('button', { class: 'primary', type: 'submit', disabled: true }, 'Answer');
+    this.answer = h('input', { class: 'answer', name: 'answer', inputmode: 'numeric', autocomplete: 'off', placeholder: tr("web-quiz-your-answer"), disabled: true, 'aria-label': tr("web-quiz-answer") });
+    this.submit = h('button', { class: 'primary', type: 'submit', disabled: true }, tr("web-quiz-answer"));
     this.problemCard = h('div', { class: 'problem idle' }, this.problemMeta, this.problemText, this.bar, this.countdown,
       h('form', { class: 'row answer-row', onsubmit: (e) => {
         e.preventDefault();
@@ -206,23 +208,23 @@ export class QuizView {
     this.verdict = h('div', { class: 'verdict', hidden: true, 'aria-live': 'polite' });
     this.stats = h('div', { class: 'stats' });
     this.notes = h('ol', { class: 'notes' });
-    this.board = h('div', { class: 'board' }, h('p', { class: 'muted' }, 'No scores yet.'));
+    this.board = h('div', { class: 'board' }, h('p', { class: 'muted' }, tr("web-quiz-no-scores")));
     this.finalBox = h('div', { class: 'final', hidden: true });
     fill(this.root, h('section', { class: 'quiz' },
       h('div', { class: 'panel play' }, this.head, this.finalBox, this.problemCard, this.verdict, this.stats, this.notes),
-      h('aside', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Leaderboard'), h('span', { class: 'count board-total' }, '0')), this.board)));
+      h('aside', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, tr("web-quiz-leaderboard")), h('span', { class: 'count board-total' }, '0')), this.board)));
     this.renderHead();
   }
 
   renderHead() {
     if (!this.head) return;
     const start = this.manual && this.state !== 'running'
-      ? h('button', { class: 'ghost small', onclick: () => this.live.send({ type: 'start' }) }, 'Start a round') : null;
+      ? h('button', { class: 'ghost small', onclick: () => this.live.send({ type: 'start' }) }, tr("web-quiz-start-round")) : null;
     fill(this.head,
-      h('h1', {}, 'Quiz'),
-      h('span', { class: 'me' }, 'as ', h('strong', {}, this.me || '')),
-      h('span', { class: 'round' }, this.roundNo ? `Round ${this.roundNo}` : ''),
-      this.roundClock = h('span', { class: 'round-clock', title: 'Time left in the round' }),
+      h('h1', {}, tr("web-tab-quiz")),
+      h('span', { class: 'me' }, trParts("web-as", { name: h('strong', {}, this.me || '') })),
+      h('span', { class: 'round' }, this.roundNo ? tr("web-quiz-round", { round: this.roundNo }) : ''),
+      this.roundClock = h('span', { class: 'round-clock', title: tr("web-quiz-round-left-title") }),
       start);
     this.tick();
   }
@@ -230,26 +232,26 @@ export class QuizView {
   setStats(m) {
     const played = m.played_ms !== undefined ? mmss(m.played_ms / 1000) : '—';
     fill(this.stats,
-      stat('Sum', m.sum, 'sum'), stat('Correct', `${m.correct} / ${m.attempts}`), stat('Played', played));
+      stat(tr("web-quiz-sum"), m.sum, 'sum'), stat(tr("web-quiz-stat-correct"), `${m.correct} / ${m.attempts}`), stat(tr("web-quiz-played"), played));
   }
 
   tick() {
     if (this.roundClock) {
       this.roundClock.textContent = this.state === 'running' && this.roundEnds
-        ? `${mmss(Math.max(0, (this.roundEnds - Date.now()) / 1000))} left` : (this.over ? 'round over' : 'waiting');
+        ? tr("web-quiz-left", { time: mmss(Math.max(0, (this.roundEnds - Date.now()) / 1000)) }) : tr(this.over ? "web-quiz-round-over-short" : "web-quiz-waiting");
     }
     if (this.question && this.bar) {
       const left = Math.max(0, this.question.deadline - Date.now());
       this.bar.style.setProperty('--left', String(left / this.question.deadlineMs));
       this.bar.classList.toggle('hurry', left < this.question.deadlineMs * 0.3);
-      this.countdown.textContent = left > 0 ? `${(left / 1000).toFixed(1)} s` : 'time is up';
+      this.countdown.textContent = left > 0 ? tr("web-seconds", { n: (left / 1000).toFixed(1) }) : tr("web-quiz-time-up");
     }
   }
 
   renderBoard(players, total, final) {
     if (!this.board) return;
     this.root.querySelector('.board-total').textContent = String(total);
-    if (players.length === 0) return fill(this.board, h('p', { class: 'muted' }, 'No players yet.'));
+    if (players.length === 0) return fill(this.board, h('p', { class: 'muted' }, tr("web-quiz-no-players")));
     return fill(this.board, h('ol', { class: `leaderboard${final ? ' final-board' : ''}` }, players.map((p) => h('li', {
       class: p.name === this.me ? 'me' : '',
     }, h('span', { class: 'rank' }, String(p.rank)), h('span', { class: 'who' }, p.name),
@@ -262,9 +264,9 @@ export class QuizView {
     this.renderBoard(this.final.players, this.final.total, true);
     this.problemCard.hidden = true;
     fill(this.finalBox,
-      h('h2', {}, `Round ${this.final.round} is over`),
-      mine ? h('p', { class: 'place' }, `You finished ${ordinal(mine.rank)} of ${this.final.total} with a sum of ${mine.sum}.`) : null,
-      h('button', { class: 'primary', onclick: () => this.renderLogin(this.me || this.lastName) }, 'Join the next round'));
+      h('h2', {}, tr("web-quiz-round-over", { round: this.final.round })),
+      mine ? h('p', { class: 'place' }, tr("web-quiz-finished", { place: place(mine.rank), total: this.final.total, sum: mine.sum })) : null,
+      h('button', { class: 'primary', onclick: () => this.renderLogin(this.me || this.lastName) }, tr("web-quiz-join-next")));
     this.finalBox.hidden = false;
     this.renderHead();
   }
@@ -278,6 +280,12 @@ export class QuizView {
 
 function stat(label, value, cls = '') {
   return h('div', { class: `stat ${cls}` }, h('span', { class: 'label' }, label), h('span', { class: 'value' }, String(value)));
+}
+
+/** A place as the language writes it: 1st, 2nd in English; a bare number elsewhere (the
+ * message itself says 등). */
+function place(n) {
+  return language() === 'en' ? ordinal(n) : String(n);
 }
 
 function ordinal(n) {

@@ -5,15 +5,26 @@
 import { h, fill, dateTime, clock, toast, visible } from './dom.js';
 import { api, whoAmI } from './net.js';
 import { table } from './admin.js';
+import { tr } from './i18n.js';
 
 const REFRESH_MS = 5000;
 const PAGE = 50;
 const SERIES = [
-  ['received', 'Received'],
-  ['kept', 'Kept'],
-  ['forwarded', 'Forwarded'],
-  ['held', 'Held'],
+  ['received', "web-relay-received"],
+  ['kept', "web-relay-kept"],
+  ['forwarded', "web-relay-forwarded"],
+  ['held', "web-relay-held"],
 ];
+/** A record's state as the page names it (the API's value stays in the query). */
+const STATES = {
+  held: "web-relay-state-held",
+  missing: "web-relay-state-missing",
+  kept: "web-relay-state-kept",
+  queued: "web-relay-state-queued",
+  forwarded: "web-relay-state-forwarded",
+  all: "web-relay-state-all",
+};
+const stateName = (v) => (STATES[v] ? tr(STATES[v]) : v);
 const SVG = 'http://www.w3.org/2000/svg';
 
 /** An SVG element (text only through textContent, like everything else). */
@@ -42,9 +53,9 @@ export class RelayView {
     this.me = await whoAmI();
     if (!this.me || this.me.role !== 'admin') {
       fill(this.root, h('section', { class: 'center' }, h('div', { class: 'card stack' },
-        h('h1', {}, 'Relay review'),
-        h('p', {}, 'The relay screen is for admins. Log in on the Admin tab, then come back.'),
-        h('a', { class: 'button primary-link', href: '#admin' }, 'Go to Admin'))));
+        h('h1', {}, tr("web-relay-review")),
+        h('p', {}, tr("web-relay-admins-only")),
+        h('a', { class: 'button primary-link', href: '#admin' }, tr("web-go-to-admin")))));
       return;
     }
     this.render();
@@ -81,26 +92,26 @@ export class RelayView {
     this.chartBox = h('div', { class: 'chart' });
     this.recordsBox = h('div', { class: 'table-wrap records' });
     this.pager = h('div', { class: 'row pager' });
-    this.resendButton = h('button', { class: 'primary small', disabled: true, onclick: () => this.resend() }, 'Re-send selected');
-    const state = h('select', { name: 'state', 'aria-label': 'State' },
-      ['held', 'missing', 'kept', 'queued', 'forwarded', 'all'].map((v) => h('option', { value: v, selected: v === this.filter.state }, v)));
-    this.sourceSelect = h('select', { name: 'source', 'aria-label': 'Source' }, h('option', { value: '' }, 'every source'));
-    const since = h('input', { name: 'since', type: 'datetime-local', 'aria-label': 'Received since' });
-    const text = h('input', { name: 'text', type: 'search', placeholder: 'text in the record', 'aria-label': 'Text' });
+    this.resendButton = h('button', { class: 'primary small', disabled: true, onclick: () => this.resend() }, tr("web-relay-resend-selected"));
+    const state = h('select', { name: 'state', 'aria-label': tr("web-relay-col-state") },
+      Object.keys(STATES).map((v) => h('option', { value: v, selected: v === this.filter.state }, stateName(v))));
+    this.sourceSelect = h('select', { name: 'source', 'aria-label': tr("web-relay-col-source") }, h('option', { value: '' }, tr("web-relay-every-source")));
+    const since = h('input', { name: 'since', type: 'datetime-local', 'aria-label': tr("web-relay-since") });
+    const text = h('input', { name: 'text', type: 'search', placeholder: tr("web-relay-text-placeholder"), 'aria-label': tr("web-relay-text-label") });
     const filters = h('form', { class: 'inline-form filters', onsubmit: (e) => {
       e.preventDefault();
       this.filter = { state: state.value, source: this.sourceSelect.value, since: since.value, text: text.value.trim() };
       this.pages = [];
       this.before = null;
       this.loadRecords();
-    } }, state, this.sourceSelect, since, text, h('button', { class: 'primary small', type: 'submit' }, 'Filter'));
+    } }, state, this.sourceSelect, since, text, h('button', { class: 'primary small', type: 'submit' }, tr("web-relay-filter")));
     fill(this.root, h('section', { class: 'relay' },
-      h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Relay'),
-        h('button', { class: 'ghost small', onclick: () => this.reconcile() }, 'Reconcile now')), this.statusBox),
-      h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Sources')), this.sourcesBox),
-      h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Records per minute'), h('span', { class: 'muted small' }, 'last hour, by state')), this.chartBox),
+      h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, tr("web-tab-relay")),
+        h('button', { class: 'ghost small', onclick: () => this.reconcile() }, tr("web-relay-reconcile"))), this.statusBox),
+      h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, tr("web-relay-sources"))), this.sourcesBox),
+      h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, tr("web-relay-per-minute")), h('span', { class: 'muted small' }, tr("web-relay-last-hour"))), this.chartBox),
       h('div', { class: 'panel', id: 'relay-records' },
-        h('div', { class: 'panel-head' }, h('h2', {}, 'Records'), this.resendButton),
+        h('div', { class: 'panel-head' }, h('h2', {}, tr("web-relay-records")), this.resendButton),
         h('div', { class: 'stack pad' }, filters, this.recordsBox, this.pager))));
     this.loadRecords();
   }
@@ -119,23 +130,24 @@ export class RelayView {
     const link = st.link || {};
     fill(this.statusBox,
       h('div', { class: 'kpis' },
-        kpi('Node', st.node || '—', st.role),
-        kpi('Downstream', link.downstream || 'none (sink)', h('span', { class: `tag link-${link.state}` }, link.state || '—')),
-        kpi('Lag', `${(st.lag_ms / 1000).toFixed(1)} s`, st.backpressure ? h('span', { class: 'tag link-down' }, 'backpressure') : 'oldest unacknowledged'),
-        kpi('Pending', num(st.pending_records), `${num(st.pending_bytes)} bytes`),
-        kpi('Reconnects', num(link.reconnects), link.last_error ? `last error: ${link.last_error}` : `since ${link.since_ms ? clock(link.since_ms) : '—'}`)));
+        kpi(tr("web-relay-node"), st.node || '—', st.role),
+        kpi(tr("web-relay-downstream"), link.downstream || tr("web-relay-sink"), h('span', { class: `tag link-${link.state}` }, link.state || '—')),
+        kpi(tr("web-relay-lag"), tr("web-seconds", { n: (st.lag_ms / 1000).toFixed(1) }), st.backpressure ? h('span', { class: 'tag link-down' }, tr("web-relay-backpressure")) : tr("web-relay-oldest-unacked")),
+        kpi(tr("web-relay-pending"), num(st.pending_records), tr("web-relay-bytes", { count: num(st.pending_bytes) })),
+        kpi(tr("web-relay-reconnects"), num(link.reconnects), link.last_error ? tr("web-relay-last-error", { error: link.last_error }) : tr("web-relay-since-time", { time: link.since_ms ? clock(link.since_ms) : '—' }))));
     const known = new Set([...this.sourceSelect.options].map((o) => o.value));
     for (const src of st.sources) {
       if (!known.has(src.source)) this.sourceSelect.append(h('option', { value: src.source }, src.source));
     }
-    fill(this.sourcesBox, table(['Source', 'Received', 'Kept', 'Queued', 'Forwarded', 'Held', 'Missing', 'Stored', 'Conflicts', 'Last seq', 'Last seen'],
+    fill(this.sourcesBox, table([tr("web-relay-col-source"), tr("web-relay-received"), tr("web-relay-kept"), tr("web-relay-queued-col"), tr("web-relay-forwarded"), tr("web-relay-held"),
+      tr("web-relay-missing"), tr("web-relay-stored"), tr("web-relay-conflicts"), tr("web-relay-last-seq"), tr("web-relay-last-seen")],
       st.sources.map((x) => [h('strong', {}, x.source), num(x.received), num(x.kept), num(x.queued), num(x.forwarded),
         x.held ? h('span', { class: 'tag state-held' }, num(x.held)) : '0',
         x.missing ? h('span', { class: 'tag state-missing' }, num(x.missing)) : '0',
         num(x.stored),
         // Records refused with seq_conflict: another payload came first under their seq.
-        x.conflicts ? h('span', { class: 'tag state-held', title: 'records refused: their seq was taken by another payload' }, num(x.conflicts)) : '0',
-        num(x.last_seq), ms(x.last_ms)]), 'No records yet.'));
+        x.conflicts ? h('span', { class: 'tag state-held', title: tr("web-relay-conflicts-title") }, num(x.conflicts)) : '0',
+        num(x.last_seq), ms(x.last_ms)]), tr("web-relay-no-records")));
   }
 
   renderChart(minutes) {
@@ -145,7 +157,7 @@ export class RelayView {
     const max = Math.max(1, ...minutes.flatMap((m) => SERIES.map(([k]) => m[k] || 0)));
     const x = (i) => pad.l + (i * (W - pad.l - pad.r)) / Math.max(1, minutes.length - 1);
     const y = (v) => H - pad.b - (v * (H - pad.t - pad.b)) / max;
-    const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', role: 'img', 'aria-label': 'Records per minute by state' });
+    const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', role: 'img', 'aria-label': tr("web-relay-chart-label") });
     for (const f of [0, 0.5, 1]) {
       const v = Math.round(max * f);
       svg.append(s('line', { x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v), class: 'grid' }));
@@ -167,7 +179,7 @@ export class RelayView {
     }
     const last = minutes[minutes.length - 1] || {};
     fill(this.chartBox, svg, h('div', { class: 'legend' }, SERIES.map(([key, label]) =>
-      h('span', { class: `key ${key}` }, h('i'), `${label} `, h('strong', {}, num(last[key])), h('span', { class: 'muted' }, '/min')))));
+      h('span', { class: `key ${key}` }, h('i'), `${tr(label)} `, h('strong', {}, num(last[key])), h('span', { class: 'muted' }, tr("web-relay-per-min"))))));
   }
 
   query() {
@@ -186,7 +198,7 @@ export class RelayView {
     try { page = await this.call('GET', `/relay/records?${this.query()}`); } catch { return; }
     this.selected.clear();
     this.updateResend();
-    const all = h('input', { type: 'checkbox', 'aria-label': 'Select every record on this page', onchange: () => {
+    const all = h('input', { type: 'checkbox', 'aria-label': tr("web-relay-select-all"), onchange: () => {
       for (const box of this.recordsBox.querySelectorAll('tbody input[type=checkbox]:not(:disabled)')) {
         box.checked = all.checked;
         box.dispatchEvent(new Event('change'));
@@ -194,33 +206,34 @@ export class RelayView {
     } });
     const rows = page.records.map((r) => {
       const resendable = ['held', 'missing', 'kept'].includes(r.state);
-      const box = h('input', { type: 'checkbox', disabled: !resendable, 'aria-label': `Select ${r.source} #${r.seq}`, onchange: () => {
+      const box = h('input', { type: 'checkbox', disabled: !resendable, 'aria-label': tr("web-relay-select", { source: r.source, seq: r.seq }), onchange: () => {
         if (box.checked) this.selected.set(`${r.source}#${r.seq}`, r); else this.selected.delete(`${r.source}#${r.seq}`);
         this.updateResend();
       } });
       const why = r.reason || r.rule || '—';
-      return [box, r.source, String(r.seq), h('span', { class: `tag state-${r.state}` }, r.state), h('span', { class: 'why', title: why }, why),
+      return [box, r.source, String(r.seq), h('span', { class: `tag state-${r.state}` }, stateName(r.state)), h('span', { class: 'why', title: why }, why),
         ms(r.at_ms), r.resends ? String(r.resends) : '—', h('span', { class: 'payload', title: visible(r.payload) }, visible(r.payload))];
     });
-    const t = table([all, 'Source', 'Seq', 'State', 'Why', 'Time', 'Re-sent', 'Record'], rows, 'No records match.');
+    const t = table([all, tr("web-relay-col-source"), tr("web-relay-col-seq"), tr("web-relay-col-state"), tr("web-relay-col-why"), tr("web-col-time"),
+      tr("web-relay-col-resent"), tr("web-relay-col-record")], rows, tr("web-relay-no-match"));
     fill(this.recordsBox, t);
     fill(this.pager,
-      h('button', { class: 'ghost small', disabled: this.pages.length === 0, onclick: () => { this.before = this.pages.pop() ?? null; this.loadRecords(); } }, '← Newer'),
-      h('span', { class: 'muted small' }, `${page.records.length} shown${page.total !== undefined ? ` of ${num(page.total)}` : ''}`),
-      h('button', { class: 'ghost small', disabled: !page.next_before, onclick: () => { this.pages.push(this.before); this.before = page.next_before; this.loadRecords(); } }, 'Older →'));
+      h('button', { class: 'ghost small', disabled: this.pages.length === 0, onclick: () => { this.before = this.pages.pop() ?? null; this.loadRecords(); } }, tr("web-relay-newer")),
+      h('span', { class: 'muted small' }, tr(page.total !== undefined ? "web-relay-shown-of" : "web-relay-shown", { count: page.records.length, total: num(page.total) })),
+      h('button', { class: 'ghost small', disabled: !page.next_before, onclick: () => { this.pages.push(this.before); this.before = page.next_before; this.loadRecords(); } }, tr("web-relay-older")));
   }
 
   updateResend() {
     const n = this.selected.size;
     this.resendButton.disabled = n === 0;
-    this.resendButton.textContent = n ? `Re-send ${n} selected` : 'Re-send selected';
+    this.resendButton.textContent = n ? tr("web-relay-resend-n", { count: n }) : tr("web-relay-resend-selected");
   }
 
   async resend() {
     const records = [...this.selected.values()].map((r) => ({ source: r.source, seq: r.seq, state: r.state }));
     try {
       const r = await this.call('POST', '/relay/resend', { records });
-      toast(`Queued ${r.queued} record${r.queued === 1 ? "" : "s"} to send again`);
+      toast(tr(r.queued === 1 ? "web-relay-queued-one" : "web-relay-queued", { count: r.queued }));
     } catch { return; }
     this.loadRecords();
     this.refresh();
@@ -229,7 +242,7 @@ export class RelayView {
   async reconcile() {
     try {
       await this.call('POST', '/relay/reconcile');
-      toast('Reconciling with downstream…');
+      toast(tr("web-relay-reconciling"));
     } catch { /* shown */ }
   }
 }

@@ -63,7 +63,10 @@ use tokio_util::codec::FramedRead;
 use tracing::{debug, info, warn};
 
 use super::window::{Refusal, Window, WindowLimits};
-use super::{Control, FORWARDER_ROLE, FwdControl, FwdRecord, LinkState, Mark, Shared, now_ms, reconcile};
+use super::{
+    Control, FORWARDER_ROLE, FwdControl, FwdRecord, LinkState, Mark, ReconcileCause, RelayError, Shared,
+    now_ms, reconcile,
+};
 
 /// Records read from the database per scan query.
 const SCAN_CHUNK: u32 = 1024;
@@ -87,7 +90,7 @@ pub(crate) struct Link {
 impl Link {
     /// Sends a request and waits for its reply (an event other than an ack), skipping text
     /// lines. Used only while nothing is in flight (reconcile).
-    pub async fn request(&mut self, req: &RelayRequest, timeout: Duration) -> Result<RelayEvent, String> {
+    pub async fn request(&mut self, req: &RelayRequest, timeout: Duration) -> Result<RelayEvent, RelayError> {
         let mut buf = Vec::new();
         write_request(&mut buf, req);
         tokio::time::timeout(timeout, async {
@@ -95,34 +98,30 @@ impl Link {
             self.w.flush().await
         })
         .await
-        .map_err(|_| "timed out sending a request".to_string())?
-        .map_err(|e| format!("write failed: {e}"))?;
+        .map_err(|_| RelayError::TimedOut("sending a request"))?
+        .map_err(RelayError::Write)?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let item = tokio::time::timeout_at(deadline, self.lines.next())
                 .await
-                .map_err(|_| "timed out waiting for a reply".to_string())?;
+                .map_err(|_| RelayError::TimedOut("waiting for a reply"))?;
             match item {
-                None | Some(Err(_)) => return Err("downstream closed the connection".into()),
+                None | Some(Err(_)) => return Err(RelayError::Closed),
                 Some(Ok(LineItem::Line(line))) => {
                     if !line.starts_with('{') {
                         continue;
                     }
                     match serde_json::from_str::<RelayEvent>(&line) {
                         Ok(RelayEvent::Ack(_)) => continue,
-                        Ok(RelayEvent::Bye { reason }) => {
-                            return Err(format!("downstream said bye: {reason}"));
-                        }
+                        Ok(RelayEvent::Bye { reason }) => return Err(RelayError::Bye(reason.to_string())),
                         Ok(RelayEvent::Error { code: ErrorCode::Unauthorized, message, .. }) => {
-                            return Err(format!(
-                                "downstream requires a device token (relay.downstream_token): {message}"
-                            ));
+                            return Err(RelayError::Unauthorized(message.to_string()));
                         }
                         Ok(ev) => return Ok(ev),
-                        Err(e) => return Err(format!("unreadable reply {line:?}: {e}")),
+                        Err(e) => return Err(RelayError::Unreadable { line, error: e.to_string() }),
                     }
                 }
-                Some(Ok(_)) => return Err("downstream sent a bad line".into()),
+                Some(Ok(_)) => return Err(RelayError::BadLine),
             }
         }
     }
@@ -139,7 +138,7 @@ pub(crate) struct Forwarder {
     /// Sources to read from the database, with the next seq to read.
     scan: VecDeque<(Arc<str>, i64)>,
     /// Reconciles to run once nothing is in flight.
-    pending_reconcile: Vec<(&'static str, Option<i64>)>,
+    pending_reconcile: Vec<(ReconcileCause, Option<i64>)>,
     /// An error downstream sent that named no record, on this connection.
     unattributed: Option<String>,
 }
@@ -362,7 +361,7 @@ impl Forwarder {
         }
 
         // Every new connection starts with a reconcile, while nothing is in flight.
-        if let Err(e) = self.reconcile(&mut link, "reconnect", None).await {
+        if let Err(e) = self.reconcile(&mut link, ReconcileCause::Reconnect, None).await {
             return format!("reconcile failed: {e}");
         }
         self.start_full_scan();
@@ -464,8 +463,8 @@ impl Forwarder {
                     }
                 }
                 _ = tick_opt(&mut periodic), if periodic.is_some() => {
-                    if !self.pending_reconcile.iter().any(|(c, _)| *c == "periodic") {
-                        self.pending_reconcile.push(("periodic", None));
+                    if !self.pending_reconcile.iter().any(|(c, _)| *c == ReconcileCause::Periodic) {
+                        self.pending_reconcile.push((ReconcileCause::Periodic, None));
                     }
                 }
             }
@@ -475,9 +474,9 @@ impl Forwarder {
     async fn reconcile(
         &mut self,
         link: &mut Link,
-        cause: &'static str,
+        cause: ReconcileCause,
         request: Option<i64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RelayError> {
         let result = reconcile::run(&self.shared, link, &self.ingest_control, cause).await;
         reconcile::record(&self.shared, cause, request, &result).await;
         result.map(|report| {
@@ -487,9 +486,9 @@ impl Forwarder {
         })
     }
 
-    async fn fail_pending_reconciles(&mut self, why: &str) {
+    async fn fail_pending_reconciles(&mut self, why: &'static str) {
         for (cause, request) in std::mem::take(&mut self.pending_reconcile) {
-            reconcile::record(&self.shared, cause, request, &Err(why.to_owned())).await;
+            reconcile::record(&self.shared, cause, request, &Err(RelayError::NotHere(why))).await;
         }
     }
 

@@ -42,7 +42,10 @@ use sockhub_store::{ForwardedMark, RelayBatch, RelayRecord, RelayState, ResendSe
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
-use super::{Control, FwdControl, FwdRecord, Incoming, Mark, Shared, now_ms, status_of};
+use super::{
+    Control, FwdControl, FwdRecord, Incoming, Mark, ReconcileCause, RelayError, Resent, ResentSource, Shared,
+    now_ms, status_of,
+};
 use crate::net::outbox::{Frame, Outbox};
 
 /// How often the status row and the lag are refreshed.
@@ -433,28 +436,29 @@ impl Ingest {
         sel: ResendSelector,
         by: &str,
         request: Option<i64>,
-    ) -> Result<serde_json::Value, String> {
+    ) -> Result<Resent, RelayError> {
         if self.shared.sink {
-            return Err("this node has no downstream: nothing can be re-sent".into());
+            return Err(RelayError::NotHere("this node has no downstream: nothing can be re-sent"));
         }
         let store = &self.shared.store;
         let request = match request {
             Some(id) => id,
             None => {
                 let params = serde_json::to_string(&sel).unwrap_or_default();
-                store.relay_request_add("resend", by, &params).await.map_err(|e| e.to_string())?
+                store.relay_request_add("resend", by, &params).await?
             }
         };
-        let done = store.relay_resend(&sel, Some(request)).await.map_err(|e| e.to_string())?;
+        let done = store.relay_resend(&sel, Some(request)).await?;
         let sources: Vec<Arc<str>> = done.iter().map(|r| Arc::from(r.source.as_str())).collect();
         reload(&self.shared, store, &sources).await;
         let total: i64 = done.iter().map(|r| r.count).sum();
-        let result = serde_json::json!({
-            "request": request,
-            "queued": total,
-            "sources": done.iter().map(|r| serde_json::json!({"source": r.source, "count": r.count})).collect::<Vec<_>>(),
-        });
-        let _ = store.relay_request_finish(request, "done", &result.to_string()).await;
+        let result = Resent {
+            request,
+            queued: total,
+            sources: done.iter().map(|r| ResentSource { source: r.source.clone(), count: r.count }).collect(),
+        };
+        let recorded = serde_json::to_string(&result).unwrap_or_default();
+        let _ = store.relay_request_finish(request, "done", &recorded).await;
         info!(by, state = %sel.state, source = ?sel.source, seqs = ?sel.seqs, queued = total, "relay: records queued again");
         if !sources.is_empty()
             && let Some(tx) = &self.fwd_tx
@@ -502,14 +506,14 @@ impl Ingest {
                 "resend" => {
                     let result = match serde_json::from_str::<ResendSelector>(&r.params) {
                         Ok(sel) => self.resend(sel, &r.requested_by, Some(r.id)).await,
-                        Err(e) => Err(format!("bad request parameters: {e}")),
+                        Err(e) => Err(RelayError::BadRequest(e.to_string())),
                     };
                     if let Err(e) = result {
                         let _ = store
                             .relay_request_finish(
                                 r.id,
                                 "failed",
-                                &serde_json::json!({"error": e}).to_string(),
+                                &serde_json::json!({"error": e.to_string()}).to_string(),
                             )
                             .await;
                     }
@@ -517,7 +521,12 @@ impl Ingest {
                 "reconcile" => match &self.fwd_tx {
                     Some(tx) => {
                         let _ = store.relay_request_start(r.id).await;
-                        let _ = tx.send(FwdControl::Reconcile { cause: "manual", request: Some(r.id) }).await;
+                        let _ = tx
+                            .send(FwdControl::Reconcile {
+                                cause: ReconcileCause::Manual,
+                                request: Some(r.id),
+                            })
+                            .await;
                     }
                     None => {
                         let _ = store

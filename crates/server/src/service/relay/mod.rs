@@ -29,6 +29,7 @@
 //! record does not fit waits (and so stops reading its socket), and the ingest task stops taking
 //! records while the quota is reached.
 
+pub mod error;
 pub mod filter;
 pub mod forwarder;
 pub mod ingest;
@@ -59,6 +60,7 @@ use crate::metrics::ServiceMetrics;
 use crate::net::outbox::Outbox;
 use crate::session::{Peer, Service};
 
+pub use error::{ReconcileCause, RelayError, Resent, ResentSource};
 pub use filter::KeepRules;
 pub(crate) use sockhub_proto::time::now_ms;
 
@@ -200,7 +202,7 @@ pub(crate) enum Control {
     Resend {
         selector: sockhub_store::ResendSelector,
         by: String,
-        reply: oneshot::Sender<Result<serde_json::Value, String>>,
+        reply: oneshot::Sender<Result<Resent, RelayError>>,
     },
 }
 
@@ -209,7 +211,7 @@ pub(crate) enum FwdControl {
     /// Rescan these sources in the database (records were queued again).
     Rescan(Vec<Arc<str>>),
     /// Reconcile now; settle the operator request `request` (if any) with the result.
-    Reconcile { cause: &'static str, request: Option<i64> },
+    Reconcile { cause: ReconcileCause, request: Option<i64> },
 }
 
 /// The state of the link to downstream (`relay status` shows it in lower case).
@@ -416,13 +418,13 @@ impl RelayService {
         &self,
         selector: sockhub_store::ResendSelector,
         by: &str,
-    ) -> Result<serde_json::Value, String> {
+    ) -> Result<Resent, RelayError> {
         let (reply, rx) = oneshot::channel();
         self.control_tx
             .send(Control::Resend { selector, by: by.to_owned(), reply })
             .await
-            .map_err(|_| "the relay is shutting down".to_string())?;
-        rx.await.map_err(|_| "the relay is shutting down".to_string())?
+            .map_err(|_| RelayError::ShuttingDown)?;
+        rx.await.map_err(|_| RelayError::ShuttingDown)?
     }
 
     /// Records on this node (the review screen's list): by state, source, time, seqs.
@@ -444,11 +446,14 @@ impl RelayService {
     }
 
     /// Ask the forwarder to reconcile now (the result lands in the status and the database).
-    pub async fn reconcile_now(&self) -> Result<(), String> {
-        let tx = self.fwd_tx.as_ref().ok_or("this node has no downstream to reconcile with")?;
-        tx.send(FwdControl::Reconcile { cause: "manual", request: None })
+    pub async fn reconcile_now(&self) -> Result<(), RelayError> {
+        let tx = self
+            .fwd_tx
+            .as_ref()
+            .ok_or(RelayError::NotHere("this node has no downstream to reconcile with"))?;
+        tx.send(FwdControl::Reconcile { cause: ReconcileCause::Manual, request: None })
             .await
-            .map_err(|_| "the relay is shutting down".to_string())
+            .map_err(|_| RelayError::ShuttingDown)
     }
 }
 

@@ -42,7 +42,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use super::forwarder::Link;
-use super::{Control, Shared, now_ms};
+use super::{Control, ReconcileCause, RelayError, Shared, now_ms};
 
 /// A range with at most this many records on both sides is compared record by record.
 pub const LEAF: i64 = 256;
@@ -77,8 +77,8 @@ pub(crate) async fn run(
     shared: &Arc<Shared>,
     link: &mut Link,
     ingest: &mpsc::Sender<Control>,
-    cause: &'static str,
-) -> Result<Report, String> {
+    cause: ReconcileCause,
+) -> Result<Report, RelayError> {
     let started = Instant::now();
     let started_ms = now_ms();
     let sources: Vec<(Arc<str>, i64, i64, i64, i64)> = {
@@ -110,7 +110,7 @@ pub(crate) async fn run(
                 json!({"count": count, "first": first, "last": last, "gaps": gaps_total, "pruned_seq": pruned_seq}),
                 pruned_seq.unwrap_or(-1),
             ),
-            other => return Err(format!("unexpected reply to summary: {other:?}")),
+            other => return Err(RelayError::Unexpected { request: "summary", reply: format!("{other:?}") }),
         };
         // Seqs either node's retention removed are not compared: gone on purpose, not missing.
         let from = our_pruned.max(their_pruned).saturating_add(1).max(0);
@@ -118,7 +118,7 @@ pub(crate) async fn run(
             if from <= last { compare(shared, link, &source, from, last).await? } else { Diff::default() };
         let mut extra_kinds = serde_json::Map::new();
         if !diff.extra.is_empty() {
-            let states = shared.store.relay_states(&source, &diff.extra).await.map_err(|e| e.to_string())?;
+            let states = shared.store.relay_states(&source, &diff.extra).await?;
             let unknown = diff.extra.len() as i64 - states.len() as i64;
             for (_, st) in states {
                 let key = match st {
@@ -147,8 +147,8 @@ pub(crate) async fn run(
                     reply,
                 })
                 .await
-                .map_err(|_| "shutting down")?;
-            let marked = rx.await.map_err(|_| "shutting down")?.map_err(|e| e.to_string())?;
+                .map_err(|_| RelayError::ShuttingDown)?;
+            let marked = rx.await.map_err(|_| RelayError::ShuttingDown)??;
             warn!(%source, missing = marked, "relay reconcile: records acknowledged by downstream are not there any more");
             if shared.settings.resend_missing && marked > 0 {
                 let lo = *diff.missing.iter().min().unwrap_or(&0);
@@ -162,9 +162,9 @@ pub(crate) async fn run(
                 ingest
                     .send(Control::Resend { selector, by: "reconcile".into(), reply })
                     .await
-                    .map_err(|_| "shutting down")?;
-                let result = rx.await.map_err(|_| "shutting down")??;
-                requeued = result["queued"].as_i64().unwrap_or(0);
+                    .map_err(|_| RelayError::ShuttingDown)?;
+                let result = rx.await.map_err(|_| RelayError::ShuttingDown)??;
+                requeued = result.queued;
                 report.requeued.push(source.clone());
             }
         }
@@ -194,7 +194,7 @@ pub(crate) async fn run(
         "ok"
     };
     info!(
-        cause,
+        cause = cause.as_str(),
         outcome = report.outcome,
         sources = report.sources,
         missing = report.missing,
@@ -213,7 +213,7 @@ async fn compare(
     source: &Arc<str>,
     from: i64,
     last: i64,
-) -> Result<Diff, String> {
+) -> Result<Diff, RelayError> {
     let mut diff = Diff::default();
     let mut todo: VecDeque<(i64, i64)> = VecDeque::from([(from, last.max(from))]);
     while !todo.is_empty() {
@@ -226,9 +226,9 @@ async fn compare(
             .await?
         {
             RelayEvent::Digests { ranges: r, .. } if r.len() == ranges.len() => r,
-            other => return Err(format!("unexpected reply to digests: {other:?}")),
+            other => return Err(RelayError::Unexpected { request: "digests", reply: format!("{other:?}") }),
         };
-        let ours = shared.store.relay_digests(source, &ranges, true).await.map_err(|e| e.to_string())?;
+        let ours = shared.store.relay_digests(source, &ranges, true).await?;
         for (o, t) in ours.iter().zip(&theirs) {
             if o.count == t.count && o.sum == t.sum {
                 continue;
@@ -250,15 +250,15 @@ async fn leaf(
     lo: i64,
     hi: i64,
     diff: &mut Diff,
-) -> Result<(), String> {
+) -> Result<(), RelayError> {
     let theirs = match link
         .request(&RelayRequest::Listing { source: source.to_owned(), lo, hi }, REQUEST_TIMEOUT)
         .await?
     {
         RelayEvent::Listing { items, .. } => items,
-        other => return Err(format!("unexpected reply to listing: {other:?}")),
+        other => return Err(RelayError::Unexpected { request: "listing", reply: format!("{other:?}") }),
     };
-    let ours = shared.store.relay_listing(source, lo, hi, true).await.map_err(|e| e.to_string())?;
+    let ours = shared.store.relay_listing(source, lo, hi, true).await?;
     let (mut i, mut j) = (0, 0);
     while i < ours.len() || j < theirs.len() {
         match (ours.get(i), theirs.get(j)) {
@@ -308,9 +308,9 @@ fn split(lo: i64, hi: i64) -> Vec<(i64, i64)> {
 /// Saves the result (the reconcile table, the live status, the operator request if any).
 pub(crate) async fn record(
     shared: &Shared,
-    cause: &'static str,
+    cause: ReconcileCause,
     request: Option<i64>,
-    result: &Result<Report, String>,
+    result: &Result<Report, RelayError>,
 ) {
     let finished = now_ms();
     let (row, value) = match result {
@@ -328,7 +328,7 @@ pub(crate) async fn record(
             });
             let row = ReconcileRow {
                 id: 0,
-                cause: cause.into(),
+                cause: cause.as_str().into(),
                 started_ms: r.started_ms,
                 finished_ms: finished,
                 outcome: r.outcome.into(),
@@ -341,11 +341,12 @@ pub(crate) async fn record(
             (row, value)
         }
         Err(e) => {
-            warn!(cause, error = %e, "relay: reconcile failed");
-            let value = json!({"cause": cause, "outcome": "failed", "error": e, "finished_ms": finished});
+            warn!(%cause, error = %e, "relay: reconcile failed");
+            let error = e.to_string();
+            let value = json!({"cause": cause, "outcome": "failed", "error": error, "finished_ms": finished});
             let row = ReconcileRow {
                 id: 0,
-                cause: cause.into(),
+                cause: cause.as_str().into(),
                 started_ms: finished,
                 finished_ms: finished,
                 outcome: "failed".into(),
@@ -353,7 +354,7 @@ pub(crate) async fn record(
                 missing: 0,
                 extra: 0,
                 mismatched: 0,
-                detail: json!({"error": e}).to_string(),
+                detail: json!({"error": error}).to_string(),
             };
             (row, value)
         }

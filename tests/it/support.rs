@@ -20,13 +20,7 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A configuration for tests: every port 0, data in `dir`, generous flood control.
 pub fn test_config(dir: &Path) -> Config {
-    let mut c = Config::default();
-    c.server.data_dir = dir.to_path_buf();
-    c.chat.port = 0;
-    c.quiz.port = 0;
-    c.calc.port = 0;
-    c.relay.port = 0;
-    c.web.port = 0;
+    let mut c = Config::ephemeral(dir);
     c.limits.rate_per_sec = 1000.0;
     c.limits.burst = 1000;
     c.limits.linger_ms = 200;

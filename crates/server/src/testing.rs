@@ -37,13 +37,7 @@ impl Harness {
     /// generous flood control.
     pub(crate) async fn start(edit: impl FnOnce(&mut Config)) -> Harness {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut config = Config::default();
-        config.server.data_dir = dir.path().to_path_buf();
-        config.chat.port = 0;
-        config.quiz.port = 0;
-        config.calc.port = 0;
-        config.relay.port = 0;
-        config.web.port = 0;
+        let mut config = Config::ephemeral(dir.path());
         config.limits.rate_per_sec = 1000.0;
         config.limits.burst = 1000;
         edit(&mut config);

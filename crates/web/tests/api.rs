@@ -22,13 +22,7 @@ struct App {
 impl App {
     async fn new(f: impl FnOnce(&mut Config)) -> App {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.server.data_dir = dir.path().to_path_buf();
-        config.chat.port = 0;
-        config.quiz.port = 0;
-        config.calc.port = 0;
-        config.relay.port = 0;
-        config.web.port = 0;
+        let mut config = Config::ephemeral(dir.path());
         f(&mut config);
         let server = Server::bind(config).await.unwrap();
         let state = WebState::new(server.hub().clone());

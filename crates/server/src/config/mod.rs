@@ -90,6 +90,19 @@ pub struct Section {
 }
 
 impl Config {
+    /// The defaults with every port 0 (any free port) and the data in `dir`: a server that
+    /// cannot clash with another on the same machine (what the tests start).
+    pub fn ephemeral(dir: &std::path::Path) -> Config {
+        let mut c = Config::default();
+        c.server.data_dir = dir.to_path_buf();
+        c.chat.port = 0;
+        c.quiz.port = 0;
+        c.calc.port = 0;
+        c.relay.port = 0;
+        c.web.port = 0;
+        c
+    }
+
     /// Every section, in the order `sockhub config` prints them.
     pub const SECTIONS: &'static [Section] = &[
         Section { name: "server", about: "Process-wide settings.", keys: ServerConfig::DOCS },

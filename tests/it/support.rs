@@ -17,6 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 /// How long a test waits for an expected line before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
+/// How long a test waits for a server process to be ready: a restart after `kill -9` recovers
+/// its database first, and on a loaded machine (CI building in parallel) that can take longer
+/// than a reply.
+pub const START_PATIENCE: Duration = Duration::from_secs(30);
 
 /// A configuration for tests: every port 0, data in `dir`, generous flood control.
 pub fn test_config(dir: &Path) -> Config {
@@ -479,7 +483,7 @@ impl BinaryServer {
             .kill_on_drop(true)
             .spawn()
             .expect("spawn sockhub serve");
-        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let deadline = tokio::time::Instant::now() + START_PATIENCE;
         let addrs = loop {
             if let Ok(text) = std::fs::read_to_string(&ready) {
                 let raw: BTreeMap<String, String> = serde_json::from_str(&text).unwrap();

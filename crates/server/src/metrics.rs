@@ -279,7 +279,7 @@ impl Registry {
                 ),
             ];
             for (name, kind, help, value) in families {
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", value(c));
+                write_family(&mut out, name, kind, help, value(c));
             }
         }
         if let Some(tls) = &self.tls {
@@ -304,11 +304,16 @@ impl Registry {
                     b.disconnected.get() as i64,
                 ),
             ] {
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+                write_family(&mut out, name, kind, help, value);
             }
         }
         out
     }
+}
+
+/// Append a family with one unlabelled sample, in the Prometheus text format.
+pub fn write_family(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
 }
 
 #[cfg(test)]

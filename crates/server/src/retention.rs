@@ -68,7 +68,7 @@ impl RetentionMetrics {
                 self.last_run.get(),
             ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            crate::metrics::write_family(out, name, kind, help, value);
         }
     }
 }

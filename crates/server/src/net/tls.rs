@@ -106,7 +106,7 @@ impl TlsMetrics {
                 &self.handshake_failures,
             ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.get());
+            crate::metrics::write_family(out, name, "counter", help, value.get());
         }
     }
 }

@@ -245,9 +245,7 @@ impl Server {
         }
         if config.relay.enabled {
             // Bad TLS files for the second hop fail the start, not every reconnect.
-            let settings =
-                crate::service::relay::Settings::from_config(&config.relay, hub.net.limits.write_timeout);
-            if let Some(tls) = &settings.downstream_tls {
+            if let Some(tls) = config.relay.tls_to_downstream() {
                 tls.client()?;
             }
             let relay = RelayService::start(

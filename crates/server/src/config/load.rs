@@ -35,6 +35,8 @@ pub enum ConfigError {
     NotATable { origin: String, section: String },
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    #[error("invalid configuration: {0}")]
+    Value(#[from] super::InvalidValue),
 }
 
 /// Load the effective configuration. `env` is usually `std::env::vars()`; only variables named
@@ -60,7 +62,7 @@ pub fn load(
         apply(&mut table, &defaults, &o)?;
     }
     let config = Config::deserialize(Value::Table(table)).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-    config.validate().map_err(ConfigError::Invalid)?;
+    config.validate()?;
     Ok(config)
 }
 

@@ -11,14 +11,21 @@ impl Config {
     /// The configuration as commented TOML.
     pub fn to_commented_toml(&self) -> String {
         let table = Table::try_from(self).expect("the configuration serializes");
+        let defaults = Table::try_from(Config::default()).expect("the defaults serialize");
         let mut out = String::from("# sockhub effective configuration\n");
         for section in Config::SECTIONS {
             let values = table.get(section.name).and_then(Value::as_table);
+            let default_values = defaults.get(section.name).and_then(Value::as_table);
             let _ = writeln!(out, "\n# {}\n[{}]", section.about, section.name);
             let mut nested = Vec::new();
-            for (key, doc) in section.keys {
+            for (key, _) in section.keys {
                 let env = format!("SOCKHUB_{}_{}", section.name, key).to_ascii_uppercase();
-                let _ = writeln!(out, "# {doc} (env {env})");
+                let doc = section.doc(key).unwrap_or_default();
+                let default = match default_values.and_then(|v| v.get(*key)) {
+                    Some(value) => value.to_string(),
+                    None => "unset".to_owned(),
+                };
+                let _ = writeln!(out, "# {doc} Default {default}. (env {env})");
                 match values.and_then(|v| v.get(*key)) {
                     Some(Value::Array(items)) if items.iter().all(Value::is_table) && !items.is_empty() => {
                         nested.push((*key, items.clone()));
@@ -108,6 +115,42 @@ mod tests {
         assert!(text.contains("SOCKHUB_CHAT_PORT"));
         let back: Config = toml::from_str(&text).unwrap();
         assert_eq!(back, config);
+    }
+
+    #[test]
+    fn every_key_is_printed_with_its_documentation_and_default() {
+        let text = Config::default().to_commented_toml();
+        let lines: Vec<&str> = text.lines().collect();
+        for section in Config::SECTIONS {
+            for (key, _) in section.keys {
+                let env = format!(
+                    "(env SOCKHUB_{}_{})",
+                    section.name.to_ascii_uppercase(),
+                    key.to_ascii_uppercase()
+                );
+                let at = lines.iter().position(|l| l.starts_with("# ") && l.ends_with(&env));
+                let at =
+                    at.unwrap_or_else(|| panic!("[{}] {key} is not documented in\n{text}", section.name));
+                let doc = section.doc(key).unwrap();
+                assert!(
+                    !doc.is_empty() && lines[at].starts_with(&format!("# {doc} Default ")),
+                    "{}",
+                    lines[at]
+                );
+                let value = lines[at + 1];
+                assert!(
+                    value.starts_with(&format!("{key} = ")) || value.starts_with(&format!("# {key} ")),
+                    "[{}] {key}: {value}",
+                    section.name
+                );
+            }
+        }
+        assert!(
+            text.contains("# TCP port for chat (0 = any free port). Default 7001. (env SOCKHUB_CHAT_PORT)")
+        );
+        assert!(text.contains("Default unset. (env SOCKHUB_CHAT_TLS_PORT)"));
+        assert!(text.contains("Default \"open\". (env SOCKHUB_CHAT_AUTH)"));
+        assert!(text.contains("Default []. (env SOCKHUB_RELAY_KEEP)"));
     }
 
     #[test]

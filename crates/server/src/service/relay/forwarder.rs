@@ -155,8 +155,8 @@ impl Forwarder {
         let window = Window::new(WindowLimits {
             limit: settings.window,
             max_attempts: settings.max_attempts,
-            retry_initial: settings.retry_initial,
-            retry_max: settings.retry_max,
+            retry_initial: settings.retry_initial(),
+            retry_max: settings.retry_max(),
         });
         Forwarder {
             shared,
@@ -183,7 +183,7 @@ impl Forwarder {
             return;
         }
         let mut next = 0usize;
-        let mut backoff = self.shared.settings.retry_initial;
+        let mut backoff = self.shared.settings.retry_initial();
         let mut first = true;
         while !self.shared.shutdown.is_cancelled() {
             if !self.wait_for_role().await {
@@ -200,7 +200,7 @@ impl Forwarder {
             };
             match connected {
                 Ok(Ok((r, w))) => {
-                    backoff = self.shared.settings.retry_initial;
+                    backoff = self.shared.settings.retry_initial();
                     if !first {
                         self.shared.link.lock().reconnects += 1;
                     }
@@ -233,7 +233,7 @@ impl Forwarder {
                 _ = self.shared.shutdown.cancelled() => break,
                 Some(c) = self.control_rx.recv() => self.on_control(c),
             }
-            backoff = (backoff * 2).min(self.shared.settings.retry_max);
+            backoff = (backoff * 2).min(self.shared.settings.retry_max());
         }
         self.set_link(LinkState::Down, Some("server shutting down".into()));
         debug!("relay forwarder stopped");
@@ -267,7 +267,7 @@ impl Forwarder {
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(self.shared.settings.cluster_poll) => {}
+                _ = tokio::time::sleep(self.shared.settings.cluster_poll()) => {}
                 _ = self.shared.shutdown.cancelled() => return false,
                 Some(c) = self.control_rx.recv() => self.on_control(c),
             }
@@ -333,7 +333,7 @@ impl Forwarder {
     async fn connect(&self, downstream: &str) -> std::io::Result<(ReadHalf, WriteHalf)> {
         let stream = TcpStream::connect(downstream).await?;
         let _ = stream.set_nodelay(true);
-        let Some(tls) = &self.shared.settings.downstream_tls else {
+        let Some(tls) = self.shared.settings.tls_to_downstream() else {
             let (r, w) = stream.into_split();
             return Ok((Box::new(r), Box::new(w)));
         };
@@ -351,7 +351,7 @@ impl Forwarder {
         // A downstream that requires device tokens gets ours before anything else.
         if let Some(token) = self.shared.settings.downstream_token.clone() {
             let auth = RelayRequest::Auth { token };
-            match link.request(&auth, self.shared.settings.ack_timeout).await {
+            match link.request(&auth, self.shared.settings.ack_timeout()).await {
                 Ok(RelayEvent::Authenticated { sources }) => {
                     debug!(%sources, "relay: downstream accepted our token");
                 }
@@ -367,6 +367,7 @@ impl Forwarder {
         self.start_full_scan();
 
         let settings = self.shared.settings.clone();
+        let write_timeout = self.shared.write_timeout;
         let window = settings.window;
         let mut wbuf: Vec<u8> = Vec::with_capacity(WRITE_CHUNK + 8192);
         let mut wpos = 0usize;
@@ -375,12 +376,12 @@ impl Forwarder {
         let mut last_progress = tokio::time::Instant::now();
         let mut write_stalled_since: Option<tokio::time::Instant> = None;
         let mut role_tick = self.shared.clustered.then(|| {
-            let every = settings.cluster_poll;
+            let every = settings.cluster_poll();
             let mut t = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             t
         });
-        let mut periodic = settings.reconcile_interval.map(|every| {
+        let mut periodic = settings.reconcile_interval().map(|every| {
             let mut t = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             t
@@ -393,7 +394,7 @@ impl Forwarder {
                 && let Err(e) = self.scan_step().await
             {
                 warn!(error = %e, "relay: cannot read queued records; retrying");
-                tokio::time::sleep(settings.retry_initial).await;
+                tokio::time::sleep(settings.retry_initial()).await;
             }
             self.send_marks().await;
             let quiescing = !self.pending_reconcile.is_empty();
@@ -418,9 +419,9 @@ impl Forwarder {
                 continue;
             }
             self.shared.link.lock().in_flight = self.window.in_flight() as u64;
-            let ack_deadline = last_progress + settings.ack_timeout;
+            let ack_deadline = last_progress + settings.ack_timeout();
             let next_retry = self.window.next_retry();
-            let write_deadline = write_stalled_since.map(|t| t + settings.write_timeout);
+            let write_deadline = write_stalled_since.map(|t| t + write_timeout);
             tokio::select! {
                 biased;
                 _ = self.shared.shutdown.cancelled() => return "server shutting down".into(),
@@ -452,7 +453,7 @@ impl Forwarder {
                 _ = sleep_until_opt(next_retry), if next_retry.is_some() => {}
                 _ = tokio::time::sleep_until(ack_deadline), if self.window.in_flight() > 0 => {
                     self.charge_stuck();
-                    return format!("no acknowledgement for {}s", settings.ack_timeout.as_secs());
+                    return format!("no acknowledgement for {}s", settings.ack_timeout().as_secs());
                 }
                 _ = sleep_until_opt(write_deadline), if write_deadline.is_some() => {
                     return "downstream accepts no data (write timeout)".into();

@@ -84,10 +84,10 @@ impl Ingest {
         }
         let mut status_tick = tokio::time::interval(STATUS_EVERY);
         status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut control_tick = tokio::time::interval(self.shared.settings.control_poll);
+        let mut control_tick = tokio::time::interval(self.shared.settings.control_poll());
         control_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // In a cluster the counters change on other nodes too: re-read them on this interval.
-        let mut cluster_tick = tokio::time::interval(self.shared.settings.cluster_poll);
+        let mut cluster_tick = tokio::time::interval(self.shared.settings.cluster_poll());
         cluster_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let clustered = self.shared.clustered;
         let max_batch = self.shared.settings.max_batch;
@@ -99,8 +99,8 @@ impl Ingest {
             if self.shared.backpressure.swap(blocked, Ordering::Relaxed) != blocked {
                 if blocked {
                     warn!(
-                        quota_bytes = self.shared.settings.quota.bytes,
-                        quota_records = self.shared.settings.quota.records,
+                        quota_bytes = self.shared.settings.quota().bytes,
+                        quota_records = self.shared.settings.quota().records,
                         "relay: quota reached; not acknowledging new records until forwarding frees room"
                     );
                 } else {
@@ -161,7 +161,7 @@ impl Ingest {
             return None;
         }
         let (records, bytes) = pending(&self.shared);
-        self.shared.settings.quota.room(records, bytes)
+        self.shared.settings.quota().room(records, bytes)
     }
 
     /// Keeps within the byte quota: records past it wait in `carry` (unacknowledged).
@@ -169,7 +169,7 @@ impl Ingest {
         if self.shared.sink {
             return;
         }
-        let Some(mut left) = self.shared.settings.quota.bytes_room(pending(&self.shared).1) else { return };
+        let Some(mut left) = self.shared.settings.quota().bytes_room(pending(&self.shared).1) else { return };
         let mut keep = 0;
         for i in items.iter() {
             if left == 0 {
@@ -224,7 +224,7 @@ impl Ingest {
         batch.forwarded = forwarded.into_values().collect();
 
         let now = now_ms();
-        let mut delay = self.shared.settings.retry_initial;
+        let mut delay = self.shared.settings.retry_initial();
         let mut outage: Option<(Instant, Instant)> = None;
         let outcome = loop {
             match self.shared.store.relay_write(&batch, now).await {
@@ -246,7 +246,7 @@ impl Ingest {
                         _ = tokio::time::sleep(delay) => {}
                         _ = self.shared.shutdown.cancelled() => return false,
                     }
-                    delay = (delay * 2).min(self.shared.settings.retry_max);
+                    delay = (delay * 2).min(self.shared.settings.retry_max());
                 }
                 Err(e) => break Err(e),
             }

@@ -68,61 +68,6 @@ pub(crate) use sockhub_proto::time::now_ms;
 pub const FORWARDER_ROLE: &str = "relay-forwarder";
 pub use session::RelaySession;
 
-/// The relay's settings, resolved from `[relay]`.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub downstream: Option<String>,
-    pub auth: crate::config::RelayAuth,
-    /// The token presented to downstream right after connecting.
-    pub downstream_token: Option<sockhub_proto::secret::Secret>,
-    /// TLS to downstream (`downstream_tls`): read again at every connection, so a renewed
-    /// client certificate is used from the next reconnect on.
-    pub downstream_tls: Option<DownstreamTls>,
-    pub max_payload_bytes: usize,
-    pub ingest_queue: usize,
-    pub max_batch: usize,
-    pub window: usize,
-    pub max_attempts: u32,
-    pub retry_initial: Duration,
-    pub retry_max: Duration,
-    pub ack_timeout: Duration,
-    pub reconcile_interval: Option<Duration>,
-    pub resend_missing: bool,
-    pub quota: quota::Quota,
-    pub control_poll: Duration,
-    pub cluster_poll: Duration,
-    pub write_timeout: Duration,
-}
-
-impl Settings {
-    pub fn from_config(c: &RelayConfig, write_timeout: Duration) -> Settings {
-        Settings {
-            downstream: c.downstream.clone(),
-            auth: c.auth,
-            downstream_token: c.downstream_token.clone(),
-            downstream_tls: c.downstream_tls.then(|| DownstreamTls {
-                ca: c.downstream_ca.clone(),
-                identity: c.client_cert.clone().zip(c.client_key.clone()),
-            }),
-            max_payload_bytes: c.max_payload_bytes,
-            ingest_queue: c.ingest_queue.max(1),
-            max_batch: c.max_batch.max(1),
-            window: c.window.max(1),
-            max_attempts: c.max_attempts.max(1),
-            retry_initial: Duration::from_millis(c.retry_initial_ms.max(1)),
-            retry_max: Duration::from_millis(c.retry_max_ms.max(c.retry_initial_ms).max(1)),
-            ack_timeout: Duration::from_secs(c.ack_timeout_secs.max(1)),
-            reconcile_interval: (c.reconcile_interval_secs > 0)
-                .then(|| Duration::from_secs(c.reconcile_interval_secs)),
-            resend_missing: c.resend_missing,
-            quota: quota::Quota { bytes: c.quota_bytes, records: c.quota_records },
-            control_poll: Duration::from_millis(c.control_poll_ms.max(10)),
-            cluster_poll: Duration::from_millis(c.cluster_poll_ms.max(10)),
-            write_timeout,
-        }
-    }
-}
-
 /// How the forwarder reaches downstream over TLS.
 #[derive(Debug, Clone)]
 pub struct DownstreamTls {
@@ -266,7 +211,10 @@ pub struct LinkStatus {
 /// Live state shared by the relay's tasks, cheap to read (metrics, status).
 pub(crate) struct Shared {
     pub store: Store,
-    pub settings: Settings,
+    /// `[relay]`, with its counts at least 1 ([`RelayConfig::clamped`]).
+    pub settings: RelayConfig,
+    /// `[limits] write_timeout_secs`: how long a write downstream may stall.
+    pub write_timeout: Duration,
     pub rules: KeepRules,
     pub sink: bool,
     /// Per source counters, as committed.
@@ -326,7 +274,7 @@ impl RelayService {
         tracker: &TaskTracker,
         bus: SharedBus,
     ) -> Result<Arc<RelayService>, StoreError> {
-        let settings = Settings::from_config(config, write_timeout);
+        let settings = config.clamped();
         let rules = KeepRules::compile(&config.keep).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let sink = settings.downstream.is_none();
         if sink && !rules.is_empty() {
@@ -363,6 +311,7 @@ impl RelayService {
             holder: AtomicBool::new(false),
             bus,
             settings,
+            write_timeout,
         });
         let (ingest_tx, ingest_rx) = mpsc::channel(shared.settings.ingest_queue);
         let (control_tx, control_rx) = mpsc::channel(16);
@@ -482,7 +431,7 @@ pub(crate) fn status_of(shared: &Shared) -> RelayStatus {
         backpressure: shared.backpressure.load(Ordering::Relaxed),
         pending_records,
         pending_bytes,
-        quota: shared.settings.quota,
+        quota: shared.settings.quota(),
         last_reconcile: shared.last_reconcile.lock().clone(),
         sources,
         updated_ms: now,

@@ -32,6 +32,7 @@ use crate::net::limits::Limits;
 use crate::net::listener::{self, NetContext, Transport};
 use crate::net::proxy::ProxyProtocol;
 use crate::net::tls::{self, ServerTls};
+use crate::service::Start;
 use crate::service::calc::CalcService;
 use crate::service::chat::ChatService;
 use crate::service::quiz::QuizService;
@@ -179,113 +180,12 @@ impl Server {
         hub.metrics.set_bans(Arc::clone(bans.metrics()));
         let mut listeners = Vec::new();
 
-        // One block per service: create it, bind its port, register its metrics.
-        if config.chat.enabled {
-            let chat = ChatService::start(&config.chat, &hub).await.map_err(StartError::Service)?;
-            listeners.extend(bind_ports(
-                &chat,
-                &config,
-                config.chat.port,
-                config.chat.tls_port,
-                &hub,
-                tls::Port::Lines,
-            )?);
-            hub.metrics.register("chat", Arc::clone(chat.metrics()));
-            hub.chat = Some(chat);
-        }
-        if config.quiz.enabled {
-            let dir = config.server.data_dir.join("logs").join("quiz");
-            let quiz = QuizService::new(
-                &config.quiz,
-                Arc::clone(&hub.auth),
-                dir.clone(),
-                crate::logging::rotation::RotationPolicy::from(&config.logging),
-                hub.store.clone(),
-                hub.journal.clone(),
-                shutdown.clone(),
-                Arc::clone(&hub.bus),
-            )
-            .map_err(|source| StartError::Files { path: dir.display().to_string(), source })?;
-            let quiz = Arc::new(quiz);
-            quiz.attach();
-            listeners.extend(bind_ports(
-                &quiz,
-                &config,
-                config.quiz.port,
-                config.quiz.tls_port,
-                &hub,
-                tls::Port::Lines,
-            )?);
-            hub.metrics.register("quiz", Arc::clone(quiz.metrics()));
-            if let Some(chat) = &hub.chat {
-                let _ = chat.quiz.set(Arc::clone(&quiz));
-            }
-            hub.quiz = Some(quiz);
-        }
-        if config.calc.enabled {
-            let calc = Arc::new(CalcService::new(
-                &config.calc,
-                hub.store.clone(),
-                hub.journal.clone(),
-                Arc::clone(&hub.auth),
-                shutdown.clone(),
-                Arc::clone(&hub.bus),
-            ));
-            calc.attach(&hub.bus);
-            listeners.extend(bind_ports(
-                &calc,
-                &config,
-                config.calc.port,
-                config.calc.tls_port,
-                &hub,
-                tls::Port::Lines,
-            )?);
-            hub.metrics.register("calc", Arc::clone(calc.metrics()));
-            hub.calc = Some(calc);
-        }
-        if config.relay.enabled {
-            // Bad TLS files for the second hop fail the start, not every reconnect.
-            if let Some(tls) = config.relay.tls_to_downstream() {
-                tls.client()?;
-            }
-            let relay = RelayService::start(
-                &config.relay,
-                hub.store.clone(),
-                hub.net.limits.write_timeout,
-                shutdown.clone(),
-                &hub.net.tracker,
-                Arc::clone(&hub.bus),
-            )
-            .await
-            .map_err(|source| StartError::Store { what: "relay".into(), source })?;
-            // The relay has its own line limit and flood control: devices send in bursts, and the
-            // group commit (with its backpressure) is what paces them.
-            let mut limits = Limits::of(&config);
-            limits.max_line = config.relay.max_line_bytes;
-            limits.rate_per_sec = config.relay.rate_per_sec;
-            let bound = bind_ports(
-                &relay,
-                &config,
-                config.relay.port,
-                config.relay.tls_port,
-                &hub,
-                tls::Port::Relay,
-            )?;
-            if let Some(addr) = bound.first().and_then(|b| b.listener.local_addr().ok()) {
-                relay.set_node_name(addr);
-            }
-            let limits = Arc::new(limits);
-            for mut bound in bound {
-                let (serve, limits) = (bound.serve, Arc::clone(&limits));
-                bound.serve = Box::new(move |listener, mut net| {
-                    net.limits = limits;
-                    serve(listener, net)
-                });
-                listeners.push(bound);
-            }
-            hub.metrics.register("relay", Arc::clone(relay.metrics()));
-            hub.relay = Some(relay);
-        }
+        // Every service the same way (see `start_service`); the quiz after the chat, which it
+        // joins for an admin's `/start`.
+        hub.chat = start_service::<ChatService>(&config, &mut hub, &mut listeners).await?;
+        hub.quiz = start_service::<QuizService>(&config, &mut hub, &mut listeners).await?;
+        hub.calc = start_service::<CalcService>(&config, &mut hub, &mut listeners).await?;
+        hub.relay = start_service::<RelayService>(&config, &mut hub, &mut listeners).await?;
         // The cluster starts last: its node id defaults to the host name and the chat port, which
         // is known only once bound; and every service has attached to the bus by now.
         if let Some(nats) = &hub.cluster {
@@ -410,6 +310,37 @@ fn writer_options(config: &Config) -> WriterOptions {
         retry_initial: Duration::from_millis(db.retry_initial_ms),
         retry_max: Duration::from_millis(db.retry_max_ms),
     }
+}
+
+/// Start service `S` if its section is on: create it, bind its ports (with its own limits, if it
+/// has any), register its metrics.
+async fn start_service<S: Start>(
+    config: &Config,
+    hub: &mut Hub,
+    listeners: &mut Vec<Bound>,
+) -> Result<Option<Arc<S>>, StartError> {
+    let Some((port, tls_port)) = S::ports(config) else { return Ok(None) };
+    let service = S::start(config, hub).await?;
+    let bound = bind_ports(&service, config, port, tls_port, hub, S::TLS)?;
+    if let Some(addr) = bound.first().and_then(|b| b.listener.local_addr().ok()) {
+        service.bound(addr);
+    }
+    match S::limits(config) {
+        None => listeners.extend(bound),
+        Some(limits) => {
+            let limits = Arc::new(limits);
+            for mut bound in bound {
+                let (serve, limits) = (bound.serve, Arc::clone(&limits));
+                bound.serve = Box::new(move |listener, mut net| {
+                    net.limits = limits;
+                    serve(listener, net)
+                });
+                listeners.push(bound);
+            }
+        }
+    }
+    hub.metrics.register(service.name(), Arc::clone(service.metrics()));
+    Ok(Some(service))
 }
 
 /// Bind `service`'s port, and its TLS port when `tls_port` is set, and remember how to serve

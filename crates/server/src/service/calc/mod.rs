@@ -48,7 +48,7 @@ pub struct CalcService {
 impl CalcService {
     /// The service, with its group-commit task started on `store`. Results also go to the other
     /// nodes through `bus` (attach the service to it with [`CalcService::attach`]).
-    pub fn new(
+    fn new(
         config: &CalcConfig,
         store: Store,
         journal: Journal,
@@ -70,7 +70,7 @@ impl CalcService {
     }
 
     /// Receive the other nodes' results and connections.
-    pub fn attach(self: &Arc<Self>, bus: &SharedBus) {
+    fn attach(self: &Arc<Self>, bus: &SharedBus) {
         let listener: Arc<dyn Listener> = Arc::clone(self) as _;
         bus.attach(Arc::downgrade(&listener));
     }
@@ -163,5 +163,28 @@ impl Listener for CalcService {
 
     fn in_sync(&self, node: &NodeRef, digest: &Digest) -> bool {
         self.board.remote_matches(node, digest)
+    }
+}
+
+impl crate::service::Start for CalcService {
+    fn ports(config: &crate::config::Config) -> Option<(u16, Option<u16>)> {
+        config.calc.enabled.then_some((config.calc.port, config.calc.tls_port))
+    }
+
+    /// Create the service with its group commit, attached to the bus.
+    async fn start(
+        config: &crate::config::Config,
+        hub: &crate::app::Hub,
+    ) -> Result<Arc<Self>, crate::app::StartError> {
+        let calc = Arc::new(CalcService::new(
+            &config.calc,
+            hub.store.clone(),
+            hub.journal.clone(),
+            Arc::clone(&hub.auth),
+            hub.net.shutdown.clone(),
+            Arc::clone(&hub.bus),
+        ));
+        calc.attach(&hub.bus);
+        Ok(calc)
     }
 }

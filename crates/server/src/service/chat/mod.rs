@@ -58,8 +58,8 @@ pub struct ChatService {
 }
 
 impl ChatService {
-    /// Start the service: load the recent history and the mutes in force from the database.
-    pub async fn start(config: &ChatConfig, hub: &Hub) -> Result<Arc<Self>, StoreError> {
+    /// Create the service: load the recent history and the mutes in force from the database.
+    async fn load(config: &ChatConfig, hub: &Hub) -> Result<Arc<Self>, StoreError> {
         let store: &Store = &hub.store;
         let history = store.recent_public_messages(config.history.min(u32::MAX as usize) as u32).await?;
         let mutes = store.active_mutes(sockhub_store::now()).await?;
@@ -146,5 +146,15 @@ impl Service for ChatService {
 
     fn metrics(&self) -> &Arc<ServiceMetrics> {
         &self.metrics
+    }
+}
+
+impl crate::service::Start for ChatService {
+    fn ports(config: &crate::config::Config) -> Option<(u16, Option<u16>)> {
+        config.chat.enabled.then_some((config.chat.port, config.chat.tls_port))
+    }
+
+    async fn start(config: &crate::config::Config, hub: &Hub) -> Result<Arc<Self>, crate::app::StartError> {
+        ChatService::load(&config.chat, hub).await.map_err(crate::app::StartError::Service)
     }
 }

@@ -111,7 +111,7 @@ pub struct QuizService {
 impl QuizService {
     /// Create the service; player logs go under `log_dir` and rotate as `rotation` says.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
+    fn new(
         config: &QuizConfig,
         auth: Arc<Authenticator>,
         log_dir: PathBuf,
@@ -142,7 +142,7 @@ impl QuizService {
     }
 
     /// Receive the other nodes' standings and round starts.
-    pub fn attach(self: &Arc<Self>) {
+    fn attach(self: &Arc<Self>) {
         let listener: Arc<dyn Listener> = Arc::clone(self) as _;
         self.bus.attach(Arc::downgrade(&listener));
     }
@@ -478,5 +478,37 @@ impl Listener for QuizService {
             let reason = msg!("error-name-taken-elsewhere");
             online.outbox.close_with(Some(Frame::new(Notice::Bye { reason })));
         }
+    }
+}
+
+impl crate::service::Start for QuizService {
+    fn ports(config: &crate::config::Config) -> Option<(u16, Option<u16>)> {
+        config.quiz.enabled.then_some((config.quiz.port, config.quiz.tls_port))
+    }
+
+    /// Create the service (player logs under `<data_dir>/logs/quiz`), attach it to the bus, and
+    /// hand it to the chat (an admin's `/start` there). Its rounds start with the listeners.
+    async fn start(
+        config: &crate::config::Config,
+        hub: &crate::app::Hub,
+    ) -> Result<Arc<Self>, crate::app::StartError> {
+        let dir = config.server.data_dir.join("logs").join("quiz");
+        let quiz = QuizService::new(
+            &config.quiz,
+            Arc::clone(&hub.auth),
+            dir.clone(),
+            crate::logging::rotation::RotationPolicy::from(&config.logging),
+            hub.store.clone(),
+            hub.journal.clone(),
+            hub.net.shutdown.clone(),
+            Arc::clone(&hub.bus),
+        )
+        .map_err(|source| crate::app::StartError::Files { path: dir.display().to_string(), source })?;
+        let quiz = Arc::new(quiz);
+        quiz.attach();
+        if let Some(chat) = &hub.chat {
+            let _ = chat.quiz.set(Arc::clone(&quiz));
+        }
+        Ok(quiz)
     }
 }

@@ -266,7 +266,7 @@ pub struct RelayStatus {
 impl RelayService {
     /// Start the relay: load the counters, start the ingest task (and the forwarder when
     /// `downstream` is set) on `tracker`.
-    pub async fn start(
+    async fn launch(
         config: &RelayConfig,
         store: Store,
         write_timeout: Duration,
@@ -455,5 +455,47 @@ impl Service for RelayService {
 
     fn metrics(&self) -> &Arc<ServiceMetrics> {
         &self.metrics
+    }
+}
+
+impl crate::service::Start for RelayService {
+    fn ports(config: &crate::config::Config) -> Option<(u16, Option<u16>)> {
+        config.relay.enabled.then_some((config.relay.port, config.relay.tls_port))
+    }
+
+    const TLS: crate::net::tls::Port = crate::net::tls::Port::Relay;
+
+    /// The relay has its own line limit and flood control: devices send in bursts, and the group
+    /// commit (with its backpressure) is what paces them.
+    fn limits(config: &crate::config::Config) -> Option<crate::net::limits::Limits> {
+        let mut limits = crate::net::limits::Limits::of(config);
+        limits.max_line = config.relay.max_line_bytes;
+        limits.rate_per_sec = config.relay.rate_per_sec;
+        Some(limits)
+    }
+
+    /// Check the TLS files for the second hop (bad ones fail the start, not every reconnect),
+    /// then start the relay's tasks.
+    async fn start(
+        config: &crate::config::Config,
+        hub: &crate::app::Hub,
+    ) -> Result<Arc<Self>, crate::app::StartError> {
+        if let Some(tls) = config.relay.tls_to_downstream() {
+            tls.client()?;
+        }
+        RelayService::launch(
+            &config.relay,
+            hub.store.clone(),
+            hub.net.limits.write_timeout,
+            hub.net.shutdown.clone(),
+            &hub.net.tracker,
+            Arc::clone(&hub.bus),
+        )
+        .await
+        .map_err(|source| crate::app::StartError::Store { what: "relay".into(), source })
+    }
+
+    fn bound(&self, addr: SocketAddr) {
+        self.set_node_name(addr);
     }
 }

@@ -92,7 +92,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "{}",
             sockhub_i18n::t!("cli-serve-listening", service = service.to_string(), addr = addr.to_string())
         );
-        info!("{service} listening on {addr}");
+        info!(%service, %addr, "listening");
     }
     if let Some(path) = &args.ready_file {
         write_ready_file(path, &addrs).with_context(|| format!("writing {}", path.display()))?;
@@ -116,7 +116,7 @@ fn write_ready_file(path: &Path, addrs: &BTreeMap<String, SocketAddr>) -> std::i
 /// Cancel `shutdown` on the first SIGINT or SIGTERM; a second one exits at once.
 pub(super) async fn stop_on_signal(shutdown: CancellationToken) {
     let name = wait_for_signal().await;
-    info!("{name} received; shutting down (send it again to exit at once)");
+    info!(signal = name, "received; shutting down (send it again to exit at once)");
     shutdown.cancel();
     let name = wait_for_signal().await;
     eprintln!("{}", sockhub_i18n::t!("cli-serve-signal-again", signal = name.to_string()));

@@ -120,7 +120,7 @@ impl Server {
         let store = Store::open(&store_options)
             .await
             .map_err(|source| StartError::Store { what: store_options.describe(), source })?;
-        info!("database: {}", store.describe());
+        info!(database = %store.describe(), "database opened");
         let (journal, writer) = Writer::spawn(store.clone(), writer_options(&config));
         let shutdown = CancellationToken::new();
         let log_wait = Duration::from_millis(config.database.log_wait_ms);
@@ -256,8 +256,8 @@ impl Server {
         if tokio::time::timeout_at(deadline, net.tracker.wait()).await.is_err() {
             warn!(
                 remaining = net.tracker.len(),
-                "{} connections did not close within {grace:?}; leaving them",
-                net.tracker.len()
+                grace = ?grace,
+                "connections did not close within the grace period; leaving them"
             );
         }
         // The log queue is flushed after the sessions are gone (their last records are in it),

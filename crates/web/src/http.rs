@@ -110,7 +110,7 @@ pub async fn accept_loop(listener: TcpListener, site: Site, net: NetContext) {
             }
         };
         let Ok(slot) = Arc::clone(&site.limits.slots).try_acquire_owned() else {
-            debug!(port = name, peer = %addr, "refused {addr}: web max_connections reached");
+            debug!(port = name, peer = %addr, "refused: web max_connections reached");
             if site.tls.is_none() {
                 net.tracker.spawn(busy(stream));
             }
@@ -189,7 +189,7 @@ where
         tokio::select! {
             done = conn.as_mut() => {
                 if let Err(e) = done {
-                    debug!(peer = %addr, "HTTP connection ended: {e}");
+                    debug!(peer = %addr, error = %e, "HTTP connection ended");
                 }
                 return;
             }
@@ -203,7 +203,7 @@ where
             }
             _ = tokio::time::sleep_until(idle_at.into()), if closing.is_none() => {
                 if clock.last() + idle <= Instant::now() {
-                    debug!(peer = %addr, "HTTP connection idle for {idle:?}; closing");
+                    debug!(peer = %addr, idle = ?idle, "HTTP connection idle; closing");
                     conn.as_mut().graceful_shutdown();
                     closing = Some(tokio::time::Instant::now() + site.limits.header_timeout);
                 }

@@ -193,7 +193,7 @@ impl Authenticator {
     ) -> Result<(), LoginError> {
         let Some(e) = self.bans.refusal(name, peer.ip(), admin) else { return Ok(()) };
         self.record(peer, service, shown, LoginOutcome::Failure).await?;
-        info!(%service, name = shown, "refused a banned login as {shown}");
+        info!(%service, name = shown, "refused a banned login");
         Err(LoginError::Banned(e))
     }
 
@@ -251,7 +251,7 @@ impl Authenticator {
                 let hash = account.as_ref().map(|a| a.password_hash.clone());
                 if !self.verify(attempt, password, hash).await? {
                     self.record(peer, service, name, LoginOutcome::Failure).await?;
-                    info!(%service, name, "failed login for {name}");
+                    info!(%service, name, "failed login");
                     return Err(LoginError::BadCredentials);
                 }
                 let account = account.expect("a verified password implies an account");
@@ -289,16 +289,17 @@ impl Authenticator {
         password: &Secret,
         hash: Option<String>,
     ) -> Result<bool, LoginError> {
-        let permit =
-            match tokio::time::timeout(self.hash_wait, Arc::clone(&self.hashes).acquire_owned()).await {
-                Ok(Ok(permit)) => permit,
-                _ => {
-                    self.metrics.hash_timeouts.inc();
-                    // Counted in /metrics; in a storm a warning per login would flood the log.
-                    info!("a login waited {:?} for a password check; told to retry", self.hash_wait);
-                    return Err(LoginError::Busy);
-                }
-            };
+        let permit = match tokio::time::timeout(self.hash_wait, Arc::clone(&self.hashes).acquire_owned())
+            .await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                self.metrics.hash_timeouts.inc();
+                // Counted in /metrics; in a storm a warning per login would flood the log.
+                info!(waited = ?self.hash_wait, "a login waited too long for a password check; told to retry");
+                return Err(LoginError::Busy);
+            }
+        };
         let metrics = Arc::clone(&self.metrics);
         let password = password.clone();
         // On its own task: dropping this login (the client hung up) neither frees the permit

@@ -225,7 +225,7 @@ impl Bans {
             self.bus.publish(Message::Ban(BanMsg::Banned { ban: ban.clone() }));
         }
         self.apply(ban.clone());
-        info!(target = %name, address = ?ban.address, until = ?ban.until, "{name} banned by {actor}");
+        info!(target = %name, address = ?ban.address, until = ?ban.until, by = %actor, "banned");
         Ok(ban)
     }
 
@@ -249,7 +249,7 @@ impl Bans {
         if self.bus.is_shared() {
             self.bus.publish(Message::Ban(BanMsg::Unbanned { name: was.target.clone() }));
         }
-        info!(target = %was.target, "{} unbanned by {actor}", was.target);
+        info!(target = %was.target, by = %actor, "unbanned");
         Ok(was)
     }
 
@@ -265,7 +265,7 @@ impl Bans {
         );
         if ended > 0 {
             self.metrics.disconnected.add(ended as u64);
-            info!(target = %ban.target, connections = ended, "ended {ended} connection(s) of {}", ban.target);
+            info!(target = %ban.target, connections = ended, "ended the connections of a banned user or address");
         }
     }
 
@@ -392,7 +392,7 @@ impl Listener for Bans {
         let Message::Ban(msg) = msg else { return };
         match msg {
             BanMsg::Banned { ban } => {
-                info!(node = %from.id, target = %ban.target, "{} banned (on {})", ban.target, from.id);
+                info!(node = %from.id, target = %ban.target, "banned on another node");
                 self.apply(ban);
             }
             BanMsg::Unbanned { name } => self.forget(&name),

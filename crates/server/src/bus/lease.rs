@@ -85,7 +85,7 @@ impl Lease {
         }
         let released = store.retire_node(node_id).await?;
         if released > 0 {
-            info!(released, "cleared {released} names held by an earlier run of node {node_id}");
+            info!(released, node = %node_id, "cleared the names held by an earlier run of this node");
         }
         let lease = new_lease();
         store.register_node(node_id, lease, now_ms()).await?;
@@ -144,7 +144,7 @@ impl Lease {
     /// Release `name` held by `conn`; on failure keep it for the next heartbeat.
     pub async fn release(&self, service: &'static str, name: &str, conn: u64) {
         if let Err(e) = self.store.release_name(service, name, &self.node_id, conn as i64).await {
-            warn!(error = %e, "could not release the name {name:?} in the shared database; retrying with the heartbeat");
+            warn!(error = %e, name = ?name, "could not release a name in the shared database; retrying with the heartbeat");
             let mut pending = self.pending.lock();
             if pending.len() >= PENDING_RELEASES {
                 pending.remove(0);
@@ -201,7 +201,7 @@ impl Lease {
     pub async fn drop_stale(&self) -> Result<(), StoreError> {
         let n = self.store.drop_stale_claims(&self.node_id, self.lease.load(Ordering::Acquire)).await?;
         if n > 0 {
-            info!("cluster: dropped {n} stale name claims of this node");
+            info!(claims = n, "cluster: dropped stale name claims of this node");
         }
         Ok(())
     }
@@ -232,9 +232,8 @@ impl Lease {
                 warn!(
                     node = %row.node_id,
                     released,
-                    "cluster: node {} stopped beating in the database for {:?}: its lease expired and {released} names were freed",
-                    row.node_id,
-                    self.timeout
+                    timeout = ?self.timeout,
+                    "cluster: node stopped beating in the database: its lease expired and its names were freed"
                 );
             }
             self.watched.lock().remove(&row.node_id);
@@ -245,7 +244,7 @@ impl Lease {
     /// Leave the cluster cleanly: this node's row and every claim it holds are deleted.
     pub async fn retire(&self) {
         match self.store.retire_node(&self.node_id).await {
-            Ok(n) => info!("cluster: left the shared database ({n} names released)"),
+            Ok(n) => info!(released = n, "cluster: left the shared database"),
             Err(e) => {
                 warn!(error = %e, "cluster: could not retire this node in the shared database; other nodes will expire it")
             }

@@ -222,7 +222,7 @@ impl NatsBus {
             .await
             .map_err(|e| ClusterError::Subscribe(e.to_string()))?;
         let _ = self.client.set(client);
-        info!(node = %node_id, nats = %shown, "cluster: node {node_id} joining through NATS at {shown}");
+        info!(node = %node_id, nats = %shown, "cluster: joining through NATS");
 
         let rx = self.out_rx.lock().take().expect("started once");
         tracker.spawn(Arc::clone(self).publisher(rx, shutdown.clone()));
@@ -300,11 +300,11 @@ impl NatsBus {
         }
         let (gone, new) = self.note_peer(&from, &msg);
         if let Some(old) = gone {
-            info!(node = %old.id, "cluster: node {} restarted", old.id);
+            info!(node = %old.id, "cluster: node restarted");
             self.node_down(&old);
         }
         if new {
-            info!(node = %from.id, "cluster: node {} is here", from.id);
+            info!(node = %from.id, "cluster: node is here");
             // Whatever it sent first, ask for its whole state, unless it is sending it already.
             if !matches!(msg, Message::Hello | Message::Goodbye) {
                 self.send(&from, Message::Hello);
@@ -318,7 +318,7 @@ impl NatsBus {
                 }
             }
             Message::Goodbye => {
-                info!(node = %from.id, "cluster: node {} left", from.id);
+                info!(node = %from.id, "cluster: node left");
                 self.peers.lock().remove(&from.id);
                 self.metrics.peers.set(self.peers.lock().len() as i64);
                 self.node_down(&from);
@@ -380,7 +380,7 @@ impl NatsBus {
             }
         }
         if resync {
-            debug!(node = %from.id, "cluster: out of step with node {}; asking for its state", from.id);
+            debug!(node = %from.id, "cluster: out of step with a node; asking for its state");
             self.metrics.resyncs.inc();
             self.send(from, Message::Hello);
         }
@@ -458,7 +458,7 @@ impl NatsBus {
                 match lease.claim(service, &name, conn).await {
                     Ok(()) => {}
                     Err(ClaimError::Taken) => {
-                        warn!(user = %name, "cluster: {name}'s name was taken on another node while this node was cut off; disconnecting {name}");
+                        warn!(user = %name, "cluster: the name was taken on another node while this node was cut off; disconnecting its holder here");
                         l.name_lost(&name, conn);
                     }
                     Err(ClaimError::Unavailable(e)) => {
@@ -497,8 +497,8 @@ impl NatsBus {
                     self.connected.store(false, Ordering::Relaxed);
                     self.metrics.connected.set(0);
                     warn!(
-                        "cluster: lost the connection to NATS; serving this node's users only, other nodes' users leave after {}s; reconnecting",
-                        self.config.node_timeout_secs
+                        node_timeout_secs = self.config.node_timeout_secs,
+                        "cluster: lost the connection to NATS; serving this node's users only, other nodes' users leave after the node timeout; reconnecting"
                     );
                 }
                 Event::SlowConsumer(_) => {

@@ -176,7 +176,7 @@ where
     let metrics = Arc::clone(service.metrics());
     let open = metrics.connections.inc();
     metrics.connections_total.inc();
-    info!("connected ({open} connections)");
+    info!(open, "connected ({open} connections)");
 
     let outbox = Outbox::bounded_in(limits.outbound_queue, limits.outbound_bytes, limits.lang);
     if let Some(m) = opening.mode {
@@ -216,8 +216,7 @@ where
 
     let open = metrics.connections.dec();
     let why = if outbox.overflowed() { "too slow to read".to_owned() } else { ending.to_string() };
-    let who = user.map(|u| format!("{u} ")).unwrap_or_default();
-    info!("{who}disconnected: {why} ({open} connections)");
+    info!(user = user.as_deref(), %why, open, "disconnected");
 }
 
 /// What a connection holds while it reads: its admission ticket, and once logged in, its place

@@ -105,7 +105,7 @@ pub async fn accept_loop<S: Service>(
         };
         let Ok(slot) = Arc::clone(&ctx.slots).try_acquire_owned() else {
             service.metrics().connections_refused.inc();
-            info!(service = service.name(), peer = %addr, "refused {addr}: server full");
+            info!(service = service.name(), peer = %addr, "refused: server full");
             // A TLS client could not read the plain-text notice: it is just closed.
             if matches!(transport, Transport::Plain) {
                 ctx.tracker.spawn(refuse(stream, Arc::clone(&ctx.limits)));
@@ -171,7 +171,7 @@ async fn admit(
         Ok(ticket) => Some((stream, addr, ticket)),
         Err(refusal) => {
             metrics.connections_refused_admission.inc();
-            info!(peer = %addr, "refused {addr}: {refusal}");
+            info!(peer = %addr, %refusal, "refused");
             if can_tell {
                 let notice = Notice::error(ErrorCode::TooManyConnections, refusal.message());
                 refuse_with(stream, notice, &ctx.limits).await;

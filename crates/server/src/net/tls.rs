@@ -199,7 +199,7 @@ impl ServerTls {
             metrics,
         };
         tls.set_expiry(expires);
-        info!(cert = %cert.display(), "TLS certificate loaded{}", tls.expiry_text());
+        info!(cert = %cert.display(), expiry = %tls.expiry_text(), "TLS certificate loaded");
         Ok(Arc::new(tls))
     }
 
@@ -235,12 +235,12 @@ impl ServerTls {
             Ok(Ok(stream)) => return Some(stream),
             Ok(Err((e, io))) => {
                 self.metrics.handshake_failures.inc();
-                info!(port = what, %peer, "TLS handshake failed: {e}; closing");
+                info!(port = what, %peer, error = %e, "TLS handshake failed; closing");
                 close_quietly(io).await;
             }
             Err(_) => {
                 self.metrics.handshake_failures.inc();
-                info!(port = what, %peer, "no TLS handshake within {:?}; closing", self.handshake_timeout);
+                info!(port = what, %peer, timeout = ?self.handshake_timeout, "no TLS handshake in time; closing");
             }
         }
         None
@@ -276,6 +276,7 @@ impl ServerTls {
         } else {
             warn!(
                 cert = %self.cert.display(),
+                left_secs = left,
                 "the TLS certificate expires in {} days {} hours; renew it (the server reloads it by itself)",
                 left / 86_400,
                 left % 86_400 / 3600
@@ -293,12 +294,12 @@ impl ServerTls {
                 *self.resolver.0.write() = Arc::new(key);
                 self.metrics.reloads.inc();
                 self.set_expiry(expires);
-                info!(cert = %self.cert.display(), "TLS certificate reloaded ({why}){}", self.expiry_text());
+                info!(cert = %self.cert.display(), why, expiry = %self.expiry_text(), "TLS certificate reloaded ({why})");
                 true
             }
             Err(e) => {
                 self.metrics.reload_failures.inc();
-                warn!("TLS certificate not reloaded ({why}): {e}; still serving the previous one");
+                warn!(why, error = %e, "TLS certificate not reloaded; still serving the previous one");
                 false
             }
         }
@@ -314,7 +315,7 @@ impl ServerTls {
         let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
             Ok(s) => Some(s),
             Err(e) => {
-                warn!("cannot listen for SIGHUP ({e}); the certificate reloads on file changes only");
+                warn!(error = %e, "cannot listen for SIGHUP; the certificate reloads on file changes only");
                 None
             }
         };

@@ -90,7 +90,7 @@ pub async fn add(
         ..NewAccount::member(name, hash)
     };
     let created = state.hub.store.add_account(&account).await?;
-    info!("{} added the account {} ({})", admin.name, created.name, created.role);
+    info!(admin = %admin.name, account = %created.name, role = %created.role, "added an account");
     Ok((StatusCode::CREATED, Json(AccountView::from(created))))
 }
 
@@ -122,7 +122,7 @@ pub async fn change(
         if !store.set_role(&name, role).await? {
             return Err(not_found());
         }
-        info!("{} set the role of {name} to {role}", admin.name);
+        info!(admin = %admin.name, account = %name, role = %role, "set the role of an account");
     }
     if let Some(password) = &body.password {
         check_password(&state, password)?;
@@ -135,7 +135,7 @@ pub async fn change(
         if name_key(&name) == name_key(&admin.name) {
             state.sessions.restamp(&admin.token, PasswordStamp::of(&hash));
         }
-        info!("{} reset the password of {name}", admin.name);
+        info!(admin = %admin.name, account = %name, "reset the password of an account");
     }
     let account = store.find_account(&name).await?.ok_or_else(not_found)?;
     Ok(Json(account.into()))
@@ -154,6 +154,6 @@ pub async fn remove(
         return Err(ApiError::NotFound(msg!("web-api-no-account", name = name.as_str())));
     }
     state.sessions.remove_user(&name);
-    info!("{} removed the account {name}", admin.name);
+    info!(admin = %admin.name, account = %name, "removed an account");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -69,6 +69,6 @@ pub async fn start(
     State(state): State<WebState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let said = quiz(&state)?.request_start()?;
-    info!("{} asked for a quiz round from the web page: {said}", admin.name);
+    info!(admin = %admin.name, said = %said, "asked for a quiz round from the web page");
     Ok(Json(json!({"message": said.render(lang)})))
 }

@@ -132,7 +132,7 @@ pub async fn resend(
         let done = relay.resend(sel, &admin.name).await.map_err(failed)?;
         queued += done.queued;
     }
-    info!("{} re-sent {queued} relay records from the web page", admin.name);
+    info!(admin = %admin.name, queued, "re-sent relay records from the web page");
     Ok(Json(json!({ "queued": queued })))
 }
 
@@ -173,7 +173,7 @@ pub async fn reconcile(
     State(state): State<WebState>,
 ) -> Result<Json<Value>, ApiError> {
     relay(&state)?.reconcile_now().await.map_err(failed)?;
-    info!("{} asked for a relay reconcile from the web page", admin.name);
+    info!(admin = %admin.name, "asked for a relay reconcile from the web page");
     Ok(Json(json!({ "message": msg!("web-api-reconciling").render(lang) })))
 }
 

@@ -55,7 +55,7 @@ pub async fn login(
         .await?;
     let stamp = identity.password_stamp.expect("a login to an account has its password's stamp");
     let token = state.sessions.create(&identity.name, stamp);
-    info!(peer = %addr, "{} logged in to the web page as {}", identity.name, identity.role);
+    info!(peer = %addr, name = %identity.name, role = %identity.role, "logged in to the web page");
     let cookie = auth::session_cookie(&token, state.config());
     let body = json!({"name": identity.name, "role": identity.role});
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())

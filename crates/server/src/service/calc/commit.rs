@@ -98,7 +98,8 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize, stats:
             Err(StoreError::Invalid(why)) if rows.len() > 1 => {
                 warn!(
                     results = rows.len(),
-                    "a batch of results was refused ({why}); committing them one by one"
+                    %why,
+                    "a batch of results was refused; committing them one by one"
                 );
                 for job in jobs.drain(..) {
                     let one = store.insert_calc_results(std::slice::from_ref(&job.result)).await;

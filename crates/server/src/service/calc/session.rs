@@ -76,14 +76,14 @@ impl CalcSession {
     }
 
     fn unavailable(&self, what: &str, e: &StoreError) -> ErrorEvent {
-        warn!(error = %e, "{what} failed");
+        warn!(error = %e, what, "failed");
         ErrorEvent::new(ErrorCode::Unavailable, msg!("calc-database-down"))
     }
 
     fn log_login(&self, student_id: &str, outcome: LoginOutcome) {
         let record = LoginRecord::new(student_id, self.peer.addr.to_string(), "calc", outcome);
         if self.service.journal.try_send(record).is_err() {
-            debug!("login log queue full; this {outcome} of {student_id} is not logged");
+            debug!(outcome = %outcome, student_id, "login log queue full; this login is not logged");
         }
     }
 
@@ -194,7 +194,7 @@ impl CalcSession {
         let online = service.board.join(self.peer.id, student.clone(), self.outbox.clone(), welcome);
         service.metrics().users.set(service.board.local() as i64);
         tracing::Span::current().record("user", tracing::field::display(&student_id));
-        info!("{student_id} {} logged in ({online} online)", student.name);
+        info!(student_id, name = %student.name, online, "logged in");
         if !accounts {
             // With accounts the authenticator logged the success already.
             self.log_login(&student_id, LoginOutcome::Success);
@@ -239,7 +239,7 @@ impl CalcSession {
                 ),
             );
         }
-        debug!("{} squared {} digits", me.student_id, input.len());
+        debug!(student_id = %me.student_id, digits = input.len(), "squared");
         service.board.publish(SquareResult {
             student_id: result.student_id,
             name: result.name,
@@ -305,7 +305,7 @@ impl Session for CalcSession {
         let online = self.service.board.online();
         self.log_login(&me.student_id, LoginOutcome::Logout);
         if !matches!(ending, Ending::Shutdown) && !self.service.closing.is_cancelled() {
-            info!("{} {} left ({online} online)", me.student_id, me.name);
+            info!(student_id = %me.student_id, name = %me.name, online, "left");
         }
     }
 

@@ -31,7 +31,7 @@ impl ChatService {
             ChatMsg::Joined { name, conn, version } => {
                 let member = crate::bus::RemoteMember { name: name.clone(), conn };
                 let in_step = self.room.apply_remote(|d| d.join(from, member, version));
-                info!(node = %from.id, "{name} joined on {} ({} online)", from.id, self.room.online());
+                info!(node = %from.id, name = %name, online = self.room.online(), "chat: joined on another node");
                 if !in_step {
                     self.resync_with(from);
                 }
@@ -39,7 +39,7 @@ impl ChatService {
             ChatMsg::Left { name, conn, version } => {
                 let key = names::key(&name);
                 let in_step = self.room.apply_remote(|d| d.leave(from, &key, conn, version));
-                info!(node = %from.id, "{name} left on {} ({} online)", from.id, self.room.online());
+                info!(node = %from.id, name = %name, online = self.room.online(), "chat: left on another node");
                 if !in_step {
                     self.resync_with(from);
                 }
@@ -62,7 +62,9 @@ impl ChatService {
                             outgoing: false,
                         });
                     }
-                    None => info!("a whisper from {sender} on {} found {to} gone", from.id),
+                    None => {
+                        info!(node = %from.id, from = %sender, to = %to, "chat: a whisper from another node found its recipient gone")
+                    }
                 }
             }
             ChatMsg::Kicked { name, node, conn, by, reason } => {
@@ -76,7 +78,7 @@ impl ChatService {
                     && let Some(member) = self.room.find(&names::key(&name)).filter(|m| m.conn == conn)
                 {
                     member.outbox.close_with(Some(Frame::new(Notice::Bye { reason: bye })));
-                    info!(target = %name, "{name} kicked by {by} (on {})", from.id);
+                    info!(target = %name, by = %by, node = %from.id, "chat: kicked on another node");
                 }
             }
             ChatMsg::Muted { mute } => {
@@ -123,7 +125,7 @@ impl Listener for ChatService {
 
     fn on_node_down(&self, node: &NodeRef) {
         self.room.apply_remote(|d| Change { left: d.drop_node(node), ..Change::default() });
-        info!(node = %node.id, "node {} is gone; {} online", node.id, self.room.online());
+        info!(node = %node.id, online = self.room.online(), "chat: a node is gone");
     }
 
     fn announce(&self) {

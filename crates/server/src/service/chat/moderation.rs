@@ -101,7 +101,7 @@ impl Moderation {
             let kicked = ChatMsg::Kicked { name: name.clone(), node, conn, by: actor.to_owned(), reason };
             chat.bus.publish(Message::Chat(kicked));
         }
-        info!(target = %name, "{name} kicked by {actor}");
+        info!(target = %name, by = %actor, "kicked");
         Ok(())
     }
 
@@ -153,7 +153,7 @@ impl Moderation {
             until,
             reason,
         }));
-        info!(target = %name, "{name} muted by {actor}");
+        info!(target = %name, by = %actor, "muted");
         Ok(())
     }
 
@@ -178,7 +178,7 @@ impl Moderation {
             name: was.target.clone(),
             by: Some(actor.to_owned()),
         }));
-        info!(target = %was.target, "{} unmuted by {actor}", was.target);
+        info!(target = %was.target, by = %actor, "unmuted");
         Ok(())
     }
 
@@ -233,7 +233,7 @@ impl Moderation {
             }
         };
         if let Some(m) = expired {
-            info!(target = %m.target, "the mute of {} expired", m.target);
+            info!(target = %m.target, "a mute expired");
             chat.room.broadcast(&Frame::new(ChatEvent::Unmuted { name: m.target, by: None }));
         }
     }

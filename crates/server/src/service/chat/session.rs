@@ -119,7 +119,7 @@ impl ChatSession {
                 }
                 self.service.metrics().users.set(local as i64);
                 tracing::Span::current().record("user", tracing::field::display(&name));
-                info!("{name} joined ({online} online)");
+                info!(name = %name, online, "{name} joined ({online} online)");
                 if let Some(mute) = self.service.moderation.muted(&name, time::now()) {
                     self.outbox.send(muted_event(&mute));
                 }
@@ -277,7 +277,7 @@ impl ChatSession {
                     .get()
                     .ok_or_else(|| ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-quiz-not-here")))?;
                 let text = quiz.request_start()?;
-                info!("{} asked the quiz to start: {text}", me.name);
+                info!(name = %me.name, said = %text, "asked the quiz to start");
                 self.outbox.send(sockhub_proto::notice::Notice::info(text));
             }
             ChatRequest::Login { .. } | ChatRequest::Help | ChatRequest::Quit => {
@@ -330,7 +330,7 @@ impl Session for ChatSession {
         let bus = &self.service.bus;
         if let Some((local, version)) = self.service.room.leave(&me.key, self.peer.id, quietly) {
             self.service.metrics().users.set(local as i64);
-            info!("{} left ({} online)", me.name, self.service.room.online());
+            info!(name = %me.name, online = self.service.room.online(), "left");
             // At shutdown the node says goodbye once instead, and its names go with its lease.
             if bus.is_shared() && !quietly {
                 bus.publish(Message::Chat(ChatMsg::Left {

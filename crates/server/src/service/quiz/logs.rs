@@ -72,7 +72,7 @@ impl PlayerLogs {
         if self.tx.try_send(Msg::Line { file: Arc::clone(file), line }).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
-                warn!(dropped = n, "player log queue is full: {n} lines could not be written to player logs");
+                warn!(dropped = n, "player log queue is full: lines could not be written to player logs");
             }
         }
     }
@@ -120,7 +120,7 @@ fn write_loop(dir: &Path, mut rx: mpsc::Receiver<Msg>, rotation: RotationPolicy)
             let text = &files[&file];
             let path = dir.join(&*file);
             if let Err(e) = rotation.rotate_if_due(&path) {
-                error!(file = %path.display(), "cannot rotate a player log: {e}");
+                error!(file = %path.display(), error = %e, "cannot rotate a player log");
             }
             let written = OpenOptions::new()
                 .create(true)
@@ -128,7 +128,7 @@ fn write_loop(dir: &Path, mut rx: mpsc::Receiver<Msg>, rotation: RotationPolicy)
                 .open(&path)
                 .and_then(|mut f| f.write_all(text.as_bytes()));
             if let Err(e) = written {
-                error!(file = %path.display(), "cannot write a player log: {e}");
+                error!(file = %path.display(), error = %e, "cannot write a player log");
             }
         }
         for done in flushes {

@@ -252,7 +252,7 @@ impl QuizService {
             Ok(id) => id as u64,
             Err(e) => {
                 let next = self.round.lock().number + 1;
-                error!("cannot record the start of quiz round {next} (it runs, unrecorded): {e}");
+                error!(round = next, error = %e, "cannot record the start of a quiz round (it runs, unrecorded)");
                 next
             }
         }
@@ -271,14 +271,14 @@ impl QuizService {
                     continue;
                 }
                 Err(e) => {
-                    warn!("quiz: cannot coordinate the round with the other nodes ({e}); starting one here")
+                    warn!(error = %e, "quiz: cannot coordinate the round with the other nodes; starting one here")
                 }
                 Ok(()) => {}
             }
             let running = self.store.running_quiz_round(self.clock.now()).await;
             let round = match running {
                 Ok(Some(r)) => {
-                    info!("quiz: joining round {} started by another node", r.id);
+                    info!(round = r.id, "quiz: joining a round started by another node");
                     (r.id as u64, r.seed.parse().unwrap_or_default(), r.started_at)
                 }
                 Ok(None) | Err(_) => {
@@ -370,8 +370,8 @@ impl QuizService {
             .collect();
         match self.store.finish_quiz_round(n as i64, sockhub_store::truncate_ms(ended_at), &results).await {
             Ok(true) => {}
-            Ok(false) => info!("round {n}'s result was stored by another node"),
-            Err(e) => error!("cannot store the result of quiz round {n}: {e}"),
+            Ok(false) => info!(round = n, "quiz: the round's result was stored by another node"),
+            Err(e) => error!(round = n, error = %e, "cannot store the result of a quiz round"),
         }
     }
 
@@ -441,7 +441,7 @@ impl Listener for QuizService {
             QuizMsg::Started { round } => {
                 // A node waiting for an admin's /start joins the round another node started.
                 if self.config.start == QuizStart::Manual && !self.round.lock().is_running() {
-                    info!("quiz: round {round} started on {}; joining it", from.id);
+                    info!(round, node = %from.id, "quiz: a round started on another node; joining it");
                     let mut requested = self.start_requested.lock();
                     if !*requested {
                         *requested = true;

@@ -180,7 +180,7 @@ impl QuizSession {
         let started = allowed.and_then(|()| self.quiz.request_start());
         match started {
             Ok(text) => {
-                info!("round start requested: {text}");
+                info!(said = %text, "round start requested");
                 self.outbox.send(QuizEvent::Info { text });
                 Flow::Continue
             }

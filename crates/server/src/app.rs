@@ -26,7 +26,7 @@ use crate::bus::SharedBus;
 use crate::bus::local::LocalBus;
 use crate::bus::nats::{ClusterError, NatsBus};
 use crate::config::Config;
-use crate::metrics::Registry;
+use crate::metrics::{Families, FamilyWriter, Registry, Shared};
 use crate::net::admission::Admission;
 use crate::net::limits::Limits;
 use crate::net::listener::{self, NetContext, Transport};
@@ -169,15 +169,18 @@ impl Server {
             relay: None,
             retention: None,
         };
+        // What is not a service registers its families here; each service does in its start.
+        hub.metrics.collect(Shared(Arc::new(LogWriterFamilies(hub.journal.clone()))));
         if let Some(tls) = &hub.tls {
-            hub.metrics.set_tls(Arc::clone(&tls.metrics));
+            hub.metrics.collect(Shared(Arc::clone(&tls.metrics)));
         }
         if config.retention.enabled() {
             let metrics = Arc::new(crate::retention::RetentionMetrics::default());
-            hub.metrics.set_retention(Arc::clone(&metrics));
+            hub.metrics.collect(Shared(Arc::clone(&metrics)));
             hub.retention = Some(metrics);
         }
-        hub.metrics.set_bans(Arc::clone(bans.metrics()));
+        hub.metrics.collect(Shared(Arc::clone(bans.metrics())));
+        hub.metrics.collect(Shared(Arc::clone(&hub.auth)));
         let mut listeners = Vec::new();
 
         // Every service the same way (see `start_service`); the quiz after the chat, which it
@@ -194,7 +197,7 @@ impl Server {
                 None => default_node_id(listeners.iter().find(|b| b.name == "chat").or(listeners.first())),
             };
             nats.start(&node_id, &hub.net.tracker, &shutdown).await?;
-            hub.metrics.set_cluster(Arc::clone(nats.metrics()));
+            hub.metrics.collect(Shared(Arc::clone(nats.metrics())));
         }
 
         Ok(Server { hub, listeners, writer })
@@ -276,6 +279,29 @@ impl Server {
         }
         hub.store.close().await;
         info!("shutdown complete");
+    }
+}
+
+/// The log writer's queue and progress, for `/metrics`.
+struct LogWriterFamilies(Journal);
+
+impl Families for LogWriterFamilies {
+    fn families(&self, out: &mut FamilyWriter<'_>) -> std::fmt::Result {
+        let w = self.0.stats();
+        out.gauge("sockhub_log_queue_depth", "Log records waiting for the database.", w.depth)?;
+        out.gauge("sockhub_log_queue_capacity", "The log queue's bound.", w.capacity)?;
+        out.gauge(
+            "sockhub_log_writer_lag_seconds",
+            "How long the oldest unwritten log record has waited.",
+            w.lag.as_secs_f64(),
+        )?;
+        out.gauge("sockhub_log_writer_healthy", "1 if the log writer's last write succeeded.", w.healthy)?;
+        out.counter("sockhub_log_records_written_total", "Log records written.", w.written)?;
+        out.counter(
+            "sockhub_log_write_failures_total",
+            "Failed log write attempts (each retried).",
+            w.failed_attempts,
+        )
     }
 }
 

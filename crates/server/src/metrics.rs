@@ -1,13 +1,23 @@
-//! Counters and gauges, kept as plain atomics and rendered in the Prometheus text format.
+//! Counters and gauges, kept as plain atomics, and the registry that exposes them in the
+//! Prometheus text format through the `prometheus-client` crate.
 //!
 //! Each service owns a [`ServiceMetrics`]; connections and sessions bump its counters. Nothing
 //! here locks or allocates on the hot path: a counter is one relaxed atomic add. [`Lateness`] is
 //! a histogram of how late something happened after it was due (the quiz's deadlines).
+//!
+//! [`Registry`] wraps a `prometheus_client` registry. Whatever has metrics adds a
+//! [`Collector`] to it when it starts (the services, the cluster, TLS, retention, bans, the log
+//! writer, logins); at each scrape every collector reads its atomics and writes its typed families
+//! through [`Families`], and `prometheus_client` encodes the text format.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
 
 /// A monotonically increasing count.
 #[derive(Debug, Default)]
@@ -86,19 +96,15 @@ impl Lateness {
         Duration::from_micros(self.max_us.load(Ordering::Relaxed))
     }
 
-    /// Append the histogram's samples (`name_bucket`, `name_sum`, `name_count`) for `service`.
-    fn render(&self, out: &mut String, name: &str, service: &str) {
-        let mut cumulative = 0;
-        for (bound, bucket) in LATENESS_BOUNDS_US.iter().zip(&self.buckets) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let le = *bound as f64 / 1e6;
-            let _ = writeln!(out, "{name}_bucket{{service=\"{service}\",le=\"{le}\"}} {cumulative}");
-        }
-        let count = self.count();
-        let _ = writeln!(out, "{name}_bucket{{service=\"{service}\",le=\"+Inf\"}} {count}");
-        let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum{{service=\"{service}\"}} {sum}");
-        let _ = writeln!(out, "{name}_count{{service=\"{service}\"}} {count}");
+    /// This histogram's buckets (each bound in seconds with the events in it, not cumulative),
+    /// sum in seconds and count.
+    fn snapshot(&self) -> (Vec<(f64, u64)>, f64, u64) {
+        let buckets = LATENESS_BOUNDS_US
+            .iter()
+            .zip(&self.buckets)
+            .map(|(bound, n)| (*bound as f64 / 1e6, n.load(Ordering::Relaxed)))
+            .collect();
+        (buckets, self.sum_us.load(Ordering::Relaxed) as f64 / 1e6, self.count())
     }
 }
 
@@ -131,189 +137,260 @@ pub struct ServiceMetrics {
     pub deadline_lateness: Lateness,
 }
 
-/// A metric family: name, type, help, and how to read it from a service's metrics.
-type Family = (&'static str, &'static str, &'static str, fn(&ServiceMetrics) -> f64);
-
-/// All services' metrics, for `/metrics`.
-#[derive(Debug, Default, Clone)]
+/// Every metric family of a server, for `/metrics`. Clones share the registry.
+#[derive(Clone)]
 pub struct Registry {
-    services: Vec<(&'static str, Arc<ServiceMetrics>)>,
-    cluster: Option<Arc<crate::bus::nats::ClusterMetrics>>,
-    tls: Option<Arc<crate::net::tls::TlsMetrics>>,
-    retention: Option<Arc<crate::retention::RetentionMetrics>>,
-    bans: Option<Arc<crate::bans::BanMetrics>>,
+    inner: Arc<Mutex<prometheus_client::registry::Registry>>,
+    services: Services,
+}
+
+/// The registered services' counters, by service name.
+type Services = Arc<RwLock<Vec<(&'static str, Arc<ServiceMetrics>)>>>;
+
+impl Default for Registry {
+    fn default() -> Self {
+        let services = Arc::new(RwLock::new(Vec::new()));
+        let mut inner = prometheus_client::registry::Registry::default();
+        inner.register_collector(Box::new(ServicesCollector(Arc::clone(&services))));
+        Registry { inner: Arc::new(Mutex::new(inner)), services }
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("services", &self.services.read().len()).finish()
+    }
 }
 
 impl Registry {
-    pub fn register(&mut self, service: &'static str, metrics: Arc<ServiceMetrics>) {
-        self.services.push((service, metrics));
+    /// Add a service's counters (its families carry `service="<name>"`).
+    pub fn register(&self, service: &'static str, metrics: Arc<ServiceMetrics>) {
+        self.services.write().push((service, metrics));
     }
 
     /// Each registered service's name and metrics.
-    pub fn services(&self) -> impl Iterator<Item = (&'static str, &Arc<ServiceMetrics>)> {
-        self.services.iter().map(|(name, m)| (*name, m))
+    pub fn services(&self) -> impl Iterator<Item = (&'static str, Arc<ServiceMetrics>)> + use<> {
+        self.services.read().iter().map(|(name, m)| (*name, Arc::clone(m))).collect::<Vec<_>>().into_iter()
     }
 
-    /// Add the cluster's metrics (a node with `[cluster]`).
-    pub fn set_cluster(&mut self, metrics: Arc<crate::bus::nats::ClusterMetrics>) {
-        self.cluster = Some(metrics);
-    }
-
-    /// Add the TLS ports' metrics (a server with a `[tls]` certificate).
-    pub fn set_tls(&mut self, metrics: Arc<crate::net::tls::TlsMetrics>) {
-        self.tls = Some(metrics);
-    }
-
-    /// Add the retention task's metrics.
-    pub fn set_retention(&mut self, metrics: Arc<crate::retention::RetentionMetrics>) {
-        self.retention = Some(metrics);
-    }
-
-    /// Add the bans' metrics.
-    pub fn set_bans(&mut self, metrics: Arc<crate::bans::BanMetrics>) {
-        self.bans = Some(metrics);
+    /// Add families read at each scrape.
+    pub fn collect(&self, collector: impl Collector) {
+        self.inner.lock().register_collector(Box::new(collector));
     }
 
     /// Render in the Prometheus text exposition format.
     pub fn render_prometheus(&self) -> String {
         let mut out = String::new();
-        let families: [Family; 11] = [
-            ("sockhub_connections", "gauge", "Open connections.", |m| m.connections.get() as f64),
-            ("sockhub_connections_total", "counter", "Connections accepted.", |m| {
-                m.connections_total.get() as f64
-            }),
-            ("sockhub_connections_refused_total", "counter", "Connections refused (server full).", |m| {
-                m.connections_refused.get() as f64
-            }),
-            (
-                "sockhub_connections_refused_admission_total",
-                "counter",
-                "Connections refused by the per-address or not-logged-in caps.",
-                |m| m.connections_refused_admission.get() as f64,
-            ),
-            (
-                "sockhub_login_timeouts_total",
-                "counter",
-                "Connections closed for not logging in in time.",
-                |m| m.login_timeouts.get() as f64,
-            ),
-            ("sockhub_lines_in_total", "counter", "Lines received.", |m| m.lines_in.get() as f64),
-            ("sockhub_frames_out_total", "counter", "Frames written (one per recipient).", |m| {
-                m.frames_out.get() as f64
-            }),
-            ("sockhub_errors_total", "counter", "Error replies sent.", |m| m.errors.get() as f64),
-            ("sockhub_rate_limited_total", "counter", "Messages dropped by flood control.", |m| {
-                m.rate_limited.get() as f64
-            }),
-            ("sockhub_slow_disconnects_total", "counter", "Clients disconnected for not reading.", |m| {
-                m.slow_disconnects.get() as f64
-            }),
-            ("sockhub_users", "gauge", "Logged-in users.", |m| m.users.get() as f64),
-        ];
-        for (name, kind, help, value) in families {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (service, m) in &self.services {
-                let _ = writeln!(out, "{name}{{service=\"{service}\"}} {}", value(m));
-            }
-        }
-        let timed: Vec<_> = self.services.iter().filter(|(_, m)| m.deadline_lateness.count() > 0).collect();
-        if !timed.is_empty() {
-            let name = "sockhub_deadline_lateness_seconds";
-            let _ = writeln!(
-                out,
-                "# HELP {name} How long after a deadline its verdict was queued for the player.\n# TYPE {name} histogram"
-            );
-            for (service, m) in &timed {
-                m.deadline_lateness.render(&mut out, name, service);
-            }
-            let name = "sockhub_deadline_lateness_max_seconds";
-            let _ = writeln!(
-                out,
-                "# HELP {name} The latest a deadline's verdict was queued.\n# TYPE {name} gauge"
-            );
-            for (service, m) in &timed {
-                let _ = writeln!(
-                    out,
-                    "{name}{{service=\"{service}\"}} {}",
-                    m.deadline_lateness.max().as_secs_f64()
-                );
-            }
-        }
-        if let Some(c) = &self.cluster {
-            type ClusterFamily =
-                (&'static str, &'static str, &'static str, fn(&crate::bus::nats::ClusterMetrics) -> i64);
-            let families: [ClusterFamily; 8] = [
-                ("sockhub_cluster_connected", "gauge", "1 while connected to NATS.", |c| c.connected.get()),
-                ("sockhub_cluster_peers", "gauge", "Other nodes heard from within the node timeout.", |c| {
-                    c.peers.get()
-                }),
-                (
-                    "sockhub_cluster_published_total",
-                    "counter",
-                    "Messages published to the other nodes.",
-                    |c| c.published.get() as i64,
-                ),
-                (
-                    "sockhub_cluster_dropped_total",
-                    "counter",
-                    "Messages not published (NATS unreachable or the publish queue full).",
-                    |c| c.dropped.get() as i64,
-                ),
-                ("sockhub_cluster_received_total", "counter", "Messages received from other nodes.", |c| {
-                    c.received.get() as i64
-                }),
-                (
-                    "sockhub_cluster_malformed_total",
-                    "counter",
-                    "Messages from other nodes that could not be decoded.",
-                    |c| c.malformed.get() as i64,
-                ),
-                ("sockhub_cluster_nodes_down_total", "counter", "Nodes declared dead or gone.", |c| {
-                    c.nodes_down.get() as i64
-                }),
-                (
-                    "sockhub_cluster_resyncs_total",
-                    "counter",
-                    "Times this node asked the others for their state again.",
-                    |c| c.resyncs.get() as i64,
-                ),
-            ];
-            for (name, kind, help, value) in families {
-                write_family(&mut out, name, kind, help, value(c));
-            }
-        }
-        if let Some(tls) = &self.tls {
-            tls.render(&mut out);
-        }
-        if let Some(retention) = &self.retention {
-            retention.render(&mut out);
-        }
-        if let Some(b) = &self.bans {
-            for (name, kind, help, value) in [
-                ("sockhub_bans_active", "gauge", "Bans in force.", b.active.get()),
-                (
-                    "sockhub_bans_refused_total",
-                    "counter",
-                    "Logins refused with banned.",
-                    b.refused.get() as i64,
-                ),
-                (
-                    "sockhub_bans_disconnected_total",
-                    "counter",
-                    "Connections ended because their user or address was banned.",
-                    b.disconnected.get() as i64,
-                ),
-            ] {
-                write_family(&mut out, name, kind, help, value);
-            }
-        }
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.inner.lock());
         out
     }
 }
 
-/// Append a family with one unlabelled sample, in the Prometheus text format.
-pub fn write_family(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+/// Encode `collector`'s families alone (what is known only at one scrape).
+pub fn render_once(collector: impl Collector) -> String {
+    let mut registry = prometheus_client::registry::Registry::default();
+    registry.register_collector(Box::new(collector));
+    let mut out = String::new();
+    let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry);
+    out
+}
+
+/// A [`Collector`] over something shared: `Shared(Arc::clone(&metrics))`.
+pub struct Shared<T>(pub Arc<T>);
+
+impl<T> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(std::any::type_name::<T>())
+    }
+}
+
+/// What a shared part of the server writes at each scrape.
+pub trait Families: Send + Sync + 'static {
+    /// Write this part's families.
+    fn families(&self, out: &mut FamilyWriter<'_>) -> std::fmt::Result;
+}
+
+impl<T: Families> Collector for Shared<T> {
+    fn encode(&self, encoder: DescriptorEncoder) -> std::fmt::Result {
+        self.0.families(&mut FamilyWriter(encoder))
+    }
+}
+
+/// Writes typed families, through `prometheus_client`'s encoder. A counter's name is given with
+/// its `_total`, as it is exposed.
+pub struct FamilyWriter<'a>(DescriptorEncoder<'a>);
+
+impl FamilyWriter<'_> {
+    /// A counter with one sample.
+    pub fn counter(&mut self, name: &str, help: &str, value: u64) -> std::fmt::Result {
+        let name = name.strip_suffix("_total").unwrap_or(name);
+        let mut m = self.0.encode_descriptor(name, help, None, MetricType::Counter)?;
+        m.encode_counter::<NoLabelSet, _, u64>(&value, None)
+    }
+
+    /// A gauge with one sample.
+    pub fn gauge(&mut self, name: &str, help: &str, value: impl Into<GaugeValue>) -> std::fmt::Result {
+        let mut m = self.0.encode_descriptor(name, help, None, MetricType::Gauge)?;
+        value.into().encode(&mut m)
+    }
+
+    /// A counter with one sample per value of `label`.
+    pub fn counters<'l>(
+        &mut self,
+        name: &str,
+        help: &str,
+        label: &str,
+        samples: impl IntoIterator<Item = (&'l str, u64)>,
+    ) -> std::fmt::Result {
+        let name = name.strip_suffix("_total").unwrap_or(name);
+        let mut m = self.0.encode_descriptor(name, help, None, MetricType::Counter)?;
+        for (value, n) in samples {
+            let labels = [(label, value)];
+            m.encode_family(&labels)?.encode_counter::<NoLabelSet, _, u64>(&n, None)?;
+        }
+        Ok(())
+    }
+
+    /// A gauge with one sample per value of `label`.
+    pub fn gauges<'l, V: Into<GaugeValue>>(
+        &mut self,
+        name: &str,
+        help: &str,
+        label: &str,
+        samples: impl IntoIterator<Item = (&'l str, V)>,
+    ) -> std::fmt::Result {
+        let mut m = self.0.encode_descriptor(name, help, None, MetricType::Gauge)?;
+        for (value, v) in samples {
+            let labels = [(label, value)];
+            v.into().encode(&mut m.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+
+    /// A [`Lateness`] histogram per value of `label`.
+    fn histograms<'l>(
+        &mut self,
+        name: &str,
+        help: &str,
+        label: &str,
+        samples: impl IntoIterator<Item = (&'l str, &'l Lateness)>,
+    ) -> std::fmt::Result {
+        let mut m = self.0.encode_descriptor(name, help, None, MetricType::Histogram)?;
+        for (value, lateness) in samples {
+            let labels = [(label, value)];
+            let (buckets, sum, count) = lateness.snapshot();
+            m.encode_family(&labels)?.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
+        }
+        Ok(())
+    }
+}
+
+/// A gauge's value: whole numbers are written without a decimal point.
+#[derive(Debug, Clone, Copy)]
+pub enum GaugeValue {
+    Int(i64),
+    Float(f64),
+}
+
+impl GaugeValue {
+    fn encode(self, m: &mut MetricEncoder<'_>) -> std::fmt::Result {
+        match self {
+            GaugeValue::Int(v) => m.encode_gauge(&v),
+            GaugeValue::Float(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => m.encode_gauge(&(v as i64)),
+            GaugeValue::Float(v) => m.encode_gauge(&v),
+        }
+    }
+}
+
+impl From<i64> for GaugeValue {
+    fn from(v: i64) -> Self {
+        GaugeValue::Int(v)
+    }
+}
+
+impl From<f64> for GaugeValue {
+    fn from(v: f64) -> Self {
+        GaugeValue::Float(v)
+    }
+}
+
+impl From<bool> for GaugeValue {
+    fn from(v: bool) -> Self {
+        GaugeValue::Int(i64::from(v))
+    }
+}
+
+impl From<usize> for GaugeValue {
+    fn from(v: usize) -> Self {
+        GaugeValue::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+
+/// Every service's counters, one family per counter with a `service` label.
+struct ServicesCollector(Services);
+
+impl std::fmt::Debug for ServicesCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServicesCollector")
+    }
+}
+
+/// A counter family of every service: name, help, and how to read it.
+type CounterFamily = (&'static str, &'static str, fn(&ServiceMetrics) -> u64);
+
+impl Collector for ServicesCollector {
+    fn encode(&self, encoder: DescriptorEncoder) -> std::fmt::Result {
+        let services = self.0.read();
+        let mut out = FamilyWriter(encoder);
+        let each = || services.iter().map(|(name, m)| (*name, m.as_ref()));
+        out.gauges(
+            "sockhub_connections",
+            "Open connections.",
+            "service",
+            each().map(|(s, m)| (s, m.connections.get())),
+        )?;
+        let counters: [CounterFamily; 9] = [
+            ("sockhub_connections_total", "Connections accepted.", |m| m.connections_total.get()),
+            ("sockhub_connections_refused_total", "Connections refused (server full).", |m| {
+                m.connections_refused.get()
+            }),
+            (
+                "sockhub_connections_refused_admission_total",
+                "Connections refused by the per-address or not-logged-in caps.",
+                |m| m.connections_refused_admission.get(),
+            ),
+            ("sockhub_login_timeouts_total", "Connections closed for not logging in in time.", |m| {
+                m.login_timeouts.get()
+            }),
+            ("sockhub_lines_in_total", "Lines received.", |m| m.lines_in.get()),
+            ("sockhub_frames_out_total", "Frames written (one per recipient).", |m| m.frames_out.get()),
+            ("sockhub_errors_total", "Error replies sent.", |m| m.errors.get()),
+            ("sockhub_rate_limited_total", "Messages dropped by flood control.", |m| m.rate_limited.get()),
+            ("sockhub_slow_disconnects_total", "Clients disconnected for not reading.", |m| {
+                m.slow_disconnects.get()
+            }),
+        ];
+        for (name, help, value) in counters {
+            out.counters(name, help, "service", each().map(|(s, m)| (s, value(m))))?;
+        }
+        out.gauges("sockhub_users", "Logged-in users.", "service", each().map(|(s, m)| (s, m.users.get())))?;
+        let timed: Vec<_> = each().filter(|(_, m)| m.deadline_lateness.count() > 0).collect();
+        if !timed.is_empty() {
+            out.histograms(
+                "sockhub_deadline_lateness_seconds",
+                "How long after a deadline its verdict was queued for the player.",
+                "service",
+                timed.iter().map(|(s, m)| (*s, &m.deadline_lateness)),
+            )?;
+            out.gauges(
+                "sockhub_deadline_lateness_max_seconds",
+                "The latest a deadline's verdict was queued.",
+                "service",
+                timed.iter().map(|(s, m)| (*s, m.deadline_lateness.max().as_secs_f64())),
+            )?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -322,7 +399,7 @@ mod tests {
 
     #[test]
     fn lateness_is_a_cumulative_histogram_with_its_maximum() {
-        let mut registry = Registry::default();
+        let registry = Registry::default();
         let quiz = Arc::new(ServiceMetrics::default());
         registry.register("chat", Arc::default());
         registry.register("quiz", Arc::clone(&quiz));

@@ -12,7 +12,6 @@
 //!
 //! [`prune`] is the same loop for `sockhub db prune`, without the pauses.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,31 +44,27 @@ impl RetentionMetrics {
     pub fn removed(&self, kind: RetentionKind) -> u64 {
         self.removed[index(kind)].get()
     }
+}
 
-    /// Appends the families in the Prometheus text format.
-    pub fn render(&self, out: &mut String) {
-        let name = "sockhub_retention_removed_total";
-        let _ = writeln!(out, "# HELP {name} Rows removed by retention, per kind.\n# TYPE {name} counter");
-        for kind in RetentionKind::ALL {
-            let _ = writeln!(out, "{name}{{kind=\"{kind}\"}} {}", self.removed(kind));
-        }
-        for (name, kind, help, value) in [
-            ("sockhub_retention_runs_total", "counter", "Retention runs completed.", self.runs.get() as i64),
-            (
-                "sockhub_retention_failures_total",
-                "counter",
-                "Retention batches that failed (retried at the next run).",
-                self.failures.get() as i64,
-            ),
-            (
-                "sockhub_retention_last_run_timestamp_seconds",
-                "gauge",
-                "When the last retention run ended (unix seconds; 0: not yet).",
-                self.last_run.get(),
-            ),
-        ] {
-            crate::metrics::write_family(out, name, kind, help, value);
-        }
+impl crate::metrics::Families for RetentionMetrics {
+    fn families(&self, out: &mut crate::metrics::FamilyWriter<'_>) -> std::fmt::Result {
+        out.counters(
+            "sockhub_retention_removed_total",
+            "Rows removed by retention, per kind.",
+            "kind",
+            RetentionKind::ALL.iter().map(|kind| (kind.as_str(), self.removed(*kind))),
+        )?;
+        out.counter("sockhub_retention_runs_total", "Retention runs completed.", self.runs.get())?;
+        out.counter(
+            "sockhub_retention_failures_total",
+            "Retention batches that failed (retried at the next run).",
+            self.failures.get(),
+        )?;
+        out.gauge(
+            "sockhub_retention_last_run_timestamp_seconds",
+            "When the last retention run ended (unix seconds; 0: not yet).",
+            self.last_run.get(),
+        )
     }
 }
 
@@ -240,8 +235,7 @@ mod tests {
     fn metrics_name_every_kind() {
         let m = RetentionMetrics::default();
         m.removed[index(RetentionKind::Relay)].add(5);
-        let mut out = String::new();
-        m.render(&mut out);
+        let out = crate::metrics::render_once(crate::metrics::Shared(Arc::new(m)));
         assert!(out.contains("sockhub_retention_removed_total{kind=\"relay\"} 5"), "{out}");
         assert!(out.contains("sockhub_retention_removed_total{kind=\"chat\"} 0"), "{out}");
         assert!(out.contains("sockhub_retention_runs_total 0"), "{out}");

@@ -9,15 +9,15 @@
 //! `degraded` but still answers **200**: it keeps serving its own users, and a load balancer
 //! that drained it would disconnect people who are fine — and if NATS itself is down, every node
 //! would be drained at once. Only what breaks the node for its own users (the database, the log
-//! writer) answers 503. `/metrics` is the Prometheus text format: every service's
-//! connection and message counters (from the server's metrics registry), messages per second over
-//! the last ten seconds, whether the database answers a ping (`sockhub_database_up`, asked at each
-//! scrape), the log writer's and the calculator's queue depths, the log writer's lag and health,
-//! the relay's records by state, lag and link, web logins, and the process's resident memory.
-//! The alert rules in `ops/prometheus-rules.yml` use these names; a test keeps them in step.
+//! writer) answers 503. `/metrics` is the Prometheus text format: the server's metrics registry,
+//! where every service, the log writer, logins, bans, TLS, retention and the cluster registered
+//! their families when they started (this file names none of them), then what only the web server
+//! knows: messages per second over the last ten seconds, whether the database answers a ping
+//! (`sockhub_database_up`, asked at each scrape), web logins, uptime and the process's resident
+//! memory. The alert rules in `ops/prometheus-rules.yml` use these names; a test keeps them in step.
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -25,7 +25,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use parking_lot::Mutex;
-use sockhub_server::service::relay::RelayRole;
+use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+use sockhub_server::metrics::{Families, FamilyWriter, Shared, render_once};
 use tokio::time::Instant;
 
 use crate::WebState;
@@ -88,192 +89,53 @@ pub async fn healthz(State(state): State<WebState>) -> impl IntoResponse {
 
 pub async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
     let hub = &state.hub;
-    let mut out = hub.metrics.render_prometheus();
-    let mut family = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "{name}{labels} {value}");
-        }
-    };
-    let rates: Vec<(String, f64)> =
-        state.rates.per_second().into_iter().map(|(s, r)| (format!("{{service=\"{s}\"}}"), r)).collect();
-    family(
-        "sockhub_messages_per_second",
-        "gauge",
-        "Messages received per second, averaged over the last 10 s.",
-        &rates,
-    );
-    let one = |v: f64| [(String::new(), v)];
     // Asked at each scrape, as `/healthz` does, so an alert can tell the database is down.
     let database_up = matches!(tokio::time::timeout(PING_TIMEOUT, hub.store.ping()).await, Ok(Ok(())));
-    family(
-        "sockhub_database_up",
-        "gauge",
-        "1 if the database answered a ping within 2 s during this scrape.",
-        &one(if database_up { 1.0 } else { 0.0 }),
-    );
-    let w = hub.journal.stats();
-    family("sockhub_log_queue_depth", "gauge", "Log records waiting for the database.", &one(w.depth as f64));
-    family("sockhub_log_queue_capacity", "gauge", "The log queue's bound.", &one(w.capacity as f64));
-    family(
-        "sockhub_log_writer_lag_seconds",
-        "gauge",
-        "How long the oldest unwritten log record has waited.",
-        &one(w.lag.as_secs_f64()),
-    );
-    family(
-        "sockhub_log_writer_healthy",
-        "gauge",
-        "1 if the log writer's last write succeeded.",
-        &one(if w.healthy { 1.0 } else { 0.0 }),
-    );
-    family("sockhub_log_records_written_total", "counter", "Log records written.", &one(w.written as f64));
-    family(
-        "sockhub_log_write_failures_total",
-        "counter",
-        "Failed log write attempts (each retried).",
-        &one(w.failed_attempts as f64),
-    );
-    if let Some(calc) = &hub.calc {
-        let stats = calc.commit_stats();
-        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed) as f64;
-        family(
-            "sockhub_calc_commit_queue_depth",
-            "gauge",
-            "Calculator results waiting to be stored.",
-            &one(calc.commit_queue_depth() as f64),
-        );
-        family(
-            "sockhub_calc_results_committed_total",
-            "counter",
-            "Calculator results stored.",
-            &one(load(&stats.committed)),
-        );
-        family(
-            "sockhub_calc_commit_failures_total",
-            "counter",
-            "Calculator results whose commit failed.",
-            &one(load(&stats.failed)),
-        );
+    let mut out = hub.metrics.render_prometheus();
+    out.push_str(&render_once(Shared(Arc::new(WebFamilies {
+        rates: state.rates.per_second(),
+        database_up,
+        sessions: state.sessions.len(),
+        uptime: state.started.elapsed(),
+    }))));
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], out)
+}
+
+/// What only the web server knows, read at one scrape.
+struct WebFamilies {
+    rates: Vec<(&'static str, f64)>,
+    database_up: bool,
+    sessions: usize,
+    uptime: std::time::Duration,
+}
+
+impl Families for WebFamilies {
+    fn families(&self, out: &mut FamilyWriter<'_>) -> std::fmt::Result {
+        out.gauges(
+            "sockhub_messages_per_second",
+            "Messages received per second, averaged over the last 10 s.",
+            "service",
+            self.rates.iter().map(|(s, r)| (*s, *r)),
+        )?;
+        out.gauge(
+            "sockhub_database_up",
+            "1 if the database answered a ping within 2 s during this scrape.",
+            self.database_up,
+        )?;
+        out.gauge("sockhub_web_sessions", "Web logins held.", self.sessions)?;
+        if let Some(rss) = resident_memory_bytes() {
+            out.gauge(
+                "process_resident_memory_bytes",
+                "Resident memory of the server process.",
+                i64::try_from(rss).unwrap_or(i64::MAX),
+            )?;
+        }
+        out.gauge(
+            "sockhub_uptime_seconds",
+            "Seconds since the web server started.",
+            self.uptime.as_secs_f64(),
+        )
     }
-    if let Some(relay) = &hub.relay {
-        let st = relay.status();
-        let sum = |f: fn(&sockhub_store::RelaySource) -> i64| st.sources.iter().map(f).sum::<i64>() as f64;
-        let by_state: Vec<(String, f64)> = [
-            ("received", sum(|s| s.received)),
-            ("kept", sum(|s| s.kept)),
-            ("queued", sum(|s| s.queued)),
-            ("forwarded", sum(|s| s.forwarded)),
-            ("held", sum(|s| s.held)),
-            ("missing", sum(|s| s.missing)),
-            ("stored", sum(|s| s.stored)),
-            ("pruned", sum(|s| s.pruned)),
-        ]
-        .into_iter()
-        .map(|(state, v)| (format!("{{state=\"{state}\"}}"), v))
-        .collect();
-        family(
-            "sockhub_relay_records",
-            "gauge",
-            "Relay records by state, every source (received counts them all).",
-            &by_state,
-        );
-        family(
-            "sockhub_relay_seq_conflicts_total",
-            "counter",
-            "Relay records refused with seq_conflict (their seq was stored with another payload), every source.",
-            &one(sum(|s| s.conflicts)),
-        );
-        family(
-            "sockhub_relay_lag_seconds",
-            "gauge",
-            "Age of the oldest record not yet acknowledged downstream.",
-            &one(st.lag_ms as f64 / 1000.0),
-        );
-        family(
-            "sockhub_relay_pending_bytes",
-            "gauge",
-            "Payload bytes not yet delivered downstream.",
-            &one(st.pending_bytes as f64),
-        );
-        family(
-            "sockhub_relay_backpressure",
-            "gauge",
-            "1 while devices are not acknowledged because the quota is reached.",
-            &one(if st.backpressure { 1.0 } else { 0.0 }),
-        );
-        family(
-            "sockhub_relay_downstream_up",
-            "gauge",
-            "1 while the link to downstream is connected (or this node is a sink, or stands by in a cluster).",
-            &one(if st.link.state.is_up() { 1.0 } else { 0.0 }),
-        );
-        family(
-            "sockhub_relay_forwarding",
-            "gauge",
-            "1 while this node is the one that forwards downstream (in a cluster, one node at a time).",
-            &one(if st.role == RelayRole::Forwarder { 1.0 } else { 0.0 }),
-        );
-        family(
-            "sockhub_relay_reconnects_total",
-            "counter",
-            "Reconnections to downstream.",
-            &one(st.link.reconnects as f64),
-        );
-    }
-    family("sockhub_web_sessions", "gauge", "Web logins held.", &one(state.sessions.len() as f64));
-    let auth = &state.hub.auth;
-    let a = auth.metrics();
-    for (name, kind, help, value) in [
-        ("sockhub_auth_hashes_in_flight", "gauge", "Password checks running now.", a.hashes_in_flight.get()),
-        (
-            "sockhub_auth_hashes_in_flight_max",
-            "gauge",
-            "The most password checks that ever ran at once.",
-            a.hashes_in_flight_max.get(),
-        ),
-        (
-            "sockhub_auth_hash_permits",
-            "gauge",
-            "Password checks allowed at once ([auth] max_concurrent_hashes).",
-            auth.hash_permits() as i64,
-        ),
-        (
-            "sockhub_auth_password_checks_total",
-            "counter",
-            "Passwords checked.",
-            a.password_checks.get() as i64,
-        ),
-        (
-            "sockhub_auth_throttled_total",
-            "counter",
-            "Login attempts refused with too_many_attempts.",
-            a.throttled.get() as i64,
-        ),
-        (
-            "sockhub_auth_hash_timeouts_total",
-            "counter",
-            "Logins told to retry because no password check came free within [auth] hash_wait_ms.",
-            a.hash_timeouts.get() as i64,
-        ),
-    ] {
-        family(name, kind, help, &one(value as f64));
-    }
-    if let Some(rss) = resident_memory_bytes() {
-        family(
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory of the server process.",
-            &one(rss as f64),
-        );
-    }
-    family(
-        "sockhub_uptime_seconds",
-        "gauge",
-        "Seconds since the web server started.",
-        &one(state.started.elapsed().as_secs_f64()),
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
 }
 
 /// The process's resident set size, from `/proc/self/status` (Linux; `None` elsewhere).

@@ -140,6 +140,34 @@ pub struct AuthMetrics {
     pub hash_timeouts: Counter,
 }
 
+impl crate::metrics::Families for Authenticator {
+    fn families(&self, out: &mut crate::metrics::FamilyWriter<'_>) -> std::fmt::Result {
+        let a = &self.metrics;
+        out.gauge("sockhub_auth_hashes_in_flight", "Password checks running now.", a.hashes_in_flight.get())?;
+        out.gauge(
+            "sockhub_auth_hashes_in_flight_max",
+            "The most password checks that ever ran at once.",
+            a.hashes_in_flight_max.get(),
+        )?;
+        out.gauge(
+            "sockhub_auth_hash_permits",
+            "Password checks allowed at once ([auth] max_concurrent_hashes).",
+            self.hash_permits,
+        )?;
+        out.counter("sockhub_auth_password_checks_total", "Passwords checked.", a.password_checks.get())?;
+        out.counter(
+            "sockhub_auth_throttled_total",
+            "Login attempts refused with too_many_attempts.",
+            a.throttled.get(),
+        )?;
+        out.counter(
+            "sockhub_auth_hash_timeouts_total",
+            "Logins told to retry because no password check came free within [auth] hash_wait_ms.",
+            a.hash_timeouts.get(),
+        )
+    }
+}
+
 /// The login checker shared by all services.
 pub struct Authenticator {
     store: Store,

@@ -65,6 +65,18 @@ pub struct BanMetrics {
     pub disconnected: Counter,
 }
 
+impl crate::metrics::Families for BanMetrics {
+    fn families(&self, out: &mut crate::metrics::FamilyWriter<'_>) -> std::fmt::Result {
+        out.gauge("sockhub_bans_active", "Bans in force.", self.active.get())?;
+        out.counter("sockhub_bans_refused_total", "Logins refused with banned.", self.refused.get())?;
+        out.counter(
+            "sockhub_bans_disconnected_total",
+            "Connections ended because their user or address was banned.",
+            self.disconnected.get(),
+        )
+    }
+}
+
 /// What nodes tell each other about bans.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "e", rename_all = "snake_case")]

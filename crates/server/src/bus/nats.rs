@@ -65,6 +65,40 @@ pub struct ClusterMetrics {
     pub resyncs: Counter,
 }
 
+impl crate::metrics::Families for ClusterMetrics {
+    fn families(&self, out: &mut crate::metrics::FamilyWriter<'_>) -> std::fmt::Result {
+        out.gauge("sockhub_cluster_connected", "1 while connected to NATS.", self.connected.get())?;
+        out.gauge(
+            "sockhub_cluster_peers",
+            "Other nodes heard from within the node timeout.",
+            self.peers.get(),
+        )?;
+        for (name, help, value) in [
+            ("sockhub_cluster_published_total", "Messages published to the other nodes.", &self.published),
+            (
+                "sockhub_cluster_dropped_total",
+                "Messages not published (NATS unreachable or the publish queue full).",
+                &self.dropped,
+            ),
+            ("sockhub_cluster_received_total", "Messages received from other nodes.", &self.received),
+            (
+                "sockhub_cluster_malformed_total",
+                "Messages from other nodes that could not be decoded.",
+                &self.malformed,
+            ),
+            ("sockhub_cluster_nodes_down_total", "Nodes declared dead or gone.", &self.nodes_down),
+            (
+                "sockhub_cluster_resyncs_total",
+                "Times this node asked the others for their state again.",
+                &self.resyncs,
+            ),
+        ] {
+            out.counter(name, help, value.get())?;
+        }
+        Ok(())
+    }
+}
+
 /// What goes over the wire: the sender, and the message.
 #[derive(Serialize, Deserialize)]
 struct Envelope {

@@ -23,7 +23,6 @@
 //! stays. A certificate that expires within `expiry_warning_days` is a warning at every load and
 //! once a day; `/metrics` shows the seconds left ([`TlsMetrics`]).
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,18 +79,22 @@ impl TlsMetrics {
         let at = self.not_after.get();
         (at != 0).then(|| at - unix_now())
     }
+}
 
-    /// Append the TLS families in the Prometheus text format.
-    pub fn render(&self, out: &mut String) {
+impl crate::metrics::Families for TlsMetrics {
+    fn families(&self, out: &mut crate::metrics::FamilyWriter<'_>) -> std::fmt::Result {
         if let Some(left) = self.expires_in() {
-            let expiring = i64::from(left < self.warning_secs.get());
-            let _ = writeln!(
-                out,
-                "# HELP sockhub_tls_cert_expiry_seconds Seconds until the served TLS certificate expires.\n\
-                 # TYPE sockhub_tls_cert_expiry_seconds gauge\nsockhub_tls_cert_expiry_seconds {left}\n\
-                 # HELP sockhub_tls_cert_expiring 1 when the TLS certificate expires within [tls] expiry_warning_days.\n\
-                 # TYPE sockhub_tls_cert_expiring gauge\nsockhub_tls_cert_expiring {expiring}"
-            );
+            let expiring = left < self.warning_secs.get();
+            out.gauge(
+                "sockhub_tls_cert_expiry_seconds",
+                "Seconds until the served TLS certificate expires.",
+                left,
+            )?;
+            out.gauge(
+                "sockhub_tls_cert_expiring",
+                "1 when the TLS certificate expires within [tls] expiry_warning_days.",
+                expiring,
+            )?;
         }
         for (name, help, value) in [
             ("sockhub_tls_reloads_total", "Certificate reloads that took effect.", &self.reloads),
@@ -106,8 +109,9 @@ impl TlsMetrics {
                 &self.handshake_failures,
             ),
         ] {
-            crate::metrics::write_family(out, name, "counter", help, value.get());
+            out.counter(name, help, value.get())?;
         }
+        Ok(())
     }
 }
 

@@ -166,6 +166,28 @@ impl Listener for CalcService {
     }
 }
 
+impl crate::metrics::Families for CalcService {
+    fn families(&self, out: &mut crate::metrics::FamilyWriter<'_>) -> std::fmt::Result {
+        let stats = self.commit_stats();
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        out.gauge(
+            "sockhub_calc_commit_queue_depth",
+            "Calculator results waiting to be stored.",
+            self.commit_queue_depth(),
+        )?;
+        out.counter(
+            "sockhub_calc_results_committed_total",
+            "Calculator results stored.",
+            load(&stats.committed),
+        )?;
+        out.counter(
+            "sockhub_calc_commit_failures_total",
+            "Calculator results whose commit failed.",
+            load(&stats.failed),
+        )
+    }
+}
+
 impl crate::service::Start for CalcService {
     fn ports(config: &crate::config::Config) -> Option<(u16, Option<u16>)> {
         config.calc.enabled.then_some((config.calc.port, config.calc.tls_port))
@@ -185,6 +207,7 @@ impl crate::service::Start for CalcService {
             Arc::clone(&hub.bus),
         ));
         calc.attach(&hub.bus);
+        hub.metrics.collect(crate::metrics::Shared(Arc::clone(&calc)));
         Ok(calc)
     }
 }

@@ -458,6 +458,61 @@ impl Service for RelayService {
     }
 }
 
+impl crate::metrics::Families for RelayService {
+    fn families(&self, out: &mut crate::metrics::FamilyWriter<'_>) -> std::fmt::Result {
+        let st = self.status();
+        let sum = |f: fn(&RelaySource) -> i64| st.sources.iter().map(f).sum::<i64>();
+        type State = (&'static str, fn(&RelaySource) -> i64);
+        let by_state: [State; 8] = [
+            ("received", |s| s.received),
+            ("kept", |s| s.kept),
+            ("queued", |s| s.queued),
+            ("forwarded", |s| s.forwarded),
+            ("held", |s| s.held),
+            ("missing", |s| s.missing),
+            ("stored", |s| s.stored),
+            ("pruned", |s| s.pruned),
+        ];
+        out.gauges(
+            "sockhub_relay_records",
+            "Relay records by state, every source (received counts them all).",
+            "state",
+            by_state.into_iter().map(|(state, f)| (state, sum(f))),
+        )?;
+        out.counter(
+            "sockhub_relay_seq_conflicts_total",
+            "Relay records refused with seq_conflict (their seq was stored with another payload), every source.",
+            u64::try_from(sum(|s| s.conflicts)).unwrap_or(0),
+        )?;
+        out.gauge(
+            "sockhub_relay_lag_seconds",
+            "Age of the oldest record not yet acknowledged downstream.",
+            st.lag_ms as f64 / 1000.0,
+        )?;
+        out.gauge(
+            "sockhub_relay_pending_bytes",
+            "Payload bytes not yet delivered downstream.",
+            st.pending_bytes,
+        )?;
+        out.gauge(
+            "sockhub_relay_backpressure",
+            "1 while devices are not acknowledged because the quota is reached.",
+            st.backpressure,
+        )?;
+        out.gauge(
+            "sockhub_relay_downstream_up",
+            "1 while the link to downstream is connected (or this node is a sink, or stands by in a cluster).",
+            st.link.state.is_up(),
+        )?;
+        out.gauge(
+            "sockhub_relay_forwarding",
+            "1 while this node is the one that forwards downstream (in a cluster, one node at a time).",
+            st.role == RelayRole::Forwarder,
+        )?;
+        out.counter("sockhub_relay_reconnects_total", "Reconnections to downstream.", st.link.reconnects)
+    }
+}
+
 impl crate::service::Start for RelayService {
     fn ports(config: &crate::config::Config) -> Option<(u16, Option<u16>)> {
         config.relay.enabled.then_some((config.relay.port, config.relay.tls_port))
@@ -483,7 +538,7 @@ impl crate::service::Start for RelayService {
         if let Some(tls) = config.relay.tls_to_downstream() {
             tls.client()?;
         }
-        RelayService::launch(
+        let relay = RelayService::launch(
             &config.relay,
             hub.store.clone(),
             hub.net.limits.write_timeout,
@@ -492,7 +547,9 @@ impl crate::service::Start for RelayService {
             Arc::clone(&hub.bus),
         )
         .await
-        .map_err(|source| crate::app::StartError::Store { what: "relay".into(), source })
+        .map_err(|source| crate::app::StartError::Store { what: "relay".into(), source })?;
+        hub.metrics.collect(crate::metrics::Shared(Arc::clone(&relay)));
+        Ok(relay)
     }
 
     fn bound(&self, addr: SocketAddr) {

@@ -154,6 +154,24 @@ mod tests {
     }
 
     #[test]
+    fn arrays_of_tables_and_string_enums_load_back() {
+        let mut config = Config::default();
+        config.relay.keep = vec![super::super::KeepRule {
+            name: "lab".into(),
+            source: Some("lab-*".into()),
+            payload_regex: None,
+            json_field: Some("level".into()),
+            json_equals: Some("debug".into()),
+        }];
+        config.relay.auth = super::super::RelayAuth::Tokens;
+        let text = config.to_commented_toml();
+        assert!(text.contains("[[relay.keep]]\n") && text.contains("name = \"lab\"\n"), "{text}");
+        assert!(text.contains("auth = \"tokens\""), "{text}");
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back, config);
+    }
+
+    #[test]
     fn database_passwords_are_not_printed() {
         let mut config = Config::default();
         config.database.url = Some("mysql://root:hunter2@db.example:3306/sockhub".into());

@@ -85,3 +85,62 @@ macro_rules! section {
     };
 }
 pub(crate) use section;
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    /// A string enum, as `auth = "open"` keys are.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Mode {
+        Open,
+        Closed,
+    }
+
+    /// One table of an array of tables, as `[[relay.keep]]` is.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Room {
+        pub name: String,
+        #[serde(default)]
+        pub topic: String,
+    }
+
+    section! {
+        /// A section with every kind of key.
+        #[section(demo, about = "A demo section.")]
+        pub struct DemoConfig {
+            /// Who may enter:
+            /// "open" or "closed".
+            pub mode: Mode = Mode::Open,
+            /// The rooms, as [[demo.room]] tables.
+            pub room: Vec<Room> = vec![Room { name: "lobby".into(), topic: String::new() }],
+            /// Unset unless given.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub limit: Option<u32> = None,
+        }
+    }
+
+    #[test]
+    fn one_declaration_gives_the_struct_its_defaults_and_its_documentation() {
+        let d = DemoConfig::default();
+        assert_eq!((d.mode, d.room.len(), d.limit), (Mode::Open, 1, None));
+        assert_eq!((DemoConfig::DOC.name, DemoConfig::DOC.about), ("demo", "A demo section."));
+        let keys: Vec<&str> = DemoConfig::DOC.keys.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["mode", "room", "limit"]);
+        assert_eq!(DemoConfig::DOC.doc("mode").unwrap(), "Who may enter: \"open\" or \"closed\".");
+
+        let text =
+            "mode = \"closed\"\nlimit = 3\n[[room]]\nname = \"a\"\n[[room]]\nname = \"b\"\ntopic = \"t\"\n";
+        let c: DemoConfig = toml::from_str(text).unwrap();
+        assert_eq!((c.mode, c.limit), (Mode::Closed, Some(3)));
+        assert_eq!(c.room.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let back: DemoConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        let missing: DemoConfig = toml::from_str("").unwrap();
+        assert_eq!(missing, DemoConfig::default(), "every key is optional");
+        assert!(toml::from_str::<DemoConfig>("mood = \"open\"").is_err(), "unknown keys are refused");
+        assert!(toml::from_str::<DemoConfig>("mode = \"ajar\"").is_err());
+    }
+}

@@ -113,7 +113,6 @@ pub mod password;
 mod quiz;
 mod record;
 mod relay;
-mod relay_token;
 mod reports;
 mod retention;
 mod store;
@@ -138,7 +137,7 @@ pub use relay::{
     RangeDigest, ReconcileRow, RelayBatch, RelayFilter, RelayRecord, RelayRequest, RelayRow, RelaySource,
     RelayState, Requeued, ResendSelector, SeqSummary, Stored, record_digest,
 };
-pub use relay_token::{
+pub use relay::token::{
     RELAY_TOKEN_GLOB_MAX_CHARS, RELAY_TOKEN_LABEL_MAX_CHARS, RelayToken, relay_token_hash,
 };
 pub use retention::{PruneRange, PrunedBatch, RelayPruned, RetentionKind};

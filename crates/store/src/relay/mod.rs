@@ -46,6 +46,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+pub(crate) mod token;
+
 use crate::error::StoreError;
 use crate::store::{Backend, SqlBuf, Store};
 

@@ -172,7 +172,7 @@ async fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
             sockhub_server::service::relay::filter::source_glob(&source)
                 .map_err(|e| anyhow::anyhow!("--source: {e}"))?;
             let store = open(&config).await?;
-            let (row, token) = store.relay_token_add(&source, &label).await?;
+            let (row, token) = store.relay().token_add(&source, &label).await?;
             eprintln!(
                 "{}",
                 t!("cli-relay-token-added", id = row.id, sources = format!("{:?}", row.source_glob))
@@ -183,7 +183,8 @@ async fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
         TokenCommand::List { config, format } => {
             let rows: Vec<TokenRow> = open(&config)
                 .await?
-                .relay_tokens()
+                .relay()
+                .tokens()
                 .await?
                 .into_iter()
                 .map(|t| TokenRow {
@@ -198,7 +199,7 @@ async fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         TokenCommand::Revoke { config, id } => {
-            if open(&config).await?.relay_token_revoke(id).await? {
+            if open(&config).await?.relay().token_revoke(id).await? {
                 println!("{}", t!("cli-relay-token-revoked", id = id));
                 Ok(ExitCode::SUCCESS)
             } else {
@@ -239,9 +240,9 @@ async fn open(config: &ConfigFile) -> anyhow::Result<Store> {
 }
 
 async fn status(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
-    let sources = store.relay_sources().await?;
-    let nodes = store.relay_nodes().await?;
-    let last = store.relay_reconciles(1).await?.into_iter().next();
+    let sources = store.relay().sources().await?;
+    let nodes = store.relay().nodes().await?;
+    let last = store.relay().reconciles(1).await?.into_iter().next();
     let now = now_ms();
     if format == Format::Json {
         let nodes: Vec<Value> = nodes
@@ -322,7 +323,7 @@ async fn status(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
             "{}",
             t!(
                 "cli-relay-last-reconcile",
-                outcome = &r.outcome,
+                outcome = r.outcome.as_str(),
                 cause = &r.cause,
                 at = rfc3339(r.finished_ms),
                 sources = r.sources,
@@ -386,7 +387,7 @@ async fn records(a: RecordsArgs) -> anyhow::Result<ExitCode> {
         limit: (a.limit > 0).then_some(a.limit),
         ..Default::default()
     };
-    let rows: Vec<RecordRow> = store.relay_list(&filter).await?.iter().map(RecordRow::from).collect();
+    let rows: Vec<RecordRow> = store.relay().list(&filter).await?.iter().map(RecordRow::from).collect();
     output::print(&rows, a.format)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -496,7 +497,7 @@ async fn resend(a: ResendArgs) -> anyhow::Result<ExitCode> {
         seqs: a.seq.as_deref().map(parse_seqs).transpose()?,
     };
     let by = a.by.clone().unwrap_or_else(whoami);
-    let id = store.relay_request_add("resend", &by, &serde_json::to_string(&selector)?).await?;
+    let id = store.relay().request_add("resend", &by, &serde_json::to_string(&selector)?).await?;
     match wait_for(&store, id, a.wait).await? {
         Some((status, result)) if status == "done" => {
             println!(
@@ -524,7 +525,7 @@ async fn reconcile(
 ) -> anyhow::Result<ExitCode> {
     let store = open(config).await?;
     let by = by.unwrap_or_else(whoami);
-    let id = store.relay_request_add("reconcile", &by, "{}").await?;
+    let id = store.relay().request_add("reconcile", &by, "{}").await?;
     match wait_for(&store, id, wait).await? {
         Some((status, result)) => {
             if format == Format::Json {
@@ -578,7 +579,7 @@ async fn reconcile(
 async fn wait_for(store: &Store, id: i64, wait: u64) -> anyhow::Result<Option<(String, Value)>> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {
-        if let Some(r) = store.relay_request(id).await?
+        if let Some(r) = store.relay().request(id).await?
             && (r.status == "done" || r.status == "failed")
         {
             let result =

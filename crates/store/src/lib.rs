@@ -11,9 +11,9 @@
 //! - `accounts.rs`, `mutes.rs`, `bans.rs`, `reports.rs`: the queries, as methods on [`Store`].
 //! - `calc.rs`: the calculator's roster ([`Student`], [`ImportReport`]) and its results, written
 //!   synchronously in group-committed transactions ([`NewCalcResult`], [`CalcResultRow`]).
-//! - `relay.rs`: the relay's records, counters, requests and reconcile queries; its group
-//!   commit ([`Store::relay_write`]) acknowledges nothing before COMMIT, so it does not use the
-//!   batched writer.
+//! - `relay/`: the relay's records, counters, requests, reconcile queries and device tokens,
+//!   behind the [`Store::relay`] handle ([`RelayStore`]); its group commit ([`RelayStore::write`])
+//!   acknowledges nothing before COMMIT, so it does not use the batched writer.
 //! - `retention.rs`: removing old chat lines, logins, quiz attempts and confirmed relay records
 //!   in small batches ([`RetentionKind`], [`PruneRange`]), for the server's retention task and
 //!   `sockhub db prune`.
@@ -132,13 +132,14 @@ pub use model::{
 };
 pub use quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord, QuizAttemptRow, QuizResult, QuizRoundRow};
 pub use record::Record;
-pub use relay::{
-    BatchOutcome, ForwardedMark, HeldMark, QueuedRecord, RELAY_RULE_MAX_CHARS, RELAY_SOURCE_MAX_CHARS,
-    RangeDigest, ReconcileRow, RelayBatch, RelayFilter, RelayRecord, RelayRequest, RelayRow, RelaySource,
-    RelayState, Requeued, ResendSelector, SeqSummary, Stored, record_digest,
-};
 pub use relay::token::{
     RELAY_TOKEN_GLOB_MAX_CHARS, RELAY_TOKEN_LABEL_MAX_CHARS, RelayToken, relay_token_hash,
+};
+pub use relay::{
+    BatchOutcome, ForwardedMark, HeldMark, QueuedRecord, RELAY_RULE_MAX_CHARS, RELAY_SOURCE_MAX_CHARS,
+    RangeDigest, ReconcileOutcome, ReconcileRow, RelayBatch, RelayFilter, RelayRecord, RelayRequest,
+    RelayRow, RelaySource, RelayState, RelayStore, Requeued, ResendSelector, SeqSummary, Stored,
+    record_digest,
 };
 pub use retention::{PruneRange, PrunedBatch, RelayPruned, RetentionKind};
 pub use store::{Backend, Store, StoreOptions, redact_url};

@@ -556,7 +556,7 @@ impl Forwarder {
 
     async fn scan_step(&mut self) -> Result<(), sockhub_store::StoreError> {
         let Some((source, from)) = self.scan.pop_front() else { return Ok(()) };
-        let rows = self.shared.store.relay_queued(&source, from, SCAN_CHUNK).await?;
+        let rows = self.shared.store.relay().queued(&source, from, SCAN_CHUNK).await?;
         let full = rows.len() == SCAN_CHUNK as usize;
         let next = rows.last().map(|r| r.seq + 1);
         for r in rows {

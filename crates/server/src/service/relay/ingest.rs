@@ -2,7 +2,7 @@
 //!
 //! Each turn it takes everything waiting — up to `max_batch` records from every connection
 //! (fewer while the quota is nearly reached), and every acknowledgement and refusal the
-//! forwarder reported — and commits it in one transaction ([`sockhub_store::Store::relay_write`]).
+//! forwarder reported — and commits it in one transaction ([`sockhub_store::RelayStore::write`]).
 //! Only then does it:
 //! 1. acknowledge the records: per connection one frame, holding in JSON mode one ack per
 //!    source (the last record of that source in the batch: acks are cumulative) and in text
@@ -227,7 +227,7 @@ impl Ingest {
         let mut delay = self.shared.settings.retry_initial;
         let mut outage: Option<(Instant, Instant)> = None;
         let outcome = loop {
-            match self.shared.store.relay_write(&batch, now).await {
+            match self.shared.store.relay().write(&batch, now).await {
                 Ok(out) => break Ok(out),
                 Err(e) if e.is_retryable() => {
                     let now_i = Instant::now();
@@ -270,7 +270,7 @@ impl Ingest {
     async fn one_by_one(&mut self, items: &mut Vec<Incoming>, batch: RelayBatch, token: u64, now: i64) {
         let marks =
             RelayBatch { records: Vec::new(), forwarded: batch.forwarded.clone(), held: batch.held.clone() };
-        match self.shared.store.relay_write(&marks, now).await {
+        match self.shared.store.relay().write(&marks, now).await {
             Ok(out) => self.after_commit(&[], &marks, &out, token),
             Err(e) => {
                 error!(error = %e, "relay: could not record downstream's acknowledgements; they will be re-sent")
@@ -278,7 +278,7 @@ impl Ingest {
         }
         for (item, rec) in items.drain(..).zip(batch.records) {
             let single = RelayBatch { records: vec![rec], ..Default::default() };
-            match self.shared.store.relay_write(&single, now).await {
+            match self.shared.store.relay().write(&single, now).await {
                 Ok(out) => self.after_commit(std::slice::from_ref(&item), &single, &out, 0),
                 Err(e) => {
                     error!(source = %item.rec.source, seq = ?item.rec.seq, error = %e, "relay: record refused by the database");
@@ -420,7 +420,7 @@ impl Ingest {
     async fn control(&mut self, c: Control) {
         match c {
             Control::MarkMissing { source, seqs, reason, reply } => {
-                let r = self.shared.store.relay_mark_missing(&source, &seqs, &reason).await;
+                let r = self.shared.store.relay().mark_missing(&source, &seqs, &reason).await;
                 reload(&self.shared, &self.shared.store, std::slice::from_ref(&source)).await;
                 let _ = reply.send(r);
             }
@@ -445,10 +445,10 @@ impl Ingest {
             Some(id) => id,
             None => {
                 let params = serde_json::to_string(&sel).unwrap_or_default();
-                store.relay_request_add("resend", by, &params).await?
+                store.relay().request_add("resend", by, &params).await?
             }
         };
-        let done = store.relay_resend(&sel, Some(request)).await?;
+        let done = store.relay().resend(&sel, Some(request)).await?;
         let sources: Vec<Arc<str>> = done.iter().map(|r| Arc::from(r.source.as_str())).collect();
         reload(&self.shared, store, &sources).await;
         let total: i64 = done.iter().map(|r| r.count).sum();
@@ -458,7 +458,7 @@ impl Ingest {
             sources: done.iter().map(|r| ResentSource { source: r.source.clone(), count: r.count }).collect(),
         };
         let recorded = serde_json::to_string(&result).unwrap_or_default();
-        let _ = store.relay_request_finish(request, "done", &recorded).await;
+        let _ = store.relay().request_finish(request, "done", &recorded).await;
         info!(by, state = %sel.state, source = ?sel.source, seqs = ?sel.seqs, queued = total, "relay: records queued again");
         if !sources.is_empty()
             && let Some(tx) = &self.fwd_tx
@@ -477,7 +477,7 @@ impl Ingest {
     /// In a cluster: every source's counters as the database has them (this node's commits
     /// only add its own changes to the copy in memory).
     async fn reload_all(&mut self) {
-        match self.shared.store.relay_sources().await {
+        match self.shared.store.relay().sources().await {
             Ok(rows) => {
                 let map: HashMap<Arc<str>, sockhub_store::RelaySource> =
                     rows.into_iter().map(|s| (Arc::<str>::from(s.source.as_str()), s)).collect();
@@ -493,7 +493,7 @@ impl Ingest {
         if self.shared.clustered && !self.shared.sink && !self.shared.holder.load(Ordering::Relaxed) {
             return;
         }
-        let pending = match self.shared.store.relay_requests_pending().await {
+        let pending = match self.shared.store.relay().requests_pending().await {
             Ok(p) => p,
             Err(e) => {
                 debug!(error = %e, "relay: cannot read requests");
@@ -510,7 +510,8 @@ impl Ingest {
                     };
                     if let Err(e) = result {
                         let _ = store
-                            .relay_request_finish(
+                            .relay()
+                            .request_finish(
                                 r.id,
                                 "failed",
                                 &serde_json::json!({"error": e.to_string()}).to_string(),
@@ -520,7 +521,7 @@ impl Ingest {
                 }
                 "reconcile" => match &self.fwd_tx {
                     Some(tx) => {
-                        let _ = store.relay_request_start(r.id).await;
+                        let _ = store.relay().request_start(r.id).await;
                         let _ = tx
                             .send(FwdControl::Reconcile {
                                 cause: ReconcileCause::Manual,
@@ -530,7 +531,8 @@ impl Ingest {
                     }
                     None => {
                         let _ = store
-                            .relay_request_finish(
+                            .relay()
+                            .request_finish(
                                 r.id,
                                 "failed",
                                 r#"{"error":"this node has no downstream to reconcile with"}"#,
@@ -540,7 +542,8 @@ impl Ingest {
                 },
                 other => {
                     let _ = store
-                        .relay_request_finish(
+                        .relay()
+                        .request_finish(
                             r.id,
                             "failed",
                             &serde_json::json!({"error": format!("unknown request {other:?}")}).to_string(),
@@ -566,7 +569,7 @@ impl Ingest {
             .collect();
         let mut oldest = HashMap::new();
         for source in busy {
-            match self.shared.store.relay_advance_floor(&source).await {
+            match self.shared.store.relay().advance_floor(&source).await {
                 Ok(Some((seq, received_ms))) => {
                     if let Some(s) = self.shared.sources.write().get_mut(&source) {
                         s.queued_from = seq;
@@ -589,7 +592,7 @@ impl Ingest {
             obj.remove("sources");
         }
         let node = status.node.clone();
-        if let Err(e) = self.shared.store.relay_node_put(&node, &json.to_string()).await {
+        if let Err(e) = self.shared.store.relay().node_put(&node, &json.to_string()).await {
             debug!(error = %e, "relay: cannot save the node status");
         }
     }
@@ -599,10 +602,11 @@ impl Ingest {
 /// at start, in a cluster by the node that takes the forwarder role (only the forwarding node
 /// runs requests, so a running one belonged to a holder that is gone).
 pub(crate) async fn settle_interrupted_requests(store: &sockhub_store::Store) {
-    if let Ok(pending) = store.relay_requests_running().await {
+    if let Ok(pending) = store.relay().requests_running().await {
         for r in pending {
             let _ = store
-                .relay_request_finish(r.id, "failed", r#"{"error":"interrupted by a server restart"}"#)
+                .relay()
+                .request_finish(r.id, "failed", r#"{"error":"interrupted by a server restart"}"#)
                 .await;
         }
     }
@@ -617,7 +621,7 @@ fn pending(shared: &Shared) -> (i64, i64) {
 /// Re-reads sources' counters from the database (after a change made outside the group commit).
 async fn reload(shared: &Shared, store: &sockhub_store::Store, sources: &[Arc<str>]) {
     for source in sources {
-        match store.relay_source(source).await {
+        match store.relay().source(source).await {
             Ok(Some(row)) => {
                 shared.sources.write().insert(source.clone(), row);
             }

@@ -199,6 +199,6 @@ fn read_new_password(name: &str, config: &Config) -> anyhow::Result<String> {
     if password.is_empty() {
         bail!(t!("cli-password-empty"));
     }
-    PasswordPolicy::from(&config.auth).validate(&password).map_err(anyhow::Error::msg)?;
+    PasswordPolicy::from(&config.auth).validate(&password)?;
     Ok(password)
 }

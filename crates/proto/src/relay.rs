@@ -287,11 +287,16 @@ pub const SEQ_MIN: i64 = 1;
 /// in JavaScript (the web page) and in every JSON library that reads numbers as doubles.
 pub const SEQ_MAX: i64 = (1 << 53) - 1;
 
+/// A seq outside [`SEQ_MIN`]`..=`[`SEQ_MAX`] (sent as `bad_seq`, with this text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("seq {0} is outside {min}..={max}", min = SEQ_MIN, max = SEQ_MAX)]
+pub struct BadSeq(pub i64);
+
 /// Checks a record's seq; the error says what is wrong (sent as `bad_seq`).
-pub fn validate_seq(seq: i64) -> Result<(), String> {
+pub fn validate_seq(seq: i64) -> Result<(), BadSeq> {
     match (SEQ_MIN..=SEQ_MAX).contains(&seq) {
         true => Ok(()),
-        false => Err(format!("seq {seq} is outside {SEQ_MIN}..={SEQ_MAX}")),
+        false => Err(BadSeq(seq)),
     }
 }
 
@@ -299,19 +304,32 @@ pub fn validate_seq(seq: i64) -> Result<(), String> {
 /// characters, and no `&&` (so every name can be sent in text mode).
 pub const SOURCE_MAX_CHARS: usize = 128;
 
+/// Why a source name is refused (sent as `invalid_source`, with this text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadSource {
+    #[error("the source name is empty")]
+    Empty,
+    #[error("the source name is longer than {max} characters", max = SOURCE_MAX_CHARS)]
+    TooLong,
+    #[error("the source name contains whitespace, control characters or bidi overrides")]
+    BadCharacter,
+    #[error("the source name contains \"&&\"")]
+    Ampersands,
+}
+
 /// Checks a source name; the error says what is wrong.
-pub fn validate_source(source: &str) -> Result<(), String> {
+pub fn validate_source(source: &str) -> Result<(), BadSource> {
     if source.is_empty() {
-        return Err("the source name is empty".into());
+        return Err(BadSource::Empty);
     }
     if source.chars().count() > SOURCE_MAX_CHARS {
-        return Err(format!("the source name is longer than {SOURCE_MAX_CHARS} characters"));
+        return Err(BadSource::TooLong);
     }
     if source.chars().any(|c| c.is_whitespace() || c.is_control() || crate::text::forbidden(c)) {
-        return Err("the source name contains whitespace, control characters or bidi overrides".into());
+        return Err(BadSource::BadCharacter);
     }
     if source.contains("&&") {
-        return Err("the source name contains \"&&\"".into());
+        return Err(BadSource::Ampersands);
     }
     Ok(())
 }

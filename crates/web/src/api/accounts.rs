@@ -66,7 +66,7 @@ pub struct NewAccountBody {
 fn check_password(state: &WebState, p: &Secret) -> Result<(), ApiError> {
     PasswordPolicy::from(&state.hub.config.auth)
         .validate(p.expose())
-        .map_err(|e| ApiError::BadRequest(e.into()))
+        .map_err(|e| ApiError::BadRequest(e.to_string().into()))
 }
 
 fn nonempty(v: Option<String>) -> Option<String> {

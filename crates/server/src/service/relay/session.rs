@@ -188,7 +188,7 @@ impl RelaySession {
 
     async fn record(&mut self, m: RecordMsg) -> Flow {
         if let Err(problem) = relay::validate_source(&m.source) {
-            return self.error(ErrorCode::InvalidSource, problem, Some(&m.source), m.seq);
+            return self.error(ErrorCode::InvalidSource, problem.to_string(), Some(&m.source), m.seq);
         }
         if let Err(flow) = self.allowed(&m.source, m.seq).await {
             return flow;
@@ -203,7 +203,7 @@ impl RelaySession {
             );
         }
         if let Some(Err(problem)) = m.seq.map(relay::validate_seq) {
-            return self.error(ErrorCode::BadSeq, problem, Some(&m.source), m.seq);
+            return self.error(ErrorCode::BadSeq, problem.to_string(), Some(&m.source), m.seq);
         }
         let source = match &self.last_source {
             Some(s) if **s == *m.source => Arc::clone(s),

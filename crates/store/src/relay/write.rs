@@ -15,7 +15,7 @@ use super::{
     record_digest,
 };
 use crate::error::StoreError;
-use crate::store::Backend;
+use crate::store::{Backend, insert_chunks};
 
 /// A record to store.
 #[derive(Clone, Debug)]
@@ -103,14 +103,9 @@ pub struct BatchOutcome {
     pub recounted: Vec<Arc<str>>,
 }
 
-/// Most values bound in one statement (below SQLite's 32766).
-const MAX_PARAMS: usize = 30_000;
 /// Columns of one inserted record.
 const INSERT_COLUMNS: &str = "source, seq, state, rule, at_ms, received_ms, bytes, digest, payload";
 const INSERT_COLUMN_COUNT: usize = 9;
-/// Most rows in one INSERT; chunks are powers of two so their texts stay in the statement cache
-/// (see the writer's notes on MySQL).
-const MAX_ROWS: usize = 512;
 
 /// Internal: the insert found rows another writer stored after our lookup.
 struct Raced;
@@ -261,12 +256,7 @@ impl RelayStore<'_> {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let mut inserted = 0u64;
-        let max_rows = prev_power_of_two((MAX_PARAMS / INSERT_COLUMN_COUNT).clamp(1, MAX_ROWS));
-        let mut rest = new_rows;
-        while !rest.is_empty() {
-            let take = prev_power_of_two(rest.len()).min(max_rows);
-            let (chunk, tail) = rest.split_at(take);
-            rest = tail;
+        for chunk in insert_chunks(new_rows, INSERT_COLUMN_COUNT) {
             let mut b = self.buf();
             b.push(match self.backend() {
                 Backend::MySql => "INSERT IGNORE INTO relay_records (",
@@ -498,10 +488,6 @@ fn runs(seqs: &[i64]) -> Vec<(i64, i64, Option<&[i64]>)> {
         }
     }
     out
-}
-
-fn prev_power_of_two(n: usize) -> usize {
-    1 << (usize::BITS - 1 - n.max(1).leading_zeros())
 }
 
 #[cfg(test)]

@@ -323,7 +323,7 @@ async fn with_accounts_a_calculator_student_needs_the_password_of_their_account(
         student_id: Some("20231234".into()),
         ..sockhub_store::NewAccount::member("김민수", hash)
     };
-    store.add_account(&student).await.unwrap();
+    store.accounts().add(&student).await.unwrap();
     add_account(&store, "someone", "other horse", Role::Member).await;
 
     // Text mode: the ID, then the password.

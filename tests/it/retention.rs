@@ -251,7 +251,7 @@ async fn db_prune_dry_run_lists_and_removes_nothing_then_removes() {
         assert_eq!(row(&rows, "chat")["action"], "removed");
         assert_eq!(row(&rows, "chat")["rows"], OLD, "{out}");
         assert!(db.store.chat_log(&ChatFilter::default()).await.unwrap().is_empty());
-        assert!(db.store.quiz_attempts(None).await.unwrap().is_empty());
+        assert!(db.store.quiz().attempts(None).await.unwrap().is_empty());
         assert_eq!(db.store.logins(&Default::default()).await.unwrap().len() as i64, OLD, "logins are kept");
         db.cleanup().await;
     }

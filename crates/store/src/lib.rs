@@ -6,9 +6,12 @@
 //! Nothing outside this crate sees a connection pool or a line of SQL.
 //!
 //! # Map
-//! - [`Store`] / [`StoreOptions`] (`store.rs`): open, migrate, ping; the SQL helpers.
+//! - [`Store`] / [`StoreOptions`] (`store.rs`): open, migrate, ping; the SQL helpers; the list
+//!   of query groups ([`Store::accounts`], [`Store::quiz`], ...: borrowed handles, one per
+//!   feature).
 //! - `quiz.rs`: quiz rounds, final leaderboards and the attempt log (read back for exports).
-//! - `accounts.rs`, `mutes.rs`, `bans.rs`, `reports.rs`: the queries, as methods on [`Store`].
+//! - `accounts.rs`, `bans.rs`: their queries ([`AccountStore`], [`BanStore`]); `mutes.rs`,
+//!   `reports.rs`: the mutes and the chat, login and moderation logs, as methods on [`Store`].
 //! - `calc.rs`: the calculator's roster ([`Student`], [`ImportReport`]) and its results, written
 //!   synchronously in group-committed transactions ([`NewCalcResult`], [`CalcResultRow`]).
 //! - `relay/`: the relay's records, counters, requests, reconcile queries and device tokens,
@@ -17,10 +20,10 @@
 //! - `retention.rs`: removing old chat lines, logins, quiz attempts and confirmed relay records
 //!   in small batches ([`RetentionKind`], [`PruneRange`]), for the server's retention task and
 //!   `sockhub db prune`.
-//! - `cluster.rs`: what the nodes of a cluster share through the database — node leases
+//! - `cluster.rs` ([`ClusterStore`]): what the nodes of a cluster share through the database — node leases
 //!   ([`NodeLease`]) and atomic, cluster-wide name claims ([`NameClaim`], [`Claimed`]).
 //! - [`Writer`], [`Journal`], [`WriterHandle`], [`Record`] (`writer.rs`, `record.rs`): the
-//!   bounded queue and the batching writer task.
+//!   bounded queue and the batching writer task (`writer/task.rs`).
 //! - [`password`]: argon2id hashing on the blocking pool.
 //! - model types ([`Account`], [`Mute`], [`ChatRecord`], [`LoginFilter`], ...) and
 //!   [`name_key`], the case-insensitive form of a name.
@@ -101,6 +104,49 @@
 //! closes the queue, flushes within a deadline and returns a [`FlushReport`] listing what it
 //! could not write (logged at ERROR; never silent).
 
+/// Declares a borrowed handle on a [`Store`] for one group of queries (`pub struct $name`) and
+/// the `Store` method that returns it (`fn $method`), with the store's SQL helpers as private
+/// methods of the handle. The groups are listed in `store.rs`.
+macro_rules! query_group {
+    (
+        $(#[$sdoc:meta])* pub struct $name:ident;
+        $(#[$mdoc:meta])* fn $method:ident;
+    ) => {
+        $(#[$sdoc])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name<'a> {
+            store: &'a $crate::store::Store,
+        }
+
+        impl $crate::store::Store {
+            $(#[$mdoc])*
+            pub fn $method(&self) -> $name<'_> {
+                $name { store: self }
+            }
+        }
+
+        // Not every group needs every helper.
+        #[allow(dead_code)]
+        impl $name<'_> {
+            fn pool(&self) -> &sqlx::AnyPool {
+                &self.store.pool
+            }
+
+            fn backend(&self) -> $crate::store::Backend {
+                self.store.backend()
+            }
+
+            fn query(&self, sql: &'static str) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+                self.store.query(sql)
+            }
+
+            fn buf(&self) -> $crate::store::SqlBuf {
+                self.store.buf()
+            }
+        }
+    };
+}
+
 mod accounts;
 pub mod backup;
 mod bans;
@@ -120,17 +166,20 @@ mod store;
 pub mod testing;
 mod writer;
 
+pub use accounts::AccountStore;
+pub use bans::BanStore;
 pub use calc::{
-    CalcResultFilter, CalcResultRow, EMAIL_MAX_CHARS, ImportOptions, ImportReport, NewCalcResult, Student,
+    CalcResultFilter, CalcResultRow, CalcStore, EMAIL_MAX_CHARS, ImportOptions, ImportReport, NewCalcResult,
+    Student,
 };
-pub use cluster::{Claimed, HeldName, NameClaim, NodeLease};
+pub use cluster::{Claimed, ClusterStore, HeldName, NameClaim, NodeLease};
 pub use error::{BoxError, StoreError};
 pub use model::{
     Account, Ban, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,
     ModerationAction, ModerationFilter, ModerationRecord, ModerationRow, Mute, NewAccount, Role, limits,
     name_key, name_skeleton, now, truncate_ms,
 };
-pub use quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord, QuizAttemptRow, QuizResult, QuizRoundRow};
+pub use quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord, QuizAttemptRow, QuizResult, QuizRoundRow, QuizStore};
 pub use record::Record;
 pub use relay::token::{
     RELAY_TOKEN_GLOB_MAX_CHARS, RELAY_TOKEN_LABEL_MAX_CHARS, RelayToken, relay_token_hash,

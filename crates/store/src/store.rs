@@ -6,6 +6,22 @@
 //! rewritten to `?` once per statement and cached (see [`Store::sql`]). Dynamic queries
 //! (optional filters, multi-row inserts) are built with [`SqlBuf`], which writes each backend's
 //! placeholder directly (`$N` for PostgreSQL, `?` for the other two).
+//!
+//! # Query groups
+//! The queries of one feature are methods of a small handle borrowed from the `Store` (declared
+//! with `query_group!` in `lib.rs`; it is `Copy`, and its futures borrow only the store):
+//! - [`Store::accounts`] ([`AccountStore`](crate::AccountStore), `accounts.rs`): accounts;
+//! - [`Store::bans`] ([`BanStore`](crate::BanStore), `bans.rs`): bans by name and address;
+//! - [`Store::calc`] ([`CalcStore`](crate::CalcStore), `calc.rs`): the roster and results;
+//! - [`Store::quiz`] ([`QuizStore`](crate::QuizStore), `quiz.rs`): rounds and attempts;
+//! - [`Store::cluster`] ([`ClusterStore`](crate::ClusterStore), `cluster.rs`): node leases
+//!   and name claims;
+//! - [`Store::relay`] ([`RelayStore`](crate::RelayStore), `relay/`): the relay's records,
+//!   counters, requests, reconcile runs and device tokens.
+//!
+//! Still methods of `Store` itself: opening, migrating and closing (this file), mutes
+//! (`mutes.rs`), the chat, login and moderation logs (`reports.rs`) and retention
+//! (`retention.rs`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -179,7 +195,7 @@ impl Store {
     pub async fn open(opts: &StoreOptions) -> Result<Store, StoreError> {
         let store = Store::connect(opts).await?;
         let applied = store.migrate().await?;
-        let skeletons = store.backfill_name_skeletons().await?;
+        let skeletons = store.accounts().backfill_name_skeletons().await?;
         if skeletons > 0 {
             info!(accounts = skeletons, "filled in the look-alike keys of existing accounts");
         }

@@ -439,7 +439,7 @@ async fn a_calculator_result_reaches_a_second_browser() {
         email: None,
     };
     let roster = [student("20212086", "김민수", "컴퓨터공학과"), student("20212087", "이영희", "전자공학과")];
-    db.store.import_students(&roster, Default::default()).await.unwrap();
+    db.store.calc().import_students(&roster, Default::default()).await.unwrap();
     let server = db.server(|_| {}).await;
 
     let (minsu, younghee) = tokio::join!(Browser::start(), Browser::start());

@@ -29,7 +29,7 @@ impl Delta {
 
 impl RelayStore<'_> {
     /// Rebuilds one source's counters from its records (in its own transaction).
-    pub async fn recount(&self, source: &str) -> Result<(), StoreError> {
+    pub async fn recount(self, source: &str) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         self.recount_in(&mut tx, source).await?;
         tx.commit().await?;
@@ -38,7 +38,7 @@ impl RelayStore<'_> {
 
     /// Creates `source`'s counters row if it does not exist.
     pub(super) async fn ensure_source(
-        &self,
+        self,
         tx: &mut Tx,
         source: &str,
         now_ms: i64,
@@ -58,7 +58,7 @@ impl RelayStore<'_> {
 
     /// Adds `d` to `source`'s counters (creating the row if records of it were stored).
     pub(super) async fn apply_delta(
-        &self,
+        self,
         tx: &mut Tx,
         source: &str,
         d: &Delta,
@@ -95,7 +95,7 @@ impl RelayStore<'_> {
 
     /// Takes the write lock on `source`'s counters row until the transaction ends (a no-op
     /// update: every backend locks the row it updates).
-    pub(super) async fn lock_source(&self, tx: &mut Tx, source: &str) -> Result<(), StoreError> {
+    pub(super) async fn lock_source(self, tx: &mut Tx, source: &str) -> Result<(), StoreError> {
         self.query("UPDATE relay_sources SET queued_from = queued_from WHERE source = $1")
             .bind(source.to_owned())
             .execute(&mut **tx)
@@ -104,7 +104,7 @@ impl RelayStore<'_> {
     }
 
     /// Rebuilds `source`'s counters from its records inside `tx`.
-    pub(super) async fn recount_in(&self, tx: &mut Tx, source: &str) -> Result<(), StoreError> {
+    pub(super) async fn recount_in(self, tx: &mut Tx, source: &str) -> Result<(), StoreError> {
         // Lock the counters' row first, so no other node's delta lands between the count and the
         // update; on MySQL read the newest committed rows (a plain read would use the transaction's
         // snapshot, which may predate another node's commit).

@@ -108,7 +108,7 @@ impl RelayStore<'_> {
     /// `forwarded_only`, over its forwarded records only (what the upstream side of a reconcile
     /// compares), else over every record stored.
     pub async fn digests(
-        &self,
+        self,
         source: &str,
         ranges: &[(i64, i64)],
         forwarded_only: bool,
@@ -144,7 +144,7 @@ impl RelayStore<'_> {
 
     /// `(seq, digest)` of `source`'s records in `lo..=hi` (forwarded ones only, or all), by seq.
     pub async fn listing(
-        &self,
+        self,
         source: &str,
         lo: i64,
         hi: i64,
@@ -161,7 +161,7 @@ impl RelayStore<'_> {
     }
 
     /// How many records of `source` are stored, their seq range, and up to `max_gaps` holes.
-    pub async fn seq_summary(&self, source: &str, max_gaps: u32) -> Result<SeqSummary, StoreError> {
+    pub async fn seq_summary(self, source: &str, max_gaps: u32) -> Result<SeqSummary, StoreError> {
         let row = self
             .query(
                 "SELECT COUNT(*) AS n, MIN(seq) AS first_seq, MAX(seq) AS last_seq FROM relay_records \
@@ -207,7 +207,7 @@ impl RelayStore<'_> {
 
     /// Marks forwarded records of `source` that downstream turned out not to have as missing
     /// (forwarded → missing), in one transaction. Returns how many changed.
-    pub async fn mark_missing(&self, source: &str, seqs: &[i64], reason: &str) -> Result<i64, StoreError> {
+    pub async fn mark_missing(self, source: &str, seqs: &[i64], reason: &str) -> Result<i64, StoreError> {
         let mut tx = self.begin().await?;
         let mut count = 0i64;
         let mut bytes = 0i64;
@@ -248,7 +248,7 @@ impl RelayStore<'_> {
     }
 
     /// Records a finished reconcile run.
-    pub async fn reconcile_add(&self, r: &ReconcileRow) -> Result<(), StoreError> {
+    pub async fn reconcile_add(self, r: &ReconcileRow) -> Result<(), StoreError> {
         self.query(
             "INSERT INTO relay_reconciles (cause, started_ms, finished_ms, outcome, sources, missing, \
              extra, mismatched, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -268,7 +268,7 @@ impl RelayStore<'_> {
     }
 
     /// The newest reconcile runs, newest first.
-    pub async fn reconciles(&self, limit: u32) -> Result<Vec<ReconcileRow>, StoreError> {
+    pub async fn reconciles(self, limit: u32) -> Result<Vec<ReconcileRow>, StoreError> {
         let rows = self
             .query(
                 "SELECT id, cause, started_ms, finished_ms, outcome, sources, missing, extra, mismatched, \

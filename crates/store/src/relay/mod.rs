@@ -38,7 +38,7 @@
 //! nodes; a sum of 32-bit values cannot overflow a BIGINT below 2^31 rows per range.
 //!
 //! # Layout
-//! Every query is a method of [`RelayStore`], the borrowed handle [`Store::relay`] returns,
+//! Every query is a method of [`RelayStore`], the borrowed handle [`Store::relay`](crate::Store::relay) returns,
 //! grouped by concern, each row type next to the SELECT that reads it:
 //! - this file: [`RelayState`], [`record_digest`], the handle and the small SQL helpers;
 //! - `write.rs`: the group commit ([`RelayStore::write`]) and its steps;
@@ -53,10 +53,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyArguments;
-use sqlx::{Any, AnyPool, Row};
+use sqlx::{Any, Row};
 
 use crate::error::StoreError;
-use crate::store::{Backend, SqlBuf, Store};
+use crate::store::{Backend, SqlBuf};
 
 mod counters;
 mod digest;
@@ -169,41 +169,19 @@ type Tx = sqlx::Transaction<'static, Any>;
 /// A static statement with its bound values.
 type Query = sqlx::query::Query<'static, Any, AnyArguments>;
 
-impl Store {
+query_group! {
+    /// The relay's queries, borrowed from a [`Store`](crate::Store) ([`Store::relay`](crate::Store::relay)).
+    pub struct RelayStore;
     /// The relay's tables: records, counters, requests, reconcile runs, node status and device
     /// tokens.
-    pub fn relay(&self) -> RelayStore<'_> {
-        RelayStore { store: self }
-    }
-}
-
-/// The relay's queries, borrowed from a [`Store`] ([`Store::relay`]).
-#[derive(Clone, Copy, Debug)]
-pub struct RelayStore<'a> {
-    store: &'a Store,
+    fn relay;
 }
 
 impl RelayStore<'_> {
-    fn pool(&self) -> &AnyPool {
-        &self.store.pool
-    }
-
-    fn backend(&self) -> Backend {
-        self.store.backend()
-    }
-
-    fn query(&self, sql: &'static str) -> Query {
-        self.store.query(sql)
-    }
-
-    fn buf(&self) -> SqlBuf {
-        self.store.buf()
-    }
-
     /// Begins a transaction that will write. SQLite: takes the write lock up front. A deferred
     /// transaction that reads first and writes later fails at once (SQLITE_BUSY_SNAPSHOT, no
     /// busy wait) if another connection wrote in between; IMMEDIATE waits for the lock instead.
-    async fn begin(&self) -> Result<Tx, StoreError> {
+    async fn begin(self) -> Result<Tx, StoreError> {
         Ok(match self.backend() {
             Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await?,
             _ => self.pool().begin().await?,
@@ -214,7 +192,7 @@ impl RelayStore<'_> {
     /// `insert` followed by `RETURNING id` (SQLite, PostgreSQL); MySQL asks `LAST_INSERT_ID()`
     /// in the same transaction.
     async fn insert_returning_id(
-        &self,
+        self,
         insert: &'static str,
         returning: &'static str,
         bind: impl Fn(Query) -> Query,
@@ -234,14 +212,14 @@ impl RelayStore<'_> {
         }
     }
 
-    fn greatest(&self) -> &'static str {
+    fn greatest(self) -> &'static str {
         match self.backend() {
             Backend::Sqlite => "max",
             _ => "GREATEST",
         }
     }
 
-    fn least(&self) -> &'static str {
+    fn least(self) -> &'static str {
         match self.backend() {
             Backend::Sqlite => "min",
             _ => "LEAST",
@@ -250,7 +228,7 @@ impl RelayStore<'_> {
 
     /// `SUM(col)` as a BIGINT on every backend (PostgreSQL and MySQL widen it to NUMERIC /
     /// DECIMAL, which `Any` cannot read). NULL over no rows.
-    fn sum_as_bigint(&self, col: &str) -> String {
+    fn sum_as_bigint(self, col: &str) -> String {
         match self.backend() {
             Backend::Sqlite => format!("SUM({col})"),
             Backend::MySql => format!("CAST(SUM({col}) AS SIGNED)"),

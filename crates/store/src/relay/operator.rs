@@ -83,7 +83,7 @@ macro_rules! insert_request {
 
 impl RelayStore<'_> {
     /// Records an operator request; returns its id.
-    pub async fn request_add(&self, kind: &str, by: &str, params: &str) -> Result<i64, StoreError> {
+    pub async fn request_add(self, kind: &str, by: &str, params: &str) -> Result<i64, StoreError> {
         let now = crate::model::to_ms(crate::model::now());
         let by = crate::model::clip(by, 255).into_owned();
         self.insert_returning_id(insert_request!(), insert_request!(" RETURNING id"), |q| {
@@ -93,17 +93,17 @@ impl RelayStore<'_> {
     }
 
     /// Pending requests, oldest first.
-    pub async fn requests_pending(&self) -> Result<Vec<RelayRequest>, StoreError> {
+    pub async fn requests_pending(self) -> Result<Vec<RelayRequest>, StoreError> {
         self.fetch_requests(self.query(requests!("WHERE status = 'pending' ORDER BY id"))).await
     }
 
     /// Requests a server took up and has not settled (after a crash: interrupted ones).
-    pub async fn requests_running(&self) -> Result<Vec<RelayRequest>, StoreError> {
+    pub async fn requests_running(self) -> Result<Vec<RelayRequest>, StoreError> {
         self.fetch_requests(self.query(requests!("WHERE status = 'running' ORDER BY id"))).await
     }
 
     /// Marks a request as taken up by the server.
-    pub async fn request_start(&self, id: i64) -> Result<(), StoreError> {
+    pub async fn request_start(self, id: i64) -> Result<(), StoreError> {
         self.query("UPDATE relay_requests SET status = 'running' WHERE id = $1 AND status = 'pending'")
             .bind(id)
             .execute(self.pool())
@@ -112,21 +112,21 @@ impl RelayStore<'_> {
     }
 
     /// One request.
-    pub async fn request(&self, id: i64) -> Result<Option<RelayRequest>, StoreError> {
+    pub async fn request(self, id: i64) -> Result<Option<RelayRequest>, StoreError> {
         Ok(self.fetch_requests(self.query(requests!("WHERE id = $1")).bind(id)).await?.pop())
     }
 
     /// The newest requests, newest first.
-    pub async fn requests_recent(&self, limit: u32) -> Result<Vec<RelayRequest>, StoreError> {
+    pub async fn requests_recent(self, limit: u32) -> Result<Vec<RelayRequest>, StoreError> {
         self.fetch_requests(self.query(requests!("ORDER BY id DESC LIMIT $1")).bind(i64::from(limit))).await
     }
 
-    async fn fetch_requests(&self, q: Query) -> Result<Vec<RelayRequest>, StoreError> {
+    async fn fetch_requests(self, q: Query) -> Result<Vec<RelayRequest>, StoreError> {
         q.fetch_all(self.pool()).await?.iter().map(request_from_row).collect()
     }
 
     /// Settles a request: `done` or `failed`, with a JSON result.
-    pub async fn request_finish(&self, id: i64, status: &str, result: &str) -> Result<(), StoreError> {
+    pub async fn request_finish(self, id: i64, status: &str, result: &str) -> Result<(), StoreError> {
         self.query("UPDATE relay_requests SET status = $1, done_ms = $2, result = $3 WHERE id = $4")
             .bind(status.to_owned())
             .bind(crate::model::to_ms(crate::model::now()))
@@ -141,7 +141,7 @@ impl RelayStore<'_> {
     /// request on each (`resends`, `last_request`) and updates the counters, in one
     /// transaction. Returns what was queued, per source.
     pub async fn resend(
-        &self,
+        self,
         sel: &ResendSelector,
         request_id: Option<i64>,
     ) -> Result<Vec<Requeued>, StoreError> {
@@ -198,7 +198,7 @@ impl RelayStore<'_> {
     }
 
     /// Saves a running node's live status (JSON).
-    pub async fn node_put(&self, node: &str, status: &str) -> Result<(), StoreError> {
+    pub async fn node_put(self, node: &str, status: &str) -> Result<(), StoreError> {
         let now = crate::model::to_ms(crate::model::now());
         let sql = match self.backend() {
             Backend::MySql => {
@@ -215,7 +215,7 @@ impl RelayStore<'_> {
     }
 
     /// Every node's last saved status: `(node, updated_ms, status JSON)`.
-    pub async fn nodes(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
+    pub async fn nodes(self) -> Result<Vec<(String, i64, String)>, StoreError> {
         let rows = self
             .query("SELECT node, updated_ms, status FROM relay_nodes ORDER BY node")
             .fetch_all(self.pool())

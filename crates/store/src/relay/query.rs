@@ -176,13 +176,13 @@ fn row_from_row(r: &AnyRow) -> Result<RelayRow, StoreError> {
 
 impl RelayStore<'_> {
     /// Every source's counters, by name.
-    pub async fn sources(&self) -> Result<Vec<RelaySource>, StoreError> {
+    pub async fn sources(self) -> Result<Vec<RelaySource>, StoreError> {
         let rows = self.query(sources!("ORDER BY source")).fetch_all(self.pool()).await?;
         rows.iter().map(source_from_row).collect()
     }
 
     /// One source's counters.
-    pub async fn source(&self, source: &str) -> Result<Option<RelaySource>, StoreError> {
+    pub async fn source(self, source: &str) -> Result<Option<RelaySource>, StoreError> {
         let row = self
             .query(sources!("WHERE source = $1"))
             .bind(source.to_owned())
@@ -193,7 +193,7 @@ impl RelayStore<'_> {
 
     /// Up to `limit` queued records of `source` with seq ≥ `from`, lowest seq first (the
     /// forwarder's catch-up scan).
-    pub async fn queued(&self, source: &str, from: i64, limit: u32) -> Result<Vec<QueuedRecord>, StoreError> {
+    pub async fn queued(self, source: &str, from: i64, limit: u32) -> Result<Vec<QueuedRecord>, StoreError> {
         let rows = self
             .query(
                 "SELECT seq, at_ms, received_ms, bytes, payload FROM relay_records \
@@ -221,7 +221,7 @@ impl RelayStore<'_> {
     /// record's `(seq, received_ms)`, or `None` if nothing is queued (the floor then goes past
     /// the last seq). Call it from the task that writes the relay tables: it reads and writes
     /// in one transaction so no record queued meanwhile can end up below the floor.
-    pub async fn advance_floor(&self, source: &str) -> Result<Option<(i64, i64)>, StoreError> {
+    pub async fn advance_floor(self, source: &str) -> Result<Option<(i64, i64)>, StoreError> {
         let mut tx = self.begin().await?;
         // Several nodes on one database: lock the source's row first, so that a node committing
         // records of this source either committed before the read below (which then sees them)
@@ -260,7 +260,7 @@ impl RelayStore<'_> {
     }
 
     /// Records matching `f`, in arrival order.
-    pub async fn list(&self, f: &RelayFilter) -> Result<Vec<RelayRow>, StoreError> {
+    pub async fn list(self, f: &RelayFilter) -> Result<Vec<RelayRow>, StoreError> {
         let mut b = self.buf();
         b.push(ROW_COLUMNS).push(" FROM relay_records WHERE 1 = 1");
         if let Some(state) = f.state {
@@ -294,7 +294,7 @@ impl RelayStore<'_> {
     }
 
     /// The state of each of `seqs` of `source` that is stored.
-    pub async fn states(&self, source: &str, seqs: &[i64]) -> Result<Vec<(i64, RelayState)>, StoreError> {
+    pub async fn states(self, source: &str, seqs: &[i64]) -> Result<Vec<(i64, RelayState)>, StoreError> {
         let mut out = Vec::new();
         for chunk in seqs.chunks(MAX_IN) {
             let mut b = self.buf();

@@ -70,11 +70,7 @@ macro_rules! insert_token {
 impl RelayStore<'_> {
     /// Makes a token for the sources `source_glob` matches (the caller checks that it is a valid
     /// pattern); returns it and the token itself, which is not stored and cannot be shown again.
-    pub async fn token_add(
-        &self,
-        source_glob: &str,
-        label: &str,
-    ) -> Result<(RelayToken, String), StoreError> {
+    pub async fn token_add(self, source_glob: &str, label: &str) -> Result<(RelayToken, String), StoreError> {
         if source_glob.is_empty() || source_glob.chars().count() > RELAY_TOKEN_GLOB_MAX_CHARS {
             return Err(StoreError::Invalid(format!(
                 "a token's source pattern must be 1 to {RELAY_TOKEN_GLOB_MAX_CHARS} characters"
@@ -103,7 +99,7 @@ impl RelayStore<'_> {
     }
 
     /// The token a connection presented, if it exists and is not revoked.
-    pub async fn token_check(&self, token: &str) -> Result<Option<RelayToken>, StoreError> {
+    pub async fn token_check(self, token: &str) -> Result<Option<RelayToken>, StoreError> {
         let row = self
             .query(tokens!("WHERE token_hash = $1 AND revoked_ms IS NULL"))
             .bind(relay_token_hash(token))
@@ -114,7 +110,7 @@ impl RelayStore<'_> {
 
     /// Whether token `id` is still valid (a connection re-checks now and then, so a revocation
     /// reaches connections that authenticated before it).
-    pub async fn token_valid(&self, id: i64) -> Result<bool, StoreError> {
+    pub async fn token_valid(self, id: i64) -> Result<bool, StoreError> {
         let row = self
             .query("SELECT id FROM relay_tokens WHERE id = $1 AND revoked_ms IS NULL")
             .bind(id)
@@ -124,13 +120,13 @@ impl RelayStore<'_> {
     }
 
     /// Every token, revoked ones too, oldest first.
-    pub async fn tokens(&self) -> Result<Vec<RelayToken>, StoreError> {
+    pub async fn tokens(self) -> Result<Vec<RelayToken>, StoreError> {
         let rows = self.query(tokens!("ORDER BY id")).fetch_all(self.pool()).await?;
         rows.iter().map(token_from_row).collect()
     }
 
     /// Revokes token `id`; false if there is no such token or it was revoked already.
-    pub async fn token_revoke(&self, id: i64) -> Result<bool, StoreError> {
+    pub async fn token_revoke(self, id: i64) -> Result<bool, StoreError> {
         let now = crate::model::to_ms(crate::model::now());
         let done = self
             .query("UPDATE relay_tokens SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")

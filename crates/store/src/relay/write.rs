@@ -117,7 +117,7 @@ impl RelayStore<'_> {
     /// Commits one batch: stores the new records (skipping ones already stored), marks
     /// acknowledged records forwarded and refused ones held, and updates the counters, all in
     /// one transaction. `now_ms` is the receive time of the new records.
-    pub async fn write(&self, batch: &RelayBatch, now_ms: i64) -> Result<BatchOutcome, StoreError> {
+    pub async fn write(self, batch: &RelayBatch, now_ms: i64) -> Result<BatchOutcome, StoreError> {
         validate_records(&batch.records)?;
         match self.write_once(batch, now_ms, false).await? {
             Ok(out) => Ok(out),
@@ -133,7 +133,7 @@ impl RelayStore<'_> {
     /// One attempt at [`RelayStore::write`]; `lookup_all` looks every record with a seq up
     /// instead of only the possible duplicates (the retry after a race).
     async fn write_once(
-        &self,
+        self,
         batch: &RelayBatch,
         now_ms: i64,
         lookup_all: bool,
@@ -162,7 +162,7 @@ impl RelayStore<'_> {
     /// ones. The UPDATE locks the source's row (on a server database) until COMMIT, so two
     /// nodes never hand out the same seq.
     async fn assign_seqs(
-        &self,
+        self,
         tx: &mut Tx,
         records: &[RelayRecord],
         now_ms: i64,
@@ -220,7 +220,7 @@ impl RelayStore<'_> {
 
     /// Step 2: which of the possible duplicates are stored already, and with which payload.
     async fn lookup_stored(
-        &self,
+        self,
         tx: &mut Tx,
         records: &[RelayRecord],
         seqs: &[i64],
@@ -250,7 +250,7 @@ impl RelayStore<'_> {
     /// Step 4: inserts the new records, in chunks; false if fewer rows went in than asked
     /// (another writer stored some of them since step 2).
     async fn insert_new(
-        &self,
+        self,
         tx: &mut Tx,
         new_rows: &[(&RelayRecord, i64)],
         now_ms: i64,
@@ -296,7 +296,7 @@ impl RelayStore<'_> {
     /// Step 5: acknowledged by downstream, queued -> forwarded. Returns the sources whose
     /// counters must be rebuilt because a mark touched fewer records than it named.
     async fn mark_forwarded(
-        &self,
+        self,
         tx: &mut Tx,
         marks: &[ForwardedMark],
         now_ms: i64,
@@ -341,7 +341,7 @@ impl RelayStore<'_> {
 
     /// Step 6: refused by downstream too often, queued -> held.
     async fn mark_held(
-        &self,
+        self,
         tx: &mut Tx,
         marks: &[HeldMark],
         now_ms: i64,
@@ -374,7 +374,7 @@ impl RelayStore<'_> {
     /// committing batches of the same sources lock the rows in the same order (no deadlock).
     /// Sources in `recount` are rebuilt from their records instead.
     async fn apply_deltas(
-        &self,
+        self,
         tx: &mut Tx,
         deltas: Deltas,
         recount: &[Arc<str>],

@@ -85,7 +85,7 @@ async fn old_log_rows_go_in_batches_and_newer_ones_stay() {
         let logins = store.logins(&LoginFilter::default()).await.unwrap();
         assert_eq!(logins.len(), 3);
         assert!(logins.iter().all(|l| l.at >= t(7)), "{logins:?}");
-        let attempts = store.quiz_attempts(None).await.unwrap();
+        let attempts = store.quiz().attempts(None).await.unwrap();
         let ids: Vec<i64> = attempts.iter().map(|a| a.attempt.problem_id).collect();
         assert_eq!(ids, [7, 8, 9], "{}", b.name());
         store.close().await;

@@ -104,6 +104,43 @@
 //! closes the queue, flushes within a deadline and returns a [`FlushReport`] listing what it
 //! could not write (logged at ERROR; never silent).
 
+/// Declares a text-valued enum as stored in the database: `as_str`, `Display`, `FromStr` (an
+/// unknown text is [`StoreError::Invalid`]) and serde, all with the same lowercase texts. Uses
+/// `fmt`, `FromStr`, `Serialize`, `Deserialize` and `StoreError` from the calling module.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($(#[$vm])* $variant),+ }
+
+        impl $name {
+            /// The text stored in the database (and shown to people).
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = StoreError;
+            fn from_str(s: &str) -> Result<Self, StoreError> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(StoreError::Invalid(format!(
+                        concat!("unknown ", stringify!($name), " {:?}"), other
+                    ))),
+                }
+            }
+        }
+    };
+}
+
 /// Declares a borrowed handle on a [`Store`] for one group of queries (`pub struct $name`) and
 /// the `Store` method that returns it (`fn $method`), with the store's SQL helpers as private
 /// methods of the handle. The groups are listed in `store.rs`.

@@ -13,55 +13,19 @@ use super::counters::Delta;
 use super::{MAX_IN, RelayState, RelayStore, push_in_list};
 use crate::error::StoreError;
 
-/// How a reconcile run ended. Stored and shown in lower case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReconcileOutcome {
-    /// Both sides hold the same records.
-    Ok,
-    /// Downstream lacked records; they were queued again.
-    Repaired,
-    /// Downstream lacked records, and re-sending them is off (`resend_missing = false`).
-    Missing,
-    /// Records differ in content: nothing a resend can repair.
-    Diverged,
-    /// The run did not finish.
-    Failed,
-}
-
-impl ReconcileOutcome {
-    pub const ALL: [ReconcileOutcome; 5] = [
-        ReconcileOutcome::Ok,
-        ReconcileOutcome::Repaired,
-        ReconcileOutcome::Missing,
-        ReconcileOutcome::Diverged,
-        ReconcileOutcome::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReconcileOutcome::Ok => "ok",
-            ReconcileOutcome::Repaired => "repaired",
-            ReconcileOutcome::Missing => "missing",
-            ReconcileOutcome::Diverged => "diverged",
-            ReconcileOutcome::Failed => "failed",
-        }
-    }
-}
-
-impl fmt::Display for ReconcileOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ReconcileOutcome {
-    type Err = StoreError;
-    fn from_str(s: &str) -> Result<Self, StoreError> {
-        ReconcileOutcome::ALL
-            .into_iter()
-            .find(|o| o.as_str() == s)
-            .ok_or_else(|| StoreError::Invalid(format!("unknown reconcile outcome {s:?}")))
+string_enum! {
+    /// How a reconcile run ended. Stored and shown in lower case.
+    ReconcileOutcome {
+        /// Both sides hold the same records.
+        Ok => "ok",
+        /// Downstream lacked records; they were queued again.
+        Repaired => "repaired",
+        /// Downstream lacked records, and re-sending them is off (`resend_missing = false`).
+        Missing => "missing",
+        /// Records differ in content: nothing a resend can repair.
+        Diverged => "diverged",
+        /// The run did not finish.
+        Failed => "failed",
     }
 }
 

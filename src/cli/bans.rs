@@ -90,7 +90,7 @@ pub async fn ban(args: BanArgs) -> anyhow::Result<()> {
     let (config, store) = open(&args.config).await?;
     let length =
         args.length.as_deref().map(sockhub_proto::ban::parse_duration).transpose().map_err(message)?;
-    let in_force = store.active_bans(sockhub_store::now()).await?;
+    let in_force = store.bans().list_active(sockhub_store::now()).await?;
     let key = sockhub_server::names::key(&args.name);
     if in_force.len() >= config.auth.max_bans
         && !in_force.iter().any(|b| sockhub_server::names::key(&b.target) == key)
@@ -101,7 +101,7 @@ pub async fn ban(args: BanArgs) -> anyhow::Result<()> {
     let ban = bans::prepare(&store, &args.by, &args.name, length, reason, args.address, None)
         .await
         .map_err(message)?;
-    store.set_ban(&ban).await?;
+    store.bans().set(&ban).await?;
     log(&store, bans::moderation_record(&ban)).await?;
     let address = ban.address.as_ref().map(|a| t!("cli-ban-address", address = a)).unwrap_or_default();
     let (name, secs) = (&ban.target, config.auth.bans_refresh_secs);
@@ -123,10 +123,10 @@ pub async fn ban(args: BanArgs) -> anyhow::Result<()> {
 
 pub async fn unban(args: UnbanArgs) -> anyhow::Result<()> {
     let (_, store) = open(&args.config).await?;
-    let Some(was) = store.active_ban(&args.name, sockhub_store::now()).await? else {
+    let Some(was) = store.bans().active(&args.name, sockhub_store::now()).await? else {
         bail!(t!("error-not-banned", name = &args.name));
     };
-    store.clear_ban(&was.target).await?;
+    store.bans().clear(&was.target).await?;
     log(&store, ModerationRecord::new(&args.by, &was.target, ModerationAction::Unban)).await?;
     println!("{}", t!("cli-unbanned", name = &was.target));
     Ok(())
@@ -135,7 +135,8 @@ pub async fn unban(args: UnbanArgs) -> anyhow::Result<()> {
 pub async fn list(args: ListArgs) -> anyhow::Result<()> {
     let (_, store) = open(&args.config).await?;
     let rows: Vec<BanRow> = store
-        .active_bans(sockhub_store::now())
+        .bans()
+        .list_active(sockhub_store::now())
         .await?
         .into_iter()
         .map(|b: Ban| BanRow {

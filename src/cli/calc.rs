@@ -89,7 +89,7 @@ async fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     // which needs every row to size its columns).
     let mut filter = CalcResultFilter { student_id: args.student, after_id: None, limit: Some(PAGE) };
     loop {
-        let page = store.calc_results(&filter).await?;
+        let page = store.calc().results(&filter).await?;
         let full = page.len() == PAGE as usize;
         filter.after_id = page.last().map(|r| r.id);
         for r in page {

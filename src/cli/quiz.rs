@@ -226,7 +226,7 @@ async fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
 async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let (_, store) = db::open(&args.config).await?;
     let rows: Vec<AttemptView> =
-        store.quiz_attempts(args.round).await?.into_iter().map(AttemptView).collect();
+        store.quiz().attempts(args.round).await?.into_iter().map(AttemptView).collect();
     store.close().await;
     output::print(&rows, args.format)?;
     Ok(ExitCode::SUCCESS)
@@ -270,7 +270,7 @@ impl Row for RoundView {
 
 async fn rounds(args: RoundsArgs) -> anyhow::Result<ExitCode> {
     let (_, store) = db::open(&args.config).await?;
-    let rounds: Vec<RoundView> = store.quiz_rounds().await?.into_iter().map(RoundView).collect();
+    let rounds: Vec<RoundView> = store.quiz().rounds().await?.into_iter().map(RoundView).collect();
     store.close().await;
     output::print(&rounds, args.format)?;
     Ok(ExitCode::SUCCESS)

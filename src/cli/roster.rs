@@ -54,13 +54,13 @@ pub async fn run(command: RosterCommand) -> anyhow::Result<ExitCode> {
     match command {
         RosterCommand::Import(args) => import(args).await,
         RosterCommand::List(args) => {
-            let students = args.db.open().await?.list_students().await?;
+            let students = args.db.open().await?.calc().list_students().await?;
             let rows: Vec<StudentView> = students.into_iter().map(StudentView).collect();
             output::print(&rows, args.format)?;
             Ok(ExitCode::SUCCESS)
         }
         RosterCommand::Export(db) => {
-            let students = db.open().await?.list_students().await?;
+            let students = db.open().await?.calc().list_students().await?;
             let mut out = std::io::stdout().lock();
             roster::write_csv(&mut out, &students)?;
             out.flush()?;
@@ -85,7 +85,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     };
     let store = args.db.open().await?;
     let opts = ImportOptions { dry_run: args.dry_run, keep_emails: !roster.has_email };
-    let report = store.import_students(&roster.students, opts).await?;
+    let report = store.calc().import_students(&roster.students, opts).await?;
     store.close().await;
     let mut out = String::new();
     for s in &report.added {

@@ -128,7 +128,7 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 student_id: args.student_id,
                 display_name: args.display_name,
             };
-            match store.add_account(&account).await {
+            match store.accounts().add(&account).await {
                 Ok(a) => println!("{}", t!("cli-user-added", name = a.name, role = a.role.as_str())),
                 Err(StoreError::Conflict(why)) => {
                     bail!(t!("cli-user-add-conflict", name = format!("{:?}", args.name), why = why))
@@ -139,7 +139,8 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::List { config, format } => {
             let (_, store) = open(&config).await?;
             let rows: Vec<AccountRow> = store
-                .list_accounts()
+                .accounts()
+                .list()
                 .await?
                 .into_iter()
                 .map(|a| AccountRow {
@@ -155,21 +156,21 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Passwd { config, name } => {
             let (config, store) = open(&config).await?;
             let password = read_new_password(&name, &config)?;
-            if !store.set_password_hash(&name, &password::hash(&password).await?).await? {
+            if !store.accounts().set_password_hash(&name, &password::hash(&password).await?).await? {
                 bail!(t!("cli-user-missing", name = format!("{name:?}")));
             }
             println!("{}", t!("cli-user-password-changed", name = &name));
         }
         UserCommand::Role { config, name, role } => {
             let (_, store) = open(&config).await?;
-            if !store.set_role(&name, role.into()).await? {
+            if !store.accounts().set_role(&name, role.into()).await? {
                 bail!(t!("cli-user-missing", name = format!("{name:?}")));
             }
             println!("{}", t!("cli-user-role-changed", name = &name, role = Role::from(role).as_str()));
         }
         UserCommand::Remove { config, name } => {
             let (_, store) = open(&config).await?;
-            if !store.remove_account(&name).await? {
+            if !store.accounts().remove(&name).await? {
                 bail!(t!("cli-user-missing", name = format!("{name:?}")));
             }
             println!("{}", t!("cli-user-removed", name = &name));
@@ -199,6 +200,6 @@ fn read_new_password(name: &str, config: &Config) -> anyhow::Result<String> {
     if password.is_empty() {
         bail!(t!("cli-password-empty"));
     }
-    PasswordPolicy::from(&config.auth).validate(&password).map_err(anyhow::Error::msg)?;
+    PasswordPolicy::from(&config.auth).validate(&password)?;
     Ok(password)
 }

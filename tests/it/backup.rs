@@ -159,7 +159,7 @@ async fn a_backup_taken_while_clients_write_restores_with_everything_up_to_that_
     let mut config = crate::support::test_config(&fresh);
     config.chat.enabled = false;
     let store = sockhub_store::Store::open(&store_options(&config)).await.unwrap();
-    assert_eq!(store.relay_source("sensor").await.unwrap().unwrap().received, relay_at);
+    assert_eq!(store.relay().source("sensor").await.unwrap().unwrap().received, relay_at);
     store.close().await;
     drop(store);
     let restored = pool(&fresh.join("sockhub.db")).await;

@@ -319,8 +319,10 @@ async fn the_cli_bans_lists_and_unbans_and_a_running_server_acts_on_it() {
     bob.send_json(json!({"type": "login", "name": "bob"})).await;
     assert_eq!(bob.json().await["type"], "welcome");
     // The address ban names the address of bob's last login, once the login log has it.
-    eventually("bob's login in the login log", || async { db.store.last_login_peer("bob").await.unwrap() })
-        .await;
+    eventually("bob's login in the login log", || async {
+        db.store.bans().last_login_peer("bob").await.unwrap()
+    })
+    .await;
 
     let (ok, out) = run_sockhub(
         &config,

@@ -32,7 +32,7 @@ const ROSTER: &str = "student_id,name,department,email\n\
 async fn with_roster(db: &TestDb) {
     let store = db.open().await;
     let roster = sockhub_server::service::calc::roster::parse(ROSTER.as_bytes()).unwrap();
-    store.import_students(&roster.students, Default::default()).await.unwrap();
+    store.calc().import_students(&roster.students, Default::default()).await.unwrap();
     store.close().await;
 }
 

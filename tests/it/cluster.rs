@@ -592,7 +592,7 @@ async fn one_quiz_round_and_one_leaderboard_across_nodes() {
     names.sort();
     assert_eq!(names, ["ann", "ben"], "{over_a}");
     let stored = eventually("the final leaderboard in the database", || async {
-        let rows = db.store.quiz_results(round_a as i64).await.ok()?;
+        let rows = db.store.quiz().results(round_a as i64).await.ok()?;
         (!rows.is_empty()).then_some(rows)
     })
     .await;

@@ -245,7 +245,7 @@ async fn a_device_that_gave_up_on_a_file_resumes_from_its_spool_without_duplicat
     let mut config = crate::support::test_config(&data);
     config.chat.enabled = false;
     let store = sockhub_store::Store::open(&sockhub_server::app::store_options(&config)).await.unwrap();
-    let rows = store.relay_list(&sockhub_store::RelayFilter::default()).await.unwrap();
+    let rows = store.relay().list(&sockhub_store::RelayFilter::default()).await.unwrap();
     assert_eq!(rows.len(), 10, "stored once each");
     let got: BTreeMap<i64, String> = rows.into_iter().map(|r| (r.seq, r.payload)).collect();
     let want: BTreeMap<i64, String> = (1..=10).map(|i| (i, format!("f{i}"))).collect();

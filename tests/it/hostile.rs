@@ -94,7 +94,7 @@ async fn a_look_alike_of_an_account_name_is_that_account() {
         let db = Db::with_account(&b, "teacher", "correct horse", Role::Admin).await;
         // A new account may not look like an existing one.
         let hash = sockhub_store::password::hash("another password").await.unwrap();
-        let e = db.store.add_account(&sockhub_store::NewAccount::member("tеacher", hash)).await;
+        let e = db.store.accounts().add(&sockhub_store::NewAccount::member("tеacher", hash)).await;
         assert!(matches!(e, Err(sockhub_store::StoreError::Conflict(_))), "{}: {e:?}", b.name());
 
         for auth in [Admission::Open, Admission::Accounts] {

@@ -20,7 +20,7 @@ use crate::web::ws::Ws;
 /// The stored payload of `(source, seq)` on `node`.
 async fn stored(node: &Node, source: &str, seq: i64) -> Option<String> {
     let filter = RelayFilter { source: Some(source.into()), seqs: Some((seq, seq)), ..Default::default() };
-    node.store.relay_list(&filter).await.unwrap().pop().map(|r| r.payload)
+    node.store.relay().list(&filter).await.unwrap().pop().map(|r| r.payload)
 }
 
 fn record(source: &str, seq: i64, payload: &str) -> serde_json::Value {
@@ -131,7 +131,7 @@ async fn seqs_out_of_range_are_refused_with_bad_seq_and_the_connection_stays() {
 #[tokio::test]
 async fn device_tokens_cover_their_sources_only_and_can_be_revoked() {
     let node = Node::start(None, |c| c.relay.auth = RelayAuth::Tokens).await;
-    let (fans, token) = node.store.relay_token_add("fan-*", "hall fans").await.unwrap();
+    let (fans, token) = node.store.relay().token_add("fan-*", "hall fans").await.unwrap();
 
     // No token: refused, named, and the connection stays.
     let mut c = Client::connect(node.addr()).await;
@@ -150,7 +150,7 @@ async fn device_tokens_cover_their_sources_only_and_can_be_revoked() {
     c.send_json(record("door-1", 1, "not mine")).await;
     let e = c.json_of("error").await;
     assert_eq!((e["code"].as_str(), e["source"].as_str()), (Some("forbidden"), Some("door-1")), "{e}");
-    assert!(node.store.relay_source("door-1").await.unwrap().is_none());
+    assert!(node.store.relay().source("door-1").await.unwrap().is_none());
 
     // The name&&message format, with an AUTH line.
     let mut text = Client::connect(node.addr()).await;
@@ -172,7 +172,7 @@ async fn device_tokens_cover_their_sources_only_and_can_be_revoked() {
 
     // Revoked: refused to new connections, and connections using it are closed once it is
     // checked again.
-    assert!(node.store.relay_token_revoke(fans.id).await.unwrap());
+    assert!(node.store.relay().token_revoke(fans.id).await.unwrap());
     let mut late = Client::connect(node.addr()).await;
     late.send_json(json!({"type": "auth", "token": token})).await;
     assert_eq!(late.json_of("error").await["code"], "unauthorized");
@@ -323,7 +323,7 @@ async fn with_accounts_a_calculator_student_needs_the_password_of_their_account(
         student_id: Some("20231234".into()),
         ..sockhub_store::NewAccount::member("김민수", hash)
     };
-    store.add_account(&student).await.unwrap();
+    store.accounts().add(&student).await.unwrap();
     add_account(&store, "someone", "other horse", Role::Member).await;
 
     // Text mode: the ID, then the password.

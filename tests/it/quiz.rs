@@ -869,7 +869,7 @@ async fn a_manual_round_starts_on_an_admin_s_start() {
     let hash = sockhub_store::password::hash("s3cret").await.unwrap();
     let mut admin = sockhub_store::NewAccount::member("root", hash);
     admin.role = sockhub_store::Role::Admin;
-    store.add_account(&admin).await.unwrap();
+    store.accounts().add(&admin).await.unwrap();
     store.close().await;
     let server = TestServer::from_config(config).await;
     let addr = server.addr("quiz");

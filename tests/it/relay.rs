@@ -82,11 +82,11 @@ impl Node {
     }
 
     pub async fn records(&self, state: Option<RelayState>) -> Vec<RelayRow> {
-        self.store.relay_list(&RelayFilter { state, ..Default::default() }).await.unwrap()
+        self.store.relay().list(&RelayFilter { state, ..Default::default() }).await.unwrap()
     }
 
     pub async fn counters(&self, source: &str) -> sockhub_store::RelaySource {
-        self.store.relay_source(source).await.unwrap().unwrap_or_default()
+        self.store.relay().source(source).await.unwrap().unwrap_or_default()
     }
 }
 
@@ -338,7 +338,7 @@ async fn downstream_stopped_for_a_while_then_back_gets_everything_once_in_order(
         assert!(c.adds_up() && c.queued == 0 && c.pending_bytes == 0, "{c:?}");
     }
     eventually("the status shows the reconnect", || async {
-        s1.store.relay_nodes().await.unwrap().iter().any(|n| !n.2.contains("\"reconnects\":0"))
+        s1.store.relay().nodes().await.unwrap().iter().any(|n| !n.2.contains("\"reconnects\":0"))
     })
     .await;
 }
@@ -363,12 +363,12 @@ async fn a_record_deleted_downstream_is_found_by_reconcile_and_sent_again() {
         assert_eq!(s2.records(None).await.len(), 592);
 
         // `sockhub relay reconcile` does this: a request the running server picks up.
-        let id = s1.store.relay_request_add("reconcile", "tester", "{}").await.unwrap();
+        let id = s1.store.relay().request_add("reconcile", "tester", "{}").await.unwrap();
         eventually("the reconcile is done", || async {
-            s1.store.relay_request(id).await.unwrap().is_some_and(|r| r.status == "done")
+            s1.store.relay().request(id).await.unwrap().is_some_and(|r| r.status == "done")
         })
         .await;
-        let r = s1.store.relay_request(id).await.unwrap().unwrap();
+        let r = s1.store.relay().request(id).await.unwrap().unwrap();
         let result: serde_json::Value = serde_json::from_str(r.result.as_deref().unwrap()).unwrap();
         assert_eq!(result["outcome"], "diverged", "{result}");
         assert_eq!(
@@ -385,10 +385,10 @@ async fn a_record_deleted_downstream_is_found_by_reconcile_and_sent_again() {
         })
         .await;
         let back =
-            s1.store.relay_list(&RelayFilter { seqs: Some((7, 7)), ..Default::default() }).await.unwrap();
+            s1.store.relay().list(&RelayFilter { seqs: Some((7, 7)), ..Default::default() }).await.unwrap();
         assert_eq!((back[0].state, back[0].resends), (RelayState::Forwarded, 1));
         // The resend is recorded: who and when.
-        let requests = s1.store.relay_requests_recent(10).await.unwrap();
+        let requests = s1.store.relay().requests_recent(10).await.unwrap();
         assert!(
             requests
                 .iter()
@@ -425,11 +425,12 @@ async fn a_refused_record_is_held_without_blocking_the_others() {
     // An operator re-sends it: it is refused again and held again, and the resend is recorded.
     let id = s1
         .store
-        .relay_request_add("resend", "alice", r#"{"state":"held","source":"d","seqs":null}"#)
+        .relay()
+        .request_add("resend", "alice", r#"{"state":"held","source":"d","seqs":null}"#)
         .await
         .unwrap();
     eventually("the resend is done", || async {
-        s1.store.relay_request(id).await.unwrap().is_some_and(|r| r.status == "done")
+        s1.store.relay().request(id).await.unwrap().is_some_and(|r| r.status == "done")
     })
     .await;
     eventually("held again", || async { s1.counters("d").await.held == 1 }).await;
@@ -460,7 +461,7 @@ async fn at_the_quota_devices_are_not_acknowledged_until_forwarding_frees_room()
     assert!(c.silent_or_lines(Duration::from_millis(500)).await.is_empty());
     assert_eq!(s1.counters("q").await.received, 50);
     eventually("backpressure shows in the status", || async {
-        s1.store.relay_nodes().await.unwrap().iter().any(|n| n.2.contains("\"backpressure\":true"))
+        s1.store.relay().nodes().await.unwrap().iter().any(|n| n.2.contains("\"backpressure\":true"))
     })
     .await;
 

@@ -79,17 +79,17 @@ fn device(addrs: &[SocketAddr], source: &str) -> DeviceOptions {
 /// Every seq `1..=TOTAL` of `source` exactly once on `store`, in arrival order by seq.
 async fn exactly_once_in_order(store: &Store, source: &str) {
     let rows =
-        store.relay_list(&RelayFilter { source: Some(source.into()), ..Default::default() }).await.unwrap();
+        store.relay().list(&RelayFilter { source: Some(source.into()), ..Default::default() }).await.unwrap();
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
     assert_eq!(seqs.len(), TOTAL, "{source}: each record stored once");
     assert_eq!(seqs, (1..=TOTAL as i64).collect::<Vec<_>>(), "{source}: every seq, in order");
-    let c = store.relay_source(source).await.unwrap().expect("counters");
+    let c = store.relay().source(source).await.unwrap().expect("counters");
     assert!(c.adds_up() && c.received == TOTAL as i64, "{source}: {c:?}");
 }
 
 /// Which node of `nodes` (relay address) its status row says forwards now.
 async fn forwarders(store: &Store, nodes: &[SocketAddr]) -> Vec<SocketAddr> {
-    let rows = store.relay_nodes().await.unwrap();
+    let rows = store.relay().nodes().await.unwrap();
     let roles: BTreeMap<u16, String> = rows
         .iter()
         .filter_map(|(node, _, status)| {
@@ -139,7 +139,7 @@ async fn the_forwarder_lease_moves_to_another_node_when_its_holder_is_killed() {
     eventually("records of both devices flow to Server2", || async {
         let got = |s: &'static str| {
             let st = s2_store.clone();
-            async move { st.relay_source(s).await.unwrap().map_or(0, |c| c.received) }
+            async move { st.relay().source(s).await.unwrap().map_or(0, |c| c.received) }
         };
         got("dev-a").await > 2000 && got("dev-b").await > 2000
     })
@@ -148,8 +148,8 @@ async fn the_forwarder_lease_moves_to_another_node_when_its_holder_is_killed() {
     assert_eq!(holder.len(), 1, "one forwarder at a time");
     let victim = relay.iter().position(|a| *a == holder[0]).unwrap();
     // An operator request the forwarding node is running when it dies.
-    let request = db.store.relay_request_add("reconcile", "ops", "{}").await.unwrap();
-    db.store.relay_request_start(request).await.unwrap();
+    let request = db.store.relay().request_add("reconcile", "ops", "{}").await.unwrap();
+    db.store.relay().request_start(request).await.unwrap();
     let mut node = nodes[victim].take().unwrap();
     node.signal("KILL");
     node.child.wait().await.unwrap();
@@ -162,7 +162,7 @@ async fn the_forwarder_lease_moves_to_another_node_when_its_holder_is_killed() {
     .await;
     // The node that took over settles it, so `sockhub relay reconcile` does not wait forever.
     eventually("the interrupted request is settled", || async {
-        db.store.relay_request(request).await.unwrap().is_some_and(|r| r.status == "failed")
+        db.store.relay().request(request).await.unwrap().is_some_and(|r| r.status == "failed")
     })
     .await;
     let web = nodes[1 - victim].as_ref().expect("running").addr("web");
@@ -175,14 +175,14 @@ async fn the_forwarder_lease_moves_to_another_node_when_its_holder_is_killed() {
     eventually("Server1 has forwarded everything", || async {
         let mut done = true;
         for s in ["dev-a", "dev-b"] {
-            done &= db.store.relay_source(s).await.unwrap().is_some_and(|c| c.forwarded == TOTAL as i64);
+            done &= db.store.relay().source(s).await.unwrap().is_some_and(|c| c.forwarded == TOTAL as i64);
         }
         done
     })
     .await;
     for s in ["dev-a", "dev-b"] {
         // Server1's shared counters, updated by both nodes, add up and nothing is left queued.
-        let c = db.store.relay_source(s).await.unwrap().unwrap();
+        let c = db.store.relay().source(s).await.unwrap().unwrap();
         assert!(c.adds_up() && c.queued == 0 && c.received == TOTAL as i64, "{s}: {c:?}");
         exactly_once_in_order(&s2_store, s).await;
     }
@@ -228,7 +228,7 @@ async fn two_server2_nodes_on_one_database_store_each_record_once_across_a_recon
     // Mid-stream, the sink Server1 is connected to dies; it reconnects to the other one, which
     // receives again what the first one stored but whose acknowledgement was lost.
     eventually("records flow to the first sink", || async {
-        db.store.relay_source("dev").await.unwrap().is_some_and(|c| c.received > 3000)
+        db.store.relay().source("dev").await.unwrap().is_some_and(|c| c.received > 3000)
     })
     .await;
     s2a.signal("KILL");
@@ -236,21 +236,22 @@ async fn two_server2_nodes_on_one_database_store_each_record_once_across_a_recon
     let report = sender.await.unwrap();
     assert!(report.complete(), "{report:?}");
     eventually("Server1 has forwarded everything", || async {
-        s1_store.relay_source("dev").await.unwrap().is_some_and(|c| c.forwarded == TOTAL as i64)
+        s1_store.relay().source("dev").await.unwrap().is_some_and(|c| c.forwarded == TOTAL as i64)
     })
     .await;
-    let c1 = s1_store.relay_source("dev").await.unwrap().unwrap();
+    let c1 = s1_store.relay().source("dev").await.unwrap().unwrap();
     assert!(c1.adds_up() && c1.queued == 0, "{c1:?}");
     assert!(
         s1_store
-            .relay_list(&RelayFilter::default())
+            .relay()
+            .list(&RelayFilter::default())
             .await
             .unwrap()
             .iter()
             .all(|r| r.state == RelayState::Forwarded)
     );
     exactly_once_in_order(&db.store, "dev").await;
-    let status = s1_store.relay_nodes().await.unwrap();
+    let status = s1_store.relay().nodes().await.unwrap();
     assert!(
         status.iter().any(|(_, _, s)| s.contains(&s2b.addr("relay").to_string())),
         "Server1 moved to the second sink: {status:?}"

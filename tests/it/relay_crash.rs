@@ -121,20 +121,20 @@ async fn check_exactly_once(s1: &Store, s2: &Store) {
     let kept = expected_kept();
     let forwarded: BTreeSet<i64> = (1..=TOTAL as i64).filter(|i| !kept.contains(i)).collect();
     eventually("Server1 has forwarded everything", || async {
-        s1.relay_source("dev").await.unwrap().is_some_and(|c| c.forwarded == forwarded.len() as i64)
+        s1.relay().source("dev").await.unwrap().is_some_and(|c| c.forwarded == forwarded.len() as i64)
     })
     .await;
-    let on1 = s1.relay_list(&RelayFilter::default()).await.unwrap();
-    let on2 = s2.relay_list(&RelayFilter::default()).await.unwrap();
+    let on1 = s1.relay().list(&RelayFilter::default()).await.unwrap();
+    let on2 = s2.relay().list(&RelayFilter::default()).await.unwrap();
     assert_eq!(on1.len(), TOTAL, "Server1 stored each record once");
     let kept1: BTreeSet<i64> = on1.iter().filter(|r| r.state == RelayState::Kept).map(|r| r.seq).collect();
     assert_eq!(kept1, kept);
     let seqs2: Vec<i64> = on2.iter().map(|r| r.seq).collect();
     assert_eq!(seqs2.len(), forwarded.len(), "Server2 stored each forwarded record once");
     assert_eq!(seqs2.iter().copied().collect::<BTreeSet<_>>(), forwarded);
-    let c1 = s1.relay_source("dev").await.unwrap().unwrap();
+    let c1 = s1.relay().source("dev").await.unwrap().unwrap();
     assert!(c1.adds_up() && c1.queued == 0, "{c1:?}");
-    assert_eq!(s2.relay_source("dev").await.unwrap().unwrap().received, forwarded.len() as i64);
+    assert_eq!(s2.relay().source("dev").await.unwrap().unwrap().received, forwarded.len() as i64);
 }
 
 fn device(addr: SocketAddr) -> DeviceOptions {
@@ -178,7 +178,7 @@ async fn crash_mid_stream(victim: Victim, tls: bool) {
         tokio::spawn(async move { device::run_over(&opts, client.as_ref(), &payloads(), |_, _| {}).await });
     // Mid-stream: records in flight both ways, commits and acks racing the kill.
     eventually("records are flowing through both nodes", || async {
-        store2.relay_source("dev").await.unwrap().is_some_and(|c| c.received > 3000)
+        store2.relay().source("dev").await.unwrap().is_some_and(|c| c.received > 3000)
     })
     .await;
     let node = if victim == Victim::Server1 { &mut s1 } else { &mut s2 };

@@ -130,12 +130,12 @@ async fn old_rows_disappear_while_a_client_keeps_chatting() {
 
 /// The reconcile request's result.
 async fn reconcile(node: &Node) -> Value {
-    let id = node.store.relay_request_add("reconcile", "tester", "{}").await.unwrap();
+    let id = node.store.relay().request_add("reconcile", "tester", "{}").await.unwrap();
     settle("the reconcile is done", || async {
-        node.store.relay_request(id).await.unwrap().is_some_and(|r| r.status == "done")
+        node.store.relay().request(id).await.unwrap().is_some_and(|r| r.status == "done")
     })
     .await;
-    let r = node.store.relay_request(id).await.unwrap().unwrap();
+    let r = node.store.relay().request(id).await.unwrap().unwrap();
     serde_json::from_str(r.result.as_deref().unwrap()).unwrap()
 }
 
@@ -251,7 +251,7 @@ async fn db_prune_dry_run_lists_and_removes_nothing_then_removes() {
         assert_eq!(row(&rows, "chat")["action"], "removed");
         assert_eq!(row(&rows, "chat")["rows"], OLD, "{out}");
         assert!(db.store.chat_log(&ChatFilter::default()).await.unwrap().is_empty());
-        assert!(db.store.quiz_attempts(None).await.unwrap().is_empty());
+        assert!(db.store.quiz().attempts(None).await.unwrap().is_empty());
         assert_eq!(db.store.logins(&Default::default()).await.unwrap().len() as i64, OLD, "logins are kept");
         db.cleanup().await;
     }

@@ -310,7 +310,7 @@ pub async fn add_account(
 ) {
     let hash = sockhub_store::password::hash(password).await.unwrap();
     let account = sockhub_store::NewAccount { role, ..sockhub_store::NewAccount::member(name, hash) };
-    store.add_account(&account).await.unwrap();
+    store.accounts().add(&account).await.unwrap();
 }
 
 /// Poll `check` until it returns `Some`, for at most the patience window.

@@ -9,9 +9,18 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::conn::{ClientError, JsonReader, JsonWriter};
 
+/// What [`run`] prints for one event from the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shown {
+    /// This text; more events follow.
+    Line(String),
+    /// This text, the server's last word (its `bye`): the loop ends after printing it.
+    Bye(String),
+}
+
 /// Run until the user leaves (`quit`, sent also at end of input and on Ctrl-C) or the server
 /// closes. `parse` turns a typed line into a request (`Ok(None)`: nothing to send); `show` gives
-/// the text to print for an event — `Err(text)` for the server's final `bye`. Returns true if
+/// the text to print for an event ([`Shown::Bye`] for the server's final `bye`). Returns true if
 /// the server said `bye` (or the user left), false if the connection ended without one.
 pub async fn run<Req, Ev, P, S>(
     mut rx: JsonReader,
@@ -24,15 +33,15 @@ where
     Req: Serialize + PartialEq,
     Ev: DeserializeOwned + Send + 'static,
     P: Fn(&str) -> Result<Option<Req>, ErrorEvent>,
-    S: FnMut(Ev) -> Result<String, String> + Send + 'static,
+    S: FnMut(Ev) -> Shown + Send + 'static,
 {
     // Prints until the server's bye (true) or the end of the connection without one (false).
     let mut printer = tokio::spawn(async move {
         let mut stdout = tokio::io::stdout();
         while let Some(event) = rx.recv::<Ev>().await? {
             let (text, bye) = match show(event) {
-                Ok(text) => (text, false),
-                Err(text) => (text, true),
+                Shown::Line(text) => (text, false),
+                Shown::Bye(text) => (text, true),
             };
             stdout.write_all(format!("{text}\n").as_bytes()).await?;
             stdout.flush().await?;

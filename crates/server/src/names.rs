@@ -82,22 +82,30 @@ impl From<&crate::config::AuthConfig> for PasswordPolicy {
 impl PasswordPolicy {
     /// Check a new password (at account creation or a password change). Logins are not
     /// checked against the policy: an older, shorter password still logs in until changed.
-    pub fn validate(&self, password: &str) -> Result<(), String> {
+    pub fn validate(&self, password: &str) -> Result<(), BadPassword> {
         let chars = password.chars().count();
         if chars < self.min_chars {
-            return Err(format!(
-                "a password needs at least {} characters (this one has {chars})",
-                self.min_chars
-            ));
+            return Err(BadPassword::TooShort { min: self.min_chars, chars });
         }
         if password.len() > MAX_PASSWORD_BYTES {
-            return Err(format!("a password may be at most {MAX_PASSWORD_BYTES} bytes"));
+            return Err(BadPassword::TooLong);
         }
         if password.chars().any(char::is_control) {
-            return Err("a password cannot contain control characters".into());
+            return Err(BadPassword::ControlCharacter);
         }
         Ok(())
     }
+}
+
+/// Why [`PasswordPolicy::validate`] refuses a new password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadPassword {
+    #[error("a password needs at least {min} characters (this one has {chars})")]
+    TooShort { min: usize, chars: usize },
+    #[error("a password may be at most {max} bytes", max = MAX_PASSWORD_BYTES)]
+    TooLong,
+    #[error("a password cannot contain control characters")]
+    ControlCharacter,
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ impl Harness {
         let hash = sockhub_store::password::hash(password).await.expect("hashing works");
         let role = if admin { Role::Admin } else { Role::Member };
         let account = NewAccount { role, ..NewAccount::member(name, hash) };
-        self.hub().store.add_account(&account).await.expect("the account is added");
+        self.hub().store.accounts().add(&account).await.expect("the account is added");
     }
 
     /// Open a session on `service` in `mode` (JSON, as a program would; or text, as `nc`).

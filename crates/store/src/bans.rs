@@ -12,14 +12,21 @@ use sqlx::any::AnyRow;
 
 use crate::error::StoreError;
 use crate::model::{Ban, clip, column_key, column_skeleton, display_name_form, from_ms, limits, to_ms};
-use crate::store::{Backend, Store};
+use crate::store::Backend;
 
 /// The longest address group stored (an IPv6 address in full is 39 characters).
 const ADDRESS_MAX_CHARS: usize = 64;
 
-impl Store {
+query_group! {
+    /// The bans' queries, borrowed from a [`Store`](crate::Store) ([`Store::bans`](crate::Store::bans)).
+    pub struct BanStore;
+    /// Bans by name and address, and the last address a name logged in from.
+    fn bans;
+}
+
+impl BanStore<'_> {
     /// Bans `b.target` (replacing any earlier ban of that name or a look-alike of it).
-    pub async fn set_ban(&self, b: &Ban) -> Result<(), StoreError> {
+    pub async fn set(self, b: &Ban) -> Result<(), StoreError> {
         let target = clip(&display_name_form(b.target.trim()), limits::NAME_MAX_CHARS).into_owned();
         if target.is_empty() {
             return Err(StoreError::Invalid("ban target must not be empty".into()));
@@ -48,24 +55,24 @@ impl Store {
             .bind(b.reason.as_deref().map(|r| clip(r, limits::REASON_MAX_CHARS).into_owned()))
             .bind(clip(&b.actor, limits::NAME_MAX_CHARS).into_owned())
             .bind(to_ms(b.at))
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
 
     /// Lifts the ban on `target` (or a look-alike of it). `true` if there was a ban row to
     /// remove (active or expired).
-    pub async fn clear_ban(&self, target: &str) -> Result<bool, StoreError> {
+    pub async fn clear(self, target: &str) -> Result<bool, StoreError> {
         let done = self
             .query("DELETE FROM bans WHERE target_key = $1")
             .bind(column_skeleton(target.trim()))
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// The ban on `target` (or a look-alike of it) in force at `now`, if any.
-    pub async fn active_ban(&self, target: &str, now: DateTime<Utc>) -> Result<Option<Ban>, StoreError> {
+    pub async fn active(self, target: &str, now: DateTime<Utc>) -> Result<Option<Ban>, StoreError> {
         let row = self
             .query(
                 "SELECT target, address, until_ms, reason, actor, at_ms FROM bans \
@@ -73,20 +80,20 @@ impl Store {
             )
             .bind(column_skeleton(target.trim()))
             .bind(to_ms(now))
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(ban_from_row).transpose()
     }
 
     /// Every ban in force at `now`, by target (e.g. to load at startup).
-    pub async fn active_bans(&self, now: DateTime<Utc>) -> Result<Vec<Ban>, StoreError> {
+    pub async fn list_active(self, now: DateTime<Utc>) -> Result<Vec<Ban>, StoreError> {
         let rows = self
             .query(
                 "SELECT target, address, until_ms, reason, actor, at_ms FROM bans \
                  WHERE until_ms IS NULL OR until_ms > $1 ORDER BY target_key",
             )
             .bind(to_ms(now))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         rows.iter().map(ban_from_row).collect()
     }
@@ -94,14 +101,14 @@ impl Store {
     /// The address (`ip:port`, as the login log has it) of `name`'s most recent successful login
     /// on any service, if the log has one: where an address ban of a user who is not connected
     /// here points.
-    pub async fn last_login_peer(&self, name: &str) -> Result<Option<String>, StoreError> {
+    pub async fn last_login_peer(self, name: &str) -> Result<Option<String>, StoreError> {
         let row = self
             .query(
                 "SELECT peer FROM logins WHERE name_key = $1 AND outcome = 'success' \
                  ORDER BY at_ms DESC, id DESC LIMIT 1",
             )
             .bind(column_key(&display_name_form(name.trim())))
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?;
         Ok(row.map(|r| r.try_get("peer")).transpose()?)
     }

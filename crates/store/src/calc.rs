@@ -3,7 +3,7 @@
 //! Both are written synchronously, never through the batched writer: a roster import must say
 //! what it did, and a result must be **durable before the student is told** (the calculator
 //! promises that nothing acknowledged is ever missing, even after `kill -9`). To keep that cheap
-//! under load, [`Store::insert_calc_results`] takes many results at once and commits them in one
+//! under load, [`CalcStore::insert_results`] takes many results at once and commits them in one
 //! transaction; the server's group-commit task hands it whatever has queued up meanwhile.
 //!
 //! A roster import is all or nothing and runs in one transaction. A dry run takes the very same
@@ -19,7 +19,6 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::StoreError;
 use crate::model::{from_ms, limits, now, to_ms};
-use crate::store::Store;
 
 /// Email addresses (characters).
 pub const EMAIL_MAX_CHARS: usize = 254;
@@ -112,13 +111,20 @@ pub struct CalcResultFilter {
     pub limit: Option<u32>,
 }
 
-impl Store {
+query_group! {
+    /// The calculator's queries, borrowed from a [`Store`](crate::Store) ([`Store::calc`](crate::Store::calc)).
+    pub struct CalcStore;
+    /// The calculator's roster and its results.
+    fn calc;
+}
+
+impl CalcStore<'_> {
     /// Imports `students` in one transaction: adds new IDs, updates changed ones, leaves the rest
     /// alone. With `opts.dry_run`, does the same work and rolls it back. The caller validates rows
     /// first; the store only refuses values that do not fit its columns ([`StoreError::Invalid`],
     /// nothing written) and duplicate IDs in `students` (likewise).
     pub async fn import_students(
-        &self,
+        self,
         students: &[Student],
         opts: ImportOptions,
     ) -> Result<ImportReport, StoreError> {
@@ -130,7 +136,7 @@ impl Store {
                 return Err(StoreError::Invalid(format!("student {} appears twice", s.student_id)));
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         let existing: HashMap<String, Student> = self
             .query("SELECT student_id, name, department, email FROM students")
             .fetch_all(&mut *tx)
@@ -188,21 +194,21 @@ impl Store {
     }
 
     /// The student with this ID, if on the roster.
-    pub async fn find_student(&self, student_id: &str) -> Result<Option<Student>, StoreError> {
+    pub async fn find_student(self, student_id: &str) -> Result<Option<Student>, StoreError> {
         let row = self
             .query("SELECT student_id, name, department, email FROM students WHERE student_id = $1")
             .bind(student_id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(student_from_row).transpose()
     }
 
     /// The whole roster. Ordered by ID as a number would be (shorter IDs first, then by digits),
     /// which for same-length IDs is the usual order.
-    pub async fn list_students(&self) -> Result<Vec<Student>, StoreError> {
+    pub async fn list_students(self) -> Result<Vec<Student>, StoreError> {
         let rows = self
             .query("SELECT student_id, name, department, email FROM students")
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         let mut students = rows.iter().map(student_from_row).collect::<Result<Vec<_>, _>>()?;
         students
@@ -213,11 +219,11 @@ impl Store {
     /// Stores `results` in one transaction, in order: either all are durable when this returns
     /// `Ok`, or (on `Err`) none of them were committed — except when the connection failed during
     /// the COMMIT itself, when the outcome is unknown and the rows may be there.
-    pub async fn insert_calc_results(&self, results: &[NewCalcResult]) -> Result<(), StoreError> {
+    pub async fn insert_results(self, results: &[NewCalcResult]) -> Result<(), StoreError> {
         if results.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         for chunk in results.chunks(RESULT_ROWS_PER_INSERT) {
             let mut b = self.buf();
             b.push("INSERT INTO calc_results (student_id, name, input, square, at_ms) VALUES ");
@@ -236,8 +242,8 @@ impl Store {
     }
 
     /// The newest `limit` results of one student, oldest first (newest last).
-    pub async fn recent_calc_results(
-        &self,
+    pub async fn recent_results(
+        self,
         student_id: &str,
         limit: u32,
     ) -> Result<Vec<CalcResultRow>, StoreError> {
@@ -248,7 +254,7 @@ impl Store {
             )
             .bind(student_id.to_string())
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         let mut results = rows.iter().map(result_from_row).collect::<Result<Vec<_>, _>>()?;
         results.reverse();
@@ -257,7 +263,7 @@ impl Store {
 
     /// Results matching `f`, in commit order (oldest first). For exports, read page by page:
     /// `after_id` = the last id of the previous page.
-    pub async fn calc_results(&self, f: &CalcResultFilter) -> Result<Vec<CalcResultRow>, StoreError> {
+    pub async fn results(self, f: &CalcResultFilter) -> Result<Vec<CalcResultRow>, StoreError> {
         let mut b = self.buf();
         b.push("SELECT id, student_id, name, input, square, at_ms FROM calc_results WHERE 1 = 1");
         if let Some(id) = &f.student_id {
@@ -270,7 +276,7 @@ impl Store {
         if let Some(n) = f.limit {
             b.push(" LIMIT ").bind(i64::from(n));
         }
-        let rows = b.build()?.fetch_all(&self.pool).await?;
+        let rows = b.build()?.fetch_all(self.pool()).await?;
         rows.iter().map(result_from_row).collect()
     }
 }

@@ -3,7 +3,7 @@
 //! **Leases.** A node registers with a random `lease` number and bumps its row's `beat` counter
 //! every heartbeat. Another node decides that a node is dead when it has watched that counter
 //! stand still for the timeout *on its own clock* — nothing compares wall clocks across machines.
-//! [`Store::expire_node`] then removes the node's row and its claims in one transaction, and only
+//! [`ClusterStore::expire_node`] then removes the node's row and its claims in one transaction, and only
 //! if the row is still exactly what was watched (same lease, same beat): a node that beat at the
 //! last moment is not expired.
 //!
@@ -17,7 +17,7 @@ use sqlx::Row;
 
 use crate::error::StoreError;
 use crate::model::{clip, column_skeleton, display_name_form, limits, to_ms};
-use crate::store::{Backend, Store};
+use crate::store::Backend;
 
 /// A node's row, as another node sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct NameClaim<'a> {
     pub conn: i64,
 }
 
-/// The outcome of [`Store::claim_name`].
+/// The outcome of [`ClusterStore::claim_name`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claimed {
     /// The name is ours now.
@@ -49,7 +49,7 @@ pub enum Claimed {
     Taken { node_id: String },
 }
 
-/// A claim held by a node, as listed by [`Store::node_claims`].
+/// A claim held by a node, as listed by [`ClusterStore::node_claims`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldName {
     pub service: String,
@@ -57,10 +57,17 @@ pub struct HeldName {
     pub conn: i64,
 }
 
-impl Store {
+query_group! {
+    /// The cluster's queries, borrowed from a [`Store`](crate::Store) ([`Store::cluster`](crate::Store::cluster)).
+    pub struct ClusterStore;
+    /// What the nodes of a cluster share: node leases and cluster-wide name claims.
+    fn cluster;
+}
+
+impl ClusterStore<'_> {
     /// Register `node_id` under a new `lease` (replacing any earlier registration of that id:
     /// the claims of the earlier lease stay until adopted or expired).
-    pub async fn register_node(&self, node_id: &str, lease: i64, now_ms: i64) -> Result<(), StoreError> {
+    pub async fn register_node(self, node_id: &str, lease: i64, now_ms: i64) -> Result<(), StoreError> {
         let node_id = clip(node_id, limits::NAME_MAX_CHARS).into_owned();
         let sql = match self.backend() {
             Backend::MySql => {
@@ -74,28 +81,28 @@ impl Store {
                  beat = 0, started_at_ms = excluded.started_at_ms, beat_ms = excluded.beat_ms"
             }
         };
-        self.query(sql).bind(node_id).bind(lease).bind(now_ms).bind(now_ms).execute(&self.pool).await?;
+        self.query(sql).bind(node_id).bind(lease).bind(now_ms).bind(now_ms).execute(self.pool()).await?;
         Ok(())
     }
 
     /// One heartbeat. `false` if the lease is gone (another node expired it, or another process
     /// registered the same node id): the caller must register again and re-claim its names.
-    pub async fn beat_node(&self, node_id: &str, lease: i64, now_ms: i64) -> Result<bool, StoreError> {
+    pub async fn beat_node(self, node_id: &str, lease: i64, now_ms: i64) -> Result<bool, StoreError> {
         let done = self
             .query("UPDATE cluster_nodes SET beat = beat + 1, beat_ms = $1 WHERE node_id = $2 AND lease = $3")
             .bind(now_ms)
             .bind(clip(node_id, limits::NAME_MAX_CHARS).into_owned())
             .bind(lease)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Every registered node.
-    pub async fn cluster_nodes(&self) -> Result<Vec<NodeLease>, StoreError> {
+    pub async fn nodes(self) -> Result<Vec<NodeLease>, StoreError> {
         let rows = self
             .query("SELECT node_id, lease, beat, beat_ms FROM cluster_nodes ORDER BY node_id")
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         rows.iter()
             .map(|r| {
@@ -112,8 +119,8 @@ impl Store {
     /// Expire a node seen dead: if its row is still `node` exactly (same lease and beat), delete
     /// it and every claim of that lease, in one transaction. Returns the number of names
     /// released, or `None` if the node beat meanwhile (nothing changed).
-    pub async fn expire_node(&self, node: &NodeLease) -> Result<Option<u64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+    pub async fn expire_node(self, node: &NodeLease) -> Result<Option<u64>, StoreError> {
+        let mut tx = self.pool().begin().await?;
         let gone = self
             .query("DELETE FROM cluster_nodes WHERE node_id = $1 AND lease = $2 AND beat = $3")
             .bind(node.node_id.clone())
@@ -137,9 +144,9 @@ impl Store {
 
     /// A node leaves cleanly (or starts afresh under an id it had before): drop its row and
     /// every claim it holds under any lease. Returns the names released.
-    pub async fn retire_node(&self, node_id: &str) -> Result<u64, StoreError> {
+    pub async fn retire_node(self, node_id: &str) -> Result<u64, StoreError> {
         let node_id = clip(node_id, limits::NAME_MAX_CHARS).into_owned();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         self.query("DELETE FROM cluster_nodes WHERE node_id = $1")
             .bind(node_id.clone())
             .execute(&mut *tx)
@@ -156,7 +163,7 @@ impl Store {
     /// Take `claim.name` for `claim.service` cluster-wide. Atomic: of several nodes claiming the
     /// same name at once, exactly one wins. The same connection's own claim under an older lease
     /// (its node was expired while cut off, and registered again) is adopted.
-    pub async fn claim_name(&self, claim: &NameClaim<'_>) -> Result<Claimed, StoreError> {
+    pub async fn claim_name(self, claim: &NameClaim<'_>) -> Result<Claimed, StoreError> {
         let name = clip(&display_name_form(claim.name), limits::NAME_MAX_CHARS).into_owned();
         // Claimed by skeleton: two look-alike names cannot be online at once, on any nodes.
         let key = column_skeleton(&name);
@@ -183,7 +190,7 @@ impl Store {
             .bind(claim.lease)
             .bind(claim.conn)
             .bind(to_ms(crate::now()))
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         if inserted.rows_affected() == 1 {
             return Ok(Claimed::Won);
@@ -202,7 +209,7 @@ impl Store {
             .bind(node_id)
             .bind(claim.conn)
             .bind(claim.lease)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         if adopted.rows_affected() == 1 {
             return Ok(Claimed::Won);
@@ -211,7 +218,7 @@ impl Store {
             .query("SELECT node_id FROM cluster_names WHERE service = $1 AND name_key = $2")
             .bind(service)
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?;
         match holder {
             Some(row) => Ok(Claimed::Taken { node_id: row.try_get("node_id")? }),
@@ -224,7 +231,7 @@ impl Store {
     /// Give back a name held by connection `conn` of `node_id`. `false` if that connection did
     /// not hold it (already released, expired, or taken over).
     pub async fn release_name(
-        &self,
+        self,
         service: &str,
         name: &str,
         node_id: &str,
@@ -238,25 +245,25 @@ impl Store {
             .bind(column_skeleton(&display_name_form(name)))
             .bind(clip(node_id, limits::NAME_MAX_CHARS).into_owned())
             .bind(conn)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// After re-claiming its users' names under a new lease, drop what `node_id` still holds
     /// under older ones (users who left while the database could not be told). Returns how many.
-    pub async fn drop_stale_claims(&self, node_id: &str, lease: i64) -> Result<u64, StoreError> {
+    pub async fn drop_stale_claims(self, node_id: &str, lease: i64) -> Result<u64, StoreError> {
         let done = self
             .query("DELETE FROM cluster_names WHERE node_id = $1 AND lease <> $2")
             .bind(clip(node_id, limits::NAME_MAX_CHARS).into_owned())
             .bind(lease)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(done.rows_affected())
     }
 
     /// The names `node_id` holds under `lease`.
-    pub async fn node_claims(&self, node_id: &str, lease: i64) -> Result<Vec<HeldName>, StoreError> {
+    pub async fn node_claims(self, node_id: &str, lease: i64) -> Result<Vec<HeldName>, StoreError> {
         let rows = self
             .query(
                 "SELECT service, name_key, conn FROM cluster_names WHERE node_id = $1 AND lease = $2 \
@@ -264,7 +271,7 @@ impl Store {
             )
             .bind(clip(node_id, limits::NAME_MAX_CHARS).into_owned())
             .bind(lease)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         rows.iter()
             .map(|r| {

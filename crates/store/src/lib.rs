@@ -6,21 +6,24 @@
 //! Nothing outside this crate sees a connection pool or a line of SQL.
 //!
 //! # Map
-//! - [`Store`] / [`StoreOptions`] (`store.rs`): open, migrate, ping; the SQL helpers.
+//! - [`Store`] / [`StoreOptions`] (`store.rs`): open, migrate, ping; the SQL helpers; the list
+//!   of query groups ([`Store::accounts`], [`Store::quiz`], ...: borrowed handles, one per
+//!   feature).
 //! - `quiz.rs`: quiz rounds, final leaderboards and the attempt log (read back for exports).
-//! - `accounts.rs`, `mutes.rs`, `bans.rs`, `reports.rs`: the queries, as methods on [`Store`].
+//! - `accounts.rs`, `bans.rs`: their queries ([`AccountStore`], [`BanStore`]); `mutes.rs`,
+//!   `reports.rs`: the mutes and the chat, login and moderation logs, as methods on [`Store`].
 //! - `calc.rs`: the calculator's roster ([`Student`], [`ImportReport`]) and its results, written
 //!   synchronously in group-committed transactions ([`NewCalcResult`], [`CalcResultRow`]).
-//! - `relay.rs`: the relay's records, counters, requests and reconcile queries; its group
-//!   commit ([`Store::relay_write`]) acknowledges nothing before COMMIT, so it does not use the
-//!   batched writer.
+//! - `relay/`: the relay's records, counters, requests, reconcile queries and device tokens,
+//!   behind the [`Store::relay`] handle ([`RelayStore`]); its group commit ([`RelayStore::write`])
+//!   acknowledges nothing before COMMIT, so it does not use the batched writer.
 //! - `retention.rs`: removing old chat lines, logins, quiz attempts and confirmed relay records
 //!   in small batches ([`RetentionKind`], [`PruneRange`]), for the server's retention task and
 //!   `sockhub db prune`.
-//! - `cluster.rs`: what the nodes of a cluster share through the database — node leases
+//! - `cluster.rs` ([`ClusterStore`]): what the nodes of a cluster share through the database — node leases
 //!   ([`NodeLease`]) and atomic, cluster-wide name claims ([`NameClaim`], [`Claimed`]).
 //! - [`Writer`], [`Journal`], [`WriterHandle`], [`Record`] (`writer.rs`, `record.rs`): the
-//!   bounded queue and the batching writer task.
+//!   bounded queue and the batching writer task (`writer/task.rs`).
 //! - [`password`]: argon2id hashing on the blocking pool.
 //! - model types ([`Account`], [`Mute`], [`ChatRecord`], [`LoginFilter`], ...) and
 //!   [`name_key`], the case-insensitive form of a name.
@@ -101,6 +104,86 @@
 //! closes the queue, flushes within a deadline and returns a [`FlushReport`] listing what it
 //! could not write (logged at ERROR; never silent).
 
+/// Declares a text-valued enum as stored in the database: `as_str`, `Display`, `FromStr` (an
+/// unknown text is [`StoreError::Invalid`]) and serde, all with the same lowercase texts. Uses
+/// `fmt`, `FromStr`, `Serialize`, `Deserialize` and `StoreError` from the calling module.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($(#[$vm])* $variant),+ }
+
+        impl $name {
+            /// The text stored in the database (and shown to people).
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = StoreError;
+            fn from_str(s: &str) -> Result<Self, StoreError> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(StoreError::Invalid(format!(
+                        concat!("unknown ", stringify!($name), " {:?}"), other
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+/// Declares a borrowed handle on a [`Store`] for one group of queries (`pub struct $name`) and
+/// the `Store` method that returns it (`fn $method`), with the store's SQL helpers as private
+/// methods of the handle. The groups are listed in `store.rs`.
+macro_rules! query_group {
+    (
+        $(#[$sdoc:meta])* pub struct $name:ident;
+        $(#[$mdoc:meta])* fn $method:ident;
+    ) => {
+        $(#[$sdoc])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name<'a> {
+            store: &'a $crate::store::Store,
+        }
+
+        impl $crate::store::Store {
+            $(#[$mdoc])*
+            pub fn $method(&self) -> $name<'_> {
+                $name { store: self }
+            }
+        }
+
+        // Not every group needs every helper.
+        #[allow(dead_code)]
+        impl $name<'_> {
+            fn pool(&self) -> &sqlx::AnyPool {
+                &self.store.pool
+            }
+
+            fn backend(&self) -> $crate::store::Backend {
+                self.store.backend()
+            }
+
+            fn query(&self, sql: &'static str) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+                self.store.query(sql)
+            }
+
+            fn buf(&self) -> $crate::store::SqlBuf {
+                self.store.buf()
+            }
+        }
+    };
+}
+
 mod accounts;
 pub mod backup;
 mod bans;
@@ -113,7 +196,6 @@ pub mod password;
 mod quiz;
 mod record;
 mod relay;
-mod relay_token;
 mod reports;
 mod retention;
 mod store;
@@ -121,25 +203,29 @@ mod store;
 pub mod testing;
 mod writer;
 
+pub use accounts::AccountStore;
+pub use bans::BanStore;
 pub use calc::{
-    CalcResultFilter, CalcResultRow, EMAIL_MAX_CHARS, ImportOptions, ImportReport, NewCalcResult, Student,
+    CalcResultFilter, CalcResultRow, CalcStore, EMAIL_MAX_CHARS, ImportOptions, ImportReport, NewCalcResult,
+    Student,
 };
-pub use cluster::{Claimed, HeldName, NameClaim, NodeLease};
+pub use cluster::{Claimed, ClusterStore, HeldName, NameClaim, NodeLease};
 pub use error::{BoxError, StoreError};
 pub use model::{
     Account, Ban, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,
     ModerationAction, ModerationFilter, ModerationRecord, ModerationRow, Mute, NewAccount, Role, limits,
     name_key, name_skeleton, now, truncate_ms,
 };
-pub use quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord, QuizAttemptRow, QuizResult, QuizRoundRow};
+pub use quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord, QuizAttemptRow, QuizResult, QuizRoundRow, QuizStore};
 pub use record::Record;
+pub use relay::token::{
+    RELAY_TOKEN_GLOB_MAX_CHARS, RELAY_TOKEN_LABEL_MAX_CHARS, RelayToken, relay_token_hash,
+};
 pub use relay::{
     BatchOutcome, ForwardedMark, HeldMark, QueuedRecord, RELAY_RULE_MAX_CHARS, RELAY_SOURCE_MAX_CHARS,
-    RangeDigest, ReconcileRow, RelayBatch, RelayFilter, RelayRecord, RelayRequest, RelayRow, RelaySource,
-    RelayState, Requeued, ResendSelector, SeqSummary, Stored, record_digest,
-};
-pub use relay_token::{
-    RELAY_TOKEN_GLOB_MAX_CHARS, RELAY_TOKEN_LABEL_MAX_CHARS, RelayToken, relay_token_hash,
+    RangeDigest, ReconcileOutcome, ReconcileRow, RelayBatch, RelayFilter, RelayRecord, RelayRequest,
+    RelayRow, RelaySource, RelayState, RelayStore, Requeued, ResendSelector, SeqSummary, Stored,
+    record_digest,
 };
 pub use retention::{PruneRange, PrunedBatch, RelayPruned, RetentionKind};
 pub use store::{Backend, Store, StoreOptions, redact_url};

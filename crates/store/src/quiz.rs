@@ -13,7 +13,6 @@ use sqlx::any::AnyRow;
 
 use crate::error::StoreError;
 use crate::model::{clip, column_key, display_name_form, from_ms, limits, to_ms};
-use crate::store::Store;
 
 /// One answer to a quiz problem (or a deadline that passed without one), as queued to the writer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,16 +71,23 @@ pub struct QuizRoundRow {
 /// Longest stored answer (characters); a client may send a much longer line.
 pub const ANSWER_MAX_CHARS: usize = 255;
 
-impl Store {
+query_group! {
+    /// The quiz's queries, borrowed from a [`Store`](crate::Store) ([`Store::quiz`](crate::Store::quiz)).
+    pub struct QuizStore;
+    /// Quiz rounds, final leaderboards and the attempt log.
+    fn quiz;
+}
+
+impl QuizStore<'_> {
     /// Records the start of a round and returns its number.
-    pub async fn create_quiz_round(
-        &self,
+    pub async fn create_round(
+        self,
         seed: u64,
         duration_secs: u64,
         started_at: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
         let token = format!("{:032x}", rand::random::<u128>());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         self.query(
             "INSERT INTO quiz_rounds (token, seed, duration_secs, started_at_ms) VALUES ($1, $2, $3, $4)",
         )
@@ -103,7 +109,7 @@ impl Store {
 
     /// The round that is running at `now` (started, not finished, its time not up), if any — the
     /// one a node of a cluster joins instead of starting its own.
-    pub async fn running_quiz_round(&self, now: DateTime<Utc>) -> Result<Option<QuizRoundRow>, StoreError> {
+    pub async fn running_round(self, now: DateTime<Utc>) -> Result<Option<QuizRoundRow>, StoreError> {
         let row = self
             .query(
                 "SELECT id, seed, duration_secs, started_at_ms, ended_at_ms, players, winner, winner_sum \
@@ -112,7 +118,7 @@ impl Store {
             )
             .bind(to_ms(now))
             .bind(to_ms(now))
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(round_from_row).transpose()
     }
@@ -120,13 +126,13 @@ impl Store {
     /// Records the end of round `round` with its final leaderboard (best first), in one
     /// transaction. Only the first call for a round stores anything (several nodes of a cluster
     /// finish the same round); returns whether this one did.
-    pub async fn finish_quiz_round(
-        &self,
+    pub async fn finish_round(
+        self,
         round: i64,
         ended_at: DateTime<Utc>,
         results: &[QuizResult],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         let winner = results.first();
         let updated = self
             .query(
@@ -163,25 +169,25 @@ impl Store {
     }
 
     /// Every round, oldest first.
-    pub async fn quiz_rounds(&self) -> Result<Vec<QuizRoundRow>, StoreError> {
+    pub async fn rounds(self) -> Result<Vec<QuizRoundRow>, StoreError> {
         let rows = self
             .query(
                 "SELECT id, seed, duration_secs, started_at_ms, ended_at_ms, players, winner, winner_sum \
                  FROM quiz_rounds ORDER BY id",
             )
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         rows.iter().map(round_from_row).collect()
     }
 
     /// The final leaderboard of `round`, best first.
-    pub async fn quiz_results(&self, round: i64) -> Result<Vec<QuizResult>, StoreError> {
+    pub async fn results(self, round: i64) -> Result<Vec<QuizResult>, StoreError> {
         let rows = self
             .query(
                 "SELECT place, player, total, correct, attempts FROM quiz_results WHERE round_id = $1 ORDER BY place, id",
             )
             .bind(round)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         rows.iter()
             .map(|r| {
@@ -197,7 +203,7 @@ impl Store {
     }
 
     /// Attempts of one round (or of every round), in the order they were made.
-    pub async fn quiz_attempts(&self, round: Option<i64>) -> Result<Vec<QuizAttemptRow>, StoreError> {
+    pub async fn attempts(self, round: Option<i64>) -> Result<Vec<QuizAttemptRow>, StoreError> {
         let mut b = self.buf();
         b.push(
             "SELECT id, round_id, player, problem_id, ask, problem, expected, answer, verdict, \
@@ -207,7 +213,7 @@ impl Store {
             b.push(" WHERE round_id = ").bind(round);
         }
         b.push(" ORDER BY round_id, id");
-        let rows = b.build()?.fetch_all(&self.pool).await?;
+        let rows = b.build()?.fetch_all(self.pool()).await?;
         rows.iter().map(attempt_from_row).collect()
     }
 }

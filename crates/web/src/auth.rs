@@ -256,7 +256,7 @@ impl FromRequestParts<WebState> for Member {
         // The account as it is now: removed, or its password changed since this login, ends the
         // session; the role is the current one. A ban (of the account, or of the address the
         // request comes from) ends it too.
-        match state.hub.store.find_account(&session.name).await? {
+        match state.hub.store.accounts().find(&session.name).await? {
             Some(account) if PasswordStamp::of(&account.password_hash) == session.stamp => {
                 let ClientAddr(addr) =
                     ClientAddr::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});

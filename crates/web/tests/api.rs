@@ -31,7 +31,8 @@ impl App {
             state
                 .hub
                 .store
-                .add_account(&NewAccount { role, ..NewAccount::member(name, hash) })
+                .accounts()
+                .add(&NewAccount { role, ..NewAccount::member(name, hash) })
                 .await
                 .unwrap();
         }
@@ -420,7 +421,7 @@ async fn the_calculator_export_is_for_admins_and_streams_every_result() {
             at,
         })
         .collect();
-    app.state.hub.store.insert_calc_results(&results).await.unwrap();
+    app.state.hub.store.calc().insert_results(&results).await.unwrap();
 
     let boss = app.login("boss").await;
     let r = app.call(Method::GET, "/api/calc/export.csv", &[("cookie", &boss)], None).await;

@@ -439,7 +439,7 @@ async fn a_calculator_result_reaches_a_second_browser() {
         email: None,
     };
     let roster = [student("20212086", "김민수", "컴퓨터공학과"), student("20212087", "이영희", "전자공학과")];
-    db.store.import_students(&roster, Default::default()).await.unwrap();
+    db.store.calc().import_students(&roster, Default::default()).await.unwrap();
     let server = db.server(|_| {}).await;
 
     let (minsu, younghee) = tokio::join!(Browser::start(), Browser::start());
@@ -528,7 +528,8 @@ async fn a_held_relay_record_is_resent_from_the_review_table() {
     assert!(s2_rows.iter().any(|r| r.seq == 7 && r.payload.starts_with("ALARM")), "Server2 has it now");
     let again = s1
         .store
-        .relay_list(&sockhub_store::RelayFilter { seqs: Some((7, 7)), ..Default::default() })
+        .relay()
+        .list(&sockhub_store::RelayFilter { seqs: Some((7, 7)), ..Default::default() })
         .await
         .unwrap();
     assert_eq!((again[0].state, again[0].resends), (sockhub_store::RelayState::Forwarded, 1));

@@ -61,7 +61,7 @@ async fn every_tab_speaks_korean_for_an_admin() {
         department: "컴퓨터공학과".into(),
         email: None,
     };
-    db.store.import_students(&[minsu], Default::default()).await.unwrap();
+    db.store.calc().import_students(&[minsu], Default::default()).await.unwrap();
     let server = db.server(|c| c.server.language = Lang::Ko).await;
     let b = Browser::start().await;
     let page = |hash: &str| format!("http://{}/#{hash}", server.web());

@@ -7,7 +7,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{CalcOptions, login, show};
 use crate::conn::ClientError;
-use crate::line_mode;
+use crate::line_mode::{self, Shown};
 
 /// Run line by line on stdin/stdout until the user leaves (a quit line, end of input, Ctrl-C)
 /// or the server closes. Returns false when the login was refused, or when the connection ended
@@ -26,7 +26,11 @@ pub async fn run_lines(opts: CalcOptions) -> Result<bool, ClientError> {
         |line: &str| calc::parse_text(line, Phase::Calculating),
         CalcRequest::Quit,
         |event: CalcEvent| {
-            if matches!(event, CalcEvent::Bye { .. }) { Err(show(&event)) } else { Ok(show(&event)) }
+            if matches!(event, CalcEvent::Bye { .. }) {
+                Shown::Bye(show(&event))
+            } else {
+                Shown::Line(show(&event))
+            }
         },
     )
     .await

@@ -7,7 +7,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{ChatOptions, login, mark_outgoing, show};
 use crate::conn::ClientError;
-use crate::line_mode;
+use crate::line_mode::{self, Shown};
 
 /// Run line by line on stdin/stdout until the user quits (a quit line, end of input, Ctrl-C) or
 /// the server closes. Returns false when the login was refused, or when the server ended the
@@ -27,7 +27,11 @@ pub async fn run_lines(opts: ChatOptions) -> Result<bool, ClientError> {
         ChatRequest::Quit,
         move |mut event: ChatEvent| {
             mark_outgoing(&mut event, &me);
-            if matches!(event, ChatEvent::Bye { .. }) { Err(show(&event)) } else { Ok(show(&event)) }
+            if matches!(event, ChatEvent::Bye { .. }) {
+                Shown::Bye(show(&event))
+            } else {
+                Shown::Line(show(&event))
+            }
         },
     )
     .await

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sockhub_i18n::t;
+use sockhub_i18n::{Msg, t};
 use sockhub_proto::relay::{RelayEvent, RelayRequest, write_request};
 use sockhub_proto::secret::Secret;
-use sockhub_proto::{LineCodec, LineItem};
+use sockhub_proto::{ErrorCode, LineCodec, LineItem};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::FramedRead;
 
@@ -58,7 +58,7 @@ pub(crate) async fn open(
     if let Some(token) = token {
         match authenticate(&mut lines, &mut w, token).await {
             Some(Ok(())) => {}
-            Some(Err(why)) => return Err(Refused::Fatal(t!("device-token-refused", why = why))),
+            Some(Err(why)) => return Err(Refused::Fatal(t!("device-token-refused", why = why.to_string()))),
             None => return Err(Refused::Retry),
         }
     }
@@ -67,12 +67,20 @@ pub(crate) async fn open(
         match ask_last_seq(&mut lines, &mut w, source).await {
             Some(Ok(last)) => last_seq = Some(last),
             Some(Err(why)) => {
-                return Err(Refused::Fatal(t!("device-last-seq-refused", why = why)));
+                return Err(Refused::Fatal(t!("device-last-seq-refused", why = why.to_string())));
             }
             None => return Err(Refused::Retry),
         }
     }
     Ok(Link { lines, w, last_seq })
+}
+
+/// The relay's `error` reply to a question: its code and message.
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+struct Refusal {
+    code: ErrorCode,
+    message: Msg,
 }
 
 /// Presents the token: `Some(Ok)` when accepted, `Some(Err(why))` when refused, `None` when the
@@ -81,10 +89,10 @@ async fn authenticate(
     lines: &mut FramedRead<impl AsyncRead + Unpin, LineCodec>,
     w: &mut (impl AsyncWrite + Unpin),
     token: &Secret,
-) -> Option<Result<(), String>> {
+) -> Option<Result<(), Refusal>> {
     match ask(lines, w, &RelayRequest::Auth { token: token.clone() }).await? {
         RelayEvent::Authenticated { .. } => Some(Ok(())),
-        RelayEvent::Error { code, message, .. } => Some(Err(format!("{code}: {message}"))),
+        RelayEvent::Error { code, message, .. } => Some(Err(Refusal { code, message })),
         _ => None,
     }
 }
@@ -93,10 +101,10 @@ async fn ask_last_seq(
     lines: &mut FramedRead<impl AsyncRead + Unpin, LineCodec>,
     w: &mut (impl AsyncWrite + Unpin),
     source: &str,
-) -> Option<Result<i64, String>> {
+) -> Option<Result<i64, Refusal>> {
     match ask(lines, w, &RelayRequest::LastSeq { source: source.to_owned() }).await? {
         RelayEvent::LastSeq { seq, .. } => Some(Ok(seq)),
-        RelayEvent::Error { code, message, .. } => Some(Err(format!("{code}: {message}"))),
+        RelayEvent::Error { code, message, .. } => Some(Err(Refusal { code, message })),
         _ => None,
     }
 }

@@ -256,7 +256,7 @@ impl Authenticator {
         if let Verdict::Locked { retry_after } = self.throttle.check(peer.ip(), &key) {
             return Err(self.refuse(peer, service, name, retry_after).await);
         }
-        let account = match self.store.find_account(name).await {
+        let account = match self.store.accounts().find(name).await {
             Ok(account) => account,
             Err(e) => {
                 warn!(error = %e, "login lookup failed");
@@ -354,7 +354,7 @@ impl Authenticator {
     /// Refuse unless `name` is an admin account *now*: sessions remember the role they logged in
     /// with, but the right to act is read from the database when it is used.
     pub async fn confirm_admin(&self, name: &str) -> Result<(), ErrorEvent> {
-        match self.store.find_account(name).await {
+        match self.store.accounts().find(name).await {
             Ok(Some(account)) if account.is_admin() => Ok(()),
             Ok(_) => Err(ErrorEvent::new(ErrorCode::Forbidden, msg!("error-admins-only"))),
             Err(e) => {

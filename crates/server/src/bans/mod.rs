@@ -109,7 +109,7 @@ impl Bans {
         config: &AuthConfig,
         log_wait: Duration,
     ) -> Result<Arc<Bans>, StoreError> {
-        let loaded = store.active_bans(sockhub_store::now()).await?;
+        let loaded = store.bans().list_active(sockhub_store::now()).await?;
         let bans = Arc::new_cyclic(|myself| Bans {
             store,
             journal,
@@ -231,7 +231,7 @@ impl Bans {
         let here = self.online.find(&key);
         let ban = prepare(&self.store, actor, target, length, reason, address, here).await?;
         let name = ban.target.clone();
-        self.store.set_ban(&ban).await.map_err(|e| unavailable(&e))?;
+        self.store.bans().set(&ban).await.map_err(|e| unavailable(&e))?;
         self.log(moderation_record(&ban)).await?;
         if self.bus.is_shared() {
             self.bus.publish(Message::Ban(BanMsg::Banned { ban: ban.clone() }));
@@ -246,7 +246,9 @@ impl Bans {
         let was = match self.name_ban(target) {
             Some(ban) => Some(ban),
             // Set by another process and not refreshed yet?
-            None => self.store.active_ban(target, sockhub_store::now()).await.map_err(|e| unavailable(&e))?,
+            None => {
+                self.store.bans().active(target, sockhub_store::now()).await.map_err(|e| unavailable(&e))?
+            }
         };
         let Some(was) = was else {
             let name = sockhub_proto::text::escape(target);
@@ -255,7 +257,7 @@ impl Bans {
                 msg!("error-not-banned", name = name.to_string()),
             ));
         };
-        self.store.clear_ban(&was.target).await.map_err(|e| unavailable(&e))?;
+        self.store.bans().clear(&was.target).await.map_err(|e| unavailable(&e))?;
         self.log(ModerationRecord::new(actor, &was.target, ModerationAction::Unban)).await?;
         self.forget(&was.target);
         if self.bus.is_shared() {
@@ -289,7 +291,7 @@ impl Bans {
 
     /// Make the bans in memory exactly those in force in the database, and act on the new ones.
     async fn reload(&self) {
-        match self.store.active_bans(sockhub_store::now()).await {
+        match self.store.bans().list_active(sockhub_store::now()).await {
             Ok(bans) => self.replace_all(bans),
             Err(e) => warn!(error = %e, "bans: could not re-read the bans; keeping those in memory"),
         }
@@ -349,7 +351,7 @@ pub async fn prepare(
     }
     let name = match &here {
         Some((name, _)) => name.clone(),
-        None => match store.find_account(target).await {
+        None => match store.accounts().find(target).await {
             Ok(account) => account.map_or_else(|| target.to_owned(), |a| a.name),
             Err(e) => return Err(unavailable(&e)),
         },
@@ -358,7 +360,7 @@ pub async fn prepare(
         (false, _) => None,
         (true, Some((_, addr))) => Some(address_group(addr.ip()).to_string()),
         (true, None) => {
-            let peer = store.last_login_peer(&name).await.map_err(|e| unavailable(&e))?;
+            let peer = store.bans().last_login_peer(&name).await.map_err(|e| unavailable(&e))?;
             match peer.and_then(|p| p.parse::<SocketAddr>().ok()) {
                 Some(addr) => Some(address_group(addr.ip()).to_string()),
                 None => {

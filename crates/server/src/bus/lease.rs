@@ -5,7 +5,7 @@
 //! also *watches* the others' counters: a counter that has not moved for `node_timeout` — by the
 //! watcher's own monotonic clock, so clocks of different machines never need to agree — marks a
 //! dead node, whose row and claims are then deleted in one transaction that checks the row is
-//! still exactly what was watched ([`sockhub_store::Store::expire_node`]).
+//! still exactly what was watched ([`sockhub_store::ClusterStore::expire_node`]).
 //!
 //! Why liveness for *names* lives here and not on NATS: a node cut off from NATS still serves its
 //! users, and their names must stay theirs; freeing them because NATS went quiet would let a user
@@ -75,20 +75,20 @@ impl Lease {
         timeout: Duration,
     ) -> Result<Lease, LeaseError> {
         let mine = |rows: Vec<NodeLease>| rows.into_iter().find(|n| n.node_id == node_id);
-        if let Some(before) = mine(store.cluster_nodes().await?) {
+        if let Some(before) = mine(store.cluster().nodes().await?) {
             tokio::time::sleep(heartbeat + heartbeat / 2).await;
-            if mine(store.cluster_nodes().await?)
+            if mine(store.cluster().nodes().await?)
                 .is_some_and(|after| after.beat != before.beat || after.lease != before.lease)
             {
                 return Err(LeaseError::InUse(node_id.to_owned()));
             }
         }
-        let released = store.retire_node(node_id).await?;
+        let released = store.cluster().retire_node(node_id).await?;
         if released > 0 {
             info!(released, node = %node_id, "cleared the names held by an earlier run of this node");
         }
         let lease = new_lease();
-        store.register_node(node_id, lease, now_ms()).await?;
+        store.cluster().register_node(node_id, lease, now_ms()).await?;
         Ok(Lease {
             store,
             node_id: node_id.to_owned(),
@@ -114,7 +114,7 @@ impl Lease {
             lease: self.lease.load(Ordering::Acquire),
             conn: conn as i64,
         };
-        match self.store.claim_name(&claim).await {
+        match self.store.cluster().claim_name(&claim).await {
             Ok(Claimed::Won) => Ok(()),
             Ok(Claimed::Taken { .. }) => Err(ClaimError::Taken),
             Err(e) => Err(ClaimError::Unavailable(e)),
@@ -134,7 +134,7 @@ impl Lease {
             lease: self.lease.load(Ordering::Acquire),
             conn: 0,
         };
-        Ok(match self.store.claim_name(&claim).await? {
+        Ok(match self.store.cluster().claim_name(&claim).await? {
             Claimed::Won => true,
             // Ours already (an adoption of an older lease's claim would have been `Won`).
             Claimed::Taken { node_id } => node_id == self.node_id,
@@ -143,7 +143,7 @@ impl Lease {
 
     /// Release `name` held by `conn`; on failure keep it for the next heartbeat.
     pub async fn release(&self, service: &'static str, name: &str, conn: u64) {
-        if let Err(e) = self.store.release_name(service, name, &self.node_id, conn as i64).await {
+        if let Err(e) = self.store.cluster().release_name(service, name, &self.node_id, conn as i64).await {
             warn!(error = %e, name = ?name, "could not release a name in the shared database; retrying with the heartbeat");
             let mut pending = self.pending.lock();
             if pending.len() >= PENDING_RELEASES {
@@ -158,7 +158,7 @@ impl Lease {
     /// when the lease had to be renewed.
     pub async fn tick(&self) -> Result<Renewed, StoreError> {
         let lease = self.lease.load(Ordering::Acquire);
-        let beat = self.store.beat_node(&self.node_id, lease, now_ms()).await;
+        let beat = self.store.cluster().beat_node(&self.node_id, lease, now_ms()).await;
         let was_healthy = self.healthy.swap(beat.is_ok(), Ordering::Relaxed);
         let alive = match beat {
             Ok(alive) => alive,
@@ -182,7 +182,7 @@ impl Lease {
             warn!(
                 "cluster: this node's lease was expired by another node (cut off for too long?); registering again and re-claiming its users' names"
             );
-            self.store.register_node(&self.node_id, lease, now_ms()).await?;
+            self.store.cluster().register_node(&self.node_id, lease, now_ms()).await?;
             self.lease.store(lease, Ordering::Release);
             Renewed::Yes
         };
@@ -199,7 +199,8 @@ impl Lease {
 
     /// After a renewal: everything re-claimed, drop what this node still holds under old leases.
     pub async fn drop_stale(&self) -> Result<(), StoreError> {
-        let n = self.store.drop_stale_claims(&self.node_id, self.lease.load(Ordering::Acquire)).await?;
+        let n =
+            self.store.cluster().drop_stale_claims(&self.node_id, self.lease.load(Ordering::Acquire)).await?;
         if n > 0 {
             info!(claims = n, "cluster: dropped stale name claims of this node");
         }
@@ -207,7 +208,7 @@ impl Lease {
     }
 
     async fn expire_dead(&self) -> Result<(), StoreError> {
-        let rows = self.store.cluster_nodes().await?;
+        let rows = self.store.cluster().nodes().await?;
         let now = Instant::now();
         let mut dead = Vec::new();
         {
@@ -228,7 +229,7 @@ impl Lease {
             }
         }
         for row in dead {
-            if let Some(released) = self.store.expire_node(&row).await? {
+            if let Some(released) = self.store.cluster().expire_node(&row).await? {
                 warn!(
                     node = %row.node_id,
                     released,
@@ -243,7 +244,7 @@ impl Lease {
 
     /// Leave the cluster cleanly: this node's row and every claim it holds are deleted.
     pub async fn retire(&self) {
-        match self.store.retire_node(&self.node_id).await {
+        match self.store.cluster().retire_node(&self.node_id).await {
             Ok(n) => info!(released = n, "cluster: left the shared database"),
             Err(e) => {
                 warn!(error = %e, "cluster: could not retire this node in the shared database; other nodes will expire it")

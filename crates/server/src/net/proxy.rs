@@ -18,7 +18,7 @@ use ppp::{HeaderResult, v1, v2};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-use crate::net::cidr::Cidr;
+use crate::net::cidr::{BadCidr, Cidr};
 
 /// The longest v1 header (the specification's bound).
 const V1_MAX: usize = 107;
@@ -53,9 +53,8 @@ impl ProxyProtocol {
     }
 
     /// Headers expected from these addresses or networks (`10.0.0.5`, `10.0.0.0/24`, `::1`).
-    pub fn from_list(list: &[String], timeout: Duration) -> Result<Self, String> {
-        let trusted =
-            list.iter().map(|s| s.parse::<Cidr>().map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+    pub fn from_list(list: &[String], timeout: Duration) -> Result<Self, BadCidr> {
+        let trusted = list.iter().map(|s| s.parse::<Cidr>()).collect::<Result<_, _>>()?;
         Ok(ProxyProtocol { trusted, timeout })
     }
 

@@ -23,17 +23,17 @@ async fn ban_set_lookalike_expire_clear_and_survive_restart() {
             actor: "admin".into(),
             at: t0,
         };
-        store.set_ban(&timed).await.unwrap();
-        assert_eq!(store.active_ban("teacher", t0).await.unwrap(), Some(timed.clone()), "{}", b.name());
+        store.bans().set(&timed).await.unwrap();
+        assert_eq!(store.bans().active("teacher", t0).await.unwrap(), Some(timed.clone()), "{}", b.name());
         // A look-alike (Cyrillic `е`, fullwidth, upper case) is the same ban.
         for alike in ["tеacher", "ＴＥＡＣＨＥＲ", "Teacher"] {
-            assert_eq!(store.active_ban(alike, t0).await.unwrap(), Some(timed.clone()), "{alike}");
+            assert_eq!(store.bans().active(alike, t0).await.unwrap(), Some(timed.clone()), "{alike}");
         }
-        assert!(store.active_ban("teachers", t0).await.unwrap().is_none());
+        assert!(store.bans().active("teachers", t0).await.unwrap().is_none());
         // Active a second before the end, gone at the end (the end is exclusive).
         let end = t0 + Duration::hours(2);
-        assert!(store.active_ban("teacher", end - Duration::seconds(1)).await.unwrap().is_some());
-        assert!(store.active_ban("teacher", end).await.unwrap().is_none());
+        assert!(store.bans().active("teacher", end - Duration::seconds(1)).await.unwrap().is_some());
+        assert!(store.bans().active("teacher", end).await.unwrap().is_none());
 
         let forever = Ban {
             target: "김철수".into(),
@@ -43,27 +43,32 @@ async fn ban_set_lookalike_expire_clear_and_survive_restart() {
             actor: "admin".into(),
             at: t0,
         };
-        store.set_ban(&forever).await.unwrap();
+        store.bans().set(&forever).await.unwrap();
         let later = t0 + Duration::days(365);
         let names = |bans: Vec<Ban>| bans.into_iter().map(|b| b.target).collect::<Vec<_>>();
-        assert_eq!(names(store.active_bans(t0).await.unwrap()), vec!["teacher", "김철수"], "{}", b.name());
-        assert_eq!(names(store.active_bans(later).await.unwrap()), vec!["김철수"]);
+        assert_eq!(
+            names(store.bans().list_active(t0).await.unwrap()),
+            vec!["teacher", "김철수"],
+            "{}",
+            b.name()
+        );
+        assert_eq!(names(store.bans().list_active(later).await.unwrap()), vec!["김철수"]);
 
         // Banning a look-alike again replaces the row (one ban per skeleton).
         let again = Ban { target: "tеacher".into(), until: None, address: None, at: later, ..timed.clone() };
-        store.set_ban(&again).await.unwrap();
-        assert_eq!(store.active_ban("teacher", later).await.unwrap(), Some(again.clone()));
-        assert_eq!(store.active_bans(later).await.unwrap().len(), 2);
+        store.bans().set(&again).await.unwrap();
+        assert_eq!(store.bans().active("teacher", later).await.unwrap(), Some(again.clone()));
+        assert_eq!(store.bans().list_active(later).await.unwrap().len(), 2);
 
         // A restart: a new store on the same database still has the bans.
         store.close().await;
         let store = db.open().await;
-        assert_eq!(store.active_bans(later).await.unwrap().len(), 2);
+        assert_eq!(store.bans().list_active(later).await.unwrap().len(), 2);
 
-        assert!(store.clear_ban("TEACHER").await.unwrap());
-        assert!(!store.clear_ban("teacher").await.unwrap());
-        assert!(store.active_ban("tеacher", later).await.unwrap().is_none());
-        assert_eq!(names(store.active_bans(later).await.unwrap()), vec!["김철수"]);
+        assert!(store.bans().clear("TEACHER").await.unwrap());
+        assert!(!store.bans().clear("teacher").await.unwrap());
+        assert!(store.bans().active("tеacher", later).await.unwrap().is_none());
+        assert_eq!(names(store.bans().list_active(later).await.unwrap()), vec!["김철수"]);
 
         store.close().await;
         db.cleanup().await;
@@ -76,7 +81,7 @@ async fn last_login_peer_is_the_newest_success() {
     for b in backends() {
         let db = TestDb::create(&b).await;
         let store = db.open().await;
-        assert_eq!(store.last_login_peer("kim").await.unwrap(), None);
+        assert_eq!(store.bans().last_login_peer("kim").await.unwrap(), None);
         let (journal, writer) = Writer::spawn(store.clone(), WriterOptions::default());
         let t0 = at(2024, 5, 1, 12, 0, 0);
         let login = |peer: &str, outcome, s| LoginRecord {
@@ -92,8 +97,8 @@ async fn last_login_peer_is_the_newest_success() {
             journal.send(record).await.unwrap();
         }
         wait_written(&journal, 4, std::time::Duration::from_secs(10)).await;
-        assert_eq!(store.last_login_peer("kim").await.unwrap().as_deref(), Some("192.0.2.2:4000"));
-        assert_eq!(store.last_login_peer("lee").await.unwrap(), None);
+        assert_eq!(store.bans().last_login_peer("kim").await.unwrap().as_deref(), Some("192.0.2.2:4000"));
+        assert_eq!(store.bans().last_login_peer("lee").await.unwrap(), None);
         writer.shutdown(std::time::Duration::from_secs(5)).await;
         store.close().await;
         db.cleanup().await;

@@ -30,18 +30,18 @@ async fn roster_import_dry_run_reimport_and_hangul() {
             student("00042", "Ada", "Maths", None),
         ];
 
-        let dry = store.import_students(&first, DRY).await.unwrap();
+        let dry = store.calc().import_students(&first, DRY).await.unwrap();
         assert!(dry.dry_run);
         assert_eq!(dry.added.len(), 3, "{}", b.name());
-        assert!(store.list_students().await.unwrap().is_empty(), "a dry run writes nothing");
+        assert!(store.calc().list_students().await.unwrap().is_empty(), "a dry run writes nothing");
 
-        let done = store.import_students(&first, REAL).await.unwrap();
+        let done = store.calc().import_students(&first, REAL).await.unwrap();
         assert_eq!((done.added.len(), done.updated.len(), done.unchanged), (3, 0, 0));
-        let listed = store.list_students().await.unwrap();
+        let listed = store.calc().list_students().await.unwrap();
         let ids: Vec<&str> = listed.iter().map(|s| s.student_id.as_str()).collect();
         assert_eq!(ids, ["00042", "20212086", "20212087"], "shorter IDs first, leading zeros kept");
-        assert_eq!(store.find_student("20212086").await.unwrap().unwrap(), first[0]);
-        assert_eq!(store.find_student("42").await.unwrap(), None);
+        assert_eq!(store.calc().find_student("20212086").await.unwrap().unwrap(), first[0]);
+        assert_eq!(store.calc().find_student("42").await.unwrap(), None);
 
         // The name typed as conjoining jamo is stored as syllables (NFC): the same name, unchanged.
         let nfd_minsu = "\u{1100}\u{1175}\u{11B7}\u{1106}\u{1175}\u{11AB}\u{1109}\u{116E}";
@@ -50,34 +50,34 @@ async fn roster_import_dry_run_reimport_and_hangul() {
             student("20212087", "이영희", "물리학과", Some("yh@example.ac.kr")),
             student("20230001", "박지성", "체육학과", None),
         ];
-        let dry = store.import_students(&second, DRY).await.unwrap();
+        let dry = store.calc().import_students(&second, DRY).await.unwrap();
         assert_eq!((dry.added.len(), dry.updated.len(), dry.unchanged, dry.not_in_file), (1, 1, 1, 1));
-        let again = store.import_students(&second, REAL).await.unwrap();
+        let again = store.calc().import_students(&second, REAL).await.unwrap();
         assert_eq!(again.added, dry.added, "the dry run reported exactly what the import did");
         assert_eq!(again.updated, dry.updated);
         let (before, after) = &again.updated[0];
         assert_eq!((before.department.as_str(), after.department.as_str()), ("전자공학과", "물리학과"));
         assert_eq!(
-            store.find_student("20212087").await.unwrap().unwrap().email.as_deref(),
+            store.calc().find_student("20212087").await.unwrap().unwrap().email.as_deref(),
             Some("yh@example.ac.kr")
         );
-        assert_eq!(store.list_students().await.unwrap().len(), 4, "students not in the file are kept");
+        assert_eq!(store.calc().list_students().await.unwrap().len(), 4, "students not in the file are kept");
 
         // A file without an email column keeps the emails; one with an empty cell clears it.
         let no_emails = vec![student("20212086", "김민수", "컴퓨터공학과", None)];
         let keep = ImportOptions { dry_run: false, keep_emails: true };
-        let r = store.import_students(&no_emails, keep).await.unwrap();
+        let r = store.calc().import_students(&no_emails, keep).await.unwrap();
         assert_eq!((r.unchanged, r.updated.len()), (1, 0));
-        let r = store.import_students(&no_emails, REAL).await.unwrap();
+        let r = store.calc().import_students(&no_emails, REAL).await.unwrap();
         assert_eq!(r.updated.len(), 1);
-        assert_eq!(store.find_student("20212086").await.unwrap().unwrap().email, None);
+        assert_eq!(store.calc().find_student("20212086").await.unwrap().unwrap().email, None);
 
         // All or nothing: a duplicate or an over-long value refuses the whole import.
         let bad = vec![student("1", "a", "d", None), student("1", "b", "d", None)];
-        assert!(matches!(store.import_students(&bad, REAL).await, Err(StoreError::Invalid(_))));
+        assert!(matches!(store.calc().import_students(&bad, REAL).await, Err(StoreError::Invalid(_))));
         let bad = vec![student("2", "a", "d", None), student("3", &"x".repeat(300), "d", None)];
-        assert!(matches!(store.import_students(&bad, REAL).await, Err(StoreError::Invalid(_))));
-        assert_eq!(store.find_student("2").await.unwrap(), None);
+        assert!(matches!(store.calc().import_students(&bad, REAL).await, Err(StoreError::Invalid(_))));
+        assert_eq!(store.calc().find_student("2").await.unwrap(), None);
 
         store.close().await;
         db.cleanup().await;
@@ -105,10 +105,10 @@ async fn results_are_committed_in_order_and_read_back_exactly() {
             .collect();
         batch.push(r("1", "김민수", &big, &big_square));
         batch.push(r("1", "김민수", "-1.5", "2.25"));
-        store.insert_calc_results(&batch).await.unwrap();
-        store.insert_calc_results(&[]).await.unwrap();
+        store.calc().insert_results(&batch).await.unwrap();
+        store.calc().insert_results(&[]).await.unwrap();
 
-        let recent = store.recent_calc_results("1", 3).await.unwrap();
+        let recent = store.calc().recent_results("1", 3).await.unwrap();
         let inputs: Vec<&str> = recent.iter().map(|r| r.input.as_str()).collect();
         assert_eq!(inputs, ["448", big.as_str(), "-1.5"], "{}: newest last", b.name());
         assert_eq!(recent[1].square, big_square);
@@ -116,20 +116,18 @@ async fn results_are_committed_in_order_and_read_back_exactly() {
         assert_eq!(recent[2].at, batch[451].at);
         assert!(recent[0].id < recent[1].id && recent[1].id < recent[2].id);
 
-        let all = store.calc_results(&CalcResultFilter::default()).await.unwrap();
+        let all = store.calc().results(&CalcResultFilter::default()).await.unwrap();
         assert_eq!(all.len(), 452);
         assert!(all.windows(2).all(|w| w[0].id < w[1].id));
         let only_2 = store
-            .calc_results(&CalcResultFilter { student_id: Some("2".into()), ..Default::default() })
+            .calc()
+            .results(&CalcResultFilter { student_id: Some("2".into()), ..Default::default() })
             .await
             .unwrap();
         assert_eq!(only_2.len(), 225);
         let page = store
-            .calc_results(&CalcResultFilter {
-                after_id: Some(all[99].id),
-                limit: Some(10),
-                ..Default::default()
-            })
+            .calc()
+            .results(&CalcResultFilter { after_id: Some(all[99].id), limit: Some(10), ..Default::default() })
             .await
             .unwrap();
         assert_eq!(page, all[100..110].to_vec());

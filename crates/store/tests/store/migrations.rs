@@ -68,9 +68,9 @@ async fn unreachable_server_is_unavailable() {
 async fn sqlite_in_memory_keeps_one_database() {
     let store = Store::open(&sockhub_store::StoreOptions::url("sqlite::memory:")).await.expect("open");
     let hash = sockhub_store::password::hash_blocking("pw").unwrap();
-    store.add_account(&sockhub_store::NewAccount::member("mem", hash)).await.unwrap();
+    store.accounts().add(&sockhub_store::NewAccount::member("mem", hash)).await.unwrap();
     // Several queries at once: they all see the same (only) in-memory database.
-    let (a, b) = tokio::join!(store.find_account("mem"), store.list_accounts());
+    let (a, b) = tokio::join!(store.accounts().find("mem"), store.accounts().list());
     assert!(a.unwrap().is_some());
     assert_eq!(b.unwrap().len(), 1);
     store.close().await;

@@ -24,7 +24,7 @@ fn rec(source: &str, seq: Option<i64>, payload: &str, state: RelayState) -> Rela
 }
 
 async fn counters_add_up(store: &Store) {
-    for s in store.relay_sources().await.unwrap() {
+    for s in store.relay().sources().await.unwrap() {
         assert!(s.adds_up(), "{s:?}");
     }
 }
@@ -44,7 +44,7 @@ async fn a_resent_record_is_stored_once_and_counted_once() {
             ],
             ..Default::default()
         };
-        let out = store.relay_write(&batch, 1000).await.unwrap();
+        let out = store.relay().write(&batch, 1000).await.unwrap();
         // The same seq twice in one batch with another payload: the first one is kept.
         assert_eq!(out.stored, [Stored::New(1), Stored::New(2), Stored::Conflict(2), Stored::New(7)]);
 
@@ -52,17 +52,17 @@ async fn a_resent_record_is_stored_once_and_counted_once() {
         // false): the insert's row count catches it and the write is redone with lookups.
         let again =
             RelayBatch { records: vec![rec("dev1", Some(1), "a", RelayState::Queued)], ..Default::default() };
-        let out = store.relay_write(&again, 2000).await.unwrap();
+        let out = store.relay().write(&again, 2000).await.unwrap();
         assert_eq!(out.stored, [Stored::Duplicate(1)], "{}", b.name());
         let mut flagged = again.clone();
         flagged.records[0].maybe_dup = true;
-        assert_eq!(store.relay_write(&flagged, 2000).await.unwrap().stored, [Stored::Duplicate(1)]);
+        assert_eq!(store.relay().write(&flagged, 2000).await.unwrap().stored, [Stored::Duplicate(1)]);
 
-        let all = store.relay_list(&RelayFilter::default()).await.unwrap();
+        let all = store.relay().list(&RelayFilter::default()).await.unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(all[2].payload, "한글 payload");
         assert_eq!(all[2].digest, record_digest(7, 1_700_000_000_007, "한글 payload"));
-        let dev1 = store.relay_source("dev1").await.unwrap().unwrap();
+        let dev1 = store.relay().source("dev1").await.unwrap().unwrap();
         assert_eq!((dev1.received, dev1.queued, dev1.kept, dev1.last_seq), (2, 1, 1, 2));
         assert_eq!(dev1.pending_bytes, 1);
         assert_eq!(dev1.conflicts, 1);
@@ -86,10 +86,11 @@ async fn seqs_are_assigned_after_the_highest_stored_one() {
             ],
             ..Default::default()
         };
-        let out = store.relay_write(&batch, 1).await.unwrap();
+        let out = store.relay().write(&batch, 1).await.unwrap();
         assert_eq!(out.stored, [Stored::New(11), Stored::New(10), Stored::New(12)], "{}", b.name());
         let out = store
-            .relay_write(
+            .relay()
+            .write(
                 &RelayBatch {
                     records: vec![rec("lab-1", None, "third", RelayState::Queued)],
                     ..Default::default()
@@ -100,7 +101,8 @@ async fn seqs_are_assigned_after_the_highest_stored_one() {
             .unwrap();
         assert_eq!(out.stored, [Stored::New(13)]);
         let out = store
-            .relay_write(
+            .relay()
+            .write(
                 &RelayBatch {
                     records: vec![rec("new", None, "x", RelayState::Queued)],
                     ..Default::default()
@@ -123,9 +125,9 @@ async fn states_move_and_counters_follow() {
         let db = TestDb::create(&b).await;
         let store = db.open().await;
         let records = (1..=20).map(|i| rec("d", Some(i), "xy", RelayState::Queued)).collect();
-        store.relay_write(&RelayBatch { records, ..Default::default() }, 1).await.unwrap();
+        store.relay().write(&RelayBatch { records, ..Default::default() }, 1).await.unwrap();
         assert_eq!(
-            store.relay_queued("d", 0, 5).await.unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(),
+            store.relay().queued("d", 0, 5).await.unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(),
             [1, 2, 3, 4, 5]
         );
 
@@ -137,71 +139,73 @@ async fn states_move_and_counters_follow() {
             held: vec![HeldMark { source: Arc::from("d"), seq: 11, reason: "too large".into() }],
             ..Default::default()
         };
-        let out = store.relay_write(&marks, 2).await.unwrap();
+        let out = store.relay().write(&marks, 2).await.unwrap();
         assert_eq!((out.forwarded, out.held), (12, 1));
-        let s = store.relay_source("d").await.unwrap().unwrap();
+        let s = store.relay().source("d").await.unwrap().unwrap();
         assert_eq!((s.forwarded, s.held, s.queued, s.pending_bytes), (12, 1, 7, 16), "{}", b.name());
         assert!(s.adds_up());
         assert_eq!(
-            store.relay_queued("d", 0, 100).await.unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(),
+            store.relay().queued("d", 0, 100).await.unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(),
             [13, 15, 16, 17, 18, 19, 20]
         );
         let held = store
-            .relay_list(&RelayFilter { state: Some(RelayState::Held), ..Default::default() })
+            .relay()
+            .list(&RelayFilter { state: Some(RelayState::Held), ..Default::default() })
             .await
             .unwrap();
         assert_eq!(held.len(), 1);
         assert_eq!(held[0].reason.as_deref(), Some("too large"));
 
         // Marking again what is no longer queued changes nothing and recounts.
-        let out = store.relay_write(&marks, 3).await.unwrap();
+        let out = store.relay().write(&marks, 3).await.unwrap();
         assert_eq!(out.forwarded, 0);
-        assert!(store.relay_source("d").await.unwrap().unwrap().adds_up());
+        assert!(store.relay().source("d").await.unwrap().unwrap().adds_up());
 
         // The floor moves to the first queued record.
-        assert_eq!(store.relay_advance_floor("d").await.unwrap().map(|f| f.0), Some(13));
+        assert_eq!(store.relay().advance_floor("d").await.unwrap().map(|f| f.0), Some(13));
 
         // Reconcile finds 3 and 4 missing downstream.
-        assert_eq!(store.relay_mark_missing("d", &[3, 4, 99], "not downstream").await.unwrap(), 2);
-        let s = store.relay_source("d").await.unwrap().unwrap();
+        assert_eq!(store.relay().mark_missing("d", &[3, 4, 99], "not downstream").await.unwrap(), 2);
+        let s = store.relay().source("d").await.unwrap().unwrap();
         assert_eq!((s.forwarded, s.missing, s.pending_bytes, s.queued_from), (10, 2, 20, 3));
         assert!(s.adds_up());
 
         // An operator re-sends the held one and the missing ones.
         let r = store
-            .relay_resend(&ResendSelector { state: RelayState::Held, source: None, seqs: None }, Some(7))
+            .relay()
+            .resend(&ResendSelector { state: RelayState::Held, source: None, seqs: None }, Some(7))
             .await
             .unwrap();
         assert_eq!(r.len(), 1);
         assert_eq!((r[0].count, r[0].min_seq), (1, 11));
         let r = store
-            .relay_resend(
+            .relay()
+            .resend(
                 &ResendSelector { state: RelayState::Missing, source: Some("d".into()), seqs: Some((4, 4)) },
                 None,
             )
             .await
             .unwrap();
         assert_eq!(r[0].count, 1);
-        let s = store.relay_source("d").await.unwrap().unwrap();
+        let s = store.relay().source("d").await.unwrap().unwrap();
         assert_eq!((s.held, s.missing, s.queued), (0, 1, 9));
         assert!(s.adds_up(), "{s:?}");
         let row =
-            &store.relay_list(&RelayFilter { seqs: Some((11, 11)), ..Default::default() }).await.unwrap()[0];
+            &store.relay().list(&RelayFilter { seqs: Some((11, 11)), ..Default::default() }).await.unwrap()
+                [0];
         assert_eq!((row.state, row.resends), (RelayState::Queued, 1));
         assert!(
             store
-                .relay_resend(
-                    &ResendSelector { state: RelayState::Forwarded, source: None, seqs: None },
-                    None
-                )
+                .relay()
+                .resend(&ResendSelector { state: RelayState::Forwarded, source: None, seqs: None }, None)
                 .await
                 .is_err()
         );
 
         // Recount agrees with the incremental counters.
-        let before = store.relay_source("d").await.unwrap().unwrap();
-        store.relay_recount("d").await.unwrap();
-        assert_eq!(store.relay_source("d").await.unwrap().unwrap(), before);
+        let before = store.relay().source("d").await.unwrap().unwrap();
+        store.relay().recount("d").await.unwrap();
+        assert_eq!(store.relay().source("d").await.unwrap().unwrap(), before);
         store.close().await;
         db.cleanup().await;
     }
@@ -216,25 +220,25 @@ async fn digests_and_summaries_for_reconcile() {
         let mut records: Vec<RelayRecord> =
             (1..=100).filter(|i| i % 10 != 0).map(|i| rec("s", Some(i), "p", RelayState::Received)).collect();
         records.push(rec("s", Some(u32::MAX as i64 * 4), "big seq", RelayState::Received));
-        store.relay_write(&RelayBatch { records, ..Default::default() }, 1).await.unwrap();
+        store.relay().write(&RelayBatch { records, ..Default::default() }, 1).await.unwrap();
 
-        let d = store.relay_digests("s", &[(1, 50), (51, 100), (0, i64::MAX)], false).await.unwrap();
+        let d = store.relay().digests("s", &[(1, 50), (51, 100), (0, i64::MAX)], false).await.unwrap();
         assert_eq!(d[0].count, 45);
         assert_eq!(d[1].count, 45);
         assert_eq!(d[2].count, 91);
         let expected: i64 =
             (1..=50).filter(|i| i % 10 != 0).map(|i| record_digest(i, 1_700_000_000_000 + i, "p")).sum();
         assert_eq!(d[0].sum, expected, "{}", b.name());
-        assert_eq!(store.relay_digests("s", &[(1, 100)], true).await.unwrap()[0].count, 0);
+        assert_eq!(store.relay().digests("s", &[(1, 100)], true).await.unwrap()[0].count, 0);
 
-        let listing = store.relay_listing("s", 8, 12, false).await.unwrap();
+        let listing = store.relay().listing("s", 8, 12, false).await.unwrap();
         assert_eq!(listing.iter().map(|x| x.0).collect::<Vec<_>>(), [8, 9, 11, 12]);
 
-        let sum = store.relay_seq_summary("s", 3).await.unwrap();
+        let sum = store.relay().seq_summary("s", 3).await.unwrap();
         assert_eq!((sum.count, sum.first, sum.gaps_total), (91, Some(1), 10));
         assert_eq!(sum.gaps, [(10, 10), (20, 20), (30, 30)]);
-        assert_eq!(store.relay_seq_summary("nobody", 3).await.unwrap().count, 0);
-        let states = store.relay_states("s", &[1, 10, 11]).await.unwrap();
+        assert_eq!(store.relay().seq_summary("nobody", 3).await.unwrap().count, 0);
+        let states = store.relay().states("s", &[1, 10, 11]).await.unwrap();
         assert_eq!(states, [(1, RelayState::Received), (11, RelayState::Received)]);
         store.close().await;
         db.cleanup().await;
@@ -247,23 +251,24 @@ async fn requests_reconciles_and_node_status() {
     for b in backends() {
         let db = TestDb::create(&b).await;
         let store = db.open().await;
-        let id = store.relay_request_add("resend", "alice", r#"{"state":"held"}"#).await.unwrap();
-        let id2 = store.relay_request_add("reconcile", "bob", "{}").await.unwrap();
+        let id = store.relay().request_add("resend", "alice", r#"{"state":"held"}"#).await.unwrap();
+        let id2 = store.relay().request_add("reconcile", "bob", "{}").await.unwrap();
         assert!(id2 > id);
-        let pending = store.relay_requests_pending().await.unwrap();
+        let pending = store.relay().requests_pending().await.unwrap();
         assert_eq!(pending.iter().map(|r| r.id).collect::<Vec<_>>(), [id, id2]);
-        store.relay_request_finish(id, "done", r#"{"queued":3}"#).await.unwrap();
-        assert_eq!(store.relay_requests_pending().await.unwrap().len(), 1);
-        let r = store.relay_request(id).await.unwrap().unwrap();
+        store.relay().request_finish(id, "done", r#"{"queued":3}"#).await.unwrap();
+        assert_eq!(store.relay().requests_pending().await.unwrap().len(), 1);
+        let r = store.relay().request(id).await.unwrap().unwrap();
         assert_eq!((r.status.as_str(), r.requested_by.as_str()), ("done", "alice"));
 
         store
-            .relay_reconcile_add(&sockhub_store::ReconcileRow {
+            .relay()
+            .reconcile_add(&sockhub_store::ReconcileRow {
                 id: 0,
                 cause: "manual".into(),
                 started_ms: 1,
                 finished_ms: 2,
-                outcome: "ok".into(),
+                outcome: sockhub_store::ReconcileOutcome::Repaired,
                 sources: 1,
                 missing: 0,
                 extra: 0,
@@ -272,11 +277,15 @@ async fn requests_reconciles_and_node_status() {
             })
             .await
             .unwrap();
-        assert_eq!(store.relay_reconciles(5).await.unwrap()[0].cause, "manual");
+        let runs = store.relay().reconciles(5).await.unwrap();
+        assert_eq!(
+            (runs[0].cause.as_str(), runs[0].outcome),
+            ("manual", sockhub_store::ReconcileOutcome::Repaired)
+        );
 
-        store.relay_node_put("n1", r#"{"a":1}"#).await.unwrap();
-        store.relay_node_put("n1", r#"{"a":2}"#).await.unwrap();
-        let nodes = store.relay_nodes().await.unwrap();
+        store.relay().node_put("n1", r#"{"a":1}"#).await.unwrap();
+        store.relay().node_put("n1", r#"{"a":2}"#).await.unwrap();
+        let nodes = store.relay().nodes().await.unwrap();
         assert_eq!(nodes.len(), 1);
         assert_eq!(nodes[0].2, r#"{"a":2}"#);
         store.close().await;
@@ -299,10 +308,10 @@ async fn records_are_searched_by_text_and_paged_newest_first() {
             .enumerate()
             .map(|(i, p)| rec("dev1", Some(i as i64 + 1), p, RelayState::Queued))
             .collect();
-        store.relay_write(&RelayBatch { records, ..Default::default() }, 1000).await.unwrap();
+        store.relay().write(&RelayBatch { records, ..Default::default() }, 1000).await.unwrap();
         let list = |f: RelayFilter| {
             let store = store.clone();
-            async move { store.relay_list(&f).await.unwrap().iter().map(|r| r.seq).collect::<Vec<_>>() }
+            async move { store.relay().list(&f).await.unwrap().iter().map(|r| r.seq).collect::<Vec<_>>() }
         };
         let text = |t: &str| RelayFilter { text: Some(t.into()), ..Default::default() };
         assert_eq!(list(text("error")).await, [2, 3, 5], "{}: letter case is ignored", b.name());
@@ -313,7 +322,7 @@ async fn records_are_searched_by_text_and_paged_newest_first() {
         assert_eq!(list(text("!")).await, Vec::<i64>::new(), "{}", b.name());
 
         let newest = RelayFilter { newest_first: true, limit: Some(4), ..Default::default() };
-        let page1 = store.relay_list(&newest).await.unwrap();
+        let page1 = store.relay().list(&newest).await.unwrap();
         assert_eq!(page1.iter().map(|r| r.seq).collect::<Vec<_>>(), [6, 5, 4, 3]);
         let page2 = RelayFilter { before_id: Some(page1[3].id), ..newest };
         assert_eq!(list(page2).await, [2, 1], "{}", b.name());
@@ -326,7 +335,7 @@ async fn records_are_searched_by_text_and_paged_newest_first() {
 /// twice), as the server's ingest task does.
 async fn write_retrying(store: &Store, batch: &RelayBatch) -> sockhub_store::BatchOutcome {
     loop {
-        match store.relay_write(batch, 1).await {
+        match store.relay().write(batch, 1).await {
             Ok(out) => return out,
             Err(e) if e.is_retryable() => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
             Err(e) => panic!("{e}"),
@@ -397,7 +406,7 @@ async fn two_writers_on_one_database_store_each_record_once_and_count_it_once() 
         a.unwrap();
         z.unwrap();
         for s in ["dev-a", "dev-b"] {
-            let c = one.relay_source(s).await.unwrap().unwrap();
+            let c = one.relay().source(s).await.unwrap().unwrap();
             assert_eq!(
                 (c.received, c.forwarded, c.queued, c.pending_bytes, c.last_seq),
                 (last, last, 0, 0, last),
@@ -413,7 +422,7 @@ async fn two_writers_on_one_database_store_each_record_once_and_count_it_once() 
 }
 
 async fn store_count(store: &Store) -> i64 {
-    store.relay_list(&RelayFilter::default()).await.unwrap().len() as i64
+    store.relay().list(&RelayFilter::default()).await.unwrap().len() as i64
 }
 
 /// Whoever stores a (source, seq) first keeps it: a different payload under it is a conflict,
@@ -427,7 +436,7 @@ async fn a_different_payload_under_a_stored_seq_is_a_conflict_and_changes_nothin
         let store = db.open().await;
         let write = |records: Vec<RelayRecord>| {
             let store = store.clone();
-            async move { store.relay_write(&RelayBatch { records, ..Default::default() }, 1000).await.unwrap() }
+            async move { store.relay().write(&RelayBatch { records, ..Default::default() }, 1000).await.unwrap() }
         };
         let first = write(vec![rec("fan-1", Some(50), "FAKE", RelayState::Queued)]).await;
         assert_eq!(first.stored, [Stored::New(50)]);
@@ -453,23 +462,20 @@ async fn a_different_payload_under_a_stored_seq_is_a_conflict_and_changes_nothin
         assert_eq!(write(vec![again]).await.stored, [Stored::Duplicate(50)], "{}", b.name());
 
         let rows = store
-            .relay_list(&RelayFilter {
-                source: Some("fan-1".into()),
-                seqs: Some((50, 50)),
-                ..Default::default()
-            })
+            .relay()
+            .list(&RelayFilter { source: Some("fan-1".into()), seqs: Some((50, 50)), ..Default::default() })
             .await
             .unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].payload, "FAKE", "{}: the stored record is untouched", b.name());
         assert_eq!(rows[0].digest, record_digest(50, 1_700_000_000_050, "FAKE"));
-        let c = store.relay_source("fan-1").await.unwrap().unwrap();
+        let c = store.relay().source("fan-1").await.unwrap().unwrap();
         assert_eq!((c.received, c.queued, c.conflicts, c.last_seq), (3, 3, 2, 51), "{}: {c:?}", b.name());
         assert_eq!(c.pending_bytes, 4 + 6 + 5);
         counters_add_up(&store).await;
         // A recount (from the records) leaves the conflict counter alone.
-        store.relay_recount("fan-1").await.unwrap();
-        assert_eq!(store.relay_source("fan-1").await.unwrap().unwrap().conflicts, 2);
+        store.relay().recount("fan-1").await.unwrap();
+        assert_eq!(store.relay().source("fan-1").await.unwrap().unwrap().conflicts, 2);
         store.close().await;
         db.cleanup().await;
     }
@@ -482,27 +488,27 @@ async fn device_tokens_are_stored_hashed_and_can_be_revoked() {
     for b in backends() {
         let db = TestDb::create(&b).await;
         let store = db.open().await;
-        let (fans, token) = store.relay_token_add("fan-*", "hall fans").await.unwrap();
-        let (_, other) = store.relay_token_add("*", "").await.unwrap();
+        let (fans, token) = store.relay().token_add("fan-*", "hall fans").await.unwrap();
+        let (_, other) = store.relay().token_add("*", "").await.unwrap();
         assert_ne!(token, other);
-        assert_eq!(store.relay_token_check(&token).await.unwrap().as_ref(), Some(&fans), "{}", b.name());
+        assert_eq!(store.relay().token_check(&token).await.unwrap().as_ref(), Some(&fans), "{}", b.name());
         assert_eq!(fans.source_glob, "fan-*");
-        assert!(store.relay_token_check("sht_not-a-token").await.unwrap().is_none());
-        assert!(store.relay_token_check(&sockhub_store::relay_token_hash(&token)).await.unwrap().is_none());
-        let listed = store.relay_tokens().await.unwrap();
+        assert!(store.relay().token_check("sht_not-a-token").await.unwrap().is_none());
+        assert!(store.relay().token_check(&sockhub_store::relay_token_hash(&token)).await.unwrap().is_none());
+        let listed = store.relay().tokens().await.unwrap();
         assert_eq!(listed.len(), 2);
         assert!(!format!("{listed:?}").contains(&token));
 
-        assert!(store.relay_token_valid(fans.id).await.unwrap());
-        assert!(store.relay_token_revoke(fans.id).await.unwrap());
-        assert!(!store.relay_token_revoke(fans.id).await.unwrap(), "revoked twice");
-        assert!(!store.relay_token_revoke(9999).await.unwrap());
-        assert!(store.relay_token_check(&token).await.unwrap().is_none(), "{}", b.name());
-        assert!(!store.relay_token_valid(fans.id).await.unwrap());
-        assert!(store.relay_token_check(&other).await.unwrap().is_some());
-        let listed = store.relay_tokens().await.unwrap();
+        assert!(store.relay().token_valid(fans.id).await.unwrap());
+        assert!(store.relay().token_revoke(fans.id).await.unwrap());
+        assert!(!store.relay().token_revoke(fans.id).await.unwrap(), "revoked twice");
+        assert!(!store.relay().token_revoke(9999).await.unwrap());
+        assert!(store.relay().token_check(&token).await.unwrap().is_none(), "{}", b.name());
+        assert!(!store.relay().token_valid(fans.id).await.unwrap());
+        assert!(store.relay().token_check(&other).await.unwrap().is_some());
+        let listed = store.relay().tokens().await.unwrap();
         assert!(listed[0].revoked_ms.is_some() && listed[1].revoked_ms.is_none());
-        assert!(store.relay_token_add("", "x").await.is_err());
+        assert!(store.relay().token_add("", "x").await.is_err());
         store.close().await;
         db.cleanup().await;
     }

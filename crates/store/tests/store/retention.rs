@@ -85,7 +85,7 @@ async fn old_log_rows_go_in_batches_and_newer_ones_stay() {
         let logins = store.logins(&LoginFilter::default()).await.unwrap();
         assert_eq!(logins.len(), 3);
         assert!(logins.iter().all(|l| l.at >= t(7)), "{logins:?}");
-        let attempts = store.quiz_attempts(None).await.unwrap();
+        let attempts = store.quiz().attempts(None).await.unwrap();
         let ids: Vec<i64> = attempts.iter().map(|a| a.attempt.problem_id).collect();
         assert_eq!(ids, [7, 8, 9], "{}", b.name());
         store.close().await;
@@ -128,16 +128,17 @@ async fn only_confirmed_relay_records_go_and_the_counters_still_add_up() {
         let mut records: Vec<RelayRecord> = (1..=10).map(|s| rec("dev", s, RelayState::Queued)).collect();
         records.push(rec("dev", 11, RelayState::Kept));
         records.extend((1..=5).map(|s| rec("sunk", s, RelayState::Received)));
-        store.relay_write(&RelayBatch { records, ..Default::default() }, 1_000).await.unwrap();
+        store.relay().write(&RelayBatch { records, ..Default::default() }, 1_000).await.unwrap();
         // Confirmed long ago: 1..=6 (at t=2000); recently: 7..=8 (t=50_000); 9 held; 10 queued.
         let old = RelayBatch {
             forwarded: vec![mark("dev", 1..=6)],
             held: vec![HeldMark { source: Arc::from("dev"), seq: 9, reason: "refused".into() }],
             ..Default::default()
         };
-        store.relay_write(&old, 2_000).await.unwrap();
+        store.relay().write(&old, 2_000).await.unwrap();
         store
-            .relay_write(&RelayBatch { forwarded: vec![mark("dev", 7..=8)], ..Default::default() }, 50_000)
+            .relay()
+            .write(&RelayBatch { forwarded: vec![mark("dev", 7..=8)], ..Default::default() }, 50_000)
             .await
             .unwrap();
 
@@ -161,7 +162,7 @@ async fn only_confirmed_relay_records_go_and_the_counters_still_add_up() {
         }
         assert_eq!(batches, [(4, 4), (2, 6)], "{}", b.name());
 
-        let rows = store.relay_list(&RelayFilter::default()).await.unwrap();
+        let rows = store.relay().list(&RelayFilter::default()).await.unwrap();
         assert_eq!(
             seqs_of(&rows, "dev"),
             [
@@ -175,16 +176,16 @@ async fn only_confirmed_relay_records_go_and_the_counters_still_add_up() {
             b.name()
         );
         assert_eq!(seqs_of(&rows, "sunk").len(), 5, "a sink's records are never pruned");
-        let dev = store.relay_source("dev").await.unwrap().unwrap();
+        let dev = store.relay().source("dev").await.unwrap().unwrap();
         assert_eq!((dev.received, dev.forwarded, dev.pruned, dev.pruned_seq), (11, 2, 6, 6), "{}", b.name());
         assert!(dev.adds_up(), "{dev:?}");
-        let sunk = store.relay_source("sunk").await.unwrap().unwrap();
+        let sunk = store.relay().source("sunk").await.unwrap().unwrap();
         assert_eq!((sunk.pruned, sunk.pruned_seq), (0, -1));
         // Rebuilding the counters from the records keeps the pruned ones counted.
-        store.relay_recount("dev").await.unwrap();
-        assert_eq!(store.relay_source("dev").await.unwrap().unwrap(), dev, "{}", b.name());
+        store.relay().recount("dev").await.unwrap();
+        assert_eq!(store.relay().source("dev").await.unwrap().unwrap(), dev, "{}", b.name());
         // What reconcile compares: only the forwarded records left.
-        let d = store.relay_digests("dev", &[(0, 11)], true).await.unwrap();
+        let d = store.relay().digests("dev", &[(0, 11)], true).await.unwrap();
         assert_eq!(d[0].count, 2);
         // Nothing older than a later cutoff but the recently confirmed ones.
         assert_eq!(store.retention_preview(RetentionKind::Relay, 60_000).await.unwrap().count, 2);

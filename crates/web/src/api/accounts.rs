@@ -45,7 +45,7 @@ impl From<Account> for AccountView {
 
 /// `GET /api/accounts`.
 pub async fn list(_: Admin, State(state): State<WebState>) -> Result<Json<Vec<AccountView>>, ApiError> {
-    let accounts = state.hub.store.list_accounts().await?;
+    let accounts = state.hub.store.accounts().list().await?;
     Ok(Json(accounts.into_iter().map(AccountView::from).collect()))
 }
 
@@ -66,7 +66,7 @@ pub struct NewAccountBody {
 fn check_password(state: &WebState, p: &Secret) -> Result<(), ApiError> {
     PasswordPolicy::from(&state.hub.config.auth)
         .validate(p.expose())
-        .map_err(|e| ApiError::BadRequest(e.into()))
+        .map_err(|e| ApiError::BadRequest(e.to_string().into()))
 }
 
 fn nonempty(v: Option<String>) -> Option<String> {
@@ -89,7 +89,7 @@ pub async fn add(
         display_name: nonempty(body.display_name),
         ..NewAccount::member(name, hash)
     };
-    let created = state.hub.store.add_account(&account).await?;
+    let created = state.hub.store.accounts().add(&account).await?;
     info!(admin = %admin.name, account = %created.name, role = %created.role, "added an account");
     Ok((StatusCode::CREATED, Json(AccountView::from(created))))
 }
@@ -119,7 +119,7 @@ pub async fn change(
         if role != Role::Admin && name_key(&name) == name_key(&admin.name) {
             return Err(ApiError::BadRequest(msg!("web-api-own-admin-role")));
         }
-        if !store.set_role(&name, role).await? {
+        if !store.accounts().set_role(&name, role).await? {
             return Err(not_found());
         }
         info!(admin = %admin.name, account = %name, role = %role, "set the role of an account");
@@ -127,7 +127,7 @@ pub async fn change(
     if let Some(password) = &body.password {
         check_password(&state, password)?;
         let hash = password::hash(password.expose()).await?;
-        if !store.set_password_hash(&name, &hash).await? {
+        if !store.accounts().set_password_hash(&name, &hash).await? {
             return Err(not_found());
         }
         // Every web login of the account ends with its next request (its password stamp no
@@ -137,7 +137,7 @@ pub async fn change(
         }
         info!(admin = %admin.name, account = %name, "reset the password of an account");
     }
-    let account = store.find_account(&name).await?.ok_or_else(not_found)?;
+    let account = store.accounts().find(&name).await?.ok_or_else(not_found)?;
     Ok(Json(account.into()))
 }
 
@@ -150,7 +150,7 @@ pub async fn remove(
     if name_key(&name) == name_key(&admin.name) {
         return Err(ApiError::BadRequest(msg!("web-api-own-account")));
     }
-    if !state.hub.store.remove_account(&name).await? {
+    if !state.hub.store.accounts().remove(&name).await? {
         return Err(ApiError::NotFound(msg!("web-api-no-account", name = name.as_str())));
     }
     state.sessions.remove_user(&name);

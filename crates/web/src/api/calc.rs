@@ -36,7 +36,7 @@ pub async fn export(
     let filter = CalcResultFilter { student_id: student.clone(), after_id: None, limit: Some(PAGE) };
     // The first page is read before answering, so a database failure is a proper error reply
     // rather than a download cut short.
-    let first = store.calc_results(&filter).await?;
+    let first = store.calc().results(&filter).await?;
     let head = stream::iter([Ok::<_, std::io::Error>(csv_bytes(Some(CALC_RESULT_HEADERS), []))]);
     let pages = stream::unfold(Some((first, filter)), move |next| {
         let store = store.clone();
@@ -46,7 +46,7 @@ pub async fn export(
             filter.after_id = page.last().map(|r| r.id).or(filter.after_id);
             let chunk = csv_bytes(None, page.iter().map(calc_result_cells));
             let following = if full {
-                match store.calc_results(&filter).await {
+                match store.calc().results(&filter).await {
                     Ok(page) => Some((page, filter)),
                     Err(e) => {
                         warn!(error = %e, "calculator export cut short by a database error");

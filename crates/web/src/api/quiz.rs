@@ -27,7 +27,7 @@ fn quiz(state: &WebState) -> Result<&Arc<QuizService>, ApiError> {
 
 /// `GET /api/quiz/rounds`: every round, oldest first, with its winner.
 pub async fn rounds(_: Admin, State(state): State<WebState>) -> Result<Json<Vec<QuizRoundRow>>, ApiError> {
-    Ok(Json(state.hub.store.quiz_rounds().await?))
+    Ok(Json(state.hub.store.quiz().rounds().await?))
 }
 
 /// `GET /api/quiz/rounds/{round}`: the round's final leaderboard.
@@ -36,7 +36,7 @@ pub async fn results(
     State(state): State<WebState>,
     Path(round): Path<i64>,
 ) -> Result<Json<Vec<QuizResult>>, ApiError> {
-    Ok(Json(state.hub.store.quiz_results(round).await?))
+    Ok(Json(state.hub.store.quiz().results(round).await?))
 }
 
 #[derive(Deserialize)]
@@ -51,7 +51,7 @@ pub async fn export(
     State(state): State<WebState>,
     Params(q): Params<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let rows = state.hub.store.quiz_attempts(q.round).await?;
+    let rows = state.hub.store.quiz().attempts(q.round).await?;
     let csv = csv_bytes(Some(QUIZ_ATTEMPT_HEADERS), rows.iter().map(quiz_attempt_cells));
     let file = match q.round {
         Some(r) => format!("attachment; filename=\"quiz-round-{r}.csv\""),

@@ -85,7 +85,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize, stats:
     let mut rows = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut jobs, max_batch).await > 0 {
         rows.extend(jobs.iter().map(|j| j.result.clone()));
-        let outcome = store.insert_calc_results(&rows).await;
+        let outcome = store.calc().insert_results(&rows).await;
         match outcome {
             Ok(()) => {
                 stats.committed.fetch_add(rows.len() as u64, Ordering::Relaxed);
@@ -102,7 +102,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize, stats:
                     "a batch of results was refused; committing them one by one"
                 );
                 for job in jobs.drain(..) {
-                    let one = store.insert_calc_results(std::slice::from_ref(&job.result)).await;
+                    let one = store.calc().insert_results(std::slice::from_ref(&job.result)).await;
                     count(&stats, one.is_ok());
                     let _ = job.done.send(one.map_err(Arc::new));
                 }

@@ -100,7 +100,7 @@ impl CalcSession {
             }
             return false;
         };
-        let carriers = match self.service.store.find_accounts_by_student_id(student_id).await {
+        let carriers = match self.service.store.accounts().find_by_student_id(student_id).await {
             Ok(c) => c,
             Err(e) => {
                 self.retry_login(self.unavailable("looking up your account", &e));
@@ -136,7 +136,8 @@ impl CalcSession {
         let carriers = self
             .service
             .store
-            .find_accounts_by_student_id(student_id)
+            .accounts()
+            .find_by_student_id(student_id)
             .await
             .map_err(|e| self.unavailable("looking up your account", &e))?;
         if let [one] = carriers.as_slice() {
@@ -172,7 +173,7 @@ impl CalcSession {
             return self.retry_login(e);
         }
         let service = &self.service;
-        let student = match service.store.find_student(&student_id).await {
+        let student = match service.store.calc().find_student(&student_id).await {
             Err(e) => return self.retry_login(self.unavailable("looking up the roster", &e)),
             Ok(Some(s)) => StudentInfo { student_id: s.student_id, name: s.name, department: s.department },
             Ok(None) if service.config.roster == RosterMode::Open => {
@@ -207,7 +208,7 @@ impl CalcSession {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        match self.service.store.recent_calc_results(student_id, limit).await {
+        match self.service.store.calc().recent_results(student_id, limit).await {
             Ok(rows) => Ok(rows.into_iter().map(to_wire).collect()),
             Err(e) => Err(self.unavailable("reading your history", &e)),
         }

@@ -248,7 +248,7 @@ impl QuizService {
 
     /// Record a new round in the database: its number.
     async fn create_round(&self, seed: u64, duration: Duration, started_at: Timestamp) -> u64 {
-        match self.store.create_quiz_round(seed, duration.as_secs(), started_at).await {
+        match self.store.quiz().create_round(seed, duration.as_secs(), started_at).await {
             Ok(id) => id as u64,
             Err(e) => {
                 let next = self.round.lock().number + 1;
@@ -275,7 +275,7 @@ impl QuizService {
                 }
                 Ok(()) => {}
             }
-            let running = self.store.running_quiz_round(self.clock.now()).await;
+            let running = self.store.quiz().running_round(self.clock.now()).await;
             let round = match running {
                 Ok(Some(r)) => {
                     info!(round = r.id, "quiz: joining a round started by another node");
@@ -368,7 +368,7 @@ impl QuizService {
                 attempts: i64::from(s.attempts),
             })
             .collect();
-        match self.store.finish_quiz_round(n as i64, sockhub_store::truncate_ms(ended_at), &results).await {
+        match self.store.quiz().finish_round(n as i64, sockhub_store::truncate_ms(ended_at), &results).await {
             Ok(true) => {}
             Ok(false) => info!(round = n, "quiz: the round's result was stored by another node"),
             Err(e) => error!(round = n, error = %e, "cannot store the result of a quiz round"),

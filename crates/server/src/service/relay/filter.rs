@@ -26,10 +26,19 @@ pub enum RuleError {
     Duplicate(String),
 }
 
+/// A source glob that does not compile; the text names the pattern.
+#[derive(Debug, thiserror::Error)]
+#[error("bad source glob {glob:?}: {error}")]
+pub struct BadGlob {
+    pub glob: String,
+    #[source]
+    pub error: globset::Error,
+}
+
 /// Compiles a glob over source names (`lab-*`, `dev?`, `sensor-[0-9]*`), as keep rules and
 /// device tokens use them; the error names the pattern.
-pub fn source_glob(glob: &str) -> Result<GlobMatcher, String> {
-    Glob::new(glob).map(|g| g.compile_matcher()).map_err(|e| format!("bad source glob {glob:?}: {e}"))
+pub fn source_glob(glob: &str) -> Result<GlobMatcher, BadGlob> {
+    Glob::new(glob).map(|g| g.compile_matcher()).map_err(|error| BadGlob { glob: glob.to_owned(), error })
 }
 
 /// One compiled rule.
@@ -65,7 +74,7 @@ impl KeepRules {
                 return Err(RuleError::Duplicate(name.to_owned()));
             }
             let source = match &r.source {
-                Some(g) => Some(source_glob(g).map_err(bad)?),
+                Some(g) => Some(source_glob(g).map_err(|e| bad(e.to_string()))?),
                 None => None,
             };
             let payload = match &r.payload_regex {

@@ -223,7 +223,7 @@ pub(crate) struct Shared {
     /// Oldest unacknowledged record's receive time (unix ms), per source with any.
     pub oldest: Mutex<HashMap<Arc<str>, i64>>,
     pub backpressure: AtomicBool,
-    pub last_reconcile: Mutex<Option<serde_json::Value>>,
+    pub last_reconcile: Mutex<Option<reconcile::ReconcileSummary>>,
     pub committed_batches: AtomicU64,
     pub inbox: Inbox,
     pub shutdown: CancellationToken,
@@ -258,7 +258,7 @@ pub struct RelayStatus {
     pub pending_records: i64,
     pub pending_bytes: i64,
     pub quota: quota::Quota,
-    pub last_reconcile: Option<serde_json::Value>,
+    pub last_reconcile: Option<reconcile::ReconcileSummary>,
     pub sources: Vec<RelaySource>,
     pub updated_ms: i64,
 }
@@ -283,7 +283,8 @@ impl RelayService {
             );
         }
         let sources = store
-            .relay_sources()
+            .relay()
+            .sources()
             .await?
             .into_iter()
             .map(|s| (Arc::<str>::from(s.source.as_str()), s))
@@ -381,7 +382,7 @@ impl RelayService {
         &self,
         filter: &sockhub_store::RelayFilter,
     ) -> Result<Vec<sockhub_store::RelayRow>, StoreError> {
-        self.shared.store.relay_list(filter).await
+        self.shared.store.relay().list(filter).await
     }
 
     /// Retention removed confirmed records of a source (committed with the counters): bring the

@@ -31,13 +31,13 @@
 //! sending and waits for every acknowledgement first), so `F` and `R` are not moving. Downstream's
 //! stored range and gap count are fetched for the report too.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde::Serialize;
 use sockhub_proto::relay::{RelayEvent, RelayRequest};
-use sockhub_store::{ReconcileRow, RelayState, ResendSelector};
+use sockhub_store::{ReconcileOutcome, ReconcileRow, RelayState, ResendSelector};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
@@ -56,14 +56,74 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// What a reconcile found.
 pub(crate) struct Report {
     pub started_ms: i64,
-    pub outcome: &'static str,
+    pub outcome: ReconcileOutcome,
     pub sources: i64,
     pub missing: i64,
     pub extra: i64,
     pub mismatched: i64,
-    pub detail: Vec<serde_json::Value>,
+    pub detail: Vec<SourceFinding>,
     /// Sources whose missing records were queued again.
     pub requeued: Vec<Arc<str>>,
+}
+
+/// What reconcile found for one source: an entry of a run's `detail`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceFinding {
+    pub source: String,
+    /// Records of the source this node marked forwarded.
+    pub forwarded: i64,
+    /// Records kept here by a keep rule (expected holes downstream).
+    pub kept_not_forwarded: i64,
+    /// The lowest seq compared (above both nodes' retention marks).
+    pub compared_from: i64,
+    pub downstream: DownstreamSummary,
+    pub missing: usize,
+    /// The first 100 missing seqs.
+    pub missing_seqs: Vec<i64>,
+    /// Records queued again at once (`resend_missing`).
+    pub requeued: i64,
+    pub extra: usize,
+    /// The extra records by their state here (`awaiting_ack` for queued ones, `not_from_here`
+    /// for seqs this node does not hold).
+    pub extra_kinds: BTreeMap<&'static str, i64>,
+    pub mismatched: usize,
+    /// The first 100 mismatched seqs.
+    pub mismatched_seqs: Vec<i64>,
+}
+
+/// Downstream's `summary` reply for one source, as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct DownstreamSummary {
+    pub count: i64,
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+    pub gaps: i64,
+    pub pruned_seq: Option<i64>,
+}
+
+/// The last reconcile run, as the live status, the settled operator request and the web page
+/// show it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ReconcileSummary {
+    Finished {
+        cause: ReconcileCause,
+        outcome: ReconcileOutcome,
+        started_ms: i64,
+        finished_ms: i64,
+        sources: i64,
+        missing: i64,
+        extra: i64,
+        mismatched: i64,
+        detail: Vec<SourceFinding>,
+    },
+    Failed {
+        cause: ReconcileCause,
+        /// Always [`ReconcileOutcome::Failed`].
+        outcome: ReconcileOutcome,
+        error: String,
+        finished_ms: i64,
+    },
 }
 
 #[derive(Default)]
@@ -93,7 +153,7 @@ pub(crate) async fn run(
     };
     let mut report = Report {
         started_ms,
-        outcome: "ok",
+        outcome: ReconcileOutcome::Ok,
         sources: sources.len() as i64,
         missing: 0,
         extra: 0,
@@ -107,7 +167,7 @@ pub(crate) async fn run(
             .await?
         {
             RelayEvent::Summary { count, first, last, gaps_total, pruned_seq, .. } => (
-                json!({"count": count, "first": first, "last": last, "gaps": gaps_total, "pruned_seq": pruned_seq}),
+                DownstreamSummary { count, first, last, gaps: gaps_total, pruned_seq },
                 pruned_seq.unwrap_or(-1),
             ),
             other => return Err(RelayError::Unexpected { request: "summary", reply: format!("{other:?}") }),
@@ -116,20 +176,19 @@ pub(crate) async fn run(
         let from = our_pruned.max(their_pruned).saturating_add(1).max(0);
         let diff =
             if from <= last { compare(shared, link, &source, from, last).await? } else { Diff::default() };
-        let mut extra_kinds = serde_json::Map::new();
+        let mut extra_kinds = BTreeMap::new();
         if !diff.extra.is_empty() {
-            let states = shared.store.relay_states(&source, &diff.extra).await?;
+            let states = shared.store.relay().states(&source, &diff.extra).await?;
             let unknown = diff.extra.len() as i64 - states.len() as i64;
             for (_, st) in states {
                 let key = match st {
                     RelayState::Queued => "awaiting_ack",
                     other => other.as_str(),
                 };
-                *extra_kinds.entry(key).or_insert(json!(0)) =
-                    json!(extra_kinds.get(key).and_then(|v| v.as_i64()).unwrap_or(0) + 1);
+                *extra_kinds.entry(key).or_insert(0) += 1;
             }
             if unknown > 0 {
-                extra_kinds.insert("not_from_here".into(), json!(unknown));
+                extra_kinds.insert("not_from_here", unknown);
             }
         }
         if !diff.mismatched.is_empty() {
@@ -171,31 +230,31 @@ pub(crate) async fn run(
         report.missing += diff.missing.len() as i64;
         report.extra += diff.extra.len() as i64;
         report.mismatched += diff.mismatched.len() as i64;
-        report.detail.push(json!({
-            "source": &*source,
-            "forwarded": forwarded,
-            "kept_not_forwarded": kept,
-            "compared_from": from,
-            "downstream": summary,
-            "missing": diff.missing.len(),
-            "missing_seqs": &diff.missing[..diff.missing.len().min(100)],
-            "requeued": requeued,
-            "extra": diff.extra.len(),
-            "extra_kinds": extra_kinds,
-            "mismatched": diff.mismatched.len(),
-            "mismatched_seqs": &diff.mismatched[..diff.mismatched.len().min(100)],
-        }));
+        report.detail.push(SourceFinding {
+            source: source.to_string(),
+            forwarded,
+            kept_not_forwarded: kept,
+            compared_from: from,
+            downstream: summary,
+            missing: diff.missing.len(),
+            missing_seqs: diff.missing[..diff.missing.len().min(100)].to_vec(),
+            requeued,
+            extra: diff.extra.len(),
+            extra_kinds,
+            mismatched: diff.mismatched.len(),
+            mismatched_seqs: diff.mismatched[..diff.mismatched.len().min(100)].to_vec(),
+        });
     }
     report.outcome = if report.mismatched > 0 {
-        "diverged"
+        ReconcileOutcome::Diverged
     } else if report.missing > 0 {
-        if shared.settings.resend_missing { "repaired" } else { "missing" }
+        if shared.settings.resend_missing { ReconcileOutcome::Repaired } else { ReconcileOutcome::Missing }
     } else {
-        "ok"
+        ReconcileOutcome::Ok
     };
     info!(
         cause = cause.as_str(),
-        outcome = report.outcome,
+        outcome = report.outcome.as_str(),
         sources = report.sources,
         missing = report.missing,
         extra = report.extra,
@@ -228,7 +287,7 @@ async fn compare(
             RelayEvent::Digests { ranges: r, .. } if r.len() == ranges.len() => r,
             other => return Err(RelayError::Unexpected { request: "digests", reply: format!("{other:?}") }),
         };
-        let ours = shared.store.relay_digests(source, &ranges, true).await?;
+        let ours = shared.store.relay().digests(source, &ranges, true).await?;
         for (o, t) in ours.iter().zip(&theirs) {
             if o.count == t.count && o.sum == t.sum {
                 continue;
@@ -258,7 +317,7 @@ async fn leaf(
         RelayEvent::Listing { items, .. } => items,
         other => return Err(RelayError::Unexpected { request: "listing", reply: format!("{other:?}") }),
     };
-    let ours = shared.store.relay_listing(source, lo, hi, true).await?;
+    let ours = shared.store.relay().listing(source, lo, hi, true).await?;
     let (mut i, mut j) = (0, 0);
     while i < ours.len() || j < theirs.len() {
         match (ours.get(i), theirs.get(j)) {
@@ -313,60 +372,77 @@ pub(crate) async fn record(
     result: &Result<Report, RelayError>,
 ) {
     let finished = now_ms();
-    let (row, value) = match result {
+    let (row, summary) = match result {
         Ok(r) => {
-            let value = json!({
-                "cause": cause,
-                "outcome": r.outcome,
-                "started_ms": r.started_ms,
-                "finished_ms": finished,
-                "sources": r.sources,
-                "missing": r.missing,
-                "extra": r.extra,
-                "mismatched": r.mismatched,
-                "detail": r.detail,
-            });
             let row = ReconcileRow {
                 id: 0,
                 cause: cause.as_str().into(),
                 started_ms: r.started_ms,
                 finished_ms: finished,
-                outcome: r.outcome.into(),
+                outcome: r.outcome,
                 sources: r.sources,
                 missing: r.missing,
                 extra: r.extra,
                 mismatched: r.mismatched,
-                detail: serde_json::Value::from(r.detail.clone()).to_string(),
+                detail: to_json(&r.detail),
             };
-            (row, value)
+            let summary = ReconcileSummary::Finished {
+                cause,
+                outcome: r.outcome,
+                started_ms: r.started_ms,
+                finished_ms: finished,
+                sources: r.sources,
+                missing: r.missing,
+                extra: r.extra,
+                mismatched: r.mismatched,
+                detail: r.detail.clone(),
+            };
+            (row, summary)
         }
         Err(e) => {
             warn!(%cause, error = %e, "relay: reconcile failed");
             let error = e.to_string();
-            let value = json!({"cause": cause, "outcome": "failed", "error": error, "finished_ms": finished});
             let row = ReconcileRow {
                 id: 0,
                 cause: cause.as_str().into(),
                 started_ms: finished,
                 finished_ms: finished,
-                outcome: "failed".into(),
+                outcome: ReconcileOutcome::Failed,
                 sources: 0,
                 missing: 0,
                 extra: 0,
                 mismatched: 0,
-                detail: json!({"error": error}).to_string(),
+                detail: to_json(&FailedDetail { error: &error }),
             };
-            (row, value)
+            let summary = ReconcileSummary::Failed {
+                cause,
+                outcome: ReconcileOutcome::Failed,
+                error,
+                finished_ms: finished,
+            };
+            (row, summary)
         }
     };
-    if let Err(e) = shared.store.relay_reconcile_add(&row).await {
+    if let Err(e) = shared.store.relay().reconcile_add(&row).await {
         warn!(error = %e, "relay: cannot save the reconcile result");
     }
-    *shared.last_reconcile.lock() = Some(value.clone());
+    let text = to_json(&summary);
+    *shared.last_reconcile.lock() = Some(summary);
     if let Some(id) = request {
         let status = if result.is_ok() { "done" } else { "failed" };
-        let _ = shared.store.relay_request_finish(id, status, &value.to_string()).await;
+        let _ = shared.store.relay().request_finish(id, status, &text).await;
     }
+}
+
+/// The stored `detail` of a run that failed.
+#[derive(Serialize)]
+struct FailedDetail<'a> {
+    error: &'a str,
+}
+
+/// JSON text of a report's part (plain data with string keys: it always serializes).
+fn to_json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -107,7 +107,7 @@ impl RelaySession {
             self.outbox.send(RelayEvent::Authenticated { sources: "*".into() });
             return Flow::Continue;
         }
-        let found = match self.service.shared.store.relay_token_check(token.expose()).await {
+        let found = match self.service.shared.store.relay().token_check(token.expose()).await {
             Ok(found) => found,
             Err(e) => return self.db_error(&e),
         };
@@ -147,7 +147,7 @@ impl RelaySession {
         if let Some(id) = grant.token
             && grant.checked.elapsed() >= TOKEN_RECHECK
         {
-            match self.service.shared.store.relay_token_valid(id).await {
+            match self.service.shared.store.relay().token_valid(id).await {
                 Ok(true) => {
                     if let Some(g) = &mut self.grant {
                         g.checked = Instant::now();
@@ -188,7 +188,7 @@ impl RelaySession {
 
     async fn record(&mut self, m: RecordMsg) -> Flow {
         if let Err(problem) = relay::validate_source(&m.source) {
-            return self.error(ErrorCode::InvalidSource, problem, Some(&m.source), m.seq);
+            return self.error(ErrorCode::InvalidSource, problem.to_string(), Some(&m.source), m.seq);
         }
         if let Err(flow) = self.allowed(&m.source, m.seq).await {
             return flow;
@@ -203,7 +203,7 @@ impl RelaySession {
             );
         }
         if let Some(Err(problem)) = m.seq.map(relay::validate_seq) {
-            return self.error(ErrorCode::BadSeq, problem, Some(&m.source), m.seq);
+            return self.error(ErrorCode::BadSeq, problem.to_string(), Some(&m.source), m.seq);
         }
         let source = match &self.last_source {
             Some(s) if **s == *m.source => Arc::clone(s),
@@ -254,7 +254,7 @@ impl RelaySession {
                 None,
             );
         }
-        match self.service.shared.store.relay_digests(&source, &ranges, false).await {
+        match self.service.shared.store.relay().digests(&source, &ranges, false).await {
             Ok(d) => {
                 let ranges = d
                     .into_iter()
@@ -276,7 +276,7 @@ impl RelaySession {
                 None,
             );
         }
-        match self.service.shared.store.relay_listing(&source, lo, hi, false).await {
+        match self.service.shared.store.relay().listing(&source, lo, hi, false).await {
             Ok(items) => {
                 self.outbox.send(RelayEvent::Listing { source, lo, hi, items });
                 Flow::Continue
@@ -286,11 +286,11 @@ impl RelaySession {
     }
 
     async fn summary(&self, source: String) -> Flow {
-        let pruned = match self.service.shared.store.relay_source(&source).await {
+        let pruned = match self.service.shared.store.relay().source(&source).await {
             Ok(s) => s.map(|s| s.pruned_seq).filter(|p| *p >= 0),
             Err(e) => return self.db_error(&e),
         };
-        match self.service.shared.store.relay_seq_summary(&source, SUMMARY_GAPS).await {
+        match self.service.shared.store.relay().seq_summary(&source, SUMMARY_GAPS).await {
             Ok(s) => {
                 self.outbox.send(RelayEvent::Summary {
                     pruned_seq: pruned,
@@ -345,7 +345,7 @@ impl Session for RelaySession {
                 let last = self.service.shared.sources.read().get(source.as_str()).map(|s| s.last_seq);
                 let seq = match last {
                     Some(s) => s,
-                    None => match self.service.shared.store.relay_source(&source).await {
+                    None => match self.service.shared.store.relay().source(&source).await {
                         Ok(s) => s.map_or(0, |s| s.last_seq),
                         Err(e) => return self.db_error(&e),
                     },

@@ -46,27 +46,32 @@
 //! checks it every `cluster_poll_ms`: losing it ends the connection; keeping it rescans every
 //! source the counters show with queued records, which is how records ingested on the other
 //! nodes are found (the claimed set keeps anything already on its way from going out twice).
+//!
+//! **Files.** This one is the driver's loop (connect, reconcile, the `select!` of a connection);
+//! `feed.rs` is where records come from and what downstream's lines do to them, `link.rs` the
+//! connection itself, `role.rs` the cluster role.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sockhub_proto::ErrorCode;
-use sockhub_proto::relay::{RelayEvent, RelayRequest, write_request};
+use sockhub_proto::relay::{RelayEvent, RelayRequest};
 use sockhub_proto::{LineCodec, LineItem};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, watch};
 use tokio_util::codec::FramedRead;
 use tracing::{debug, info, warn};
 
-use super::window::{Refusal, Window, WindowLimits};
-use super::{
-    Control, FORWARDER_ROLE, FwdControl, FwdRecord, LinkState, Mark, ReconcileCause, RelayError, Shared,
-    now_ms, reconcile,
-};
+mod feed;
+mod link;
+mod role;
+
+pub(crate) use link::Link;
+use link::{ReadHalf, WriteHalf};
+
+use super::window::{Window, WindowLimits};
+use super::{Control, FwdControl, LinkState, Mark, ReconcileCause, RelayError, Shared, now_ms, reconcile};
 
 /// Records read from the database per scan query.
 const SCAN_CHUNK: u32 = 1024;
@@ -76,56 +81,6 @@ const WRITE_CHUNK: usize = 256 * 1024;
 const MAX_REPLY_LINE: usize = 8 * 1024 * 1024;
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Either half of a plain or TLS connection to downstream.
-type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
-type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
-
-/// One connection to downstream.
-pub(crate) struct Link {
-    pub lines: FramedRead<ReadHalf, LineCodec>,
-    pub w: WriteHalf,
-}
-
-impl Link {
-    /// Sends a request and waits for its reply (an event other than an ack), skipping text
-    /// lines. Used only while nothing is in flight (reconcile).
-    pub async fn request(&mut self, req: &RelayRequest, timeout: Duration) -> Result<RelayEvent, RelayError> {
-        let mut buf = Vec::new();
-        write_request(&mut buf, req);
-        tokio::time::timeout(timeout, async {
-            self.w.write_all(&buf).await?;
-            self.w.flush().await
-        })
-        .await
-        .map_err(|_| RelayError::TimedOut("sending a request"))?
-        .map_err(RelayError::Write)?;
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let item = tokio::time::timeout_at(deadline, self.lines.next())
-                .await
-                .map_err(|_| RelayError::TimedOut("waiting for a reply"))?;
-            match item {
-                None | Some(Err(_)) => return Err(RelayError::Closed),
-                Some(Ok(LineItem::Line(line))) => {
-                    if !line.starts_with('{') {
-                        continue;
-                    }
-                    match serde_json::from_str::<RelayEvent>(&line) {
-                        Ok(RelayEvent::Ack(_)) => continue,
-                        Ok(RelayEvent::Bye { reason }) => return Err(RelayError::Bye(reason.to_string())),
-                        Ok(RelayEvent::Error { code: ErrorCode::Unauthorized, message, .. }) => {
-                            return Err(RelayError::Unauthorized(message.to_string()));
-                        }
-                        Ok(ev) => return Ok(ev),
-                        Err(e) => return Err(RelayError::Unreadable { line, error: e.to_string() }),
-                    }
-                }
-                Some(Ok(_)) => return Err(RelayError::BadLine),
-            }
-        }
-    }
-}
 
 pub(crate) struct Forwarder {
     shared: Arc<Shared>,
@@ -239,83 +194,6 @@ impl Forwarder {
         debug!("relay forwarder stopped");
     }
 
-    /// In a cluster, wait until this node holds the forwarder role; on a single node it always
-    /// does. Returns false if the server shuts down first.
-    async fn wait_for_role(&mut self) -> bool {
-        let mut standing_by = false;
-        loop {
-            match self.shared.bus.hold(FORWARDER_ROLE).await {
-                Ok(true) => {
-                    if !self.shared.holder.swap(true, Ordering::Relaxed) && self.shared.clustered {
-                        info!("relay: this node is the cluster's forwarder now");
-                        super::ingest::settle_interrupted_requests(&self.shared.store).await;
-                    }
-                    return true;
-                }
-                Ok(false) => {
-                    self.shared.holder.store(false, Ordering::Relaxed);
-                    if !standing_by {
-                        info!("relay: another node of the cluster forwards; standing by");
-                        self.set_link(LinkState::Standby, None);
-                        standing_by = true;
-                    }
-                }
-                Err(e) => {
-                    self.shared.holder.store(false, Ordering::Relaxed);
-                    debug!(error = %e, "relay: cannot check the forwarder role");
-                    self.set_link(LinkState::Standby, Some(format!("cannot check the forwarder role: {e}")));
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.shared.settings.cluster_poll()) => {}
-                _ = self.shared.shutdown.cancelled() => return false,
-                Some(c) = self.control_rx.recv() => self.on_control(c),
-            }
-            self.fail_pending_reconciles("this node does not forward: another node of the cluster does")
-                .await;
-        }
-    }
-
-    /// The forwarding node of a cluster: is it still, and what did the other nodes queue? `Some`
-    /// ends the connection (the role went to another node).
-    async fn check_role(&mut self) -> Option<String> {
-        match self.shared.bus.hold(FORWARDER_ROLE).await {
-            Ok(true) => {
-                // Sources with more queued records, by the counters (re-read from the database by
-                // the ingest task), than this forwarder has on their way: records other nodes took
-                // in are found by this scan. A source whose queued records all came through this
-                // node's inbox is left alone, so its records keep coming from memory.
-                let mine = self.window.claimed_per_source();
-                let busy: Vec<Arc<str>> = self
-                    .shared
-                    .sources
-                    .read()
-                    .iter()
-                    .filter(|(k, s)| s.queued > mine.get(&***k).copied().unwrap_or(0))
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                if !busy.is_empty() {
-                    self.on_control(FwdControl::Rescan(busy));
-                }
-                None
-            }
-            Ok(false) => {
-                self.shared.holder.store(false, Ordering::Relaxed);
-                warn!(
-                    "relay: another node of the cluster holds the forwarder role now; this node stops forwarding"
-                );
-                Some("the forwarder role moved to another node".into())
-            }
-            // The database is unreachable: keep going. Marks cannot commit meanwhile; if this
-            // lasts beyond the node timeout another node takes over, and downstream's unique key
-            // makes the overlap harmless.
-            Err(e) => {
-                debug!(error = %e, "relay: cannot confirm the forwarder role");
-                None
-            }
-        }
-    }
-
     fn set_link(&self, state: LinkState, error: Option<String>) {
         let mut link = self.shared.link.lock();
         if link.state != state {
@@ -326,21 +204,6 @@ impl Forwarder {
             link.last_error = error;
         }
         link.in_flight = self.window.in_flight() as u64;
-    }
-
-    /// Connect to `downstream`, with the TLS handshake when `downstream_tls` is set (its files
-    /// are read here, at every connection).
-    async fn connect(&self, downstream: &str) -> std::io::Result<(ReadHalf, WriteHalf)> {
-        let stream = TcpStream::connect(downstream).await?;
-        let _ = stream.set_nodelay(true);
-        let Some(tls) = self.shared.settings.tls_to_downstream() else {
-            let (r, w) = stream.into_split();
-            return Ok((Box::new(r), Box::new(w)));
-        };
-        let client = tls.client().map_err(|e| std::io::Error::other(format!("TLS settings: {e}")))?;
-        let stream = client.connect(sockhub_tls::host_of(downstream), stream).await?;
-        let (r, w) = tokio::io::split(stream);
-        Ok((Box::new(r), Box::new(w)))
     }
 
     /// One connection, until it fails. Returns why it ended.
@@ -503,175 +366,6 @@ impl Forwarder {
         inbox.accepting = false;
         inbox.overflowed = false;
         inbox.recs.clear();
-    }
-
-    /// Open the inbox, then scan every source with queued records (in that order: a record
-    /// committed in between is in one or the other, maybe both, never neither).
-    fn start_full_scan(&mut self) {
-        {
-            let mut inbox = self.shared.inbox.state.lock();
-            inbox.recs.clear();
-            inbox.overflowed = false;
-            inbox.accepting = true;
-        }
-        let sources: Vec<(Arc<str>, i64)> = self
-            .shared
-            .sources
-            .read()
-            .iter()
-            .filter(|(_, s)| s.queued > 0)
-            .map(|(k, s)| (k.clone(), s.queued_from))
-            .collect();
-        self.scan.clear();
-        self.scan.extend(sources);
-    }
-
-    fn drain_inbox(&mut self) {
-        let window = self.shared.settings.window;
-        let mut taken = Vec::new();
-        let overflowed = {
-            let mut inbox = self.shared.inbox.state.lock();
-            if inbox.overflowed {
-                true
-            } else {
-                let room = (2 * window).saturating_sub(self.window.waiting());
-                let n = room.min(inbox.recs.len());
-                taken.extend(inbox.recs.drain(..n));
-                false
-            }
-        };
-        if overflowed {
-            debug!("relay: forwarder fell behind; reading from the database");
-            self.start_full_scan();
-            return;
-        }
-        for r in taken {
-            // A source being scanned gets its records from the scan, in seq order: the scan
-            // reads up to the end of the source, so it finds this record too.
-            if self.scan.iter().any(|(s, _)| *s == r.source) {
-                continue;
-            }
-            self.window.offer(r);
-        }
-    }
-
-    async fn scan_step(&mut self) -> Result<(), sockhub_store::StoreError> {
-        let Some((source, from)) = self.scan.pop_front() else { return Ok(()) };
-        let rows = self.shared.store.relay_queued(&source, from, SCAN_CHUNK).await?;
-        let full = rows.len() == SCAN_CHUNK as usize;
-        let next = rows.last().map(|r| r.seq + 1);
-        for r in rows {
-            self.window.offer(FwdRecord {
-                source: source.clone(),
-                seq: r.seq,
-                at_ms: r.at_ms,
-                payload: r.payload.into(),
-            });
-        }
-        if full && let Some(next) = next {
-            self.scan.push_back((source, next));
-        }
-        Ok(())
-    }
-
-    /// Handles a line from downstream; `Some(reason)` ends the connection.
-    fn on_line(&mut self, line: &str) -> Option<String> {
-        if !line.starts_with('{') {
-            return None; // the greeting
-        }
-        let ev = match serde_json::from_str::<RelayEvent>(line) {
-            Ok(ev) => ev,
-            Err(e) => {
-                warn!(line, error = %e, "relay: unreadable line from downstream");
-                return None;
-            }
-        };
-        match ev {
-            RelayEvent::Ack(a) => self.on_ack(&a.source, a.seq),
-            RelayEvent::Error { code: ErrorCode::Unauthorized, message, .. } => {
-                // Not about one record: downstream wants a (valid) token. Reconnect (and
-                // present relay.downstream_token, if set) rather than hold every record.
-                return Some(format!(
-                    "downstream requires a device token (relay.downstream_token): {message}"
-                ));
-            }
-            RelayEvent::Error { code, message, source: Some(source), seq: Some(seq) } => {
-                // Refusals no retry can change are held at once: another payload owns the seq
-                // downstream, our token does not cover the source, or downstream refuses the seq.
-                let final_ =
-                    matches!(code, ErrorCode::SeqConflict | ErrorCode::Forbidden | ErrorCode::BadSeq);
-                self.on_refused(&source, seq, format!("downstream refused it: {code}: {message}"), final_);
-            }
-            RelayEvent::Error { code, message, .. } => {
-                warn!(%code, %message, "relay: downstream reported an error that names no record");
-                self.unattributed = Some(format!("{code}: {message}"));
-            }
-            RelayEvent::Bye { reason } => return Some(format!("downstream said bye: {reason}")),
-            other => debug!(?other, "relay: unexpected message from downstream"),
-        }
-        None
-    }
-
-    fn on_ack(&mut self, source: &str, seq: i64) {
-        if self.window.ack(source, seq) == 0 {
-            debug!(source, seq, "relay: ack for a record not in flight");
-        }
-    }
-
-    /// A record downstream refused: retried later, or held once refused `max_attempts` times
-    /// (at once if `final_`: a refusal no retry can change).
-    fn on_refused(&mut self, source: &str, seq: i64, reason: String, final_: bool) {
-        let now = tokio::time::Instant::now();
-        match self.window.refused(source, seq, reason.clone(), final_, now) {
-            Refusal::Unknown => {}
-            Refusal::Held { attempts } => {
-                warn!(source, seq, attempts, %reason, "relay: holding a record downstream keeps refusing");
-            }
-            Refusal::Retry { attempt, delay } => {
-                debug!(source, seq, attempt, ?delay, %reason, "relay: downstream refused a record; will retry");
-            }
-        }
-    }
-
-    /// Hand the marks the window settled to the ingest task, in order (waiting for room).
-    async fn send_marks(&mut self) {
-        for mark in self.window.take_marks() {
-            let _ = self.marks_tx.send(mark).await;
-        }
-    }
-
-    /// The ack timeout fired: if downstream complained about a line it could not attribute,
-    /// the oldest unacknowledged record is the likely culprit and is charged an attempt.
-    fn charge_stuck(&mut self) {
-        if let Some(reason) = self.unattributed.take() {
-            self.window.charge_oldest(&reason);
-        }
-    }
-
-    fn on_committed(&mut self) {
-        let committed = *self.committed_rx.borrow_and_update();
-        self.window.committed(committed);
-    }
-
-    fn on_control(&mut self, c: FwdControl) {
-        match c {
-            FwdControl::Rescan(sources) => {
-                let floors: Vec<(Arc<str>, i64)> = {
-                    let map = self.shared.sources.read();
-                    sources
-                        .into_iter()
-                        .map(|s| (s.clone(), map.get(&s).map_or(0, |x| x.queued_from)))
-                        .collect()
-                };
-                for (s, from) in floors {
-                    match self.scan.iter_mut().find(|(x, _)| *x == s) {
-                        Some(entry) => entry.1 = entry.1.min(from),
-                        None => self.scan.push_back((s, from)),
-                    }
-                }
-            }
-            FwdControl::Reconcile { cause, request } => self.pending_reconcile.push((cause, request)),
-        }
     }
 }
 

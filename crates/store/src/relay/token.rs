@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::RelayStore;
 use crate::error::StoreError;
-use crate::store::{Backend, Store};
 
 /// Longest source pattern of a token, in characters.
 pub const RELAY_TOKEN_GLOB_MAX_CHARS: usize = 255;
@@ -57,14 +57,20 @@ macro_rules! tokens {
     };
 }
 
-impl Store {
+/// `INSERT INTO relay_tokens ...`, without and with `RETURNING id`.
+macro_rules! insert_token {
+    ($($returning:literal)?) => {
+        concat!(
+            "INSERT INTO relay_tokens (token_hash, source_glob, label, created_ms) VALUES ($1, $2, $3, $4)",
+            $($returning)?
+        )
+    };
+}
+
+impl RelayStore<'_> {
     /// Makes a token for the sources `source_glob` matches (the caller checks that it is a valid
     /// pattern); returns it and the token itself, which is not stored and cannot be shown again.
-    pub async fn relay_token_add(
-        &self,
-        source_glob: &str,
-        label: &str,
-    ) -> Result<(RelayToken, String), StoreError> {
+    pub async fn token_add(self, source_glob: &str, label: &str) -> Result<(RelayToken, String), StoreError> {
         if source_glob.is_empty() || source_glob.chars().count() > RELAY_TOKEN_GLOB_MAX_CHARS {
             return Err(StoreError::Invalid(format!(
                 "a token's source pattern must be 1 to {RELAY_TOKEN_GLOB_MAX_CHARS} characters"
@@ -77,35 +83,11 @@ impl Store {
         }
         let token = new_token();
         let now = crate::model::to_ms(crate::model::now());
-        let id: i64 = match self.backend() {
-            Backend::MySql => {
-                let mut tx = self.pool.begin().await?;
-                self.query(
-                    "INSERT INTO relay_tokens (token_hash, source_glob, label, created_ms) VALUES ($1, $2, $3, $4)",
-                )
-                    .bind(relay_token_hash(&token))
-                    .bind(source_glob.to_owned())
-                    .bind(label.to_owned())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                let id = sqlx::query("SELECT CAST(LAST_INSERT_ID() AS SIGNED)").fetch_one(&mut *tx).await?.try_get(0)?;
-                tx.commit().await?;
-                id
-            }
-            _ => self
-                .query(
-                    "INSERT INTO relay_tokens (token_hash, source_glob, label, created_ms) VALUES ($1, $2, $3, $4) \
-                     RETURNING id",
-                )
-                .bind(relay_token_hash(&token))
-                .bind(source_glob.to_owned())
-                .bind(label.to_owned())
-                .bind(now)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get(0)?,
-        };
+        let id = self
+            .insert_returning_id(insert_token!(), insert_token!(" RETURNING id"), |q| {
+                q.bind(relay_token_hash(&token)).bind(source_glob.to_owned()).bind(label.to_owned()).bind(now)
+            })
+            .await?;
         let row = RelayToken {
             id,
             source_glob: source_glob.to_owned(),
@@ -117,40 +99,40 @@ impl Store {
     }
 
     /// The token a connection presented, if it exists and is not revoked.
-    pub async fn relay_token_check(&self, token: &str) -> Result<Option<RelayToken>, StoreError> {
+    pub async fn token_check(self, token: &str) -> Result<Option<RelayToken>, StoreError> {
         let row = self
             .query(tokens!("WHERE token_hash = $1 AND revoked_ms IS NULL"))
             .bind(relay_token_hash(token))
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(token_from_row).transpose()
     }
 
     /// Whether token `id` is still valid (a connection re-checks now and then, so a revocation
     /// reaches connections that authenticated before it).
-    pub async fn relay_token_valid(&self, id: i64) -> Result<bool, StoreError> {
+    pub async fn token_valid(self, id: i64) -> Result<bool, StoreError> {
         let row = self
             .query("SELECT id FROM relay_tokens WHERE id = $1 AND revoked_ms IS NULL")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?;
         Ok(row.is_some())
     }
 
     /// Every token, revoked ones too, oldest first.
-    pub async fn relay_tokens(&self) -> Result<Vec<RelayToken>, StoreError> {
-        let rows = self.query(tokens!("ORDER BY id")).fetch_all(&self.pool).await?;
+    pub async fn tokens(self) -> Result<Vec<RelayToken>, StoreError> {
+        let rows = self.query(tokens!("ORDER BY id")).fetch_all(self.pool()).await?;
         rows.iter().map(token_from_row).collect()
     }
 
     /// Revokes token `id`; false if there is no such token or it was revoked already.
-    pub async fn relay_token_revoke(&self, id: i64) -> Result<bool, StoreError> {
+    pub async fn token_revoke(self, id: i64) -> Result<bool, StoreError> {
         let now = crate::model::to_ms(crate::model::now());
         let done = self
             .query("UPDATE relay_tokens SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?
             .rows_affected();
         Ok(done > 0)
@@ -159,11 +141,11 @@ impl Store {
 
 fn token_from_row(r: &AnyRow) -> Result<RelayToken, StoreError> {
     Ok(RelayToken {
-        id: r.try_get(0)?,
-        source_glob: r.try_get(1)?,
-        label: r.try_get(2)?,
-        created_ms: r.try_get(3)?,
-        revoked_ms: r.try_get(4)?,
+        id: r.try_get("id")?,
+        source_glob: r.try_get("source_glob")?,
+        label: r.try_get("label")?,
+        created_ms: r.try_get("created_ms")?,
+        revoked_ms: r.try_get("revoked_ms")?,
     })
 }
 

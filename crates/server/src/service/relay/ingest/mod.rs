@@ -2,7 +2,7 @@
 //!
 //! Each turn it takes everything waiting — up to `max_batch` records from every connection
 //! (fewer while the quota is nearly reached), and every acknowledgement and refusal the
-//! forwarder reported — and commits it in one transaction ([`sockhub_store::Store::relay_write`]).
+//! forwarder reported — and commits it in one transaction ([`sockhub_store::RelayStore::write`]).
 //! Only then does it:
 //! 1. acknowledge the records: per connection one frame, holding in JSON mode one ack per
 //!    source (the last record of that source in the batch: acks are cumulative) and in text
@@ -29,6 +29,9 @@
 //! them into `relay_requests`; it polls every `control_poll_ms`), marks records missing for
 //! reconcile, and every second advances each source's scan floor, measures the lag and saves
 //! the node's status row.
+//!
+//! This file is the group commit and what follows it; `operator.rs` runs the operator requests
+//! and `status.rs` keeps the counters and the status row current.
 
 use sockhub_i18n::msg;
 use std::collections::HashMap;
@@ -38,15 +41,18 @@ use std::time::{Duration, Instant};
 
 use sockhub_proto::ErrorCode;
 use sockhub_proto::relay::{Ack, RelayEvent};
-use sockhub_store::{ForwardedMark, RelayBatch, RelayRecord, RelayState, ResendSelector, Stored};
+use sockhub_store::{ForwardedMark, RelayBatch, RelayRecord, RelayState, Stored};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
-use super::{
-    Control, FwdControl, FwdRecord, Incoming, Mark, ReconcileCause, RelayError, Resent, ResentSource, Shared,
-    now_ms, status_of,
-};
+use super::{Control, FwdControl, FwdRecord, Incoming, Mark, Shared, now_ms};
 use crate::net::outbox::{Frame, Outbox};
+
+mod operator;
+mod status;
+
+pub(crate) use operator::settle_interrupted_requests;
+use status::{pending, reload};
 
 /// How often the status row and the lag are refreshed.
 const STATUS_EVERY: Duration = Duration::from_secs(1);
@@ -227,7 +233,7 @@ impl Ingest {
         let mut delay = self.shared.settings.retry_initial();
         let mut outage: Option<(Instant, Instant)> = None;
         let outcome = loop {
-            match self.shared.store.relay_write(&batch, now).await {
+            match self.shared.store.relay().write(&batch, now).await {
                 Ok(out) => break Ok(out),
                 Err(e) if e.is_retryable() => {
                     let now_i = Instant::now();
@@ -270,7 +276,7 @@ impl Ingest {
     async fn one_by_one(&mut self, items: &mut Vec<Incoming>, batch: RelayBatch, token: u64, now: i64) {
         let marks =
             RelayBatch { records: Vec::new(), forwarded: batch.forwarded.clone(), held: batch.held.clone() };
-        match self.shared.store.relay_write(&marks, now).await {
+        match self.shared.store.relay().write(&marks, now).await {
             Ok(out) => self.after_commit(&[], &marks, &out, token),
             Err(e) => {
                 error!(error = %e, "relay: could not record downstream's acknowledgements; they will be re-sent")
@@ -278,7 +284,7 @@ impl Ingest {
         }
         for (item, rec) in items.drain(..).zip(batch.records) {
             let single = RelayBatch { records: vec![rec], ..Default::default() };
-            match self.shared.store.relay_write(&single, now).await {
+            match self.shared.store.relay().write(&single, now).await {
                 Ok(out) => self.after_commit(std::slice::from_ref(&item), &single, &out, 0),
                 Err(e) => {
                     error!(source = %item.rec.source, seq = ?item.rec.seq, error = %e, "relay: record refused by the database");
@@ -414,215 +420,6 @@ impl Ingest {
         }
         if token > 0 {
             self.committed_tx.send_modify(|t| *t = (*t).max(token));
-        }
-    }
-
-    async fn control(&mut self, c: Control) {
-        match c {
-            Control::MarkMissing { source, seqs, reason, reply } => {
-                let r = self.shared.store.relay_mark_missing(&source, &seqs, &reason).await;
-                reload(&self.shared, &self.shared.store, std::slice::from_ref(&source)).await;
-                let _ = reply.send(r);
-            }
-            Control::Resend { selector, by, reply } => {
-                let _ = reply.send(self.resend(selector, &by, None).await);
-            }
-        }
-    }
-
-    /// Queue records again and record who did it.
-    async fn resend(
-        &mut self,
-        sel: ResendSelector,
-        by: &str,
-        request: Option<i64>,
-    ) -> Result<Resent, RelayError> {
-        if self.shared.sink {
-            return Err(RelayError::NotHere("this node has no downstream: nothing can be re-sent"));
-        }
-        let store = &self.shared.store;
-        let request = match request {
-            Some(id) => id,
-            None => {
-                let params = serde_json::to_string(&sel).unwrap_or_default();
-                store.relay_request_add("resend", by, &params).await?
-            }
-        };
-        let done = store.relay_resend(&sel, Some(request)).await?;
-        let sources: Vec<Arc<str>> = done.iter().map(|r| Arc::from(r.source.as_str())).collect();
-        reload(&self.shared, store, &sources).await;
-        let total: i64 = done.iter().map(|r| r.count).sum();
-        let result = Resent {
-            request,
-            queued: total,
-            sources: done.iter().map(|r| ResentSource { source: r.source.clone(), count: r.count }).collect(),
-        };
-        let recorded = serde_json::to_string(&result).unwrap_or_default();
-        let _ = store.relay_request_finish(request, "done", &recorded).await;
-        info!(by, state = %sel.state, source = ?sel.source, seqs = ?sel.seqs, queued = total, "relay: records queued again");
-        if !sources.is_empty()
-            && let Some(tx) = &self.fwd_tx
-        {
-            // Never wait on the forwarder: it may be waiting on us (a reconcile's resend).
-            if let Err(mpsc::error::TrySendError::Full(m)) = tx.try_send(FwdControl::Rescan(sources)) {
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let _ = tx.send(m).await;
-                });
-            }
-        }
-        Ok(result)
-    }
-
-    /// In a cluster: every source's counters as the database has them (this node's commits
-    /// only add its own changes to the copy in memory).
-    async fn reload_all(&mut self) {
-        match self.shared.store.relay_sources().await {
-            Ok(rows) => {
-                let map: HashMap<Arc<str>, sockhub_store::RelaySource> =
-                    rows.into_iter().map(|s| (Arc::<str>::from(s.source.as_str()), s)).collect();
-                *self.shared.sources.write() = map;
-            }
-            Err(e) => debug!(error = %e, "relay: cannot re-read the counters"),
-        }
-    }
-
-    async fn poll_requests(&mut self) {
-        // In a cluster, operator requests are the forwarding node's to run (a sink answers that it
-        // has no downstream; any one of them may).
-        if self.shared.clustered && !self.shared.sink && !self.shared.holder.load(Ordering::Relaxed) {
-            return;
-        }
-        let pending = match self.shared.store.relay_requests_pending().await {
-            Ok(p) => p,
-            Err(e) => {
-                debug!(error = %e, "relay: cannot read requests");
-                return;
-            }
-        };
-        for r in pending {
-            let store = self.shared.store.clone();
-            match r.kind.as_str() {
-                "resend" => {
-                    let result = match serde_json::from_str::<ResendSelector>(&r.params) {
-                        Ok(sel) => self.resend(sel, &r.requested_by, Some(r.id)).await,
-                        Err(e) => Err(RelayError::BadRequest(e.to_string())),
-                    };
-                    if let Err(e) = result {
-                        let _ = store
-                            .relay_request_finish(
-                                r.id,
-                                "failed",
-                                &serde_json::json!({"error": e.to_string()}).to_string(),
-                            )
-                            .await;
-                    }
-                }
-                "reconcile" => match &self.fwd_tx {
-                    Some(tx) => {
-                        let _ = store.relay_request_start(r.id).await;
-                        let _ = tx
-                            .send(FwdControl::Reconcile {
-                                cause: ReconcileCause::Manual,
-                                request: Some(r.id),
-                            })
-                            .await;
-                    }
-                    None => {
-                        let _ = store
-                            .relay_request_finish(
-                                r.id,
-                                "failed",
-                                r#"{"error":"this node has no downstream to reconcile with"}"#,
-                            )
-                            .await;
-                    }
-                },
-                other => {
-                    let _ = store
-                        .relay_request_finish(
-                            r.id,
-                            "failed",
-                            &serde_json::json!({"error": format!("unknown request {other:?}")}).to_string(),
-                        )
-                        .await;
-                }
-            }
-        }
-    }
-
-    /// Every second: advance the scan floor of each source with queued records (which also
-    /// tells the oldest one: the lag) and save the node's status row.
-    async fn refresh_status(&mut self) {
-        // Sources with queued records, and sources whose floor lags behind (moved past the end
-        // once, it stays there until records are queued again).
-        let busy: Vec<Arc<str>> = self
-            .shared
-            .sources
-            .read()
-            .iter()
-            .filter(|(_, s)| !self.shared.sink && (s.queued > 0 || s.queued_from <= s.last_seq))
-            .map(|(k, _)| k.clone())
-            .collect();
-        let mut oldest = HashMap::new();
-        for source in busy {
-            match self.shared.store.relay_advance_floor(&source).await {
-                Ok(Some((seq, received_ms))) => {
-                    if let Some(s) = self.shared.sources.write().get_mut(&source) {
-                        s.queued_from = seq;
-                    }
-                    oldest.insert(source, received_ms);
-                }
-                Ok(None) => {
-                    if let Some(s) = self.shared.sources.write().get_mut(&source) {
-                        s.queued_from = s.last_seq + 1;
-                    }
-                }
-                Err(e) => debug!(error = %e, "relay: cannot advance the scan floor"),
-            }
-        }
-        *self.shared.oldest.lock() = oldest;
-        let status = status_of(&self.shared);
-        let mut json = serde_json::to_value(&status).unwrap_or_default();
-        if let Some(obj) = json.as_object_mut() {
-            // The counters are in relay_sources already.
-            obj.remove("sources");
-        }
-        let node = status.node.clone();
-        if let Err(e) = self.shared.store.relay_node_put(&node, &json.to_string()).await {
-            debug!(error = %e, "relay: cannot save the node status");
-        }
-    }
-}
-
-/// Requests left `running` by a server that stopped mid-way are marked failed: on a single node
-/// at start, in a cluster by the node that takes the forwarder role (only the forwarding node
-/// runs requests, so a running one belonged to a holder that is gone).
-pub(crate) async fn settle_interrupted_requests(store: &sockhub_store::Store) {
-    if let Ok(pending) = store.relay_requests_running().await {
-        for r in pending {
-            let _ = store
-                .relay_request_finish(r.id, "failed", r#"{"error":"interrupted by a server restart"}"#)
-                .await;
-        }
-    }
-}
-
-/// Pending records and bytes over all sources (what the quota counts).
-fn pending(shared: &Shared) -> (i64, i64) {
-    let sources = shared.sources.read();
-    sources.values().fold((0, 0), |(r, b), s| (r + s.queued + s.held + s.missing, b + s.pending_bytes))
-}
-
-/// Re-reads sources' counters from the database (after a change made outside the group commit).
-async fn reload(shared: &Shared, store: &sockhub_store::Store, sources: &[Arc<str>]) {
-    for source in sources {
-        match store.relay_source(source).await {
-            Ok(Some(row)) => {
-                shared.sources.write().insert(source.clone(), row);
-            }
-            Ok(None) => {}
-            Err(e) => warn!(error = %e, %source, "relay: cannot reload counters"),
         }
     }
 }

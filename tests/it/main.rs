@@ -27,6 +27,8 @@
 //! - `hostile_relay`: hostile relay devices and input: seq conflicts, bad seqs, device tokens,
 //!   CSV cells a spreadsheet would run, calculator logins with account passwords.
 //! - `korean`: `[server] language = "ko"`: Korean sessions over raw TCP for chat, quiz and calc.
+//! - `rooms`: chat rooms: join, part, switch, topics, what reaches whom, history per room,
+//!   moderation per room, the admin-only mode and the limits, persistent rooms, `logs chat --room`.
 //! - `retention`: old rows removed by the server while clients write, on every database; a
 //!   relay pair that prunes and reconciles clean; `sockhub db prune`; log rotation.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
@@ -59,6 +61,7 @@ mod relay;
 mod relay_cluster;
 mod relay_crash;
 mod retention;
+mod rooms;
 mod support;
 mod tls;
 mod tui;

@@ -19,6 +19,8 @@
 //! - `quiz_log`: `sockhub quiz --log FILE`, the quiz client's own log, in English and Korean.
 //! - `cluster`: several nodes as processes sharing NATS and a database (chat, names, kick/mute,
 //!   a killed node, NATS restarted, calculator broadcasts).
+//! - `cluster_rooms`: chat rooms across three nodes: membership, topics, lines, and room subjects
+//!   followed only where a room has members.
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
@@ -47,6 +49,7 @@ mod chat;
 mod chatlog;
 mod cli_lang;
 mod cluster;
+mod cluster_rooms;
 mod device;
 mod hostile;
 mod hostile_auth;

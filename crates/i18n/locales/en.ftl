@@ -78,7 +78,7 @@ chat-unmuted = * { $name } was unmuted by { $by }
 chat-mute-expired = * { $name } may speak again (the mute expired)
 chat-help-say = say text to everyone
 chat-help-whisper = whisper to one user (also /msg)
-chat-help-who = list who is online
+chat-help-who = list who is in the room (or in the one named)
 chat-help-quit = leave (also quit or q alone on a line)
 chat-help-slash = say text that starts with /
 chat-help-kick = admins: disconnect a user
@@ -100,6 +100,41 @@ chat-mute-minutes = minutes must be more than 0 and at most a year
 chat-not-muted = "{ $name }" is not muted
 chat-no-such-user = no one called "{ $name }" is online
 chat-moderation-unavailable = the database cannot be reached right now; nothing was changed
+chat-help-join = join a room (creating it if allowed); plain lines then go there (also /j)
+chat-help-part = leave the current room, or the one named
+chat-help-switch = send plain lines to another room you are in (also /s)
+chat-help-rooms = list the rooms, their members and topics
+chat-help-topic = show a room's topic; admins: set it (--clear removes it)
+chat-rooms-header = * { $count ->
+        [one] 1 room
+       *[other] { $count } rooms
+    }; plain lines go to { $current } (> current, + joined):
+chat-rooms-header-none = * { $count ->
+        [one] 1 room
+       *[other] { $count } rooms
+    }; you are in none (/join #room):
+chat-rooms-members = { $members } online
+chat-topic-is = * topic of { $room }: { $topic }
+chat-topic-set = * topic of { $room }: { $topic } (set by { $by }, { $at })
+chat-topic-cleared = * the topic of { $room } was cleared by { $by }
+chat-topic-none = * { $room } has no topic
+chat-switched = * plain lines now go to { $room }
+chat-kicked-from = * { $name } was removed from { $room } by { $by }
+chat-muted-in = * { $name } was muted in { $room } by { $by }
+chat-muted-in-until = * { $name } was muted in { $room } by { $by } until { $until }
+chat-unmuted-in = * { $name } was unmuted in { $room } by { $by }
+chat-mute-expired-in = * { $name } may speak in { $room } again (the mute expired)
+chat-bad-room-name = "{ $room }" is not a room name: # and 1 to { $max } letters, digits, -, _ or .
+chat-no-such-room = there is no room { $room } (/rooms lists them)
+chat-not-in-room = you are not in { $room }
+chat-in-no-room = you are in no room: /join one first
+chat-too-many-rooms = you are in { $max } rooms, the most one user may be in: /part one first
+chat-room-limit = the server holds { $max } rooms, the most it may: join an existing one (/rooms)
+chat-rooms-admin-only = only admins may create rooms here: join an existing one (/rooms)
+chat-topic-admin-only = only admins may set a topic
+chat-muted-in-room = you are muted in { $room }{ $why }; your message was not sent
+chat-muted-in-room-until = you are muted in { $room } until { $until }{ $why }; your message was not sent
+chat-not-muted-in = "{ $name }" is not muted in { $room }
 
 ## Quiz
 

@@ -198,6 +198,7 @@ mod record;
 mod relay;
 mod reports;
 mod retention;
+mod rooms;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -212,9 +213,9 @@ pub use calc::{
 pub use cluster::{Claimed, ClusterStore, HeldName, NameClaim, NodeLease};
 pub use error::{BoxError, StoreError};
 pub use model::{
-    Account, Ban, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,
-    ModerationAction, ModerationFilter, ModerationRecord, ModerationRow, Mute, NewAccount, Role, limits,
-    name_key, name_skeleton, now, truncate_ms,
+    Account, Ban, ChatFilter, ChatRecord, ChatRow, DEFAULT_ROOM, LoginFilter, LoginOutcome, LoginRecord,
+    LoginRow, ModerationAction, ModerationFilter, ModerationRecord, ModerationRow, Mute, NewAccount, Role,
+    limits, name_key, name_skeleton, now, truncate_ms,
 };
 pub use quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord, QuizAttemptRow, QuizResult, QuizRoundRow, QuizStore};
 pub use record::Record;
@@ -228,6 +229,7 @@ pub use relay::{
     record_digest,
 };
 pub use retention::{PruneRange, PrunedBatch, RelayPruned, RetentionKind};
+pub use rooms::StoredRoom;
 pub use store::{Backend, Store, StoreOptions, redact_url};
 pub use writer::{
     FlushReport, Journal, JournalError, LastError, Writer, WriterHandle, WriterOptions, WriterStats,

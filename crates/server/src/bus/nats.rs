@@ -6,6 +6,10 @@
 //!   of one connection's messages), so a snapshot and the joins that follow it arrive in order.
 //! - `<p>.node.<boot>`: messages for one node (a whisper for one of its users), `<boot>` being the
 //!   random number that names this run of the node.
+//! - `<p>.room.<hex>`: the public lines of one chat room, `<hex>` being the room's key in
+//!   hexadecimal (so any room name is one valid subject token). A node subscribes while it has
+//!   members in the room ([`Bus::watch_room`]) and unsubscribes when the last one leaves, so it
+//!   receives only the lines of its users' rooms. Joins, leaves and topics stay on `<p>.all`.
 //!
 //! Tasks, all stopped by the server's shutdown token:
 //! - the **publisher** drains a bounded queue (`cluster.publish_queue`) into the client. Sessions
@@ -45,6 +49,8 @@ use super::lease::{Lease, LeaseError, Renewed};
 use super::{Bus, ClaimError, ClusterStatus, Digest, Listener, Message, NodeRef};
 use crate::config::ClusterConfig;
 use crate::metrics::{Counter, Gauge};
+
+mod rooms;
 
 /// The cluster's counters, for `/metrics`.
 #[derive(Debug, Default)]
@@ -109,6 +115,7 @@ struct Envelope {
 enum Outgoing {
     All(Message),
     To(NodeRef, Message),
+    Room(String, Message),
 }
 
 /// Another node, as this one hears it.
@@ -132,6 +139,12 @@ pub struct NatsBus {
     peers: Mutex<HashMap<Arc<str>, PeerState>>,
     connected: AtomicBool,
     metrics: Arc<ClusterMetrics>,
+    /// The room subjects followed now, by room key; cancelling stops (and unsubscribes) one.
+    rooms: Mutex<HashMap<String, CancellationToken>>,
+    /// Where room subscriptions run: the server's tracker and shutdown token (set at start).
+    tasks: OnceLock<(TaskTracker, CancellationToken)>,
+    /// This bus, for the room receivers it starts from `&self`.
+    myself: Weak<NatsBus>,
 }
 
 /// Why the cluster could not start.
@@ -148,7 +161,7 @@ pub enum ClusterError {
 impl NatsBus {
     pub fn new(config: &ClusterConfig, store: Store) -> Arc<NatsBus> {
         let (out, out_rx) = mpsc::channel(config.publish_queue);
-        Arc::new(NatsBus {
+        Arc::new_cyclic(|myself| NatsBus {
             config: config.clone(),
             store,
             node: OnceLock::new(),
@@ -160,6 +173,9 @@ impl NatsBus {
             peers: Mutex::new(HashMap::new()),
             connected: AtomicBool::new(false),
             metrics: Arc::default(),
+            rooms: Mutex::new(HashMap::new()),
+            tasks: OnceLock::new(),
+            myself: myself.clone(),
         })
     }
 
@@ -185,6 +201,10 @@ impl NatsBus {
 
     fn subject_for(&self, node: &NodeRef) -> String {
         format!("{}.node.{:016x}", self.prefix(), node.boot)
+    }
+
+    fn myself(&self) -> Option<Arc<NatsBus>> {
+        self.myself.upgrade()
     }
 
     fn timeout(&self) -> Duration {
@@ -256,6 +276,7 @@ impl NatsBus {
             .await
             .map_err(|e| ClusterError::Subscribe(e.to_string()))?;
         let _ = self.client.set(client);
+        let _ = self.tasks.set((tracker.clone(), shutdown.clone()));
         info!(node = %node_id, nats = %shown, "cluster: joining through NATS");
 
         let rx = self.out_rx.lock().take().expect("started once");
@@ -282,6 +303,7 @@ impl NatsBus {
             let (subject, msg) = match out {
                 Outgoing::All(msg) => (self.subject_all(), msg),
                 Outgoing::To(node, msg) => (self.subject_for(&node), msg),
+                Outgoing::Room(subject, msg) => (subject, msg),
             };
             let payload = encode(&me, msg);
             match client.publish(subject, payload).await {
@@ -575,6 +597,20 @@ impl Bus for NatsBus {
         if self.out.try_send(Outgoing::To(to.clone(), msg)).is_err() {
             self.metrics.dropped.inc();
         }
+    }
+
+    fn publish_room(&self, room_key: &str, msg: Message) {
+        if self.out.try_send(Outgoing::Room(self.subject_room(room_key), msg)).is_err() {
+            self.metrics.dropped.inc();
+        }
+    }
+
+    fn watch_room<'a>(&'a self, room_key: &'a str, watch: bool) -> BoxFuture<'a, ()> {
+        Box::pin(self.watch(room_key, watch))
+    }
+
+    fn watched_rooms(&self) -> usize {
+        self.rooms.lock().len()
     }
 
     fn claim<'a>(

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 pub use auth::AuthConfig;
 pub use calc::{CalcAuth, CalcConfig, RosterMode};
-pub use chat::{Admission, ChatConfig};
+pub use chat::{Admission, ChatConfig, RoomCreation, RoomSetting};
 pub use cluster::ClusterConfig;
 pub use database::DatabaseConfig;
 pub use limits::{LimitsConfig, MAX_UNFRAMED_GAP_MS};

@@ -25,6 +25,7 @@ impl Config {
     /// Check values that parse but make no sense.
     pub fn validate(&self) -> Result<(), InvalidValue> {
         self.retention.validate()?;
+        self.chat.validate()?;
         self.logging.validate()?;
         self.limits.validate()?;
         if let Some(bad) =

@@ -6,7 +6,7 @@
 //! The generator shares the machine with the server it measures, so it is frugal:
 //! - **Reading** uses big reads into one buffer per client and finds line ends with `memchr`.
 //!   Of each line it parses only the send timestamp (`~<nanoseconds>~`, see [`write_line`]);
-//!   lines without one (greetings, joins) are only counted.
+//!   lines without one (greetings, joins) are only counted ([`crate::scan`]).
 //! - **Sending** is paced by an interval: at each tick a sender writes every message that is due
 //!   by then (rate × elapsed time), all in one write, instead of sleeping before each message.
 //!   All lines of a tick carry the tick's timestamp.
@@ -33,6 +33,8 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::{Clock, Phase, Timeline};
 use crate::error::ClientError;
 use crate::latency::Latency;
+use crate::rooms::Seat;
+use crate::scan::Scanner;
 
 /// How long connecting and logging in may take one client.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -74,6 +76,8 @@ pub struct Plan {
     pub read_buffer: usize,
     /// TLS, verifying the server as the address's IP.
     pub tls: Option<sockhub_tls::ClientTls>,
+    /// The room to sit in when the run has more than one (sockhub target).
+    pub seat: Option<Seat>,
 }
 
 /// A logged-in connection.
@@ -106,6 +110,8 @@ pub struct Shared {
     pub first_error: Mutex<Option<String>>,
     /// Measured messages sent, summed as each sender finishes.
     pub sent_measured: AtomicU64,
+    /// The same per room (one entry when the run has one room).
+    pub sent_by_room: Vec<AtomicU64>,
     pub senders_done: AtomicUsize,
     /// Tells every client to stop.
     pub stop: CancellationToken,
@@ -114,6 +120,11 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(connect_concurrency: usize) -> Self {
+        Self::with_rooms(connect_concurrency, 1)
+    }
+
+    /// Shared state of a run with `rooms` rooms.
+    pub fn with_rooms(connect_concurrency: usize, rooms: usize) -> Self {
         Shared {
             clock: Clock::new(),
             timeline: watch::Sender::new(None),
@@ -123,6 +134,7 @@ impl Shared {
             failed: AtomicUsize::new(0),
             first_error: Mutex::new(None),
             sent_measured: AtomicU64::new(0),
+            sent_by_room: (0..rooms.max(1)).map(|_| AtomicU64::new(0)).collect(),
             senders_done: AtomicUsize::new(0),
             stop: CancellationToken::new(),
             connecting: Semaphore::new(connect_concurrency.max(1)),
@@ -168,6 +180,8 @@ pub struct Stats {
     pub latency: Latency,
     /// Messages sent during measurement that this client received.
     pub measured: u64,
+    /// Messages from a sender of another room (a leak out of that room; never a delivery).
+    pub foreign: u64,
     /// Warm-up messages received.
     pub warm_up: u64,
     pub lines: u64,
@@ -189,7 +203,7 @@ pub struct Stats {
 /// Run one client until the run stops; its statistics at the end.
 pub async fn run(plan: Plan, shared: std::sync::Arc<Shared>) -> Stats {
     let mut stats = Stats::default();
-    let mut scanner = Scanner::default();
+    let mut scanner = Scanner::new(plan.seat.clone());
     let stream = {
         let _permit = shared.connecting.acquire().await.expect("never closed");
         let opened = tokio::select! {
@@ -238,7 +252,8 @@ async fn exchange(
     let mut sent = SenderStats::default();
     let sender = async {
         if let Some(sending) = plan.send {
-            send(&mut wr, sending, plan.sender_id, shared, &mut sent).await;
+            let room = plan.seat.as_ref().map_or(0, |s| s.index);
+            send(&mut wr, sending, plan.sender_id, room, shared, &mut sent).await;
         }
         // Keep the write half open until the end: dropping it would close our side.
         shared.stop.cancelled().await;
@@ -318,7 +333,10 @@ async fn login(
             let line = &pending[start..end];
             start = end + 1;
             if line.starts_with(b"* Welcome, ") {
-                let rest = pending[start..].to_vec();
+                let mut rest = pending[start..].to_vec();
+                if let Some(seat) = &plan.seat {
+                    rest = crate::rooms::take_seat(stream, seat, rest).await?;
+                }
                 let measured = scanner.feed(&rest, shared.clock.now_ns(), shared, stats);
                 shared.received.fetch_add(measured, Ordering::Relaxed);
                 return Ok(());
@@ -407,6 +425,7 @@ async fn send(
     wr: &mut (impl AsyncWrite + Unpin),
     sending: Sending,
     id: usize,
+    room: usize,
     shared: &Shared,
     stats: &mut SenderStats,
 ) {
@@ -419,6 +438,7 @@ async fn send(
         send_until_end(wr, sending, id, shared, timeline, stats).await;
     }
     shared.sent_measured.fetch_add(stats.measured, Ordering::Relaxed);
+    shared.sent_by_room[room].fetch_add(stats.measured, Ordering::Relaxed);
     shared.senders_done.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -485,91 +505,6 @@ pub fn write_line(buf: &mut Vec<u8>, sent_ns: u64, sender: usize, seq: u64, size
     buf.push(b'\n');
 }
 
-/// Splits what a client reads into lines and classifies them; carries a partial line between
-/// reads.
-#[derive(Debug, Default)]
-pub struct Scanner {
-    partial: Vec<u8>,
-    timeline: Option<Timeline>,
-    last_bye: Option<String>,
-}
-
-impl Scanner {
-    /// Scan `data` read at `now`; returns how many measured deliveries it held.
-    pub fn feed(&mut self, data: &[u8], now: u64, shared: &Shared, stats: &mut Stats) -> u64 {
-        let mut measured = 0;
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', data) {
-            let counted = if self.partial.is_empty() {
-                self.line(&data[start..end], now, shared, stats)
-            } else {
-                let mut line = std::mem::take(&mut self.partial);
-                line.extend_from_slice(&data[start..end]);
-                let counted = self.line(&line, now, shared, stats);
-                line.clear();
-                self.partial = line;
-                counted
-            };
-            measured += u64::from(counted);
-            start = end + 1;
-        }
-        self.partial.extend_from_slice(&data[start..]);
-        measured
-    }
-
-    /// Classify one line; true if it is a measured delivery.
-    #[inline]
-    fn line(&mut self, line: &[u8], now: u64, shared: &Shared, stats: &mut Stats) -> bool {
-        stats.lines += 1;
-        let Some(at) = memchr::memchr(b'~', line) else {
-            if line.starts_with(b"! ") {
-                stats.error_lines += 1;
-                stats.first_error_line.get_or_insert_with(|| String::from_utf8_lossy(line).into_owned());
-            } else if line.starts_with(b"* bye") {
-                let bye = String::from_utf8_lossy(line).into_owned();
-                stats.bye = Some(bye.clone());
-                self.last_bye = Some(bye);
-            }
-            return false;
-        };
-        let Some(sent) = parse_u64(&line[at + 1..]) else { return false };
-        let timeline = match self.timeline {
-            Some(t) => t,
-            None => match shared.timeline() {
-                Some(t) => *self.timeline.insert(t),
-                None => return false,
-            },
-        };
-        match timeline.phase(sent) {
-            Phase::Measured => {
-                stats.measured += 1;
-                stats.latency.record_ns(now.saturating_sub(sent));
-                true
-            }
-            Phase::WarmUp => {
-                stats.warm_up += 1;
-                false
-            }
-            Phase::After => false,
-        }
-    }
-}
-
-/// The decimal number at the start of `bytes`, up to the first non-digit.
-#[inline]
-fn parse_u64(bytes: &[u8]) -> Option<u64> {
-    let mut value: u64 = 0;
-    let mut digits = 0;
-    for &b in bytes {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-        digits += 1;
-    }
-    (digits > 0).then_some(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,23 +515,5 @@ mod tests {
         write_line(&mut buf, 1234, 7, 9, 32);
         assert_eq!(buf.len(), 33);
         assert!(buf.starts_with(b"~1234~7~9~xx"));
-        assert_eq!(parse_u64(b"1234~7"), Some(1234));
-        assert_eq!(parse_u64(b"x"), None);
-    }
-
-    #[test]
-    fn lines_split_across_reads_are_counted_once_by_phase() {
-        let shared = Shared::new(1);
-        shared.start(Timeline { warm_start: 0, measure_start: 100, measure_end: 200 });
-        let mut scanner = Scanner::default();
-        let mut stats = Stats::default();
-        let data =
-            b"[a] joined (2 online)\n[a] ~50~0~0~\n[b] ~150~1~0~xx\n~150~1~1~\n! rate_limited: slow down\n";
-        let (one, two) = data.split_at(30);
-        let mut measured = scanner.feed(one, 300, &shared, &mut stats);
-        measured += scanner.feed(two, 300, &shared, &mut stats);
-        assert_eq!(measured, 2);
-        assert_eq!((stats.lines, stats.warm_up, stats.measured, stats.error_lines), (5, 1, 2, 1));
-        assert_eq!(stats.latency.count(), 2);
     }
 }

@@ -5,9 +5,10 @@
 //! spread evenly. With one room every client stays in the room the login puts it in and nothing
 //! here runs: no extra request, the same lines as without rooms. With more, a client logs in as
 //! usual, then, still in text mode, leaves the room the login put it in (`/part`, whatever that
-//! room is called) and joins its own (`/join #name`), and counts as connected only once the
-//! server has confirmed the join. Being in exactly one room again, it receives messages as
-//! `[name] text`, unprefixed, like a single-room client.
+//! room is called), joins its own (`/join #name`) and makes it current (`/switch #name`, whose
+//! answer is the first line that names the room: the join's own line does not, since a user in
+//! one room reads unprefixed lines). It counts as connected once that answer is in. Being in
+//! exactly one room, it receives messages as `[name] text`, like a single-room client.
 //!
 //! Every message line carries its sender's number (see [`crate::client::write_line`]), and the
 //! sender's room is that number modulo R: a client that reads a message from a sender of another
@@ -60,14 +61,14 @@ pub fn readers_per_room(readers: usize, rooms: usize) -> Vec<u64> {
 
 /// Leave the login's room and join `seat`'s, in text mode; returns what was read after the join
 /// was confirmed (it belongs to the run). The confirmation is the first line that names the room
-/// (the server's `joined` answer); an error line before it fails the client.
+/// (the answer to `/switch`); an error line before it fails the client.
 pub async fn take_seat(
     stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
     seat: &Seat,
     mut pending: Vec<u8>,
 ) -> Result<Vec<u8>, ClientError> {
     stream
-        .write_all(format!("/part\n/join {}\n", seat.name).as_bytes())
+        .write_all(format!("/part\n/join {0}\n/switch {0}\n", seat.name).as_bytes())
         .await
         .map_err(ClientError::io("join"))?;
     stream.flush().await.map_err(ClientError::io("join"))?;
@@ -121,11 +122,9 @@ mod tests {
         let serve = async {
             let mut got = vec![0u8; 64];
             let n = server.read(&mut got).await.unwrap();
-            assert_eq!(&got[..n], b"/part\n/join #b1-r1\n");
-            server
-                .write_all(b"[me] left (1 online)\n[me] joined #b1-r1 (1 online)\n[x] ~1~1~0~\n")
-                .await
-                .unwrap();
+            assert_eq!(&got[..n], b"/part\n/join #b1-r1\n/switch #b1-r1\n");
+            let answer = b"[me] left (1 online)\n[me] joined (1 online)\n* plain lines now go to #b1-r1\n[x] ~1~1~0~\n";
+            server.write_all(answer).await.unwrap();
         };
         let (rest, ()) = tokio::join!(take_seat(&mut client, &seat, Vec::new()), serve);
         assert_eq!(rest.unwrap(), b"[x] ~1~1~0~\n");

@@ -1,0 +1,117 @@
+//! The chat page's rooms in a real browser, beside JSON clients over TCP: joining a room from the
+//! list, its member list, unread counts for a room not shown, selecting it, its topic, leaving it.
+//! Screenshots go under `target/e2e-artifacts/` as `chat-room-*.png`.
+
+use serde_json::{Value, json};
+use sockhub_store::testing::TestBackend;
+use sockhub_store::{Backend, Role};
+
+use super::browser::Browser;
+use super::e2e::{PHONE, join, say};
+use crate::support::{Client, Db};
+
+/// Whether the message row whose text is `text` is on screen (not hidden with another room).
+const ROW_SHOWN: &str = "const row = [...document.querySelectorAll('.messages .message')]\
+    .find(r => r.querySelector('.text').textContent === arguments[0]); \
+    return row ? (row.hidden ? 'hidden' : 'shown') : 'absent';";
+
+/// A script: whether the member list shows exactly `names` (comma-separated, in order).
+fn members_are(names: &str) -> String {
+    format!(
+        "return [...document.querySelectorAll('.people-list .person')].map(p => p.dataset.name).join(',') === {names:?};"
+    )
+}
+
+async fn row(b: &Browser, text: &str) -> Value {
+    b.js(ROW_SHOWN, vec![json!(text)]).await
+}
+
+/// The JSON client's next `type` event that is about `name`.
+async fn event_about(c: &mut Client, ty: &str, name: &str) -> Value {
+    loop {
+        let v = c.json_of(ty).await;
+        if v["name"] == name {
+            return v;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_page_joins_a_room_counts_its_unread_messages_shows_its_topic_and_leaves_it() {
+    let backend = TestBackend { backend: Backend::Sqlite, base_url: None };
+    let db = Db::with_account(&backend, "boss", "s3cret!", Role::Admin).await;
+    let server = db.server(|_| {}).await;
+    let b = Browser::start().await;
+    join(&b, &server, "alice", None).await;
+    b.wait_text(".room-list .room.selected .name", "#lobby").await;
+    assert_eq!(b.texts(".room-list .room .name").await, ["#lobby"], "one room until another is joined");
+
+    // Join #a from the list's form: it is selected, its members are just us, it has no topic.
+    b.fill(".room-join input[name=room]", "#a").await;
+    b.click(".room-join button[type=submit]").await;
+    b.wait_visible(".room-list .room.selected[data-room=\"#a\"]").await;
+    b.wait_js("the member list of #a to be alice alone", &members_are("alice"), vec![]).await;
+    b.wait_text(".topic .topic-room", "#a").await;
+    b.wait_text(".topic .topic-text", "No topic").await;
+    b.screenshot("chat-room-joined").await;
+
+    // Back to #lobby; a message in #a counts as unread there and is not shown in #lobby.
+    b.click(".room-list .room[data-room=\"#lobby\"] .room-name").await;
+    b.wait_visible(".room-list .room.selected[data-room=\"#lobby\"]").await;
+    let mut bob = Client::chat_json(server.chat(), "bob").await;
+    bob.send_json(json!({"type": "join", "room": "#a"})).await;
+    let joined = event_about(&mut bob, "joined", "bob").await;
+    assert_eq!(joined["room"], "#a", "{joined}");
+    bob.send_json(json!({"type": "say", "room": "#a", "text": "news for #a only"})).await;
+    b.wait_text(".room-list .room[data-room=\"#a\"] .unread", "1").await;
+    assert_eq!(row(&b, "news for #a only").await, "hidden", "#a's message is not shown while #lobby is");
+    bob.send_json(json!({"type": "say", "room": "#lobby", "text": "hello lobby"})).await;
+    b.wait_js("the #lobby line to show", "return [...document.querySelectorAll('.messages .message .text')].some(t => t.textContent === 'hello lobby' && !t.parentElement.hidden);", vec![]).await;
+    assert_eq!(
+        b.texts(".room-list .room[data-room=\"#lobby\"] .unread").await,
+        Vec::<String>::new(),
+        "the room shown has nothing unread"
+    );
+    assert_eq!(b.texts(".room-list .room[data-room=\"#a\"] .unread").await, ["1"]);
+    b.screenshot("chat-room-unread").await;
+
+    // Selecting #a shows its message, clears its count, lists its members.
+    b.click(".room-list .room[data-room=\"#a\"] .room-name").await;
+    b.wait_js("#a's message to show", "return document.querySelector('.room-list .room.selected[data-room=\"#a\"]') && !document.querySelector('.room-list .room[data-room=\"#a\"] .unread');", vec![]).await;
+    assert_eq!(row(&b, "news for #a only").await, "shown");
+    assert_eq!(row(&b, "hello lobby").await, "hidden", "and #lobby's lines are not");
+    b.wait_js("alice and bob in #a", &members_are("alice,bob"), vec![]).await;
+
+    // What the page says goes to the room shown.
+    say(&b, "reply in #a").await;
+    let message = bob.json_of("message").await;
+    assert_eq!(
+        (message["room"].as_str(), message["text"].as_str()),
+        (Some("#a"), Some("reply in #a")),
+        "{message}"
+    );
+
+    // An admin sets the topic of #a: it is shown above the messages.
+    let mut boss = Client::chat_login(server.chat(), "boss", "s3cret!").await;
+    boss.send_json(json!({"type": "join", "room": "#a"})).await;
+    event_about(&mut boss, "joined", "boss").await;
+    boss.send_json(json!({"type": "topic", "room": "#a", "topic": "lab at 3"})).await;
+    b.wait_text(".topic .topic-text", "lab at 3").await;
+    b.wait_text(".messages .system", "boss set the topic: lab at 3").await;
+    b.screenshot("chat-room-topic").await;
+    b.resize(PHONE.0, PHONE.1).await;
+    b.screenshot("chat-room-phone").await;
+    b.resize(1280, 860).await;
+
+    // Leave #a: it goes from the list, #lobby is shown again, the others see us leave.
+    b.click(".room-list .room[data-room=\"#a\"] .leave").await;
+    b.wait_js("#a to leave the list", "return !document.querySelector('.room-list .room[data-room=\"#a\"]') && !!document.querySelector('.room-list .room.selected[data-room=\"#lobby\"]');", vec![]).await;
+    let left = event_about(&mut bob, "left", "alice").await;
+    assert_eq!(left["room"], "#a", "{left}");
+    b.wait_text(".messages .system", "You left #a").await;
+    assert_eq!(row(&b, "hello lobby").await, "shown");
+
+    b.close().await;
+    server.stop().await;
+    db.cleanup().await;
+}

@@ -240,6 +240,52 @@ async fn the_full_screen_client_in_a_real_terminal() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_full_screen_client_in_two_rooms() {
+    let server = TestServer::start().await;
+    let addr = server.chat().to_string();
+    let mut bob = Client::chat_text(server.chat(), "bob").await;
+    let dir = tempfile::tempdir().unwrap();
+    let status = dir.path().join("status");
+    let tmux = Tmux::start(100, 30, &client_script("alice", &addr, &status, "")).await;
+    tmux.wait_for_text("alice │ 2 online │ #lobby").await;
+    assert_eq!(bob.line().await, "[alice] joined (2 online)");
+
+    // /join #team: the status bar shows it as the current room, with its one member.
+    tmux.type_text("/join #team").await;
+    tmux.press("Enter").await;
+    tmux.wait_for_text("alice │ 1 online │ #team").await;
+
+    // A line in #lobby is shown with its room, and #lobby counts as unread.
+    bob.send("anyone in the lobby?").await;
+    assert_eq!(bob.line().await, "[bob] anyone in the lobby?");
+    tmux.wait_for_text("[#lobby] [bob] anyone in the lobby?").await;
+    tmux.wait_for_text("#team │ unread: #lobby(1)").await;
+
+    // A plain line goes to the current room, #team, where bob is not.
+    tmux.type_text("only for the team").await;
+    tmux.press("Enter").await;
+    tmux.wait_for("the line for #team, unprefixed", |s| {
+        s.rows().iter().any(|r| r.starts_with("[alice] only for the team"))
+    })
+    .await;
+
+    // /switch #lobby: current again, nothing unread; plain lines go there.
+    tmux.type_text("/switch #lobby").await;
+    tmux.press("Enter").await;
+    tmux.wait_for("#lobby current and nothing unread", |s| {
+        s.text.contains("alice │ 2 online │ #lobby") && !s.text.contains("unread:")
+    })
+    .await;
+    tmux.type_text("back in the lobby").await;
+    tmux.press("Enter").await;
+    assert_eq!(bob.line().await, "[alice] back in the lobby", "bob never saw the line for #team");
+
+    tmux.press("C-c").await;
+    assert_eq!(exit_status(&status).await, "EXIT=0");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_login_fails_before_the_screen_opens() {
     let server = TestServer::start().await;
     let addr = server.chat().to_string();

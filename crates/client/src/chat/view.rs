@@ -32,6 +32,8 @@ pub const TIME: Style = Style::new().fg(Color::DarkGray);
 pub const NAME: Style = Style::new().add_modifier(Modifier::BOLD);
 /// Your own name in a public message.
 pub const OWN_NAME: Style = Style::new().fg(Color::Green).add_modifier(Modifier::BOLD);
+/// The `[#room] ` before a line from a room other than the current one.
+pub const ROOM: Style = Style::new().fg(Color::Blue);
 
 /// The lines for one event (most events are one line; `help` is one per command). `me` is the
 /// user's own name; whispers must already be marked outgoing or not (see [`super::mark_outgoing`]).

@@ -357,3 +357,33 @@ async fn without_a_terminal_the_client_works_line_by_line() {
     assert!(String::from_utf8(out.stdout).unwrap().starts_with("! name_taken: "));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn line_by_line_in_two_rooms_the_lines_name_their_room() {
+    let server = TestServer::start().await;
+    let mut bob = Client::chat_text(server.chat(), "bob").await;
+    let mut child = spawn_piped(&["chat", "--name", "alice", "--addr", &server.chat().to_string()]);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"/join #team\nhi team\n/switch #lobby\nhi lobby\n/part #team\nq\n").await.unwrap();
+    drop(stdin);
+    let out =
+        tokio::time::timeout(PATIENCE, child.wait_with_output()).await.expect("the client exits").unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().lines().collect::<Vec<_>>(),
+        [
+            "* Welcome, alice! 2 online. Type /help for commands.",
+            "[#team] [alice] joined (1 online)",
+            "[#team] [alice] hi team",
+            "* plain lines now go to #lobby",
+            "[#lobby] [alice] hi lobby",
+            "[alice] left (0 online)",
+            "* bye: goodbye",
+        ],
+        "prefixed while in two rooms, as text mode shows them"
+    );
+    for expected in ["[alice] joined (2 online)", "[alice] hi lobby", "[alice] left (1 online)"] {
+        assert_eq!(bob.line().await, expected, "bob, in #lobby only, sees nothing of #team");
+    }
+    server.stop().await;
+}

@@ -167,13 +167,18 @@ mod tests {
         ChatEvent::Left { name: name.into(), online: 1, room: room.into() }
     }
 
+    /// alice, just logged in to #lobby.
+    fn in_lobby() -> Rooms {
+        let mut rooms = Rooms::default();
+        let welcome =
+            ChatEvent::Welcome { name: "alice".into(), online: 1, admin: false, room: "#lobby".into() };
+        rooms.on_event(&welcome, "alice");
+        rooms
+    }
+
     #[test]
     fn joining_switching_and_unread_counts() {
-        let mut rooms = Rooms::default();
-        rooms.on_event(
-            &ChatEvent::Welcome { name: "alice".into(), online: 1, admin: false, room: "#lobby".into() },
-            "alice",
-        );
+        let mut rooms = in_lobby();
         assert_eq!(rooms.current(), Some("#lobby"));
         rooms.on_event(&joined("bob", "#lobby"), "alice");
         assert_eq!(rooms.online(), Some(5));
@@ -201,11 +206,7 @@ mod tests {
 
     #[test]
     fn leaving_the_current_room_moves_to_the_last_joined() {
-        let mut rooms = Rooms::default();
-        rooms.on_event(
-            &ChatEvent::Welcome { name: "alice".into(), online: 1, admin: false, room: "#lobby".into() },
-            "alice",
-        );
+        let mut rooms = in_lobby();
         rooms.on_event(&joined("alice", "#a"), "alice");
         rooms.on_event(&joined("alice", "#b"), "alice");
         rooms.on_event(&said("#a"), "alice");

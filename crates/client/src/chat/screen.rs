@@ -425,21 +425,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn other_rooms_lines_are_marked_and_counted_until_switched_to() {
+    /// alice, in #lobby (with bob) and then in #team, the current room.
+    fn in_lobby_and_team() -> ChatScreen {
         let mut screen = ChatScreen::new("addr", "alice");
-        screen.on_event(ChatEvent::Welcome {
-            name: "alice".into(),
-            online: 2,
-            admin: false,
-            room: "#lobby".into(),
-        });
+        let welcome =
+            ChatEvent::Welcome { name: "alice".into(), online: 2, admin: false, room: "#lobby".into() };
+        screen.on_event(welcome);
         screen.on_event(ChatEvent::Joined {
             name: "alice".into(),
             online: 1,
             room: "#team".into(),
             topic: None,
         });
+        screen
+    }
+
+    #[test]
+    fn other_rooms_lines_are_marked_and_counted_until_switched_to() {
+        let mut screen = in_lobby_and_team();
         screen.on_event(said("#lobby", "anyone?"));
         assert_eq!(last_line(&screen), "[#lobby] [bob] anyone?");
         assert_eq!(style_of_first_span(&screen), view::ROOM);
@@ -471,19 +474,7 @@ mod tests {
 
     #[test]
     fn leaving_the_current_room_says_where_lines_go_now() {
-        let mut screen = ChatScreen::new("addr", "alice");
-        screen.on_event(ChatEvent::Welcome {
-            name: "alice".into(),
-            online: 2,
-            admin: false,
-            room: "#lobby".into(),
-        });
-        screen.on_event(ChatEvent::Joined {
-            name: "alice".into(),
-            online: 1,
-            room: "#team".into(),
-            topic: None,
-        });
+        let mut screen = in_lobby_and_team();
         assert_eq!(
             enter(&mut screen, "/part"),
             Action::Send(ChatRequest::Part { room: Some("#team".into()) })

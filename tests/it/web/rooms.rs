@@ -26,14 +26,24 @@ async fn row(b: &Browser, text: &str) -> Value {
     b.js(ROW_SHOWN, vec![json!(text)]).await
 }
 
-/// The JSON client's next `type` event that is about `name`.
-async fn event_about(c: &mut Client, ty: &str, name: &str) -> Value {
+/// The JSON client's next `ty` event whose `field` is `name`.
+async fn next_with(c: &mut Client, ty: &str, field: &str, name: &str) -> Value {
     loop {
         let v = c.json_of(ty).await;
-        if v["name"] == name {
+        if v[field] == name {
             return v;
         }
     }
+}
+
+/// The next `ty` event about `name` (a join, a leave).
+async fn event_about(c: &mut Client, ty: &str, name: &str) -> Value {
+    next_with(c, ty, "name", name).await
+}
+
+/// The next `ty` event from `name` (a message).
+async fn from(c: &mut Client, ty: &str, name: &str) -> Value {
+    next_with(c, ty, "from", name).await
 }
 
 #[tokio::test]
@@ -84,7 +94,7 @@ async fn the_page_joins_a_room_counts_its_unread_messages_shows_its_topic_and_le
 
     // What the page says goes to the room shown.
     say(&b, "reply in #a").await;
-    let message = bob.json_of("message").await;
+    let message = from(&mut bob, "message", "alice").await;
     assert_eq!(
         (message["room"].as_str(), message["text"].as_str()),
         (Some("#a"), Some("reply in #a")),

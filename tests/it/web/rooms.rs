@@ -8,12 +8,13 @@ use sockhub_store::{Backend, Role};
 
 use super::browser::Browser;
 use super::e2e::{PHONE, join, say};
-use crate::support::{Client, Db};
+use crate::support::{Client, Db, TestServer};
 
-/// Whether the message row whose text is `text` is on screen (not hidden with another room).
-const ROW_SHOWN: &str = "const row = [...document.querySelectorAll('.messages .message')]\
-    .find(r => r.querySelector('.text').textContent === arguments[0]); \
-    return row ? (row.hidden ? 'hidden' : 'shown') : 'absent';";
+/// Whether the message row whose text is `arguments[0]` is on screen (not hidden with another
+/// room): an expression, 'shown', 'hidden' or 'absent'.
+const ROW_SHOWN_CALL: &str = "return ((text) => { const row = [...document.querySelectorAll('.messages .message')]\
+    .find(r => r.querySelector('.text').textContent === text); \
+    return row ? (row.hidden ? 'hidden' : 'shown') : 'absent'; })(arguments[0])";
 
 /// A script: whether the member list shows exactly `names` (comma-separated, in order).
 fn members_are(names: &str) -> String {
@@ -23,7 +24,7 @@ fn members_are(names: &str) -> String {
 }
 
 async fn row(b: &Browser, text: &str) -> Value {
-    b.js(ROW_SHOWN, vec![json!(text)]).await
+    b.js(ROW_SHOWN_CALL, vec![json!(text)]).await
 }
 
 /// The JSON client's next `ty` event whose `field` is `name`.
@@ -124,4 +125,44 @@ async fn the_page_joins_a_room_counts_its_unread_messages_shows_its_topic_and_le
     b.close().await;
     server.stop().await;
     db.cleanup().await;
+}
+
+#[tokio::test]
+async fn after_a_server_restart_the_page_is_back_in_its_rooms() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::from_config(crate::support::test_config(dir.path())).await;
+    let (chat, web) = (server.chat(), server.web());
+    let b = Browser::start().await;
+    join(&b, &server, "alice", None).await;
+    b.fill(".room-join input[name=room]", "#a").await;
+    b.click(".room-join button[type=submit]").await;
+    b.wait_visible(".room-list .room.selected[data-room=\"#a\"]").await;
+
+    server.stop().await;
+    b.wait_text(".messages .system", "Disconnected: server shutting down").await;
+    let mut config = crate::support::test_config(dir.path());
+    config.chat.port = chat.port();
+    config.web.port = web.port();
+    let again = TestServer::from_config(config).await;
+
+    // Logged in again (to #lobby), the page joins #a again and shows it, as before.
+    b.wait_js(
+        "a second welcome, then #a joined and shown again",
+        "return [...document.querySelectorAll('.messages .system')].filter(e => e.textContent.includes('Welcome, alice!')).length === 2 \
+         && [...document.querySelectorAll('.messages .system')].filter(e => e.textContent.includes('You joined #a')).length === 2 \
+         && !!document.querySelector('.room-list .room.selected[data-room=\"#a\"]');",
+        vec![],
+    )
+    .await;
+    assert_eq!(b.texts(".room-list .room .name").await, ["#lobby", "#a"]);
+    let mut bob = Client::chat_json(chat, "bob").await;
+    bob.send_json(json!({"type": "join", "room": "#a"})).await;
+    let joined = event_about(&mut bob, "joined", "bob").await;
+    assert_eq!(joined["online"], 2, "alice is in #a on the new server: {joined}");
+    b.wait_js("alice and bob in #a", &members_are("alice,bob"), vec![]).await;
+    bob.send_json(json!({"type": "say", "room": "#a", "text": "still here?"})).await;
+    b.wait_js("bob's line in #a", &format!("{ROW_SHOWN_CALL} === 'shown';"), vec![json!("still here?")])
+        .await;
+    b.close().await;
+    again.stop().await;
 }

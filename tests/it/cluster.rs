@@ -148,6 +148,10 @@ impl Cluster {
         self.nodes[i].as_ref().expect("running").addr("chat")
     }
 
+    pub(crate) fn web(&self, i: usize) -> SocketAddr {
+        self.nodes[i].as_ref().expect("running").addr("web")
+    }
+
     fn quiz(&self, i: usize) -> SocketAddr {
         self.nodes[i].as_ref().expect("running").addr("quiz")
     }

@@ -19,6 +19,8 @@
 //! - `quiz_log`: `sockhub quiz --log FILE`, the quiz client's own log, in English and Korean.
 //! - `cluster`: several nodes as processes sharing NATS and a database (chat, names, kick/mute,
 //!   a killed node, NATS restarted, calculator broadcasts).
+//! - `cluster_rooms`: chat rooms across three nodes: membership, topics, lines, and room subjects
+//!   followed only where a room has members.
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
@@ -27,6 +29,8 @@
 //! - `hostile_relay`: hostile relay devices and input: seq conflicts, bad seqs, device tokens,
 //!   CSV cells a spreadsheet would run, calculator logins with account passwords.
 //! - `korean`: `[server] language = "ko"`: Korean sessions over raw TCP for chat, quiz and calc.
+//! - `rooms`: chat rooms: join, part, switch, topics, what reaches whom, history per room,
+//!   moderation per room, the admin-only mode and the limits, persistent rooms, `logs chat --room`.
 //! - `retention`: old rows removed by the server while clients write, on every database; a
 //!   relay pair that prunes and reconciles clean; `sockhub db prune`; log rotation.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
@@ -45,6 +49,7 @@ mod chat;
 mod chatlog;
 mod cli_lang;
 mod cluster;
+mod cluster_rooms;
 mod device;
 mod hostile;
 mod hostile_auth;
@@ -59,6 +64,7 @@ mod relay;
 mod relay_cluster;
 mod relay_crash;
 mod retention;
+mod rooms;
 mod support;
 mod tls;
 mod tui;

@@ -65,6 +65,32 @@ async fn chat_fanout_delivers_every_message_to_every_client() {
     assert_eq!(json["scenario"], "chat-fanout");
     assert_eq!(json["config"]["clients"], 6);
     assert_eq!(json["config"]["addr"].as_array().unwrap().len(), 2);
+    assert!(json["results"].get("rooms").is_none(), "one room reports as before: {json:#}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn chat_fanout_over_rooms_keeps_every_message_in_its_room() {
+    let server = bench_server(|_| {}).await;
+    // Nine clients in three rooms of three, one sender in each room.
+    let args =
+        "chat-fanout --rooms 3 --clients 9 --senders 3 --rate 100 --warmup 0.2 --duration 0.5 --drain 5";
+    let (report, json) = run(args, common(&[server.chat()], Some(server.web()))).await;
+    assert!(report.ok(), "{}", report.to_text());
+    let sent = u64_at(&json, "/results/messages_sent");
+    assert!(sent > 0);
+    assert_eq!(u64_at(&json, "/results/rooms"), 3);
+    assert_eq!(
+        u64_at(&json, "/results/expected_deliveries"),
+        sent * 3,
+        "each message reaches its room of three"
+    );
+    assert_eq!(u64_at(&json, "/results/received_deliveries"), sent * 3);
+    assert_eq!(u64_at(&json, "/results/missing_deliveries"), 0);
+    assert_eq!(u64_at(&json, "/results/rooms_missing_deliveries"), 0);
+    assert_eq!(u64_at(&json, "/results/foreign_deliveries"), 0, "no client got another room's message");
+    assert_eq!(u64_at(&json, "/results/latency/count"), sent * 3);
+    assert_eq!(json["config"]["rooms"], 3);
     server.stop().await;
 }
 

@@ -182,14 +182,21 @@ pub(crate) async fn exit_status(file: &Path) -> String {
     }
 }
 
+/// A server with bob in its chat (a socket) and alice's full-screen client in a 100×30 terminal,
+/// which writes its exit status to `status` in the directory returned.
+async fn alice_beside_bob() -> (TestServer, Client, Tmux, tempfile::TempDir) {
+    let server = TestServer::start().await;
+    let bob = Client::chat_text(server.chat(), "bob").await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = client_script("alice", &server.chat().to_string(), &dir.path().join("status"), "");
+    let tmux = Tmux::start(100, 30, &script).await;
+    (server, bob, tmux, dir)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_full_screen_client_in_a_real_terminal() {
-    let server = TestServer::start().await;
-    let addr = server.chat().to_string();
-    let mut bob = Client::chat_text(server.chat(), "bob").await;
-    let dir = tempfile::tempdir().unwrap();
-    let status = dir.path().join("status");
-    let tmux = Tmux::start(100, 30, &client_script("alice", &addr, &status, "")).await;
+    let (server, mut bob, tmux, dir) = alice_beside_bob().await;
+    let (addr, status) = (server.chat().to_string(), dir.path().join("status"));
 
     // The screen opens with the status bar, and bob sees alice arrive.
     tmux.wait_for_text(&format!("sockhub chat │ {addr} │ alice │ 2 online")).await;
@@ -240,6 +247,48 @@ async fn the_full_screen_client_in_a_real_terminal() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_full_screen_client_in_two_rooms() {
+    let (server, mut bob, tmux, dir) = alice_beside_bob().await;
+    let status = dir.path().join("status");
+    tmux.wait_for_text("alice │ 2 online │ #lobby").await;
+    assert_eq!(bob.line().await, "[alice] joined (2 online)");
+
+    // /join #team: the status bar shows it as the current room, with its one member.
+    tmux.type_text("/join #team").await;
+    tmux.press("Enter").await;
+    tmux.wait_for_text("alice │ 1 online │ #team").await;
+
+    // A line in #lobby is shown with its room, and #lobby counts as unread.
+    bob.send("anyone in the lobby?").await;
+    assert_eq!(bob.line().await, "[bob] anyone in the lobby?");
+    tmux.wait_for_text("[#lobby] [bob] anyone in the lobby?").await;
+    tmux.wait_for_text("#team │ unread: #lobby(1)").await;
+
+    // A plain line goes to the current room, #team, where bob is not.
+    tmux.type_text("only for the team").await;
+    tmux.press("Enter").await;
+    tmux.wait_for("the line for #team, unprefixed", |s| {
+        s.rows().iter().any(|r| r.starts_with("[alice] only for the team"))
+    })
+    .await;
+
+    // /switch #lobby: current again, nothing unread; plain lines go there.
+    tmux.type_text("/switch #lobby").await;
+    tmux.press("Enter").await;
+    tmux.wait_for("#lobby current and nothing unread", |s| {
+        s.text.contains("alice │ 2 online │ #lobby") && !s.text.contains("unread:")
+    })
+    .await;
+    tmux.type_text("back in the lobby").await;
+    tmux.press("Enter").await;
+    assert_eq!(bob.line().await, "[alice] back in the lobby", "bob never saw the line for #team");
+
+    tmux.press("C-c").await;
+    assert_eq!(exit_status(&status).await, "EXIT=0");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_login_fails_before_the_screen_opens() {
     let server = TestServer::start().await;
     let addr = server.chat().to_string();
@@ -270,17 +319,24 @@ async fn when_the_server_ends_the_session_the_reason_stays_until_a_key() {
     tmux.wait_for_text("* bye: server shutting down").await;
 }
 
-#[tokio::test]
-async fn without_a_terminal_the_client_works_line_by_line() {
-    let server = TestServer::start().await;
-    let mut bob = Client::chat_text(server.chat(), "bob").await;
-    let mut child = spawn_piped(&["chat", "--name", "alice", "--addr", &server.chat().to_string()]);
+/// Run `sockhub chat --name NAME` with stdin piped from `input` (not a terminal) to its end; it
+/// must succeed.
+async fn line_client(server: &TestServer, name: &str, input: &str) -> std::process::Output {
+    let mut child = spawn_piped(&["chat", "--name", name, "--addr", &server.chat().to_string()]);
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all("hello from a script\n/w bob 비밀\n/dance\n/who\nq\n".as_bytes()).await.unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
     drop(stdin);
     let out =
         tokio::time::timeout(PATIENCE, child.wait_with_output()).await.expect("the client exits").unwrap();
     assert!(out.status.success(), "{out:?}");
+    out
+}
+
+#[tokio::test]
+async fn without_a_terminal_the_client_works_line_by_line() {
+    let server = TestServer::start().await;
+    let mut bob = Client::chat_text(server.chat(), "bob").await;
+    let out = line_client(&server, "alice", "hello from a script\n/w bob 비밀\n/dance\n/who\nq\n").await;
     assert_eq!(
         String::from_utf8(out.stdout).unwrap().lines().collect::<Vec<_>>(),
         [
@@ -309,5 +365,31 @@ async fn without_a_terminal_the_client_works_line_by_line() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8(out.stdout).unwrap().starts_with("! name_taken: "));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn line_by_line_in_two_rooms_the_lines_name_their_room() {
+    let server = TestServer::start().await;
+    let mut bob = Client::chat_text(server.chat(), "bob").await;
+    let out =
+        line_client(&server, "alice", "/join #team\nhi team\n/switch #lobby\nhi lobby\n/part #team\nq\n")
+            .await;
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().lines().collect::<Vec<_>>(),
+        [
+            "* Welcome, alice! 2 online. Type /help for commands.",
+            "[#team] [alice] joined (1 online)",
+            "[#team] [alice] hi team",
+            "* plain lines now go to #lobby",
+            "[#lobby] [alice] hi lobby",
+            "[alice] left (0 online)",
+            "* bye: goodbye",
+        ],
+        "prefixed while in two rooms, as text mode shows them"
+    );
+    for expected in ["[alice] joined (2 online)", "[alice] hi lobby", "[alice] left (1 online)"] {
+        assert_eq!(bob.line().await, expected, "bob, in #lobby only, sees nothing of #team");
+    }
     server.stop().await;
 }

@@ -8,6 +8,10 @@
 //! - [`client`]: one load-generating connection: connect, log in (or not, for a `raw` peer
 //!   server), send paced lines that carry their send time, and read with big reads, counting lines
 //!   with `memchr` and parsing nothing but the timestamp.
+//! - [`scan`]: what a client reads, split into lines and classified (the timestamp is all it
+//!   parses).
+//! - [`rooms`]: `chat-fanout --rooms`: which room each client sits in, joining it, and telling a
+//!   delivery from a message that leaked out of another room.
 //! - [`clock`]: the run's single clock (nanoseconds since one `Instant`; one process, one clock)
 //!   and its timeline: warm-up, measurement, drain.
 //! - [`lines`]: a JSON-lines connection for the service scenarios (quiz, calc, relay), which must
@@ -26,6 +30,8 @@ pub mod lines;
 pub mod probe;
 pub mod progress;
 pub mod report;
+pub mod rooms;
+pub mod scan;
 pub mod scenario;
 
 use std::net::SocketAddr;

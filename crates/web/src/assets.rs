@@ -35,6 +35,7 @@ assets! {
     "js/dom.js" => "text/javascript; charset=utf-8",
     "js/net.js" => "text/javascript; charset=utf-8",
     "js/chat.js" => "text/javascript; charset=utf-8",
+    "js/rooms.js" => "text/javascript; charset=utf-8",
     "js/admin.js" => "text/javascript; charset=utf-8",
     "js/moderation.js" => "text/javascript; charset=utf-8",
     "js/bans.js" => "text/javascript; charset=utf-8",

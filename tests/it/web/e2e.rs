@@ -10,14 +10,14 @@ use super::browser::Browser;
 use crate::support::{Client, Db, TestServer};
 
 /// A phone-sized window (CSS px).
-const PHONE: (u32, u32) = (390, 844);
+pub(super) const PHONE: (u32, u32) = (390, 844);
 
-fn page(server: &TestServer, hash: &str) -> String {
+pub(super) fn page(server: &TestServer, hash: &str) -> String {
     format!("http://{}/#{hash}", server.web())
 }
 
 /// Join the chat from the page as `name` (with `password` for an account).
-async fn join(b: &Browser, server: &TestServer, name: &str, password: Option<&str>) {
+pub(super) async fn join(b: &Browser, server: &TestServer, name: &str, password: Option<&str>) {
     b.goto(&page(server, "chat")).await;
     b.fill("form.login input[name=name]", name).await;
     if let Some(p) = password {
@@ -37,7 +37,7 @@ async fn admin_login(b: &Browser, server: &TestServer) {
     b.wait_text(".admin-head", "signed in as boss").await;
 }
 
-async fn say(b: &Browser, text: &str) {
+pub(super) async fn say(b: &Browser, text: &str) {
     b.fill(".composer .say", text).await;
     b.enter(".composer .say").await;
 }

@@ -1,10 +1,5 @@
 //! The load generator's lines: what a sender writes (`~<sent ns>~<sender>~<seq>~` padded to the
-//! message size, [`write_line`]) and how a reader finds them again in what it reads
-//! ([`Scanner`]: line ends by `memchr`, only the send timestamp parsed, counters per phase).
-
-use crate::clock::{Phase, Timeline};
-
-use super::{Shared, Stats};
+//! message size, [`write_line`]); [`crate::scan`] finds them again in what a reader reads.
 
 /// Append one message line: `~<sent ns>~<sender>~<seq>~` padded with `x` to `size` bytes, then
 /// a newline.
@@ -19,91 +14,6 @@ pub fn write_line(buf: &mut Vec<u8>, sent_ns: u64, sender: usize, seq: u64, size
     buf.push(b'\n');
 }
 
-/// Splits what a client reads into lines and classifies them; carries a partial line between
-/// reads.
-#[derive(Debug, Default)]
-pub struct Scanner {
-    partial: Vec<u8>,
-    timeline: Option<Timeline>,
-    pub(super) last_bye: Option<String>,
-}
-
-impl Scanner {
-    /// Scan `data` read at `now`; returns how many measured deliveries it held.
-    pub fn feed(&mut self, data: &[u8], now: u64, shared: &Shared, stats: &mut Stats) -> u64 {
-        let mut measured = 0;
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', data) {
-            let counted = if self.partial.is_empty() {
-                self.line(&data[start..end], now, shared, stats)
-            } else {
-                let mut line = std::mem::take(&mut self.partial);
-                line.extend_from_slice(&data[start..end]);
-                let counted = self.line(&line, now, shared, stats);
-                line.clear();
-                self.partial = line;
-                counted
-            };
-            measured += u64::from(counted);
-            start = end + 1;
-        }
-        self.partial.extend_from_slice(&data[start..]);
-        measured
-    }
-
-    /// Classify one line; true if it is a measured delivery.
-    #[inline]
-    fn line(&mut self, line: &[u8], now: u64, shared: &Shared, stats: &mut Stats) -> bool {
-        stats.lines += 1;
-        let Some(at) = memchr::memchr(b'~', line) else {
-            if line.starts_with(b"! ") {
-                stats.error_lines += 1;
-                stats.first_error_line.get_or_insert_with(|| String::from_utf8_lossy(line).into_owned());
-            } else if line.starts_with(b"* bye") {
-                let bye = String::from_utf8_lossy(line).into_owned();
-                stats.bye = Some(bye.clone());
-                self.last_bye = Some(bye);
-            }
-            return false;
-        };
-        let Some(sent) = parse_u64(&line[at + 1..]) else { return false };
-        let timeline = match self.timeline {
-            Some(t) => t,
-            None => match shared.timeline() {
-                Some(t) => *self.timeline.insert(t),
-                None => return false,
-            },
-        };
-        match timeline.phase(sent) {
-            Phase::Measured => {
-                stats.measured += 1;
-                stats.latency.record_ns(now.saturating_sub(sent));
-                true
-            }
-            Phase::WarmUp => {
-                stats.warm_up += 1;
-                false
-            }
-            Phase::After => false,
-        }
-    }
-}
-
-/// The decimal number at the start of `bytes`, up to the first non-digit.
-#[inline]
-fn parse_u64(bytes: &[u8]) -> Option<u64> {
-    let mut value: u64 = 0;
-    let mut digits = 0;
-    for &b in bytes {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-        digits += 1;
-    }
-    (digits > 0).then_some(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,23 +24,5 @@ mod tests {
         write_line(&mut buf, 1234, 7, 9, 32);
         assert_eq!(buf.len(), 33);
         assert!(buf.starts_with(b"~1234~7~9~xx"));
-        assert_eq!(parse_u64(b"1234~7"), Some(1234));
-        assert_eq!(parse_u64(b"x"), None);
-    }
-
-    #[test]
-    fn lines_split_across_reads_are_counted_once_by_phase() {
-        let shared = Shared::new(1);
-        shared.start(Timeline { warm_start: 0, measure_start: 100, measure_end: 200 });
-        let mut scanner = Scanner::default();
-        let mut stats = Stats::default();
-        let data =
-            b"[a] joined (2 online)\n[a] ~50~0~0~\n[b] ~150~1~0~xx\n~150~1~1~\n! rate_limited: slow down\n";
-        let (one, two) = data.split_at(30);
-        let mut measured = scanner.feed(one, 300, &shared, &mut stats);
-        measured += scanner.feed(two, 300, &shared, &mut stats);
-        assert_eq!(measured, 2);
-        assert_eq!((stats.lines, stats.warm_up, stats.measured, stats.error_lines), (5, 1, 2, 1));
-        assert_eq!(stats.latency.count(), 2);
     }
 }

@@ -6,7 +6,7 @@
 //! The generator shares the machine with the server it measures, so it is frugal:
 //! - **Reading** uses big reads into one buffer per client and finds line ends with `memchr`.
 //!   Of each line it parses only the send timestamp (`~<nanoseconds>~`, see [`write_line`]);
-//!   lines without one (greetings, joins) are only counted.
+//!   lines without one (greetings, joins) are only counted ([`crate::scan`]).
 //! - **Sending** is paced by an interval: at each tick a sender writes every message that is due
 //!   by then (rate × elapsed time), all in one write, instead of sleeping before each message.
 //!   All lines of a tick carry the tick's timestamp.
@@ -33,10 +33,12 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::{Clock, Phase, Timeline};
 use crate::error::ClientError;
 use crate::latency::Latency;
+use crate::rooms::Seat;
+use crate::scan::Scanner;
 
 mod line;
 
-pub use line::{Scanner, write_line};
+pub use line::write_line;
 
 /// How long connecting and logging in may take one client.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -78,6 +80,8 @@ pub struct Plan {
     pub read_buffer: usize,
     /// TLS, verifying the server as the address's IP.
     pub tls: Option<sockhub_tls::ClientTls>,
+    /// The room to sit in when the run has more than one (sockhub target).
+    pub seat: Option<Seat>,
 }
 
 /// A logged-in connection.
@@ -110,6 +114,8 @@ pub struct Shared {
     pub first_error: Mutex<Option<String>>,
     /// Measured messages sent, summed as each sender finishes.
     pub sent_measured: AtomicU64,
+    /// The same per room (one entry when the run has one room).
+    pub sent_by_room: Vec<AtomicU64>,
     pub senders_done: AtomicUsize,
     /// Tells every client to stop.
     pub stop: CancellationToken,
@@ -118,6 +124,11 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(connect_concurrency: usize) -> Self {
+        Self::with_rooms(connect_concurrency, 1)
+    }
+
+    /// Shared state of a run with `rooms` rooms.
+    pub fn with_rooms(connect_concurrency: usize, rooms: usize) -> Self {
         Shared {
             clock: Clock::new(),
             timeline: watch::Sender::new(None),
@@ -127,6 +138,7 @@ impl Shared {
             failed: AtomicUsize::new(0),
             first_error: Mutex::new(None),
             sent_measured: AtomicU64::new(0),
+            sent_by_room: (0..rooms.max(1)).map(|_| AtomicU64::new(0)).collect(),
             senders_done: AtomicUsize::new(0),
             stop: CancellationToken::new(),
             connecting: Semaphore::new(connect_concurrency.max(1)),
@@ -172,6 +184,8 @@ pub struct Stats {
     pub latency: Latency,
     /// Messages sent during measurement that this client received.
     pub measured: u64,
+    /// Messages from a sender of another room (a leak out of that room; never a delivery).
+    pub foreign: u64,
     /// Warm-up messages received.
     pub warm_up: u64,
     pub lines: u64,
@@ -193,7 +207,7 @@ pub struct Stats {
 /// Run one client until the run stops; its statistics at the end.
 pub async fn run(plan: Plan, shared: std::sync::Arc<Shared>) -> Stats {
     let mut stats = Stats::default();
-    let mut scanner = Scanner::default();
+    let mut scanner = Scanner::new(plan.seat.clone());
     let stream = {
         let _permit = shared.connecting.acquire().await.expect("never closed");
         let opened = tokio::select! {
@@ -242,7 +256,8 @@ async fn exchange(
     let mut sent = SenderStats::default();
     let sender = async {
         if let Some(sending) = plan.send {
-            send(&mut wr, sending, plan.sender_id, shared, &mut sent).await;
+            let room = plan.seat.as_ref().map_or(0, |s| s.index);
+            send(&mut wr, sending, plan.sender_id, room, shared, &mut sent).await;
         }
         // Keep the write half open until the end: dropping it would close our side.
         shared.stop.cancelled().await;
@@ -322,7 +337,10 @@ async fn login(
             let line = &pending[start..end];
             start = end + 1;
             if line.starts_with(b"* Welcome, ") {
-                let rest = pending[start..].to_vec();
+                let mut rest = pending[start..].to_vec();
+                if let Some(seat) = &plan.seat {
+                    rest = crate::rooms::take_seat(stream, seat, rest).await?;
+                }
                 let measured = scanner.feed(&rest, shared.clock.now_ns(), shared, stats);
                 shared.received.fetch_add(measured, Ordering::Relaxed);
                 return Ok(());
@@ -411,6 +429,7 @@ async fn send(
     wr: &mut (impl AsyncWrite + Unpin),
     sending: Sending,
     id: usize,
+    room: usize,
     shared: &Shared,
     stats: &mut SenderStats,
 ) {
@@ -423,6 +442,7 @@ async fn send(
         send_until_end(wr, sending, id, shared, timeline, stats).await;
     }
     shared.sent_measured.fetch_add(stats.measured, Ordering::Relaxed);
+    shared.sent_by_room[room].fetch_add(stats.measured, Ordering::Relaxed);
     shared.senders_done.fetch_add(1, Ordering::Relaxed);
 }
 

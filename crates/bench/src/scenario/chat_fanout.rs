@@ -1,8 +1,12 @@
-//! `chat-fanout`: N clients in one room, S of them sending R messages/s each for D seconds.
+//! `chat-fanout`: N clients in one room (or spread over `--rooms` rooms), S of them sending R
+//! messages/s each for D seconds.
 //!
-//! Every message is delivered to every client, the sender included (sockhub's chat echoes a line
-//! to its sender; a `raw` peer broadcasts to everyone), so a run expects
-//! `messages sent × clients` deliveries and reports any that are missing. Latency is from the
+//! Every message is delivered to every client of its room, the sender included (sockhub's chat
+//! echoes a line to its sender; a `raw` peer broadcasts to everyone), so a run with one room
+//! expects `messages sent × clients` deliveries and reports any that are missing. With several
+//! rooms (see [`crate::rooms`]) each room counts on its own: the messages its senders sent times
+//! its reading clients, and a message that reaches a client of another room is reported as a
+//! foreign delivery, never counted as one. Latency is from the
 //! send timestamp in the message to the moment a client read it, over every delivery of every
 //! message sent during the measured window.
 //!
@@ -20,6 +24,7 @@ use super::Scenario;
 use crate::client::{self, Plan, Sending, Shared, Stats, Target};
 use crate::clock::Timeline;
 use crate::latency::{Latency, LatencySummary};
+use crate::rooms::{Seat, readers_per_room};
 use crate::{BenchError, Ctx, Report};
 
 /// How often the coordinator looks at the counters and updates the progress bar.
@@ -56,6 +61,10 @@ pub struct Config {
     /// `sockhub`: log in to the chat; `raw`: a peer server without login that broadcasts every line.
     #[arg(long, value_enum, default_value_t = Target::Sockhub)]
     pub target: Target,
+    /// Chat rooms to spread the clients (and the senders) over: client i joins room i % R. With 1
+    /// every client stays in the room the login puts it in, as without rooms.
+    #[arg(long, default_value_t = 1)]
+    pub rooms: usize,
 }
 
 impl Scenario for Config {
@@ -82,6 +91,8 @@ pub(crate) struct Spec {
     pub duration: Duration,
     pub drain: Duration,
     pub target: Target,
+    /// Rooms the clients are spread over (1: the login's room only).
+    pub rooms: usize,
     /// Clients (the last ones) that never read.
     pub non_readers: usize,
     /// Sample the server's memory during the run.
@@ -99,6 +110,7 @@ impl Spec {
             duration: secs(c.duration),
             drain: secs(c.drain),
             target: c.target,
+            rooms: c.rooms,
             non_readers,
             sample_memory: false,
         }
@@ -111,6 +123,12 @@ impl Spec {
         }
         if self.senders > readers {
             return Err(BenchError::Invalid(format!("{} senders but only {readers} reading clients", self.senders)));
+        }
+        if self.rooms == 0 || self.rooms > readers {
+            return Err(BenchError::Invalid(format!("--rooms {} needs between 1 and {readers} rooms (one reading client each)", self.rooms)));
+        }
+        if self.rooms > 1 && self.target != Target::Sockhub {
+            return Err(BenchError::Invalid("--rooms needs --target sockhub (a raw peer has no rooms)".into()));
         }
         if !(self.rate.is_finite() && self.rate > 0.0) || self.duration.is_zero() {
             return Err(BenchError::Invalid("--rate and --duration must be positive".into()));
@@ -145,6 +163,17 @@ pub(crate) struct Outcome {
     pub rss_before: Option<u64>,
     pub rss_max: Option<u64>,
     pub rss_after: Option<u64>,
+    /// Per room (one entry per room; one in all when the run has one room).
+    pub rooms: Vec<RoomOutcome>,
+    /// Messages that reached a client of another room than their sender's.
+    pub foreign: u64,
+}
+
+/// One room's deliveries.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RoomOutcome {
+    pub expected: u64,
+    pub received: u64,
 }
 
 impl Outcome {
@@ -183,6 +212,11 @@ impl Outcome {
         if let Some(a) = self.rss_after {
             r.set(&k("server_rss_after_bytes"), a);
         }
+        if self.rooms.len() > 1 {
+            r.set(&k("rooms"), self.rooms.len());
+            r.set(&k("rooms_missing_deliveries"), self.rooms.iter().filter(|o| o.received < o.expected).count());
+            r.set(&k("foreign_deliveries"), self.foreign);
+        }
     }
 
     /// Record what went wrong; `rate_matters`: whether falling short of the requested send rate
@@ -190,6 +224,15 @@ impl Outcome {
     pub fn problems(&self, r: &mut Report, label: &str, rate_matters: bool) {
         if self.missing() > 0 {
             r.problem(format!("{label}{} of {} deliveries missing", self.missing(), self.expected));
+        }
+        if self.rooms.len() > 1 {
+            let short = self.rooms.iter().enumerate().filter(|(_, o)| o.received != o.expected);
+            for (i, o) in short.take(3) {
+                r.problem(format!("{label}room {i}: {} of {} deliveries arrived", o.received, o.expected));
+            }
+        }
+        if self.foreign > 0 {
+            r.problem(format!("{label}{} messages reached a client of another room", self.foreign));
         }
         if self.received > self.expected {
             r.problem(format!("{label}{} deliveries more than expected", self.received - self.expected));
@@ -225,7 +268,7 @@ fn round2(x: f64) -> f64 {
 pub(crate) async fn fanout(ctx: &Ctx, spec: &Spec, label: &str) -> Result<Outcome, BenchError> {
     spec.validate()?;
     let readers = spec.clients - spec.non_readers;
-    let shared = Arc::new(Shared::new(ctx.connect_concurrency));
+    let shared = Arc::new(Shared::with_rooms(ctx.connect_concurrency, spec.rooms));
     let rss_before = ctx.probe.resident_bytes().await?;
     let read_buffer = (READ_BUFFER_BUDGET / spec.clients).clamp(READ_BUFFER_MIN, READ_BUFFER_MAX);
     // Names unique to this process and run, so a previous run's departing clients never collide.
@@ -243,6 +286,7 @@ pub(crate) async fn fanout(ctx: &Ctx, spec: &Spec, label: &str) -> Result<Outcom
                 sender_id: i,
                 read_buffer,
                 tls: ctx.tls.clone(),
+                seat: Seat::of(i, spec.rooms, &prefix),
             };
             tokio::spawn(client::run(plan, Arc::clone(&shared)))
         })
@@ -286,7 +330,12 @@ pub(crate) async fn fanout(ctx: &Ctx, spec: &Spec, label: &str) -> Result<Outcom
         tokio::time::sleep(POLL / 10).await;
     }
     let sent_measured = shared.sent_measured.load(Ordering::Relaxed);
-    let expected = sent_measured * readers as u64;
+    let mut rooms: Vec<RoomOutcome> = readers_per_room(readers, spec.rooms)
+        .into_iter()
+        .zip(&shared.sent_by_room)
+        .map(|(readers, sent)| RoomOutcome { expected: sent.load(Ordering::Relaxed) * readers, received: 0 })
+        .collect();
+    let expected = rooms.iter().map(|r| r.expected).sum();
     ctx.progress.phase(&format!("{label}drain"), expected, "deliveries");
     while shared.received.load(Ordering::Relaxed) < expected && tokio::time::Instant::now() < drain_deadline {
         ctx.progress.set(shared.received.load(Ordering::Relaxed), "");
@@ -321,12 +370,16 @@ pub(crate) async fn fanout(ctx: &Ctx, spec: &Spec, label: &str) -> Result<Outcom
         rss_before,
         rss_max: rss_max.map(|m: u64| m.max(rss_after.unwrap_or(0))),
         rss_after,
+        rooms: Vec::new(),
+        foreign: 0,
     };
     for (i, h) in handles.into_iter().enumerate() {
         let stats: Stats = h.await.unwrap_or_default();
+        outcome.foreign += stats.foreign;
         if i < readers {
             latency.merge(&stats.latency);
             outcome.received += stats.measured;
+            rooms[i % spec.rooms].received += stats.measured;
             if stats.closed_by_server {
                 outcome.readers_closed += 1;
             }
@@ -344,6 +397,7 @@ pub(crate) async fn fanout(ctx: &Ctx, spec: &Spec, label: &str) -> Result<Outcom
         }
     }
     outcome.latency = latency.summary();
+    outcome.rooms = rooms;
     Ok(outcome)
 }
 

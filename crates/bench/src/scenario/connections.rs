@@ -68,6 +68,7 @@ impl Scenario for Config {
                     sender_id: i,
                     read_buffer: READ_BUFFER,
                     tls: ctx.tls.clone(),
+                    seat: None,
                 };
                 tokio::spawn(client::run(plan, Arc::clone(&shared)))
             })

@@ -12,6 +12,7 @@
 //! (`sockhub_proto::chat::parse_text`) and send the resulting request as JSON.
 
 pub mod lines;
+pub mod rooms;
 pub mod screen;
 pub mod view;
 

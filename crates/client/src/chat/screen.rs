@@ -1,5 +1,9 @@
 //! The full-screen chat client: messages above, a status bar, and the line being typed below.
 //!
+//! Rooms ([`super::rooms`]): the status bar shows the current room and the other rooms with
+//! unread messages; lines from a room other than the current one start with `[#room]`; a plain
+//! line (and `/who`, `/part`, `/topic` without a room) goes to the current room.
+//!
 //! [`ChatScreen`] is the state and all the decisions — what an event does to the pane and the
 //! status bar, what a key or a typed line means — with no I/O, so it is tested directly.
 //! [`run_screen`] logs in and hands it to the loop every full-screen client shares
@@ -14,11 +18,12 @@
 use crossterm::event::{Event, KeyEvent};
 use ratatui::Frame;
 use ratatui::style::{Modifier, Style};
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use sockhub_i18n::t;
 use sockhub_proto::chat::{self, ChatEvent, ChatRequest, Phase};
 use sockhub_proto::{ErrorCode, ErrorEvent};
 
+use super::rooms::{Moved, Rooms};
 use super::{ChatOptions, login, mark_outgoing, show, view};
 use crate::conn::ClientError;
 use crate::tui::shell::{self, Screen, Shell, Typed};
@@ -39,21 +44,34 @@ pub struct ChatScreen {
     online: usize,
     /// Who whispered to us last: `/r` replies to them.
     reply_to: Option<String>,
+    rooms: Rooms,
     shell: Shell,
 }
 
 impl ChatScreen {
     /// A screen for user `me` connected to `addr`.
     pub fn new(addr: impl Into<String>, me: impl Into<String>) -> ChatScreen {
-        ChatScreen { addr: addr.into(), me: me.into(), online: 0, reply_to: None, shell: Shell::new("> ") }
+        ChatScreen {
+            addr: addr.into(),
+            me: me.into(),
+            online: 0,
+            reply_to: None,
+            rooms: Rooms::default(),
+            shell: Shell::new("> "),
+        }
     }
 
+    /// Members of the current room (of the chat, from a server without rooms).
     pub fn online(&self) -> usize {
-        self.online
+        self.rooms.online().unwrap_or(self.online)
     }
 
     pub fn reply_to(&self) -> Option<&str> {
         self.reply_to.as_deref()
+    }
+
+    pub fn rooms(&self) -> &Rooms {
+        &self.rooms
     }
 
     pub fn ended(&self) -> Option<&Ended> {
@@ -78,19 +96,32 @@ impl ChatScreen {
     /// An event from the server.
     pub fn on_event(&mut self, mut event: ChatEvent) {
         mark_outgoing(&mut event, &self.me);
+        let moved = self.rooms.on_event(&event, &self.me);
+        // The online count is the current room's.
+        let here = event.room().is_none_or(|room| self.rooms.is_current(room));
         match &event {
-            ChatEvent::Welcome { online, .. }
-            | ChatEvent::Joined { online, .. }
-            | ChatEvent::Left { online, .. } => {
-                self.online = *online;
+            ChatEvent::Welcome { online, .. } => self.online = *online,
+            ChatEvent::Joined { online, .. } | ChatEvent::Left { online, .. } if here => {
+                self.online = *online
             }
-            ChatEvent::Users { names, .. } => self.online = names.len(),
+            ChatEvent::Users { names, .. } if here => self.online = names.len(),
             ChatEvent::Whisper { from, outgoing: false, .. } => self.reply_to = Some(from.clone()),
             ChatEvent::Bye { reason } => self.shell.bye(&reason.to_string()),
             _ => {}
         }
-        for line in view::event_lines(&event, &self.me) {
+        let prefix = self.rooms.prefix(&event).map(|room| Span::styled(format!("[{room}] "), view::ROOM));
+        for mut line in view::event_lines(&event, &self.me) {
+            if let Some(prefix) = &prefix {
+                line.spans.insert(0, prefix.clone());
+            }
             self.shell.pane.push(line);
+        }
+        match moved {
+            Moved::Stayed => {}
+            Moved::To(room) => {
+                self.shell.pane.push(Line::styled(t!("chat-switched", room = room), view::NOTICE))
+            }
+            Moved::Nowhere => self.shell.pane.push(view::notice(t!("chat-in-no-room"))),
         }
         if let ChatEvent::Help { commands } = &event {
             // `/r` is this client's own command, so the server's list does not have it.
@@ -128,12 +159,26 @@ impl ChatScreen {
         match chat::parse_text(line, &Phase::Room) {
             Ok(None) => Action::Nothing,
             Ok(Some(ChatRequest::Quit)) => Action::Leave,
-            Ok(Some(request)) => Action::Send(request),
+            Ok(Some(request)) => Action::Send(self.in_current_room(request)),
             Err(e) => {
                 self.shell.error(&e);
                 Action::Nothing
             }
         }
+    }
+
+    /// A request that applies to the current room when it names none (a plain line, `/who`,
+    /// `/part`, `/topic`) names the current room the status bar shows.
+    fn in_current_room(&self, mut request: ChatRequest) -> ChatRequest {
+        if let ChatRequest::Say { room, .. }
+        | ChatRequest::Who { room }
+        | ChatRequest::Part { room }
+        | ChatRequest::Topic { room, .. } = &mut request
+            && room.is_none()
+        {
+            *room = self.rooms.current().map(str::to_owned);
+        }
+        request
     }
 
     /// `/r text`: whisper to whoever whispered to us last.
@@ -158,7 +203,15 @@ impl ChatScreen {
             .left(Span::styled("sockhub chat", Style::new().add_modifier(Modifier::BOLD)))
             .left(self.addr.clone())
             .left(self.me.clone())
-            .left(t!("client-online", online = self.online));
+            .left(t!("client-online", online = self.online()));
+        let bar = match self.rooms.current() {
+            Some(room) => bar.left(Span::styled(room.to_owned(), Style::new().add_modifier(Modifier::BOLD))),
+            None => bar.left(t!("client-no-room")),
+        };
+        let bar = match self.rooms.unread() {
+            Some(rooms) => bar.left(t!("client-unread", rooms = rooms)),
+            None => bar,
+        };
         let bar = match self.shell.status_hint() {
             Some(hint) => bar.right(hint),
             None => bar,
@@ -357,9 +410,85 @@ mod tests {
         });
         let after = rows(&mut screen, 60, 6);
         assert_eq!(after[1], "[bob] hi alice");
-        assert_eq!(after[4], " sockhub chat │ 127.0.0.1:7001 │ alice │ 2 online");
+        assert_eq!(after[4], " sockhub chat │ 127.0.0.1:7001 │ alice │ 2 online │ #lobby");
         assert_eq!(after[5], "> half 입력");
         assert_eq!(screen.input().cursor_column(), 9);
+    }
+
+    fn said(room: &str, text: &str) -> ChatEvent {
+        ChatEvent::Message {
+            from: "bob".into(),
+            text: text.into(),
+            at: time::now(),
+            history: false,
+            room: room.into(),
+        }
+    }
+
+    /// alice, in #lobby (with bob) and then in #team, the current room.
+    fn in_lobby_and_team() -> ChatScreen {
+        let mut screen = ChatScreen::new("addr", "alice");
+        let welcome =
+            ChatEvent::Welcome { name: "alice".into(), online: 2, admin: false, room: "#lobby".into() };
+        screen.on_event(welcome);
+        screen.on_event(ChatEvent::Joined {
+            name: "alice".into(),
+            online: 1,
+            room: "#team".into(),
+            topic: None,
+        });
+        screen
+    }
+
+    #[test]
+    fn other_rooms_lines_are_marked_and_counted_until_switched_to() {
+        let mut screen = in_lobby_and_team();
+        screen.on_event(said("#lobby", "anyone?"));
+        assert_eq!(last_line(&screen), "[#lobby] [bob] anyone?");
+        assert_eq!(style_of_first_span(&screen), view::ROOM);
+        screen.on_event(said("#lobby", "hello?"));
+        screen.on_event(said("#team", "for the team"));
+        assert_eq!(last_line(&screen), "[bob] for the team", "the current room's lines are unmarked");
+        let status = rows(&mut screen, 80, 6)[4].clone();
+        assert_eq!(status.trim_end(), " sockhub chat │ addr │ alice │ 1 online │ #team │ unread: #lobby(2)");
+        assert_eq!(
+            enter(&mut screen, "plain line"),
+            Action::Send(ChatRequest::Say { text: "plain line".into(), room: Some("#team".into()) }),
+            "a plain line names the room the status bar shows"
+        );
+        assert_eq!(enter(&mut screen, "/who"), Action::Send(ChatRequest::Who { room: Some("#team".into()) }));
+        assert_eq!(
+            enter(&mut screen, "/who #lobby"),
+            Action::Send(ChatRequest::Who { room: Some("#lobby".into()) })
+        );
+        assert_eq!(
+            enter(&mut screen, "/switch #lobby"),
+            Action::Send(ChatRequest::Switch { room: "#lobby".into() })
+        );
+        screen.on_event(ChatEvent::Switched { room: "#lobby".into() });
+        let status = rows(&mut screen, 80, 6)[4].clone();
+        assert_eq!(status.trim_end(), " sockhub chat │ addr │ alice │ 2 online │ #lobby");
+        screen.on_event(said("#team", "later"));
+        assert_eq!(last_line(&screen), "[#team] [bob] later");
+    }
+
+    #[test]
+    fn leaving_the_current_room_says_where_lines_go_now() {
+        let mut screen = in_lobby_and_team();
+        assert_eq!(
+            enter(&mut screen, "/part"),
+            Action::Send(ChatRequest::Part { room: Some("#team".into()) })
+        );
+        screen.on_event(ChatEvent::Left { name: "alice".into(), online: 0, room: "#team".into() });
+        assert_eq!(last_line(&screen), "* plain lines now go to #lobby");
+        screen.on_event(ChatEvent::Left { name: "alice".into(), online: 1, room: "#lobby".into() });
+        assert_eq!(last_line(&screen), "* you are in no room: /join one first");
+        let status = rows(&mut screen, 80, 6)[4].clone();
+        assert!(status.contains("│ in no room"), "{status}");
+    }
+
+    fn style_of_first_span(screen: &ChatScreen) -> ratatui::style::Style {
+        screen.pane().lines().last().unwrap().spans[0].style
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub const TIME: Style = Style::new().fg(Color::DarkGray);
 pub const NAME: Style = Style::new().add_modifier(Modifier::BOLD);
 /// Your own name in a public message.
 pub const OWN_NAME: Style = Style::new().fg(Color::Green).add_modifier(Modifier::BOLD);
+/// The `[#room] ` before a line from a room other than the current one.
+pub const ROOM: Style = Style::new().fg(Color::Blue);
 
 /// The lines for one event (most events are one line; `help` is one per command). `me` is the
 /// user's own name; whispers must already be marked outgoing or not (see [`super::mark_outgoing`]).
@@ -55,7 +57,13 @@ pub fn event_lines(event: &ChatEvent, me: &str) -> Vec<Line<'static>> {
             Span::styled("<<< ", WHISPER.add_modifier(Modifier::BOLD)),
             Span::styled(format!("[from {from}] {text}"), WHISPER),
         ]),
-        ChatEvent::Joined { .. } | ChatEvent::Left { .. } => Line::styled(show(event), PRESENCE),
+        // A join of our own may carry the room's topic: a second line, a notice.
+        ChatEvent::Joined { .. } | ChatEvent::Left { .. } => {
+            let text = show(event);
+            let mut lines = text.lines();
+            let first = Line::styled(lines.next().unwrap_or_default().to_owned(), PRESENCE);
+            return std::iter::once(first).chain(lines.map(|l| Line::styled(l.to_owned(), NOTICE))).collect();
+        }
         ChatEvent::Error(e) => return vec![error(e)],
         ChatEvent::Bye { .. } => Line::styled(show(event), BYE),
         // Help renders as several `*` lines; so may any notice.
@@ -205,6 +213,14 @@ mod tests {
             "alice",
         );
         assert_eq!(style_of(&joined[0], "bob").fg, Some(Color::DarkGray));
+        let topic = Some("labs at 3".to_owned());
+        let mine = event_lines(
+            &ChatEvent::Joined { name: "alice".into(), online: 1, room: "#a".into(), topic },
+            "alice",
+        );
+        assert_eq!(mine.len(), 2, "the topic is a line of its own");
+        assert_eq!(mine[1].to_string(), "* topic of #a: labs at 3");
+        assert_eq!(mine[1].style, NOTICE);
         let err = event_lines(&ChatEvent::error(ErrorCode::NoSuchUser, "nobody"), "alice");
         assert_eq!(style_of(&err[0], "nobody").fg, Some(Color::Red));
         assert!(event_lines(&ChatEvent::Prompt { field: chat::PromptField::Name }, "alice").is_empty());

@@ -1,0 +1,146 @@
+//! Reading what a load-generating client receives: [`Scanner`] splits it into lines and
+//! classifies each one — a measured delivery (its send timestamp gives the latency), a warm-up
+//! one, a message from another room's sender (see [`crate::rooms`]), an error line or the `bye` —
+//! parsing nothing but the numbers it needs.
+
+use crate::client::{Shared, Stats};
+use crate::clock::{Phase, Timeline};
+use crate::rooms::Seat;
+
+/// Splits what a client reads into lines and classifies them; carries a partial line between
+/// reads.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    /// The client's room when there are several: messages from other rooms' senders are foreign.
+    seat: Option<Seat>,
+    partial: Vec<u8>,
+    timeline: Option<Timeline>,
+    pub(crate) last_bye: Option<String>,
+}
+
+impl Scanner {
+    /// A scanner for a client sitting in `seat` (none: one room, every message counts).
+    pub fn new(seat: Option<Seat>) -> Self {
+        Scanner { seat, ..Scanner::default() }
+    }
+
+    /// Scan `data` read at `now`; returns how many measured deliveries it held.
+    pub fn feed(&mut self, data: &[u8], now: u64, shared: &Shared, stats: &mut Stats) -> u64 {
+        let mut measured = 0;
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', data) {
+            let counted = if self.partial.is_empty() {
+                self.line(&data[start..end], now, shared, stats)
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&data[start..end]);
+                let counted = self.line(&line, now, shared, stats);
+                line.clear();
+                self.partial = line;
+                counted
+            };
+            measured += u64::from(counted);
+            start = end + 1;
+        }
+        self.partial.extend_from_slice(&data[start..]);
+        measured
+    }
+
+    /// Classify one line; true if it is a measured delivery.
+    #[inline]
+    fn line(&mut self, line: &[u8], now: u64, shared: &Shared, stats: &mut Stats) -> bool {
+        stats.lines += 1;
+        let Some(at) = memchr::memchr(b'~', line) else {
+            if line.starts_with(b"! ") {
+                stats.error_lines += 1;
+                stats.first_error_line.get_or_insert_with(|| String::from_utf8_lossy(line).into_owned());
+            } else if line.starts_with(b"* bye") {
+                let bye = String::from_utf8_lossy(line).into_owned();
+                stats.bye = Some(bye.clone());
+                self.last_bye = Some(bye);
+            }
+            return false;
+        };
+        let Some((sent, digits)) = parse_u64(&line[at + 1..]) else { return false };
+        if let Some(seat) = &self.seat {
+            // `~<sent>~<sender>~`: the sender's number follows the timestamp.
+            let sender = line.get(at + 2 + digits..).and_then(parse_u64).map(|(s, _)| s);
+            if !sender.is_some_and(|s| seat.owns(s)) {
+                stats.foreign += 1;
+                return false;
+            }
+        }
+        let timeline = match self.timeline {
+            Some(t) => t,
+            None => match shared.timeline() {
+                Some(t) => *self.timeline.insert(t),
+                None => return false,
+            },
+        };
+        match timeline.phase(sent) {
+            Phase::Measured => {
+                stats.measured += 1;
+                stats.latency.record_ns(now.saturating_sub(sent));
+                true
+            }
+            Phase::WarmUp => {
+                stats.warm_up += 1;
+                false
+            }
+            Phase::After => false,
+        }
+    }
+}
+
+/// The decimal number at the start of `bytes`, up to the first non-digit, and its digit count.
+#[inline]
+fn parse_u64(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value: u64 = 0;
+    let mut digits = 0;
+    for &b in bytes {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        digits += 1;
+    }
+    (digits > 0).then_some((value, digits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_their_length() {
+        assert_eq!(parse_u64(b"1234~7"), Some((1234, 4)));
+        assert_eq!(parse_u64(b"x"), None);
+    }
+
+    #[test]
+    fn lines_split_across_reads_are_counted_once_by_phase() {
+        let shared = Shared::new(1);
+        shared.start(Timeline { warm_start: 0, measure_start: 100, measure_end: 200 });
+        let mut scanner = Scanner::default();
+        let mut stats = Stats::default();
+        let data =
+            b"[a] joined (2 online)\n[a] ~50~0~0~\n[b] ~150~1~0~xx\n~150~1~1~\n! rate_limited: slow down\n";
+        let (one, two) = data.split_at(30);
+        let mut measured = scanner.feed(one, 300, &shared, &mut stats);
+        measured += scanner.feed(two, 300, &shared, &mut stats);
+        assert_eq!(measured, 2);
+        assert_eq!((stats.lines, stats.warm_up, stats.measured, stats.error_lines), (5, 1, 2, 1));
+        assert_eq!(stats.latency.count(), 2);
+    }
+
+    #[test]
+    fn a_message_from_another_rooms_sender_is_foreign_not_a_delivery() {
+        let shared = Shared::new(1);
+        shared.start(Timeline { warm_start: 0, measure_start: 100, measure_end: 200 });
+        let mut scanner = Scanner::new(Seat::of(1, 3, "b"));
+        let mut stats = Stats::default();
+        let data = b"[a] ~150~1~0~\n[b] ~150~4~0~x\n[c] ~150~2~0~\n[d] ~150~~\n";
+        assert_eq!(scanner.feed(data, 300, &shared, &mut stats), 2, "senders 1 and 4 are in room 1");
+        assert_eq!((stats.measured, stats.foreign), (2, 2));
+    }
+}

@@ -9,6 +9,7 @@
 //! Every key is documented once, in the `DOCS` table next to its section struct; `sockhub config`
 //! prints the effective configuration with those comments, and a test fails if a key has none.
 
+mod irc;
 mod load;
 mod ops;
 pub(crate) mod render;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use irc::IrcConfig;
 pub use load::{ConfigError, Override, load};
 pub use ops::{LoggingConfig, RetentionConfig, Rotation};
 
@@ -51,6 +53,8 @@ pub struct Config {
     pub calc: CalcConfig,
     #[serde(default = "RelayConfig::off")]
     pub relay: RelayConfig,
+    #[serde(default = "IrcConfig::off")]
+    pub irc: IrcConfig,
     #[serde(default)]
     pub cluster: ClusterConfig,
     #[serde(default = "WebConfig::off")]
@@ -74,6 +78,7 @@ impl Default for Config {
             quiz: QuizConfig::default(),
             calc: CalcConfig::default(),
             relay: RelayConfig::default(),
+            irc: IrcConfig::off(),
             cluster: ClusterConfig::default(),
             web: WebConfig::default(),
             retention: RetentionConfig::default(),
@@ -100,6 +105,7 @@ impl Config {
         c.calc.port = 0;
         c.relay.port = 0;
         c.web.port = 0;
+        c.irc.port = 0;
         c
     }
 
@@ -137,6 +143,11 @@ impl Config {
             name: "relay",
             about: "The log relay: stores device records, keeps what matches a rule, forwards the rest to `downstream`.",
             keys: RelayConfig::DOCS,
+        },
+        Section {
+            name: "irc",
+            about: "The chat's IRC face: IRC clients join sockhub rooms as channels; off unless the section is present.",
+            keys: IrcConfig::DOCS,
         },
         Section {
             name: "cluster",
@@ -248,6 +259,10 @@ impl Config {
         self.validate_tls()?;
         self.quiz.validate()?;
         self.calc.validate()?;
+        self.irc.validate()?;
+        if self.irc.enabled && !self.chat.enabled {
+            return Err("[irc] needs [chat]: IRC users are chat members".into());
+        }
         if self.relay.enabled {
             self.relay.validate()?;
         }
@@ -264,6 +279,7 @@ impl Config {
             ("quiz-tls", self.quiz.enabled, self.quiz.tls_port),
             ("calc-tls", self.calc.enabled, self.calc.tls_port),
             ("relay-tls", self.relay.enabled, self.relay.tls_port),
+            ("irc-tls", self.irc.enabled, self.irc.tls_port),
             ("web-tls", self.web.enabled, self.web.tls_port),
         ]
         .into_iter()

@@ -344,11 +344,8 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
             // Nothing is queued before the first line decides the mode, except the greeting
             // (the same bytes in either mode) and a final `bye` to a client that never spoke,
             // which goes out as text.
-            let mode = outbox.mode();
             metrics.frames_out.add(batch.len() as u64);
-            for frame in batch.drain(..) {
-                buf.extend_from_slice(frame.encoded(mode, outbox.lang()));
-            }
+            outbox.write_frames(batch.drain(..), &mut buf);
             if !buf.is_empty() && !matches!(timeout(limits.write_timeout, out.write(&buf)).await, Ok(Ok(())))
             {
                 outbox.abort();

@@ -85,6 +85,45 @@ impl ChatSession {
 
     /// Claim the name (cluster-wide first, then in the room) and say hello.
     async fn enter(&mut self, identity: Identity) -> Flow {
+        match self.claim(identity).await {
+            Ok(()) => Flow::Continue,
+            Err(e) => self.ask_again(e, PromptField::Name),
+        }
+    }
+
+    /// Enter the room as `identity`, already checked by the [`crate::auth::Authenticator`]:
+    /// for another face of the chat (IRC) that checks logins its own way. The error says why
+    /// not; nothing is sent for it.
+    pub(crate) async fn enter_checked(&mut self, identity: Identity) -> Result<(), ErrorEvent> {
+        if self.me.is_some() {
+            return Err(ErrorEvent::new(ErrorCode::AlreadyLoggedIn, msg!("chat-already-in")));
+        }
+        self.claim(identity).await
+    }
+
+    /// Handle a request in the room, returning its error instead of sending it (for IRC, whose
+    /// errors are numeric replies).
+    pub(crate) async fn request(&mut self, request: ChatRequest) -> Result<Flow, ErrorEvent> {
+        let Some(me) = self.me.take() else {
+            return Err(ErrorEvent::new(ErrorCode::NotLoggedIn, msg!("chat-log-in-first")));
+        };
+        let result = self.in_room(&me, request).await;
+        self.me = Some(me);
+        result
+    }
+
+    /// Who is logged in on this session.
+    pub(crate) fn identity(&self) -> Option<&Identity> {
+        self.me.as_ref().map(|me| &me.identity)
+    }
+
+    /// The service this session belongs to.
+    pub(crate) fn service(&self) -> &Arc<ChatService> {
+        &self.service
+    }
+
+    /// Claim the name (cluster-wide first, then in the room) and say hello.
+    async fn claim(&mut self, identity: Identity) -> Result<(), ErrorEvent> {
         let name: Arc<str> = identity.name.as_str().into();
         let key = names::key(&name);
         let bus = &self.service.bus;
@@ -100,7 +139,7 @@ impl ChatSession {
                     ErrorEvent::new(ErrorCode::Unavailable, msg!("error-names-unavailable"))
                 }
             };
-            return self.ask_again(e, PromptField::Name);
+            return Err(e);
         }
         let member = Member { name: Arc::clone(&name), outbox: self.outbox.clone(), conn: self.peer.id };
         let admin = identity.is_admin();
@@ -110,7 +149,7 @@ impl ChatSession {
                 // Someone took the name between the check and now.
                 bus.release("chat", &name, self.peer.id).await;
                 self.service.auth.logout(self.peer.addr, "chat", &name).await;
-                self.ask_again(taken(&name), PromptField::Name)
+                Err(taken(&name))
             }
             Join::Joined { online, local, version } => {
                 if bus.is_shared() {
@@ -125,7 +164,7 @@ impl ChatSession {
                 }
                 self.me = Some(Me { name, key, identity });
                 self.phase = Phase::Room;
-                Flow::Continue
+                Ok(())
             }
         }
     }

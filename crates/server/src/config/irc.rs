@@ -1,0 +1,131 @@
+//! `[irc]`: the chat's IRC face, off unless the section is present (or one of its keys is set
+//! through the environment or a flag). Env: `SOCKHUB_IRC_<KEY>`.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::KeyDoc;
+
+/// `[irc]`: an IRC listener whose users are chat members like any other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IrcConfig {
+    pub enabled: bool,
+    pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_port: Option<u16>,
+    pub server_name: String,
+    pub network: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    pub motd: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motd_file: Option<PathBuf>,
+    pub ping_secs: u64,
+    pub ping_timeout_secs: u64,
+}
+
+impl IrcConfig {
+    pub const DOCS: &'static [KeyDoc] = &[
+        (
+            "enabled",
+            "Run the IRC listener. Default false without the section, true when the section exists (or one of its keys is set).",
+        ),
+        ("port", "TCP port for IRC clients (0 = any free port). Default 6667."),
+        (
+            "tls_port",
+            "TLS port for IRC clients (e.g. 6697) with the [tls] certificate (0 = any free port); unset = no TLS port. Default unset.",
+        ),
+        (
+            "server_name",
+            "The server's name in every reply's source, 004 and PONG; empty = this machine's host name. Default \"\".",
+        ),
+        ("network", "The network name announced in RPL_ISUPPORT (NETWORK=). Default \"sockhub\"."),
+        (
+            "password",
+            "A connection password every IRC client must send with PASS before registering (not an account password: accounts log in with SASL); unset = none. Default unset.",
+        ),
+        (
+            "motd",
+            "The message of the day, shown after registration and by MOTD (lines split at \\n). Default a one-line greeting.",
+        ),
+        (
+            "motd_file",
+            "A file whose text is the message of the day instead of `motd`; unset = use `motd`. Default unset.",
+        ),
+        ("ping_secs", "Send PING to a client that has sent nothing for this long (0 = never). Default 120."),
+        (
+            "ping_timeout_secs",
+            "Disconnect a client that has not answered a PING (or sent anything) within this long after it. Default 60.",
+        ),
+    ];
+
+    /// The value of a missing `[irc]` section (and of the built-in defaults: IRC is opt-in).
+    pub fn off() -> Self {
+        IrcConfig { enabled: false, ..Self::default() }
+    }
+
+    /// `server_name`, or the host name when it is empty.
+    pub fn server_name(&self) -> String {
+        if !self.server_name.is_empty() {
+            return self.server_name.clone();
+        }
+        ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .map(|s| s.trim().to_owned())
+            .find(|s| !s.is_empty() && !s.contains(' '))
+            .unwrap_or_else(|| "sockhub".to_owned())
+    }
+
+    /// The message of the day, one entry per line: `motd_file`'s text when set, else `motd`.
+    pub fn motd_lines(&self) -> std::io::Result<Vec<String>> {
+        let text = match &self.motd_file {
+            Some(path) => std::fs::read_to_string(path)?,
+            None => self.motd.replace("\\n", "\n"),
+        };
+        Ok(text.lines().map(str::to_owned).collect())
+    }
+
+    pub(super) fn validate(&self) -> Result<(), String> {
+        if !self.enabled {
+            return Ok(());
+        }
+        if self.server_name.contains(' ') || self.server_name.contains(':') {
+            return Err(format!("irc.server_name must be a host name (is {:?})", self.server_name));
+        }
+        if self.network.is_empty() || self.network.contains(' ') {
+            return Err(format!("irc.network must be one word (is {:?})", self.network));
+        }
+        if self.password.as_deref().is_some_and(|p| p.is_empty() || p.contains(' ')) {
+            return Err("irc.password must be one word when set".into());
+        }
+        if self.ping_secs > 0 && self.ping_timeout_secs == 0 {
+            return Err("irc.ping_timeout_secs must be at least 1 when irc.ping_secs is set".into());
+        }
+        if let Some(path) = &self.motd_file
+            && let Err(e) = std::fs::metadata(path)
+        {
+            return Err(format!("irc.motd_file {}: {e}", path.display()));
+        }
+        Ok(())
+    }
+}
+
+impl Default for IrcConfig {
+    fn default() -> Self {
+        IrcConfig {
+            enabled: true,
+            port: 6667,
+            tls_port: None,
+            server_name: String::new(),
+            network: "sockhub".into(),
+            password: None,
+            motd: "Welcome to sockhub's chat over IRC. Every channel is a sockhub room.".into(),
+            motd_file: None,
+            ping_secs: 120,
+            ping_timeout_secs: 60,
+        }
+    }
+}

@@ -34,6 +34,7 @@ use crate::net::proxy::ProxyProtocol;
 use crate::net::tls::{self, ServerTls};
 use crate::service::calc::CalcService;
 use crate::service::chat::ChatService;
+use crate::service::irc::IrcService;
 use crate::service::quiz::QuizService;
 use crate::service::relay::RelayService;
 use crate::session::Service;
@@ -81,6 +82,8 @@ pub struct Hub {
     pub quiz: Option<Arc<QuizService>>,
     pub calc: Option<Arc<CalcService>>,
     pub relay: Option<Arc<RelayService>>,
+    /// The chat's IRC face, when `[irc]` is on.
+    pub irc: Option<Arc<IrcService>>,
     /// The retention task's counters, when `[retention]` limits anything.
     pub retention: Option<Arc<crate::retention::RetentionMetrics>>,
 }
@@ -166,6 +169,7 @@ impl Server {
             quiz: None,
             calc: None,
             relay: None,
+            irc: None,
             retention: None,
         };
         if let Some(tls) = &hub.tls {
@@ -192,6 +196,21 @@ impl Server {
             )?);
             hub.metrics.register("chat", Arc::clone(chat.metrics()));
             hub.chat = Some(chat);
+        }
+        if config.irc.enabled {
+            let chat = hub.chat.clone().expect("validated: [irc] needs [chat]");
+            let irc = IrcService::new(&config.irc, chat).map_err(|source| StartError::Files {
+                path: config.irc.motd_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                source,
+            })?;
+            // An IRC line may carry up to 8191 bytes of tags before its 512 bytes.
+            let mut limits = Limits::of(&config);
+            limits.max_line = limits.max_line.max(IRC_MAX_LINE);
+            let bound =
+                bind_ports(&irc, &config, config.irc.port, config.irc.tls_port, &hub, tls::Port::Lines)?;
+            with_limits(&mut listeners, bound, limits);
+            hub.metrics.register("irc", Arc::clone(irc.metrics()));
+            hub.irc = Some(irc);
         }
         if config.quiz.enabled {
             let dir = config.server.data_dir.join("logs").join("quiz");
@@ -276,15 +295,7 @@ impl Server {
             if let Some(addr) = bound.first().and_then(|b| b.listener.local_addr().ok()) {
                 relay.set_node_name(addr);
             }
-            let limits = Arc::new(limits);
-            for mut bound in bound {
-                let (serve, limits) = (bound.serve, Arc::clone(&limits));
-                bound.serve = Box::new(move |listener, mut net| {
-                    net.limits = limits;
-                    serve(listener, net)
-                });
-                listeners.push(bound);
-            }
+            with_limits(&mut listeners, bound, limits);
             hub.metrics.register("relay", Arc::clone(relay.metrics()));
             hub.relay = Some(relay);
         }
@@ -448,7 +459,24 @@ fn tls_name(service: &str) -> &'static str {
         "quiz" => "quiz-tls",
         "calc" => "calc-tls",
         "relay" => "relay-tls",
+        "irc" => "irc-tls",
         _ => "tls",
+    }
+}
+
+/// The longest line an IRC client may send: 8191 bytes of tags, then 512 of message.
+const IRC_MAX_LINE: usize = sockhub_proto::irc::MAX_TAGS + sockhub_proto::irc::MAX_LINE;
+
+/// Add `bound` to `listeners`, serving its connections under `limits` instead of the shared ones.
+fn with_limits(listeners: &mut Vec<Bound>, bound: Vec<Bound>, limits: Limits) {
+    let limits = Arc::new(limits);
+    for mut bound in bound {
+        let (serve, limits) = (bound.serve, Arc::clone(&limits));
+        bound.serve = Box::new(move |listener, mut net| {
+            net.limits = limits;
+            serve(listener, net)
+        });
+        listeners.push(bound);
     }
 }
 

@@ -5,7 +5,8 @@
 //! of message (the CR LF included) or more than [`MAX_TAGS`](super::MAX_TAGS) bytes of tags, no
 //! command, a command that is neither letters nor three digits. [`Message::write`] appends the
 //! message with its CR LF, escaping tag values and putting a `:` before the last parameter when
-//! it needs one, so that `parse(write(m)) == m` for every message the type can hold.
+//! it needs one or follows another (the text of a PRIVMSG or a numeric, which simple clients
+//! look for after ` :`), so that `parse(write(m)) == m` for every message the type can hold.
 
 use std::fmt;
 
@@ -160,7 +161,7 @@ impl Message {
         let last = self.params.len().saturating_sub(1);
         for (i, param) in self.params.iter().enumerate() {
             out.push(b' ');
-            if i == last && (param.is_empty() || param.starts_with(':') || param.contains(' ')) {
+            if i == last && (i > 0 || param.is_empty() || param.starts_with(':') || param.contains(' ')) {
                 out.push(b':');
             }
             out.extend_from_slice(param.as_bytes());
@@ -321,11 +322,13 @@ mod tests {
     #[test]
     fn writes_a_trailing_colon_only_when_needed() {
         let m = Message::new("PRIVMSG", ["#a", "hi"]).from_source("alice!a@h");
-        assert_eq!(m.to_line(), ":alice!a@h PRIVMSG #a hi\r\n");
+        assert_eq!(m.to_line(), ":alice!a@h PRIVMSG #a :hi\r\n");
+        assert_eq!(Message::new("JOIN", ["#a"]).to_line(), "JOIN #a\r\n");
+        assert_eq!(Message::new("QUIT", ["bye now"]).to_line(), "QUIT :bye now\r\n");
         assert_eq!(Message::new("PRIVMSG", ["#a", "hi there"]).to_line(), "PRIVMSG #a :hi there\r\n");
         assert_eq!(Message::new("PRIVMSG", ["#a", ""]).to_line(), "PRIVMSG #a :\r\n");
         assert_eq!(Message::new("PRIVMSG", ["#a", ":)"]).to_line(), "PRIVMSG #a ::)\r\n");
-        assert_eq!(Message::new("PRIVMSG", ["#한국", "안녕"]).to_line(), "PRIVMSG #한국 안녕\r\n");
+        assert_eq!(Message::new("PRIVMSG", ["#한국", "안녕"]).to_line(), "PRIVMSG #한국 :안녕\r\n");
     }
 
     #[test]

@@ -414,6 +414,7 @@ where
 {
     let (max_line, gap) = (conn.limits.max_line, conn.limits.unframed_gap);
     let input = ByteInput::new(read_half, max_line, gap, READ_BUFFER);
-    let opening = Opening { greeting: Some(conn.limits.lang.scope(|| service.greeting())), mode: None };
+    let opening =
+        Opening { greeting: Some(conn.limits.lang.scope(|| service.greeting())), mode: service.mode() };
     drive(service, conn, opening, input, StreamOutput(write_half)).await
 }

@@ -117,11 +117,6 @@ impl ChatSession {
         self.me.as_ref().map(|me| &me.identity)
     }
 
-    /// The service this session belongs to.
-    pub(crate) fn service(&self) -> &Arc<ChatService> {
-        &self.service
-    }
-
     /// Claim the name (cluster-wide first, then in the room) and say hello.
     async fn claim(&mut self, identity: Identity) -> Result<(), ErrorEvent> {
         let name: Arc<str> = identity.name.as_str().into();

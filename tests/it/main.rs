@@ -19,6 +19,8 @@
 //! - `quiz_log`: `sockhub quiz --log FILE`, the quiz client's own log, in English and Korean.
 //! - `cluster`: several nodes as processes sharing NATS and a database (chat, names, kick/mute,
 //!   a killed node, NATS restarted, calculator broadcasts).
+//! - `irc`: the chat over IRC: the protocol with a raw client, IRC users with `nc` and JSON
+//!   users, CAP/SASL/tags/history, and the real clients `ii` and `irssi`.
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
@@ -47,6 +49,7 @@ mod cli_lang;
 mod cluster;
 mod device;
 mod hostile;
+mod irc;
 mod hostile_auth;
 mod hostile_relay;
 mod korean;

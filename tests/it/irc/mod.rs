@@ -105,3 +105,64 @@ impl IrcClient {
 pub fn from(m: &Message) -> &str {
     m.source.as_deref().unwrap_or("").split('!').next().unwrap_or("")
 }
+
+impl IrcClient {
+    /// Connect, negotiate `caps` (space-separated, may be empty) and log in with SASL PLAIN as
+    /// `account`; reads up to the end of the join burst.
+    pub async fn sasl(addr: SocketAddr, account: &str, password: &str, caps: &str) -> IrcClient {
+        let mut c = Self::connect(addr).await;
+        c.send("CAP LS 302").await;
+        c.expect("CAP").await;
+        c.send(&format!("CAP REQ :sasl {caps}")).await;
+        let ack = c.expect("CAP").await;
+        assert_eq!(ack.params[1], "ACK", "{ack}");
+        c.send(&format!("NICK {account}")).await;
+        c.send(&format!("USER {account} 0 * :{account}")).await;
+        c.send("AUTHENTICATE PLAIN").await;
+        assert_eq!(c.expect("AUTHENTICATE").await.params, ["+"]);
+        c.send(&format!("AUTHENTICATE {}", plain(account, password))).await;
+        c.expect("903").await;
+        c.send("CAP END").await;
+        c.expect("001").await;
+        c.expect("366").await;
+        c.nick = account.to_owned();
+        c
+    }
+
+    /// Connect, negotiate `caps`, and register as `nick` without SASL.
+    pub async fn with_caps(addr: SocketAddr, nick: &str, caps: &str) -> IrcClient {
+        let mut c = Self::connect(addr).await;
+        c.send("CAP LS 302").await;
+        c.send(&format!("NICK {nick}")).await;
+        c.send(&format!("USER {nick} 0 * :{nick}")).await;
+        c.send(&format!("CAP REQ :{caps}")).await;
+        let (_, ack) = c.until("CAP").await;
+        let ack = if ack.params[1] == "LS" { c.expect("CAP").await } else { ack };
+        assert_eq!(ack.params[1], "ACK", "{ack}");
+        c.send("CAP END").await;
+        c.expect("001").await;
+        c.nick = nick.to_owned();
+        c
+    }
+}
+
+/// The SASL PLAIN payload for `account` and `password`, in base64.
+pub fn plain(account: &str, password: &str) -> String {
+    base64(format!("\0{account}\0{password}").as_bytes())
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

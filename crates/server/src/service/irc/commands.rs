@@ -153,7 +153,9 @@ impl IrcSession {
     /// A chat error as the numeric an IRC client expects for `command` on `target`.
     pub(super) fn chat_error(&self, command: &str, target: &str, e: ErrorEvent) -> Flow {
         match e.code {
-            ErrorCode::Muted | ErrorCode::InvalidText => self.reply(n::ERR_CANNOTSENDTOCHAN, &[target], e.message),
+            ErrorCode::Muted | ErrorCode::InvalidText => {
+                self.reply(n::ERR_CANNOTSENDTOCHAN, &[target], e.message)
+            }
             ErrorCode::EmptyMessage => self.reply(n::ERR_NOTEXTTOSEND, &[], e.message),
             ErrorCode::NoSuchUser if command == "KICK" => {
                 self.reply(n::ERR_USERNOTINCHANNEL, &[target, self.service.channel()], e.message)
@@ -207,7 +209,11 @@ impl IrcSession {
             let mut batch = String::new();
             for name in self.service.chat.room.names() {
                 if batch.len() + name.len() > NAMES_PER_LINE {
-                    lines.push(self.numeric(n::RPL_NAMREPLY, &["=", channel], Msg::text(std::mem::take(&mut batch))));
+                    lines.push(self.numeric(
+                        n::RPL_NAMREPLY,
+                        &["=", channel],
+                        Msg::text(std::mem::take(&mut batch)),
+                    ));
                 }
                 if !batch.is_empty() {
                     batch.push(' ');
@@ -258,7 +264,11 @@ impl IrcSession {
             Some(name) => {
                 let user = self.service.user(&name);
                 let realname = user.as_ref().map(|u| u.realname.clone()).unwrap_or_else(|| name.clone());
-                lines.push(self.numeric(n::RPL_WHOISUSER, &[&name, &name, render::HOST, "*"], Msg::text(realname)));
+                lines.push(self.numeric(
+                    n::RPL_WHOISUSER,
+                    &[&name, &name, render::HOST, "*"],
+                    Msg::text(realname),
+                ));
                 let op = if self.is_op(&name) { "@" } else { "" };
                 let channels = format!("{op}{}", self.service.channel());
                 lines.push(self.numeric(n::RPL_WHOISCHANNELS, &[&name], Msg::text(channels)));
@@ -268,7 +278,11 @@ impl IrcSession {
                     lines.push(self.numeric(n::RPL_AWAY, &[&name], Msg::text(away)));
                 }
                 if let Some(account) = self.service.account_of(&name) {
-                    lines.push(self.numeric(n::RPL_WHOISACCOUNT, &[&name, &account], msg!("irc-logged-in-as")));
+                    lines.push(self.numeric(
+                        n::RPL_WHOISACCOUNT,
+                        &[&name, &account],
+                        msg!("irc-logged-in-as"),
+                    ));
                 }
             }
         }

@@ -19,8 +19,8 @@ use sockhub_proto::notice::Notice;
 use sockhub_proto::time::{self, Timestamp};
 use sockhub_proto::wire::{Mode, Wire};
 
-use super::{Away, IrcService};
 use super::caps::{Cap, Caps};
+use super::{Away, IrcService};
 use crate::net::outbox::{Encode, Frame};
 
 /// The host part of every user's source (`alice!alice@sockhub`): addresses are not shown.
@@ -137,7 +137,13 @@ fn write_frame(service: &IrcService, conn: &mut ConnState, frame: &Frame, lang: 
     }
 }
 
-fn chat_event(service: &IrcService, conn: &mut ConnState, frame: &Frame, event: &ChatEvent, out: &mut Vec<u8>) {
+fn chat_event(
+    service: &IrcService,
+    conn: &mut ConnState,
+    frame: &Frame,
+    event: &ChatEvent,
+    out: &mut Vec<u8>,
+) {
     let channel = service.channel();
     let me = conn.nick.as_str();
     match event {
@@ -181,9 +187,9 @@ fn chat_event(service: &IrcService, conn: &mut ConnState, frame: &Frame, event: 
             privmsg(out, &tags, from, to, text);
         }
         ChatEvent::Joined { name, .. } if name != me => {
-            out.extend_from_slice(frame.variant(0, |buf| {
-                Message::new("JOIN", [channel]).from_source(source(name)).write(buf)
-            }));
+            out.extend_from_slice(
+                frame.variant(0, |buf| Message::new("JOIN", [channel]).from_source(source(name)).write(buf)),
+            );
         }
         ChatEvent::Left { name, .. } if name != me => {
             out.extend_from_slice(frame.variant(0, |buf| {
@@ -204,7 +210,10 @@ fn chat_event(service: &IrcService, conn: &mut ConnState, frame: &Frame, event: 
             let text = sockhub_proto::wire::render(event, Mode::Text);
             out.extend_from_slice(frame.variant(0, |buf| notice_lines(service, channel, &text, buf)));
         }
-        ChatEvent::Users { .. } | ChatEvent::Help { .. } | ChatEvent::Banned { .. } | ChatEvent::Unbanned { .. } => {
+        ChatEvent::Users { .. }
+        | ChatEvent::Help { .. }
+        | ChatEvent::Banned { .. }
+        | ChatEvent::Unbanned { .. } => {
             notice_lines(service, me, &sockhub_proto::wire::render(event, Mode::Text), out)
         }
     }
@@ -270,7 +279,8 @@ fn welcome(service: &IrcService, nick: &str, out: &mut Vec<u8>) {
     let server = service.server_name.as_ref();
     let version = service.version();
     let num = |code: &str, params: &[&str]| numeric(service, code, nick, params);
-    num(n::RPL_WELCOME, &[&t!("irc-welcome", network = service.config.network.as_str(), nick = nick)]).write(out);
+    num(n::RPL_WELCOME, &[&t!("irc-welcome", network = service.config.network.as_str(), nick = nick)])
+        .write(out);
     num(n::RPL_YOURHOST, &[&t!("irc-your-host", server = server, version = version.as_str())]).write(out);
     num(n::RPL_CREATED, &[&t!("irc-created", at = service.created.as_str())]).write(out);
     num(n::RPL_MYINFO, &[server, &version, "i", "bnot", "bko"]).write(out);

@@ -84,7 +84,16 @@ impl IrcSession {
             );
         }
         let chat = ChatSession::new(Arc::clone(&service.chat), peer.clone(), outbox.clone());
-        IrcSession { service, chat, peer, outbox, conn, reg: Registration::default(), registered: false, heard }
+        IrcSession {
+            service,
+            chat,
+            peer,
+            outbox,
+            conn,
+            reg: Registration::default(),
+            registered: false,
+            heard,
+        }
     }
 
     /// The nick (`*` before one is given).
@@ -108,7 +117,8 @@ impl IrcSession {
 
     /// A line from the server with no text to translate.
     pub(super) fn server_line(&self, command: &str, params: &[&str]) -> Line {
-        let msg = Message::new(command, params.iter().copied()).from_source(self.service.server_name.as_ref());
+        let msg =
+            Message::new(command, params.iter().copied()).from_source(self.service.server_name.as_ref());
         Line { msg, text: None }
     }
 
@@ -275,7 +285,11 @@ impl IrcSession {
                 let account = identity.name.clone();
                 self.reg.account = Some(identity);
                 self.send(vec![
-                    self.numeric(n::RPL_LOGGEDIN, &[&who, &account], msg!("irc-logged-in", account = account.as_str())),
+                    self.numeric(
+                        n::RPL_LOGGEDIN,
+                        &[&who, &account],
+                        msg!("irc-logged-in", account = account.as_str()),
+                    ),
                     self.numeric(n::RPL_SASLSUCCESS, &[], msg!("irc-sasl-success")),
                 ]);
                 Flow::Continue

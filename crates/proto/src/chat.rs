@@ -5,6 +5,10 @@
 //! means depends on the session's [`Phase`]: before login a plain line is a name, after it a
 //! message), and [`ChatEvent`]'s [`Wire`] impl renders the text lines (`[alice] hi`,
 //! `>>> [to bob] psst`, `[bob] joined (3 online)`, `! name_taken: ...`).
+//!
+//! Rooms (`#lobby`, `#team-1`): a user is in one or more rooms and has a current one, where a
+//! plain line goes. Room-scoped events carry their `room`; a text-mode user in more than one
+//! room sees them through [`InRoom`], which puts `[#room] ` before each line (see [`rooms`]).
 
 use serde::{Deserialize, Serialize};
 use sockhub_i18n::{Msg, msg, t};
@@ -14,6 +18,9 @@ use crate::notice;
 use crate::secret::Secret;
 use crate::time::{self, Timestamp};
 use crate::wire::{Wire, json_line, text_line};
+
+mod rooms;
+pub use rooms::{DEFAULT_ROOM, InRoom, ROOM_NAME_MAX, RoomInfo, check_room_name, is_room_name};
 
 /// A request from a chat client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,32 +32,48 @@ pub enum ChatRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<Secret>,
     },
-    /// Say something to everyone.
-    Say { text: String },
+    /// Say something to everyone in a room: `room`, or the current room when absent.
+    Say {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+    },
     /// Say something to one user only.
     Whisper { to: String, text: String },
-    /// List who is online.
-    Who,
+    /// List who is in a room: `room`, or the current room when absent.
+    Who {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+    },
     /// List the commands.
     Help,
     /// Leave.
     Quit,
-    /// Admins: disconnect a user.
+    /// Admins: disconnect a user, or with `room` only remove them from that room.
     Kick {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
     },
-    /// Admins: refuse a user's messages for `minutes` (fractions allowed), or until unmuted.
+    /// Admins: refuse a user's messages for `minutes` (fractions allowed), or until unmuted;
+    /// everywhere, or with `room` only in that room.
     Mute {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         minutes: Option<f64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
     },
-    /// Admins: lift a mute.
-    Unmute { name: String },
+    /// Admins: lift a mute (the server-wide one, or with `room` the one in that room).
+    Unmute {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+    },
     /// Admins: refuse a user's logins on every service for `duration` (`30m`, `2h`, `7d`), or
     /// until unbanned, and disconnect them. `address`: the ban covers the user's address group
     /// too (an IPv4 address, an IPv6 /64), whatever name is used from it.
@@ -68,11 +91,31 @@ pub enum ChatRequest {
     /// Admins: start a quiz round (when the quiz starts rounds manually).
     #[serde(rename = "start")]
     StartQuiz,
+    /// Join a room (creating it when the server allows); it becomes the current room.
+    Join { room: String },
+    /// Leave `room`, or the current room when absent.
+    Part {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+    },
+    /// Make a joined room the current one (where a `say` without `room` goes).
+    Switch { room: String },
+    /// List the rooms.
+    Rooms,
+    /// Ask for a room's topic (`topic` absent), or, admins, set it (`""` clears it). `room`
+    /// absent: the current room.
+    Topic {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+    },
 }
 
 impl crate::json::Request for ChatRequest {
     const TYPES: &'static [&'static str] = &[
         "login", "say", "whisper", "who", "help", "quit", "kick", "mute", "unmute", "ban", "unban", "start",
+        "join", "part", "switch", "rooms", "topic",
     ];
 }
 
@@ -97,13 +140,16 @@ pub enum PromptField {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatEvent {
     /// Login succeeded. `admin` (sent only when true) tells a client to offer the admin tools.
+    /// `room` is the room the user was put in (the default room).
     Welcome {
         name: String,
         online: usize,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         admin: bool,
+        #[serde(default)]
+        room: String,
     },
-    /// A public message. `history` marks messages sent before the recipient joined.
+    /// A public message in `room`. `history` marks messages sent before the recipient joined.
     Message {
         from: String,
         text: String,
@@ -111,6 +157,8 @@ pub enum ChatEvent {
         at: Timestamp,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         history: bool,
+        #[serde(default)]
+        room: String,
     },
     /// A private message; both the sender and the target receive it.
     Whisper {
@@ -124,12 +172,29 @@ pub enum ChatEvent {
         #[serde(skip)]
         outgoing: bool,
     },
-    /// Who is online, sorted.
-    Users { names: Vec<String> },
-    /// Someone entered the room.
-    Joined { name: String, online: usize },
-    /// Someone left the room.
-    Left { name: String, online: usize },
+    /// Who is in `room`, sorted.
+    Users {
+        names: Vec<String>,
+        #[serde(default)]
+        room: String,
+    },
+    /// Someone entered `room`; `online` counts its members. The newcomer's own copy carries the
+    /// room's `topic` (when it has one).
+    Joined {
+        name: String,
+        online: usize,
+        #[serde(default)]
+        room: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+    },
+    /// Someone left `room` (the one who parts gets it too); `online` counts who is left.
+    Left {
+        name: String,
+        online: usize,
+        #[serde(default)]
+        room: String,
+    },
     /// The command list.
     Help { commands: Vec<HelpEntry> },
     /// A request failed; the session goes on.
@@ -139,11 +204,14 @@ pub enum ChatEvent {
     /// Text mode asks the user for something (JSON clients get no prompt).
     Prompt { field: PromptField },
     /// `name` was disconnected by admin `by`. The target receives it too, just before its `bye`.
+    /// With `room`: only removed from that room.
     Kicked {
         name: String,
         by: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
     },
     /// `name` may not send messages until `until` (absent: until unmuted).
     Muted {
@@ -153,12 +221,18 @@ pub enum ChatEvent {
         until: Option<Timestamp>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// Only in this room (absent: everywhere).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
     },
     /// `name` may speak again: lifted by admin `by`, or `by` is absent when the mute expired.
     Unmuted {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
+        /// The mute lifted was the one in this room (absent: the server-wide one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
     },
     /// To the admin who banned: `name` is banned until `until` (absent: until unbanned);
     /// `address` is the banned address group when the ban covers one.
@@ -174,6 +248,25 @@ pub enum ChatEvent {
     },
     /// To the admin who unbanned: `name` may log in again.
     Unbanned { name: String, by: String },
+    /// The rooms, sorted by name; `current` is where a plain `say` goes (absent: in no room).
+    Rooms {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<String>,
+        rooms: Vec<RoomInfo>,
+    },
+    /// A room's topic: the answer to a query, and to every member when it changes. `topic`
+    /// absent: unset or cleared (`by` then names who cleared it, when someone did).
+    Topic {
+        room: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "time::ms_opt")]
+        at: Option<Timestamp>,
+    },
+    /// The answer to `switch`: plain lines now go to `room`.
+    Switched { room: String },
 }
 
 impl ChatEvent {
@@ -196,13 +289,18 @@ pub fn help() -> Vec<HelpEntry> {
     [
         ("text", msg!("chat-help-say")),
         ("/w name text", msg!("chat-help-whisper")),
-        ("/who", msg!("chat-help-who")),
+        ("/who [#room]", msg!("chat-help-who")),
+        ("/join #room", msg!("chat-help-join")),
+        ("/part [#room]", msg!("chat-help-part")),
+        ("/switch #room", msg!("chat-help-switch")),
+        ("/rooms", msg!("chat-help-rooms")),
+        ("/topic [#room] [text]", msg!("chat-help-topic")),
         ("/help", msg!("common-help-this-list")),
         ("/quit", msg!("chat-help-quit")),
         ("//text", msg!("chat-help-slash")),
-        ("/kick name [reason]", msg!("chat-help-kick")),
-        ("/mute name [minutes] [reason]", msg!("chat-help-mute")),
-        ("/unmute name", msg!("chat-help-unmute")),
+        ("/kick name [#room] [reason]", msg!("chat-help-kick")),
+        ("/mute name [#room] [minutes] [reason]", msg!("chat-help-mute")),
+        ("/unmute name [#room]", msg!("chat-help-unmute")),
         ("/ban name [duration] [--address] [reason]", msg!("chat-help-ban")),
         ("/unban name", msg!("chat-help-unban")),
         ("/start", msg!("chat-help-start")),
@@ -223,16 +321,22 @@ impl Wire for ChatEvent {
         let line = match self {
             ChatEvent::Welcome { name, online, .. } => t!("chat-welcome", name = name, online = *online),
             ChatEvent::Message { from, text, history: false, .. } => format!("[{from}] {text}"),
-            ChatEvent::Message { from, text, at, history: true } => {
+            ChatEvent::Message { from, text, at, history: true, .. } => {
                 format!("({}) [{from}] {text}", time::clock(at))
             }
             ChatEvent::Whisper { to, text, outgoing: true, .. } => format!(">>> [to {to}] {text}"),
             ChatEvent::Whisper { from, text, outgoing: false, .. } => format!("<<< [from {from}] {text}"),
-            ChatEvent::Users { names } => {
+            ChatEvent::Users { names, .. } => {
                 t!("common-online-list", count = names.len(), names = names.join(", "))
             }
-            ChatEvent::Joined { name, online } => t!("chat-joined", name = name, online = *online),
-            ChatEvent::Left { name, online } => t!("chat-left", name = name, online = *online),
+            ChatEvent::Joined { name, online, room, topic } => {
+                text_line(out, t!("chat-joined", name = name, online = *online));
+                if let Some(topic) = topic {
+                    text_line(out, t!("chat-topic-is", room = room, topic = topic));
+                }
+                return;
+            }
+            ChatEvent::Left { name, online, .. } => t!("chat-left", name = name, online = *online),
             ChatEvent::Help { commands } => return write_help(out, commands),
             ChatEvent::Error(e) => notice::error_text(e),
             ChatEvent::Bye { reason } => notice::bye_text(reason),
@@ -240,17 +344,31 @@ impl Wire for ChatEvent {
             ChatEvent::Prompt { field: PromptField::Password { name } } => {
                 t!("common-prompt-password", name = name)
             }
-            ChatEvent::Kicked { name, by, reason } => {
+            ChatEvent::Kicked { name, by, reason, room: None } => {
                 because(t!("chat-kicked", name = name, by = by), reason)
             }
-            ChatEvent::Muted { name, by, until: Some(until), reason } => {
-                because(t!("chat-muted-until", name = name, by = by, until = time::clock(until)), reason)
+            ChatEvent::Kicked { name, by, reason, room: Some(room) } => {
+                because(t!("chat-kicked-from", name = name, by = by, room = room), reason)
             }
-            ChatEvent::Muted { name, by, until: None, reason } => {
-                because(t!("chat-muted", name = name, by = by), reason)
+            ChatEvent::Muted { name, by, until, reason, room } => {
+                let text = match (until, room) {
+                    (Some(u), None) => t!("chat-muted-until", name = name, by = by, until = time::clock(u)),
+                    (None, None) => t!("chat-muted", name = name, by = by),
+                    (Some(u), Some(r)) => {
+                        t!("chat-muted-in-until", name = name, by = by, room = r, until = time::clock(u))
+                    }
+                    (None, Some(r)) => t!("chat-muted-in", name = name, by = by, room = r),
+                };
+                because(text, reason)
             }
-            ChatEvent::Unmuted { name, by: Some(by) } => t!("chat-unmuted", name = name, by = by),
-            ChatEvent::Unmuted { name, by: None } => t!("chat-mute-expired", name = name),
+            ChatEvent::Unmuted { name, by: Some(by), room: None } => t!("chat-unmuted", name = name, by = by),
+            ChatEvent::Unmuted { name, by: None, room: None } => t!("chat-mute-expired", name = name),
+            ChatEvent::Unmuted { name, by: Some(by), room: Some(room) } => {
+                t!("chat-unmuted-in", name = name, by = by, room = room)
+            }
+            ChatEvent::Unmuted { name, by: None, room: Some(room) } => {
+                t!("chat-mute-expired-in", name = name, room = room)
+            }
             ChatEvent::Banned { name, by, until, reason, address } => {
                 let address = match address {
                     Some(a) => t!("chat-banned-address", address = a),
@@ -270,6 +388,9 @@ impl Wire for ChatEvent {
                 because(text, reason)
             }
             ChatEvent::Unbanned { name, by } => t!("chat-unbanned", name = name, by = by),
+            ChatEvent::Rooms { current, rooms } => return rooms::write_rooms(out, current.as_deref(), rooms),
+            ChatEvent::Topic { room, topic, by, at } => rooms::topic_text(room, topic, by, at),
+            ChatEvent::Switched { room } => t!("chat-switched", room = room),
         };
         text_line(out, line);
     }
@@ -313,8 +434,8 @@ pub fn parse_text(line: &str, phase: &Phase) -> Result<Option<ChatRequest>, Erro
             ChatRequest::Login { name: name.clone(), password: Some(Secret::new(line)) }
         }
         Phase::Name if !line.starts_with('/') => ChatRequest::Login { name: line.to_owned(), password: None },
-        Phase::Room if line.starts_with("//") => ChatRequest::Say { text: line[1..].to_owned() },
-        Phase::Room if !line.starts_with('/') => ChatRequest::Say { text: line.to_owned() },
+        Phase::Room if line.starts_with("//") => ChatRequest::Say { text: line[1..].to_owned(), room: None },
+        Phase::Room if !line.starts_with('/') => ChatRequest::Say { text: line.to_owned(), room: None },
         _ => parse_command(line)?,
     };
     Ok(Some(request))
@@ -331,35 +452,47 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
             }
             ChatRequest::Whisper { to: to.to_owned(), text: text.to_owned() }
         }
-        "who" => ChatRequest::Who,
+        "who" => ChatRequest::Who { room: rooms::optional_room(rest).0 },
+        "join" | "j" => match rooms::optional_room(rest) {
+            (Some(room), "") => ChatRequest::Join { room },
+            _ => return Err(usage("/join #room")),
+        },
+        "part" | "leave" => match rooms::optional_room(rest) {
+            (room, "") => ChatRequest::Part { room },
+            _ => return Err(usage("/part [#room]")),
+        },
+        "switch" | "s" => match rooms::optional_room(rest) {
+            (Some(room), "") => ChatRequest::Switch { room },
+            _ => return Err(usage("/switch #room")),
+        },
+        "rooms" => ChatRequest::Rooms,
+        "topic" => rooms::parse_topic(rest),
         "kick" => {
-            let (name, reason) = split_word(rest);
+            let (name, rest) = split_word(rest);
             if name.is_empty() {
-                return Err(usage("/kick name [reason]"));
+                return Err(usage("/kick name [#room] [reason]"));
             }
-            ChatRequest::Kick { name: name.to_owned(), reason: non_empty(reason) }
+            let (room, reason) = rooms::optional_room(rest);
+            ChatRequest::Kick { name: name.to_owned(), reason: non_empty(reason), room }
         }
         "mute" => {
             let (name, rest) = split_word(rest);
             if name.is_empty() {
-                return Err(usage("/mute name [minutes] [reason]"));
+                return Err(usage("/mute name [#room] [minutes] [reason]"));
             }
+            let (room, rest) = rooms::optional_room(rest);
             let (first, after) = split_word(rest);
-            match first.parse::<f64>() {
-                Ok(m) if m.is_finite() && m > 0.0 => {
-                    ChatRequest::Mute { name: name.to_owned(), minutes: Some(m), reason: non_empty(after) }
-                }
-                Ok(_) => return Err(usage("/mute name [minutes] [reason] (minutes > 0)")),
-                Err(_) => ChatRequest::Mute { name: name.to_owned(), minutes: None, reason: non_empty(rest) },
-            }
+            let (minutes, reason) = match first.parse::<f64>() {
+                Ok(m) if m.is_finite() && m > 0.0 => (Some(m), after),
+                Ok(_) => return Err(usage("/mute name [#room] [minutes] [reason] (minutes > 0)")),
+                Err(_) => (None, rest),
+            };
+            ChatRequest::Mute { name: name.to_owned(), minutes, reason: non_empty(reason), room }
         }
-        "unmute" => {
-            let (name, _) = split_word(rest);
-            if name.is_empty() {
-                return Err(usage("/unmute name"));
-            }
-            ChatRequest::Unmute { name: name.to_owned() }
-        }
+        "unmute" => match split_word(rest) {
+            ("", _) => return Err(usage("/unmute name [#room]")),
+            (name, rest) => ChatRequest::Unmute { name: name.to_owned(), room: rooms::optional_room(rest).0 },
+        },
         "ban" => parse_ban(rest).ok_or_else(|| usage("/ban name [duration] [--address] [reason]"))?,
         "unban" => {
             let (name, _) = split_word(rest);
@@ -420,126 +553,4 @@ pub fn split_word(s: &str) -> (&str, &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::wire::{Mode, render};
-
-    fn parse(line: &str, phase: &Phase) -> ChatRequest {
-        parse_text(line, phase).unwrap().unwrap()
-    }
-
-    #[test]
-    fn a_plain_line_means_name_password_or_message_by_phase() {
-        assert_eq!(parse("alice", &Phase::Name), ChatRequest::Login { name: "alice".into(), password: None });
-        assert_eq!(
-            parse("s3cret", &Phase::Password { name: "alice".into() }),
-            ChatRequest::Login { name: "alice".into(), password: Some(Secret::new("s3cret")) }
-        );
-        assert_eq!(parse(" 안녕하세요 ", &Phase::Room), ChatRequest::Say { text: "안녕하세요".into() });
-        assert_eq!(parse("//slash", &Phase::Room), ChatRequest::Say { text: "/slash".into() });
-    }
-
-    #[test]
-    fn commands() {
-        assert_eq!(
-            parse("/w bob  hi there", &Phase::Room),
-            ChatRequest::Whisper { to: "bob".into(), text: "hi there".into() }
-        );
-        assert_eq!(
-            parse("/msg bob x", &Phase::Room),
-            ChatRequest::Whisper { to: "bob".into(), text: "x".into() }
-        );
-        assert_eq!(parse("/who", &Phase::Room), ChatRequest::Who);
-        for quit in ["q", "quit", "/quit", " /q ", "/exit"] {
-            assert_eq!(parse(quit, &Phase::Name), ChatRequest::Quit);
-            assert_eq!(parse(quit, &Phase::Room), ChatRequest::Quit);
-        }
-        assert_eq!(parse_text("   ", &Phase::Room).unwrap(), None);
-        assert_eq!(parse_text("/dance", &Phase::Room).unwrap_err().code, ErrorCode::UnknownCommand);
-        assert_eq!(parse_text("/w bob", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
-        assert_eq!(
-            parse("/login alice pw", &Phase::Name),
-            ChatRequest::Login { name: "alice".into(), password: Some(Secret::new("pw")) }
-        );
-    }
-
-    #[test]
-    fn moderation_commands() {
-        assert_eq!(
-            parse("/kick bob spamming links", &Phase::Room),
-            ChatRequest::Kick { name: "bob".into(), reason: Some("spamming links".into()) }
-        );
-        assert_eq!(parse("/kick bob", &Phase::Room), ChatRequest::Kick { name: "bob".into(), reason: None });
-        assert_eq!(
-            parse("/mute bob 10 too loud", &Phase::Room),
-            ChatRequest::Mute { name: "bob".into(), minutes: Some(10.0), reason: Some("too loud".into()) }
-        );
-        assert_eq!(
-            parse("/mute bob 0.5", &Phase::Room),
-            ChatRequest::Mute { name: "bob".into(), minutes: Some(0.5), reason: None }
-        );
-        assert_eq!(
-            parse("/mute bob too loud", &Phase::Room),
-            ChatRequest::Mute { name: "bob".into(), minutes: None, reason: Some("too loud".into()) }
-        );
-        assert_eq!(parse_text("/mute bob -3", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
-        assert_eq!(parse("/unmute bob", &Phase::Room), ChatRequest::Unmute { name: "bob".into() });
-        let ban = |name: &str, duration: Option<&str>, reason: Option<&str>, address| ChatRequest::Ban {
-            name: name.into(),
-            duration: duration.map(Into::into),
-            reason: reason.map(Into::into),
-            address,
-        };
-        assert_eq!(
-            parse("/ban bob 2h spam again", &Phase::Room),
-            ban("bob", Some("2h"), Some("spam again"), false)
-        );
-        assert_eq!(parse("/ban bob --address 7d", &Phase::Room), ban("bob", Some("7d"), None, true));
-        assert_eq!(parse("/ban bob 30m --address x", &Phase::Room), ban("bob", Some("30m"), Some("x"), true));
-        assert_eq!(parse("/ban bob spam 2h", &Phase::Room), ban("bob", None, Some("spam 2h"), false));
-        assert_eq!(parse("/ban bob", &Phase::Room), ban("bob", None, None, false));
-        assert_eq!(parse_text("/ban", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
-        assert_eq!(parse("/unban bob", &Phase::Room), ChatRequest::Unban { name: "bob".into() });
-        assert_eq!(parse_text("/kick", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
-    }
-
-    #[test]
-    fn text_rendering() {
-        let at = time::now();
-        let w = |outgoing| ChatEvent::Whisper {
-            from: "alice".into(),
-            to: "bob".into(),
-            text: "psst".into(),
-            at,
-            outgoing,
-        };
-        assert_eq!(render(&w(true), Mode::Text), ">>> [to bob] psst\n");
-        assert_eq!(render(&w(false), Mode::Text), "<<< [from alice] psst\n");
-        assert_eq!(
-            render(&ChatEvent::Joined { name: "민수".into(), online: 3 }, Mode::Text),
-            "[민수] joined (3 online)\n"
-        );
-        assert_eq!(
-            render(&ChatEvent::error(ErrorCode::NameTaken, "already registered user"), Mode::Text),
-            "! name_taken: already registered user\n"
-        );
-        assert_eq!(render(&ChatEvent::Prompt { field: PromptField::Name }, Mode::Json), "");
-    }
-
-    #[test]
-    fn json_shapes() {
-        let at = chrono::DateTime::parse_from_rfc3339("2026-11-21T06:11:48.123Z").unwrap().to_utc();
-        let msg = ChatEvent::Message { from: "alice".into(), text: "hi".into(), at, history: false };
-        assert_eq!(
-            render(&msg, Mode::Json),
-            "{\"type\":\"message\",\"from\":\"alice\",\"text\":\"hi\",\"at\":\"2026-11-21T06:11:48.123Z\"}\n"
-        );
-        let err = ChatEvent::error(ErrorCode::NoSuchUser, "no one called bob");
-        assert_eq!(
-            render(&err, Mode::Json),
-            "{\"type\":\"error\",\"code\":\"no_such_user\",\"message\":\"no one called bob\"}\n"
-        );
-        let back: ChatEvent = serde_json::from_str(render(&msg, Mode::Json).trim()).unwrap();
-        assert_eq!(back, msg);
-    }
-}
+mod tests;

@@ -91,6 +91,20 @@ error_codes! {
     /// An unban for someone who is not banned.
     NotBanned => "not_banned",
 
+    // --- chat rooms ---
+    /// A room name that is not `#` and 1 to 32 letters, digits, `-`, `_` or `.`.
+    BadRoomName => "bad_room_name",
+    /// No room by that name (and this join may not create it, or the request needs it to exist).
+    NoSuchRoom => "no_such_room",
+    /// The user is not in the room named (or, for a `say` without a room, in no room at all).
+    NotInRoom => "not_in_room",
+    /// The user is in as many rooms as one user may be (`chat.max_rooms_per_user`).
+    TooManyRooms => "too_many_rooms",
+    /// The server holds as many rooms as it may (`chat.max_rooms`): join an existing one.
+    RoomLimit => "room_limit",
+    /// Only admins may create rooms on this server (`chat.rooms = "admin"`).
+    RoomsAdminOnly => "rooms_admin_only",
+
     // --- quiz ---
     /// An answer when no question is open (before the round, between problems, or a closed id).
     NoQuestion => "no_question",

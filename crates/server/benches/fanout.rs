@@ -33,6 +33,7 @@ fn message() -> ChatEvent {
         text: "hello everyone, this is a fairly ordinary chat message of about eighty bytes".to_owned(),
         at: chrono::Utc.with_ymd_and_hms(2026, 11, 21, 6, 11, 48).unwrap(),
         history: false,
+        room: "#lobby".to_owned(),
     }
 }
 
@@ -48,6 +49,7 @@ fn room_with(n: usize) -> (Room, Vec<Outbox>) {
             name: name.to_string(),
             online,
             admin: false,
+            room: "#lobby".to_owned(),
         });
         assert!(matches!(joined, Join::Joined { .. }));
         outboxes.push(outbox);

@@ -84,7 +84,7 @@ impl ChatScreen {
             | ChatEvent::Left { online, .. } => {
                 self.online = *online;
             }
-            ChatEvent::Users { names } => self.online = names.len(),
+            ChatEvent::Users { names, .. } => self.online = names.len(),
             ChatEvent::Whisper { from, outgoing: false, .. } => self.reply_to = Some(from.clone()),
             ChatEvent::Bye { reason } => self.shell.bye(&reason.to_string()),
             _ => {}
@@ -264,13 +264,23 @@ mod tests {
     #[test]
     fn the_online_count_follows_the_room() {
         let mut screen = ChatScreen::new("127.0.0.1:7001", "alice");
-        screen.on_event(ChatEvent::Welcome { name: "alice".into(), online: 2, admin: false });
+        screen.on_event(ChatEvent::Welcome {
+            name: "alice".into(),
+            online: 2,
+            admin: false,
+            room: "#lobby".into(),
+        });
         assert_eq!(screen.online(), 2);
-        screen.on_event(ChatEvent::Joined { name: "carol".into(), online: 3 });
+        screen.on_event(ChatEvent::Joined {
+            name: "carol".into(),
+            online: 3,
+            room: "#lobby".into(),
+            topic: None,
+        });
         assert_eq!(screen.online(), 3);
-        screen.on_event(ChatEvent::Left { name: "bob".into(), online: 2 });
+        screen.on_event(ChatEvent::Left { name: "bob".into(), online: 2, room: "#lobby".into() });
         assert_eq!(screen.online(), 2);
-        screen.on_event(ChatEvent::Users { names: vec!["alice".into()] });
+        screen.on_event(ChatEvent::Users { names: vec!["alice".into()], room: "#lobby".into() });
         assert_eq!(screen.online(), 1);
     }
 
@@ -279,13 +289,13 @@ mod tests {
         let mut screen = ChatScreen::new("addr", "alice");
         assert_eq!(
             enter(&mut screen, "안녕 bob"),
-            Action::Send(ChatRequest::Say { text: "안녕 bob".into() })
+            Action::Send(ChatRequest::Say { text: "안녕 bob".into(), room: None })
         );
         assert_eq!(
             enter(&mut screen, "/w bob hi there"),
             Action::Send(ChatRequest::Whisper { to: "bob".into(), text: "hi there".into() })
         );
-        assert_eq!(enter(&mut screen, "/who"), Action::Send(ChatRequest::Who));
+        assert_eq!(enter(&mut screen, "/who"), Action::Send(ChatRequest::Who { room: None }));
         assert_eq!(enter(&mut screen, ""), Action::Nothing);
         assert_eq!(enter(&mut screen, "/w bob"), Action::Nothing);
         assert_eq!(last_line(&screen), "! bad_request: usage: /w name text");
@@ -329,7 +339,12 @@ mod tests {
     #[test]
     fn an_arriving_message_leaves_the_typed_text_alone() {
         let mut screen = ChatScreen::new("127.0.0.1:7001", "alice");
-        screen.on_event(ChatEvent::Welcome { name: "alice".into(), online: 2, admin: false });
+        screen.on_event(ChatEvent::Welcome {
+            name: "alice".into(),
+            online: 2,
+            admin: false,
+            room: "#lobby".into(),
+        });
         type_text(&mut screen, "half 입력");
         let before = rows(&mut screen, 60, 6);
         assert_eq!(before[5], "> half 입력");
@@ -338,6 +353,7 @@ mod tests {
             text: "hi alice".into(),
             at: time::now(),
             history: false,
+            room: "#lobby".into(),
         });
         let after = rows(&mut screen, 60, 6);
         assert_eq!(after[1], "[bob] hi alice");

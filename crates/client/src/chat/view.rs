@@ -37,7 +37,7 @@ pub const OWN_NAME: Style = Style::new().fg(Color::Green).add_modifier(Modifier:
 /// user's own name; whispers must already be marked outgoing or not (see [`super::mark_outgoing`]).
 pub fn event_lines(event: &ChatEvent, me: &str) -> Vec<Line<'static>> {
     let line = match event {
-        ChatEvent::Message { from, text, at, history } => {
+        ChatEvent::Message { from, text, at, history, .. } => {
             let mut spans = Vec::with_capacity(5);
             if *history {
                 spans.push(Span::styled(format!("({}) ", time::clock(at)), TIME));
@@ -66,7 +66,10 @@ pub fn event_lines(event: &ChatEvent, me: &str) -> Vec<Line<'static>> {
         | ChatEvent::Muted { .. }
         | ChatEvent::Unmuted { .. }
         | ChatEvent::Banned { .. }
-        | ChatEvent::Unbanned { .. } => {
+        | ChatEvent::Unbanned { .. }
+        | ChatEvent::Rooms { .. }
+        | ChatEvent::Topic { .. }
+        | ChatEvent::Switched { .. } => {
             return show(event).lines().map(|l| Line::styled(l.to_owned(), NOTICE)).collect();
         }
         // JSON clients are never prompted; nothing to show.
@@ -118,14 +121,26 @@ mod tests {
     fn the_words_are_the_text_protocol_s() {
         let at = time::now();
         let events = [
-            ChatEvent::Welcome { name: "alice".into(), online: 2, admin: false },
-            ChatEvent::Message { from: "bob".into(), text: "안녕".into(), at, history: false },
-            ChatEvent::Message { from: "bob".into(), text: "earlier".into(), at, history: true },
+            ChatEvent::Welcome { name: "alice".into(), online: 2, admin: false, room: "#lobby".into() },
+            ChatEvent::Message {
+                from: "bob".into(),
+                text: "안녕".into(),
+                at,
+                history: false,
+                room: "#lobby".into(),
+            },
+            ChatEvent::Message {
+                from: "bob".into(),
+                text: "earlier".into(),
+                at,
+                history: true,
+                room: "#lobby".into(),
+            },
             whisper("alice", "bob", "alice"),
             whisper("bob", "alice", "alice"),
-            ChatEvent::Users { names: vec!["alice".into(), "bob".into()] },
-            ChatEvent::Joined { name: "bob".into(), online: 2 },
-            ChatEvent::Left { name: "bob".into(), online: 1 },
+            ChatEvent::Users { names: vec!["alice".into(), "bob".into()], room: "#lobby".into() },
+            ChatEvent::Joined { name: "bob".into(), online: 2, room: "#lobby".into(), topic: None },
+            ChatEvent::Left { name: "bob".into(), online: 1, room: "#lobby".into() },
             ChatEvent::Help { commands: chat::help() },
             ChatEvent::error(ErrorCode::NoSuchUser, "no one called \"carol\" is online"),
             ChatEvent::Bye { reason: "goodbye".into() },
@@ -139,7 +154,13 @@ mod tests {
     fn whispers_have_their_own_colour_and_direction_markers() {
         let at = time::now();
         let public = event_lines(
-            &ChatEvent::Message { from: "bob".into(), text: "hi".into(), at, history: false },
+            &ChatEvent::Message {
+                from: "bob".into(),
+                text: "hi".into(),
+                at,
+                history: false,
+                room: "#lobby".into(),
+            },
             "alice",
         );
         let sent = event_lines(&whisper("alice", "bob", "alice"), "alice");
@@ -157,17 +178,32 @@ mod tests {
     fn other_kinds_of_line() {
         let at = time::now();
         let mine = event_lines(
-            &ChatEvent::Message { from: "alice".into(), text: "hi".into(), at, history: false },
+            &ChatEvent::Message {
+                from: "alice".into(),
+                text: "hi".into(),
+                at,
+                history: false,
+                room: "#lobby".into(),
+            },
             "alice",
         );
         assert_eq!(style_of(&mine[0], "[alice]"), OWN_NAME);
         let old = event_lines(
-            &ChatEvent::Message { from: "bob".into(), text: "hi".into(), at, history: true },
+            &ChatEvent::Message {
+                from: "bob".into(),
+                text: "hi".into(),
+                at,
+                history: true,
+                room: "#lobby".into(),
+            },
             "alice",
         );
         assert_eq!(old[0].spans[0].content, format!("({}) ", time::clock(&at)));
         assert_eq!(old[0].spans[0].style, TIME);
-        let joined = event_lines(&ChatEvent::Joined { name: "bob".into(), online: 2 }, "alice");
+        let joined = event_lines(
+            &ChatEvent::Joined { name: "bob".into(), online: 2, room: "#lobby".into(), topic: None },
+            "alice",
+        );
         assert_eq!(style_of(&joined[0], "bob").fg, Some(Color::DarkGray));
         let err = event_lines(&ChatEvent::error(ErrorCode::NoSuchUser, "nobody"), "alice");
         assert_eq!(style_of(&err[0], "nobody").fg, Some(Color::Red));

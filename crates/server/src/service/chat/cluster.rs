@@ -71,6 +71,7 @@ impl ChatService {
                     name: name.clone(),
                     by: by.clone(),
                     reason,
+                    room: None,
                 }));
                 if node == self.bus.node()
                     && let Some(member) = self.room.find(&names::key(&name)).filter(|m| m.conn == conn)
@@ -86,13 +87,14 @@ impl ChatService {
                     by: mute.actor.clone(),
                     until: mute.until,
                     reason: mute.reason.clone(),
+                    room: None,
                 };
                 self.moderation.remember(self, mute);
                 self.room.broadcast(&Frame::new(event));
             }
             ChatMsg::Unmuted { name, by } => {
                 if self.moderation.forget(&name) {
-                    self.room.broadcast(&Frame::new(ChatEvent::Unmuted { name, by: Some(by) }));
+                    self.room.broadcast(&Frame::new(ChatEvent::Unmuted { name, by: Some(by), room: None }));
                 }
             }
         }

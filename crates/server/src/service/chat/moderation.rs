@@ -86,6 +86,7 @@ impl Moderation {
             name: name.clone(),
             by: actor.to_owned(),
             reason: reason.clone(),
+            room: None,
         }));
         // Every node shows the kick; the one holding the connection closes it.
         let (node, conn) = match located {
@@ -152,6 +153,7 @@ impl Moderation {
             by: actor.to_owned(),
             until,
             reason,
+            room: None,
         }));
         info!(target = %name, "{name} muted by {actor}");
         Ok(())
@@ -177,6 +179,7 @@ impl Moderation {
         chat.room.broadcast(&Frame::new(ChatEvent::Unmuted {
             name: was.target.clone(),
             by: Some(actor.to_owned()),
+            room: None,
         }));
         info!(target = %was.target, "{} unmuted by {actor}", was.target);
         Ok(())
@@ -234,7 +237,7 @@ impl Moderation {
         };
         if let Some(m) = expired {
             info!(target = %m.target, "the mute of {} expired", m.target);
-            chat.room.broadcast(&Frame::new(ChatEvent::Unmuted { name: m.target, by: None }));
+            chat.room.broadcast(&Frame::new(ChatEvent::Unmuted { name: m.target, by: None, room: None }));
         }
     }
 

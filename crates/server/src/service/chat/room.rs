@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
-use sockhub_proto::chat::ChatEvent;
+use sockhub_proto::chat::{ChatEvent, DEFAULT_ROOM as LOBBY};
 use sockhub_proto::time::Timestamp;
 use sockhub_store::ChatRow;
 
@@ -137,9 +137,15 @@ impl Room {
                 text: said.text.to_string(),
                 at: said.at,
                 history: true,
+                room: sockhub_proto::chat::DEFAULT_ROOM.to_owned(),
             });
         }
-        let joined = Frame::new(ChatEvent::Joined { name: member.name.to_string(), online });
+        let joined = Frame::new(ChatEvent::Joined {
+            name: member.name.to_string(),
+            online,
+            room: LOBBY.into(),
+            topic: None,
+        });
         for other in members.values() {
             other.outbox.push(&joined);
         }
@@ -158,7 +164,10 @@ impl Room {
         let version = self.version.fetch_add(1, Ordering::Relaxed) + 1;
         if !quietly {
             let online = members.len() + self.remote.read().len();
-            self.push_all(&members, &Frame::new(ChatEvent::Left { name: member.name.to_string(), online }));
+            self.push_all(
+                &members,
+                &Frame::new(ChatEvent::Left { name: member.name.to_string(), online, room: LOBBY.into() }),
+            );
         }
         Some((members.len(), version))
     }
@@ -199,11 +208,22 @@ impl Room {
         let mut online = members.len() + remote.len() + change.left.len() - change.joined.len();
         for m in &change.left {
             online -= 1;
-            self.push_all(members, &Frame::new(ChatEvent::Left { name: m.name.clone(), online }));
+            self.push_all(
+                members,
+                &Frame::new(ChatEvent::Left { name: m.name.clone(), online, room: LOBBY.into() }),
+            );
         }
         for m in &change.joined {
             online += 1;
-            self.push_all(members, &Frame::new(ChatEvent::Joined { name: m.name.clone(), online }));
+            self.push_all(
+                members,
+                &Frame::new(ChatEvent::Joined {
+                    name: m.name.clone(),
+                    online,
+                    room: LOBBY.into(),
+                    topic: None,
+                }),
+            );
         }
     }
 
@@ -214,6 +234,7 @@ impl Room {
             text: text.to_owned(),
             at,
             history: false,
+            room: sockhub_proto::chat::DEFAULT_ROOM.to_owned(),
         });
         // Holding the members lock while recording the history means a concurrent newcomer gets
         // this message exactly once: live if they joined first, from the history otherwise.

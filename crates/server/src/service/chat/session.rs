@@ -138,7 +138,12 @@ impl ChatSession {
         }
         let member = Member { name: Arc::clone(&name), outbox: self.outbox.clone(), conn: self.peer.id };
         let admin = identity.is_admin();
-        let welcome = |online| ChatEvent::Welcome { name: name.to_string(), online, admin };
+        let welcome = |online| ChatEvent::Welcome {
+            name: name.to_string(),
+            online,
+            admin,
+            room: sockhub_proto::chat::DEFAULT_ROOM.to_owned(),
+        };
         match self.service.room.join(key.clone(), member, welcome) {
             Join::Taken => {
                 // Someone took the name between the check and now.
@@ -269,20 +274,21 @@ impl ChatSession {
     async fn in_room(&mut self, me: &Me, request: ChatRequest) -> Result<Flow, ErrorEvent> {
         let moderation = &self.service.moderation;
         match request {
-            ChatRequest::Say { text } => self.say(me, text).await?,
+            ChatRequest::Say { text, room: _ } => self.say(me, text).await?,
             ChatRequest::Whisper { to, text } => self.whisper(me, &to, text).await?,
-            ChatRequest::Who => {
-                self.outbox.send(ChatEvent::Users { names: self.service.room.names() });
+            ChatRequest::Who { room: _ } => {
+                let room = sockhub_proto::chat::DEFAULT_ROOM.to_owned();
+                self.outbox.send(ChatEvent::Users { names: self.service.room.names(), room });
             }
-            ChatRequest::Kick { name, reason } => {
+            ChatRequest::Kick { name, reason, room: _ } => {
                 self.require_admin(me).await?;
                 moderation.kick(&self.service, &me.name, &name, reason).await?;
             }
-            ChatRequest::Mute { name, minutes, reason } => {
+            ChatRequest::Mute { name, minutes, reason, room: _ } => {
                 self.require_admin(me).await?;
                 moderation.mute(&self.service, &me.name, &name, minutes, reason).await?;
             }
-            ChatRequest::Unmute { name } => {
+            ChatRequest::Unmute { name, room: _ } => {
                 self.require_admin(me).await?;
                 moderation.unmute(&self.service, &me.name, &name).await?;
             }
@@ -314,6 +320,13 @@ impl ChatSession {
                 info!("{} asked the quiz to start: {text}", me.name);
                 self.outbox.send(sockhub_proto::notice::Notice::info(text));
             }
+            ChatRequest::Join { .. }
+            | ChatRequest::Part { .. }
+            | ChatRequest::Switch { .. }
+            | ChatRequest::Rooms
+            | ChatRequest::Topic { .. } => {
+                return Err(ErrorEvent::unknown_command("join"));
+            }
             ChatRequest::Login { .. } | ChatRequest::Help | ChatRequest::Quit => {
                 unreachable!("handled before the room")
             }
@@ -332,6 +345,7 @@ fn muted_event(mute: &Mute) -> ChatEvent {
         by: mute.actor.clone(),
         until: mute.until,
         reason: mute.reason.clone(),
+        room: None,
     }
 }
 

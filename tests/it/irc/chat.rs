@@ -38,10 +38,10 @@ async fn irc_and_nc_and_json_users_talk_in_one_room() {
     let (who, _) = irc.until("315").await;
     let nicks: Vec<&str> = who.iter().filter(|m| m.command == "352").map(|m| m.params[5].as_str()).collect();
     assert_eq!(nicks, ["alice", "bob", "jay"]);
-    // Leaving is a QUIT on IRC.
+    // Leaving the room is a PART on IRC.
     drop(js);
-    let quit = irc.expect("QUIT").await;
-    assert_eq!(from(&quit), "jay");
+    let part = irc.expect("PART").await;
+    assert_eq!((from(&part), part.params[0].as_str()), ("jay", "#lobby"));
     server.stop().await;
 }
 

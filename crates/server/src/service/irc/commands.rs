@@ -130,7 +130,7 @@ impl IrcSession {
                     }
                     continue;
                 }
-                ChatRequest::Say { text: text.clone() }
+                ChatRequest::Say { text: text.clone(), room: Some(target.to_owned()) }
             } else {
                 ChatRequest::Whisper { to: target.to_owned(), text: text.clone() }
             };
@@ -383,8 +383,8 @@ impl IrcSession {
             return self.reply(n::ERR_NOSUCHCHANNEL, &[channel], msg!("irc-no-such-channel"));
         }
         let reason = m.param(2).filter(|r| !r.is_empty()).map(str::to_owned);
-        let target = target.to_owned();
-        match self.chat.request(ChatRequest::Kick { name: target.clone(), reason }).await {
+        let (target, room) = (target.to_owned(), Some(channel.to_owned()));
+        match self.chat.request(ChatRequest::Kick { name: target.clone(), reason, room }).await {
             Ok(flow) => flow,
             Err(e) => self.chat_error("KICK", &target, e),
         }

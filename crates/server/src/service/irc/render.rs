@@ -144,10 +144,11 @@ fn chat_event(
     event: &ChatEvent,
     out: &mut Vec<u8>,
 ) {
-    let channel = service.channel();
     let me = conn.nick.as_str();
+    // Events name their room; one that does not (a server-wide mute) shows in the default one.
+    let channel = |room: &str| if room.is_empty() { service.channel() } else { room }.to_owned();
     match event {
-        ChatEvent::Message { from, text, at, history: false } => {
+        ChatEvent::Message { from, text, at, history: false, room } => {
             if from == me && !conn.caps.has(Cap::EchoMessage) {
                 return;
             }
@@ -155,19 +156,20 @@ fn chat_event(
             let account = (v & 2 != 0).then(|| service.account_of(from)).flatten();
             let bytes = frame.variant(v, |buf| {
                 let tags = tags(v & 1 != 0, at, account);
-                privmsg(buf, &tags, from, channel, text)
+                privmsg(buf, &tags, from, &channel(room), text)
             });
             out.extend_from_slice(bytes);
         }
-        ChatEvent::Message { from, text, at, history: true } => {
-            let mut tags = tags(conn.caps.has(Cap::ServerTime) || conn.caps.has(Cap::Batch), at, None);
+        ChatEvent::Message { from, text, at, history: true, room } => {
+            let channel = channel(room);
+            let mut tags = tags(conn.caps.has(Cap::ServerTime), at, None);
             if conn.caps.has(Cap::Batch) {
                 let id = match &conn.batch {
                     Some(id) => id.clone(),
                     None => {
                         conn.batches += 1;
                         let id = format!("h{}", conn.batches);
-                        Message::new("BATCH", [format!("+{id}"), "chathistory".into(), channel.to_owned()])
+                        Message::new("BATCH", [format!("+{id}"), "chathistory".into(), channel.clone()])
                             .from_source(service.server_name.as_ref())
                             .write(out);
                         conn.batch = Some(id.clone());
@@ -176,7 +178,7 @@ fn chat_event(
                 };
                 tags.insert(0, ("batch", id));
             }
-            privmsg(out, &tags, from, channel, text);
+            privmsg(out, &tags, from, &channel, text);
         }
         ChatEvent::Whisper { from, to, text, at, outgoing } => {
             if *outgoing && !conn.caps.has(Cap::EchoMessage) {
@@ -186,34 +188,52 @@ fn chat_event(
             let tags = tags(conn.caps.has(Cap::ServerTime), at, account);
             privmsg(out, &tags, from, to, text);
         }
-        ChatEvent::Joined { name, .. } if name != me => {
-            out.extend_from_slice(
-                frame.variant(0, |buf| Message::new("JOIN", [channel]).from_source(source(name)).write(buf)),
-            );
+        ChatEvent::Joined { name, room, topic, .. } if name == me => {
+            // Joining another room (the first comes with the welcome).
+            let channel = channel(room);
+            Message::new("JOIN", [channel.as_str()]).from_source(source(name)).write(out);
+            if let Some(topic) = topic {
+                numeric(service, n::RPL_TOPIC, me, &[&channel, topic]).write(out);
+            }
         }
-        ChatEvent::Left { name, .. } if name != me => {
+        ChatEvent::Joined { name, room, .. } => {
             out.extend_from_slice(frame.variant(0, |buf| {
-                Message::new("QUIT", [t!("irc-quit-left")]).from_source(source(name)).write(buf)
+                Message::new("JOIN", [channel(room)]).from_source(source(name)).write(buf)
             }));
         }
-        ChatEvent::Joined { .. } | ChatEvent::Left { .. } | ChatEvent::Prompt { .. } => {}
-        ChatEvent::Kicked { name, by, reason } => {
+        ChatEvent::Left { name, room, .. } => {
+            out.extend_from_slice(frame.variant(0, |buf| {
+                Message::new("PART", [channel(room), t!("irc-quit-left")])
+                    .from_source(source(name))
+                    .write(buf)
+            }));
+        }
+        ChatEvent::Prompt { .. } | ChatEvent::Switched { .. } => {}
+        ChatEvent::Kicked { name, by, reason, room } => {
             out.extend_from_slice(frame.variant(0, |buf| {
                 let reason = reason.clone().unwrap_or_else(|| by.clone());
-                Message::new("KICK", [channel, name, &reason]).from_source(source(by)).write(buf)
+                let channel = channel(room.as_deref().unwrap_or(""));
+                Message::new("KICK", [channel.as_str(), name, &reason]).from_source(source(by)).write(buf)
             }));
         }
-        ChatEvent::Welcome { name, .. } => welcome(service, name, out),
+        ChatEvent::Topic { room, topic, by, .. } => {
+            let who = by.as_deref().map(source).unwrap_or_else(|| service.server_name.to_string());
+            let topic = topic.clone().unwrap_or_default();
+            Message::new("TOPIC", [room.as_str(), &topic]).from_source(who).write(out);
+        }
+        ChatEvent::Welcome { name, room, .. } => welcome(service, name, &channel(room), out),
         ChatEvent::Bye { reason } => Message::new("ERROR", [reason.to_string()]).write(out),
         ChatEvent::Error(e) => error_line(service, me, e).write(out),
-        ChatEvent::Muted { .. } | ChatEvent::Unmuted { .. } => {
+        ChatEvent::Muted { room, .. } | ChatEvent::Unmuted { room, .. } => {
             let text = sockhub_proto::wire::render(event, Mode::Text);
-            out.extend_from_slice(frame.variant(0, |buf| notice_lines(service, channel, &text, buf)));
+            let target = channel(room.as_deref().unwrap_or(""));
+            out.extend_from_slice(frame.variant(0, |buf| notice_lines(service, &target, &text, buf)));
         }
         ChatEvent::Users { .. }
         | ChatEvent::Help { .. }
         | ChatEvent::Banned { .. }
-        | ChatEvent::Unbanned { .. } => {
+        | ChatEvent::Unbanned { .. }
+        | ChatEvent::Rooms { .. } => {
             notice_lines(service, me, &sockhub_proto::wire::render(event, Mode::Text), out)
         }
     }
@@ -274,8 +294,8 @@ fn error_line(service: &IrcService, nick: &str, e: &ErrorEvent) -> Message {
     }
 }
 
-/// The registration burst: 001–005, LUSERS, the MOTD, and the join of the channel.
-fn welcome(service: &IrcService, nick: &str, out: &mut Vec<u8>) {
+/// The registration burst: 001–005, LUSERS, the MOTD, and the join of `channel`.
+fn welcome(service: &IrcService, nick: &str, channel: &str, out: &mut Vec<u8>) {
     let server = service.server_name.as_ref();
     let version = service.version();
     let num = |code: &str, params: &[&str]| numeric(service, code, nick, params);
@@ -293,7 +313,7 @@ fn welcome(service: &IrcService, nick: &str, out: &mut Vec<u8>) {
     }
     lusers(service, nick, out);
     motd(service, nick, out);
-    Message::new("JOIN", [service.channel()]).from_source(source(nick)).write(out);
+    Message::new("JOIN", [channel]).from_source(source(nick)).write(out);
 }
 
 /// RPL_LUSERCLIENT and friends.

@@ -280,9 +280,8 @@ impl IrcSession {
         let login = self.login(&name, Some(&password)).await;
         match login {
             Ok(identity) if identity.account => {
-                let nick = self.nick();
-                let who = format!("{nick}!{nick}@{}", super::render::HOST);
                 let account = identity.name.clone();
+                let who = super::render::source(&account);
                 self.reg.account = Some(identity);
                 self.send(vec![
                     self.numeric(

@@ -850,6 +850,7 @@ irc-motd-start = - { $server } Message of the day -
 irc-motd-end = End of /MOTD command
 irc-no-motd = MOTD File is missing
 irc-quit-left = left the chat
+irc-closing = Closing link: { $reason }
 irc-ping-timeout = Ping timeout
 irc-need-more-params = Not enough parameters
 irc-no-nick = No nickname given

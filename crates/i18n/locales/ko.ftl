@@ -837,6 +837,7 @@ irc-motd-start = - { $server } 오늘의 메시지 -
 irc-motd-end = /MOTD 끝
 irc-no-motd = 오늘의 메시지가 없습니다
 irc-quit-left = 채팅을 나갔습니다
+irc-closing = 연결 종료: { $reason }
 irc-ping-timeout = 응답 시간 초과 (PING)
 irc-need-more-params = 인자가 부족합니다
 irc-no-nick = 닉네임이 없습니다

@@ -140,7 +140,7 @@ async fn the_server_pings_a_quiet_client_and_drops_it_when_it_does_not_answer() 
     assert_eq!(c.expect("PING").await.command, "PING");
     // Not answered: dropped.
     let lines = c.raw.closed().await;
-    assert_eq!(lines.last().map(String::as_str), Some("ERROR :Ping timeout"), "{lines:?}");
+    assert_eq!(lines.last().map(String::as_str), Some("ERROR :Closing link: Ping timeout"), "{lines:?}");
     server.stop().await;
 }
 

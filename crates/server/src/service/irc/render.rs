@@ -121,7 +121,7 @@ fn write_frame(service: &IrcService, conn: &mut ConnState, frame: &Frame, lang: 
     } else if let Some(notice) = frame.message::<Notice>() {
         match notice {
             Notice::Error(e) => error_line(service, &conn.nick, e).write(out),
-            Notice::Bye { reason } => Message::new("ERROR", [reason.to_string()]).write(out),
+            Notice::Bye { reason } => error(reason, out),
             Notice::Info { text } => notice_lines(service, &conn.nick, &text.to_string(), out),
         }
     } else if frame.message::<Lines>().is_some() || frame.message::<Raw>().is_some() {
@@ -222,7 +222,7 @@ fn chat_event(
             Message::new("TOPIC", [room.as_str(), &topic]).from_source(who).write(out);
         }
         ChatEvent::Welcome { name, room, .. } => welcome(service, name, &channel(room), out),
-        ChatEvent::Bye { reason } => Message::new("ERROR", [reason.to_string()]).write(out),
+        ChatEvent::Bye { reason } => error(reason, out),
         ChatEvent::Error(e) => error_line(service, me, e).write(out),
         ChatEvent::Muted { room, .. } | ChatEvent::Unmuted { room, .. } => {
             let text = sockhub_proto::wire::render(event, Mode::Text);
@@ -237,6 +237,11 @@ fn chat_event(
             notice_lines(service, me, &sockhub_proto::wire::render(event, Mode::Text), out)
         }
     }
+}
+
+/// The last line: `ERROR :Closing link: reason`.
+fn error(reason: &Msg, out: &mut Vec<u8>) {
+    Message::new("ERROR", [t!("irc-closing", reason = reason.to_string())]).write(out)
 }
 
 /// `@time=...;account=...` as `(key, value)` pairs.

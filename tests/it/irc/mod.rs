@@ -93,12 +93,6 @@ impl IrcClient {
     pub async fn privmsg(&mut self) -> Message {
         self.expect("PRIVMSG").await
     }
-
-    /// Whatever arrives until `quiet` passes with nothing, as messages.
-    pub async fn quiet(&mut self, quiet: std::time::Duration) -> Vec<Message> {
-        let lines = self.raw.silent_or_lines(quiet).await;
-        lines.iter().map(|l| Message::parse(l).unwrap()).collect()
-    }
 }
 
 /// The nick part of a message's source.

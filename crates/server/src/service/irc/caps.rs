@@ -3,7 +3,8 @@
 
 use sockhub_proto::secret::Secret;
 
-/// A capability sockhub offers.
+/// A capability sockhub offers (named as IRCv3 names them, `cap-notify` too).
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
 pub enum Cap {
@@ -133,7 +134,7 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
         } as u32)
     }
     let s = s.as_bytes();
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(s.len() / 4 * 3);

@@ -1,5 +1,6 @@
 //! `sockhub logs`: the database logs the chat projects asked for — every login of a day, every
-//! line of the room (whispers included), every kick / mute / unmute — as a table, CSV or JSON.
+//! chat line (whispers included; one room's with `--room`), every kick / mute / unmute / topic —
+//! as a table, CSV or JSON.
 
 use std::process::ExitCode;
 
@@ -32,6 +33,9 @@ pub enum LogsCommand {
         /// Only lines this user sent, or whispers they received.
         #[arg(long)]
         user: Option<String>,
+        /// Only the public lines of this room (`--room '#lab'`; case-insensitive).
+        #[arg(long)]
+        room: Option<String>,
         /// Only lines at or after this time (2026-11-21, "2026-11-21 15:00", RFC 3339).
         #[arg(long, value_parser = parse_time)]
         since: Option<DateTime<Utc>>,
@@ -39,7 +43,7 @@ pub enum LogsCommand {
         #[arg(long)]
         limit: Option<u32>,
     },
-    /// Kicks, mutes and unmutes.
+    /// Kicks, mutes, unmutes and topic changes (with the room, for those about one room).
     Moderation {
         #[command(flatten)]
         common: Common,
@@ -89,6 +93,9 @@ struct ChatView {
     recipient: Option<String>,
     whisper: bool,
     text: String,
+    /// The room of a public line.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    room: String,
 }
 
 impl Row for ChatView {
@@ -107,10 +114,14 @@ struct ModerationView {
     target: String,
     reason: Option<String>,
     until: Option<DateTime<Utc>>,
+    /// The room the action was about (absent: the whole server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    room: Option<String>,
 }
 
 impl Row for ModerationView {
-    const HEADERS: &'static [&'static str] = &["time", "admin", "action", "target", "reason", "until"];
+    const HEADERS: &'static [&'static str] =
+        &["time", "admin", "action", "target", "reason", "until", "room"];
     fn cells(&self) -> Vec<String> {
         vec![
             output::local_time(&self.at),
@@ -119,6 +130,7 @@ impl Row for ModerationView {
             self.target.clone(),
             output::opt(&self.reason),
             self.until.as_ref().map(output::local_time).unwrap_or_default(),
+            output::opt(&self.room),
         ]
     }
 }
@@ -143,9 +155,9 @@ pub async fn run(cmd: LogsCommand) -> anyhow::Result<ExitCode> {
                 .collect();
             output::print(&rows, common.format)?;
         }
-        LogsCommand::Chat { common, user, since, limit } => {
+        LogsCommand::Chat { common, user, room, since, limit } => {
             let (_, store) = open(&common.config).await?;
-            let filter = ChatFilter { user, since, until: None, limit };
+            let filter = ChatFilter { user, since, until: None, limit, room };
             let rows: Vec<ChatView> = store
                 .chat_log(&filter)
                 .await?
@@ -156,6 +168,7 @@ pub async fn run(cmd: LogsCommand) -> anyhow::Result<ExitCode> {
                     sender: r.sender,
                     recipient: r.recipient,
                     text: r.text,
+                    room: r.room,
                 })
                 .collect();
             output::print(&rows, common.format)?;
@@ -174,6 +187,7 @@ pub async fn run(cmd: LogsCommand) -> anyhow::Result<ExitCode> {
                     target: r.target,
                     reason: r.reason,
                     until: r.until,
+                    room: r.room,
                 })
                 .collect();
             output::print(&rows, common.format)?;

@@ -31,7 +31,13 @@ async fn old_rows(store: &Store) {
     for i in 0..OLD {
         let at = days_ago(400, i);
         journal
-            .send(ChatRecord { sender: "old".into(), recipient: None, text: format!("old {i}"), at })
+            .send(ChatRecord {
+                sender: "old".into(),
+                recipient: None,
+                text: format!("old {i}"),
+                at,
+                room: None,
+            })
             .await
             .unwrap();
         let mut login = LoginRecord::new("old", "127.0.0.1:5000", "chat", LoginOutcome::Success);

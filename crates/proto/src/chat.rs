@@ -172,10 +172,11 @@ pub enum ChatEvent {
         #[serde(skip)]
         outgoing: bool,
     },
-    /// Who is in `room`, sorted.
+    /// Who is in `room`, sorted. `room` is left out (empty) when the request named no room and
+    /// the user is in one room only, so a client that never mentions rooms sees what it always saw.
     Users {
         names: Vec<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         room: String,
     },
     /// Someone entered `room`; `online` counts its members. The newcomer's own copy carries the

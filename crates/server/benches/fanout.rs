@@ -3,7 +3,7 @@
 //! A public message becomes one shared [`Frame`] that is pushed to every member's [`Outbox`]; each
 //! connection's writer later drains its whole queue and copies the frame's bytes, encoded at most
 //! once per mode, into its write buffer. This measures that path for N members: the pushes alone
-//! (`Room::say`, which is what the sender's task pays while holding the room's read lock), and
+//! (`Rooms::say`, which is what the sender's task pays while holding the room's read lock), and
 //! push plus drain plus copy for all-text, all-JSON and mixed rooms (what the whole server pays per
 //! message, short of the `write` system calls). Run with
 //! `cargo bench -p sockhub-server --bench fanout`; the numbers are in `docs/benchmarks.md`.
@@ -17,7 +17,7 @@ use sockhub_proto::Mode;
 use sockhub_proto::chat::ChatEvent;
 use sockhub_server::config::LimitsConfig;
 use sockhub_server::net::outbox::{Frame, Outbox};
-use sockhub_server::service::chat::room::{Join, Member, Room};
+use sockhub_server::service::chat::rooms::{self, Create, Rooms};
 
 /// Room sizes: a class, a large lecture, and the chat-fanout benchmark's biggest room.
 const SIZES: [usize; 3] = [10, 100, 1000];
@@ -38,24 +38,20 @@ fn message() -> ChatEvent {
 }
 
 /// A room with `n` members, their outboxes drained of the join announcements.
-fn room_with(n: usize) -> (Room, Vec<Outbox>) {
-    let room = Room::new(0, Vec::new());
+fn room_with(n: usize) -> (Rooms, Vec<Outbox>) {
+    let rooms = Rooms::new(0, 10, 1000);
+    rooms.ensure_persistent("#lobby", None, Vec::new());
     let mut outboxes = Vec::with_capacity(n);
     for i in 0..n {
         let outbox = Outbox::new(outbound_queue());
         let name: Arc<str> = format!("user{i}").into();
-        let member = Member { name: Arc::clone(&name), outbox: outbox.clone(), conn: i as u64 };
-        let joined = room.join(name.to_lowercase(), member, |online| ChatEvent::Welcome {
-            name: name.to_string(),
-            online,
-            admin: false,
-            room: "#lobby".to_owned(),
-        });
-        assert!(matches!(joined, Join::Joined { .. }));
+        let key = name.to_lowercase();
+        rooms.enter(&key, &name, &outbox);
+        rooms.join(&key, "#lobby", Create::No, true, Vec::new).expect("joined");
         outboxes.push(outbox);
     }
     drain(&outboxes, &[]);
-    (room, outboxes)
+    (rooms, outboxes)
 }
 
 /// What every connection's writer does: take the whole queue and copy each frame's bytes in the
@@ -88,13 +84,14 @@ fn push_only(c: &mut Criterion) {
     let mut group = c.benchmark_group("room_say");
     for n in SIZES {
         let (room, outboxes) = room_with(n);
+        let lobby = rooms::key("#lobby");
         let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
         let from: Arc<str> = "user0".into();
         let at = chrono::Utc::now();
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
-                room.say(&from, black_box("hello everyone"), at);
+                room.say(&lobby, &from, black_box("hello everyone"), at);
                 // Drained outside the lock-holding path but inside the iteration, so the queues
                 // never fill up; `push_drain` below measures the two together.
                 rt.block_on(drain_async(&outboxes, &[]))

@@ -195,6 +195,7 @@ impl Server {
                 tls::Port::Lines,
             )?);
             hub.metrics.register("chat", Arc::clone(chat.metrics()));
+            hub.metrics.set_rooms(Arc::clone(&chat.room_metrics));
             hub.chat = Some(chat);
         }
         if config.irc.enabled {

@@ -142,6 +142,21 @@ pub struct Registry {
     tls: Option<Arc<crate::net::tls::TlsMetrics>>,
     retention: Option<Arc<crate::retention::RetentionMetrics>>,
     bans: Option<Arc<crate::bans::BanMetrics>>,
+    rooms: Option<Arc<RoomMetrics>>,
+}
+
+/// The chat rooms' metrics: totals over every room (never labelled by room, so the label set
+/// stays bounded however many rooms there are).
+#[derive(Debug, Default)]
+pub struct RoomMetrics {
+    /// Rooms that exist now on this node (with members here or elsewhere, or persistent).
+    pub rooms: Gauge,
+    /// Joins of a room by a user of this node.
+    pub joins: Counter,
+    /// Public lines said in a room by users of this node.
+    pub messages: Counter,
+    /// Room subjects this node follows on the bus now (rooms with members here; 0 on one node).
+    pub subscriptions: Gauge,
 }
 
 impl Registry {
@@ -167,6 +182,11 @@ impl Registry {
     /// Add the retention task's metrics.
     pub fn set_retention(&mut self, metrics: Arc<crate::retention::RetentionMetrics>) {
         self.retention = Some(metrics);
+    }
+
+    /// Add the chat rooms' metrics.
+    pub fn set_rooms(&mut self, metrics: Arc<RoomMetrics>) {
+        self.rooms = Some(metrics);
     }
 
     /// Add the bans' metrics.
@@ -287,6 +307,31 @@ impl Registry {
         }
         if let Some(retention) = &self.retention {
             retention.render(&mut out);
+        }
+        if let Some(r) = &self.rooms {
+            for (name, kind, help, value) in [
+                ("sockhub_chat_rooms", "gauge", "Chat rooms that exist now.", r.rooms.get()),
+                (
+                    "sockhub_chat_room_joins_total",
+                    "counter",
+                    "Rooms joined by this node's users.",
+                    r.joins.get() as i64,
+                ),
+                (
+                    "sockhub_chat_room_messages_total",
+                    "counter",
+                    "Public lines said in rooms by this node's users.",
+                    r.messages.get() as i64,
+                ),
+                (
+                    "sockhub_chat_room_subscriptions",
+                    "gauge",
+                    "Room subjects this node follows on the bus (rooms with members here).",
+                    r.subscriptions.get(),
+                ),
+            ] {
+                write_family(&mut out, name, kind, help, value);
+            }
         }
         if let Some(b) = &self.bans {
             for (name, kind, help, value) in [

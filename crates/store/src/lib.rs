@@ -116,6 +116,7 @@ mod relay;
 mod relay_token;
 mod reports;
 mod retention;
+mod rooms;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -127,9 +128,9 @@ pub use calc::{
 pub use cluster::{Claimed, HeldName, NameClaim, NodeLease};
 pub use error::{BoxError, StoreError};
 pub use model::{
-    Account, Ban, ChatFilter, ChatRecord, ChatRow, LoginFilter, LoginOutcome, LoginRecord, LoginRow,
-    ModerationAction, ModerationFilter, ModerationRecord, ModerationRow, Mute, NewAccount, Role, limits,
-    name_key, name_skeleton, now, truncate_ms,
+    Account, Ban, ChatFilter, ChatRecord, ChatRow, DEFAULT_ROOM, LoginFilter, LoginOutcome, LoginRecord,
+    LoginRow, ModerationAction, ModerationFilter, ModerationRecord, ModerationRow, Mute, NewAccount, Role,
+    limits, name_key, name_skeleton, now, truncate_ms,
 };
 pub use quiz::{ANSWER_MAX_CHARS, QuizAttemptRecord, QuizAttemptRow, QuizResult, QuizRoundRow};
 pub use record::Record;
@@ -142,6 +143,7 @@ pub use relay_token::{
     RELAY_TOKEN_GLOB_MAX_CHARS, RELAY_TOKEN_LABEL_MAX_CHARS, RelayToken, relay_token_hash,
 };
 pub use retention::{PruneRange, PrunedBatch, RelayPruned, RetentionKind};
+pub use rooms::StoredRoom;
 pub use store::{Backend, Store, StoreOptions, redact_url};
 pub use writer::{
     FlushReport, Journal, JournalError, LastError, Writer, WriterHandle, WriterOptions, WriterStats,

@@ -172,6 +172,8 @@ string_enum! {
         Ban => "ban",
         /// Lifted a ban.
         Unban => "unban",
+        /// Set or cleared a room's topic (the topic is the row's `reason`).
+        Topic => "topic",
     }
 }
 
@@ -263,6 +265,9 @@ pub struct Mute {
     pub actor: String,
     /// When the mute was set.
     pub at: DateTime<Utc>,
+    /// The room the mute is in; `None` = everywhere.
+    #[serde(default)]
+    pub room: Option<String>,
 }
 
 impl Mute {
@@ -341,17 +346,41 @@ pub struct ChatRecord {
     pub recipient: Option<String>,
     pub text: String,
     pub at: DateTime<Utc>,
+    /// The room of a public line; `None` for a whisper (stored as `''`) and, for records from
+    /// before rooms, the default room [`DEFAULT_ROOM`].
+    #[serde(default)]
+    pub room: Option<String>,
 }
 
+/// The room lines written before there were rooms belong to (and the server's default room).
+pub const DEFAULT_ROOM: &str = "#lobby";
+
 impl ChatRecord {
-    /// A public line stamped [`now`].
+    /// A public line in [`DEFAULT_ROOM`] stamped [`now`].
     pub fn public(sender: impl Into<String>, text: impl Into<String>) -> Self {
-        ChatRecord { sender: sender.into(), recipient: None, text: text.into(), at: now() }
+        Self::in_room(DEFAULT_ROOM, sender, text)
+    }
+
+    /// A public line in `room` stamped [`now`].
+    pub fn in_room(room: impl Into<String>, sender: impl Into<String>, text: impl Into<String>) -> Self {
+        ChatRecord {
+            sender: sender.into(),
+            recipient: None,
+            text: text.into(),
+            at: now(),
+            room: Some(room.into()),
+        }
     }
 
     /// A whisper stamped [`now`].
     pub fn whisper(sender: impl Into<String>, recipient: impl Into<String>, text: impl Into<String>) -> Self {
-        ChatRecord { sender: sender.into(), recipient: Some(recipient.into()), text: text.into(), at: now() }
+        ChatRecord {
+            sender: sender.into(),
+            recipient: Some(recipient.into()),
+            text: text.into(),
+            at: now(),
+            room: None,
+        }
     }
 }
 
@@ -363,6 +392,9 @@ pub struct ChatRow {
     pub recipient: Option<String>,
     pub text: String,
     pub at: DateTime<Utc>,
+    /// The room of a public line (`''` for a whisper).
+    #[serde(default)]
+    pub room: String,
 }
 
 impl ChatRow {
@@ -382,6 +414,9 @@ pub struct ModerationRecord {
     /// For a mute: when it ends (`None` = until lifted).
     pub until: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
+    /// The room the action was about; `None` = the whole server.
+    #[serde(default)]
+    pub room: Option<String>,
 }
 
 impl ModerationRecord {
@@ -394,7 +429,13 @@ impl ModerationRecord {
             reason: None,
             until: None,
             at: now(),
+            room: None,
         }
+    }
+
+    pub fn in_room(mut self, room: Option<String>) -> Self {
+        self.room = room;
+        self
     }
 
     pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
@@ -418,6 +459,9 @@ pub struct ModerationRow {
     pub reason: Option<String>,
     pub until: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
+    /// The room the action was about; `None` = the whole server.
+    #[serde(default)]
+    pub room: Option<String>,
 }
 
 /// Which login-log rows to read. Results are oldest first.
@@ -471,6 +515,8 @@ pub struct ChatFilter {
     pub until: Option<DateTime<Utc>>,
     /// At most this many rows: the *newest* ones (still returned oldest first).
     pub limit: Option<u32>,
+    /// Only public lines in this room (case-insensitive).
+    pub room: Option<String>,
 }
 
 /// Which moderation-log rows to read. Results are oldest first.

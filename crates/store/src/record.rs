@@ -54,12 +54,12 @@ const LOGINS: Table =
 
 const CHAT_MESSAGES: Table = Table {
     name: "chat_messages",
-    columns: &["sender", "sender_key", "recipient", "recipient_key", "body", "at_ms"],
+    columns: &["sender", "sender_key", "recipient", "recipient_key", "body", "at_ms", "room", "room_key"],
 };
 
 const MODERATION: Table = Table {
     name: "moderation",
-    columns: &["actor", "actor_key", "target", "target_key", "action", "reason", "until_ms", "at_ms"],
+    columns: &["actor", "actor_key", "target", "target_key", "action", "reason", "until_ms", "at_ms", "room"],
 };
 
 const QUIZ_ATTEMPTS: Table = Table {
@@ -123,12 +123,19 @@ impl Record {
                 let sender_key = column_key(&sender);
                 let recipient = r.recipient.as_deref().map(name);
                 let recipient_key = recipient.as_deref().map(column_key);
+                let room = match (&r.room, &r.recipient) {
+                    (Some(room), _) => clip(room, limits::NAME_MAX_CHARS).into_owned(),
+                    (None, Some(_)) => String::new(),
+                    (None, None) => crate::DEFAULT_ROOM.to_owned(),
+                };
                 v.val(sender)
                     .val(sender_key)
                     .val(recipient)
                     .val(recipient_key)
                     .val(clip(&r.text, limits::BODY_MAX_CHARS).into_owned())
-                    .val(to_ms(r.at));
+                    .val(to_ms(r.at))
+                    .val(room.clone())
+                    .val(column_key(&room));
             }
             Record::Moderation(r) => {
                 let actor = name(&r.actor);
@@ -142,7 +149,8 @@ impl Record {
                     .val(r.action.as_str())
                     .val(r.reason.as_deref().map(|s| clip(s, limits::REASON_MAX_CHARS).into_owned()))
                     .val(r.until.map(to_ms))
-                    .val(to_ms(r.at));
+                    .val(to_ms(r.at))
+                    .val(r.room.as_deref().map(|s| clip(s, limits::NAME_MAX_CHARS).into_owned()));
             }
             Record::QuizAttempt(r) => {
                 let player = name(&r.player);

@@ -36,7 +36,10 @@ impl Store {
     /// Chat-log rows matching `f` (public lines and whispers), oldest first.
     pub async fn chat_log(&self, f: &ChatFilter) -> Result<Vec<ChatRow>, StoreError> {
         let mut b = self.buf();
-        b.push("SELECT id, sender, recipient, body, at_ms FROM chat_messages WHERE 1 = 1");
+        b.push("SELECT id, sender, recipient, body, at_ms, room FROM chat_messages WHERE 1 = 1");
+        if let Some(room) = &f.room {
+            b.push(" AND recipient_key IS NULL AND room_key = ").bind(column_key(room.trim()));
+        }
         if let Some(user) = &f.user {
             let key = column_key(user.trim());
             b.push(" AND (sender_key = ").bind(key.clone()).push(" OR recipient_key = ").bind(key).push(")");
@@ -55,7 +58,7 @@ impl Store {
     pub async fn moderation_log(&self, f: &ModerationFilter) -> Result<Vec<ModerationRow>, StoreError> {
         let mut b = self.buf();
         b.push(
-            "SELECT id, actor, target, action, reason, until_ms, at_ms FROM moderation \
+            "SELECT id, actor, target, action, reason, until_ms, at_ms, room FROM moderation \
              WHERE 1 = 1",
         );
         if let Some(from) = f.from {
@@ -74,14 +77,26 @@ impl Store {
         rows.iter().map(moderation_from_row).collect()
     }
 
-    /// The newest `limit` public lines (no whispers), oldest first: what a client joining the
-    /// chat is shown.
+    /// The newest `limit` public lines (no whispers) of every room, oldest first.
     pub async fn recent_public_messages(&self, limit: u32) -> Result<Vec<ChatRow>, StoreError> {
         let mut b = self.buf();
         b.push(
-            "SELECT id, sender, recipient, body, at_ms FROM chat_messages \
+            "SELECT id, sender, recipient, body, at_ms, room FROM chat_messages \
              WHERE recipient_key IS NULL",
         );
+        let rows = fetch_ordered(self, b, Some(limit)).await?;
+        rows.iter().map(chat_from_row).collect()
+    }
+
+    /// The newest `limit` public lines of `room` (case-insensitive), oldest first: what a client
+    /// joining the room is shown.
+    pub async fn recent_room_messages(&self, room: &str, limit: u32) -> Result<Vec<ChatRow>, StoreError> {
+        let mut b = self.buf();
+        b.push(
+            "SELECT id, sender, recipient, body, at_ms, room FROM chat_messages \
+             WHERE recipient_key IS NULL AND room_key = ",
+        )
+        .bind(column_key(room.trim()));
         let rows = fetch_ordered(self, b, Some(limit)).await?;
         rows.iter().map(chat_from_row).collect()
     }
@@ -121,6 +136,7 @@ fn chat_from_row(row: &AnyRow) -> Result<ChatRow, StoreError> {
         recipient: row.try_get("recipient")?,
         text: row.try_get("body")?,
         at: from_ms(row.try_get("at_ms")?)?,
+        room: row.try_get("room")?,
     })
 }
 
@@ -133,5 +149,6 @@ fn moderation_from_row(row: &AnyRow) -> Result<ModerationRow, StoreError> {
         reason: row.try_get("reason")?,
         until: row.try_get::<Option<i64>, _>("until_ms")?.map(from_ms).transpose()?,
         at: from_ms(row.try_get("at_ms")?)?,
+        room: row.try_get("room")?,
     })
 }

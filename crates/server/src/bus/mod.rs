@@ -94,6 +94,9 @@ impl Message {
 pub struct RemoteMember {
     pub name: String,
     pub conn: u64,
+    /// The rooms the member is in (in snapshots; joins and parts follow as room messages).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<String>,
 }
 
 impl replica::Member for RemoteMember {
@@ -127,9 +130,31 @@ pub enum ChatMsg {
         first: bool,
         last: bool,
     },
+    /// A public line, on the room's own subject (see [`Bus::publish_room`]).
     Said {
         from: String,
         text: String,
+        #[serde(with = "time::ms")]
+        at: Timestamp,
+        room: String,
+    },
+    /// `name` (a member of the sending node) joined `room`; `persistent`: an admin created it.
+    RoomJoined {
+        room: String,
+        name: String,
+        #[serde(default)]
+        persistent: bool,
+    },
+    /// `name` (a member of the sending node) left `room`.
+    RoomLeft {
+        room: String,
+        name: String,
+    },
+    /// The topic of `room` was set (`topic`) or cleared (`None`) by admin `by`.
+    Topic {
+        room: String,
+        topic: Option<String>,
+        by: String,
         #[serde(with = "time::ms")]
         at: Timestamp,
     },
@@ -149,6 +174,9 @@ pub enum ChatMsg {
         conn: u64,
         by: String,
         reason: Option<String>,
+        /// Only removed from this room (absent: disconnected).
+        #[serde(default)]
+        room: Option<String>,
     },
     Muted {
         mute: WireMute,
@@ -156,6 +184,8 @@ pub enum ChatMsg {
     Unmuted {
         name: String,
         by: String,
+        #[serde(default)]
+        room: Option<String>,
     },
 }
 
@@ -173,6 +203,8 @@ pub struct WireMute {
     pub actor: String,
     #[serde(with = "time::ms")]
     pub at: Timestamp,
+    #[serde(default)]
+    pub room: Option<String>,
 }
 
 impl From<&Mute> for WireMute {
@@ -183,13 +215,14 @@ impl From<&Mute> for WireMute {
             reason: m.reason.clone(),
             actor: m.actor.clone(),
             at: m.at,
+            room: m.room.clone(),
         }
     }
 }
 
 impl From<WireMute> for Mute {
     fn from(m: WireMute) -> Self {
-        Mute { target: m.target, until: m.until, reason: m.reason, actor: m.actor, at: m.at }
+        Mute { target: m.target, until: m.until, reason: m.reason, actor: m.actor, at: m.at, room: m.room }
     }
 }
 
@@ -320,6 +353,26 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Tell one node (a whisper for one of its users).
     fn send(&self, to: &NodeRef, msg: Message);
+
+    /// Tell the nodes that follow the room under `room_key` (a public line in it): only nodes
+    /// with members in a room receive its lines. By default, every node.
+    fn publish_room(&self, room_key: &str, msg: Message) {
+        let _ = room_key;
+        self.publish(msg);
+    }
+
+    /// Follow (`true`) or stop following the room under `room_key`: a node follows exactly the
+    /// rooms it has members in. Following is in place when the future completes. By default
+    /// (one node), nothing to do.
+    fn watch_room<'a>(&'a self, room_key: &'a str, watch: bool) -> BoxFuture<'a, ()> {
+        let _ = (room_key, watch);
+        Box::pin(async {})
+    }
+
+    /// How many rooms this node follows now.
+    fn watched_rooms(&self) -> usize {
+        0
+    }
 
     /// Take `name` for connection `conn` of `service`, cluster-wide and atomically.
     fn claim<'a>(

@@ -6,6 +6,10 @@
 //!   of one connection's messages), so a snapshot and the joins that follow it arrive in order.
 //! - `<p>.node.<boot>`: messages for one node (a whisper for one of its users), `<boot>` being the
 //!   random number that names this run of the node.
+//! - `<p>.room.<hex>`: the public lines of one chat room, `<hex>` being the room's key in
+//!   hexadecimal (so any room name is one valid subject token). A node subscribes while it has
+//!   members in the room ([`Bus::watch_room`]) and unsubscribes when the last one leaves, so it
+//!   receives only the lines of its users' rooms. Joins, leaves and topics stay on `<p>.all`.
 //!
 //! Tasks, all stopped by the server's shutdown token:
 //! - the **publisher** drains a bounded queue (`cluster.publish_queue`) into the client. Sessions
@@ -75,6 +79,7 @@ struct Envelope {
 enum Outgoing {
     All(Message),
     To(NodeRef, Message),
+    Room(String, Message),
 }
 
 /// Another node, as this one hears it.
@@ -98,6 +103,12 @@ pub struct NatsBus {
     peers: Mutex<HashMap<Arc<str>, PeerState>>,
     connected: AtomicBool,
     metrics: Arc<ClusterMetrics>,
+    /// The room subjects followed now, by room key; cancelling stops (and unsubscribes) one.
+    rooms: Mutex<HashMap<String, CancellationToken>>,
+    /// Where room subscriptions run: the server's tracker and shutdown token (set at start).
+    tasks: OnceLock<(TaskTracker, CancellationToken)>,
+    /// This bus, for the room receivers it starts from `&self`.
+    myself: Weak<NatsBus>,
 }
 
 /// Why the cluster could not start.
@@ -114,7 +125,7 @@ pub enum ClusterError {
 impl NatsBus {
     pub fn new(config: &ClusterConfig, store: Store) -> Arc<NatsBus> {
         let (out, out_rx) = mpsc::channel(config.publish_queue);
-        Arc::new(NatsBus {
+        Arc::new_cyclic(|myself| NatsBus {
             config: config.clone(),
             store,
             node: OnceLock::new(),
@@ -126,6 +137,9 @@ impl NatsBus {
             peers: Mutex::new(HashMap::new()),
             connected: AtomicBool::new(false),
             metrics: Arc::default(),
+            rooms: Mutex::new(HashMap::new()),
+            tasks: OnceLock::new(),
+            myself: myself.clone(),
         })
     }
 
@@ -151,6 +165,37 @@ impl NatsBus {
 
     fn subject_for(&self, node: &NodeRef) -> String {
         format!("{}.node.{:016x}", self.prefix(), node.boot)
+    }
+
+    fn myself(&self) -> Option<Arc<NatsBus>> {
+        self.myself.upgrade()
+    }
+
+    /// `<p>.room.<hex of the room key>`.
+    fn subject_room(&self, room_key: &str) -> String {
+        use std::fmt::Write as _;
+        let mut subject = format!("{}.room.", self.prefix());
+        for b in room_key.as_bytes() {
+            let _ = write!(subject, "{b:02x}");
+        }
+        subject
+    }
+
+    /// Receive one room's subject until `stop` (or shutdown) is cancelled.
+    async fn room_receiver(self: Arc<Self>, mut sub: async_nats::Subscriber, stop: CancellationToken) {
+        loop {
+            let message = tokio::select! {
+                () = stop.cancelled() => break,
+                m = sub.next() => m,
+            };
+            let Some(message) = message else { break };
+            self.metrics.received.inc();
+            match serde_json::from_slice::<Envelope>(&message.payload) {
+                Ok(envelope) => self.on_envelope(envelope),
+                Err(_) => self.metrics.malformed.inc(),
+            }
+        }
+        let _ = sub.unsubscribe().await;
     }
 
     fn timeout(&self) -> Duration {
@@ -222,6 +267,7 @@ impl NatsBus {
             .await
             .map_err(|e| ClusterError::Subscribe(e.to_string()))?;
         let _ = self.client.set(client);
+        let _ = self.tasks.set((tracker.clone(), shutdown.clone()));
         info!(node = %node_id, nats = %shown, "cluster: node {node_id} joining through NATS at {shown}");
 
         let rx = self.out_rx.lock().take().expect("started once");
@@ -248,6 +294,7 @@ impl NatsBus {
             let (subject, msg) = match out {
                 Outgoing::All(msg) => (self.subject_all(), msg),
                 Outgoing::To(node, msg) => (self.subject_for(&node), msg),
+                Outgoing::Room(subject, msg) => (subject, msg),
             };
             let payload = encode(&me, msg);
             match client.publish(subject, payload).await {
@@ -541,6 +588,53 @@ impl Bus for NatsBus {
         if self.out.try_send(Outgoing::To(to.clone(), msg)).is_err() {
             self.metrics.dropped.inc();
         }
+    }
+
+    fn publish_room(&self, room_key: &str, msg: Message) {
+        if self.out.try_send(Outgoing::Room(self.subject_room(room_key), msg)).is_err() {
+            self.metrics.dropped.inc();
+        }
+    }
+
+    fn watch_room<'a>(&'a self, room_key: &'a str, watch: bool) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if !watch {
+                if let Some(stop) = self.rooms.lock().remove(room_key) {
+                    stop.cancel();
+                }
+                return;
+            }
+            let (Some(client), Some((tracker, shutdown))) = (self.client.get(), self.tasks.get()) else {
+                return;
+            };
+            if self.rooms.lock().contains_key(room_key) {
+                return;
+            }
+            let sub = match client.subscribe(self.subject_room(room_key)).await {
+                Ok(sub) => sub,
+                Err(e) => {
+                    warn!(error = %e, "cluster: cannot subscribe to a room's subject");
+                    return;
+                }
+            };
+            // The subscription is in place at the server once the flush returns.
+            let _ = tokio::time::timeout(self.timeout(), client.flush()).await;
+            let stop = shutdown.child_token();
+            let mut rooms = self.rooms.lock();
+            if rooms.contains_key(room_key) {
+                return; // subscribed twice at once; this one is dropped
+            }
+            rooms.insert(room_key.to_owned(), stop.clone());
+            drop(rooms);
+            let me = self.myself();
+            if let Some(me) = me {
+                tracker.spawn(me.room_receiver(sub, stop));
+            }
+        })
+    }
+
+    fn watched_rooms(&self) -> usize {
+        self.rooms.lock().len()
     }
 
     fn claim<'a>(

@@ -190,7 +190,7 @@ mod tests {
     }
 
     fn m(name: &str, conn: u64) -> RemoteMember {
-        RemoteMember { name: name.into(), conn }
+        RemoteMember { name: name.into(), conn, rooms: Vec::new() }
     }
 
     #[test]

@@ -179,6 +179,7 @@ impl Config {
     /// Check values that parse but make no sense.
     pub fn validate(&self) -> Result<(), String> {
         self.retention.validate()?;
+        self.chat.validate_rooms()?;
         self.logging.validate()?;
         let l = &self.limits;
         if l.max_line_bytes < 64 {
@@ -713,6 +714,36 @@ pub struct ChatConfig {
     pub tls_port: Option<u16>,
     pub history: usize,
     pub auth: Admission,
+    /// The room every login joins first.
+    pub default_room: String,
+    /// Who may create a room by joining it.
+    pub rooms: RoomCreation,
+    /// The most rooms one user may be in at once.
+    pub max_rooms_per_user: usize,
+    /// The most rooms the server holds (persistent ones included).
+    pub max_rooms: usize,
+    /// Persistent rooms created at start (`[[chat.room]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub room: Vec<RoomSetting>,
+}
+
+/// Who may create a chat room (`[chat] rooms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomCreation {
+    /// Anyone, by joining a room that does not exist (it vanishes when the last member leaves).
+    Open,
+    /// Only admins (their rooms are persistent); others join existing rooms.
+    Admin,
+}
+
+/// One `[[chat.room]]`: a persistent room and its topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomSetting {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 impl ChatConfig {
@@ -728,7 +759,56 @@ impl ChatConfig {
             "auth",
             "\"open\": anyone picks a free name, account names need their password; \"accounts\": members only. Default \"open\".",
         ),
+        (
+            "default_room",
+            "The room every login joins first (# and 1 to 32 letters, digits, - _ .). Default \"#lobby\".",
+        ),
+        (
+            "rooms",
+            "Who creates rooms: \"open\": anyone, by joining (the room vanishes when empty); \"admin\": admins only (their rooms persist). Default \"open\".",
+        ),
+        (
+            "max_rooms_per_user",
+            "The most rooms one user may be in at once (too_many_rooms beyond). Default 10.",
+        ),
+        (
+            "max_rooms",
+            "The most rooms the server holds, persistent ones included (room_limit beyond). Default 1000.",
+        ),
+        (
+            "room",
+            "Persistent rooms created at start, one [[chat.room]] table each with name and optional topic. Default none.",
+        ),
     ];
+
+    /// The room settings make sense: valid names, room for the configured rooms.
+    pub fn validate_rooms(&self) -> Result<(), String> {
+        use sockhub_proto::chat::is_room_name;
+        if !is_room_name(&self.default_room) {
+            return Err(format!(
+                "chat.default_room {:?} is not a room name (# and 1 to 32 letters, digits, - _ .)",
+                self.default_room
+            ));
+        }
+        if let Some(bad) = self.room.iter().find(|r| !is_room_name(&r.name)) {
+            return Err(format!(
+                "chat.room name {:?} is not a room name (# and 1 to 32 letters, digits, - _ .)",
+                bad.name
+            ));
+        }
+        if let Some(bad) = self.room.iter().find_map(|r| {
+            r.topic.as_deref().and_then(|t| sockhub_proto::text::check(t).err().map(|_| &r.name))
+        }) {
+            return Err(format!("chat.room {bad}: the topic has a control character or line break"));
+        }
+        if self.max_rooms_per_user == 0 {
+            return Err("chat.max_rooms_per_user must be at least 1".into());
+        }
+        if self.max_rooms <= self.room.len() {
+            return Err(format!("chat.max_rooms must be more than the {} configured rooms", self.room.len()));
+        }
+        Ok(())
+    }
 
     /// The value of a missing `[chat]` section in a config file.
     pub fn off() -> Self {
@@ -738,7 +818,18 @@ impl ChatConfig {
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig { enabled: true, port: 7001, tls_port: None, history: 20, auth: Admission::Open }
+        ChatConfig {
+            enabled: true,
+            port: 7001,
+            tls_port: None,
+            history: 20,
+            auth: Admission::Open,
+            default_room: sockhub_proto::chat::DEFAULT_ROOM.to_owned(),
+            rooms: RoomCreation::Open,
+            max_rooms_per_user: 10,
+            max_rooms: 1000,
+            room: Vec::new(),
+        }
     }
 }
 

@@ -43,6 +43,7 @@ pub fn line(sender: &str, text: impl Into<String>, i: i64) -> ChatRecord {
         recipient: None,
         text: text.into(),
         at: at(2024, 3, 1, 9, 0, 0) + chrono::Duration::milliseconds(i),
+        room: None,
     }
 }
 

@@ -20,6 +20,7 @@ async fn mute_set_expire_clear_and_survive_restart() {
             reason: Some("도배 (flooding)".into()),
             actor: "admin".into(),
             at: t0,
+            room: None,
         };
         store.set_mute(&timed).await.unwrap();
         assert_eq!(store.active_mute("bob", t0).await.unwrap(), Some(timed.clone()));
@@ -29,8 +30,14 @@ async fn mute_set_expire_clear_and_survive_restart() {
         assert!(store.active_mute("bob", t0 + Duration::minutes(10)).await.unwrap().is_none());
 
         // An indefinite mute, in Hangul.
-        let forever =
-            Mute { target: "김철수".into(), until: None, reason: None, actor: "admin".into(), at: t0 };
+        let forever = Mute {
+            target: "김철수".into(),
+            until: None,
+            reason: None,
+            actor: "admin".into(),
+            at: t0,
+            room: None,
+        };
         store.set_mute(&forever).await.unwrap();
         let later = t0 + Duration::days(365);
         assert_eq!(store.active_mute("김철수", later).await.unwrap(), Some(forever.clone()));

@@ -42,7 +42,13 @@ async fn fill_logs(store: &Store) {
     let (journal, handle) = Writer::spawn(store.clone(), WriterOptions::default());
     for i in 0..N {
         journal
-            .send(ChatRecord { sender: "amy".into(), recipient: None, text: format!("line {i}"), at: t(i) })
+            .send(ChatRecord {
+                sender: "amy".into(),
+                recipient: None,
+                text: format!("line {i}"),
+                at: t(i),
+                room: None,
+            })
             .await
             .unwrap();
         let mut login = LoginRecord::new("amy", "127.0.0.1:5000", "chat", LoginOutcome::Success);

@@ -1,4 +1,4 @@
-//! The chat room's part in a cluster: applying what other nodes publish.
+//! The chat's part in a cluster: applying what other nodes publish.
 //!
 //! What this node publishes is sent where it happens (the session and moderation code call
 //! [`crate::bus::Bus::publish`] right after the local delivery); this file is the other half. A
@@ -6,6 +6,12 @@
 //! a whisper arrives only at the target's node; a kick is shown everywhere and carried out by the
 //! node that holds the connection; a mute updates every node's mute cache, so it is enforced
 //! wherever the target types.
+//!
+//! Rooms: a remote user's joins and parts (`RoomJoined`, `RoomLeft`) and topics arrive on the
+//! shared subject; a snapshot of a node's members carries each member's rooms, so a resync
+//! restores room membership too. A remote user who goes (left, node down, evicted) leaves every
+//! room here. Public lines arrive on the room's own subject, which this node follows only while
+//! it has members in the room.
 
 use sockhub_i18n::msg;
 use std::sync::Arc;
@@ -29,8 +35,10 @@ impl ChatService {
     fn on_chat(self: &Arc<Self>, from: &NodeRef, msg: ChatMsg) {
         match msg {
             ChatMsg::Joined { name, conn, version } => {
-                let member = crate::bus::RemoteMember { name: name.clone(), conn };
-                let in_step = self.room.apply_remote(|d| d.join(from, member, version));
+                let member = crate::bus::RemoteMember { name: name.clone(), conn, rooms: Vec::new() };
+                let change = self.room.apply_remote(|d| d.join(from, member, version));
+                self.follow_change(&change);
+                let in_step = change.in_step;
                 info!(node = %from.id, "{name} joined on {} ({} online)", from.id, self.room.online());
                 if !in_step {
                     self.resync_with(from);
@@ -38,18 +46,40 @@ impl ChatService {
             }
             ChatMsg::Left { name, conn, version } => {
                 let key = names::key(&name);
-                let in_step = self.room.apply_remote(|d| d.leave(from, &key, conn, version));
+                let change = self.room.apply_remote(|d| d.leave(from, &key, conn, version));
+                self.follow_change(&change);
+                let in_step = change.in_step;
                 info!(node = %from.id, "{name} left on {} ({} online)", from.id, self.room.online());
                 if !in_step {
                     self.resync_with(from);
                 }
             }
             ChatMsg::Members { version, members, first, last } => {
-                self.room.apply_remote(|d| d.snapshot(from, version, members, first, last));
+                let rooms: Vec<(String, String, Vec<String>)> =
+                    members.iter().map(|m| (names::key(&m.name), m.name.clone(), m.rooms.clone())).collect();
+                let change = self.room.apply_remote(|d| d.snapshot(from, version, members, first, last));
+                self.follow_change(&change);
+                for (key, name, rooms) in rooms {
+                    self.set_remote_rooms(&key, &name, &rooms);
+                }
             }
-            ChatMsg::Said { from: name, text, at } => {
+            ChatMsg::Said { from: name, text, at, room } => {
                 let name: Arc<str> = name.into();
-                self.room.say(&name, &text, at);
+                self.rooms.say(&super::rooms::key(&room), &name, &text, at);
+            }
+            ChatMsg::RoomJoined { room, name, persistent } => {
+                self.rooms.remote_join(&room, &names::key(&name), &name, persistent);
+                self.room_metrics.rooms.set(self.rooms.count() as i64);
+            }
+            ChatMsg::RoomLeft { room, name } => {
+                self.rooms.remote_part(&room, &names::key(&name));
+                self.room_metrics.rooms.set(self.rooms.count() as i64);
+            }
+            ChatMsg::Topic { room, topic, by, at } => {
+                let topic = topic.map(|text| super::rooms::Topic { text, by: by.clone(), at });
+                if let Err(e) = self.rooms.set_topic(&room, topic, &by) {
+                    info!(error = %e.message, "a topic for a room unknown here");
+                }
             }
             ChatMsg::Whisper { from: sender, to, to_conn, text, at } => {
                 match self.room.find(&names::key(&to)).filter(|m| m.conn == to_conn) {
@@ -65,7 +95,18 @@ impl ChatService {
                     None => info!("a whisper from {sender} on {} found {to} gone", from.id),
                 }
             }
-            ChatMsg::Kicked { name, node, conn, by, reason } => {
+            ChatMsg::Kicked { name, node, conn, by, reason, room: Some(room) } => {
+                let event = ChatEvent::Kicked { name: name.clone(), by, reason, room: Some(room.clone()) };
+                self.rooms.broadcast(&room, event);
+                if node == self.bus.node()
+                    && self.room.find(&names::key(&name)).is_some_and(|m| m.conn == conn)
+                {
+                    if let Some(me) = self.myself() {
+                        tokio::spawn(async move { me.remove_from_room(&name, &room).await });
+                    }
+                }
+            }
+            ChatMsg::Kicked { name, node, conn, by, reason, room: None } => {
                 let bye = super::moderation::kicked_by(&by, reason.as_deref());
                 self.room.broadcast(&Frame::new(ChatEvent::Kicked {
                     name: name.clone(),
@@ -87,22 +128,53 @@ impl ChatService {
                     by: mute.actor.clone(),
                     until: mute.until,
                     reason: mute.reason.clone(),
-                    room: None,
+                    room: mute.room.clone(),
                 };
+                let room = mute.room.clone();
                 self.moderation.remember(self, mute);
-                self.room.broadcast(&Frame::new(event));
+                super::moderation::tell(self, room.as_deref(), event);
             }
-            ChatMsg::Unmuted { name, by } => {
-                if self.moderation.forget(&name) {
-                    self.room.broadcast(&Frame::new(ChatEvent::Unmuted { name, by: Some(by), room: None }));
+            ChatMsg::Unmuted { name, by, room } => {
+                if self.moderation.forget(&name, room.as_deref()) {
+                    let event = ChatEvent::Unmuted { name, by: Some(by), room: room.clone() };
+                    super::moderation::tell(self, room.as_deref(), event);
                 }
             }
         }
     }
 
+    /// Remote members came and went: those who went leave every room here; those who came (in a
+    /// snapshot) join theirs.
+    fn follow_change(&self, change: &Change<crate::bus::RemoteMember>) {
+        for gone in &change.left {
+            self.forget_remote(gone);
+        }
+        for came in &change.joined {
+            self.set_remote_rooms(&names::key(&came.name), &came.name, &came.rooms);
+        }
+        self.room_metrics.rooms.set(self.rooms.count() as i64);
+    }
+
+    /// Make the remote user `key` a member of exactly `rooms` here.
+    fn set_remote_rooms(&self, key: &str, name: &str, rooms: &[String]) {
+        let now = self.rooms.remote_rooms_of(key);
+        for room in now.iter().filter(|r| !rooms.iter().any(|x| super::rooms::key(x) == super::rooms::key(r)))
+        {
+            self.rooms.remote_part(room, key);
+        }
+        for room in rooms {
+            self.rooms.remote_join(room, key, name, false);
+        }
+    }
+
     /// Publish this node's membership, in parts.
     fn publish_members(&self) {
-        let (version, members) = self.room.snapshot();
+        let (version, mut members) = self.room.snapshot();
+        let rooms: std::collections::HashMap<String, Vec<String>> =
+            self.rooms.local_rooms_of_all().into_iter().collect();
+        for m in &mut members {
+            m.rooms = rooms.get(&names::key(&m.name)).cloned().unwrap_or_default();
+        }
         publish_in_parts(self.bus.as_ref(), members, |members, first, last| {
             Message::Chat(ChatMsg::Members { version, members, first, last })
         });
@@ -124,7 +196,8 @@ impl Listener for ChatService {
     }
 
     fn on_node_down(&self, node: &NodeRef) {
-        self.room.apply_remote(|d| Change { left: d.drop_node(node), ..Change::default() });
+        let change = self.room.apply_remote(|d| Change { left: d.drop_node(node), ..Change::default() });
+        self.follow_change(&change);
         info!(node = %node.id, "node {} is gone; {} online", node.id, self.room.online());
     }
 

@@ -1,9 +1,11 @@
-//! The chat service: one room, unique names, accounts, public messages, whispers, presence,
+//! The chat service: rooms, unique names, accounts, public messages, whispers, presence,
 //! moderation, and the database log of all of it.
 //!
-//! [`ChatService`] holds the [`room::Room`] and the [`moderation::Moderation`] state; each
-//! connection gets a [`session::ChatSession`] that moves through the phases
-//! name → (password) → room and turns requests into room operations. Names follow [`names`].
+//! [`ChatService`] holds the presence ([`room::Room`]: who is online), the [`rooms::Rooms`] (who
+//! is in which room, topics, history) and the [`moderation::Moderation`] state; each connection
+//! gets a [`session::ChatSession`] that moves through the phases name → (password) → room and
+//! turns requests into room operations through the room API in `room_api.rs` (which another
+//! front end, such as an IRC listener, can call as well). Names follow [`names`].
 //! Every public line and whisper is written to the chat log (through the batched writer) before it
 //! is delivered, so the log never misses a line that someone saw.
 //!
@@ -14,6 +16,8 @@
 mod cluster;
 pub mod moderation;
 pub mod room;
+mod room_api;
+pub mod rooms;
 pub mod session;
 #[cfg(test)]
 mod tests;
@@ -40,6 +44,9 @@ pub use session::ChatSession;
 pub struct ChatService {
     pub(crate) config: ChatConfig,
     pub(crate) room: room::Room,
+    pub(crate) rooms: rooms::Rooms,
+    /// Totals over every room, for `/metrics`.
+    pub room_metrics: Arc<crate::metrics::RoomMetrics>,
     pub(crate) moderation: moderation::Moderation,
     pub(crate) auth: Arc<Authenticator>,
     pub(crate) journal: Journal,
@@ -61,12 +68,18 @@ impl ChatService {
     /// Start the service: load the recent history and the mutes in force from the database.
     pub async fn start(config: &ChatConfig, hub: &Hub) -> Result<Arc<Self>, StoreError> {
         let store: &Store = &hub.store;
-        let history = store.recent_public_messages(config.history.min(u32::MAX as usize) as u32).await?;
+        let rooms = room_api::load_rooms(config, store).await?;
         let mutes = store.active_mutes(sockhub_store::now()).await?;
-        info!(history = history.len(), mutes = mutes.len(), "chat: loaded recent history and mutes in force");
+        info!(
+            rooms = rooms.count(),
+            mutes = mutes.len(),
+            "chat: loaded the rooms, their recent history and the mutes in force"
+        );
         let service = Arc::new_cyclic(|myself| ChatService {
             config: config.clone(),
-            room: room::Room::new(config.history, history),
+            room: room::Room::new(),
+            rooms,
+            room_metrics: Arc::default(),
             moderation: moderation::Moderation::new(
                 store.clone(),
                 hub.journal.clone(),
@@ -103,7 +116,7 @@ impl ChatService {
 
     /// Admin `actor` disconnects `target`, as `/kick` does (for the web API).
     pub async fn kick(&self, actor: &str, target: &str, reason: Option<String>) -> Result<(), ErrorEvent> {
-        self.moderation.kick(self, actor, target, reason).await
+        self.moderation.kick(self, actor, target, reason, None).await
     }
 
     /// Admin `actor` mutes `target` for `minutes` (or until unmuted), as `/mute` does.
@@ -114,12 +127,12 @@ impl ChatService {
         minutes: Option<f64>,
         reason: Option<String>,
     ) -> Result<(), ErrorEvent> {
-        self.moderation.mute(self, actor, target, minutes, reason).await
+        self.moderation.mute(self, actor, target, minutes, reason, None).await
     }
 
     /// Admin `actor` lifts `target`'s mute, as `/unmute` does.
     pub async fn unmute(&self, actor: &str, target: &str) -> Result<(), ErrorEvent> {
-        self.moderation.unmute(self, actor, target).await
+        self.moderation.unmute(self, actor, target, None).await
     }
 
     /// The mutes in force now, by name.

@@ -1,4 +1,8 @@
-//! Admins' tools: kick, mute and unmute, and the mutes in force.
+//! Admins' tools: kick, mute and unmute, server-wide or in one room, and the mutes in force.
+//!
+//! With a room, a kick removes the target from that room only (they stay connected) and a mute
+//! stops their lines in that room only; the events go to that room's members. Without one, a
+//! kick disconnects and a mute covers every room, and everyone online is told.
 //!
 //! A mute is state, not just a log line: it is written to the database before anyone is told
 //! (so it survives a restart at once) and kept in memory for the check on every message. A timed
@@ -34,7 +38,8 @@ use crate::net::outbox::Frame;
 pub struct Moderation {
     store: Store,
     journal: Journal,
-    mutes: Mutex<HashMap<String, Mute>>,
+    /// By (user key, room key or `""` for a server-wide mute).
+    mutes: Mutex<HashMap<(String, String), Mute>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
     log_wait: Duration,
@@ -51,32 +56,74 @@ impl Moderation {
         Moderation { store, journal, mutes: Mutex::new(HashMap::new()), tracker, shutdown, log_wait }
     }
 
-    /// The mute in force for `name`, if any.
+    /// The server-wide mute in force for `name`, if any.
     pub fn muted(&self, name: &str, now: Timestamp) -> Option<Mute> {
-        self.mutes.lock().get(&names::key(name)).filter(|m| m.is_active(now)).cloned()
+        self.muted_in(name, None, now)
+    }
+
+    /// The mute in force for `name` in `room` (`None`: the server-wide one), if any.
+    pub fn muted_in(&self, name: &str, room: Option<&str>, now: Timestamp) -> Option<Mute> {
+        self.mutes.lock().get(&mute_key(name, room)).filter(|m| m.is_active(now)).cloned()
+    }
+
+    /// Refuse with `muted` if `name` may not speak in `room` now (a server-wide mute, or one in
+    /// that room).
+    pub fn check(&self, name: &str, room: Option<&str>, now: Timestamp) -> Result<(), ErrorEvent> {
+        let mute = self.muted(name, now).or_else(|| room.and_then(|r| self.muted_in(name, Some(r), now)));
+        let Some(mute) = mute else { return Ok(()) };
+        let why = mute.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+        let message = match (mute.until, mute.room) {
+            (Some(t), None) => {
+                msg!("chat-muted-you-until", until = sockhub_proto::time::clock(&t), why = why)
+            }
+            (None, None) => msg!("chat-muted-you", why = why),
+            (Some(t), Some(room)) => {
+                msg!(
+                    "chat-muted-in-room-until",
+                    room = room,
+                    until = sockhub_proto::time::clock(&t),
+                    why = why
+                )
+            }
+            (None, Some(room)) => msg!("chat-muted-in-room", room = room, why = why),
+        };
+        Err(ErrorEvent::new(ErrorCode::Muted, message))
     }
 
     /// Every mute in force at `now`, sorted by name.
     pub fn active(&self, now: Timestamp) -> Vec<Mute> {
         let mut mutes: Vec<Mute> = self.mutes.lock().values().filter(|m| m.is_active(now)).cloned().collect();
-        mutes.sort_by_key(|m| names::key(&m.target));
+        mutes.sort_by_key(|m| mute_key(&m.target, m.room.as_deref()));
         mutes
     }
 
     /// Disconnect `target` (who must be online): everyone (the target too) is told who did it and
-    /// why, then the target gets a final `bye`.
+    /// why, then the target gets a final `bye`. With `room`: remove the target from that room
+    /// only (the room's members are told, the target too, and they get `left`).
     pub async fn kick(
         &self,
         chat: &ChatService,
         actor: &str,
         target: &str,
         reason: Option<String>,
+        room: Option<String>,
     ) -> Result<(), ErrorEvent> {
         check_reason(reason.as_deref())?;
         let located = chat.room.locate(&names::key(target)).ok_or_else(|| not_online(target))?;
         let name = located.name().to_owned();
-        if names::key(actor) == names::key(&name) {
+        if names::key(actor) == names::key(&name) && room.is_none() {
             return Err(ErrorEvent::new(ErrorCode::BadRequest, msg!("chat-kick-yourself")));
+        }
+        if let Some(r) = &room {
+            let room = chat.rooms.existing(r)?;
+            if !chat.rooms.is_member(&room, &names::key(&name)) {
+                let e = msg!("chat-not-in-room", room = room);
+                return Err(ErrorEvent::new(
+                    ErrorCode::NotInRoom,
+                    msg!("common-reason", text = name.clone(), reason = e),
+                ));
+            }
+            return self.kick_from_room(chat, actor, located, room, reason).await;
         }
         let mut record = ModerationRecord::new(actor, &name, ModerationAction::Kick);
         record.reason = reason.clone();
@@ -99,10 +146,56 @@ impl Moderation {
             Located::There { node, conn, .. } => (node, conn),
         };
         if chat.bus.is_shared() {
-            let kicked = ChatMsg::Kicked { name: name.clone(), node, conn, by: actor.to_owned(), reason };
+            let kicked =
+                ChatMsg::Kicked { name: name.clone(), node, conn, by: actor.to_owned(), reason, room: None };
             chat.bus.publish(Message::Chat(kicked));
         }
         info!(target = %name, "{name} kicked by {actor}");
+        Ok(())
+    }
+
+    /// `/kick name #room`: the room's members (the target too) see `kicked`; the node holding
+    /// the target's connection takes them out of the room.
+    async fn kick_from_room(
+        &self,
+        chat: &ChatService,
+        actor: &str,
+        located: Located,
+        room: String,
+        reason: Option<String>,
+    ) -> Result<(), ErrorEvent> {
+        let name = located.name().to_owned();
+        let record = ModerationRecord {
+            reason: reason.clone(),
+            ..ModerationRecord::new(actor, &name, ModerationAction::Kick)
+        };
+        self.log(record.in_room(Some(room.clone()))).await?;
+        let event = ChatEvent::Kicked {
+            name: name.clone(),
+            by: actor.to_owned(),
+            reason: reason.clone(),
+            room: Some(room.clone()),
+        };
+        chat.rooms.broadcast(&room, event);
+        let (node, conn) = match &located {
+            Located::Here(member) => (chat.bus.node(), member.conn),
+            Located::There { node, conn, .. } => (node.clone(), *conn),
+        };
+        if chat.bus.is_shared() {
+            let kicked = ChatMsg::Kicked {
+                name: name.clone(),
+                node,
+                conn,
+                by: actor.to_owned(),
+                reason,
+                room: Some(room.clone()),
+            };
+            chat.bus.publish(Message::Chat(kicked));
+        }
+        if let Located::Here(_) = located {
+            chat.remove_from_room(&name, &room).await;
+        }
+        info!(target = %name, "{name} removed from {room} by {actor}");
         Ok(())
     }
 
@@ -114,7 +207,9 @@ impl Moderation {
         target: &str,
         minutes: Option<f64>,
         reason: Option<String>,
+        room: Option<String>,
     ) -> Result<(), ErrorEvent> {
+        let room = room.map(|r| chat.rooms.existing(&r)).transpose()?;
         let now = sockhub_store::now();
         let until = match minutes {
             Some(m) if m.is_finite() && m > 0.0 && m <= 525_600.0 => {
@@ -135,59 +230,73 @@ impl Moderation {
                 target.to_owned()
             }
         };
-        let mute =
-            Mute { target: name.clone(), until, reason: reason.clone(), actor: actor.to_owned(), at: now };
+        let mute = Mute {
+            target: name.clone(),
+            until,
+            reason: reason.clone(),
+            actor: actor.to_owned(),
+            at: now,
+            room: room.clone(),
+        };
         self.store.set_mute(&mute).await.map_err(|e| {
             warn!(error = %e, "could not store a mute");
             unavailable()
         })?;
-        let mut record = ModerationRecord::new(actor, &name, ModerationAction::Mute);
+        let mut record = ModerationRecord::new(actor, &name, ModerationAction::Mute).in_room(room.clone());
         (record.reason, record.until) = (reason.clone(), until);
         self.log(record).await?;
         if chat.bus.is_shared() {
             chat.bus.publish(Message::Chat(ChatMsg::Muted { mute: WireMute::from(&mute) }));
         }
         self.remember(chat, mute);
-        chat.room.broadcast(&Frame::new(ChatEvent::Muted {
-            name: name.clone(),
-            by: actor.to_owned(),
-            until,
-            reason,
-            room: None,
-        }));
+        let event =
+            ChatEvent::Muted { name: name.clone(), by: actor.to_owned(), until, reason, room: room.clone() };
+        tell(chat, room.as_deref(), event);
         info!(target = %name, "{name} muted by {actor}");
         Ok(())
     }
 
-    /// Lift `target`'s mute.
-    pub async fn unmute(&self, chat: &ChatService, actor: &str, target: &str) -> Result<(), ErrorEvent> {
-        let key = names::key(target);
+    /// Lift `target`'s mute: the server-wide one, or with `room` the one in that room.
+    pub async fn unmute(
+        &self,
+        chat: &ChatService,
+        actor: &str,
+        target: &str,
+        room: Option<String>,
+    ) -> Result<(), ErrorEvent> {
+        let room = room.map(|r| chat.rooms.existing(&r)).transpose()?;
+        let key = mute_key(target, room.as_deref());
         let was = self.mutes.lock().get(&key).filter(|m| m.is_active(sockhub_store::now())).cloned();
         let Some(was) = was else {
-            return Err(ErrorEvent::new(ErrorCode::NotMuted, msg!("chat-not-muted", name = target)));
+            let message = match &room {
+                Some(r) => msg!("chat-not-muted-in", name = target, room = r.clone()),
+                None => msg!("chat-not-muted", name = target),
+            };
+            return Err(ErrorEvent::new(ErrorCode::NotMuted, message));
         };
-        self.store.clear_mute(&was.target).await.map_err(|e| {
+        self.store.clear_mute_in(&was.target, room.as_deref()).await.map_err(|e| {
             warn!(error = %e, "could not clear a mute");
             unavailable()
         })?;
-        self.log(ModerationRecord::new(actor, &was.target, ModerationAction::Unmute)).await?;
+        let record =
+            ModerationRecord::new(actor, &was.target, ModerationAction::Unmute).in_room(room.clone());
+        self.log(record).await?;
         self.mutes.lock().remove(&key);
         if chat.bus.is_shared() {
-            chat.bus
-                .publish(Message::Chat(ChatMsg::Unmuted { name: was.target.clone(), by: actor.to_owned() }));
+            let unmuted =
+                ChatMsg::Unmuted { name: was.target.clone(), by: actor.to_owned(), room: room.clone() };
+            chat.bus.publish(Message::Chat(unmuted));
         }
-        chat.room.broadcast(&Frame::new(ChatEvent::Unmuted {
-            name: was.target.clone(),
-            by: Some(actor.to_owned()),
-            room: None,
-        }));
+        let event =
+            ChatEvent::Unmuted { name: was.target.clone(), by: Some(actor.to_owned()), room: room.clone() };
+        tell(chat, room.as_deref(), event);
         info!(target = %was.target, "{} unmuted by {actor}", was.target);
         Ok(())
     }
 
     /// Keep `mute` in memory and, if it has an end, lift it then.
     pub(crate) fn remember(&self, chat: &Arc<ChatService>, mute: Mute) {
-        let key = names::key(&mute.target);
+        let key = mute_key(&mute.target, mute.room.as_deref());
         if let Some(until) = mute.until {
             let chat: Weak<ChatService> = Arc::downgrade(chat);
             let (set_at, shutdown) = (mute.at, self.shutdown.clone());
@@ -203,19 +312,21 @@ impl Moderation {
                 }
             });
         }
-        self.mutes.lock().insert(names::key(&mute.target), mute);
+        self.mutes.lock().insert(mute_key(&mute.target, mute.room.as_deref()), mute);
     }
 
-    /// Another node lifted `name`'s mute: forget it. `false` if it was not muted here.
-    pub(crate) fn forget(&self, name: &str) -> bool {
-        self.mutes.lock().remove(&names::key(name)).is_some()
+    /// Another node lifted `name`'s mute (in `room`, or the server-wide one): forget it. `false`
+    /// if it was not muted here.
+    pub(crate) fn forget(&self, name: &str, room: Option<&str>) -> bool {
+        self.mutes.lock().remove(&mute_key(name, room)).is_some()
     }
 
     /// Make the mutes in force exactly `mutes` (read from the database after a resync: another
     /// node may have changed them while this one could not hear it). Nobody is told; the next
     /// message of a muted user is refused as usual.
     pub(crate) fn reload(&self, chat: &Arc<ChatService>, mutes: Vec<Mute>) {
-        let fresh: HashMap<String, Mute> = mutes.into_iter().map(|m| (names::key(&m.target), m)).collect();
+        let fresh: HashMap<(String, String), Mute> =
+            mutes.into_iter().map(|m| (mute_key(&m.target, m.room.as_deref()), m)).collect();
         let changed: Vec<Mute> = {
             let mut current = self.mutes.lock();
             current.retain(|k, _| fresh.contains_key(k));
@@ -227,7 +338,7 @@ impl Moderation {
     }
 
     /// A timed mute ran out: forget it and tell the room, unless it was replaced or lifted.
-    fn expire(&self, chat: &ChatService, key: &str, set_at: Timestamp) {
+    fn expire(&self, chat: &ChatService, key: &(String, String), set_at: Timestamp) {
         let expired = {
             let mut mutes = self.mutes.lock();
             match mutes.get(key) {
@@ -237,12 +348,31 @@ impl Moderation {
         };
         if let Some(m) = expired {
             info!(target = %m.target, "the mute of {} expired", m.target);
-            chat.room.broadcast(&Frame::new(ChatEvent::Unmuted { name: m.target, by: None, room: None }));
+            let room = m.room.clone();
+            tell(chat, room.as_deref(), ChatEvent::Unmuted { name: m.target, by: None, room: m.room });
         }
     }
 
     async fn log(&self, record: ModerationRecord) -> Result<(), ErrorEvent> {
         self.journal.send_timeout(record, self.log_wait).await.map_err(|_| unavailable())
+    }
+
+    /// Write a moderation-log line (a topic change, say) through the batched writer.
+    pub(crate) async fn log_record(&self, record: ModerationRecord) -> Result<(), ErrorEvent> {
+        self.log(record).await
+    }
+}
+
+/// The key of a mute: the user's key, and the room's (`""` for a server-wide mute).
+fn mute_key(name: &str, room: Option<&str>) -> (String, String) {
+    (names::key(name), room.map(super::rooms::key).unwrap_or_default())
+}
+
+/// Tell a room's members (`Some`), or everyone online here (`None`), about a moderation event.
+pub(super) fn tell(chat: &ChatService, room: Option<&str>, event: ChatEvent) {
+    match room {
+        Some(r) => chat.rooms.broadcast(r, event),
+        None => chat.room.broadcast(&Frame::new(event)),
     }
 }
 

@@ -142,7 +142,7 @@ impl ChatSession {
             name: name.to_string(),
             online,
             admin,
-            room: sockhub_proto::chat::DEFAULT_ROOM.to_owned(),
+            room: self.service.default_room().to_owned(),
         };
         match self.service.room.join(key.clone(), member, welcome) {
             Join::Taken => {
@@ -151,10 +151,17 @@ impl ChatSession {
                 self.service.auth.logout(self.peer.addr, "chat", &name).await;
                 Err(taken(&name))
             }
-            Join::Joined { online, local, version } => {
+            Join::Joined { online, local, version, stale } => {
+                if let Some(stale) = stale {
+                    self.service.forget_remote(&stale);
+                }
                 if bus.is_shared() {
                     let joined = ChatMsg::Joined { name: name.to_string(), conn: self.peer.id, version };
                     bus.publish(Message::Chat(joined));
+                }
+                self.service.enter_rooms(&key, &name, &self.outbox);
+                if let Err(e) = self.service.join_default_room(&key, &name).await {
+                    warn!(error = %e.message, "{name} could not join the default room");
                 }
                 self.service.metrics().users.set(local as i64);
                 tracing::Span::current().record("user", tracing::field::display(&name));
@@ -202,22 +209,6 @@ impl ChatSession {
         })
     }
 
-    async fn say(&self, me: &Me, text: String) -> Result<(), ErrorEvent> {
-        if text.trim().is_empty() {
-            return Err(ErrorEvent::new(ErrorCode::EmptyMessage, msg!("chat-nothing-to-say")));
-        }
-        text::require("message", &text)?;
-        let at = time::now();
-        self.check_mute(me, at)?;
-        self.log(ChatRecord { sender: me.name.to_string(), recipient: None, text: text.clone(), at }).await?;
-        self.service.room.say(&me.name, &text, at);
-        let bus = &self.service.bus;
-        if bus.is_shared() {
-            bus.publish(Message::Chat(ChatMsg::Said { from: me.name.to_string(), text, at }));
-        }
-        Ok(())
-    }
-
     async fn whisper(&self, me: &Me, to: &str, text: String) -> Result<(), ErrorEvent> {
         if text.trim().is_empty() {
             return Err(ErrorEvent::new(ErrorCode::EmptyMessage, msg!("chat-nothing-to-whisper")));
@@ -233,6 +224,7 @@ impl ChatSession {
             recipient: Some(target.name().to_owned()),
             text: text.clone(),
             at,
+            room: None,
         };
         self.log(record).await?;
         let event = |outgoing| ChatEvent::Whisper {
@@ -274,23 +266,47 @@ impl ChatSession {
     async fn in_room(&mut self, me: &Me, request: ChatRequest) -> Result<Flow, ErrorEvent> {
         let moderation = &self.service.moderation;
         match request {
-            ChatRequest::Say { text, room: _ } => self.say(me, text).await?,
+            ChatRequest::Say { text, room } => {
+                self.service.say_in_room(&me.key, &me.name, room.as_deref(), text).await?
+            }
             ChatRequest::Whisper { to, text } => self.whisper(me, &to, text).await?,
-            ChatRequest::Who { room: _ } => {
-                let room = sockhub_proto::chat::DEFAULT_ROOM.to_owned();
-                self.outbox.send(ChatEvent::Users { names: self.service.room.names(), room });
+            ChatRequest::Who { room: asked } => {
+                let (room, names) = self.service.room_members(&me.key, asked.as_deref())?;
+                let single = self.service.rooms_of(&me.key).0.len() <= 1;
+                let room = if asked.is_none() && single { String::new() } else { room };
+                self.service.rooms.send_to(&me.key, ChatEvent::Users { names, room });
             }
-            ChatRequest::Kick { name, reason, room: _ } => {
-                self.require_admin(me).await?;
-                moderation.kick(&self.service, &me.name, &name, reason).await?;
+            ChatRequest::Join { room } => {
+                self.service.join_room(&me.key, &me.name, me.identity.is_admin(), &room).await?;
             }
-            ChatRequest::Mute { name, minutes, reason, room: _ } => {
-                self.require_admin(me).await?;
-                moderation.mute(&self.service, &me.name, &name, minutes, reason).await?;
+            ChatRequest::Part { room } => self.service.part_room(&me.key, &me.name, room.as_deref()).await?,
+            ChatRequest::Switch { room } => self.service.switch_room(&me.key, &room)?,
+            ChatRequest::Rooms => {
+                let (current, rooms) = self.service.room_list(&me.key);
+                self.outbox.send(ChatEvent::Rooms { current, rooms });
             }
-            ChatRequest::Unmute { name, room: _ } => {
+            ChatRequest::Topic { room, topic: None } => {
+                let topic = self.service.room_topic(&me.key, room.as_deref())?;
+                self.service.rooms.send_to(&me.key, topic);
+            }
+            ChatRequest::Topic { room, topic: Some(topic) } => {
+                if !me.identity.is_admin() {
+                    return Err(ErrorEvent::new(ErrorCode::Forbidden, msg!("chat-topic-admin-only")));
+                }
                 self.require_admin(me).await?;
-                moderation.unmute(&self.service, &me.name, &name).await?;
+                self.service.set_room_topic(&me.key, &me.name, room.as_deref(), &topic).await?;
+            }
+            ChatRequest::Kick { name, reason, room } => {
+                self.require_admin(me).await?;
+                moderation.kick(&self.service, &me.name, &name, reason, room).await?;
+            }
+            ChatRequest::Mute { name, minutes, reason, room } => {
+                self.require_admin(me).await?;
+                moderation.mute(&self.service, &me.name, &name, minutes, reason, room).await?;
+            }
+            ChatRequest::Unmute { name, room } => {
+                self.require_admin(me).await?;
+                moderation.unmute(&self.service, &me.name, &name, room).await?;
             }
             ChatRequest::Ban { name, duration, reason, address } => {
                 self.require_admin(me).await?;
@@ -319,13 +335,6 @@ impl ChatSession {
                 let text = quiz.request_start()?;
                 info!("{} asked the quiz to start: {text}", me.name);
                 self.outbox.send(sockhub_proto::notice::Notice::info(text));
-            }
-            ChatRequest::Join { .. }
-            | ChatRequest::Part { .. }
-            | ChatRequest::Switch { .. }
-            | ChatRequest::Rooms
-            | ChatRequest::Topic { .. } => {
-                return Err(ErrorEvent::unknown_command("join"));
             }
             ChatRequest::Login { .. } | ChatRequest::Help | ChatRequest::Quit => {
                 unreachable!("handled before the room")
@@ -376,7 +385,8 @@ impl Session for ChatSession {
         let Some(me) = self.me else { return };
         let quietly = matches!(ending, Ending::Shutdown) || self.service.closing.is_cancelled();
         let bus = &self.service.bus;
-        if let Some((local, version)) = self.service.room.leave(&me.key, self.peer.id, quietly) {
+        if let Some((local, version)) = self.service.room.leave(&me.key, self.peer.id) {
+            self.service.leave_rooms(&me.key, quietly).await;
             self.service.metrics().users.set(local as i64);
             info!("{} left ({} online)", me.name, self.service.room.online());
             // At shutdown the node says goodbye once instead, and its names go with its lease.

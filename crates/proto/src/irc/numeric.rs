@@ -63,6 +63,7 @@ pub const ERR_ALREADYREGISTERED: &str = "462";
 pub const ERR_PASSWDMISMATCH: &str = "464";
 pub const ERR_YOUREBANNEDCREEP: &str = "465";
 pub const ERR_UNKNOWNMODE: &str = "472";
+pub const ERR_BADCHANMASK: &str = "476";
 pub const ERR_CHANOPRIVSNEEDED: &str = "482";
 pub const ERR_UMODEUNKNOWNFLAG: &str = "501";
 pub const ERR_USERSDONTMATCH: &str = "502";

@@ -6,10 +6,12 @@
 //! and several nodes all hold for IRC users because they are the chat's. The IRC session
 //! ([`session`], [`commands`]) turns IRC commands into chat requests and answers with numerics;
 //! the connection's encoder ([`render`]) turns the chat's events into IRC lines. Channels are
-//! the chat's room (`#lobby`). Capabilities and SASL PLAIN are in [`caps`]; the server's PINGs
+//! the chat's rooms (JOIN, PART, TOPIC, NAMES and LIST go through the chat's room API); every
+//! user starts in the default room (`#lobby`). Capabilities and SASL PLAIN are in [`caps`]; the server's PINGs
 //! to idle clients in [`ping`].
 
 mod caps;
+mod channels;
 mod commands;
 mod ping;
 pub mod render;
@@ -30,9 +32,6 @@ use crate::service::chat::ChatService;
 use crate::session::{Peer, Service};
 
 pub use session::IrcSession;
-
-/// The channel every IRC user is in: the chat's room.
-pub const CHANNEL: &str = "#lobby";
 
 /// The longest AWAY message, in bytes.
 pub const AWAY_LEN: usize = 200;
@@ -88,14 +87,9 @@ impl IrcService {
         }))
     }
 
-    /// The channel (room) name.
+    /// The channel every user joins at registration: the chat's default room.
     pub fn channel(&self) -> &str {
-        CHANNEL
-    }
-
-    /// Whether `name` names the channel.
-    pub fn is_channel(&self, name: &str) -> bool {
-        name.eq_ignore_ascii_case(CHANNEL)
+        self.chat.default_room()
     }
 
     /// `sockhub-0.1.0`.
@@ -108,9 +102,9 @@ impl IrcService {
         [
             format!("AWAYLEN={AWAY_LEN}"),
             "CASEMAPPING=rfc8265".into(),
-            "CHANLIMIT=#:1".into(),
+            format!("CHANLIMIT=#:{}", self.chat.config.max_rooms_per_user),
             "CHANMODES=b,k,l,nt".into(),
-            "CHANNELLEN=33".into(),
+            format!("CHANNELLEN={}", sockhub_proto::chat::ROOM_NAME_MAX + 1),
             "CHANTYPES=#".into(),
             "ELIST=".into(),
             "KICKLEN=300".into(),

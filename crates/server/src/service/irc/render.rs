@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use sockhub_i18n::{Lang, Msg, t};
-use sockhub_proto::chat::ChatEvent;
+use sockhub_proto::chat::{ChatEvent, InRoom};
 use sockhub_proto::error::{ErrorCode, ErrorEvent};
 use sockhub_proto::irc::{MAX_LINE, Message, numeric as n, split_text};
 use sockhub_proto::notice::Notice;
@@ -81,6 +81,8 @@ pub struct ConnState {
     pub caps: Caps,
     /// The history batch being written, if one is open.
     batch: Option<String>,
+    /// The last room kick seen, `(name, room)`: the `left` that follows it is not shown again.
+    kicked: Option<(String, String)>,
     batches: u32,
 }
 
@@ -112,11 +114,14 @@ fn variant(caps: Caps) -> usize {
 }
 
 fn write_frame(service: &IrcService, conn: &mut ConnState, frame: &Frame, lang: Lang, out: &mut Vec<u8>) {
-    let history = matches!(frame.message::<ChatEvent>(), Some(ChatEvent::Message { history: true, .. }));
+    // A room's event for text-mode members in several rooms comes as `InRoom`; IRC names the
+    // channel in every line anyway.
+    let event = frame.message::<ChatEvent>().or_else(|| frame.message::<InRoom>().map(|e| &e.0));
+    let history = matches!(event, Some(ChatEvent::Message { history: true, .. }));
     if !history && let Some(id) = conn.batch.take() {
         Message::new("BATCH", [format!("-{id}")]).from_source(service.server_name.as_ref()).write(out);
     }
-    if let Some(event) = frame.message::<ChatEvent>() {
+    if let Some(event) = event {
         chat_event(service, conn, frame, event, out);
     } else if let Some(notice) = frame.message::<Notice>() {
         match notice {
@@ -201,6 +206,11 @@ fn chat_event(
                 Message::new("JOIN", [channel(room)]).from_source(source(name)).write(buf)
             }));
         }
+        ChatEvent::Left { name, room, .. }
+            if conn.kicked.as_ref().is_some_and(|(n, r)| n == name && r.eq_ignore_ascii_case(room)) =>
+        {
+            conn.kicked = None;
+        }
         ChatEvent::Left { name, room, .. } => {
             out.extend_from_slice(frame.variant(0, |buf| {
                 Message::new("PART", [channel(room), t!("irc-quit-left")])
@@ -210,6 +220,7 @@ fn chat_event(
         }
         ChatEvent::Prompt { .. } | ChatEvent::Switched { .. } => {}
         ChatEvent::Kicked { name, by, reason, room } => {
+            conn.kicked = room.as_ref().map(|r| (name.clone(), r.clone()));
             out.extend_from_slice(frame.variant(0, |buf| {
                 let reason = reason.clone().unwrap_or_else(|| by.clone());
                 let channel = channel(room.as_deref().unwrap_or(""));
@@ -327,7 +338,8 @@ pub fn lusers(service: &IrcService, nick: &str, out: &mut Vec<u8>) {
     let local = service.chat.room.local();
     let num = |code: &str, params: &[&str]| numeric(service, code, nick, params);
     num(n::RPL_LUSERCLIENT, &[&t!("irc-luser-client", users = users)]).write(out);
-    num(n::RPL_LUSERCHANNELS, &["1", &t!("irc-luser-channels")]).write(out);
+    let channels = service.chat.room_list("").1.len().to_string();
+    num(n::RPL_LUSERCHANNELS, &[&channels, &t!("irc-luser-channels")]).write(out);
     num(n::RPL_LUSERME, &[&t!("irc-luser-me", clients = local)]).write(out);
     let (l, u) = (local.to_string(), users.to_string());
     num(n::RPL_LOCALUSERS, &[&l, &l, &t!("irc-local-users", count = local)]).write(out);

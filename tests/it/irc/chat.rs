@@ -185,3 +185,70 @@ async fn irc_lines_are_in_the_chat_log() {
     assert!(rows.iter().any(|r| r.sender == "logger" && r.text == "for the record"));
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn channels_are_rooms_shared_with_nc_users() {
+    let db = Db::with_account(&backends()[0], "boss", "boss-pw-1", Role::Admin).await;
+    let server = db.server(irc_on).await;
+    let mut nc = Client::chat_text(server.chat(), "alice").await;
+    let mut irc = IrcClient::register(server.addr("irc"), "bob").await;
+    // Joining creates the room; the joiner gets JOIN and the names.
+    irc.send("JOIN #team-1").await;
+    let join = irc.expect("JOIN").await;
+    assert_eq!((from(&join), join.params[0].as_str()), ("bob", "#team-1"));
+    assert_eq!(irc.expect("353").await.params[3], "bob");
+    nc.send("/join #team-1").await;
+    let join = irc.expect("JOIN").await;
+    assert_eq!((from(&join), join.params[0].as_str()), ("alice", "#team-1"));
+    // A line in #team-1 reaches bob there; one in #lobby reaches him in #lobby.
+    nc.send("/switch #team-1").await;
+    nc.send("team talk").await;
+    let m = irc.privmsg().await;
+    assert_eq!(m.params, ["#team-1", "team talk"]);
+    irc.send("PRIVMSG #team-1 :team answer").await;
+    nc.until("[#team-1] [bob] team answer").await;
+    // A member of only #lobby does not see #team-1.
+    let mut carol = IrcClient::register(server.addr("irc"), "carol").await;
+    irc.send("PRIVMSG #team-1 :secret plans").await;
+    irc.send("PRIVMSG #lobby :lobby news").await;
+    let m = carol.privmsg().await;
+    assert_eq!(m.params, ["#lobby", "lobby news"]);
+    // LIST and NAMES.
+    carol.send("LIST").await;
+    let (list, _) = carol.until("323").await;
+    let rooms: Vec<(&str, &str)> = list
+        .iter()
+        .filter(|m| m.command == "322")
+        .map(|m| (m.params[1].as_str(), m.params[2].as_str()))
+        .collect();
+    assert_eq!(rooms, [("#lobby", "3"), ("#team-1", "2")]);
+    carol.send("NAMES #team-1").await;
+    assert_eq!(carol.expect("353").await.params[3], "alice bob");
+    // Topics: only admins set them; every member sees the change; TOPIC asks.
+    irc.send("TOPIC #team-1 :plans").await;
+    assert_eq!(irc.expect("482").await.params[1], "#team-1");
+    let mut boss = IrcClient::sasl(server.addr("irc"), "boss", "boss-pw-1", "").await;
+    boss.send("JOIN #team-1").await;
+    boss.expect("366").await;
+    boss.send("TOPIC #team-1 :Sprint 3 plans").await;
+    let topic = irc.expect("TOPIC").await;
+    assert_eq!(
+        (from(&topic), topic.params.as_slice()),
+        ("boss", &["#team-1".to_owned(), "Sprint 3 plans".into()][..])
+    );
+    carol.send("TOPIC #team-1").await;
+    assert_eq!(carol.expect("332").await.params[1..], ["#team-1", "Sprint 3 plans"]);
+    // PART leaves the room: bob sees his own PART, alice sees it too.
+    irc.send("PART #team-1").await;
+    let part = irc.expect("PART").await;
+    assert_eq!((from(&part), part.params[0].as_str()), ("bob", "#team-1"));
+    nc.until_prefix("[#team-1] [bob] left").await;
+    irc.send("PRIVMSG #team-1 :still here?").await;
+    assert_eq!(irc.expect("404").await.params[1], "#team-1");
+    irc.send("PART #team-1").await;
+    assert_eq!(irc.expect("442").await.params[1], "#team-1");
+    irc.send("JOIN bad,name").await;
+    assert_eq!(irc.expect("476").await.params[1], "bad");
+    server.stop().await;
+    db.cleanup().await;
+}

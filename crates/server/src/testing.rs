@@ -78,7 +78,7 @@ impl Harness {
             &self.hub().net.limits,
             Arc::clone(service.metrics()),
         );
-        Client { inbound: Some(inbound), outbox, mode, received: Vec::new() }
+        Client { inbound: Some(inbound), outbox, received: Vec::new() }
     }
 }
 
@@ -93,7 +93,6 @@ impl Drop for Harness {
 pub(crate) struct Client<S: Service> {
     inbound: Option<Inbound<S::Session>>,
     outbox: Outbox,
-    mode: Mode,
     /// Lines received and not yet read by a test.
     received: Vec<String>,
 }
@@ -155,10 +154,32 @@ impl<S: Service> Client<S> {
         }
     }
 
+    /// The lines of `batch` as the connection writes them (in its mode, or its own encoding).
     fn take(&mut self, batch: &[Arc<Frame>]) {
-        for frame in batch {
-            let bytes = frame.encoded(self.mode, self.outbox.lang());
-            self.received.extend(String::from_utf8_lossy(bytes).lines().map(str::to_owned));
+        let mut bytes = Vec::new();
+        self.outbox.write_frames(batch.iter().cloned(), &mut bytes);
+        self.received.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));
+    }
+
+    /// Wait (up to 5 s) for a line containing `text`, skipping others; panics if none comes.
+    pub(crate) async fn expect_line(&mut self, text: &str) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            self.collect().await;
+            if let Some(i) = self.received.iter().position(|l| l.contains(text)) {
+                let line = self.received.remove(i);
+                self.received.drain(..i);
+                return line;
+            }
+            let wait = async {
+                let mut batch = Vec::new();
+                self.outbox.next_batch(&mut batch).await;
+                batch
+            };
+            match tokio::time::timeout_at(deadline, wait).await {
+                Ok(batch) => self.take(&batch),
+                Err(_) => panic!("no line with {text:?} within {PATIENCE:?}; got {:?}", self.received),
+            }
         }
     }
 }

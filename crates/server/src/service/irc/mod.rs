@@ -16,6 +16,8 @@ mod commands;
 mod ping;
 pub mod render;
 mod session;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -180,20 +180,22 @@ pub enum ChatEvent {
         room: String,
     },
     /// Someone entered `room`; `online` counts its members. The newcomer's own copy carries the
-    /// room's `topic` (when it has one).
+    /// room's `topic` (when it has one). `room` is left out (empty) for a recipient in one room
+    /// only (that room), so a client that never mentions rooms sees what it always saw.
     Joined {
         name: String,
         online: usize,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         room: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         topic: Option<String>,
     },
-    /// Someone left `room` (the one who parts gets it too); `online` counts who is left.
+    /// Someone left `room` (the one who parts gets it too); `online` counts who is left. `room`
+    /// is left out as for `joined`.
     Left {
         name: String,
         online: usize,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         room: String,
     },
     /// The command list.

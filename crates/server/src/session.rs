@@ -218,6 +218,9 @@ impl<S: Session> Inbound<S> {
         let mode = *self
             .mode
             .get_or_insert_with(|| if line.trim_start().starts_with('{') { Mode::Json } else { Mode::Text });
+        // Fixed before the request is handled: a reply the writer sends while the handler still
+        // awaits (a join that waits for the bus) must already be in the connection's mode.
+        self.outbox.set_mode(mode);
         if line.trim().is_empty() {
             return Flow::Continue;
         }

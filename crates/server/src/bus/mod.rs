@@ -89,8 +89,10 @@ impl Message {
     }
 }
 
-/// A chat member as other nodes know it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A chat member as other nodes know it. Two are the same member when name and connection are
+/// (their rooms are compared separately, by the chat, so a snapshot with other rooms is not a
+/// leave and a join).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RemoteMember {
     pub name: String,
     pub conn: u64,
@@ -98,6 +100,14 @@ pub struct RemoteMember {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rooms: Vec<String>,
 }
+
+impl PartialEq for RemoteMember {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.name, self.conn) == (&other.name, other.conn)
+    }
+}
+
+impl Eq for RemoteMember {}
 
 impl replica::Member for RemoteMember {
     fn key(&self) -> String {

@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 use sockhub_i18n::msg;
-use sockhub_proto::Mode;
 use sockhub_proto::chat::{ChatEvent, InRoom, RoomInfo, check_room_name};
 use sockhub_proto::error::{ErrorCode, ErrorEvent};
 use sockhub_proto::time::Timestamp;
@@ -88,13 +87,14 @@ impl RoomState {
         self.members.contains_key(user) || self.remote.contains_key(user)
     }
 
-    /// Queue `event` for every local member: the `[#room] ` variant for a text-mode member in
-    /// more than one room, the plain one otherwise.
+    /// Queue `event` for every local member: for a member in more than one room, the event with
+    /// its room (`[#room] ` before each text line); for a member in this room only, the plain
+    /// event (`joined` and `left` then leave `room` out, as before rooms).
     fn push(&self, event: ChatEvent) {
         let mut prefixed: Option<Arc<Frame>> = None;
-        let plain = Frame::new(event.clone());
+        let plain = Frame::new(single_room_form(event.clone()));
         for seat in self.members.values() {
-            if seat.rooms.load(Ordering::Relaxed) > 1 && seat.outbox.mode() == Mode::Text {
+            if seat.rooms.load(Ordering::Relaxed) > 1 {
                 let frame = prefixed.get_or_insert_with(|| Frame::new(InRoom(event.clone())));
                 seat.outbox.push(frame);
             } else {
@@ -566,6 +566,14 @@ impl Rooms {
     pub fn remove_member(&self, room: &str, user: &str) -> Result<(String, bool), ErrorEvent> {
         self.part(user, Some(room))
     }
+}
+
+/// A room event as a member of that room only receives it: `joined` and `left` without `room`.
+fn single_room_form(mut event: ChatEvent) -> ChatEvent {
+    if let ChatEvent::Joined { room, .. } | ChatEvent::Left { room, .. } = &mut event {
+        room.clear();
+    }
+    event
 }
 
 /// The `topic` event for `room`.

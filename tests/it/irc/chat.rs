@@ -249,6 +249,14 @@ async fn channels_are_rooms_shared_with_nc_users() {
     assert_eq!(irc.expect("442").await.params[1], "#team-1");
     irc.send("JOIN bad,name").await;
     assert_eq!(irc.expect("476").await.params[1], "bad");
+    // A member of one room other than the default one sees joins in that room.
+    irc.send("JOIN #solo").await;
+    irc.expect("366").await;
+    irc.send("PART #lobby").await;
+    assert_eq!(irc.expect("PART").await.params[0], "#lobby");
+    nc.send("/join #solo").await;
+    let join = irc.expect("JOIN").await;
+    assert_eq!((from(&join), join.params[0].as_str()), ("alice", "#solo"));
     server.stop().await;
     db.cleanup().await;
 }

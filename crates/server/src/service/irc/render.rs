@@ -150,8 +150,16 @@ fn chat_event(
     out: &mut Vec<u8>,
 ) {
     let me = conn.nick.as_str();
-    // Events name their room; one that does not (a server-wide mute) shows in the default one.
-    let channel = |room: &str| if room.is_empty() { service.channel() } else { room }.to_owned();
+    // Events name their room, except a join or part sent to the members of a room who are in
+    // that room only (all of them in the same room, so the shared encoding holds for each), and
+    // a server-wide mute, shown in the default room.
+    let channel = |room: &str| {
+        match room {
+            "" => service.chat.rooms_of(&crate::names::key(me)).0.into_iter().next(),
+            room => Some(room.to_owned()),
+        }
+        .unwrap_or_else(|| service.channel().to_owned())
+    };
     match event {
         ChatEvent::Message { from, text, at, history: false, room } => {
             if from == me && !conn.caps.has(Cap::EchoMessage) {
@@ -207,7 +215,10 @@ fn chat_event(
             }));
         }
         ChatEvent::Left { name, room, .. }
-            if conn.kicked.as_ref().is_some_and(|(n, r)| n == name && r.eq_ignore_ascii_case(room)) =>
+            if conn
+                .kicked
+                .as_ref()
+                .is_some_and(|(n, r)| n == name && r.eq_ignore_ascii_case(&channel(room))) =>
         {
             conn.kicked = None;
         }

@@ -116,16 +116,27 @@ impl<S: Service> Client<S> {
 
     /// Wait (up to 5 s) for a JSON message of `type`, skipping others; panics if none comes.
     pub(crate) async fn expect(&mut self, ty: &str) -> Value {
+        let line = self.wait_for(&format!("{ty:?}"), |l| json_type(l).as_deref() == Some(ty)).await;
+        serde_json::from_str(&line).expect("JSON")
+    }
+
+    /// Wait (up to 5 s) for a line containing `text`, skipping others; panics if none comes.
+    pub(crate) async fn expect_line(&mut self, text: &str) -> String {
+        self.wait_for(&format!("line with {text:?}"), |l| l.contains(text)).await
+    }
+
+    /// Wait (up to 5 s) for a line that `wanted` accepts, dropping those before it.
+    async fn wait_for(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             self.collect().await;
-            if let Some(i) = self.received.iter().position(|l| json_type(l).as_deref() == Some(ty)) {
+            if let Some(i) = self.received.iter().position(|l| wanted(l)) {
                 let line = self.received.remove(i);
                 self.received.drain(..i);
-                return serde_json::from_str(&line).expect("JSON");
+                return line;
             }
             if self.outbox.is_closing() && self.outbox.is_empty() {
-                panic!("the session closed without a {ty:?}; got {:?}", self.received);
+                panic!("the session closed without a {what}; got {:?}", self.received);
             }
             let wait = async {
                 let mut batch = Vec::new();
@@ -134,7 +145,7 @@ impl<S: Service> Client<S> {
             };
             match tokio::time::timeout_at(deadline, wait).await {
                 Ok(batch) => self.take(&batch),
-                Err(_) => panic!("no {ty:?} within {PATIENCE:?}; got {:?}", self.received),
+                Err(_) => panic!("no {what} within {PATIENCE:?}; got {:?}", self.received),
             }
         }
     }
@@ -159,28 +170,6 @@ impl<S: Service> Client<S> {
         let mut bytes = Vec::new();
         self.outbox.write_frames(batch.iter().cloned(), &mut bytes);
         self.received.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));
-    }
-
-    /// Wait (up to 5 s) for a line containing `text`, skipping others; panics if none comes.
-    pub(crate) async fn expect_line(&mut self, text: &str) -> String {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            self.collect().await;
-            if let Some(i) = self.received.iter().position(|l| l.contains(text)) {
-                let line = self.received.remove(i);
-                self.received.drain(..i);
-                return line;
-            }
-            let wait = async {
-                let mut batch = Vec::new();
-                self.outbox.next_batch(&mut batch).await;
-                batch
-            };
-            match tokio::time::timeout_at(deadline, wait).await {
-                Ok(batch) => self.take(&batch),
-                Err(_) => panic!("no line with {text:?} within {PATIENCE:?}; got {:?}", self.received),
-            }
-        }
     }
 }
 

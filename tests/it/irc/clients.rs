@@ -18,19 +18,7 @@ use crate::web::ws::Ws;
 
 /// Wait until the file at `path` exists and contains `text`; its contents then.
 async fn file_contains(path: &Path, text: &str) -> String {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let now = std::fs::read_to_string(path).unwrap_or_default();
-        if now.contains(text) {
-            return now;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {text:?} in {}: {now:?}",
-            path.display()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    one_contains(&[path], text).await
 }
 
 /// Wait until one of `paths` contains `text`; that file's contents then.

@@ -156,3 +156,26 @@ async fn quit_says_goodbye_and_the_room_sees_the_user_leave() {
     assert_eq!(nc.line().await, "[gina] left (1 online)");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn without_auto_join_an_irc_user_starts_in_no_channel() {
+    let server = server(|c| c.irc.auto_join = false).await;
+    let mut nc = Client::chat_text(server.chat(), "alice").await;
+    let mut c = IrcClient::connect(server.addr("irc")).await;
+    c.send("NICK bob").await;
+    c.send("USER bobuser 0 * :Bob Real").await;
+    c.expect("376").await;
+    c.send("WHO bob").await;
+    let (before, who) = c.until("352").await;
+    assert!(before.iter().all(|m| m.command != "JOIN"), "{before:?}");
+    assert_eq!(
+        (who.params[1].as_str(), who.params[2].as_str(), who.params[7].as_str()),
+        ("*", "bobuser", "0 Bob Real")
+    );
+    c.send("JOIN #lobby").await;
+    let join = c.expect("JOIN").await;
+    assert_eq!((from(&join), join.params[0].as_str()), ("bob", "#lobby"));
+    assert_eq!(c.expect("353").await.params[3], "alice bob");
+    assert_eq!(nc.line().await, "[bob] joined (2 online)");
+    server.stop().await;
+}

@@ -24,6 +24,7 @@ pub struct IrcConfig {
     pub motd_file: Option<PathBuf>,
     pub ping_secs: u64,
     pub ping_timeout_secs: u64,
+    pub auto_join: bool,
 }
 
 impl IrcConfig {
@@ -58,6 +59,10 @@ impl IrcConfig {
         (
             "ping_timeout_secs",
             "Disconnect a client that has not answered a PING (or sent anything) within this long after it. Default 60.",
+        ),
+        (
+            "auto_join",
+            "Put every IRC user in [chat] default_room at registration, as every other login is; false = IRC users start in no channel and JOIN what they want, as on other IRC servers. Default true.",
         ),
     ];
 
@@ -126,6 +131,7 @@ impl Default for IrcConfig {
             motd_file: None,
             ping_secs: 120,
             ping_timeout_secs: 60,
+            auto_join: true,
         }
     }
 }

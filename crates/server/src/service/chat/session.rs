@@ -32,6 +32,8 @@ pub struct ChatSession {
     phase: Phase,
     /// Set once in the room.
     me: Option<Me>,
+    /// Whether logging in joins the default room (IRC may leave joining to the client).
+    default_room: bool,
 }
 
 /// The logged-in user.
@@ -43,7 +45,7 @@ struct Me {
 
 impl ChatSession {
     pub(crate) fn new(service: Arc<ChatService>, peer: Peer, outbox: Outbox) -> Self {
-        ChatSession { service, peer, outbox, phase: Phase::Name, me: None }
+        ChatSession { service, peer, outbox, phase: Phase::Name, me: None, default_room: true }
     }
 
     fn reply(&self, event: ChatEvent) -> Flow {
@@ -99,6 +101,12 @@ impl ChatSession {
             return Err(ErrorEvent::new(ErrorCode::AlreadyLoggedIn, msg!("chat-already-in")));
         }
         self.claim(identity).await
+    }
+
+    /// Log in without joining the default room (for IRC's `[irc] auto_join = false`).
+    pub(crate) fn without_default_room(mut self) -> Self {
+        self.default_room = false;
+        self
     }
 
     /// Handle a request in the room, returning its error instead of sending it (for IRC, whose
@@ -160,7 +168,9 @@ impl ChatSession {
                     bus.publish(Message::Chat(joined));
                 }
                 self.service.enter_rooms(&key, &name, &self.outbox);
-                if let Err(e) = self.service.join_default_room(&key, &name).await {
+                if self.default_room
+                    && let Err(e) = self.service.join_default_room(&key, &name).await
+                {
                     warn!(error = %e.message, "{name} could not join the default room");
                 }
                 self.service.metrics().users.set(local as i64);

@@ -108,9 +108,12 @@ impl IrcSession {
         let user = self.service.user(name);
         let away = user.as_ref().is_some_and(|u| u.away.is_some());
         let flags = format!("{}{}", if away { "G" } else { "H" }, if self.is_op(name) { "@" } else { "" });
-        let realname = user.map(|u| u.realname).unwrap_or_else(|| name.to_owned());
+        let (username, realname) = match user {
+            Some(u) => (u.user, u.realname),
+            None => (name.to_owned(), name.to_owned()),
+        };
         let server = self.service.server_name.to_string();
-        let params = [channel, name, render::HOST, &server, name, &flags];
+        let params = [channel, &username, render::HOST, &server, name, &flags];
         self.numeric(n::RPL_WHOREPLY, &params, Msg::text(format!("0 {realname}")))
     }
 

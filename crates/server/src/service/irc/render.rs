@@ -340,7 +340,9 @@ fn welcome(service: &IrcService, nick: &str, channel: &str, out: &mut Vec<u8>) {
     }
     lusers(service, nick, out);
     motd(service, nick, out);
-    Message::new("JOIN", [channel]).from_source(source(nick)).write(out);
+    if service.config.auto_join {
+        Message::new("JOIN", [channel]).from_source(source(nick)).write(out);
+    }
 }
 
 /// RPL_LUSERCLIENT and friends.

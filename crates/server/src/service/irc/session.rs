@@ -83,7 +83,10 @@ impl IrcSession {
                 Duration::from_secs(service.config.ping_timeout_secs),
             );
         }
-        let chat = ChatSession::new(Arc::clone(&service.chat), peer.clone(), outbox.clone());
+        let mut chat = ChatSession::new(Arc::clone(&service.chat), peer.clone(), outbox.clone());
+        if !service.config.auto_join {
+            chat = chat.without_default_room();
+        }
         IrcSession {
             service,
             chat,
@@ -349,7 +352,9 @@ impl IrcSession {
             Ok(()) => {
                 self.registered = true;
                 self.service.set_user(IrcUser { name: name.clone(), user, realname, account, away: None });
-                self.send(self.names_lines(self.service.channel()));
+                if self.service.config.auto_join {
+                    self.send(self.names_lines(self.service.channel()));
+                }
                 Flow::Continue
             }
             Err(e) if e.code == ErrorCode::NameTaken => {

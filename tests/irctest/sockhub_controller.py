@@ -25,6 +25,8 @@ data_dir = "{data_dir}"
 log_level = "warn"
 [limits]
 rate_per_sec = 0.0
+[auth]
+min_password_chars = 1
 [chat]
 port = 0
 history = 0
@@ -76,6 +78,10 @@ class SockhubController(BaseServerController, DirectoryBasedController):
             )
         self.proc = self.execute([self.binary(), "serve", "--config", str(self.config_path)])
         self.wait_for_port()
+
+    def wait_for_services(self) -> None:
+        # Accounts are sockhub's own: there is no services process to wait for.
+        pass
 
     def registerUser(self, case, username: str, password: Optional[str] = None) -> None:  # type: ignore
         if not password:

@@ -153,6 +153,10 @@ impl Cluster {
         self.nodes[i].as_ref().expect("running").addr(service)
     }
 
+    pub(crate) fn web(&self, i: usize) -> SocketAddr {
+        self.nodes[i].as_ref().expect("running").addr("web")
+    }
+
     fn quiz(&self, i: usize) -> SocketAddr {
         self.nodes[i].as_ref().expect("running").addr("quiz")
     }

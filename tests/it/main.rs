@@ -19,8 +19,10 @@
 //! - `quiz_log`: `sockhub quiz --log FILE`, the quiz client's own log, in English and Korean.
 //! - `cluster`: several nodes as processes sharing NATS and a database (chat, names, kick/mute,
 //!   a killed node, NATS restarted, calculator broadcasts).
+//! - `cluster_rooms`: chat rooms across three nodes: membership, topics, lines, and room subjects
+//!   followed only where a room has members.
 //! - `irc`: the chat over IRC: the protocol with a raw client, IRC users with `nc` and JSON
-//!   users, CAP/SASL/tags/history, and the real clients `ii` and `irssi`.
+//!   users, CAP/SASL/tags/history, the real clients `ii` and `irssi`, and two nodes.
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
@@ -29,6 +31,8 @@
 //! - `hostile_relay`: hostile relay devices and input: seq conflicts, bad seqs, device tokens,
 //!   CSV cells a spreadsheet would run, calculator logins with account passwords.
 //! - `korean`: `[server] language = "ko"`: Korean sessions over raw TCP for chat, quiz and calc.
+//! - `rooms`: chat rooms: join, part, switch, topics, what reaches whom, history per room,
+//!   moderation per room, the admin-only mode and the limits, persistent rooms, `logs chat --room`.
 //! - `retention`: old rows removed by the server while clients write, on every database; a
 //!   relay pair that prunes and reconciles clean; `sockhub db prune`; log rotation.
 //! - `bench`: short runs of the `sockhub bench` scenarios against a real server.
@@ -47,6 +51,7 @@ mod chat;
 mod chatlog;
 mod cli_lang;
 mod cluster;
+mod cluster_rooms;
 mod device;
 mod hostile;
 mod hostile_auth;
@@ -62,6 +67,7 @@ mod relay;
 mod relay_cluster;
 mod relay_crash;
 mod retention;
+mod rooms;
 mod support;
 mod tls;
 mod tui;

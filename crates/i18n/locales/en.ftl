@@ -105,8 +105,14 @@ chat-help-part = leave the current room, or the one named
 chat-help-switch = send plain lines to another room you are in (also /s)
 chat-help-rooms = list the rooms, their members and topics
 chat-help-topic = show a room's topic; admins: set it (--clear removes it)
-chat-rooms-header = * { $count } rooms; plain lines go to { $current } (> current, + joined):
-chat-rooms-header-none = * { $count } rooms; you are in none (/join #room):
+chat-rooms-header = * { $count ->
+        [one] 1 room
+       *[other] { $count } rooms
+    }; plain lines go to { $current } (> current, + joined):
+chat-rooms-header-none = * { $count ->
+        [one] 1 room
+       *[other] { $count } rooms
+    }; you are in none (/join #room):
 chat-rooms-members = { $members } online
 chat-topic-is = * topic of { $room }: { $topic }
 chat-topic-set = * topic of { $room }: { $topic } (set by { $by }, { $at })

@@ -309,50 +309,59 @@ impl Registry {
             retention.render(&mut out);
         }
         if let Some(r) = &self.rooms {
-            for (name, kind, help, value) in [
-                ("sockhub_chat_rooms", "gauge", "Chat rooms that exist now.", r.rooms.get()),
-                (
-                    "sockhub_chat_room_joins_total",
-                    "counter",
-                    "Rooms joined by this node's users.",
-                    r.joins.get() as i64,
-                ),
-                (
-                    "sockhub_chat_room_messages_total",
-                    "counter",
-                    "Public lines said in rooms by this node's users.",
-                    r.messages.get() as i64,
-                ),
-                (
-                    "sockhub_chat_room_subscriptions",
-                    "gauge",
-                    "Room subjects this node follows on the bus (rooms with members here).",
-                    r.subscriptions.get(),
-                ),
-            ] {
-                write_family(&mut out, name, kind, help, value);
-            }
+            write_families(
+                &mut out,
+                &[
+                    ("sockhub_chat_rooms", "gauge", "Chat rooms that exist now.", r.rooms.get()),
+                    (
+                        "sockhub_chat_room_joins_total",
+                        "counter",
+                        "Rooms joined by this node's users.",
+                        r.joins.get() as i64,
+                    ),
+                    (
+                        "sockhub_chat_room_messages_total",
+                        "counter",
+                        "Public lines said in rooms by this node's users.",
+                        r.messages.get() as i64,
+                    ),
+                    (
+                        "sockhub_chat_room_subscriptions",
+                        "gauge",
+                        "Room subjects this node follows on the bus (rooms with members here).",
+                        r.subscriptions.get(),
+                    ),
+                ],
+            );
         }
         if let Some(b) = &self.bans {
-            for (name, kind, help, value) in [
-                ("sockhub_bans_active", "gauge", "Bans in force.", b.active.get()),
-                (
-                    "sockhub_bans_refused_total",
-                    "counter",
-                    "Logins refused with banned.",
-                    b.refused.get() as i64,
-                ),
-                (
-                    "sockhub_bans_disconnected_total",
-                    "counter",
-                    "Connections ended because their user or address was banned.",
-                    b.disconnected.get() as i64,
-                ),
-            ] {
-                write_family(&mut out, name, kind, help, value);
-            }
+            write_families(
+                &mut out,
+                &[
+                    ("sockhub_bans_active", "gauge", "Bans in force.", b.active.get()),
+                    (
+                        "sockhub_bans_refused_total",
+                        "counter",
+                        "Logins refused with banned.",
+                        b.refused.get() as i64,
+                    ),
+                    (
+                        "sockhub_bans_disconnected_total",
+                        "counter",
+                        "Connections ended because their user or address was banned.",
+                        b.disconnected.get() as i64,
+                    ),
+                ],
+            );
         }
         out
+    }
+}
+
+/// [`write_family`] for each `(name, type, help, value)`.
+fn write_families(out: &mut String, families: &[(&str, &str, &str, i64)]) {
+    for (name, kind, help, value) in families {
+        write_family(out, name, kind, help, value);
     }
 }
 

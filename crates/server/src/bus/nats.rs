@@ -50,6 +50,8 @@ use super::{Bus, ClaimError, ClusterStatus, Digest, Listener, Message, NodeRef};
 use crate::config::ClusterConfig;
 use crate::metrics::{Counter, Gauge};
 
+mod rooms;
+
 /// The cluster's counters, for `/metrics`.
 #[derive(Debug, Default)]
 pub struct ClusterMetrics {
@@ -169,33 +171,6 @@ impl NatsBus {
 
     fn myself(&self) -> Option<Arc<NatsBus>> {
         self.myself.upgrade()
-    }
-
-    /// `<p>.room.<hex of the room key>`.
-    fn subject_room(&self, room_key: &str) -> String {
-        use std::fmt::Write as _;
-        let mut subject = format!("{}.room.", self.prefix());
-        for b in room_key.as_bytes() {
-            let _ = write!(subject, "{b:02x}");
-        }
-        subject
-    }
-
-    /// Receive one room's subject until `stop` (or shutdown) is cancelled.
-    async fn room_receiver(self: Arc<Self>, mut sub: async_nats::Subscriber, stop: CancellationToken) {
-        loop {
-            let message = tokio::select! {
-                () = stop.cancelled() => break,
-                m = sub.next() => m,
-            };
-            let Some(message) = message else { break };
-            self.metrics.received.inc();
-            match serde_json::from_slice::<Envelope>(&message.payload) {
-                Ok(envelope) => self.on_envelope(envelope),
-                Err(_) => self.metrics.malformed.inc(),
-            }
-        }
-        let _ = sub.unsubscribe().await;
     }
 
     fn timeout(&self) -> Duration {
@@ -597,40 +572,7 @@ impl Bus for NatsBus {
     }
 
     fn watch_room<'a>(&'a self, room_key: &'a str, watch: bool) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            if !watch {
-                if let Some(stop) = self.rooms.lock().remove(room_key) {
-                    stop.cancel();
-                }
-                return;
-            }
-            let (Some(client), Some((tracker, shutdown))) = (self.client.get(), self.tasks.get()) else {
-                return;
-            };
-            if self.rooms.lock().contains_key(room_key) {
-                return;
-            }
-            let sub = match client.subscribe(self.subject_room(room_key)).await {
-                Ok(sub) => sub,
-                Err(e) => {
-                    warn!(error = %e, "cluster: cannot subscribe to a room's subject");
-                    return;
-                }
-            };
-            // The subscription is in place at the server once the flush returns.
-            let _ = tokio::time::timeout(self.timeout(), client.flush()).await;
-            let stop = shutdown.child_token();
-            let mut rooms = self.rooms.lock();
-            if rooms.contains_key(room_key) {
-                return; // subscribed twice at once; this one is dropped
-            }
-            rooms.insert(room_key.to_owned(), stop.clone());
-            drop(rooms);
-            let me = self.myself();
-            if let Some(me) = me {
-                tracker.spawn(me.room_receiver(sub, stop));
-            }
-        })
+        Box::pin(self.watch(room_key, watch))
     }
 
     fn watched_rooms(&self) -> usize {

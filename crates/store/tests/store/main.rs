@@ -13,4 +13,5 @@ mod outage;
 mod relay;
 mod reports;
 mod retention;
+mod rooms;
 mod writer;

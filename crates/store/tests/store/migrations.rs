@@ -16,7 +16,7 @@ async fn migrations_apply_once_and_are_idempotent() {
         // Every feature's migration, in order (later features add theirs at the end).
         let applied = store.migrate().await.expect("migrate");
         assert_eq!(
-            applied[..9],
+            applied[..10],
             [
                 "0001_accounts_chat",
                 "0002_quiz",
@@ -26,7 +26,8 @@ async fn migrations_apply_once_and_are_idempotent() {
                 "0006_name_skeleton",
                 "0007_relay_tokens",
                 "0008_bans",
-                "0009_retention"
+                "0009_retention",
+                "0010_rooms"
             ],
             "{}",
             b.name()

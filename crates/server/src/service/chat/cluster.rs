@@ -100,10 +100,9 @@ impl ChatService {
                 self.rooms.broadcast(&room, event);
                 if node == self.bus.node()
                     && self.room.find(&names::key(&name)).is_some_and(|m| m.conn == conn)
+                    && let Some(me) = self.myself()
                 {
-                    if let Some(me) = self.myself() {
-                        tokio::spawn(async move { me.remove_from_room(&name, &room).await });
-                    }
+                    tokio::spawn(async move { me.remove_from_room(&name, &room).await });
                 }
             }
             ChatMsg::Kicked { name, node, conn, by, reason, room: None } => {

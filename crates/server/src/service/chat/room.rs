@@ -66,6 +66,12 @@ pub enum Join {
     Taken,
 }
 
+impl Default for Room {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Room {
     /// Nobody online yet.
     pub fn new() -> Self {

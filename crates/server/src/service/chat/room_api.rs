@@ -284,7 +284,10 @@ impl ChatService {
         record.reason = text.clone();
         self.moderation.log_record(record).await?;
         let value = text.clone().map(|text| Topic { text, by: actor.to_owned(), at });
-        self.rooms.set_topic(&room, value, actor)?;
+        let event = self.rooms.set_topic(&room, value, actor)?;
+        if !self.rooms.is_member(&room, key) {
+            self.rooms.send_to(key, event);
+        }
         if self.bus.is_shared() {
             let msg = ChatMsg::Topic { room: room.clone(), topic: text, by: actor.to_owned(), at };
             self.bus.publish(Message::Chat(msg));

@@ -27,6 +27,8 @@ use sockhub_store::ChatRow;
 
 use crate::net::outbox::{Frame, Outbox};
 
+mod remote;
+
 /// The key a room is found by: its name compared as user names are.
 pub fn key(room: &str) -> String {
     crate::names::key(room)
@@ -503,68 +505,6 @@ impl Rooms {
         if let Some(target) = self.state.read().rooms.get(&key(room)) {
             target.push(event);
         }
-    }
-
-    /// Rooms with local members (their names), for a node's snapshot and subscriptions.
-    pub fn local_rooms_of_all(&self) -> Vec<(String, Vec<String>)> {
-        let state = self.state.read();
-        state
-            .users
-            .iter()
-            .map(|(k, u)| {
-                let rooms = u.joined.iter().filter_map(|r| state.rooms.get(r).map(|r| r.name.to_string()));
-                (k.clone(), rooms.collect())
-            })
-            .collect()
-    }
-
-    /// A member on another node joined `room` (created here if need be, transient unless
-    /// `persistent`); the local members get `joined`. `false` if they were in it already.
-    pub fn remote_join(&self, room: &str, user: &str, name: &str, persistent: bool) -> bool {
-        if !sockhub_proto::chat::is_room_name(room) {
-            return false;
-        }
-        let mut state = self.state.write();
-        let target = state.rooms.entry(key(room)).or_insert_with(|| RoomState::new(room, persistent));
-        if target.has(user) {
-            return false;
-        }
-        target.remote.insert(user.to_owned(), name.into());
-        let event = ChatEvent::Joined {
-            name: name.to_owned(),
-            online: target.online(),
-            room: target.name.to_string(),
-            topic: None,
-        };
-        target.push(event);
-        true
-    }
-
-    /// A member on another node left `room`; the local members get `left`.
-    pub fn remote_part(&self, room: &str, user: &str) -> bool {
-        let mut state = self.state.write();
-        let room_key = key(room);
-        let Some(target) = state.rooms.get_mut(&room_key) else { return false };
-        let Some(name) = target.remote.remove(user) else { return false };
-        target.push(ChatEvent::Left {
-            name: name.to_string(),
-            online: target.online(),
-            room: target.name.to_string(),
-        });
-        self.drop_if_empty(&mut state, &room_key);
-        true
-    }
-
-    /// The rooms a remote user is in (names).
-    pub fn remote_rooms_of(&self, user: &str) -> Vec<String> {
-        let state = self.state.read();
-        state.rooms.values().filter(|r| r.remote.contains_key(user)).map(|r| r.name.to_string()).collect()
-    }
-
-    /// A local member's kick from `room` (as an admin's `/kick name #room`): like a part, and the
-    /// others learn why from the `kicked` event sent before.
-    pub fn remove_member(&self, room: &str, user: &str) -> Result<(String, bool), ErrorEvent> {
-        self.part(user, Some(room))
     }
 }
 

@@ -90,3 +90,40 @@ async fn leaving_tells_the_room_and_frees_the_name() {
     again.request(json!({"type":"login","name":"bob"})).await;
     again.expect("welcome").await;
 }
+
+#[tokio::test]
+async fn rooms_keep_their_lines_apart_and_a_disconnect_leaves_every_room() {
+    let mut h = Harness::start(|_| {}).await;
+    let chat = h.hub().chat.clone().unwrap();
+    let mut alice = h.open(&chat, Mode::Text);
+    let mut bob = h.open(&chat, Mode::Json);
+    alice.send("alice").await;
+    bob.request(json!({"type":"login","name":"bob"})).await;
+    let welcome = bob.expect("welcome").await;
+    assert_eq!(welcome["room"], "#lobby");
+    alice.send("/join #x").await;
+    bob.request(json!({"type":"join","room":"#X"})).await;
+    let joined = bob.expect("joined").await;
+    assert_eq!((joined["room"].as_str(), joined["online"].as_u64()), (Some("#x"), Some(2)));
+    bob.request(json!({"type":"say","text":"in x"})).await;
+    let m = bob.expect("message").await;
+    assert_eq!((m["room"].as_str(), m["text"].as_str()), (Some("#x"), Some("in x")));
+    bob.request(json!({"type":"say","text":"nowhere","room":"#y"})).await;
+    assert_eq!(bob.expect("error").await["code"], "not_in_room");
+    let seen = alice.drain().await;
+    assert!(seen.iter().any(|l| l == "[#x] [bob] in x"), "{seen:?}");
+    assert!(!seen.iter().any(|l| l.contains("nowhere")), "{seen:?}");
+
+    // A disconnect: bob is told in both rooms, and #x (made by a join) stays while bob is in it.
+    alice.close(Ending::PeerGone).await;
+    let mut left: Vec<String> = [bob.expect("left").await, bob.expect("left").await]
+        .iter()
+        .map(|l| l["room"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["#lobby", "#x"], "bob is in two rooms: each `left` names its room");
+    assert_eq!(chat.room_list("bob").1.len(), 2);
+    bob.request(json!({"type":"part","room":"#x"})).await;
+    bob.expect("left").await;
+    assert_eq!(chat.room_list("bob").1.len(), 1, "#x vanished with its last member");
+}

@@ -9,6 +9,8 @@
 #   `curl` over HTTPS with HTTP/1.1 and HTTP/2).
 # - haproxy, the real load balancer whose PROXY protocol headers the hostile-input tests read.
 # - promtool (Debian's prometheus package): checks the alert rules in ops/prometheus-rules.yml.
+# - ii and irssi, real IRC clients that the IRC listener's tests drive (ii through its files and
+#   FIFO, irssi in tmux).
 set -euo pipefail
 
 missing=()
@@ -21,6 +23,8 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v ii >/dev/null || missing+=(ii)
+command -v irssi >/dev/null || missing+=(irssi)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing what the tests need: ${missing[*]}"

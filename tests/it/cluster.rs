@@ -145,7 +145,12 @@ impl Cluster {
     }
 
     pub(crate) fn chat(&self, i: usize) -> SocketAddr {
-        self.nodes[i].as_ref().expect("running").addr("chat")
+        self.addr(i, "chat")
+    }
+
+    /// The address of node `i`'s listener `service`.
+    pub(crate) fn addr(&self, i: usize, service: &str) -> SocketAddr {
+        self.nodes[i].as_ref().expect("running").addr(service)
     }
 
     pub(crate) fn web(&self, i: usize) -> SocketAddr {

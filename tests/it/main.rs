@@ -21,6 +21,8 @@
 //!   a killed node, NATS restarted, calculator broadcasts).
 //! - `cluster_rooms`: chat rooms across three nodes: membership, topics, lines, and room subjects
 //!   followed only where a room has members.
+//! - `irc`: the chat over IRC: the protocol with a raw client, IRC users with `nc` and JSON
+//!   users, CAP/SASL/tags/history, the real clients `ii` and `irssi`, and two nodes.
 //! - `lifecycle`: shutdown, signals, restarting on the same port.
 //! - `relay`: the relay in process (two nodes, every behaviour); `relay_crash`: `kill -9` of
 //!   either node with the real binary.
@@ -54,6 +56,7 @@ mod device;
 mod hostile;
 mod hostile_auth;
 mod hostile_relay;
+mod irc;
 mod korean;
 mod lifecycle;
 mod limits;

@@ -17,6 +17,7 @@
 //! - [`quiz`]: quiz requests and events, plus the text grammar of a player in `nc`.
 //! - [`relay`]: relay records and acknowledgements, the `name&&message` format, and the
 //!   reconcile exchange between two relay nodes.
+//! - [`irc`]: IRC messages (parsing, serializing, the 512-byte limit) and numeric replies.
 //! - [`json`]: decoding a JSON request line with errors that say what was wrong.
 //! - [`secret`]: a string type for passwords that never shows up in logs.
 //! - [`text`]: what text shown to other people may carry (no line breaks, escapes or bidi
@@ -28,6 +29,7 @@ pub mod calc;
 pub mod chat;
 pub mod codec;
 pub mod error;
+pub mod irc;
 pub mod json;
 pub mod notice;
 pub mod problem;

@@ -17,8 +17,9 @@ pub enum Mode {
     Json,
 }
 
-/// A server-to-client message that can be written in either mode.
-pub trait Wire: Send + Sync + 'static {
+/// A server-to-client message that can be written in either mode. (`Any`: a transport with its
+/// own encoding, IRC, can look at which message it is.)
+pub trait Wire: std::any::Any + Send + Sync + 'static {
     /// Append this message as one JSON line (ending in `\n`). A message that exists only in text
     /// mode (a prompt, say) appends nothing.
     fn write_json(&self, out: &mut Vec<u8>);

@@ -35,6 +35,7 @@ use crate::net::tls::{self, ServerTls};
 use crate::service::Start;
 use crate::service::calc::CalcService;
 use crate::service::chat::ChatService;
+use crate::service::irc::IrcService;
 use crate::service::quiz::QuizService;
 use crate::service::relay::RelayService;
 use crate::session::Service;
@@ -82,6 +83,8 @@ pub struct Hub {
     pub quiz: Option<Arc<QuizService>>,
     pub calc: Option<Arc<CalcService>>,
     pub relay: Option<Arc<RelayService>>,
+    /// The chat's IRC face, when `[irc]` is on.
+    pub irc: Option<Arc<IrcService>>,
     /// The retention task's counters, when `[retention]` limits anything.
     pub retention: Option<Arc<crate::retention::RetentionMetrics>>,
 }
@@ -167,6 +170,7 @@ impl Server {
             quiz: None,
             calc: None,
             relay: None,
+            irc: None,
             retention: None,
         };
         // What is not a service registers its families here; each service does in its start.
@@ -183,9 +187,10 @@ impl Server {
         hub.metrics.collect(Shared(Arc::clone(&hub.auth)));
         let mut listeners = Vec::new();
 
-        // Every service the same way (see `start_service`); the quiz after the chat, which it
-        // joins for an admin's `/start`.
+        // Every service the same way (see `start_service`); the IRC face and the quiz after the
+        // chat, which the IRC face speaks for and the quiz joins for an admin's `/start`.
         hub.chat = start_service::<ChatService>(&config, &mut hub, &mut listeners).await?;
+        hub.irc = start_service::<IrcService>(&config, &mut hub, &mut listeners).await?;
         hub.quiz = start_service::<QuizService>(&config, &mut hub, &mut listeners).await?;
         hub.calc = start_service::<CalcService>(&config, &mut hub, &mut listeners).await?;
         hub.relay = start_service::<RelayService>(&config, &mut hub, &mut listeners).await?;
@@ -403,6 +408,7 @@ fn tls_name(service: &str) -> &'static str {
         "quiz" => "quiz-tls",
         "calc" => "calc-tls",
         "relay" => "relay-tls",
+        "irc" => "irc-tls",
         _ => "tls",
     }
 }

@@ -96,6 +96,13 @@ pub trait Service: Send + Sync + 'static {
     /// skip lines until their first reply; WebSocket clients never receive it.
     fn greeting(&self) -> String;
 
+    /// The mode of this service's TCP and TLS connections when it is fixed (IRC speaks its own
+    /// lines, so a first line starting with `{` must not make it JSON); `None` lets the first
+    /// line decide.
+    fn mode(&self) -> Option<Mode> {
+        None
+    }
+
     /// Open a session for a new connection whose replies go to `outbox`.
     fn open(self: &Arc<Self>, peer: Peer, outbox: Outbox) -> Self::Session;
 

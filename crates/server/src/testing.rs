@@ -78,7 +78,7 @@ impl Harness {
             &self.hub().net.limits,
             Arc::clone(service.metrics()),
         );
-        Client { inbound: Some(inbound), outbox, mode, received: Vec::new() }
+        Client { inbound: Some(inbound), outbox, received: Vec::new() }
     }
 }
 
@@ -93,7 +93,6 @@ impl Drop for Harness {
 pub(crate) struct Client<S: Service> {
     inbound: Option<Inbound<S::Session>>,
     outbox: Outbox,
-    mode: Mode,
     /// Lines received and not yet read by a test.
     received: Vec<String>,
 }
@@ -117,16 +116,27 @@ impl<S: Service> Client<S> {
 
     /// Wait (up to 5 s) for a JSON message of `type`, skipping others; panics if none comes.
     pub(crate) async fn expect(&mut self, ty: &str) -> Value {
+        let line = self.wait_for(&format!("{ty:?}"), |l| json_type(l).as_deref() == Some(ty)).await;
+        serde_json::from_str(&line).expect("JSON")
+    }
+
+    /// Wait (up to 5 s) for a line containing `text`, skipping others; panics if none comes.
+    pub(crate) async fn expect_line(&mut self, text: &str) -> String {
+        self.wait_for(&format!("line with {text:?}"), |l| l.contains(text)).await
+    }
+
+    /// Wait (up to 5 s) for a line that `wanted` accepts, dropping those before it.
+    async fn wait_for(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             self.collect().await;
-            if let Some(i) = self.received.iter().position(|l| json_type(l).as_deref() == Some(ty)) {
+            if let Some(i) = self.received.iter().position(|l| wanted(l)) {
                 let line = self.received.remove(i);
                 self.received.drain(..i);
-                return serde_json::from_str(&line).expect("JSON");
+                return line;
             }
             if self.outbox.is_closing() && self.outbox.is_empty() {
-                panic!("the session closed without a {ty:?}; got {:?}", self.received);
+                panic!("the session closed without a {what}; got {:?}", self.received);
             }
             let wait = async {
                 let mut batch = Vec::new();
@@ -135,7 +145,7 @@ impl<S: Service> Client<S> {
             };
             match tokio::time::timeout_at(deadline, wait).await {
                 Ok(batch) => self.take(&batch),
-                Err(_) => panic!("no {ty:?} within {PATIENCE:?}; got {:?}", self.received),
+                Err(_) => panic!("no {what} within {PATIENCE:?}; got {:?}", self.received),
             }
         }
     }
@@ -155,11 +165,11 @@ impl<S: Service> Client<S> {
         }
     }
 
+    /// The lines of `batch` as the connection writes them (in its mode, or its own encoding).
     fn take(&mut self, batch: &[Arc<Frame>]) {
-        for frame in batch {
-            let bytes = frame.encoded(self.mode, self.outbox.lang());
-            self.received.extend(String::from_utf8_lossy(bytes).lines().map(str::to_owned));
-        }
+        let mut bytes = Vec::new();
+        self.outbox.write_frames(batch.iter().cloned(), &mut bytes);
+        self.received.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));
     }
 }
 

@@ -204,6 +204,11 @@ impl Bans {
         registration
     }
 
+    /// Whether `name` is logged in on this node with an admin account (for IRC's `@`).
+    pub fn is_online_admin(&self, name: &str) -> bool {
+        self.online.is_admin(&crate::names::key(name))
+    }
+
     /// Admin `actor` bans `target` for `length` (or until unbanned); with `address`, the
     /// target's address group too: the address of their connection here, or of their last login
     /// anywhere. Stored, logged, told to the other nodes, and the target's connections end.

@@ -64,6 +64,11 @@ impl Online {
         self.conns.lock().values().find(|e| e.key == key).map(|e| (e.name.clone(), e.addr))
     }
 
+    /// Whether a connection of the user whose key is `key` is logged in to an admin account.
+    pub(super) fn is_admin(&self, key: &str) -> bool {
+        self.conns.lock().values().any(|e| e.key == key && e.admin)
+    }
+
     /// End every connection whose user key, address and role `covered` accepts: it gets the error
     /// `why` gives for its user key, then a `bye` with the same message. Returns how many ended.
     pub(super) fn close_where(

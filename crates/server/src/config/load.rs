@@ -59,7 +59,7 @@ pub fn load(
     };
     let env_overrides = env.into_iter().filter_map(|(name, value)| from_env(&name, value));
     for o in env_overrides.chain(flags.iter().cloned()) {
-        apply(&mut table, &defaults, &o)?;
+        apply(&mut table, &defaults, &o, file.is_none())?;
     }
     let config = Config::deserialize(Value::Table(table)).map_err(|e| ConfigError::Invalid(e.to_string()))?;
     config.validate()?;
@@ -74,11 +74,16 @@ fn from_env(name: &str, value: String) -> Option<Override> {
     })
 }
 
-fn apply(table: &mut Table, defaults: &Table, o: &Override) -> Result<(), ConfigError> {
+/// Set one key. Without a file, the built-in defaults leave some sections off (`[irc]`): setting
+/// any other key of such a section turns it on, as adding the section to a file would.
+fn apply(table: &mut Table, defaults: &Table, o: &Override, no_file: bool) -> Result<(), ConfigError> {
     let section = table.entry(o.section.clone()).or_insert_with(|| Value::Table(Table::new()));
     let Value::Table(section) = section else {
         return Err(ConfigError::NotATable { origin: o.origin.clone(), section: o.section.clone() });
     };
+    if no_file && o.key != "enabled" && section.get("enabled") == Some(&Value::Boolean(false)) {
+        section.insert("enabled".into(), Value::Boolean(true));
+    }
     let default = defaults.get(&o.section).and_then(|s| s.get(&o.key));
     section.insert(o.key.clone(), typed(default, &o.value));
     Ok(())
@@ -100,6 +105,7 @@ fn typed(default: Option<&Value>, raw: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::IrcConfig;
     use std::io::Write;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -117,6 +123,29 @@ mod tests {
         let c = load(None, env(&[]), &[]).unwrap();
         assert_eq!(c, Config::default());
         assert!(c.chat.enabled);
+    }
+
+    #[test]
+    fn irc_is_off_unless_asked_for() {
+        assert!(!load(None, env(&[]), &[]).unwrap().irc.enabled, "off in the built-in defaults");
+        let c = load(None, env(&[("SOCKHUB_IRC_PORT", "6697")]), &[]).unwrap();
+        assert!(c.irc.enabled, "setting a key turns it on");
+        assert_eq!(c.irc.port, 6697);
+        let c = load(None, env(&[("SOCKHUB_IRC_ENABLED", "false")]), &[]).unwrap();
+        assert!(!c.irc.enabled);
+        let f = file("[chat]\n[irc]\nserver_name = \"irc.example.org\"\npassword = \"letmein\"\n");
+        let c = load(Some(f.path()), env(&[]), &[]).unwrap();
+        assert!(c.irc.enabled);
+        assert_eq!(
+            (c.irc.port, c.irc.server_name(), c.irc.password.as_deref()),
+            (6667, "irc.example.org".into(), Some("letmein"))
+        );
+        let f = file("[irc]\n");
+        let e = load(Some(f.path()), env(&[]), &[]).unwrap_err().to_string();
+        assert!(e.contains("[irc] needs [chat]"), "{e}");
+        let f = file("[chat]\n[irc]\nserver_name = \"a b\"\n");
+        assert!(load(Some(f.path()), env(&[]), &[]).is_err());
+        assert!(!IrcConfig::default().server_name().is_empty(), "the host name by default");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod calc;
 mod chat;
 mod cluster;
 mod database;
+mod irc;
 mod limits;
 mod load;
 mod logging;
@@ -37,6 +38,7 @@ pub use calc::{CalcAuth, CalcConfig, RosterMode};
 pub use chat::{Admission, ChatConfig, RoomCreation, RoomSetting};
 pub use cluster::ClusterConfig;
 pub use database::DatabaseConfig;
+pub use irc::IrcConfig;
 pub use limits::{LimitsConfig, MAX_UNFRAMED_GAP_MS};
 pub use load::{ConfigError, Override, load};
 pub use logging::{LoggingConfig, Rotation};
@@ -71,6 +73,8 @@ pub struct Config {
     pub calc: CalcConfig,
     #[serde(default = "RelayConfig::off")]
     pub relay: RelayConfig,
+    #[serde(default = "IrcConfig::off")]
+    pub irc: IrcConfig,
     #[serde(default)]
     pub cluster: ClusterConfig,
     #[serde(default = "WebConfig::off")]
@@ -94,6 +98,7 @@ impl Default for Config {
             quiz: QuizConfig::default(),
             calc: CalcConfig::default(),
             relay: RelayConfig::default(),
+            irc: IrcConfig::off(),
             cluster: ClusterConfig::default(),
             web: WebConfig::default(),
             retention: RetentionConfig::default(),
@@ -113,6 +118,7 @@ impl Config {
         c.calc.port = 0;
         c.relay.port = 0;
         c.web.port = 0;
+        c.irc.port = 0;
         c
     }
 
@@ -127,6 +133,7 @@ impl Config {
         QuizConfig::DOC,
         CalcConfig::DOC,
         RelayConfig::DOC,
+        IrcConfig::DOC,
         ClusterConfig::DOC,
         WebConfig::DOC,
         RetentionConfig::DOC,
@@ -145,6 +152,7 @@ impl Config {
             ("quiz-tls", self.quiz.enabled, self.quiz.tls_port),
             ("calc-tls", self.calc.enabled, self.calc.tls_port),
             ("relay-tls", self.relay.enabled, self.relay.tls_port),
+            ("irc-tls", self.irc.enabled, self.irc.tls_port),
             ("web-tls", self.web.enabled, self.web.tls_port),
         ]
         .into_iter()

@@ -61,7 +61,7 @@ impl Config {
 }
 
 /// Keys whose whole value is a secret, printed as `***`.
-const SECRET_KEYS: &[&str] = &["downstream_token"];
+const SECRET_KEYS: &[&str] = &["downstream_token", "password"];
 
 /// Each URL of a comma-separated list with its password redacted (see [`redact_password`]).
 pub fn redact_url_list(list: &str) -> String {

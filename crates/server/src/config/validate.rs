@@ -39,6 +39,10 @@ impl Config {
         self.validate_tls()?;
         self.quiz.validate()?;
         self.calc.validate()?;
+        self.irc.validate()?;
+        if self.irc.enabled && !self.chat.enabled {
+            return Err("[irc] needs [chat]: IRC users are chat members".into());
+        }
         if self.relay.enabled {
             self.relay.validate()?;
         }

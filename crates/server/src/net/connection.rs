@@ -343,11 +343,8 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
             // Nothing is queued before the first line decides the mode, except the greeting
             // (the same bytes in either mode) and a final `bye` to a client that never spoke,
             // which goes out as text.
-            let mode = outbox.mode();
             metrics.frames_out.add(batch.len() as u64);
-            for frame in batch.drain(..) {
-                buf.extend_from_slice(frame.encoded(mode, outbox.lang()));
-            }
+            outbox.write_frames(batch.drain(..), &mut buf);
             if !buf.is_empty() && !matches!(timeout(limits.write_timeout, out.write(&buf)).await, Ok(Ok(())))
             {
                 outbox.abort();
@@ -416,6 +413,7 @@ where
 {
     let (max_line, gap) = (conn.limits.max_line, conn.limits.unframed_gap);
     let input = ByteInput::new(read_half, max_line, gap, READ_BUFFER);
-    let opening = Opening { greeting: Some(conn.limits.lang.scope(|| service.greeting())), mode: None };
+    let opening =
+        Opening { greeting: Some(conn.limits.lang.scope(|| service.greeting())), mode: service.mode() };
     drive(service, conn, opening, input, StreamOutput(write_half)).await
 }

@@ -34,17 +34,40 @@ use sockhub_proto::notice::Notice;
 /// Queue slots kept after a batch is taken; a queue that grew beyond this in a burst is released.
 const KEEP_QUEUE_CAPACITY: usize = 64;
 
+/// How many encodings of its own a transport with its own [`Encode`] may cache in a frame.
+pub const VARIANTS: usize = 4;
+
 /// A message ready to be sent to any number of connections.
 pub struct Frame {
     msg: Box<dyn Wire>,
     /// The encodings, by mode and language (see [`Frame::slot`]).
     encoded: [OnceLock<Bytes>; 2 * Lang::ALL.len()],
+    /// Encodings of a transport with its own [`Encode`] (IRC), by its variant number; allocated
+    /// on first use, so frames that only text and JSON clients receive pay one pointer.
+    variants: OnceLock<Box<[OnceLock<Bytes>; VARIANTS]>>,
 }
 
 impl Frame {
     /// Wrap a message for sending.
     pub fn new(msg: impl Wire) -> Arc<Frame> {
-        Arc::new(Frame { msg: Box::new(msg), encoded: Default::default() })
+        Arc::new(Frame { msg: Box::new(msg), encoded: Default::default(), variants: OnceLock::new() })
+    }
+
+    /// The message, if it is a `T`.
+    pub fn message<T: Wire>(&self) -> Option<&T> {
+        let any: &dyn std::any::Any = &*self.msg;
+        any.downcast_ref()
+    }
+
+    /// The frame's bytes in a transport's own encoding `variant` (below [`VARIANTS`]; the same
+    /// variant must always mean the same bytes), made by `encode` on first use and shared after.
+    pub fn variant(&self, variant: usize, encode: impl FnOnce(&mut Vec<u8>)) -> &Bytes {
+        let slots = self.variants.get_or_init(Default::default);
+        slots[variant].get_or_init(|| {
+            let mut out = Vec::with_capacity(128);
+            encode(&mut out);
+            Bytes::from(out)
+        })
     }
 
     fn slot(mode: Mode, lang: Lang) -> usize {
@@ -72,6 +95,12 @@ impl std::fmt::Debug for Frame {
         f.write_str(&String::from_utf8_lossy(self.encoded(Mode::Json, Lang::En)))?;
         f.write_str(")")
     }
+}
+
+/// A connection's own way of writing frames (IRC), instead of their text or JSON encoding.
+pub trait Encode: Send + 'static {
+    /// Append `frame` as this connection writes it (possibly nothing), in `lang`.
+    fn encode(&mut self, frame: &Frame, lang: Lang, out: &mut Vec<u8>);
 }
 
 /// What happened to a pushed frame.
@@ -104,6 +133,8 @@ struct Inner {
     mode: OnceLock<Mode>,
     /// The language frames are written in.
     lang: Lang,
+    /// The connection's own encoding, if it has one (see [`Outbox::set_encoder`]).
+    encoder: OnceLock<Mutex<Box<dyn Encode>>>,
 }
 
 struct State {
@@ -142,6 +173,7 @@ impl Outbox {
                 max_bytes: max_bytes.max(1),
                 mode: OnceLock::new(),
                 lang,
+                encoder: OnceLock::new(),
             }),
         }
     }
@@ -149,6 +181,32 @@ impl Outbox {
     /// Fix the mode the connection's frames are written in (once; later calls do nothing).
     pub fn set_mode(&self, mode: Mode) {
         let _ = self.inner.mode.set(mode);
+    }
+
+    /// Write this connection's frames with `encoder` rather than in its mode (once; later calls
+    /// do nothing). Queued bytes are still counted in the mode's encoding, near enough.
+    pub fn set_encoder(&self, encoder: Box<dyn Encode>) {
+        let _ = self.inner.encoder.set(Mutex::new(encoder));
+    }
+
+    /// Append `frames` as this connection writes them: in its own encoding if it has one,
+    /// else in its mode and language.
+    pub fn write_frames(&self, frames: impl Iterator<Item = Arc<Frame>>, out: &mut Vec<u8>) {
+        let lang = self.inner.lang;
+        match self.inner.encoder.get() {
+            None => {
+                let mode = self.mode();
+                for frame in frames {
+                    out.extend_from_slice(frame.encoded(mode, lang));
+                }
+            }
+            Some(encoder) => {
+                let mut encoder = encoder.lock();
+                for frame in frames {
+                    encoder.encode(&frame, lang, out);
+                }
+            }
+        }
     }
 
     /// The connection's mode: text until a first line decides otherwise (a `bye` to a client

@@ -32,6 +32,8 @@ pub struct ChatSession {
     phase: Phase,
     /// Set once in the room.
     me: Option<Me>,
+    /// Whether logging in joins the default room (IRC may leave joining to the client).
+    default_room: bool,
 }
 
 /// The logged-in user.
@@ -43,7 +45,7 @@ struct Me {
 
 impl ChatSession {
     pub(crate) fn new(service: Arc<ChatService>, peer: Peer, outbox: Outbox) -> Self {
-        ChatSession { service, peer, outbox, phase: Phase::Name, me: None }
+        ChatSession { service, peer, outbox, phase: Phase::Name, me: None, default_room: true }
     }
 
     fn reply(&self, event: ChatEvent) -> Flow {
@@ -85,6 +87,46 @@ impl ChatSession {
 
     /// Claim the name (cluster-wide first, then in the room) and say hello.
     async fn enter(&mut self, identity: Identity) -> Flow {
+        match self.claim(identity).await {
+            Ok(()) => Flow::Continue,
+            Err(e) => self.ask_again(e, PromptField::Name),
+        }
+    }
+
+    /// Enter the room as `identity`, already checked by the [`crate::auth::Authenticator`]:
+    /// for another face of the chat (IRC) that checks logins its own way. The error says why
+    /// not; nothing is sent for it.
+    pub(crate) async fn enter_checked(&mut self, identity: Identity) -> Result<(), ErrorEvent> {
+        if self.me.is_some() {
+            return Err(ErrorEvent::new(ErrorCode::AlreadyLoggedIn, msg!("chat-already-in")));
+        }
+        self.claim(identity).await
+    }
+
+    /// Log in without joining the default room (for IRC's `[irc] auto_join = false`).
+    pub(crate) fn without_default_room(mut self) -> Self {
+        self.default_room = false;
+        self
+    }
+
+    /// Handle a request in the room, returning its error instead of sending it (for IRC, whose
+    /// errors are numeric replies).
+    pub(crate) async fn request(&mut self, request: ChatRequest) -> Result<Flow, ErrorEvent> {
+        let Some(me) = self.me.take() else {
+            return Err(ErrorEvent::new(ErrorCode::NotLoggedIn, msg!("chat-log-in-first")));
+        };
+        let result = self.in_room(&me, request).await;
+        self.me = Some(me);
+        result
+    }
+
+    /// Who is logged in on this session.
+    pub(crate) fn identity(&self) -> Option<&Identity> {
+        self.me.as_ref().map(|me| &me.identity)
+    }
+
+    /// Claim the name (cluster-wide first, then in the room) and say hello.
+    async fn claim(&mut self, identity: Identity) -> Result<(), ErrorEvent> {
         let name: Arc<str> = identity.name.as_str().into();
         let key = names::key(&name);
         let bus = &self.service.bus;
@@ -100,7 +142,7 @@ impl ChatSession {
                     ErrorEvent::new(ErrorCode::Unavailable, msg!("error-names-unavailable"))
                 }
             };
-            return self.ask_again(e, PromptField::Name);
+            return Err(e);
         }
         let member = Member { name: Arc::clone(&name), outbox: self.outbox.clone(), conn: self.peer.id };
         let admin = identity.is_admin();
@@ -115,7 +157,7 @@ impl ChatSession {
                 // Someone took the name between the check and now.
                 bus.release("chat", &name, self.peer.id).await;
                 self.service.auth.logout(self.peer.addr, "chat", &name).await;
-                self.ask_again(taken(&name), PromptField::Name)
+                Err(taken(&name))
             }
             Join::Joined { online, local, version, stale } => {
                 if let Some(stale) = stale {
@@ -126,7 +168,9 @@ impl ChatSession {
                     bus.publish(Message::Chat(joined));
                 }
                 self.service.enter_rooms(&key, &name, &self.outbox);
-                if let Err(e) = self.service.join_default_room(&key, &name).await {
+                if self.default_room
+                    && let Err(e) = self.service.join_default_room(&key, &name).await
+                {
                     warn!(error = %e.message, name = %name, "could not join the default room");
                 }
                 self.service.metrics().users.set(local as i64);
@@ -137,7 +181,7 @@ impl ChatSession {
                 }
                 self.me = Some(Me { name, key, identity });
                 self.phase = Phase::Room;
-                Flow::Continue
+                Ok(())
             }
         }
     }

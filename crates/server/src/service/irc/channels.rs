@@ -1,0 +1,253 @@
+//! Channels are the chat's rooms: JOIN, PART, NAMES, WHO, WHOIS, TOPIC, LIST and MODE, through
+//! the chat's room API (creating a room by joining it, limits, topics set by admins and so on
+//! are the chat's rules). What the room tells its members (joins, parts, topics) reaches IRC
+//! users through their encoder, like any other member.
+
+use sockhub_i18n::{Msg, msg};
+use sockhub_proto::chat::{ChatEvent, ChatRequest};
+use sockhub_proto::irc::{Message, numeric as n};
+
+use super::render::{self, Line};
+use super::session::IrcSession;
+use crate::names;
+use crate::session::Flow;
+
+/// Names per RPL_NAMREPLY line, in bytes of names.
+const NAMES_PER_LINE: usize = 400;
+
+impl IrcSession {
+    fn key(&self) -> String {
+        names::key(&self.nick())
+    }
+
+    pub(super) fn is_admin_here(&self) -> bool {
+        self.chat.identity().is_some_and(|i| i.is_admin())
+    }
+
+    /// Whether `name` shows as a channel operator: an admin logged in on this node.
+    fn is_op(&self, name: &str) -> bool {
+        self.service.chat.auth.bans().is_online_admin(name)
+    }
+
+    /// The rooms this user is in.
+    fn my_rooms(&self) -> Vec<String> {
+        self.service.chat.rooms_of(&self.key()).0
+    }
+
+    pub(super) async fn join(&mut self, m: &Message) -> Flow {
+        let Some(channels) = m.param(0) else {
+            return self.reply(n::ERR_NEEDMOREPARAMS, &["JOIN"], msg!("irc-need-more-params"));
+        };
+        if channels == "0" {
+            for room in self.my_rooms() {
+                let _ = self.chat.request(ChatRequest::Part { room: Some(room) }).await;
+            }
+            return Flow::Continue;
+        }
+        for channel in channels.split(',').filter(|c| !c.is_empty()) {
+            let key = crate::service::chat::rooms::key(channel);
+            if self.my_rooms().iter().any(|r| crate::service::chat::rooms::key(r) == key) {
+                continue;
+            }
+            // The room sends our JOIN (and its topic and history) before this returns.
+            match self.chat.request(ChatRequest::Join { room: channel.to_owned() }).await {
+                Ok(_) => self.send(self.names_lines(channel)),
+                Err(e) => {
+                    self.chat_error_in("JOIN", channel, channel, e);
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    pub(super) async fn part(&mut self, m: &Message) -> Flow {
+        let Some(channels) = m.param(0) else {
+            return self.reply(n::ERR_NEEDMOREPARAMS, &["PART"], msg!("irc-need-more-params"));
+        };
+        for channel in channels.split(',').filter(|c| !c.is_empty()) {
+            // The room sends our PART.
+            if let Err(e) = self.chat.request(ChatRequest::Part { room: Some(channel.to_owned()) }).await {
+                self.chat_error_in("PART", channel, channel, e);
+            }
+        }
+        Flow::Continue
+    }
+
+    /// RPL_NAMREPLY lines and RPL_ENDOFNAMES for `channel` (only the end when there is no such
+    /// room).
+    pub(super) fn names_lines(&self, channel: &str) -> Vec<Line> {
+        let mut lines = Vec::new();
+        let mut end = channel.to_owned();
+        if let Ok((room, names)) = self.service.chat.room_members(&self.key(), Some(channel)) {
+            let mut batch = String::new();
+            for name in names {
+                if !batch.is_empty() && batch.len() + name.len() > NAMES_PER_LINE {
+                    lines.push(self.numeric(
+                        n::RPL_NAMREPLY,
+                        &["=", &room],
+                        Msg::text(std::mem::take(&mut batch)),
+                    ));
+                }
+                if !batch.is_empty() {
+                    batch.push(' ');
+                }
+                if self.is_op(&name) {
+                    batch.push('@');
+                }
+                batch.push_str(&name);
+            }
+            lines.push(self.numeric(n::RPL_NAMREPLY, &["=", &room], Msg::text(batch)));
+            end = room;
+        }
+        lines.push(self.numeric(n::RPL_ENDOFNAMES, &[&end], msg!("irc-end-of-names")));
+        lines
+    }
+
+    /// The RPL_WHOREPLY of one user seen in `channel` (`*`: none in particular).
+    fn who_line(&self, channel: &str, name: &str) -> Line {
+        let user = self.service.user(name);
+        let away = user.as_ref().is_some_and(|u| u.away.is_some());
+        let flags = format!("{}{}", if away { "G" } else { "H" }, if self.is_op(name) { "@" } else { "" });
+        let (username, realname) = match user {
+            Some(u) => (u.user, u.realname),
+            None => (name.to_owned(), name.to_owned()),
+        };
+        let server = self.service.server_name.to_string();
+        let params = [channel, &username, render::HOST, &server, name, &flags];
+        self.numeric(n::RPL_WHOREPLY, &params, Msg::text(format!("0 {realname}")))
+    }
+
+    pub(super) fn who(&self, m: &Message) -> Flow {
+        let mask = m.param(0).unwrap_or("*").to_owned();
+        let mut lines = Vec::new();
+        if mask.starts_with('#') {
+            if let Ok((room, names)) = self.service.chat.room_members(&self.key(), Some(&mask)) {
+                lines.extend(names.iter().map(|name| self.who_line(&room, name)));
+            }
+        } else if mask == "*" {
+            lines.extend(self.service.chat.room.names().iter().map(|name| self.who_line("*", name)));
+        } else if let Some(name) = self.online_name(&mask) {
+            lines.push(self.who_line("*", &name));
+        }
+        lines.push(self.numeric(n::RPL_ENDOFWHO, &[&mask], msg!("irc-end-of-who")));
+        self.send(lines);
+        Flow::Continue
+    }
+
+    pub(super) fn whois(&self, m: &Message) -> Flow {
+        // `WHOIS server nick` names the server first.
+        let Some(target) = m.params.last().filter(|t| !t.is_empty()).cloned() else {
+            return self.reply(n::ERR_NONICKNAMEGIVEN, &[], msg!("irc-no-nick"));
+        };
+        let mut lines = Vec::new();
+        match self.online_name(&target) {
+            None => lines.push(self.numeric(n::ERR_NOSUCHNICK, &[&target], msg!("irc-no-such-nick"))),
+            Some(name) => {
+                let user = self.service.user(&name);
+                let realname = user.as_ref().map(|u| u.realname.clone()).unwrap_or_else(|| name.clone());
+                lines.push(self.numeric(
+                    n::RPL_WHOISUSER,
+                    &[&name, &name, render::HOST, "*"],
+                    Msg::text(realname),
+                ));
+                let op = if self.is_op(&name) { "@" } else { "" };
+                let rooms = self.service.chat.rooms_of(&names::key(&name)).0;
+                if !rooms.is_empty() {
+                    let channels: Vec<String> = rooms.iter().map(|r| format!("{op}{r}")).collect();
+                    lines.push(self.numeric(n::RPL_WHOISCHANNELS, &[&name], Msg::text(channels.join(" "))));
+                }
+                let server = self.service.server_name.to_string();
+                lines.push(self.numeric(n::RPL_WHOISSERVER, &[&name, &server], msg!("irc-server-info")));
+                if let Some(away) = user.as_ref().and_then(|u| u.away.clone()) {
+                    lines.push(self.numeric(n::RPL_AWAY, &[&name], Msg::text(away)));
+                }
+                if let Some(account) = self.service.account_of(&name) {
+                    lines.push(self.numeric(
+                        n::RPL_WHOISACCOUNT,
+                        &[&name, &account],
+                        msg!("irc-logged-in-as"),
+                    ));
+                }
+            }
+        }
+        lines.push(self.numeric(n::RPL_ENDOFWHOIS, &[&target], msg!("irc-end-of-whois")));
+        self.send(lines);
+        Flow::Continue
+    }
+
+    pub(super) async fn topic(&mut self, m: &Message) -> Flow {
+        let Some(channel) = m.param(0).map(str::to_owned) else {
+            return self.reply(n::ERR_NEEDMOREPARAMS, &["TOPIC"], msg!("irc-need-more-params"));
+        };
+        if let Some(text) = m.param(1) {
+            // Everyone in the room sees the TOPIC change.
+            let request = ChatRequest::Topic { room: Some(channel.clone()), topic: Some(text.to_owned()) };
+            return match self.chat.request(request).await {
+                Ok(flow) => flow,
+                Err(e) => self.chat_error_in("TOPIC", &channel, &channel, e),
+            };
+        }
+        match self.service.chat.room_topic(&self.key(), Some(&channel)) {
+            Ok(ChatEvent::Topic { room, topic: Some(topic), by, at }) => {
+                let by = by.unwrap_or_default();
+                let at = at.map(|t| t.timestamp().to_string()).unwrap_or_default();
+                self.send(vec![
+                    self.numeric(n::RPL_TOPIC, &[&room], Msg::text(topic)),
+                    self.numeric(n::RPL_TOPICWHOTIME, &[&room, &by], Msg::text(at)),
+                ]);
+                Flow::Continue
+            }
+            Ok(ChatEvent::Topic { room, .. }) => self.reply(n::RPL_NOTOPIC, &[&room], msg!("irc-no-topic")),
+            Ok(_) => Flow::Continue,
+            Err(e) => self.chat_error_in("TOPIC", &channel, &channel, e),
+        }
+    }
+
+    pub(super) fn list(&self) -> Flow {
+        let (_, rooms) = self.service.chat.room_list(&self.key());
+        let mut lines = vec![self.numeric(n::RPL_LISTSTART, &["Channel"], msg!("irc-list-start"))];
+        for room in rooms {
+            let count = room.members.to_string();
+            lines.push(self.numeric(
+                n::RPL_LIST,
+                &[&room.name, &count],
+                Msg::text(room.topic.unwrap_or_default()),
+            ));
+        }
+        lines.push(self.numeric(n::RPL_LISTEND, &[], msg!("irc-list-end")));
+        self.send(lines);
+        Flow::Continue
+    }
+
+    pub(super) fn mode(&self, m: &Message) -> Flow {
+        let Some(target) = m.param(0) else {
+            return self.reply(n::ERR_NEEDMOREPARAMS, &["MODE"], msg!("irc-need-more-params"));
+        };
+        if !target.starts_with('#') {
+            if names::key(target) != self.key() {
+                return self.reply(n::ERR_USERSDONTMATCH, &[], msg!("irc-users-dont-match"));
+            }
+            return match m.param(1) {
+                None => self.reply(n::RPL_UMODEIS, &[], Msg::text("+i")),
+                Some(_) => Flow::Continue,
+            };
+        }
+        let channel = match self.service.chat.room_members(&self.key(), Some(target)) {
+            Ok((room, _)) => room,
+            Err(_) => return self.reply(n::ERR_NOSUCHCHANNEL, &[target], msg!("irc-no-such-channel")),
+        };
+        match m.param(1) {
+            None => self.reply(n::RPL_CHANNELMODEIS, &[&channel], Msg::text("+nt")),
+            Some("b" | "+b") if m.param(2).is_none() => {
+                self.reply(n::RPL_ENDOFBANLIST, &[&channel], msg!("irc-end-of-bans"))
+            }
+            Some(_) if !self.is_admin_here() => {
+                self.reply(n::ERR_CHANOPRIVSNEEDED, &[&channel], msg!("error-admins-only"))
+            }
+            Some(modes) => {
+                let c = modes.trim_start_matches(['+', '-']).chars().next().unwrap_or('?').to_string();
+                self.reply(n::ERR_UNKNOWNMODE, &[&c], msg!("irc-unknown-mode"))
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Several nodes: an IRC user on node A and an `nc` user on node B share the room (messages and
+//! whispers both ways), and a name taken on one node is taken for IRC on the other.
+
+use crate::cluster::{Cluster, Nats, enter, one_backend};
+use crate::support::Db;
+
+use super::{IrcClient, from};
+
+#[tokio::test]
+async fn an_irc_user_on_one_node_talks_with_an_nc_user_on_another() {
+    let Some(b) = one_backend() else { return };
+    let db = Db::create(&b).await;
+    let nats = Nats::start().await;
+    let cluster = Cluster::start_with(&db, &nats, 2, "[irc]\nport = 0\nserver_name = \"irc.test\"\n").await;
+    let mut alice = enter(cluster.chat(1), "alice", 1).await;
+    let mut bob = IrcClient::register(cluster.addr(0, "irc"), "bob").await;
+    alice.until("[bob] joined (2 online)").await;
+    bob.send("PRIVMSG #lobby :hello from node a").await;
+    alice.until("[bob] hello from node a").await;
+    alice.send("hi bob, from node b").await;
+    let m = bob.privmsg().await;
+    assert_eq!(
+        (from(&m), m.params.as_slice()),
+        ("alice", &["#lobby".to_owned(), "hi bob, from node b".into()][..])
+    );
+    alice.send("/w bob psst").await;
+    let m = bob.privmsg().await;
+    assert_eq!((from(&m), m.params[0].as_str(), m.params[1].as_str()), ("alice", "bob", "psst"));
+    bob.send("PRIVMSG alice :psst back").await;
+    alice.until("<<< [from bob] psst back").await;
+    // alice's name is taken on node b, so IRC on node a refuses it.
+    let mut copycat = IrcClient::connect(cluster.addr(0, "irc")).await;
+    copycat.send("NICK alice").await;
+    copycat.send("USER a 0 * :A").await;
+    assert_eq!(copycat.expect("433").await.params[1], "alice");
+    drop((bob, copycat, alice));
+    cluster.stop().await;
+    db.cleanup().await;
+}

@@ -32,6 +32,9 @@ use super::{NatsBus, Outgoing};
 /// The most queued messages the publisher takes in one go (then sends them, and looks again).
 const ROUND: usize = 1024;
 
+/// How often a publisher waiting for the client checks that NATS is still connected.
+const STILL_CONNECTED: Duration = Duration::from_millis(100);
+
 impl NatsBus {
     /// Wait (at most `cluster.publish_wait_ms`) for a place in the lines queue for one public
     /// line of the room under `room_key`.
@@ -98,14 +101,20 @@ impl NatsBus {
                 ready.clear();
                 continue;
             }
+            let mut reachable = true;
             for (subject, payload, n) in self.batches(&from, ready.drain(..)) {
-                match client.publish(subject, payload).await {
+                if !reachable {
+                    self.metrics.dropped.add(n);
+                    continue;
+                }
+                match self.hand_over(&client, subject, payload).await {
                     Ok(()) => {
                         self.metrics.published.add(n);
                         self.metrics.nats_messages.inc();
                     }
                     Err(e) => {
                         self.metrics.dropped.add(n);
+                        reachable = self.connected.load(Ordering::Relaxed);
                         debug!(error = %e, "cluster: a message could not be handed to NATS");
                     }
                 }
@@ -116,6 +125,31 @@ impl NatsBus {
         if self.connected.load(Ordering::Relaxed) {
             let _ = client.publish(self.subject_all(), encode(&me, &Message::Goodbye)).await;
             let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
+        }
+    }
+
+    /// Give one NATS message to the client, waiting while the client's own queue is full as long
+    /// as NATS is connected: the connection may be lost while the publisher waits (the client
+    /// stops taking messages until it is back), and then the publisher must go on emptying the
+    /// queues, or every sender would wait for the whole outage.
+    async fn hand_over(
+        &self,
+        client: &async_nats::Client,
+        subject: String,
+        payload: Bytes,
+    ) -> Result<(), String> {
+        let publish = client.publish(subject, payload);
+        tokio::pin!(publish);
+        loop {
+            tokio::select! {
+                biased;
+                sent = &mut publish => return sent.map_err(|e| e.to_string()),
+                () = tokio::time::sleep(STILL_CONNECTED) => {
+                    if !self.connected.load(Ordering::Relaxed) {
+                        return Err("NATS is unreachable".into());
+                    }
+                }
+            }
         }
     }
 

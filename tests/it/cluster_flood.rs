@@ -1,7 +1,8 @@
 //! Two nodes (processes sharing a private NATS and a database) under a flood of public lines that
 //! the bus cannot carry as fast as they come: no line is dropped between the nodes, each sender's
 //! lines arrive in order, the senders are slowed instead (`sockhub_cluster_publish_waits_total`
-//! moves), and queued lines leave in batches (fewer NATS messages than lines).
+//! moves), and queued lines leave in batches (fewer NATS messages than lines). Whispers to the
+//! other node too.
 
 use std::collections::HashMap;
 
@@ -63,7 +64,7 @@ async fn a_flood_through_a_tiny_publish_queue_loses_nothing_and_slows_the_sender
     let nats = Nats::start().await;
     let cluster = Cluster::start_with(&db, &nats, 2, "publish_queue = 4\n").await;
     let (senders, lines) = (4, 250);
-    let (_clients, mut reader) = flood(&cluster, senders, lines).await;
+    let (mut clients, mut reader) = flood(&cluster, senders, lines).await;
     assert!(
         reader
             .silent_or_lines(std::time::Duration::from_millis(300))
@@ -73,6 +74,23 @@ async fn a_flood_through_a_tiny_publish_queue_loses_nothing_and_slows_the_sender
         "nothing twice"
     );
 
+    // Whispers to node B take the same way: every one arrives, each sender's in order.
+    let whispers = 150;
+    let writes = clients.iter_mut().enumerate().map(|(s, c)| {
+        let burst: String = (0..whispers).map(|n| format!("/w reader w{s} {n}\n")).collect();
+        async move { c.send_raw(burst.as_bytes()).await }
+    });
+    futures_util::future::join_all(writes).await;
+    let mut next = vec![0; senders];
+    for _ in 0..senders * whispers {
+        // "<<< [from s2] w2 17"
+        let line = reader.until_prefix("<<< [from ").await;
+        let (s, n) = line.rsplit_once("] w").and_then(|(_, rest)| rest.split_once(' ')).expect("a whisper");
+        let (s, n): (usize, usize) = (s.parse().unwrap(), n.parse().unwrap());
+        assert_eq!(n, next[s], "s{s}'s whispers arrive in order, none missing: {line}");
+        next[s] += 1;
+    }
+
     let (a, b) = (scrape(&cluster, 0).await, scrape(&cluster, 1).await);
     let waits = metric(&a, "sockhub_cluster_publish_waits_total");
     assert!(waits > 0.0, "the senders waited for the 4-place queue rather than lose lines");
@@ -80,13 +98,13 @@ async fn a_flood_through_a_tiny_publish_queue_loses_nothing_and_slows_the_sender
     assert!(metric(&a, "sockhub_cluster_publish_wait_seconds_count") >= waits);
     let published = metric(&a, "sockhub_cluster_published_total");
     let nats_messages = metric(&a, "sockhub_cluster_nats_messages_total");
-    assert!(published >= (senders * lines) as f64, "{published}");
+    assert!(published >= (senders * (lines + whispers)) as f64, "{published}");
     assert!(
         nats_messages < published,
         "queued lines leave batched: {nats_messages} NATS messages for {published}"
     );
     let received = metric(&b, "sockhub_cluster_received_total");
-    assert!(received >= (senders * lines) as f64, "node B counts each line of a batch: {received}");
+    assert!(received >= (senders * (lines + whispers)) as f64, "node B counts each of a batch: {received}");
     assert_eq!(metric(&b, "sockhub_cluster_inbound_dropped_total"), 0.0);
     cluster.stop().await;
     db.cleanup().await;

@@ -381,6 +381,12 @@ pub trait Bus: Send + Sync + 'static {
         Box::pin(async move { Ok(Slot::new(move |msg| self.publish_room(room_key, msg))) })
     }
 
+    /// [`Bus::reserve_room`] for a whisper to a user of `to`: the way a [`Bus::send`] of a chat
+    /// line waits for room instead of being dropped. By default, room at once, and [`Bus::send`].
+    fn reserve_to<'a>(&'a self, to: &'a NodeRef) -> BoxFuture<'a, Result<Slot<'a>, Busy>> {
+        Box::pin(async move { Ok(Slot::new(move |msg| self.send(to, msg))) })
+    }
+
     /// Follow (`true`) or stop following the room under `room_key`: a node follows exactly the
     /// rooms it has members in. Following is in place when the future completes. By default
     /// (one node), nothing to do.

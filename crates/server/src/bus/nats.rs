@@ -13,10 +13,11 @@
 //!
 //! Tasks, all stopped by the server's shutdown token:
 //! - the **publisher** ([`publisher`]) drains two bounded queues (`cluster.publish_queue` each)
-//!   into the client, batching what is queued for one subject into one NATS message. Public chat
-//!   lines never get dropped for want of room: their sender waits for a place in the lines queue
-//!   ([`Bus::reserve_room`], at most `cluster.publish_wait_ms`, then the line is refused), so a
-//!   bus that cannot keep up slows the senders down. Everything else ([`Bus::publish`],
+//!   into the client, batching what is queued for one subject into one NATS message. Chat
+//!   lines (public, and whispers to other nodes) never get dropped for want of room: their
+//!   sender waits for a place in the lines queue ([`Bus::reserve_room`], [`Bus::reserve_to`], at
+//!   most `cluster.publish_wait_ms`, then the line is refused), so a bus that cannot keep up
+//!   slows the senders down. Everything else ([`Bus::publish`],
 //!   [`Bus::send`]) only queues, on the control queue, which the publisher serves first, so a
 //!   flood of lines never starves the heartbeats; when it is full a message is dropped and
 //!   counted (the heartbeats' digests resync what matters). While NATS is unreachable both
@@ -457,7 +458,11 @@ impl Bus for NatsBus {
     }
 
     fn reserve_room<'a>(&'a self, room_key: &'a str) -> BoxFuture<'a, Result<Slot<'a>, Busy>> {
-        Box::pin(self.reserve_line(room_key))
+        Box::pin(self.reserve_line(publisher::LineTo::Room(room_key)))
+    }
+
+    fn reserve_to<'a>(&'a self, to: &'a NodeRef) -> BoxFuture<'a, Result<Slot<'a>, Busy>> {
+        Box::pin(self.reserve_line(publisher::LineTo::Node(to)))
     }
 
     fn watch_room<'a>(&'a self, room_key: &'a str, watch: bool) -> BoxFuture<'a, ()> {

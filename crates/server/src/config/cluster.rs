@@ -23,12 +23,12 @@ section! {
         pub heartbeat_ms: u64 = 1000,
         /// A node silent this long is dead: its users leave everywhere and their names are freed.
         pub node_timeout_secs: u64 = 10,
-        /// Events waiting to go out to NATS, twice: once for public chat lines (a sender waits for
-        /// room here rather than have a line dropped), once for everything else (joins, heartbeats,
-        /// whispers; dropped and counted when full, the heartbeats' digests resync). While NATS is
-        /// unreachable both are emptied and what they held counted as dropped.
+        /// Events waiting to go out to NATS, twice: once for chat lines, public and whispers (a
+        /// sender waits for room here rather than have a line dropped), once for everything else
+        /// (joins, heartbeats, moderation; dropped and counted when full, the heartbeats' digests
+        /// resync). While NATS is unreachable both are emptied and what they held counted as dropped.
         pub publish_queue: usize = 8192,
-        /// How long a sender's public line may wait for room in the publish queue; past it the line
+        /// How long a sender's chat line may wait for room in the publish queue; past it the line
         /// is refused (error `unavailable`, nothing delivered) instead of waiting forever.
         pub publish_wait_ms: u64 = 2000,
         /// The most messages one NATS message carries: queued messages for the same subject go out

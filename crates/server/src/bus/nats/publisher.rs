@@ -1,7 +1,7 @@
 //! The way out to NATS: two bounded queues and the task that drains them (see the module
 //! documentation of [`super`]).
 //!
-//! Public lines go through the *lines* queue, into a place their sender waited for
+//! Chat lines (public, and whispers to other nodes) go through the *lines* queue, into a place their sender waited for
 //! ([`NatsBus::reserve_line`]): a line is never dropped because the bus is behind; its sender is
 //! slowed down instead, and refused after `cluster.publish_wait_ms`. Everything else goes through
 //! the *control* queue without waiting (dropped and counted when full), which the publisher serves
@@ -35,10 +35,16 @@ const ROUND: usize = 1024;
 /// How often a publisher waiting for the client checks that NATS is still connected.
 const STILL_CONNECTED: Duration = Duration::from_millis(100);
 
+/// Where a line goes: a room's subject (by room key), or one node (a whisper).
+pub(super) enum LineTo<'a> {
+    Room(&'a str),
+    Node(&'a NodeRef),
+}
+
 impl NatsBus {
-    /// Wait (at most `cluster.publish_wait_ms`) for a place in the lines queue for one public
-    /// line of the room under `room_key`.
-    pub(super) async fn reserve_line<'a>(&'a self, room_key: &'a str) -> Result<Slot<'a>, Busy> {
+    /// Wait (at most `cluster.publish_wait_ms`) for a place in the lines queue for one line, to
+    /// the subject of the room under `room_key` or to one node.
+    pub(super) async fn reserve_line<'a>(&'a self, to: LineTo<'a>) -> Result<Slot<'a>, Busy> {
         let permit = match self.lines.try_reserve() {
             Ok(permit) => permit,
             Err(TrySendError::Full(())) => {
@@ -58,8 +64,13 @@ impl NatsBus {
             }
             Err(TrySendError::Closed(())) => return Ok(self.nowhere()),
         };
-        let subject = self.subject_room(room_key);
-        Ok(Slot::new(move |msg| permit.send(Outgoing::Room(subject, msg))))
+        Ok(match to {
+            LineTo::Room(room_key) => {
+                let subject = self.subject_room(room_key);
+                Slot::new(move |msg| permit.send(Outgoing::Room(subject, msg)))
+            }
+            LineTo::Node(node) => Slot::new(move |msg| permit.send(Outgoing::To(node.clone(), msg))),
+        })
     }
 
     /// A slot for a node shutting down (the publisher is gone): the line is counted as dropped.

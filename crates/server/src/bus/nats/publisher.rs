@@ -284,6 +284,65 @@ mod tests {
         assert_eq!(texts, ["a", "b", "c"]);
     }
 
+    /// A bus whose publisher is not running (nothing leaves its queues), one place per queue.
+    async fn stuck_bus(wait_ms: u64) -> Arc<NatsBus> {
+        let options = sockhub_store::StoreOptions {
+            url: Some("sqlite::memory:".into()),
+            ..sockhub_store::StoreOptions::default()
+        };
+        let store = sockhub_store::Store::open(&options).await.expect("an in-memory store");
+        let config = crate::config::ClusterConfig {
+            publish_queue: 1,
+            publish_wait_ms: wait_ms,
+            ..crate::config::ClusterConfig::default()
+        };
+        NatsBus::new(&config, store)
+    }
+
+    fn said_msg(text: &str) -> Message {
+        serde_json::from_slice(&said(text)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_line_waits_for_room_and_is_refused_after_the_bounded_wait() {
+        let bus = stuck_bus(80).await;
+        bus.reserve_room("#a").await.expect("the one place").send(said_msg("first"));
+        let start = Instant::now();
+        assert!(bus.reserve_room("#a").await.is_err(), "no place within the wait: refused");
+        assert!(start.elapsed() >= Duration::from_millis(80));
+        assert_eq!(bus.metrics.publish_waits.get(), 1);
+        assert_eq!(bus.metrics.publish_refused.get(), 1);
+        assert_eq!(bus.metrics.publish_wait.count(), 1);
+        assert_eq!(bus.metrics.dropped.get(), 0, "nothing was dropped");
+    }
+
+    #[tokio::test]
+    async fn a_waiting_line_gets_the_place_given_back_and_keeps_its_order() {
+        let bus = stuck_bus(5_000).await;
+        let (_control, mut lines) = bus.out_rx.lock().take().unwrap();
+        bus.reserve_room("#a").await.unwrap().send(said_msg("1"));
+        let waiting = {
+            let bus = Arc::clone(&bus);
+            tokio::spawn(
+                async move { bus.reserve_room("#a").await.map(|slot| slot.send(said_msg("2"))).is_ok() },
+            )
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "the queue is full: the second line waits");
+        let text = |out: Outgoing| match out {
+            Outgoing::Room(_, Message::Chat(ChatMsg::Said { text, .. })) => text,
+            _ => panic!("a line"),
+        };
+        assert_eq!(text(lines.recv().await.unwrap()), "1");
+        assert!(waiting.await.unwrap(), "the place freed went to the waiting line");
+        assert_eq!(text(lines.recv().await.unwrap()), "2");
+        assert_eq!(bus.metrics.publish_waits.get(), 1);
+        assert_eq!(bus.metrics.publish_refused.get(), 0);
+        // A place reserved and not used is given back.
+        drop(bus.reserve_room("#a").await.unwrap());
+        assert!(bus.lines.try_reserve().is_ok());
+    }
+
     #[test]
     fn batches_are_bounded_by_count_and_bytes() {
         let bodies: Vec<Vec<u8>> = (0..10).map(|i| vec![b'x'; 10 + i]).collect();

@@ -31,8 +31,8 @@ section! {
         /// How long a sender's chat line may wait for room in the publish queue; past it the line
         /// is refused (error `unavailable`, nothing delivered) instead of waiting forever.
         pub publish_wait_ms: u64 = 2000,
-        /// The most messages one NATS message carries: queued messages for the same subject go out
-        /// together. 1 = one NATS message each (the wire of earlier versions, for a cluster whose
+        /// The most messages one NATS message carries (1 to 1024): queued messages for the same
+        /// subject go out together. 1 = one NATS message each (the wire of earlier versions, for a cluster whose
         /// nodes are not all upgraded yet).
         pub publish_batch: usize = 64,
         /// The most bytes of messages one batch carries (a single larger message goes alone); at
@@ -76,8 +76,11 @@ impl ClusterConfig {
         if self.publish_queue == 0 || self.inbound_queue == 0 {
             return Err("cluster.publish_queue and cluster.inbound_queue must be at least 1".into());
         }
-        if self.publish_wait_ms == 0 || self.publish_batch == 0 {
-            return Err("cluster.publish_wait_ms and cluster.publish_batch must be at least 1".into());
+        if self.publish_wait_ms == 0 {
+            return Err("cluster.publish_wait_ms must be at least 1".into());
+        }
+        if !(1..=1024).contains(&self.publish_batch) {
+            return Err(format!("cluster.publish_batch must be 1 to 1024 (is {})", self.publish_batch).into());
         }
         if !(1024..=1 << 20).contains(&self.publish_batch_bytes) {
             return Err(format!(

@@ -29,7 +29,8 @@ use tracing::debug;
 use super::super::{Bus, Busy, Message, NodeRef, Slot};
 use super::{NatsBus, Outgoing};
 
-/// The most queued messages the publisher takes in one go (then sends them, and looks again).
+/// The most queued messages the publisher takes in one go (then sends them, and looks again); so
+/// at most this many are in hand beyond the two queues' `cluster.publish_queue` each.
 const ROUND: usize = 1024;
 
 /// How often a publisher waiting for the client checks that NATS is still connected.

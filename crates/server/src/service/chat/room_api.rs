@@ -215,12 +215,13 @@ impl ChatService {
         // In a cluster, a place for the line on its way to the other nodes first: when the bus is
         // behind, the sender waits here (never is the line dropped), or is refused after
         // `cluster.publish_wait_ms` before anything was logged or delivered.
-        let slot = match self.bus.is_shared() {
-            true => Some(self.bus.reserve_room(&room_key).await.map_err(|e| {
+        let slot = if self.bus.is_shared() {
+            Some(self.bus.reserve_room(&room_key).await.map_err(|e| {
                 warn!(error = %e, "a public line is refused: the cluster is behind");
                 ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-cluster-behind"))
-            })?),
-            false => None,
+            })?)
+        } else {
+            None
         };
         let record = ChatRecord {
             sender: name.to_string(),

@@ -19,6 +19,8 @@
 //! - `quiz_log`: `sockhub quiz --log FILE`, the quiz client's own log, in English and Korean.
 //! - `cluster`: several nodes as processes sharing NATS and a database (chat, names, kick/mute,
 //!   a killed node, NATS restarted, calculator broadcasts).
+//! - `cluster_flood`: a flood of lines between two nodes through a tiny publish queue: none lost,
+//!   each sender's in order, senders slowed (the wait is counted), and lines batched.
 //! - `cluster_rooms`: chat rooms across three nodes: membership, topics, lines, and room subjects
 //!   followed only where a room has members.
 //! - `irc`: the chat over IRC: the protocol with a raw client, IRC users with `nc` and JSON
@@ -51,6 +53,7 @@ mod chat;
 mod chatlog;
 mod cli_lang;
 mod cluster;
+mod cluster_flood;
 mod cluster_rooms;
 mod device;
 mod hostile;

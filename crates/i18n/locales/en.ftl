@@ -91,6 +91,7 @@ chat-log-in-first = log in first: send your name
 chat-muted-you = you are muted{ $why }; your message was not sent
 chat-muted-you-until = you are muted until { $until }{ $why }; your message was not sent
 chat-log-behind = the chat log cannot keep up (is the database down?); your message was not sent
+chat-cluster-behind = the other servers of this chat cannot keep up (is NATS down or overloaded?); your message was not sent, try again
 chat-nothing-to-say = nothing to say
 chat-nothing-to-whisper = nothing to whisper
 chat-quiz-not-here = the quiz is not running on this server

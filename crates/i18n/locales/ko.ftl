@@ -90,6 +90,7 @@ chat-log-in-first = 먼저 로그인하세요: 이름을 보내세요
 chat-muted-you = 채팅 금지 상태입니다{ $why }. 메시지를 보내지 않았습니다
 chat-muted-you-until = { $until }까지 채팅 금지 상태입니다{ $why }. 메시지를 보내지 않았습니다
 chat-log-behind = 채팅 기록이 밀려 있습니다 (데이터베이스가 멈췄나요?). 메시지를 보내지 않았습니다
+chat-cluster-behind = 이 채팅의 다른 서버들이 따라오지 못하고 있습니다 (NATS가 멈췄거나 과부하인가요?). 메시지를 보내지 않았습니다. 다시 시도해 주세요
 chat-nothing-to-say = 보낼 내용이 없습니다
 chat-nothing-to-whisper = 귓속말할 내용이 없습니다
 chat-quiz-not-here = 이 서버에서는 퀴즈가 실행되고 있지 않습니다

@@ -267,6 +267,13 @@ impl FamilyWriter<'_> {
         Ok(())
     }
 
+    /// A [`Lateness`] histogram with one sample.
+    pub fn histogram(&mut self, name: &str, help: &str, lateness: &Lateness) -> std::fmt::Result {
+        let mut m = self.0.encode_descriptor(name, help, None, MetricType::Histogram)?;
+        let (buckets, sum, count) = lateness.snapshot();
+        m.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+
     /// A [`Lateness`] histogram per value of `label`.
     fn histograms<'l>(
         &mut self,

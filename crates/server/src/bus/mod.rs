@@ -358,7 +358,8 @@ pub trait Bus: Send + Sync + 'static {
     fn is_shared(&self) -> bool;
 
     /// Tell every other node. Never blocks: when the way out is full or NATS is unreachable,
-    /// the message is dropped and counted (see `docs/architecture.md` for why that is safe).
+    /// the message is dropped and counted (see `docs/architecture.md` for why that is safe; a
+    /// public line, which no resync restores, goes through [`Bus::reserve_room`] instead).
     fn publish(&self, msg: Message);
 
     /// Tell one node (a whisper for one of its users).
@@ -369,6 +370,21 @@ pub trait Bus: Send + Sync + 'static {
     fn publish_room(&self, room_key: &str, msg: Message) {
         let _ = room_key;
         self.publish(msg);
+    }
+
+    /// Wait for room in the way out for one public line of the room under `room_key`, so that
+    /// the line is never dropped for want of it: a fast sender waits here (its reads stop, and
+    /// TCP slows it down) while the bus catches up. [`Slot::send`] then queues the line without
+    /// waiting. Fails after a bounded wait (`cluster.publish_wait_ms`): the caller refuses the
+    /// line rather than hang. By default (one node), room at once, and [`Bus::publish_room`].
+    fn reserve_room<'a>(&'a self, room_key: &'a str) -> BoxFuture<'a, Result<Slot<'a>, Busy>> {
+        Box::pin(async move { Ok(Slot::new(move |msg| self.publish_room(room_key, msg))) })
+    }
+
+    /// [`Bus::reserve_room`] for a whisper to a user of `to`: the way a [`Bus::send`] of a chat
+    /// line waits for room instead of being dropped. By default, room at once, and [`Bus::send`].
+    fn reserve_to<'a>(&'a self, to: &'a NodeRef) -> BoxFuture<'a, Result<Slot<'a>, Busy>> {
+        Box::pin(async move { Ok(Slot::new(move |msg| self.send(to, msg))) })
     }
 
     /// Follow (`true`) or stop following the room under `room_key`: a node follows exactly the
@@ -408,6 +424,26 @@ pub trait Bus: Send + Sync + 'static {
     /// Connected or not, and to whom.
     fn status(&self) -> ClusterStatus;
 }
+
+/// Room reserved in the bus's way out for one message ([`Bus::reserve_room`]); dropped unused, the
+/// room is given back.
+pub struct Slot<'a>(Box<dyn FnOnce(Message) + Send + 'a>);
+
+impl<'a> Slot<'a> {
+    pub fn new(send: impl FnOnce(Message) + Send + 'a) -> Slot<'a> {
+        Slot(Box::new(send))
+    }
+
+    /// Queue `msg` in the reserved room.
+    pub fn send(self, msg: Message) {
+        (self.0)(msg);
+    }
+}
+
+/// The way out stayed full for the whole bounded wait ([`Bus::reserve_room`]).
+#[derive(Debug, thiserror::Error)]
+#[error("the cluster's publish queue stayed full for {0:?}")]
+pub struct Busy(pub std::time::Duration);
 
 /// The bus a server uses: a [`local::LocalBus`] unless `[cluster]` is configured.
 pub type SharedBus = Arc<dyn Bus>;

@@ -12,13 +12,24 @@
 //!   receives only the lines of its users' rooms. Joins, leaves and topics stay on `<p>.all`.
 //!
 //! Tasks, all stopped by the server's shutdown token:
-//! - the **publisher** drains a bounded queue (`cluster.publish_queue`) into the client. Sessions
-//!   never wait for NATS: [`Bus::publish`] only queues, and while NATS is unreachable messages are
-//!   dropped and counted instead of piling up (they would be stale by the time NATS is back, and
-//!   the resync on reconnection restores the state that matters).
-//! - the **receiver** reads both subscriptions, notes who is alive and hands each message to the
-//!   service it is for. Its buffer is `cluster.inbound_queue` messages (async-nats drops beyond
-//!   that and reports a slow consumer; heartbeat digests then trigger a resync).
+//! - the **publisher** ([`publisher`]) drains two bounded queues (`cluster.publish_queue` each)
+//!   into the client, batching what is queued for one subject into one NATS message. Chat
+//!   lines (public, and whispers to other nodes) never get dropped for want of room: their
+//!   sender waits for a place in the lines queue ([`Bus::reserve_room`], [`Bus::reserve_to`], at
+//!   most `cluster.publish_wait_ms`, then the line is refused), so a bus that cannot keep up
+//!   slows the senders down. Everything else ([`Bus::publish`],
+//!   [`Bus::send`]) only queues, on the control queue, which the publisher serves first, so a
+//!   flood of lines never starves the heartbeats; when it is full a message is dropped and
+//!   counted (the heartbeats' digests resync what matters). While NATS is unreachable both
+//!   queues are emptied and counted as dropped instead of piling up (the lines are delivered on
+//!   this node and in the chat log; the resync on reconnection restores membership).
+//! - the **receiver** reads both subscriptions, notes who is alive and hands each message (each
+//!   of a batch, in order) to the service it is for. Its buffer is `cluster.inbound_queue` NATS
+//!   messages per subscription: core NATS has no flow control towards a subscriber, so beyond it
+//!   async-nats drops and reports a slow consumer, which is counted
+//!   (`sockhub_cluster_inbound_dropped_total`), logged, and answered with a resync. Applying a
+//!   message never waits (it is queued to the local connections), so the buffer only fills when
+//!   the node is out of CPU.
 //! - the **heartbeat** publishes `Beat` with each service's digest every `cluster.heartbeat_ms`
 //!   and declares dead any node not heard from for `cluster.node_timeout_secs`: its users leave.
 //! - the **lease** keeps this node's row in the shared database alive, retries failed releases and
@@ -33,11 +44,10 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use async_nats::{Client, ConnectOptions, Event};
-use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use parking_lot::{Mutex, RwLock};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sockhub_store::Store;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -46,11 +56,12 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use super::lease::{Lease, LeaseError};
-use super::{Bus, ClaimError, ClusterStatus, Listener, Message, NodeRef};
+use super::{Bus, Busy, ClaimError, ClusterStatus, Listener, Message, NodeRef, Slot};
 use crate::config::ClusterConfig;
-use crate::metrics::{Counter, Gauge};
+use crate::metrics::{Counter, Gauge, Lateness};
 
 mod liveness;
+mod publisher;
 mod rooms;
 
 /// The cluster's counters, for `/metrics`.
@@ -61,9 +72,19 @@ pub struct ClusterMetrics {
     /// Other nodes heard from within the timeout.
     pub peers: Gauge,
     pub published: Counter,
-    /// Messages not sent: NATS unreachable or the publish queue full.
+    /// NATS messages published (a batch of several messages is one).
+    pub nats_messages: Counter,
+    /// Messages not sent: NATS unreachable, or the control queue full.
     pub dropped: Counter,
+    /// Public lines whose sender found the lines queue full and waited.
+    pub publish_waits: Counter,
+    /// How long those senders waited.
+    pub publish_wait: Lateness,
+    /// Public lines refused after waiting `cluster.publish_wait_ms` for the lines queue.
+    pub publish_refused: Counter,
     pub received: Counter,
+    /// NATS messages async-nats dropped because the receiver was behind (slow consumer).
+    pub inbound_dropped: Counter,
     /// Messages from other nodes that could not be decoded (a node of another version?).
     pub malformed: Counter,
     /// Nodes declared dead (silent for the timeout) or gone (said goodbye, restarted).
@@ -83,11 +104,31 @@ impl crate::metrics::Families for ClusterMetrics {
         for (name, help, value) in [
             ("sockhub_cluster_published_total", "Messages published to the other nodes.", &self.published),
             (
+                "sockhub_cluster_nats_messages_total",
+                "NATS messages published (a batch of several messages counts once).",
+                &self.nats_messages,
+            ),
+            (
                 "sockhub_cluster_dropped_total",
-                "Messages not published (NATS unreachable or the publish queue full).",
+                "Messages not published (NATS unreachable, or the control queue full; never a public line for want of room).",
                 &self.dropped,
             ),
+            (
+                "sockhub_cluster_publish_waits_total",
+                "Public lines whose sender waited for room in the publish queue.",
+                &self.publish_waits,
+            ),
+            (
+                "sockhub_cluster_publish_refused_total",
+                "Public lines refused after waiting cluster.publish_wait_ms for the publish queue.",
+                &self.publish_refused,
+            ),
             ("sockhub_cluster_received_total", "Messages received from other nodes.", &self.received),
+            (
+                "sockhub_cluster_inbound_dropped_total",
+                "NATS messages dropped on arrival because this node was behind (slow consumer).",
+                &self.inbound_dropped,
+            ),
             (
                 "sockhub_cluster_malformed_total",
                 "Messages from other nodes that could not be decoded.",
@@ -102,15 +143,25 @@ impl crate::metrics::Families for ClusterMetrics {
         ] {
             out.counter(name, help, value.get())?;
         }
+        out.histogram(
+            "sockhub_cluster_publish_wait_seconds",
+            "How long senders of public lines waited for room in the publish queue.",
+            &self.publish_wait,
+        )?;
         Ok(())
     }
 }
 
-/// What goes over the wire: the sender, and the message.
-#[derive(Serialize, Deserialize)]
+/// What goes over the wire: the sender, and one message (`msg`) or several for one subject, in
+/// the order sent (`batch`, see [`publisher`]). JSON: `{"from":{..},"msg":{..}}` or
+/// `{"from":{..},"batch":[{..},{..}]}`.
+#[derive(Deserialize)]
 struct Envelope {
     from: NodeRef,
-    msg: Message,
+    #[serde(default)]
+    msg: Option<Message>,
+    #[serde(default)]
+    batch: Vec<Message>,
 }
 
 enum Outgoing {
@@ -134,8 +185,11 @@ pub struct NatsBus {
     node: OnceLock<NodeRef>,
     client: OnceLock<Client>,
     lease: OnceLock<Lease>,
+    /// The control queue: everything but public lines.
     out: mpsc::Sender<Outgoing>,
-    out_rx: Mutex<Option<mpsc::Receiver<Outgoing>>>,
+    /// The lines queue: public lines, each sent into a place its sender waited for.
+    lines: mpsc::Sender<Outgoing>,
+    out_rx: Mutex<Option<(mpsc::Receiver<Outgoing>, mpsc::Receiver<Outgoing>)>>,
     listeners: RwLock<Vec<Weak<dyn Listener>>>,
     peers: Mutex<HashMap<Arc<str>, PeerState>>,
     connected: AtomicBool,
@@ -162,6 +216,7 @@ pub enum ClusterError {
 impl NatsBus {
     pub fn new(config: &ClusterConfig, store: Store) -> Arc<NatsBus> {
         let (out, out_rx) = mpsc::channel(config.publish_queue);
+        let (lines, lines_rx) = mpsc::channel(config.publish_queue);
         Arc::new_cyclic(|myself| NatsBus {
             config: config.clone(),
             store,
@@ -169,7 +224,8 @@ impl NatsBus {
             client: OnceLock::new(),
             lease: OnceLock::new(),
             out,
-            out_rx: Mutex::new(Some(out_rx)),
+            lines,
+            out_rx: Mutex::new(Some((out_rx, lines_rx))),
             listeners: RwLock::new(Vec::new()),
             peers: Mutex::new(HashMap::new()),
             connected: AtomicBool::new(false),
@@ -235,6 +291,7 @@ impl NatsBus {
         let _ = self.lease.set(lease);
 
         let (events_tx, events_rx) = mpsc::channel::<Event>(64);
+        let metrics = Arc::clone(&self.metrics);
         let url = self.config.nats_url.clone().unwrap_or_default();
         let options = ConnectOptions::new()
             .name(format!("sockhub {node_id}"))
@@ -247,6 +304,10 @@ impl NatsBus {
             .subscription_capacity(self.config.inbound_queue)
             .event_callback(move |event| {
                 let events_tx = events_tx.clone();
+                // One event per message dropped; counted here, as the watcher may miss some.
+                if matches!(event, Event::SlowConsumer(_)) {
+                    metrics.inbound_dropped.inc();
+                }
                 async move {
                     // Connection events are rare; if the watcher is behind, the state it reads
                     // from the client is current anyway.
@@ -280,47 +341,13 @@ impl NatsBus {
         let _ = self.tasks.set((tracker.clone(), shutdown.clone()));
         info!(node = %node_id, nats = %shown, "cluster: joining through NATS");
 
-        let rx = self.out_rx.lock().take().expect("started once");
-        tracker.spawn(Arc::clone(self).publisher(rx, shutdown.clone()));
+        let (control, lines) = self.out_rx.lock().take().expect("started once");
+        tracker.spawn(Arc::clone(self).publisher(control, lines, shutdown.clone()));
         tracker.spawn(Arc::clone(self).receiver(all, direct, shutdown.clone()));
         tracker.spawn(Arc::clone(self).heartbeats(shutdown.clone()));
         tracker.spawn(Arc::clone(self).lease_keeper(shutdown.clone()));
         tracker.spawn(Arc::clone(self).watcher(events_rx, shutdown.clone()));
         Ok(())
-    }
-
-    async fn publisher(self: Arc<Self>, mut rx: mpsc::Receiver<Outgoing>, shutdown: CancellationToken) {
-        let client = self.client.get().expect("started").clone();
-        let me = self.node();
-        loop {
-            let out = tokio::select! {
-                () = shutdown.cancelled() => break,
-                out = rx.recv() => match out { Some(out) => out, None => break },
-            };
-            if !self.connected.load(Ordering::Relaxed) {
-                self.metrics.dropped.inc();
-                continue;
-            }
-            let (subject, msg) = match out {
-                Outgoing::All(msg) => (self.subject_all(), msg),
-                Outgoing::To(node, msg) => (self.subject_for(&node), msg),
-                Outgoing::Room(subject, msg) => (subject, msg),
-            };
-            let payload = encode(&me, msg);
-            match client.publish(subject, payload).await {
-                Ok(()) => self.metrics.published.inc(),
-                Err(e) => {
-                    self.metrics.dropped.inc();
-                    debug!(error = %e, "cluster: a message could not be handed to NATS");
-                }
-            }
-        }
-        // Tell the others at once rather than let them wait for the timeout. Straight to the
-        // client: the queue may be full, and this is the last thing said.
-        if self.connected.load(Ordering::Relaxed) {
-            let _ = client.publish(self.subject_all(), encode(&me, Message::Goodbye)).await;
-            let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
-        }
     }
 
     async fn receiver(
@@ -336,18 +363,31 @@ impl NatsBus {
                 m = direct.next() => m,
             };
             let Some(message) = message else { break };
-            self.metrics.received.inc();
-            match serde_json::from_slice::<Envelope>(&message.payload) {
-                Ok(envelope) => self.on_envelope(envelope),
-                Err(e) => {
-                    self.metrics.malformed.inc();
-                    debug!(error = %e, subject = %message.subject, "cluster: a message could not be decoded");
+            self.on_payload(&message.subject, &message.payload);
+        }
+    }
+
+    /// Apply one NATS message: its message, or each of its batch in order.
+    fn on_payload(&self, subject: &str, payload: &[u8]) {
+        match serde_json::from_slice::<Envelope>(payload) {
+            Ok(Envelope { from, msg, batch }) if msg.is_some() || !batch.is_empty() => {
+                for msg in msg.into_iter().chain(batch) {
+                    self.metrics.received.inc();
+                    self.on_envelope(&from, msg);
                 }
+            }
+            Ok(_) => {
+                self.metrics.malformed.inc();
+                debug!(subject = %subject, "cluster: a message without a message");
+            }
+            Err(e) => {
+                self.metrics.malformed.inc();
+                debug!(error = %e, subject = %subject, "cluster: a message could not be decoded");
             }
         }
     }
 
-    fn on_envelope(&self, Envelope { from, msg }: Envelope) {
+    fn on_envelope(&self, from: &NodeRef, msg: Message) {
         let me = self.node();
         if from.boot == me.boot {
             return;
@@ -355,7 +395,7 @@ impl NatsBus {
         if from.id == me.id {
             warn!(node = %from.id, "cluster: another process uses this node's node_id; give every node its own");
         }
-        let (gone, new) = self.note_peer(&from, &msg);
+        let (gone, new) = self.note_peer(from, &msg);
         if let Some(old) = gone {
             info!(node = %old.id, "cluster: node restarted");
             self.node_down(&old);
@@ -364,11 +404,11 @@ impl NatsBus {
             info!(node = %from.id, "cluster: node is here");
             // Whatever it sent first, ask for its whole state, unless it is sending it already.
             if !matches!(msg, Message::Hello | Message::Goodbye) {
-                self.send(&from, Message::Hello);
+                self.send(from, Message::Hello);
             }
         }
         match msg {
-            Message::Beat { chat, calc } => self.check_digests(&from, &[("chat", chat), ("calc", calc)]),
+            Message::Beat { chat, calc } => self.check_digests(from, &[("chat", chat), ("calc", calc)]),
             Message::Hello => {
                 for l in self.listeners() {
                     l.announce();
@@ -378,21 +418,16 @@ impl NatsBus {
                 info!(node = %from.id, "cluster: node left");
                 self.peers.lock().remove(&from.id);
                 self.metrics.peers.set(self.peers.lock().len() as i64);
-                self.node_down(&from);
+                self.node_down(from);
             }
             msg => {
                 let service = msg.service();
                 if let Some(l) = self.listeners().into_iter().find(|l| Some(l.service()) == service) {
-                    l.on_message(&from, msg);
+                    l.on_message(from, msg);
                 }
             }
         }
     }
-}
-
-fn encode(from: &NodeRef, msg: Message) -> Bytes {
-    let envelope = Envelope { from: from.clone(), msg };
-    Bytes::from(serde_json::to_vec(&envelope).expect("bus messages serialize"))
 }
 
 impl Bus for NatsBus {
@@ -417,9 +452,17 @@ impl Bus for NatsBus {
     }
 
     fn publish_room(&self, room_key: &str, msg: Message) {
-        if self.out.try_send(Outgoing::Room(self.subject_room(room_key), msg)).is_err() {
+        if self.lines.try_send(Outgoing::Room(self.subject_room(room_key), msg)).is_err() {
             self.metrics.dropped.inc();
         }
+    }
+
+    fn reserve_room<'a>(&'a self, room_key: &'a str) -> BoxFuture<'a, Result<Slot<'a>, Busy>> {
+        Box::pin(self.reserve_line(publisher::LineTo::Room(room_key)))
+    }
+
+    fn reserve_to<'a>(&'a self, to: &'a NodeRef) -> BoxFuture<'a, Result<Slot<'a>, Busy>> {
+        Box::pin(self.reserve_line(publisher::LineTo::Node(to)))
     }
 
     fn watch_room<'a>(&'a self, room_key: &'a str, watch: bool) -> BoxFuture<'a, ()> {

@@ -23,9 +23,21 @@ section! {
         pub heartbeat_ms: u64 = 1000,
         /// A node silent this long is dead: its users leave everywhere and their names are freed.
         pub node_timeout_secs: u64 = 10,
-        /// Events waiting to go out to NATS; while NATS is unreachable newer ones are dropped and
-        /// counted.
+        /// Events waiting to go out to NATS, twice: once for chat lines, public and whispers (a
+        /// sender waits for room here rather than have a line dropped), once for everything else
+        /// (joins, heartbeats, moderation; dropped and counted when full, the heartbeats' digests
+        /// resync). While NATS is unreachable both are emptied and what they held counted as dropped.
         pub publish_queue: usize = 8192,
+        /// How long a sender's chat line may wait for room in the publish queue; past it the line
+        /// is refused (error `unavailable`, nothing delivered) instead of waiting forever.
+        pub publish_wait_ms: u64 = 2000,
+        /// The most messages one NATS message carries (1 to 1024): queued messages for the same
+        /// subject go out together. 1 = one NATS message each (the wire of earlier versions, for a cluster whose
+        /// nodes are not all upgraded yet).
+        pub publish_batch: usize = 64,
+        /// The most bytes of messages one batch carries (a single larger message goes alone); at
+        /// most 1 MiB, NATS's default payload limit.
+        pub publish_batch_bytes: usize = 65_536,
         /// Events from other nodes waiting to be applied; beyond it NATS drops them (a slow consumer) and
         /// the nodes resync.
         pub inbound_queue: usize = 65_536,
@@ -63,6 +75,19 @@ impl ClusterConfig {
         }
         if self.publish_queue == 0 || self.inbound_queue == 0 {
             return Err("cluster.publish_queue and cluster.inbound_queue must be at least 1".into());
+        }
+        if self.publish_wait_ms == 0 {
+            return Err("cluster.publish_wait_ms must be at least 1".into());
+        }
+        if !(1..=1024).contains(&self.publish_batch) {
+            return Err(format!("cluster.publish_batch must be 1 to 1024 (is {})", self.publish_batch).into());
+        }
+        if !(1024..=1 << 20).contains(&self.publish_batch_bytes) {
+            return Err(format!(
+                "cluster.publish_batch_bytes must be 1024 to 1048576 (is {})",
+                self.publish_batch_bytes
+            )
+            .into());
         }
         if let Some(id) = &self.node_id
             && (id.trim().is_empty() || id.chars().count() > 200 || id.chars().any(char::is_whitespace))

@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use super::{Envelope, NatsBus};
+use super::NatsBus;
 
 impl NatsBus {
     /// `<p>.room.<hex of the room key>`.
@@ -28,11 +28,7 @@ impl NatsBus {
                 m = sub.next() => m,
             };
             let Some(message) = message else { break };
-            self.metrics.received.inc();
-            match serde_json::from_slice::<Envelope>(&message.payload) {
-                Ok(envelope) => self.on_envelope(envelope),
-                Err(_) => self.metrics.malformed.inc(),
-            }
+            self.on_payload(&message.subject, &message.payload);
         }
         let _ = sub.unsubscribe().await;
     }

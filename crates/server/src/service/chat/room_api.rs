@@ -196,7 +196,8 @@ impl ChatService {
     }
 
     /// `name` says `text` in `room` (`None`: their current room): checked (text, mutes), logged,
-    /// delivered to the room here and published to the room's subject.
+    /// delivered to the room here and published to the room's subject (waiting, in a cluster, for
+    /// room on the way out: see [`crate::bus::Bus::reserve_room`]).
     pub async fn say_in_room(
         &self,
         key: &str,
@@ -211,6 +212,17 @@ impl ChatService {
         let (room_key, room) = self.rooms.resolve_key(key, room)?;
         let at = time::now();
         self.moderation.check(name, Some(&room), at)?;
+        // In a cluster, a place for the line on its way to the other nodes first: when the bus is
+        // behind, the sender waits here (never is the line dropped), or is refused after
+        // `cluster.publish_wait_ms` before anything was logged or delivered.
+        let slot = if self.bus.is_shared() {
+            Some(self.bus.reserve_room(&room_key).await.map_err(|e| {
+                warn!(error = %e, "a public line is refused: the cluster is behind");
+                ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-cluster-behind"))
+            })?)
+        } else {
+            None
+        };
         let record = ChatRecord {
             sender: name.to_string(),
             recipient: None,
@@ -224,9 +236,8 @@ impl ChatService {
         })?;
         self.rooms.say(&room_key, name, &text, at);
         self.room_metrics.messages.inc();
-        if self.bus.is_shared() {
-            let said = ChatMsg::Said { from: name.to_string(), text, at, room: room.clone() };
-            self.bus.publish_room(&room_key, Message::Chat(said));
+        if let Some(slot) = slot {
+            slot.send(Message::Chat(ChatMsg::Said { from: name.to_string(), text, at, room }));
         }
         Ok(())
     }

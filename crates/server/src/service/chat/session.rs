@@ -229,6 +229,14 @@ impl ChatSession {
         let Some(target) = self.service.room.locate(&names::key(to)) else {
             return Err(super::moderation::not_online(to));
         };
+        // A whisper to another node waits for room on the way there, as a public line does.
+        let slot = match &target {
+            Located::There { node, .. } => Some(self.service.bus.reserve_to(node).await.map_err(|e| {
+                tracing::warn!(error = %e, "a whisper is refused: the cluster is behind");
+                ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-cluster-behind"))
+            })?),
+            Located::Here(_) => None,
+        };
         let record = ChatRecord {
             sender: me.name.to_string(),
             recipient: Some(target.name().to_owned()),
@@ -249,7 +257,7 @@ impl ChatSession {
                 member.outbox.send(event(false));
             }
             // Only the target's node receives it, and delivers it to that one connection.
-            Located::There { node, name, conn } => {
+            Located::There { name, conn, .. } => {
                 let whisper = ChatMsg::Whisper {
                     from: me.name.to_string(),
                     to: name.clone(),
@@ -257,7 +265,9 @@ impl ChatSession {
                     text: text.clone(),
                     at,
                 };
-                self.service.bus.send(node, Message::Chat(whisper));
+                if let Some(slot) = slot {
+                    slot.send(Message::Chat(whisper));
+                }
             }
         }
         self.outbox.send(event(true));

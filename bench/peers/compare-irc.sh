@@ -59,6 +59,13 @@ cpu_secs() {
 
 run_one() {
     local target=$1 rate=$2 round=$3 server addr
+    # Measure our own server, never one that someone else left on the port.
+    for p in $insp_port $sockhub_irc 7001 8080; do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "port $p is already in use; stop what listens there first" >&2
+            exit 1
+        fi
+    done
     case $target in
         inspircd) inspircd "${insp_flags[@]}" >/dev/null 2>&1 & server=$! addr=127.0.0.1:$insp_port port=$insp_port ;;
         sockhub) "$sockhub" serve --config bench/sockhub-bench.toml >/dev/null 2>&1 & server=$! addr=127.0.0.1:$sockhub_irc port=$sockhub_irc ;;

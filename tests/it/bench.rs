@@ -99,7 +99,8 @@ async fn chat_fanout_over_irc_delivers_every_message_with_echo_message() {
     let server = bench_server(crate::irc::irc_on).await;
     // Ten IRC clients in #lobby (sockhub puts them there at registration; their JOIN is a no-op),
     // two sending; sockhub offers echo-message, so every message reaches all ten.
-    let args = "chat-fanout --proto irc --clients 10 --senders 2 --rate 100 --warmup 0.2 --duration 0.5 --drain 5";
+    let args =
+        "chat-fanout --proto irc --clients 10 --senders 2 --rate 100 --warmup 0.2 --duration 0.5 --drain 5";
     let (report, json) = run(args, common(&[server.addr("irc")], Some(server.web()))).await;
     assert!(report.ok(), "{}", report.to_text());
     let sent = u64_at(&json, "/results/messages_sent");

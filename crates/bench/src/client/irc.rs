@@ -108,7 +108,10 @@ pub(crate) async fn register(
                     out = format!("JOIN {channel}\r\n");
                     stage = Stage::Joining;
                 }
-                "366" if stage == Stage::Joining && m.param(1).is_some_and(|c| c.eq_ignore_ascii_case(channel)) => {
+                "366"
+                    if stage == Stage::Joining
+                        && m.param(1).is_some_and(|c| c.eq_ignore_ascii_case(channel)) =>
+                {
                     return Ok(Registered { echo, rest: pending.split_off(start) });
                 }
                 // 421: a server that does not know CAP; 422: no MOTD. Neither stops registration.
@@ -230,7 +233,10 @@ mod tests {
         let (mut client, mut server) = tokio::io::duplex(8192);
         let serve = async {
             expect(&mut server, b"CAP LS 302\r\nNICK b1-0\r\nUSER b1-0 0 * :b1-0\r\n").await;
-            server.write_all(b":s CAP * LS * :sasl server-time\r\n:s CAP * LS :echo-message batch\r\n").await.unwrap();
+            server
+                .write_all(b":s CAP * LS * :sasl server-time\r\n:s CAP * LS :echo-message batch\r\n")
+                .await
+                .unwrap();
             expect(&mut server, b"CAP REQ :echo-message\r\n").await;
             server.write_all(b":s CAP * ACK :echo-message\r\nPING :x\r\n").await.unwrap();
             expect(&mut server, b"CAP END\r\nPONG :x\r\n").await;

@@ -87,9 +87,9 @@ impl Proto {
     pub fn target(self, target: Target) -> Result<Target, crate::BenchError> {
         match (self, target) {
             (Proto::Text, t) => Ok(t),
-            (Proto::Irc, Target::Raw) => {
-                Err(crate::BenchError::Invalid("--proto irc talks to an IRC server; leave out --target raw".into()))
-            }
+            (Proto::Irc, Target::Raw) => Err(crate::BenchError::Invalid(
+                "--proto irc talks to an IRC server; leave out --target raw".into(),
+            )),
             (Proto::Irc, _) => Ok(Target::Irc),
         }
     }
@@ -468,7 +468,11 @@ async fn read(
                 shared.lines.fetch_add(stats.lines - lines_before, Ordering::Relaxed);
                 if !scanner.replies.is_empty() {
                     let mut wr = wr.lock().await;
-                    let written = async { wr.write_all(&scanner.replies).await?; wr.flush().await }.await;
+                    let written = async {
+                        wr.write_all(&scanner.replies).await?;
+                        wr.flush().await
+                    }
+                    .await;
                     scanner.replies.clear();
                     if let Err(e) = written {
                         stats.error = Some(format!("write: {e}"));

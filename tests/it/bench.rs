@@ -94,6 +94,55 @@ async fn chat_fanout_over_rooms_keeps_every_message_in_its_room() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn chat_fanout_over_irc_delivers_every_message_with_echo_message() {
+    let server = bench_server(crate::irc::irc_on).await;
+    // Ten IRC clients in #lobby (sockhub puts them there at registration; their JOIN is a no-op),
+    // two sending; sockhub offers echo-message, so every message reaches all ten.
+    let args =
+        "chat-fanout --proto irc --clients 10 --senders 2 --rate 100 --warmup 0.2 --duration 0.5 --drain 5";
+    let (report, json) = run(args, common(&[server.addr("irc")], Some(server.web()))).await;
+    assert!(report.ok(), "{}", report.to_text());
+    let sent = u64_at(&json, "/results/messages_sent");
+    assert!(sent > 0);
+    assert_eq!(u64_at(&json, "/results/irc_echo_clients"), 10);
+    assert_eq!(u64_at(&json, "/results/expected_deliveries"), sent * 10);
+    assert_eq!(u64_at(&json, "/results/received_deliveries"), sent * 10);
+    assert_eq!(u64_at(&json, "/results/missing_deliveries"), 0);
+    assert_eq!(u64_at(&json, "/results/latency/count"), sent * 10);
+    assert_eq!(json["config"]["proto"], "irc");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn chat_fanout_over_irc_without_echo_expects_all_but_the_sender_in_each_channel() {
+    let server = bench_server(crate::irc::irc_on).await;
+    // Two channels of five, one sender each; without echo-message a sender does not get its own
+    // messages back, so each message is expected at the four other clients of its channel.
+    let args = "chat-fanout --proto irc --no-echo-message --rooms 2 --clients 10 --senders 2 --rate 100 --warmup 0.2 --duration 0.5 --drain 5";
+    let (report, json) = run(args, common(&[server.addr("irc")], Some(server.web()))).await;
+    assert!(report.ok(), "{}", report.to_text());
+    let sent = u64_at(&json, "/results/messages_sent");
+    assert!(sent > 0);
+    assert_eq!(u64_at(&json, "/results/irc_echo_clients"), 0);
+    assert_eq!(u64_at(&json, "/results/expected_deliveries"), sent * 4);
+    assert_eq!(u64_at(&json, "/results/received_deliveries"), sent * 4);
+    assert_eq!(u64_at(&json, "/results/missing_deliveries"), 0);
+    assert_eq!(u64_at(&json, "/results/foreign_deliveries"), 0, "no message left its channel");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_over_irc_registers_and_holds_every_client() {
+    let server = bench_server(crate::irc::irc_on).await;
+    let args = "connections --proto irc --channel #held --clients 20 --hold 0.2 --settle 10";
+    let (report, json) = run(args, common(&[server.addr("irc")], Some(server.web()))).await;
+    assert!(report.ok(), "{}", report.to_text());
+    assert_eq!(u64_at(&json, "/results/connected"), 20);
+    assert_eq!(u64_at(&json, "/results/closed_by_server"), 0);
+    server.stop().await;
+}
+
 /// The contract of a `raw` peer: no login, every line broadcast to every client, sender included.
 async fn raw_broadcast_server() -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

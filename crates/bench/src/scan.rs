@@ -3,6 +3,7 @@
 //! one, a message from another room's sender (see [`crate::rooms`]), an error line or the `bye` —
 //! parsing nothing but the numbers it needs.
 
+use crate::client::irc::{self, Line};
 use crate::client::{Shared, Stats};
 use crate::clock::{Phase, Timeline};
 use crate::rooms::Seat;
@@ -13,6 +14,10 @@ use crate::rooms::Seat;
 pub struct Scanner {
     /// The client's room when there are several: messages from other rooms' senders are foreign.
     seat: Option<Seat>,
+    /// The connection speaks IRC.
+    irc: bool,
+    /// What to send back (IRC: the `PONG`s to the server's `PING`s), for the reader to write.
+    pub(crate) replies: Vec<u8>,
     partial: Vec<u8>,
     timeline: Option<Timeline>,
     pub(crate) last_bye: Option<String>,
@@ -22,6 +27,11 @@ impl Scanner {
     /// A scanner for a client sitting in `seat` (none: one room, every message counts).
     pub fn new(seat: Option<Seat>) -> Self {
         Scanner { seat, ..Scanner::default() }
+    }
+
+    /// A scanner for an IRC connection.
+    pub fn irc(seat: Option<Seat>) -> Self {
+        Scanner { seat, irc: true, ..Scanner::default() }
     }
 
     /// Scan `data` read at `now`; returns how many measured deliveries it held.
@@ -50,14 +60,37 @@ impl Scanner {
     #[inline]
     fn line(&mut self, line: &[u8], now: u64, shared: &Shared, stats: &mut Stats) -> bool {
         stats.lines += 1;
+        let line = if self.irc {
+            match irc::classify(line) {
+                Line::Privmsg(text) => text,
+                Line::Ping(pong) => {
+                    self.replies.extend_from_slice(&pong);
+                    return false;
+                }
+                Line::Error => {
+                    stats.error_lines += 1;
+                    let line = irc::trim_cr(line);
+                    stats.first_error_line.get_or_insert_with(|| String::from_utf8_lossy(line).into_owned());
+                    return false;
+                }
+                Line::Closing => {
+                    self.bye(line, stats);
+                    return false;
+                }
+                Line::Other => return false,
+            }
+        } else {
+            line
+        };
         let Some(at) = memchr::memchr(b'~', line) else {
+            if self.irc {
+                return false;
+            }
             if line.starts_with(b"! ") {
                 stats.error_lines += 1;
                 stats.first_error_line.get_or_insert_with(|| String::from_utf8_lossy(line).into_owned());
             } else if line.starts_with(b"* bye") {
-                let bye = String::from_utf8_lossy(line).into_owned();
-                stats.bye = Some(bye.clone());
-                self.last_bye = Some(bye);
+                self.bye(line, stats);
             }
             return false;
         };
@@ -89,6 +122,14 @@ impl Scanner {
             }
             Phase::After => false,
         }
+    }
+}
+
+impl Scanner {
+    fn bye(&mut self, line: &[u8], stats: &mut Stats) {
+        let bye = String::from_utf8_lossy(irc::trim_cr(line)).into_owned();
+        stats.bye = Some(bye.clone());
+        self.last_bye = Some(bye);
     }
 }
 
@@ -131,6 +172,22 @@ mod tests {
         assert_eq!(measured, 2);
         assert_eq!((stats.lines, stats.warm_up, stats.measured, stats.error_lines), (5, 1, 2, 1));
         assert_eq!(stats.latency.count(), 2);
+    }
+
+    #[test]
+    fn irc_lines_count_by_their_text_and_pings_are_answered() {
+        let shared = Shared::new(1);
+        shared.start(Timeline { warm_start: 0, measure_start: 100, measure_end: 200 });
+        let mut scanner = Scanner::irc(None);
+        let mut stats = Stats::default();
+        let data = b":b-1!~b-1@127.0.0.1 PRIVMSG #lobby :~150~1~0~x\r\n:b-2!~b-2@127.0.0.1 JOIN :#lobby\r\n\
+            PING :irc.local\r\n:irc.local 404 b-0 #lobby :Cannot send\r\n@time=x :b-1!b@h PRIVMSG #lobby :~50~1~1~\r\n";
+        assert_eq!(scanner.feed(data, 300, &shared, &mut stats), 1);
+        assert_eq!((stats.lines, stats.measured, stats.warm_up, stats.error_lines), (5, 1, 1, 1));
+        assert_eq!(scanner.replies, b"PONG :irc.local\r\n");
+        assert!(stats.first_error_line.as_deref().unwrap().contains(" 404 "));
+        scanner.feed(b"ERROR :Closing link: (b-0@127.0.0.1) [Excess Flood]\r\n", 300, &shared, &mut stats);
+        assert_eq!(stats.bye.as_deref(), Some("ERROR :Closing link: (b-0@127.0.0.1) [Excess Flood]"));
     }
 
     #[test]

@@ -17,6 +17,9 @@
 //!
 //! The line a sender writes is `~<sent ns>~<sender>~<seq>~xxxx…`; sockhub's chat delivers it as
 //! `[name] ~<sent ns>~…`, a raw peer delivers it as is; the receiver finds the first `~` either way.
+//! Over IRC ([`irc`]) the client registers and joins a channel instead of logging in, a sender
+//! writes `PRIVMSG #channel :~<sent ns>~…`, and a reader looks for the `~` in a PRIVMSG's text
+//! only, answering the server's `PING`s as it reads.
 
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -36,6 +39,7 @@ use crate::latency::Latency;
 use crate::rooms::Seat;
 use crate::scan::Scanner;
 
+pub(crate) mod irc;
 mod line;
 
 pub use line::write_line;
@@ -62,6 +66,41 @@ pub enum Target {
     /// A peer chat server without login: every line is broadcast to every client, the sender
     /// included.
     Raw,
+    /// An IRC server (sockhub's `[irc]` listener or any other): register, join a channel,
+    /// PRIVMSG to it. Chosen with `--proto irc`.
+    #[value(skip)]
+    Irc,
+}
+
+/// The protocol the chat scenarios speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proto {
+    /// sockhub's text chat (or, with `--target raw`, bare lines).
+    Text,
+    /// IRC: NICK/USER, JOIN a channel, PRIVMSG to it.
+    Irc,
+}
+
+impl Proto {
+    /// The target the clients talk to, given `--target`.
+    pub fn target(self, target: Target) -> Result<Target, crate::BenchError> {
+        match (self, target) {
+            (Proto::Text, t) => Ok(t),
+            (Proto::Irc, Target::Raw) => Err(crate::BenchError::Invalid(
+                "--proto irc talks to an IRC server; leave out --target raw".into(),
+            )),
+            (Proto::Irc, _) => Ok(Target::Irc),
+        }
+    }
+
+    /// The default port of the chat in this protocol.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Proto::Text => 7001,
+            Proto::Irc => 6667,
+        }
+    }
 }
 
 /// What one client does.
@@ -80,8 +119,19 @@ pub struct Plan {
     pub read_buffer: usize,
     /// TLS, verifying the server as the address's IP.
     pub tls: Option<sockhub_tls::ClientTls>,
-    /// The room to sit in when the run has more than one (sockhub target).
+    /// The room to sit in when the run has more than one (sockhub and IRC targets).
     pub seat: Option<Seat>,
+    /// IRC: the channel to join when there is no seat.
+    pub channel: String,
+    /// IRC: request `echo-message` when the server offers it.
+    pub echo: bool,
+}
+
+impl Plan {
+    /// The IRC channel this client joins and sends to.
+    fn irc_channel(&self) -> &str {
+        self.seat.as_ref().map_or(&self.channel, |s| &s.name)
+    }
 }
 
 /// A logged-in connection.
@@ -116,6 +166,11 @@ pub struct Shared {
     pub sent_measured: AtomicU64,
     /// The same per room (one entry when the run has one room).
     pub sent_by_room: Vec<AtomicU64>,
+    /// Of those, per room, the messages of senders that do not receive their own lines (IRC
+    /// without `echo-message`): each is expected at one reader fewer.
+    pub unechoed_by_room: Vec<AtomicU64>,
+    /// IRC: clients whose server echoes their own PRIVMSGs (`echo-message` acknowledged).
+    pub echo_clients: AtomicUsize,
     pub senders_done: AtomicUsize,
     /// Tells every client to stop.
     pub stop: CancellationToken,
@@ -139,6 +194,8 @@ impl Shared {
             first_error: Mutex::new(None),
             sent_measured: AtomicU64::new(0),
             sent_by_room: (0..rooms.max(1)).map(|_| AtomicU64::new(0)).collect(),
+            unechoed_by_room: (0..rooms.max(1)).map(|_| AtomicU64::new(0)).collect(),
+            echo_clients: AtomicUsize::new(0),
             senders_done: AtomicUsize::new(0),
             stop: CancellationToken::new(),
             connecting: Semaphore::new(connect_concurrency.max(1)),
@@ -196,6 +253,9 @@ pub struct Stats {
     pub sent_measured: u64,
     /// Whether it got as far as being connected and logged in.
     pub connected: bool,
+    /// Whether the server sends this client its own messages (always, except IRC without
+    /// `echo-message`).
+    pub echoed: bool,
     /// The server closed the connection (EOF or reset) before the run ended.
     pub closed_by_server: bool,
     /// The `bye` line the server sent, if any.
@@ -207,7 +267,10 @@ pub struct Stats {
 /// Run one client until the run stops; its statistics at the end.
 pub async fn run(plan: Plan, shared: std::sync::Arc<Shared>) -> Stats {
     let mut stats = Stats::default();
-    let mut scanner = Scanner::new(plan.seat.clone());
+    let mut scanner = match plan.target {
+        Target::Irc => Scanner::irc(plan.seat.clone()),
+        _ => Scanner::new(plan.seat.clone()),
+    };
     let stream = {
         let _permit = shared.connecting.acquire().await.expect("never closed");
         let opened = tokio::select! {
@@ -246,7 +309,7 @@ pub async fn run(plan: Plan, shared: std::sync::Arc<Shared>) -> Stats {
 /// Read and (a sender) write until the run stops.
 async fn exchange(
     mut rd: impl AsyncRead + Unpin,
-    mut wr: impl AsyncWrite + Unpin,
+    wr: impl AsyncWrite + Unpin,
     plan: Plan,
     mut scanner: Scanner,
     shared: &Shared,
@@ -254,17 +317,26 @@ async fn exchange(
 ) -> Stats {
     let mut buf = vec![0u8; plan.read_buffer.max(512)];
     let mut sent = SenderStats::default();
+    // The reader writes too (IRC: PONG), so the write half is shared; the lock is never contended
+    // for long (one write at a time, in the same task).
+    let wr = tokio::sync::Mutex::new(wr);
+    let echoed = stats.echoed;
     let sender = async {
         if let Some(sending) = plan.send {
             let room = plan.seat.as_ref().map_or(0, |s| s.index);
-            send(&mut wr, sending, plan.sender_id, room, shared, &mut sent).await;
+            let prefix = match plan.target {
+                Target::Irc => format!("PRIVMSG {} :", plan.irc_channel()).into_bytes(),
+                _ => Vec::new(),
+            };
+            let line = Line { prefix: &prefix, crlf: plan.target == Target::Irc };
+            send(&wr, sending, line, plan.sender_id, room, echoed, shared, &mut sent).await;
         }
         // Keep the write half open until the end: dropping it would close our side.
         shared.stop.cancelled().await;
     };
     let reader = async {
         if plan.reads {
-            read(&mut rd, &mut buf, &mut scanner, shared, &mut stats).await;
+            read(&mut rd, &wr, &mut buf, &mut scanner, shared, &mut stats).await;
         } else {
             shared.stop.cancelled().await;
             drain(&mut rd, &mut buf, &mut scanner, shared, &mut stats).await;
@@ -318,8 +390,22 @@ async fn login(
     shared: &Shared,
     stats: &mut Stats,
 ) -> Result<(), ClientError> {
-    if plan.target == Target::Raw {
-        return Ok(());
+    match plan.target {
+        Target::Raw => {
+            stats.echoed = true;
+            return Ok(());
+        }
+        Target::Irc => {
+            let registered = irc::register(stream, &plan.name, plan.irc_channel(), plan.echo).await?;
+            stats.echoed = registered.echo;
+            if registered.echo {
+                shared.echo_clients.fetch_add(1, Ordering::Relaxed);
+            }
+            let measured = scanner.feed(&registered.rest, shared.clock.now_ns(), shared, stats);
+            shared.received.fetch_add(measured, Ordering::Relaxed);
+            return Ok(());
+        }
+        Target::Sockhub => stats.echoed = true,
     }
     stream.write_all(format!("{}\n", plan.name).as_bytes()).await.map_err(ClientError::io("login"))?;
     stream.flush().await.map_err(ClientError::io("login"))?;
@@ -355,6 +441,7 @@ async fn login(
 
 async fn read(
     rd: &mut (impl AsyncRead + Unpin),
+    wr: &tokio::sync::Mutex<impl AsyncWrite + Unpin>,
     buf: &mut [u8],
     scanner: &mut Scanner,
     shared: &Shared,
@@ -379,6 +466,19 @@ async fn read(
                     shared.received.fetch_add(measured, Ordering::Relaxed);
                 }
                 shared.lines.fetch_add(stats.lines - lines_before, Ordering::Relaxed);
+                if !scanner.replies.is_empty() {
+                    let mut wr = wr.lock().await;
+                    let written = async {
+                        wr.write_all(&scanner.replies).await?;
+                        wr.flush().await
+                    }
+                    .await;
+                    scanner.replies.clear();
+                    if let Err(e) = written {
+                        stats.error = Some(format!("write: {e}"));
+                        return;
+                    }
+                }
             }
             Err(e) => {
                 stats.closed_by_server = true;
@@ -424,12 +524,23 @@ struct SenderStats {
     error: Option<String>,
 }
 
-/// Send from the start of the timeline until the end of measurement, at `sending.rate`.
+/// What goes around each message line: IRC's `PRIVMSG #channel :` and CR LF, or nothing and LF.
+#[derive(Debug, Clone, Copy)]
+struct Line<'a> {
+    prefix: &'a [u8],
+    crlf: bool,
+}
+
+/// Send from the start of the timeline until the end of measurement, at `sending.rate`;
+/// `echoed`: whether the server sends this sender its own lines.
+#[allow(clippy::too_many_arguments)]
 async fn send(
-    wr: &mut (impl AsyncWrite + Unpin),
+    wr: &tokio::sync::Mutex<impl AsyncWrite + Unpin>,
     sending: Sending,
+    line: Line<'_>,
     id: usize,
     room: usize,
+    echoed: bool,
     shared: &Shared,
     stats: &mut SenderStats,
 ) {
@@ -439,16 +550,20 @@ async fn send(
         t = updates.wait_for(Option::is_some) => t.ok().and_then(|t| *t),
     };
     if let Some(timeline) = timeline {
-        send_until_end(wr, sending, id, shared, timeline, stats).await;
+        send_until_end(wr, sending, line, id, shared, timeline, stats).await;
     }
     shared.sent_measured.fetch_add(stats.measured, Ordering::Relaxed);
     shared.sent_by_room[room].fetch_add(stats.measured, Ordering::Relaxed);
+    if !echoed {
+        shared.unechoed_by_room[room].fetch_add(stats.measured, Ordering::Relaxed);
+    }
     shared.senders_done.fetch_add(1, Ordering::Relaxed);
 }
 
 async fn send_until_end(
-    wr: &mut (impl AsyncWrite + Unpin),
+    wr: &tokio::sync::Mutex<impl AsyncWrite + Unpin>,
     sending: Sending,
+    line: Line<'_>,
     id: usize,
     shared: &Shared,
     timeline: Timeline,
@@ -477,7 +592,12 @@ async fn send_until_end(
         }
         buf.clear();
         for _ in 0..due {
+            buf.extend_from_slice(line.prefix);
             write_line(&mut buf, now, id, seq, sending.size);
+            if line.crlf {
+                buf.pop();
+                buf.extend_from_slice(b"\r\n");
+            }
             seq += 1;
         }
         stats.sent += due;
@@ -487,7 +607,7 @@ async fn send_until_end(
         let written = tokio::select! {
             _ = shared.stop.cancelled() => return,
             // TLS holds the last record until flushed; for TCP the flush is free.
-            r = async { wr.write_all(&buf).await?; wr.flush().await } => r,
+            r = async { let mut wr = wr.lock().await; wr.write_all(&buf).await?; wr.flush().await } => r,
         };
         if let Err(e) = written {
             stats.error = Some(format!("write: {e}"));

@@ -3,7 +3,11 @@
 //!
 //! Every message is delivered to every client of its room, the sender included (sockhub's chat
 //! echoes a line to its sender; a `raw` peer broadcasts to everyone), so a run with one room
-//! expects `messages sent × clients` deliveries and reports any that are missing. With several
+//! expects `messages sent × clients` deliveries and reports any that are missing. Over IRC
+//! (`--proto irc`, any IRC server) the clients join one channel (`--channel`, or one per room)
+//! and the sender is included only when the server acknowledged `echo-message`, which the clients
+//! request unless told not to; without it a message is expected at every reader but its sender.
+//! The report says how many clients had their lines echoed (`irc_echo_clients`). With several
 //! rooms (see [`crate::rooms`]) each room counts on its own: the messages its senders sent times
 //! its reading clients, and a message that reaches a client of another room is reported as a
 //! foreign delivery, never counted as one. Latency is from the
@@ -21,7 +25,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::Scenario;
-use crate::client::{self, Plan, Sending, Shared, Stats, Target};
+use crate::client::{self, Plan, Proto, Sending, Shared, Stats, Target};
 use crate::clock::Timeline;
 use crate::latency::{Latency, LatencySummary};
 use crate::rooms::{Seat, readers_per_room};
@@ -65,14 +69,29 @@ pub struct Config {
     /// every client stays in the room the login puts it in, as without rooms.
     #[arg(long, default_value_t = 1)]
     pub rooms: usize,
+    /// `text`: sockhub's chat (or a raw peer); `irc`: any IRC server (sockhub's `[irc]` port,
+    /// 6667 by default, InspIRCd...): register, join a channel, PRIVMSG to it.
+    #[arg(long, value_enum, default_value_t = Proto::Text)]
+    pub proto: Proto,
+    /// IRC: the channel every client joins (with --rooms R, channel i % R is named after the run).
+    #[arg(long, default_value = "#lobby")]
+    pub channel: String,
+    /// IRC: do not request `echo-message`; every message is then expected at every reader of its
+    /// channel but its sender.
+    #[arg(long)]
+    pub no_echo_message: bool,
 }
 
 impl Scenario for Config {
     const DEFAULT_PORT: u16 = 7001;
 
+    fn default_port(&self) -> u16 {
+        self.proto.default_port()
+    }
+
     async fn run(self, ctx: &Ctx) -> Result<Report, BenchError> {
         let mut report = Report::new("chat-fanout", &self);
-        let spec = Spec::from_config(&self, 0);
+        let spec = Spec::from_config(&self, 0)?;
         let outcome = fanout(ctx, &spec, "").await?;
         outcome.fill(&mut report, "");
         outcome.problems(&mut report, "", true);
@@ -93,6 +112,9 @@ pub(crate) struct Spec {
     pub target: Target,
     /// Rooms the clients are spread over (1: the login's room only).
     pub rooms: usize,
+    /// IRC: the channel when there is one room, and whether to request `echo-message`.
+    pub channel: String,
+    pub echo: bool,
     /// Clients (the last ones) that never read.
     pub non_readers: usize,
     /// Sample the server's memory during the run.
@@ -100,8 +122,8 @@ pub(crate) struct Spec {
 }
 
 impl Spec {
-    pub(crate) fn from_config(c: &Config, non_readers: usize) -> Self {
-        Spec {
+    pub(crate) fn from_config(c: &Config, non_readers: usize) -> Result<Self, BenchError> {
+        Ok(Spec {
             clients: c.clients,
             senders: c.senders,
             rate: c.rate,
@@ -109,11 +131,13 @@ impl Spec {
             warmup: secs(c.warmup),
             duration: secs(c.duration),
             drain: secs(c.drain),
-            target: c.target,
+            target: c.proto.target(c.target)?,
             rooms: c.rooms,
+            channel: c.channel.clone(),
+            echo: !c.no_echo_message,
             non_readers,
             sample_memory: false,
-        }
+        })
     }
 
     fn validate(&self) -> Result<(), BenchError> {
@@ -127,8 +151,18 @@ impl Spec {
         if self.rooms == 0 || self.rooms > readers {
             return Err(BenchError::Invalid(format!("--rooms {} needs between 1 and {readers} rooms (one reading client each)", self.rooms)));
         }
-        if self.rooms > 1 && self.target != Target::Sockhub {
+        if self.rooms > 1 && self.target == Target::Raw {
             return Err(BenchError::Invalid("--rooms needs --target sockhub (a raw peer has no rooms)".into()));
+        }
+        if self.target == Target::Irc {
+            let bad = |c: char| c.is_whitespace() || c == ',' || c == '\0';
+            if !self.channel.starts_with(['#', '&']) || self.channel.contains(bad) {
+                return Err(BenchError::Invalid(format!("--channel {:?} is not an IRC channel name", self.channel)));
+            }
+            // `PRIVMSG #channel :` + the text + CR LF within IRC's 512 bytes.
+            if self.size + self.channel.len().max(40) + 12 > 512 {
+                return Err(BenchError::Invalid("--size is too big for one IRC line (512 bytes)".into()));
+            }
         }
         if !(self.rate.is_finite() && self.rate > 0.0) || self.duration.is_zero() {
             return Err(BenchError::Invalid("--rate and --duration must be positive".into()));
@@ -167,6 +201,8 @@ pub(crate) struct Outcome {
     pub rooms: Vec<RoomOutcome>,
     /// Messages that reached a client of another room than their sender's.
     pub foreign: u64,
+    /// IRC: how many clients had `echo-message` (their own messages count as deliveries).
+    pub irc_echo_clients: Option<usize>,
 }
 
 /// One room's deliveries.
@@ -189,6 +225,16 @@ impl Outcome {
     pub fn fill(&self, r: &mut Report, prefix: &str) {
         let k = |name: &str| format!("{prefix}{name}");
         r.set(&k("connect_secs"), round2(self.connect_secs));
+        if let Some(echo) = self.irc_echo_clients {
+            // Whether a message counts at its sender too: with echo-message it does.
+            r.set(&k("irc_echo_clients"), echo);
+            let each = match echo {
+                0 => "every reader but its sender (no echo-message)",
+                e if e == self.clients => "every reader, its sender included (echo-message)",
+                _ => "every reader; but its sender where echo-message was refused",
+            };
+            r.set(&k("irc_deliveries_per_message"), each);
+        }
         r.set(&k("messages_sent"), self.sent_measured);
         r.set(&k("messages_per_sec"), round2(self.sent_measured as f64 / self.measured_secs));
         r.set(&k("messages_per_sec_requested"), round2(self.offered_per_sec));
@@ -287,6 +333,8 @@ pub(crate) async fn fanout(ctx: &Ctx, spec: &Spec, label: &str) -> Result<Outcom
                 read_buffer,
                 tls: ctx.tls.clone(),
                 seat: Seat::of(i, spec.rooms, &prefix),
+                channel: spec.channel.clone(),
+                echo: spec.echo,
             };
             tokio::spawn(client::run(plan, Arc::clone(&shared)))
         })
@@ -332,8 +380,13 @@ pub(crate) async fn fanout(ctx: &Ctx, spec: &Spec, label: &str) -> Result<Outcom
     let sent_measured = shared.sent_measured.load(Ordering::Relaxed);
     let mut rooms: Vec<RoomOutcome> = readers_per_room(readers, spec.rooms)
         .into_iter()
-        .zip(&shared.sent_by_room)
-        .map(|(readers, sent)| RoomOutcome { expected: sent.load(Ordering::Relaxed) * readers, received: 0 })
+        .zip(shared.sent_by_room.iter().zip(&shared.unechoed_by_room))
+        .map(|(readers, (sent, unechoed))| {
+            // A sender always reads (the senders are the first clients): a message it does not
+            // get back is expected at one reader fewer.
+            let expected = sent.load(Ordering::Relaxed) * readers - unechoed.load(Ordering::Relaxed);
+            RoomOutcome { expected, received: 0 }
+        })
         .collect();
     let expected = rooms.iter().map(|r| r.expected).sum();
     ctx.progress.phase(&format!("{label}drain"), expected, "deliveries");
@@ -372,6 +425,7 @@ pub(crate) async fn fanout(ctx: &Ctx, spec: &Spec, label: &str) -> Result<Outcom
         rss_after,
         rooms: Vec::new(),
         foreign: 0,
+        irc_echo_clients: (spec.target == Target::Irc).then(|| shared.echo_clients.load(Ordering::Relaxed)),
     };
     for (i, h) in handles.into_iter().enumerate() {
         let stats: Stats = h.await.unwrap_or_default();

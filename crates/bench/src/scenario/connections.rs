@@ -5,7 +5,9 @@
 //! client is logged in and the room has gone quiet (every join is announced to everyone already
 //! there, so N joins make about N²/2 notices, which the clients keep reading and discarding).
 //! The difference divided by N is the cost of one logged-in connection: its task, buffers,
-//! outbox, session and room entry, plus the allocator's overhead for them.
+//! outbox, session and room entry, plus the allocator's overhead for them. With `--proto irc` the
+//! clients register over IRC and join `--channel` instead (sockhub's `[irc]` port or any IRC
+//! server).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::Scenario;
-use crate::client::{self, Plan, Shared, Target};
+use crate::client::{self, Plan, Proto, Shared, Target};
 use crate::{BenchError, Ctx, Report};
 
 const POLL: Duration = Duration::from_millis(100);
@@ -38,10 +40,20 @@ pub struct Config {
     /// `sockhub`: log in to the chat; `raw`: a peer server without login.
     #[arg(long, value_enum, default_value_t = Target::Sockhub)]
     pub target: Target,
+    /// `text`: sockhub's chat; `irc`: register over IRC and join `--channel`.
+    #[arg(long, value_enum, default_value_t = Proto::Text)]
+    pub proto: Proto,
+    /// IRC: the channel every client joins.
+    #[arg(long, default_value = "#lobby")]
+    pub channel: String,
 }
 
 impl Scenario for Config {
     const DEFAULT_PORT: u16 = 7001;
+
+    fn default_port(&self) -> u16 {
+        self.proto.default_port()
+    }
 
     async fn run(self, ctx: &Ctx) -> Result<Report, BenchError> {
         if self.clients == 0 {
@@ -52,6 +64,7 @@ impl Scenario for Config {
                 "connections needs --metrics HOST:PORT (the server's web address) or --server-pid PID".into(),
             ));
         }
+        let target = self.proto.target(self.target)?;
         let mut report = Report::new("connections", &self);
         let before = ctx.probe.resident_bytes().await?.unwrap_or(0);
         let shared = Arc::new(Shared::new(ctx.connect_concurrency));
@@ -61,7 +74,7 @@ impl Scenario for Config {
             .map(|i| {
                 let plan = Plan {
                     addr: ctx.addr(i),
-                    target: self.target,
+                    target,
                     name: format!("{prefix}-{i}"),
                     reads: true,
                     send: None,
@@ -69,6 +82,8 @@ impl Scenario for Config {
                     read_buffer: READ_BUFFER,
                     tls: ctx.tls.clone(),
                     seat: None,
+                    channel: self.channel.clone(),
+                    echo: false,
                 };
                 tokio::spawn(client::run(plan, Arc::clone(&shared)))
             })

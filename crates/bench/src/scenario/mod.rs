@@ -11,6 +11,11 @@ use crate::{BenchError, Ctx, Report};
 pub trait Scenario {
     /// The service port its server listens on by default (used when `--addr` is not given).
     const DEFAULT_PORT: u16;
+    /// The default port for these options (`DEFAULT_PORT` unless an option changes it, as
+    /// `--proto irc` does).
+    fn default_port(&self) -> u16 {
+        Self::DEFAULT_PORT
+    }
     /// Run against the servers in `ctx` and summarise.
     fn run(self, ctx: &Ctx) -> impl Future<Output = Result<Report, BenchError>>;
 }
@@ -35,7 +40,7 @@ macro_rules! scenarios {
             /// The default service port of the chosen scenario.
             pub fn default_port(&self) -> u16 {
                 match self {
-                    $(ScenarioArgs::$variant(_) => <$module::Config as Scenario>::DEFAULT_PORT,)*
+                    $(ScenarioArgs::$variant(c) => c.default_port(),)*
                 }
             }
         }

@@ -32,6 +32,10 @@ pub struct Config {
 impl Scenario for Config {
     const DEFAULT_PORT: u16 = 7001;
 
+    fn default_port(&self) -> u16 {
+        self.fanout.default_port()
+    }
+
     async fn run(self, ctx: &Ctx) -> Result<Report, BenchError> {
         if !(0.0..100.0).contains(&self.slow_percent) {
             return Err(BenchError::Invalid("--slow-percent must be at least 0 and below 100".into()));
@@ -41,14 +45,14 @@ impl Scenario for Config {
         let baseline = if self.no_baseline {
             None
         } else {
-            let mut spec = Spec::from_config(&self.fanout, 0);
+            let mut spec = Spec::from_config(&self.fanout, 0)?;
             spec.sample_memory = true;
             let outcome = fanout(ctx, &spec, "baseline-").await?;
             outcome.fill(&mut report, "baseline_");
             outcome.problems(&mut report, "baseline: ", false);
             Some(outcome)
         };
-        let mut spec = Spec::from_config(&self.fanout, slow);
+        let mut spec = Spec::from_config(&self.fanout, slow)?;
         spec.sample_memory = true;
         let outcome = fanout(ctx, &spec, "slow-").await?;
         outcome.fill(&mut report, "slow_");

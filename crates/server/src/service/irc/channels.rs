@@ -7,6 +7,7 @@ use sockhub_i18n::{Msg, msg};
 use sockhub_proto::chat::{ChatEvent, ChatRequest};
 use sockhub_proto::irc::{Message, numeric as n};
 
+use super::caps::Cap;
 use super::render::{self, Line};
 use super::session::IrcSession;
 use crate::names;
@@ -78,6 +79,7 @@ impl IrcSession {
     pub(super) fn names_lines(&self, channel: &str) -> Vec<Line> {
         let mut lines = Vec::new();
         let mut end = channel.to_owned();
+        let userhost = self.conn.lock().caps.has(Cap::UserhostInNames);
         if let Ok((room, names)) = self.service.chat.room_members(&self.key(), Some(channel)) {
             let mut batch = String::new();
             for name in names {
@@ -94,13 +96,22 @@ impl IrcSession {
                 if self.is_op(&name) {
                     batch.push('@');
                 }
-                batch.push_str(&name);
+                match userhost {
+                    true => batch.push_str(&self.userhost(&name)),
+                    false => batch.push_str(&name),
+                }
             }
             lines.push(self.numeric(n::RPL_NAMREPLY, &["=", &room], Msg::text(batch)));
             end = room;
         }
         lines.push(self.numeric(n::RPL_ENDOFNAMES, &[&end], msg!("irc-end-of-names")));
         lines
+    }
+
+    /// `nick!user@host` of `name`: the user name given with USER for IRC users on this node.
+    fn userhost(&self, name: &str) -> String {
+        let user = self.service.user(name).map_or_else(|| name.to_owned(), |u| u.user);
+        format!("{name}!{user}@{}", render::HOST)
     }
 
     /// The RPL_WHOREPLY of one user seen in `channel` (`*`: none in particular).
@@ -126,6 +137,11 @@ impl IrcSession {
             }
         } else if mask == "*" {
             lines.extend(self.service.chat.room.names().iter().map(|name| self.who_line("*", name)));
+        } else if mask.contains(['*', '?']) {
+            let pattern = names::key(&mask);
+            let names = self.service.chat.room.names();
+            let matching = names.iter().filter(|name| glob(&pattern, &names::key(name)));
+            lines.extend(matching.map(|name| self.who_line("*", name)));
         } else if let Some(name) = self.online_name(&mask) {
             lines.push(self.who_line("*", &name));
         }
@@ -144,10 +160,13 @@ impl IrcSession {
             None => lines.push(self.numeric(n::ERR_NOSUCHNICK, &[&target], msg!("irc-no-such-nick"))),
             Some(name) => {
                 let user = self.service.user(&name);
-                let realname = user.as_ref().map(|u| u.realname.clone()).unwrap_or_else(|| name.clone());
+                let (username, realname) = match &user {
+                    Some(u) => (u.user.clone(), u.realname.clone()),
+                    None => (name.clone(), name.clone()),
+                };
                 lines.push(self.numeric(
                     n::RPL_WHOISUSER,
-                    &[&name, &name, render::HOST, "*"],
+                    &[&name, &username, render::HOST, "*"],
                     Msg::text(realname),
                 ));
                 let op = if self.is_op(&name) { "@" } else { "" };
@@ -203,10 +222,18 @@ impl IrcSession {
         }
     }
 
-    pub(super) fn list(&self) -> Flow {
+    /// RPL_LIST for the rooms that have members (an IRC channel with nobody in it does not
+    /// exist), or only for those named (`LIST #a,#b`).
+    pub(super) fn list(&self, m: &Message) -> Flow {
         let (_, rooms) = self.service.chat.room_list(&self.key());
+        let wanted: Option<Vec<String>> = m
+            .param(0)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split(',').map(crate::service::chat::rooms::key).collect());
+        let named =
+            |name: &str| wanted.as_ref().is_none_or(|w| w.contains(&crate::service::chat::rooms::key(name)));
         let mut lines = vec![self.numeric(n::RPL_LISTSTART, &["Channel"], msg!("irc-list-start"))];
-        for room in rooms {
+        for room in rooms.into_iter().filter(|r| r.members > 0 && named(&r.name)) {
             let count = room.members.to_string();
             lines.push(self.numeric(
                 n::RPL_LIST,
@@ -249,5 +276,44 @@ impl IrcSession {
                 self.reply(n::ERR_UNKNOWNMODE, &[&c], msg!("irc-unknown-mode"))
             }
         }
+    }
+}
+
+/// Whether `text` matches the IRC wildcard `pattern` (`*`: any run of characters, `?`: one).
+pub(super) fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn wildcards() {
+        assert!(glob("coolni*", "coolnick"));
+        assert!(glob("*", ""));
+        assert!(glob("c?ol*k", "coolnick"));
+        assert!(glob("*민*", "김민수"));
+        assert!(!glob("coolni*", "cool"));
+        assert!(!glob("a?c", "ac"));
+        assert!(!glob("abc", "abcd"));
     }
 }

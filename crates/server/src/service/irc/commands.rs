@@ -28,7 +28,12 @@ impl IrcSession {
             "QUIT" => Flow::Close(msg!("ending-goodbye")),
             "PASS" | "USER" => self.reply(n::ERR_ALREADYREGISTERED, &[], msg!("irc-already-registered")),
             "NICK" => self.nick_change(&m),
-            "AUTHENTICATE" => self.reply(n::ERR_SASLALREADY, &[], msg!("irc-sasl-already")),
+            // Logging in to another account after registration would change who this user is
+            // in the chat: a logged-in user is told so, a guest that SASL ends with registration.
+            "AUTHENTICATE" if self.service.account_of(&self.nick()).is_some() => {
+                self.reply(n::ERR_SASLALREADY, &[], msg!("irc-sasl-already"))
+            }
+            "AUTHENTICATE" => self.reply(n::ERR_ALREADYREGISTERED, &[], msg!("irc-already-registered")),
             "PRIVMSG" => self.privmsg(&m, false).await,
             "NOTICE" => self.privmsg(&m, true).await,
             "JOIN" => self.join(&m).await,
@@ -43,7 +48,7 @@ impl IrcSession {
             "WHO" => self.who(&m),
             "WHOIS" => self.whois(&m),
             "TOPIC" => self.topic(&m).await,
-            "LIST" => self.list(),
+            "LIST" => self.list(&m),
             "AWAY" => self.away(&m),
             "MODE" => self.mode(&m),
             "KICK" => self.kick(&m).await,
@@ -63,7 +68,11 @@ impl IrcSession {
                     .iter()
                     .take(5)
                     .filter_map(|nick| self.online_name(nick))
-                    .map(|name| format!("{name}=+{name}@{}", render::HOST))
+                    .map(|name| {
+                        let away = self.service.user(&name).is_some_and(|u| u.away.is_some());
+                        let user = self.service.user(&name).map_or_else(|| name.clone(), |u| u.user);
+                        format!("{name}={}{user}@{}", if away { '-' } else { '+' }, render::HOST)
+                    })
                     .collect();
                 self.reply(n::RPL_USERHOST, &[], Msg::text(found.join(" ")))
             }
@@ -201,6 +210,9 @@ impl IrcSession {
         };
         let reason = m.param(2).filter(|r| !r.is_empty()).map(str::to_owned);
         let (target, channel) = (target.to_owned(), channel.to_owned());
+        if self.service.chat.room_members(&crate::names::key(&self.nick()), Some(&channel)).is_err() {
+            return self.reply(n::ERR_NOSUCHCHANNEL, &[&channel], msg!("irc-no-such-channel"));
+        }
         let room = Some(channel.clone());
         match self.chat.request(ChatRequest::Kick { name: target.clone(), reason, room }).await {
             Ok(flow) => flow,

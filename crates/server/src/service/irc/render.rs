@@ -207,6 +207,14 @@ fn chat_event(
             Message::new("JOIN", [channel.as_str()]).from_source(source(name)).write(out);
             if let Some(topic) = topic {
                 numeric(service, n::RPL_TOPIC, me, &[&channel, topic]).write(out);
+                // Who set it and when (seconds since the epoch), when the room knows.
+                let key = crate::names::key(me);
+                if let Ok(ChatEvent::Topic { by: Some(by), at: Some(at), .. }) =
+                    service.chat.room_topic(&key, Some(&channel))
+                {
+                    let at = at.timestamp().to_string();
+                    numeric(service, n::RPL_TOPICWHOTIME, me, &[&channel, &by, &at]).write(out);
+                }
             }
         }
         ChatEvent::Joined { name, room, .. } => {
@@ -330,7 +338,7 @@ fn welcome(service: &IrcService, nick: &str, channel: &str, out: &mut Vec<u8>) {
         .write(out);
     num(n::RPL_YOURHOST, &[&t!("irc-your-host", server = server, version = version.as_str())]).write(out);
     num(n::RPL_CREATED, &[&t!("irc-created", at = service.created.as_str())]).write(out);
-    num(n::RPL_MYINFO, &[server, &version, "i", "bnot", "bko"]).write(out);
+    num(n::RPL_MYINFO, &[server, &version, "i", "bnot", "bkov"]).write(out);
     let tokens = service.isupport();
     for chunk in tokens.chunks(12) {
         let mut params: Vec<&str> = chunk.iter().map(String::as_str).collect();

@@ -165,7 +165,7 @@ impl IrcSession {
                 },
             },
             "USER" => {
-                if m.params.len() < 4 || m.params[0].is_empty() {
+                if m.params.len() < 4 || m.params[0].is_empty() || m.params[3].is_empty() {
                     return self.reply(n::ERR_NEEDMOREPARAMS, &["USER"], msg!("irc-need-more-params"));
                 }
                 self.reg.user = Some((m.params[0].clone(), m.params[3].clone()));
@@ -269,8 +269,12 @@ impl IrcSession {
         if arg != "+" {
             payload.push_str(arg);
         }
-        if payload.len() > caps::MAX_SASL_PAYLOAD {
+        if arg.len() > 400 {
             return self.reply(n::ERR_SASLTOOLONG, &[], msg!("irc-sasl-too-long"));
+        }
+        // Chunks that add up to more than any PLAIN payload: the exchange fails (and is over).
+        if payload.len() > caps::MAX_SASL_PAYLOAD {
+            return self.reply(n::ERR_SASLFAIL, &[], msg!("irc-sasl-fail"));
         }
         // A 400-byte chunk means more follows.
         if arg.len() == 400 {
@@ -387,6 +391,17 @@ impl Session for IrcSession {
 
     fn parse_text(&self, line: &str) -> Result<Option<IrcRequest>, ErrorEvent> {
         self.heard.tick();
+        // A client's own tags are limited to half of what a server may add (IRCv3 message-tags).
+        if let Some(tags) = line.strip_prefix('@') {
+            let raw = tags.split_once(' ').map_or(tags, |(raw, _)| raw);
+            if raw.len() + 2 > sockhub_proto::irc::MAX_CLIENT_TAGS {
+                let max = sockhub_proto::irc::MAX_CLIENT_TAGS;
+                return Err(ErrorEvent::new(
+                    ErrorCode::LineTooLong,
+                    msg!("error-line-too-long", limit = max),
+                ));
+            }
+        }
         match Message::parse(line) {
             Ok(m) => Ok(Some(IrcRequest(m))),
             Err(ParseError::Empty) => Ok(None),

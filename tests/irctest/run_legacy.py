@@ -10,6 +10,7 @@ says which tests pass that are not on the list (then the list can grow: --write)
 """
 
 import argparse
+import os
 import pathlib
 import sys
 import unittest
@@ -20,6 +21,7 @@ from irctest.specifications import Specifications
 import sockhub_legacy_controller
 
 EXPECTED = pathlib.Path(__file__).with_name("expected-passes.txt")
+LOG = pathlib.Path(os.environ.get("IRCTEST_LOG", "irctest.log")).resolve()
 
 
 class Outcomes(unittest.TextTestResult):
@@ -46,8 +48,11 @@ def main() -> int:
     import irctest.server_tests as tests
 
     suite = tests.discover()
-    runner = unittest.TextTestRunner(resultclass=Outcomes, verbosity=1, stream=sys.stdout)
-    result = runner.run(suite)
+    # unittest's own report goes to a file (shown on a regression), so the last lines of a CI
+    # log are this script's summary.
+    with open(LOG, "w") as log:
+        runner = unittest.TextTestRunner(resultclass=Outcomes, verbosity=2, stream=log)
+        result = runner.run(suite)
     passed = sorted(set(Outcomes.passed))
     failed = sorted({t.id() for t, _ in result.failures + result.errors})
 
@@ -69,7 +74,13 @@ def main() -> int:
         f"irctest: {len(passed)} tests pass ({len(expected) - len(regressions)} of the "
         f"{len(expected)} expected), {len(failed)} do not, {len(result.skipped)} skipped"
     )
-    return 1 if regressions else 0
+    if regressions:
+        print(f"irctest: the whole report is in {LOG}; its failures:")
+        for test, trace in result.failures + result.errors:
+            if test.id() in regressions:
+                print(f"--- {test.id()}\n{trace}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

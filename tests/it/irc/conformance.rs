@@ -1,8 +1,8 @@
 //! What the IRC community's server test suite (irctest) checks, kept here over raw sockets so a
-//! regression fails `cargo test` too: USER's empty real name, `userhost-in-names`, SASL chunk
-//! limits and SASL after registration, the client tag limit, USERHOST's away flag, LIST of
-//! channels that exist, WHO masks, WHOIS's user name, KICK on a channel that does not exist,
-//! the topic burst on join (332 and 333), and the PREFIX token.
+//! regression fails `cargo test` too: USER's empty real name, `userhost-in-names`, SASL's
+//! unknown mechanisms, chunk limits and SASL after registration, the client tag limit,
+//! USERHOST's away flag, LIST of channels that exist, WHO masks, WHOIS's user name, KICK on a
+//! channel that does not exist, the topic burst on join (332 and 333), and the PREFIX token.
 
 use sockhub_store::Role;
 use sockhub_store::testing::backends;
@@ -58,6 +58,11 @@ async fn sasl_chunks_are_bounded_and_sasl_after_registration_is_refused_to_guest
     let mut c = IrcClient::connect(server.addr("irc")).await;
     c.send("CAP REQ :sasl").await;
     c.expect("CAP").await;
+    // A mechanism sockhub does not offer: 904 at once, then the ones it does.
+    c.send("AUTHENTICATE FOO").await;
+    let (before, _) = c.until("904").await;
+    assert!(before.iter().all(|m| m.command != "908"), "{before:?}");
+    assert_eq!(c.msg().await.params[1], "PLAIN");
     c.send("AUTHENTICATE PLAIN").await;
     assert_eq!(c.expect("AUTHENTICATE").await.params, ["+"]);
     // One line over 400 bytes: too long.
@@ -207,5 +212,38 @@ async fn joining_a_channel_with_a_topic_shows_332_and_333() {
     let at: i64 = burst[2].params[3].parse().expect("seconds since the epoch");
     assert!(at > 1_600_000_000, "{at}");
     assert!(burst.iter().all(|m| m.command != "TOPIC"), "{burst:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn names_irc_cannot_carry_show_in_fullwidth_and_still_reach_their_user() {
+    let server = server(|_| {}).await;
+    let mut bob = IrcClient::register(server.addr("irc"), "bob").await;
+    // Legal sockhub names (no spaces, not starting with `/`) that mean something to IRC.
+    let mut odd = crate::support::Client::chat_text(server.chat(), "a!b:c").await;
+    let mut hash = crate::support::Client::chat_text(server.chat(), "#x.y").await;
+    let join = bob.expect("JOIN").await;
+    assert_eq!(join.source.as_deref(), Some("a！b：c!a！b：c@sockhub"));
+    let join = bob.expect("JOIN").await;
+    assert_eq!(join.source.as_deref(), Some("＃x．y!＃x．y@sockhub"));
+    bob.send("NAMES #lobby").await;
+    assert_eq!(bob.expect("353").await.params[3], "＃x．y a！b：c bob");
+    // What they say comes from the shown nick; what bob sends to it reaches them.
+    odd.send("hello IRC").await;
+    let m = bob.privmsg().await;
+    assert_eq!((super::from(&m), m.params[1].as_str()), ("a！b：c", "hello IRC"));
+    bob.send("PRIVMSG a！b：c :psst").await;
+    assert_eq!(odd.until_prefix("<<< [from bob]").await, "<<< [from bob] psst");
+    bob.send("PRIVMSG ＃x．y :psst too").await;
+    assert_eq!(hash.until_prefix("<<< [from bob]").await, "<<< [from bob] psst too");
+    bob.send("WHOIS ＃x．y").await;
+    assert_eq!(bob.expect("311").await.params[1], "＃x．y");
+    bob.send("ISON a!b:c a！b：c nobody").await;
+    assert_eq!(bob.expect("303").await.params[1], "a！b：c a！b：c");
+    // An IRC user cannot take the shown form of a name that is online.
+    let mut eve = IrcClient::connect(server.addr("irc")).await;
+    eve.send("NICK a！b：c").await;
+    eve.send("USER eve 0 * :Eve").await;
+    eve.expect("433").await;
     server.stop().await;
 }

@@ -98,7 +98,7 @@ impl IrcSession {
                 }
                 match userhost {
                     true => batch.push_str(&self.userhost(&name)),
-                    false => batch.push_str(&name),
+                    false => batch.push_str(&render::nick(&name)),
                 }
             }
             lines.push(self.numeric(n::RPL_NAMREPLY, &["=", &room], Msg::text(batch)));
@@ -111,7 +111,7 @@ impl IrcSession {
     /// `nick!user@host` of `name`: the user name given with USER for IRC users on this node.
     fn userhost(&self, name: &str) -> String {
         let user = self.service.user(name).map_or_else(|| name.to_owned(), |u| u.user);
-        format!("{name}!{user}@{}", render::HOST)
+        format!("{}!{user}@{}", render::nick(name), render::HOST)
     }
 
     /// The RPL_WHOREPLY of one user seen in `channel` (`*`: none in particular).
@@ -121,10 +121,10 @@ impl IrcSession {
         let flags = format!("{}{}", if away { "G" } else { "H" }, if self.is_op(name) { "@" } else { "" });
         let (username, realname) = match user {
             Some(u) => (u.user, u.realname),
-            None => (name.to_owned(), name.to_owned()),
+            None => (render::nick(name).into_owned(), name.to_owned()),
         };
         let server = self.service.server_name.to_string();
-        let params = [channel, &username, render::HOST, &server, name, &flags];
+        let params = [channel, &username, render::HOST, &server, &render::nick(name), &flags];
         self.numeric(n::RPL_WHOREPLY, &params, Msg::text(format!("0 {realname}")))
     }
 
@@ -162,28 +162,29 @@ impl IrcSession {
                 let user = self.service.user(&name);
                 let (username, realname) = match &user {
                     Some(u) => (u.user.clone(), u.realname.clone()),
-                    None => (name.clone(), name.clone()),
+                    None => (render::nick(&name).into_owned(), name.clone()),
                 };
+                let shown = render::nick(&name).into_owned();
                 lines.push(self.numeric(
                     n::RPL_WHOISUSER,
-                    &[&name, &username, render::HOST, "*"],
+                    &[&shown, &username, render::HOST, "*"],
                     Msg::text(realname),
                 ));
                 let op = if self.is_op(&name) { "@" } else { "" };
                 let rooms = self.service.chat.rooms_of(&names::key(&name)).0;
                 if !rooms.is_empty() {
                     let channels: Vec<String> = rooms.iter().map(|r| format!("{op}{r}")).collect();
-                    lines.push(self.numeric(n::RPL_WHOISCHANNELS, &[&name], Msg::text(channels.join(" "))));
+                    lines.push(self.numeric(n::RPL_WHOISCHANNELS, &[&shown], Msg::text(channels.join(" "))));
                 }
                 let server = self.service.server_name.to_string();
-                lines.push(self.numeric(n::RPL_WHOISSERVER, &[&name, &server], msg!("irc-server-info")));
+                lines.push(self.numeric(n::RPL_WHOISSERVER, &[&shown, &server], msg!("irc-server-info")));
                 if let Some(away) = user.as_ref().and_then(|u| u.away.clone()) {
-                    lines.push(self.numeric(n::RPL_AWAY, &[&name], Msg::text(away)));
+                    lines.push(self.numeric(n::RPL_AWAY, &[&shown], Msg::text(away)));
                 }
                 if let Some(account) = self.service.account_of(&name) {
                     lines.push(self.numeric(
                         n::RPL_WHOISACCOUNT,
-                        &[&name, &account],
+                        &[&shown, &account],
                         msg!("irc-logged-in-as"),
                     ));
                 }
@@ -208,7 +209,7 @@ impl IrcSession {
         }
         match self.service.chat.room_topic(&self.key(), Some(&channel)) {
             Ok(ChatEvent::Topic { room, topic: Some(topic), by, at }) => {
-                let by = by.unwrap_or_default();
+                let by = by.map(|b| render::nick(&b).into_owned()).unwrap_or_default();
                 let at = at.map(|t| t.timestamp().to_string()).unwrap_or_default();
                 self.send(vec![
                     self.numeric(n::RPL_TOPIC, &[&room], Msg::text(topic)),

@@ -71,7 +71,8 @@ impl IrcSession {
                     .map(|name| {
                         let away = self.service.user(&name).is_some_and(|u| u.away.is_some());
                         let user = self.service.user(&name).map_or_else(|| name.clone(), |u| u.user);
-                        format!("{name}={}{user}@{}", if away { '-' } else { '+' }, render::HOST)
+                        let shown = render::nick(&name);
+                        format!("{shown}={}{user}@{}", if away { '-' } else { '+' }, render::HOST)
                     })
                     .collect();
                 self.reply(n::RPL_USERHOST, &[], Msg::text(found.join(" ")))
@@ -81,7 +82,7 @@ impl IrcSession {
                     .params
                     .iter()
                     .flat_map(|p| p.split(' '))
-                    .filter_map(|nick| self.online_name(nick))
+                    .filter_map(|nick| self.online_nick(nick))
                     .collect();
                 self.reply(n::RPL_ISON, &[], Msg::text(found.join(" ")))
             }
@@ -105,6 +106,11 @@ impl IrcSession {
     pub(super) fn online_name(&self, nick: &str) -> Option<String> {
         let located = self.service.chat.room.locate(&crate::names::key(nick))?;
         Some(located.name().to_owned())
+    }
+
+    /// [`Self::online_name`] as IRC shows it ([`render::nick`]).
+    fn online_nick(&self, nick: &str) -> Option<String> {
+        self.online_name(nick).map(|name| render::nick(&name).into_owned())
     }
 
     fn nick_change(&self, m: &Message) -> Flow {
@@ -140,7 +146,7 @@ impl IrcSession {
             match self.chat.request(request).await {
                 Ok(_) if !notice && !target.starts_with('#') => {
                     if let Some(away) = self.service.user(target).and_then(|u| Some((u.name, u.away?))) {
-                        self.reply(n::RPL_AWAY, &[&away.0], Msg::text(away.1));
+                        self.reply(n::RPL_AWAY, &[&render::nick(&away.0)], Msg::text(away.1));
                     }
                 }
                 Ok(_) => {}

@@ -125,6 +125,12 @@ impl IrcSession {
         Line { msg, text: None }
     }
 
+    /// Send lines and go on.
+    fn send_flow(&self, lines: Vec<Line>) -> Flow {
+        self.send(lines);
+        Flow::Continue
+    }
+
     /// Send one numeric.
     pub(super) fn reply(&self, code: &str, params: &[&str], text: impl Into<Msg>) -> Flow {
         self.send(vec![self.numeric(code, params, text)]);
@@ -260,8 +266,11 @@ impl IrcSession {
                 self.send(vec![Line { msg: Message::new("AUTHENTICATE", ["+"]), text: None }]);
                 return Flow::Continue;
             }
-            self.send(vec![self.numeric(n::RPL_SASLMECHS, &["PLAIN"], msg!("irc-sasl-mechs"))]);
-            return self.reply(n::ERR_SASLFAIL, &[], msg!("irc-sasl-fail"));
+            // The failure first (SASL 3.1 clients wait for it), then the mechanisms there are.
+            return self.send_flow(vec![
+                self.numeric(n::ERR_SASLFAIL, &[], msg!("irc-sasl-fail")),
+                self.numeric(n::RPL_SASLMECHS, &["PLAIN"], msg!("irc-sasl-mechs")),
+            ]);
         };
         if arg == "*" {
             return self.reply(n::ERR_SASLABORTED, &[], msg!("irc-sasl-aborted"));

@@ -1,8 +1,9 @@
 //! What the IRC community's server test suite (irctest) checks, kept here over raw sockets so a
 //! regression fails `cargo test` too: USER's empty real name, `userhost-in-names`, SASL's
 //! unknown mechanisms, chunk limits and SASL after registration, the client tag limit,
-//! USERHOST's away flag, LIST of channels that exist, WHO masks, WHOIS's user name, KICK on a
-//! channel that does not exist, the topic burst on join (332 and 333), and the PREFIX token.
+//! USERHOST's away flag, LIST of channels that exist, WHO masks (everyone being invisible),
+//! WHOIS's user name, KICK on a channel that does not exist, the topic burst on join (332 and
+//! 333), the PREFIX token, and names IRC cannot carry shown in fullwidth.
 
 use sockhub_store::Role;
 use sockhub_store::testing::backends;
@@ -245,5 +246,34 @@ async fn names_irc_cannot_carry_show_in_fullwidth_and_still_reach_their_user() {
     eve.send("NICK a！b：c").await;
     eve.send("USER eve 0 * :Eve").await;
     eve.expect("433").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn who_masks_find_only_users_sharing_a_room_as_everyone_is_invisible() {
+    let server = server(|c| c.irc.auto_join = false).await;
+    let mut evan = IrcClient::connect(server.addr("irc")).await;
+    evan.send("NICK evan").await;
+    evan.send("USER evan 0 * :Evan").await;
+    evan.expect("376").await;
+    evan.send("MODE evan").await;
+    assert_eq!(evan.expect("221").await.params[1], "+i");
+    let mut shiv = IrcClient::connect(server.addr("irc")).await;
+    shiv.send("NICK shivaram").await;
+    shiv.send("USER shiv 0 * :Shivaram").await;
+    shiv.expect("376").await;
+    let who = async |c: &mut IrcClient, mask: &str| -> Vec<String> {
+        c.send(&format!("WHO {mask}")).await;
+        let (lines, _) = c.until("315").await;
+        lines.into_iter().filter(|m| m.command == "352").map(|m| m.params[5].clone()).collect()
+    };
+    assert!(who(&mut shiv, "eva*").await.is_empty());
+    assert_eq!(who(&mut shiv, "*").await, ["shivaram"], "the asker sees themself");
+    assert_eq!(who(&mut shiv, "evan").await, ["evan"], "a plain nick finds anyone online");
+    evan.send("JOIN #test").await;
+    evan.expect("366").await;
+    shiv.send("JOIN #test").await;
+    shiv.expect("366").await;
+    assert_eq!(who(&mut shiv, "eva*").await, ["evan"]);
     server.stop().await;
 }

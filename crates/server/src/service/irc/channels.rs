@@ -135,12 +135,17 @@ impl IrcSession {
             if let Ok((room, names)) = self.service.chat.room_members(&self.key(), Some(&mask)) {
                 lines.extend(names.iter().map(|name| self.who_line(&room, name)));
             }
-        } else if mask == "*" {
-            lines.extend(self.service.chat.room.names().iter().map(|name| self.who_line("*", name)));
         } else if mask.contains(['*', '?']) {
+            // Every user is invisible (`+i`): a mask finds only those who share a room with the
+            // asker, and the asker; a plain nick finds anyone online.
             let pattern = names::key(&mask);
+            let mine = self.my_rooms();
+            let visible = |name: &str| {
+                let key = names::key(name);
+                key == self.key() || self.service.chat.rooms_of(&key).0.iter().any(|r| mine.contains(r))
+            };
             let names = self.service.chat.room.names();
-            let matching = names.iter().filter(|name| glob(&pattern, &names::key(name)));
+            let matching = names.iter().filter(|name| glob(&pattern, &names::key(name)) && visible(name));
             lines.extend(matching.map(|name| self.who_line("*", name)));
         } else if let Some(name) = self.online_name(&mask) {
             lines.push(self.who_line("*", &name));

@@ -241,6 +241,13 @@ async fn names_irc_cannot_carry_show_in_fullwidth_and_still_reach_their_user() {
     assert_eq!(bob.expect("311").await.params[1], "＃x．y");
     bob.send("ISON a!b:c a！b：c nobody").await;
     assert_eq!(bob.expect("303").await.params[1], "a！b：c a！b：c");
+    bob.send("USERHOST a!b:c").await;
+    assert_eq!(bob.expect("302").await.params[1], "a！b：c=+a！b：c@sockhub");
+    bob.send("CAP REQ userhost-in-names").await;
+    bob.expect("CAP").await;
+    bob.send("NAMES #lobby").await;
+    let names = bob.expect("353").await;
+    assert_eq!(names.params[3], "＃x．y!＃x．y@sockhub a！b：c!a！b：c@sockhub bob!bob@sockhub");
     // An IRC user cannot take the shown form of a name that is online.
     let mut eve = IrcClient::connect(server.addr("irc")).await;
     eve.send("NICK a！b：c").await;

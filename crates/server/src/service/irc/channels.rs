@@ -110,7 +110,7 @@ impl IrcSession {
 
     /// `nick!user@host` of `name`: the user name given with USER for IRC users on this node.
     fn userhost(&self, name: &str) -> String {
-        let user = self.service.user(name).map_or_else(|| name.to_owned(), |u| u.user);
+        let user = self.service.user(name).map_or_else(|| render::nick(name).into_owned(), |u| u.user);
         format!("{}!{user}@{}", render::nick(name), render::HOST)
     }
 

@@ -70,8 +70,8 @@ impl IrcSession {
                     .filter_map(|nick| self.online_name(nick))
                     .map(|name| {
                         let away = self.service.user(&name).is_some_and(|u| u.away.is_some());
-                        let user = self.service.user(&name).map_or_else(|| name.clone(), |u| u.user);
                         let shown = render::nick(&name);
+                        let user = self.service.user(&name).map_or_else(|| shown.to_string(), |u| u.user);
                         format!("{shown}={}{user}@{}", if away { '-' } else { '+' }, render::HOST)
                     })
                     .collect();

@@ -18,25 +18,8 @@ from typing import Optional, Set, Type
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
 from irctest.runner import NotImplementedByController
+from sockhub_config import CONFIG
 
-CONFIG = """\
-[server]
-data_dir = "{data_dir}"
-log_level = "warn"
-[limits]
-rate_per_sec = 0.0
-[auth]
-min_password_chars = 1
-[chat]
-port = 0
-history = 0
-[irc]
-port = {port}
-server_name = "My.Little.Server"
-ping_secs = 0
-auto_join = false
-{password}
-"""
 
 
 class SockhubController(BaseServerController, DirectoryBasedController):

@@ -1,13 +1,16 @@
 //! The chat's IRC face over real sockets: a raw IRC client ([`IrcClient`]) for the protocol
 //! tests (`protocol`: registration, numerics, limits; `chat`: IRC users with `nc` and JSON
-//! users; `caps`: CAP, SASL, tags, history), and real IRC clients nobody here wrote
-//! (`clients`: Debian's `ii` and `irssi`), and two nodes sharing a room over NATS (`nodes`).
+//! users; `caps`: CAP, SASL, tags, history; `conformance`: what irctest checks), and real IRC
+//! clients nobody here wrote (`clients`: Debian's `ii` and `irssi`), and two nodes sharing a room
+//! over NATS (`nodes`); `tls`: IRC on `[irc] tls_port` with `openssl s_client`.
 
 mod caps;
 mod chat;
 mod clients;
+mod conformance;
 mod nodes;
 mod protocol;
+mod tls;
 
 use std::net::SocketAddr;
 

@@ -24,7 +24,8 @@ async fn registration_sends_the_welcome_burst_and_joins_the_lobby() {
         assert_eq!(m.command, "005");
         isupport.extend(m.params[1..m.params.len() - 1].iter().cloned());
     }
-    for token in ["CHANTYPES=#", "PREFIX=(o)@", "NICKLEN=32", "CHANNELLEN=33", "UTF8ONLY", "NETWORK=sockhub"]
+    for token in
+        ["CHANTYPES=#", "PREFIX=(ov)@+", "NICKLEN=32", "CHANNELLEN=33", "UTF8ONLY", "NETWORK=sockhub"]
     {
         assert!(isupport.iter().any(|t| t == token), "{token} missing from {isupport:?}");
     }

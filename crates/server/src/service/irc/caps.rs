@@ -17,10 +17,11 @@ pub enum Cap {
     AccountTag = 1 << 6,
     AwayNotify = 1 << 7,
     Batch = 1 << 8,
+    UserhostInNames = 1 << 9,
 }
 
 impl Cap {
-    pub const ALL: [Cap; 9] = [
+    pub const ALL: [Cap; 10] = [
         Cap::Sasl,
         Cap::ServerTime,
         Cap::MessageTags,
@@ -30,6 +31,7 @@ impl Cap {
         Cap::AccountTag,
         Cap::AwayNotify,
         Cap::Batch,
+        Cap::UserhostInNames,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +45,7 @@ impl Cap {
             Cap::AccountTag => "account-tag",
             Cap::AwayNotify => "away-notify",
             Cap::Batch => "batch",
+            Cap::UserhostInNames => "userhost-in-names",
         }
     }
 

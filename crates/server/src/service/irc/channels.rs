@@ -7,6 +7,7 @@ use sockhub_i18n::{Msg, msg};
 use sockhub_proto::chat::{ChatEvent, ChatRequest};
 use sockhub_proto::irc::{Message, numeric as n};
 
+use super::caps::Cap;
 use super::render::{self, Line};
 use super::session::IrcSession;
 use crate::names;
@@ -78,6 +79,7 @@ impl IrcSession {
     pub(super) fn names_lines(&self, channel: &str) -> Vec<Line> {
         let mut lines = Vec::new();
         let mut end = channel.to_owned();
+        let userhost = self.conn.lock().caps.has(Cap::UserhostInNames);
         if let Ok((room, names)) = self.service.chat.room_members(&self.key(), Some(channel)) {
             let mut batch = String::new();
             for name in names {
@@ -94,13 +96,22 @@ impl IrcSession {
                 if self.is_op(&name) {
                     batch.push('@');
                 }
-                batch.push_str(&name);
+                match userhost {
+                    true => batch.push_str(&self.userhost(&name)),
+                    false => batch.push_str(&render::nick(&name)),
+                }
             }
             lines.push(self.numeric(n::RPL_NAMREPLY, &["=", &room], Msg::text(batch)));
             end = room;
         }
         lines.push(self.numeric(n::RPL_ENDOFNAMES, &[&end], msg!("irc-end-of-names")));
         lines
+    }
+
+    /// `nick!user@host` of `name`: the user name given with USER for IRC users on this node.
+    fn userhost(&self, name: &str) -> String {
+        let user = self.service.user(name).map_or_else(|| render::nick(name).into_owned(), |u| u.user);
+        format!("{}!{user}@{}", render::nick(name), render::HOST)
     }
 
     /// The RPL_WHOREPLY of one user seen in `channel` (`*`: none in particular).
@@ -110,10 +121,10 @@ impl IrcSession {
         let flags = format!("{}{}", if away { "G" } else { "H" }, if self.is_op(name) { "@" } else { "" });
         let (username, realname) = match user {
             Some(u) => (u.user, u.realname),
-            None => (name.to_owned(), name.to_owned()),
+            None => (render::nick(name).into_owned(), name.to_owned()),
         };
         let server = self.service.server_name.to_string();
-        let params = [channel, &username, render::HOST, &server, name, &flags];
+        let params = [channel, &username, render::HOST, &server, &render::nick(name), &flags];
         self.numeric(n::RPL_WHOREPLY, &params, Msg::text(format!("0 {realname}")))
     }
 
@@ -124,8 +135,18 @@ impl IrcSession {
             if let Ok((room, names)) = self.service.chat.room_members(&self.key(), Some(&mask)) {
                 lines.extend(names.iter().map(|name| self.who_line(&room, name)));
             }
-        } else if mask == "*" {
-            lines.extend(self.service.chat.room.names().iter().map(|name| self.who_line("*", name)));
+        } else if mask.contains(['*', '?']) {
+            // Every user is invisible (`+i`): a mask finds only those who share a room with the
+            // asker, and the asker; a plain nick finds anyone online.
+            let pattern = names::key(&mask);
+            let mine = self.my_rooms();
+            let visible = |name: &str| {
+                let key = names::key(name);
+                key == self.key() || self.service.chat.rooms_of(&key).0.iter().any(|r| mine.contains(r))
+            };
+            let names = self.service.chat.room.names();
+            let matching = names.iter().filter(|name| glob(&pattern, &names::key(name)) && visible(name));
+            lines.extend(matching.map(|name| self.who_line("*", name)));
         } else if let Some(name) = self.online_name(&mask) {
             lines.push(self.who_line("*", &name));
         }
@@ -144,27 +165,31 @@ impl IrcSession {
             None => lines.push(self.numeric(n::ERR_NOSUCHNICK, &[&target], msg!("irc-no-such-nick"))),
             Some(name) => {
                 let user = self.service.user(&name);
-                let realname = user.as_ref().map(|u| u.realname.clone()).unwrap_or_else(|| name.clone());
+                let (username, realname) = match &user {
+                    Some(u) => (u.user.clone(), u.realname.clone()),
+                    None => (render::nick(&name).into_owned(), name.clone()),
+                };
+                let shown = render::nick(&name).into_owned();
                 lines.push(self.numeric(
                     n::RPL_WHOISUSER,
-                    &[&name, &name, render::HOST, "*"],
+                    &[&shown, &username, render::HOST, "*"],
                     Msg::text(realname),
                 ));
                 let op = if self.is_op(&name) { "@" } else { "" };
                 let rooms = self.service.chat.rooms_of(&names::key(&name)).0;
                 if !rooms.is_empty() {
                     let channels: Vec<String> = rooms.iter().map(|r| format!("{op}{r}")).collect();
-                    lines.push(self.numeric(n::RPL_WHOISCHANNELS, &[&name], Msg::text(channels.join(" "))));
+                    lines.push(self.numeric(n::RPL_WHOISCHANNELS, &[&shown], Msg::text(channels.join(" "))));
                 }
                 let server = self.service.server_name.to_string();
-                lines.push(self.numeric(n::RPL_WHOISSERVER, &[&name, &server], msg!("irc-server-info")));
+                lines.push(self.numeric(n::RPL_WHOISSERVER, &[&shown, &server], msg!("irc-server-info")));
                 if let Some(away) = user.as_ref().and_then(|u| u.away.clone()) {
-                    lines.push(self.numeric(n::RPL_AWAY, &[&name], Msg::text(away)));
+                    lines.push(self.numeric(n::RPL_AWAY, &[&shown], Msg::text(away)));
                 }
                 if let Some(account) = self.service.account_of(&name) {
                     lines.push(self.numeric(
                         n::RPL_WHOISACCOUNT,
-                        &[&name, &account],
+                        &[&shown, &account],
                         msg!("irc-logged-in-as"),
                     ));
                 }
@@ -189,7 +214,7 @@ impl IrcSession {
         }
         match self.service.chat.room_topic(&self.key(), Some(&channel)) {
             Ok(ChatEvent::Topic { room, topic: Some(topic), by, at }) => {
-                let by = by.unwrap_or_default();
+                let by = by.map(|b| render::nick(&b).into_owned()).unwrap_or_default();
                 let at = at.map(|t| t.timestamp().to_string()).unwrap_or_default();
                 self.send(vec![
                     self.numeric(n::RPL_TOPIC, &[&room], Msg::text(topic)),
@@ -203,10 +228,18 @@ impl IrcSession {
         }
     }
 
-    pub(super) fn list(&self) -> Flow {
+    /// RPL_LIST for the rooms that have members (an IRC channel with nobody in it does not
+    /// exist), or only for those named (`LIST #a,#b`).
+    pub(super) fn list(&self, m: &Message) -> Flow {
         let (_, rooms) = self.service.chat.room_list(&self.key());
+        let wanted: Option<Vec<String>> = m
+            .param(0)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split(',').map(crate::service::chat::rooms::key).collect());
+        let named =
+            |name: &str| wanted.as_ref().is_none_or(|w| w.contains(&crate::service::chat::rooms::key(name)));
         let mut lines = vec![self.numeric(n::RPL_LISTSTART, &["Channel"], msg!("irc-list-start"))];
-        for room in rooms {
+        for room in rooms.into_iter().filter(|r| r.members > 0 && named(&r.name)) {
             let count = room.members.to_string();
             lines.push(self.numeric(
                 n::RPL_LIST,
@@ -249,5 +282,44 @@ impl IrcSession {
                 self.reply(n::ERR_UNKNOWNMODE, &[&c], msg!("irc-unknown-mode"))
             }
         }
+    }
+}
+
+/// Whether `text` matches the IRC wildcard `pattern` (`*`: any run of characters, `?`: one).
+pub(super) fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn wildcards() {
+        assert!(glob("coolni*", "coolnick"));
+        assert!(glob("*", ""));
+        assert!(glob("c?ol*k", "coolnick"));
+        assert!(glob("*민*", "김민수"));
+        assert!(!glob("coolni*", "cool"));
+        assert!(!glob("a?c", "ac"));
+        assert!(!glob("abc", "abcd"));
     }
 }

@@ -28,7 +28,12 @@ impl IrcSession {
             "QUIT" => Flow::Close(msg!("ending-goodbye")),
             "PASS" | "USER" => self.reply(n::ERR_ALREADYREGISTERED, &[], msg!("irc-already-registered")),
             "NICK" => self.nick_change(&m),
-            "AUTHENTICATE" => self.reply(n::ERR_SASLALREADY, &[], msg!("irc-sasl-already")),
+            // Logging in to another account after registration would change who this user is
+            // in the chat: a logged-in user is told so, a guest that SASL ends with registration.
+            "AUTHENTICATE" if self.service.account_of(&self.nick()).is_some() => {
+                self.reply(n::ERR_SASLALREADY, &[], msg!("irc-sasl-already"))
+            }
+            "AUTHENTICATE" => self.reply(n::ERR_ALREADYREGISTERED, &[], msg!("irc-already-registered")),
             "PRIVMSG" => self.privmsg(&m, false).await,
             "NOTICE" => self.privmsg(&m, true).await,
             "JOIN" => self.join(&m).await,
@@ -43,7 +48,7 @@ impl IrcSession {
             "WHO" => self.who(&m),
             "WHOIS" => self.whois(&m),
             "TOPIC" => self.topic(&m).await,
-            "LIST" => self.list(),
+            "LIST" => self.list(&m),
             "AWAY" => self.away(&m),
             "MODE" => self.mode(&m),
             "KICK" => self.kick(&m).await,
@@ -63,7 +68,12 @@ impl IrcSession {
                     .iter()
                     .take(5)
                     .filter_map(|nick| self.online_name(nick))
-                    .map(|name| format!("{name}=+{name}@{}", render::HOST))
+                    .map(|name| {
+                        let away = self.service.user(&name).is_some_and(|u| u.away.is_some());
+                        let shown = render::nick(&name);
+                        let user = self.service.user(&name).map_or_else(|| shown.to_string(), |u| u.user);
+                        format!("{shown}={}{user}@{}", if away { '-' } else { '+' }, render::HOST)
+                    })
                     .collect();
                 self.reply(n::RPL_USERHOST, &[], Msg::text(found.join(" ")))
             }
@@ -72,7 +82,7 @@ impl IrcSession {
                     .params
                     .iter()
                     .flat_map(|p| p.split(' '))
-                    .filter_map(|nick| self.online_name(nick))
+                    .filter_map(|nick| self.online_nick(nick))
                     .collect();
                 self.reply(n::RPL_ISON, &[], Msg::text(found.join(" ")))
             }
@@ -96,6 +106,11 @@ impl IrcSession {
     pub(super) fn online_name(&self, nick: &str) -> Option<String> {
         let located = self.service.chat.room.locate(&crate::names::key(nick))?;
         Some(located.name().to_owned())
+    }
+
+    /// [`Self::online_name`] as IRC shows it ([`render::nick`]).
+    fn online_nick(&self, nick: &str) -> Option<String> {
+        self.online_name(nick).map(|name| render::nick(&name).into_owned())
     }
 
     fn nick_change(&self, m: &Message) -> Flow {
@@ -131,7 +146,7 @@ impl IrcSession {
             match self.chat.request(request).await {
                 Ok(_) if !notice && !target.starts_with('#') => {
                     if let Some(away) = self.service.user(target).and_then(|u| Some((u.name, u.away?))) {
-                        self.reply(n::RPL_AWAY, &[&away.0], Msg::text(away.1));
+                        self.reply(n::RPL_AWAY, &[&render::nick(&away.0)], Msg::text(away.1));
                     }
                 }
                 Ok(_) => {}
@@ -201,6 +216,9 @@ impl IrcSession {
         };
         let reason = m.param(2).filter(|r| !r.is_empty()).map(str::to_owned);
         let (target, channel) = (target.to_owned(), channel.to_owned());
+        if self.service.chat.room_members(&crate::names::key(&self.nick()), Some(&channel)).is_err() {
+            return self.reply(n::ERR_NOSUCHCHANNEL, &[&channel], msg!("irc-no-such-channel"));
+        }
         let room = Some(channel.clone());
         match self.chat.request(ChatRequest::Kick { name: target.clone(), reason, room }).await {
             Ok(flow) => flow,

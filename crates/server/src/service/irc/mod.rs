@@ -114,7 +114,7 @@ impl IrcService {
             "MODES=1".into(),
             format!("NETWORK={}", self.config.network),
             format!("NICKLEN={}", names::MAX_NAME_CHARS),
-            "PREFIX=(o)@".into(),
+            "PREFIX=(ov)@+".into(),
             "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:4,PART:4,NAMES:1,WHOIS:1".into(),
             "TOPICLEN=300".into(),
             "UTF8ONLY".into(),

@@ -26,9 +26,28 @@ use crate::net::outbox::{Encode, Frame};
 /// The host part of every user's source (`alice!alice@sockhub`): addresses are not shown.
 pub const HOST: &str = "sockhub";
 
-/// `name!name@sockhub`.
+/// `name!name@sockhub` (the name as [`nick`] shows it).
 pub fn source(name: &str) -> String {
-    format!("{name}!{name}@{HOST}")
+    let nick = nick(name);
+    format!("{nick}!{nick}@{HOST}")
+}
+
+/// How a sockhub name shows on IRC. Names from other transports may hold characters IRC gives a
+/// meaning in a source or a target (`! @ , * ? : .` anywhere, `# & $ + ~ %` first): those show
+/// as their fullwidth forms (`a!b` is `a！b`, `#x` is `＃x`). The chat's name key (the
+/// confusable skeleton, see `names`) maps each fullwidth form back to its ASCII character, so
+/// the shown nick finds the same user in PRIVMSG, WHOIS or KICK, and an IRC user cannot take it
+/// while the other is online.
+pub fn nick(name: &str) -> std::borrow::Cow<'_, str> {
+    let special = |i: usize, c: char| {
+        matches!(c, '!' | '@' | ',' | '*' | '?' | ':' | '.')
+            || (i == 0 && matches!(c, '#' | '&' | '$' | '+' | '~' | '%'))
+    };
+    if !name.char_indices().any(|(i, c)| special(i, c)) {
+        return name.into();
+    }
+    let wide = |c: char| char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c);
+    name.char_indices().map(|(i, c)| if special(i, c) { wide(c) } else { c }).collect::<String>().into()
 }
 
 /// One line the IRC session sends itself; `text`, when set, is its last parameter, rendered in
@@ -199,7 +218,7 @@ fn chat_event(
             }
             let account = conn.caps.has(Cap::AccountTag).then(|| service.account_of(from)).flatten();
             let tags = tags(conn.caps.has(Cap::ServerTime), at, account);
-            privmsg(out, &tags, from, to, text);
+            privmsg(out, &tags, from, &nick(to), text);
         }
         ChatEvent::Joined { name, room, topic, .. } if name == me => {
             // Joining another room (the first comes with the welcome).
@@ -207,6 +226,14 @@ fn chat_event(
             Message::new("JOIN", [channel.as_str()]).from_source(source(name)).write(out);
             if let Some(topic) = topic {
                 numeric(service, n::RPL_TOPIC, me, &[&channel, topic]).write(out);
+                // Who set it and when (seconds since the epoch), when the room knows.
+                let key = crate::names::key(me);
+                if let Ok(ChatEvent::Topic { by: Some(by), at: Some(at), .. }) =
+                    service.chat.room_topic(&key, Some(&channel))
+                {
+                    let at = at.timestamp().to_string();
+                    numeric(service, n::RPL_TOPICWHOTIME, me, &[&channel, &nick(&by), &at]).write(out);
+                }
             }
         }
         ChatEvent::Joined { name, room, .. } => {
@@ -235,7 +262,9 @@ fn chat_event(
             out.extend_from_slice(frame.variant(0, |buf| {
                 let reason = reason.clone().unwrap_or_else(|| by.clone());
                 let channel = channel(room.as_deref().unwrap_or(""));
-                Message::new("KICK", [channel.as_str(), name, &reason]).from_source(source(by)).write(buf)
+                Message::new("KICK", [channel.as_str(), &nick(name), &reason])
+                    .from_source(source(by))
+                    .write(buf)
             }));
         }
         ChatEvent::Topic { room, topic, by, .. } => {
@@ -330,7 +359,7 @@ fn welcome(service: &IrcService, nick: &str, channel: &str, out: &mut Vec<u8>) {
         .write(out);
     num(n::RPL_YOURHOST, &[&t!("irc-your-host", server = server, version = version.as_str())]).write(out);
     num(n::RPL_CREATED, &[&t!("irc-created", at = service.created.as_str())]).write(out);
-    num(n::RPL_MYINFO, &[server, &version, "i", "bnot", "bko"]).write(out);
+    num(n::RPL_MYINFO, &[server, &version, "i", "bnot", "bkov"]).write(out);
     let tokens = service.isupport();
     for chunk in tokens.chunks(12) {
         let mut params: Vec<&str> = chunk.iter().map(String::as_str).collect();

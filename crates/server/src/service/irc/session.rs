@@ -125,6 +125,12 @@ impl IrcSession {
         Line { msg, text: None }
     }
 
+    /// Send lines and go on.
+    fn send_flow(&self, lines: Vec<Line>) -> Flow {
+        self.send(lines);
+        Flow::Continue
+    }
+
     /// Send one numeric.
     pub(super) fn reply(&self, code: &str, params: &[&str], text: impl Into<Msg>) -> Flow {
         self.send(vec![self.numeric(code, params, text)]);
@@ -165,7 +171,7 @@ impl IrcSession {
                 },
             },
             "USER" => {
-                if m.params.len() < 4 || m.params[0].is_empty() {
+                if m.params.len() < 4 || m.params[0].is_empty() || m.params[3].is_empty() {
                     return self.reply(n::ERR_NEEDMOREPARAMS, &["USER"], msg!("irc-need-more-params"));
                 }
                 self.reg.user = Some((m.params[0].clone(), m.params[3].clone()));
@@ -260,8 +266,11 @@ impl IrcSession {
                 self.send(vec![Line { msg: Message::new("AUTHENTICATE", ["+"]), text: None }]);
                 return Flow::Continue;
             }
-            self.send(vec![self.numeric(n::RPL_SASLMECHS, &["PLAIN"], msg!("irc-sasl-mechs"))]);
-            return self.reply(n::ERR_SASLFAIL, &[], msg!("irc-sasl-fail"));
+            // The failure first (SASL 3.1 clients wait for it), then the mechanisms there are.
+            return self.send_flow(vec![
+                self.numeric(n::ERR_SASLFAIL, &[], msg!("irc-sasl-fail")),
+                self.numeric(n::RPL_SASLMECHS, &["PLAIN"], msg!("irc-sasl-mechs")),
+            ]);
         };
         if arg == "*" {
             return self.reply(n::ERR_SASLABORTED, &[], msg!("irc-sasl-aborted"));
@@ -269,8 +278,12 @@ impl IrcSession {
         if arg != "+" {
             payload.push_str(arg);
         }
-        if payload.len() > caps::MAX_SASL_PAYLOAD {
+        if arg.len() > 400 {
             return self.reply(n::ERR_SASLTOOLONG, &[], msg!("irc-sasl-too-long"));
+        }
+        // Chunks that add up to more than any PLAIN payload: the exchange fails (and is over).
+        if payload.len() > caps::MAX_SASL_PAYLOAD {
+            return self.reply(n::ERR_SASLFAIL, &[], msg!("irc-sasl-fail"));
         }
         // A 400-byte chunk means more follows.
         if arg.len() == 400 {
@@ -387,6 +400,17 @@ impl Session for IrcSession {
 
     fn parse_text(&self, line: &str) -> Result<Option<IrcRequest>, ErrorEvent> {
         self.heard.tick();
+        // A client's own tags are limited to half of what a server may add (IRCv3 message-tags).
+        if let Some(tags) = line.strip_prefix('@') {
+            let raw = tags.split_once(' ').map_or(tags, |(raw, _)| raw);
+            if raw.len() + 2 > sockhub_proto::irc::MAX_CLIENT_TAGS {
+                let max = sockhub_proto::irc::MAX_CLIENT_TAGS;
+                return Err(ErrorEvent::new(
+                    ErrorCode::LineTooLong,
+                    msg!("error-line-too-long", limit = max),
+                ));
+            }
+        }
         match Message::parse(line) {
             Ok(m) => Ok(Some(IrcRequest(m))),
             Err(ParseError::Empty) => Ok(None),

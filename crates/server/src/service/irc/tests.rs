@@ -76,3 +76,18 @@ async fn an_unknown_command_gets_421_and_a_nick_irc_cannot_carry_432() {
     c.send("WHATEVER").await;
     assert_eq!(c.expect_line(" 421 ").await, ":irc.test 421 ok WHATEVER :Unknown command");
 }
+
+#[test]
+fn names_irc_cannot_carry_show_with_fullwidth_forms_that_find_the_same_user() {
+    use super::render::nick;
+    assert_eq!(nick("alice"), "alice");
+    assert_eq!(nick("김민수"), "김민수");
+    assert_eq!(nick("a!b@c:d"), "a！b＠c：d");
+    assert_eq!(nick("#x,y*z?.w"), "＃x，y＊z？．w");
+    assert_eq!(nick("x#y+"), "x#y+", "only a leading channel or prefix sign is special");
+    for name in ["a!b", "#x", "a:b.c", "+v", "%p", "~t", "a*?b"] {
+        let shown = nick(name);
+        assert!(super::session::check_nick(&shown).is_ok(), "{shown} is a valid IRC nick");
+        assert_eq!(crate::names::key(&shown), crate::names::key(name), "{name} -> {shown}");
+    }
+}

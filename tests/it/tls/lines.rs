@@ -1,13 +1,12 @@
 //! The line services over TLS: real clients, the client's certificate checks, bad input on both
 //! kinds of port, and a certificate swapped on disk.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{Certs, TlsClient, output, read_to_close};
+use super::{Certs, SClient, TlsClient, output, read_to_close};
 use crate::support::{BIN, BinaryServer, Client, PATIENCE, TestServer};
 
 /// A chat server with a TLS port serving `certs`.
@@ -27,44 +26,21 @@ async fn openssl_s_client_chats_on_the_chat_tls_port_with_a_plain_client() {
     let server = chat_server(&certs, |_| {}).await;
     let addr = server.addr("chat-tls");
 
-    let mut openssl = tokio::process::Command::new("openssl")
-        .args(["s_client", "-quiet", "-verify_return_error", "-verify_ip", "127.0.0.1", "-CAfile"])
-        .arg(certs.ca())
-        .arg("-connect")
-        .arg(addr.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("openssl is installed (scripts/setup.sh)");
-    let mut input = openssl.stdin.take().unwrap();
-    let mut output = BufReader::new(openssl.stdout.take().unwrap()).lines();
-    let mut until = async |text: &str| loop {
-        let line = tokio::time::timeout(PATIENCE, output.next_line())
-            .await
-            .unwrap_or_else(|_| panic!("openssl: timed out waiting for {text:?}"))
-            .unwrap()
-            .unwrap_or_else(|| panic!("openssl: output ended before {text:?}"));
-        if line.contains(text) {
-            return line;
-        }
-    };
-    until("Your name?").await;
-    input.write_all(b"alice\n").await.unwrap();
-    until("Welcome, alice!").await;
+    let mut openssl = SClient::connect(&certs, addr, &[]);
+    openssl.until("Your name?").await;
+    openssl.type_in("alice\n").await;
+    openssl.until("Welcome, alice!").await;
 
     let mut bob = Client::chat_text(server.chat(), "bob").await;
-    input.write_all(b"hello from openssl\n").await.unwrap();
+    openssl.type_in("hello from openssl\n").await;
     let heard = heard(&mut bob, "hello from openssl").await;
     assert!(heard.contains("alice"), "{heard}");
     bob.send("hi alice, in plain text").await;
-    until("hi alice, in plain text").await;
+    openssl.until("hi alice, in plain text").await;
 
-    input.write_all(b"/quit\n").await.unwrap();
-    until("bye").await;
-    let status = tokio::time::timeout(PATIENCE, openssl.wait()).await.expect("openssl exits").unwrap();
-    assert!(status.success(), "openssl s_client: {status}");
+    openssl.type_in("/quit\n").await;
+    openssl.until("bye").await;
+    openssl.exits_cleanly().await;
     server.stop().await;
 }
 

@@ -73,6 +73,62 @@ impl Certs {
     }
 }
 
+/// `openssl s_client` connected to a TLS port, verifying it against `certs`' CA.
+pub struct SClient {
+    child: tokio::process::Child,
+    input: tokio::process::ChildStdin,
+    output: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl SClient {
+    /// Start `openssl s_client` on `addr` with `extra` options (e.g. `-crlf`).
+    pub fn connect(certs: &Certs, addr: std::net::SocketAddr, extra: &[&str]) -> SClient {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new("openssl")
+            .args(["s_client", "-quiet", "-verify_return_error", "-verify_ip", "127.0.0.1"])
+            .args(extra)
+            .arg("-CAfile")
+            .arg(certs.ca())
+            .arg("-connect")
+            .arg(addr.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("openssl is installed (scripts/setup.sh)");
+        let input = child.stdin.take().unwrap();
+        let output = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        SClient { child, input, output }
+    }
+
+    /// Type `text` (lines end in `\n`).
+    pub async fn type_in(&mut self, text: &str) {
+        use tokio::io::AsyncWriteExt;
+        self.input.write_all(text.as_bytes()).await.unwrap();
+    }
+
+    /// Read lines until one contains `text`; returns it.
+    pub async fn until(&mut self, text: &str) -> String {
+        loop {
+            let line = tokio::time::timeout(PATIENCE, self.output.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("openssl: timed out waiting for {text:?}"))
+                .unwrap()
+                .unwrap_or_else(|| panic!("openssl: output ended before {text:?}"));
+            if line.contains(text) {
+                return line;
+            }
+        }
+    }
+
+    /// Wait for openssl to exit, and check that it exited cleanly.
+    pub async fn exits_cleanly(mut self) {
+        let status = tokio::time::timeout(PATIENCE, self.child.wait()).await.expect("openssl exits").unwrap();
+        assert!(status.success(), "openssl s_client: {status}");
+    }
+}
+
 /// A line client over TLS.
 pub struct TlsClient {
     reader: tokio::io::BufReader<tokio::io::ReadHalf<Stream>>,

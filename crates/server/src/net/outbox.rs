@@ -45,6 +45,12 @@ use sockhub_proto::notice::Notice;
 
 use crate::metrics::ServiceMetrics;
 
+thread_local! {
+    /// Where [`Outbox::flush`] encodes a queue before writing it (kept per thread, not per
+    /// connection, so idle connections hold no write buffer for it).
+    static FLUSH_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Queue slots kept after a batch is taken; a queue that grew beyond this in a burst is released.
 const KEEP_QUEUE_CAPACITY: usize = 64;
 
@@ -301,14 +307,26 @@ impl Outbox {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// Queue a frame without blocking.
+    /// Queue a frame without blocking (to a quiet TCP socket: write it at once, see the module
+    /// documentation).
     pub fn push(&self, frame: &Arc<Frame>) -> Push {
+        self.push_as(frame, false).0
+    }
+
+    /// Queue a frame for a fan-out: like [`Outbox::push`], but where `push` would write the frame
+    /// to the socket at once, queue it and return true: the caller then owes this outbox a
+    /// [`Outbox::flush`] (see [`super::fanout::Fanout`]), which writes it without a wake-up.
+    pub(crate) fn push_deferred(&self, frame: &Arc<Frame>) -> (Push, bool) {
+        self.push_as(frame, true)
+    }
+
+    fn push_as(&self, frame: &Arc<Frame>, defer: bool) -> (Push, bool) {
         // Encoded outside the lock; the writer would encode it anyway, and a broadcast encodes
         // once for every recipient of the same mode.
         let len = frame.encoded(self.mode(), self.inner.lang).len();
         let mut state = self.inner.state.lock();
         if state.closing {
-            return Push::Closed;
+            return (Push::Closed, false);
         }
         let full = state.queue.len() >= self.inner.capacity
             || (!state.queue.is_empty() && state.bytes.saturating_add(len) > self.inner.max_bytes);
@@ -323,18 +341,23 @@ impl Outbox {
             state.overflowed = true;
             drop(state);
             self.signal_closing();
-            return Push::Overflow;
+            return (Push::Overflow, false);
         }
         let was_empty = state.queue.is_empty();
-        if was_empty && !state.in_flight && state.direct.is_some() {
+        if was_empty && !state.in_flight && self.direct_ready(&state).is_some() {
+            if defer {
+                state.queue.push_back(Arc::clone(frame));
+                state.bytes += len;
+                return (Push::Queued, true);
+            }
             match self.write_direct(&mut state, frame) {
-                DirectWrite::Written => return Push::Queued,
+                DirectWrite::Written => return (Push::Queued, false),
                 DirectWrite::Partly(rest) => {
                     state.bytes += rest.len();
                     state.queue.push_back(Frame::new(Rest(rest)));
                     drop(state);
                     self.inner.wake.notify_one();
-                    return Push::Queued;
+                    return (Push::Queued, false);
                 }
                 DirectWrite::NotNow => {}
             }
@@ -345,25 +368,34 @@ impl Outbox {
         if was_empty {
             self.inner.wake.notify_one();
         }
-        Push::Queued
+        (Push::Queued, false)
+    }
+
+    /// Whether frames may be written directly now: a socket is attached, the mode is known, the
+    /// connection has no encoding of its own, and the socket has been quiet long enough.
+    fn direct_ready<'s>(&self, state: &'s State) -> Option<(&'s Direct, Mode, Instant)> {
+        let direct = state.direct.as_deref()?;
+        let &mode = self.inner.mode.get()?;
+        if self.inner.encoder.get().is_some() {
+            return None;
+        }
+        let now = Instant::now();
+        if state.last_write.is_some_and(|at| now.saturating_duration_since(at) < direct.quiet) {
+            return None;
+        }
+        Some((direct, mode, now))
     }
 
     /// Try to write `frame` to the socket at once (the queue is empty and the writer idle).
     fn write_direct(&self, state: &mut State, frame: &Arc<Frame>) -> DirectWrite {
-        let Some(direct) = state.direct.as_deref() else { return DirectWrite::NotNow };
-        // Only plain text or JSON, once the mode is known: the writer would write these bytes.
-        let Some(&mode) = self.inner.mode.get() else { return DirectWrite::NotNow };
-        if self.inner.encoder.get().is_some() {
-            return DirectWrite::NotNow;
-        }
-        let now = Instant::now();
-        if state.last_write.is_some_and(|at| now.saturating_duration_since(at) < direct.quiet) {
-            return DirectWrite::NotNow;
-        }
+        let Some((direct, mode, now)) = self.direct_ready(state) else { return DirectWrite::NotNow };
         let bytes = frame.encoded(mode, self.inner.lang);
-        match direct.socket.try_write(bytes) {
+        let result = direct.socket.try_write(bytes);
+        if matches!(result, Ok(n) if n >= bytes.len()) {
+            direct.metrics.frames_out.inc();
+        }
+        match result {
             Ok(n) if n >= bytes.len() => {
-                direct.metrics.frames_out.inc();
                 state.last_write = Some(now);
                 DirectWrite::Written
             }
@@ -373,6 +405,53 @@ impl Outbox {
             }
             // Would block, or failed: the writer writes it, and meets the error if there is one.
             Err(_) => DirectWrite::NotNow,
+        }
+    }
+
+    /// Write what is queued straight to the socket, unless the writer is busy with it (it then
+    /// takes the rest itself) or there is no socket to write to (the writer is woken). What the
+    /// socket does not take stays queued, in order, for the writer. Never blocks.
+    pub(crate) fn flush(&self) {
+        let mut state = self.inner.state.lock();
+        if state.queue.is_empty() || state.in_flight {
+            return;
+        }
+        let written = match (state.direct.as_deref(), self.inner.mode.get()) {
+            (Some(direct), Some(_)) if self.inner.encoder.get().is_none() => FLUSH_BUFFER.with_borrow_mut(|buf| {
+                buf.clear();
+                self.write_frames(state.queue.iter().cloned(), buf);
+                let frames = state.queue.len() as u64;
+                match direct.socket.try_write(buf) {
+                    Ok(n) if n >= buf.len() => {
+                        direct.metrics.frames_out.add(frames);
+                        Some(None)
+                    }
+                    // The writer writes the rest, as one frame.
+                    Ok(n) => {
+                        direct.metrics.frames_out.add(frames - 1);
+                        Some(Some(Bytes::copy_from_slice(&buf[n..])))
+                    }
+                    Err(_) => None,
+                }
+            }),
+            _ => None,
+        };
+        let Some(rest) = written else {
+            drop(state);
+            self.inner.wake.notify_one();
+            return;
+        };
+        state.last_write = Some(Instant::now());
+        state.queue.clear();
+        state.bytes = 0;
+        if state.queue.capacity() > KEEP_QUEUE_CAPACITY {
+            state.queue = VecDeque::new();
+        }
+        if let Some(rest) = rest {
+            state.bytes = rest.len();
+            state.queue.push_back(Frame::new(Rest(rest)));
+            drop(state);
+            self.inner.wake.notify_one();
         }
     }
 

@@ -417,23 +417,25 @@ impl Outbox {
             return;
         }
         let written = match (state.direct.as_deref(), self.inner.mode.get()) {
-            (Some(direct), Some(_)) if self.inner.encoder.get().is_none() => FLUSH_BUFFER.with_borrow_mut(|buf| {
-                buf.clear();
-                self.write_frames(state.queue.iter().cloned(), buf);
-                let frames = state.queue.len() as u64;
-                match direct.socket.try_write(buf) {
-                    Ok(n) if n >= buf.len() => {
-                        direct.metrics.frames_out.add(frames);
-                        Some(None)
+            (Some(direct), Some(_)) if self.inner.encoder.get().is_none() => {
+                FLUSH_BUFFER.with_borrow_mut(|buf| {
+                    buf.clear();
+                    self.write_frames(state.queue.iter().cloned(), buf);
+                    let frames = state.queue.len() as u64;
+                    match direct.socket.try_write(buf) {
+                        Ok(n) if n >= buf.len() => {
+                            direct.metrics.frames_out.add(frames);
+                            Some(None)
+                        }
+                        // The writer writes the rest, as one frame.
+                        Ok(n) => {
+                            direct.metrics.frames_out.add(frames - 1);
+                            Some(Some(Bytes::copy_from_slice(&buf[n..])))
+                        }
+                        Err(_) => None,
                     }
-                    // The writer writes the rest, as one frame.
-                    Ok(n) => {
-                        direct.metrics.frames_out.add(frames - 1);
-                        Some(Some(Bytes::copy_from_slice(&buf[n..])))
-                    }
-                    Err(_) => None,
-                }
-            }),
+                })
+            }
             _ => None,
         };
         let Some(rest) = written else {

@@ -163,3 +163,85 @@ async fn a_reader_that_never_reads_is_still_closed_as_too_slow_and_no_push_block
     assert_eq!(batch.len(), 1);
     assert!(String::from_utf8_lossy(batch[0].encoded(Mode::Text, Lang::En)).starts_with("* bye: too slow"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fanout_writes_every_quiet_socket_without_any_writer_running() {
+    use crate::net::fanout::{CHUNK, Fanout};
+    let n = 2 * CHUNK + 20; // some written here, the rest in spawned tasks
+    let mut ends = Vec::new();
+    let mut outboxes = Vec::new();
+    let metrics = Arc::new(ServiceMetrics::default());
+    for _ in 0..n {
+        let (read, half, client) = pair().await;
+        let outbox = Outbox::new(10);
+        outbox.set_mode(Mode::Text);
+        outbox.attach_direct(
+            Box::new(Socket(Arc::clone(&half))),
+            Duration::from_secs(3600),
+            Arc::clone(&metrics),
+        );
+        ends.push((read, half, client));
+        outboxes.push(outbox);
+    }
+    let frame = Frame::new(Notice::info("all"));
+    let mut fanout = Fanout::new();
+    for outbox in &outboxes {
+        assert_eq!(fanout.push(outbox, &frame), Push::Queued);
+    }
+    assert!(outboxes.iter().all(|o| o.len() == 1), "queued first");
+    drop(fanout);
+    for (_, _, client) in &mut ends {
+        let mut got = [0u8; 6];
+        tokio::time::timeout(Duration::from_secs(10), client.read_exact(&mut got)).await.unwrap().unwrap();
+        assert_eq!(&got, b"* all\n");
+    }
+    assert_eq!(metrics.frames_out.get(), n as u64);
+    assert!(outboxes.iter().all(|o| o.is_empty()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanned_out_and_queued_frames_arrive_complete_and_in_order_across_a_blocked_socket() {
+    use crate::net::fanout::Fanout;
+    const N: u64 = 20_000;
+    let (_read, half, mut client) = pair().await;
+    let outbox = Outbox::new(N as usize + 10);
+    let metrics = attach(&outbox, &half, Duration::ZERO);
+    let by_writer = Arc::new(AtomicU64::new(0));
+    let writer = tokio::spawn(writer(outbox.clone(), Arc::clone(&half), Arc::clone(&by_writer)));
+    let pusher = tokio::spawn({
+        let outbox = outbox.clone();
+        async move {
+            let pad = "p".repeat(80);
+            for i in 0..N {
+                let mut fanout = Fanout::new();
+                assert_eq!(
+                    fanout.push(&outbox, &Frame::new(Notice::info(format!("{i} {pad}")))),
+                    Push::Queued
+                );
+                // Some fan-outs are written a little later, while others queue behind them.
+                if i % 3 == 0 {
+                    tokio::spawn(async move { drop(fanout) });
+                }
+                if i % 64 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            outbox.close_with(Some(Frame::new(Notice::info("end"))));
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut all = Vec::new();
+    client.read_to_end(&mut all).await.ok();
+    pusher.await.unwrap();
+    writer.await.unwrap();
+    let text = String::from_utf8(all).unwrap();
+    let mut lines = text.lines();
+    for i in 0..N {
+        let line = lines.next().unwrap_or_else(|| panic!("frame {i} missing"));
+        let n: u64 = line.trim_start_matches("* ").split(' ').next().unwrap().parse().unwrap();
+        assert_eq!(n, i, "out of order");
+    }
+    assert_eq!(lines.next(), Some("* end"));
+    assert!(metrics.frames_out.get() > 0, "some frames were written by fan-outs");
+    assert!(by_writer.load(Ordering::Relaxed) > 0, "some waited for the writer");
+}

@@ -3,7 +3,8 @@
 //! A transport brings two halves: an [`Input`], a stream of [`LineItem`]s (TCP frames bytes into
 //! lines with [`ByteInput`], or into bursts for a client without line ends; the WebSocket bridge
 //! turns each text message into one item) and an [`Output`] that writes a batch of encoded lines
-//! (TCP: one `write_all`; WebSocket: one text message per line, flushed once). [`drive`] does
+//! (TCP: one write, to a socket the outbox may also write quiet frames to directly; WebSocket: one
+//! text message per line, flushed once). [`drive`] does
 //! everything else, the same way for both: it
 //! opens the service's session, feeds the input to the shared [`Inbound`] logic, drains the
 //! connection's [`Outbox`] into the output in batches, and ends the connection. Reader and writer

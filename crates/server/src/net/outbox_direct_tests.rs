@@ -245,3 +245,36 @@ async fn fanned_out_and_queued_frames_arrive_complete_and_in_order_across_a_bloc
     assert!(metrics.frames_out.get() > 0, "some frames were written by fan-outs");
     assert!(by_writer.load(Ordering::Relaxed) > 0, "some waited for the writer");
 }
+
+#[tokio::test]
+async fn nothing_is_written_directly_while_the_writer_holds_frames_it_has_not_written() {
+    use crate::net::fanout::Fanout;
+    let (_read, half, mut client) = pair().await;
+    let outbox = Outbox::new(10);
+    attach(&outbox, &half, Duration::ZERO);
+    // A fan-out queues "x" and owes the outbox a flush; meanwhile the writer takes "x".
+    let mut fanout = Fanout::new();
+    fanout.push(&outbox, &Frame::new(Notice::info("x")));
+    let mut batch = Vec::new();
+    assert!(outbox.next_batch(&mut batch).await);
+    // "y" is pushed, and the fan-out's flush comes, while "x" is still unwritten: neither may
+    // write "y" ahead of it.
+    assert_eq!(outbox.push(&Frame::new(Notice::info("y"))), Push::Queued);
+    drop(fanout);
+    assert_eq!(outbox.len(), 1, "y waits for the writer");
+    let mut probe = [0u8; 16];
+    assert_eq!(client.try_read(&mut probe).map_err(|e| e.kind()), Err(io::ErrorKind::WouldBlock));
+    // The writer writes "x", then takes and writes "y".
+    let mut buf = Vec::new();
+    outbox.write_frames(batch.drain(..), &mut buf);
+    half.try_write(&buf).unwrap();
+    outbox.written();
+    assert!(outbox.next_batch(&mut batch).await);
+    buf.clear();
+    outbox.write_frames(batch.drain(..), &mut buf);
+    half.try_write(&buf).unwrap();
+    outbox.written();
+    let mut got = [0u8; 8];
+    client.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"* x\n* y\n");
+}

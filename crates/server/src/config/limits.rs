@@ -50,6 +50,10 @@ section! {
         /// bursts, each ended by this long a pause; a client silent this long after connecting is greeted
         /// (0 = lines only, greet at once).
         pub unframed_gap_ms: u64 = 50,
+        /// TCP: a message to a connection whose socket has been quiet this long is written by its sender at
+        /// once, without waking the connection's writer; busier connections get theirs batched by the writer
+        /// (0 = always through the writer).
+        pub direct_write_quiet_us: u64 = 1000,
     }
 }
 

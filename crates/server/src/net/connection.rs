@@ -3,7 +3,8 @@
 //! A transport brings two halves: an [`Input`], a stream of [`LineItem`]s (TCP frames bytes into
 //! lines with [`ByteInput`], or into bursts for a client without line ends; the WebSocket bridge
 //! turns each text message into one item) and an [`Output`] that writes a batch of encoded lines
-//! (TCP: one `write_all`; WebSocket: one text message per line, flushed once). [`drive`] does
+//! (TCP: one write, to a socket the outbox may also write quiet frames to directly; WebSocket: one
+//! text message per line, flushed once). [`drive`] does
 //! everything else, the same way for both: it
 //! opens the service's session, feeds the input to the shared [`Inbound`] logic, drains the
 //! connection's [`Outbox`] into the output in batches, and ends the connection. Reader and writer
@@ -38,6 +39,7 @@ use sockhub_proto::wire::Wire;
 use sockhub_proto::{ErrorCode, Framing, LineItem, Mode};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span};
@@ -47,7 +49,7 @@ use crate::metrics::ServiceMetrics;
 use crate::net::admission::Ticket;
 use crate::net::input::ByteInput;
 use crate::net::limits::Limits;
-use crate::net::outbox::Outbox;
+use crate::net::outbox::{Outbox, TryWrite};
 use crate::session::{Ending, Flow, Inbound, Peer, Service, Session};
 
 /// Bytes reserved for a connection's read buffer up front; it grows only for long lines.
@@ -120,6 +122,12 @@ pub trait Output: Send {
     /// Nothing more will be written: tell the peer (TCP: FIN; WebSocket: a Close message).
     fn finish(&mut self) -> impl Future<Output = ()> + Send;
 
+    /// The socket, if frames may be written to it directly from any thread without blocking
+    /// (TCP; see [`Outbox::attach_direct`]). TLS and WebSocket frame their output and have none.
+    fn direct(&self) -> Option<Box<dyn TryWrite>> {
+        None
+    }
+
     /// How often an idle connection should be probed with [`Output::keepalive`]; `None` (TCP,
     /// where the kernel's keepalive does it) never.
     fn keepalive_every(&self) -> Option<Duration> {
@@ -181,6 +189,9 @@ where
     let outbox = Outbox::bounded_in(limits.outbound_queue, limits.outbound_bytes, limits.lang);
     if let Some(m) = opening.mode {
         outbox.set_mode(m);
+    }
+    if let (Some(quiet), Some(socket)) = (limits.direct_write_quiet, output.direct()) {
+        outbox.attach_direct(socket, quiet, Arc::clone(&metrics));
     }
     let mut user = None;
     let mut ending = Ending::PeerGone;
@@ -351,6 +362,7 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
                 return;
             }
             buf.clear();
+            outbox.written();
             // Keep the buffers while messages keep coming; once the connection goes idle, give
             // back what a burst grew them to (and always after an outsized burst), so thousands
             // of idle connections do not each hold the high-water mark of their busiest moment.
@@ -371,7 +383,43 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
     let _ = timeout(limits.write_timeout, out.finish()).await;
 }
 
-/// A byte stream's output: a TCP socket's write half, or the write half of a TLS stream.
+/// A TCP socket's write half, shared with the connection's outbox for direct writes.
+struct TcpOutput(Arc<OwnedWriteHalf>);
+
+/// The write half, as the outbox writes to it directly.
+struct TcpSocket(Arc<OwnedWriteHalf>);
+
+impl TryWrite for TcpSocket {
+    fn try_write(&self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.try_write(bytes)
+    }
+}
+
+impl Output for TcpOutput {
+    async fn write(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+        while !bytes.is_empty() {
+            self.0.writable().await?;
+            match self.0.try_write(bytes) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    async fn finish(&mut self) {
+        let stream: &TcpStream = (*self.0).as_ref();
+        let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write);
+    }
+
+    fn direct(&self) -> Option<Box<dyn TryWrite>> {
+        Some(Box::new(TcpSocket(Arc::clone(&self.0))))
+    }
+}
+
+/// A byte stream's output: the write half of a TLS stream.
 struct StreamOutput<W>(W);
 
 impl<W: AsyncWrite + Unpin + Send> Output for StreamOutput<W> {
@@ -392,7 +440,8 @@ pub(crate) async fn serve<S: Service>(service: Arc<S>, stream: TcpStream, conn: 
     let _ = stream.set_nodelay(true);
     // A socket splits into two owned halves without a lock between them.
     let (read_half, write_half) = stream.into_split();
-    serve_halves(service, read_half, write_half, conn).await
+    let output = TcpOutput(Arc::new(write_half));
+    serve_output(service, read_half, output, conn).await
 }
 
 /// Serve a connection over any other byte stream (TLS) until it ends.
@@ -402,18 +451,18 @@ where
     T: AsyncRead + AsyncWrite + Send + Unpin,
 {
     let (read_half, write_half) = tokio::io::split(stream);
-    serve_halves(service, read_half, write_half, conn).await
+    serve_output(service, read_half, StreamOutput(write_half), conn).await
 }
 
-async fn serve_halves<S, R, W>(service: Arc<S>, read_half: R, write_half: W, conn: Conn)
+async fn serve_output<S, R, O>(service: Arc<S>, read_half: R, output: O, conn: Conn)
 where
     S: Service,
     R: AsyncRead + Send + Unpin,
-    W: AsyncWrite + Send + Unpin,
+    O: Output,
 {
     let (max_line, gap) = (conn.limits.max_line, conn.limits.unframed_gap);
     let input = ByteInput::new(read_half, max_line, gap, READ_BUFFER);
     let opening =
         Opening { greeting: Some(conn.limits.lang.scope(|| service.greeting())), mode: service.mode() };
-    drive(service, conn, opening, input, StreamOutput(write_half)).await
+    drive(service, conn, opening, input, output).await
 }

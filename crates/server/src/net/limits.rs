@@ -63,6 +63,9 @@ pub struct Limits {
     /// silent new connection is greeted; `None`: every TCP client is line-framed and greeted at
     /// once.
     pub unframed_gap: Option<Duration>,
+    /// How long a TCP socket must have been quiet for a frame to be written to it by its sender
+    /// directly, without waking the connection's writer; `None`: never.
+    pub direct_write_quiet: Option<Duration>,
 }
 
 impl Limits {
@@ -87,6 +90,8 @@ impl From<&LimitsConfig> for Limits {
             keepalive: (c.keepalive_secs > 0).then(|| Duration::from_secs(c.keepalive_secs)),
             lang: Lang::En,
             unframed_gap: (c.unframed_gap_ms > 0).then(|| Duration::from_millis(c.unframed_gap_ms)),
+            direct_write_quiet: (c.direct_write_quiet_us > 0)
+                .then(|| Duration::from_micros(c.direct_write_quiet_us)),
         }
     }
 }

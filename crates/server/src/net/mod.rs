@@ -14,6 +14,7 @@
 pub mod admission;
 pub mod cidr;
 pub mod connection;
+pub mod fanout;
 pub mod input;
 pub mod limits;
 pub mod listener;

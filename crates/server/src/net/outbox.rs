@@ -17,9 +17,21 @@
 //! first. The queue is cleared, a final "too slow" [`Notice`] is queued in its place, and the
 //! outbox closes: a client that stops reading is disconnected instead of costing memory, and
 //! nobody else waits for it.
+//!
+//! **Direct writes.** A TCP connection lends its outbox its socket ([`Outbox::attach_direct`]).
+//! A frame pushed while nothing is queued, nothing is being written by the writer, and the socket
+//! has been quiet for `limits.direct_write_quiet_us`, is written by the pusher at once with one
+//! non-blocking `send`, under the queue's lock: no task is woken for it. Whatever the socket does
+//! not take at once (a full send buffer) is queued as the rest of that frame and the writer is
+//! woken as usual, so a direct write never blocks, never overtakes a queued frame, and a slow
+//! reader still meets the same bounds. A connection that receives more often than the quiet time
+//! gets its frames through the writer, batched, as before: direct writes cost one system call
+//! per frame, which only pays while frames are sparse.
 
 use std::collections::VecDeque;
+use std::io;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -30,6 +42,14 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use sockhub_proto::notice::Notice;
+
+use crate::metrics::ServiceMetrics;
+
+thread_local! {
+    /// Where [`Outbox::flush`] encodes a queue before writing it (kept per thread, not per
+    /// connection, so idle connections hold no write buffer for it).
+    static FLUSH_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// Queue slots kept after a batch is taken; a queue that grew beyond this in a burst is released.
 const KEEP_QUEUE_CAPACITY: usize = 64;
@@ -103,6 +123,42 @@ pub trait Encode: Send + 'static {
     fn encode(&mut self, frame: &Frame, lang: Lang, out: &mut Vec<u8>);
 }
 
+/// A socket that can be written without blocking, from any thread (a TCP socket's write half).
+pub trait TryWrite: Send + Sync + 'static {
+    /// Write what the socket takes at once; `WouldBlock` if it takes nothing.
+    fn try_write(&self, bytes: &[u8]) -> io::Result<usize>;
+}
+
+/// The socket a pusher writes to directly, and when it may (see the module documentation).
+struct Direct {
+    socket: Box<dyn TryWrite>,
+    /// How long the socket must have been quiet for a frame to be written directly.
+    quiet: Duration,
+    /// Where frames written directly are counted.
+    metrics: Arc<ServiceMetrics>,
+}
+
+/// The unwritten rest of a frame the socket took only part of; the same bytes in every mode.
+struct Rest(Bytes);
+
+impl Wire for Rest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0);
+    }
+
+    fn write_text(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0);
+    }
+}
+
+/// What came of trying to write a frame directly.
+enum DirectWrite {
+    Written,
+    /// The socket took only part; the rest must be queued.
+    Partly(Bytes),
+    NotNow,
+}
+
 /// What happened to a pushed frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Push {
@@ -144,6 +200,20 @@ struct State {
     closing: bool,
     /// The outbox closed because it was full (the client was too slow).
     overflowed: bool,
+    /// The writer has taken frames and not yet written all of them.
+    in_flight: bool,
+    /// When the socket was last written to (directly or by the writer).
+    last_write: Option<Instant>,
+    /// The socket, while frames may be written to it directly.
+    direct: Option<Box<Direct>>,
+}
+
+impl State {
+    /// Mark the outbox closing; from now on only the writer writes.
+    fn close(&mut self) {
+        self.closing = true;
+        self.direct = None;
+    }
 }
 
 impl Outbox {
@@ -166,6 +236,9 @@ impl Outbox {
                     bytes: 0,
                     closing: false,
                     overflowed: false,
+                    in_flight: false,
+                    last_write: None,
+                    direct: None,
                 }),
                 wake: Notify::new(),
                 closing: CancellationToken::new(),
@@ -187,6 +260,15 @@ impl Outbox {
     /// do nothing). Queued bytes are still counted in the mode's encoding, near enough.
     pub fn set_encoder(&self, encoder: Box<dyn Encode>) {
         let _ = self.inner.encoder.set(Mutex::new(encoder));
+    }
+
+    /// Let pushers write frames straight to `socket` while the connection is quiet for `quiet`
+    /// (see the module documentation); counted in `metrics` as written frames.
+    pub fn attach_direct(&self, socket: Box<dyn TryWrite>, quiet: Duration, metrics: Arc<ServiceMetrics>) {
+        let mut state = self.inner.state.lock();
+        if !state.closing {
+            state.direct = Some(Box::new(Direct { socket, quiet, metrics }));
+        }
     }
 
     /// Append `frames` as this connection writes them: in its own encoding if it has one,
@@ -225,14 +307,26 @@ impl Outbox {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// Queue a frame without blocking.
+    /// Queue a frame without blocking (to a quiet TCP socket: write it at once, see the module
+    /// documentation).
     pub fn push(&self, frame: &Arc<Frame>) -> Push {
+        self.push_as(frame, false).0
+    }
+
+    /// Queue a frame for a fan-out: like [`Outbox::push`], but where `push` would write the frame
+    /// to the socket at once, queue it and return true: the caller then owes this outbox a
+    /// [`Outbox::flush`] (see [`super::fanout::Fanout`]), which writes it without a wake-up.
+    pub(crate) fn push_deferred(&self, frame: &Arc<Frame>) -> (Push, bool) {
+        self.push_as(frame, true)
+    }
+
+    fn push_as(&self, frame: &Arc<Frame>, defer: bool) -> (Push, bool) {
         // Encoded outside the lock; the writer would encode it anyway, and a broadcast encodes
         // once for every recipient of the same mode.
         let len = frame.encoded(self.mode(), self.inner.lang).len();
         let mut state = self.inner.state.lock();
         if state.closing {
-            return Push::Closed;
+            return (Push::Closed, false);
         }
         let full = state.queue.len() >= self.inner.capacity
             || (!state.queue.is_empty() && state.bytes.saturating_add(len) > self.inner.max_bytes);
@@ -243,20 +337,124 @@ impl Outbox {
             state.queue.push_back(Frame::new(Notice::Bye {
                 reason: msg!("error-too-slow", dropped = dropped, bytes = bytes),
             }));
-            state.closing = true;
+            state.close();
             state.overflowed = true;
             drop(state);
             self.signal_closing();
-            return Push::Overflow;
+            return (Push::Overflow, false);
         }
         let was_empty = state.queue.is_empty();
+        if was_empty && !state.in_flight && self.direct_ready(&state).is_some() {
+            if defer {
+                state.queue.push_back(Arc::clone(frame));
+                state.bytes += len;
+                return (Push::Queued, true);
+            }
+            match self.write_direct(&mut state, frame) {
+                DirectWrite::Written => return (Push::Queued, false),
+                DirectWrite::Partly(rest) => {
+                    state.bytes += rest.len();
+                    state.queue.push_back(Frame::new(Rest(rest)));
+                    drop(state);
+                    self.inner.wake.notify_one();
+                    return (Push::Queued, false);
+                }
+                DirectWrite::NotNow => {}
+            }
+        }
         state.queue.push_back(Arc::clone(frame));
         state.bytes += len;
         drop(state);
         if was_empty {
             self.inner.wake.notify_one();
         }
-        Push::Queued
+        (Push::Queued, false)
+    }
+
+    /// Whether frames may be written directly now: a socket is attached, the mode is known, the
+    /// connection has no encoding of its own, and the socket has been quiet long enough.
+    fn direct_ready<'s>(&self, state: &'s State) -> Option<(&'s Direct, Mode, Instant)> {
+        let direct = state.direct.as_deref()?;
+        let &mode = self.inner.mode.get()?;
+        if self.inner.encoder.get().is_some() {
+            return None;
+        }
+        let now = Instant::now();
+        if state.last_write.is_some_and(|at| now.saturating_duration_since(at) < direct.quiet) {
+            return None;
+        }
+        Some((direct, mode, now))
+    }
+
+    /// Try to write `frame` to the socket at once (the queue is empty and the writer idle).
+    fn write_direct(&self, state: &mut State, frame: &Arc<Frame>) -> DirectWrite {
+        let Some((direct, mode, now)) = self.direct_ready(state) else { return DirectWrite::NotNow };
+        let bytes = frame.encoded(mode, self.inner.lang);
+        let result = direct.socket.try_write(bytes);
+        if matches!(result, Ok(n) if n >= bytes.len()) {
+            direct.metrics.frames_out.inc();
+        }
+        match result {
+            Ok(n) if n >= bytes.len() => {
+                state.last_write = Some(now);
+                DirectWrite::Written
+            }
+            Ok(n) => {
+                state.last_write = Some(now);
+                DirectWrite::Partly(bytes.slice(n..))
+            }
+            // Would block, or failed: the writer writes it, and meets the error if there is one.
+            Err(_) => DirectWrite::NotNow,
+        }
+    }
+
+    /// Write what is queued straight to the socket, unless the writer is busy with it (it then
+    /// takes the rest itself) or there is no socket to write to (the writer is woken). What the
+    /// socket does not take stays queued, in order, for the writer. Never blocks.
+    pub(crate) fn flush(&self) {
+        let mut state = self.inner.state.lock();
+        if state.queue.is_empty() || state.in_flight {
+            return;
+        }
+        let written = match (state.direct.as_deref(), self.inner.mode.get()) {
+            (Some(direct), Some(_)) if self.inner.encoder.get().is_none() => {
+                FLUSH_BUFFER.with_borrow_mut(|buf| {
+                    buf.clear();
+                    self.write_frames(state.queue.iter().cloned(), buf);
+                    let frames = state.queue.len() as u64;
+                    match direct.socket.try_write(buf) {
+                        Ok(n) if n >= buf.len() => {
+                            direct.metrics.frames_out.add(frames);
+                            Some(None)
+                        }
+                        // The writer writes the rest, as one frame.
+                        Ok(n) => {
+                            direct.metrics.frames_out.add(frames - 1);
+                            Some(Some(Bytes::copy_from_slice(&buf[n..])))
+                        }
+                        Err(_) => None,
+                    }
+                })
+            }
+            _ => None,
+        };
+        let Some(rest) = written else {
+            drop(state);
+            self.inner.wake.notify_one();
+            return;
+        };
+        state.last_write = Some(Instant::now());
+        state.queue.clear();
+        state.bytes = 0;
+        if state.queue.capacity() > KEEP_QUEUE_CAPACITY {
+            state.queue = VecDeque::new();
+        }
+        if let Some(rest) = rest {
+            state.bytes = rest.len();
+            state.queue.push_back(Frame::new(Rest(rest)));
+            drop(state);
+            self.inner.wake.notify_one();
+        }
     }
 
     /// Queue a message for this connection alone.
@@ -271,7 +469,7 @@ impl Outbox {
         if state.closing {
             return false;
         }
-        state.closing = true;
+        state.close();
         if let Some(last) = last {
             state.queue.push_back(last);
         }
@@ -283,7 +481,7 @@ impl Outbox {
     /// Close at once, dropping whatever is queued (the writer is gone).
     pub fn abort(&self) {
         let mut state = self.inner.state.lock();
-        state.closing = true;
+        state.close();
         state.queue.clear();
         state.bytes = 0;
         drop(state);
@@ -329,6 +527,8 @@ impl Outbox {
             {
                 let mut state = self.inner.state.lock();
                 if !state.queue.is_empty() || state.closing {
+                    // Until the writer says it has written them, nothing may be written directly.
+                    state.in_flight = !state.queue.is_empty();
                     batch.extend(state.queue.drain(..));
                     state.bytes = 0;
                     // A queue that grew in a burst would keep its capacity forever; memory
@@ -340,6 +540,15 @@ impl Outbox {
                 }
             }
             notified.await;
+        }
+    }
+
+    /// The writer has written the batch it took: frames may be written directly again.
+    pub fn written(&self) {
+        let mut state = self.inner.state.lock();
+        state.in_flight = false;
+        if state.direct.is_some() {
+            state.last_write = Some(Instant::now());
         }
     }
 }
@@ -485,3 +694,7 @@ mod tests {
         assert!(bye.starts_with("* 연결 종료: 너무 느립니다"), "{bye}");
     }
 }
+
+#[cfg(test)]
+#[path = "outbox_direct_tests.rs"]
+mod direct_tests;

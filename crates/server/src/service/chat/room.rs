@@ -21,6 +21,7 @@ use crate::bus::replica::{Change, Replica};
 use crate::bus::{NodeRef, RemoteMember};
 
 type Directory = Replica<RemoteMember>;
+use crate::net::fanout::Fanout;
 use crate::net::outbox::{Frame, Outbox};
 
 /// One member: the name as they typed it, their connection's outbox, and the connection id
@@ -157,7 +158,9 @@ impl Room {
 
     /// Send a frame to everyone online on this node.
     pub fn broadcast(&self, frame: &Arc<Frame>) {
-        self.push_all(&self.members.read(), frame);
+        // Written to the sockets once the lock is released.
+        let fanout = self.push_all(&self.members.read(), frame);
+        drop(fanout);
     }
 
     /// The member under `key`, if connected to this node.
@@ -202,9 +205,11 @@ impl Room {
         names
     }
 
-    fn push_all(&self, members: &HashMap<String, Member>, frame: &Arc<Frame>) {
+    fn push_all(&self, members: &HashMap<String, Member>, frame: &Arc<Frame>) -> Fanout {
+        let mut fanout = Fanout::new();
         for member in members.values() {
-            member.outbox.push(frame);
+            fanout.push(&member.outbox, frame);
         }
+        fanout
     }
 }

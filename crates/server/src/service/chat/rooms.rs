@@ -25,6 +25,7 @@ use sockhub_proto::error::{ErrorCode, ErrorEvent};
 use sockhub_proto::time::Timestamp;
 use sockhub_store::ChatRow;
 
+use crate::net::fanout::Fanout;
 use crate::net::outbox::{Frame, Outbox};
 
 mod remote;
@@ -92,17 +93,21 @@ impl RoomState {
     /// Queue `event` for every local member: for a member in more than one room, the event with
     /// its room (`[#room] ` before each text line); for a member in this room only, the plain
     /// event (`joined` and `left` then leave `room` out, as before rooms).
-    fn push(&self, event: ChatEvent) {
+    /// The frames are written to quiet sockets when the returned [`Fanout`] is dropped: a caller
+    /// holding a lock drops the lock first.
+    fn push(&self, event: ChatEvent) -> Fanout {
         let mut prefixed: Option<Arc<Frame>> = None;
         let plain = Frame::new(single_room_form(event.clone()));
+        let mut fanout = Fanout::new();
         for seat in self.members.values() {
             if seat.rooms.load(Ordering::Relaxed) > 1 {
                 let frame = prefixed.get_or_insert_with(|| Frame::new(InRoom(event.clone())));
-                seat.outbox.push(frame);
+                fanout.push(&seat.outbox, frame);
             } else {
-                seat.outbox.push(&plain);
+                fanout.push(&seat.outbox, &plain);
             }
         }
+        fanout
     }
 }
 
@@ -419,13 +424,16 @@ impl Rooms {
             }
             history.push_back(Said { from: Arc::clone(from), text: text.into(), at });
         }
-        target.push(ChatEvent::Message {
+        let fanout = target.push(ChatEvent::Message {
             from: from.to_string(),
             text: text.to_owned(),
             at,
             history: false,
             room: target.name.to_string(),
         });
+        // Written to the sockets after the lock is released.
+        drop(state);
+        drop(fanout);
         true
     }
 

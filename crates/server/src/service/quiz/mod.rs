@@ -4,6 +4,8 @@
 //!   and the exact-arithmetic check that keeps unfair problems out (shared with the bot client).
 //! - [`round`]: the shared state (one struct, one lock) and its broadcast points.
 //! - [`player`]: the task that runs one player's `pause → question → deadline` stream.
+//! - [`deadlines`]: the one scheduler per node that judges every unanswered question at its
+//!   deadline.
 //! - [`session`]: one connection: name (and password), then answers and commands.
 //! - [`login`]: who may play under a name, and who is an admin.
 //! - [`logs`]: one log file per player without one open file per player.
@@ -20,6 +22,7 @@
 //! players' standings as they change and merges the others' into every leaderboard it shows; the
 //! first node to finish the round stores its final leaderboard.
 
+pub mod deadlines;
 pub mod login;
 pub mod logs;
 pub mod player;
@@ -94,6 +97,8 @@ pub struct QuizService {
     start: Notify,
     /// Set by `/start` until the round it asked for is running, so two starts make one round.
     start_requested: Mutex<bool>,
+    /// A deadline earlier than any queued before was queued: the scheduler must look again.
+    pub(crate) deadlines_changed: Notify,
     pub(crate) logs: logs::PlayerLogs,
     pub(crate) store: Store,
     pub(crate) journal: Journal,
@@ -128,6 +133,7 @@ impl QuizService {
             running: watch::channel(false).0,
             start: Notify::new(),
             start_requested: Mutex::new(false),
+            deadlines_changed: Notify::new(),
             logs: logs::PlayerLogs::start(log_dir, config.player_log_queue, rotation)?,
             store,
             journal,
@@ -209,6 +215,7 @@ impl QuizService {
     /// The round clock; runs until the server shuts down (or after one round with
     /// `exit_after_round`).
     pub async fn run(self: Arc<Self>) {
+        let deadlines = tokio::spawn(Arc::clone(&self).keep_deadlines());
         let duration = Duration::from_secs(self.config.duration_secs);
         let every = Duration::from_secs(self.config.scores_every_secs);
         loop {
@@ -243,6 +250,8 @@ impl QuizService {
                 break;
             }
         }
+        // Every way out of the loop above is the server's shutdown, which ends the scheduler too.
+        let _ = deadlines.await;
         self.logs.flush().await;
     }
 

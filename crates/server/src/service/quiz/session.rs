@@ -1,6 +1,6 @@
 //! One quiz connection: a name (and, for an account's name, its password), then answers.
 //!
-//! The session itself judges nothing: it stamps each answer with the instant its line was read and
+//! The session itself judges nothing: it stamps each answer with the instant it took it in and
 //! hands it to the player's task ([`super::player`]), which owns the timing. Leaving stops the
 //! task but keeps the player's record, so rejoining the same round under the same name keeps the
 //! sum (and brings back the problem that was open).
@@ -108,7 +108,7 @@ impl QuizSession {
             }
         }
         let joined = self.quiz.round.lock().join(&key, &name, Arc::clone(&file), self.peer.id, &self.outbox);
-        let Join::Joined { rejoined, stop } = joined else {
+        let Join::Joined { rejoined, stop, timeouts } = joined else {
             self.quiz.bus.release("quiz", &name, self.peer.id).await;
             return self.retry_name(taken());
         };
@@ -134,7 +134,7 @@ impl QuizSession {
         self.quiz.set_users(online);
 
         let (answers, inbox) = mpsc::channel(ANSWER_QUEUE);
-        let task = player::play(Arc::clone(&self.quiz), key.clone(), stop.clone(), inbox);
+        let task = player::play(Arc::clone(&self.quiz), key.clone(), stop.clone(), timeouts, inbox);
         tokio::spawn(task.instrument(tracing::Span::current()));
         tracing::Span::current().record("user", tracing::field::display(&name));
         let message = if rejoined {
@@ -153,21 +153,24 @@ impl QuizSession {
     }
 
     fn answer(&self, id: Option<u64>, value: String) -> Flow {
-        // Stamped before anything else: lateness is judged from the moment the line was read.
-        let at = Instant::now();
         let Some(me) = &self.me else {
             return self.error(ErrorEvent::new(ErrorCode::NotLoggedIn, msg!("chat-log-in-first")));
         };
-        match me.answers.try_send(Answer { id, value, at }) {
-            Ok(()) => Flow::Continue,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.error(ErrorEvent::new(ErrorCode::RateLimited, msg!("quiz-answers-too-fast")))
+        let permit = match me.answers.try_reserve() {
+            Ok(permit) => permit,
+            Err(mpsc::error::TrySendError::Full(())) => {
+                return self.error(ErrorEvent::new(ErrorCode::RateLimited, msg!("quiz-answers-too-fast")));
             }
             // The player's task has ended: the round is over and the connection is closing.
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.error(ErrorEvent::new(ErrorCode::NoQuestion, msg!("quiz-round-is-over")))
+            Err(mpsc::error::TrySendError::Closed(())) => {
+                return self.error(ErrorEvent::new(ErrorCode::NoQuestion, msg!("quiz-round-is-over")));
             }
-        }
+        };
+        // Stamped under the round's lock, before anything else happens to it: lateness is judged
+        // from this instant, in the same order as the deadline scheduler's timeouts.
+        let at = self.quiz.take_answer(&me.key, self.peer.id, id);
+        permit.send(Answer { id, value, at });
+        Flow::Continue
     }
 
     async fn start(&self, name: Option<String>, password: Option<Secret>) -> Flow {

@@ -1,13 +1,22 @@
 //! The quiz's deadlines: one scheduler per node judges every unanswered question at its deadline.
 //!
 //! Each open question has one entry in [`Deadlines`], a queue sorted by deadline that lives in the
-//! round (under the round's lock, beside the players it refers to). One task,
-//! [`QuizService::keep_deadlines`], sleeps until the earliest entry and then, in one pass under
-//! the lock, judges every question whose deadline has come: `timeout` goes to the player's outbox,
-//! the lateness (the instant of that judgement minus the deadline, by the server's clock) goes to
+//! round (under the round's lock, beside the players it refers to). The scheduler sleeps until the
+//! earliest entry and then, in one pass under the lock ([`QuizService::time_out_due`]), judges
+//! every question whose deadline has come: `timeout` goes to the player's outbox, the lateness
+//! (the instant of that judgement minus the deadline, by the server's clock) goes to
 //! `sockhub_deadline_lateness_seconds`, and the player's task is woken to log and record it. So a
 //! deadline costs no task of its own: when thousands of questions expire in the same millisecond,
 //! one wake-up judges them all, instead of thousands of player tasks each waiting for a core.
+//!
+//! The scheduler is a thread of its own ([`spawn_thread`], `quiz-deadlines`), woken by the
+//! operating system's timer: it does not wait in the runtime's run queues behind thousands of
+//! connection tasks, and a thread that sleeps almost all the time is given a core soon after it
+//! wakes. It reads the time through the runtime's clock, so with a paused test clock it never
+//! judges anything; a task on the runtime ([`QuizService::keep_deadlines`]) sleeps on the same
+//! queue with `tokio::time` and judges whatever the thread has not (all of it on a paused clock).
+//! A pass takes only what is due when it holds the lock, so the two never judge one question
+//! twice.
 //!
 //! The race with an answer is settled by the lock: the session stamps an answer *under the round's
 //! lock* and, if it answers the open question, takes that question out of the queue in the same
@@ -90,8 +99,48 @@ pub struct Waiting {
     pub sent_at: sockhub_proto::time::Timestamp,
 }
 
+/// Start the scheduler's thread; it ends when the server shuts down (or the service is gone).
+pub(super) fn spawn_thread(quiz: &Arc<QuizService>) -> std::io::Result<std::thread::Thread> {
+    let runtime = tokio::runtime::Handle::current();
+    let quiz = Arc::downgrade(quiz);
+    let thread = std::thread::Builder::new().name("quiz-deadlines".into()).spawn(move || {
+        // The runtime's clock: `Instant::now()` here is the runtime's time (paused in tests).
+        let _clock = runtime.enter();
+        loop {
+            let Some(quiz) = quiz.upgrade() else { return };
+            if quiz.shutdown.is_cancelled() {
+                return;
+            }
+            let next = quiz.round.lock().deadlines.earliest();
+            let now = Instant::now();
+            let wait = match next {
+                Some(at) if at <= now => {
+                    quiz.time_out_due();
+                    continue;
+                }
+                Some(at) => at - now,
+                // Woken by the first question (or the shutdown); the limit only bounds how long
+                // a service dropped without shutting down keeps this thread.
+                None => std::time::Duration::from_secs(1),
+            };
+            drop(quiz);
+            std::thread::park_timeout(wait);
+        }
+    })?;
+    Ok(thread.thread().clone())
+}
+
 impl QuizService {
-    /// The deadline scheduler; runs until the server shuts down.
+    /// Wake the scheduler (the thread and the task): a deadline earlier than any before was
+    /// queued, or the server is shutting down.
+    pub(super) fn wake_deadlines(&self) {
+        self.deadlines_changed.notify_one();
+        if let Some(thread) = self.deadline_thread.get() {
+            thread.unpark();
+        }
+    }
+
+    /// The deadline scheduler's task on the runtime; runs until the server shuts down.
     pub(super) async fn keep_deadlines(self: Arc<Self>) {
         loop {
             let next = self.round.lock().deadlines.earliest();

@@ -99,6 +99,8 @@ pub struct QuizService {
     start_requested: Mutex<bool>,
     /// A deadline earlier than any queued before was queued: the scheduler must look again.
     pub(crate) deadlines_changed: Notify,
+    /// The deadline scheduler's thread, once started ([`deadlines::spawn_thread`]).
+    deadline_thread: std::sync::OnceLock<std::thread::Thread>,
     pub(crate) logs: logs::PlayerLogs,
     pub(crate) store: Store,
     pub(crate) journal: Journal,
@@ -134,6 +136,7 @@ impl QuizService {
             start: Notify::new(),
             start_requested: Mutex::new(false),
             deadlines_changed: Notify::new(),
+            deadline_thread: std::sync::OnceLock::new(),
             logs: logs::PlayerLogs::start(log_dir, config.player_log_queue, rotation)?,
             store,
             journal,
@@ -215,6 +218,12 @@ impl QuizService {
     /// The round clock; runs until the server shuts down (or after one round with
     /// `exit_after_round`).
     pub async fn run(self: Arc<Self>) {
+        match deadlines::spawn_thread(&self) {
+            Ok(thread) => {
+                let _ = self.deadline_thread.set(thread);
+            }
+            Err(e) => warn!(error = %e, "quiz: no deadline thread; deadlines are kept by a task alone"),
+        }
         let deadlines = tokio::spawn(Arc::clone(&self).keep_deadlines());
         let duration = Duration::from_secs(self.config.duration_secs);
         let every = Duration::from_secs(self.config.scores_every_secs);
@@ -251,6 +260,7 @@ impl QuizService {
             }
         }
         // Every way out of the loop above is the server's shutdown, which ends the scheduler too.
+        self.wake_deadlines();
         let _ = deadlines.await;
         self.logs.flush().await;
     }

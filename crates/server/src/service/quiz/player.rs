@@ -165,7 +165,7 @@ impl QuizService {
         let deadline = sent + self.answer;
         let (slot, earliest) = round.deadlines.insert(deadline, key);
         if earliest {
-            self.deadlines_changed.notify_one();
+            self.wake_deadlines();
         }
         let sent_at = self.clock.wall(sent);
         player.open = Some(Waiting { id: current.id, slot, sent_at });

@@ -14,7 +14,8 @@
 //! admin's `/start` with `"manual"`), pushes the leaderboard every `scores_every_secs`, and at the
 //! end sends everyone the final leaderboard, logs and stores it, closes every player's connection
 //! with a `bye`, and then either waits for the next round or (with `exit_after_round`) stops the
-//! whole server. All of its timing is `tokio::time`, so a paused clock drives a whole round.
+//! whole server. All of its timing is `tokio::time` (the deadline thread reads the runtime's clock
+//! too), so a paused clock drives a whole round.
 //!
 //! In a cluster the nodes play one round: a node starting a round first looks in the shared
 //! database for one that is running and joins it (same number, seed and end), under a short

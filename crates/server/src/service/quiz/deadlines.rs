@@ -82,10 +82,6 @@ impl Deadlines {
         self.queue.clear();
     }
 
-    pub fn len(&self) -> usize {
-        self.queue.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }
@@ -239,6 +235,6 @@ mod tests {
         assert_eq!(d.pop_due(t0 + Duration::from_millis(30)), Some((early, "a".to_owned())));
         assert_eq!(d.pop_due(t0 + Duration::from_millis(30)), Some((late, "b".to_owned())));
         assert!(d.pop_due(t0 + Duration::from_millis(30)).is_none());
-        assert!(d.is_empty() && d.len() == 0);
+        assert!(d.is_empty() && d.earliest().is_none());
     }
 }

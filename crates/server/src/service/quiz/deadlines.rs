@@ -18,12 +18,12 @@
 //! A pass takes only what is due when it holds the lock, so the two never judge one question
 //! twice.
 //!
-//! The race with an answer is settled by the lock: the session stamps an answer *under the round's
-//! lock* and, if it answers the open question, takes that question out of the queue in the same
-//! step ([`QuizService::take_answer`]). Whichever comes first wins: an answer stamped before the
-//! scheduler's pass is judged by its stamp (in time if at or before the deadline), and an answer
-//! stamped after a `timeout` was decided is late. No question ever gets both a `timeout` and an
-//! in-time verdict.
+//! The race with an answer is settled by the lock: the session stamps an answer when it reads it
+//! and, under the round's lock, takes the question it answers out of the queue
+//! ([`QuizService::take_answer`]). Whichever gets the lock first wins: an answer that finds its
+//! question still open is judged by its stamp (in time if at or before the deadline); one that
+//! finds it already timed out is stamped again at that moment, after the `timeout`, and is late.
+//! No question ever gets both a `timeout` and an in-time verdict.
 //!
 //! Bounded: a question has at most one entry, removed when it is answered or judged, when its
 //! player leaves, and when the round ends; so the queue holds at most one entry per player.
@@ -195,13 +195,13 @@ impl QuizService {
         }
     }
 
-    /// Stamp an answer from connection `conn` of player `key`, under the round's lock: if it
-    /// answers the open question (`id`, or no id in text mode), that question leaves the deadline
-    /// queue, so the scheduler cannot time it out while the player's task judges it.
-    pub(super) fn take_answer(&self, key: &str, conn: u64, id: Option<u64>) -> Instant {
+    /// Take in an answer from connection `conn` of player `key`, read at `read`; returns its
+    /// stamp. If it answers the open question (`id`, or no id in text mode), that question leaves
+    /// the deadline queue under the lock, so the scheduler cannot time it out while the player's
+    /// task judges it, and the stamp is `read`. Otherwise (no question open: the scheduler may have
+    /// timed it out between `read` and this lock) the stamp is now, after any such `timeout`.
+    pub(super) fn take_answer(&self, key: &str, conn: u64, id: Option<u64>, read: Instant) -> Instant {
         let mut guard = self.round.lock();
-        // Stamped under the lock: ordered with the scheduler's `timeout` verdicts.
-        let at = Instant::now();
         let round = &mut *guard;
         if let Some(player) = round.players.get_mut(key)
             && player.online.as_ref().is_some_and(|o| o.conn == conn)
@@ -209,8 +209,9 @@ impl QuizService {
         {
             round.deadlines.remove(waiting.slot);
             player.open = None;
+            return read;
         }
-        at
+        Instant::now().max(read)
     }
 }
 

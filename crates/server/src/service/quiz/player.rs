@@ -2,8 +2,9 @@
 //!
 //! The task runs `pause → question → answer or timeout` over and over. It sleeps on tokio's timer
 //! wheel for its pauses (a paused clock in tests drives it), never polls. Answers reach it from
-//! the session through a small channel, each stamped with the instant the session took it in
-//! (under the round's lock): lateness is judged from that instant, not from when the task gets to
+//! the session through a small channel, each stamped with the instant its line was read (or, if
+//! the deadline scheduler timed the question out before the answer reached the round's lock, the
+//! instant it did): lateness is judged from that instant, not from when the task gets to
 //! it, so a busy server never turns an answer given in time into a late one (and never the
 //! reverse). The deadline is not this task's timer: the node's deadline scheduler
 //! ([`super::deadlines`]) judges a question nobody answered at its deadline and wakes the task,

@@ -1,6 +1,6 @@
 //! One quiz connection: a name (and, for an account's name, its password), then answers.
 //!
-//! The session itself judges nothing: it stamps each answer with the instant it took it in and
+//! The session itself judges nothing: it stamps each answer with the instant its line was read and
 //! hands it to the player's task ([`super::player`]), which owns the timing. Leaving stops the
 //! task but keeps the player's record, so rejoining the same round under the same name keeps the
 //! sum (and brings back the problem that was open).
@@ -153,6 +153,8 @@ impl QuizSession {
     }
 
     fn answer(&self, id: Option<u64>, value: String) -> Flow {
+        // Stamped before anything else: lateness is judged from the moment the line was read.
+        let read = Instant::now();
         let Some(me) = &self.me else {
             return self.error(ErrorEvent::new(ErrorCode::NotLoggedIn, msg!("chat-log-in-first")));
         };
@@ -166,9 +168,9 @@ impl QuizSession {
                 return self.error(ErrorEvent::new(ErrorCode::NoQuestion, msg!("quiz-round-is-over")));
             }
         };
-        // Stamped under the round's lock, before anything else happens to it: lateness is judged
-        // from this instant, in the same order as the deadline scheduler's timeouts.
-        let at = self.quiz.take_answer(&me.key, self.peer.id, id);
+        // The open question leaves the deadline queue; if the scheduler timed it out first, the
+        // answer is stamped after that timeout.
+        let at = self.quiz.take_answer(&me.key, self.peer.id, id, read);
         permit.send(Answer { id, value, at });
         Flow::Continue
     }

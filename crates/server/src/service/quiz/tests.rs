@@ -48,7 +48,7 @@ async fn an_answer_taken_in_before_the_deadline_is_never_timed_out_however_late_
     // The session takes an answer in (the first connection opened is 1); its player's task has
     // not judged it yet when the deadline passes, and never does in this test.
     let id = q["id"].as_u64();
-    let taken = quiz.take_answer(&crate::names::key("minsu"), 1, id);
+    let taken = quiz.take_answer(&crate::names::key("minsu"), 1, id, tokio::time::Instant::now());
     assert!(taken.elapsed() < std::time::Duration::from_millis(200), "taken in before the deadline");
     let v = silent.expect("verdict").await;
     assert_eq!(v["result"], "timeout", "the silent player is timed out: {v}");

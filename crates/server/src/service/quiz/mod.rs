@@ -219,11 +219,13 @@ impl QuizService {
     /// The round clock; runs until the server shuts down (or after one round with
     /// `exit_after_round`).
     pub async fn run(self: Arc<Self>) {
-        match deadlines::spawn_thread(&self) {
-            Ok(thread) => {
-                let _ = self.deadline_thread.set(thread);
+        if self.config.deadline_thread {
+            match deadlines::spawn_thread(&self) {
+                Ok(thread) => {
+                    let _ = self.deadline_thread.set(thread);
+                }
+                Err(e) => warn!(error = %e, "quiz: no deadline thread; deadlines are kept by a task alone"),
             }
-            Err(e) => warn!(error = %e, "quiz: no deadline thread; deadlines are kept by a task alone"),
         }
         let deadlines = tokio::spawn(Arc::clone(&self).keep_deadlines());
         let duration = Duration::from_secs(self.config.duration_secs);

@@ -937,3 +937,179 @@ async fn a_manual_round_starts_on_an_admin_s_start() {
     assert!(player.line().await.starts_with("Q1 ["));
     server.stop().await;
 }
+
+/// What a player of [`hundreds_of_coinciding_deadlines_are_each_judged_at_the_deadline`] does with
+/// its one question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Never answers: `timeout`.
+    Silent,
+    /// Answers right at once: `correct`, and no `timeout` when the deadline passes; then answers
+    /// the next question after the first one's deadline: `correct` again.
+    Early,
+    /// Answers right as soon as its `timeout` arrives: that answer is `late`.
+    AfterTimeout,
+}
+
+/// The next JSON message of type `ty` (a question or a verdict: whichever comes first), waiting
+/// at most `patience` for it.
+async fn next_of(c: &mut crate::support::Client, ty: &str, patience: Duration) -> Value {
+    tokio::time::timeout(patience, async {
+        loop {
+            let mut buf = Vec::new();
+            assert!(c.reader.read_until(b'\n', &mut buf).await.unwrap() > 0, "closed before a {ty}");
+            if let Ok(v) = serde_json::from_slice::<Value>(&buf)
+                && (v["type"] == ty || v["type"] == "question" || v["type"] == "verdict")
+            {
+                assert_eq!(v["type"], ty, "{v}");
+                return v;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {ty} within {patience:?}"))
+}
+
+/// One player of that test, on its own socket: log in, wait for the round, play one question by
+/// `role`, leave. Returns the time from the question's arrival to the first verdict's, by this
+/// player's clock, and the verdicts it got.
+async fn play_one_question(
+    addr: SocketAddr,
+    name: String,
+    role: Role,
+    joined: tokio::sync::mpsc::Sender<()>,
+) -> (Role, Duration, Vec<Value>) {
+    let mut c = crate::support::Client::connect(addr).await;
+    c.until("* Your name?").await;
+    c.send_json(json!({"type": "login", "name": name})).await;
+    let welcome = c.json_of("welcome").await;
+    assert_eq!(welcome["state"], "waiting", "{welcome}");
+    joined.send(()).await.unwrap();
+    // Everyone joins before the round starts: on a loaded machine that takes a while.
+    next_of(&mut c, "round_started", Duration::from_secs(60)).await;
+    let q = next_of(&mut c, "question", PATIENCE).await;
+    let asked = std::time::Instant::now();
+    let right = Problem::parse(q["text"].as_str().unwrap()).unwrap().answer();
+    let answer = json!({"type": "answer", "id": q["id"], "value": right.to_string()});
+    if role == Role::Early {
+        c.send_json(answer.clone()).await;
+    }
+    let first = next_of(&mut c, "verdict", PATIENCE).await;
+    let took = asked.elapsed();
+    assert_eq!(first["id"], q["id"], "{name}: {first}");
+    let mut verdicts = vec![first];
+    if role == Role::AfterTimeout {
+        c.send_json(answer).await;
+        verdicts.push(next_of(&mut c, "verdict", PATIENCE).await);
+    }
+    if role == Role::Early {
+        // The next question comes after the pause (1 s), at the first one's deadline: answer it
+        // 0.3 s after that deadline; nothing but its verdict may come in between.
+        let q = next_of(&mut c, "question", PATIENCE).await;
+        tokio::time::sleep_until((asked + Duration::from_millis(1300)).into()).await;
+        let right = Problem::parse(q["text"].as_str().unwrap()).unwrap().answer();
+        c.send_json(json!({"type": "answer", "id": q["id"], "value": right.to_string()})).await;
+        let v = next_of(&mut c, "verdict", PATIENCE).await;
+        assert_eq!(v["id"], q["id"], "{name}: {v}");
+        verdicts.push(v);
+    }
+    c.send_json(json!({"type": "quit"})).await;
+    c.closed().await;
+    (role, took, verdicts)
+}
+
+/// Hundreds of players asked at the same instant (a manual round start, the same pause for
+/// everyone), so their deadlines coincide: every silent one is told `timeout` at the deadline
+/// — not before it, and not seconds after — each answer taken in before the deadline is judged
+/// in time and no `timeout` follows it, and each taken in after the `timeout` is late. The server's own
+/// account (`sockhub_deadline_lateness_seconds`) has exactly one judgement per timeout, all
+/// within a bound that only a verdict decided by something else than the deadline misses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_coinciding_deadlines_are_each_judged_at_the_deadline() {
+    const PLAYERS: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::test_config(dir.path());
+    config.quiz.seed = Some(19);
+    config.quiz.start = sockhub_server::config::QuizStart::Manual;
+    config.quiz.duration_secs = 600;
+    config.quiz.answer_secs = 1.0;
+    // The same pause for everyone before the first question: one deadline for all.
+    config.quiz.pause_secs = [1.0, 1.0];
+    config.limits.max_connections_per_ip = 0;
+    config.limits.max_pending_per_ip = 0;
+    let store = sockhub_store::Store::open(&sockhub_server::app::store_options(&config)).await.unwrap();
+    let hash = sockhub_store::password::hash("s3cret").await.unwrap();
+    let mut admin = sockhub_store::NewAccount::member("root", hash);
+    admin.role = sockhub_store::Role::Admin;
+    store.accounts().add(&admin).await.unwrap();
+    store.close().await;
+    let server = TestServer::from_config(config).await;
+    let addr = server.addr("quiz");
+
+    let (joined, mut joins) = mpsc::channel(PLAYERS);
+    let roles = [Role::Silent, Role::Early, Role::AfterTimeout];
+    let players: Vec<_> = (0..PLAYERS)
+        .map(|i| tokio::spawn(play_one_question(addr, format!("p{i}"), roles[i % 3], joined.clone())))
+        .collect();
+    for _ in 0..PLAYERS {
+        tokio::time::timeout(Duration::from_secs(30), joins.recv()).await.expect("everyone joins");
+    }
+    let mut root = crate::support::Client::connect(server.chat()).await;
+    root.until("* Your name?").await;
+    root.send("root").await;
+    root.until("* Password for root?").await;
+    root.send("s3cret").await;
+    root.until_prefix("* Welcome, root!").await;
+    root.send("/start").await;
+    root.until("* the round is starting").await;
+
+    let mut timeouts = 0;
+    for player in players {
+        let (role, took, verdicts) = player.await.unwrap();
+        let results: Vec<&str> = verdicts.iter().map(|v| v["result"].as_str().unwrap()).collect();
+        let first = &verdicts[0];
+        match role {
+            Role::Early => {
+                assert_eq!(results, ["correct", "correct"], "{verdicts:?}");
+                assert!(first["elapsed_ms"].as_u64().unwrap() < 1000, "{first}");
+            }
+            Role::Silent | Role::AfterTimeout => {
+                timeouts += 1;
+                assert_eq!(results[0], "timeout", "{verdicts:?}");
+                assert_eq!(
+                    (first["elapsed_ms"].as_u64(), first["deadline_ms"].as_u64()),
+                    (Some(1000), Some(1000))
+                );
+                // By the player's clock: the question's trip is in the lower bound, the
+                // verdict's (and the server's judgement) in the upper one.
+                assert!(
+                    took >= Duration::from_millis(900) && took <= Duration::from_millis(3000),
+                    "a timeout {took:?} after the question: {first}"
+                );
+                if role == Role::AfterTimeout {
+                    assert_eq!(results[1], "late", "{verdicts:?}");
+                    assert!(verdicts[1]["elapsed_ms"].as_u64().unwrap() >= 1000, "{:?}", verdicts[1]);
+                } else {
+                    assert_eq!(results.len(), 1);
+                }
+            }
+        }
+    }
+    assert_eq!(timeouts, 200);
+
+    // The server's account, by its own clock: one judgement per timeout, none far from its
+    // deadline (the bound here is the 1 s bucket).
+    let (_, metrics) = crate::web::api::get(server.web(), "/metrics").await;
+    let sample = |name: &str| -> f64 {
+        let line =
+            metrics.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name}:\n{metrics}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(sample(r#"sockhub_deadline_lateness_seconds_count{service="quiz"}"#), 200.0);
+    assert_eq!(
+        sample(r#"sockhub_deadline_lateness_seconds_bucket{service="quiz",le="1"}"#),
+        200.0,
+        "{metrics}"
+    );
+    server.stop().await;
+}

@@ -4,6 +4,8 @@
 //!   and the exact-arithmetic check that keeps unfair problems out (shared with the bot client).
 //! - [`round`]: the shared state (one struct, one lock) and its broadcast points.
 //! - [`player`]: the task that runs one player's `pause → question → deadline` stream.
+//! - [`deadlines`]: the one scheduler per node that judges every unanswered question at its
+//!   deadline.
 //! - [`session`]: one connection: name (and password), then answers and commands.
 //! - [`login`]: who may play under a name, and who is an admin.
 //! - [`logs`]: one log file per player without one open file per player.
@@ -12,7 +14,8 @@
 //! admin's `/start` with `"manual"`), pushes the leaderboard every `scores_every_secs`, and at the
 //! end sends everyone the final leaderboard, logs and stores it, closes every player's connection
 //! with a `bye`, and then either waits for the next round or (with `exit_after_round`) stops the
-//! whole server. All of its timing is `tokio::time`, so a paused clock drives a whole round.
+//! whole server. All of its timing is `tokio::time` (the deadline thread reads the runtime's clock
+//! too), so a paused clock drives a whole round.
 //!
 //! In a cluster the nodes play one round: a node starting a round first looks in the shared
 //! database for one that is running and joins it (same number, seed and end), under a short
@@ -20,6 +23,7 @@
 //! players' standings as they change and merges the others' into every leaderboard it shows; the
 //! first node to finish the round stores its final leaderboard.
 
+pub mod deadlines;
 pub mod login;
 pub mod logs;
 pub mod player;
@@ -94,6 +98,10 @@ pub struct QuizService {
     start: Notify,
     /// Set by `/start` until the round it asked for is running, so two starts make one round.
     start_requested: Mutex<bool>,
+    /// A deadline earlier than any queued before was queued: the scheduler must look again.
+    pub(crate) deadlines_changed: Notify,
+    /// The deadline scheduler's thread, once started ([`deadlines::spawn_thread`]).
+    deadline_thread: std::sync::OnceLock<std::thread::Thread>,
     pub(crate) logs: logs::PlayerLogs,
     pub(crate) store: Store,
     pub(crate) journal: Journal,
@@ -128,6 +136,8 @@ impl QuizService {
             running: watch::channel(false).0,
             start: Notify::new(),
             start_requested: Mutex::new(false),
+            deadlines_changed: Notify::new(),
+            deadline_thread: std::sync::OnceLock::new(),
             logs: logs::PlayerLogs::start(log_dir, config.player_log_queue, rotation)?,
             store,
             journal,
@@ -209,6 +219,15 @@ impl QuizService {
     /// The round clock; runs until the server shuts down (or after one round with
     /// `exit_after_round`).
     pub async fn run(self: Arc<Self>) {
+        if self.config.deadline_thread {
+            match deadlines::spawn_thread(&self) {
+                Ok(thread) => {
+                    let _ = self.deadline_thread.set(thread);
+                }
+                Err(e) => warn!(error = %e, "quiz: no deadline thread; deadlines are kept by a task alone"),
+            }
+        }
+        let deadlines = tokio::spawn(Arc::clone(&self).keep_deadlines());
         let duration = Duration::from_secs(self.config.duration_secs);
         let every = Duration::from_secs(self.config.scores_every_secs);
         loop {
@@ -243,6 +262,9 @@ impl QuizService {
                 break;
             }
         }
+        // Every way out of the loop above is the server's shutdown, which ends the scheduler too.
+        self.wake_deadlines();
+        let _ = deadlines.await;
         self.logs.flush().await;
     }
 

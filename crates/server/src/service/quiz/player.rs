@@ -1,16 +1,20 @@
 //! A player's problem stream: one task per connected player, one timer at a time.
 //!
-//! The task runs `pause → question → deadline` over and over. It sleeps on tokio's timer wheel
-//! (a paused clock in tests drives it), never polls. Answers reach it from the session through a
-//! small channel, each stamped with the instant its line was read: lateness is judged from that
-//! instant, not from when the task gets to it, so a busy server never turns an answer given in
-//! time into a late one (and never the reverse).
+//! The task runs `pause → question → answer or timeout` over and over. It sleeps on tokio's timer
+//! wheel for its pauses (a paused clock in tests drives it), never polls. Answers reach it from
+//! the session through a small channel, each stamped with the instant its line was read (or, if
+//! the deadline scheduler timed the question out before the answer reached the round's lock, the
+//! instant it did): lateness is judged from that instant, not from when the task gets to
+//! it, so a busy server never turns an answer given in time into a late one (and never the
+//! reverse). The deadline is not this task's timer: the node's deadline scheduler
+//! ([`super::deadlines`]) judges a question nobody answered at its deadline and wakes the task,
+//! which then logs and records the timeout.
 //!
 //! - **Correct and on time**: the value is added to the sum; a new problem follows.
 //! - **Wrong**, **invalid** (not a whole number): the same problem comes back.
-//! - **No answer by the deadline**: the timer fires, the player is told (`timeout`), and the same
+//! - **No answer by the deadline**: the scheduler tells the player (`timeout`), and the same
 //!   problem comes back. An answer to it that arrives after that, before the problem is asked
-//!   again, is **late**; so is one read after the deadline but before the timer fired.
+//!   again, is **late**; so is one read after the deadline but before the scheduler got to it.
 //! - Every problem, the first time or again, comes after a pause drawn from `pause_secs`.
 //!
 //! State changes and the frames that report them happen together under the round's lock (see
@@ -24,12 +28,13 @@ use sockhub_proto::ErrorCode;
 use sockhub_proto::quiz::{Outcome, QuizEvent};
 use sockhub_proto::time::Timestamp;
 use sockhub_store::QuizAttemptRecord;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use super::QuizService;
+use super::deadlines::{Slot, Waiting};
 use sockhub_proto::problem::parse_answer;
 
 /// An answer as the session read it.
@@ -52,6 +57,8 @@ pub struct Ask {
     pub sent: Instant,
     pub sent_at: Timestamp,
     pub deadline: Instant,
+    /// Its deadline's place in the scheduler's queue.
+    pub slot: Slot,
 }
 
 /// What the task learned from handling an answer.
@@ -60,6 +67,9 @@ enum Handled {
     Judged,
     /// Not an answer to this ask (a closed question id, or the round is over): keep waiting.
     Ignored,
+    /// The scheduler timed the ask out before this answer was taken in: the answer is late, to be
+    /// judged once the timeout is logged.
+    TimedOut(Answer),
 }
 
 /// The player task. Ends when `stop` is cancelled (the connection left or the round ended).
@@ -67,6 +77,7 @@ pub(super) async fn play(
     quiz: Arc<QuizService>,
     key: String,
     stop: CancellationToken,
+    timeouts: Arc<Notify>,
     mut answers: mpsc::Receiver<Answer>,
 ) {
     let mut rounds = quiz.running.subscribe();
@@ -90,7 +101,7 @@ pub(super) async fn play(
                 () = stop.cancelled() => return,
                 Some(a) = answers.recv() => match &expired {
                     Some(ask) if a.id.is_none_or(|id| id == ask.id) => {
-                        quiz.judge(&key, &stop, ask, a).await;
+                        quiz.judge(&key, &stop, ask, a, true).await;
                     }
                     _ => quiz.no_question(&key, &stop, a.id, msg!("quiz-wait-next")),
                 },
@@ -99,23 +110,29 @@ pub(super) async fn play(
         }
         let Some(ask) = quiz.ask(&key, &stop) else { return };
         expired = None;
-        loop {
+        // Whether the scheduler timed the ask out, and an answer taken in after that.
+        let (timed_out, late) = loop {
             tokio::select! {
-                // Answers first: one read before the deadline is judged on time even when the
-                // timer has fired by the time this task runs.
+                // A timeout first: every answer to this ask still in the channel came after it;
+                // and a timeout already told is logged even if the player has just left.
                 biased;
+                () = timeouts.notified() => if quiz.has_timed_out(&key, &ask) {
+                    break (true, None);
+                },
                 () = stop.cancelled() => return,
-                Some(a) = answers.recv() => {
-                    if let Handled::Judged = quiz.judge(&key, &stop, &ask, a).await {
-                        break;
-                    }
-                }
-                () = sleep_until(ask.deadline) => {
-                    quiz.time_out(&key, &stop, &ask).await;
-                    expired = Some(ask);
-                    break;
-                }
+                Some(a) = answers.recv() => match quiz.judge(&key, &stop, &ask, a, false).await {
+                    Handled::Judged => break (false, None),
+                    Handled::Ignored => {}
+                    Handled::TimedOut(a) => break (true, Some(a)),
+                },
             }
+        };
+        if timed_out {
+            quiz.timed_out(&key, &ask).await;
+            if let Some(a) = late {
+                quiz.judge(&key, &stop, &ask, a, true).await;
+            }
+            expired = Some(ask);
         }
     }
 }
@@ -137,21 +154,31 @@ impl QuizService {
 
     /// Send the next problem (or the same one again). `None` when the task must end.
     fn ask(&self, key: &str, stop: &CancellationToken) -> Option<Ask> {
-        let mut round = self.round.lock();
-        if stop.is_cancelled() || !round.is_running() {
+        let mut guard = self.round.lock();
+        if stop.is_cancelled() || !guard.is_running() {
             return None;
         }
+        let round = &mut *guard;
         let player = round.players.get_mut(key)?;
+        player.online.as_ref()?;
         let current = player.next_problem();
         let sent = Instant::now();
+        let deadline = sent + self.answer;
+        let (slot, earliest) = round.deadlines.insert(deadline, key);
+        if earliest {
+            self.wake_deadlines();
+        }
+        let sent_at = self.clock.wall(sent);
+        player.open = Some(Waiting { id: current.id, slot, sent_at });
         let ask = Ask {
             id: current.id,
             text: current.problem.text(),
             expected: current.expected,
             asks: current.asks,
             sent,
-            sent_at: self.clock.wall(sent),
-            deadline: sent + self.answer,
+            sent_at,
+            deadline,
+            slot,
         };
         let online = player.online.as_ref()?;
         online.outbox.send(QuizEvent::Question {
@@ -162,7 +189,7 @@ impl QuizService {
             attempt: ask.asks,
         });
         let (name, file) = (Arc::clone(&player.name), Arc::clone(&player.log_file));
-        drop(round);
+        drop(guard);
         let again = if ask.asks > 1 { format!(" (asked {} times)", ask.asks) } else { String::new() };
         let message = format!("Q{} sent to {name}: {} = ?{again}", ask.id, ask.text);
         self.logs.write(&file, ask.sent_at, "INFO", &message);
@@ -170,16 +197,25 @@ impl QuizService {
         Some(ask)
     }
 
-    /// Judge an answer to `ask` and tell the player.
-    async fn judge(&self, key: &str, stop: &CancellationToken, ask: &Ask, a: Answer) -> Handled {
+    /// Judge an answer to `ask` and tell the player. `expired`: the scheduler timed `ask` out
+    /// (and the task has logged it), so the answer came after that and is late.
+    async fn judge(
+        &self,
+        key: &str,
+        stop: &CancellationToken,
+        ask: &Ask,
+        a: Answer,
+        expired: bool,
+    ) -> Handled {
         let received_at = self.clock.wall(a.at);
         let elapsed_ms = a.at.saturating_duration_since(ask.sent).as_millis() as u64;
         // The lock is taken in a block of its own so that it is never held across an await.
         let judged = {
-            let mut round = self.round.lock();
-            if stop.is_cancelled() || !round.is_running() {
+            let mut guard = self.round.lock();
+            if stop.is_cancelled() || !guard.is_running() {
                 return Handled::Ignored;
             }
+            let round = &mut *guard;
             let Some(player) = round.players.get_mut(key) else { return Handled::Ignored };
             let Some(online) = player.online.as_ref() else { return Handled::Ignored };
             if let Some(id) = a.id.filter(|&id| id != ask.id) {
@@ -189,7 +225,16 @@ impl QuizService {
                 ));
                 return Handled::Ignored;
             }
-            let outcome = if a.at > ask.deadline {
+            if !expired && player.timed_out == Some(ask.slot) {
+                return Handled::TimedOut(a);
+            }
+            // An answer the session took in before this ask was sent (read during the pause) is
+            // judged against it here: the ask leaves the deadline queue now.
+            if player.open.is_some_and(|w| w.slot == ask.slot) {
+                player.open = None;
+                round.deadlines.remove(ask.slot);
+            }
+            let outcome = if expired || a.at > ask.deadline {
                 Outcome::Late
             } else {
                 match parse_answer(&a.value) {
@@ -218,13 +263,8 @@ impl QuizService {
                 attempts: player.attempts,
                 played_ms,
             });
-            (
-                outcome,
-                Arc::clone(&player.name),
-                Arc::clone(&player.log_file),
-                (player.sum, player.correct, player.attempts, played_ms),
-                round.number,
-            )
+            let standing = (player.sum, player.correct, player.attempts, played_ms);
+            (outcome, Arc::clone(&player.name), Arc::clone(&player.log_file), standing, round.number)
         };
         let (outcome, name, file, (sum, correct, attempts, played_ms), number) = judged;
         if self.bus.is_shared() {
@@ -259,33 +299,19 @@ impl QuizService {
         Handled::Judged
     }
 
-    /// The deadline passed without an answer: tell the player; the same problem comes back.
-    async fn time_out(&self, key: &str, stop: &CancellationToken, ask: &Ask) {
+    /// Whether the deadline scheduler has timed `ask` out.
+    fn has_timed_out(&self, key: &str, ask: &Ask) -> bool {
+        self.round.lock().players.get(key).is_some_and(|p| p.timed_out == Some(ask.slot))
+    }
+
+    /// The scheduler told the player their time was up ([`QuizService::time_out_due`]): log and
+    /// record it; the same problem comes back.
+    async fn timed_out(&self, key: &str, ask: &Ask) {
         let at = self.clock.wall(ask.deadline);
         let elapsed_ms = self.answer.as_millis() as u64;
         let told = {
-            let mut round = self.round.lock();
-            if stop.is_cancelled() || !round.is_running() {
-                return;
-            }
-            let Some(player) = round.players.get_mut(key) else { return };
-            let Some(online) = player.online.as_ref() else { return };
-            let played_ms = ask.deadline.saturating_duration_since(player.first_joined).as_millis() as u64;
-            online.outbox.send(QuizEvent::Verdict {
-                id: ask.id,
-                result: Outcome::Timeout,
-                answer: None,
-                elapsed_ms,
-                sent_at: ask.sent_at,
-                received_at: at,
-                deadline_ms: elapsed_ms,
-                sum: player.sum,
-                correct: player.correct,
-                attempts: player.attempts,
-                played_ms,
-            });
-            // How well the server keeps its deadlines under load (`/metrics`, `sockhub bench quiz`).
-            self.metrics.deadline_lateness.record(Instant::now().saturating_duration_since(ask.deadline));
+            let round = self.round.lock();
+            let Some(player) = round.players.get(key) else { return };
             (Arc::clone(&player.name), Arc::clone(&player.log_file), round.number)
         };
         let (name, file, number) = told;

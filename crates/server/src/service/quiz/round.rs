@@ -20,8 +20,11 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sockhub_proto::quiz::{QuizEvent, RoundState, Standing};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+use super::deadlines::{Deadlines, Slot, Waiting};
 
 use crate::bus::NodeRef;
 use crate::net::outbox::{Frame, Outbox};
@@ -52,6 +55,8 @@ pub struct Online {
     pub outbox: Outbox,
     /// Cancelled when this connection leaves or the round ends: the player's task stops.
     pub stop: CancellationToken,
+    /// Notified by the deadline scheduler when it has timed out the open question.
+    pub timeouts: Arc<Notify>,
 }
 
 /// One player of the round.
@@ -64,6 +69,10 @@ pub struct Player {
     pub first_joined: Instant,
     pub online: Option<Online>,
     pub stream: Stream,
+    /// The question waiting for an answer; its deadline is in [`Round::deadlines`].
+    pub open: Option<Waiting>,
+    /// The last question the deadline scheduler timed out.
+    pub timed_out: Option<Slot>,
 }
 
 impl Player {
@@ -98,6 +107,7 @@ pub enum Join {
     Joined {
         rejoined: bool,
         stop: CancellationToken,
+        timeouts: Arc<Notify>,
     },
     /// Someone connected already plays under this name.
     Taken,
@@ -112,6 +122,8 @@ pub struct Round {
     pub players: HashMap<String, Player>,
     /// The other nodes' players, as they last published them: `(round, standings)`.
     pub others: HashMap<NodeRef, (u64, Vec<Standing>)>,
+    /// The open questions' deadlines, for the scheduler ([`super::deadlines`]).
+    pub deadlines: Deadlines,
 }
 
 /// What [`Round::finish`] hands back for logging and storing.
@@ -131,6 +143,7 @@ impl Round {
             duration,
             players: HashMap::new(),
             others: HashMap::new(),
+            deadlines: Deadlines::default(),
         }
     }
 
@@ -177,13 +190,15 @@ impl Round {
         outbox: &Outbox,
     ) -> Join {
         let stop = CancellationToken::new();
-        let online = Online { conn, outbox: outbox.clone(), stop: stop.clone() };
+        let timeouts = Arc::new(Notify::new());
+        let online =
+            Online { conn, outbox: outbox.clone(), stop: stop.clone(), timeouts: Arc::clone(&timeouts) };
         if let Some(p) = self.players.get_mut(key) {
             if p.online.is_some() {
                 return Join::Taken;
             }
             p.online = Some(online);
-            return Join::Joined { rejoined: true, stop };
+            return Join::Joined { rejoined: true, stop, timeouts };
         }
         let stream = Stream { rng: StdRng::seed_from_u64(self.stream_seed(key)), next_id: 0, current: None };
         self.players.insert(
@@ -197,9 +212,11 @@ impl Round {
                 first_joined: Instant::now(),
                 online: Some(online),
                 stream,
+                open: None,
+                timed_out: None,
             },
         );
-        Join::Joined { rejoined: false, stop }
+        Join::Joined { rejoined: false, stop, timeouts }
     }
 
     /// The connection `conn` of player `key` left: stop its task; the player's record stays for
@@ -211,6 +228,10 @@ impl Round {
         }
         if let Some(o) = p.online.take() {
             o.stop.cancel();
+        }
+        // Nobody is there to judge: the question comes back when they rejoin.
+        if let Some(waiting) = p.open.take() {
+            self.deadlines.remove(waiting.slot);
         }
         Some(Arc::clone(&p.name))
     }
@@ -235,8 +256,10 @@ impl Round {
             if let Some(p) = self.players.get_mut(&key) {
                 p.stream = Stream { rng: StdRng::seed_from_u64(seed), next_id: 0, current: None };
                 p.first_joined = started;
+                p.open = None;
             }
         }
+        self.deadlines.clear();
         let frame = Frame::new(QuizEvent::RoundStarted {
             round: number,
             duration_secs: self.duration.as_secs(),
@@ -350,6 +373,7 @@ impl Round {
         self.clock = Clock::Waiting;
         self.players.clear();
         self.others.clear();
+        self.deadlines.clear();
         Finished { number: self.number, board, outboxes }
     }
 }

@@ -108,7 +108,7 @@ impl QuizSession {
             }
         }
         let joined = self.quiz.round.lock().join(&key, &name, Arc::clone(&file), self.peer.id, &self.outbox);
-        let Join::Joined { rejoined, stop } = joined else {
+        let Join::Joined { rejoined, stop, timeouts } = joined else {
             self.quiz.bus.release("quiz", &name, self.peer.id).await;
             return self.retry_name(taken());
         };
@@ -134,7 +134,7 @@ impl QuizSession {
         self.quiz.set_users(online);
 
         let (answers, inbox) = mpsc::channel(ANSWER_QUEUE);
-        let task = player::play(Arc::clone(&self.quiz), key.clone(), stop.clone(), inbox);
+        let task = player::play(Arc::clone(&self.quiz), key.clone(), stop.clone(), timeouts, inbox);
         tokio::spawn(task.instrument(tracing::Span::current()));
         tracing::Span::current().record("user", tracing::field::display(&name));
         let message = if rejoined {
@@ -154,20 +154,25 @@ impl QuizSession {
 
     fn answer(&self, id: Option<u64>, value: String) -> Flow {
         // Stamped before anything else: lateness is judged from the moment the line was read.
-        let at = Instant::now();
+        let read = Instant::now();
         let Some(me) = &self.me else {
             return self.error(ErrorEvent::new(ErrorCode::NotLoggedIn, msg!("chat-log-in-first")));
         };
-        match me.answers.try_send(Answer { id, value, at }) {
-            Ok(()) => Flow::Continue,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.error(ErrorEvent::new(ErrorCode::RateLimited, msg!("quiz-answers-too-fast")))
+        let permit = match me.answers.try_reserve() {
+            Ok(permit) => permit,
+            Err(mpsc::error::TrySendError::Full(())) => {
+                return self.error(ErrorEvent::new(ErrorCode::RateLimited, msg!("quiz-answers-too-fast")));
             }
             // The player's task has ended: the round is over and the connection is closing.
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.error(ErrorEvent::new(ErrorCode::NoQuestion, msg!("quiz-round-is-over")))
+            Err(mpsc::error::TrySendError::Closed(())) => {
+                return self.error(ErrorEvent::new(ErrorCode::NoQuestion, msg!("quiz-round-is-over")));
             }
-        }
+        };
+        // The open question leaves the deadline queue; if the scheduler timed it out first, the
+        // answer is stamped after that timeout.
+        let at = self.quiz.take_answer(&me.key, self.peer.id, id, read);
+        permit.send(Answer { id, value, at });
+        Flow::Continue
     }
 
     async fn start(&self, name: Option<String>, password: Option<Secret>) -> Flow {

@@ -3,7 +3,8 @@
 //! Each open question has one entry in [`Deadlines`], a queue sorted by deadline that lives in the
 //! round (under the round's lock, beside the players it refers to). The scheduler sleeps until the
 //! earliest entry and then, in one pass under the lock ([`QuizService::time_out_due`]), judges
-//! every question whose deadline has come: `timeout` goes to the player's outbox, the lateness
+//! every question whose deadline has come: `timeout` is queued in the player's outbox (and written
+//! to the sockets once the lock is released), the lateness
 //! (the instant of that judgement minus the deadline, by the server's clock) goes to
 //! `sockhub_deadline_lateness_seconds`, and the player's task is woken to log and record it. So a
 //! deadline costs no task of its own: when thousands of questions expire in the same millisecond,
@@ -35,6 +36,8 @@ use sockhub_proto::quiz::{Outcome, QuizEvent};
 use tokio::time::{Instant, sleep_until};
 
 use super::QuizService;
+use crate::net::fanout::Fanout;
+use crate::net::outbox::Frame;
 
 /// A deadline's place in the queue: when, and a sequence number that makes it unique.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -157,8 +160,12 @@ impl QuizService {
     }
 
     /// Judge every question whose deadline has come, in one pass under the lock: `timeout` to
-    /// each player, and their task woken to log and record it.
+    /// each player, and their task woken to log and record it. The verdicts are queued under the
+    /// lock and written to the sockets after it is released (a [`Fanout`]), so thousands of
+    /// timeouts due at once do not hold the round while their writes go out.
     pub(super) fn time_out_due(&self) {
+        // Declared before the guard, so dropped (and flushed) after it.
+        let mut fanout = Fanout::new();
         let mut guard = self.round.lock();
         let round = &mut *guard;
         if !round.is_running() {
@@ -174,7 +181,7 @@ impl QuizService {
             player.open = None;
             let Some(online) = player.online.as_ref() else { continue };
             let played_ms = slot.at.saturating_duration_since(player.first_joined).as_millis() as u64;
-            online.outbox.send(QuizEvent::Verdict {
+            let verdict = Frame::new(QuizEvent::Verdict {
                 id: waiting.id,
                 result: Outcome::Timeout,
                 answer: None,
@@ -187,6 +194,7 @@ impl QuizService {
                 attempts: player.attempts,
                 played_ms,
             });
+            fanout.push(&online.outbox, &verdict);
             player.timed_out = Some(slot);
             online.timeouts.notify_one();
             // How well the server keeps its deadlines (`/metrics`, `sockhub bench quiz`): the

@@ -93,8 +93,24 @@ pub enum ChatRequest {
     StartQuiz,
     /// Join a room (creating it when the server allows); it becomes the current room.
     Join { room: String },
-    /// Leave `room`, or the current room when absent.
+    /// Leave `room`, or the current room when absent, with an optional `reason` shown to the
+    /// room.
     Part {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Admins and the room's operators: make `name` (a member) an operator of `room` (absent:
+    /// the current room).
+    Op {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+    },
+    /// Admins and the room's operators: `name` is no longer an operator of `room`.
+    Deop {
+        name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<String>,
     },
@@ -115,7 +131,7 @@ pub enum ChatRequest {
 impl crate::json::Request for ChatRequest {
     const TYPES: &'static [&'static str] = &[
         "login", "say", "whisper", "who", "help", "quit", "kick", "mute", "unmute", "ban", "unban", "start",
-        "join", "part", "switch", "rooms", "topic",
+        "join", "part", "switch", "rooms", "topic", "op", "deop",
     ];
 }
 
@@ -191,12 +207,15 @@ pub enum ChatEvent {
         topic: Option<String>,
     },
     /// Someone left `room` (the one who parts gets it too); `online` counts who is left. `room`
-    /// is left out as for `joined`.
+    /// is left out as for `joined`. `reason`: what the one who left said, when they said
+    /// something.
     Left {
         name: String,
         online: usize,
         #[serde(default, skip_serializing_if = "String::is_empty")]
         room: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// The command list.
     Help { commands: Vec<HelpEntry> },
@@ -270,6 +289,9 @@ pub enum ChatEvent {
     },
     /// The answer to `switch`: plain lines now go to `room`.
     Switched { room: String },
+    /// `name` became (`op`) or is no longer an operator of `room`, by `by`; to the room's
+    /// members.
+    Opped { name: String, by: String, room: String, op: bool },
 }
 
 impl ChatEvent {
@@ -294,7 +316,7 @@ pub fn help() -> Vec<HelpEntry> {
         ("/w name text", msg!("chat-help-whisper")),
         ("/who [#room]", msg!("chat-help-who")),
         ("/join #room", msg!("chat-help-join")),
-        ("/part [#room]", msg!("chat-help-part")),
+        ("/part [#room] [reason]", msg!("chat-help-part")),
         ("/switch #room", msg!("chat-help-switch")),
         ("/rooms", msg!("chat-help-rooms")),
         ("/topic [#room] [text]", msg!("chat-help-topic")),
@@ -304,6 +326,8 @@ pub fn help() -> Vec<HelpEntry> {
         ("/kick name [#room] [reason]", msg!("chat-help-kick")),
         ("/mute name [#room] [minutes] [reason]", msg!("chat-help-mute")),
         ("/unmute name [#room]", msg!("chat-help-unmute")),
+        ("/op name [#room]", msg!("chat-help-op")),
+        ("/deop name [#room]", msg!("chat-help-deop")),
         ("/ban name [duration] [--address] [reason]", msg!("chat-help-ban")),
         ("/unban name", msg!("chat-help-unban")),
         ("/start", msg!("chat-help-start")),
@@ -339,7 +363,9 @@ impl Wire for ChatEvent {
                 }
                 return;
             }
-            ChatEvent::Left { name, online, .. } => t!("chat-left", name = name, online = *online),
+            ChatEvent::Left { name, online, reason, .. } => {
+                because(t!("chat-left", name = name, online = *online), reason)
+            }
             ChatEvent::Help { commands } => return write_help(out, commands),
             ChatEvent::Error(e) => notice::error_text(e),
             ChatEvent::Bye { reason } => notice::bye_text(reason),
@@ -394,6 +420,10 @@ impl Wire for ChatEvent {
             ChatEvent::Rooms { current, rooms } => return rooms::write_rooms(out, current.as_deref(), rooms),
             ChatEvent::Topic { room, topic, by, at } => rooms::topic_text(room, topic, by, at),
             ChatEvent::Switched { room } => t!("chat-switched", room = room),
+            ChatEvent::Opped { name, by, room, op: true } => t!("chat-opped", name = name, by = by, room = room),
+            ChatEvent::Opped { name, by, room, op: false } => {
+                t!("chat-deopped", name = name, by = by, room = room)
+            }
         };
         text_line(out, line);
     }
@@ -461,9 +491,17 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
             _ => return Err(usage("/join #room")),
         },
         "part" | "leave" => match rooms::optional_room(rest) {
-            (room, "") => ChatRequest::Part { room },
-            _ => return Err(usage("/part [#room]")),
+            (room, reason) => ChatRequest::Part { room, reason: non_empty(reason) },
         },
+        "op" | "deop" => {
+            let (name, rest) = split_word(rest);
+            let (room, extra) = rooms::optional_room(rest);
+            if name.is_empty() || !extra.is_empty() {
+                return Err(usage(if command == "op" { "/op name [#room]" } else { "/deop name [#room]" }));
+            }
+            let name = name.to_owned();
+            if command == "op" { ChatRequest::Op { name, room } } else { ChatRequest::Deop { name, room } }
+        }
         "switch" | "s" => match rooms::optional_room(rest) {
             (Some(room), "") => ChatRequest::Switch { room },
             _ => return Err(usage("/switch #room")),

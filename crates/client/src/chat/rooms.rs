@@ -164,7 +164,7 @@ mod tests {
     }
 
     fn left(name: &str, room: &str) -> ChatEvent {
-        ChatEvent::Left { name: name.into(), online: 1, room: room.into() }
+        ChatEvent::Left { name: name.into(), online: 1, room: room.into(), reason: None }
     }
 
     /// alice, just logged in to #lobby.

@@ -172,7 +172,7 @@ impl ChatScreen {
     fn in_current_room(&self, mut request: ChatRequest) -> ChatRequest {
         if let ChatRequest::Say { room, .. }
         | ChatRequest::Who { room }
-        | ChatRequest::Part { room }
+        | ChatRequest::Part { room, .. }
         | ChatRequest::Topic { room, .. } = &mut request
             && room.is_none()
         {
@@ -331,7 +331,7 @@ mod tests {
             topic: None,
         });
         assert_eq!(screen.online(), 3);
-        screen.on_event(ChatEvent::Left { name: "bob".into(), online: 2, room: "#lobby".into() });
+        screen.on_event(ChatEvent::Left { name: "bob".into(), online: 2, room: "#lobby".into(), reason: None });
         assert_eq!(screen.online(), 2);
         screen.on_event(ChatEvent::Users { names: vec!["alice".into()], room: "#lobby".into() });
         assert_eq!(screen.online(), 1);
@@ -479,9 +479,9 @@ mod tests {
             enter(&mut screen, "/part"),
             Action::Send(ChatRequest::Part { room: Some("#team".into()) })
         );
-        screen.on_event(ChatEvent::Left { name: "alice".into(), online: 0, room: "#team".into() });
+        screen.on_event(ChatEvent::Left { name: "alice".into(), online: 0, room: "#team".into(), reason: None });
         assert_eq!(last_line(&screen), "* plain lines now go to #lobby");
-        screen.on_event(ChatEvent::Left { name: "alice".into(), online: 1, room: "#lobby".into() });
+        screen.on_event(ChatEvent::Left { name: "alice".into(), online: 1, room: "#lobby".into(), reason: None });
         assert_eq!(last_line(&screen), "* you are in no room: /join one first");
         let status = rows(&mut screen, 80, 6)[4].clone();
         assert!(status.contains("│ in no room"), "{status}");

@@ -77,7 +77,8 @@ pub fn event_lines(event: &ChatEvent, me: &str) -> Vec<Line<'static>> {
         | ChatEvent::Unbanned { .. }
         | ChatEvent::Rooms { .. }
         | ChatEvent::Topic { .. }
-        | ChatEvent::Switched { .. } => {
+        | ChatEvent::Switched { .. }
+        | ChatEvent::Opped { .. } => {
             return show(event).lines().map(|l| Line::styled(l.to_owned(), NOTICE)).collect();
         }
         // JSON clients are never prompted; nothing to show.
@@ -148,7 +149,7 @@ mod tests {
             whisper("bob", "alice", "alice"),
             ChatEvent::Users { names: vec!["alice".into(), "bob".into()], room: "#lobby".into() },
             ChatEvent::Joined { name: "bob".into(), online: 2, room: "#lobby".into(), topic: None },
-            ChatEvent::Left { name: "bob".into(), online: 1, room: "#lobby".into() },
+            ChatEvent::Left { name: "bob".into(), online: 1, room: "#lobby".into(), reason: None },
             ChatEvent::Help { commands: chat::help() },
             ChatEvent::error(ErrorCode::NoSuchUser, "no one called \"carol\" is online"),
             ChatEvent::Bye { reason: "goodbye".into() },

@@ -155,10 +155,12 @@ pub enum ChatMsg {
         #[serde(default)]
         persistent: bool,
     },
-    /// `name` (a member of the sending node) left `room`.
+    /// `name` (a member of the sending node) left `room`, saying `reason`.
     RoomLeft {
         room: String,
         name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// The topic of `room` was set (`topic`) or cleared (`None`) by admin `by`.
     Topic {

@@ -15,6 +15,7 @@
 
 mod cluster;
 pub mod moderation;
+mod ops;
 pub mod room;
 mod room_api;
 pub mod rooms;

@@ -25,6 +25,14 @@ use crate::bus::{ChatMsg, Message};
 use crate::config::{ChatConfig, RoomCreation};
 use crate::net::outbox::Outbox;
 
+/// A local member's change of rooms, for the other nodes.
+pub(super) enum RoomChange {
+    /// Joined; `persistent`: this join created the room as an admin's.
+    Joined { persistent: bool },
+    /// Left, saying `reason`.
+    Left { reason: Option<String> },
+}
+
 /// The rooms at start: the default room, the configured ones (stored as persistent rooms) and
 /// those admins created, each with its topic and its last `[chat] history` lines.
 pub(super) async fn load_rooms(config: &ChatConfig, store: &Store) -> Result<Rooms, StoreError> {
@@ -131,7 +139,8 @@ impl ChatService {
                     self.store_room(&room, name).await;
                 }
                 self.room_metrics.joins.inc();
-                self.publish_room_change(&room, name, true, created == Some(Create::Persistent)).await;
+                let persistent = created == Some(Create::Persistent);
+                self.publish_room_change(&room, name, RoomChange::Joined { persistent }).await;
                 info!(name = %name, room = %room, "joined a room");
             }
         }
@@ -152,30 +161,41 @@ impl ChatService {
         }
     }
 
-    /// `name` leaves `room` (`None`: the current room). They and the room get `left`.
-    pub async fn part_room(&self, key: &str, name: &str, room: Option<&str>) -> Result<(), ErrorEvent> {
+    /// `name` leaves `room` (`None`: the current room), saying `reason` (checked as text). They
+    /// and the room get `left`.
+    pub async fn part_room(
+        &self,
+        key: &str,
+        name: &str,
+        room: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<(), ErrorEvent> {
         if let Some(r) = room {
             sockhub_proto::chat::check_room_name(r)?;
         }
-        let (room, _gone) = self.rooms.part(key, room)?;
-        self.publish_room_change(&room, name, false, false).await;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if let Some(r) = reason {
+            sockhub_proto::text::require("reason", r)?;
+        }
+        let (room, _gone) = self.rooms.part(key, room, reason)?;
+        let reason = reason.map(str::to_owned);
+        self.publish_room_change(&room, name, RoomChange::Left { reason }).await;
         info!(name = %name, room = %room, "left a room");
         Ok(())
     }
 
     /// Tell the other nodes that `name` joined or left `room`, and follow the room's subject
     /// while this node has members in it.
-    pub(super) async fn publish_room_change(&self, room: &str, name: &str, joined: bool, persistent: bool) {
+    pub(super) async fn publish_room_change(&self, room: &str, name: &str, change: RoomChange) {
         self.room_metrics.rooms.set(self.rooms.count() as i64);
         if !self.bus.is_shared() {
             return;
         }
         let room_key = rooms::key(room);
         let (room, name) = (room.to_owned(), name.to_owned());
-        let msg = if joined {
-            ChatMsg::RoomJoined { room, name, persistent }
-        } else {
-            ChatMsg::RoomLeft { room, name }
+        let msg = match change {
+            RoomChange::Joined { persistent } => ChatMsg::RoomJoined { room, name, persistent },
+            RoomChange::Left { reason } => ChatMsg::RoomLeft { room, name, reason },
         };
         self.bus.publish(Message::Chat(msg));
         self.bus.watch_room(&room_key, self.rooms.has_local_members(&room_key)).await;
@@ -331,8 +351,8 @@ impl ChatService {
 
     /// Take the local user `name` out of `room` (an admin's `/kick name #room`).
     pub(crate) async fn remove_from_room(&self, name: &str, room: &str) {
-        if self.rooms.part(&crate::names::key(name), Some(room)).is_ok() {
-            self.publish_room_change(room, name, false, false).await;
+        if self.rooms.part(&crate::names::key(name), Some(room), None).is_ok() {
+            self.publish_room_change(room, name, RoomChange::Left { reason: None }).await;
         }
     }
 
@@ -340,7 +360,7 @@ impl ChatService {
     pub(crate) fn forget_remote(&self, member: &crate::bus::RemoteMember) {
         let key = crate::names::key(&member.name);
         for room in self.rooms.remote_rooms_of(&key) {
-            self.rooms.remote_part(&room, &key);
+            self.rooms.remote_part(&room, &key, None);
         }
     }
 }

@@ -50,7 +50,7 @@ impl IrcSession {
             "TOPIC" => self.topic(&m).await,
             "LIST" => self.list(&m),
             "AWAY" => self.away(&m),
-            "MODE" => self.mode(&m),
+            "MODE" => self.mode(&m).await,
             "KICK" => self.kick(&m).await,
             "MOTD" => self.raw(render::motd),
             "LUSERS" => self.raw(render::lusers),

@@ -249,9 +249,10 @@ fn chat_event(
         {
             conn.kicked = None;
         }
-        ChatEvent::Left { name, room, .. } => {
+        ChatEvent::Left { name, room, reason, .. } => {
             out.extend_from_slice(frame.variant(0, |buf| {
-                Message::new("PART", [channel(room), t!("irc-quit-left")])
+                let reason = reason.clone().unwrap_or_else(|| t!("irc-quit-left"));
+                Message::new("PART", [channel(room), reason])
                     .from_source(source(name))
                     .write(buf)
             }));
@@ -265,6 +266,12 @@ fn chat_event(
                 Message::new("KICK", [channel.as_str(), &nick(name), &reason])
                     .from_source(source(by))
                     .write(buf)
+            }));
+        }
+        ChatEvent::Opped { name, by, room, op } => {
+            out.extend_from_slice(frame.variant(0, |buf| {
+                let mode = if *op { "+o" } else { "-o" };
+                Message::new("MODE", [room.as_str(), mode, &nick(name)]).from_source(source(by)).write(buf)
             }));
         }
         ChatEvent::Topic { room, topic, by, .. } => {

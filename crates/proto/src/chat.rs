@@ -32,11 +32,15 @@ pub enum ChatRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<Secret>,
     },
-    /// Say something to everyone in a room: `room`, or the current room when absent.
+    /// Say something to everyone in a room: `room`, or the current room when absent. `notice`:
+    /// a notice rather than a message (IRC's NOTICE: shown as such to IRC users, as a message
+    /// to the others; no client answers one automatically).
     Say {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        notice: bool,
     },
     /// Say something to one user only.
     Whisper { to: String, text: String },
@@ -165,7 +169,8 @@ pub enum ChatEvent {
         #[serde(default)]
         room: String,
     },
-    /// A public message in `room`. `history` marks messages sent before the recipient joined.
+    /// A public message in `room`. `history` marks messages sent before the recipient joined;
+    /// `notice`, one sent as a notice (see the `say` request).
     Message {
         from: String,
         text: String,
@@ -175,6 +180,8 @@ pub enum ChatEvent {
         history: bool,
         #[serde(default)]
         room: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        notice: bool,
     },
     /// A private message; both the sender and the target receive it.
     Whisper {
@@ -420,7 +427,9 @@ impl Wire for ChatEvent {
             ChatEvent::Rooms { current, rooms } => return rooms::write_rooms(out, current.as_deref(), rooms),
             ChatEvent::Topic { room, topic, by, at } => rooms::topic_text(room, topic, by, at),
             ChatEvent::Switched { room } => t!("chat-switched", room = room),
-            ChatEvent::Opped { name, by, room, op: true } => t!("chat-opped", name = name, by = by, room = room),
+            ChatEvent::Opped { name, by, room, op: true } => {
+                t!("chat-opped", name = name, by = by, room = room)
+            }
             ChatEvent::Opped { name, by, room, op: false } => {
                 t!("chat-deopped", name = name, by = by, room = room)
             }
@@ -467,8 +476,12 @@ pub fn parse_text(line: &str, phase: &Phase) -> Result<Option<ChatRequest>, Erro
             ChatRequest::Login { name: name.clone(), password: Some(Secret::new(line)) }
         }
         Phase::Name if !line.starts_with('/') => ChatRequest::Login { name: line.to_owned(), password: None },
-        Phase::Room if line.starts_with("//") => ChatRequest::Say { text: line[1..].to_owned(), room: None },
-        Phase::Room if !line.starts_with('/') => ChatRequest::Say { text: line.to_owned(), room: None },
+        Phase::Room if line.starts_with("//") => {
+            ChatRequest::Say { text: line[1..].to_owned(), room: None, notice: false }
+        }
+        Phase::Room if !line.starts_with('/') => {
+            ChatRequest::Say { text: line.to_owned(), room: None, notice: false }
+        }
         _ => parse_command(line)?,
     };
     Ok(Some(request))
@@ -490,9 +503,10 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
             (Some(room), "") => ChatRequest::Join { room },
             _ => return Err(usage("/join #room")),
         },
-        "part" | "leave" => match rooms::optional_room(rest) {
-            (room, reason) => ChatRequest::Part { room, reason: non_empty(reason) },
-        },
+        "part" | "leave" => {
+            let (room, reason) = rooms::optional_room(rest);
+            ChatRequest::Part { room, reason: non_empty(reason) }
+        }
         "op" | "deop" => {
             let (name, rest) = split_word(rest);
             let (room, extra) = rooms::optional_room(rest);

@@ -1,6 +1,7 @@
 //! Room operators on IRC: the creator of a channel is its operator (`@` in NAMES, WHO and
 //! WHOIS), may KICK and set the TOPIC there and hand operator status on with `MODE +o`/`-o`,
-//! but has no power in another channel, nor over an admin; a PART reason reaches the channel.
+//! but has no power in another channel, nor over an admin; a PART reason reaches the channel,
+//! and a NOTICE to a channel stays a NOTICE for IRC readers.
 
 use sockhub_store::Role;
 use sockhub_store::testing::backends;
@@ -19,8 +20,11 @@ async fn the_creator_of_a_channel_is_its_operator_in_names_who_and_whois() {
     assert_eq!(bob.expect("353").await.params[3], "@alice bob");
     bob.send("WHO #new").await;
     let (who, _) = bob.until("315").await;
-    let flags: Vec<(&str, &str)> =
-        who.iter().filter(|m| m.command == "352").map(|m| (m.params[5].as_str(), m.params[6].as_str())).collect();
+    let flags: Vec<(&str, &str)> = who
+        .iter()
+        .filter(|m| m.command == "352")
+        .map(|m| (m.params[5].as_str(), m.params[6].as_str()))
+        .collect();
     assert_eq!(flags, [("alice", "H@"), ("bob", "H")]);
     bob.send("WHOIS alice").await;
     let channels = bob.expect("319").await;
@@ -119,5 +123,28 @@ async fn a_part_reason_reaches_the_channel() {
     assert_eq!(super::from(&part), "alice");
     assert_eq!(part.params, ["#lobby", "see you later"]);
     assert_eq!(alice.expect("PART").await.params, ["#lobby", "see you later"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_notice_to_a_channel_is_a_notice_on_irc_and_a_message_elsewhere() {
+    let server = server(|_| {}).await;
+    let mut nc = crate::support::Client::chat_text(server.chat(), "alice").await;
+    let mut js = crate::support::Client::chat_json(server.chat(), "jay").await;
+    let mut bob = IrcClient::register(server.addr("irc"), "bob").await;
+    let mut carol = IrcClient::register(server.addr("irc"), "carol").await;
+    nc.until("[carol] joined (4 online)").await;
+    bob.send("NOTICE #lobby :heads up").await;
+    let m = carol.expect("NOTICE").await;
+    assert_eq!(super::from(&m), "bob");
+    assert_eq!(m.params, ["#lobby", "heads up"]);
+    assert_eq!(nc.line().await, "[bob] heads up");
+    let m = js.json_of("message").await;
+    assert_eq!((m["text"].as_str(), m["notice"].as_bool()), (Some("heads up"), Some(true)));
+    // A JSON `say` with `notice` is a NOTICE too; a plain one a PRIVMSG.
+    js.send_json(serde_json::json!({"type": "say", "text": "fyi", "notice": true})).await;
+    assert_eq!(carol.expect("NOTICE").await.params, ["#lobby", "fyi"]);
+    js.send_json(serde_json::json!({"type": "say", "text": "hi"})).await;
+    assert_eq!(carol.expect("PRIVMSG").await.params, ["#lobby", "hi"]);
     server.stop().await;
 }

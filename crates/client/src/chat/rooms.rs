@@ -156,6 +156,7 @@ mod tests {
             at: time::now(),
             history: false,
             room: room.into(),
+            notice: false,
         }
     }
 

@@ -137,6 +137,7 @@ mod tests {
                 at,
                 history: false,
                 room: "#lobby".into(),
+                notice: false,
             },
             ChatEvent::Message {
                 from: "bob".into(),
@@ -144,6 +145,7 @@ mod tests {
                 at,
                 history: true,
                 room: "#lobby".into(),
+                notice: false,
             },
             whisper("alice", "bob", "alice"),
             whisper("bob", "alice", "alice"),
@@ -169,6 +171,7 @@ mod tests {
                 at,
                 history: false,
                 room: "#lobby".into(),
+                notice: false,
             },
             "alice",
         );
@@ -193,6 +196,7 @@ mod tests {
                 at,
                 history: false,
                 room: "#lobby".into(),
+                notice: false,
             },
             "alice",
         );
@@ -204,6 +208,7 @@ mod tests {
                 at,
                 history: true,
                 room: "#lobby".into(),
+                notice: false,
             },
             "alice",
         );

@@ -16,9 +16,12 @@ fn a_plain_line_means_name_password_or_message_by_phase() {
     );
     assert_eq!(
         parse(" 안녕하세요 ", &Phase::Room),
-        ChatRequest::Say { text: "안녕하세요".into(), room: None }
+        ChatRequest::Say { text: "안녕하세요".into(), room: None, notice: false }
     );
-    assert_eq!(parse("//slash", &Phase::Room), ChatRequest::Say { text: "/slash".into(), room: None });
+    assert_eq!(
+        parse("//slash", &Phase::Room),
+        ChatRequest::Say { text: "/slash".into(), room: None, notice: false }
+    );
 }
 
 #[test]
@@ -128,6 +131,7 @@ fn json_shapes() {
         at,
         history: false,
         room: "#lobby".into(),
+        notice: false,
     };
     assert_eq!(
         render(&msg, Mode::Json),

@@ -147,6 +147,8 @@ pub enum ChatMsg {
         #[serde(with = "time::ms")]
         at: Timestamp,
         room: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        notice: bool,
     },
     /// `name` (a member of the sending node) joined `room`; `persistent`: an admin created it.
     RoomJoined {

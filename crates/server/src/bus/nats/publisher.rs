@@ -258,6 +258,7 @@ mod tests {
             text: text.into(),
             at: sockhub_proto::time::now(),
             room: "#lobby".into(),
+            notice: false,
         });
         serde_json::to_vec(&msg).unwrap()
     }

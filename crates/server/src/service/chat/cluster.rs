@@ -63,9 +63,9 @@ impl ChatService {
                     self.set_remote_rooms(&key, &name, &rooms);
                 }
             }
-            ChatMsg::Said { from: name, text, at, room } => {
+            ChatMsg::Said { from: name, text, at, room, notice } => {
                 let name: Arc<str> = name.into();
-                self.rooms.say(&super::rooms::key(&room), &name, &text, at);
+                self.rooms.say(&super::rooms::key(&room), &name, &text, at, notice);
             }
             ChatMsg::RoomJoined { room, name, persistent } => {
                 self.rooms.remote_join(&room, &names::key(&name), &name, persistent);

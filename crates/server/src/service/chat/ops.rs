@@ -69,7 +69,10 @@ impl ChatService {
         let name = self.room.locate(&target_key).ok_or_else(|| not_online(target))?.name().to_owned();
         if !self.rooms.is_member(&room, &target_key) {
             let e = msg!("chat-not-in-room", room = room.clone());
-            return Err(ErrorEvent::new(ErrorCode::NotInRoom, msg!("common-reason", text = name, reason = e)));
+            return Err(ErrorEvent::new(
+                ErrorCode::NotInRoom,
+                msg!("common-reason", text = name, reason = e),
+            ));
         }
         let action = if op { ModerationAction::Op } else { ModerationAction::Deop };
         let record = ModerationRecord::new(actor, &name, action).in_room(Some(room.clone()));

@@ -215,7 +215,8 @@ impl ChatService {
         self.rooms.send_to(key, event);
     }
 
-    /// `name` says `text` in `room` (`None`: their current room): checked (text, mutes), logged,
+    /// `name` says `text` in `room` (`None`: their current room), as a notice when `notice`:
+    /// checked (text, mutes), logged,
     /// delivered to the room here and published to the room's subject (waiting, in a cluster, for
     /// room on the way out: see [`crate::bus::Bus::reserve_room`]).
     pub async fn say_in_room(
@@ -224,6 +225,7 @@ impl ChatService {
         name: &Arc<str>,
         room: Option<&str>,
         text: String,
+        notice: bool,
     ) -> Result<(), ErrorEvent> {
         if text.trim().is_empty() {
             return Err(ErrorEvent::new(ErrorCode::EmptyMessage, msg!("chat-nothing-to-say")));
@@ -254,10 +256,10 @@ impl ChatService {
             warn!(error = %e, "the chat log is not accepting lines");
             ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-log-behind"))
         })?;
-        self.rooms.say(&room_key, name, &text, at);
+        self.rooms.say(&room_key, name, &text, at, notice);
         self.room_metrics.messages.inc();
         if let Some(slot) = slot {
-            slot.send(Message::Chat(ChatMsg::Said { from: name.to_string(), text, at, room }));
+            slot.send(Message::Chat(ChatMsg::Said { from: name.to_string(), text, at, room, notice }));
         }
         Ok(())
     }

@@ -296,6 +296,7 @@ impl Rooms {
                 at: said.at,
                 history: true,
                 room: room_name.clone(),
+                notice: false,
             });
         }
         if created == Some(Create::Transient) {
@@ -308,7 +309,12 @@ impl Rooms {
     /// `user` leaves `room` (`None`: the current one), saying `reason`; they and the others get
     /// `left`. Returns the room's name, and whether the room vanished (it was transient and is
     /// now empty).
-    pub fn part(&self, user: &str, room: Option<&str>, reason: Option<&str>) -> Result<(String, bool), ErrorEvent> {
+    pub fn part(
+        &self,
+        user: &str,
+        room: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<(String, bool), ErrorEvent> {
         let mut state = self.state.write();
         let state = &mut *state;
         let me = state.users.get_mut(user).ok_or_else(not_in_any_room)?;
@@ -418,8 +424,8 @@ impl Rooms {
     }
 
     /// A public line in the room under `room_key` (see [`key`]) to its members (the sender too);
-    /// kept for newcomers. `false` when the room does not exist here.
-    pub fn say(&self, room_key: &str, from: &Arc<str>, text: &str, at: Timestamp) -> bool {
+    /// kept for newcomers (as a plain message). `false` when the room does not exist here.
+    pub fn say(&self, room_key: &str, from: &Arc<str>, text: &str, at: Timestamp, notice: bool) -> bool {
         // Under the read lock: joins take the write lock, so a newcomer gets this line exactly
         // once, live or from the history.
         let state = self.state.read();
@@ -437,6 +443,7 @@ impl Rooms {
             at,
             history: false,
             room: target.name.to_string(),
+            notice,
         });
         true
     }

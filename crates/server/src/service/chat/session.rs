@@ -285,15 +285,20 @@ impl ChatSession {
 
     /// Refuse unless `me` may moderate `room` (`None`: server-wide, admins only), and `target`
     /// there: see [`ChatService::require_room_power`].
-    async fn require_power(&self, me: &Me, room: Option<&str>, target: Option<&str>) -> Result<(), ErrorEvent> {
+    async fn require_power(
+        &self,
+        me: &Me,
+        room: Option<&str>,
+        target: Option<&str>,
+    ) -> Result<(), ErrorEvent> {
         self.service.require_room_power(&me.name, &me.key, me.identity.is_admin(), room, target).await
     }
 
     async fn in_room(&mut self, me: &Me, request: ChatRequest) -> Result<Flow, ErrorEvent> {
         let moderation = &self.service.moderation;
         match request {
-            ChatRequest::Say { text, room } => {
-                self.service.say_in_room(&me.key, &me.name, room.as_deref(), text).await?
+            ChatRequest::Say { text, room, notice } => {
+                self.service.say_in_room(&me.key, &me.name, room.as_deref(), text, notice).await?
             }
             ChatRequest::Whisper { to, text } => self.whisper(me, &to, text).await?,
             ChatRequest::Who { room: asked } => {

@@ -139,7 +139,7 @@ impl IrcSession {
         let Some(text) = plain_text(text) else { return Flow::Continue };
         for target in targets.split(',').filter(|t| !t.is_empty()).take(MAX_TARGETS) {
             let request = if target.starts_with('#') {
-                ChatRequest::Say { text: text.clone(), room: Some(target.to_owned()) }
+                ChatRequest::Say { text: text.clone(), room: Some(target.to_owned()), notice }
             } else {
                 ChatRequest::Whisper { to: target.to_owned(), text: text.clone() }
             };

@@ -180,7 +180,7 @@ fn chat_event(
         .unwrap_or_else(|| service.channel().to_owned())
     };
     match event {
-        ChatEvent::Message { from, text, at, history: false, room } => {
+        ChatEvent::Message { from, text, at, history: false, room, notice } => {
             if from == me && !conn.caps.has(Cap::EchoMessage) {
                 return;
             }
@@ -188,11 +188,12 @@ fn chat_event(
             let account = (v & 2 != 0).then(|| service.account_of(from)).flatten();
             let bytes = frame.variant(v, |buf| {
                 let tags = tags(v & 1 != 0, at, account);
-                privmsg(buf, &tags, from, &channel(room), text)
+                let command = if *notice { "NOTICE" } else { "PRIVMSG" };
+                say(buf, command, &tags, from, &channel(room), text)
             });
             out.extend_from_slice(bytes);
         }
-        ChatEvent::Message { from, text, at, history: true, room } => {
+        ChatEvent::Message { from, text, at, history: true, room, .. } => {
             let channel = channel(room);
             let mut tags = tags(conn.caps.has(Cap::ServerTime), at, None);
             if conn.caps.has(Cap::Batch) {
@@ -252,9 +253,7 @@ fn chat_event(
         ChatEvent::Left { name, room, reason, .. } => {
             out.extend_from_slice(frame.variant(0, |buf| {
                 let reason = reason.clone().unwrap_or_else(|| t!("irc-quit-left"));
-                Message::new("PART", [channel(room), reason])
-                    .from_source(source(name))
-                    .write(buf)
+                Message::new("PART", [channel(room), reason]).from_source(source(name)).write(buf)
             }));
         }
         ChatEvent::Prompt { .. } | ChatEvent::Switched { .. } => {}
@@ -317,11 +316,23 @@ fn tags(time: bool, at: &Timestamp, account: Option<String>) -> Vec<(&'static st
 /// `text` from `from` to `target`, in as many PRIVMSGs as it takes to stay within the line
 /// limit.
 fn privmsg(out: &mut Vec<u8>, tags: &[(&'static str, String)], from: &str, target: &str, text: &str) {
+    say(out, "PRIVMSG", tags, from, target, text)
+}
+
+/// [`privmsg`] with another `command` (NOTICE).
+fn say(
+    out: &mut Vec<u8>,
+    command: &str,
+    tags: &[(&'static str, String)],
+    from: &str,
+    target: &str,
+    text: &str,
+) {
     let source = source(from);
-    // ":" source " PRIVMSG " target " :" text CR LF
-    let overhead = 1 + source.len() + 9 + target.len() + 2 + 2;
+    // ":" source " " command " " target " :" text CR LF
+    let overhead = 1 + source.len() + 2 + command.len() + target.len() + 2 + 2;
     for piece in split_text(text, MAX_LINE.saturating_sub(overhead)) {
-        let mut msg = Message::new("PRIVMSG", [target, piece]).from_source(source.as_str());
+        let mut msg = Message::new(command, [target, piece]).from_source(source.as_str());
         for (key, value) in tags {
             msg = msg.tag(*key, Some(value.clone()));
         }

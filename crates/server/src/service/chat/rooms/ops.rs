@@ -29,8 +29,12 @@ impl Rooms {
         let target = state.rooms.get_mut(&key(room)).ok_or_else(|| no_such_room(room))?;
         let changed = if op { target.ops.insert(user.to_owned()) } else { target.ops.remove(user) };
         if changed {
-            let event =
-                ChatEvent::Opped { name: name.to_owned(), by: by.to_owned(), room: target.name.to_string(), op };
+            let event = ChatEvent::Opped {
+                name: name.to_owned(),
+                by: by.to_owned(),
+                room: target.name.to_string(),
+                op,
+            };
             target.push(event);
         }
         Ok(changed)

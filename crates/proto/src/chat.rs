@@ -41,6 +41,10 @@ pub enum ChatRequest {
         room: Option<String>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         notice: bool,
+        /// An IRC client's own tags (`+key=value`), relayed to IRC readers that asked for tags;
+        /// not in JSON.
+        #[serde(skip)]
+        tags: Vec<(String, Option<String>)>,
     },
     /// Say something to one user only.
     Whisper { to: String, text: String },
@@ -182,6 +186,12 @@ pub enum ChatEvent {
         room: String,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         notice: bool,
+        /// The line's unique id (IRC's `msgid`), absent on history.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// The sender's IRC client-only tags (see `say`); not in JSON.
+        #[serde(skip)]
+        tags: Vec<(String, Option<String>)>,
     },
     /// A private message; both the sender and the target receive it.
     Whisper {
@@ -477,10 +487,10 @@ pub fn parse_text(line: &str, phase: &Phase) -> Result<Option<ChatRequest>, Erro
         }
         Phase::Name if !line.starts_with('/') => ChatRequest::Login { name: line.to_owned(), password: None },
         Phase::Room if line.starts_with("//") => {
-            ChatRequest::Say { text: line[1..].to_owned(), room: None, notice: false }
+            ChatRequest::Say { text: line[1..].to_owned(), room: None, notice: false, tags: Vec::new() }
         }
         Phase::Room if !line.starts_with('/') => {
-            ChatRequest::Say { text: line.to_owned(), room: None, notice: false }
+            ChatRequest::Say { text: line.to_owned(), room: None, notice: false, tags: Vec::new() }
         }
         _ => parse_command(line)?,
     };

@@ -35,6 +35,8 @@ fn message() -> ChatEvent {
         history: false,
         room: "#lobby".to_owned(),
         notice: false,
+        id: None,
+        tags: Vec::new(),
     }
 }
 
@@ -92,7 +94,7 @@ fn push_only(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
-                room.say(&lobby, &from, black_box("hello everyone"), at, false);
+                room.say(&lobby, &from, black_box("hello everyone"), at, Default::default());
                 // Drained outside the lock-holding path but inside the iteration, so the queues
                 // never fill up; `push_drain` below measures the two together.
                 rt.block_on(drain_async(&outboxes, &[]))

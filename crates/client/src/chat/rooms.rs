@@ -157,6 +157,8 @@ mod tests {
             history: false,
             room: room.into(),
             notice: false,
+            id: None,
+            tags: Vec::new(),
         }
     }
 

@@ -347,7 +347,12 @@ mod tests {
         let mut screen = ChatScreen::new("addr", "alice");
         assert_eq!(
             enter(&mut screen, "안녕 bob"),
-            Action::Send(ChatRequest::Say { text: "안녕 bob".into(), room: None, notice: false })
+            Action::Send(ChatRequest::Say {
+                text: "안녕 bob".into(),
+                room: None,
+                notice: false,
+                tags: Vec::new()
+            })
         );
         assert_eq!(
             enter(&mut screen, "/w bob hi there"),
@@ -413,6 +418,8 @@ mod tests {
             history: false,
             room: "#lobby".into(),
             notice: false,
+            id: None,
+            tags: Vec::new(),
         });
         let after = rows(&mut screen, 60, 6);
         assert_eq!(after[1], "[bob] hi alice");
@@ -429,6 +436,8 @@ mod tests {
             history: false,
             room: room.into(),
             notice: false,
+            id: None,
+            tags: Vec::new(),
         }
     }
 
@@ -463,7 +472,8 @@ mod tests {
             Action::Send(ChatRequest::Say {
                 text: "plain line".into(),
                 room: Some("#team".into()),
-                notice: false
+                notice: false,
+                tags: Vec::new(),
             }),
             "a plain line names the room the status bar shows"
         );

@@ -138,6 +138,8 @@ mod tests {
                 history: false,
                 room: "#lobby".into(),
                 notice: false,
+                id: None,
+                tags: Vec::new(),
             },
             ChatEvent::Message {
                 from: "bob".into(),
@@ -146,6 +148,8 @@ mod tests {
                 history: true,
                 room: "#lobby".into(),
                 notice: false,
+                id: None,
+                tags: Vec::new(),
             },
             whisper("alice", "bob", "alice"),
             whisper("bob", "alice", "alice"),
@@ -172,6 +176,8 @@ mod tests {
                 history: false,
                 room: "#lobby".into(),
                 notice: false,
+                id: None,
+                tags: Vec::new(),
             },
             "alice",
         );
@@ -197,6 +203,8 @@ mod tests {
                 history: false,
                 room: "#lobby".into(),
                 notice: false,
+                id: None,
+                tags: Vec::new(),
             },
             "alice",
         );
@@ -209,6 +217,8 @@ mod tests {
                 history: true,
                 room: "#lobby".into(),
                 notice: false,
+                id: None,
+                tags: Vec::new(),
             },
             "alice",
         );

@@ -235,11 +235,11 @@ mod tests {
         let decode = |s: &str| crate::json::decode::<ChatRequest>(s).unwrap();
         assert_eq!(
             decode(r##"{"type":"say","text":"hi"}"##),
-            ChatRequest::Say { text: "hi".into(), room: None, notice: false }
+            ChatRequest::Say { text: "hi".into(), room: None, notice: false, tags: Vec::new() }
         );
         assert_eq!(
             decode(r##"{"type":"say","text":"hi","room":"#a"}"##),
-            ChatRequest::Say { text: "hi".into(), room: Some("#a".into()), notice: false }
+            ChatRequest::Say { text: "hi".into(), room: Some("#a".into()), notice: false, tags: Vec::new() }
         );
         assert_eq!(decode(r#"{"type":"who"}"#), ChatRequest::Who { room: None });
         assert_eq!(decode(r#"{"type":"part"}"#), ChatRequest::Part { room: None, reason: None });
@@ -260,6 +260,8 @@ mod tests {
             history: false,
             room: "#a".into(),
             notice: false,
+            id: None,
+            tags: Vec::new(),
         };
         assert_eq!(render(&m, Mode::Text), "[alice] hi\n");
         assert_eq!(render(&InRoom(m.clone()), Mode::Text), "[#a] [alice] hi\n");

@@ -16,11 +16,11 @@ fn a_plain_line_means_name_password_or_message_by_phase() {
     );
     assert_eq!(
         parse(" 안녕하세요 ", &Phase::Room),
-        ChatRequest::Say { text: "안녕하세요".into(), room: None, notice: false }
+        ChatRequest::Say { text: "안녕하세요".into(), room: None, notice: false, tags: Vec::new() }
     );
     assert_eq!(
         parse("//slash", &Phase::Room),
-        ChatRequest::Say { text: "/slash".into(), room: None, notice: false }
+        ChatRequest::Say { text: "/slash".into(), room: None, notice: false, tags: Vec::new() }
     );
 }
 
@@ -132,6 +132,8 @@ fn json_shapes() {
         history: false,
         room: "#lobby".into(),
         notice: false,
+        id: None,
+        tags: Vec::new(),
     };
     assert_eq!(
         render(&msg, Mode::Json),

@@ -149,6 +149,12 @@ pub enum ChatMsg {
         room: String,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         notice: bool,
+        /// The line's id (`msgid`), the same on every node.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// The sender's IRC client-only tags.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<(String, Option<String>)>,
     },
     /// `name` (a member of the sending node) joined `room`; `persistent`: an admin created it.
     RoomJoined {

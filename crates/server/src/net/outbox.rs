@@ -34,8 +34,9 @@ use sockhub_proto::notice::Notice;
 /// Queue slots kept after a batch is taken; a queue that grew beyond this in a burst is released.
 const KEEP_QUEUE_CAPACITY: usize = 64;
 
-/// How many encodings of its own a transport with its own [`Encode`] may cache in a frame.
-pub const VARIANTS: usize = 4;
+/// How many encodings of its own a transport with its own [`Encode`] may cache in a frame (IRC:
+/// one per combination of `server-time`, `account-tag` and `message-tags`).
+pub const VARIANTS: usize = 8;
 
 /// A message ready to be sent to any number of connections.
 pub struct Frame {

@@ -259,6 +259,8 @@ mod tests {
             at: sockhub_proto::time::now(),
             room: "#lobby".into(),
             notice: false,
+            id: None,
+            tags: Vec::new(),
         });
         serde_json::to_vec(&msg).unwrap()
     }

@@ -63,9 +63,10 @@ impl ChatService {
                     self.set_remote_rooms(&key, &name, &rooms);
                 }
             }
-            ChatMsg::Said { from: name, text, at, room, notice } => {
+            ChatMsg::Said { from: name, text, at, room, notice, id, tags } => {
                 let name: Arc<str> = name.into();
-                self.rooms.say(&super::rooms::key(&room), &name, &text, at, notice);
+                let extra = super::rooms::Extra { notice, id, tags };
+                self.rooms.say(&super::rooms::key(&room), &name, &text, at, extra);
             }
             ChatMsg::RoomJoined { room, name, persistent } => {
                 self.rooms.remote_join(&room, &names::key(&name), &name, persistent);

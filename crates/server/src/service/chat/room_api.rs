@@ -20,7 +20,7 @@ use sockhub_store::{ChatRecord, ModerationAction, ModerationRecord, Store, Store
 use tracing::{info, warn};
 
 use super::ChatService;
-use super::rooms::{self, Create, Joined, Rooms, Topic};
+use super::rooms::{self, Create, Extra, Joined, Rooms, Topic};
 use crate::bus::{ChatMsg, Message};
 use crate::config::{ChatConfig, RoomCreation};
 use crate::net::outbox::Outbox;
@@ -226,6 +226,7 @@ impl ChatService {
         room: Option<&str>,
         text: String,
         notice: bool,
+        tags: Vec<(String, Option<String>)>,
     ) -> Result<(), ErrorEvent> {
         if text.trim().is_empty() {
             return Err(ErrorEvent::new(ErrorCode::EmptyMessage, msg!("chat-nothing-to-say")));
@@ -256,12 +257,30 @@ impl ChatService {
             warn!(error = %e, "the chat log is not accepting lines");
             ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-log-behind"))
         })?;
-        self.rooms.say(&room_key, name, &text, at, notice);
+        let extra = Extra { notice, id: Some(self.next_line_id()), tags };
+        self.rooms.say(&room_key, name, &text, at, extra.clone());
         self.room_metrics.messages.inc();
         if let Some(slot) = slot {
-            slot.send(Message::Chat(ChatMsg::Said { from: name.to_string(), text, at, room, notice }));
+            let Extra { notice, id, tags } = extra;
+            slot.send(Message::Chat(ChatMsg::Said {
+                from: name.to_string(),
+                text,
+                at,
+                room,
+                notice,
+                id,
+                tags,
+            }));
         }
         Ok(())
+    }
+
+    /// A new public line's id (IRC's `msgid`): this node's id and start, and a counter, so it is
+    /// unique across the cluster and across restarts.
+    fn next_line_id(&self) -> String {
+        let n = self.line_ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let node = self.bus.node();
+        format!("{}-{}-{n}", node.id, node.boot)
     }
 
     /// Every room, sorted by name, as `key` sees them (`joined`), and their current room.

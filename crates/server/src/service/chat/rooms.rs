@@ -43,6 +43,15 @@ pub struct Topic {
     pub at: Timestamp,
 }
 
+/// What a live public line carries besides its text: whether it is a notice, its id (`msgid`)
+/// and the sender's IRC client-only tags.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    pub notice: bool,
+    pub id: Option<String>,
+    pub tags: Vec<(String, Option<String>)>,
+}
+
 /// A public line kept for newcomers.
 #[derive(Clone)]
 struct Said {
@@ -297,6 +306,8 @@ impl Rooms {
                 history: true,
                 room: room_name.clone(),
                 notice: false,
+                id: None,
+                tags: Vec::new(),
             });
         }
         if created == Some(Create::Transient) {
@@ -425,7 +436,7 @@ impl Rooms {
 
     /// A public line in the room under `room_key` (see [`key`]) to its members (the sender too);
     /// kept for newcomers (as a plain message). `false` when the room does not exist here.
-    pub fn say(&self, room_key: &str, from: &Arc<str>, text: &str, at: Timestamp, notice: bool) -> bool {
+    pub fn say(&self, room_key: &str, from: &Arc<str>, text: &str, at: Timestamp, extra: Extra) -> bool {
         // Under the read lock: joins take the write lock, so a newcomer gets this line exactly
         // once, live or from the history.
         let state = self.state.read();
@@ -443,7 +454,9 @@ impl Rooms {
             at,
             history: false,
             room: target.name.to_string(),
-            notice,
+            notice: extra.notice,
+            id: extra.id,
+            tags: extra.tags,
         });
         true
     }

@@ -297,8 +297,8 @@ impl ChatSession {
     async fn in_room(&mut self, me: &Me, request: ChatRequest) -> Result<Flow, ErrorEvent> {
         let moderation = &self.service.moderation;
         match request {
-            ChatRequest::Say { text, room, notice } => {
-                self.service.say_in_room(&me.key, &me.name, room.as_deref(), text, notice).await?
+            ChatRequest::Say { text, room, notice, tags } => {
+                self.service.say_in_room(&me.key, &me.name, room.as_deref(), text, notice, tags).await?
             }
             ChatRequest::Whisper { to, text } => self.whisper(me, &to, text).await?,
             ChatRequest::Who { room: asked } => {

@@ -137,9 +137,21 @@ impl IrcSession {
         };
         // CTCP other than ACTION (VERSION, PING to a user...) means nothing across transports.
         let Some(text) = plain_text(text) else { return Flow::Continue };
+        // A client's own tags (`+key`) go with the line to IRC readers that asked for tags.
+        let tags: Vec<(String, Option<String>)> = m
+            .tags
+            .iter()
+            .filter(|t| t.key.starts_with('+'))
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
         for target in targets.split(',').filter(|t| !t.is_empty()).take(MAX_TARGETS) {
             let request = if target.starts_with('#') {
-                ChatRequest::Say { text: text.clone(), room: Some(target.to_owned()), notice }
+                ChatRequest::Say {
+                    text: text.clone(),
+                    room: Some(target.to_owned()),
+                    notice,
+                    tags: tags.clone(),
+                }
             } else {
                 ChatRequest::Whisper { to: target.to_owned(), text: text.clone() }
             };

@@ -127,9 +127,12 @@ impl Encode for Encoder {
     }
 }
 
-/// Which tags a shared line carries, as a frame variant number.
+/// Which tags a shared line carries, as a frame variant number (`message-tags`: `msgid` and
+/// the sender's client-only tags).
 fn variant(caps: Caps) -> usize {
-    usize::from(caps.has(Cap::ServerTime)) | (usize::from(caps.has(Cap::AccountTag)) << 1)
+    usize::from(caps.has(Cap::ServerTime))
+        | (usize::from(caps.has(Cap::AccountTag)) << 1)
+        | (usize::from(caps.has(Cap::MessageTags)) << 2)
 }
 
 fn write_frame(service: &IrcService, conn: &mut ConnState, frame: &Frame, lang: Lang, out: &mut Vec<u8>) {
@@ -180,7 +183,7 @@ fn chat_event(
         .unwrap_or_else(|| service.channel().to_owned())
     };
     match event {
-        ChatEvent::Message { from, text, at, history: false, room, notice } => {
+        ChatEvent::Message { from, text, at, history: false, room, notice, id, tags: client } => {
             if from == me && !conn.caps.has(Cap::EchoMessage) {
                 return;
             }
@@ -189,7 +192,12 @@ fn chat_event(
             let bytes = frame.variant(v, |buf| {
                 let tags = tags(v & 1 != 0, at, account);
                 let command = if *notice { "NOTICE" } else { "PRIVMSG" };
-                say(buf, command, &tags, from, &channel(room), text)
+                let mut more: Vec<(String, Option<String>)> = Vec::new();
+                if v & 4 != 0 {
+                    more.extend(id.iter().map(|id| ("msgid".to_owned(), Some(id.clone()))));
+                    more.extend(client.iter().cloned());
+                }
+                say(buf, command, &tags, &more, from, &channel(room), text)
             });
             out.extend_from_slice(bytes);
         }
@@ -316,14 +324,15 @@ fn tags(time: bool, at: &Timestamp, account: Option<String>) -> Vec<(&'static st
 /// `text` from `from` to `target`, in as many PRIVMSGs as it takes to stay within the line
 /// limit.
 fn privmsg(out: &mut Vec<u8>, tags: &[(&'static str, String)], from: &str, target: &str, text: &str) {
-    say(out, "PRIVMSG", tags, from, target, text)
+    say(out, "PRIVMSG", tags, &[], from, target, text)
 }
 
-/// [`privmsg`] with another `command` (NOTICE).
+/// [`privmsg`] with another `command` (NOTICE), and `more` tags (`msgid`, client-only tags).
 fn say(
     out: &mut Vec<u8>,
     command: &str,
     tags: &[(&'static str, String)],
+    more: &[(String, Option<String>)],
     from: &str,
     target: &str,
     text: &str,
@@ -335,6 +344,9 @@ fn say(
         let mut msg = Message::new(command, [target, piece]).from_source(source.as_str());
         for (key, value) in tags {
             msg = msg.tag(*key, Some(value.clone()));
+        }
+        for (key, value) in more {
+            msg = msg.tag(key.clone(), value.clone());
         }
         msg.write(out);
     }

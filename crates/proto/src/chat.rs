@@ -306,6 +306,9 @@ pub enum ChatEvent {
     },
     /// The answer to `switch`: plain lines now go to `room`.
     Switched { room: String },
+    /// IRC's TAGMSG to `room`: the client-only `tags` of `from`, with the line id `id`. Only
+    /// IRC readers that asked for tags see it; text and JSON readers get nothing.
+    Tagged { from: String, room: String, id: String, tags: Vec<(String, Option<String>)> },
     /// `name` became (`op`) or is no longer an operator of `room`, by `by`; to the room's
     /// members.
     Opped { name: String, by: String, room: String, op: bool },
@@ -356,7 +359,7 @@ pub fn help() -> Vec<HelpEntry> {
 
 impl Wire for ChatEvent {
     fn write_json(&self, out: &mut Vec<u8>) {
-        if !matches!(self, ChatEvent::Prompt { .. }) {
+        if !matches!(self, ChatEvent::Prompt { .. } | ChatEvent::Tagged { .. }) {
             json_line(self, out);
         }
     }
@@ -386,6 +389,7 @@ impl Wire for ChatEvent {
             ChatEvent::Help { commands } => return write_help(out, commands),
             ChatEvent::Error(e) => notice::error_text(e),
             ChatEvent::Bye { reason } => notice::bye_text(reason),
+            ChatEvent::Tagged { .. } => return,
             ChatEvent::Prompt { field: PromptField::Name } => t!("chat-prompt-name"),
             ChatEvent::Prompt { field: PromptField::Password { name } } => {
                 t!("common-prompt-password", name = name)

@@ -191,5 +191,21 @@ async fn client_only_tags_and_msgid_reach_message_tags_readers_only() {
         assert_ne!(tag(m, "msgid").as_deref(), Some(first.as_str()));
     }
     assert_eq!(tag(&echo, "msgid"), tag(&m, "msgid"));
+    // TAGMSG: to tag readers only; carol and jay get nothing.
+    alice.send("@+typing=active;other=x TAGMSG #lobby").await;
+    let t = bob.expect("TAGMSG").await;
+    assert_eq!((super::from(&t), t.params.as_slice()), ("alice", &["#lobby".to_owned()][..]));
+    assert_eq!(tag(&t, "+typing").as_deref(), Some("active"));
+    assert_eq!(tag(&t, "other"), None);
+    assert!(tag(&t, "msgid").is_some());
+    alice.send("PRIVMSG #lobby :after the tags").await;
+    let (before, m) = carol.until("PRIVMSG").await;
+    assert_eq!(m.params[1], "hi yourself");
+    let (more, m) = carol.until("PRIVMSG").await;
+    assert_eq!(m.params[1], "after the tags");
+    assert!(before.iter().chain(&more).all(|m| m.command != "TAGMSG"), "{more:?}");
+    let json = js.json_of("message").await;
+    assert_eq!(json["text"], "hi yourself");
+    assert_eq!(js.json().await["text"], "after the tags", "nothing for JSON readers in between");
     server.stop().await;
 }

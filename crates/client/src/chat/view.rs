@@ -82,7 +82,7 @@ pub fn event_lines(event: &ChatEvent, me: &str) -> Vec<Line<'static>> {
             return show(event).lines().map(|l| Line::styled(l.to_owned(), NOTICE)).collect();
         }
         // JSON clients are never prompted; nothing to show.
-        ChatEvent::Prompt { .. } => return Vec::new(),
+        ChatEvent::Prompt { .. } | ChatEvent::Tagged { .. } => return Vec::new(),
     };
     vec![line]
 }

@@ -277,7 +277,7 @@ impl ChatService {
 
     /// A new public line's id (IRC's `msgid`): this node's id and start, and a counter, so it is
     /// unique across the cluster and across restarts.
-    fn next_line_id(&self) -> String {
+    pub(crate) fn next_line_id(&self) -> String {
         let n = self.line_ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let node = self.bus.node();
         format!("{}-{}-{n}", node.id, node.boot)

@@ -265,6 +265,19 @@ fn chat_event(
             }));
         }
         ChatEvent::Prompt { .. } | ChatEvent::Switched { .. } => {}
+        ChatEvent::Tagged { from, room, id, tags } => {
+            if !conn.caps.has(Cap::MessageTags) || (from == me && !conn.caps.has(Cap::EchoMessage)) {
+                return;
+            }
+            out.extend_from_slice(frame.variant(0, |buf| {
+                let mut msg = Message::new("TAGMSG", [room.as_str()]).from_source(source(from));
+                msg = msg.tag("msgid", Some(id.clone()));
+                for (key, value) in tags {
+                    msg = msg.tag(key.clone(), value.clone());
+                }
+                msg.write(buf)
+            }));
+        }
         ChatEvent::Kicked { name, by, reason, room } => {
             conn.kicked = room.as_ref().map(|r| (name.clone(), r.clone()));
             out.extend_from_slice(frame.variant(0, |buf| {

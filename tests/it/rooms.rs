@@ -77,8 +77,8 @@ async fn rooms_topics_who_and_errors_in_text_mode_and_the_connection_survives() 
 
     kim.send("/join #Lab").await;
     assert_eq!(kim.line().await, "[#Lab] [kim] joined (1 online)");
-    kim.send("/topic #lab new topic").await;
-    assert!(kim.line().await.starts_with("! forbidden:"), "only admins set topics");
+    kim.send("/topic #lobby new topic").await;
+    assert!(kim.line().await.starts_with("! forbidden:"), "only admins and the room's operators set topics");
     boss.send_json(json!({"type": "topic", "room": "#lab", "topic": "lab 3 at 2pm"})).await;
     let topic = boss.json_of("topic").await;
     assert_eq!(
@@ -308,4 +308,75 @@ async fn rooms_over_websocket() {
     assert_eq!(ws.json_of("left").await["room"], "#web");
     assert_eq!(tcp.until_prefix("[#web] [web] left").await, "[#web] [web] left (1 online)");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn the_creator_of_a_room_moderates_that_room_only_and_passes_it_on() {
+    let db = Db::with_account(&backends()[0], "boss", "boss-pw", Role::Admin).await;
+    let server = db.server(|_| {}).await;
+    let mut kim = Client::chat_text(server.chat(), "kim").await;
+    let mut jay = Client::chat_json(server.chat(), "jay").await;
+    kim.send("/join #kim").await;
+    kim.until_prefix("[#kim] [kim] joined").await;
+    jay.send_json(json!({"type": "join", "room": "#kim"})).await;
+    jay.json_of("joined").await;
+    kim.until_prefix("[#kim] [jay] joined").await;
+
+    // A member is no operator.
+    jay.send_json(json!({"type": "kick", "name": "kim", "room": "#kim"})).await;
+    assert_eq!(jay.json_of("error").await["code"], "forbidden");
+    jay.send_json(json!({"type": "topic", "room": "#kim", "topic": "mine"})).await;
+    assert_eq!(jay.json_of("error").await["code"], "forbidden");
+    // The creator moderates #kim, and only #kim.
+    kim.send("/mute jay #kim 5 spam").await;
+    kim.until_prefix("* jay was muted in #kim by kim until").await;
+    let muted = jay.json_of("muted").await;
+    assert_eq!((muted["room"].as_str(), muted["by"].as_str()), (Some("#kim"), Some("kim")));
+    kim.send("/unmute jay #kim").await;
+    kim.until("* jay was unmuted in #kim by kim").await;
+    kim.send("/mute jay").await;
+    assert!(kim.until_prefix("! ").await.starts_with("! forbidden: only admins may do that"));
+    kim.send("/kick jay #lobby").await;
+    assert!(kim.until_prefix("! ").await.starts_with("! forbidden: only admins and the operators of #lobby"));
+    kim.send("/kick jay").await;
+    assert!(kim.until_prefix("! ").await.starts_with("! forbidden:"), "no server-wide kick");
+    // Passing it on: jay may set the topic, and take kim's status away.
+    kim.send("/op jay #kim").await;
+    kim.until("* jay is now an operator of #kim (by kim)").await;
+    let opped = jay.json_of("opped").await;
+    assert_eq!(opped, json!({"type": "opped", "name": "jay", "by": "kim", "room": "#kim", "op": true}));
+    jay.send_json(json!({"type": "topic", "room": "#kim", "topic": "jay's room"})).await;
+    assert_eq!(jay.json_of("topic").await["topic"], "jay's room");
+    jay.send_json(json!({"type": "deop", "name": "kim", "room": "#kim"})).await;
+    kim.until("* kim is no longer an operator of #kim (by jay)").await;
+    kim.send("/topic #kim back").await;
+    assert!(kim.until_prefix("! ").await.starts_with("! forbidden:"));
+    // Never over an admin.
+    let mut boss = Client::chat_login(server.chat(), "boss", "boss-pw").await;
+    boss.send_json(json!({"type": "join", "room": "#kim"})).await;
+    boss.json_of("joined").await;
+    jay.send_json(json!({"type": "kick", "name": "boss", "room": "#kim"})).await;
+    let refused = jay.json_of("error").await;
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+    // A part with a reason: the room sees it.
+    jay.send_json(json!({"type": "part", "room": "#kim", "reason": "dinner"})).await;
+    kim.until("[#kim] [jay] left (2 online): dinner").await;
+
+    let expected = [
+        (ModerationAction::Mute, Some("#kim".to_owned())),
+        (ModerationAction::Unmute, Some("#kim".to_owned())),
+        (ModerationAction::Op, Some("#kim".to_owned())),
+        (ModerationAction::Topic, Some("#kim".to_owned())),
+        (ModerationAction::Deop, Some("#kim".to_owned())),
+    ];
+    let store = &db.store;
+    eventually("the moderation log of the room operators", || async {
+        let log = store.moderation_log(&ModerationFilter::default()).await.unwrap();
+        let actions: Vec<(ModerationAction, Option<String>)> =
+            log.into_iter().map(|r| (r.action, r.room)).collect();
+        (actions == expected).then_some(())
+    })
+    .await;
+    server.stop().await;
+    db.cleanup().await;
 }

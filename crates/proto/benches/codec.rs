@@ -87,6 +87,9 @@ fn message() -> ChatEvent {
         at: chrono::Utc.with_ymd_and_hms(2026, 11, 21, 6, 11, 48).unwrap(),
         history: false,
         room: "#lobby".to_owned(),
+        notice: false,
+        id: None,
+        tags: Vec::new(),
     }
 }
 
@@ -96,7 +99,13 @@ fn requests(c: &mut Criterion) {
     group.bench_function("parse_text_say", |b| {
         b.iter(|| chat::parse_text(black_box(text), &Phase::Room).expect("valid"))
     });
-    let json = serde_json::to_string(&ChatRequest::Say { text: text.to_owned(), room: None }).unwrap();
+    let json = serde_json::to_string(&ChatRequest::Say {
+        text: text.to_owned(),
+        room: None,
+        notice: false,
+        tags: Vec::new(),
+    })
+    .unwrap();
     group.bench_function("decode_json_say", |b| {
         b.iter(|| sockhub_proto::json::decode::<ChatRequest>(black_box(&json)).expect("valid"))
     });

@@ -32,11 +32,19 @@ pub enum ChatRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<Secret>,
     },
-    /// Say something to everyone in a room: `room`, or the current room when absent.
+    /// Say something to everyone in a room: `room`, or the current room when absent. `notice`:
+    /// a notice rather than a message (IRC's NOTICE: shown as such to IRC users, as a message
+    /// to the others; no client answers one automatically).
     Say {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        notice: bool,
+        /// An IRC client's own tags (`+key=value`), relayed to IRC readers that asked for tags;
+        /// not in JSON.
+        #[serde(skip)]
+        tags: Vec<(String, Option<String>)>,
     },
     /// Say something to one user only.
     Whisper { to: String, text: String },
@@ -93,8 +101,24 @@ pub enum ChatRequest {
     StartQuiz,
     /// Join a room (creating it when the server allows); it becomes the current room.
     Join { room: String },
-    /// Leave `room`, or the current room when absent.
+    /// Leave `room`, or the current room when absent, with an optional `reason` shown to the
+    /// room.
     Part {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Admins and the room's operators: make `name` (a member) an operator of `room` (absent:
+    /// the current room).
+    Op {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+    },
+    /// Admins and the room's operators: `name` is no longer an operator of `room`.
+    Deop {
+        name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<String>,
     },
@@ -115,7 +139,7 @@ pub enum ChatRequest {
 impl crate::json::Request for ChatRequest {
     const TYPES: &'static [&'static str] = &[
         "login", "say", "whisper", "who", "help", "quit", "kick", "mute", "unmute", "ban", "unban", "start",
-        "join", "part", "switch", "rooms", "topic",
+        "join", "part", "switch", "rooms", "topic", "op", "deop",
     ];
 }
 
@@ -149,7 +173,8 @@ pub enum ChatEvent {
         #[serde(default)]
         room: String,
     },
-    /// A public message in `room`. `history` marks messages sent before the recipient joined.
+    /// A public message in `room`. `history` marks messages sent before the recipient joined;
+    /// `notice`, one sent as a notice (see the `say` request).
     Message {
         from: String,
         text: String,
@@ -159,6 +184,14 @@ pub enum ChatEvent {
         history: bool,
         #[serde(default)]
         room: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        notice: bool,
+        /// The line's unique id (IRC's `msgid`), absent on history.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// The sender's IRC client-only tags (see `say`); not in JSON.
+        #[serde(skip)]
+        tags: Vec<(String, Option<String>)>,
     },
     /// A private message; both the sender and the target receive it.
     Whisper {
@@ -191,12 +224,15 @@ pub enum ChatEvent {
         topic: Option<String>,
     },
     /// Someone left `room` (the one who parts gets it too); `online` counts who is left. `room`
-    /// is left out as for `joined`.
+    /// is left out as for `joined`. `reason`: what the one who left said, when they said
+    /// something.
     Left {
         name: String,
         online: usize,
         #[serde(default, skip_serializing_if = "String::is_empty")]
         room: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// The command list.
     Help { commands: Vec<HelpEntry> },
@@ -270,6 +306,12 @@ pub enum ChatEvent {
     },
     /// The answer to `switch`: plain lines now go to `room`.
     Switched { room: String },
+    /// IRC's TAGMSG to `room`: the client-only `tags` of `from`, with the line id `id`. Only
+    /// IRC readers that asked for tags see it; text and JSON readers get nothing.
+    Tagged { from: String, room: String, id: String, tags: Vec<(String, Option<String>)> },
+    /// `name` became (`op`) or is no longer an operator of `room`, by `by`; to the room's
+    /// members.
+    Opped { name: String, by: String, room: String, op: bool },
 }
 
 impl ChatEvent {
@@ -294,7 +336,7 @@ pub fn help() -> Vec<HelpEntry> {
         ("/w name text", msg!("chat-help-whisper")),
         ("/who [#room]", msg!("chat-help-who")),
         ("/join #room", msg!("chat-help-join")),
-        ("/part [#room]", msg!("chat-help-part")),
+        ("/part [#room] [reason]", msg!("chat-help-part")),
         ("/switch #room", msg!("chat-help-switch")),
         ("/rooms", msg!("chat-help-rooms")),
         ("/topic [#room] [text]", msg!("chat-help-topic")),
@@ -304,6 +346,8 @@ pub fn help() -> Vec<HelpEntry> {
         ("/kick name [#room] [reason]", msg!("chat-help-kick")),
         ("/mute name [#room] [minutes] [reason]", msg!("chat-help-mute")),
         ("/unmute name [#room]", msg!("chat-help-unmute")),
+        ("/op name [#room]", msg!("chat-help-op")),
+        ("/deop name [#room]", msg!("chat-help-deop")),
         ("/ban name [duration] [--address] [reason]", msg!("chat-help-ban")),
         ("/unban name", msg!("chat-help-unban")),
         ("/start", msg!("chat-help-start")),
@@ -315,7 +359,7 @@ pub fn help() -> Vec<HelpEntry> {
 
 impl Wire for ChatEvent {
     fn write_json(&self, out: &mut Vec<u8>) {
-        if !matches!(self, ChatEvent::Prompt { .. }) {
+        if !matches!(self, ChatEvent::Prompt { .. } | ChatEvent::Tagged { .. }) {
             json_line(self, out);
         }
     }
@@ -339,10 +383,13 @@ impl Wire for ChatEvent {
                 }
                 return;
             }
-            ChatEvent::Left { name, online, .. } => t!("chat-left", name = name, online = *online),
+            ChatEvent::Left { name, online, reason, .. } => {
+                because(t!("chat-left", name = name, online = *online), reason)
+            }
             ChatEvent::Help { commands } => return write_help(out, commands),
             ChatEvent::Error(e) => notice::error_text(e),
             ChatEvent::Bye { reason } => notice::bye_text(reason),
+            ChatEvent::Tagged { .. } => return,
             ChatEvent::Prompt { field: PromptField::Name } => t!("chat-prompt-name"),
             ChatEvent::Prompt { field: PromptField::Password { name } } => {
                 t!("common-prompt-password", name = name)
@@ -394,6 +441,12 @@ impl Wire for ChatEvent {
             ChatEvent::Rooms { current, rooms } => return rooms::write_rooms(out, current.as_deref(), rooms),
             ChatEvent::Topic { room, topic, by, at } => rooms::topic_text(room, topic, by, at),
             ChatEvent::Switched { room } => t!("chat-switched", room = room),
+            ChatEvent::Opped { name, by, room, op: true } => {
+                t!("chat-opped", name = name, by = by, room = room)
+            }
+            ChatEvent::Opped { name, by, room, op: false } => {
+                t!("chat-deopped", name = name, by = by, room = room)
+            }
         };
         text_line(out, line);
     }
@@ -437,8 +490,12 @@ pub fn parse_text(line: &str, phase: &Phase) -> Result<Option<ChatRequest>, Erro
             ChatRequest::Login { name: name.clone(), password: Some(Secret::new(line)) }
         }
         Phase::Name if !line.starts_with('/') => ChatRequest::Login { name: line.to_owned(), password: None },
-        Phase::Room if line.starts_with("//") => ChatRequest::Say { text: line[1..].to_owned(), room: None },
-        Phase::Room if !line.starts_with('/') => ChatRequest::Say { text: line.to_owned(), room: None },
+        Phase::Room if line.starts_with("//") => {
+            ChatRequest::Say { text: line[1..].to_owned(), room: None, notice: false, tags: Vec::new() }
+        }
+        Phase::Room if !line.starts_with('/') => {
+            ChatRequest::Say { text: line.to_owned(), room: None, notice: false, tags: Vec::new() }
+        }
         _ => parse_command(line)?,
     };
     Ok(Some(request))
@@ -460,10 +517,19 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
             (Some(room), "") => ChatRequest::Join { room },
             _ => return Err(usage("/join #room")),
         },
-        "part" | "leave" => match rooms::optional_room(rest) {
-            (room, "") => ChatRequest::Part { room },
-            _ => return Err(usage("/part [#room]")),
-        },
+        "part" | "leave" => {
+            let (room, reason) = rooms::optional_room(rest);
+            ChatRequest::Part { room, reason: non_empty(reason) }
+        }
+        "op" | "deop" => {
+            let (name, rest) = split_word(rest);
+            let (room, extra) = rooms::optional_room(rest);
+            if name.is_empty() || !extra.is_empty() {
+                return Err(usage(if command == "op" { "/op name [#room]" } else { "/deop name [#room]" }));
+            }
+            let name = name.to_owned();
+            if command == "op" { ChatRequest::Op { name, room } } else { ChatRequest::Deop { name, room } }
+        }
         "switch" | "s" => match rooms::optional_room(rest) {
             (Some(room), "") => ChatRequest::Switch { room },
             _ => return Err(usage("/switch #room")),

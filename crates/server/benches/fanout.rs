@@ -34,6 +34,9 @@ fn message() -> ChatEvent {
         at: chrono::Utc.with_ymd_and_hms(2026, 11, 21, 6, 11, 48).unwrap(),
         history: false,
         room: "#lobby".to_owned(),
+        notice: false,
+        id: None,
+        tags: Vec::new(),
     }
 }
 
@@ -91,7 +94,7 @@ fn push_only(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
-                room.say(&lobby, &from, black_box("hello everyone"), at);
+                room.say(&lobby, &from, black_box("hello everyone"), at, Default::default());
                 // Drained outside the lock-holding path but inside the iteration, so the queues
                 // never fill up; `push_drain` below measures the two together.
                 rt.block_on(drain_async(&outboxes, &[]))

@@ -140,6 +140,10 @@ string_enum! {
         Unban => "unban",
         /// Set or cleared a room's topic (the topic is the row's `reason`).
         Topic => "topic",
+        /// Made the target an operator of a room.
+        Op => "op",
+        /// Took the target's operator status in a room away.
+        Deop => "deop",
     }
 }
 

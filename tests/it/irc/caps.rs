@@ -159,3 +159,53 @@ async fn away_is_shown_to_away_notify_clients_and_in_whois() {
     assert!(back.params.is_empty(), "{back}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn client_only_tags_and_msgid_reach_message_tags_readers_only() {
+    let server = server(|_| {}).await;
+    let mut alice = IrcClient::with_caps(server.addr("irc"), "alice", "message-tags").await;
+    alice.expect("366").await;
+    let mut bob = IrcClient::with_caps(server.addr("irc"), "bob", "message-tags echo-message").await;
+    bob.expect("366").await;
+    let mut carol = IrcClient::register(server.addr("irc"), "carol").await;
+    let mut js = crate::support::Client::chat_json(server.chat(), "jay").await;
+    alice.send("@+baz=bat;fizz=buzz PRIVMSG #lobby :hi").await;
+    let m = bob.privmsg().await;
+    assert_eq!(m.params, ["#lobby", "hi"]);
+    let tag = |m: &sockhub_proto::irc::Message, key: &str| {
+        m.tags.iter().find(|t| t.key == key).map(|t| t.value.clone().unwrap_or_default())
+    };
+    assert_eq!(tag(&m, "+baz").as_deref(), Some("bat"));
+    assert_eq!(tag(&m, "fizz"), None, "only client-only tags are relayed");
+    let first = tag(&m, "msgid").expect("a msgid");
+    let m = carol.privmsg().await;
+    assert!(m.tags.is_empty(), "no tags without message-tags: {m}");
+    let json = js.json_of("message").await;
+    assert_eq!(json["id"].as_str(), Some(first.as_str()), "the same id in JSON");
+    // bob's own line, echoed: his tags, another id.
+    bob.send("@+bat=baz PRIVMSG #lobby :hi yourself").await;
+    let echo = bob.privmsg().await;
+    let m = alice.privmsg().await;
+    for m in [&echo, &m] {
+        assert_eq!(tag(m, "+bat").as_deref(), Some("baz"));
+        assert_ne!(tag(m, "msgid").as_deref(), Some(first.as_str()));
+    }
+    assert_eq!(tag(&echo, "msgid"), tag(&m, "msgid"));
+    // TAGMSG: to tag readers only; carol and jay get nothing.
+    alice.send("@+typing=active;other=x TAGMSG #lobby").await;
+    let t = bob.expect("TAGMSG").await;
+    assert_eq!((super::from(&t), t.params.as_slice()), ("alice", &["#lobby".to_owned()][..]));
+    assert_eq!(tag(&t, "+typing").as_deref(), Some("active"));
+    assert_eq!(tag(&t, "other"), None);
+    assert!(tag(&t, "msgid").is_some());
+    alice.send("PRIVMSG #lobby :after the tags").await;
+    let (before, m) = carol.until("PRIVMSG").await;
+    assert_eq!(m.params[1], "hi yourself");
+    let (more, m) = carol.until("PRIVMSG").await;
+    assert_eq!(m.params[1], "after the tags");
+    assert!(before.iter().chain(&more).all(|m| m.command != "TAGMSG"), "{more:?}");
+    let json = js.json_of("message").await;
+    assert_eq!(json["text"], "hi yourself");
+    assert_eq!(js.json().await["text"], "after the tags", "nothing for JSON readers in between");
+    server.stop().await;
+}

@@ -192,11 +192,11 @@ async fn channels_are_rooms_shared_with_nc_users() {
     let server = db.server(irc_on).await;
     let mut nc = Client::chat_text(server.chat(), "alice").await;
     let mut irc = IrcClient::register(server.addr("irc"), "bob").await;
-    // Joining creates the room; the joiner gets JOIN and the names.
+    // Joining creates the room; the joiner gets JOIN and the names (as its operator).
     irc.send("JOIN #team-1").await;
     let join = irc.expect("JOIN").await;
     assert_eq!((from(&join), join.params[0].as_str()), ("bob", "#team-1"));
-    assert_eq!(irc.expect("353").await.params[3], "bob");
+    assert_eq!(irc.expect("353").await.params[3], "@bob");
     nc.send("/join #team-1").await;
     let join = irc.expect("JOIN").await;
     assert_eq!((from(&join), join.params[0].as_str()), ("alice", "#team-1"));
@@ -223,10 +223,11 @@ async fn channels_are_rooms_shared_with_nc_users() {
         .collect();
     assert_eq!(rooms, [("#lobby", "3"), ("#team-1", "2")]);
     carol.send("NAMES #team-1").await;
-    assert_eq!(carol.expect("353").await.params[3], "alice bob");
-    // Topics: only admins set them; every member sees the change; TOPIC asks.
-    irc.send("TOPIC #team-1 :plans").await;
-    assert_eq!(irc.expect("482").await.params[1], "#team-1");
+    assert_eq!(carol.expect("353").await.params[3], "alice @bob");
+    // Topics: only admins and the room's operators set them (nobody but admins in the default
+    // room); every member sees the change; TOPIC asks.
+    irc.send("TOPIC #lobby :plans").await;
+    assert_eq!(irc.expect("482").await.params[1], "#lobby");
     let mut boss = IrcClient::sasl(server.addr("irc"), "boss", "boss-pw-1", "").await;
     boss.send("JOIN #team-1").await;
     boss.expect("366").await;

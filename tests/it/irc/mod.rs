@@ -9,6 +9,7 @@ mod chat;
 mod clients;
 mod conformance;
 mod nodes;
+mod operators;
 mod protocol;
 mod tls;
 

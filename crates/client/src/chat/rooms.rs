@@ -156,6 +156,9 @@ mod tests {
             at: time::now(),
             history: false,
             room: room.into(),
+            notice: false,
+            id: None,
+            tags: Vec::new(),
         }
     }
 
@@ -164,7 +167,7 @@ mod tests {
     }
 
     fn left(name: &str, room: &str) -> ChatEvent {
-        ChatEvent::Left { name: name.into(), online: 1, room: room.into() }
+        ChatEvent::Left { name: name.into(), online: 1, room: room.into(), reason: None }
     }
 
     /// alice, just logged in to #lobby.

@@ -172,7 +172,7 @@ impl ChatScreen {
     fn in_current_room(&self, mut request: ChatRequest) -> ChatRequest {
         if let ChatRequest::Say { room, .. }
         | ChatRequest::Who { room }
-        | ChatRequest::Part { room }
+        | ChatRequest::Part { room, .. }
         | ChatRequest::Topic { room, .. } = &mut request
             && room.is_none()
         {
@@ -331,7 +331,12 @@ mod tests {
             topic: None,
         });
         assert_eq!(screen.online(), 3);
-        screen.on_event(ChatEvent::Left { name: "bob".into(), online: 2, room: "#lobby".into() });
+        screen.on_event(ChatEvent::Left {
+            name: "bob".into(),
+            online: 2,
+            room: "#lobby".into(),
+            reason: None,
+        });
         assert_eq!(screen.online(), 2);
         screen.on_event(ChatEvent::Users { names: vec!["alice".into()], room: "#lobby".into() });
         assert_eq!(screen.online(), 1);
@@ -342,7 +347,12 @@ mod tests {
         let mut screen = ChatScreen::new("addr", "alice");
         assert_eq!(
             enter(&mut screen, "안녕 bob"),
-            Action::Send(ChatRequest::Say { text: "안녕 bob".into(), room: None })
+            Action::Send(ChatRequest::Say {
+                text: "안녕 bob".into(),
+                room: None,
+                notice: false,
+                tags: Vec::new()
+            })
         );
         assert_eq!(
             enter(&mut screen, "/w bob hi there"),
@@ -407,6 +417,9 @@ mod tests {
             at: time::now(),
             history: false,
             room: "#lobby".into(),
+            notice: false,
+            id: None,
+            tags: Vec::new(),
         });
         let after = rows(&mut screen, 60, 6);
         assert_eq!(after[1], "[bob] hi alice");
@@ -422,6 +435,9 @@ mod tests {
             at: time::now(),
             history: false,
             room: room.into(),
+            notice: false,
+            id: None,
+            tags: Vec::new(),
         }
     }
 
@@ -453,7 +469,12 @@ mod tests {
         assert_eq!(status.trim_end(), " sockhub chat │ addr │ alice │ 1 online │ #team │ unread: #lobby(2)");
         assert_eq!(
             enter(&mut screen, "plain line"),
-            Action::Send(ChatRequest::Say { text: "plain line".into(), room: Some("#team".into()) }),
+            Action::Send(ChatRequest::Say {
+                text: "plain line".into(),
+                room: Some("#team".into()),
+                notice: false,
+                tags: Vec::new(),
+            }),
             "a plain line names the room the status bar shows"
         );
         assert_eq!(enter(&mut screen, "/who"), Action::Send(ChatRequest::Who { room: Some("#team".into()) }));
@@ -477,11 +498,21 @@ mod tests {
         let mut screen = in_lobby_and_team();
         assert_eq!(
             enter(&mut screen, "/part"),
-            Action::Send(ChatRequest::Part { room: Some("#team".into()) })
+            Action::Send(ChatRequest::Part { room: Some("#team".into()), reason: None })
         );
-        screen.on_event(ChatEvent::Left { name: "alice".into(), online: 0, room: "#team".into() });
+        screen.on_event(ChatEvent::Left {
+            name: "alice".into(),
+            online: 0,
+            room: "#team".into(),
+            reason: None,
+        });
         assert_eq!(last_line(&screen), "* plain lines now go to #lobby");
-        screen.on_event(ChatEvent::Left { name: "alice".into(), online: 1, room: "#lobby".into() });
+        screen.on_event(ChatEvent::Left {
+            name: "alice".into(),
+            online: 1,
+            room: "#lobby".into(),
+            reason: None,
+        });
         assert_eq!(last_line(&screen), "* you are in no room: /join one first");
         let status = rows(&mut screen, 80, 6)[4].clone();
         assert!(status.contains("│ in no room"), "{status}");

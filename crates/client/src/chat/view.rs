@@ -77,11 +77,12 @@ pub fn event_lines(event: &ChatEvent, me: &str) -> Vec<Line<'static>> {
         | ChatEvent::Unbanned { .. }
         | ChatEvent::Rooms { .. }
         | ChatEvent::Topic { .. }
-        | ChatEvent::Switched { .. } => {
+        | ChatEvent::Switched { .. }
+        | ChatEvent::Opped { .. } => {
             return show(event).lines().map(|l| Line::styled(l.to_owned(), NOTICE)).collect();
         }
         // JSON clients are never prompted; nothing to show.
-        ChatEvent::Prompt { .. } => return Vec::new(),
+        ChatEvent::Prompt { .. } | ChatEvent::Tagged { .. } => return Vec::new(),
     };
     vec![line]
 }
@@ -136,6 +137,9 @@ mod tests {
                 at,
                 history: false,
                 room: "#lobby".into(),
+                notice: false,
+                id: None,
+                tags: Vec::new(),
             },
             ChatEvent::Message {
                 from: "bob".into(),
@@ -143,12 +147,15 @@ mod tests {
                 at,
                 history: true,
                 room: "#lobby".into(),
+                notice: false,
+                id: None,
+                tags: Vec::new(),
             },
             whisper("alice", "bob", "alice"),
             whisper("bob", "alice", "alice"),
             ChatEvent::Users { names: vec!["alice".into(), "bob".into()], room: "#lobby".into() },
             ChatEvent::Joined { name: "bob".into(), online: 2, room: "#lobby".into(), topic: None },
-            ChatEvent::Left { name: "bob".into(), online: 1, room: "#lobby".into() },
+            ChatEvent::Left { name: "bob".into(), online: 1, room: "#lobby".into(), reason: None },
             ChatEvent::Help { commands: chat::help() },
             ChatEvent::error(ErrorCode::NoSuchUser, "no one called \"carol\" is online"),
             ChatEvent::Bye { reason: "goodbye".into() },
@@ -168,6 +175,9 @@ mod tests {
                 at,
                 history: false,
                 room: "#lobby".into(),
+                notice: false,
+                id: None,
+                tags: Vec::new(),
             },
             "alice",
         );
@@ -192,6 +202,9 @@ mod tests {
                 at,
                 history: false,
                 room: "#lobby".into(),
+                notice: false,
+                id: None,
+                tags: Vec::new(),
             },
             "alice",
         );
@@ -203,6 +216,9 @@ mod tests {
                 at,
                 history: true,
                 room: "#lobby".into(),
+                notice: false,
+                id: None,
+                tags: Vec::new(),
             },
             "alice",
         );

@@ -186,8 +186,14 @@ mod tests {
         assert_eq!(parse("/join #a"), ChatRequest::Join { room: "#a".into() });
         assert_eq!(parse_text("/join", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
         assert_eq!(parse_text("/join a", &Phase::Room).unwrap_err().code, ErrorCode::BadRequest);
-        assert_eq!(parse("/part"), ChatRequest::Part { room: None });
-        assert_eq!(parse("/part #a"), ChatRequest::Part { room: room("#a") });
+        assert_eq!(parse("/part"), ChatRequest::Part { room: None, reason: None });
+        assert_eq!(parse("/part #a"), ChatRequest::Part { room: room("#a"), reason: None });
+        assert_eq!(
+            parse("/part #a bye now"),
+            ChatRequest::Part { room: room("#a"), reason: Some("bye now".into()) }
+        );
+        assert_eq!(parse("/op bob #a"), ChatRequest::Op { name: "bob".into(), room: room("#a") });
+        assert_eq!(parse("/deop bob"), ChatRequest::Deop { name: "bob".into(), room: None });
         assert_eq!(parse("/s #a"), ChatRequest::Switch { room: "#a".into() });
         assert_eq!(parse("/switch #a"), ChatRequest::Switch { room: "#a".into() });
         assert_eq!(parse("/rooms"), ChatRequest::Rooms);
@@ -229,14 +235,14 @@ mod tests {
         let decode = |s: &str| crate::json::decode::<ChatRequest>(s).unwrap();
         assert_eq!(
             decode(r##"{"type":"say","text":"hi"}"##),
-            ChatRequest::Say { text: "hi".into(), room: None }
+            ChatRequest::Say { text: "hi".into(), room: None, notice: false, tags: Vec::new() }
         );
         assert_eq!(
             decode(r##"{"type":"say","text":"hi","room":"#a"}"##),
-            ChatRequest::Say { text: "hi".into(), room: Some("#a".into()) }
+            ChatRequest::Say { text: "hi".into(), room: Some("#a".into()), notice: false, tags: Vec::new() }
         );
         assert_eq!(decode(r#"{"type":"who"}"#), ChatRequest::Who { room: None });
-        assert_eq!(decode(r#"{"type":"part"}"#), ChatRequest::Part { room: None });
+        assert_eq!(decode(r#"{"type":"part"}"#), ChatRequest::Part { room: None, reason: None });
         assert_eq!(decode(r#"{"type":"rooms"}"#), ChatRequest::Rooms);
         assert_eq!(
             decode(r##"{"type":"topic","room":"#a","topic":""}"##),
@@ -253,6 +259,9 @@ mod tests {
             at,
             history: false,
             room: "#a".into(),
+            notice: false,
+            id: None,
+            tags: Vec::new(),
         };
         assert_eq!(render(&m, Mode::Text), "[alice] hi\n");
         assert_eq!(render(&InRoom(m.clone()), Mode::Text), "[#a] [alice] hi\n");

@@ -16,9 +16,12 @@ fn a_plain_line_means_name_password_or_message_by_phase() {
     );
     assert_eq!(
         parse(" 안녕하세요 ", &Phase::Room),
-        ChatRequest::Say { text: "안녕하세요".into(), room: None }
+        ChatRequest::Say { text: "안녕하세요".into(), room: None, notice: false, tags: Vec::new() }
     );
-    assert_eq!(parse("//slash", &Phase::Room), ChatRequest::Say { text: "/slash".into(), room: None });
+    assert_eq!(
+        parse("//slash", &Phase::Room),
+        ChatRequest::Say { text: "/slash".into(), room: None, notice: false, tags: Vec::new() }
+    );
 }
 
 #[test]
@@ -128,6 +131,9 @@ fn json_shapes() {
         at,
         history: false,
         room: "#lobby".into(),
+        notice: false,
+        id: None,
+        tags: Vec::new(),
     };
     assert_eq!(
         render(&msg, Mode::Json),

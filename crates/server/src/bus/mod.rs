@@ -147,6 +147,14 @@ pub enum ChatMsg {
         #[serde(with = "time::ms")]
         at: Timestamp,
         room: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        notice: bool,
+        /// The line's id (`msgid`), the same on every node.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// The sender's IRC client-only tags.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<(String, Option<String>)>,
     },
     /// `name` (a member of the sending node) joined `room`; `persistent`: an admin created it.
     RoomJoined {
@@ -155,10 +163,12 @@ pub enum ChatMsg {
         #[serde(default)]
         persistent: bool,
     },
-    /// `name` (a member of the sending node) left `room`.
+    /// `name` (a member of the sending node) left `room`, saying `reason`.
     RoomLeft {
         room: String,
         name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// The topic of `room` was set (`topic`) or cleared (`None`) by admin `by`.
     Topic {

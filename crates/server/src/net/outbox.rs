@@ -54,8 +54,9 @@ thread_local! {
 /// Queue slots kept after a batch is taken; a queue that grew beyond this in a burst is released.
 const KEEP_QUEUE_CAPACITY: usize = 64;
 
-/// How many encodings of its own a transport with its own [`Encode`] may cache in a frame.
-pub const VARIANTS: usize = 4;
+/// How many encodings of its own a transport with its own [`Encode`] may cache in a frame (IRC:
+/// one per combination of `server-time`, `account-tag` and `message-tags`).
+pub const VARIANTS: usize = 8;
 
 /// A message ready to be sent to any number of connections.
 pub struct Frame {

@@ -258,6 +258,9 @@ mod tests {
             text: text.into(),
             at: sockhub_proto::time::now(),
             room: "#lobby".into(),
+            notice: false,
+            id: None,
+            tags: Vec::new(),
         });
         serde_json::to_vec(&msg).unwrap()
     }

@@ -63,16 +63,17 @@ impl ChatService {
                     self.set_remote_rooms(&key, &name, &rooms);
                 }
             }
-            ChatMsg::Said { from: name, text, at, room } => {
+            ChatMsg::Said { from: name, text, at, room, notice, id, tags } => {
                 let name: Arc<str> = name.into();
-                self.rooms.say(&super::rooms::key(&room), &name, &text, at);
+                let extra = super::rooms::Extra { notice, id, tags };
+                self.rooms.say(&super::rooms::key(&room), &name, &text, at, extra);
             }
             ChatMsg::RoomJoined { room, name, persistent } => {
                 self.rooms.remote_join(&room, &names::key(&name), &name, persistent);
                 self.room_metrics.rooms.set(self.rooms.count() as i64);
             }
-            ChatMsg::RoomLeft { room, name } => {
-                self.rooms.remote_part(&room, &names::key(&name));
+            ChatMsg::RoomLeft { room, name, reason } => {
+                self.rooms.remote_part(&room, &names::key(&name), reason);
                 self.room_metrics.rooms.set(self.rooms.count() as i64);
             }
             ChatMsg::Topic { room, topic, by, at } => {
@@ -161,7 +162,7 @@ impl ChatService {
         let now = self.rooms.remote_rooms_of(key);
         for room in now.iter().filter(|r| !rooms.iter().any(|x| super::rooms::key(x) == super::rooms::key(r)))
         {
-            self.rooms.remote_part(room, key);
+            self.rooms.remote_part(room, key, None);
         }
         for room in rooms {
             self.rooms.remote_join(room, key, name, false);

@@ -15,6 +15,7 @@
 
 mod cluster;
 pub mod moderation;
+mod ops;
 pub mod room;
 mod room_api;
 pub mod rooms;
@@ -60,6 +61,8 @@ pub struct ChatService {
     /// The other nodes (a no-op on a single node).
     pub(crate) bus: SharedBus,
     pub(crate) store: Store,
+    /// The next public line's number, for its id (see `room_api.rs`).
+    pub(crate) line_ids: std::sync::atomic::AtomicU64,
     /// This service, for what needs an `Arc` of it from `&self` (bus callbacks, mute timers).
     myself: std::sync::Weak<ChatService>,
 }
@@ -95,6 +98,7 @@ impl ChatService {
             closing: hub.net.shutdown.clone(),
             bus: Arc::clone(&hub.bus),
             store: store.clone(),
+            line_ids: Default::default(),
             myself: myself.clone(),
         });
         for mute in mutes {

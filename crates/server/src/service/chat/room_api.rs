@@ -20,10 +20,18 @@ use sockhub_store::{ChatRecord, ModerationAction, ModerationRecord, Store, Store
 use tracing::{info, warn};
 
 use super::ChatService;
-use super::rooms::{self, Create, Joined, Rooms, Topic};
+use super::rooms::{self, Create, Extra, Joined, Rooms, Topic};
 use crate::bus::{ChatMsg, Message};
 use crate::config::{ChatConfig, RoomCreation};
 use crate::net::outbox::Outbox;
+
+/// A local member's change of rooms, for the other nodes.
+pub(super) enum RoomChange {
+    /// Joined; `persistent`: this join created the room as an admin's.
+    Joined { persistent: bool },
+    /// Left, saying `reason`.
+    Left { reason: Option<String> },
+}
 
 /// The rooms at start: the default room, the configured ones (stored as persistent rooms) and
 /// those admins created, each with its topic and its last `[chat] history` lines.
@@ -131,7 +139,8 @@ impl ChatService {
                     self.store_room(&room, name).await;
                 }
                 self.room_metrics.joins.inc();
-                self.publish_room_change(&room, name, true, created == Some(Create::Persistent)).await;
+                let persistent = created == Some(Create::Persistent);
+                self.publish_room_change(&room, name, RoomChange::Joined { persistent }).await;
                 info!(name = %name, room = %room, "joined a room");
             }
         }
@@ -152,30 +161,41 @@ impl ChatService {
         }
     }
 
-    /// `name` leaves `room` (`None`: the current room). They and the room get `left`.
-    pub async fn part_room(&self, key: &str, name: &str, room: Option<&str>) -> Result<(), ErrorEvent> {
+    /// `name` leaves `room` (`None`: the current room), saying `reason` (checked as text). They
+    /// and the room get `left`.
+    pub async fn part_room(
+        &self,
+        key: &str,
+        name: &str,
+        room: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<(), ErrorEvent> {
         if let Some(r) = room {
             sockhub_proto::chat::check_room_name(r)?;
         }
-        let (room, _gone) = self.rooms.part(key, room)?;
-        self.publish_room_change(&room, name, false, false).await;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if let Some(r) = reason {
+            sockhub_proto::text::require("reason", r)?;
+        }
+        let (room, _gone) = self.rooms.part(key, room, reason)?;
+        let reason = reason.map(str::to_owned);
+        self.publish_room_change(&room, name, RoomChange::Left { reason }).await;
         info!(name = %name, room = %room, "left a room");
         Ok(())
     }
 
     /// Tell the other nodes that `name` joined or left `room`, and follow the room's subject
     /// while this node has members in it.
-    pub(super) async fn publish_room_change(&self, room: &str, name: &str, joined: bool, persistent: bool) {
+    pub(super) async fn publish_room_change(&self, room: &str, name: &str, change: RoomChange) {
         self.room_metrics.rooms.set(self.rooms.count() as i64);
         if !self.bus.is_shared() {
             return;
         }
         let room_key = rooms::key(room);
         let (room, name) = (room.to_owned(), name.to_owned());
-        let msg = if joined {
-            ChatMsg::RoomJoined { room, name, persistent }
-        } else {
-            ChatMsg::RoomLeft { room, name }
+        let msg = match change {
+            RoomChange::Joined { persistent } => ChatMsg::RoomJoined { room, name, persistent },
+            RoomChange::Left { reason } => ChatMsg::RoomLeft { room, name, reason },
         };
         self.bus.publish(Message::Chat(msg));
         self.bus.watch_room(&room_key, self.rooms.has_local_members(&room_key)).await;
@@ -195,7 +215,8 @@ impl ChatService {
         self.rooms.send_to(key, event);
     }
 
-    /// `name` says `text` in `room` (`None`: their current room): checked (text, mutes), logged,
+    /// `name` says `text` in `room` (`None`: their current room), as a notice when `notice`:
+    /// checked (text, mutes), logged,
     /// delivered to the room here and published to the room's subject (waiting, in a cluster, for
     /// room on the way out: see [`crate::bus::Bus::reserve_room`]).
     pub async fn say_in_room(
@@ -204,6 +225,8 @@ impl ChatService {
         name: &Arc<str>,
         room: Option<&str>,
         text: String,
+        notice: bool,
+        tags: Vec<(String, Option<String>)>,
     ) -> Result<(), ErrorEvent> {
         if text.trim().is_empty() {
             return Err(ErrorEvent::new(ErrorCode::EmptyMessage, msg!("chat-nothing-to-say")));
@@ -234,12 +257,30 @@ impl ChatService {
             warn!(error = %e, "the chat log is not accepting lines");
             ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-log-behind"))
         })?;
-        self.rooms.say(&room_key, name, &text, at);
+        let extra = Extra { notice, id: Some(self.next_line_id()), tags };
+        self.rooms.say(&room_key, name, &text, at, extra.clone());
         self.room_metrics.messages.inc();
         if let Some(slot) = slot {
-            slot.send(Message::Chat(ChatMsg::Said { from: name.to_string(), text, at, room }));
+            let Extra { notice, id, tags } = extra;
+            slot.send(Message::Chat(ChatMsg::Said {
+                from: name.to_string(),
+                text,
+                at,
+                room,
+                notice,
+                id,
+                tags,
+            }));
         }
         Ok(())
+    }
+
+    /// A new public line's id (IRC's `msgid`): this node's id and start, and a counter, so it is
+    /// unique across the cluster and across restarts.
+    pub(crate) fn next_line_id(&self) -> String {
+        let n = self.line_ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let node = self.bus.node();
+        format!("{}-{}-{n}", node.id, node.boot)
     }
 
     /// Every room, sorted by name, as `key` sees them (`joined`), and their current room.
@@ -331,8 +372,8 @@ impl ChatService {
 
     /// Take the local user `name` out of `room` (an admin's `/kick name #room`).
     pub(crate) async fn remove_from_room(&self, name: &str, room: &str) {
-        if self.rooms.part(&crate::names::key(name), Some(room)).is_ok() {
-            self.publish_room_change(room, name, false, false).await;
+        if self.rooms.part(&crate::names::key(name), Some(room), None).is_ok() {
+            self.publish_room_change(room, name, RoomChange::Left { reason: None }).await;
         }
     }
 
@@ -340,7 +381,7 @@ impl ChatService {
     pub(crate) fn forget_remote(&self, member: &crate::bus::RemoteMember) {
         let key = crate::names::key(&member.name);
         for room in self.rooms.remote_rooms_of(&key) {
-            self.rooms.remote_part(&room, &key);
+            self.rooms.remote_part(&room, &key, None);
         }
     }
 }

@@ -14,7 +14,7 @@
 //! In a cluster a room also lists its members on other nodes (`remote`, by user key), kept up to
 //! date from the bus (see `cluster.rs`); member counts and `who` include them.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -28,6 +28,7 @@ use sockhub_store::ChatRow;
 use crate::net::fanout::Fanout;
 use crate::net::outbox::{Frame, Outbox};
 
+mod ops;
 mod remote;
 
 /// The key a room is found by: its name compared as user names are.
@@ -41,6 +42,15 @@ pub struct Topic {
     pub text: String,
     pub by: String,
     pub at: Timestamp,
+}
+
+/// What a live public line carries besides its text: whether it is a notice, its id (`msgid`)
+/// and the sender's IRC client-only tags.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    pub notice: bool,
+    pub id: Option<String>,
+    pub tags: Vec<(String, Option<String>)>,
 }
 
 /// A public line kept for newcomers.
@@ -66,6 +76,8 @@ struct RoomState {
     members: HashMap<String, Seat>,
     /// Members on other nodes: user key → name.
     remote: HashMap<String, Arc<str>>,
+    /// The room's operators among its local members (user keys): see `ops.rs`.
+    ops: HashSet<String>,
     /// Its own lock, so a message can be remembered under the rooms' read lock.
     history: Mutex<VecDeque<Said>>,
 }
@@ -78,6 +90,7 @@ impl RoomState {
             topic: None,
             members: HashMap::new(),
             remote: HashMap::new(),
+            ops: HashSet::new(),
             history: Mutex::new(VecDeque::new()),
         }
     }
@@ -297,15 +310,27 @@ impl Rooms {
                 at: said.at,
                 history: true,
                 room: room_name.clone(),
+                notice: false,
+                id: None,
+                tags: Vec::new(),
             });
+        }
+        if created == Some(Create::Transient) {
+            target.ops.insert(user.to_owned());
         }
         target.members.insert(user.to_owned(), seat);
         Ok(Joined::Joined { room: room_name, created })
     }
 
-    /// `user` leaves `room` (`None`: the current one); they and the others get `left`. Returns the
-    /// room's name, and whether the room vanished (it was transient and is now empty).
-    pub fn part(&self, user: &str, room: Option<&str>) -> Result<(String, bool), ErrorEvent> {
+    /// `user` leaves `room` (`None`: the current one), saying `reason`; they and the others get
+    /// `left`. Returns the room's name, and whether the room vanished (it was transient and is
+    /// now empty).
+    pub fn part(
+        &self,
+        user: &str,
+        room: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<(String, bool), ErrorEvent> {
         let mut state = self.state.write();
         let state = &mut *state;
         let me = state.users.get_mut(user).ok_or_else(not_in_any_room)?;
@@ -320,10 +345,12 @@ impl Rooms {
         // like the room's other lines were).
         let target = state.rooms.get_mut(&room_key).expect("a joined room exists");
         target.members.remove(user);
+        target.ops.remove(user);
         let left = ChatEvent::Left {
             name: me.name.to_string(),
             online: target.online(),
             room: target.name.to_string(),
+            reason: reason.map(str::to_owned),
         };
         me.send(left.clone());
         me.joined.remove(i);
@@ -346,11 +373,13 @@ impl Rooms {
         for room_key in &me.joined {
             if let Some(room) = state.rooms.get_mut(room_key) {
                 room.members.remove(user);
+                room.ops.remove(user);
                 if !quietly {
                     room.push(ChatEvent::Left {
                         name: me.name.to_string(),
                         online: room.online(),
                         room: room.name.to_string(),
+                        reason: None,
                     });
                 }
                 names.push(room.name.to_string());
@@ -411,8 +440,8 @@ impl Rooms {
     }
 
     /// A public line in the room under `room_key` (see [`key`]) to its members (the sender too);
-    /// kept for newcomers. `false` when the room does not exist here.
-    pub fn say(&self, room_key: &str, from: &Arc<str>, text: &str, at: Timestamp) -> bool {
+    /// kept for newcomers (as a plain message). `false` when the room does not exist here.
+    pub fn say(&self, room_key: &str, from: &Arc<str>, text: &str, at: Timestamp, extra: Extra) -> bool {
         // Under the read lock: joins take the write lock, so a newcomer gets this line exactly
         // once, live or from the history.
         let state = self.state.read();
@@ -430,6 +459,9 @@ impl Rooms {
             at,
             history: false,
             room: target.name.to_string(),
+            notice: extra.notice,
+            id: extra.id,
+            tags: extra.tags,
         });
         // Written to the sockets after the lock is released.
         drop(state);

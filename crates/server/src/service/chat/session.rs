@@ -283,11 +283,22 @@ impl ChatSession {
         self.service.auth.confirm_admin(&me.name).await
     }
 
+    /// Refuse unless `me` may moderate `room` (`None`: server-wide, admins only), and `target`
+    /// there: see [`ChatService::require_room_power`].
+    async fn require_power(
+        &self,
+        me: &Me,
+        room: Option<&str>,
+        target: Option<&str>,
+    ) -> Result<(), ErrorEvent> {
+        self.service.require_room_power(&me.name, &me.key, me.identity.is_admin(), room, target).await
+    }
+
     async fn in_room(&mut self, me: &Me, request: ChatRequest) -> Result<Flow, ErrorEvent> {
         let moderation = &self.service.moderation;
         match request {
-            ChatRequest::Say { text, room } => {
-                self.service.say_in_room(&me.key, &me.name, room.as_deref(), text).await?
+            ChatRequest::Say { text, room, notice, tags } => {
+                self.service.say_in_room(&me.key, &me.name, room.as_deref(), text, notice, tags).await?
             }
             ChatRequest::Whisper { to, text } => self.whisper(me, &to, text).await?,
             ChatRequest::Who { room: asked } => {
@@ -299,7 +310,9 @@ impl ChatSession {
             ChatRequest::Join { room } => {
                 self.service.join_room(&me.key, &me.name, me.identity.is_admin(), &room).await?;
             }
-            ChatRequest::Part { room } => self.service.part_room(&me.key, &me.name, room.as_deref()).await?,
+            ChatRequest::Part { room, reason } => {
+                self.service.part_room(&me.key, &me.name, room.as_deref(), reason.as_deref()).await?
+            }
             ChatRequest::Switch { room } => self.service.switch_room(&me.key, &room)?,
             ChatRequest::Rooms => {
                 let (current, rooms) = self.service.room_list(&me.key);
@@ -310,23 +323,35 @@ impl ChatSession {
                 self.service.rooms.send_to(&me.key, topic);
             }
             ChatRequest::Topic { room, topic: Some(topic) } => {
-                if !me.identity.is_admin() {
+                let room = match room {
+                    Some(r) => self.service.rooms.existing(&r)?,
+                    None => self.service.rooms.resolve(&me.key, None)?,
+                };
+                if !me.identity.is_admin() && !self.service.rooms.is_op(&room, &me.key) {
                     return Err(ErrorEvent::new(ErrorCode::Forbidden, msg!("chat-topic-admin-only")));
                 }
-                self.require_admin(me).await?;
-                self.service.set_room_topic(&me.key, &me.name, room.as_deref(), &topic).await?;
+                self.require_power(me, Some(&room), None).await?;
+                self.service.set_room_topic(&me.key, &me.name, Some(&room), &topic).await?;
             }
             ChatRequest::Kick { name, reason, room } => {
-                self.require_admin(me).await?;
+                self.require_power(me, room.as_deref(), Some(&name)).await?;
                 moderation.kick(&self.service, &me.name, &name, reason, room).await?;
             }
             ChatRequest::Mute { name, minutes, reason, room } => {
-                self.require_admin(me).await?;
+                self.require_power(me, room.as_deref(), Some(&name)).await?;
                 moderation.mute(&self.service, &me.name, &name, minutes, reason, room).await?;
             }
             ChatRequest::Unmute { name, room } => {
-                self.require_admin(me).await?;
+                self.require_power(me, room.as_deref(), Some(&name)).await?;
                 moderation.unmute(&self.service, &me.name, &name, room).await?;
+            }
+            ChatRequest::Op { name, room } => {
+                let admin = me.identity.is_admin();
+                self.service.set_room_op(&me.name, &me.key, admin, &name, room.as_deref(), true).await?;
+            }
+            ChatRequest::Deop { name, room } => {
+                let admin = me.identity.is_admin();
+                self.service.set_room_op(&me.name, &me.key, admin, &name, room.as_deref(), false).await?;
             }
             ChatRequest::Ban { name, duration, reason, address } => {
                 self.require_admin(me).await?;

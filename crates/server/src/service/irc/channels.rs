@@ -25,9 +25,11 @@ impl IrcSession {
         self.chat.identity().is_some_and(|i| i.is_admin())
     }
 
-    /// Whether `name` shows as a channel operator: an admin logged in on this node.
-    fn is_op(&self, name: &str) -> bool {
+    /// Whether `name` shows as an operator of `channel` (`None`: of any channel): an admin
+    /// logged in on this node, or an operator of that room.
+    fn is_op(&self, name: &str, channel: Option<&str>) -> bool {
         self.service.chat.auth.bans().is_online_admin(name)
+            || channel.is_some_and(|c| self.service.chat.rooms.is_op(c, &names::key(name)))
     }
 
     /// The rooms this user is in.
@@ -41,7 +43,7 @@ impl IrcSession {
         };
         if channels == "0" {
             for room in self.my_rooms() {
-                let _ = self.chat.request(ChatRequest::Part { room: Some(room) }).await;
+                let _ = self.chat.request(ChatRequest::Part { room: Some(room), reason: None }).await;
             }
             return Flow::Continue;
         }
@@ -65,9 +67,11 @@ impl IrcSession {
         let Some(channels) = m.param(0) else {
             return self.reply(n::ERR_NEEDMOREPARAMS, &["PART"], msg!("irc-need-more-params"));
         };
+        let reason = m.param(1).filter(|r| !r.is_empty()).map(str::to_owned);
         for channel in channels.split(',').filter(|c| !c.is_empty()) {
             // The room sends our PART.
-            if let Err(e) = self.chat.request(ChatRequest::Part { room: Some(channel.to_owned()) }).await {
+            let request = ChatRequest::Part { room: Some(channel.to_owned()), reason: reason.clone() };
+            if let Err(e) = self.chat.request(request).await {
                 self.chat_error_in("PART", channel, channel, e);
             }
         }
@@ -93,7 +97,7 @@ impl IrcSession {
                 if !batch.is_empty() {
                     batch.push(' ');
                 }
-                if self.is_op(&name) {
+                if self.is_op(&name, Some(&room)) {
                     batch.push('@');
                 }
                 match userhost {
@@ -118,7 +122,8 @@ impl IrcSession {
     fn who_line(&self, channel: &str, name: &str) -> Line {
         let user = self.service.user(name);
         let away = user.as_ref().is_some_and(|u| u.away.is_some());
-        let flags = format!("{}{}", if away { "G" } else { "H" }, if self.is_op(name) { "@" } else { "" });
+        let op = self.is_op(name, Some(channel).filter(|c| *c != "*"));
+        let flags = format!("{}{}", if away { "G" } else { "H" }, if op { "@" } else { "" });
         let (username, realname) = match user {
             Some(u) => (u.user, u.realname),
             None => (render::nick(name).into_owned(), name.to_owned()),
@@ -175,10 +180,10 @@ impl IrcSession {
                     &[&shown, &username, render::HOST, "*"],
                     Msg::text(realname),
                 ));
-                let op = if self.is_op(&name) { "@" } else { "" };
                 let rooms = self.service.chat.rooms_of(&names::key(&name)).0;
                 if !rooms.is_empty() {
-                    let channels: Vec<String> = rooms.iter().map(|r| format!("{op}{r}")).collect();
+                    let op = |r: &str| if self.is_op(&name, Some(r)) { "@" } else { "" };
+                    let channels: Vec<String> = rooms.iter().map(|r| format!("{}{r}", op(r))).collect();
                     lines.push(self.numeric(n::RPL_WHOISCHANNELS, &[&shown], Msg::text(channels.join(" "))));
                 }
                 let server = self.service.server_name.to_string();
@@ -252,7 +257,7 @@ impl IrcSession {
         Flow::Continue
     }
 
-    pub(super) fn mode(&self, m: &Message) -> Flow {
+    pub(super) async fn mode(&mut self, m: &Message) -> Flow {
         let Some(target) = m.param(0) else {
             return self.reply(n::ERR_NEEDMOREPARAMS, &["MODE"], msg!("irc-need-more-params"));
         };
@@ -274,7 +279,19 @@ impl IrcSession {
             Some("b" | "+b") if m.param(2).is_none() => {
                 self.reply(n::RPL_ENDOFBANLIST, &[&channel], msg!("irc-end-of-bans"))
             }
-            Some(_) if !self.is_admin_here() => {
+            Some(modes @ ("+o" | "-o" | "o")) if m.param(2).is_some() => {
+                let name = m.param(2).unwrap_or_default().to_owned();
+                let room = Some(channel.clone());
+                let request = match modes {
+                    "-o" => ChatRequest::Deop { name: name.clone(), room },
+                    _ => ChatRequest::Op { name: name.clone(), room },
+                };
+                match self.chat.request(request).await {
+                    Ok(flow) => flow,
+                    Err(e) => self.chat_error_in("MODE", &name, &channel, e),
+                }
+            }
+            Some(_) if !self.is_admin_here() && !self.is_op(&self.nick(), Some(&channel)) => {
                 self.reply(n::ERR_CHANOPRIVSNEEDED, &[&channel], msg!("error-admins-only"))
             }
             Some(modes) => {

@@ -23,7 +23,8 @@ impl IrcSession {
     pub(super) async fn command(&mut self, m: Message) -> Flow {
         match m.command.as_str() {
             "PING" => self.pong(&m),
-            "PONG" | "TAGMSG" => Flow::Continue,
+            "PONG" => Flow::Continue,
+            "TAGMSG" => self.tagmsg(&m),
             "CAP" => self.cap(&m).await,
             "QUIT" => Flow::Close(msg!("ending-goodbye")),
             "PASS" | "USER" => self.reply(n::ERR_ALREADYREGISTERED, &[], msg!("irc-already-registered")),
@@ -50,7 +51,7 @@ impl IrcSession {
             "TOPIC" => self.topic(&m).await,
             "LIST" => self.list(&m),
             "AWAY" => self.away(&m),
-            "MODE" => self.mode(&m),
+            "MODE" => self.mode(&m).await,
             "KICK" => self.kick(&m).await,
             "MOTD" => self.raw(render::motd),
             "LUSERS" => self.raw(render::lusers),
@@ -137,9 +138,21 @@ impl IrcSession {
         };
         // CTCP other than ACTION (VERSION, PING to a user...) means nothing across transports.
         let Some(text) = plain_text(text) else { return Flow::Continue };
+        // A client's own tags (`+key`) go with the line to IRC readers that asked for tags.
+        let tags: Vec<(String, Option<String>)> = m
+            .tags
+            .iter()
+            .filter(|t| t.key.starts_with('+'))
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
         for target in targets.split(',').filter(|t| !t.is_empty()).take(MAX_TARGETS) {
             let request = if target.starts_with('#') {
-                ChatRequest::Say { text: text.clone(), room: Some(target.to_owned()) }
+                ChatRequest::Say {
+                    text: text.clone(),
+                    room: Some(target.to_owned()),
+                    notice,
+                    tags: tags.clone(),
+                }
             } else {
                 ChatRequest::Whisper { to: target.to_owned(), text: text.clone() }
             };
@@ -156,6 +169,35 @@ impl IrcSession {
                 }
             }
         }
+        Flow::Continue
+    }
+
+    /// TAGMSG to a channel one is in (and may speak in): its client-only tags go to the room's
+    /// IRC readers here that asked for tags. Anything else is dropped without a reply, as for a
+    /// NOTICE.
+    fn tagmsg(&self, m: &Message) -> Flow {
+        let tags: Vec<(String, Option<String>)> = m
+            .tags
+            .iter()
+            .filter(|t| t.key.starts_with('+'))
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        let chat = &self.service.chat;
+        let key = crate::names::key(&self.nick());
+        let Some(Ok(room)) =
+            m.param(0).filter(|t| t.starts_with('#')).map(|t| chat.rooms.resolve(&key, Some(t)))
+        else {
+            return Flow::Continue;
+        };
+        let nick = self.nick();
+        if tags.is_empty() || chat.moderation.check(&nick, Some(&room), sockhub_proto::time::now()).is_err() {
+            return Flow::Continue;
+        }
+        let id = chat.next_line_id();
+        chat.rooms.broadcast(
+            &room,
+            sockhub_proto::chat::ChatEvent::Tagged { from: nick, room: room.clone(), id, tags },
+        );
         Flow::Continue
     }
 

@@ -127,9 +127,12 @@ impl Encode for Encoder {
     }
 }
 
-/// Which tags a shared line carries, as a frame variant number.
+/// Which tags a shared line carries, as a frame variant number (`message-tags`: `msgid` and
+/// the sender's client-only tags).
 fn variant(caps: Caps) -> usize {
-    usize::from(caps.has(Cap::ServerTime)) | (usize::from(caps.has(Cap::AccountTag)) << 1)
+    usize::from(caps.has(Cap::ServerTime))
+        | (usize::from(caps.has(Cap::AccountTag)) << 1)
+        | (usize::from(caps.has(Cap::MessageTags)) << 2)
 }
 
 fn write_frame(service: &IrcService, conn: &mut ConnState, frame: &Frame, lang: Lang, out: &mut Vec<u8>) {
@@ -180,7 +183,7 @@ fn chat_event(
         .unwrap_or_else(|| service.channel().to_owned())
     };
     match event {
-        ChatEvent::Message { from, text, at, history: false, room } => {
+        ChatEvent::Message { from, text, at, history: false, room, notice, id, tags: client } => {
             if from == me && !conn.caps.has(Cap::EchoMessage) {
                 return;
             }
@@ -188,11 +191,17 @@ fn chat_event(
             let account = (v & 2 != 0).then(|| service.account_of(from)).flatten();
             let bytes = frame.variant(v, |buf| {
                 let tags = tags(v & 1 != 0, at, account);
-                privmsg(buf, &tags, from, &channel(room), text)
+                let command = if *notice { "NOTICE" } else { "PRIVMSG" };
+                let mut more: Vec<(String, Option<String>)> = Vec::new();
+                if v & 4 != 0 {
+                    more.extend(id.iter().map(|id| ("msgid".to_owned(), Some(id.clone()))));
+                    more.extend(client.iter().cloned());
+                }
+                say(buf, command, &tags, &more, from, &channel(room), text)
             });
             out.extend_from_slice(bytes);
         }
-        ChatEvent::Message { from, text, at, history: true, room } => {
+        ChatEvent::Message { from, text, at, history: true, room, .. } => {
             let channel = channel(room);
             let mut tags = tags(conn.caps.has(Cap::ServerTime), at, None);
             if conn.caps.has(Cap::Batch) {
@@ -249,14 +258,26 @@ fn chat_event(
         {
             conn.kicked = None;
         }
-        ChatEvent::Left { name, room, .. } => {
+        ChatEvent::Left { name, room, reason, .. } => {
             out.extend_from_slice(frame.variant(0, |buf| {
-                Message::new("PART", [channel(room), t!("irc-quit-left")])
-                    .from_source(source(name))
-                    .write(buf)
+                let reason = reason.clone().unwrap_or_else(|| t!("irc-quit-left"));
+                Message::new("PART", [channel(room), reason]).from_source(source(name)).write(buf)
             }));
         }
         ChatEvent::Prompt { .. } | ChatEvent::Switched { .. } => {}
+        ChatEvent::Tagged { from, room, id, tags } => {
+            if !conn.caps.has(Cap::MessageTags) || (from == me && !conn.caps.has(Cap::EchoMessage)) {
+                return;
+            }
+            out.extend_from_slice(frame.variant(0, |buf| {
+                let mut msg = Message::new("TAGMSG", [room.as_str()]).from_source(source(from));
+                msg = msg.tag("msgid", Some(id.clone()));
+                for (key, value) in tags {
+                    msg = msg.tag(key.clone(), value.clone());
+                }
+                msg.write(buf)
+            }));
+        }
         ChatEvent::Kicked { name, by, reason, room } => {
             conn.kicked = room.as_ref().map(|r| (name.clone(), r.clone()));
             out.extend_from_slice(frame.variant(0, |buf| {
@@ -265,6 +286,12 @@ fn chat_event(
                 Message::new("KICK", [channel.as_str(), &nick(name), &reason])
                     .from_source(source(by))
                     .write(buf)
+            }));
+        }
+        ChatEvent::Opped { name, by, room, op } => {
+            out.extend_from_slice(frame.variant(0, |buf| {
+                let mode = if *op { "+o" } else { "-o" };
+                Message::new("MODE", [room.as_str(), mode, &nick(name)]).from_source(source(by)).write(buf)
             }));
         }
         ChatEvent::Topic { room, topic, by, .. } => {
@@ -310,13 +337,29 @@ fn tags(time: bool, at: &Timestamp, account: Option<String>) -> Vec<(&'static st
 /// `text` from `from` to `target`, in as many PRIVMSGs as it takes to stay within the line
 /// limit.
 fn privmsg(out: &mut Vec<u8>, tags: &[(&'static str, String)], from: &str, target: &str, text: &str) {
+    say(out, "PRIVMSG", tags, &[], from, target, text)
+}
+
+/// [`privmsg`] with another `command` (NOTICE), and `more` tags (`msgid`, client-only tags).
+fn say(
+    out: &mut Vec<u8>,
+    command: &str,
+    tags: &[(&'static str, String)],
+    more: &[(String, Option<String>)],
+    from: &str,
+    target: &str,
+    text: &str,
+) {
     let source = source(from);
-    // ":" source " PRIVMSG " target " :" text CR LF
-    let overhead = 1 + source.len() + 9 + target.len() + 2 + 2;
+    // ":" source " " command " " target " :" text CR LF
+    let overhead = 1 + source.len() + 2 + command.len() + target.len() + 2 + 2;
     for piece in split_text(text, MAX_LINE.saturating_sub(overhead)) {
-        let mut msg = Message::new("PRIVMSG", [target, piece]).from_source(source.as_str());
+        let mut msg = Message::new(command, [target, piece]).from_source(source.as_str());
         for (key, value) in tags {
             msg = msg.tag(*key, Some(value.clone()));
+        }
+        for (key, value) in more {
+            msg = msg.tag(key.clone(), value.clone());
         }
         msg.write(out);
     }

@@ -41,8 +41,8 @@ impl Rooms {
         true
     }
 
-    /// A member on another node left `room`; the local members get `left`.
-    pub fn remote_part(&self, room: &str, user: &str) -> bool {
+    /// A member on another node left `room` (saying `reason`); the local members get `left`.
+    pub fn remote_part(&self, room: &str, user: &str, reason: Option<String>) -> bool {
         let mut state = self.state.write();
         let room_key = key(room);
         let Some(target) = state.rooms.get_mut(&room_key) else { return false };
@@ -51,6 +51,7 @@ impl Rooms {
             name: name.to_string(),
             online: target.online(),
             room: target.name.to_string(),
+            reason,
         });
         self.drop_if_empty(&mut state, &room_key);
         true

@@ -129,14 +129,7 @@ async fn direct_and_queued_frames_arrive_complete_and_in_order_across_a_blocked_
     client.read_to_end(&mut all).await.ok();
     pusher.await.unwrap();
     writer.await.unwrap();
-    let text = String::from_utf8(all).unwrap();
-    let mut lines = text.lines();
-    for i in 0..N {
-        let line = lines.next().unwrap_or_else(|| panic!("frame {i} missing"));
-        let n: u64 = line.trim_start_matches("* ").split(' ').next().unwrap().parse().unwrap();
-        assert_eq!(n, i, "out of order");
-    }
-    assert_eq!(lines.next(), Some("* end"));
+    assert_numbered_then_end(&all, N);
     let direct = metrics.frames_out.get();
     assert!(direct > 0, "some frames were written directly");
     assert!(by_writer.load(Ordering::Relaxed) > 0, "some waited for the writer");
@@ -234,14 +227,7 @@ async fn fanned_out_and_queued_frames_arrive_complete_and_in_order_across_a_bloc
     client.read_to_end(&mut all).await.ok();
     pusher.await.unwrap();
     writer.await.unwrap();
-    let text = String::from_utf8(all).unwrap();
-    let mut lines = text.lines();
-    for i in 0..N {
-        let line = lines.next().unwrap_or_else(|| panic!("frame {i} missing"));
-        let n: u64 = line.trim_start_matches("* ").split(' ').next().unwrap().parse().unwrap();
-        assert_eq!(n, i, "out of order");
-    }
-    assert_eq!(lines.next(), Some("* end"));
+    assert_numbered_then_end(&all, N);
     assert!(metrics.frames_out.get() > 0, "some frames were written by fan-outs");
     assert!(by_writer.load(Ordering::Relaxed) > 0, "some waited for the writer");
 }
@@ -277,4 +263,16 @@ async fn nothing_is_written_directly_while_the_writer_holds_frames_it_has_not_wr
     let mut got = [0u8; 8];
     client.read_exact(&mut got).await.unwrap();
     assert_eq!(&got, b"* x\n* y\n");
+}
+
+/// `bytes` holds the lines `* 0 …` to `* n-1 …`, in order, then `* end`.
+fn assert_numbered_then_end(bytes: &[u8], n: u64) {
+    let text = std::str::from_utf8(bytes).unwrap();
+    let mut lines = text.lines();
+    for i in 0..n {
+        let line = lines.next().unwrap_or_else(|| panic!("frame {i} missing"));
+        let got: u64 = line.trim_start_matches("* ").split(' ').next().unwrap().parse().unwrap();
+        assert_eq!(got, i, "out of order");
+    }
+    assert_eq!(lines.next(), Some("* end"));
 }

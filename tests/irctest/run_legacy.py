@@ -21,6 +21,13 @@ from irctest.specifications import Specifications
 import sockhub_legacy_controller
 
 EXPECTED = pathlib.Path(__file__).with_name("expected-passes.txt")
+# Tests whose outcome depends on which of two connections the server serves first: each sends a
+# message right after another client's JOIN, without waiting for the JOIN to be answered, and
+# sockhub serves connections in parallel. They are never on the list, whatever one run says.
+RACY = {
+    "test_messages.PrivmsgTestCase.testPrivmsg",
+    "test_messages.NoticeTestCase.testNotice",
+}
 LOG = pathlib.Path(os.environ.get("IRCTEST_LOG", "irctest.log")).resolve()
 
 
@@ -53,7 +60,7 @@ def main() -> int:
     with open(LOG, "w") as log:
         runner = unittest.TextTestRunner(resultclass=Outcomes, verbosity=2, stream=log)
         result = runner.run(suite)
-    passed = sorted(set(Outcomes.passed))
+    passed = sorted(set(Outcomes.passed) - RACY)
     failed = sorted({t.id() for t, _ in result.failures + result.errors})
 
     if args.write:

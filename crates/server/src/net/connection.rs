@@ -203,22 +203,34 @@ where
         outbox.send(greeting);
     }
 
-    let session = service.open(peer.clone(), outbox.clone());
-    let mut inbound = Inbound::new(session, outbox.clone(), opening.mode, &limits, Arc::clone(&metrics));
-    let reader = async {
-        let reading = Reading { outbox: &outbox, limits: &limits, shutdown: &shutdown };
-        let mut guard = Guard { ticket: &mut ticket, bans: &bans, peer: &peer, registration: None };
-        ending = read_loop(&mut input, &mut inbound, &mut guard, greeting, reading).await;
-        if ending == Ending::LoginTimeout {
-            metrics.login_timeouts.inc();
-            let secs = limits.login_timeout.map_or(0, |t| t.as_secs());
-            outbox.send(Notice::error(ErrorCode::LoginTimeout, msg!("error-login-timeout", secs = secs)));
-        }
-        user = inbound.user().map(str::to_owned);
-        inbound.finish(ending.clone()).await;
-    };
-    let writer = write_loop(output, &outbox, &limits, &metrics);
-    tokio::join!(reader, writer);
+    // This task lives as long as the connection, idle or not, so its size is every connection's
+    // cost (`listener::serve_accepted` holds it to a bound). A value moved out of a local keeps
+    // its space in the task: the session goes straight into `Inbound`, and both halves are built
+    // inside `join!` rather than bound to locals first.
+    let mut inbound = Inbound::new(
+        service.open(peer.clone(), outbox.clone()),
+        outbox.clone(),
+        opening.mode,
+        &limits,
+        Arc::clone(&metrics),
+    );
+    tokio::join!(
+        async {
+            let reading = Reading { outbox: &outbox, limits: &limits, shutdown: &shutdown };
+            let mut guard = Guard { ticket: &mut ticket, bans: &bans, peer: &peer, registration: None };
+            ending = read_loop(&mut input, &mut inbound, &mut guard, greeting, reading).await;
+            if ending == Ending::LoginTimeout {
+                metrics.login_timeouts.inc();
+                let secs = limits.login_timeout.map_or(0, |t| t.as_secs());
+                outbox.send(Notice::error(ErrorCode::LoginTimeout, msg!("error-login-timeout", secs = secs)));
+            }
+            user = inbound.user().map(str::to_owned);
+            // Boxed: closing moves the session (and its close, which may wait for the bus) out
+            // of this task's lifelong state.
+            Box::pin(inbound.finish(ending.clone())).await;
+        },
+        write_loop(output, &outbox, &limits, &metrics),
+    );
     if outbox.overflowed() {
         metrics.slow_disconnects.inc();
     }
@@ -273,34 +285,26 @@ async fn read_loop<S: Session, I: Input>(
     // A connection still silent at this instant is greeted (see the module documentation).
     let quiet_deadline = Instant::now() + limits.unframed_gap.unwrap_or_default();
     loop {
-        let login_expired = async {
-            match login_deadline {
-                Some(at) if guard.ticket.is_pending() => sleep_until(at).await,
-                _ => std::future::pending().await,
-            }
-        };
+        let login_pending = login_deadline.filter(|_| guard.ticket.is_pending());
         let await_quiet = greeting.is_some() && !input.heard();
-        let quiet = async {
-            match await_quiet {
-                true => sleep_until(quiet_deadline).await,
-                false => std::future::pending().await,
-            }
-        };
-        let next = async {
-            match limits.idle_timeout {
-                Some(idle) => timeout(idle, input.next()).await.ok(),
-                None => Some(input.next().await),
-            }
-        };
+        // The futures are built inside `select!` rather than bound to locals first, which would
+        // store each twice in the connection's lifelong task (see `run`).
         let item = tokio::select! {
             biased;
             _ = shutdown.cancelled() => return Ending::Shutdown,
             _ = outbox.closing() => return Ending::OutboxClosed,
-            _ = login_expired => return Ending::LoginTimeout,
+            _ = sleep_until(login_pending.unwrap_or(quiet_deadline)), if login_pending.is_some() => {
+                return Ending::LoginTimeout
+            }
             // Before the quiet timer, so that bytes that came meanwhile are read (and heard)
             // before a late timer is looked at.
-            item = next => item,
-            _ = quiet => {
+            item = async {
+                match limits.idle_timeout {
+                    Some(idle) => timeout(idle, input.next()).await.ok(),
+                    None => Some(input.next().await),
+                }
+            } => item,
+            _ = sleep_until(quiet_deadline), if await_quiet => {
                 // If bytes came (part of a first message), that message decides, below.
                 if !input.heard()
                     && let Some(greeting) = greeting.take()

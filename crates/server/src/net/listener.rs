@@ -25,7 +25,7 @@ use sockhub_proto::notice::Notice;
 use sockhub_proto::wire::render_in;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
@@ -39,6 +39,14 @@ use crate::net::tls::{self, ServerTls};
 use crate::session::{Peer, Service};
 
 /// How long to back off when `accept` fails (e.g. out of file descriptors).
+/// The most a connection's task may hold (bytes of its future, in a test build): see
+/// [`serve_accepted`]. About 3.5 KiB today (3.6 KiB in a release build); it was 15 KiB in a
+/// release build before the TLS path and the session's close were boxed and the driver stopped
+/// keeping a second copy of its reader, and that showed as several KiB more resident memory per
+/// idle connection in `sockhub bench connections`.
+#[cfg(test)]
+const MAX_TASK_BYTES: usize = 4096;
+
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// TCP keepalive: the interval between probes once they start, and how many may go unanswered.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
@@ -113,20 +121,24 @@ pub async fn accept_loop<S: Service>(
             continue;
         };
         let (service, task_ctx, transport) = (Arc::clone(&service), ctx.clone(), transport.clone());
-        ctx.tracker.spawn(async move {
-            serve_accepted(service, stream, addr, task_ctx, transport).await;
-            drop(slot);
-        });
+        ctx.tracker.spawn(serve_accepted(service, stream, addr, task_ctx, transport, slot));
     }
 }
 
-/// One accepted connection's task: admission, then the plain or TLS connection until it ends.
+/// One accepted connection's task: admission, then the plain or TLS connection until it ends;
+/// its connection slot is given back when the task ends.
+///
+/// This future is what every open connection costs in task memory, idle or not, so it is kept
+/// small: whatever is large and not always needed (a request being handled, a session closing,
+/// all of TLS) is boxed where it is awaited; `tests::a_connection_task_stays_small` holds it to
+/// [`MAX_TASK_BYTES`].
 async fn serve_accepted<S: Service>(
     service: Arc<S>,
     stream: TcpStream,
     addr: SocketAddr,
     ctx: NetContext,
     transport: Transport,
+    _slot: OwnedSemaphorePermit,
 ) {
     // A TLS client could not read a plain-text refusal: it is just closed.
     let can_tell = matches!(transport, Transport::Plain);
@@ -137,7 +149,9 @@ async fn serve_accepted<S: Service>(
     let conn = Conn { peer, limits: ctx.limits, shutdown: ctx.shutdown, ticket, bans: ctx.bans };
     match transport {
         Transport::Plain => connection::serve(service, stream, conn).await,
-        Transport::Tls(tls, port) => tls::serve(tls, port, service, stream, conn).await,
+        // Boxed: a TLS connection's state (handshake, stream) is several times a plain one's, and
+        // inline it would size every plain connection's task too.
+        Transport::Tls(tls, port) => Box::pin(tls::serve(tls, port, service, stream, conn)).await,
     }
 }
 
@@ -195,4 +209,53 @@ async fn refuse_with(mut stream: TcpStream, notice: Notice, limits: &Limits) {
         stream.shutdown().await
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Harness;
+
+    /// The future of one accepted connection on `service`, measured and dropped unpolled.
+    async fn task_bytes<S: Service>(service: &Arc<S>, ctx: &NetContext, transport: Transport) -> usize {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let client = TcpStream::connect(listener.local_addr().expect("bound")).await.expect("connects");
+        let (stream, addr) = listener.accept().await.expect("accepts");
+        let slot = Arc::clone(&ctx.slots).try_acquire_owned().expect("a free slot");
+        let task = serve_accepted(Arc::clone(service), stream, addr, ctx.clone(), transport, slot);
+        let bytes = std::mem::size_of_val(&task);
+        drop((task, client));
+        bytes
+    }
+
+    #[tokio::test]
+    async fn a_connection_task_stays_small() {
+        let harness = Harness::start(|c| c.irc.enabled = true).await;
+        let hub = harness.hub();
+        let ctx = &hub.net;
+        let mut sizes = Vec::new();
+        if let Some(s) = &hub.chat {
+            sizes.push(("chat", task_bytes(s, ctx, Transport::Plain).await));
+        }
+        if let Some(s) = &hub.irc {
+            sizes.push(("irc", task_bytes(s, ctx, Transport::Plain).await));
+        }
+        if let Some(s) = &hub.quiz {
+            sizes.push(("quiz", task_bytes(s, ctx, Transport::Plain).await));
+        }
+        if let Some(s) = &hub.calc {
+            sizes.push(("calc", task_bytes(s, ctx, Transport::Plain).await));
+        }
+        if let Some(s) = &hub.relay {
+            sizes.push(("relay", task_bytes(s, ctx, Transport::Plain).await));
+        }
+        assert_eq!(sizes.len(), 5, "the harness runs every service: {sizes:?}");
+        for (service, bytes) in sizes {
+            assert!(
+                bytes <= MAX_TASK_BYTES,
+                "a {service} connection's task is {bytes} bytes, more than {MAX_TASK_BYTES}: box what is large \
+                 and rarely needed where it is awaited (see `serve_accepted`)"
+            );
+        }
+    }
 }

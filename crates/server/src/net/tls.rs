@@ -376,8 +376,10 @@ pub(crate) async fn serve<S: Service>(
 ) {
     // Small messages must not wait for the peer's delayed ACK (the handshake's neither).
     let _ = stream.set_nodelay(true);
-    let handshake = tls.handshake(port, stream, conn.peer.addr, service.name(), &conn.shutdown);
-    let Some(stream) = handshake.await else { return };
+    let Some(stream) = tls.handshake(port, stream, conn.peer.addr, service.name(), &conn.shutdown).await
+    else {
+        return;
+    };
     conn.peer.transport = "tls";
     connection::serve_stream(service, stream, conn).await
 }

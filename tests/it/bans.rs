@@ -13,18 +13,6 @@ use crate::support::{Client, Db, add_account, config_file_for, eventually, run_s
 use crate::web::api::{login_cookie, request};
 use crate::web::ws::Ws;
 
-/// An admin in the chat in text mode, as someone typing into `nc` would be.
-async fn admin_text(addr: std::net::SocketAddr, name: &str, password: &str) -> Client {
-    let mut c = Client::connect(addr).await;
-    c.until("* Your name?").await;
-    c.send(name).await;
-    assert_eq!(c.line().await, "! password_required: this name needs a password");
-    assert_eq!(c.line().await, format!("* Password for {name}?"));
-    c.send(password).await;
-    assert!(c.line().await.starts_with(&format!("* Welcome, {name}!")));
-    c
-}
-
 /// Try to enter the chat in text mode as `name`; the refusal line (the prompt comes after it).
 async fn refused_text(c: &mut Client, name: &str) -> String {
     c.send(name).await;
@@ -54,7 +42,7 @@ async fn a_ban_in_text_mode_ends_the_session_and_refuses_logins_until_lifted() {
     for b in backends() {
         let db = Db::with_account(&b, "boss", "boss-pw", Role::Admin).await;
         let server = db.server(|_| {}).await;
-        let mut boss = admin_text(server.chat(), "boss", "boss-pw").await;
+        let mut boss = Client::chat_text_login(server.chat(), "boss", "boss-pw").await;
         let mut bob = Client::chat_text(server.chat(), "bob").await;
         let mut carol = Client::chat_text(server.chat(), "carol").await;
         bob.until("[carol] joined (3 online)").await;
@@ -175,7 +163,7 @@ async fn a_json_ban_reaches_every_service_and_survives_a_restart() {
 async fn a_timed_ban_expires_by_itself() {
     let db = Db::with_account(&backends()[0], "boss", "boss-pw", Role::Admin).await;
     let server = db.server(|_| {}).await;
-    let mut boss = admin_text(server.chat(), "boss", "boss-pw").await;
+    let mut boss = Client::chat_text_login(server.chat(), "boss", "boss-pw").await;
     boss.send("/ban bob 2s").await;
     assert!(boss.line().await.starts_with("* bob was banned by boss for 2s (until "));
     let e = json_login(server.chat(), None, "bob").await;

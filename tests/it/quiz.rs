@@ -857,6 +857,14 @@ async fn attempts_export_as_csv_and_rounds_list_winners_on_every_backend() {
     }
 }
 
+/// Put the admin account `root` (password `s3cret`) in the database `config` names, before a
+/// server on it starts.
+async fn add_root(config: &sockhub_server::config::Config) {
+    let store = sockhub_store::Store::open(&sockhub_server::app::store_options(config)).await.unwrap();
+    crate::support::add_account(&store, "root", "s3cret", sockhub_store::Role::Admin).await;
+    store.close().await;
+}
+
 /// `start = "manual"`: only an admin starts a round, from a player's connection or with
 /// `sockhub quiz start`; an account's name needs its password.
 #[tokio::test]
@@ -865,12 +873,7 @@ async fn a_manual_round_starts_on_an_admin_s_start() {
     let mut config = crate::support::test_config(dir.path());
     quick(&mut config);
     config.quiz.start = sockhub_server::config::QuizStart::Manual;
-    let store = sockhub_store::Store::open(&sockhub_server::app::store_options(&config)).await.unwrap();
-    let hash = sockhub_store::password::hash("s3cret").await.unwrap();
-    let mut admin = sockhub_store::NewAccount::member("root", hash);
-    admin.role = sockhub_store::Role::Admin;
-    store.accounts().add(&admin).await.unwrap();
-    store.close().await;
+    add_root(&config).await;
     let server = TestServer::from_config(config).await;
     let addr = server.addr("quiz");
 
@@ -892,12 +895,7 @@ async fn a_manual_round_starts_on_an_admin_s_start() {
     assert!(impostor.line().await.starts_with("! bad_credentials:"));
 
     // An admin in the chat starts round 1.
-    let mut root = crate::support::Client::connect(server.chat()).await;
-    root.until("* Your name?").await;
-    root.send("root").await;
-    root.until("* Password for root?").await;
-    root.send("s3cret").await;
-    assert!(root.line().await.starts_with("* Welcome, root!"));
+    let mut root = crate::support::Client::chat_text_login(server.chat(), "root", "s3cret").await;
     root.send("/start").await;
     root.until("* the round is starting").await;
     assert!(guest.line().await.starts_with("* Round 1 started: 0:02 until "));
@@ -1037,12 +1035,7 @@ async fn hundreds_of_coinciding_deadlines_are_each_judged_at_the_deadline() {
     config.quiz.pause_secs = [1.0, 1.0];
     config.limits.max_connections_per_ip = 0;
     config.limits.max_pending_per_ip = 0;
-    let store = sockhub_store::Store::open(&sockhub_server::app::store_options(&config)).await.unwrap();
-    let hash = sockhub_store::password::hash("s3cret").await.unwrap();
-    let mut admin = sockhub_store::NewAccount::member("root", hash);
-    admin.role = sockhub_store::Role::Admin;
-    store.accounts().add(&admin).await.unwrap();
-    store.close().await;
+    add_root(&config).await;
     let server = TestServer::from_config(config).await;
     let addr = server.addr("quiz");
 
@@ -1054,12 +1047,7 @@ async fn hundreds_of_coinciding_deadlines_are_each_judged_at_the_deadline() {
     for _ in 0..PLAYERS {
         tokio::time::timeout(Duration::from_secs(30), joins.recv()).await.expect("everyone joins");
     }
-    let mut root = crate::support::Client::connect(server.chat()).await;
-    root.until("* Your name?").await;
-    root.send("root").await;
-    root.until("* Password for root?").await;
-    root.send("s3cret").await;
-    root.until_prefix("* Welcome, root!").await;
+    let mut root = crate::support::Client::chat_text_login(server.chat(), "root", "s3cret").await;
     root.send("/start").await;
     root.until("* the round is starting").await;
 

@@ -6,13 +6,34 @@ use std::time::Duration;
 
 use serde_json::json;
 use sockhub_server::config::{RoomCreation, RoomSetting};
-use sockhub_store::testing::backends;
+use sockhub_store::testing::{TestBackend, backends};
 use sockhub_store::{ModerationAction, ModerationFilter, Role};
 
 use crate::support::{Client, Db, TestServer, config_file_for, eventually, run_sockhub};
 use crate::web::ws::Ws;
 
 const QUIET: Duration = Duration::from_millis(300);
+
+/// A database with one account, the admin `boss`.
+async fn with_boss(backend: &TestBackend) -> Db {
+    Db::with_account(backend, "boss", "boss-pw", Role::Admin).await
+}
+
+/// `boss` logged in to the chat in JSON mode (the welcome read).
+async fn login_boss(server: &TestServer) -> Client {
+    Client::chat_login(server.chat(), "boss", "boss-pw").await
+}
+
+/// Wait until the moderation log holds exactly `expected`: each action and its room, in order.
+async fn moderation_log_becomes(db: &Db, what: &str, expected: &[(ModerationAction, Option<&str>)]) {
+    eventually(what, || async {
+        let log = db.store.moderation_log(&ModerationFilter::default()).await.unwrap();
+        let actions: Vec<(ModerationAction, Option<&str>)> =
+            log.iter().map(|r| (r.action, r.room.as_deref())).collect();
+        (actions == expected).then_some(())
+    })
+    .await;
+}
 
 #[tokio::test]
 async fn a_line_in_a_room_reaches_its_members_only_and_a_member_of_two_sees_it_once_prefixed() {
@@ -69,9 +90,9 @@ async fn a_line_in_a_room_reaches_its_members_only_and_a_member_of_two_sees_it_o
 
 #[tokio::test]
 async fn rooms_topics_who_and_errors_in_text_mode_and_the_connection_survives() {
-    let db = Db::with_account(&backends()[0], "boss", "boss-pw", Role::Admin).await;
+    let db = with_boss(&backends()[0]).await;
     let server = db.server(|c| c.chat.max_rooms_per_user = 2).await;
-    let mut boss = Client::chat_login(server.chat(), "boss", "boss-pw").await;
+    let mut boss = login_boss(&server).await;
     let mut kim = Client::chat_text(server.chat(), "kim").await;
     boss.json_of("joined").await;
 
@@ -127,12 +148,12 @@ async fn rooms_topics_who_and_errors_in_text_mode_and_the_connection_survives() 
 #[tokio::test]
 async fn history_is_per_room_and_rooms_come_back_after_a_restart() {
     for b in backends() {
-        let db = Db::with_account(&b, "boss", "boss-pw", Role::Admin).await;
+        let db = with_boss(&b).await;
         let configured = |c: &mut sockhub_server::config::Config| {
             c.chat.room = vec![RoomSetting { name: "#news".into(), topic: Some("announcements".into()) }];
         };
         let server = db.server(configured).await;
-        let mut boss = Client::chat_login(server.chat(), "boss", "boss-pw").await;
+        let mut boss = login_boss(&server).await;
         // An admin's room is persistent; a member's is not.
         boss.send_json(json!({"type": "join", "room": "#staff"})).await;
         boss.json_of("joined").await;
@@ -197,9 +218,9 @@ async fn history_is_per_room_and_rooms_come_back_after_a_restart() {
 #[tokio::test]
 async fn kick_and_mute_in_one_room_or_everywhere() {
     for b in backends() {
-        let db = Db::with_account(&b, "boss", "boss-pw", Role::Admin).await;
+        let db = with_boss(&b).await;
         let server = db.server(|_| {}).await;
-        let mut boss = Client::chat_login(server.chat(), "boss", "boss-pw").await;
+        let mut boss = login_boss(&server).await;
         let mut kim = Client::chat_text(server.chat(), "kim").await;
         boss.json_of("joined").await;
         boss.send_json(json!({"type": "join", "room": "#a"})).await;
@@ -239,19 +260,12 @@ async fn kick_and_mute_in_one_room_or_everywhere() {
         assert!(kim.line().await.starts_with("! muted: you are muted;"));
 
         let expected = [
-            (ModerationAction::Mute, Some("#a".to_owned())),
-            (ModerationAction::Unmute, Some("#a".to_owned())),
-            (ModerationAction::Kick, Some("#a".to_owned())),
+            (ModerationAction::Mute, Some("#a")),
+            (ModerationAction::Unmute, Some("#a")),
+            (ModerationAction::Kick, Some("#a")),
             (ModerationAction::Mute, None),
         ];
-        let store = &db.store;
-        eventually("the moderation log with rooms", || async {
-            let log = store.moderation_log(&ModerationFilter::default()).await.unwrap();
-            let actions: Vec<(ModerationAction, Option<String>)> =
-                log.into_iter().map(|r| (r.action, r.room)).collect();
-            (actions == expected).then_some(())
-        })
-        .await;
+        moderation_log_becomes(&db, "the moderation log with rooms", &expected).await;
         server.stop().await;
         db.cleanup().await;
     }
@@ -259,7 +273,7 @@ async fn kick_and_mute_in_one_room_or_everywhere() {
 
 #[tokio::test]
 async fn admin_mode_lets_only_admins_create_rooms_and_the_room_limit_holds() {
-    let db = Db::with_account(&backends()[0], "boss", "boss-pw", Role::Admin).await;
+    let db = with_boss(&backends()[0]).await;
     let server = db
         .server(|c| {
             c.chat.rooms = RoomCreation::Admin;
@@ -269,7 +283,7 @@ async fn admin_mode_lets_only_admins_create_rooms_and_the_room_limit_holds() {
     let mut kim = Client::chat_text(server.chat(), "kim").await;
     kim.send("/join #mine").await;
     assert!(kim.line().await.starts_with("! rooms_admin_only: only admins may create rooms"));
-    let mut boss = Client::chat_login(server.chat(), "boss", "boss-pw").await;
+    let mut boss = login_boss(&server).await;
     boss.send_json(json!({"type": "join", "room": "#class"})).await;
     assert_eq!(boss.json_of("joined").await["room"], "#class");
     boss.send_json(json!({"type": "join", "room": "#another"})).await;
@@ -312,7 +326,7 @@ async fn rooms_over_websocket() {
 
 #[tokio::test]
 async fn the_creator_of_a_room_moderates_that_room_only_and_passes_it_on() {
-    let db = Db::with_account(&backends()[0], "boss", "boss-pw", Role::Admin).await;
+    let db = with_boss(&backends()[0]).await;
     let server = db.server(|_| {}).await;
     let mut kim = Client::chat_text(server.chat(), "kim").await;
     let mut jay = Client::chat_json(server.chat(), "jay").await;
@@ -352,7 +366,7 @@ async fn the_creator_of_a_room_moderates_that_room_only_and_passes_it_on() {
     kim.send("/topic #kim back").await;
     assert!(kim.until_prefix("! ").await.starts_with("! forbidden:"));
     // Never over an admin.
-    let mut boss = Client::chat_login(server.chat(), "boss", "boss-pw").await;
+    let mut boss = login_boss(&server).await;
     boss.send_json(json!({"type": "join", "room": "#kim"})).await;
     boss.json_of("joined").await;
     jay.send_json(json!({"type": "kick", "name": "boss", "room": "#kim"})).await;
@@ -363,20 +377,13 @@ async fn the_creator_of_a_room_moderates_that_room_only_and_passes_it_on() {
     kim.until("[#kim] [jay] left (2 online): dinner").await;
 
     let expected = [
-        (ModerationAction::Mute, Some("#kim".to_owned())),
-        (ModerationAction::Unmute, Some("#kim".to_owned())),
-        (ModerationAction::Op, Some("#kim".to_owned())),
-        (ModerationAction::Topic, Some("#kim".to_owned())),
-        (ModerationAction::Deop, Some("#kim".to_owned())),
+        (ModerationAction::Mute, Some("#kim")),
+        (ModerationAction::Unmute, Some("#kim")),
+        (ModerationAction::Op, Some("#kim")),
+        (ModerationAction::Topic, Some("#kim")),
+        (ModerationAction::Deop, Some("#kim")),
     ];
-    let store = &db.store;
-    eventually("the moderation log of the room operators", || async {
-        let log = store.moderation_log(&ModerationFilter::default()).await.unwrap();
-        let actions: Vec<(ModerationAction, Option<String>)> =
-            log.into_iter().map(|r| (r.action, r.room)).collect();
-        (actions == expected).then_some(())
-    })
-    .await;
+    moderation_log_becomes(&db, "the moderation log of the room operators", &expected).await;
     server.stop().await;
     db.cleanup().await;
 }

@@ -395,6 +395,19 @@ impl Client {
         assert_eq!(welcome["type"], "welcome", "{welcome}");
         c
     }
+
+    /// Connect to chat in text mode and log in to an account as someone typing into `nc` would:
+    /// the name, then the password it is asked for; the welcome line has been read.
+    pub async fn chat_text_login(addr: SocketAddr, name: &str, password: &str) -> Client {
+        let mut c = Client::connect(addr).await;
+        c.until("* Your name?").await;
+        c.send(name).await;
+        assert_eq!(c.line().await, "! password_required: this name needs a password");
+        assert_eq!(c.line().await, format!("* Password for {name}?"));
+        c.send(password).await;
+        assert!(c.line().await.starts_with(&format!("* Welcome, {name}!")));
+        c
+    }
 }
 
 /// The real `sockhub serve` binary in a child process, for tests of signals, crashes and logs.

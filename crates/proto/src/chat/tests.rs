@@ -1,6 +1,9 @@
 //! Tests of the chat grammar, its text rendering and its JSON shapes.
 
 use super::*;
+use crate::error::ErrorCode;
+use crate::secret::Secret;
+use crate::time;
 use crate::wire::{Mode, render};
 
 fn parse(line: &str, phase: &Phase) -> ChatRequest {

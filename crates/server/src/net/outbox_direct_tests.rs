@@ -101,12 +101,16 @@ async fn without_a_socket_or_with_an_encoder_nothing_is_written_directly() {
     assert_eq!(metrics.frames_out.get(), 0);
 }
 
-#[tokio::test]
-async fn direct_and_queued_frames_arrive_complete_and_in_order_across_a_blocked_socket() {
+/// Push the frames `* 0 …` to `* N-1 …` one by one with `push` (given each frame's number),
+/// yielding now and then, then close the outbox with `* end`, while a writer runs and the client
+/// does not read at first (the socket fills and frames queue behind it); then check that every
+/// line arrived, in order. Returns how many frames were written directly (not by the writer) and
+/// how many by the writer.
+async fn numbered_across_a_blocked_socket(push: fn(&Outbox, u64, Arc<Frame>)) -> (u64, u64) {
     const N: u64 = 20_000;
     let (_read, half, mut client) = pair().await;
     let outbox = Outbox::new(N as usize + 10);
-    // Every frame that finds the queue empty and the writer idle is written directly.
+    // Every frame that finds the queue empty and the writer idle may be written directly.
     let metrics = attach(&outbox, &half, Duration::ZERO);
     let by_writer = Arc::new(AtomicU64::new(0));
     let writer = tokio::spawn(writer(outbox.clone(), Arc::clone(&half), Arc::clone(&by_writer)));
@@ -115,7 +119,7 @@ async fn direct_and_queued_frames_arrive_complete_and_in_order_across_a_blocked_
         async move {
             let pad = "p".repeat(80);
             for i in 0..N {
-                assert_eq!(outbox.push(&Frame::new(Notice::info(format!("{i} {pad}")))), Push::Queued);
+                push(&outbox, i, Frame::new(Notice::info(format!("{i} {pad}"))));
                 if i % 64 == 0 {
                     tokio::task::yield_now().await;
                 }
@@ -123,16 +127,23 @@ async fn direct_and_queued_frames_arrive_complete_and_in_order_across_a_blocked_
             outbox.close_with(Some(Frame::new(Notice::info("end"))));
         }
     });
-    // The client does not read at first: the socket fills and frames queue behind it.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut all = Vec::new();
     client.read_to_end(&mut all).await.ok();
     pusher.await.unwrap();
     writer.await.unwrap();
     assert_numbered_then_end(&all, N);
-    let direct = metrics.frames_out.get();
+    (metrics.frames_out.get(), by_writer.load(Ordering::Relaxed))
+}
+
+#[tokio::test]
+async fn direct_and_queued_frames_arrive_complete_and_in_order_across_a_blocked_socket() {
+    let (direct, by_writer) = numbered_across_a_blocked_socket(|outbox, _, frame| {
+        assert_eq!(outbox.push(&frame), Push::Queued);
+    })
+    .await;
     assert!(direct > 0, "some frames were written directly");
-    assert!(by_writer.load(Ordering::Relaxed) > 0, "some waited for the writer");
+    assert!(by_writer > 0, "some waited for the writer");
 }
 
 #[tokio::test]
@@ -195,41 +206,17 @@ async fn a_fanout_writes_every_quiet_socket_without_any_writer_running() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fanned_out_and_queued_frames_arrive_complete_and_in_order_across_a_blocked_socket() {
     use crate::net::fanout::Fanout;
-    const N: u64 = 20_000;
-    let (_read, half, mut client) = pair().await;
-    let outbox = Outbox::new(N as usize + 10);
-    let metrics = attach(&outbox, &half, Duration::ZERO);
-    let by_writer = Arc::new(AtomicU64::new(0));
-    let writer = tokio::spawn(writer(outbox.clone(), Arc::clone(&half), Arc::clone(&by_writer)));
-    let pusher = tokio::spawn({
-        let outbox = outbox.clone();
-        async move {
-            let pad = "p".repeat(80);
-            for i in 0..N {
-                let mut fanout = Fanout::new();
-                assert_eq!(
-                    fanout.push(&outbox, &Frame::new(Notice::info(format!("{i} {pad}")))),
-                    Push::Queued
-                );
-                // Some fan-outs are written a little later, while others queue behind them.
-                if i % 3 == 0 {
-                    tokio::spawn(async move { drop(fanout) });
-                }
-                if i % 64 == 0 {
-                    tokio::task::yield_now().await;
-                }
-            }
-            outbox.close_with(Some(Frame::new(Notice::info("end"))));
+    let (direct, by_writer) = numbered_across_a_blocked_socket(|outbox, i, frame| {
+        let mut fanout = Fanout::new();
+        assert_eq!(fanout.push(outbox, &frame), Push::Queued);
+        // Some fan-outs are written a little later, while others queue behind them.
+        if i % 3 == 0 {
+            tokio::spawn(async move { drop(fanout) });
         }
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut all = Vec::new();
-    client.read_to_end(&mut all).await.ok();
-    pusher.await.unwrap();
-    writer.await.unwrap();
-    assert_numbered_then_end(&all, N);
-    assert!(metrics.frames_out.get() > 0, "some frames were written by fan-outs");
-    assert!(by_writer.load(Ordering::Relaxed) > 0, "some waited for the writer");
+    })
+    .await;
+    assert!(direct > 0, "some frames were written by fan-outs");
+    assert!(by_writer > 0, "some waited for the writer");
 }
 
 #[tokio::test]

@@ -5,7 +5,11 @@
 //! layer above it. Every user is in zero or more rooms and has a current one (where a `say`
 //! without a room goes). One read-write lock covers every room, held only while frames are
 //! *queued*, so a room's members all see one order of joins, leaves and messages; nothing here
-//! waits for a database or a socket (the callers in the session do that first).
+//! waits for a database or a socket (the callers in the session do that first). Every event
+//! (a message, a join, a leave, a topic, an operator change, a reply to one user) is queued in a
+//! [`Fanout`] under the lock and written to quiet sockets only after the lock is released
+//! ([`Rooms::read_then_send`], [`Rooms::write_then_send`]), so no socket is written while other
+//! sessions wait for the rooms.
 //!
 //! The fan-out keeps one shared [`Frame`] per message and a second one with the `[#room] `
 //! prefix ([`InRoom`]), built only when a text-mode member is in more than one room; each
@@ -30,6 +34,8 @@ use crate::net::outbox::{Frame, Outbox};
 
 mod ops;
 mod remote;
+#[cfg(test)]
+mod tests;
 
 /// The key a room is found by: its name compared as user names are.
 pub fn key(room: &str) -> String {
@@ -103,15 +109,12 @@ impl RoomState {
         self.members.contains_key(user) || self.remote.contains_key(user)
     }
 
-    /// Queue `event` for every local member: for a member in more than one room, the event with
-    /// its room (`[#room] ` before each text line); for a member in this room only, the plain
-    /// event (`joined` and `left` then leave `room` out, as before rooms).
-    /// The frames are written to quiet sockets when the returned [`Fanout`] is dropped: a caller
-    /// holding a lock drops the lock first.
-    fn push(&self, event: ChatEvent) -> Fanout {
+    /// Queue `event` in `fanout` for every local member: for a member in more than one room, the
+    /// event with its room (`[#room] ` before each text line); for a member in this room only,
+    /// the plain event (`joined` and `left` then leave `room` out, as before rooms).
+    fn push(&self, event: ChatEvent, fanout: &mut Fanout) {
         let mut prefixed: Option<Arc<Frame>> = None;
         let plain = Frame::new(single_room_form(event.clone()));
-        let mut fanout = Fanout::new();
         for seat in self.members.values() {
             if seat.rooms.load(Ordering::Relaxed) > 1 {
                 let frame = prefixed.get_or_insert_with(|| Frame::new(InRoom(event.clone())));
@@ -120,7 +123,6 @@ impl RoomState {
                 fanout.push(&seat.outbox, &plain);
             }
         }
-        fanout
     }
 }
 
@@ -135,13 +137,15 @@ struct UserRooms {
 }
 
 impl UserRooms {
-    /// Send `event` to this user alone, prefixed when they are in several rooms (text mode).
-    fn send(&self, event: ChatEvent) {
-        if self.count.load(Ordering::Relaxed) > 1 && event.room().is_some() {
-            self.outbox.send(InRoom(event));
+    /// Queue `event` in `fanout` for this user alone, prefixed when they are in several rooms
+    /// (text mode).
+    fn send(&self, event: ChatEvent, fanout: &mut Fanout) {
+        let frame = if self.count.load(Ordering::Relaxed) > 1 && event.room().is_some() {
+            Frame::new(InRoom(event))
         } else {
-            self.outbox.send(event);
-        }
+            Frame::new(event)
+        };
+        fanout.push(&self.outbox, &frame);
     }
 }
 
@@ -184,6 +188,27 @@ impl Rooms {
         Rooms { state: RwLock::default(), history_len, max_per_user, max_rooms }
     }
 
+    /// Run `f` under the read lock, with a [`Fanout`] to queue its events in; they are written to
+    /// the sockets once the lock is released.
+    fn read_then_send<R>(&self, f: impl FnOnce(&State, &mut Fanout) -> R) -> R {
+        let mut fanout = Fanout::new();
+        let state = self.state.read();
+        let result = f(&state, &mut fanout);
+        drop(state);
+        drop(fanout);
+        result
+    }
+
+    /// [`Self::read_then_send`] under the write lock.
+    fn write_then_send<R>(&self, f: impl FnOnce(&mut State, &mut Fanout) -> R) -> R {
+        let mut fanout = Fanout::new();
+        let mut state = self.state.write();
+        let result = f(&mut state, &mut fanout);
+        drop(state);
+        drop(fanout);
+        result
+    }
+
     /// Make `name` exist as a persistent room (a configured or stored one), with `topic` unless
     /// it has one, and `history` (oldest first) unless it has one.
     pub fn ensure_persistent(&self, name: &str, topic: Option<Topic>, history: Vec<ChatRow>) {
@@ -206,9 +231,11 @@ impl Rooms {
 
     /// Send `event` to the local user `user` alone (prefixed as their room lines are).
     pub fn send_to(&self, user: &str, event: ChatEvent) {
-        if let Some(me) = self.state.read().users.get(user) {
-            me.send(event);
-        }
+        self.read_then_send(|state, fanout| {
+            if let Some(me) = state.users.get(user) {
+                me.send(event, fanout);
+            }
+        })
     }
 
     /// Whether a room of that name exists.
@@ -259,67 +286,76 @@ impl Rooms {
     ) -> Result<Joined, ErrorEvent> {
         check_room_name(room)?;
         let room_key = key(room);
-        let mut state = self.state.write();
-        let state = &mut *state;
-        let me = state.users.get_mut(user).ok_or_else(not_in_any_room)?;
-        if me.joined.contains(&room_key) {
-            me.current = Some(room_key.clone());
-            let name = state.rooms.get(&room_key).map(|r| r.name.to_string()).unwrap_or_default();
-            return Ok(Joined::Switched { room: name });
-        }
-        if me.joined.len() >= self.max_per_user {
-            let max = self.max_per_user;
-            return Err(ErrorEvent::new(ErrorCode::TooManyRooms, msg!("chat-too-many-rooms", max = max)));
-        }
-        let mut created = None;
-        if !state.rooms.contains_key(&room_key) {
-            match create {
-                Create::No => {
-                    return Err(ErrorEvent::new(ErrorCode::RoomsAdminOnly, msg!("chat-rooms-admin-only")));
-                }
-                _ if state.rooms.len() >= self.max_rooms => {
-                    let max = self.max_rooms;
-                    return Err(ErrorEvent::new(ErrorCode::RoomLimit, msg!("chat-room-limit", max = max)));
-                }
-                c => {
-                    let mut fresh = RoomState::new(room, c == Create::Persistent);
-                    fresh.history = Mutex::new(self.history_from(history()));
-                    state.rooms.insert(room_key.clone(), fresh);
-                    created = Some(c);
+        self.write_then_send(|state, fanout| {
+            let me = state.users.get_mut(user).ok_or_else(not_in_any_room)?;
+            if me.joined.contains(&room_key) {
+                me.current = Some(room_key.clone());
+                let name = state.rooms.get(&room_key).map(|r| r.name.to_string()).unwrap_or_default();
+                return Ok(Joined::Switched { room: name });
+            }
+            if me.joined.len() >= self.max_per_user {
+                let max = self.max_per_user;
+                return Err(ErrorEvent::new(ErrorCode::TooManyRooms, msg!("chat-too-many-rooms", max = max)));
+            }
+            let mut created = None;
+            if !state.rooms.contains_key(&room_key) {
+                match create {
+                    Create::No => {
+                        return Err(ErrorEvent::new(
+                            ErrorCode::RoomsAdminOnly,
+                            msg!("chat-rooms-admin-only"),
+                        ));
+                    }
+                    _ if state.rooms.len() >= self.max_rooms => {
+                        let max = self.max_rooms;
+                        return Err(ErrorEvent::new(
+                            ErrorCode::RoomLimit,
+                            msg!("chat-room-limit", max = max),
+                        ));
+                    }
+                    c => {
+                        let mut fresh = RoomState::new(room, c == Create::Persistent);
+                        fresh.history = Mutex::new(self.history_from(history()));
+                        state.rooms.insert(room_key.clone(), fresh);
+                        created = Some(c);
+                    }
                 }
             }
-        }
-        let target = state.rooms.get_mut(&room_key).expect("the room exists now");
-        let seat = Seat { outbox: me.outbox.clone(), rooms: Arc::clone(&me.count) };
-        me.joined.push(room_key.clone());
-        me.count.store(me.joined.len(), Ordering::Relaxed);
-        me.current = Some(room_key);
-        let online = target.online() + 1;
-        let (name, room_name) = (me.name.to_string(), target.name.to_string());
-        target.push(ChatEvent::Joined { name: name.clone(), online, room: room_name.clone(), topic: None });
-        let topic = target.topic.as_ref().map(|t| t.text.clone());
-        if !quiet_self {
-            me.send(ChatEvent::Joined { name, online, room: room_name.clone(), topic });
-        } else if let Some(t) = &target.topic {
-            me.send(topic_event(&target.name, Some(t), None));
-        }
-        for said in target.history.lock().iter() {
-            me.send(ChatEvent::Message {
-                from: said.from.to_string(),
-                text: said.text.to_string(),
-                at: said.at,
-                history: true,
-                room: room_name.clone(),
-                notice: false,
-                id: None,
-                tags: Vec::new(),
-            });
-        }
-        if created == Some(Create::Transient) {
-            target.ops.insert(user.to_owned());
-        }
-        target.members.insert(user.to_owned(), seat);
-        Ok(Joined::Joined { room: room_name, created })
+            let target = state.rooms.get_mut(&room_key).expect("the room exists now");
+            let seat = Seat { outbox: me.outbox.clone(), rooms: Arc::clone(&me.count) };
+            me.joined.push(room_key.clone());
+            me.count.store(me.joined.len(), Ordering::Relaxed);
+            me.current = Some(room_key);
+            let online = target.online() + 1;
+            let (name, room_name) = (me.name.to_string(), target.name.to_string());
+            let joined =
+                ChatEvent::Joined { name: name.clone(), online, room: room_name.clone(), topic: None };
+            target.push(joined, fanout);
+            let topic = target.topic.as_ref().map(|t| t.text.clone());
+            if !quiet_self {
+                me.send(ChatEvent::Joined { name, online, room: room_name.clone(), topic }, fanout);
+            } else if let Some(t) = &target.topic {
+                me.send(topic_event(&target.name, Some(t), None), fanout);
+            }
+            for said in target.history.lock().iter() {
+                let said = ChatEvent::Message {
+                    from: said.from.to_string(),
+                    text: said.text.to_string(),
+                    at: said.at,
+                    history: true,
+                    room: room_name.clone(),
+                    notice: false,
+                    id: None,
+                    tags: Vec::new(),
+                };
+                me.send(said, fanout);
+            }
+            if created == Some(Create::Transient) {
+                target.ops.insert(user.to_owned());
+            }
+            target.members.insert(user.to_owned(), seat);
+            Ok(Joined::Joined { room: room_name, created })
+        })
     }
 
     /// `user` leaves `room` (`None`: the current one), saying `reason`; they and the others get
@@ -331,62 +367,63 @@ impl Rooms {
         room: Option<&str>,
         reason: Option<&str>,
     ) -> Result<(String, bool), ErrorEvent> {
-        let mut state = self.state.write();
-        let state = &mut *state;
-        let me = state.users.get_mut(user).ok_or_else(not_in_any_room)?;
-        let room_key = match room {
-            Some(r) => key(r),
-            None => me.current.clone().ok_or_else(not_in_any_room)?,
-        };
-        let Some(i) = me.joined.iter().position(|r| *r == room_key) else {
-            return Err(not_in(room.unwrap_or_default()));
-        };
-        // The user's own `left` is sent while they still count this room (so it is prefixed
-        // like the room's other lines were).
-        let target = state.rooms.get_mut(&room_key).expect("a joined room exists");
-        target.members.remove(user);
-        target.ops.remove(user);
-        let left = ChatEvent::Left {
-            name: me.name.to_string(),
-            online: target.online(),
-            room: target.name.to_string(),
-            reason: reason.map(str::to_owned),
-        };
-        me.send(left.clone());
-        me.joined.remove(i);
-        me.count.store(me.joined.len(), Ordering::Relaxed);
-        if me.current.as_deref() == Some(room_key.as_str()) {
-            me.current = me.joined.last().cloned();
-        }
-        target.push(left);
-        let name = target.name.to_string();
-        Ok((name, self.drop_if_empty(state, &room_key)))
+        self.write_then_send(|state, fanout| {
+            let me = state.users.get_mut(user).ok_or_else(not_in_any_room)?;
+            let room_key = match room {
+                Some(r) => key(r),
+                None => me.current.clone().ok_or_else(not_in_any_room)?,
+            };
+            let Some(i) = me.joined.iter().position(|r| *r == room_key) else {
+                return Err(not_in(room.unwrap_or_default()));
+            };
+            // The user's own `left` is queued while they still count this room (so it is
+            // prefixed like the room's other lines were).
+            let target = state.rooms.get_mut(&room_key).expect("a joined room exists");
+            target.members.remove(user);
+            target.ops.remove(user);
+            let left = ChatEvent::Left {
+                name: me.name.to_string(),
+                online: target.online(),
+                room: target.name.to_string(),
+                reason: reason.map(str::to_owned),
+            };
+            me.send(left.clone(), fanout);
+            me.joined.remove(i);
+            me.count.store(me.joined.len(), Ordering::Relaxed);
+            if me.current.as_deref() == Some(room_key.as_str()) {
+                me.current = me.joined.last().cloned();
+            }
+            target.push(left, fanout);
+            let name = target.name.to_string();
+            Ok((name, self.drop_if_empty(state, &room_key)))
+        })
     }
 
     /// `user` disconnected: they leave every room (each room's members get `left`). Returns the
     /// names of the rooms they were in.
     pub fn leave_all(&self, user: &str, quietly: bool) -> Vec<String> {
-        let mut state = self.state.write();
-        let state = &mut *state;
-        let Some(me) = state.users.remove(user) else { return Vec::new() };
-        let mut names = Vec::with_capacity(me.joined.len());
-        for room_key in &me.joined {
-            if let Some(room) = state.rooms.get_mut(room_key) {
-                room.members.remove(user);
-                room.ops.remove(user);
-                if !quietly {
-                    room.push(ChatEvent::Left {
-                        name: me.name.to_string(),
-                        online: room.online(),
-                        room: room.name.to_string(),
-                        reason: None,
-                    });
+        self.write_then_send(|state, fanout| {
+            let Some(me) = state.users.remove(user) else { return Vec::new() };
+            let mut names = Vec::with_capacity(me.joined.len());
+            for room_key in &me.joined {
+                if let Some(room) = state.rooms.get_mut(room_key) {
+                    room.members.remove(user);
+                    room.ops.remove(user);
+                    if !quietly {
+                        let left = ChatEvent::Left {
+                            name: me.name.to_string(),
+                            online: room.online(),
+                            room: room.name.to_string(),
+                            reason: None,
+                        };
+                        room.push(left, fanout);
+                    }
+                    names.push(room.name.to_string());
                 }
-                names.push(room.name.to_string());
+                self.drop_if_empty(state, room_key);
             }
-            self.drop_if_empty(state, room_key);
-        }
-        names
+            names
+        })
     }
 
     /// Remove a transient room nobody is in; `true` if it was removed.
@@ -444,29 +481,28 @@ impl Rooms {
     pub fn say(&self, room_key: &str, from: &Arc<str>, text: &str, at: Timestamp, extra: Extra) -> bool {
         // Under the read lock: joins take the write lock, so a newcomer gets this line exactly
         // once, live or from the history.
-        let state = self.state.read();
-        let Some(target) = state.rooms.get(room_key) else { return false };
-        if self.history_len > 0 {
-            let mut history = target.history.lock();
-            if history.len() == self.history_len {
-                history.pop_front();
+        self.read_then_send(|state, fanout| {
+            let Some(target) = state.rooms.get(room_key) else { return false };
+            if self.history_len > 0 {
+                let mut history = target.history.lock();
+                if history.len() == self.history_len {
+                    history.pop_front();
+                }
+                history.push_back(Said { from: Arc::clone(from), text: text.into(), at });
             }
-            history.push_back(Said { from: Arc::clone(from), text: text.into(), at });
-        }
-        let fanout = target.push(ChatEvent::Message {
-            from: from.to_string(),
-            text: text.to_owned(),
-            at,
-            history: false,
-            room: target.name.to_string(),
-            notice: extra.notice,
-            id: extra.id,
-            tags: extra.tags,
-        });
-        // Written to the sockets after the lock is released.
-        drop(state);
-        drop(fanout);
-        true
+            let message = ChatEvent::Message {
+                from: from.to_string(),
+                text: text.to_owned(),
+                at,
+                history: false,
+                room: target.name.to_string(),
+                notice: extra.notice,
+                id: extra.id,
+                tags: extra.tags,
+            };
+            target.push(message, fanout);
+            true
+        })
     }
 
     /// The members of `room` (every node), sorted.
@@ -532,19 +568,22 @@ impl Rooms {
 
     /// Set (`Some`) or clear the topic of `room` and tell its members. `by` is who did it.
     pub fn set_topic(&self, room: &str, topic: Option<Topic>, by: &str) -> Result<ChatEvent, ErrorEvent> {
-        let mut state = self.state.write();
-        let target = state.rooms.get_mut(&key(room)).ok_or_else(|| no_such_room(room))?;
-        target.topic = topic;
-        let event = topic_event(&target.name, target.topic.as_ref(), Some(by));
-        target.push(event.clone());
-        Ok(event)
+        self.write_then_send(|state, fanout| {
+            let target = state.rooms.get_mut(&key(room)).ok_or_else(|| no_such_room(room))?;
+            target.topic = topic;
+            let event = topic_event(&target.name, target.topic.as_ref(), Some(by));
+            target.push(event.clone(), fanout);
+            Ok(event)
+        })
     }
 
     /// Send `event` to the local members of `room`.
     pub fn broadcast(&self, room: &str, event: ChatEvent) {
-        if let Some(target) = self.state.read().rooms.get(&key(room)) {
-            target.push(event);
-        }
+        self.read_then_send(|state, fanout| {
+            if let Some(target) = state.rooms.get(&key(room)) {
+                target.push(event, fanout);
+            }
+        })
     }
 }
 

@@ -139,12 +139,7 @@ impl IrcSession {
         // CTCP other than ACTION (VERSION, PING to a user...) means nothing across transports.
         let Some(text) = plain_text(text) else { return Flow::Continue };
         // A client's own tags (`+key`) go with the line to IRC readers that asked for tags.
-        let tags: Vec<(String, Option<String>)> = m
-            .tags
-            .iter()
-            .filter(|t| t.key.starts_with('+'))
-            .map(|t| (t.key.clone(), t.value.clone()))
-            .collect();
+        let tags = client_tags(m);
         for target in targets.split(',').filter(|t| !t.is_empty()).take(MAX_TARGETS) {
             let request = if target.starts_with('#') {
                 ChatRequest::Say {
@@ -176,12 +171,7 @@ impl IrcSession {
     /// IRC readers here that asked for tags. Anything else is dropped without a reply, as for a
     /// NOTICE.
     fn tagmsg(&self, m: &Message) -> Flow {
-        let tags: Vec<(String, Option<String>)> = m
-            .tags
-            .iter()
-            .filter(|t| t.key.starts_with('+'))
-            .map(|t| (t.key.clone(), t.value.clone()))
-            .collect();
+        let tags = client_tags(m);
         let chat = &self.service.chat;
         let key = crate::names::key(&self.nick());
         let Some(Ok(room)) =
@@ -306,6 +296,12 @@ pub(super) fn plain_text(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// A message's client-only tags (`+key`, with their values), in the order sent: what PRIVMSG,
+/// NOTICE and TAGMSG pass on to the IRC readers that asked for tags. Server tags are left out.
+fn client_tags(m: &Message) -> Vec<(String, Option<String>)> {
+    m.tags.iter().filter(|t| t.key.starts_with('+')).map(|t| (t.key.clone(), t.value.clone())).collect()
+}
+
 /// Say who is away to the channel's IRC users with `away-notify` (nothing for other transports).
 pub(super) fn away_line(away: &Away) -> Message {
     Message::new("AWAY", away.text.iter().cloned()).from_source(source(&away.name))
@@ -322,5 +318,12 @@ mod tests {
         assert_eq!(plain_text("\u{1}ACTION waves\u{1}").unwrap(), "*waves*");
         assert_eq!(plain_text("\u{1}VERSION\u{1}"), None);
         assert_eq!(plain_text("안녕하세요").unwrap(), "안녕하세요");
+    }
+
+    #[test]
+    fn only_client_tags_are_passed_on() {
+        let m = Message::parse("@+a=1;time=2026-01-01T00:00:00Z;+b;msgid=x TAGMSG #lobby").unwrap();
+        let want = [("+a".to_owned(), Some("1".to_owned())), ("+b".to_owned(), None)];
+        assert_eq!(client_tags(&m), want);
     }
 }

@@ -25,18 +25,19 @@ impl Rooms {
     /// Make the member `user` (`name` as shown) an operator of `room` (`op`), or no longer one,
     /// and tell the room's local members (`opped`, from `by`). `Ok(false)`: nothing changed.
     pub fn set_op(&self, room: &str, user: &str, name: &str, op: bool, by: &str) -> Result<bool, ErrorEvent> {
-        let mut state = self.state.write();
-        let target = state.rooms.get_mut(&key(room)).ok_or_else(|| no_such_room(room))?;
-        let changed = if op { target.ops.insert(user.to_owned()) } else { target.ops.remove(user) };
-        if changed {
-            let event = ChatEvent::Opped {
-                name: name.to_owned(),
-                by: by.to_owned(),
-                room: target.name.to_string(),
-                op,
-            };
-            target.push(event);
-        }
-        Ok(changed)
+        self.write_then_send(|state, fanout| {
+            let target = state.rooms.get_mut(&key(room)).ok_or_else(|| no_such_room(room))?;
+            let changed = if op { target.ops.insert(user.to_owned()) } else { target.ops.remove(user) };
+            if changed {
+                let event = ChatEvent::Opped {
+                    name: name.to_owned(),
+                    by: by.to_owned(),
+                    room: target.name.to_string(),
+                    op,
+                };
+                target.push(event, fanout);
+            }
+            Ok(changed)
+        })
     }
 }

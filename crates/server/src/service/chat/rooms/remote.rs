@@ -25,36 +25,39 @@ impl Rooms {
         if !sockhub_proto::chat::is_room_name(room) {
             return false;
         }
-        let mut state = self.state.write();
-        let target = state.rooms.entry(key(room)).or_insert_with(|| RoomState::new(room, persistent));
-        if target.has(user) {
-            return false;
-        }
-        target.remote.insert(user.to_owned(), name.into());
-        let event = ChatEvent::Joined {
-            name: name.to_owned(),
-            online: target.online(),
-            room: target.name.to_string(),
-            topic: None,
-        };
-        target.push(event);
-        true
+        self.write_then_send(|state, fanout| {
+            let target = state.rooms.entry(key(room)).or_insert_with(|| RoomState::new(room, persistent));
+            if target.has(user) {
+                return false;
+            }
+            target.remote.insert(user.to_owned(), name.into());
+            let event = ChatEvent::Joined {
+                name: name.to_owned(),
+                online: target.online(),
+                room: target.name.to_string(),
+                topic: None,
+            };
+            target.push(event, fanout);
+            true
+        })
     }
 
     /// A member on another node left `room` (saying `reason`); the local members get `left`.
     pub fn remote_part(&self, room: &str, user: &str, reason: Option<String>) -> bool {
-        let mut state = self.state.write();
         let room_key = key(room);
-        let Some(target) = state.rooms.get_mut(&room_key) else { return false };
-        let Some(name) = target.remote.remove(user) else { return false };
-        target.push(ChatEvent::Left {
-            name: name.to_string(),
-            online: target.online(),
-            room: target.name.to_string(),
-            reason,
-        });
-        self.drop_if_empty(&mut state, &room_key);
-        true
+        self.write_then_send(|state, fanout| {
+            let Some(target) = state.rooms.get_mut(&room_key) else { return false };
+            let Some(name) = target.remote.remove(user) else { return false };
+            let left = ChatEvent::Left {
+                name: name.to_string(),
+                online: target.online(),
+                room: target.name.to_string(),
+                reason,
+            };
+            target.push(left, fanout);
+            self.drop_if_empty(state, &room_key);
+            true
+        })
     }
 
     /// The rooms a remote user is in (names).

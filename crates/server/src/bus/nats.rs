@@ -16,16 +16,16 @@
 //!   into the client, batching what is queued for one subject into one NATS message. Nothing a
 //!   user did is dropped for want of room: its sender waits for a place before the request does
 //!   anything (at most `cluster.publish_wait_ms`, then the request is refused), so a bus that
-//!   cannot keep up slows the senders down. Chat lines (public, and whispers to other nodes)
-//!   wait in the lines queue ([`Bus::reserve_room`], [`Bus::reserve_to`]); what a request causes
-//!   for every node (joins, parts, kicks, mutes, topics, bans) in the control queue
+//!   cannot keep up slows the senders down. Chat lines (public, and whispers to other nodes) wait
+//!   in the lines queue ([`Bus::reserve_room`], [`Bus::reserve_to`]); what a request causes for
+//!   every node (joins, parts, kicks, mutes, topics, bans) in the control queue
 //!   ([`Bus::reserve_publish`]). What the node says on its own ([`Bus::publish`], [`Bus::send`]:
-//!   snapshots, resync requests; heartbeats after waiting at most one heartbeat interval) only queues
-//!   on the control queue when there is room, and is dropped and counted otherwise: the next one
-//!   repairs it. The publisher serves the control queue first, so a flood of lines never starves
-//!   the heartbeats. While NATS is unreachable both queues are emptied and counted as dropped
-//!   instead of piling up, so nobody waits (the lines are delivered on this node and in the chat
-//!   log; the resync on reconnection restores membership).
+//!   snapshots, resync requests; heartbeats after waiting at most one heartbeat interval) only
+//!   queues on the control queue when there is room, and is dropped and counted otherwise: the
+//!   next one repairs it. The publisher serves the control queue first, so a flood of lines never
+//!   starves the heartbeats. While NATS is unreachable both queues are emptied and counted as
+//!   dropped instead of piling up, so nobody waits (the lines are delivered on this node and in
+//!   the chat log; the resync on reconnection restores membership).
 //! - the **receiver** reads both subscriptions, notes who is alive and hands each message (each
 //!   of a batch, in order) to the service it is for. Its buffer is `cluster.inbound_queue` NATS
 //!   messages per subscription: core NATS has no flow control towards a subscriber, so beyond it

@@ -4,15 +4,15 @@
 //! Nothing a user did is dropped because the bus is behind: its sender waits for a place in a
 //! queue before the request does anything, is slowed down meanwhile, and is refused after
 //! `cluster.publish_wait_ms` with nothing done ([`NatsBus::place`]). Chat lines (public, and
-//! whispers to other nodes) take a place in the *lines* queue ([`NatsBus::reserve_line`]); what
-//! a user's request causes for every node (a login's `Joined`, a room join or part, a kick, a
-//! mute, a topic, a ban) takes one in the *control* queue ([`NatsBus::reserve_control`]). What
-//! the node says on its own, which the next one repairs, only goes into the control queue if
-//! there is room, and is dropped and counted otherwise: snapshots and resync requests at once; a
-//! heartbeat after waiting at most one heartbeat interval, in line with the waiting requests (which a
-//! full queue serves first come, first served), so that a stream of them cannot starve it and
-//! its digest is never older than the events queued before it. The publisher serves the control
-//! queue first, so a flood of lines never holds back a heartbeat.
+//! whispers to other nodes) take a place in the *lines* queue ([`NatsBus::reserve_line`]); what a
+//! user's request causes for every node (a login's `Joined`, a room join or part, a kick, a mute,
+//! a topic, a ban) takes one in the *control* queue ([`NatsBus::reserve_control`]). What the node
+//! says on its own, which the next one repairs, only goes into the control queue if there is
+//! room, and is dropped and counted otherwise: snapshots and resync requests at once; a heartbeat
+//! after waiting at most one heartbeat interval, in line with the waiting requests (which a full
+//! queue serves first come, first served), so that a stream of them cannot starve it and its
+//! digest is never older than the events queued before it. The publisher serves the control queue
+//! first, so a flood of lines never holds back a heartbeat.
 //!
 //! Order: each queue keeps the order messages were put in it ([`crate::bus::Slot::send`], right
 //! after the local change), and a subject's messages leave in that order, so one node's control

@@ -490,9 +490,9 @@ pub async fn place<'a>(bus: &'a dyn Bus, what: &str) -> Result<Option<Slot<'a>>,
 }
 
 /// [`place`] for a message that must go out whatever happens, past the point where its cause
-/// could be refused (a disconnected user's `Left`, a kick being carried out): after the same
-/// bounded wait it goes without a place (queued if there is room by then, else dropped and
-/// counted). `None` on a single node.
+/// could be refused (a disconnected user's `Left`, a kick being carried out, the standing of a
+/// judged quiz answer, a quiz round's start): after the same bounded wait it goes without a
+/// place (queued if there is room by then, else dropped and counted). `None` on a single node.
 pub async fn place_or_publish(bus: &dyn Bus) -> Option<Slot<'_>> {
     if !bus.is_shared() {
         return None;

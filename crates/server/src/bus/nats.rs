@@ -78,7 +78,8 @@ pub struct ClusterMetrics {
     /// NATS messages published (a batch of several messages is one).
     pub nats_messages: Counter,
     /// Messages not sent: NATS unreachable, or the control queue full for a message the node
-    /// says on its own (a heartbeat, a snapshot, a resync request).
+    /// says on its own (a heartbeat, a snapshot, a resync request) or one past refusing that
+    /// waited for a place in vain (see [`crate::bus::place_or_publish`]).
     pub dropped: Counter,
     /// Chat lines (public, and whispers to other nodes) waiting for the lines queue.
     pub lines: Waits,
@@ -113,7 +114,7 @@ impl crate::metrics::Families for ClusterMetrics {
             ),
             (
                 "sockhub_cluster_dropped_total",
-                "Messages not published (NATS unreachable, or the control queue full for a heartbeat, snapshot or resync request; never a line or a user's request for want of room).",
+                "Messages not published (NATS unreachable; the control queue full for a heartbeat, snapshot or resync request, or for a disconnect's leave after waiting cluster.publish_wait_ms; never a line or a request, which waits or is refused).",
                 &self.dropped,
             ),
             (

@@ -11,12 +11,12 @@ use crate::support::{Client, Db};
 use crate::web::api::get;
 
 /// Node `i`'s metrics, read at once (so counters compared are of the same moment).
-async fn scrape(cluster: &Cluster, i: usize) -> String {
+pub(crate) async fn scrape(cluster: &Cluster, i: usize) -> String {
     get(cluster.web(i), "/metrics").await.1
 }
 
 /// The value of the metric line starting with `name ` (0 when absent).
-fn metric(text: &str, name: &str) -> f64 {
+pub(crate) fn metric(text: &str, name: &str) -> f64 {
     let prefix = format!("{name} ");
     text.lines()
         .find(|l| l.starts_with(&prefix))

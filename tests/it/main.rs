@@ -21,6 +21,8 @@
 //!   a killed node, NATS restarted, calculator broadcasts).
 //! - `cluster_flood`: a flood of lines between two nodes through a tiny publish queue: none lost,
 //!   each sender's in order, senders slowed (the wait is counted), and lines batched.
+//! - `cluster_control`: a storm of logins, joins, parts, topics and disconnects on one node
+//!   through a tiny publish queue: every one reaches the other node, the requests wait instead.
 //! - `cluster_rooms`: chat rooms across three nodes: membership, topics, lines, and room subjects
 //!   followed only where a room has members.
 //! - `irc`: the chat over IRC: the protocol with a raw client, IRC users with `nc` and JSON
@@ -53,6 +55,7 @@ mod chat;
 mod chatlog;
 mod cli_lang;
 mod cluster;
+mod cluster_control;
 mod cluster_flood;
 mod cluster_rooms;
 mod device;

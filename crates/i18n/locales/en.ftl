@@ -57,6 +57,7 @@ error-admins-only = only admins may do that
 error-role-unavailable = the database cannot be reached, so your role cannot be checked; try again soon
 error-names-unavailable = the shared database cannot be reached, so names cannot be checked; try again shortly
 error-name-taken-elsewhere = your name was taken on another server while this one was cut off; please log in again
+error-cluster-behind = the other servers of this chat cannot keep up (is NATS down or overloaded?); nothing was done, try again
 name-invalid = invalid name: { $why }
 name-empty = a name needs at least one character
 name-too-long = at most { $max } characters (this one has { $chars })

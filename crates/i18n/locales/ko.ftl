@@ -56,6 +56,7 @@ error-admins-only = 관리자만 할 수 있습니다
 error-role-unavailable = 데이터베이스에 연결할 수 없어 권한을 확인하지 못했습니다. 잠시 후 다시 시도하세요
 error-names-unavailable = 공유 데이터베이스에 연결할 수 없어 이름을 확인하지 못했습니다. 잠시 후 다시 시도하세요
 error-name-taken-elsewhere = 이 서버의 연결이 끊긴 사이 다른 서버에서 같은 이름을 사용했습니다. 다시 로그인하세요
+error-cluster-behind = 이 채팅의 다른 서버들이 따라오지 못하고 있습니다 (NATS가 멈췄거나 과부하인가요?). 아무것도 하지 않았습니다. 다시 시도해 주세요
 name-invalid = 유효하지 않은 이름: { $why }
 name-empty = 이름은 한 글자 이상이어야 합니다
 name-too-long = 최대 { $max }글자입니다 (지금 { $chars }글자)

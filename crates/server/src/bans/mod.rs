@@ -24,8 +24,10 @@
 //! is recorded, and a ban is recorded before it looks for connections, so a login racing a ban
 //! is caught by one or the other.
 //!
-//! **Across nodes.** A ban or unban is published on the bus ([`BanMsg`]); every node updates its
-//! memory and ends its own matching connections at once. Every node also re-reads the bans from
+//! **Across nodes.** A ban or unban is published on the bus ([`BanMsg`]), into a place taken
+//! before anything is stored (so it is never dropped when the bus is behind: the admin waits, or
+//! is refused with `unavailable` and nothing done); every node updates its memory and ends its
+//! own matching connections at once. Every node also re-reads the bans from
 //! the shared database every `[auth] bans_refresh_secs` (and after a resync), which picks up bans
 //! set with `sockhub user ban` (another process) and changes missed while NATS was down.
 
@@ -236,10 +238,12 @@ impl Bans {
         let here = self.online.find(&key);
         let ban = prepare(&self.store, actor, target, length, reason, address, here).await?;
         let name = ban.target.clone();
+        // A place on the way to the other nodes before anything is stored (see `crate::bus::place`).
+        let slot = crate::bus::place(self.bus.as_ref(), "a ban").await?;
         self.store.bans().set(&ban).await.map_err(|e| unavailable(&e))?;
         self.log(moderation_record(&ban)).await?;
-        if self.bus.is_shared() {
-            self.bus.publish(Message::Ban(BanMsg::Banned { ban: ban.clone() }));
+        if let Some(slot) = slot {
+            slot.send(Message::Ban(BanMsg::Banned { ban: ban.clone() }));
         }
         self.apply(ban.clone());
         info!(target = %name, address = ?ban.address, until = ?ban.until, by = %actor, "banned");
@@ -262,11 +266,12 @@ impl Bans {
                 msg!("error-not-banned", name = name.to_string()),
             ));
         };
+        let slot = crate::bus::place(self.bus.as_ref(), "an unban").await?;
         self.store.bans().clear(&was.target).await.map_err(|e| unavailable(&e))?;
         self.log(ModerationRecord::new(actor, &was.target, ModerationAction::Unban)).await?;
         self.forget(&was.target);
-        if self.bus.is_shared() {
-            self.bus.publish(Message::Ban(BanMsg::Unbanned { name: was.target.clone() }));
+        if let Some(slot) = slot {
+            slot.send(Message::Ban(BanMsg::Unbanned { name: was.target.clone() }));
         }
         info!(target = %was.target, by = %actor, "unbanned");
         Ok(was)

@@ -26,9 +26,13 @@ use std::sync::{Arc, Weak};
 
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
+use sockhub_i18n::msg;
+use sockhub_proto::ErrorCode;
 use sockhub_proto::calc::SquareResult;
+use sockhub_proto::error::ErrorEvent;
 use sockhub_proto::time::{self, Timestamp};
 use sockhub_store::{Mute, StoreError};
+use tracing::warn;
 
 /// One run of one node: its configured id, and a random number drawn at start, so that a node
 /// restarted under the same id is told apart from the one that died.
@@ -368,8 +372,10 @@ pub trait Bus: Send + Sync + 'static {
     fn is_shared(&self) -> bool;
 
     /// Tell every other node. Never blocks: when the way out is full or NATS is unreachable,
-    /// the message is dropped and counted (see `docs/architecture.md` for why that is safe; a
-    /// public line, which no resync restores, goes through [`Bus::reserve_room`] instead).
+    /// the message is dropped and counted. For what the node says on its own and the next one
+    /// repairs (snapshots, resync requests); what a user's request causes, which nothing
+    /// repairs, goes through [`Bus::reserve_publish`], and a public line through
+    /// [`Bus::reserve_room`] (see `docs/architecture.md`).
     fn publish(&self, msg: Message);
 
     /// Tell one node (a whisper for one of its users).
@@ -395,6 +401,14 @@ pub trait Bus: Send + Sync + 'static {
     /// line waits for room instead of being dropped. By default, room at once, and [`Bus::send`].
     fn reserve_to<'a>(&'a self, to: &'a NodeRef) -> BoxFuture<'a, Result<Slot<'a>, Busy>> {
         Box::pin(async move { Ok(Slot::new(move |msg| self.send(to, msg))) })
+    }
+
+    /// [`Bus::reserve_room`] for a message to every node that a user's request causes (a join,
+    /// a part, a kick, a mute, a topic, a ban): a place in the control queue, waited for (at
+    /// most `cluster.publish_wait_ms`) before the request does anything, so that the message is
+    /// never dropped for want of room. By default, room at once, and [`Bus::publish`].
+    fn reserve_publish(&self) -> BoxFuture<'_, Result<Slot<'_>, Busy>> {
+        Box::pin(async move { Ok(Slot::new(move |msg| self.publish(msg))) })
     }
 
     /// Follow (`true`) or stop following the room under `room_key`: a node follows exactly the
@@ -454,6 +468,40 @@ impl<'a> Slot<'a> {
 #[derive(Debug, thiserror::Error)]
 #[error("the cluster's publish queue stayed full for {0:?}")]
 pub struct Busy(pub std::time::Duration);
+
+impl Busy {
+    /// The `unavailable` error of a request refused for it (logged as `what`): nothing was
+    /// done. `line`: a chat line or whisper (its own wording: "your message was not sent").
+    pub fn refusal(&self, what: &str, line: bool) -> ErrorEvent {
+        warn!(error = %self, "{what} is refused: the cluster is behind");
+        let message = if line { msg!("chat-cluster-behind") } else { msg!("error-cluster-behind") };
+        ErrorEvent::new(ErrorCode::Unavailable, message)
+    }
+}
+
+/// A place for the message to every node that a user's request (logged as `what`) causes, to
+/// take before the request does anything ([`Bus::reserve_publish`]): `None` on a single node
+/// (nothing to send), the `unavailable` refusal when the bus stayed behind for the whole wait.
+pub async fn place<'a>(bus: &'a dyn Bus, what: &str) -> Result<Option<Slot<'a>>, ErrorEvent> {
+    if !bus.is_shared() {
+        return Ok(None);
+    }
+    bus.reserve_publish().await.map(Some).map_err(|e| e.refusal(what, false))
+}
+
+/// [`place`] for a message that must go out whatever happens, past the point where its cause
+/// could be refused (a disconnected user's `Left`, a kick being carried out, the standing of a
+/// judged quiz answer, a quiz round's start): after the same bounded wait it goes without a
+/// place (queued if there is room by then, else dropped and counted). `None` on a single node.
+pub async fn place_or_publish(bus: &dyn Bus) -> Option<Slot<'_>> {
+    if !bus.is_shared() {
+        return None;
+    }
+    Some(bus.reserve_publish().await.unwrap_or_else(|e| {
+        warn!(error = %e, "cluster: a message goes out without a place: the cluster is behind");
+        Slot::new(move |msg| bus.publish(msg))
+    }))
+}
 
 /// The bus a server uses: a [`local::LocalBus`] unless `[cluster]` is configured.
 pub type SharedBus = Arc<dyn Bus>;

@@ -13,16 +13,19 @@
 //!
 //! Tasks, all stopped by the server's shutdown token:
 //! - the **publisher** ([`publisher`]) drains two bounded queues (`cluster.publish_queue` each)
-//!   into the client, batching what is queued for one subject into one NATS message. Chat
-//!   lines (public, and whispers to other nodes) never get dropped for want of room: their
-//!   sender waits for a place in the lines queue ([`Bus::reserve_room`], [`Bus::reserve_to`], at
-//!   most `cluster.publish_wait_ms`, then the line is refused), so a bus that cannot keep up
-//!   slows the senders down. Everything else ([`Bus::publish`],
-//!   [`Bus::send`]) only queues, on the control queue, which the publisher serves first, so a
-//!   flood of lines never starves the heartbeats; when it is full a message is dropped and
-//!   counted (the heartbeats' digests resync what matters). While NATS is unreachable both
-//!   queues are emptied and counted as dropped instead of piling up (the lines are delivered on
-//!   this node and in the chat log; the resync on reconnection restores membership).
+//!   into the client, batching what is queued for one subject into one NATS message. Nothing a
+//!   user did is dropped for want of room: its sender waits for a place before the request does
+//!   anything (at most `cluster.publish_wait_ms`, then the request is refused), so a bus that
+//!   cannot keep up slows the senders down. Chat lines (public, and whispers to other nodes) wait
+//!   in the lines queue ([`Bus::reserve_room`], [`Bus::reserve_to`]); what a request causes for
+//!   every node (joins, parts, kicks, mutes, topics, bans) in the control queue
+//!   ([`Bus::reserve_publish`]). What the node says on its own ([`Bus::publish`], [`Bus::send`]:
+//!   snapshots, resync requests; heartbeats after waiting at most one heartbeat interval) only
+//!   queues on the control queue when there is room, and is dropped and counted otherwise: the
+//!   next one repairs it. The publisher serves the control queue first, so a flood of lines never
+//!   starves the heartbeats. While NATS is unreachable both queues are emptied and counted as
+//!   dropped instead of piling up, so nobody waits (the lines are delivered on this node and in
+//!   the chat log; the resync on reconnection restores membership).
 //! - the **receiver** reads both subscriptions, notes who is alive and hands each message (each
 //!   of a batch, in order) to the service it is for. Its buffer is `cluster.inbound_queue` NATS
 //!   messages per subscription: core NATS has no flow control towards a subscriber, so beyond it
@@ -74,14 +77,15 @@ pub struct ClusterMetrics {
     pub published: Counter,
     /// NATS messages published (a batch of several messages is one).
     pub nats_messages: Counter,
-    /// Messages not sent: NATS unreachable, or the control queue full.
+    /// Messages not sent: NATS unreachable, or the control queue full for a message the node
+    /// says on its own (a heartbeat, a snapshot, a resync request) or one past refusing that
+    /// waited for a place in vain (see [`crate::bus::place_or_publish`]).
     pub dropped: Counter,
-    /// Public lines whose sender found the lines queue full and waited.
-    pub publish_waits: Counter,
-    /// How long those senders waited.
-    pub publish_wait: Lateness,
-    /// Public lines refused after waiting `cluster.publish_wait_ms` for the lines queue.
-    pub publish_refused: Counter,
+    /// Chat lines (public, and whispers to other nodes) waiting for the lines queue.
+    pub lines: Waits,
+    /// Messages a user's request causes (joins, parts, kicks, mutes, topics, bans) waiting for
+    /// the control queue.
+    pub control: Waits,
     pub received: Counter,
     /// NATS messages async-nats dropped because the receiver was behind (slow consumer).
     pub inbound_dropped: Counter,
@@ -110,18 +114,28 @@ impl crate::metrics::Families for ClusterMetrics {
             ),
             (
                 "sockhub_cluster_dropped_total",
-                "Messages not published (NATS unreachable, or the control queue full; never a public line for want of room).",
+                "Messages not published (NATS unreachable; the control queue full for a heartbeat, snapshot or resync request, or for a disconnect's leave after waiting cluster.publish_wait_ms; never a line or a request, which waits or is refused).",
                 &self.dropped,
             ),
             (
                 "sockhub_cluster_publish_waits_total",
-                "Public lines whose sender waited for room in the publish queue.",
-                &self.publish_waits,
+                "Chat lines whose sender waited for room in the lines queue.",
+                &self.lines.waits,
             ),
             (
                 "sockhub_cluster_publish_refused_total",
-                "Public lines refused after waiting cluster.publish_wait_ms for the publish queue.",
-                &self.publish_refused,
+                "Chat lines refused after waiting cluster.publish_wait_ms for the lines queue.",
+                &self.lines.refused,
+            ),
+            (
+                "sockhub_cluster_control_waits_total",
+                "Requests (join, part, kick, mute, topic, ban...) that waited for room in the control queue.",
+                &self.control.waits,
+            ),
+            (
+                "sockhub_cluster_control_refused_total",
+                "Requests refused after waiting cluster.publish_wait_ms for the control queue.",
+                &self.control.refused,
             ),
             ("sockhub_cluster_received_total", "Messages received from other nodes.", &self.received),
             (
@@ -145,11 +159,27 @@ impl crate::metrics::Families for ClusterMetrics {
         }
         out.histogram(
             "sockhub_cluster_publish_wait_seconds",
-            "How long senders of public lines waited for room in the publish queue.",
-            &self.publish_wait,
+            "How long senders of chat lines waited for room in the lines queue.",
+            &self.lines.wait,
+        )?;
+        out.histogram(
+            "sockhub_cluster_control_wait_seconds",
+            "How long requests waited for room in the control queue.",
+            &self.control.wait,
         )?;
         Ok(())
     }
+}
+
+/// The senders who found one of the two queues full and waited for a place.
+#[derive(Debug, Default)]
+pub struct Waits {
+    /// Senders who waited.
+    pub waits: Counter,
+    /// How long they waited.
+    pub wait: Lateness,
+    /// Refused after waiting `cluster.publish_wait_ms`.
+    pub refused: Counter,
 }
 
 /// What goes over the wire: the sender, and one message (`msg`) or several for one subject, in
@@ -185,9 +215,10 @@ pub struct NatsBus {
     node: OnceLock<NodeRef>,
     client: OnceLock<Client>,
     lease: OnceLock<Lease>,
-    /// The control queue: everything but public lines.
+    /// The control queue: everything but chat lines; what a user's request causes is sent into
+    /// a place its sender waited for, what the node says on its own only if there is room.
     out: mpsc::Sender<Outgoing>,
-    /// The lines queue: public lines, each sent into a place its sender waited for.
+    /// The lines queue: chat lines, each sent into a place its sender waited for.
     lines: mpsc::Sender<Outgoing>,
     out_rx: Mutex<Option<(mpsc::Receiver<Outgoing>, mpsc::Receiver<Outgoing>)>>,
     listeners: RwLock<Vec<Weak<dyn Listener>>>,
@@ -463,6 +494,10 @@ impl Bus for NatsBus {
 
     fn reserve_to<'a>(&'a self, to: &'a NodeRef) -> BoxFuture<'a, Result<Slot<'a>, Busy>> {
         Box::pin(self.reserve_line(publisher::LineTo::Node(to)))
+    }
+
+    fn reserve_publish(&self) -> BoxFuture<'_, Result<Slot<'_>, Busy>> {
+        Box::pin(self.reserve_control())
     }
 
     fn watch_room<'a>(&'a self, room_key: &'a str, watch: bool) -> BoxFuture<'a, ()> {

@@ -23,13 +23,14 @@ section! {
         pub heartbeat_ms: u64 = 1000,
         /// A node silent this long is dead: its users leave everywhere and their names are freed.
         pub node_timeout_secs: u64 = 10,
-        /// Events waiting to go out to NATS, twice: once for chat lines, public and whispers (a
-        /// sender waits for room here rather than have a line dropped), once for everything else
-        /// (joins, heartbeats, moderation; dropped and counted when full, the heartbeats' digests
-        /// resync). While NATS is unreachable both are emptied and what they held counted as dropped.
+        /// Events waiting to go out to NATS, twice: once for chat lines, public and whispers, once
+        /// for everything else. A user's line or request (join, part, kick, mute, topic, ban) waits
+        /// for room here rather than be dropped; what the node says on its own (heartbeats,
+        /// snapshots) is dropped and counted when full, and the next one repairs it. While NATS is
+        /// unreachable both are emptied and what they held counted as dropped.
         pub publish_queue: usize = 8192,
-        /// How long a sender's chat line may wait for room in the publish queue; past it the line
-        /// is refused (error `unavailable`, nothing delivered) instead of waiting forever.
+        /// How long a user's chat line or request may wait for room in the publish queue; past it
+        /// it is refused (error `unavailable`, nothing done) instead of waiting forever.
         pub publish_wait_ms: u64 = 2000,
         /// The most messages one NATS message carries (1 to 1024): queued messages for the same
         /// subject go out together. 1 = one NATS message each (the wire of earlier versions, for a cluster whose

@@ -15,7 +15,7 @@ use tracing::{debug, info, warn};
 
 use super::super::lease::{Lease, Renewed};
 use super::super::{Bus, ClaimError, Digest, Message, NodeRef};
-use super::{NatsBus, PeerState};
+use super::{NatsBus, Outgoing, PeerState};
 
 impl NatsBus {
     /// Record that `from` is alive. Returns the run it replaced (a restart under the same id),
@@ -94,15 +94,27 @@ impl NatsBus {
         }
     }
 
+    /// Publish one heartbeat. When the control queue is full it waits in line with the requests
+    /// waiting there (first come, first served), at most one heartbeat interval (the next takes
+    /// its place), then is dropped and counted; the digests are read once it has its place, so
+    /// they cover every event queued before it.
+    pub(super) async fn beat(&self) {
+        let Ok(Some(permit)) = self.place(&self.out, self.heartbeat(), None).await else {
+            self.metrics.dropped.inc();
+            return;
+        };
+        let listeners = self.listeners();
+        let digest = |name: &str| {
+            listeners.iter().find(|l| l.service() == name).map(|l| l.digest()).unwrap_or_default()
+        };
+        permit.send(Outgoing::All(Message::Beat { chat: digest("chat"), calc: digest("calc") }));
+    }
+
     pub(super) async fn heartbeats(self: Arc<Self>, shutdown: CancellationToken) {
         let mut every = self.heartbeat_timer();
         while Self::next_tick(&mut every, &shutdown).await {
-            let listeners = self.listeners();
-            let digest = |name: &str| {
-                listeners.iter().find(|l| l.service() == name).map(|l| l.digest()).unwrap_or_default()
-            };
             if self.connected.load(Ordering::Relaxed) {
-                self.publish(Message::Beat { chat: digest("chat"), calc: digest("calc") });
+                self.beat().await;
             }
             let now = Instant::now();
             let timeout = self.timeout();

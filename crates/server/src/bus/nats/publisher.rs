@@ -1,11 +1,27 @@
 //! The way out to NATS: two bounded queues and the task that drains them (see the module
 //! documentation of [`super`]).
 //!
-//! Chat lines (public, and whispers to other nodes) go through the *lines* queue, into a place their sender waited for
-//! ([`NatsBus::reserve_line`]): a line is never dropped because the bus is behind; its sender is
-//! slowed down instead, and refused after `cluster.publish_wait_ms`. Everything else goes through
-//! the *control* queue without waiting (dropped and counted when full), which the publisher serves
-//! first.
+//! Nothing a user did is dropped because the bus is behind: its sender waits for a place in a
+//! queue before the request does anything, is slowed down meanwhile, and is refused after
+//! `cluster.publish_wait_ms` with nothing done ([`NatsBus::place`]). Chat lines (public, and
+//! whispers to other nodes) take a place in the *lines* queue ([`NatsBus::reserve_line`]); what a
+//! user's request causes for every node (a login's `Joined`, a room join or part, a kick, a mute,
+//! a topic, a ban) takes one in the *control* queue ([`NatsBus::reserve_control`]). What the node
+//! says on its own, which the next one repairs, only goes into the control queue if there is
+//! room, and is dropped and counted otherwise: snapshots and resync requests at once; a heartbeat
+//! after waiting at most one heartbeat interval, in line with the waiting requests (which a full
+//! queue serves first come, first served), so that a stream of them cannot starve it and its
+//! digest is never older than the events queued before it. The publisher serves the control queue
+//! first, so a flood of lines never holds back a heartbeat.
+//!
+//! Order: each queue keeps the order messages were put in it ([`crate::bus::Slot::send`], right
+//! after the local change), and a subject's messages leave in that order, so one node's control
+//! messages (a room's joins, parts, topics, kicks) arrive in the order they happened there, and
+//! one room's lines in the order said. Between the two queues, and between their subjects
+//! (`.all` and the room's), no order is kept: a part (control, served first) may overtake the
+//! member's last line still queued, and a line may arrive before its sender's join. Neither loses
+//! anything: a node shows a remote room's lines whoever is a member of it when they arrive, and
+//! a mute is enforced where its target types, before the line leaves.
 //!
 //! Batching: the publisher takes whatever is queued at the moment (never waiting for more, so a
 //! lone line leaves at once), groups it by subject keeping each subject's order, and sends each
@@ -21,13 +37,13 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::mpsc::{self, Permit, error::TrySendError};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::super::{Bus, Busy, Message, NodeRef, Slot};
-use super::{NatsBus, Outgoing};
+use super::{NatsBus, Outgoing, Waits};
 
 /// The most queued messages the publisher takes in one go (then sends them, and looks again); so
 /// at most this many are in hand beyond the two queues' `cluster.publish_queue` each.
@@ -43,27 +59,47 @@ pub(super) enum LineTo<'a> {
 }
 
 impl NatsBus {
+    /// Wait at most `wait` for a place in `queue`, counting the wait in `waits` when given.
+    /// `None`: the publisher is gone (the node is shutting down).
+    pub(super) async fn place<'a>(
+        &self,
+        queue: &'a mpsc::Sender<Outgoing>,
+        wait: Duration,
+        waits: Option<&Waits>,
+    ) -> Result<Option<Permit<'a, Outgoing>>, Busy> {
+        match queue.try_reserve() {
+            Ok(permit) => Ok(Some(permit)),
+            Err(TrySendError::Full(())) => {
+                let start = Instant::now();
+                let reserved = tokio::time::timeout(wait, queue.reserve()).await;
+                if let Some(waits) = waits {
+                    waits.waits.inc();
+                    waits.wait.record(start.elapsed());
+                    if reserved.is_err() {
+                        waits.refused.inc();
+                    }
+                }
+                match reserved {
+                    Ok(Ok(permit)) => Ok(Some(permit)),
+                    Ok(Err(_closed)) => Ok(None),
+                    Err(_elapsed) => Err(Busy(wait)),
+                }
+            }
+            Err(TrySendError::Closed(())) => Ok(None),
+        }
+    }
+
+    /// `cluster.publish_wait_ms`, the longest a user's request waits for a place.
+    fn publish_wait(&self) -> Duration {
+        Duration::from_millis(self.config.publish_wait_ms)
+    }
+
     /// Wait (at most `cluster.publish_wait_ms`) for a place in the lines queue for one line, to
     /// the subject of the room under `room_key` or to one node.
     pub(super) async fn reserve_line<'a>(&'a self, to: LineTo<'a>) -> Result<Slot<'a>, Busy> {
-        let permit = match self.lines.try_reserve() {
-            Ok(permit) => permit,
-            Err(TrySendError::Full(())) => {
-                self.metrics.publish_waits.inc();
-                let wait = Duration::from_millis(self.config.publish_wait_ms);
-                let start = Instant::now();
-                let reserved = tokio::time::timeout(wait, self.lines.reserve()).await;
-                self.metrics.publish_wait.record(start.elapsed());
-                match reserved {
-                    Ok(Ok(permit)) => permit,
-                    Ok(Err(_closed)) => return Ok(self.nowhere()),
-                    Err(_elapsed) => {
-                        self.metrics.publish_refused.inc();
-                        return Err(Busy(wait));
-                    }
-                }
-            }
-            Err(TrySendError::Closed(())) => return Ok(self.nowhere()),
+        let Some(permit) = self.place(&self.lines, self.publish_wait(), Some(&self.metrics.lines)).await?
+        else {
+            return Ok(self.nowhere());
         };
         Ok(match to {
             LineTo::Room(room_key) => {
@@ -72,6 +108,16 @@ impl NatsBus {
             }
             LineTo::Node(node) => Slot::new(move |msg| permit.send(Outgoing::To(node.clone(), msg))),
         })
+    }
+
+    /// Wait (at most `cluster.publish_wait_ms`) for a place in the control queue for one message
+    /// to every node that a user's request causes.
+    pub(super) async fn reserve_control(&self) -> Result<Slot<'_>, Busy> {
+        let Some(permit) = self.place(&self.out, self.publish_wait(), Some(&self.metrics.control)).await?
+        else {
+            return Ok(self.nowhere());
+        };
+        Ok(Slot::new(move |msg| permit.send(Outgoing::All(msg))))
     }
 
     /// A slot for a node shutting down (the publisher is gone): the line is counted as dropped.
@@ -314,9 +360,9 @@ mod tests {
         let start = Instant::now();
         assert!(bus.reserve_room("#a").await.is_err(), "no place within the wait: refused");
         assert!(start.elapsed() >= Duration::from_millis(80));
-        assert_eq!(bus.metrics.publish_waits.get(), 1);
-        assert_eq!(bus.metrics.publish_refused.get(), 1);
-        assert_eq!(bus.metrics.publish_wait.count(), 1);
+        assert_eq!(bus.metrics.lines.waits.get(), 1);
+        assert_eq!(bus.metrics.lines.refused.get(), 1);
+        assert_eq!(bus.metrics.lines.wait.count(), 1);
         assert_eq!(bus.metrics.dropped.get(), 0, "nothing was dropped");
     }
 
@@ -340,11 +386,60 @@ mod tests {
         assert_eq!(text(lines.recv().await.unwrap()), "1");
         assert!(waiting.await.unwrap(), "the place freed went to the waiting line");
         assert_eq!(text(lines.recv().await.unwrap()), "2");
-        assert_eq!(bus.metrics.publish_waits.get(), 1);
-        assert_eq!(bus.metrics.publish_refused.get(), 0);
+        assert_eq!(bus.metrics.lines.waits.get(), 1);
+        assert_eq!(bus.metrics.lines.refused.get(), 0);
         // A place reserved and not used is given back.
         drop(bus.reserve_room("#a").await.unwrap());
         assert!(bus.lines.try_reserve().is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_request_waits_for_the_control_queue_and_is_refused_after_the_bounded_wait() {
+        let bus = stuck_bus(80).await;
+        bus.reserve_publish().await.expect("the one place").send(Message::Hello);
+        // What the node says on its own finds no room and is dropped; a request waits instead.
+        bus.publish(Message::Hello);
+        assert_eq!(bus.metrics.dropped.get(), 1);
+        let start = Instant::now();
+        assert!(bus.reserve_publish().await.is_err(), "no place within the wait: refused");
+        assert!(start.elapsed() >= Duration::from_millis(80));
+        let control = &bus.metrics.control;
+        assert_eq!((control.waits.get(), control.refused.get(), control.wait.count()), (1, 1, 1));
+        assert_eq!(bus.metrics.lines.waits.get(), 0, "counted apart from the lines");
+        assert!(bus.reserve_room("#a").await.is_ok(), "the lines queue is another queue");
+        assert_eq!(bus.metrics.dropped.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_heartbeat_waits_its_turn_behind_the_requests_rather_than_be_dropped() {
+        let bus = stuck_bus(5_000).await;
+        let (mut control, _lines) = bus.out_rx.lock().take().unwrap();
+        bus.reserve_publish().await.unwrap().send(Message::Hello);
+        let request = {
+            let bus = Arc::clone(&bus);
+            tokio::spawn(async move { bus.reserve_publish().await.map(|s| s.send(Message::Goodbye)).is_ok() })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let beat = {
+            let bus = Arc::clone(&bus);
+            tokio::spawn(async move { bus.beat().await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!beat.is_finished(), "the queue is full: the heartbeat waits");
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            match control.recv().await.unwrap() {
+                Outgoing::All(msg) => got.push(msg),
+                _ => panic!("a message for every node"),
+            }
+        }
+        assert!(request.await.unwrap());
+        beat.await.unwrap();
+        assert!(
+            matches!(got.as_slice(), [Message::Hello, Message::Goodbye, Message::Beat { .. }]),
+            "{got:?}"
+        );
+        assert_eq!(bus.metrics.dropped.get(), 0);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use parking_lot::RwLock;
 use sockhub_proto::calc::{CalcEvent, SquareResult, StudentInfo};
 
 use crate::bus::replica::{Change, Replica};
-use crate::bus::{CalcMember, CalcMsg, Digest, Message, NodeRef, SharedBus};
+use crate::bus::{CalcMember, CalcMsg, Digest, Message, NodeRef, SharedBus, Slot};
 use crate::net::outbox::{Frame, Outbox};
 
 struct Member {
@@ -64,42 +64,45 @@ impl Board {
 
     /// Add connection `conn`; returns the count online on every node. `welcome` is built from it
     /// and queued while the write lock is held, so the newcomer's welcome comes before any result
-    /// broadcast after the join.
+    /// broadcast after the join. In a cluster the `Joined` goes into `slot`, the place the
+    /// session took for it ([`crate::bus::place`]).
     pub fn join(
         &self,
         conn: u64,
         student: StudentInfo,
         outbox: Outbox,
         welcome: impl FnOnce(usize) -> CalcEvent,
+        slot: Option<Slot<'_>>,
     ) -> usize {
         let mut members = self.members.write();
         let online = members.len() + usize::from(!members.contains_key(&conn)) + self.remote.read().len();
         outbox.send(welcome(online));
         members.insert(conn, Member { student: student.clone(), outbox });
         let version = self.version.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.bus.is_shared() {
-            self.bus.publish(Message::Calc(CalcMsg::Joined { student, conn, version }));
+        if let Some(slot) = slot {
+            slot.send(Message::Calc(CalcMsg::Joined { student, conn, version }));
         }
         online
     }
 
-    /// Remove connection `conn`; returns how many remain on this node.
-    pub fn leave(&self, conn: u64) -> usize {
+    /// Remove connection `conn`; returns how many remain on this node. The `Left` goes into
+    /// `slot`.
+    pub fn leave(&self, conn: u64, slot: Option<Slot<'_>>) -> usize {
         let mut members = self.members.write();
         if members.remove(&conn).is_some() {
             let version = self.version.fetch_add(1, Ordering::Relaxed) + 1;
-            if self.bus.is_shared() {
-                self.bus.publish(Message::Calc(CalcMsg::Left { conn, version }));
+            if let Some(slot) = slot {
+                slot.send(Message::Calc(CalcMsg::Left { conn, version }));
             }
         }
         members.len()
     }
 
-    /// Send a result to everyone connected (its author included), on every node. Returns the
-    /// recipients on this node.
-    pub fn publish(&self, result: SquareResult) -> usize {
-        if self.bus.is_shared() {
-            self.bus.publish(Message::Calc(CalcMsg::Result { result: result.clone() }));
+    /// Send a result to everyone connected (its author included), on every node (into `slot`,
+    /// the place its session took before storing it). Returns the recipients on this node.
+    pub fn publish(&self, result: SquareResult, slot: Option<Slot<'_>>) -> usize {
+        if let Some(slot) = slot {
+            slot.send(Message::Calc(CalcMsg::Result { result: result.clone() }));
         }
         self.deliver(result)
     }

@@ -191,8 +191,13 @@ impl CalcSession {
             Ok(h) => h,
             Err(e) => return self.retry_login(e),
         };
+        // A place for the `Joined` on the way to the other nodes (see [`crate::bus::place`]).
+        let slot = match crate::bus::place(service.board.bus().as_ref(), "a calculator login").await {
+            Ok(slot) => slot,
+            Err(e) => return self.retry_login(e),
+        };
         let welcome = |online| CalcEvent::Welcome { student: student.clone(), history, online };
-        let online = service.board.join(self.peer.id, student.clone(), self.outbox.clone(), welcome);
+        let online = service.board.join(self.peer.id, student.clone(), self.outbox.clone(), welcome, slot);
         service.metrics().users.set(service.board.local() as i64);
         tracing::Span::current().record("user", tracing::field::display(&student_id));
         info!(student_id, name = %student.name, online, "logged in");
@@ -229,7 +234,12 @@ impl CalcSession {
             at: sockhub_store::now(),
         };
         let at = result.at;
-        // Durable first; only a stored result is acknowledged (by its broadcast).
+        // A place on the way to the other nodes, then durable; only a stored result is
+        // acknowledged (by its broadcast).
+        let slot = match crate::bus::place(service.board.bus().as_ref(), "a result").await {
+            Ok(slot) => slot,
+            Err(e) => return self.error(e.code, e.message),
+        };
         if let Err(e) = service.committer.commit(result.clone()).await {
             return self.error(
                 ErrorCode::Unavailable,
@@ -241,13 +251,16 @@ impl CalcSession {
             );
         }
         debug!(student_id = %me.student_id, digits = input.len(), "squared");
-        service.board.publish(SquareResult {
-            student_id: result.student_id,
-            name: result.name,
-            input: result.input,
-            square: result.square,
-            at,
-        });
+        service.board.publish(
+            SquareResult {
+                student_id: result.student_id,
+                name: result.name,
+                input: result.input,
+                square: result.square,
+                at,
+            },
+            slot,
+        );
         Flow::Continue
     }
 }
@@ -301,7 +314,13 @@ impl Session for CalcSession {
 
     async fn close(self, ending: &Ending) {
         let Some(me) = self.me.clone() else { return };
-        let local = self.service.board.leave(self.peer.id);
+        // At shutdown the node says goodbye once instead.
+        let slot = if matches!(ending, Ending::Shutdown) || self.service.closing.is_cancelled() {
+            None
+        } else {
+            crate::bus::place_or_publish(self.service.board.bus().as_ref()).await
+        };
+        let local = self.service.board.leave(self.peer.id, slot);
         self.service.metrics().users.set(local as i64);
         let online = self.service.board.online();
         self.log_login(&me.student_id, LoginOutcome::Logout);

@@ -1,7 +1,10 @@
 //! The chat's part in a cluster: applying what other nodes publish.
 //!
-//! What this node publishes is sent where it happens (the session and moderation code call
-//! [`crate::bus::Bus::publish`] right after the local delivery); this file is the other half. A
+//! What this node publishes is sent where it happens: the session, room and moderation code take
+//! a place on the way out before a request does anything ([`crate::bus::place`]; a line,
+//! [`crate::bus::Bus::reserve_room`]) and send into it right after the local change, so nothing a
+//! user did is dropped when the bus is behind; only the snapshots below, which the next resync
+//! repeats, are published without a place. This file is the other half. A
 //! remote public line is delivered to the local members and kept in the history like a local one;
 //! a whisper arrives only at the target's node; a kick is shown everywhere and carried out by the
 //! node that holds the connection; a mute updates every node's mute cache, so it is enforced

@@ -11,7 +11,10 @@
 //!
 //! In a cluster the target may be on another node: a kick is published and carried out by the
 //! node holding the connection; a mute or unmute is published so every node's mute cache changes
-//! at once (and a node that missed it reloads the mutes from the database when it resyncs).
+//! at once (and a node that missed it reloads the mutes from the database when it resyncs). Each
+//! action takes its place on the way to the other nodes before it does anything
+//! ([`crate::bus::place`]), so none is dropped when the bus is behind: it waits, or is refused
+//! with `unavailable` and nothing done.
 
 use sockhub_i18n::{Msg, msg};
 use std::collections::HashMap;
@@ -30,7 +33,7 @@ use tracing::{info, warn};
 
 use super::ChatService;
 use super::room::Located;
-use crate::bus::{ChatMsg, Message, WireMute};
+use crate::bus::{self, ChatMsg, Message, WireMute};
 use crate::names;
 use crate::net::outbox::Frame;
 
@@ -125,6 +128,7 @@ impl Moderation {
             }
             return self.kick_from_room(chat, actor, located, room, reason).await;
         }
+        let slot = bus::place(chat.bus.as_ref(), "a kick").await?;
         let mut record = ModerationRecord::new(actor, &name, ModerationAction::Kick);
         record.reason = reason.clone();
         self.log(record).await?;
@@ -145,10 +149,10 @@ impl Moderation {
             }
             Located::There { node, conn, .. } => (node, conn),
         };
-        if chat.bus.is_shared() {
+        if let Some(slot) = slot {
             let kicked =
                 ChatMsg::Kicked { name: name.clone(), node, conn, by: actor.to_owned(), reason, room: None };
-            chat.bus.publish(Message::Chat(kicked));
+            slot.send(Message::Chat(kicked));
         }
         info!(target = %name, by = %actor, "kicked");
         Ok(())
@@ -165,6 +169,7 @@ impl Moderation {
         reason: Option<String>,
     ) -> Result<(), ErrorEvent> {
         let name = located.name().to_owned();
+        let slot = bus::place(chat.bus.as_ref(), "a kick").await?;
         let record = ModerationRecord {
             reason: reason.clone(),
             ..ModerationRecord::new(actor, &name, ModerationAction::Kick)
@@ -181,7 +186,7 @@ impl Moderation {
             Located::Here(member) => (chat.bus.node(), member.conn),
             Located::There { node, conn, .. } => (node.clone(), *conn),
         };
-        if chat.bus.is_shared() {
+        if let Some(slot) = slot {
             let kicked = ChatMsg::Kicked {
                 name: name.clone(),
                 node,
@@ -190,7 +195,7 @@ impl Moderation {
                 reason,
                 room: Some(room.clone()),
             };
-            chat.bus.publish(Message::Chat(kicked));
+            slot.send(Message::Chat(kicked));
         }
         if let Located::Here(_) = located {
             chat.remove_from_room(&name, &room).await;
@@ -230,6 +235,7 @@ impl Moderation {
                 target.to_owned()
             }
         };
+        let slot = bus::place(chat.bus.as_ref(), "a mute").await?;
         let mute = Mute {
             target: name.clone(),
             until,
@@ -245,8 +251,8 @@ impl Moderation {
         let mut record = ModerationRecord::new(actor, &name, ModerationAction::Mute).in_room(room.clone());
         (record.reason, record.until) = (reason.clone(), until);
         self.log(record).await?;
-        if chat.bus.is_shared() {
-            chat.bus.publish(Message::Chat(ChatMsg::Muted { mute: WireMute::from(&mute) }));
+        if let Some(slot) = slot {
+            slot.send(Message::Chat(ChatMsg::Muted { mute: WireMute::from(&mute) }));
         }
         self.remember(chat, mute);
         let event =
@@ -274,6 +280,7 @@ impl Moderation {
             };
             return Err(ErrorEvent::new(ErrorCode::NotMuted, message));
         };
+        let slot = bus::place(chat.bus.as_ref(), "an unmute").await?;
         self.store.clear_mute_in(&was.target, room.as_deref()).await.map_err(|e| {
             warn!(error = %e, "could not clear a mute");
             unavailable()
@@ -282,10 +289,10 @@ impl Moderation {
             ModerationRecord::new(actor, &was.target, ModerationAction::Unmute).in_room(room.clone());
         self.log(record).await?;
         self.mutes.lock().remove(&key);
-        if chat.bus.is_shared() {
+        if let Some(slot) = slot {
             let unmuted =
                 ChatMsg::Unmuted { name: was.target.clone(), by: actor.to_owned(), room: room.clone() };
-            chat.bus.publish(Message::Chat(unmuted));
+            slot.send(Message::Chat(unmuted));
         }
         let event =
             ChatEvent::Unmuted { name: was.target.clone(), by: Some(actor.to_owned()), room: room.clone() };

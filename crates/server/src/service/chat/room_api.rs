@@ -21,7 +21,7 @@ use tracing::{info, warn};
 
 use super::ChatService;
 use super::rooms::{self, Create, Extra, Joined, Rooms, Topic};
-use crate::bus::{ChatMsg, Message};
+use crate::bus::{self, ChatMsg, Message, Slot};
 use crate::config::{ChatConfig, RoomCreation};
 use crate::net::outbox::Outbox;
 
@@ -126,21 +126,27 @@ impl ChatService {
         if self.bus.is_shared() {
             self.bus.watch_room(&room_key, true).await;
         }
-        let joined = self.rooms.join(key, room, create, quiet_self, || history);
+        // A place for the `RoomJoined` before joining (see [`bus::place`]).
+        let joined = match bus::place(self.bus.as_ref(), "a join").await {
+            Ok(slot) => self.rooms.join(key, room, create, quiet_self, || history).map(|j| (j, slot)),
+            Err(e) => Err(e),
+        };
         if joined.is_err() && self.bus.is_shared() {
             self.bus.watch_room(&room_key, self.rooms.has_local_members(&room_key)).await;
         }
         match joined? {
-            Joined::Switched { room } => {
+            (Joined::Switched { room }, _) => {
                 self.rooms_outbox(key, ChatEvent::Switched { room });
             }
-            Joined::Joined { room, created } => {
-                if created == Some(Create::Persistent) {
+            (Joined::Joined { room, created }, slot) => {
+                // Told to the other nodes before anything here is awaited, so that one node's
+                // changes of a room leave in the order they happened.
+                let persistent = created == Some(Create::Persistent);
+                self.publish_room_change(slot, &room, name, RoomChange::Joined { persistent }).await;
+                if persistent {
                     self.store_room(&room, name).await;
                 }
                 self.room_metrics.joins.inc();
-                let persistent = created == Some(Create::Persistent);
-                self.publish_room_change(&room, name, RoomChange::Joined { persistent }).await;
                 info!(name = %name, room = %room, "joined a room");
             }
         }
@@ -177,27 +183,33 @@ impl ChatService {
         if let Some(r) = reason {
             sockhub_proto::text::require("reason", r)?;
         }
+        let slot = bus::place(self.bus.as_ref(), "a part").await?;
         let (room, _gone) = self.rooms.part(key, room, reason)?;
         let reason = reason.map(str::to_owned);
-        self.publish_room_change(&room, name, RoomChange::Left { reason }).await;
+        self.publish_room_change(slot, &room, name, RoomChange::Left { reason }).await;
         info!(name = %name, room = %room, "left a room");
         Ok(())
     }
 
-    /// Tell the other nodes that `name` joined or left `room`, and follow the room's subject
-    /// while this node has members in it.
-    pub(super) async fn publish_room_change(&self, room: &str, name: &str, change: RoomChange) {
+    /// Tell the other nodes that `name` joined or left `room`, into the place `slot` reserved
+    /// for it (`None`: a single node), and follow the room's subject while this node has members
+    /// in it.
+    pub(super) async fn publish_room_change(
+        &self,
+        slot: Option<Slot<'_>>,
+        room: &str,
+        name: &str,
+        change: RoomChange,
+    ) {
         self.room_metrics.rooms.set(self.rooms.count() as i64);
-        if !self.bus.is_shared() {
-            return;
-        }
+        let Some(slot) = slot else { return };
         let room_key = rooms::key(room);
         let (room, name) = (room.to_owned(), name.to_owned());
         let msg = match change {
             RoomChange::Joined { persistent } => ChatMsg::RoomJoined { room, name, persistent },
             RoomChange::Left { reason } => ChatMsg::RoomLeft { room, name, reason },
         };
-        self.bus.publish(Message::Chat(msg));
+        slot.send(Message::Chat(msg));
         self.bus.watch_room(&room_key, self.rooms.has_local_members(&room_key)).await;
         self.room_metrics.subscriptions.set(self.bus.watched_rooms() as i64);
     }
@@ -239,10 +251,7 @@ impl ChatService {
         // behind, the sender waits here (never is the line dropped), or is refused after
         // `cluster.publish_wait_ms` before anything was logged or delivered.
         let slot = if self.bus.is_shared() {
-            Some(self.bus.reserve_room(&room_key).await.map_err(|e| {
-                warn!(error = %e, "a public line is refused: the cluster is behind");
-                ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-cluster-behind"))
-            })?)
+            Some(self.bus.reserve_room(&room_key).await.map_err(|e| e.refusal("a public line", true))?)
         } else {
             None
         };
@@ -323,6 +332,7 @@ impl ChatService {
             None => self.rooms.resolve(key, None)?,
         };
         sockhub_proto::text::require("topic", topic)?;
+        let slot = bus::place(self.bus.as_ref(), "a topic").await?;
         let at = time::now();
         let text = (!topic.trim().is_empty()).then(|| topic.trim().to_owned());
         if self.rooms.is_persistent(&room) {
@@ -340,9 +350,9 @@ impl ChatService {
         if !self.rooms.is_member(&room, key) {
             self.rooms.send_to(key, event);
         }
-        if self.bus.is_shared() {
+        if let Some(slot) = slot {
             let msg = ChatMsg::Topic { room: room.clone(), topic: text, by: actor.to_owned(), at };
-            self.bus.publish(Message::Chat(msg));
+            slot.send(Message::Chat(msg));
         }
         info!(by = %actor, room = %room, "set the topic of a room");
         Ok(())
@@ -370,10 +380,13 @@ impl ChatService {
         }
     }
 
-    /// Take the local user `name` out of `room` (an admin's `/kick name #room`).
+    /// Take the local user `name` out of `room` (an admin's `/kick name #room`, being carried
+    /// out: past refusing, so its `RoomLeft` goes out even when no place came in time, see
+    /// [`bus::place_or_publish`]).
     pub(crate) async fn remove_from_room(&self, name: &str, room: &str) {
+        let slot = bus::place_or_publish(self.bus.as_ref()).await;
         if self.rooms.part(&crate::names::key(name), Some(room), None).is_ok() {
-            self.publish_room_change(room, name, RoomChange::Left { reason: None }).await;
+            self.publish_room_change(slot, room, name, RoomChange::Left { reason: None }).await;
         }
     }
 

@@ -144,6 +144,16 @@ impl ChatSession {
             };
             return Err(e);
         }
+        // A place for the `Joined` before entering (see [`crate::bus::place`]); taken once the
+        // name is ours, so no place is held while the database answers.
+        let slot = match crate::bus::place(bus.as_ref(), "a login").await {
+            Ok(slot) => slot,
+            Err(e) => {
+                bus.release("chat", &name, self.peer.id).await;
+                self.service.auth.logout(self.peer.addr, "chat", &name).await;
+                return Err(e);
+            }
+        };
         let member = Member { name: Arc::clone(&name), outbox: self.outbox.clone(), conn: self.peer.id };
         let admin = identity.is_admin();
         let welcome = |online| ChatEvent::Welcome {
@@ -163,9 +173,9 @@ impl ChatSession {
                 if let Some(stale) = stale {
                     self.service.forget_remote(&stale);
                 }
-                if bus.is_shared() {
+                if let Some(slot) = slot {
                     let joined = ChatMsg::Joined { name: name.to_string(), conn: self.peer.id, version };
-                    bus.publish(Message::Chat(joined));
+                    slot.send(Message::Chat(joined));
                 }
                 self.service.enter_rooms(&key, &name, &self.outbox);
                 if self.default_room
@@ -231,10 +241,9 @@ impl ChatSession {
         };
         // A whisper to another node waits for room on the way there, as a public line does.
         let slot = match &target {
-            Located::There { node, .. } => Some(self.service.bus.reserve_to(node).await.map_err(|e| {
-                tracing::warn!(error = %e, "a whisper is refused: the cluster is behind");
-                ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-cluster-behind"))
-            })?),
+            Located::There { node, .. } => {
+                Some(self.service.bus.reserve_to(node).await.map_err(|e| e.refusal("a whisper", true))?)
+            }
             Located::Here(_) => None,
         };
         let record = ChatRecord {
@@ -430,17 +439,18 @@ impl Session for ChatSession {
         let Some(me) = self.me else { return };
         let quietly = matches!(ending, Ending::Shutdown) || self.service.closing.is_cancelled();
         let bus = &self.service.bus;
+        // At shutdown the node says goodbye once instead, and its names go with its lease. A
+        // disconnect cannot be refused: the `Left` waits for a place, then goes anyway.
+        let slot = if quietly { None } else { crate::bus::place_or_publish(bus.as_ref()).await };
         if let Some((local, version)) = self.service.room.leave(&me.key, self.peer.id) {
+            if let Some(slot) = slot {
+                let left = ChatMsg::Left { name: me.name.to_string(), conn: self.peer.id, version };
+                slot.send(Message::Chat(left));
+            }
             self.service.leave_rooms(&me.key, quietly).await;
             self.service.metrics().users.set(local as i64);
             info!(name = %me.name, online = self.service.room.online(), "left");
-            // At shutdown the node says goodbye once instead, and its names go with its lease.
             if bus.is_shared() && !quietly {
-                bus.publish(Message::Chat(ChatMsg::Left {
-                    name: me.name.to_string(),
-                    conn: self.peer.id,
-                    version,
-                }));
                 bus.release("chat", &me.name, self.peer.id).await;
             }
         }

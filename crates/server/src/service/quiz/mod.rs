@@ -326,11 +326,13 @@ impl QuizService {
         if self.shutdown.is_cancelled() {
             return None;
         }
+        // Nodes waiting for an admin's `/start` join on hearing it: it waits for a place on the
+        // way out, then goes anyway (see `crate::bus::place_or_publish`).
+        if let Some(slot) = crate::bus::place_or_publish(self.bus.as_ref()).await {
+            slot.send(Message::Quiz(QuizMsg::Started { round: number }));
+        }
         let ends_at = started_at + chrono::Duration::from_std(duration).unwrap_or_default();
         let remaining = (ends_at - self.clock.now()).to_std().unwrap_or_default();
-        if self.bus.is_shared() {
-            self.bus.publish(Message::Quiz(QuizMsg::Started { round: number }));
-        }
         let mut round = self.round.lock();
         round.start(number, seed, ends_at, remaining);
         *self.start_requested.lock() = false;

@@ -267,11 +267,13 @@ impl QuizService {
             (outcome, Arc::clone(&player.name), Arc::clone(&player.log_file), standing, round.number)
         };
         let (outcome, name, file, (sum, correct, attempts, played_ms), number) = judged;
-        if self.bus.is_shared() {
+        // The answer is judged already: its standing waits for a place on the way to the other
+        // nodes, and goes anyway after the bounded wait (see `crate::bus::place_or_publish`).
+        if let Some(slot) = crate::bus::place_or_publish(self.bus.as_ref()).await {
             let standing =
                 sockhub_proto::quiz::Standing { rank: 0, name: name.to_string(), sum, correct, attempts };
             let msg = crate::bus::QuizMsg::Standing { round: number, standing };
-            self.bus.publish(crate::bus::Message::Quiz(msg));
+            slot.send(crate::bus::Message::Quiz(msg));
         }
 
         let value = a.value.trim();

@@ -37,6 +37,18 @@ async fn rooms_across_three_nodes() {
     // alice (node A) and bob (node B) meet in #a; carol (node C) stays in #lobby only.
     alice.send("/join #a").await;
     alice.until("[#a] [alice] joined (1 online)").await;
+    // Node B hears of alice's place in #a over the bus; bob joins once it has, so that his
+    // welcome counts her.
+    let mut wendy = Client::chat_json(cluster.chat(1), "wendy").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        wendy.send_json(json!({"type": "who", "room": "#a"})).await;
+        if wendy.json_of("users").await["names"] == json!(["alice"]) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "node B never saw alice in #a");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     bob.send("/join #a").await;
     assert_eq!(bob.until_prefix("[#a] [bob] joined").await, "[#a] [bob] joined (2 online)");
     assert_eq!(

@@ -16,7 +16,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use sockhub_proto::Mode;
 use sockhub_proto::chat::ChatEvent;
 use sockhub_server::config::LimitsConfig;
-use sockhub_server::net::outbox::{Frame, Outbox};
+use sockhub_server::net::outbox::{Batch, Frame, Outbox};
 use sockhub_server::service::chat::rooms::{self, Create, Rooms};
 
 /// Room sizes: a class, a large lecture, and the chat-fanout benchmark's biggest room.
@@ -65,7 +65,7 @@ fn drain(outboxes: &[Outbox], modes: &[Mode]) -> usize {
 }
 
 async fn drain_async(outboxes: &[Outbox], modes: &[Mode]) -> usize {
-    let mut batch = Vec::new();
+    let mut batch = Batch::new();
     let mut buf = Vec::with_capacity(256);
     let mut written = 0;
     for (i, outbox) in outboxes.iter().enumerate() {

@@ -18,7 +18,7 @@ use sockhub_store::{NewAccount, Role};
 
 use crate::app::{Hub, Server};
 use crate::config::Config;
-use crate::net::outbox::{Frame, Outbox};
+use crate::net::outbox::{Batch, Outbox};
 use crate::session::{Ending, Flow, Inbound, Peer, Service};
 
 /// How long [`Client::expect`] waits for a message that comes later (a quiz question, a relay
@@ -139,7 +139,7 @@ impl<S: Service> Client<S> {
                 panic!("the session closed without a {what}; got {:?}", self.received);
             }
             let wait = async {
-                let mut batch = Vec::new();
+                let mut batch = Batch::new();
                 self.outbox.next_batch(&mut batch).await;
                 batch
             };
@@ -159,16 +159,16 @@ impl<S: Service> Client<S> {
 
     async fn collect(&mut self) {
         if !self.outbox.is_empty() || self.outbox.is_closing() {
-            let mut batch = Vec::new();
+            let mut batch = Batch::new();
             self.outbox.next_batch(&mut batch).await;
             self.take(&batch);
         }
     }
 
     /// The lines of `batch` as the connection writes them (in its mode, or its own encoding).
-    fn take(&mut self, batch: &[Arc<Frame>]) {
+    fn take(&mut self, batch: &Batch) {
         let mut bytes = Vec::new();
-        self.outbox.write_frames(batch.iter().cloned(), &mut bytes);
+        self.outbox.write_frames(batch.iter(), &mut bytes);
         self.received.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));
     }
 }

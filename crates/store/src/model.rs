@@ -46,7 +46,13 @@ pub mod limits {
 /// conjoining jamo (`ᄒ ᅡ ᆫ`, as some input methods do) are the same user. The store uses this
 /// for account uniqueness and every lookup by name; the server should use it too wherever it
 /// compares names (presence, whisper targets) so the two never disagree.
+///
+/// ASCII, which is already in NFC, skips the normalizer: every logged chat line computes two of
+/// these.
 pub fn name_key(name: &str) -> String {
+    if name.is_ascii() {
+        return name.to_ascii_lowercase();
+    }
     name.nfc().collect::<String>().to_lowercase()
 }
 
@@ -73,6 +79,9 @@ pub(crate) fn column_key(name: &str) -> String {
 
 /// The stored (display) form of a name: NFC, case kept.
 pub(crate) fn display_name_form(name: &str) -> String {
+    if name.is_ascii() {
+        return name.to_owned();
+    }
     name.nfc().collect()
 }
 
@@ -514,6 +523,19 @@ mod tests {
         // "한" precomposed vs. conjoining jamo.
         assert_eq!(name_key("\u{D55C}"), name_key("\u{1112}\u{1161}\u{11AB}"));
         assert_eq!(name_key("홍길동"), "홍길동");
+    }
+
+    #[test]
+    fn ascii_names_take_a_short_path_to_the_same_forms() {
+        let slow_key = |s: &str| s.nfc().collect::<String>().to_lowercase();
+        let printable: String = (0x20u8..0x7f).map(char::from).collect();
+        for name in ["Alice", "BOB_1", "", "a b\tc", "\u{7f}\u{1}", printable.as_str()] {
+            assert_eq!(name_key(name), slow_key(name), "{name:?}");
+            assert_eq!(display_name_form(name), name.nfc().collect::<String>(), "{name:?}");
+        }
+        // Not ASCII: the normalizer still runs.
+        assert_eq!(name_key("E\u{301}LODIE"), "\u{e9}lodie");
+        assert_eq!(display_name_form("E\u{301}"), "\u{c9}");
     }
 
     #[test]

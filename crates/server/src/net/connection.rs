@@ -49,7 +49,7 @@ use crate::metrics::ServiceMetrics;
 use crate::net::admission::Ticket;
 use crate::net::input::ByteInput;
 use crate::net::limits::Limits;
-use crate::net::outbox::{Outbox, TryWrite};
+use crate::net::outbox::{Batch, Outbox, TryWrite};
 use crate::session::{Ending, Flow, Inbound, Peer, Service, Session};
 
 /// Bytes reserved for a connection's read buffer up front; it grows only for long lines.
@@ -336,7 +336,7 @@ async fn read_loop<S: Session, I: Input>(
 }
 
 async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, metrics: &ServiceMetrics) {
-    let mut batch = Vec::new();
+    let mut batch = Batch::new();
     let mut buf = Vec::new();
     let keepalive_every = out.keepalive_every();
     loop {
@@ -359,7 +359,8 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
             // (the same bytes in either mode) and a final `bye` to a client that never spoke,
             // which goes out as text.
             metrics.frames_out.add(batch.len() as u64);
-            outbox.write_frames(batch.drain(..), &mut buf);
+            outbox.write_frames(batch.iter(), &mut buf);
+            batch.clear();
             if !buf.is_empty() && !matches!(timeout(limits.write_timeout, out.write(&buf)).await, Ok(Ok(())))
             {
                 outbox.abort();
@@ -377,7 +378,7 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
                 buf = Vec::new();
             }
             if idle && batch.capacity() > KEEP_IDLE_BATCH {
-                batch = Vec::new();
+                batch = Batch::new();
             }
         }
         if !open {

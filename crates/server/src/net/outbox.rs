@@ -51,12 +51,16 @@ thread_local! {
     static FLUSH_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Queue slots kept after a batch is taken; a queue that grew beyond this in a burst is released.
+/// Queue slots an empty queue keeps; a queue that grew beyond this in a burst is released once
+/// it is empty again.
 const KEEP_QUEUE_CAPACITY: usize = 64;
 
 /// How many encodings of its own a transport with its own [`Encode`] may cache in a frame (IRC:
 /// one per combination of `server-time`, `account-tag` and `message-tags`).
 pub const VARIANTS: usize = 8;
+
+/// What a writer takes from an outbox at once ([`Outbox::next_batch`]).
+pub type Batch = VecDeque<Arc<Frame>>;
 
 /// A message ready to be sent to any number of connections.
 pub struct Frame {
@@ -274,11 +278,14 @@ impl Outbox {
 
     /// Append `frames` as this connection writes them: in its own encoding if it has one,
     /// else in its mode and language.
-    pub fn write_frames(&self, frames: impl Iterator<Item = Arc<Frame>>, out: &mut Vec<u8>) {
+    pub fn write_frames<'a>(&self, frames: impl Iterator<Item = &'a Arc<Frame>> + Clone, out: &mut Vec<u8>) {
         let lang = self.inner.lang;
         match self.inner.encoder.get() {
             None => {
                 let mode = self.mode();
+                // The whole batch's size first: one allocation, not the doublings (and copies) of
+                // a buffer grown line by line.
+                out.reserve(frames.clone().map(|frame| frame.encoded(mode, lang).len()).sum());
                 for frame in frames {
                     out.extend_from_slice(frame.encoded(mode, lang));
                 }
@@ -286,7 +293,7 @@ impl Outbox {
             Some(encoder) => {
                 let mut encoder = encoder.lock();
                 for frame in frames {
-                    encoder.encode(&frame, lang, out);
+                    encoder.encode(frame, lang, out);
                 }
             }
         }
@@ -421,7 +428,7 @@ impl Outbox {
             (Some(direct), Some(_)) if self.inner.encoder.get().is_none() => {
                 FLUSH_BUFFER.with_borrow_mut(|buf| {
                     buf.clear();
-                    self.write_frames(state.queue.iter().cloned(), buf);
+                    self.write_frames(state.queue.iter(), buf);
                     let frames = state.queue.len() as u64;
                     match direct.socket.try_write(buf) {
                         Ok(n) if n >= buf.len() => {
@@ -521,7 +528,13 @@ impl Outbox {
 
     /// Wait for frames and move all of them into `batch`. Returns false once the outbox is closed
     /// and everything has been handed out: the batch then holds the last frames, if any.
-    pub async fn next_batch(&self, batch: &mut Vec<Arc<Frame>>) -> bool {
+    ///
+    /// An empty `batch` trades places with the queue, so the queue goes on in the writer's last
+    /// batch's slots: a busy connection allocates nothing per batch, where moving the frames
+    /// over and releasing a grown queue would allocate it again, doubling by doubling, for every
+    /// batch. An idle connection gives its slots back ([`Outbox::written`], and the writer's own
+    /// batch).
+    pub async fn next_batch(&self, batch: &mut Batch) -> bool {
         loop {
             // Register interest before looking, so a push between the look and the wait is seen.
             let notified = self.inner.wake.notified();
@@ -530,13 +543,12 @@ impl Outbox {
                 if !state.queue.is_empty() || state.closing {
                     // Until the writer says it has written them, nothing may be written directly.
                     state.in_flight = !state.queue.is_empty();
-                    batch.extend(state.queue.drain(..));
-                    state.bytes = 0;
-                    // A queue that grew in a burst would keep its capacity forever; memory
-                    // per idle connection matters when there are tens of thousands of them.
-                    if state.queue.capacity() > KEEP_QUEUE_CAPACITY {
-                        state.queue = VecDeque::new();
+                    if batch.is_empty() {
+                        std::mem::swap(&mut state.queue, batch);
+                    } else {
+                        batch.extend(state.queue.drain(..));
                     }
+                    state.bytes = 0;
                     return !state.closing;
                 }
             }
@@ -545,9 +557,16 @@ impl Outbox {
     }
 
     /// The writer has written the batch it took: frames may be written directly again.
+    ///
+    /// A queue left empty gives back slots beyond [`KEEP_QUEUE_CAPACITY`]: a burst (joining a
+    /// room of thousands, each join announced to everyone) would otherwise leave every idle
+    /// connection holding its high-water mark; one still in use keeps them.
     pub fn written(&self) {
         let mut state = self.inner.state.lock();
         state.in_flight = false;
+        if state.queue.is_empty() && state.queue.capacity() > KEEP_QUEUE_CAPACITY {
+            state.queue = VecDeque::new();
+        }
         if state.direct.is_some() {
             state.last_write = Some(Instant::now());
         }
@@ -564,7 +583,7 @@ mod tests {
         Frame::new(Notice::info(text))
     }
 
-    fn texts(batch: &[Arc<Frame>]) -> Vec<String> {
+    fn texts(batch: &Batch) -> Vec<String> {
         batch.iter().map(|f| String::from_utf8_lossy(f.encoded(Mode::Text, Lang::En)).into_owned()).collect()
     }
 
@@ -574,7 +593,7 @@ mod tests {
         for t in ["a", "b", "c"] {
             assert_eq!(outbox.push(&frame(t)), Push::Queued);
         }
-        let mut batch = Vec::new();
+        let mut batch = Batch::new();
         assert!(outbox.next_batch(&mut batch).await);
         assert_eq!(texts(&batch), ["* a\n", "* b\n", "* c\n"]);
     }
@@ -587,7 +606,7 @@ mod tests {
         assert_eq!(outbox.push(&frame("c")), Push::Overflow);
         assert!(outbox.is_closing());
         assert_eq!(outbox.push(&frame("d")), Push::Closed);
-        let mut batch = Vec::new();
+        let mut batch = Batch::new();
         assert!(!outbox.next_batch(&mut batch).await);
         assert_eq!(batch.len(), 1);
         assert!(texts(&batch)[0].starts_with("* bye: too slow"));
@@ -599,7 +618,7 @@ mod tests {
         let big = frame(&"x".repeat(60)); // "* " + 60 + "\n" = 63 bytes in text mode
         assert_eq!(outbox.push(&big), Push::Queued);
         assert_eq!(outbox.push(&big), Push::Overflow, "126 bytes would wait, over 100");
-        let mut batch = Vec::new();
+        let mut batch = Batch::new();
         assert!(!outbox.next_batch(&mut batch).await);
         assert!(
             texts(&batch)[0].starts_with("* bye: too slow: 1 messages (63 bytes)"),
@@ -614,7 +633,7 @@ mod tests {
         outbox.set_mode(Mode::Json);
         let f = frame(&"y".repeat(40)); // {"type":"info","text":"yyyy…"} + \n = 64 bytes
         assert_eq!(outbox.push(&f), Push::Queued);
-        let mut batch = Vec::new();
+        let mut batch = Batch::new();
         assert!(outbox.next_batch(&mut batch).await);
         assert_eq!(outbox.push(&f), Push::Queued, "the writer took the first: room again");
         assert_eq!(outbox.push(&f), Push::Overflow);
@@ -633,9 +652,36 @@ mod tests {
         outbox.push(&frame("a"));
         assert!(outbox.close_with(Some(frame("last"))));
         assert!(!outbox.close_with(Some(frame("again"))));
-        let mut batch = Vec::new();
+        let mut batch = Batch::new();
         assert!(!outbox.next_batch(&mut batch).await);
         assert_eq!(texts(&batch), ["* a\n", "* last\n"]);
+    }
+
+    #[tokio::test]
+    async fn a_busy_queue_and_its_writer_trade_slots_instead_of_allocating() {
+        let outbox = Outbox::new(10_000);
+        let f = frame("x");
+        for _ in 0..500 {
+            outbox.push(&f);
+        }
+        let mut batch = Batch::new();
+        assert!(outbox.next_batch(&mut batch).await);
+        assert_eq!(batch.len(), 500);
+        let grown = batch.capacity();
+        // Written while more came: the queue is in use and keeps its slots.
+        batch.clear();
+        outbox.push(&f);
+        outbox.written();
+        assert!(outbox.next_batch(&mut batch).await);
+        assert_eq!(batch.len(), 1);
+        assert_eq!(
+            outbox.inner.state.lock().queue.capacity(),
+            grown,
+            "the queue goes on in the writer's slots"
+        );
+        // Written and nothing more came: the slots beyond the few kept are given back.
+        outbox.written();
+        assert!(outbox.inner.state.lock().queue.capacity() <= KEEP_QUEUE_CAPACITY);
     }
 
     #[tokio::test]
@@ -645,7 +691,7 @@ mod tests {
         for _ in 0..5000 {
             outbox.push(&f);
         }
-        let mut batch = Vec::new();
+        let mut batch = Batch::new();
         assert!(outbox.next_batch(&mut batch).await);
         assert_eq!(batch.len(), 5000);
         assert!(outbox.inner.state.lock().queue.capacity() <= KEEP_QUEUE_CAPACITY);
@@ -657,7 +703,7 @@ mod tests {
         let writer = tokio::spawn({
             let outbox = outbox.clone();
             async move {
-                let mut batch = Vec::new();
+                let mut batch = Batch::new();
                 outbox.next_batch(&mut batch).await;
                 texts(&batch)
             }

@@ -38,12 +38,13 @@ fn attach(outbox: &Outbox, half: &Arc<OwnedWriteHalf>, quiet: Duration) -> Arc<S
 
 /// The connection's writer, as `write_loop` does it: take a batch, write all of it, say so.
 async fn writer(outbox: Outbox, half: Arc<OwnedWriteHalf>, written: Arc<AtomicU64>) {
-    let mut batch = Vec::new();
+    let mut batch = Batch::new();
     let mut buf = Vec::new();
     loop {
         let open = outbox.next_batch(&mut batch).await;
         written.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        outbox.write_frames(batch.drain(..), &mut buf);
+        outbox.write_frames(batch.iter(), &mut buf);
+        batch.clear();
         let mut rest = &buf[..];
         while !rest.is_empty() {
             half.writable().await.unwrap();
@@ -162,7 +163,7 @@ async fn a_reader_that_never_reads_is_still_closed_as_too_slow_and_no_push_block
     };
     assert_eq!(last, Push::Overflow, "after {pushes} pushes");
     assert!(outbox.is_closing());
-    let mut batch = Vec::new();
+    let mut batch = Batch::new();
     assert!(!outbox.next_batch(&mut batch).await);
     assert_eq!(batch.len(), 1);
     assert!(String::from_utf8_lossy(batch[0].encoded(Mode::Text, Lang::En)).starts_with("* bye: too slow"));
@@ -228,7 +229,7 @@ async fn nothing_is_written_directly_while_the_writer_holds_frames_it_has_not_wr
     // A fan-out queues "x" and owes the outbox a flush; meanwhile the writer takes "x".
     let mut fanout = Fanout::new();
     fanout.push(&outbox, &Frame::new(Notice::info("x")));
-    let mut batch = Vec::new();
+    let mut batch = Batch::new();
     assert!(outbox.next_batch(&mut batch).await);
     // "y" is pushed, and the fan-out's flush comes, while "x" is still unwritten: neither may
     // write "y" ahead of it.
@@ -239,12 +240,14 @@ async fn nothing_is_written_directly_while_the_writer_holds_frames_it_has_not_wr
     assert_eq!(client.try_read(&mut probe).map_err(|e| e.kind()), Err(io::ErrorKind::WouldBlock));
     // The writer writes "x", then takes and writes "y".
     let mut buf = Vec::new();
-    outbox.write_frames(batch.drain(..), &mut buf);
+    outbox.write_frames(batch.iter(), &mut buf);
+    batch.clear();
     half.try_write(&buf).unwrap();
     outbox.written();
     assert!(outbox.next_batch(&mut batch).await);
     buf.clear();
-    outbox.write_frames(batch.drain(..), &mut buf);
+    outbox.write_frames(batch.iter(), &mut buf);
+    batch.clear();
     half.try_write(&buf).unwrap();
     outbox.written();
     let mut got = [0u8; 8];

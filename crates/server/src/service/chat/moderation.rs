@@ -72,7 +72,29 @@ impl Moderation {
     /// Refuse with `muted` if `name` may not speak in `room` now (a server-wide mute, or one in
     /// that room).
     pub fn check(&self, name: &str, room: Option<&str>, now: Timestamp) -> Result<(), ErrorEvent> {
-        let mute = self.muted(name, now).or_else(|| room.and_then(|r| self.muted_in(name, Some(r), now)));
+        let room_key = room.map(super::rooms::key);
+        self.check_keys(&names::key(name), room_key.as_deref(), now)
+    }
+
+    /// [`Moderation::check`] for a user and a room already in key form ([`names::key`],
+    /// [`super::rooms::key`]): every public line's path, so no name is normalized again, and
+    /// nothing is looked up while nobody is muted.
+    pub fn check_keys(
+        &self,
+        user_key: &str,
+        room_key: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), ErrorEvent> {
+        let mute = {
+            let mutes = self.mutes.lock();
+            if mutes.is_empty() {
+                return Ok(());
+            }
+            let find = |room: &str| {
+                mutes.get(&(user_key.to_owned(), room.to_owned())).filter(|m| m.is_active(now)).cloned()
+            };
+            find("").or_else(|| room_key.and_then(find))
+        };
         let Some(mute) = mute else { return Ok(()) };
         let why = mute.reason.map(|r| format!(" ({r})")).unwrap_or_default();
         let message = match (mute.until, mute.room) {

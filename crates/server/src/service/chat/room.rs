@@ -98,6 +98,9 @@ impl Room {
     /// (built from the new count). A remote holder of the name who is gone already (their `left`
     /// not yet arrived) is evicted and returned in `stale`, for the rooms to forget.
     pub fn join(&self, key: String, member: Member, welcome: impl FnOnce(usize) -> ChatEvent) -> Join {
+        // Declared before the lock, so dropped after it: the welcome is queued under the lock (it
+        // comes before anything sent to the new member) and written once the lock is released.
+        let mut fanout = Fanout::new();
         let mut members = self.members.write();
         if members.contains_key(&key) {
             return Join::Taken;
@@ -106,7 +109,7 @@ impl Room {
         let stale = remote.evict(&key);
         let online = members.len() + remote.len() + 1;
         drop(remote);
-        member.outbox.send(welcome(online));
+        fanout.push(&member.outbox, &Frame::new(welcome(online)));
         members.insert(key, member);
         let version = self.version.fetch_add(1, Ordering::Relaxed) + 1;
         Join::Joined { online, local: members.len(), version, stale }

@@ -246,7 +246,7 @@ impl ChatService {
         sockhub_proto::text::require("message", &text)?;
         let (room_key, room) = self.rooms.resolve_key(key, room)?;
         let at = time::now();
-        self.moderation.check(name, Some(&room), at)?;
+        self.moderation.check_keys(key, Some(&room_key), at)?;
         // In a cluster, a place for the line on its way to the other nodes first: when the bus is
         // behind, the sender waits here (never is the line dropped), or is refused after
         // `cluster.publish_wait_ms` before anything was logged or delivered.
@@ -267,10 +267,10 @@ impl ChatService {
             ErrorEvent::new(ErrorCode::Unavailable, msg!("chat-log-behind"))
         })?;
         let extra = Extra { notice, id: Some(self.next_line_id()), tags };
-        self.rooms.say(&room_key, name, &text, at, extra.clone());
+        let for_bus = slot.map(|slot| (slot, extra.clone()));
+        self.rooms.say(&room_key, name, &text, at, extra);
         self.room_metrics.messages.inc();
-        if let Some(slot) = slot {
-            let Extra { notice, id, tags } = extra;
+        if let Some((slot, Extra { notice, id, tags })) = for_bus {
             slot.send(Message::Chat(ChatMsg::Said {
                 from: name.to_string(),
                 text,

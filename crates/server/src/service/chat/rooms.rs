@@ -112,15 +112,23 @@ impl RoomState {
     /// Queue `event` in `fanout` for every local member: for a member in more than one room, the
     /// event with its room (`[#room] ` before each text line); for a member in this room only,
     /// the plain event (`joined` and `left` then leave `room` out, as before rooms).
+    ///
+    /// Only the forms some member needs are made, and the event is cloned only when both are. A
+    /// member whose room count changes between the count and the push (a join elsewhere) gets the
+    /// form the count saw, as if the line had come a moment earlier.
     fn push(&self, event: ChatEvent, fanout: &mut Fanout) {
-        let mut prefixed: Option<Arc<Frame>> = None;
-        let plain = Frame::new(single_room_form(event.clone()));
+        let in_several = |seat: &Seat| seat.rooms.load(Ordering::Relaxed) > 1;
+        let several = self.members.values().filter(|s| in_several(s)).count();
+        let (plain, prefixed) = match (self.members.len() - several, several) {
+            (0, 0) => return,
+            (_, 0) => (Some(Frame::new(single_room_form(event))), None),
+            (0, _) => (None, Some(Frame::new(InRoom(event)))),
+            _ => (Some(Frame::new(single_room_form(event.clone()))), Some(Frame::new(InRoom(event)))),
+        };
         for seat in self.members.values() {
-            if seat.rooms.load(Ordering::Relaxed) > 1 {
-                let frame = prefixed.get_or_insert_with(|| Frame::new(InRoom(event.clone())));
+            let (wanted, other) = if in_several(seat) { (&prefixed, &plain) } else { (&plain, &prefixed) };
+            if let Some(frame) = wanted.as_ref().or(other.as_ref()) {
                 fanout.push(&seat.outbox, frame);
-            } else {
-                fanout.push(&seat.outbox, &plain);
             }
         }
     }

@@ -115,10 +115,12 @@ async fn a_storm_of_requests_through_a_tiny_control_queue_loses_none() {
     assert!(waits > 0.0, "the requests waited for the two-place queue rather than be dropped");
     assert_eq!(metric(&a, "sockhub_cluster_control_refused_total"), 0.0);
     assert!(metric(&a, "sockhub_cluster_control_wait_seconds_count") >= waits);
+    // Heartbeats and snapshots may be dropped when the two places stay taken (the next heartbeat
+    // states them again; `sockhub_cluster_state_dropped_total`); nothing else may.
     assert_eq!(
         metric(&a, "sockhub_cluster_dropped_total"),
         metric(&before, "sockhub_cluster_dropped_total"),
-        "nothing was dropped during the storm, not even a heartbeat"
+        "nothing but restated state was dropped during the storm"
     );
     assert_eq!(metric(&b, "sockhub_cluster_inbound_dropped_total"), 0.0);
     drop(users);

@@ -91,6 +91,21 @@ impl Message {
             Message::Beat { .. } | Message::Hello | Message::Goodbye => None,
         }
     }
+
+    /// Whether the message only restates a node's state, which the next heartbeat, or the
+    /// resync it starts, states again: a heartbeat, a hello (asking the others for their state),
+    /// a membership or standings snapshot. Dropped when the control queue is full, it is counted
+    /// apart (`sockhub_cluster_state_dropped_total`): nothing is lost for good.
+    pub fn restates(&self) -> bool {
+        matches!(
+            self,
+            Message::Beat { .. }
+                | Message::Hello
+                | Message::Chat(ChatMsg::Members { .. })
+                | Message::Calc(CalcMsg::Members { .. })
+                | Message::Quiz(QuizMsg::Standings { .. })
+        )
+    }
 }
 
 /// A chat member as other nodes know it. Two are the same member when name and connection are

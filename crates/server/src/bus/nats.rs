@@ -21,8 +21,9 @@
 //!   every node (joins, parts, kicks, mutes, topics, bans) in the control queue
 //!   ([`Bus::reserve_publish`]). What the node says on its own ([`Bus::publish`], [`Bus::send`]:
 //!   snapshots, resync requests; heartbeats after waiting at most one heartbeat interval) only
-//!   queues on the control queue when there is room, and is dropped and counted otherwise: the
-//!   next one repairs it. The publisher serves the control queue first, so a flood of lines never
+//!   queues on the control queue when there is room, and is dropped and counted otherwise (apart,
+//!   in `state_dropped`, when it only restates state: [`Message::restates`]): the next one
+//!   repairs it. The publisher serves the control queue first, so a flood of lines never
 //!   starves the heartbeats. While NATS is unreachable both queues are emptied and counted as
 //!   dropped instead of piling up, so nobody waits (the lines are delivered on this node and in
 //!   the chat log; the resync on reconnection restores membership).
@@ -77,10 +78,13 @@ pub struct ClusterMetrics {
     pub published: Counter,
     /// NATS messages published (a batch of several messages is one).
     pub nats_messages: Counter,
-    /// Messages not sent: NATS unreachable, or the control queue full for a message the node
-    /// says on its own (a heartbeat, a snapshot, a resync request) or one past refusing that
-    /// waited for a place in vain (see [`crate::bus::place_or_publish`]).
+    /// Messages not sent: NATS unreachable, or the control queue full for a message past
+    /// refusing that waited for a place in vain (see [`crate::bus::place_or_publish`]).
     pub dropped: Counter,
+    /// Messages that only restate this node's state ([`Message::restates`]: heartbeats, hellos,
+    /// snapshots) not sent because the control queue was full; the next heartbeat or resync
+    /// states them again.
+    pub state_dropped: Counter,
     /// Chat lines (public, and whispers to other nodes) waiting for the lines queue.
     pub lines: Waits,
     /// Messages a user's request causes (joins, parts, kicks, mutes, topics, bans) waiting for
@@ -114,8 +118,13 @@ impl crate::metrics::Families for ClusterMetrics {
             ),
             (
                 "sockhub_cluster_dropped_total",
-                "Messages not published (NATS unreachable; the control queue full for a heartbeat, snapshot or resync request, or for a disconnect's leave after waiting cluster.publish_wait_ms; never a line or a request, which waits or is refused).",
+                "Messages not published (NATS unreachable; the control queue full for a disconnect's leave or another message past refusing after waiting cluster.publish_wait_ms; never a line or a request, which waits or is refused).",
                 &self.dropped,
+            ),
+            (
+                "sockhub_cluster_state_dropped_total",
+                "Heartbeats, hellos and membership or standings snapshots not published because the control queue was full; the next heartbeat or resync states them again.",
+                &self.state_dropped,
             ),
             (
                 "sockhub_cluster_publish_waits_total",
@@ -245,6 +254,11 @@ pub enum ClusterError {
 }
 
 impl NatsBus {
+    /// Count a message the control queue had no room for: apart when it only restated state.
+    fn count_dropped(&self, restates: bool) {
+        if restates { self.metrics.state_dropped.inc() } else { self.metrics.dropped.inc() }
+    }
+
     pub fn new(config: &ClusterConfig, store: Store) -> Arc<NatsBus> {
         let (out, out_rx) = mpsc::channel(config.publish_queue);
         let (lines, lines_rx) = mpsc::channel(config.publish_queue);
@@ -471,14 +485,16 @@ impl Bus for NatsBus {
     }
 
     fn publish(&self, msg: Message) {
+        let restates = msg.restates();
         if self.out.try_send(Outgoing::All(msg)).is_err() {
-            self.metrics.dropped.inc();
+            self.count_dropped(restates);
         }
     }
 
     fn send(&self, to: &NodeRef, msg: Message) {
+        let restates = msg.restates();
         if self.out.try_send(Outgoing::To(to.clone(), msg)).is_err() {
-            self.metrics.dropped.inc();
+            self.count_dropped(restates);
         }
     }
 

@@ -58,6 +58,9 @@ const READ_BUFFER: usize = 512;
 const KEEP_WRITE_BUFFER: usize = 16 * 1024;
 /// The most of its write buffer (bytes) an idle connection keeps between messages.
 const KEEP_IDLE_WRITE_BUFFER: usize = 512;
+/// How long a connection's outbox stays empty before its writer gives back what a burst grew its
+/// buffers to.
+const RELEASE_AFTER: Duration = Duration::from_millis(50);
 /// The most of its batch (frames) an idle connection keeps between messages.
 const KEEP_IDLE_BATCH: usize = 8;
 
@@ -339,11 +342,26 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
     let mut batch = Batch::new();
     let mut buf = Vec::new();
     let keepalive_every = out.keepalive_every();
+    // Whether the writer (or the outbox's queue) holds more than an idle connection keeps.
+    let mut holding = false;
     loop {
-        let open = match keepalive_every {
+        // Holding more: wait only a little for the next batch, then give it back (see below).
+        let wait = if holding { Some(RELEASE_AFTER) } else { keepalive_every };
+        let open = match wait {
             None => outbox.next_batch(&mut batch).await,
-            Some(every) => match timeout(every, outbox.next_batch(&mut batch)).await {
+            Some(wait) => match timeout(wait, outbox.next_batch(&mut batch)).await {
                 Ok(open) => open,
+                Err(_) if holding => {
+                    holding = false;
+                    if buf.capacity() > KEEP_IDLE_WRITE_BUFFER {
+                        buf = Vec::new();
+                    }
+                    if batch.capacity() > KEEP_IDLE_BATCH {
+                        batch = Batch::new();
+                    }
+                    outbox.release_spare();
+                    continue;
+                }
                 Err(_) => {
                     // Idle for a while: make sure the peer is still there.
                     if !matches!(timeout(limits.write_timeout, out.keepalive()).await, Ok(Ok(()))) {
@@ -367,19 +385,19 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
                 return;
             }
             buf.clear();
-            outbox.written();
-            // Keep the buffers while messages keep coming; once the connection goes idle, give
-            // back what a burst grew them to (and always after an outsized burst), so thousands
-            // of idle connections do not each hold the high-water mark of their busiest moment.
-            // Small ones are kept: freeing them would cost two allocations per message to a
-            // connection that gets one message at a time.
-            let idle = outbox.is_empty();
-            if buf.capacity() > KEEP_WRITE_BUFFER || (idle && buf.capacity() > KEEP_IDLE_WRITE_BUFFER) {
+            let queue_spare = outbox.written();
+            // Keep the buffers while messages keep coming; once the connection has been idle for
+            // `RELEASE_AFTER`, give back what a burst grew them to (and an outsized buffer at
+            // once), so thousands of idle connections do not each hold the high-water mark of
+            // their busiest moment. Giving them back as soon as the outbox is empty would, under
+            // load, free and grow them again for every batch. Small ones are always kept:
+            // freeing them would cost allocations per message to a connection that gets one
+            // message at a time.
+            if buf.capacity() > KEEP_WRITE_BUFFER {
                 buf = Vec::new();
             }
-            if idle && batch.capacity() > KEEP_IDLE_BATCH {
-                batch = Batch::new();
-            }
+            holding =
+                queue_spare || buf.capacity() > KEEP_IDLE_WRITE_BUFFER || batch.capacity() > KEEP_IDLE_BATCH;
         }
         if !open {
             break;
@@ -470,4 +488,60 @@ where
     let opening =
         Opening { greeting: Some(conn.limits.lang.scope(|| service.greeting())), mode: service.mode() };
     drive(service, conn, opening, input, output).await
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::net::outbox::Frame;
+
+    /// The writer on a real socket, a burst of 2 000 lines, read by the client: the writer keeps
+    /// what the burst grew while lines keep coming, and gives it back once the connection has been
+    /// idle for `RELEASE_AFTER`.
+    #[tokio::test]
+    async fn an_idle_writer_gives_back_what_a_burst_grew() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (_read, write) = server.into_split();
+        let limits = Limits::of(&crate::config::Config::default());
+        let metrics = ServiceMetrics::default();
+        let outbox = Outbox::bounded(10_000, 1 << 24);
+        outbox.set_mode(sockhub_proto::Mode::Text);
+        let lines = 2000;
+        let line = Frame::new(Greeting("a line of the burst\n".into()));
+        for _ in 0..lines {
+            outbox.push(&line);
+        }
+        let writer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { write_loop(TcpOutput(Arc::new(write)), &outbox, &limits, &metrics).await }
+        });
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 65536];
+        while got.len() < lines * 20 {
+            let n = client.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the writer stopped early");
+            got.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(got.len(), lines * 20);
+        // While it keeps coming, the queue keeps its slots: a second burst is taken at once.
+        for _ in 0..lines {
+            outbox.push(&line);
+        }
+        tokio::time::sleep(RELEASE_AFTER / 5).await;
+        // The writer took the burst, and the queue goes on in the writer's grown batch.
+        assert!(outbox.queue_capacity() > 64, "kept while busy: {}", outbox.queue_capacity());
+        while got.len() < 2 * lines * 20 {
+            let n = client.read(&mut chunk).await.unwrap();
+            got.extend_from_slice(&chunk[..n]);
+        }
+        tokio::time::sleep(RELEASE_AFTER * 3).await;
+        assert!(outbox.queue_capacity() <= 64, "given back when idle: {}", outbox.queue_capacity());
+        outbox.close_with(None);
+        writer.await.unwrap();
+    }
 }

@@ -557,18 +557,31 @@ impl Outbox {
     }
 
     /// The writer has written the batch it took: frames may be written directly again.
-    ///
-    /// A queue left empty gives back slots beyond [`KEEP_QUEUE_CAPACITY`]: a burst (joining a
-    /// room of thousands, each join announced to everyone) would otherwise leave every idle
-    /// connection holding its high-water mark; one still in use keeps them.
-    pub fn written(&self) {
+    /// Returns whether the queue holds more slots than an idle connection keeps (the writer
+    /// then calls [`Outbox::release_spare`] once the connection has been idle for a while).
+    pub fn written(&self) -> bool {
         let mut state = self.inner.state.lock();
         state.in_flight = false;
-        if state.queue.is_empty() && state.queue.capacity() > KEEP_QUEUE_CAPACITY {
-            state.queue = VecDeque::new();
-        }
+        let spare = state.queue.capacity() > KEEP_QUEUE_CAPACITY;
         if state.direct.is_some() {
             state.last_write = Some(Instant::now());
+        }
+        spare
+    }
+
+    /// How many frames the queue has room for without growing (for tests of the release).
+    #[cfg(test)]
+    pub(crate) fn queue_capacity(&self) -> usize {
+        self.inner.state.lock().queue.capacity()
+    }
+
+    /// An idle connection gives back queue slots beyond [`KEEP_QUEUE_CAPACITY`], if its queue is
+    /// empty: a burst (joining a room of thousands, each join announced to everyone) would
+    /// otherwise leave every idle connection holding its high-water mark.
+    pub fn release_spare(&self) {
+        let mut state = self.inner.state.lock();
+        if state.queue.is_empty() && state.queue.capacity() > KEEP_QUEUE_CAPACITY {
+            state.queue = VecDeque::new();
         }
     }
 }
@@ -679,9 +692,13 @@ mod tests {
             grown,
             "the queue goes on in the writer's slots"
         );
-        // Written and nothing more came: the slots beyond the few kept are given back.
-        outbox.written();
-        assert!(outbox.inner.state.lock().queue.capacity() <= KEEP_QUEUE_CAPACITY);
+        // Written and nothing more came: the writer hears of the spare slots, and gives them
+        // back once the connection has been idle for a while.
+        assert!(outbox.written());
+        assert_eq!(outbox.queue_capacity(), grown);
+        outbox.release_spare();
+        assert!(outbox.queue_capacity() <= KEEP_QUEUE_CAPACITY);
+        assert!(!outbox.written());
     }
 
     #[tokio::test]

@@ -17,8 +17,10 @@ pub struct LocalBus {
 }
 
 impl LocalBus {
+    /// A single node's bus. Its boot number is drawn at start, as a cluster node's is: a line's id
+    /// (`msgid`) is the node, its boot and a counter, and a restarted server must not reuse ids.
     pub fn new() -> LocalBus {
-        LocalBus { node: NodeRef { id: Arc::from("local"), boot: 0 } }
+        LocalBus { node: NodeRef { id: Arc::from("local"), boot: rand::random::<u64>() } }
     }
 }
 
@@ -67,5 +69,15 @@ impl Bus for LocalBus {
             connected: true,
             peers: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_start_is_a_new_boot() {
+        assert_ne!(LocalBus::new().node(), LocalBus::new().node(), "line ids would repeat after a restart");
     }
 }

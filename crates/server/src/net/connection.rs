@@ -537,6 +537,7 @@ mod tests {
         assert!(outbox.queue_capacity() > 64, "kept while busy: {}", outbox.queue_capacity());
         while got.len() < 2 * lines * 20 {
             let n = client.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the writer stopped early");
             got.extend_from_slice(&chunk[..n]);
         }
         tokio::time::sleep(RELEASE_AFTER * 3).await;

@@ -187,23 +187,30 @@ impl Client {
 
     /// The next line, or `None` at end of stream. Panics on timeout.
     pub async fn try_line(&mut self) -> Option<String> {
+        self.line_within().await.expect("timed out waiting for a line")
+    }
+
+    /// The next line (`None` at end of stream), or `Err` when none came within [`PATIENCE`].
+    async fn line_within(&mut self) -> Result<Option<String>, tokio::time::error::Elapsed> {
         let mut buf = Vec::new();
-        let n = tokio::time::timeout(PATIENCE, self.reader.read_until(b'\n', &mut buf))
-            .await
-            .expect("timed out waiting for a line")
-            .unwrap_or(0);
+        let n = tokio::time::timeout(PATIENCE, self.reader.read_until(b'\n', &mut buf)).await?.unwrap_or(0);
         if n == 0 {
-            return None;
+            return Ok(None);
         }
         let s = String::from_utf8(buf).expect("server sent invalid UTF-8");
-        Some(s.trim_end_matches('\n').to_owned())
+        Ok(Some(s.trim_end_matches('\n').to_owned()))
     }
 
     /// Read lines until one equals `expected`; returns the lines skipped before it.
     pub async fn until(&mut self, expected: &str) -> Vec<String> {
         let mut skipped = Vec::new();
         loop {
-            let line = self.line().await;
+            // On a timeout, what came instead says why (an error reply, say).
+            let line = match self.line_within().await {
+                Ok(Some(line)) => line,
+                Ok(None) => panic!("end of stream before {expected:?}; read instead: {skipped:?}"),
+                Err(_) => panic!("no {expected:?} within {PATIENCE:?}; read instead: {skipped:?}"),
+            };
             if line == expected {
                 return skipped;
             }

@@ -38,7 +38,6 @@ use crate::net::proxy::ProxyProtocol;
 use crate::net::tls::{self, ServerTls};
 use crate::session::{Peer, Service};
 
-/// How long to back off when `accept` fails (e.g. out of file descriptors).
 /// The most a connection's task may hold (bytes of its future, in a test build): see
 /// [`serve_accepted`]. About 3.5 KiB today (3.6 KiB in a release build); it was 15 KiB in a
 /// release build before the TLS path and the session's close were boxed and the driver stopped
@@ -47,6 +46,7 @@ use crate::session::{Peer, Service};
 #[cfg(test)]
 const MAX_TASK_BYTES: usize = 4096;
 
+/// How long to back off when `accept` fails (e.g. out of file descriptors).
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// TCP keepalive: the interval between probes once they start, and how many may go unanswered.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);

@@ -532,8 +532,8 @@ impl Outbox {
     /// An empty `batch` trades places with the queue, so the queue goes on in the writer's last
     /// batch's slots: a busy connection allocates nothing per batch, where moving the frames
     /// over and releasing a grown queue would allocate it again, doubling by doubling, for every
-    /// batch. An idle connection gives its slots back ([`Outbox::written`], and the writer's own
-    /// batch).
+    /// batch. An idle connection gives its slots back ([`Outbox::release_spare`], and the writer its
+    /// own batch).
     pub async fn next_batch(&self, batch: &mut Batch) -> bool {
         loop {
             // Register interest before looking, so a push between the look and the wait is seen.
@@ -687,11 +687,7 @@ mod tests {
         outbox.written();
         assert!(outbox.next_batch(&mut batch).await);
         assert_eq!(batch.len(), 1);
-        assert_eq!(
-            outbox.inner.state.lock().queue.capacity(),
-            grown,
-            "the queue goes on in the writer's slots"
-        );
+        assert_eq!(outbox.queue_capacity(), grown, "the queue goes on in the writer's slots");
         // Written and nothing more came: the writer hears of the spare slots, and gives them
         // back once the connection has been idle for a while.
         assert!(outbox.written());

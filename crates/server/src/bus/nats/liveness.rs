@@ -96,8 +96,8 @@ impl NatsBus {
 
     /// Publish one heartbeat. When the control queue is full it waits in line with the requests
     /// waiting there (first come, first served), at most one heartbeat interval (the next takes
-    /// its place), then is dropped and counted (`state_dropped`); the digests are read once it has its place, so
-    /// they cover every event queued before it.
+    /// its place), then is dropped and counted (`state_dropped`); the digests are read once it
+    /// has its place, so they cover every event queued before it.
     pub(super) async fn beat(&self) {
         let Ok(Some(permit)) = self.place(&self.out, self.heartbeat(), None).await else {
             self.metrics.state_dropped.inc();

@@ -127,10 +127,9 @@ impl ChatService {
             self.bus.watch_room(&room_key, true).await;
         }
         // A place for the `RoomJoined` before joining (see [`bus::place`]).
-        let joined = match bus::place(self.bus.as_ref(), "a join").await {
-            Ok(slot) => self.rooms.join(key, room, create, quiet_self, || history).map(|j| (j, slot)),
-            Err(e) => Err(e),
-        };
+        let joined = bus::place(self.bus.as_ref(), "a join")
+            .await
+            .and_then(|slot| Ok((self.rooms.join(key, room, create, quiet_self, || history)?, slot)));
         if joined.is_err() && self.bus.is_shared() {
             self.bus.watch_room(&room_key, self.rooms.has_local_members(&room_key)).await;
         }

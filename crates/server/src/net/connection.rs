@@ -52,17 +52,14 @@ use crate::net::limits::Limits;
 use crate::net::outbox::{Batch, Outbox, TryWrite};
 use crate::session::{Ending, Flow, Inbound, Peer, Service, Session};
 
-/// Bytes reserved for a connection's read buffer up front; it grows only for long lines.
+/// The smallest read buffer a connection allocates when bytes arrive (it holds none while nothing
+/// waits; see `ByteInput`); it grows only for long lines.
 const READ_BUFFER: usize = 512;
 /// A write buffer larger than this after a burst is released rather than kept.
 const KEEP_WRITE_BUFFER: usize = 16 * 1024;
-/// The most of its write buffer (bytes) an idle connection keeps between messages.
-const KEEP_IDLE_WRITE_BUFFER: usize = 512;
-/// How long a connection's outbox stays empty before its writer gives back what a burst grew its
-/// buffers to.
+/// How long a connection's outbox stays empty before its writer gives back its buffers (and the
+/// outbox its queue's slots): an idle connection holds none.
 const RELEASE_AFTER: Duration = Duration::from_millis(50);
-/// The most of its batch (frames) an idle connection keeps between messages.
-const KEEP_IDLE_BATCH: usize = 8;
 
 /// The reading half of a transport: what the peer sent, item by item, and what the transport
 /// knows of the peer's framing (for the greeting).
@@ -353,12 +350,8 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
                 Ok(open) => open,
                 Err(_) if holding => {
                     holding = false;
-                    if buf.capacity() > KEEP_IDLE_WRITE_BUFFER {
-                        buf = Vec::new();
-                    }
-                    if batch.capacity() > KEEP_IDLE_BATCH {
-                        batch = Batch::new();
-                    }
+                    buf = Vec::new();
+                    batch = Batch::new();
                     outbox.release_spare();
                     continue;
                 }
@@ -387,17 +380,16 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
             buf.clear();
             let queue_spare = outbox.written();
             // Keep the buffers while messages keep coming; once the connection has been idle for
-            // `RELEASE_AFTER`, give back what a burst grew them to (and an outsized buffer at
-            // once), so thousands of idle connections do not each hold the high-water mark of
-            // their busiest moment. Giving them back as soon as the outbox is empty would, under
-            // load, free and grow them again for every batch. Small ones are always kept:
-            // freeing them would cost allocations per message to a connection that gets one
-            // message at a time.
+            // `RELEASE_AFTER`, give them all back (an outsized one at once), so thousands of idle
+            // connections hold no buffers at all rather than the high-water mark of their
+            // busiest moment. Giving them back as soon as the outbox is empty would, under load,
+            // free and grow them again for every batch; after a quiet spell it costs a connection
+            // that gets one message now and then a few small allocations per message, next to
+            // the wake-up and the system call each of those messages costs anyway.
             if buf.capacity() > KEEP_WRITE_BUFFER {
                 buf = Vec::new();
             }
-            holding =
-                queue_spare || buf.capacity() > KEEP_IDLE_WRITE_BUFFER || batch.capacity() > KEEP_IDLE_BATCH;
+            holding = queue_spare || buf.capacity() > 0 || batch.capacity() > 0;
         }
         if !open {
             break;
@@ -541,7 +533,7 @@ mod tests {
             got.extend_from_slice(&chunk[..n]);
         }
         tokio::time::sleep(RELEASE_AFTER * 3).await;
-        assert!(outbox.queue_capacity() <= 64, "given back when idle: {}", outbox.queue_capacity());
+        assert_eq!(outbox.queue_capacity(), 0, "given back when idle");
         outbox.close_with(None);
         writer.await.unwrap();
     }

@@ -11,10 +11,15 @@
 //! there makes a line client, and pauses never split its lines.
 //!
 //! The timer is allocated only while a connection's framing is undecided with bytes waiting or
-//! the connection is unframed; a line client never has one. The buffer starts small and grows
-//! only for long messages, bounded by the codec's limit.
+//! the connection is unframed; a line client never has one. The buffer exists only while bytes
+//! wait in it: a read with nothing waiting goes onto the stack first (at most [`READ_CHUNK`]
+//! bytes), and what it brought is copied into a buffer of at least the configured capacity,
+//! which grows only for long messages, bounded by the codec's limit. A connection that has read
+//! everything it was sent and waits for more holds no read buffer at all; with thousands of idle
+//! connections that is a good part of what each one costs.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -22,16 +27,22 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures_util::Stream;
 use sockhub_proto::{Framing, LineCodec, LineItem};
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::time::{Instant, Sleep, sleep};
 use tokio_util::codec::Decoder;
 use tokio_util::io::poll_read_buf;
+
+/// The most one read takes from the socket while no part of a message waits (on the stack).
+pub const READ_CHUNK: usize = 2048;
 
 /// A byte stream read as messages: lines, or bursts for a client without line ends.
 pub struct ByteInput<R> {
     reader: R,
     codec: LineCodec,
+    /// What waits to be framed; no allocation while nothing does.
     buf: BytesMut,
+    /// The smallest buffer allocated when bytes arrive.
+    capacity: usize,
     /// The quiet gap that ends a burst; `None`: lines only.
     gap: Option<Duration>,
     /// Running while part of an unframed (or not yet framed) message waits.
@@ -51,7 +62,8 @@ impl<R: AsyncRead + Unpin> ByteInput<R> {
         ByteInput {
             reader,
             codec,
-            buf: BytesMut::with_capacity(capacity),
+            buf: BytesMut::new(),
+            capacity,
             gap,
             timer: None,
             heard: false,
@@ -83,6 +95,28 @@ impl<R: AsyncRead + Unpin> ByteInput<R> {
         }
     }
 
+    /// Read with nothing waiting in the buffer: onto the stack, then into a buffer allocated for
+    /// what came. Pending, the connection gives its (empty) buffer back.
+    fn poll_read_fresh(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let mut read = ReadBuf::uninit(&mut chunk);
+        match Pin::new(&mut self.reader).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) => {
+                let bytes = read.filled();
+                self.buf.reserve(bytes.len().max(self.capacity));
+                self.buf.extend_from_slice(bytes);
+                Poll::Ready(Ok(bytes.len()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => {
+                if self.buf.capacity() > 0 {
+                    self.buf = BytesMut::new();
+                }
+                Poll::Pending
+            }
+        }
+    }
+
     /// The gap timer, if running, has fired: the message waiting (if any) ends here.
     fn poll_gap(&mut self, cx: &mut Context<'_>) -> Poll<Option<LineItem>> {
         let Some(timer) = &mut self.timer else { return Poll::Pending };
@@ -104,8 +138,13 @@ impl<R: AsyncRead + Unpin> Stream for ByteInput<R> {
             if this.eof {
                 return Poll::Ready(this.codec.decode_eof(&mut this.buf).transpose());
             }
-            this.buf.reserve(1);
-            match poll_read_buf(Pin::new(&mut this.reader), cx, &mut this.buf) {
+            let read = if this.buf.is_empty() {
+                this.poll_read_fresh(cx)
+            } else {
+                this.buf.reserve(1);
+                poll_read_buf(Pin::new(&mut this.reader), cx, &mut this.buf)
+            };
+            match read {
                 Poll::Ready(Ok(0)) => {
                     this.eof = true;
                     this.timer = None;
@@ -199,6 +238,29 @@ mod tests {
         assert_eq!(next(&mut input).await, line("hello"));
         assert!(input.timer.is_none(), "a line client keeps no timer");
         drop(writer.await.unwrap());
+    }
+
+    /// Bytes waiting keep their buffer across reads; a connection that has read everything and
+    /// waits for more holds none, and a message longer than one stack read still arrives whole.
+    #[tokio::test(start_paused = true)]
+    async fn a_waiting_connection_holds_no_read_buffer() {
+        let (mut peer, ours) = tokio::io::duplex(1 << 16);
+        let mut input = ByteInput::new(ours, 3 * READ_CHUNK, None, 16);
+        peer.write_all(b"hello\nwor").await.unwrap();
+        assert_eq!(next(&mut input).await, line("hello"));
+        assert!(tokio::time::timeout(GAP, input.next()).await.is_err());
+        assert!(input.buf.capacity() >= 3, "part of a line waits in its buffer");
+        peer.write_all(b"ld\n").await.unwrap();
+        assert_eq!(next(&mut input).await, line("world"));
+        assert!(tokio::time::timeout(GAP, input.next()).await.is_err());
+        assert_eq!(input.buf.capacity(), 0, "nothing waits: no buffer");
+
+        let long = "x".repeat(2 * READ_CHUNK + 10);
+        peer.write_all(format!("{long}\nnext\n").as_bytes()).await.unwrap();
+        assert_eq!(next(&mut input).await, line(&long));
+        assert_eq!(next(&mut input).await, line("next"));
+        assert!(tokio::time::timeout(GAP, input.next()).await.is_err());
+        assert_eq!(input.buf.capacity(), 0);
     }
 
     /// A reader that fails on every read, as a TLS stream does after an unclean close.

@@ -51,8 +51,9 @@ thread_local! {
     static FLUSH_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Queue slots an empty queue keeps; a queue that grew beyond this in a burst is released once
-/// it is empty again.
+/// Queue slots an empty queue keeps when a direct flush empties it; one that grew beyond this in
+/// a burst is released at once. (The writer's path keeps its slots while busy and gives them all
+/// back once idle: [`Outbox::release_spare`].)
 const KEEP_QUEUE_CAPACITY: usize = 64;
 
 /// How many encodings of its own a transport with its own [`Encode`] may cache in a frame (IRC:
@@ -557,12 +558,12 @@ impl Outbox {
     }
 
     /// The writer has written the batch it took: frames may be written directly again.
-    /// Returns whether the queue holds more slots than an idle connection keeps (the writer
-    /// then calls [`Outbox::release_spare`] once the connection has been idle for a while).
+    /// Returns whether the queue holds slots (the writer then calls [`Outbox::release_spare`] once
+    /// the connection has been idle for a while).
     pub fn written(&self) -> bool {
         let mut state = self.inner.state.lock();
         state.in_flight = false;
-        let spare = state.queue.capacity() > KEEP_QUEUE_CAPACITY;
+        let spare = state.queue.capacity() > 0;
         if state.direct.is_some() {
             state.last_write = Some(Instant::now());
         }
@@ -575,12 +576,12 @@ impl Outbox {
         self.inner.state.lock().queue.capacity()
     }
 
-    /// An idle connection gives back queue slots beyond [`KEEP_QUEUE_CAPACITY`], if its queue is
-    /// empty: a burst (joining a room of thousands, each join announced to everyone) would
-    /// otherwise leave every idle connection holding its high-water mark.
+    /// An idle connection gives back its queue's slots, if its queue is empty: a burst (joining a
+    /// room of thousands, each join announced to everyone) would otherwise leave every idle
+    /// connection holding its high-water mark.
     pub fn release_spare(&self) {
         let mut state = self.inner.state.lock();
-        if state.queue.is_empty() && state.queue.capacity() > KEEP_QUEUE_CAPACITY {
+        if state.queue.is_empty() && state.queue.capacity() > 0 {
             state.queue = VecDeque::new();
         }
     }
@@ -693,7 +694,7 @@ mod tests {
         assert!(outbox.written());
         assert_eq!(outbox.queue_capacity(), grown);
         outbox.release_spare();
-        assert!(outbox.queue_capacity() <= KEEP_QUEUE_CAPACITY);
+        assert_eq!(outbox.queue_capacity(), 0);
         assert!(!outbox.written());
     }
 

@@ -49,7 +49,7 @@ use crate::metrics::ServiceMetrics;
 use crate::net::admission::Ticket;
 use crate::net::input::ByteInput;
 use crate::net::limits::Limits;
-use crate::net::outbox::{Batch, Outbox, TryWrite};
+use crate::net::outbox::{Batch, Outbox, TryWrite, with_thread_buffer};
 use crate::session::{Ending, Flow, Inbound, Peer, Service, Session};
 
 /// The smallest read buffer a connection allocates when bytes arrive (it holds none while nothing
@@ -125,6 +125,13 @@ pub trait Output: Send {
     /// The socket, if frames may be written to it directly from any thread without blocking
     /// (TCP; see [`Outbox::attach_direct`]). TLS and WebSocket frame their output and have none.
     fn direct(&self) -> Option<Box<dyn TryWrite>> {
+        None
+    }
+
+    /// Write what the socket takes of `bytes` now, without waiting (TCP); `None`: this transport
+    /// cannot (TLS and WebSocket frame their output), and every write goes through
+    /// [`Output::write`].
+    fn try_write_now(&self, _bytes: &[u8]) -> Option<std::io::Result<usize>> {
         None
     }
 
@@ -370,13 +377,11 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
             // (the same bytes in either mode) and a final `bye` to a client that never spoke,
             // which goes out as text.
             metrics.frames_out.add(batch.len() as u64);
-            outbox.write_frames(batch.iter(), &mut buf);
-            batch.clear();
-            if !buf.is_empty() && !matches!(timeout(limits.write_timeout, out.write(&buf)).await, Ok(Ok(())))
-            {
+            if !write_batch(&mut out, outbox, &batch, &mut buf, limits).await {
                 outbox.abort();
                 return;
             }
+            batch.clear();
             buf.clear();
             let queue_spare = outbox.written();
             // Keep the buffers while messages keep coming; once the connection has been idle for
@@ -396,6 +401,40 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
         }
     }
     let _ = timeout(limits.write_timeout, out.finish()).await;
+}
+
+/// Encode and write `batch`. A transport that can write without waiting (TCP) is written from
+/// the thread's buffer, and only what the socket does not take at once is kept, in `buf`, while
+/// the writer waits for the socket; others are encoded into `buf`. Returns false if the write
+/// failed or timed out.
+async fn write_batch<O: Output>(
+    out: &mut O,
+    outbox: &Outbox,
+    batch: &Batch,
+    buf: &mut Vec<u8>,
+    limits: &Limits,
+) -> bool {
+    let now = with_thread_buffer(|scratch| {
+        outbox.write_frames(batch.iter(), scratch);
+        let written = out.try_write_now(scratch)?;
+        Some(match written {
+            Ok(n) => {
+                buf.extend_from_slice(&scratch[n.min(scratch.len())..]);
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                buf.extend_from_slice(scratch);
+                true
+            }
+            Err(_) => false,
+        })
+    });
+    match now {
+        Some(false) => return false,
+        Some(true) => {}
+        None => outbox.write_frames(batch.iter(), buf),
+    }
+    buf.is_empty() || matches!(timeout(limits.write_timeout, out.write(buf)).await, Ok(Ok(())))
 }
 
 /// A TCP socket's write half, shared with the connection's outbox for direct writes.
@@ -431,6 +470,10 @@ impl Output for TcpOutput {
 
     fn direct(&self) -> Option<Box<dyn TryWrite>> {
         Some(Box::new(TcpSocket(Arc::clone(&self.0))))
+    }
+
+    fn try_write_now(&self, bytes: &[u8]) -> Option<std::io::Result<usize>> {
+        Some(self.0.try_write(bytes))
     }
 }
 
@@ -536,5 +579,41 @@ mod tests {
         assert_eq!(outbox.queue_capacity(), 0, "given back when idle");
         outbox.close_with(None);
         writer.await.unwrap();
+    }
+
+    /// The writer on a real socket with a small send buffer, to a client that does not read until
+    /// everything is queued: what the socket does not take at once from the thread's buffer is
+    /// kept and written when the socket drains, and every line arrives, in order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_a_full_socket_does_not_take_is_written_later_in_order() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let _ = socket2::SockRef::from(&server).set_send_buffer_size(4096);
+        let (_read, write) = server.into_split();
+        let limits = Limits::of(&crate::config::Config::default());
+        let metrics = ServiceMetrics::default();
+        let outbox = Outbox::bounded(100_000, 1 << 26);
+        outbox.set_mode(sockhub_proto::Mode::Text);
+        let lines = 20_000;
+        for i in 0..lines {
+            outbox.push(&Frame::new(Greeting(format!("line {i:06} of the burst\n"))));
+        }
+        let writer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { write_loop(TcpOutput(Arc::new(write)), &outbox, &limits, &metrics).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        outbox.close_with(None);
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).await.unwrap();
+        writer.await.unwrap();
+        let text = String::from_utf8(got).unwrap();
+        let mut n = 0;
+        for (i, line) in text.lines().enumerate() {
+            assert_eq!(line, format!("line {i:06} of the burst"));
+            n += 1;
+        }
+        assert_eq!(n, lines);
     }
 }

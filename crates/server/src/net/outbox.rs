@@ -46,9 +46,26 @@ use sockhub_proto::notice::Notice;
 use crate::metrics::ServiceMetrics;
 
 thread_local! {
-    /// Where [`Outbox::flush`] encodes a queue before writing it (kept per thread, not per
-    /// connection, so idle connections hold no write buffer for it).
+    /// Where [`Outbox::flush`] and a TCP connection's writer encode frames before writing them
+    /// at once (kept per thread, not per connection, so connections hold no write buffer for it,
+    /// idle or not).
     static FLUSH_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A thread's buffer past this size after a write is released rather than kept.
+const KEEP_THREAD_BUFFER: usize = 1 << 20;
+
+/// Run `f` with this thread's (cleared) write buffer, for encoding frames and writing them
+/// without waiting. Not reentrant: `f` must not call it again.
+pub(crate) fn with_thread_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    FLUSH_BUFFER.with_borrow_mut(|buf| {
+        buf.clear();
+        let result = f(buf);
+        if buf.capacity() > KEEP_THREAD_BUFFER {
+            *buf = Vec::new();
+        }
+        result
+    })
 }
 
 /// Queue slots an empty queue keeps when a direct flush empties it; one that grew beyond this in
@@ -427,8 +444,7 @@ impl Outbox {
         }
         let written = match (state.direct.as_deref(), self.inner.mode.get()) {
             (Some(direct), Some(_)) if self.inner.encoder.get().is_none() => {
-                FLUSH_BUFFER.with_borrow_mut(|buf| {
-                    buf.clear();
+                with_thread_buffer(|buf| {
                     self.write_frames(state.queue.iter(), buf);
                     let frames = state.queue.len() as u64;
                     match direct.socket.try_write(buf) {

@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
 use crate::metrics::ServiceMetrics;
-use crate::net::outbox::TryWrite;
+use crate::net::outbox::{Batch, TryWrite};
 
 /// A real socket that notes every write made while the rooms' lock is held.
 struct Probe {
@@ -25,35 +25,63 @@ struct Probe {
     under_lock: Arc<StdMutex<Vec<String>>>,
 }
 
-impl TryWrite for Probe {
+impl TryWrite for Arc<Probe> {
     fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
         // One thread: if the lock cannot be taken here, the caller holds it.
-        if let Some(rooms) = self.rooms.upgrade()
+        let probe = &**self;
+        if let Some(rooms) = probe.rooms.upgrade()
             && rooms.state.try_write().is_none()
         {
-            self.under_lock.lock().unwrap().push(String::from_utf8_lossy(bytes).into_owned());
+            probe.under_lock.lock().unwrap().push(String::from_utf8_lossy(bytes).into_owned());
         }
-        self.half.try_write(bytes)
+        probe.half.try_write(bytes)
     }
 }
 
-/// A local user on a real loopback connection whose frames are written directly (quiet time
-/// zero, no writer running), and the client end of that connection.
+/// A local user on a real loopback connection whose frames are written directly when its socket
+/// is quiet (quiet time zero) and otherwise by a writer as the connection's own does it, and the
+/// client end of that connection, and the user's outbox.
 async fn enter(
     rooms: &Arc<Rooms>,
     name: &str,
     under_lock: &Arc<StdMutex<Vec<String>>>,
-) -> BufReader<TcpStream> {
+) -> (BufReader<TcpStream>, Outbox) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     let (server, _) = listener.accept().await.unwrap();
     let (read, half) = server.into_split();
     let outbox = Outbox::new(100);
     outbox.set_mode(Mode::Text);
-    let probe = Probe { _read: read, half, rooms: Arc::downgrade(rooms), under_lock: Arc::clone(under_lock) };
-    outbox.attach_direct(Box::new(probe), Duration::ZERO, Arc::new(ServiceMetrics::default()));
+    let probe = Arc::new(Probe {
+        _read: read,
+        half,
+        rooms: Arc::downgrade(rooms),
+        under_lock: Arc::clone(under_lock),
+    });
+    outbox.attach_direct(Box::new(Arc::clone(&probe)), Duration::ZERO, Arc::new(ServiceMetrics::default()));
+    tokio::spawn(writer(outbox.clone(), probe));
     rooms.enter(name, &Arc::from(name), &outbox);
-    BufReader::new(client)
+    (BufReader::new(client), outbox)
+}
+
+/// The connection's writer: take what is queued, write all of it, say so.
+async fn writer(outbox: Outbox, probe: Arc<Probe>) {
+    let (mut batch, mut buf) = (Batch::new(), Vec::new());
+    while outbox.next_batch(&mut batch).await {
+        outbox.write_frames(batch.iter(), &mut buf);
+        batch.clear();
+        let mut rest = &buf[..];
+        while !rest.is_empty() {
+            probe.half.writable().await.unwrap();
+            match probe.try_write(rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        buf.clear();
+        outbox.written();
+    }
 }
 
 /// The next `n` lines `client` receives.
@@ -73,8 +101,8 @@ async fn every_room_event_is_written_after_the_lock_is_released() {
     // No history: its lines would carry the clock.
     let rooms = Arc::new(Rooms::new(0, 10, 10));
     let under_lock = Arc::new(StdMutex::new(Vec::new()));
-    let mut alice = enter(&rooms, "alice", &under_lock).await;
-    let mut bob = enter(&rooms, "bob", &under_lock).await;
+    let (mut alice, _) = enter(&rooms, "alice", &under_lock).await;
+    let (mut bob, _) = enter(&rooms, "bob", &under_lock).await;
     let none = Vec::new;
     rooms.join("alice", "#a", Create::Transient, false, none).unwrap();
     rooms.join("bob", "#a", Create::Transient, false, none).unwrap();

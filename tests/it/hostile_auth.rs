@@ -31,6 +31,8 @@ const CSRF: (&str, &str) = ("X-Sockhub-Request", "1");
 const GUESSES: usize = 100;
 const LOCK_AFTER: usize = 10;
 const PERMITS: usize = 2;
+/// How long a lock lasts (the default).
+const LOCK_SECS: u64 = 300;
 
 /// Count the attempts exactly: no delays, a lock at [`LOCK_AFTER`], two hashes at a time, and
 /// a permit wait long enough that every attempt that has a slot is checked.
@@ -39,6 +41,7 @@ fn storm(c: &mut Config) {
     c.auth.lock_after = LOCK_AFTER as u32;
     c.auth.max_concurrent_hashes = PERMITS;
     c.auth.hash_wait_ms = 60_000;
+    c.auth.lock_secs = LOCK_SECS;
 }
 
 /// How many times each value occurs.
@@ -88,6 +91,16 @@ async fn a_storm_of_web_guesses_is_contained_and_cannot_lock_the_holder_out() {
     );
     assert_the_storm_was_contained(web).await;
     assert_eq!(web_login(web, PASSWORD.into()).await, 429, "the guessing address is blocked for boss");
+    // The refusal says when to try again, in whole seconds, no later than the lock ends.
+    let body = json!({"name": "boss", "password": PASSWORD});
+    let (_, head, _) = request(web, "POST", "/api/login", &[CSRF], Some(&body)).await;
+    let retry: u64 = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("retry-after:").map(|v| v.trim().to_owned()))
+        .unwrap_or_else(|| panic!("no Retry-After in:\n{head}"))
+        .parse()
+        .unwrap();
+    assert!((1..=LOCK_SECS).contains(&retry), "Retry-After: {retry}");
     assert_eq!(
         web_login(Target::from(ELSEWHERE, web), PASSWORD.into()).await,
         200,

@@ -7,7 +7,8 @@
 //! ever reaches a browser.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sockhub_i18n::{Msg, msg};
 use sockhub_proto::ErrorCode;
@@ -45,6 +46,10 @@ pub enum ApiError {
     /// An error a service reports with its own code (a refused login, a user not online).
     #[error("{}", .0.message)]
     Service(ErrorEvent),
+    /// A service's refusal that says when to try again (a login locked for too many attempts):
+    /// the response carries `Retry-After` in whole seconds.
+    #[error("{}", .error.message)]
+    RetryLater { error: ErrorEvent, secs: u64 },
     /// The database failed; the details are logged, not shown.
     #[error("database error")]
     Store(#[from] StoreError),
@@ -61,7 +66,7 @@ impl ApiError {
             ApiError::BadRequest(_) => ErrorCode::BadRequest,
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::ServerFull => ErrorCode::ServerFull,
-            ApiError::Service(e) => e.code,
+            ApiError::Service(e) | ApiError::RetryLater { error: e, .. } => e.code,
             ApiError::Store(StoreError::NotFound(_)) => ErrorCode::NotFound,
             ApiError::Store(StoreError::Conflict(_)) => ErrorCode::NameTaken,
             ApiError::Store(StoreError::Invalid(_)) => ErrorCode::BadRequest,
@@ -78,7 +83,7 @@ impl ApiError {
             ApiError::Csrf => msg!("web-api-csrf"),
             ApiError::ServerFull => msg!("web-api-server-full"),
             ApiError::BadJson(m) | ApiError::BadRequest(m) | ApiError::NotFound(m) => m.clone(),
-            ApiError::Service(e) => e.message.clone(),
+            ApiError::Service(e) | ApiError::RetryLater { error: e, .. } => e.message.clone(),
             ApiError::Store(StoreError::NotFound(m) | StoreError::Conflict(m) | StoreError::Invalid(m)) => {
                 Msg::from(m)
             }
@@ -106,7 +111,10 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
 
 impl From<LoginError> for ApiError {
     fn from(e: LoginError) -> Self {
-        ApiError::Service(e.to_event())
+        match e.retry_after_secs() {
+            Some(secs) => ApiError::RetryLater { error: e.to_event(), secs },
+            None => ApiError::Service(e.to_event()),
+        }
     }
 }
 
@@ -126,15 +134,24 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let code = self.code();
+        let retry_after = match &self {
+            ApiError::RetryLater { secs, .. } => Some(*secs),
+            _ => None,
+        };
         // The same object, in the same field order, as an error on the wire (with a service's
         // own extra fields, such as a ban's `until`).
         let body = match self {
-            ApiError::Service(e) => sockhub_proto::notice::Notice::Error(e),
+            ApiError::Service(e) | ApiError::RetryLater { error: e, .. } => {
+                sockhub_proto::notice::Notice::Error(e)
+            }
             other => sockhub_proto::notice::Notice::error(code, other.public_message()),
         };
         // Rendered here in English; `lang::localize` renders it again in the request's language.
         let mut res = (status_for(code), Json(body.clone())).into_response();
         res.extensions_mut().insert(ErrorBody(body));
+        if let Some(secs) = retry_after {
+            res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
         res
     }
 }

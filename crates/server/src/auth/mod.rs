@@ -98,6 +98,15 @@ pub enum LoginError {
 }
 
 impl LoginError {
+    /// How long the client should wait before trying again (whole seconds, at least 1), when the
+    /// refusal says so: a login refused for too many attempts.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            LoginError::TooManyAttempts { retry_after } => Some(whole_seconds(*retry_after)),
+            _ => None,
+        }
+    }
+
     /// The error to send to the client.
     pub fn to_event(&self) -> ErrorEvent {
         match self {

@@ -128,10 +128,10 @@ pub trait Output: Send {
         None
     }
 
-    /// Write what the socket takes of `bytes` now, without waiting (TCP); `None`: this transport
-    /// cannot (TLS and WebSocket frame their output), and every write goes through
+    /// The socket, if the writer may write to it at once without waiting (TCP); `None`: this
+    /// transport cannot (TLS and WebSocket frame their output), and every write goes through
     /// [`Output::write`].
-    fn try_write_now(&self, _bytes: &[u8]) -> Option<std::io::Result<usize>> {
+    fn write_now(&self) -> Option<&dyn TryWrite> {
         None
     }
 
@@ -414,19 +414,20 @@ async fn write_batch<O: Output>(
     buf: &mut Vec<u8>,
     limits: &Limits,
 ) -> bool {
-    let now = with_thread_buffer(|scratch| {
-        outbox.write_frames(batch.iter(), scratch);
-        let written = out.try_write_now(scratch)?;
-        Some(match written {
-            Ok(n) => {
-                buf.extend_from_slice(&scratch[n.min(scratch.len())..]);
-                true
+    let now = out.write_now().map(|socket| {
+        with_thread_buffer(|scratch| {
+            outbox.write_frames(batch.iter(), scratch);
+            match socket.try_write(scratch) {
+                Ok(n) => {
+                    buf.extend_from_slice(&scratch[n.min(scratch.len())..]);
+                    true
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    buf.extend_from_slice(scratch);
+                    true
+                }
+                Err(_) => false,
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                buf.extend_from_slice(scratch);
-                true
-            }
-            Err(_) => false,
         })
     });
     match now {
@@ -446,6 +447,12 @@ struct TcpSocket(Arc<OwnedWriteHalf>);
 impl TryWrite for TcpSocket {
     fn try_write(&self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.try_write(bytes)
+    }
+}
+
+impl TryWrite for OwnedWriteHalf {
+    fn try_write(&self, bytes: &[u8]) -> std::io::Result<usize> {
+        OwnedWriteHalf::try_write(self, bytes)
     }
 }
 
@@ -472,8 +479,8 @@ impl Output for TcpOutput {
         Some(Box::new(TcpSocket(Arc::clone(&self.0))))
     }
 
-    fn try_write_now(&self, bytes: &[u8]) -> Option<std::io::Result<usize>> {
-        Some(self.0.try_write(bytes))
+    fn write_now(&self) -> Option<&dyn TryWrite> {
+        Some(&*self.0)
     }
 }
 

@@ -714,6 +714,18 @@ mod tests {
         assert!(!outbox.written());
     }
 
+    #[test]
+    fn the_thread_buffer_comes_cleared_and_is_released_past_its_bound() {
+        with_thread_buffer(|b| b.resize(100, b'x'));
+        let kept = with_thread_buffer(|b| {
+            assert!(b.is_empty(), "cleared for each use");
+            b.capacity()
+        });
+        assert!(kept >= 100, "a small buffer is kept for the next write");
+        with_thread_buffer(|b| b.resize(KEEP_THREAD_BUFFER + 1, b'x'));
+        assert_eq!(with_thread_buffer(|b| b.capacity()), 0, "an outsized one is released");
+    }
+
     #[tokio::test]
     async fn a_queue_grown_in_a_burst_is_released_once_drained() {
         let outbox = Outbox::new(10_000);

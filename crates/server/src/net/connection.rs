@@ -540,14 +540,20 @@ mod tests {
     use super::*;
     use crate::net::outbox::Frame;
 
+    /// A loopback connection: the client's end and the server's.
+    async fn connected() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
     /// The writer on a real socket, a burst of 2 000 lines, read by the client: the writer keeps
     /// what the burst grew while lines keep coming, and gives it back once the connection has been
     /// idle for `RELEASE_AFTER`.
     #[tokio::test]
     async fn an_idle_writer_gives_back_what_a_burst_grew() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-        let (server, _) = listener.accept().await.unwrap();
+        let (mut client, server) = connected().await;
         let (_read, write) = server.into_split();
         let limits = Limits::of(&crate::config::Config::default());
         let metrics = ServiceMetrics::default();
@@ -593,9 +599,7 @@ mod tests {
     /// kept and written when the socket drains, and every line arrives, in order.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn what_a_full_socket_does_not_take_is_written_later_in_order() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-        let (server, _) = listener.accept().await.unwrap();
+        let (mut client, server) = connected().await;
         let _ = socket2::SockRef::from(&server).set_send_buffer_size(4096);
         let (_read, write) = server.into_split();
         let limits = Limits::of(&crate::config::Config::default());

@@ -331,8 +331,9 @@ async fn open_problem(b: &Browser) -> (sockhub_proto::problem::Problem, String) 
 
 #[tokio::test]
 async fn a_quiz_problem_is_answered_in_the_page() {
+    const ROUND: std::time::Duration = std::time::Duration::from_secs(12);
     let server = TestServer::with(|c| {
-        c.quiz.duration_secs = 12;
+        c.quiz.duration_secs = ROUND.as_secs();
         c.quiz.pause_secs = [0.0, 0.2];
         c.quiz.answer_secs = 5.0;
     })
@@ -342,6 +343,8 @@ async fn a_quiz_problem_is_answered_in_the_page() {
     b.fill("form.login input[name=name]", "alice").await;
     b.click("form.login button[type=submit]").await;
     b.wait_text(".quiz-head", "Round 1").await;
+    // The round started before this: it is over by `ROUND` from now.
+    let round_over_by = tokio::time::Instant::now() + ROUND;
 
     // A TCP player in the same round, answering right once.
     let mut bob = Client::connect(server.addr("quiz")).await;
@@ -373,7 +376,9 @@ async fn a_quiz_problem_is_answered_in_the_page() {
     b.screenshot("quiz-phone").await;
     b.resize(1280, 860).await;
 
-    // The round ends: the final leaderboard and the player's place.
+    // The round ends: the final leaderboard and the player's place. The steps above may take
+    // less than the round's length less the wait's patience: wait out the round first.
+    tokio::time::sleep_until(round_over_by).await;
     b.wait_text(".final h2", "Round 1 is over").await;
     b.wait_text(".final .place", "of 2 with a sum of").await;
     assert_eq!(b.texts(".final-board li .who").await.len(), 2);

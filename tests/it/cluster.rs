@@ -53,7 +53,7 @@ pub struct Nats {
 
 impl Nats {
     pub async fn start() -> Nats {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = crate::support::unused_port();
         let mut nats = Nats { port, dir: tempfile::tempdir().unwrap(), child: None };
         nats.restart().await;
         nats

@@ -386,10 +386,7 @@ async fn haproxy_in_front_passes_the_real_client_address() {
     for (version, client_ip, name) in
         [("send-proxy", "127.0.0.5", "viaone"), ("send-proxy-v2", "127.0.0.6", "viatwo")]
     {
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            probe.local_addr().unwrap().port()
-        };
+        let port = crate::support::unused_port();
         let config = dir.path().join(format!("{version}.cfg"));
         std::fs::write(
             &config,

@@ -49,6 +49,8 @@ impl Node {
         let mut config = test_config(dir.path());
         config.chat.enabled = false;
         config.relay.downstream = downstream.map(|a| a.to_string());
+        // Out of the kernel's ephemeral range, so that a restart finds its port still free.
+        config.relay.port = crate::support::unused_port();
         config.relay.retry_initial_ms = 20;
         config.relay.retry_max_ms = 200;
         config.relay.control_poll_ms = 50;
@@ -442,10 +444,7 @@ async fn a_refused_record_is_held_without_blocking_the_others() {
 #[tokio::test]
 async fn at_the_quota_devices_are_not_acknowledged_until_forwarding_frees_room() {
     // Server2's port is reserved but nobody listens yet.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = crate::support::unused_port();
     let downstream: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let s1 = Node::start(Some(downstream), |c| c.relay.quota_records = 50).await;
 

@@ -14,7 +14,7 @@ use sockhub_server::app::store_options;
 use sockhub_store::{RelayFilter, RelayState, Store};
 
 use crate::relay::{SETTLE, eventually};
-use crate::support::BinaryServer;
+use crate::support::{BinaryServer, unused_port};
 
 /// A `sockhub serve` process with a relay, its data directory and its port.
 struct Proc {
@@ -100,10 +100,6 @@ impl Proc {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 const TOTAL: usize = 20_000;
 
 fn payloads() -> Vec<String> {
@@ -160,7 +156,7 @@ enum Victim {
 /// the same port and data, and checks that everything ended up exactly once where it belongs.
 async fn crash_mid_stream(victim: Victim, tls: bool) {
     let root = tempfile::tempdir().unwrap();
-    let (p1, p2) = (free_port(), free_port());
+    let (p1, p2) = (unused_port(), unused_port());
     let mut s2 = Proc::new(root.path(), "s2", p2, None);
     let mut s1 = Proc::new(root.path(), "s1", p1, Some(p2));
     let certs = tls.then(|| crate::tls::Certs::make(&root.path().join("certs")));

@@ -22,6 +22,34 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// than a reply.
 pub const START_PATIENCE: Duration = Duration::from_secs(30);
 
+/// A free port on 127.0.0.1 that the kernel never hands out on its own, for a server that must
+/// come back on the same port after a restart (or a peer that must be told the port before it
+/// starts).
+///
+/// A port reserved by binding port 0 and letting go comes from the ephemeral range, where any
+/// outgoing connection of a test running alongside may take it before the server binds it
+/// again. This picks at random below that range, never twice in one test run, and checks that
+/// nobody listens there.
+pub fn unused_port() -> u16 {
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let (low, high) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| {
+            let mut bounds = text.split_whitespace().map(|n| n.parse::<u16>().ok());
+            Some((bounds.next()??, bounds.next()??))
+        })
+        .unwrap_or((32768, 60999));
+    // Below the range if there is room, else above it.
+    let span = if low > 11024 { 10000..low } else { high.saturating_add(1)..u16::MAX };
+    loop {
+        let port = rand::random_range(span.clone());
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() && GIVEN.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
+}
+
 /// A configuration for tests: every port 0, data in `dir`, generous flood control.
 pub fn test_config(dir: &Path) -> Config {
     let mut c = Config::ephemeral(dir);
@@ -468,7 +496,8 @@ pub struct BinaryServer {
 
 impl BinaryServer {
     /// Start `sockhub serve` with every service on port 0 and `data_dir`, plus `args`; wait until
-    /// its ready file lists the bound addresses.
+    /// its ready file lists the bound addresses. What the server prints goes to a log file in
+    /// `data_dir`, whose end the panic shows if it exits or takes too long to get ready.
     pub async fn start(data_dir: &Path, args: &[&str]) -> BinaryServer {
         Self::start_with(data_dir, args, |_| {}).await
     }
@@ -479,7 +508,10 @@ impl BinaryServer {
         args: &[&str],
         configure: impl FnOnce(&mut tokio::process::Command),
     ) -> BinaryServer {
-        let ready = data_dir.join(format!("ready-{}.json", rand_suffix()));
+        let suffix = rand_suffix();
+        let ready = data_dir.join(format!("ready-{suffix}.json"));
+        let log = data_dir.join(format!("serve-{suffix}.log"));
+        std::fs::create_dir_all(data_dir).unwrap();
         // Port 0 for every service whose port `args` does not choose, so that tests running at
         // once never compete for a default port.
         let ports: Vec<&str> = ["--chat-port", "--quiz-port", "--calc-port", "--relay-port", "--web-port"]
@@ -489,7 +521,7 @@ impl BinaryServer {
             .collect();
         let mut command = tokio::process::Command::new(BIN);
         configure(&mut command);
-        let child = command
+        let mut child = command
             .arg("serve")
             .args(&ports)
             .arg("--data-dir")
@@ -499,17 +531,34 @@ impl BinaryServer {
             .args(args)
             .env_remove("RUST_LOG")
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .kill_on_drop(true)
             .spawn()
             .expect("spawn sockhub serve");
+        let printed = || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(20)..].join("\n")
+        };
         let deadline = tokio::time::Instant::now() + START_PATIENCE;
         let addrs = loop {
             if let Ok(text) = std::fs::read_to_string(&ready) {
                 let raw: BTreeMap<String, String> = serde_json::from_str(&text).unwrap();
                 break raw.into_iter().map(|(k, v)| (k, v.parse().unwrap())).collect();
             }
-            assert!(tokio::time::Instant::now() < deadline, "{} never appeared", ready.display());
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "`sockhub serve {}` exited ({status}) before it was ready:\n{}",
+                    args.join(" "),
+                    printed()
+                );
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} never appeared; the server printed:\n{}",
+                ready.display(),
+                printed()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         };
         BinaryServer { child, addrs }

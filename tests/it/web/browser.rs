@@ -39,10 +39,6 @@ fn chromedriver() -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// Where screenshots go: `target/e2e-artifacts/`.
 pub fn artifacts_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -62,7 +58,7 @@ impl Browser {
     /// [`Browser::start`] with more Chromium flags (`--ignore-certificate-errors` for a page
     /// served with the test CA's certificate).
     pub async fn start_with(extra: &[&str]) -> Browser {
-        let port = free_port();
+        let port = crate::support::unused_port();
         let driver = tokio::process::Command::new(chromedriver())
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

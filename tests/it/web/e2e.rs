@@ -208,8 +208,11 @@ async fn an_admin_kicks_a_user_from_the_online_list() {
 #[tokio::test]
 async fn the_page_rejoins_by_itself_when_the_server_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::from_config(crate::support::test_config(dir.path())).await;
-    let (chat, web) = (server.chat(), server.web());
+    // Ports out of the kernel's ephemeral range, so that they are still free for the restart.
+    let mut config = crate::support::test_config(dir.path());
+    (config.chat.port, config.web.port) = (crate::support::unused_port(), crate::support::unused_port());
+    let server = TestServer::from_config(config.clone()).await;
+    let chat = server.chat();
     let b = Browser::start().await;
     b.goto(&page(&server, "chat")).await;
     b.screenshot("chat-login").await;
@@ -227,9 +230,6 @@ async fn the_page_rejoins_by_itself_when_the_server_restarts() {
     .await;
     b.screenshot("chat-reconnecting").await;
 
-    let mut config = crate::support::test_config(dir.path());
-    config.chat.port = chat.port();
-    config.web.port = web.port();
     let again = TestServer::from_config(config).await;
     b.wait_js(
         "a second welcome",

@@ -130,8 +130,11 @@ async fn the_page_joins_a_room_counts_its_unread_messages_shows_its_topic_and_le
 #[tokio::test]
 async fn after_a_server_restart_the_page_is_back_in_its_rooms() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::from_config(crate::support::test_config(dir.path())).await;
-    let (chat, web) = (server.chat(), server.web());
+    // Ports out of the kernel's ephemeral range, so that they are still free for the restart.
+    let mut config = crate::support::test_config(dir.path());
+    (config.chat.port, config.web.port) = (crate::support::unused_port(), crate::support::unused_port());
+    let server = TestServer::from_config(config.clone()).await;
+    let chat = server.chat();
     let b = Browser::start().await;
     join(&b, &server, "alice", None).await;
     b.fill(".room-join input[name=room]", "#a").await;
@@ -140,9 +143,6 @@ async fn after_a_server_restart_the_page_is_back_in_its_rooms() {
 
     server.stop().await;
     b.wait_text(".messages .system", "Disconnected: server shutting down").await;
-    let mut config = crate::support::test_config(dir.path());
-    config.chat.port = chat.port();
-    config.web.port = web.port();
     let again = TestServer::from_config(config).await;
 
     // Logged in again (to #lobby), the page joins #a again and shows it, as before.

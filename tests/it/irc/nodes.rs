@@ -28,12 +28,20 @@ async fn an_irc_user_on_one_node_talks_with_an_nc_user_on_another() {
     assert_eq!((from(&m), m.params[0].as_str(), m.params[1].as_str()), ("alice", "bob", "psst"));
     bob.send("PRIVMSG alice :psst back").await;
     alice.until("<<< [from bob] psst back").await;
+    // A NOTICE to a nick on the other node is a NOTICE there too.
+    let mut carol = IrcClient::register(cluster.addr(1, "irc"), "carol").await;
+    let join = bob.expect("JOIN").await;
+    assert_eq!(from(&join), "carol");
+    bob.send("NOTICE carol :heads up").await;
+    let (before, m) = carol.until("NOTICE").await;
+    assert!(before.iter().all(|m| m.command != "PRIVMSG"), "{before:?}");
+    assert_eq!((from(&m), m.params.as_slice()), ("bob", &["carol".to_owned(), "heads up".into()][..]));
     // alice's name is taken on node b, so IRC on node a refuses it.
     let mut copycat = IrcClient::connect(cluster.addr(0, "irc")).await;
     copycat.send("NICK alice").await;
     copycat.send("USER a 0 * :A").await;
     assert_eq!(copycat.expect("433").await.params[1], "alice");
-    drop((bob, copycat, alice));
+    drop((bob, carol, copycat, alice));
     cluster.stop().await;
     db.cleanup().await;
 }

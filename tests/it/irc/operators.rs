@@ -1,13 +1,13 @@
 //! Room operators on IRC: the creator of a channel is its operator (`@` in NAMES, WHO and
 //! WHOIS), may KICK and set the TOPIC there and hand operator status on with `MODE +o`/`-o`,
 //! but has no power in another channel, nor over an admin; a PART reason reaches the channel,
-//! and a NOTICE to a channel stays a NOTICE for IRC readers.
+//! and a NOTICE to a channel or a nick stays a NOTICE for IRC readers.
 
 use sockhub_store::Role;
 use sockhub_store::testing::backends;
 
 use super::{IrcClient, irc_on, server};
-use crate::support::Db;
+use crate::support::{Client, Db};
 
 #[tokio::test]
 async fn the_creator_of_a_channel_is_its_operator_in_names_who_and_whois() {
@@ -126,14 +126,20 @@ async fn a_part_reason_reaches_the_channel() {
     server.stop().await;
 }
 
+/// A server with alice at `nc`, jay in JSON, and bob and carol on IRC, all in the lobby.
+async fn four_in_the_lobby() -> (crate::support::TestServer, Client, Client, IrcClient, IrcClient) {
+    let server = server(|_| {}).await;
+    let mut nc = Client::chat_text(server.chat(), "alice").await;
+    let js = Client::chat_json(server.chat(), "jay").await;
+    let bob = IrcClient::register(server.addr("irc"), "bob").await;
+    let carol = IrcClient::register(server.addr("irc"), "carol").await;
+    nc.until("[carol] joined (4 online)").await;
+    (server, nc, js, bob, carol)
+}
+
 #[tokio::test]
 async fn a_notice_to_a_channel_is_a_notice_on_irc_and_a_message_elsewhere() {
-    let server = server(|_| {}).await;
-    let mut nc = crate::support::Client::chat_text(server.chat(), "alice").await;
-    let mut js = crate::support::Client::chat_json(server.chat(), "jay").await;
-    let mut bob = IrcClient::register(server.addr("irc"), "bob").await;
-    let mut carol = IrcClient::register(server.addr("irc"), "carol").await;
-    nc.until("[carol] joined (4 online)").await;
+    let (server, mut nc, mut js, mut bob, mut carol) = four_in_the_lobby().await;
     bob.send("NOTICE #lobby :heads up").await;
     let m = carol.expect("NOTICE").await;
     assert_eq!(super::from(&m), "bob");
@@ -146,5 +152,39 @@ async fn a_notice_to_a_channel_is_a_notice_on_irc_and_a_message_elsewhere() {
     assert_eq!(carol.expect("NOTICE").await.params, ["#lobby", "fyi"]);
     js.send_json(serde_json::json!({"type": "say", "text": "hi"})).await;
     assert_eq!(carol.expect("PRIVMSG").await.params, ["#lobby", "hi"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_notice_to_a_nick_is_a_notice_on_irc_and_a_whisper_elsewhere() {
+    let (server, mut nc, mut js, mut bob, mut carol) = four_in_the_lobby().await;
+    // Not a PRIVMSG: a bot that answers private messages must never answer a notice.
+    bob.send("NOTICE carol :heads up").await;
+    let (before, m) = carol.until("NOTICE").await;
+    assert!(before.iter().all(|m| m.command != "PRIVMSG"), "{before:?}");
+    assert_eq!((super::from(&m), m.params.as_slice()), ("bob", &["carol".to_owned(), "heads up".into()][..]));
+    // Elsewhere it is a whisper; JSON says it was a notice.
+    bob.send("NOTICE alice :psst").await;
+    assert_eq!(nc.line().await, "<<< [from bob] psst");
+    bob.send("NOTICE jay :psst").await;
+    let w = js.json_of("whisper").await;
+    assert_eq!(
+        (w["from"].as_str(), w["text"].as_str(), w["notice"].as_bool()),
+        (Some("bob"), Some("psst"), Some(true))
+    );
+    // A JSON `whisper` with `notice` is a NOTICE on IRC; a plain one a PRIVMSG.
+    js.send_json(serde_json::json!({"type": "whisper", "to": "carol", "text": "fyi", "notice": true})).await;
+    assert_eq!(carol.expect("NOTICE").await.params, ["carol", "fyi"]);
+    js.send_json(serde_json::json!({"type": "whisper", "to": "carol", "text": "hi"})).await;
+    assert_eq!(carol.expect("PRIVMSG").await.params, ["carol", "hi"]);
+    // An away user's notice gets no RPL_AWAY back (no automatic reply to a notice), a PRIVMSG does.
+    carol.send("AWAY :lunch").await;
+    carol.expect("306").await;
+    bob.send("NOTICE carol :still there?").await;
+    bob.send("PING :mark").await;
+    let (before, _) = bob.until("PONG").await;
+    assert!(before.iter().all(|m| m.command != "301"), "{before:?}");
+    bob.send("PRIVMSG carol :still there?").await;
+    assert_eq!(bob.expect("301").await.params[1..], ["carol", "lunch"]);
     server.stop().await;
 }

@@ -186,7 +186,13 @@ impl ChatScreen {
         let problem = match &self.reply_to {
             None => t!("client-no-whisper-yet"),
             Some(to) if text.is_empty() => t!("client-reply-usage", to = to),
-            Some(to) => return Action::Send(ChatRequest::Whisper { to: to.clone(), text: text.to_owned() }),
+            Some(to) => {
+                return Action::Send(ChatRequest::Whisper {
+                    to: to.clone(),
+                    text: text.to_owned(),
+                    notice: false,
+                });
+            }
         };
         self.shell.error(&ErrorEvent::new(ErrorCode::BadRequest, problem));
         Action::Nothing
@@ -299,6 +305,7 @@ mod tests {
             to: to.into(),
             text: "psst".into(),
             at: time::now(),
+            notice: false,
             outgoing: false,
         }
     }
@@ -356,7 +363,7 @@ mod tests {
         );
         assert_eq!(
             enter(&mut screen, "/w bob hi there"),
-            Action::Send(ChatRequest::Whisper { to: "bob".into(), text: "hi there".into() })
+            Action::Send(ChatRequest::Whisper { to: "bob".into(), text: "hi there".into(), notice: false })
         );
         assert_eq!(enter(&mut screen, "/who"), Action::Send(ChatRequest::Who { room: None }));
         assert_eq!(enter(&mut screen, ""), Action::Nothing);
@@ -383,7 +390,9 @@ mod tests {
         assert_eq!(screen.reply_to(), Some("carol"));
         assert_eq!(
             enter(&mut screen, "/r 알았어"),
-            Action::Send(ChatRequest::Whisper { to: "carol".into(), text: "알았어".into() })
+            Action::Send(ChatRequest::Whisper {
+                to: "carol".into(), text: "알았어".into(), notice: false
+            })
         );
         assert_eq!(enter(&mut screen, "/r"), Action::Nothing);
         assert_eq!(last_line(&screen), "! bad_request: usage: /r text (replies to carol)");

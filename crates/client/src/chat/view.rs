@@ -114,6 +114,7 @@ mod tests {
             to: to.into(),
             text: "psst".into(),
             at: time::now(),
+            notice: false,
             outgoing: false,
         };
         super::super::mark_outgoing(&mut event, me);

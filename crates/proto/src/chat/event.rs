@@ -59,13 +59,16 @@ pub enum ChatEvent {
         #[serde(skip)]
         tags: Vec<(String, Option<String>)>,
     },
-    /// A private message; both the sender and the target receive it.
+    /// A private message; both the sender and the target receive it. `notice`: one sent as a
+    /// notice (see the `whisper` request).
     Whisper {
         from: String,
         to: String,
         text: String,
         #[serde(with = "time::ms")]
         at: Timestamp,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        notice: bool,
         /// True on the sender's copy. Not on the wire (a client compares `from` with its own
         /// name); text mode uses it to mark the line `>>>` rather than `<<<`.
         #[serde(skip)]

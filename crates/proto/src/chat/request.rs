@@ -30,8 +30,13 @@ pub enum ChatRequest {
         #[serde(skip)]
         tags: Vec<(String, Option<String>)>,
     },
-    /// Say something to one user only.
-    Whisper { to: String, text: String },
+    /// Say something to one user only; `notice`: as a notice (see `say`).
+    Whisper {
+        to: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        notice: bool,
+    },
     /// List who is in a room: `room`, or the current room when absent.
     Who {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -31,11 +31,11 @@ fn a_plain_line_means_name_password_or_message_by_phase() {
 fn commands() {
     assert_eq!(
         parse("/w bob  hi there", &Phase::Room),
-        ChatRequest::Whisper { to: "bob".into(), text: "hi there".into() }
+        ChatRequest::Whisper { to: "bob".into(), text: "hi there".into(), notice: false }
     );
     assert_eq!(
         parse("/msg bob x", &Phase::Room),
-        ChatRequest::Whisper { to: "bob".into(), text: "x".into() }
+        ChatRequest::Whisper { to: "bob".into(), text: "x".into(), notice: false }
     );
     assert_eq!(parse("/who", &Phase::Room), ChatRequest::Who { room: None });
     for quit in ["q", "quit", "/quit", " /q ", "/exit"] {
@@ -107,6 +107,7 @@ fn text_rendering() {
         to: "bob".into(),
         text: "psst".into(),
         at,
+        notice: false,
         outgoing,
     };
     assert_eq!(render(&w(true), Mode::Text), ">>> [to bob] psst\n");
@@ -149,4 +150,29 @@ fn json_shapes() {
     );
     let back: ChatEvent = serde_json::from_str(render(&msg, Mode::Json).trim()).unwrap();
     assert_eq!(back, msg);
+}
+
+#[test]
+fn a_whisper_says_notice_only_when_it_is_one() {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-21T06:11:48.123Z").unwrap().to_utc();
+    let whisper = |notice| ChatEvent::Whisper {
+        from: "alice".into(),
+        to: "bob".into(),
+        text: "psst".into(),
+        at,
+        notice,
+        outgoing: false,
+    };
+    let plain = "{\"type\":\"whisper\",\"from\":\"alice\",\"to\":\"bob\",\"text\":\"psst\",\"at\":\"2026-11-21T06:11:48.123Z\"}\n";
+    assert_eq!(render(&whisper(false), Mode::Json), plain);
+    let notice = render(&whisper(true), Mode::Json);
+    assert_eq!(notice, plain.replace("}\n", ",\"notice\":true}\n"));
+    let back: ChatEvent = serde_json::from_str(notice.trim()).unwrap();
+    assert_eq!(back, whisper(true));
+    // A request says so the same way, and leaves it out by default.
+    let request: ChatRequest =
+        serde_json::from_str(r#"{"type":"whisper","to":"bob","text":"hi","notice":true}"#).unwrap();
+    assert_eq!(request, ChatRequest::Whisper { to: "bob".into(), text: "hi".into(), notice: true });
+    let request: ChatRequest = serde_json::from_str(r#"{"type":"whisper","to":"bob","text":"hi"}"#).unwrap();
+    assert_eq!(request, ChatRequest::Whisper { to: "bob".into(), text: "hi".into(), notice: false });
 }

@@ -205,6 +205,9 @@ pub enum ChatMsg {
         text: String,
         #[serde(with = "time::ms")]
         at: Timestamp,
+        /// Sent as a notice (IRC's NOTICE); absent from a node that predates it.
+        #[serde(default)]
+        notice: bool,
     },
     /// Everyone shows it; the node holding connection `conn` of `node` closes it.
     Kicked {

@@ -85,7 +85,7 @@ impl ChatService {
                     info!(error = %e.message, "a topic for a room unknown here");
                 }
             }
-            ChatMsg::Whisper { from: sender, to, to_conn, text, at } => {
+            ChatMsg::Whisper { from: sender, to, to_conn, text, at, notice } => {
                 match self.room.find(&names::key(&to)).filter(|m| m.conn == to_conn) {
                     Some(target) => {
                         target.outbox.send(ChatEvent::Whisper {
@@ -93,6 +93,7 @@ impl ChatService {
                             to,
                             text,
                             at,
+                            notice,
                             outgoing: false,
                         });
                     }

@@ -229,7 +229,7 @@ impl ChatSession {
         })
     }
 
-    async fn whisper(&self, me: &Me, to: &str, text: String) -> Result<(), ErrorEvent> {
+    async fn whisper(&self, me: &Me, to: &str, text: String, notice: bool) -> Result<(), ErrorEvent> {
         if text.trim().is_empty() {
             return Err(ErrorEvent::new(ErrorCode::EmptyMessage, msg!("chat-nothing-to-whisper")));
         }
@@ -259,6 +259,7 @@ impl ChatSession {
             to: target.name().to_owned(),
             text: text.clone(),
             at,
+            notice,
             outgoing,
         };
         match &target {
@@ -273,6 +274,7 @@ impl ChatSession {
                     to_conn: *conn,
                     text: text.clone(),
                     at,
+                    notice,
                 };
                 if let Some(slot) = slot {
                     slot.send(Message::Chat(whisper));
@@ -309,7 +311,7 @@ impl ChatSession {
             ChatRequest::Say { text, room, notice, tags } => {
                 self.service.say_in_room(&me.key, &me.name, room.as_deref(), text, notice, tags).await?
             }
-            ChatRequest::Whisper { to, text } => self.whisper(me, &to, text).await?,
+            ChatRequest::Whisper { to, text, notice } => self.whisper(me, &to, text, notice).await?,
             ChatRequest::Who { room: asked } => {
                 let (room, names) = self.service.room_members(&me.key, asked.as_deref())?;
                 let single = self.service.rooms_of(&me.key).0.len() <= 1;

@@ -221,13 +221,14 @@ fn chat_event(
             }
             privmsg(out, &tags, from, &channel, text);
         }
-        ChatEvent::Whisper { from, to, text, at, outgoing } => {
+        ChatEvent::Whisper { from, to, text, at, notice, outgoing } => {
             if *outgoing && !conn.caps.has(Cap::EchoMessage) {
                 return;
             }
             let account = conn.caps.has(Cap::AccountTag).then(|| service.account_of(from)).flatten();
             let tags = tags(conn.caps.has(Cap::ServerTime), at, account);
-            privmsg(out, &tags, from, &nick(to), text);
+            let command = if *notice { "NOTICE" } else { "PRIVMSG" };
+            say(out, command, &tags, &[], from, &nick(to), text);
         }
         ChatEvent::Joined { name, room, topic, .. } if name == me => {
             // Joining another room (the first comes with the welcome).

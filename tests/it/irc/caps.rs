@@ -207,5 +207,21 @@ async fn client_only_tags_and_msgid_reach_message_tags_readers_only() {
     let json = js.json_of("message").await;
     assert_eq!(json["text"], "hi yourself");
     assert_eq!(js.json().await["text"], "after the tags", "nothing for JSON readers in between");
+    // A private message keeps its client-only tags too, for a reader that asked for them (and in
+    // the sender's echo); not for one that did not, and not in JSON.
+    assert_eq!(bob.privmsg().await.params[1], "after the tags");
+    alice.send("@+draft/reply=abc;other=x PRIVMSG bob :psst").await;
+    let m = bob.privmsg().await;
+    assert_eq!(m.params, ["bob", "psst"]);
+    assert_eq!(tag(&m, "+draft/reply").as_deref(), Some("abc"));
+    assert_eq!(tag(&m, "other"), None);
+    bob.send("@+react=yes NOTICE alice :ok").await;
+    assert_eq!(tag(&bob.expect("NOTICE").await, "+react").as_deref(), Some("yes"), "the echo");
+    assert_eq!(tag(&alice.expect("NOTICE").await, "+react").as_deref(), Some("yes"));
+    alice.send("@+draft/reply=abc PRIVMSG carol :psst").await;
+    assert!(carol.privmsg().await.tags.is_empty());
+    alice.send("@+draft/reply=abc PRIVMSG jay :psst").await;
+    let w = js.json_of("whisper").await;
+    assert_eq!(w.as_object().unwrap().keys().collect::<Vec<_>>(), ["at", "from", "text", "to", "type"]);
     server.stop().await;
 }

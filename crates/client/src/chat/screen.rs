@@ -191,6 +191,7 @@ impl ChatScreen {
                     to: to.clone(),
                     text: text.to_owned(),
                     notice: false,
+                    tags: Vec::new(),
                 });
             }
         };
@@ -306,6 +307,7 @@ mod tests {
             text: "psst".into(),
             at: time::now(),
             notice: false,
+            tags: Vec::new(),
             outgoing: false,
         }
     }
@@ -363,7 +365,12 @@ mod tests {
         );
         assert_eq!(
             enter(&mut screen, "/w bob hi there"),
-            Action::Send(ChatRequest::Whisper { to: "bob".into(), text: "hi there".into(), notice: false })
+            Action::Send(ChatRequest::Whisper {
+                to: "bob".into(),
+                text: "hi there".into(),
+                notice: false,
+                tags: Vec::new()
+            })
         );
         assert_eq!(enter(&mut screen, "/who"), Action::Send(ChatRequest::Who { room: None }));
         assert_eq!(enter(&mut screen, ""), Action::Nothing);
@@ -391,7 +398,10 @@ mod tests {
         assert_eq!(
             enter(&mut screen, "/r 알았어"),
             Action::Send(ChatRequest::Whisper {
-                to: "carol".into(), text: "알았어".into(), notice: false
+                to: "carol".into(),
+                text: "알았어".into(),
+                notice: false,
+                tags: Vec::new()
             })
         );
         assert_eq!(enter(&mut screen, "/r"), Action::Nothing);

@@ -115,6 +115,7 @@ mod tests {
             text: "psst".into(),
             at: time::now(),
             notice: false,
+            tags: Vec::new(),
             outgoing: false,
         };
         super::super::mark_outgoing(&mut event, me);

@@ -69,6 +69,9 @@ pub enum ChatEvent {
         at: Timestamp,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         notice: bool,
+        /// The sender's IRC client-only tags; not in JSON.
+        #[serde(skip)]
+        tags: Vec<(String, Option<String>)>,
         /// True on the sender's copy. Not on the wire (a client compares `from` with its own
         /// name); text mode uses it to mark the line `>>>` rather than `<<<`.
         #[serde(skip)]

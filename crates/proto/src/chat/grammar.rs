@@ -87,7 +87,7 @@ fn parse_command(line: &str) -> Result<ChatRequest, ErrorEvent> {
             if to.is_empty() || text.is_empty() {
                 return Err(usage("/w name text"));
             }
-            ChatRequest::Whisper { to: to.to_owned(), text: text.to_owned(), notice: false }
+            ChatRequest::Whisper { to: to.to_owned(), text: text.to_owned(), notice: false, tags: Vec::new() }
         }
         "who" => ChatRequest::Who { room: rooms::optional_room(rest).0 },
         "join" | "j" => match rooms::optional_room(rest) {

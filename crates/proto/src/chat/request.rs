@@ -30,12 +30,14 @@ pub enum ChatRequest {
         #[serde(skip)]
         tags: Vec<(String, Option<String>)>,
     },
-    /// Say something to one user only; `notice`: as a notice (see `say`).
+    /// Say something to one user only; `notice` and `tags` as for `say`.
     Whisper {
         to: String,
         text: String,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         notice: bool,
+        #[serde(skip)]
+        tags: Vec<(String, Option<String>)>,
     },
     /// List who is in a room: `room`, or the current room when absent.
     Who {

@@ -31,11 +31,11 @@ fn a_plain_line_means_name_password_or_message_by_phase() {
 fn commands() {
     assert_eq!(
         parse("/w bob  hi there", &Phase::Room),
-        ChatRequest::Whisper { to: "bob".into(), text: "hi there".into(), notice: false }
+        ChatRequest::Whisper { to: "bob".into(), text: "hi there".into(), notice: false, tags: Vec::new() }
     );
     assert_eq!(
         parse("/msg bob x", &Phase::Room),
-        ChatRequest::Whisper { to: "bob".into(), text: "x".into(), notice: false }
+        ChatRequest::Whisper { to: "bob".into(), text: "x".into(), notice: false, tags: Vec::new() }
     );
     assert_eq!(parse("/who", &Phase::Room), ChatRequest::Who { room: None });
     for quit in ["q", "quit", "/quit", " /q ", "/exit"] {
@@ -108,6 +108,7 @@ fn text_rendering() {
         text: "psst".into(),
         at,
         notice: false,
+        tags: Vec::new(),
         outgoing,
     };
     assert_eq!(render(&w(true), Mode::Text), ">>> [to bob] psst\n");
@@ -161,6 +162,7 @@ fn a_whisper_says_notice_only_when_it_is_one() {
         text: "psst".into(),
         at,
         notice,
+        tags: Vec::new(),
         outgoing: false,
     };
     let plain = "{\"type\":\"whisper\",\"from\":\"alice\",\"to\":\"bob\",\"text\":\"psst\",\"at\":\"2026-11-21T06:11:48.123Z\"}\n";
@@ -172,7 +174,13 @@ fn a_whisper_says_notice_only_when_it_is_one() {
     // A request says so the same way, and leaves it out by default.
     let request: ChatRequest =
         serde_json::from_str(r#"{"type":"whisper","to":"bob","text":"hi","notice":true}"#).unwrap();
-    assert_eq!(request, ChatRequest::Whisper { to: "bob".into(), text: "hi".into(), notice: true });
+    assert_eq!(
+        request,
+        ChatRequest::Whisper { to: "bob".into(), text: "hi".into(), notice: true, tags: Vec::new() }
+    );
     let request: ChatRequest = serde_json::from_str(r#"{"type":"whisper","to":"bob","text":"hi"}"#).unwrap();
-    assert_eq!(request, ChatRequest::Whisper { to: "bob".into(), text: "hi".into(), notice: false });
+    assert_eq!(
+        request,
+        ChatRequest::Whisper { to: "bob".into(), text: "hi".into(), notice: false, tags: Vec::new() }
+    );
 }

@@ -205,9 +205,11 @@ pub enum ChatMsg {
         text: String,
         #[serde(with = "time::ms")]
         at: Timestamp,
-        /// Sent as a notice (IRC's NOTICE); absent from a node that predates it.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         notice: bool,
+        /// The sender's IRC client-only tags.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<(String, Option<String>)>,
     },
     /// Everyone shows it; the node holding connection `conn` of `node` closes it.
     Kicked {

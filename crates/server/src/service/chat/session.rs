@@ -229,7 +229,14 @@ impl ChatSession {
         })
     }
 
-    async fn whisper(&self, me: &Me, to: &str, text: String, notice: bool) -> Result<(), ErrorEvent> {
+    async fn whisper(
+        &self,
+        me: &Me,
+        to: &str,
+        text: String,
+        notice: bool,
+        tags: Vec<(String, Option<String>)>,
+    ) -> Result<(), ErrorEvent> {
         if text.trim().is_empty() {
             return Err(ErrorEvent::new(ErrorCode::EmptyMessage, msg!("chat-nothing-to-whisper")));
         }
@@ -260,6 +267,7 @@ impl ChatSession {
             text: text.clone(),
             at,
             notice,
+            tags: tags.clone(),
             outgoing,
         };
         match &target {
@@ -275,6 +283,7 @@ impl ChatSession {
                     text: text.clone(),
                     at,
                     notice,
+                    tags: tags.clone(),
                 };
                 if let Some(slot) = slot {
                     slot.send(Message::Chat(whisper));
@@ -311,7 +320,9 @@ impl ChatSession {
             ChatRequest::Say { text, room, notice, tags } => {
                 self.service.say_in_room(&me.key, &me.name, room.as_deref(), text, notice, tags).await?
             }
-            ChatRequest::Whisper { to, text, notice } => self.whisper(me, &to, text, notice).await?,
+            ChatRequest::Whisper { to, text, notice, tags } => {
+                self.whisper(me, &to, text, notice, tags).await?
+            }
             ChatRequest::Who { room: asked } => {
                 let (room, names) = self.service.room_members(&me.key, asked.as_deref())?;
                 let single = self.service.rooms_of(&me.key).0.len() <= 1;

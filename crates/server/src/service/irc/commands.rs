@@ -149,7 +149,7 @@ impl IrcSession {
                     tags: tags.clone(),
                 }
             } else {
-                ChatRequest::Whisper { to: target.to_owned(), text: text.clone(), notice }
+                ChatRequest::Whisper { to: target.to_owned(), text: text.clone(), notice, tags: tags.clone() }
             };
             match self.chat.request(request).await {
                 Ok(_) if !notice && !target.starts_with('#') => {

@@ -215,13 +215,19 @@ async fn client_only_tags_and_msgid_reach_message_tags_readers_only() {
     assert_eq!(m.params, ["bob", "psst"]);
     assert_eq!(tag(&m, "+draft/reply").as_deref(), Some("abc"));
     assert_eq!(tag(&m, "other"), None);
+    let whisper_id = tag(&m, "msgid").expect("a msgid on a private message");
     bob.send("@+react=yes NOTICE alice :ok").await;
-    assert_eq!(tag(&bob.expect("NOTICE").await, "+react").as_deref(), Some("yes"), "the echo");
-    assert_eq!(tag(&alice.expect("NOTICE").await, "+react").as_deref(), Some("yes"));
+    let (echo, m) = (bob.expect("NOTICE").await, alice.expect("NOTICE").await);
+    for m in [&echo, &m] {
+        assert_eq!(tag(m, "+react").as_deref(), Some("yes"));
+    }
+    assert_eq!(tag(&echo, "msgid"), tag(&m, "msgid"), "the echo has the same id");
+    assert_ne!(tag(&m, "msgid"), Some(whisper_id.clone()));
     alice.send("@+draft/reply=abc PRIVMSG carol :psst").await;
     assert!(carol.privmsg().await.tags.is_empty());
     alice.send("@+draft/reply=abc PRIVMSG jay :psst").await;
     let w = js.json_of("whisper").await;
-    assert_eq!(w.as_object().unwrap().keys().collect::<Vec<_>>(), ["at", "from", "text", "to", "type"]);
+    assert_eq!(w.as_object().unwrap().keys().collect::<Vec<_>>(), ["at", "from", "id", "text", "to", "type"]);
+    assert_ne!(w["id"].as_str(), Some(whisper_id.as_str()));
     server.stop().await;
 }

@@ -307,6 +307,7 @@ mod tests {
             text: "psst".into(),
             at: time::now(),
             notice: false,
+            id: None,
             tags: Vec::new(),
             outgoing: false,
         }

@@ -115,6 +115,7 @@ mod tests {
             text: "psst".into(),
             at: time::now(),
             notice: false,
+            id: None,
             tags: Vec::new(),
             outgoing: false,
         };

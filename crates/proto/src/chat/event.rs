@@ -69,6 +69,9 @@ pub enum ChatEvent {
         at: Timestamp,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         notice: bool,
+        /// The whisper's unique id (IRC's `msgid`), the same on both copies.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
         /// The sender's IRC client-only tags; not in JSON.
         #[serde(skip)]
         tags: Vec<(String, Option<String>)>,

@@ -108,6 +108,7 @@ fn text_rendering() {
         text: "psst".into(),
         at,
         notice: false,
+        id: None,
         tags: Vec::new(),
         outgoing,
     };
@@ -162,6 +163,7 @@ fn a_whisper_says_notice_only_when_it_is_one() {
         text: "psst".into(),
         at,
         notice,
+        id: None,
         tags: Vec::new(),
         outgoing: false,
     };

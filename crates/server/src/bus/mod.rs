@@ -207,6 +207,9 @@ pub enum ChatMsg {
         at: Timestamp,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         notice: bool,
+        /// The whisper's id (`msgid`), the same as on the sender's copy.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
         /// The sender's IRC client-only tags.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         tags: Vec<(String, Option<String>)>,

@@ -85,7 +85,7 @@ impl ChatService {
                     info!(error = %e.message, "a topic for a room unknown here");
                 }
             }
-            ChatMsg::Whisper { from: sender, to, to_conn, text, at, notice, tags } => {
+            ChatMsg::Whisper { from: sender, to, to_conn, text, at, notice, id, tags } => {
                 match self.room.find(&names::key(&to)).filter(|m| m.conn == to_conn) {
                     Some(target) => {
                         target.outbox.send(ChatEvent::Whisper {
@@ -94,6 +94,7 @@ impl ChatService {
                             text,
                             at,
                             notice,
+                            id,
                             tags,
                             outgoing: false,
                         });

@@ -261,12 +261,14 @@ impl ChatSession {
             room: None,
         };
         self.log(record).await?;
+        let id = Some(self.service.next_line_id());
         let event = |outgoing| ChatEvent::Whisper {
             from: me.name.to_string(),
             to: target.name().to_owned(),
             text: text.clone(),
             at,
             notice,
+            id: id.clone(),
             tags: tags.clone(),
             outgoing,
         };
@@ -283,6 +285,7 @@ impl ChatSession {
                     text: text.clone(),
                     at,
                     notice,
+                    id: id.clone(),
                     tags: tags.clone(),
                 };
                 if let Some(slot) = slot {

@@ -221,15 +221,19 @@ fn chat_event(
             }
             privmsg(out, &tags, from, &channel, text);
         }
-        ChatEvent::Whisper { from, to, text, at, notice, tags: client, outgoing } => {
+        ChatEvent::Whisper { from, to, text, at, notice, id, tags: client, outgoing } => {
             if *outgoing && !conn.caps.has(Cap::EchoMessage) {
                 return;
             }
             let account = conn.caps.has(Cap::AccountTag).then(|| service.account_of(from)).flatten();
             let tags = tags(conn.caps.has(Cap::ServerTime), at, account);
             let command = if *notice { "NOTICE" } else { "PRIVMSG" };
-            let client: &[_] = if conn.caps.has(Cap::MessageTags) { client } else { &[] };
-            say(out, command, &tags, client, from, &nick(to), text);
+            let mut more: Vec<(String, Option<String>)> = Vec::new();
+            if conn.caps.has(Cap::MessageTags) {
+                more.extend(id.iter().map(|id| ("msgid".to_owned(), Some(id.clone()))));
+                more.extend(client.iter().cloned());
+            }
+            say(out, command, &tags, &more, from, &nick(to), text);
         }
         ChatEvent::Joined { name, room, topic, .. } if name == me => {
             // Joining another room (the first comes with the welcome).

@@ -191,13 +191,8 @@ fn chat_event(
             let account = (v & 2 != 0).then(|| service.account_of(from)).flatten();
             let bytes = frame.variant(v, |buf| {
                 let tags = tags(v & 1 != 0, at, account);
-                let command = if *notice { "NOTICE" } else { "PRIVMSG" };
-                let mut more: Vec<(String, Option<String>)> = Vec::new();
-                if v & 4 != 0 {
-                    more.extend(id.iter().map(|id| ("msgid".to_owned(), Some(id.clone()))));
-                    more.extend(client.iter().cloned());
-                }
-                say(buf, command, &tags, &more, from, &channel(room), text)
+                let more = if v & 4 != 0 { line_tags(id, client) } else { Vec::new() };
+                say(buf, verb(*notice), &tags, &more, from, &channel(room), text)
             });
             out.extend_from_slice(bytes);
         }
@@ -227,13 +222,8 @@ fn chat_event(
             }
             let account = conn.caps.has(Cap::AccountTag).then(|| service.account_of(from)).flatten();
             let tags = tags(conn.caps.has(Cap::ServerTime), at, account);
-            let command = if *notice { "NOTICE" } else { "PRIVMSG" };
-            let mut more: Vec<(String, Option<String>)> = Vec::new();
-            if conn.caps.has(Cap::MessageTags) {
-                more.extend(id.iter().map(|id| ("msgid".to_owned(), Some(id.clone()))));
-                more.extend(client.iter().cloned());
-            }
-            say(out, command, &tags, &more, from, &nick(to), text);
+            let more = if conn.caps.has(Cap::MessageTags) { line_tags(id, client) } else { Vec::new() };
+            say(out, verb(*notice), &tags, &more, from, &nick(to), text);
         }
         ChatEvent::Joined { name, room, topic, .. } if name == me => {
             // Joining another room (the first comes with the welcome).
@@ -338,6 +328,16 @@ fn tags(time: bool, at: &Timestamp, account: Option<String>) -> Vec<(&'static st
         tags.push(("account", account));
     }
     tags
+}
+
+/// The command of a line: NOTICE for a notice, else PRIVMSG.
+fn verb(notice: bool) -> &'static str {
+    if notice { "NOTICE" } else { "PRIVMSG" }
+}
+
+/// A line's tags for a `message-tags` reader: its `msgid`, then the sender's client-only tags.
+fn line_tags(id: &Option<String>, client: &[(String, Option<String>)]) -> Vec<(String, Option<String>)> {
+    id.iter().map(|id| ("msgid".to_owned(), Some(id.clone()))).chain(client.iter().cloned()).collect()
 }
 
 /// `text` from `from` to `target`, in as many PRIVMSGs as it takes to stay within the line

@@ -1,8 +1,9 @@
 //! Micro-benchmarks of the chat fan-out path, without sockets.
 //!
-//! A public message becomes one shared [`Frame`] that is pushed to every member's [`Outbox`]; each
-//! connection's writer later drains its whole queue and copies the frame's bytes, encoded at most
-//! once per mode, into its write buffer. This measures that path for N members: the pushes alone
+//! A public message becomes one shared [`Frame`], encoded at most once per mode, whose bytes are
+//! copied into every member's [`Outbox`] (members whose mode is known, as here); each
+//! connection's writer later takes its whole queue. This measures that path for N members: the
+//! pushes alone
 //! (`Rooms::say`, which is what the sender's task pays while holding the room's read lock), and
 //! push plus drain plus copy for all-text, all-JSON and mixed rooms (what the whole server pays per
 //! message, short of the `write` system calls). Run with
@@ -47,36 +48,36 @@ fn room_with(n: usize) -> (Rooms, Vec<Outbox>) {
     let mut outboxes = Vec::with_capacity(n);
     for i in 0..n {
         let outbox = Outbox::new(outbound_queue());
+        outbox.set_mode(Mode::Text);
         let name: Arc<str> = format!("user{i}").into();
         let key = name.to_lowercase();
         rooms.enter(&key, &name, &outbox);
         rooms.join(&key, "#lobby", Create::No, true, Vec::new).expect("joined");
         outboxes.push(outbox);
     }
-    drain(&outboxes, &[]);
+    drain(&outboxes);
     (rooms, outboxes)
 }
 
-/// What every connection's writer does: take the whole queue and copy each frame's bytes in the
-/// connection's mode into the write buffer. Returns the bytes that would be written.
-fn drain(outboxes: &[Outbox], modes: &[Mode]) -> usize {
+/// What every connection's writer does: take the whole queue, as the bytes it writes. Returns the
+/// bytes that would be written.
+fn drain(outboxes: &[Outbox]) -> usize {
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    rt.block_on(drain_async(outboxes, modes))
+    rt.block_on(drain_async(outboxes))
 }
 
-async fn drain_async(outboxes: &[Outbox], modes: &[Mode]) -> usize {
+async fn drain_async(outboxes: &[Outbox]) -> usize {
     let mut batch = Batch::new();
     let mut buf = Vec::with_capacity(256);
     let mut written = 0;
-    for (i, outbox) in outboxes.iter().enumerate() {
+    for outbox in outboxes {
         if outbox.is_empty() {
             continue;
         }
         outbox.next_batch(&mut batch).await;
-        let mode = modes.get(i % modes.len().max(1)).copied().unwrap_or(Mode::Text);
-        for frame in batch.drain(..) {
-            buf.extend_from_slice(frame.encoded(mode, sockhub_i18n::Lang::En));
-        }
+        outbox.write_batch(&batch, &mut buf);
+        batch.clear();
+        outbox.written();
         written += buf.len();
         buf.clear();
     }
@@ -97,7 +98,7 @@ fn push_only(c: &mut Criterion) {
                 room.say(&lobby, &from, black_box("hello everyone"), at, Default::default());
                 // Drained outside the lock-holding path but inside the iteration, so the queues
                 // never fill up; `push_drain` below measures the two together.
-                rt.block_on(drain_async(&outboxes, &[]))
+                rt.block_on(drain_async(&outboxes))
             })
         });
     }
@@ -110,8 +111,14 @@ fn push_drain(c: &mut Criterion) {
         [("text", &[Mode::Text]), ("json", &[Mode::Json]), ("mixed", &[Mode::Text, Mode::Json])];
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     for n in SIZES {
-        let outboxes: Vec<Outbox> = (0..n).map(|_| Outbox::new(outbound_queue())).collect();
         for (mix, modes) in mixes {
+            let outboxes: Vec<Outbox> = (0..n)
+                .map(|i| {
+                    let outbox = Outbox::new(outbound_queue());
+                    outbox.set_mode(modes[i % modes.len()]);
+                    outbox
+                })
+                .collect();
             group.throughput(Throughput::Elements(n as u64));
             group.bench_with_input(BenchmarkId::new(mix, n), &n, |b, _| {
                 b.iter(|| {
@@ -120,7 +127,7 @@ fn push_drain(c: &mut Criterion) {
                     for outbox in &outboxes {
                         outbox.push(&frame);
                     }
-                    rt.block_on(drain_async(&outboxes, modes))
+                    rt.block_on(drain_async(&outboxes))
                 })
             });
         }

@@ -168,7 +168,7 @@ impl<S: Service> Client<S> {
     /// The lines of `batch` as the connection writes them (in its mode, or its own encoding).
     fn take(&mut self, batch: &Batch) {
         let mut bytes = Vec::new();
-        self.outbox.write_frames(batch.iter(), &mut bytes);
+        self.outbox.write_batch(batch, &mut bytes);
         self.received.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));
     }
 }

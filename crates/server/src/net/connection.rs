@@ -394,7 +394,7 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
             if buf.capacity() > KEEP_WRITE_BUFFER {
                 buf = Vec::new();
             }
-            holding = queue_spare || buf.capacity() > 0 || batch.capacity() > 0;
+            holding = queue_spare || buf.capacity() > 0 || batch.holds_memory();
         }
         if !open {
             break;
@@ -404,9 +404,9 @@ async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, met
 }
 
 /// Encode and write `batch`. A transport that can write without waiting (TCP) is written from
-/// the thread's buffer, and only what the socket does not take at once is kept, in `buf`, while
-/// the writer waits for the socket; others are encoded into `buf`. Returns false if the write
-/// failed or timed out.
+/// the batch itself when all of it was encoded at the push, else from the thread's buffer, and
+/// only what the socket does not take at once is kept, in `buf`, while the writer waits for the
+/// socket; others are encoded into `buf`. Returns false if the write failed or timed out.
 async fn write_batch<O: Output>(
     out: &mut O,
     outbox: &Outbox,
@@ -414,26 +414,29 @@ async fn write_batch<O: Output>(
     buf: &mut Vec<u8>,
     limits: &Limits,
 ) -> bool {
-    let now = out.write_now().map(|socket| {
-        with_thread_buffer(|scratch| {
-            outbox.write_frames(batch.iter(), scratch);
-            match socket.try_write(scratch) {
-                Ok(n) => {
-                    buf.extend_from_slice(&scratch[n.min(scratch.len())..]);
-                    true
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    buf.extend_from_slice(scratch);
-                    true
-                }
-                Err(_) => false,
-            }
-        })
+    // Write what the socket takes of `bytes` now; keep the rest in `buf`.
+    let try_now = |socket: &dyn TryWrite, bytes: &[u8], buf: &mut Vec<u8>| match socket.try_write(bytes) {
+        Ok(n) => {
+            buf.extend_from_slice(&bytes[n.min(bytes.len())..]);
+            true
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            buf.extend_from_slice(bytes);
+            true
+        }
+        Err(_) => false,
+    };
+    let now = out.write_now().map(|socket| match batch.only_encoded() {
+        Some(bytes) => try_now(socket, bytes, buf),
+        None => with_thread_buffer(|scratch| {
+            outbox.write_batch(batch, scratch);
+            try_now(socket, scratch, buf)
+        }),
     });
     match now {
         Some(false) => return false,
         Some(true) => {}
-        None => outbox.write_frames(batch.iter(), buf),
+        None => outbox.write_batch(batch, buf),
     }
     buf.is_empty() || matches!(timeout(limits.write_timeout, out.write(buf)).await, Ok(Ok(())))
 }
@@ -581,15 +584,17 @@ mod tests {
             outbox.push(&line);
         }
         tokio::time::sleep(RELEASE_AFTER / 5).await;
-        // The writer took the burst, and the queue goes on in the writer's grown batch.
-        assert!(outbox.queue_capacity() > 64, "kept while busy: {}", outbox.queue_capacity());
+        // The writer took the burst, and the queue goes on in the writer's grown batch (its
+        // bytes: the lines were encoded at the push).
+        let (_, bytes) = outbox.queue_capacity();
+        assert!(bytes >= lines * 20, "kept while busy: {bytes}");
         while got.len() < 2 * lines * 20 {
             let n = client.read(&mut chunk).await.unwrap();
             assert!(n > 0, "the writer stopped early");
             got.extend_from_slice(&chunk[..n]);
         }
         tokio::time::sleep(RELEASE_AFTER * 3).await;
-        assert_eq!(outbox.queue_capacity(), 0, "given back when idle");
+        assert_eq!(outbox.queue_capacity(), (0, 0), "given back when idle");
         outbox.close_with(None);
         writer.await.unwrap();
     }

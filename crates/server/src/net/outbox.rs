@@ -27,6 +27,14 @@
 //! reader still meets the same bounds. A connection that receives more often than the quiet time
 //! gets its frames through the writer, batched, as before: direct writes cost one system call
 //! per frame, which only pays while frames are sparse.
+//!
+//! **Encoded at the push.** Once a connection's mode is known, and unless it has an encoding of
+//! its own (IRC), a pushed frame's bytes are copied into the outbox (`encoded`, after any frames
+//! still queued whole) instead of a reference to the frame. The writer then writes them as they
+//! are, and no reference to a shared frame is taken on one core and given back on the other for
+//! every recipient: at millions of deliveries a second, those reference counts (a cache line
+//! every core writes) and the frees of frames on another thread than the one that made them cost
+//! more than the copy of a line. The bounds count these bytes and frames as before.
 
 use std::collections::VecDeque;
 use std::io;
@@ -77,8 +85,73 @@ const KEEP_QUEUE_CAPACITY: usize = 64;
 /// one per combination of `server-time`, `account-tag` and `message-tags`).
 pub const VARIANTS: usize = 8;
 
-/// What a writer takes from an outbox at once ([`Outbox::next_batch`]).
-pub type Batch = VecDeque<Arc<Frame>>;
+/// What a writer takes from an outbox at once ([`Outbox::next_batch`]): frames still to encode,
+/// then bytes already encoded (see "Encoded at the push" in the module documentation).
+#[derive(Default)]
+pub struct Batch {
+    frames: VecDeque<Arc<Frame>>,
+    encoded: Vec<u8>,
+    /// How many frames `encoded` holds.
+    encoded_frames: usize,
+}
+
+impl Batch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many frames the batch holds.
+    pub fn len(&self) -> usize {
+        self.frames.len() + self.encoded_frames
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Empty the batch, keeping its room for the next one.
+    pub fn clear(&mut self) {
+        self.frames.clear();
+        self.encoded.clear();
+        self.encoded_frames = 0;
+    }
+
+    /// Whether the batch holds memory (room for frames or bytes).
+    pub fn holds_memory(&self) -> bool {
+        self.frames.capacity() > 0 || self.encoded.capacity() > 0
+    }
+
+    /// The batch's bytes, if all of it is already encoded: written as they are, with no copy.
+    pub fn only_encoded(&self) -> Option<&[u8]> {
+        self.frames.is_empty().then_some(&self.encoded[..])
+    }
+
+    /// Add what an outbox held after what the batch holds.
+    fn append(&mut self, queue: VecDeque<Arc<Frame>>, encoded: Vec<u8>, encoded_frames: usize) {
+        // Whole frames after the batch's encoded bytes would be written before them: those
+        // bytes go in as a frame first.
+        if !queue.is_empty() && self.encoded_frames > 0 {
+            let bytes = Bytes::from(std::mem::take(&mut self.encoded));
+            self.frames.push_back(Frame::new(Rest(bytes)));
+            self.encoded_frames = 0;
+        }
+        self.frames.extend(queue);
+        self.encoded.extend_from_slice(&encoded);
+        self.encoded_frames += encoded_frames;
+    }
+
+    /// How many whole frames and encoded bytes the batch has room for.
+    #[cfg(test)]
+    pub(crate) fn room(&self) -> (usize, usize) {
+        (self.frames.capacity(), self.encoded.capacity())
+    }
+
+    /// The frames still to encode (for tests that look at them).
+    #[cfg(test)]
+    pub(crate) fn frames(&self) -> impl Iterator<Item = &Arc<Frame>> {
+        self.frames.iter()
+    }
+}
 
 /// A message ready to be sent to any number of connections.
 pub struct Frame {
@@ -217,8 +290,14 @@ struct Inner {
 }
 
 struct State {
+    /// Frames to encode when written (before the connection's mode is known, or in its own
+    /// encoding).
     queue: VecDeque<Arc<Frame>>,
-    /// The bytes `queue` will take to write.
+    /// Frames already encoded in the connection's mode, written after everything in `queue`.
+    encoded: Vec<u8>,
+    /// How many frames `encoded` holds.
+    encoded_frames: usize,
+    /// The bytes `queue` and `encoded` will take to write.
     bytes: usize,
     closing: bool,
     /// The outbox closed because it was full (the client was too slow).
@@ -236,6 +315,36 @@ impl State {
     fn close(&mut self) {
         self.closing = true;
         self.direct = None;
+    }
+
+    /// How many frames wait.
+    fn len(&self) -> usize {
+        self.queue.len() + self.encoded_frames
+    }
+
+    /// Queue `frame` whole, after everything waiting (encoded bytes included, which become one
+    /// frame ahead of it).
+    fn push_frame(&mut self, frame: Arc<Frame>) {
+        if self.encoded_frames > 0 {
+            let encoded = Bytes::from(std::mem::take(&mut self.encoded));
+            self.queue.push_back(Frame::new(Rest(encoded)));
+            self.encoded_frames = 0;
+        }
+        self.queue.push_back(frame);
+    }
+
+    /// Append a frame's bytes, already encoded as the connection writes them.
+    fn push_encoded(&mut self, bytes: &[u8]) {
+        self.encoded.extend_from_slice(bytes);
+        self.encoded_frames += 1;
+    }
+
+    /// Forget everything waiting.
+    fn clear(&mut self) {
+        self.queue.clear();
+        self.encoded.clear();
+        self.encoded_frames = 0;
+        self.bytes = 0;
     }
 }
 
@@ -256,6 +365,8 @@ impl Outbox {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
                     queue: VecDeque::new(),
+                    encoded: Vec::new(),
+                    encoded_frames: 0,
                     bytes: 0,
                     closing: false,
                     overflowed: false,
@@ -294,16 +405,29 @@ impl Outbox {
         }
     }
 
+    /// Append `batch` as this connection writes it.
+    pub fn write_batch(&self, batch: &Batch, out: &mut Vec<u8>) {
+        self.write_frames(batch.frames.iter(), batch.encoded.len(), out);
+        out.extend_from_slice(&batch.encoded);
+    }
+
     /// Append `frames` as this connection writes them: in its own encoding if it has one,
-    /// else in its mode and language.
-    pub fn write_frames<'a>(&self, frames: impl Iterator<Item = &'a Arc<Frame>> + Clone, out: &mut Vec<u8>) {
+    /// else in its mode and language; `more` bytes will follow them.
+    fn write_frames<'a>(
+        &self,
+        frames: impl Iterator<Item = &'a Arc<Frame>> + Clone,
+        more: usize,
+        out: &mut Vec<u8>,
+    ) {
         let lang = self.inner.lang;
         match self.inner.encoder.get() {
             None => {
                 let mode = self.mode();
                 // The whole batch's size first: one allocation, not the doublings (and copies) of
                 // a buffer grown line by line.
-                out.reserve(frames.clone().map(|frame| frame.encoded(mode, lang).len()).sum());
+                out.reserve(
+                    frames.clone().map(|frame| frame.encoded(mode, lang).len()).sum::<usize>() + more,
+                );
                 for frame in frames {
                     out.extend_from_slice(frame.encoded(mode, lang));
                 }
@@ -348,20 +472,28 @@ impl Outbox {
 
     fn push_as(&self, frame: &Arc<Frame>, defer: bool) -> (Push, bool) {
         // Encoded outside the lock; the writer would encode it anyway, and a broadcast encodes
-        // once for every recipient of the same mode.
-        let len = frame.encoded(self.mode(), self.inner.lang).len();
+        // once for every recipient of the same mode. `encoded`: the bytes, when they are what
+        // the connection writes (see "Encoded at the push").
+        let lang = self.inner.lang;
+        let (len, encoded) = match (self.inner.mode.get(), self.inner.encoder.get()) {
+            (Some(&mode), None) => {
+                let bytes = frame.encoded(mode, lang);
+                (bytes.len(), Some(bytes))
+            }
+            _ => (frame.encoded(self.mode(), lang).len(), None),
+        };
         let mut state = self.inner.state.lock();
         if state.closing {
             return (Push::Closed, false);
         }
-        let full = state.queue.len() >= self.inner.capacity
-            || (!state.queue.is_empty() && state.bytes.saturating_add(len) > self.inner.max_bytes);
+        let waiting = state.len();
+        let full = waiting >= self.inner.capacity
+            || (waiting > 0 && state.bytes.saturating_add(len) > self.inner.max_bytes);
         if full {
-            let (dropped, bytes) = (state.queue.len(), state.bytes);
-            state.queue.clear();
-            state.bytes = 0;
-            state.queue.push_back(Frame::new(Notice::Bye {
-                reason: msg!("error-too-slow", dropped = dropped, bytes = bytes),
+            let bytes = state.bytes;
+            state.clear();
+            state.push_frame(Frame::new(Notice::Bye {
+                reason: msg!("error-too-slow", dropped = waiting, bytes = bytes),
             }));
             state.close();
             state.overflowed = true;
@@ -369,10 +501,13 @@ impl Outbox {
             self.signal_closing();
             return (Push::Overflow, false);
         }
-        let was_empty = state.queue.is_empty();
+        let was_empty = waiting == 0;
         if was_empty && !state.in_flight && self.direct_ready(&state).is_some() {
             if defer {
-                state.queue.push_back(Arc::clone(frame));
+                match encoded {
+                    Some(bytes) => state.push_encoded(bytes),
+                    None => state.push_frame(Arc::clone(frame)),
+                }
                 state.bytes += len;
                 return (Push::Queued, true);
             }
@@ -380,7 +515,7 @@ impl Outbox {
                 DirectWrite::Written => return (Push::Queued, false),
                 DirectWrite::Partly(rest) => {
                     state.bytes += rest.len();
-                    state.queue.push_back(Frame::new(Rest(rest)));
+                    state.push_encoded(&rest);
                     drop(state);
                     self.inner.wake.notify_one();
                     return (Push::Queued, false);
@@ -388,7 +523,10 @@ impl Outbox {
                 DirectWrite::NotNow => {}
             }
         }
-        state.queue.push_back(Arc::clone(frame));
+        match encoded {
+            Some(bytes) => state.push_encoded(bytes),
+            None => state.push_frame(Arc::clone(frame)),
+        }
         state.bytes += len;
         drop(state);
         if was_empty {
@@ -439,26 +577,35 @@ impl Outbox {
     /// socket does not take stays queued, in order, for the writer. Never blocks.
     pub(crate) fn flush(&self) {
         let mut state = self.inner.state.lock();
-        if state.queue.is_empty() || state.in_flight {
+        let frames = state.len();
+        if frames == 0 || state.in_flight {
             return;
         }
+        // How much the socket took, and of how many bytes.
+        let write = |state: &State, direct: &Direct, buf: &mut Vec<u8>| {
+            let bytes: &[u8] = if state.queue.is_empty() {
+                &state.encoded
+            } else {
+                self.write_frames(state.queue.iter(), state.encoded.len(), buf);
+                buf.extend_from_slice(&state.encoded);
+                buf
+            };
+            direct.socket.try_write(bytes).ok().map(|n| (n, bytes.len()))
+        };
         let written = match (state.direct.as_deref(), self.inner.mode.get()) {
             (Some(direct), Some(_)) if self.inner.encoder.get().is_none() => {
-                with_thread_buffer(|buf| {
-                    self.write_frames(state.queue.iter(), buf);
-                    let frames = state.queue.len() as u64;
-                    match direct.socket.try_write(buf) {
-                        Ok(n) if n >= buf.len() => {
-                            direct.metrics.frames_out.add(frames);
-                            Some(None)
-                        }
-                        // The writer writes the rest, as one frame.
-                        Ok(n) => {
-                            direct.metrics.frames_out.add(frames - 1);
-                            Some(Some(Bytes::copy_from_slice(&buf[n..])))
-                        }
-                        Err(_) => None,
+                with_thread_buffer(|buf| match write(&state, direct, buf) {
+                    Some((n, len)) if n >= len => {
+                        direct.metrics.frames_out.add(frames as u64);
+                        Some(None)
                     }
+                    // The writer writes the rest, as one frame.
+                    Some((n, _)) => {
+                        direct.metrics.frames_out.add(frames as u64 - 1);
+                        let rest = if state.queue.is_empty() { &state.encoded[n..] } else { &buf[n..] };
+                        Some(Some(rest.to_vec()))
+                    }
+                    None => None,
                 })
             }
             _ => None,
@@ -469,14 +616,16 @@ impl Outbox {
             return;
         };
         state.last_write = Some(Instant::now());
-        state.queue.clear();
-        state.bytes = 0;
+        state.clear();
         if state.queue.capacity() > KEEP_QUEUE_CAPACITY {
             state.queue = VecDeque::new();
         }
+        // A quiet connection keeps no bytes between its lines.
+        state.encoded = Vec::new();
         if let Some(rest) = rest {
             state.bytes = rest.len();
-            state.queue.push_back(Frame::new(Rest(rest)));
+            state.encoded = rest;
+            state.encoded_frames = 1;
             drop(state);
             self.inner.wake.notify_one();
         }
@@ -496,7 +645,7 @@ impl Outbox {
         }
         state.close();
         if let Some(last) = last {
-            state.queue.push_back(last);
+            state.push_frame(last);
         }
         drop(state);
         self.signal_closing();
@@ -507,8 +656,7 @@ impl Outbox {
     pub fn abort(&self) {
         let mut state = self.inner.state.lock();
         state.close();
-        state.queue.clear();
-        state.bytes = 0;
+        state.clear();
         drop(state);
         self.signal_closing();
     }
@@ -535,7 +683,7 @@ impl Outbox {
 
     /// Frames waiting to be written.
     pub fn len(&self) -> usize {
-        self.inner.state.lock().queue.len()
+        self.inner.state.lock().len()
     }
 
     /// True when nothing is waiting.
@@ -557,15 +705,22 @@ impl Outbox {
             let notified = self.inner.wake.notified();
             {
                 let mut state = self.inner.state.lock();
-                if !state.queue.is_empty() || state.closing {
+                if state.len() > 0 || state.closing {
                     // Until the writer says it has written them, nothing may be written directly.
-                    state.in_flight = !state.queue.is_empty();
+                    state.in_flight = state.len() > 0;
                     if batch.is_empty() {
-                        std::mem::swap(&mut state.queue, batch);
+                        std::mem::swap(&mut state.queue, &mut batch.frames);
+                        std::mem::swap(&mut state.encoded, &mut batch.encoded);
+                        batch.encoded_frames = state.encoded_frames;
+                        state.encoded_frames = 0;
+                        state.bytes = 0;
                     } else {
-                        batch.extend(state.queue.drain(..));
+                        let queue = std::mem::take(&mut state.queue);
+                        let encoded = std::mem::take(&mut state.encoded);
+                        let encoded_frames = std::mem::take(&mut state.encoded_frames);
+                        state.bytes = 0;
+                        batch.append(queue, encoded, encoded_frames);
                     }
-                    state.bytes = 0;
                     return !state.closing;
                 }
             }
@@ -579,17 +734,19 @@ impl Outbox {
     pub fn written(&self) -> bool {
         let mut state = self.inner.state.lock();
         state.in_flight = false;
-        let spare = state.queue.capacity() > 0;
+        let spare = state.queue.capacity() > 0 || state.encoded.capacity() > 0;
         if state.direct.is_some() {
             state.last_write = Some(Instant::now());
         }
         spare
     }
 
-    /// How many frames the queue has room for without growing (for tests of the release).
+    /// How many whole frames and encoded bytes the queue has room for without growing (for
+    /// tests of the release).
     #[cfg(test)]
-    pub(crate) fn queue_capacity(&self) -> usize {
-        self.inner.state.lock().queue.capacity()
+    pub(crate) fn queue_capacity(&self) -> (usize, usize) {
+        let state = self.inner.state.lock();
+        (state.queue.capacity(), state.encoded.capacity())
     }
 
     /// An idle connection gives back its queue's slots, if its queue is empty: a burst (joining a
@@ -597,8 +754,9 @@ impl Outbox {
     /// connection holding its high-water mark.
     pub fn release_spare(&self) {
         let mut state = self.inner.state.lock();
-        if state.queue.is_empty() && state.queue.capacity() > 0 {
+        if state.len() == 0 {
             state.queue = VecDeque::new();
+            state.encoded = Vec::new();
         }
     }
 }
@@ -614,7 +772,10 @@ mod tests {
     }
 
     fn texts(batch: &Batch) -> Vec<String> {
-        batch.iter().map(|f| String::from_utf8_lossy(f.encoded(Mode::Text, Lang::En)).into_owned()).collect()
+        batch
+            .frames()
+            .map(|f| String::from_utf8_lossy(f.encoded(Mode::Text, Lang::En)).into_owned())
+            .collect()
     }
 
     #[tokio::test]
@@ -689,29 +850,110 @@ mod tests {
 
     #[tokio::test]
     async fn a_busy_queue_and_its_writer_trade_slots_instead_of_allocating() {
-        let outbox = Outbox::new(10_000);
-        let f = frame("x");
-        for _ in 0..500 {
+        // Whole frames (mode not yet known), then frames encoded at the push.
+        for mode in [None, Some(Mode::Text)] {
+            let outbox = Outbox::new(10_000);
+            if let Some(mode) = mode {
+                outbox.set_mode(mode);
+            }
+            let f = frame("x");
+            for _ in 0..500 {
+                outbox.push(&f);
+            }
+            let mut batch = Batch::new();
+            assert!(outbox.next_batch(&mut batch).await);
+            assert_eq!(batch.len(), 500);
+            let grown = batch.room();
+            assert!(grown.0 + grown.1 >= 500, "{mode:?}: {grown:?}");
+            // Written while more came: the queue is in use and keeps its slots.
+            batch.clear();
             outbox.push(&f);
+            outbox.written();
+            assert!(outbox.next_batch(&mut batch).await);
+            assert_eq!(batch.len(), 1);
+            assert_eq!(outbox.queue_capacity(), grown, "{mode:?}: the queue goes on in the writer's slots");
+            // Written and nothing more came: the writer hears of the spare slots, and gives them
+            // back once the connection has been idle for a while.
+            assert!(outbox.written());
+            assert_eq!(outbox.queue_capacity(), grown);
+            outbox.release_spare();
+            assert_eq!(outbox.queue_capacity(), (0, 0));
+            assert!(!outbox.written());
         }
+    }
+
+    /// What a writer writes for `batch`, as text.
+    fn written(outbox: &Outbox, batch: &Batch) -> String {
+        let mut out = Vec::new();
+        outbox.write_batch(batch, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[tokio::test]
+    async fn once_the_mode_is_known_a_push_keeps_the_bytes_and_not_the_frame() {
+        let outbox = Outbox::new(10);
+        let before = frame("before");
+        outbox.push(&before);
+        assert_eq!(Arc::strong_count(&before), 2, "the mode is not known: the frame waits whole");
+        outbox.set_mode(Mode::Json);
+        let after = frame("after");
+        outbox.push(&after);
+        assert_eq!(Arc::strong_count(&after), 1, "encoded at the push: no reference kept");
+        assert_eq!(outbox.len(), 2);
         let mut batch = Batch::new();
         assert!(outbox.next_batch(&mut batch).await);
-        assert_eq!(batch.len(), 500);
-        let grown = batch.capacity();
-        // Written while more came: the queue is in use and keeps its slots.
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch.only_encoded(), None, "one frame still to encode");
+        // The frame from before the mode was known goes first, in the mode it is written in.
+        assert_eq!(
+            written(&outbox, &batch),
+            "{\"type\":\"info\",\"text\":\"before\"}\n{\"type\":\"info\",\"text\":\"after\"}\n"
+        );
         batch.clear();
-        outbox.push(&f);
         outbox.written();
+        outbox.push(&after);
         assert!(outbox.next_batch(&mut batch).await);
-        assert_eq!(batch.len(), 1);
-        assert_eq!(outbox.queue_capacity(), grown, "the queue goes on in the writer's slots");
-        // Written and nothing more came: the writer hears of the spare slots, and gives them
-        // back once the connection has been idle for a while.
-        assert!(outbox.written());
-        assert_eq!(outbox.queue_capacity(), grown);
-        outbox.release_spare();
-        assert_eq!(outbox.queue_capacity(), 0);
-        assert!(!outbox.written());
+        assert_eq!(batch.only_encoded(), Some(&b"{\"type\":\"info\",\"text\":\"after\"}\n"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_whole_frame_after_encoded_bytes_stays_behind_them() {
+        // A last frame after encoded lines.
+        let outbox = Outbox::new(10);
+        outbox.set_mode(Mode::Text);
+        outbox.push(&frame("a"));
+        outbox.push(&frame("b"));
+        assert!(outbox.close_with(Some(frame("last"))));
+        let mut batch = Batch::new();
+        assert!(!outbox.next_batch(&mut batch).await);
+        assert_eq!(written(&outbox, &batch), "* a\n* b\n* last\n");
+        // A writer that takes more into a batch it has not emptied.
+        let outbox = Outbox::new(10);
+        outbox.set_mode(Mode::Text);
+        outbox.push(&frame("1"));
+        let mut batch = Batch::new();
+        assert!(outbox.next_batch(&mut batch).await);
+        outbox.push(&frame("2"));
+        assert!(outbox.close_with(Some(frame("3"))));
+        assert!(!outbox.next_batch(&mut batch).await);
+        assert_eq!(written(&outbox, &batch), "* 1\n* 2\n* 3\n");
+    }
+
+    #[tokio::test]
+    async fn encoded_frames_count_against_both_bounds() {
+        let outbox = Outbox::bounded(2, 1000);
+        outbox.set_mode(Mode::Text);
+        outbox.push(&frame("a"));
+        outbox.push(&frame("b"));
+        assert_eq!(outbox.push(&frame("c")), Push::Overflow);
+        let mut batch = Batch::new();
+        assert!(!outbox.next_batch(&mut batch).await);
+        assert!(written(&outbox, &batch).starts_with("* bye: too slow: 2 messages (8 bytes)"));
+        let outbox = Outbox::bounded(1000, 100);
+        outbox.set_mode(Mode::Text);
+        let big = frame(&"x".repeat(60));
+        assert_eq!(outbox.push(&big), Push::Queued);
+        assert_eq!(outbox.push(&big), Push::Overflow, "126 bytes would wait, over 100");
     }
 
     #[test]

@@ -68,7 +68,7 @@ async fn enter(
 async fn writer(outbox: Outbox, probe: Arc<Probe>) {
     let (mut batch, mut buf) = (Batch::new(), Vec::new());
     while outbox.next_batch(&mut batch).await {
-        outbox.write_frames(batch.iter(), &mut buf);
+        outbox.write_batch(&batch, &mut buf);
         batch.clear();
         let mut rest = &buf[..];
         while !rest.is_empty() {

@@ -19,6 +19,13 @@ pub struct BenchArgs {
     json: bool,
 }
 
+impl BenchArgs {
+    /// The worker threads asked for (`--threads`), if any.
+    pub fn threads(&self) -> Option<usize> {
+        self.common.threads.map(usize::from)
+    }
+}
+
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let report = sockhub_bench::run(args.scenario, &args.common, Progress::stderr()).await?;
     let mut out = std::io::stdout().lock();

@@ -167,7 +167,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if !matches!(cli.command, Command::Serve(_)) {
         cli.lang.unwrap_or_else(Lang::from_env).set_default();
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Command::Bench(args) = &cli.command
+        && let Some(threads) = args.threads()
+    {
+        runtime.worker_threads(threads);
+    }
+    let runtime = runtime.enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,

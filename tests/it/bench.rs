@@ -38,11 +38,39 @@ fn common(addrs: &[std::net::SocketAddr], metrics: Option<std::net::SocketAddr>)
         connect_concurrency: 16,
         tls: false,
         ca: None,
+        threads: None,
     }
 }
 
 fn u64_at(json: &Value, path: &str) -> u64 {
     json.pointer(path).and_then(Value::as_u64).unwrap_or_else(|| panic!("{path} missing in {json:#}"))
+}
+
+/// The command line's `--threads` sets the generator's worker threads, and the report says how
+/// many it ran with (the default: one per core).
+#[tokio::test]
+async fn the_generator_runs_with_the_threads_asked_for_and_reports_them() {
+    let server = bench_server(|_| {}).await;
+    let run = |threads: Option<&str>| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sockhub"));
+        cmd.args(["bench", "chat-fanout", "--clients", "3", "--senders", "1", "--rate", "50"]);
+        cmd.args(["--warmup", "0.1", "--duration", "0.3", "--json", "--addr", &server.chat().to_string()]);
+        cmd.args(threads.map(|t| ["--threads", t]).into_iter().flatten());
+        cmd.output()
+    };
+    let json = |out: std::process::Output| -> Value {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let one = json(run(Some("1")).await.unwrap());
+    assert_eq!(one["config"]["threads"], 1, "{one:#}");
+    assert_eq!(u64_at(&one, "/results/missing_deliveries"), 0);
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(json(run(None).await.unwrap())["config"]["threads"], cores);
+    let refused = run(Some("0")).await.unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--threads"));
+    server.stop().await;
 }
 
 #[tokio::test]

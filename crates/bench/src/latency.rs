@@ -29,6 +29,11 @@ impl Latency {
         self.hist.saturating_record((ns / 1000).clamp(1, HIGHEST_US));
     }
 
+    /// Record `n` latencies of `ns` nanoseconds each.
+    pub fn record_n_ns(&mut self, ns: u64, n: u64) {
+        self.hist.saturating_record_n((ns / 1000).clamp(1, HIGHEST_US), n);
+    }
+
     /// Add another client's latencies.
     pub fn merge(&mut self, other: &Latency) {
         // Same bounds on both sides, so this cannot fail.

@@ -81,6 +81,10 @@ pub struct Common {
     /// With --tls: trust this CA (PEM) instead of the system's roots.
     #[arg(long, global = true, value_name = "FILE", requires = "tls")]
     pub ca: Option<std::path::PathBuf>,
+    /// The load generator's worker threads (default: one per core). On the server's own machine,
+    /// fewer leave the server more of the CPU: see docs/benchmarks.md.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// Everything a scenario runs with.
@@ -137,6 +141,8 @@ pub async fn run(scenario: ScenarioArgs, common: &Common, progress: Progress) ->
         let addrs = ctx.addrs.iter().map(ToString::to_string).collect::<Vec<_>>();
         config.insert("addr".into(), addrs.into());
         config.insert("tls".into(), ctx.tls.is_some().into());
+        let threads = tokio::runtime::Handle::current().metrics().num_workers();
+        config.insert("threads".into(), threads.into());
     }
     ctx.progress.finish();
     Ok(report)

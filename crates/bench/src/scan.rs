@@ -2,6 +2,10 @@
 //! classifies each one — a measured delivery (its send timestamp gives the latency), a warm-up
 //! one, a message from another room's sender (see [`crate::rooms`]), an error line or the `bye` —
 //! parsing nothing but the numbers it needs.
+//!
+//! The scanner runs for every delivery on the machine it measures, so it is kept light: a run of
+//! lines with the same latency to the microsecond (a sender writes several lines per tick with one
+//! timestamp, and they arrive together) is recorded in the histogram once, with its count.
 
 use crate::client::irc::{self, Line};
 use crate::client::{Shared, Stats};
@@ -21,6 +25,9 @@ pub struct Scanner {
     partial: Vec<u8>,
     timeline: Option<Timeline>,
     pub(crate) last_bye: Option<String>,
+    /// Measured deliveries not yet recorded: `run` of them with latency `run_us` microseconds.
+    run_us: u64,
+    run: u64,
 }
 
 impl Scanner {
@@ -53,7 +60,28 @@ impl Scanner {
             start = end + 1;
         }
         self.partial.extend_from_slice(&data[start..]);
+        self.record_run(stats);
         measured
+    }
+
+    /// Count one measured delivery of latency `ns`.
+    #[inline]
+    fn record(&mut self, ns: u64, stats: &mut Stats) {
+        let us = ns / 1000;
+        if self.run > 0 && us == self.run_us {
+            self.run += 1;
+        } else {
+            self.record_run(stats);
+            (self.run_us, self.run) = (us, 1);
+        }
+    }
+
+    /// Put the pending run of equal latencies into the histogram.
+    fn record_run(&mut self, stats: &mut Stats) {
+        if self.run > 0 {
+            stats.latency.record_n_ns(self.run_us * 1000, self.run);
+            self.run = 0;
+        }
     }
 
     /// Classify one line; true if it is a measured delivery.
@@ -113,7 +141,7 @@ impl Scanner {
         match timeline.phase(sent) {
             Phase::Measured => {
                 stats.measured += 1;
-                stats.latency.record_ns(now.saturating_sub(sent));
+                self.record(now.saturating_sub(sent), stats);
                 true
             }
             Phase::WarmUp => {
@@ -136,6 +164,63 @@ impl Scanner {
 /// The decimal number at the start of `bytes`, up to the first non-digit, and its digit count.
 #[inline]
 fn parse_u64(bytes: &[u8]) -> Option<(u64, usize)> {
+    let (mut value, mut digits) = (0u64, 0usize);
+    // Eight bytes at a time while eight are there (a line's timestamp is followed by more of
+    // it); up to 19 digits cannot overflow.
+    while let Some(chunk) = bytes.get(digits..digits + 8) {
+        let (chunk_value, n) = parse8(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        if n == 0 {
+            break;
+        }
+        if digits + n > 19 {
+            return parse_checked(bytes);
+        }
+        value = value * POW10[n] + chunk_value;
+        digits += n;
+        if n < 8 {
+            return Some((value, digits));
+        }
+    }
+    // The last few bytes, one by one.
+    for &b in &bytes[digits..] {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        if digits == 19 {
+            return parse_checked(bytes);
+        }
+        value = value * 10 + u64::from(b - b'0');
+        digits += 1;
+    }
+    (digits > 0).then_some((value, digits))
+}
+
+const POW10: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+/// The value of the digits at the start of eight bytes (loaded little-endian: the first byte is
+/// the lowest), and how many there are before the first non-digit.
+#[inline]
+fn parse8(chunk: u64) -> (u64, usize) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let sub = chunk.wrapping_sub(0x30 * ONES);
+    // A byte's top bit: below '0' (wrapped), or at least 10 above it (adding 0x76 reaches 0x80).
+    // A borrow or carry only reaches the bytes after the first non-digit.
+    let non_digits = (sub | sub.wrapping_add(0x76 * ONES)) & (0x80 * ONES);
+    let n = (non_digits.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return (0, 0);
+    }
+    // The n digits to the top bytes, zeros (leading zeros of the number) below them; then pairs,
+    // fours and the eight combined.
+    let v = sub << (8 * (8 - n));
+    let v = (v & 0x0f0f_0f0f_0f0f_0f0f).wrapping_mul(10 * 256 + 1) >> 8;
+    let v = (v & 0x00ff_00ff_00ff_00ff).wrapping_mul(100 * 65_536 + 1) >> 16;
+    let v = (v & 0x0000_ffff_0000_ffff).wrapping_mul(10_000 * (1 << 32) + 1) >> 32;
+    (v, n)
+}
+
+/// [`parse_u64`] digit by digit with overflow checks, for numbers of 20 digits or more.
+fn parse_checked(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value: u64 = 0;
     let mut digits = 0;
     for &b in bytes {
@@ -156,6 +241,44 @@ mod tests {
     fn numbers_and_their_length() {
         assert_eq!(parse_u64(b"1234~7"), Some((1234, 4)));
         assert_eq!(parse_u64(b"x"), None);
+        assert_eq!(parse_u64(b"9999999999999999999~"), Some((9_999_999_999_999_999_999, 19)));
+        assert_eq!(parse_u64(b"18446744073709551615~"), Some((u64::MAX, 20)));
+        assert_eq!(parse_u64(b"18446744073709551616~"), None, "overflows");
+        assert_eq!(parse_u64(b"123456789012345678901"), None, "21 digits");
+    }
+
+    proptest::proptest! {
+        /// The eight-at-a-time parse agrees with the plain one, whatever follows the digits.
+        #[test]
+        fn the_fast_parse_agrees_with_the_checked_one(
+            digits in "[0-9]{0,22}",
+            after in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+        ) {
+            let mut bytes = digits.into_bytes();
+            bytes.extend(after);
+            proptest::prop_assert_eq!(parse_u64(&bytes), parse_checked(&bytes));
+        }
+    }
+
+    #[test]
+    fn runs_of_equal_latencies_are_recorded_as_if_one_by_one() {
+        let shared = Shared::new(1);
+        shared.start(Timeline { warm_start: 0, measure_start: 100, measure_end: 10_000_000 });
+        let mut scanner = Scanner::default();
+        let mut stats = Stats::default();
+        // Sent at 150 µs (three lines, then one after another timestamp), 700 µs, and 150 400 ns
+        // (the same microsecond of latency as 150 µs); read at 1 ms, then again at 2 ms.
+        let sent = [150_000, 150_000, 150_000, 700_000, 150_000, 150_400];
+        let data: String = sent.iter().enumerate().map(|(i, t)| format!("[a] ~{t}~0~{i}~\n")).collect();
+        assert_eq!(scanner.feed(data.as_bytes(), 1_000_000, &shared, &mut stats), 6);
+        assert_eq!(scanner.feed(b"[a] ~150000~0~9~\n", 2_000_000, &shared, &mut stats), 1);
+        let mut expected = crate::latency::Latency::new();
+        for t in sent {
+            expected.record_ns(1_000_000 - t);
+        }
+        expected.record_ns(2_000_000 - 150_000);
+        assert_eq!(stats.latency.summary(), expected.summary());
+        assert_eq!(stats.latency.count(), 7, "nothing is left unrecorded at the end of a read");
     }
 
     #[test]

@@ -269,6 +269,7 @@ async fn the_chat_fanout_benchmark_runs_over_tls_and_misses_nothing() {
         connect_concurrency: 6,
         tls: true,
         ca: Some(certs.ca()),
+        threads: None,
     };
     let report = sockhub_bench::run(scenario, &common, sockhub_bench::Progress::hidden()).await.unwrap();
     assert!(report.ok(), "{}", report.to_text());

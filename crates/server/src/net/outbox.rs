@@ -28,13 +28,16 @@
 //! gets its frames through the writer, batched, as before: direct writes cost one system call
 //! per frame, which only pays while frames are sparse.
 //!
-//! **Encoded at the push.** Once a connection's mode is known, and unless it has an encoding of
-//! its own (IRC), a pushed frame's bytes are copied into the outbox (`encoded`, after any frames
-//! still queued whole) instead of a reference to the frame. The writer then writes them as they
-//! are, and no reference to a shared frame is taken on one core and given back on the other for
-//! every recipient: at millions of deliveries a second, those reference counts (a cache line
-//! every core writes) and the frees of frames on another thread than the one that made them cost
-//! more than the copy of a line. The bounds count these bytes and frames as before.
+//! **Encoded at the push.** A busy connection's queue (already [`COPY_FROM`] frames long) takes
+//! the bytes of the next frames, copied (`encoded`, after the frames queued whole), instead of
+//! references to them, once its mode is known and unless it has an encoding of its own (IRC).
+//! The writer writes those bytes as they are, and no reference to a shared frame is taken on one
+//! core and given back on the other for every recipient: at millions of deliveries a second,
+//! those reference counts (a cache line every core writes) and the frees of frames on another
+//! thread than the one that made them cost more than the copy of a line. A short queue keeps
+//! shared frames: a burst to thousands of connections that each hold a few lines (a join storm)
+//! would hold a copy per connection, and a fan-out's queued lines for quiet sockets are written
+//! at once anyway. The bounds count bytes and frames the same either way.
 
 use std::collections::VecDeque;
 use std::io;
@@ -80,6 +83,10 @@ pub(crate) fn with_thread_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 /// a burst is released at once. (The writer's path keeps its slots while busy and gives them all
 /// back once idle: [`Outbox::release_spare`].)
 const KEEP_QUEUE_CAPACITY: usize = 64;
+
+/// How many frames a queue holds whole before the next ones are copied in as bytes (see
+/// "Encoded at the push").
+pub(crate) const COPY_FROM: usize = 8;
 
 /// How many encodings of its own a transport with its own [`Encode`] may cache in a frame (IRC:
 /// one per combination of `server-time`, `account-tag` and `message-tags`).
@@ -475,7 +482,7 @@ impl Outbox {
         // once for every recipient of the same mode. `encoded`: the bytes, when they are what
         // the connection writes (see "Encoded at the push").
         let lang = self.inner.lang;
-        let (len, encoded) = match (self.inner.mode.get(), self.inner.encoder.get()) {
+        let (len, bytes) = match (self.inner.mode.get(), self.inner.encoder.get()) {
             (Some(&mode), None) => {
                 let bytes = frame.encoded(mode, lang);
                 (bytes.len(), Some(bytes))
@@ -486,6 +493,8 @@ impl Outbox {
         if state.closing {
             return (Push::Closed, false);
         }
+        // Copied only into a long queue (see "Encoded at the push").
+        let encoded = bytes.filter(|_| state.encoded_frames > 0 || state.queue.len() >= COPY_FROM);
         let waiting = state.len();
         let full = waiting >= self.inner.capacity
             || (waiting > 0 && state.bytes.saturating_add(len) > self.inner.max_bytes);
@@ -504,10 +513,7 @@ impl Outbox {
         let was_empty = waiting == 0;
         if was_empty && !state.in_flight && self.direct_ready(&state).is_some() {
             if defer {
-                match encoded {
-                    Some(bytes) => state.push_encoded(bytes),
-                    None => state.push_frame(Arc::clone(frame)),
-                }
+                state.push_frame(Arc::clone(frame));
                 state.bytes += len;
                 return (Push::Queued, true);
             }
@@ -889,71 +895,91 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    #[tokio::test]
-    async fn once_the_mode_is_known_a_push_keeps_the_bytes_and_not_the_frame() {
-        let outbox = Outbox::new(10);
-        let before = frame("before");
-        outbox.push(&before);
-        assert_eq!(Arc::strong_count(&before), 2, "the mode is not known: the frame waits whole");
-        outbox.set_mode(Mode::Json);
-        let after = frame("after");
-        outbox.push(&after);
-        assert_eq!(Arc::strong_count(&after), 1, "encoded at the push: no reference kept");
-        assert_eq!(outbox.len(), 2);
-        let mut batch = Batch::new();
-        assert!(outbox.next_batch(&mut batch).await);
-        assert_eq!(batch.len(), 2);
-        assert_eq!(batch.only_encoded(), None, "one frame still to encode");
-        // The frame from before the mode was known goes first, in the mode it is written in.
-        assert_eq!(
-            written(&outbox, &batch),
-            "{\"type\":\"info\",\"text\":\"before\"}\n{\"type\":\"info\",\"text\":\"after\"}\n"
-        );
-        batch.clear();
-        outbox.written();
-        outbox.push(&after);
-        assert!(outbox.next_batch(&mut batch).await);
-        assert_eq!(batch.only_encoded(), Some(&b"{\"type\":\"info\",\"text\":\"after\"}\n"[..]));
+    /// Push `n` frames numbered from `from` ("* 0", "* 1"...).
+    fn push_numbered(outbox: &Outbox, from: usize, n: usize) {
+        for i in from..from + n {
+            outbox.push(&frame(&i.to_string()));
+        }
+    }
+
+    /// "* 0\n* 1\n…" for `range`.
+    fn numbered(range: std::ops::Range<usize>) -> String {
+        range.map(|i| format!("* {i}\n")).collect()
     }
 
     #[tokio::test]
-    async fn a_whole_frame_after_encoded_bytes_stays_behind_them() {
-        // A last frame after encoded lines.
-        let outbox = Outbox::new(10);
+    async fn a_long_queue_keeps_the_bytes_of_the_next_frames_not_the_frames() {
+        let outbox = Outbox::new(100);
+        // Before the mode is known, frames wait whole however many there are.
+        push_numbered(&outbox, 0, COPY_FROM + 2);
+        let whole = frame("whole");
+        outbox.push(&whole);
+        assert_eq!(Arc::strong_count(&whole), 2, "the mode is not known: the frame waits whole");
+        let mut batch = Batch::new();
+        assert!(outbox.next_batch(&mut batch).await);
+        assert_eq!(batch.only_encoded(), None);
+        batch.clear();
+        outbox.written();
+        // The mode known: a short queue keeps shared frames, a long one copies.
+        outbox.set_mode(Mode::Json);
+        let shared = frame("0");
+        outbox.push(&shared);
+        assert_eq!(Arc::strong_count(&shared), 2, "a short queue keeps the shared frame");
+        push_numbered(&outbox, 1, COPY_FROM - 1);
+        let copied = frame("copied");
+        outbox.push(&copied);
+        assert_eq!(Arc::strong_count(&copied), 1, "copied into a long queue: no reference kept");
+        assert_eq!(outbox.len(), COPY_FROM + 1);
+        assert!(outbox.next_batch(&mut batch).await);
+        assert_eq!(batch.len(), COPY_FROM + 1);
+        let mut bytes = Vec::new();
+        outbox.write_batch(&batch, &mut bytes);
+        let lines: Vec<&str> = std::str::from_utf8(&bytes).unwrap().lines().collect();
+        assert_eq!(lines.len(), COPY_FROM + 1);
+        assert_eq!(lines[0], "{\"type\":\"info\",\"text\":\"0\"}");
+        assert_eq!(lines[COPY_FROM], "{\"type\":\"info\",\"text\":\"copied\"}");
+    }
+
+    #[tokio::test]
+    async fn a_whole_frame_after_copied_bytes_stays_behind_them() {
+        // A last frame after copied lines.
+        let outbox = Outbox::new(100);
         outbox.set_mode(Mode::Text);
-        outbox.push(&frame("a"));
-        outbox.push(&frame("b"));
+        push_numbered(&outbox, 0, COPY_FROM + 3);
         assert!(outbox.close_with(Some(frame("last"))));
         let mut batch = Batch::new();
         assert!(!outbox.next_batch(&mut batch).await);
-        assert_eq!(written(&outbox, &batch), "* a\n* b\n* last\n");
+        assert_eq!(written(&outbox, &batch), numbered(0..COPY_FROM + 3) + "* last\n");
         // A writer that takes more into a batch it has not emptied.
-        let outbox = Outbox::new(10);
+        let outbox = Outbox::new(100);
         outbox.set_mode(Mode::Text);
-        outbox.push(&frame("1"));
+        push_numbered(&outbox, 0, COPY_FROM + 1);
         let mut batch = Batch::new();
         assert!(outbox.next_batch(&mut batch).await);
-        outbox.push(&frame("2"));
-        assert!(outbox.close_with(Some(frame("3"))));
+        assert!(batch.only_encoded().is_none() && batch.encoded_frames == 1, "frames, then bytes");
+        push_numbered(&outbox, COPY_FROM + 1, 2);
+        assert!(outbox.close_with(Some(frame("end"))));
         assert!(!outbox.next_batch(&mut batch).await);
-        assert_eq!(written(&outbox, &batch), "* 1\n* 2\n* 3\n");
+        assert_eq!(written(&outbox, &batch), numbered(0..COPY_FROM + 3) + "* end\n");
     }
 
     #[tokio::test]
-    async fn encoded_frames_count_against_both_bounds() {
-        let outbox = Outbox::bounded(2, 1000);
+    async fn copied_frames_count_against_both_bounds() {
+        let outbox = Outbox::bounded(COPY_FROM + 2, 1000);
         outbox.set_mode(Mode::Text);
-        outbox.push(&frame("a"));
-        outbox.push(&frame("b"));
+        push_numbered(&outbox, 0, COPY_FROM + 2);
         assert_eq!(outbox.push(&frame("c")), Push::Overflow);
         let mut batch = Batch::new();
         assert!(!outbox.next_batch(&mut batch).await);
-        assert!(written(&outbox, &batch).starts_with("* bye: too slow: 2 messages (8 bytes)"));
-        let outbox = Outbox::bounded(1000, 100);
+        let bytes = numbered(0..COPY_FROM + 2).len();
+        let bye = format!("* bye: too slow: {} messages ({bytes} bytes)", COPY_FROM + 2);
+        assert!(written(&outbox, &batch).starts_with(&bye), "{}", written(&outbox, &batch));
+        let outbox = Outbox::bounded(1000, COPY_FROM * 4 + 100);
         outbox.set_mode(Mode::Text);
+        push_numbered(&outbox, 0, COPY_FROM);
         let big = frame(&"x".repeat(60));
         assert_eq!(outbox.push(&big), Push::Queued);
-        assert_eq!(outbox.push(&big), Push::Overflow, "126 bytes would wait, over 100");
+        assert_eq!(outbox.push(&big), Push::Overflow, "the copied 63 bytes count: over the bound");
     }
 
     #[test]

@@ -479,8 +479,8 @@ impl Outbox {
 
     fn push_as(&self, frame: &Arc<Frame>, defer: bool) -> (Push, bool) {
         // Encoded outside the lock; the writer would encode it anyway, and a broadcast encodes
-        // once for every recipient of the same mode. `encoded`: the bytes, when they are what
-        // the connection writes (see "Encoded at the push").
+        // once for every recipient of the same mode. `bytes`: the frame as this connection
+        // writes it, when that is known (its mode, and no encoding of its own).
         let lang = self.inner.lang;
         let (len, bytes) = match (self.inner.mode.get(), self.inner.encoder.get()) {
             (Some(&mode), None) => {

@@ -31,8 +31,9 @@
 //! **Encoded at the push.** A busy connection's queue (already [`COPY_FROM`] frames long) takes
 //! the bytes of the next frames, copied (`encoded`, after the frames queued whole), instead of
 //! references to them, once its mode is known and unless it has an encoding of its own (IRC).
-//! The writer writes those bytes as they are, and no reference to a shared frame is taken on one
-//! core and given back on the other for every recipient: at millions of deliveries a second,
+//! The writer appends those bytes after the few whole frames ahead of them (one copy, as it
+//! copied shared bytes before), and no reference to a shared frame is taken on one core and
+//! given back on the other for every recipient: at millions of deliveries a second,
 //! those reference counts (a cache line every core writes) and the frees of frames on another
 //! thread than the one that made them cost more than the copy of a line. A short queue keeps
 //! shared frames: a burst to thousands of connections that each hold a few lines (a join storm)

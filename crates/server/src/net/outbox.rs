@@ -93,8 +93,9 @@ pub(crate) const COPY_FROM: usize = 8;
 /// one per combination of `server-time`, `account-tag` and `message-tags`).
 pub const VARIANTS: usize = 8;
 
-/// What a writer takes from an outbox at once ([`Outbox::next_batch`]): frames still to encode,
-/// then bytes already encoded (see "Encoded at the push" in the module documentation).
+/// Frames still to encode, then bytes already encoded (see "Encoded at the push" in the module
+/// documentation): what an outbox holds, and what a writer takes from it at once
+/// ([`Outbox::next_batch`]).
 #[derive(Default)]
 pub struct Batch {
     frames: VecDeque<Arc<Frame>>,
@@ -134,18 +135,36 @@ impl Batch {
         self.frames.is_empty().then_some(&self.encoded[..])
     }
 
-    /// Add what an outbox held after what the batch holds.
-    fn append(&mut self, queue: VecDeque<Arc<Frame>>, encoded: Vec<u8>, encoded_frames: usize) {
-        // Whole frames after the batch's encoded bytes would be written before them: those
-        // bytes go in as a frame first.
-        if !queue.is_empty() && self.encoded_frames > 0 {
+    /// Add `frame` whole, after everything held.
+    fn push_frame(&mut self, frame: Arc<Frame>) {
+        self.seal();
+        self.frames.push_back(frame);
+    }
+
+    /// Append a frame's bytes, already encoded as the connection writes them.
+    fn push_encoded(&mut self, bytes: &[u8]) {
+        self.encoded.extend_from_slice(bytes);
+        self.encoded_frames += 1;
+    }
+
+    /// Add everything `other` holds after what this holds.
+    fn append(&mut self, other: Batch) {
+        if !other.frames.is_empty() {
+            self.seal();
+        }
+        self.frames.extend(other.frames);
+        self.encoded.extend_from_slice(&other.encoded);
+        self.encoded_frames += other.encoded_frames;
+    }
+
+    /// Turn the encoded bytes into one frame of their own, so that whole frames added next are
+    /// written after them, not before.
+    fn seal(&mut self) {
+        if self.encoded_frames > 0 {
             let bytes = Bytes::from(std::mem::take(&mut self.encoded));
             self.frames.push_back(Frame::new(Rest(bytes)));
             self.encoded_frames = 0;
         }
-        self.frames.extend(queue);
-        self.encoded.extend_from_slice(&encoded);
-        self.encoded_frames += encoded_frames;
     }
 
     /// How many whole frames and encoded bytes the batch has room for.
@@ -298,14 +317,10 @@ struct Inner {
 }
 
 struct State {
-    /// Frames to encode when written (before the connection's mode is known, or in its own
-    /// encoding).
-    queue: VecDeque<Arc<Frame>>,
-    /// Frames already encoded in the connection's mode, written after everything in `queue`.
-    encoded: Vec<u8>,
-    /// How many frames `encoded` holds.
-    encoded_frames: usize,
-    /// The bytes `queue` and `encoded` will take to write.
+    /// What waits to be written: whole frames (to encode when written: before the connection's
+    /// mode is known, in its own encoding, or while the queue is short), then copied bytes.
+    queue: Batch,
+    /// The bytes `queue` will take to write.
     bytes: usize,
     closing: bool,
     /// The outbox closed because it was full (the client was too slow).
@@ -327,31 +342,12 @@ impl State {
 
     /// How many frames wait.
     fn len(&self) -> usize {
-        self.queue.len() + self.encoded_frames
-    }
-
-    /// Queue `frame` whole, after everything waiting (encoded bytes included, which become one
-    /// frame ahead of it).
-    fn push_frame(&mut self, frame: Arc<Frame>) {
-        if self.encoded_frames > 0 {
-            let encoded = Bytes::from(std::mem::take(&mut self.encoded));
-            self.queue.push_back(Frame::new(Rest(encoded)));
-            self.encoded_frames = 0;
-        }
-        self.queue.push_back(frame);
-    }
-
-    /// Append a frame's bytes, already encoded as the connection writes them.
-    fn push_encoded(&mut self, bytes: &[u8]) {
-        self.encoded.extend_from_slice(bytes);
-        self.encoded_frames += 1;
+        self.queue.len()
     }
 
     /// Forget everything waiting.
     fn clear(&mut self) {
         self.queue.clear();
-        self.encoded.clear();
-        self.encoded_frames = 0;
         self.bytes = 0;
     }
 }
@@ -372,9 +368,7 @@ impl Outbox {
         Outbox {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
-                    queue: VecDeque::new(),
-                    encoded: Vec::new(),
-                    encoded_frames: 0,
+                    queue: Batch::new(),
                     bytes: 0,
                     closing: false,
                     overflowed: false,
@@ -495,14 +489,15 @@ impl Outbox {
             return (Push::Closed, false);
         }
         // Copied only into a long queue (see "Encoded at the push").
-        let encoded = bytes.filter(|_| state.encoded_frames > 0 || state.queue.len() >= COPY_FROM);
+        let encoded =
+            bytes.filter(|_| state.queue.encoded_frames > 0 || state.queue.frames.len() >= COPY_FROM);
         let waiting = state.len();
         let full = waiting >= self.inner.capacity
             || (waiting > 0 && state.bytes.saturating_add(len) > self.inner.max_bytes);
         if full {
             let bytes = state.bytes;
             state.clear();
-            state.push_frame(Frame::new(Notice::Bye {
+            state.queue.push_frame(Frame::new(Notice::Bye {
                 reason: msg!("error-too-slow", dropped = waiting, bytes = bytes),
             }));
             state.close();
@@ -514,7 +509,7 @@ impl Outbox {
         let was_empty = waiting == 0;
         if was_empty && !state.in_flight && self.direct_ready(&state).is_some() {
             if defer {
-                state.push_frame(Arc::clone(frame));
+                state.queue.push_frame(Arc::clone(frame));
                 state.bytes += len;
                 return (Push::Queued, true);
             }
@@ -522,7 +517,7 @@ impl Outbox {
                 DirectWrite::Written => return (Push::Queued, false),
                 DirectWrite::Partly(rest) => {
                     state.bytes += rest.len();
-                    state.push_encoded(&rest);
+                    state.queue.push_encoded(&rest);
                     drop(state);
                     self.inner.wake.notify_one();
                     return (Push::Queued, false);
@@ -531,8 +526,8 @@ impl Outbox {
             }
         }
         match encoded {
-            Some(bytes) => state.push_encoded(bytes),
-            None => state.push_frame(Arc::clone(frame)),
+            Some(bytes) => state.queue.push_encoded(bytes),
+            None => state.queue.push_frame(Arc::clone(frame)),
         }
         state.bytes += len;
         drop(state);
@@ -590,12 +585,12 @@ impl Outbox {
         }
         // How much the socket took, and of how many bytes.
         let write = |state: &State, direct: &Direct, buf: &mut Vec<u8>| {
-            let bytes: &[u8] = if state.queue.is_empty() {
-                &state.encoded
-            } else {
-                self.write_frames(state.queue.iter(), state.encoded.len(), buf);
-                buf.extend_from_slice(&state.encoded);
-                buf
+            let bytes: &[u8] = match state.queue.only_encoded() {
+                Some(bytes) => bytes,
+                None => {
+                    self.write_batch(&state.queue, buf);
+                    buf
+                }
             };
             direct.socket.try_write(bytes).ok().map(|n| (n, bytes.len()))
         };
@@ -609,7 +604,10 @@ impl Outbox {
                     // The writer writes the rest, as one frame.
                     Some((n, _)) => {
                         direct.metrics.frames_out.add(frames as u64 - 1);
-                        let rest = if state.queue.is_empty() { &state.encoded[n..] } else { &buf[n..] };
+                        let rest = match state.queue.only_encoded() {
+                            Some(bytes) => &bytes[n..],
+                            None => &buf[n..],
+                        };
                         Some(Some(rest.to_vec()))
                     }
                     None => None,
@@ -624,15 +622,14 @@ impl Outbox {
         };
         state.last_write = Some(Instant::now());
         state.clear();
-        if state.queue.capacity() > KEEP_QUEUE_CAPACITY {
-            state.queue = VecDeque::new();
+        if state.queue.frames.capacity() > KEEP_QUEUE_CAPACITY {
+            state.queue.frames = VecDeque::new();
         }
         // A quiet connection keeps no bytes between its lines.
-        state.encoded = Vec::new();
+        state.queue.encoded = Vec::new();
         if let Some(rest) = rest {
             state.bytes = rest.len();
-            state.encoded = rest;
-            state.encoded_frames = 1;
+            (state.queue.encoded, state.queue.encoded_frames) = (rest, 1);
             drop(state);
             self.inner.wake.notify_one();
         }
@@ -652,7 +649,7 @@ impl Outbox {
         }
         state.close();
         if let Some(last) = last {
-            state.push_frame(last);
+            state.queue.push_frame(last);
         }
         drop(state);
         self.signal_closing();
@@ -716,18 +713,11 @@ impl Outbox {
                     // Until the writer says it has written them, nothing may be written directly.
                     state.in_flight = state.len() > 0;
                     if batch.is_empty() {
-                        std::mem::swap(&mut state.queue, &mut batch.frames);
-                        std::mem::swap(&mut state.encoded, &mut batch.encoded);
-                        batch.encoded_frames = state.encoded_frames;
-                        state.encoded_frames = 0;
-                        state.bytes = 0;
+                        std::mem::swap(&mut state.queue, batch);
                     } else {
-                        let queue = std::mem::take(&mut state.queue);
-                        let encoded = std::mem::take(&mut state.encoded);
-                        let encoded_frames = std::mem::take(&mut state.encoded_frames);
-                        state.bytes = 0;
-                        batch.append(queue, encoded, encoded_frames);
+                        batch.append(std::mem::take(&mut state.queue));
                     }
+                    state.bytes = 0;
                     return !state.closing;
                 }
             }
@@ -741,7 +731,7 @@ impl Outbox {
     pub fn written(&self) -> bool {
         let mut state = self.inner.state.lock();
         state.in_flight = false;
-        let spare = state.queue.capacity() > 0 || state.encoded.capacity() > 0;
+        let spare = state.queue.holds_memory();
         if state.direct.is_some() {
             state.last_write = Some(Instant::now());
         }
@@ -752,8 +742,7 @@ impl Outbox {
     /// tests of the release).
     #[cfg(test)]
     pub(crate) fn queue_capacity(&self) -> (usize, usize) {
-        let state = self.inner.state.lock();
-        (state.queue.capacity(), state.encoded.capacity())
+        self.inner.state.lock().queue.room()
     }
 
     /// An idle connection gives back its queue's slots, if its queue is empty: a burst (joining a
@@ -762,8 +751,7 @@ impl Outbox {
     pub fn release_spare(&self) {
         let mut state = self.inner.state.lock();
         if state.len() == 0 {
-            state.queue = VecDeque::new();
-            state.encoded = Vec::new();
+            state.queue = Batch::new();
         }
     }
 }

@@ -229,7 +229,7 @@ async fn a_queue_grown_in_a_burst_is_released_once_drained() {
     let mut batch = Batch::new();
     assert!(outbox.next_batch(&mut batch).await);
     assert_eq!(batch.len(), 5000);
-    assert!(outbox.inner.state.lock().queue.capacity() <= KEEP_QUEUE_CAPACITY);
+    assert!(outbox.inner.state.lock().queue.frames.capacity() <= KEEP_QUEUE_CAPACITY);
 }
 
 #[tokio::test]
@@ -271,7 +271,7 @@ fn a_frame_speaks_the_language_of_the_outbox() {
     let outbox = Outbox::bounded_in(1, usize::MAX, Lang::Ko);
     outbox.push(&f);
     assert_eq!(outbox.push(&f), Push::Overflow);
-    let batch = outbox.inner.state.lock().queue.iter().cloned().collect::<Vec<_>>();
+    let batch = outbox.inner.state.lock().queue.frames().cloned().collect::<Vec<_>>();
     let bye = String::from_utf8_lossy(batch[0].encoded(Mode::Text, outbox.lang())).into_owned();
     assert!(bye.starts_with("* 연결 종료: 너무 느립니다"), "{bye}");
 }

@@ -170,7 +170,20 @@ pub struct Conn {
 
 /// Serve one connection of any transport until it ends: `input` yields what the peer sent,
 /// `output` carries what the session answers.
-pub async fn drive<S, I, O>(service: Arc<S>, conn: Conn, opening: Opening, input: I, output: O)
+///
+/// The connection's future lives as long as the connection, idle or not, so its size is every
+/// connection's cost (`listener::serve_accepted` holds it to a bound). An `async fn` keeps each
+/// argument twice for its whole life (once as passed, once as bound), and a layer of `async fn`s
+/// that each only call the next keeps every layer's arguments: so this, and the transports'
+/// entry points in front of it, are plain functions that return the one future of [`run`], and
+/// `run` binds its arguments before its `async` block, which then holds each of them once.
+pub fn drive<S, I, O>(
+    service: Arc<S>,
+    conn: Conn,
+    opening: Opening,
+    input: I,
+    output: O,
+) -> impl Future<Output = ()> + Send
 where
     S: Service,
     I: Input,
@@ -178,75 +191,85 @@ where
 {
     let peer = &conn.peer;
     let span = info_span!("conn", service = %service.name(), transport = peer.transport, peer = %peer.addr, id = peer.id, user = tracing::field::Empty);
-    run(service, conn, opening, input, output).instrument(span).await
+    run(service, conn, opening, input, output).instrument(span)
 }
 
-async fn run<S, I, O>(service: Arc<S>, conn: Conn, opening: Opening, mut input: I, output: O)
+fn run<S, I, O>(
+    service: Arc<S>,
+    conn: Conn,
+    opening: Opening,
+    mut input: I,
+    output: O,
+) -> impl Future<Output = ()> + Send
 where
     S: Service,
     I: Input,
     O: Output,
 {
     let Conn { peer, limits, shutdown, mut ticket, bans } = conn;
-    let metrics = Arc::clone(service.metrics());
-    let open = metrics.connections.inc();
-    metrics.connections_total.inc();
-    info!(open, "connected ({open} connections)");
+    async move {
+        let metrics = Arc::clone(service.metrics());
+        let open = metrics.connections.inc();
+        metrics.connections_total.inc();
+        info!(open, "connected ({open} connections)");
 
-    let outbox = Outbox::bounded_in(limits.outbound_queue, limits.outbound_bytes, limits.lang);
-    if let Some(m) = opening.mode {
-        outbox.set_mode(m);
-    }
-    if let (Some(quiet), Some(socket)) = (limits.direct_write_quiet, output.direct()) {
-        outbox.attach_direct(socket, quiet, Arc::clone(&metrics));
-    }
-    let mut user = None;
-    let mut ending = Ending::PeerGone;
-    // Without a gap there are no unframed clients to spare: greet at once.
-    let mut greeting = opening.greeting.map(Greeting);
-    if limits.unframed_gap.is_none()
-        && let Some(greeting) = greeting.take()
-    {
-        outbox.send(greeting);
-    }
+        let outbox = Outbox::bounded_in(limits.outbound_queue, limits.outbound_bytes, limits.lang);
+        if let Some(m) = opening.mode {
+            outbox.set_mode(m);
+        }
+        if let (Some(quiet), Some(socket)) = (limits.direct_write_quiet, output.direct()) {
+            outbox.attach_direct(socket, quiet, Arc::clone(&metrics));
+        }
+        let mut user = None;
+        let mut ending = Ending::PeerGone;
+        // Without a gap there are no unframed clients to spare: greet at once.
+        let mut greeting = opening.greeting.map(Greeting);
+        if limits.unframed_gap.is_none()
+            && let Some(greeting) = greeting.take()
+        {
+            outbox.send(greeting);
+        }
 
-    // This task lives as long as the connection, idle or not, so its size is every connection's
-    // cost (`listener::serve_accepted` holds it to a bound). A value moved out of a local keeps
-    // its space in the task: the session goes straight into `Inbound`, and both halves are built
-    // inside `join!` rather than bound to locals first.
-    let mut inbound = Inbound::new(
-        service.open(peer.clone(), outbox.clone()),
-        outbox.clone(),
-        opening.mode,
-        &limits,
-        Arc::clone(&metrics),
-    );
-    tokio::join!(
-        async {
-            let reading = Reading { outbox: &outbox, limits: &limits, shutdown: &shutdown };
-            let mut guard = Guard { ticket: &mut ticket, bans: &bans, peer: &peer, registration: None };
-            ending = read_loop(&mut input, &mut inbound, &mut guard, greeting, reading).await;
-            if ending == Ending::LoginTimeout {
-                metrics.login_timeouts.inc();
-                let secs = limits.login_timeout.map_or(0, |t| t.as_secs());
-                outbox.send(Notice::error(ErrorCode::LoginTimeout, msg!("error-login-timeout", secs = secs)));
-            }
-            user = inbound.user().map(str::to_owned);
-            // Boxed: closing moves the session (and its close, which may wait for the bus) out
-            // of this task's lifelong state.
-            Box::pin(inbound.finish(ending.clone())).await;
-        },
-        write_loop(output, &outbox, &limits, &metrics),
-    );
-    if outbox.overflowed() {
-        metrics.slow_disconnects.inc();
-    }
-    // Drain what the peer still sends so that our close is clean, not a reset.
-    let _ = timeout(limits.linger, async { while input.next().await.is_some() {} }).await;
+        // A value moved out of a local keeps its space in the task: the session goes straight
+        // into `Inbound`, and both halves are built inside `join!` rather than bound to locals
+        // first.
+        let mut inbound = Inbound::new(
+            service.open(peer.clone(), outbox.clone()),
+            outbox.clone(),
+            opening.mode,
+            &limits,
+            Arc::clone(&metrics),
+        );
+        tokio::join!(
+            async {
+                let reading = Reading { outbox: &outbox, limits: &limits, shutdown: &shutdown };
+                let mut guard = Guard { ticket: &mut ticket, bans: &bans, peer: &peer, registration: None };
+                ending = read_loop(&mut input, &mut inbound, &mut guard, greeting, reading).await;
+                if ending == Ending::LoginTimeout {
+                    metrics.login_timeouts.inc();
+                    let secs = limits.login_timeout.map_or(0, |t| t.as_secs());
+                    outbox.send(Notice::error(
+                        ErrorCode::LoginTimeout,
+                        msg!("error-login-timeout", secs = secs),
+                    ));
+                }
+                user = inbound.user().map(str::to_owned);
+                // Boxed: closing moves the session (and its close, which may wait for the bus)
+                // out of this task's lifelong state.
+                Box::pin(inbound.finish(ending.clone())).await;
+            },
+            write_loop(output, &outbox, &limits, &metrics),
+        );
+        if outbox.overflowed() {
+            metrics.slow_disconnects.inc();
+        }
+        // Drain what the peer still sends so that our close is clean, not a reset.
+        let _ = timeout(limits.linger, async { while input.next().await.is_some() {} }).await;
 
-    let open = metrics.connections.dec();
-    let why = if outbox.overflowed() { "too slow to read".to_owned() } else { ending.to_string() };
-    info!(user = user.as_deref(), %why, open, "disconnected");
+        let open = metrics.connections.dec();
+        let why = if outbox.overflowed() { "too slow to read".to_owned() } else { ending.to_string() };
+        info!(user = user.as_deref(), %why, open, "disconnected");
+    }
 }
 
 /// What a connection holds while it reads: its admission ticket, and once logged in, its place
@@ -281,126 +304,139 @@ struct Reading<'a> {
     shutdown: &'a CancellationToken,
 }
 
-async fn read_loop<S: Session, I: Input>(
-    input: &mut I,
-    inbound: &mut Inbound<S>,
-    guard: &mut Guard<'_>,
+/// Read and handle the peer's input until the connection ends, and say why (a plain function
+/// returning its `async` block, which holds its arguments once; see [`drive`]).
+fn read_loop<'a, S: Session, I: Input>(
+    input: &'a mut I,
+    inbound: &'a mut Inbound<S>,
+    guard: &'a mut Guard<'_>,
     mut greeting: Option<Greeting>,
-    Reading { outbox, limits, shutdown }: Reading<'_>,
-) -> Ending {
-    let login_deadline = limits.login_timeout.map(|t| Instant::now() + t);
-    // A connection still silent at this instant is greeted (see the module documentation).
-    let quiet_deadline = Instant::now() + limits.unframed_gap.unwrap_or_default();
-    loop {
-        let login_pending = login_deadline.filter(|_| guard.ticket.is_pending());
-        let await_quiet = greeting.is_some() && !input.heard();
-        // The futures are built inside `select!` rather than bound to locals first, which would
-        // store each twice in the connection's lifelong task (see `run`).
-        let item = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => return Ending::Shutdown,
-            _ = outbox.closing() => return Ending::OutboxClosed,
-            _ = sleep_until(login_pending.unwrap_or(quiet_deadline)), if login_pending.is_some() => {
-                return Ending::LoginTimeout
-            }
-            // Before the quiet timer, so that bytes that came meanwhile are read (and heard)
-            // before a late timer is looked at.
-            item = async {
-                match limits.idle_timeout {
-                    Some(idle) => timeout(idle, input.next()).await.ok(),
-                    None => Some(input.next().await),
+    Reading { outbox, limits, shutdown }: Reading<'a>,
+) -> impl Future<Output = Ending> + Send + 'a {
+    async move {
+        let login_deadline = limits.login_timeout.map(|t| Instant::now() + t);
+        // A connection still silent at this instant is greeted (see the module documentation).
+        let quiet_deadline = Instant::now() + limits.unframed_gap.unwrap_or_default();
+        loop {
+            let login_pending = login_deadline.filter(|_| guard.ticket.is_pending());
+            let await_quiet = greeting.is_some() && !input.heard();
+            // The futures are built inside `select!` rather than bound to locals first, which would
+            // store each twice in the connection's lifelong task (see `run`).
+            let item = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return Ending::Shutdown,
+                _ = outbox.closing() => return Ending::OutboxClosed,
+                _ = sleep_until(login_pending.unwrap_or(quiet_deadline)), if login_pending.is_some() => {
+                    return Ending::LoginTimeout
                 }
-            } => item,
-            _ = sleep_until(quiet_deadline), if await_quiet => {
-                // If bytes came (part of a first message), that message decides, below.
-                if !input.heard()
-                    && let Some(greeting) = greeting.take()
-                {
-                    outbox.send(greeting);
+                // Before the quiet timer, so that bytes that came meanwhile are read (and heard)
+                // before a late timer is looked at.
+                item = async {
+                    match limits.idle_timeout {
+                        Some(idle) => timeout(idle, input.next()).await.ok(),
+                        None => Some(input.next().await),
+                    }
+                } => item,
+                _ = sleep_until(quiet_deadline), if await_quiet => {
+                    // If bytes came (part of a first message), that message decides, below.
+                    if !input.heard()
+                        && let Some(greeting) = greeting.take()
+                    {
+                        outbox.send(greeting);
+                    }
+                    continue;
                 }
-                continue;
+            };
+            let item = match item {
+                None => return Ending::Idle,
+                Some(None) | Some(Some(Err(_))) => return Ending::PeerGone,
+                Some(Some(Ok(item))) => item,
+            };
+            if let Some(greeting) = greeting.take()
+                && input.framing() != Framing::Bursts
+            {
+                outbox.send(greeting);
             }
-        };
-        let item = match item {
-            None => return Ending::Idle,
-            Some(None) | Some(Some(Err(_))) => return Ending::PeerGone,
-            Some(Some(Ok(item))) => item,
-        };
-        if let Some(greeting) = greeting.take()
-            && input.framing() != Framing::Bursts
-        {
-            outbox.send(greeting);
-        }
-        let flow = inbound.on_item(item).await;
-        if let Some(m) = inbound.mode() {
-            outbox.set_mode(m);
-        }
-        guard.update(inbound, outbox);
-        if let Flow::Close(reason) = flow {
-            return Ending::Requested(reason);
+            let flow = inbound.on_item(item).await;
+            if let Some(m) = inbound.mode() {
+                outbox.set_mode(m);
+            }
+            guard.update(inbound, outbox);
+            if let Flow::Close(reason) = flow {
+                return Ending::Requested(reason);
+            }
         }
     }
 }
 
-async fn write_loop<O: Output>(mut out: O, outbox: &Outbox, limits: &Limits, metrics: &ServiceMetrics) {
-    let mut batch = Batch::new();
-    let mut buf = Vec::new();
-    let keepalive_every = out.keepalive_every();
-    // Whether the writer (or the outbox's queue) holds more than an idle connection keeps.
-    let mut holding = false;
-    loop {
-        // Holding more: wait only a little for the next batch, then give it back (see below).
-        let wait = if holding { Some(RELEASE_AFTER) } else { keepalive_every };
-        let open = match wait {
-            None => outbox.next_batch(&mut batch).await,
-            Some(wait) => match timeout(wait, outbox.next_batch(&mut batch)).await {
-                Ok(open) => open,
-                Err(_) if holding => {
-                    holding = false;
-                    buf = Vec::new();
-                    batch = Batch::new();
-                    outbox.release_spare();
-                    continue;
-                }
-                Err(_) => {
-                    // Idle for a while: make sure the peer is still there.
-                    if !matches!(timeout(limits.write_timeout, out.keepalive()).await, Ok(Ok(()))) {
-                        outbox.abort();
-                        return;
+/// Write the outbox's batches to `out` until the connection ends, then finish the output (a plain
+/// function returning its `async` block, like [`read_loop`]).
+fn write_loop<'a, O: Output + 'a>(
+    mut out: O,
+    outbox: &'a Outbox,
+    limits: &'a Limits,
+    metrics: &'a ServiceMetrics,
+) -> impl Future<Output = ()> + Send + 'a {
+    async move {
+        let mut batch = Batch::new();
+        let mut buf = Vec::new();
+        let keepalive_every = out.keepalive_every();
+        // Whether the writer (or the outbox's queue) holds more than an idle connection keeps.
+        let mut holding = false;
+        loop {
+            // Holding more: wait only a little for the next batch, then give it back (see below).
+            let wait = if holding { Some(RELEASE_AFTER) } else { keepalive_every };
+            let open = match wait {
+                None => outbox.next_batch(&mut batch).await,
+                Some(wait) => match timeout(wait, outbox.next_batch(&mut batch)).await {
+                    Ok(open) => open,
+                    Err(_) if holding => {
+                        holding = false;
+                        buf = Vec::new();
+                        batch = Batch::new();
+                        outbox.release_spare();
+                        continue;
                     }
-                    continue;
+                    Err(_) => {
+                        // Idle for a while: make sure the peer is still there.
+                        if !matches!(timeout(limits.write_timeout, out.keepalive()).await, Ok(Ok(()))) {
+                            outbox.abort();
+                            return;
+                        }
+                        continue;
+                    }
+                },
+            };
+            if !batch.is_empty() {
+                // Nothing is queued before the first line decides the mode, except the greeting
+                // (the same bytes in either mode) and a final `bye` to a client that never spoke,
+                // which goes out as text.
+                metrics.frames_out.add(batch.len() as u64);
+                if !write_batch(&mut out, outbox, &batch, &mut buf, limits).await {
+                    outbox.abort();
+                    return;
                 }
-            },
-        };
-        if !batch.is_empty() {
-            // Nothing is queued before the first line decides the mode, except the greeting
-            // (the same bytes in either mode) and a final `bye` to a client that never spoke,
-            // which goes out as text.
-            metrics.frames_out.add(batch.len() as u64);
-            if !write_batch(&mut out, outbox, &batch, &mut buf, limits).await {
-                outbox.abort();
-                return;
+                batch.clear();
+                buf.clear();
+                let queue_spare = outbox.written();
+                // Keep the buffers while messages keep coming; once the connection has been idle for
+                // `RELEASE_AFTER`, give them all back (an outsized one at once), so thousands of idle
+                // connections hold no buffers at all rather than the high-water mark of their
+                // busiest moment. Giving them back as soon as the outbox is empty would, under load,
+                // free and grow them again for every batch; after a quiet spell it costs a connection
+                // that gets one message now and then a few small allocations per message, next to
+                // the wake-up and the system call each of those messages costs anyway.
+                if buf.capacity() > KEEP_WRITE_BUFFER {
+                    buf = Vec::new();
+                }
+                holding = queue_spare || buf.capacity() > 0 || batch.holds_memory();
             }
-            batch.clear();
-            buf.clear();
-            let queue_spare = outbox.written();
-            // Keep the buffers while messages keep coming; once the connection has been idle for
-            // `RELEASE_AFTER`, give them all back (an outsized one at once), so thousands of idle
-            // connections hold no buffers at all rather than the high-water mark of their
-            // busiest moment. Giving them back as soon as the outbox is empty would, under load,
-            // free and grow them again for every batch; after a quiet spell it costs a connection
-            // that gets one message now and then a few small allocations per message, next to
-            // the wake-up and the system call each of those messages costs anyway.
-            if buf.capacity() > KEEP_WRITE_BUFFER {
-                buf = Vec::new();
+            if !open {
+                break;
             }
-            holding = queue_spare || buf.capacity() > 0 || batch.holds_memory();
         }
-        if !open {
-            break;
-        }
+        let _ = timeout(limits.write_timeout, out.finish()).await;
     }
-    let _ = timeout(limits.write_timeout, out.finish()).await;
 }
 
 /// Encode and write `batch`. A transport that can write without waiting (TCP) is written from
@@ -438,7 +474,9 @@ async fn write_batch<O: Output>(
         Some(true) => {}
         None => outbox.write_batch(batch, buf),
     }
-    buf.is_empty() || matches!(timeout(limits.write_timeout, out.write(buf)).await, Ok(Ok(())))
+    // What the socket did not take at once waits for room: rarely (a reader that fell behind),
+    // so that wait is boxed rather than sizing every connection's lifelong task.
+    buf.is_empty() || matches!(Box::pin(timeout(limits.write_timeout, out.write(buf))).await, Ok(Ok(())))
 }
 
 /// A TCP socket's write half, shared with the connection's outbox for direct writes.
@@ -502,27 +540,36 @@ impl<W: AsyncWrite + Unpin + Send> Output for StreamOutput<W> {
     }
 }
 
-/// Serve one accepted, admitted TCP connection until it ends.
-pub(crate) async fn serve<S: Service>(service: Arc<S>, stream: TcpStream, conn: Conn) {
+/// Serve one accepted, admitted TCP connection until it ends (a plain function, like [`drive`]).
+pub(crate) fn serve<S: Service>(
+    service: Arc<S>,
+    stream: TcpStream,
+    conn: Conn,
+) -> impl Future<Output = ()> + Send {
     // Small messages must not wait for the peer's delayed ACK.
     let _ = stream.set_nodelay(true);
     // A socket splits into two owned halves without a lock between them.
     let (read_half, write_half) = stream.into_split();
     let output = TcpOutput(Arc::new(write_half));
-    serve_output(service, read_half, output, conn).await
+    serve_output(service, read_half, output, conn)
 }
 
 /// Serve a connection over any other byte stream (TLS) until it ends.
-pub(crate) async fn serve_stream<S, T>(service: Arc<S>, stream: T, conn: Conn)
+pub(crate) fn serve_stream<S, T>(service: Arc<S>, stream: T, conn: Conn) -> impl Future<Output = ()> + Send
 where
     S: Service,
     T: AsyncRead + AsyncWrite + Send + Unpin,
 {
     let (read_half, write_half) = tokio::io::split(stream);
-    serve_output(service, read_half, StreamOutput(write_half), conn).await
+    serve_output(service, read_half, StreamOutput(write_half), conn)
 }
 
-async fn serve_output<S, R, O>(service: Arc<S>, read_half: R, output: O, conn: Conn)
+fn serve_output<S, R, O>(
+    service: Arc<S>,
+    read_half: R,
+    output: O,
+    conn: Conn,
+) -> impl Future<Output = ()> + Send
 where
     S: Service,
     R: AsyncRead + Send + Unpin,
@@ -532,7 +579,7 @@ where
     let input = ByteInput::new(read_half, max_line, gap, READ_BUFFER);
     let opening =
         Opening { greeting: Some(conn.limits.lang.scope(|| service.greeting())), mode: service.mode() };
-    drive(service, conn, opening, input, output).await
+    drive(service, conn, opening, input, output)
 }
 
 #[cfg(test)]

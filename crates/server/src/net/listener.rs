@@ -39,12 +39,13 @@ use crate::net::tls::{self, ServerTls};
 use crate::session::{Peer, Service};
 
 /// The most a connection's task may hold (bytes of its future, in a test build): see
-/// [`serve_accepted`]. About 3.5 KiB today (3.6 KiB in a release build); it was 15 KiB in a
+/// [`serve_accepted`]. About 2.2 KiB today (2.4 KiB for IRC, the largest); it was 15 KiB in a
 /// release build before the TLS path and the session's close were boxed and the driver stopped
-/// keeping a second copy of its reader, and that showed as several KiB more resident memory per
-/// idle connection in `sockhub bench connections`.
+/// keeping a second copy of its reader, and 3.5 KiB before the layers between the accept and the
+/// connection's driver became plain functions (`connection::drive`). Each showed as that much
+/// more resident memory per idle connection in `sockhub bench connections`.
 #[cfg(test)]
-const MAX_TASK_BYTES: usize = 4096;
+const MAX_TASK_BYTES: usize = 2560;
 
 /// How long to back off when `accept` fails (e.g. out of file descriptors).
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
@@ -132,26 +133,32 @@ pub async fn accept_loop<S: Service>(
 /// small: whatever is large and not always needed (a request being handled, a session closing,
 /// all of TLS) is boxed where it is awaited; `tests::a_connection_task_stays_small` holds it to
 /// [`MAX_TASK_BYTES`].
-async fn serve_accepted<S: Service>(
+///
+/// A plain function returning an `async` block, not an `async fn`: the block holds each value it
+/// was given once, where an `async fn` would keep its arguments twice (see `connection::drive`).
+fn serve_accepted<S: Service>(
     service: Arc<S>,
     stream: TcpStream,
     addr: SocketAddr,
     ctx: NetContext,
     transport: Transport,
-    _slot: OwnedSemaphorePermit,
-) {
-    // A TLS client could not read a plain-text refusal: it is just closed.
-    let can_tell = matches!(transport, Transport::Plain);
-    let Some((stream, addr, ticket)) = admit(stream, addr, &ctx, service.metrics(), can_tell).await else {
-        return;
-    };
-    let peer = Peer { addr, transport: "tcp", id: ctx.next_id() };
-    let conn = Conn { peer, limits: ctx.limits, shutdown: ctx.shutdown, ticket, bans: ctx.bans };
-    match transport {
-        Transport::Plain => connection::serve(service, stream, conn).await,
-        // Boxed: a TLS connection's state (handshake, stream) is several times a plain one's, and
-        // inline it would size every plain connection's task too.
-        Transport::Tls(tls, port) => Box::pin(tls::serve(tls, port, service, stream, conn)).await,
+    slot: OwnedSemaphorePermit,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        // A TLS client could not read a plain-text refusal: it is just closed.
+        let can_tell = matches!(transport, Transport::Plain);
+        if let Some((stream, addr, ticket)) = admit(stream, addr, &ctx, service.metrics(), can_tell).await {
+            let peer = Peer { addr, transport: "tcp", id: ctx.next_id() };
+            let conn = Conn { peer, limits: ctx.limits, shutdown: ctx.shutdown, ticket, bans: ctx.bans };
+            match transport {
+                Transport::Plain => connection::serve(service, stream, conn).await,
+                // Boxed: a TLS connection's state (handshake, stream) is several times a plain
+                // one's, and inline it would size every plain connection's task too.
+                Transport::Tls(tls, port) => Box::pin(tls::serve(tls, port, service, stream, conn)).await,
+            }
+        }
+        // Held until the connection ends (and named here, so that the block owns it).
+        drop(slot);
     }
 }
 
@@ -254,7 +261,8 @@ mod tests {
             assert!(
                 bytes <= MAX_TASK_BYTES,
                 "a {service} connection's task is {bytes} bytes, more than {MAX_TASK_BYTES}: box what is large \
-                 and rarely needed where it is awaited (see `serve_accepted`)"
+                 and rarely needed where it is awaited, and keep layers that only hand their arguments on \
+                 plain functions (see `serve_accepted`)"
             );
         }
     }

@@ -306,6 +306,10 @@ struct Reading<'a> {
 
 /// Read and handle the peer's input until the connection ends, and say why (a plain function
 /// returning its `async` block, which holds its arguments once; see [`drive`]).
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would keep its arguments twice in the connection's task"
+)]
 fn read_loop<'a, S: Session, I: Input>(
     input: &'a mut I,
     inbound: &'a mut Inbound<S>,
@@ -371,6 +375,10 @@ fn read_loop<'a, S: Session, I: Input>(
 
 /// Write the outbox's batches to `out` until the connection ends, then finish the output (a plain
 /// function returning its `async` block, like [`read_loop`]).
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would keep its arguments twice in the connection's task"
+)]
 fn write_loop<'a, O: Output + 'a>(
     mut out: O,
     outbox: &'a Outbox,

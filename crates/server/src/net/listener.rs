@@ -136,6 +136,10 @@ pub async fn accept_loop<S: Service>(
 ///
 /// A plain function returning an `async` block, not an `async fn`: the block holds each value it
 /// was given once, where an `async fn` would keep its arguments twice (see `connection::drive`).
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would keep its arguments twice in the connection's task"
+)]
 fn serve_accepted<S: Service>(
     service: Arc<S>,
     stream: TcpStream,

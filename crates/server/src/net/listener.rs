@@ -131,8 +131,8 @@ pub async fn accept_loop<S: Service>(
 ///
 /// This future is what every open connection costs in task memory, idle or not, so it is kept
 /// small: whatever is large and not always needed (a request being handled, a session closing,
-/// all of TLS) is boxed where it is awaited; `tests::a_connection_task_stays_small` holds it to
-/// [`MAX_TASK_BYTES`].
+/// a write waiting for a full socket, all of TLS) is boxed where it is awaited;
+/// `tests::a_connection_task_stays_small` holds it to [`MAX_TASK_BYTES`].
 ///
 /// A plain function returning an `async` block, not an `async fn`: the block holds each value it
 /// was given once, where an `async fn` would keep its arguments twice (see `connection::drive`).

@@ -98,6 +98,11 @@ pub(crate) struct Client<S: Service> {
 }
 
 impl<S: Service> Client<S> {
+    /// The session's outbox (to attach a socket for direct writes, say).
+    pub(crate) fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
     /// Send one line, as a transport would after decoding it.
     pub(crate) async fn send(&mut self, line: &str) -> Flow {
         self.inbound.as_mut().expect("the session is open").on_line(line).await

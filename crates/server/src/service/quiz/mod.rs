@@ -53,6 +53,7 @@ use crate::auth::Authenticator;
 use crate::bus::{Listener, Message, NodeRef, QuizMsg, SharedBus};
 use crate::config::{QuizConfig, QuizStart};
 use crate::metrics::ServiceMetrics;
+use crate::net::fanout::Fanout;
 use crate::net::outbox::{Frame, Outbox};
 use crate::session::{Peer, Service};
 
@@ -246,8 +247,10 @@ impl QuizService {
                     () = self.shutdown.cancelled() => break false,
                     () = tokio::time::sleep_until(ends) => break true,
                     _ = async { ticker.as_mut().unwrap().tick().await }, if ticker.is_some() => {
+                        // Written to the sockets after the lock (dropped first) is released.
+                        let mut fanout = Fanout::new();
                         let round = self.round.lock();
-                        round.push_all(&round.scores_frame(self.config.leaderboard_size));
+                        round.push_all(&round.scores_frame(self.config.leaderboard_size), &mut fanout);
                     }
                 }
             };
@@ -333,8 +336,10 @@ impl QuizService {
         }
         let ends_at = started_at + chrono::Duration::from_std(duration).unwrap_or_default();
         let remaining = (ends_at - self.clock.now()).to_std().unwrap_or_default();
+        // Declared before the guard: everyone's `round_started` is written once it is released.
+        let mut fanout = Fanout::new();
         let mut round = self.round.lock();
-        round.start(number, seed, ends_at, remaining);
+        round.start(number, seed, ends_at, remaining, &mut fanout);
         *self.start_requested.lock() = false;
         let ends = match round.clock {
             round::Clock::Running { ends, .. } => ends,
@@ -342,6 +347,7 @@ impl QuizService {
         };
         let playing: Vec<Arc<str>> = round.players.values().map(|p| Arc::clone(&p.log_file)).collect();
         drop(round);
+        drop(fanout);
         self.running.send_replace(true);
         let message = format!("round {number} started: {} s, seed {seed}", duration.as_secs());
         info!("{message}");

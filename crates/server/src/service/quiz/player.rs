@@ -35,6 +35,8 @@ use tracing::info;
 
 use super::QuizService;
 use super::deadlines::{Slot, Waiting};
+use crate::net::fanout::Fanout;
+use crate::net::outbox::Frame;
 use sockhub_proto::problem::parse_answer;
 
 /// An answer as the session read it.
@@ -154,6 +156,9 @@ impl QuizService {
 
     /// Send the next problem (or the same one again). `None` when the task must end.
     fn ask(&self, key: &str, stop: &CancellationToken) -> Option<Ask> {
+        // Declared before the guard: the question is written to the socket after the round's lock
+        // is released (see `judge`).
+        let mut fanout = Fanout::new();
         let mut guard = self.round.lock();
         if stop.is_cancelled() || !guard.is_running() {
             return None;
@@ -181,15 +186,17 @@ impl QuizService {
             slot,
         };
         let online = player.online.as_ref()?;
-        online.outbox.send(QuizEvent::Question {
+        let question = Frame::new(QuizEvent::Question {
             id: ask.id,
             text: ask.text.clone(),
             sent_at: ask.sent_at,
             deadline_ms: self.answer.as_millis() as u64,
             attempt: ask.asks,
         });
+        fanout.push(&online.outbox, &question);
         let (name, file) = (Arc::clone(&player.name), Arc::clone(&player.log_file));
         drop(guard);
+        drop(fanout);
         let again = if ask.asks > 1 { format!(" (asked {} times)", ask.asks) } else { String::new() };
         let message = format!("Q{} sent to {name}: {} = ?{again}", ask.id, ask.text);
         self.logs.write(&file, ask.sent_at, "INFO", &message);
@@ -209,7 +216,11 @@ impl QuizService {
     ) -> Handled {
         let received_at = self.clock.wall(a.at);
         let elapsed_ms = a.at.saturating_duration_since(ask.sent).as_millis() as u64;
-        // The lock is taken in a block of its own so that it is never held across an await.
+        // The lock is taken in a block of its own so that it is never held across an await. The
+        // verdict is queued under it and written to the socket once it is released (`fanout`,
+        // declared before the guard): a write to a quiet socket is a system call, and every
+        // answer, question and deadline of the round waits for this lock.
+        let mut fanout = Fanout::new();
         let judged = {
             let mut guard = self.round.lock();
             if stop.is_cancelled() || !guard.is_running() {
@@ -250,7 +261,7 @@ impl QuizService {
                 player.stream.current = None;
             }
             let played_ms = a.at.saturating_duration_since(player.first_joined).as_millis() as u64;
-            online.outbox.send(QuizEvent::Verdict {
+            let verdict = Frame::new(QuizEvent::Verdict {
                 id: ask.id,
                 result: outcome,
                 answer: Some(a.value.clone()),
@@ -263,9 +274,11 @@ impl QuizService {
                 attempts: player.attempts,
                 played_ms,
             });
+            fanout.push(&online.outbox, &verdict);
             let standing = (player.sum, player.correct, player.attempts, played_ms);
             (outcome, Arc::clone(&player.name), Arc::clone(&player.log_file), standing, round.number)
         };
+        drop(fanout);
         let (outcome, name, file, (sum, correct, attempts, played_ms), number) = judged;
         // The answer is judged already: its standing waits for a place on the way to the other
         // nodes, and goes anyway after the bounded wait (see `crate::bus::place_or_publish`).

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::deadlines::{Deadlines, Slot, Waiting};
 
 use crate::bus::NodeRef;
+use crate::net::fanout::Fanout;
 use crate::net::outbox::{Frame, Outbox};
 use sockhub_proto::problem::Problem;
 
@@ -237,13 +238,14 @@ impl Round {
     }
 
     /// Start round `number`, which ends in `remaining` (the whole duration, unless this node joins
-    /// a round another node of the cluster started); everyone connected is told.
+    /// a round another node of the cluster started); everyone connected is told, through `fanout`.
     pub fn start(
         &mut self,
         number: u64,
         seed: u64,
         ends_at: sockhub_proto::time::Timestamp,
         remaining: Duration,
+        fanout: &mut Fanout,
     ) {
         let started = Instant::now();
         self.number = number;
@@ -265,7 +267,7 @@ impl Round {
             duration_secs: self.duration.as_secs(),
             ends_at,
         });
-        self.push_all(&frame);
+        self.push_all(&frame, fanout);
     }
 
     /// This node's players' standings (unranked), for the other nodes.
@@ -335,11 +337,12 @@ impl Round {
         })
     }
 
-    /// Push `frame` to every connected player.
-    pub fn push_all(&self, frame: &Arc<Frame>) {
+    /// Queue `frame` for every connected player, under the round's lock; `fanout` writes it to
+    /// their sockets once the caller has released the lock (declared before the guard).
+    pub fn push_all(&self, frame: &Arc<Frame>, fanout: &mut Fanout) {
         for p in self.players.values() {
             if let Some(o) = &p.online {
-                o.outbox.push(frame);
+                fanout.push(&o.outbox, frame);
             }
         }
     }

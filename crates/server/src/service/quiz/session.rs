@@ -24,7 +24,8 @@ use super::round::Join;
 use crate::auth::LoginError;
 use crate::bus::ClaimError;
 use crate::names;
-use crate::net::outbox::Outbox;
+use crate::net::fanout::Fanout;
+use crate::net::outbox::{Frame, Outbox};
 use crate::session::{Ending, Flow, Peer, Session};
 
 /// Answers that may wait for the player's task (it judges each in microseconds; flood control
@@ -112,13 +113,16 @@ impl QuizSession {
             self.quiz.bus.release("quiz", &name, self.peer.id).await;
             return self.retry_name(taken());
         };
+        // Declared before the guard: the welcome is queued in order under the lock and written to
+        // the socket once it is released (see `player::judge`).
+        let mut fanout = Fanout::new();
         let round = self.quiz.round.lock();
         // The round may have ended in the instant between the two locks.
         let Some(player) = round.players.get(&key) else {
             drop(round);
             return self.retry_name(ErrorEvent::new(ErrorCode::NoQuestion, msg!("quiz-round-just-ended")));
         };
-        self.outbox.send(QuizEvent::Welcome {
+        let welcome = Frame::new(QuizEvent::Welcome {
             name: name.to_string(),
             round: round.number,
             state: round.state(),
@@ -129,8 +133,10 @@ impl QuizSession {
             attempts: player.attempts,
             rejoined,
         });
+        fanout.push(&self.outbox, &welcome);
         let (sum, online, number) = (player.sum, round.online(), round.number);
         drop(round);
+        drop(fanout);
         self.quiz.set_users(online);
 
         let (answers, inbox) = mpsc::channel(ANSWER_QUEUE);

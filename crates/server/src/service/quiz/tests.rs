@@ -1,12 +1,17 @@
 //! Session-level tests of the quiz player's rules, on the [`crate::testing`] harness: a wrong
 //! answer brings the same problem back, a right one adds to the sum, and an answer taken in before
 //! the deadline keeps the deadline scheduler off its question — judged by the real round and
-//! store, no sockets.
+//! store, no sockets — and nothing is written to a player's socket under the round's lock.
+
+use std::sync::Arc;
 
 use serde_json::json;
 use sockhub_proto::Mode;
 use sockhub_proto::problem::Problem;
 
+use crate::net::outbox::TryWrite;
+use crate::service::quiz::QuizService;
+use crate::session::Service;
 use crate::testing::Harness;
 
 #[tokio::test]
@@ -58,4 +63,95 @@ async fn an_answer_taken_in_before_the_deadline_is_never_timed_out_however_late_
         !lines.iter().any(|l| l.contains("\"verdict\"")),
         "no timeout for an answered question: {lines:?}"
     );
+}
+
+/// A quiet socket that notes, for every line written to it, whether the writing thread held the
+/// quiz's round lock (a stand-in for a TCP socket, because what is checked is when the write
+/// happens, which only the socket sees): it then cannot take the lock itself (another thread holds it only briefly;
+/// the writer waits a second for it).
+struct LockWatch {
+    quiz: std::sync::Weak<QuizService>,
+    lines: std::sync::Mutex<Vec<(String, bool)>>,
+}
+
+impl TryWrite for LockWatch {
+    fn try_write(&self, bytes: &[u8]) -> std::io::Result<usize> {
+        let locked = self
+            .quiz
+            .upgrade()
+            .is_some_and(|q| q.round.try_lock_for(std::time::Duration::from_secs(1)).is_none());
+        let mut lines = self.lines.lock().unwrap();
+        for line in String::from_utf8_lossy(bytes).lines() {
+            lines.push((line.to_owned(), locked));
+        }
+        Ok(bytes.len())
+    }
+}
+
+/// Shared with the test, which reads what was written.
+impl TryWrite for Arc<LockWatch> {
+    fn try_write(&self, bytes: &[u8]) -> std::io::Result<usize> {
+        LockWatch::try_write(self, bytes)
+    }
+}
+
+impl LockWatch {
+    /// Wait (up to 5 s) for a line of JSON `type` and say whether the round was locked when it
+    /// was written.
+    async fn written_locked(&self, ty: &str) -> bool {
+        let wanted = format!("\"type\":\"{ty}\"");
+        for _ in 0..500 {
+            if let Some((_, locked)) = self.lines.lock().unwrap().iter().find(|(l, _)| l.contains(&wanted)) {
+                return *locked;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no {ty} was written: {:?}", self.lines.lock().unwrap());
+    }
+}
+
+/// Every answer, question and deadline of a round takes the round's lock, so a write to a
+/// player's socket (a system call) must not happen under it: a welcome, a question and a verdict to
+/// a quiet socket are queued under the lock and written once it is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn welcomes_questions_and_verdicts_are_written_after_the_rounds_lock_is_released() {
+    let mut h = Harness::start(|c| c.quiz.pause_secs = [0.0, 0.0]).await;
+    let quiz = h.hub().quiz.clone().unwrap();
+    let mut p = h.open(&quiz, Mode::Json);
+    // Attached before anything is sent, so every line goes to it (a quiet socket, always).
+    let watch = Arc::new(LockWatch { quiz: Arc::downgrade(&quiz), lines: Default::default() });
+    let socket: Box<dyn TryWrite> = Box::new(Arc::clone(&watch));
+    p.outbox().attach_direct(socket, std::time::Duration::ZERO, Arc::clone(quiz.metrics()));
+    p.request(json!({"type":"login","name":"minsu"})).await;
+    assert!(!watch.written_locked("welcome").await, "the welcome was written under the round's lock");
+    assert!(!watch.written_locked("question").await, "the question was written under the round's lock");
+    let (id, text) = {
+        let lines = watch.lines.lock().unwrap();
+        let line = &lines.iter().find(|(l, _)| l.contains("\"question\"")).unwrap().0;
+        let q: serde_json::Value = serde_json::from_str(line).unwrap();
+        (q["id"].clone(), q["text"].as_str().unwrap().to_owned())
+    };
+    let answer = Problem::parse(&text).expect("the question parses").answer();
+    p.request(json!({"type":"answer","id":id,"value":answer.to_string()})).await;
+    assert!(!watch.written_locked("verdict").await, "the verdict was written under the round's lock");
+}
+
+/// The round's start goes to every player at once: queued under the round's lock, written to the
+/// quiet sockets once it is released (as the live leaderboard is, through the same `push_all`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_start_is_written_after_the_rounds_lock_is_released() {
+    let mut h = Harness::start(|c| {
+        c.quiz.start = crate::config::QuizStart::Manual;
+        c.quiz.pause_secs = [0.0, 0.0];
+    })
+    .await;
+    let quiz = h.hub().quiz.clone().unwrap();
+    let mut p = h.open(&quiz, Mode::Json);
+    let watch = Arc::new(LockWatch { quiz: Arc::downgrade(&quiz), lines: Default::default() });
+    let socket: Box<dyn TryWrite> = Box::new(Arc::clone(&watch));
+    p.outbox().attach_direct(socket, std::time::Duration::ZERO, Arc::clone(quiz.metrics()));
+    p.request(json!({"type":"login","name":"minsu"})).await;
+    assert!(!watch.written_locked("welcome").await, "the welcome was written under the round's lock");
+    quiz.request_start().expect("a waiting round starts on request");
+    assert!(!watch.written_locked("round_started").await, "the round's start was written under its lock");
 }

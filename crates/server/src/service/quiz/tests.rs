@@ -12,7 +12,7 @@ use sockhub_proto::problem::Problem;
 use crate::net::outbox::TryWrite;
 use crate::service::quiz::QuizService;
 use crate::session::Service;
-use crate::testing::Harness;
+use crate::testing::{Client, Harness};
 
 #[tokio::test]
 async fn a_wrong_answer_brings_the_same_problem_back_and_a_right_one_scores() {
@@ -110,20 +110,26 @@ impl LockWatch {
     }
 }
 
+/// A quiz player whose outbox writes to a [`LockWatch`] (attached before anything is sent, so every
+/// line goes to it: a quiet socket, always), logged in; its welcome was written after the lock.
+async fn logged_in_with_a_watch(h: &mut Harness) -> (Arc<QuizService>, Client<QuizService>, Arc<LockWatch>) {
+    let quiz = h.hub().quiz.clone().unwrap();
+    let mut p = h.open(&quiz, Mode::Json);
+    let watch = Arc::new(LockWatch { quiz: Arc::downgrade(&quiz), lines: Default::default() });
+    let socket: Box<dyn TryWrite> = Box::new(Arc::clone(&watch));
+    p.outbox().attach_direct(socket, std::time::Duration::ZERO, Arc::clone(quiz.metrics()));
+    p.request(json!({"type":"login","name":"minsu"})).await;
+    assert!(!watch.written_locked("welcome").await, "the welcome was written under the round's lock");
+    (quiz, p, watch)
+}
+
 /// Every answer, question and deadline of a round takes the round's lock, so a write to a
 /// player's socket (a system call) must not happen under it: a welcome, a question and a verdict to
 /// a quiet socket are queued under the lock and written once it is released.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn welcomes_questions_and_verdicts_are_written_after_the_rounds_lock_is_released() {
     let mut h = Harness::start(|c| c.quiz.pause_secs = [0.0, 0.0]).await;
-    let quiz = h.hub().quiz.clone().unwrap();
-    let mut p = h.open(&quiz, Mode::Json);
-    // Attached before anything is sent, so every line goes to it (a quiet socket, always).
-    let watch = Arc::new(LockWatch { quiz: Arc::downgrade(&quiz), lines: Default::default() });
-    let socket: Box<dyn TryWrite> = Box::new(Arc::clone(&watch));
-    p.outbox().attach_direct(socket, std::time::Duration::ZERO, Arc::clone(quiz.metrics()));
-    p.request(json!({"type":"login","name":"minsu"})).await;
-    assert!(!watch.written_locked("welcome").await, "the welcome was written under the round's lock");
+    let (_quiz, mut p, watch) = logged_in_with_a_watch(&mut h).await;
     assert!(!watch.written_locked("question").await, "the question was written under the round's lock");
     let (id, text) = {
         let lines = watch.lines.lock().unwrap();
@@ -145,13 +151,7 @@ async fn a_round_start_is_written_after_the_rounds_lock_is_released() {
         c.quiz.pause_secs = [0.0, 0.0];
     })
     .await;
-    let quiz = h.hub().quiz.clone().unwrap();
-    let mut p = h.open(&quiz, Mode::Json);
-    let watch = Arc::new(LockWatch { quiz: Arc::downgrade(&quiz), lines: Default::default() });
-    let socket: Box<dyn TryWrite> = Box::new(Arc::clone(&watch));
-    p.outbox().attach_direct(socket, std::time::Duration::ZERO, Arc::clone(quiz.metrics()));
-    p.request(json!({"type":"login","name":"minsu"})).await;
-    assert!(!watch.written_locked("welcome").await, "the welcome was written under the round's lock");
+    let (quiz, _p, watch) = logged_in_with_a_watch(&mut h).await;
     quiz.request_start().expect("a waiting round starts on request");
     assert!(!watch.written_locked("round_started").await, "the round's start was written under its lock");
 }

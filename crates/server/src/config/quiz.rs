@@ -34,8 +34,9 @@ section! {
         pub duration_secs: u64 = 600,
         /// Time to answer a problem, by the server's clock.
         pub answer_secs: f64 = 5.0,
-        /// Judge unanswered problems at their deadline from a thread of their own, woken by the
-        /// operating system's timer; false = from a task on the runtime only.
+        /// Judge unanswered problems at their deadline from threads of their own (one per core on
+        /// up to two cores, each pinned to its core), woken by the operating system's timer;
+        /// false = from a task on the runtime only.
         pub deadline_thread: bool = true,
         /// Random pause before each problem, [shortest, longest] in seconds.
         pub pause_secs: [f64; 2] = [0.0, 5.0],

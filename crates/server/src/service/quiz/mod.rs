@@ -14,7 +14,7 @@
 //! admin's `/start` with `"manual"`), pushes the leaderboard every `scores_every_secs`, and at the
 //! end sends everyone the final leaderboard, logs and stores it, closes every player's connection
 //! with a `bye`, and then either waits for the next round or (with `exit_after_round`) stops the
-//! whole server. All of its timing is `tokio::time` (the deadline thread reads the runtime's clock
+//! whole server. All of its timing is `tokio::time` (the deadline threads read the runtime's clock
 //! too), so a paused clock drives a whole round.
 //!
 //! In a cluster the nodes play one round: a node starting a round first looks in the shared
@@ -93,6 +93,9 @@ impl Default for WallClock {
 pub struct QuizService {
     pub(crate) config: QuizConfig,
     pub(crate) round: Mutex<round::Round>,
+    /// The open questions by deadline, under a lock of their own ([`deadlines`]): taken with
+    /// the round's lock held or alone, never the other way round.
+    pub(crate) deadlines: Mutex<deadlines::Deadlines>,
     /// True while a round runs; player tasks wait on it before their first problem.
     pub(crate) running: watch::Sender<bool>,
     /// `/start` in manual mode.
@@ -101,8 +104,8 @@ pub struct QuizService {
     start_requested: Mutex<bool>,
     /// A deadline earlier than any queued before was queued: the scheduler must look again.
     pub(crate) deadlines_changed: Notify,
-    /// The deadline scheduler's thread, once started ([`deadlines::spawn_thread`]).
-    deadline_thread: std::sync::OnceLock<std::thread::Thread>,
+    /// The deadline scheduler's threads, once started ([`deadlines::spawn_threads`]).
+    deadline_threads: std::sync::OnceLock<Vec<std::thread::Thread>>,
     pub(crate) logs: logs::PlayerLogs,
     pub(crate) store: Store,
     pub(crate) journal: Journal,
@@ -134,11 +137,12 @@ impl QuizService {
         Ok(QuizService {
             config: config.clone(),
             round: Mutex::new(round::Round::new(Duration::from_secs(config.duration_secs))),
+            deadlines: Mutex::default(),
             running: watch::channel(false).0,
             start: Notify::new(),
             start_requested: Mutex::new(false),
             deadlines_changed: Notify::new(),
-            deadline_thread: std::sync::OnceLock::new(),
+            deadline_threads: std::sync::OnceLock::new(),
             logs: logs::PlayerLogs::start(log_dir, config.player_log_queue, rotation)?,
             store,
             journal,
@@ -221,12 +225,7 @@ impl QuizService {
     /// `exit_after_round`).
     pub async fn run(self: Arc<Self>) {
         if self.config.deadline_thread {
-            match deadlines::spawn_thread(&self) {
-                Ok(thread) => {
-                    let _ = self.deadline_thread.set(thread);
-                }
-                Err(e) => warn!(error = %e, "quiz: no deadline thread; deadlines are kept by a task alone"),
-            }
+            let _ = self.deadline_threads.set(deadlines::spawn_threads(&self));
         }
         let deadlines = tokio::spawn(Arc::clone(&self).keep_deadlines());
         let duration = Duration::from_secs(self.config.duration_secs);
@@ -339,6 +338,8 @@ impl QuizService {
         // Declared before the guard: everyone's `round_started` is written once it is released.
         let mut fanout = Fanout::new();
         let mut round = self.round.lock();
+        // No deadline of the last round is judged in this one.
+        self.deadlines.lock().clear();
         round.start(number, seed, ends_at, remaining, &mut fanout);
         *self.start_requested.lock() = false;
         let ends = match round.clock {
@@ -359,7 +360,12 @@ impl QuizService {
 
     /// The end of a round: final leaderboard to everyone, logged and stored, connections closed.
     async fn end_round(&self) {
-        let finished = self.round.lock().finish(self.config.leaderboard_size);
+        let finished = {
+            let mut round = self.round.lock();
+            // Emptied before `round_over` is queued: no `timeout` can follow it.
+            self.deadlines.lock().clear();
+            round.finish(self.config.leaderboard_size)
+        };
         self.running.send_replace(false);
         self.metrics.users.set(0);
         let ended_at = self.clock.now();

@@ -3,7 +3,7 @@
 //! The task runs `pause → question → answer or timeout` over and over. It sleeps on tokio's timer
 //! wheel for its pauses (a paused clock in tests drives it), never polls. Answers reach it from
 //! the session through a small channel, each stamped with the instant its line was read (or, if
-//! the deadline scheduler timed the question out before the answer reached the round's lock, the
+//! the deadline scheduler timed the question out before the answer reached the deadline queue, the
 //! instant it did): lateness is judged from that instant, not from when the task gets to
 //! it, so a busy server never turns an answer given in time into a late one (and never the
 //! reverse). The deadline is not this task's timer: the node's deadline scheduler
@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use super::QuizService;
-use super::deadlines::{Slot, Waiting};
+use super::deadlines::{Closed, Open, Slot};
 use crate::net::fanout::Fanout;
 use crate::net::outbox::Frame;
 use sockhub_proto::problem::parse_answer;
@@ -169,12 +169,23 @@ impl QuizService {
         let current = player.next_problem();
         let sent = Instant::now();
         let deadline = sent + self.answer;
-        let (slot, earliest) = round.deadlines.insert(deadline, key);
+        let sent_at = self.clock.wall(sent);
+        let online = player.online.as_ref()?;
+        let open = Open {
+            conn: online.conn,
+            id: current.id,
+            sent_at,
+            sum: player.sum,
+            correct: player.correct,
+            attempts: player.attempts,
+            first_joined: player.first_joined,
+            outbox: online.outbox.clone(),
+            timeouts: Arc::clone(&online.timeouts),
+        };
+        let (slot, earliest) = self.deadlines.lock().insert(deadline, key, open);
         if earliest {
             self.wake_deadlines();
         }
-        let sent_at = self.clock.wall(sent);
-        player.open = Some(Waiting { id: current.id, slot, sent_at });
         let ask = Ask {
             id: current.id,
             text: current.problem.text(),
@@ -185,7 +196,6 @@ impl QuizService {
             deadline,
             slot,
         };
-        let online = player.online.as_ref()?;
         let question = Frame::new(QuizEvent::Question {
             id: ask.id,
             text: ask.text.clone(),
@@ -219,7 +229,7 @@ impl QuizService {
         // The lock is taken in a block of its own so that it is never held across an await. The
         // verdict is queued under it and written to the socket once it is released (`fanout`,
         // declared before the guard): a write to a quiet socket is a system call, and every
-        // answer, question and deadline of the round waits for this lock.
+        // answer and question of the round waits for this lock.
         let mut fanout = Fanout::new();
         let judged = {
             let mut guard = self.round.lock();
@@ -236,14 +246,11 @@ impl QuizService {
                 ));
                 return Handled::Ignored;
             }
-            if !expired && player.timed_out == Some(ask.slot) {
-                return Handled::TimedOut(a);
-            }
             // An answer the session took in before this ask was sent (read during the pause) is
-            // judged against it here: the ask leaves the deadline queue now.
-            if player.open.is_some_and(|w| w.slot == ask.slot) {
-                player.open = None;
-                round.deadlines.remove(ask.slot);
+            // judged against it here: the ask leaves the deadline queue now, unless the scheduler
+            // has timed it out.
+            if self.deadlines.lock().close(key, ask.slot) == Closed::TimedOut && !expired {
+                return Handled::TimedOut(a);
             }
             let outcome = if expired || a.at > ask.deadline {
                 Outcome::Late
@@ -316,7 +323,7 @@ impl QuizService {
 
     /// Whether the deadline scheduler has timed `ask` out.
     fn has_timed_out(&self, key: &str, ask: &Ask) -> bool {
-        self.round.lock().players.get(key).is_some_and(|p| p.timed_out == Some(ask.slot))
+        self.deadlines.lock().has_timed_out(key, ask.slot)
     }
 
     /// The scheduler told the player their time was up ([`QuizService::time_out_due`]): log and

@@ -5,7 +5,9 @@
 //! connected, their outbox. Everything is behind one mutex that is held only to change state and
 //! queue frames (pushing into an outbox never blocks and never touches a socket), so the order in
 //! which a player sees things is the order in which they happened: no question can follow the
-//! `round_over`, no verdict can follow a disconnect.
+//! `round_over`, no verdict can follow a disconnect. The open questions' deadlines are not here:
+//! they have a queue and a lock of their own ([`super::deadlines`]), so that the deadline
+//! scheduler never waits for this one.
 //!
 //! The broadcast points are the methods that push one shared [`Frame`] to every connected player:
 //! [`Round::start`] (`round_started`), [`Round::scores_frame`] (the periodic leaderboard) and
@@ -23,8 +25,6 @@ use sockhub_proto::quiz::{QuizEvent, RoundState, Standing};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-use super::deadlines::{Deadlines, Slot, Waiting};
 
 use crate::bus::NodeRef;
 use crate::net::fanout::Fanout;
@@ -70,10 +70,6 @@ pub struct Player {
     pub first_joined: Instant,
     pub online: Option<Online>,
     pub stream: Stream,
-    /// The question waiting for an answer; its deadline is in [`Round::deadlines`].
-    pub open: Option<Waiting>,
-    /// The last question the deadline scheduler timed out.
-    pub timed_out: Option<Slot>,
 }
 
 impl Player {
@@ -123,8 +119,6 @@ pub struct Round {
     pub players: HashMap<String, Player>,
     /// The other nodes' players, as they last published them: `(round, standings)`.
     pub others: HashMap<NodeRef, (u64, Vec<Standing>)>,
-    /// The open questions' deadlines, for the scheduler ([`super::deadlines`]).
-    pub deadlines: Deadlines,
 }
 
 /// What [`Round::finish`] hands back for logging and storing.
@@ -144,7 +138,6 @@ impl Round {
             duration,
             players: HashMap::new(),
             others: HashMap::new(),
-            deadlines: Deadlines::default(),
         }
     }
 
@@ -213,15 +206,14 @@ impl Round {
                 first_joined: Instant::now(),
                 online: Some(online),
                 stream,
-                open: None,
-                timed_out: None,
             },
         );
         Join::Joined { rejoined: false, stop, timeouts }
     }
 
     /// The connection `conn` of player `key` left: stop its task; the player's record stays for
-    /// a rejoin. Returns the name if it was that connection.
+    /// a rejoin. Returns the name if it was that connection (whose open question the caller then
+    /// takes out of the deadline queue: [`super::deadlines::Deadlines::forget`]).
     pub fn leave(&mut self, key: &str, conn: u64) -> Option<Arc<str>> {
         let p = self.players.get_mut(key)?;
         if p.online.as_ref().is_none_or(|o| o.conn != conn) {
@@ -230,15 +222,12 @@ impl Round {
         if let Some(o) = p.online.take() {
             o.stop.cancel();
         }
-        // Nobody is there to judge: the question comes back when they rejoin.
-        if let Some(waiting) = p.open.take() {
-            self.deadlines.remove(waiting.slot);
-        }
         Some(Arc::clone(&p.name))
     }
 
     /// Start round `number`, which ends in `remaining` (the whole duration, unless this node joins
     /// a round another node of the cluster started); everyone connected is told, through `fanout`.
+    /// The caller has emptied the deadline queue first, under this round's lock.
     pub fn start(
         &mut self,
         number: u64,
@@ -258,10 +247,8 @@ impl Round {
             if let Some(p) = self.players.get_mut(&key) {
                 p.stream = Stream { rng: StdRng::seed_from_u64(seed), next_id: 0, current: None };
                 p.first_joined = started;
-                p.open = None;
             }
         }
-        self.deadlines.clear();
         let frame = Frame::new(QuizEvent::RoundStarted {
             round: number,
             duration_secs: self.duration.as_secs(),
@@ -349,7 +336,8 @@ impl Round {
 
     /// End the round: stop every player's task, send everyone the final leaderboard (the best
     /// `top`, plus their own place to those below it), and start afresh for the next round.
-    /// The connections are closed by the caller, after the logs are written.
+    /// The connections are closed by the caller, after the logs are written; it has emptied the
+    /// deadline queue first, under this round's lock, so no `timeout` follows the `round_over`.
     pub fn finish(&mut self, top: usize) -> Finished {
         let board = self.board();
         let over = Frame::new(QuizEvent::RoundOver {
@@ -376,7 +364,6 @@ impl Round {
         self.clock = Clock::Waiting;
         self.players.clear();
         self.others.clear();
-        self.deadlines.clear();
         Finished { number: self.number, board, outboxes }
     }
 }

@@ -230,7 +230,11 @@ impl Session for QuizSession {
         me.stop.cancel();
         let (left, online) = {
             let mut round = self.quiz.round.lock();
-            (round.leave(&me.key, self.peer.id), round.online())
+            let left = round.leave(&me.key, self.peer.id);
+            if left.is_some() {
+                self.quiz.deadlines.lock().forget(&me.key);
+            }
+            (left, round.online())
         };
         if left.is_some() {
             self.quiz.set_users(online);

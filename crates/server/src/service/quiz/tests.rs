@@ -1,7 +1,8 @@
 //! Session-level tests of the quiz player's rules, on the [`crate::testing`] harness: a wrong
 //! answer brings the same problem back, a right one adds to the sum, and an answer taken in before
 //! the deadline keeps the deadline scheduler off its question — judged by the real round and
-//! store, no sockets — and nothing is written to a player's socket under the round's lock.
+//! store, no sockets — and nothing is written to a player's socket under the round's lock, nor
+//! does a deadline wait for it.
 
 use std::sync::Arc;
 
@@ -123,7 +124,7 @@ async fn logged_in_with_a_watch(h: &mut Harness) -> (Arc<QuizService>, Client<Qu
     (quiz, p, watch)
 }
 
-/// Every answer, question and deadline of a round takes the round's lock, so a write to a
+/// Every answer and question of a round takes the round's lock, so a write to a
 /// player's socket (a system call) must not happen under it: a welcome, a question and a verdict to
 /// a quiet socket are queued under the lock and written once it is released.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,4 +155,48 @@ async fn a_round_start_is_written_after_the_rounds_lock_is_released() {
     let (quiz, _p, watch) = logged_in_with_a_watch(&mut h).await;
     quiz.request_start().expect("a waiting round starts on request");
     assert!(!watch.written_locked("round_started").await, "the round's start was written under its lock");
+}
+
+/// The deadline scheduler keeps its own lock, not the round's: a question's deadline passes while
+/// another thread holds the round's lock (as a preempted join or leaderboard push would), and its
+/// `timeout` is queued and written all the same, before that lock is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_is_judged_while_the_rounds_lock_is_held() {
+    let mut h = Harness::start(|c| {
+        c.quiz.pause_secs = [0.0, 0.0];
+        c.quiz.answer_secs = 0.2;
+    })
+    .await;
+    let (quiz, _p, watch) = logged_in_with_a_watch(&mut h).await;
+    watch.written_locked("question").await;
+    let timed_out = || watch.lines.lock().unwrap().iter().any(|(l, _)| l.contains("\"timeout\""));
+    let round = quiz.round.lock();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !timed_out() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let judged = timed_out();
+    drop(round);
+    assert!(judged, "no timeout while the round's lock was held: {:?}", watch.lines.lock().unwrap());
+}
+
+/// The deadlines are kept by a thread on each of two cores (where the process may use two), so a
+/// core that runs its thread late does not make a deadline late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlines_are_kept_by_a_thread_on_each_of_two_cores() {
+    let h = Harness::start(|_| {}).await;
+    let quiz = h.hub().quiz.clone().unwrap();
+    let mut threads = None;
+    for _ in 0..500 {
+        threads = quiz.deadline_threads.get();
+        if threads.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let names: Vec<&str> =
+        threads.expect("the deadline threads started").iter().filter_map(|t| t.name()).collect();
+    let cores = std::thread::available_parallelism().map_or(1, |p| p.get()).min(2);
+    let expected: Vec<String> = (0..cores).map(|i| format!("quiz-deadline-{i}")).collect();
+    assert_eq!(names, expected);
 }

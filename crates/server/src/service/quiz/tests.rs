@@ -70,6 +70,13 @@ async fn an_answer_taken_in_before_the_deadline_is_never_timed_out_however_late_
 /// quiz's round lock (a stand-in for a TCP socket, because what is checked is when the write
 /// happens, which only the socket sees): it then cannot take the lock itself (another thread holds it only briefly;
 /// the writer waits a second for it).
+///
+/// The probe takes the round's lock inside a write, and a write happens under the outbox's own
+/// lock: the reverse of the server's order (round, then outbox). A thread that holds the round's
+/// lock and queues a frame for the same player at that moment waits for the outbox's lock while
+/// the probe waits for the round's, and the probe reports a write under the lock that was not. So
+/// the player logs in once the round runs (not while it starts and queues `round_started`), and
+/// the tests push no live leaderboard.
 struct LockWatch {
     quiz: std::sync::Weak<QuizService>,
     lines: std::sync::Mutex<Vec<(String, bool)>>,
@@ -113,8 +120,14 @@ impl LockWatch {
 
 /// A quiz player whose outbox writes to a [`LockWatch`] (attached before anything is sent, so every
 /// line goes to it: a quiet socket, always), logged in; its welcome was written after the lock.
+/// With rounds that start by themselves, the player logs in once the round runs (see [`LockWatch`]).
 async fn logged_in_with_a_watch(h: &mut Harness) -> (Arc<QuizService>, Client<QuizService>, Arc<LockWatch>) {
     let quiz = h.hub().quiz.clone().unwrap();
+    if !quiz.starts_manually() {
+        let mut running = quiz.running.subscribe();
+        let started = tokio::time::timeout(std::time::Duration::from_secs(5), running.wait_for(|r| *r)).await;
+        assert!(matches!(started, Ok(Ok(_))), "the round started");
+    }
     let mut p = h.open(&quiz, Mode::Json);
     let watch = Arc::new(LockWatch { quiz: Arc::downgrade(&quiz), lines: Default::default() });
     let socket: Box<dyn TryWrite> = Box::new(Arc::clone(&watch));
@@ -129,7 +142,11 @@ async fn logged_in_with_a_watch(h: &mut Harness) -> (Arc<QuizService>, Client<Qu
 /// a quiet socket are queued under the lock and written once it is released.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn welcomes_questions_and_verdicts_are_written_after_the_rounds_lock_is_released() {
-    let mut h = Harness::start(|c| c.quiz.pause_secs = [0.0, 0.0]).await;
+    let mut h = Harness::start(|c| {
+        c.quiz.pause_secs = [0.0, 0.0];
+        c.quiz.scores_every_secs = 0;
+    })
+    .await;
     let (_quiz, mut p, watch) = logged_in_with_a_watch(&mut h).await;
     assert!(!watch.written_locked("question").await, "the question was written under the round's lock");
     let (id, text) = {
@@ -150,6 +167,7 @@ async fn a_round_start_is_written_after_the_rounds_lock_is_released() {
     let mut h = Harness::start(|c| {
         c.quiz.start = crate::config::QuizStart::Manual;
         c.quiz.pause_secs = [0.0, 0.0];
+        c.quiz.scores_every_secs = 0;
     })
     .await;
     let (quiz, _p, watch) = logged_in_with_a_watch(&mut h).await;
@@ -165,6 +183,7 @@ async fn a_deadline_is_judged_while_the_rounds_lock_is_held() {
     let mut h = Harness::start(|c| {
         c.quiz.pause_secs = [0.0, 0.0];
         c.quiz.answer_secs = 0.2;
+        c.quiz.scores_every_secs = 0;
     })
     .await;
     let (quiz, _p, watch) = logged_in_with_a_watch(&mut h).await;

@@ -360,12 +360,15 @@ impl QuizService {
 
     /// The end of a round: final leaderboard to everyone, logged and stored, connections closed.
     async fn end_round(&self) {
+        // Declared before the guard: `round_over` (and `placed`) are written once it is released.
+        let mut fanout = Fanout::new();
         let finished = {
             let mut round = self.round.lock();
             // Emptied before `round_over` is queued: no `timeout` can follow it.
             self.deadlines.lock().clear();
-            round.finish(self.config.leaderboard_size)
+            round.finish(self.config.leaderboard_size, &mut fanout)
         };
+        drop(fanout);
         self.running.send_replace(false);
         self.metrics.users.set(0);
         let ended_at = self.clock.now();

@@ -335,10 +335,11 @@ impl Round {
     }
 
     /// End the round: stop every player's task, send everyone the final leaderboard (the best
-    /// `top`, plus their own place to those below it), and start afresh for the next round.
-    /// The connections are closed by the caller, after the logs are written; it has emptied the
-    /// deadline queue first, under this round's lock, so no `timeout` follows the `round_over`.
-    pub fn finish(&mut self, top: usize) -> Finished {
+    /// `top`, plus their own place to those below it) through `fanout`, and start afresh for the
+    /// next round. The connections are closed by the caller, after the logs are written; it has
+    /// emptied the deadline queue first, under this round's lock, so no `timeout` follows the
+    /// `round_over`.
+    pub fn finish(&mut self, top: usize, fanout: &mut Fanout) -> Finished {
         let board = self.board();
         let over = Frame::new(QuizEvent::RoundOver {
             round: self.number,
@@ -351,13 +352,11 @@ impl Round {
             let key = crate::names::key(&standing.name);
             let Some(online) = self.players.get_mut(&key).and_then(|p| p.online.take()) else { continue };
             online.stop.cancel();
-            online.outbox.push(&over);
+            fanout.push(&online.outbox, &over);
             if standing.rank as usize > top {
-                online.outbox.send(QuizEvent::Placed {
-                    round: self.number,
-                    standing: standing.clone(),
-                    total: board.len(),
-                });
+                let placed =
+                    QuizEvent::Placed { round: self.number, standing: standing.clone(), total: board.len() };
+                fanout.push(&online.outbox, &Frame::new(placed));
             }
             outboxes.push(online.outbox);
         }

@@ -219,3 +219,16 @@ async fn deadlines_are_kept_by_a_thread_on_each_of_two_cores() {
     let expected: Vec<String> = (0..cores).map(|i| format!("quiz-deadline-{i}")).collect();
     assert_eq!(names, expected);
 }
+
+/// The round's end goes to every player at once too: `round_over` is queued under the round's
+/// lock and written to the quiet sockets once it is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_over_is_written_after_the_rounds_lock_is_released() {
+    let mut h = Harness::start(|c| {
+        c.quiz.duration_secs = 1;
+        c.quiz.scores_every_secs = 0;
+    })
+    .await;
+    let (_quiz, _p, watch) = logged_in_with_a_watch(&mut h).await;
+    assert!(!watch.written_locked("round_over").await, "the round's end was written under its lock");
+}

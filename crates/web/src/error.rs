@@ -40,7 +40,7 @@ pub enum ApiError {
     /// No such thing.
     #[error("{0}")]
     NotFound(Msg),
-    /// Every connection slot is taken.
+    /// Every connection slot is taken; the response asks the client to wait [`BUSY_RETRY_SECS`].
     #[error("{}", msg!("web-api-server-full"))]
     ServerFull,
     /// An error a service reports with its own code (a refused login, a user not online).
@@ -93,6 +93,12 @@ impl ApiError {
     }
 }
 
+/// How long a client refused for want of room (every connection slot taken, or its address at a
+/// connection cap) is asked to wait before it tries again: the `Retry-After` of those refusals,
+/// in seconds. Nothing frees at a known time, so it is a hint that keeps a retry loop from
+/// hammering the server, not a promise.
+pub const BUSY_RETRY_SECS: u64 = 5;
+
 /// The HTTP status that goes with a code.
 pub fn status_for(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
@@ -136,6 +142,7 @@ impl IntoResponse for ApiError {
         let code = self.code();
         let retry_after = match &self {
             ApiError::RetryLater { secs, .. } => Some(*secs),
+            ApiError::ServerFull => Some(BUSY_RETRY_SECS),
             _ => None,
         };
         // The same object, in the same field order, as an error on the wire (with a service's

@@ -46,7 +46,8 @@ use tracing::{debug, info, warn};
 
 /// How long to back off when `accept` fails (e.g. out of file descriptors).
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
-/// What an over-limit client on the plain port is told before the close.
+/// What an over-limit client on the plain port is told before the close; its `Retry-After` is
+/// [`crate::error::BUSY_RETRY_SECS`] (a test checks they agree).
 const BUSY: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\nRetry-After: 5\r\n\r\n";
 
@@ -374,5 +375,12 @@ mod tests {
             response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap()).collect();
         assert_eq!(cookies, ["a=1; Path=/; HttpOnly; Secure", "b=2; Secure; Path=/"]);
         assert_eq!(response.headers()[header::STRICT_TRANSPORT_SECURITY], "max-age=60");
+    }
+
+    #[test]
+    fn the_raw_busy_answer_asks_for_the_same_wait_as_a_refused_upgrade() {
+        let text = std::str::from_utf8(BUSY).unwrap();
+        let retry = format!("\r\nRetry-After: {}\r\n", crate::error::BUSY_RETRY_SECS);
+        assert!(text.contains(&retry), "{text:?}");
     }
 }

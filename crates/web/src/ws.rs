@@ -79,8 +79,8 @@ pub fn upgrade<S: Service>(
         Ok(ticket) => ticket,
         Err(refusal) => {
             service.metrics().connections_refused_admission.inc();
-            let e = ErrorEvent::new(ErrorCode::TooManyConnections, refusal.to_string());
-            return ApiError::Service(e).into_response();
+            let error = ErrorEvent::new(ErrorCode::TooManyConnections, refusal.to_string());
+            return ApiError::RetryLater { error, secs: crate::error::BUSY_RETRY_SECS }.into_response();
         }
     };
     let peer = Peer { addr, transport: "ws", id: net.next_id() };

@@ -254,6 +254,7 @@ async fn websocket_connections_count_against_the_connection_limit() {
     match refused {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status(), 503);
+            assert_eq!(response.headers()["retry-after"], "5", "a refused client is told when to retry");
             let body: Value = serde_json::from_slice(response.body().as_deref().unwrap_or_default()).unwrap();
             assert_eq!(body["code"], "server_full");
         }
@@ -267,5 +268,27 @@ async fn websocket_connections_count_against_the_connection_limit() {
         tokio_tungstenite::connect_async(format!("ws://{}/ws/chat", server.web())).await.ok().map(|_| ())
     })
     .await;
+    server.stop().await;
+}
+
+/// The per-address cap covers WebSockets too: one address over it is refused with 429
+/// `too_many_connections` and told when to try again, and the refusal leaves its other
+/// connections alone.
+#[tokio::test]
+async fn a_websocket_over_the_per_address_cap_is_refused_with_a_retry_after() {
+    let server = TestServer::with(|c| c.limits.max_connections_per_ip = 1).await;
+    let mut tcp = Client::chat_text(server.chat(), "alice").await;
+    let refused = tokio_tungstenite::connect_async(format!("ws://{}/ws/chat", server.web())).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            assert_eq!(response.headers()["retry-after"], "5");
+            let body: Value = serde_json::from_slice(response.body().as_deref().unwrap_or_default()).unwrap();
+            assert_eq!(body["code"], "too_many_connections", "{body}");
+        }
+        other => panic!("expected 429 too_many_connections, got {other:?}"),
+    }
+    tcp.send("/who").await;
+    tcp.until("* 1 online: alice").await;
     server.stop().await;
 }

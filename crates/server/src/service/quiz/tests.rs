@@ -76,7 +76,7 @@ async fn an_answer_taken_in_before_the_deadline_is_never_timed_out_however_late_
 /// lock and queues a frame for the same player at that moment waits for the outbox's lock while
 /// the probe waits for the round's, and the probe reports a write under the lock that was not. So
 /// the player logs in once the round runs (not while it starts and queues `round_started`), and
-/// the tests push no live leaderboard.
+/// the tests push no live leaderboard ([`watched_harness`]).
 struct LockWatch {
     quiz: std::sync::Weak<QuizService>,
     lines: std::sync::Mutex<Vec<(String, bool)>>,
@@ -118,6 +118,16 @@ impl LockWatch {
     }
 }
 
+/// Services for a test with a [`LockWatch`]: `edit`'s configuration, with no live leaderboard
+/// (see [`LockWatch`]).
+async fn watched_harness(edit: impl FnOnce(&mut crate::config::Config)) -> Harness {
+    Harness::start(|c| {
+        c.quiz.scores_every_secs = 0;
+        edit(c);
+    })
+    .await
+}
+
 /// A quiz player whose outbox writes to a [`LockWatch`] (attached before anything is sent, so every
 /// line goes to it: a quiet socket, always), logged in; its welcome was written after the lock.
 /// With rounds that start by themselves, the player logs in once the round runs (see [`LockWatch`]).
@@ -142,11 +152,7 @@ async fn logged_in_with_a_watch(h: &mut Harness) -> (Arc<QuizService>, Client<Qu
 /// a quiet socket are queued under the lock and written once it is released.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn welcomes_questions_and_verdicts_are_written_after_the_rounds_lock_is_released() {
-    let mut h = Harness::start(|c| {
-        c.quiz.pause_secs = [0.0, 0.0];
-        c.quiz.scores_every_secs = 0;
-    })
-    .await;
+    let mut h = watched_harness(|c| c.quiz.pause_secs = [0.0, 0.0]).await;
     let (_quiz, mut p, watch) = logged_in_with_a_watch(&mut h).await;
     assert!(!watch.written_locked("question").await, "the question was written under the round's lock");
     let (id, text) = {
@@ -164,10 +170,9 @@ async fn welcomes_questions_and_verdicts_are_written_after_the_rounds_lock_is_re
 /// quiet sockets once it is released (as the live leaderboard is, through the same `push_all`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_round_start_is_written_after_the_rounds_lock_is_released() {
-    let mut h = Harness::start(|c| {
+    let mut h = watched_harness(|c| {
         c.quiz.start = crate::config::QuizStart::Manual;
         c.quiz.pause_secs = [0.0, 0.0];
-        c.quiz.scores_every_secs = 0;
     })
     .await;
     let (quiz, _p, watch) = logged_in_with_a_watch(&mut h).await;
@@ -180,10 +185,9 @@ async fn a_round_start_is_written_after_the_rounds_lock_is_released() {
 /// `timeout` is queued and written all the same, before that lock is released.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deadline_is_judged_while_the_rounds_lock_is_held() {
-    let mut h = Harness::start(|c| {
+    let mut h = watched_harness(|c| {
         c.quiz.pause_secs = [0.0, 0.0];
         c.quiz.answer_secs = 0.2;
-        c.quiz.scores_every_secs = 0;
     })
     .await;
     let (quiz, _p, watch) = logged_in_with_a_watch(&mut h).await;
@@ -224,11 +228,7 @@ async fn deadlines_are_kept_by_a_thread_on_each_of_two_cores() {
 /// lock and written to the quiet sockets once it is released.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_round_over_is_written_after_the_rounds_lock_is_released() {
-    let mut h = Harness::start(|c| {
-        c.quiz.duration_secs = 1;
-        c.quiz.scores_every_secs = 0;
-    })
-    .await;
+    let mut h = watched_harness(|c| c.quiz.duration_secs = 1).await;
     let (_quiz, _p, watch) = logged_in_with_a_watch(&mut h).await;
     assert!(!watch.written_locked("round_over").await, "the round's end was written under its lock");
 }
